@@ -1,0 +1,1 @@
+"""Pipelines: everything that writes. Run as ``python -m pipelines <command>``."""

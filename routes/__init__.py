@@ -1,0 +1,1 @@
+"""Cross-cutting core of Routes: settings, errors, and the warehouse file."""

@@ -1,0 +1,106 @@
+"""Every setting of Routes, in one place.
+
+Paths derive from the repository root. Each setting can be overridden with an
+environment variable prefixed ``ROUTES_``; values are read at call time (each
+accessor is a function), so tests can override them with ``monkeypatch.setenv``.
+
+=========================  ==============================================  ===============================
+environment variable       meaning                                          default
+=========================  ==============================================  ===============================
+``ROUTES_WAREHOUSE``       the DuckDB warehouse file the app reads          ``data/warehouse/routes.duckdb``
+``ROUTES_CONTROL``         the SQLite store of accounts, audit log,         ``data/warehouse/control.sqlite``
+                           operations and acknowledgements (app-written)
+``ROUTES_KEY_FILE``        the secret HMAC key for identifier tokens;       ``data/secrets/routes.key``
+                           created with mode 0600 on first use
+``ROUTES_DEMO_DIR``        where ``pipelines demo`` writes its exports      ``data/demo``
+``ROUTES_DEMO_RECORDS``    size of the demo that ``make run`` generates     ``60000``
+``ROUTES_K``               small-cell threshold k (only raised, never       ``11``
+                           below 11)
+``ROUTES_HIGHWAYS``        highway layer for corridors (GeoJSON,            the schematic layer in
+                           Shapefile or GeoParquet)                         ``data/reference/``
+``ROUTES_TASK_FORCES``     task-force configuration (CSV: task_force,       ``data/task_forces.csv``
+                           name, county_fips)
+``ROUTES_TILE_URL``        optional basemap tile URL template; empty =      empty
+                           no basemap (offline)
+``ROUTES_QUIET``           ``1`` hides progress bars (tests set it)         ``0``
+=========================  ==============================================  ===============================
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: The repository root: every default path hangs off it.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = REPO_ROOT / "data"
+REFERENCE_DIR = DATA_DIR / "reference"
+
+#: The small-cell threshold CTDC publishes with; configurable upwards only.
+MIN_K = 11
+
+#: The attribution line every map, page and export shows.
+ATTRIBUTION = (
+    "Contains data from GeoNames (geonames.org), CC BY 4.0. "
+    "County boundaries and population: U.S. Census Bureau. Highways are schematic."
+)
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name, "").strip()
+    return Path(value).expanduser().resolve() if value else default
+
+
+def warehouse_path() -> Path:
+    """The DuckDB warehouse file the app and the query layer read."""
+    return _env_path("ROUTES_WAREHOUSE", DATA_DIR / "warehouse" / "routes.duckdb")
+
+
+def control_path() -> Path:
+    """The SQLite control store (accounts, audit log, operations, acknowledgements)."""
+    default = warehouse_path().parent / "control.sqlite"
+    return _env_path("ROUTES_CONTROL", default)
+
+
+def key_file() -> Path:
+    """The secret key for identifier tokens; it must never sit inside the warehouse."""
+    return _env_path("ROUTES_KEY_FILE", DATA_DIR / "secrets" / "routes.key")
+
+
+def demo_dir() -> Path:
+    """Where ``python -m pipelines demo`` writes its agency exports by default."""
+    return _env_path("ROUTES_DEMO_DIR", DATA_DIR / "demo")
+
+
+def demo_records() -> int:
+    """How many records the demo that ``make run`` builds holds."""
+    return int(os.environ.get("ROUTES_DEMO_RECORDS", "60000"))
+
+
+def small_cell_k() -> int:
+    """The small-cell threshold k; values below :data:`MIN_K` are raised to it."""
+    try:
+        k = int(os.environ.get("ROUTES_K", str(MIN_K)))
+    except ValueError:
+        k = MIN_K
+    return max(k, MIN_K)
+
+
+def highways_path() -> Path:
+    """The highway layer the corridor graph is built from."""
+    return _env_path("ROUTES_HIGHWAYS", REFERENCE_DIR / "ca_highways_schematic.geojson")
+
+
+def task_forces_path() -> Path:
+    """The task-force configuration: which counties each task force covers."""
+    return _env_path("ROUTES_TASK_FORCES", DATA_DIR / "task_forces.csv")
+
+
+def tile_url() -> str | None:
+    """A basemap tile URL template, or ``None`` for the offline default."""
+    return os.environ.get("ROUTES_TILE_URL", "").strip() or None
+
+
+def quiet() -> bool:
+    """Whether to hide progress bars (tests and scheduled jobs)."""
+    return os.environ.get("ROUTES_QUIET", "0") == "1"
