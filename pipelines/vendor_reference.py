@@ -7,6 +7,7 @@ the tests call on the committed copy.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import shutil
 from pathlib import Path
@@ -101,3 +102,22 @@ def _check(ok: bool, message: str) -> None:
         raise ReferenceDataError(message)
 
 
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``vendor`` command."""
+    parser = subparsers.add_parser(
+        "vendor", help="copy and validate reference data into data/reference/"
+    )
+    parser.add_argument(
+        "--from", dest="source_dir", type=Path, default=settings.REPO_ROOT.parent / "shared" / "reference",
+        help="folder of the public extracts (default: ../shared/reference)",
+    )
+    parser.set_defaults(func=_vendor_command)
+
+
+def _vendor_command(args: argparse.Namespace) -> int:
+    copied = vendor_reference(args.source_dir)
+    counts = validate_reference()
+    print(f"vendored {len(copied)} files; valid: {counts}")
+    return 0

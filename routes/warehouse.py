@@ -1,0 +1,299 @@
+"""The warehouse file: its schema, atomic snapshot writes and read-only snapshots.
+
+DuckDB lets one process write a file and no other process read it meanwhile. So a
+writer never writes the live file: :func:`write_snapshot` copies it aside, yields a
+read-write connection on the copy, checkpoints, and swaps the copy in with
+:func:`os.replace`. A failure or a kill at any moment leaves the live file exactly
+as it was; the app keeps reading the snapshot it opened (the old inode) until it
+reopens. One writer at a time is ensured with an advisory lock file.
+
+Tables (every column documented here is the contract the query layer reads):
+
+``meta``
+    ``key``, ``value``: ``schema_version``, ``is_demo`` (``'true'`` for demo data),
+    ``data_as_of`` (latest ``occurred_at``), ``built_at``.
+``sources``
+    The source registry: ``source_id``, ``name``, ``kind`` (``law_enforcement``,
+    ``ngo``, ``hotline``, ``fusion``), ``task_force``, ``contact``, ``added_at``.
+``batches``
+    One row per ingested file: ``batch_id``, ``source_id``, ``file_name``,
+    ``file_sha256``, ``profile``, ``started_at``, ``finished_at``, ``rows_read``,
+    ``loaded``, ``updated``, ``duplicates``, ``quarantined``.
+``records``
+    One row per ``(source_id, record_id)``: the contract's fields, identifiers
+    removed; ``source_kind`` and ``source_task_force`` copied from ``sources``;
+    ``month`` the first day of ``occurred_at``'s month; destination (``dest_*``) and origin (``origin_*``) geocodes with
+    precision, county FIPS, region, task force and H3 cell (``*_cell`` at
+    ``*_res``, the finest resolution the precision allows, NULL for county-only).
+``record_identifiers``
+    ``source_id``, ``record_id``, ``kind`` (``phone``, ``email``,
+    ``vehicle_plate``, ``ad_handle``, ``subject``), ``token`` (keyed HMAC-SHA256
+    of the normalised value; the raw value is never stored), ``seen_at``.
+``record_history``
+    The previous version of a record each time a later row changed it:
+    ``source_id``, ``record_id``, ``batch_id``, ``changed_at``, ``previous`` (JSON).
+``quarantine``
+    Rows that failed validation: ``source_id``, ``batch_id``, ``row_number``,
+    ``reasons`` (list of codes), ``row`` (JSON of the row as read, identifier
+    fields already replaced by tokens), ``quarantined_at``.
+
+Derived tables (``flows``, ``location_totals``, ``corridor_segments``,
+``coordination_pairs``, ``route_shifts``, ``cell_counts``, ``subject_matches``)
+are created by ``pipelines/build.py`` and documented there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+from routes import settings
+from routes.errors import WarehouseBusyError, WarehouseMissingError
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = "1"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key VARCHAR PRIMARY KEY,
+    value VARCHAR
+);
+CREATE TABLE IF NOT EXISTS sources (
+    source_id VARCHAR PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    task_force VARCHAR,
+    contact VARCHAR,
+    added_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id VARCHAR PRIMARY KEY,
+    source_id VARCHAR NOT NULL,
+    file_name VARCHAR,
+    file_sha256 VARCHAR,
+    profile VARCHAR,
+    started_at TIMESTAMP,
+    finished_at TIMESTAMP,
+    rows_read BIGINT,
+    loaded BIGINT,
+    updated BIGINT,
+    duplicates BIGINT,
+    quarantined BIGINT
+);
+CREATE TABLE IF NOT EXISTS records (
+    source_id VARCHAR NOT NULL,
+    record_id VARCHAR NOT NULL,
+    batch_id VARCHAR NOT NULL,
+    source_kind VARCHAR,
+    source_task_force VARCHAR,
+    record_type VARCHAR,
+    occurred_at TIMESTAMP,
+    reported_at TIMESTAMP,
+    month DATE,
+    trafficking_type VARCHAR,
+    victim_count INTEGER,
+    minor_involved BOOLEAN,
+    indicators VARCHAR[],
+    case_number VARCHAR,
+    contact VARCHAR,
+    dest_lat DOUBLE,
+    dest_lng DOUBLE,
+    dest_precision VARCHAR,
+    dest_confidence DOUBLE,
+    dest_matched VARCHAR,
+    dest_county_fips VARCHAR,
+    dest_region VARCHAR,
+    dest_task_force VARCHAR,
+    dest_cell BIGINT,
+    dest_res TINYINT,
+    origin_lat DOUBLE,
+    origin_lng DOUBLE,
+    origin_precision VARCHAR,
+    origin_confidence DOUBLE,
+    origin_matched VARCHAR,
+    origin_county_fips VARCHAR,
+    origin_region VARCHAR,
+    origin_task_force VARCHAR,
+    origin_cell BIGINT,
+    origin_res TINYINT,
+    origin_state VARCHAR,
+    origin_country VARCHAR,
+    content_hash VARCHAR,
+    validated_at TIMESTAMP,
+    updated_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS record_identifiers (
+    source_id VARCHAR NOT NULL,
+    record_id VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    token VARCHAR NOT NULL,
+    seen_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS record_history (
+    source_id VARCHAR NOT NULL,
+    record_id VARCHAR NOT NULL,
+    batch_id VARCHAR NOT NULL,
+    changed_at TIMESTAMP,
+    previous VARCHAR
+);
+CREATE TABLE IF NOT EXISTS quarantine (
+    source_id VARCHAR NOT NULL,
+    batch_id VARCHAR NOT NULL,
+    row_number BIGINT,
+    reasons VARCHAR[],
+    "row" VARCHAR,
+    quarantined_at TIMESTAMP
+);
+"""
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the base tables if they are missing (idempotent)."""
+    con.execute(SCHEMA)
+    con.execute(
+        "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING",
+        [SCHEMA_VERSION],
+    )
+
+
+def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    """Set one ``meta`` entry."""
+    con.execute(
+        "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )
+
+
+def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    """Read one ``meta`` entry, or ``None``."""
+    row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return None if row is None else str(row[0])
+
+
+@contextlib.contextmanager
+def _writer_lock(live: Path, *, wait_s: float) -> Iterator[None]:
+    live.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = live.with_name(live.name + ".lock")
+    with open(lock_path, "a+") as handle:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise WarehouseBusyError(
+                        f"another pipeline is writing {str(live)!r}; wait for it to finish"
+                    ) from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_stale_copies(live: Path) -> None:
+    for stale in live.parent.glob(f".{live.name}.*.tmp*"):
+        stale.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def write_snapshot(
+    *, path: Path | None = None, wait_s: float = 600.0
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a read-write connection on a copy of the warehouse; swap it in on success.
+
+    Parameters
+    ----------
+    path
+        The live warehouse file; defaults to :func:`routes.settings.warehouse_path`.
+    wait_s
+        How long to wait for another writer before :class:`WarehouseBusyError`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> live = Path(tempfile.mkdtemp()) / "w.duckdb"
+    >>> with write_snapshot(path=live) as con:
+    ...     _ = con.execute("INSERT INTO sources VALUES ('s1', 'S', 'ngo', NULL, NULL, NULL)")
+    >>> with open_snapshot(path=live) as con:
+    ...     con.execute("SELECT count(*) FROM sources").fetchone()[0]
+    1
+    """
+    live = path or settings.warehouse_path()
+    with _writer_lock(live, wait_s=wait_s):
+        _remove_stale_copies(live)
+        work = live.with_name(f".{live.name}.{os.getpid()}.tmp")
+        if live.exists():
+            shutil.copyfile(live, work)
+        con = duckdb.connect(str(work))
+        try:
+            ensure_schema(con)
+            yield con
+            con.execute("CHECKPOINT")
+            con.close()
+            _fsync(work)
+            os.replace(work, live)
+            _fsync(live.parent)
+            log.info("Swapped in a new warehouse snapshot at %s", live)
+        except BaseException:
+            con.close()
+            work.unlink(missing_ok=True)
+            Path(str(work) + ".wal").unlink(missing_ok=True)
+            raise
+
+
+@contextlib.contextmanager
+def open_snapshot(
+    *, path: Path | None = None, memory_limit: str = "1GB", threads: int = 2
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the live warehouse read-only; the snapshot stays fixed while it is open."""
+    con = connect_readonly(path=path, memory_limit=memory_limit, threads=threads)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def connect_readonly(
+    *, path: Path | None = None, memory_limit: str = "1GB", threads: int = 2
+) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the live warehouse (the caller closes it)."""
+    live = path or settings.warehouse_path()
+    if not live.exists():
+        raise WarehouseMissingError(
+            f"no warehouse at {str(live)!r}; build the demo with `make demo` "
+            "or ingest files with `python -m pipelines ingest`"
+        )
+    return duckdb.connect(
+        str(live),
+        read_only=True,
+        config={"memory_limit": memory_limit, "threads": threads},
+    )
+
+
+def snapshot_version(path: Path | None = None) -> tuple[int, int] | None:
+    """``(inode, mtime_ns)`` of the live file: changes whenever a new snapshot is swapped in."""
+    live = path or settings.warehouse_path()
+    try:
+        st = live.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns)
