@@ -134,8 +134,7 @@ def make_small_warehouse(path: Path, *, n: int = 3000, seed: int = 1, is_demo: b
         con.register("src", SOURCES.assign(added_at=datetime(2026, 1, 1)))
         con.execute("INSERT INTO sources SELECT source_id, name, kind, task_force, contact, added_at FROM src")
         con.register("recs", records)
-        cols = [r[0] for r in con.execute("DESCRIBE records").fetchall()]
-        con.execute(f"INSERT INTO records SELECT {', '.join(cols)} FROM recs")
+        con.execute("INSERT INTO records BY NAME SELECT * FROM recs")
         con.execute(
             "INSERT INTO batches VALUES ('fixture-batch', 'hotline', 'fixture.csv', 'x', NULL, "
             "?, ?, ?, ?, 0, 0, 0)",
