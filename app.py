@@ -1,0 +1,36 @@
+"""Routes dashboard: sets up and routes; every page lives in ``pages/``.
+
+Run with ``make run`` (or ``streamlit run app.py``). Which pages a user gets
+depends on their role; what each page may show is decided in ``query/``.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.session import current_viewer
+
+st.set_page_config(page_title="Routes", page_icon=":material/route:", layout="wide")
+
+viewer = current_viewer()
+
+explore = [
+    st.Page("pages/statewide.py", title="Statewide", icon=":material/monitoring:", default=True),
+    st.Page("pages/heatmap.py", title="Heatmap explorer", icon=":material/hexagon:"),
+    st.Page("pages/flows_and_corridors.py", title="Flows and corridors", icon=":material/conversion_path:"),
+    st.Page("pages/region.py", title="Region", icon=":material/map:"),
+]
+work = [
+    st.Page("pages/data_intake.py", title="Data intake", icon=":material/upload_file:"),
+    st.Page("pages/deconfliction.py", title="Deconfliction", icon=":material/handshake:"),
+]
+admin = [
+    st.Page("pages/audit_log.py", title="Audit log", icon=":material/policy:"),
+    st.Page("pages/accounts.py", title="Accounts", icon=":material/group:"),
+]
+
+sections = {"Explore": explore, "Work": work}
+if viewer.role == "admin":
+    sections["Administration"] = admin
+
+st.navigation(sections).run()
