@@ -1,0 +1,346 @@
+"""The geocoder's lookup tables, built once per process from ``data/reference/``.
+
+Everything a string is matched against lives here as plain dicts keyed by
+:func:`geo._place_names.name_key`: California places (GeoNames) and ZIP-city names,
+county forms ("kern county", "county of kern"), nicknames ("sacto", "noho", "oc"),
+out-of-state states, countries and a few dozen cities people often name as an
+origin ("reno", "tijuana"), ZIPs, and a one-edit deletion index for typos.
+Points get their county from the county polygons through an STRtree.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo import reference
+from geo._place_names import name_key
+from routes import settings
+
+log = logging.getLogger(__name__)
+
+#: Shipped centroids of US states, countries and some out-of-state cities.
+WORLD_FILE = "world_centroids.csv"
+
+#: How far off a county polygon (in degrees, about 5 km) a point may fall and still
+#: be given the nearest county (the polygons are simplified to about 300 m).
+COAST_TOLERANCE_DEG = 0.05
+
+#: Out-of-state names that win over a small California namesake.
+WORLD_OVERRIDES = frozenset({"manila", "london", "washington", "nevada"})
+
+#: Nicknames: key → (California place or county name, kind, confidence).
+NICKNAMES: dict[str, tuple[str, str, float]] = {
+    "la": ("Los Angeles", "place", 0.85),
+    "dtla": ("Los Angeles", "place", 0.85),
+    "downtown la": ("Los Angeles", "place", 0.85),
+    "south central": ("Los Angeles", "place", 0.75),
+    "south la": ("Los Angeles", "place", 0.75),
+    "los angles": ("Los Angeles", "place", 0.8),
+    "sf": ("San Francisco", "place", 0.85),
+    "frisco": ("San Francisco", "place", 0.8),
+    "san fran": ("San Francisco", "place", 0.85),
+    "sanfran": ("San Francisco", "place", 0.85),
+    "the city": ("San Francisco", "place", 0.5),
+    "sacto": ("Sacramento", "place", 0.85),
+    "sac": ("Sacramento", "place", 0.8),
+    "sactown": ("Sacramento", "place", 0.85),
+    "sac town": ("Sacramento", "place", 0.85),
+    "east la": ("East Los Angeles", "place", 0.85),
+    "east los": ("East Los Angeles", "place", 0.8),
+    "noho": ("North Hollywood", "place", 0.85),
+    "weho": ("West Hollywood", "place", 0.85),
+    "sd": ("San Diego", "place", 0.8),
+    "sj": ("San Jose", "place", 0.8),
+    "san jo": ("San Jose", "place", 0.8),
+    "bako": ("Bakersfield", "place", 0.85),
+    "bakotown": ("Bakersfield", "place", 0.85),
+    "oaktown": ("Oakland", "place", 0.85),
+    "oak town": ("Oakland", "place", 0.85),
+    "lbc": ("Long Beach", "place", 0.85),
+    "hb": ("Huntington Beach", "place", 0.75),
+    "slo": ("San Luis Obispo", "place", 0.85),
+    "ktown": ("Koreatown", "place", 0.8),
+    "k town": ("Koreatown", "place", 0.8),
+    "big bear": ("Big Bear Lake", "place", 0.8),
+    "tahoe": ("South Lake Tahoe", "place", 0.6),
+    "lake tahoe": ("South Lake Tahoe", "place", 0.6),
+    "la canada": ("La Cañada Flintridge", "place", 0.85),
+    "san buenaventura": ("Ventura", "place", 0.9),
+    "industry": ("City Of Industry", "place", 0.85),
+    "city of industry": ("City Of Industry", "place", 0.9),
+    "moval": ("Moreno Valley", "place", 0.8),
+    "vallejo ca": ("Vallejo", "place", 0.9),
+    "oc": ("Orange", "county", 0.8),
+    "the oc": ("Orange", "county", 0.8),
+    "orange county": ("Orange", "county", 0.9),
+    "ie": ("Riverside", "county", 0.35),
+    "the ie": ("Riverside", "county", 0.35),
+    "inland empire": ("Riverside", "county", 0.35),
+    "sfv": ("Los Angeles", "county", 0.6),
+    "san fernando valley": ("Los Angeles", "county", 0.6),
+    "the valley": ("Los Angeles", "county", 0.3),
+    "sgv": ("Los Angeles", "county", 0.6),
+    "san gabriel valley": ("Los Angeles", "county", 0.6),
+    "south bay la": ("Los Angeles", "county", 0.5),
+    "la county": ("Los Angeles", "county", 0.9),
+    "sd county": ("San Diego", "county", 0.9),
+    "sb county": ("San Bernardino", "county", 0.7),
+    "sf county": ("San Francisco", "county", 0.9),
+    "slo county": ("San Luis Obispo", "county", 0.9),
+    "yosemite": ("Mariposa", "county", 0.5),
+    "coachella valley": ("Riverside", "county", 0.7),
+    "napa valley": ("Napa", "county", 0.7),
+    "silicon valley": ("Santa Clara", "county", 0.6),
+}
+
+#: Single words that are also place names ("Likely", "Weed", "Alpine") but in free
+#: text are more often ordinary words; they match only as a whole segment.
+COMMON_WORDS = frozenset(
+    "alpine alta alto august avery baker bell bend canyon citrus clay cool crest edison elk "
+    "empire freedom harmony herald highland hood imperial independence kennedy lakeshore "
+    "lakeside lakeview likely lincoln linda lookout madison marina meridian mineral nice "
+    "nelson oasis paradise parkway parkside peters pioneer plainview princeton rainbow "
+    "raymond rescue rodeo ross seaside standard strawberry sunnyside surfside thermal twain "
+    "victor vineyard vista walker wallace walnut williams woody weed cobb chester marshall "
+    "posey ryde hume igo helm ione commerce colma fellows challenge grimes keene jackson "
+    "mission county city the of in on at near off by and or ca california usa us north south "
+    "east west saint mount fort lake beach valley park hills springs point heights junction "
+    "motel hotel inn home casino truck stop station airport mall downtown area exit"
+    .split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One thing a name can mean."""
+
+    kind: str  # place | county | state | country
+    name: str
+    county_fips: str | None
+    lat: float
+    lng: float
+    weight: float
+    state: str = "CA"
+    country: str = "US"
+    confidence: float = 0.9
+
+    @property
+    def is_california(self) -> bool:
+        return self.state == "CA" and self.country == "US"
+
+
+@dataclass(frozen=True, slots=True)
+class ZipInfo:
+    """One ZIP of the gazetteer."""
+
+    zip: str
+    zip_type: str
+    city: str
+    county_fips: str
+    lat: float
+    lng: float
+    active: bool
+
+
+@dataclass
+class Gazetteer:
+    """All lookup tables of the geocoder."""
+
+    names: dict[str, tuple[Candidate, ...]]
+    zips: dict[str, ZipInfo]
+    counties: dict[str, Candidate]
+    county_names: dict[str, str]
+    state_codes: dict[str, Candidate]
+    country_codes: dict[str, Candidate]
+    region_of: dict[str, Candidate]
+    deletes: dict[str, tuple[str, ...]]
+    choices: list[str]
+    county_geoms: np.ndarray
+    county_fips_order: list[str]
+    county_tree: shapely.STRtree
+
+
+def _county_candidates() -> tuple[dict[str, Candidate], dict[str, str], np.ndarray, list[str]]:
+    counties = reference.load_counties()
+    points = counties.geometry.representative_point()
+    out: dict[str, Candidate] = {}
+    names: dict[str, str] = {}
+    for fips, name, pt in zip(counties["county_fips"], counties["name"], points, strict=True):
+        out[fips] = Candidate("county", f"{name} County", fips, float(pt.y), float(pt.x), 0.0)
+        names[fips] = name
+    return out, names, counties.geometry.values, list(counties["county_fips"])
+
+
+def _place_rows(county_names: dict[str, str]) -> list[tuple[str, Candidate]]:
+    """(key, candidate) for every GeoNames place and every ZIP city."""
+    rows: list[tuple[str, Candidate]] = []
+    seen: set[tuple[str, str]] = set()
+    places = reference.load_places()
+    for name, fips, lat, lng, pop in places[["name", "county_fips", "lat", "lng", "population"]].itertuples(index=False):
+        key = name_key(name)
+        seen.add((key, fips))
+        rows.append((key, Candidate("place", name, fips, float(lat), float(lng), float(pop))))
+    zips = reference.load_zips()
+    zips = zips[zips["county_fips"].notna()]
+    standard = zips[zips["zip_type"] == "STANDARD"]
+    for (city, fips), group in zips.groupby(["city", "county_fips"], sort=True):
+        key = name_key(city)
+        if (key, fips) in seen:
+            continue
+        seen.add((key, fips))
+        std = standard[(standard["city"] == city) & (standard["county_fips"] == fips)]
+        use = std if len(std) else group
+        weight = 500.0 * max(len(std), 1)
+        rows.append((key, Candidate("place", city.title() if city.isupper() else city, fips,
+                                    float(use["lat"].mean()), float(use["lng"].mean()), weight)))
+    return rows
+
+
+def _variants(key: str) -> list[str]:
+    out = [key]
+    if key.startswith("city of "):
+        out.append(key[len("city of "):])
+    if key.endswith(" by the sea"):
+        out.append(key[: -len(" by the sea")])
+    return out
+
+
+def _world_rows() -> tuple[list[tuple[str, Candidate]], dict[str, Candidate], dict[str, Candidate]]:
+    world = pd.read_csv(settings.REFERENCE_DIR / WORLD_FILE, dtype=str, keep_default_na=False)
+    states: dict[str, Candidate] = {}
+    countries: dict[str, Candidate] = {}
+    for row in world.itertuples(index=False):
+        if row.kind == "state":
+            states[row.state] = Candidate("state", row.name, None, float(row.lat), float(row.lng),
+                                          0.0, row.state, "US")
+        elif row.kind == "country":
+            countries[row.country] = Candidate("country", row.name, None, float(row.lat),
+                                               float(row.lng), 0.0, "", row.country)
+    rows: list[tuple[str, Candidate]] = []
+    for row in world.itertuples(index=False):
+        region = states[row.state] if row.state else countries[row.country]
+        cand = Candidate(region.kind, row.name, None, region.lat, region.lng, 0.0,
+                         region.state, region.country)
+        for alias in [row.name, *[a for a in row.aliases.split(";") if a]]:
+            rows.append((name_key(alias), cand))
+    state_codes = {code.lower(): c for code, c in states.items()}
+    country_codes = {code.lower(): c for code, c in countries.items()}
+    return rows, state_codes, country_codes
+
+
+def _deletes(keys: list[str]) -> dict[str, tuple[str, ...]]:
+    index: dict[str, set[str]] = defaultdict(set)
+    for key in keys:
+        if len(key) < 5:
+            continue
+        index[key].add(key)
+        for i in range(len(key)):
+            index[key[:i] + key[i + 1:]].add(key)
+    return {k: tuple(sorted(v)) for k, v in index.items()}
+
+
+@cache
+def load_gazetteer() -> Gazetteer:
+    """Build (once per process) every lookup table the geocoder uses."""
+    counties, county_names, geoms, fips_order = _county_candidates()
+    by_key: dict[str, list[Candidate]] = defaultdict(list)
+    for key, cand in _place_rows(county_names):
+        for variant in _variants(key):
+            by_key[variant].append(cand)
+    # county forms: "kern county", "county of kern"; the bare name only if no place has it
+    bare: dict[str, Candidate] = {}
+    for fips, name in county_names.items():
+        key = name_key(name)
+        cand = counties[fips]
+        by_key[f"{key} county"].append(cand)
+        by_key[f"county of {key}"].append(cand)
+        bare[key] = cand
+    for key, (target, kind, conf) in NICKNAMES.items():
+        key = name_key(key)
+        if kind == "county":
+            fips = next(f for f, n in county_names.items() if n == target)
+            base = counties[fips]
+        else:
+            found = by_key.get(name_key(target))
+            if not found:
+                log.warning("Nickname %r points at %r, which is not in the gazetteer", key, target)
+                continue
+            base = max(found, key=lambda c: c.weight)
+        by_key[key] = [Candidate(base.kind, base.name, base.county_fips, base.lat, base.lng,
+                                 base.weight, confidence=conf)]
+    for key, cand in bare.items():
+        if key not in by_key:
+            by_key[key].append(cand)
+    world_rows, state_codes, country_codes = _world_rows()
+    for key, cand in world_rows:
+        if key in by_key and key not in WORLD_OVERRIDES:
+            continue
+        if key in WORLD_OVERRIDES:
+            by_key[key] = [c for c in by_key.get(key, []) if not c.is_california]
+        by_key[key].append(cand)
+    names = {
+        key: tuple(sorted(cands, key=lambda c: (-c.weight, c.county_fips or "")))
+        for key, cands in by_key.items()
+    }
+    zips = {
+        row.zip: ZipInfo(row.zip, row.zip_type, row.city, row.county_fips, float(row.lat),
+                         float(row.lng), str(row.active) == "True")
+        for row in reference.load_zips().itertuples(index=False)
+        if isinstance(row.county_fips, str)
+    }
+    fuzzy_keys = [k for k in names if len(k) >= 5 and k not in COMMON_WORDS]
+    tree = shapely.STRtree(geoms)
+    log.info("Built the gazetteer: %d names, %d ZIPs, %d counties", len(names), len(zips), len(counties))
+    return Gazetteer(
+        names=names,
+        zips=zips,
+        counties=counties,
+        county_names=county_names,
+        state_codes=state_codes,
+        country_codes=country_codes,
+        region_of={**{"state:" + c.state: c for c in state_codes.values()},
+                   **{"country:" + c.country: c for c in country_codes.values()}},
+        deletes=_deletes(fuzzy_keys),
+        choices=fuzzy_keys,
+        county_geoms=geoms,
+        county_fips_order=fips_order,
+        county_tree=tree,
+    )
+
+
+def latlngs_to_counties(lat: np.ndarray, lng: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """County FIPS of each point, and whether it was snapped from just off the polygons.
+
+    Points inside no county polygon get the nearest county within
+    :data:`COAST_TOLERANCE_DEG` (the coast and borders are simplified), else ``None``.
+
+    >>> fips, snapped = latlngs_to_counties(np.array([38.13, 36.17]), np.array([-121.27, -115.14]))
+    >>> list(fips)
+    ['06077', None]
+    """
+    gaz = load_gazetteer()
+    lat = np.asarray(lat, dtype=np.float64)
+    lng = np.asarray(lng, dtype=np.float64)
+    fips = np.full(lat.shape, None, dtype=object)
+    snapped = np.zeros(lat.shape, dtype=bool)
+    if lat.size == 0:
+        return fips, snapped
+    points = shapely.points(lng, lat)
+    hit_pt, hit_geom = gaz.county_tree.query(points, predicate="intersects")
+    order = np.asarray(gaz.county_fips_order, dtype=object)
+    fips[hit_pt] = order[hit_geom]
+    missing = np.flatnonzero(pd.isna(fips))
+    if missing.size:
+        near_pt, near_geom = gaz.county_tree.query_nearest(
+            points[missing], max_distance=COAST_TOLERANCE_DEG, all_matches=False
+        )
+        fips[missing[near_pt]] = order[near_geom]
+        snapped[missing[near_pt]] = True
+    return fips, snapped

@@ -1,0 +1,734 @@
+"""The offline, precision-aware geocoder: California locations as people type them.
+
+Every input gives one row of :data:`GEOCODE_COLUMNS`: a point, a county FIPS, the
+precision the point deserves (``point``, ``zip``, ``place``, ``county``; for
+out-of-state origins ``state`` or ``country``), a confidence between 0 and 1, what
+was matched, the state and country, and ``error`` (``None``, or why the input
+could not be placed in California). Bad text never raises.
+
+What it understands, in the order it tries:
+
+1. coordinates, decimal or degrees-minutes-seconds, with or without hemisphere
+   letters; a swapped pair or a California longitude without its minus sign is
+   fixed; the county comes from the county polygons (points just off the
+   simplified coast get the nearest county within about 5 km);
+2. ZIP and ZIP+4 (PO-box-only ZIPs get confidence 0.4: their centroid is the post
+   office, not where anybody lives); street addresses are parsed with
+   ``usaddress`` and placed at their ZIP or town centroid, and say so;
+3. an explicit state or country ("Reno, NV", "Phoenix AZ", "Tijuana, Mexico");
+4. place names (GeoNames places and ZIP-city names), county forms ("Kern Co.",
+   "County of San Diego") and nicknames ("Sacto", "NoHo", "the OC") found anywhere
+   in the text, abbreviations (Mt., Ft., St., So.) and numerals unified; a name
+   followed by a street suffix ("Harbor Blvd") is a street, not a town;
+5. typos: a one-edit deletion index first, then ``rapidfuzz`` on the segments.
+
+Ambiguous names ("Burbank" is in Los Angeles and in Santa Clara counties) use a
+county or ZIP hint in the same text, else the more populous place with a lower
+confidence.
+
+The precision decides the finest H3 resolution a record may be indexed at
+(:data:`geo.grid.PRECISION_MAX_RES`: point 9, zip 7, place 6, county none).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
+
+from geo._coordinates import LatLng, text_to_latlng
+from geo._gazetteer import COMMON_WORDS, Candidate, Gazetteer, latlngs_to_counties, load_gazetteer
+from geo._place_names import STREET_SUFFIXES, expand_tokens, name_key, raw_tokens
+
+log = logging.getLogger(__name__)
+
+Role = Literal["destination", "origin"]
+
+#: The columns every geocoding result has, in this order.
+GEOCODE_COLUMNS = [
+    "lat", "lng", "county_fips", "precision", "confidence", "matched", "state", "country", "error",
+]
+
+#: Precisions, finest first.
+PRECISIONS = ("point", "zip", "place", "county", "state", "country")
+
+#: Inputs longer than this are cut before parsing (nobody types a longer place).
+MAX_TEXT_CHARS = 300
+
+#: Confidence of a ZIP centroid by ZIP type.
+ZIP_CONFIDENCE = {"STANDARD": 0.9, "UNIQUE": 0.75, "PO BOX": 0.4}
+
+#: rapidfuzz ``ratio`` a segment must reach to count as a misspelt name.
+FUZZY_CUTOFF = 88.0
+
+_NOISE = frozenset({"ca", "california", "calif", "cali", "usa", "us", "united", "states", "america"})
+_EMPTY = frozenset({
+    "", "unknown", "unk", "na", "n a", "none", "null", "nil", "nan", "tbd", "not provided",
+    "no address", "not known", "various", "multiple", "see narrative", "redacted",
+    "confidential", "undisclosed", "withheld", "other", "north unknown", "not applicable",
+})
+_SEGMENT_SPLIT = re.compile(r"[,;|/()\[\]\n\t]+|\s-\s|\s+(?:to|and|&)\s+|\s+–\s+")
+_ZIP = re.compile(r"(?<![\d.])(\d{5})(?:\s?-\s?(\d{4}))?(?![\d.])")
+_AMBIGUOUS_CODES = frozenset({"in", "or", "me", "ok", "hi", "co", "la", "de", "id", "oh", "al", "pa", "ma", "mo", "ga", "wa"})
+_CA_CODES = frozenset({"ca", "california", "calif", "cali"})
+_ADDRESS_START = re.compile(r"^\s*\d+[a-zA-Z]?\s+\S")
+_CACHE: dict[tuple[str, str], dict[str, Any]] = {}
+_CACHE_LIMIT = 1_000_000
+
+# ZIP3 ranges outside California → state (USPS prefix allocation).
+_ZIP3_STATES: tuple[tuple[int, int, str], ...] = (
+    (5, 5, "NY"), (6, 9, "PR"), (10, 27, "MA"), (28, 29, "RI"), (30, 38, "NH"), (39, 49, "ME"),
+    (50, 59, "VT"), (60, 69, "CT"), (70, 89, "NJ"), (100, 149, "NY"), (150, 196, "PA"),
+    (197, 199, "DE"), (200, 205, "DC"), (206, 219, "MD"), (220, 246, "VA"), (247, 268, "WV"),
+    (270, 289, "NC"), (290, 299, "SC"), (300, 319, "GA"), (320, 349, "FL"), (350, 369, "AL"),
+    (370, 385, "TN"), (386, 397, "MS"), (398, 399, "GA"), (400, 427, "KY"), (430, 459, "OH"),
+    (460, 479, "IN"), (480, 499, "MI"), (500, 528, "IA"), (530, 549, "WI"), (550, 567, "MN"),
+    (570, 577, "SD"), (580, 588, "ND"), (590, 599, "MT"), (600, 629, "IL"), (630, 658, "MO"),
+    (660, 679, "KS"), (680, 693, "NE"), (700, 714, "LA"), (716, 729, "AR"), (730, 749, "OK"),
+    (750, 799, "TX"), (800, 816, "CO"), (820, 831, "WY"), (832, 838, "ID"), (840, 847, "UT"),
+    (850, 865, "AZ"), (870, 884, "NM"), (885, 885, "TX"), (889, 898, "NV"), (967, 968, "HI"),
+    (970, 979, "OR"), (980, 994, "WA"), (995, 999, "AK"),
+)
+
+
+def _empty_result(error: str | None = None) -> dict[str, Any]:
+    return {
+        "lat": math.nan, "lng": math.nan, "county_fips": None, "precision": None,
+        "confidence": 0.0, "matched": None, "state": None, "country": None, "error": error,
+    }
+
+
+def _placed(lat: float, lng: float, fips: str, precision: str, confidence: float,
+            matched: str) -> dict[str, Any]:
+    return {
+        "lat": round(float(lat), 6), "lng": round(float(lng), 6), "county_fips": fips,
+        "precision": precision, "confidence": round(min(max(confidence, 0.0), 1.0), 2),
+        "matched": matched, "state": "CA", "country": "US", "error": None,
+    }
+
+
+def _quote(text: str) -> str:
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _outside(cand: Candidate, text: str, role: str, *, confidence: float = 0.9,
+             note: str | None = None) -> dict[str, Any]:
+    """An out-of-state result: an error for destinations, a coarse point for origins."""
+    gaz = load_gazetteer()
+    if cand.kind == "state":
+        region = gaz.region_of.get("state:" + cand.state, cand)
+        label = cand.state if cand.name == region.name else f"{cand.name}, {cand.state}"
+    else:
+        region = gaz.region_of.get("country:" + cand.country, cand)
+        label = cand.country if cand.name == region.name else f"{cand.name}, {cand.country}"
+    matched = f"{label} ({cand.kind})" + (f"; {note}" if note else "")
+    result = _empty_result()
+    result.update(state=cand.state or None, country=cand.country, matched=matched)
+    if role == "destination":
+        result["error"] = f"outside California: {_quote(text.strip())}"
+        return result
+    result.update(lat=region.lat, lng=region.lng, precision=cand.kind,
+                  confidence=round(confidence, 2))
+    return result
+
+
+def _county_name(fips: str) -> str:
+    return load_gazetteer().county_names.get(fips, fips)
+
+
+def _place_result(cand: Candidate, confidence: float, note: str | None = None) -> dict[str, Any]:
+    county = _county_name(cand.county_fips or "")
+    if cand.kind == "county":
+        matched = f"{cand.name} (county)"
+        precision = "county"
+    else:
+        matched = f"{cand.name} (place, {county})"
+        precision = "place"
+    if note:
+        matched += f"; {note}"
+    return _placed(cand.lat, cand.lng, cand.county_fips or "", precision, confidence, matched)
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+@dataclass(slots=True)
+class _Tokens:
+    raw: list[str]
+    words: list[str]  # expanded; "" where a token was merged into the previous one
+    segment: list[int]
+    content: list[bool]  # not noise, not empty
+
+    @classmethod
+    def from_text(cls, text: str) -> _Tokens:
+        raw: list[str] = []
+        segment: list[int] = []
+        for seg_id, part in enumerate(_SEGMENT_SPLIT.split(text)):
+            toks = raw_tokens(part)
+            raw.extend(toks)
+            segment.extend([seg_id] * len(toks))
+        words = expand_tokens(raw)
+        content = [bool(w) and r not in _NOISE and not r.isdigit() for r, w in zip(raw, words, strict=True)]
+        return cls(raw, words, segment, content)
+
+    def key(self, start: int, stop: int) -> str:
+        return " ".join(w for w in self.words[start:stop] if w)
+
+
+@dataclass(slots=True)
+class _Match:
+    start: int
+    stop: int
+    key: str
+    cands: tuple[Candidate, ...]
+    whole_segment: bool
+    whole_text: bool
+    distance: int = 0
+
+    @property
+    def is_california(self) -> bool:
+        return self.cands[0].is_california
+
+
+def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
+    """Maximal n-gram matches of gazetteer keys, streets and common words left out."""
+    n = len(tokens.words)
+    content_idx = [i for i in range(n) if tokens.content[i]]
+    seg_content: dict[int, list[int]] = {}
+    for i in content_idx:
+        seg_content.setdefault(tokens.segment[i], []).append(i)
+    found: list[_Match] = []
+    for start in range(n):
+        if not tokens.words[start]:
+            continue
+        for stop in range(start + 1, min(start + 7, n + 1)):
+            if tokens.segment[stop - 1] != tokens.segment[start]:
+                break
+            key = tokens.key(start, stop)
+            cands = gaz.names.get(key)
+            if cands is None:
+                continue
+            covered = [i for i in range(start, stop) if tokens.content[i]]
+            seg_all = seg_content.get(tokens.segment[start], [])
+            whole_segment = bool(covered) and covered == seg_all
+            whole_text = bool(covered) and covered == content_idx
+            if not whole_segment:
+                if key in COMMON_WORDS:
+                    continue
+                nxt = tokens.raw[stop] if stop < n else ""
+                if nxt in STREET_SUFFIXES and tokens.segment[min(stop, n - 1)] == tokens.segment[start]:
+                    continue
+            found.append(_Match(start, stop, key, cands, whole_segment, whole_text))
+    maximal = [
+        m for m in found
+        if not any(o is not m and o.start <= m.start and m.stop <= o.stop
+                   and (o.stop - o.start) > (m.stop - m.start) for o in found)
+    ]
+    return maximal
+
+
+def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
+    """Misspelt names: one-edit deletion index on n-grams, then rapidfuzz on segments."""
+    n = len(tokens.words)
+    best: _Match | None = None
+    for start in range(n):
+        if not tokens.content[start]:
+            continue
+        for stop in range(start + 1, min(start + 5, n + 1)):
+            if tokens.segment[stop - 1] != tokens.segment[start] or not tokens.content[stop - 1]:
+                break
+            query = tokens.key(start, stop)
+            if len(query) < 5 or query in COMMON_WORDS:
+                continue
+            nxt = tokens.raw[stop] if stop < n else ""
+            if nxt in STREET_SUFFIXES:
+                continue
+            hits: set[str] = set(gaz.deletes.get(query, ()))
+            for i in range(len(query)):
+                hits.update(gaz.deletes.get(query[:i] + query[i + 1:], ()))
+            limit = 1 if len(query) < 8 else 2
+            for key in hits:
+                dist = Levenshtein.distance(query, key, score_cutoff=limit)
+                if dist > limit:
+                    continue
+                match = _Match(start, stop, key, gaz.names[key], False, False, dist)
+                if best is None or (len(key), -dist) > (len(best.key), -best.distance):
+                    best = match
+    if best is not None:
+        return [best]
+    segments: dict[int, list[int]] = {}
+    for i in range(n):
+        if tokens.content[i]:
+            segments.setdefault(tokens.segment[i], []).append(i)
+    for idx in segments.values():
+        query = tokens.key(idx[0], idx[-1] + 1)
+        if len(query) < 6 or len(idx) > 5:
+            continue
+        hit = process.extractOne(query, gaz.choices, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+        if hit is not None:
+            key = hit[0]
+            return [_Match(idx[0], idx[-1] + 1, key, gaz.names[key], True, False, 2)]
+    return []
+
+
+# --------------------------------------------------------------------------- choosing
+
+
+def _hint_counties(matches: list[_Match], chosen: _Match) -> set[str]:
+    hints: set[str] = set()
+    for m in matches:
+        if m is chosen or not m.is_california:
+            continue
+        if m.cands[0].kind == "county":
+            hints.add(m.cands[0].county_fips or "")
+    return hints
+
+
+def _resolve_place(match: _Match, hints: set[str], *, base: float,
+                   note: str | None = None) -> dict[str, Any]:
+    cands = [c for c in match.cands if c.is_california]
+    counties = {c.county_fips for c in cands}
+    hinted = [c for c in cands if c.county_fips in hints]
+    if hinted:
+        cand = hinted[0]
+        confidence = min(cand.confidence, base) + (0.05 if len(counties) == 1 else 0.0)
+    elif len(counties) > 1:
+        cand = cands[0]
+        total = sum(c.weight for c in cands) or 1.0
+        share = cand.weight / total
+        confidence = min(base, 0.4 + 0.3 * share)
+        note = (note + "; " if note else "") + f"ambiguous: {len(counties)} counties, took the largest"
+    else:
+        cand = cands[0]
+        confidence = min(cand.confidence, base)
+    if match.distance:
+        confidence = min(confidence, 0.75 if match.distance == 1 else 0.65)
+        typo = f"read as {cand.name!r}"
+        note = typo if note is None else f"{typo}; {note}"
+    return _place_result(cand, confidence, note)
+
+
+def _choose(matches: list[_Match], text: str, role: str, *, note: str | None = None) -> dict[str, Any] | None:
+    ca = [m for m in matches if m.is_california]
+    if ca:
+        places = [m for m in ca if m.cands[0].kind == "place"]
+        counties = [m for m in ca if m.cands[0].kind == "county"]
+        hints = {m.cands[0].county_fips or "" for m in counties}
+        if places:
+            consistent = [m for m in places if not hints or any(c.county_fips in hints for c in m.cands)]
+            pool = consistent or places
+            chosen = max(pool, key=lambda m: (m.whole_text, len(m.key), m.whole_segment, -m.start))
+            base = 0.9 if chosen.whole_text else 0.8
+            if hints and not consistent:
+                base = 0.6
+                note = (note + "; " if note else "") + "county named in the text disagrees"
+            return _resolve_place(chosen, _hint_counties(ca, chosen), base=base, note=note)
+        chosen = max(counties, key=lambda m: (len(m.key), -m.start))
+        base = 0.9 if chosen.whole_text else 0.85
+        if chosen.distance:
+            base = 0.7
+        return _place_result(chosen.cands[0], min(base, chosen.cands[0].confidence), note)
+    if matches:
+        chosen = max(matches, key=lambda m: (len(m.key), -m.start))
+        return _outside(chosen.cands[0], text, role, confidence=0.8 if chosen.distance == 0 else 0.6)
+    return None
+
+
+# --------------------------------------------------------------------------- pieces
+
+
+def _zip_in(text: str, tokens: _Tokens) -> str | None:
+    found = list(_ZIP.finditer(text))
+    if not found:
+        return None
+    last = found[-1]
+    if last.start() == text.strip().find(last.group(1)) and len(found) == 1:
+        rest = tokens.raw[1:]
+        if any(t in STREET_SUFFIXES for t in rest):
+            return None  # a house number, not a ZIP
+    return last.group(1)
+
+
+def _zip3_state(zip5: str) -> str | None:
+    prefix = int(zip5[:3])
+    if 900 <= prefix <= 961:
+        return "CA"
+    for lo, hi, state in _ZIP3_STATES:
+        if lo <= prefix <= hi:
+            return state
+    return None
+
+
+def _explicit_region(text: str, tokens: _Tokens, gaz: Gazetteer) -> Candidate | None:
+    """A trailing state or country code naming somewhere outside California."""
+    raw = [t for t in tokens.raw if not t.isdigit() and t not in ("usa", "us")]
+    if not raw:
+        return None
+    last = raw[-1]
+    if last in _CA_CODES:
+        return None
+    cand = gaz.state_codes.get(last)
+    if cand is None:
+        country = gaz.country_codes.get(last)
+        if country is not None and last not in gaz.state_codes and re.search(rf"\b{last.upper()}\b", text):
+            return country
+        return None
+    if last in _AMBIGUOUS_CODES:
+        if not re.search(rf"\b{last.upper()}\b\W*[\d\s-]*$", text):
+            return None
+        if len(raw) == 1 and last in ("la", "co"):
+            return None
+        before = " ".join(w for w in expand_tokens(raw[:-1]) if w)
+        if last in ("co", "la") and before and (
+            before + " county" in gaz.names or (before in gaz.names and gaz.names[before][0].is_california)
+        ):
+            return None
+    elif len(raw) == 1 and last in gaz.names:
+        return None
+    return cand
+
+
+def _address_parts(text: str) -> tuple[str | None, str | None]:
+    """(place name, ZIP) from a street address, or ``(None, None)`` if not an address."""
+    import usaddress
+
+    try:
+        tagged, kind = usaddress.tag(text)
+    except Exception:  # usaddress raises RepeatedLabelError and friends on odd text
+        return None, None
+    if kind != "Street Address":
+        return None, None
+    return tagged.get("PlaceName"), tagged.get("ZipCode")
+
+
+def _is_address(text: str, tokens: _Tokens) -> bool:
+    return bool(_ADDRESS_START.match(text)) and any(t in STREET_SUFFIXES for t in tokens.raw[1:])
+
+
+# --------------------------------------------------------------------------- one string
+
+
+@dataclass(slots=True)
+class _PendingPoint:
+    """A coordinate pair waiting for its county (looked up in one batch)."""
+
+    point: LatLng
+    text: str
+
+
+def _resolve_text(text: str, role: str) -> dict[str, Any] | _PendingPoint:
+    gaz = load_gazetteer()
+    text = text.strip()[:MAX_TEXT_CHARS]
+    tokens = _Tokens.from_text(text)
+    if " ".join(tokens.raw) in _EMPTY or not any(ch.isalnum() for ch in text):
+        return _empty_result("no location given")
+    # 1. the whole text is a known name (the common case: "Stockton, CA")
+    core = " ".join(w for w, c in zip(tokens.words, tokens.content, strict=True) if c)
+    if core and not any(r.isdigit() for r in tokens.raw):
+        cands = gaz.names.get(core)
+        if cands is not None and cands[0].is_california:
+            match = _Match(0, len(tokens.words), core, cands, True, True)
+            return _choose([match], text, role) or _empty_result()
+    # 2. coordinates
+    if any(ch.isdigit() for ch in text):
+        point = text_to_latlng(text)
+        if point is not None:
+            return _PendingPoint(point, text)
+    # 3. street address: usaddress gives the town and ZIP
+    note = None
+    zip5 = _zip_in(text, tokens)
+    if _is_address(text, tokens):
+        place, zip_tag = _address_parts(text)
+        if zip_tag and _ZIP.fullmatch(zip_tag.strip()):
+            zip5 = zip_tag.strip()[:5]
+        note = "street not located"
+        if place:
+            key = name_key(place)
+            key = " ".join(w for w in key.split() if w not in _NOISE)
+            cands = gaz.names.get(key)
+            if cands is not None and cands[0].is_california and zip5 is None:
+                match = _Match(0, 1, key, cands, True, False)
+                return _choose([match], text, role, note="street not located; place centroid") or _empty_result()
+    # 4. an explicit state or country outside California
+    region = _explicit_region(text, tokens, gaz)
+    if region is not None:
+        return _outside(region, text, role)
+    matches = _find_matches(tokens, gaz)
+    # 5. a ZIP
+    if zip5 is not None:
+        info = gaz.zips.get(zip5)
+        if info is not None:
+            return _zip_result(info, matches, note)
+        state = _zip3_state(zip5)
+        if state is not None and state != "CA" and not any(m.is_california for m in matches):
+            return _outside(gaz.state_codes[state.lower()], text, role, note=f"ZIP {zip5}")
+        note = (note + "; " if note else "") + f"ZIP {zip5} not in the gazetteer"
+    # 6. names anywhere in the text, then typos
+    if note == "street not located":
+        note = "street not located; place centroid"
+    chosen = _choose(matches, text, role, note=note)
+    if chosen is not None:
+        return chosen
+    chosen = _choose(_fuzzy_matches(tokens, gaz), text, role, note=note)
+    if chosen is not None:
+        return chosen
+    return _empty_result(f"no California place found in {_quote(text)!r}")
+
+
+def _zip_result(info: Any, matches: list[_Match], note: str | None) -> dict[str, Any]:
+    confidence = ZIP_CONFIDENCE.get(info.zip_type, 0.7)
+    if not info.active:
+        confidence = min(confidence, 0.5)
+    kind = {"PO BOX": "PO-box ZIP", "UNIQUE": "single-address ZIP"}.get(info.zip_type, "ZIP")
+    matched = f"{info.zip} ({kind}, {info.city.title()}, {_county_name(info.county_fips)})"
+    places = [m for m in matches if m.is_california and m.cands[0].kind in ("place", "county")]
+    if places and not any(c.county_fips == info.county_fips for m in places for c in m.cands):
+        confidence = min(confidence, 0.6)
+        matched += f"; the text names {places[0].cands[0].name}, elsewhere"
+    if note:
+        matched += f"; {note}; ZIP centroid"
+    return _placed(info.lat, info.lng, info.county_fips, "zip", confidence, matched)
+
+
+def _finish_points(pending: list[_PendingPoint], role: str) -> list[dict[str, Any]]:
+    lat = np.array([p.point.lat for p in pending])
+    lng = np.array([p.point.lng for p in pending])
+    fips, snapped = latlngs_to_counties(lat, lng)
+    out = []
+    for p, f, s in zip(pending, fips, snapped, strict=True):
+        la, ln, fixed = p.point
+        if f is not None:
+            confidence = 0.85 if s else 0.95
+            matched = f"point ({la:.5f}, {ln:.5f}) in {_county_name(f)} County"
+            if s:
+                matched += "; just off the county outline, nearest county"
+            if fixed:
+                matched += f"; {fixed}"
+                confidence -= 0.05
+            out.append(_placed(la, ln, f, "point", confidence, matched))
+        else:
+            region = _region_of_point(la, ln)
+            out.append(_outside(region, p.text, role, confidence=0.7,
+                                note=f"point ({la:.4f}, {ln:.4f}) outside the county outlines"))
+    return out
+
+
+def _region_of_point(lat: float, lng: float) -> Candidate:
+    """A rough state or country for a point outside California's counties."""
+    gaz = load_gazetteer()
+    if lat < 32.75 and -118.5 < lng < -106.0:
+        return gaz.country_codes["mx"]
+    if lat >= 41.95 and lng < -116.5:
+        return gaz.state_codes["or"]
+    if lat < 35.2 and lng > -115.0:
+        return gaz.state_codes["az"]
+    if lng > -120.1 and lat > 34.9 and lat < 42.0:
+        return gaz.state_codes["nv"]
+    regions = [c for c in gaz.region_of.values() if c.state != "CA" and c.country != "US" or c.kind == "state" and c.state != "CA"]
+    return min(regions, key=lambda c: (c.lat - lat) ** 2 + (c.lng - lng) ** 2)
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def _geocode_unique(texts: Sequence[str | None], role: str) -> list[dict[str, Any]]:
+    """Geocode distinct strings; points get their counties in one vectorised pass."""
+    if role not in ("destination", "origin"):
+        raise ValueError(f"role {role!r} is neither 'destination' nor 'origin'")
+    results: list[dict[str, Any] | None] = [None] * len(texts)
+    pending: list[tuple[int, _PendingPoint]] = []
+    if len(_CACHE) > _CACHE_LIMIT:
+        _CACHE.clear()
+    for i, raw in enumerate(texts):
+        text = _as_text(raw)
+        if text is None:
+            results[i] = _empty_result("no location given")
+            continue
+        hit = _CACHE.get((text, role))
+        if hit is not None:
+            results[i] = hit
+            continue
+        try:
+            resolved = _resolve_text(text, role)
+        except Exception as exc:  # a bug must cost one row, not the batch
+            log.exception("Geocoder failed on %r", text)
+            resolved = _empty_result(f"geocoder error on {_quote(text)!r}: {type(exc).__name__}")
+        if isinstance(resolved, _PendingPoint):
+            pending.append((i, resolved))
+        else:
+            _CACHE[(text, role)] = resolved
+            results[i] = resolved
+    if pending:
+        for (i, p), done in zip(pending, _finish_points([p for _, p in pending], role), strict=True):
+            _CACHE[(p.text, role)] = done
+            results[i] = done
+    return [r if r is not None else _empty_result("no location given") for r in results]
+
+
+def geocode(text: str | None, *, role: Role = "destination") -> dict[str, Any]:
+    """Geocode one string.
+
+    Parameters
+    ----------
+    text : str or None
+        What an agency typed: a place, address, ZIP, county, or coordinates.
+    role : {"destination", "origin"}
+        For a destination, anything outside California gets ``error``; for an
+        origin, out-of-state places keep ``state``/``country`` at that precision.
+
+    Returns
+    -------
+    dict
+        Keys :data:`GEOCODE_COLUMNS`.
+
+    Examples
+    --------
+    >>> r = geocode("I-5 near Lodi")
+    >>> r["county_fips"], r["precision"], r["matched"]
+    ('06077', 'place', 'Lodi (place, San Joaquin)')
+    >>> geocode("Reno, NV")["error"]
+    'outside California: Reno, NV'
+    >>> geocode("Reno, NV", role="origin")["state"]
+    'NV'
+    """
+    return dict(_geocode_unique([text], role)[0])
+
+
+def geocode_locations(texts: Sequence[str | None] | pd.Series, *,
+                      role: Role = "destination") -> pd.DataFrame:
+    """Geocode a column of strings; each distinct string is geocoded once.
+
+    Parameters
+    ----------
+    texts : sequence of str or None, or pandas.Series
+        The locations. A Series keeps its index in the result.
+    role : {"destination", "origin"}
+        See :func:`geocode`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per input, same order (and index), columns :data:`GEOCODE_COLUMNS`.
+
+    Examples
+    --------
+    >>> geocode_locations(["95814", "Sacremento", None])["county_fips"].tolist()
+    ['06067', '06067', nan]
+    """
+    started = time.perf_counter()
+    series = texts if isinstance(texts, pd.Series) else pd.Series(list(texts), dtype=object)
+    values = series.astype(object).where(series.notna(), None)
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    rows = _geocode_unique(list(uniques), role)
+    rows.append(_empty_result("no location given"))
+    table = pd.DataFrame.from_records(rows, columns=GEOCODE_COLUMNS)
+    codes = np.where(codes < 0, len(rows) - 1, codes)
+    out = table.take(codes)
+    out.index = series.index
+    out["lat"] = out["lat"].astype("float64")
+    out["lng"] = out["lng"].astype("float64")
+    out["confidence"] = out["confidence"].astype("float64")
+    elapsed = time.perf_counter() - started
+    if len(series) > 1000:
+        log.info("Geocoded %d rows (%d distinct) in %.2f s; %d with an error",
+                 len(series), len(uniques), elapsed, int(out["error"].notna().sum()))
+    return out
+
+
+def _field(frame: pd.DataFrame, name: str) -> pd.Series | None:
+    if name not in frame.columns:
+        return None
+    col = frame[name]
+    text = col.map(_field_text)
+    return text
+
+
+def _field_text(value: Any) -> str:
+    text = _as_text(value)
+    if text is None:
+        return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) >= 1000:
+        return str(int(value))  # a ZIP read as a float
+    return text.strip()
+
+
+def geocode_fields(frame: pd.DataFrame, *, prefix: str = "",
+                   role: Role = "destination") -> pd.DataFrame:
+    """Geocode structured location columns of ``frame``.
+
+    Uses whichever of ``{prefix}location``, ``{prefix}address``, ``{prefix}city``,
+    ``{prefix}zip``, ``{prefix}county``, ``{prefix}lat`` and ``{prefix}lon`` (or
+    ``{prefix}lng``) exist. Coordinates win when both are given and parse; else the
+    address, city, county and ZIP are read together (the county and ZIP act as
+    hints for an ambiguous town); else the free-text location.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Records, one per row.
+    prefix : str
+        ``"origin_"`` for the point source (``origin_city``, ...).
+    role : {"destination", "origin"}
+        See :func:`geocode`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`GEOCODE_COLUMNS` on ``frame``'s index.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"city": ["Burbank", "Burbank"], "county": ["", "Santa Clara"]})
+    >>> geocode_fields(frame)["county_fips"].tolist()
+    ['06037', '06085']
+    """
+    empty = pd.Series("", index=frame.index, dtype=object)
+
+    def col(name: str) -> pd.Series:
+        found = _field(frame, prefix + name)
+        return found if found is not None else empty
+
+    lat, lon = col("lat"), col("lon")
+    if (prefix + "lon") not in frame.columns:
+        lon = col("lng")
+    county = col("county")
+    has_word = county.str.contains(r"(?i)\bco(?:unty|\.?)\b", regex=True, na=False)
+    county = county.where((county == "") | has_word, county + " County")
+    parts = [col("address"), col("city"), county, col("zip")]
+    structured = parts[0]
+    for part in parts[1:]:
+        joiner = np.where((structured != "") & (part != ""), ", ", "")
+        structured = structured + joiner + part
+    location = col("location")
+    coords = np.where((lat != "") & (lon != ""), lat + ", " + lon, "")
+    text = np.where(coords != "", coords, np.where(structured != "", structured, location))
+    texts = pd.Series(text, index=frame.index, dtype=object)
+    texts = texts.where(texts != "", None)
+    return geocode_locations(texts, role=role)
+
+
+def clear_cache() -> None:
+    """Forget every cached result (benchmarks start cold with it)."""
+    _CACHE.clear()
