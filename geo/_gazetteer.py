@@ -39,6 +39,7 @@ WORLD_OVERRIDES = frozenset({"manila", "london", "washington", "nevada"})
 NICKNAMES: dict[str, tuple[str, str, float]] = {
     "la": ("Los Angeles", "place", 0.85),
     "dtla": ("Los Angeles", "place", 0.85),
+    "lax": ("Los Angeles", "place", 0.7),
     "downtown la": ("Los Angeles", "place", 0.85),
     "south central": ("Los Angeles", "place", 0.75),
     "south la": ("Los Angeles", "place", 0.75),

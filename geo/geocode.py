@@ -43,7 +43,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from geo._coordinates import LatLng, text_to_latlng
 from geo._gazetteer import COMMON_WORDS, Candidate, Gazetteer, latlngs_to_counties, load_gazetteer
@@ -121,16 +121,16 @@ def _quote(text: str) -> str:
 
 
 def _outside(cand: Candidate, text: str, role: str, *, confidence: float = 0.9,
-             note: str | None = None) -> dict[str, Any]:
+             note: str | None = None, label: str | None = None) -> dict[str, Any]:
     """An out-of-state result: an error for destinations, a coarse point for origins."""
     gaz = load_gazetteer()
     if cand.kind == "state":
         region = gaz.region_of.get("state:" + cand.state, cand)
-        label = cand.state if cand.name == region.name else f"{cand.name}, {cand.state}"
+        default = cand.state if cand.name == region.name else f"{cand.name}, {cand.state}"
     else:
         region = gaz.region_of.get("country:" + cand.country, cand)
-        label = cand.country if cand.name == region.name else f"{cand.name}, {cand.country}"
-    matched = f"{label} ({cand.kind})" + (f"; {note}" if note else "")
+        default = cand.country if cand.name == region.name else f"{cand.name}, {cand.country}"
+    matched = f"{_quote(label) if label else default} ({cand.kind})" + (f"; {note}" if note else "")
     result = _empty_result()
     result.update(state=cand.state or None, country=cand.country, matched=matched)
     if role == "destination":
@@ -257,7 +257,7 @@ def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
                 hits.update(gaz.deletes.get(query[:i] + query[i + 1:], ()))
             limit = 1 if len(query) < 8 else 2
             for key in hits:
-                dist = Levenshtein.distance(query, key, score_cutoff=limit)
+                dist = OSA.distance(query, key, score_cutoff=limit)
                 if dist > limit:
                     continue
                 match = _Match(start, stop, key, gaz.names[key], False, False, dist)
@@ -368,8 +368,13 @@ def _zip3_state(zip5: str) -> str | None:
     return None
 
 
-def _explicit_region(text: str, tokens: _Tokens, gaz: Gazetteer) -> Candidate | None:
-    """A trailing state or country code naming somewhere outside California."""
+def _explicit_region(text: str, tokens: _Tokens, gaz: Gazetteer,
+                     matches: list[_Match]) -> Candidate | None:
+    """A trailing state or country code naming somewhere outside California.
+
+    "LA" and "CO" after a California name are Los Angeles and county, not
+    Louisiana and Colorado.
+    """
     raw = [t for t in tokens.raw if not t.isdigit() and t not in ("usa", "us")]
     if not raw:
         return None
@@ -389,7 +394,8 @@ def _explicit_region(text: str, tokens: _Tokens, gaz: Gazetteer) -> Candidate | 
             return None
         before = " ".join(w for w in expand_tokens(raw[:-1]) if w)
         if last in ("co", "la") and before and (
-            before + " county" in gaz.names or (before in gaz.names and gaz.names[before][0].is_california)
+            before + " county" in gaz.names
+            or any(m.is_california and m.stop < len(tokens.raw) for m in matches)
         ):
             return None
     elif len(raw) == 1 and last in gaz.names:
@@ -459,10 +465,10 @@ def _resolve_text(text: str, role: str) -> dict[str, Any] | _PendingPoint:
                 match = _Match(0, 1, key, cands, True, False)
                 return _choose([match], text, role, note="street not located; place centroid") or _empty_result()
     # 4. an explicit state or country outside California
-    region = _explicit_region(text, tokens, gaz)
-    if region is not None:
-        return _outside(region, text, role)
     matches = _find_matches(tokens, gaz)
+    region = _explicit_region(text, tokens, gaz, matches)
+    if region is not None:
+        return _outside(region, text, role, label=text.strip())
     # 5. a ZIP
     if zip5 is not None:
         info = gaz.zips.get(zip5)

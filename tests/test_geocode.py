@@ -1,0 +1,381 @@
+"""The offline geocoder (geo/geocode.py) and its CLI (pipelines/geocode_cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from geo._coordinates import text_to_latlng
+from geo._gazetteer import latlngs_to_counties
+from geo.geocode import (
+    GEOCODE_COLUMNS,
+    geocode,
+    geocode_fields,
+    geocode_locations,
+)
+from pipelines.geocode_cli import add_geocode_parser
+
+LABELLED = Path(__file__).parent / "data" / "geocode_labelled.csv"
+
+
+@pytest.fixture(scope="module")
+def labelled() -> pd.DataFrame:
+    return pd.read_csv(LABELLED, dtype=str, keep_default_na=False)
+
+
+@pytest.fixture(scope="module")
+def as_destinations(labelled: pd.DataFrame) -> pd.DataFrame:
+    return geocode_locations(labelled["text"], role="destination")
+
+
+@pytest.fixture(scope="module")
+def as_origins(labelled: pd.DataFrame) -> pd.DataFrame:
+    return geocode_locations(labelled["text"], role="origin")
+
+
+# --------------------------------------------------------------------------- labelled set
+
+
+def test_labelled_set_is_big_and_varied(labelled: pd.DataFrame) -> None:
+    assert len(labelled) >= 300
+    assert labelled["text"].is_unique
+    resolvable = labelled[labelled["resolvable"] == "true"]
+    assert set(resolvable["expected_precision"]) == {"point", "zip", "place", "county"}
+    assert (labelled["expected_precision"].isin(["state", "country"])).sum() >= 30
+
+
+def test_at_least_97_percent_of_resolvable_in_the_right_county(
+    labelled: pd.DataFrame, as_destinations: pd.DataFrame
+) -> None:
+    resolvable = labelled["resolvable"] == "true"
+    right = as_destinations["county_fips"] == labelled["expected_county_fips"]
+    share = float(right[resolvable].mean())
+    misses = labelled.loc[resolvable & ~right, "text"].tolist()
+    assert share >= 0.97, f"{share:.1%} in the right county; misses: {misses}"
+
+
+def test_resolvable_precision_matches_the_label(
+    labelled: pd.DataFrame, as_destinations: pd.DataFrame
+) -> None:
+    resolvable = labelled["resolvable"] == "true"
+    same = as_destinations["precision"] == labelled["expected_precision"]
+    assert float(same[resolvable].mean()) >= 0.95
+
+
+def test_every_out_of_state_string_is_rejected_as_a_destination(
+    labelled: pd.DataFrame, as_destinations: pd.DataFrame
+) -> None:
+    outside = labelled["expected_precision"].isin(["state", "country"])
+    errors = as_destinations.loc[outside, "error"]
+    rejected = errors.str.startswith("outside California: ").fillna(False).astype(bool)
+    assert rejected.all(), labelled.loc[outside, "text"][~rejected].tolist()
+    assert as_destinations.loc[outside, "county_fips"].isna().all()
+
+
+def test_out_of_state_origins_keep_state_or_country(
+    labelled: pd.DataFrame, as_origins: pd.DataFrame
+) -> None:
+    outside = labelled["expected_precision"].isin(["state", "country"])
+    got = as_origins[outside]
+    want = labelled[outside]
+    assert got["error"].isna().all()
+    assert (got["precision"] == want["expected_precision"]).all()
+    assert (got["country"] == want["expected_country"]).all()
+    states = want["expected_state"] != ""
+    assert (got.loc[states, "state"] == want.loc[states, "expected_state"]).all()
+    assert got[["lat", "lng"]].notna().all().all()
+
+
+def test_junk_gets_an_error_and_no_county(labelled: pd.DataFrame, as_destinations: pd.DataFrame) -> None:
+    junk = (labelled["resolvable"] == "false") & (labelled["expected_precision"] == "")
+    assert junk.sum() >= 15
+    assert as_destinations.loc[junk, "error"].notna().all()
+    assert as_destinations.loc[junk, "county_fips"].isna().all()
+
+
+# --------------------------------------------------------------------------- contract
+
+
+def test_result_has_exactly_the_contract_columns() -> None:
+    result = geocode("Lodi")
+    assert list(result) == GEOCODE_COLUMNS
+    assert result["county_fips"] == "06077"
+    assert result["matched"] == "Lodi (place, San Joaquin)"
+    assert (result["state"], result["country"], result["error"]) == ("CA", "US", None)
+    assert 0 < result["confidence"] <= 1
+
+
+def test_batch_keeps_order_and_index() -> None:
+    texts = pd.Series(["Fresno", None, "95814", "Fresno", "asdf"], index=[10, 3, 7, 1, 99])
+    out = geocode_locations(texts)
+    assert list(out.columns) == GEOCODE_COLUMNS
+    assert list(out.index) == [10, 3, 7, 1, 99]
+    assert out["county_fips"].fillna("-").tolist() == ["06019", "-", "06067", "06019", "-"]
+    assert out.loc[3, "error"] == "no location given"
+    assert out.loc[99, "error"] == "no California place found in 'asdf'"
+    assert out["lat"].dtype == np.float64
+
+
+def test_results_do_not_depend_on_input_order(labelled: pd.DataFrame) -> None:
+    texts = labelled["text"].tolist()
+    forward = geocode_locations(texts)
+    shuffled_order = np.random.default_rng(7).permutation(len(texts))
+    backward = geocode_locations([texts[i] for i in shuffled_order])
+    backward.index = shuffled_order
+    pd.testing.assert_frame_equal(forward, backward.sort_index())
+
+
+def test_list_input_gets_a_range_index() -> None:
+    out = geocode_locations(["Lodi", "Reno, NV"])
+    assert list(out.index) == [0, 1]
+
+
+# --------------------------------------------------------------------------- quirks
+
+
+def test_po_box_zip_has_low_confidence() -> None:
+    po_box = geocode("95812")
+    standard = geocode("95814")
+    assert po_box["precision"] == "zip" and po_box["county_fips"] == "06067"
+    assert po_box["confidence"] <= 0.4
+    assert "PO-box" in po_box["matched"]
+    assert standard["confidence"] >= 0.85
+
+
+def test_zip_plus_four_and_address_give_zip_centroid() -> None:
+    assert geocode("95814-1234")["matched"].startswith("95814 (ZIP")
+    result = geocode("1234 Stockton Blvd, Sacramento, CA 95817")
+    assert (result["precision"], result["county_fips"]) == ("zip", "06067")
+    assert "street not located; ZIP centroid" in result["matched"]
+    no_zip = geocode("123 Main St, Lodi")
+    assert (no_zip["precision"], no_zip["county_fips"]) == ("place", "06077")
+    assert "street not located" in no_zip["matched"]
+
+
+def test_ambiguous_burbank_uses_hint_or_largest() -> None:
+    alone = geocode("Burbank")
+    assert alone["county_fips"] == "06037"
+    assert "ambiguous" in alone["matched"]
+    hinted = geocode("Burbank, Santa Clara County")
+    assert hinted["county_fips"] == "06085"
+    assert hinted["confidence"] > alone["confidence"]
+    assert geocode("Burbank 91502")["county_fips"] == "06037"
+
+
+def test_swapped_lat_lon_is_fixed() -> None:
+    result = geocode("-122.4194, 37.7749")
+    assert (result["precision"], result["county_fips"]) == ("point", "06075")
+    assert result["lat"] == pytest.approx(37.7749)
+    assert "swapped" in result["matched"]
+
+
+def test_dms_coordinates() -> None:
+    for text in ("34°03'08\"N 118°14'37\"W", "34 3 8 N 118 14 37 W", "N 34 3 8 W 118 14 37"):
+        result = geocode(text)
+        assert result["county_fips"] == "06037", text
+        assert result["lat"] == pytest.approx(34.05222, abs=1e-4)
+        assert result["lng"] == pytest.approx(-118.24361, abs=1e-4)
+
+
+def test_point_just_off_the_coast_gets_nearest_county() -> None:
+    result = geocode("33.98,-118.52")  # in the water off Marina del Rey
+    assert result["county_fips"] == "06037"
+    assert "nearest county" in result["matched"]
+
+
+def test_point_outside_california_is_a_destination_error() -> None:
+    result = geocode("36.17,-115.14")
+    assert result["error"].startswith("outside California")
+    assert result["state"] == "NV"
+    origin = geocode("36.17,-115.14", role="origin")
+    assert (origin["error"], origin["state"], origin["precision"]) == (None, "NV", "state")
+
+
+def test_reno_rejected_as_destination_kept_as_origin() -> None:
+    dest = geocode("Reno, NV")
+    assert dest["error"] == "outside California: Reno, NV"
+    assert (dest["state"], dest["country"]) == ("NV", "US")
+    assert math.isnan(dest["lat"])
+    origin = geocode("Reno, NV", role="origin")
+    assert origin["error"] is None
+    assert (origin["state"], origin["country"], origin["precision"]) == ("NV", "US", "state")
+    assert 35 < origin["lat"] < 42
+
+
+def test_foreign_origin_is_country_level() -> None:
+    result = geocode("Tijuana, Mexico", role="origin")
+    assert (result["country"], result["precision"], result["state"]) == ("MX", "country", None)
+    assert geocode("Manila, Philippines", role="origin")["country"] == "PH"
+
+
+@pytest.mark.parametrize(
+    ("text", "fips", "precision"),
+    [
+        ("L.A.", "06037", "place"),
+        ("S.F.", "06075", "place"),
+        ("Sacto", "06067", "place"),
+        ("East LA", "06037", "place"),
+        ("NoHo", "06037", "place"),
+        ("OC", "06059", "county"),
+        ("Bako", "06029", "place"),
+        ("San Jo", "06085", "place"),
+        ("29 Palms", "06071", "place"),
+        ("Mt. Shasta", "06093", "place"),
+        ("Ft Bragg", "06045", "place"),
+        ("St. Helena", "06055", "place"),
+        ("So. San Francisco", "06081", "place"),
+        ("Co. of Fresno", "06019", "county"),
+        ("County of San Diego", "06073", "county"),
+        ("Humboldt Co", "06023", "county"),
+        ("Kern Co.", "06029", "county"),
+        ("Hollywood, LA", "06037", "place"),
+    ],
+)
+def test_nicknames_abbreviations_and_county_forms(text: str, fips: str, precision: str) -> None:
+    result = geocode(text)
+    assert (result["county_fips"], result["precision"]) == (fips, precision), result
+
+
+def test_misspelling_is_read_with_lower_confidence() -> None:
+    result = geocode("Sacremento")
+    assert result["county_fips"] == "06067"
+    assert "read as 'Sacramento'" in result["matched"]
+    assert result["confidence"] < geocode("Sacramento")["confidence"]
+
+
+def test_free_text_street_name_is_not_the_town() -> None:
+    result = geocode("Motel 6 on Harbor Blvd, Anaheim")
+    assert result["matched"] == "Anaheim (place, Orange)"
+    assert geocode("5000 Riverside Dr, Chino")["county_fips"] == "06071"
+
+
+def test_louisiana_and_colorado_still_recognised() -> None:
+    assert geocode("Baton Rouge, LA")["state"] == "LA"
+    assert geocode("Denver, CO")["state"] == "CO"
+    assert geocode("Kern, CO")["county_fips"] == "06029"
+
+
+# --------------------------------------------------------------------------- structured fields
+
+
+def test_geocode_fields_structured_columns() -> None:
+    frame = pd.DataFrame(
+        {
+            "address": ["1234 Stockton Blvd", "", "", None],
+            "city": ["Sacramento", "Burbank", "Burbank", None],
+            "zip": [95817, None, None, None],
+            "county": ["", "", "Santa Clara", "Kern"],
+            "lat": [None, None, None, None],
+            "lon": [None, None, None, None],
+        },
+        index=["a", "b", "c", "d"],
+    )
+    out = geocode_fields(frame)
+    assert list(out.index) == ["a", "b", "c", "d"]
+    assert out["county_fips"].tolist() == ["06067", "06037", "06085", "06029"]
+    assert out["precision"].tolist() == ["zip", "place", "place", "county"]
+
+
+def test_geocode_fields_coordinates_win_and_origin_prefix() -> None:
+    frame = pd.DataFrame(
+        {
+            "location": ["Lodi", "Fresno"],
+            "lat": [37.7749, None],
+            "lon": [-122.4194, None],
+            "origin_city": ["Reno", "Modesto"],
+            "origin_location": ["", "ignored when city is given"],
+        }
+    )
+    dest = geocode_fields(frame)
+    assert dest["precision"].tolist() == ["point", "place"]
+    assert dest["county_fips"].tolist() == ["06075", "06019"]
+    origin = geocode_fields(frame, prefix="origin_", role="origin")
+    assert origin["state"].tolist() == ["NV", "CA"]
+    assert origin["precision"].tolist() == ["state", "place"]
+    assert origin.loc[1, "county_fips"] == "06099"
+
+
+def test_geocode_fields_with_no_location_columns() -> None:
+    out = geocode_fields(pd.DataFrame({"other": [1, 2]}))
+    assert (out["error"] == "no location given").all()
+
+
+# --------------------------------------------------------------------------- never raises
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.none(), st.text(max_size=120), st.from_regex(r"[-+0-9NSEW°'\". ,]{0,40}")))
+def test_never_raises(text: str | None) -> None:
+    result = geocode(text)
+    assert list(result) == GEOCODE_COLUMNS
+    assert (result["error"] is None) == (result["precision"] is not None)
+    if result["county_fips"] is not None:
+        assert len(result["county_fips"]) == 5
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.floats(), st.integers(), st.text(max_size=30)), max_size=20))
+def test_batch_never_raises_on_mixed_values(values: list) -> None:
+    out = geocode_locations(pd.Series(values, dtype=object))
+    assert len(out) == len(values)
+
+
+def test_coordinate_parser_leaves_house_numbers_alone() -> None:
+    assert text_to_latlng("1234 Main St") is None
+    assert text_to_latlng("Hwy 99 N 12 miles") is None
+
+
+def test_latlngs_to_counties_vectorised() -> None:
+    lat = np.array([38.13, 36.17, 33.98])
+    lng = np.array([-121.27, -115.14, -118.52])
+    fips, snapped = latlngs_to_counties(lat, lng)
+    assert list(fips) == ["06077", None, "06037"]
+    assert snapped.tolist() == [False, False, True]
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pipelines")
+    add_geocode_parser(parser.add_subparsers(dest="command"))
+    return parser
+
+
+def test_cli_prints_json_per_text(capsys: pytest.CaptureFixture[str]) -> None:
+    args = _parser().parse_args(["geocode", "I-5 near Lodi", "Reno, NV"])
+    assert args.func(args) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [row["county_fips"] for row in lines] == ["06077", None]
+    assert lines[1]["error"] == "outside California: Reno, NV"
+    assert lines[1]["lat"] is None
+
+
+def test_cli_file_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"id": [1, 2, 3], "where": ["Fresno", "Tijuana", "95814"]}).to_csv(src, index=False)
+    out = tmp_path / "out.parquet"
+    args = _parser().parse_args(
+        ["geocode", "--in", str(src), "--column", "where", "--out", str(out), "--role", "origin"]
+    )
+    assert args.func(args) == 0
+    result = pd.read_parquet(out)
+    assert list(result.columns) == ["id", "where", *GEOCODE_COLUMNS]
+    assert result["country"].tolist() == ["US", "MX", "US"]
+    assert "Geocoded 3 rows" in capsys.readouterr().err
+
+
+def test_cli_bad_column_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"place": ["Fresno"]}).to_csv(src, index=False)
+    args = _parser().parse_args(["geocode", "--in", str(src), "--column", "nope"])
+    assert args.func(args) == 2
+    assert "column 'nope' is not in" in capsys.readouterr().err
