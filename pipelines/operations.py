@@ -18,7 +18,10 @@ Two operations **conflict** when
 Times are California local wall-clock times (naive ``datetime``); an aware time is
 converted to ``America/Los_Angeles`` first.
 
-What the other side may see of an operation (its contact and time window, not
+Conflicts are kept in the control store's ``operation_conflicts`` table, which
+:func:`refresh_conflicts` rewrites after every change to the operations (a
+conflict keeps its ``conflict_id`` and ``first_raised_at``); the query layer
+(``query/matches.py``) reads that table. What the other side may see of an operation (its contact and time window, not
 its kind or place) is decided in ``query/matches.py``, not here.
 """
 
@@ -81,6 +84,25 @@ CREATE TABLE IF NOT EXISTS operations (
     created_by TEXT
 );
 CREATE INDEX IF NOT EXISTS operations_time ON operations (start_at, end_at);
+CREATE TABLE IF NOT EXISTS operation_conflicts (
+    conflict_id TEXT PRIMARY KEY,
+    operation_a TEXT NOT NULL,
+    operation_b TEXT NOT NULL,
+    source_a TEXT NOT NULL,
+    source_b TEXT NOT NULL,
+    task_force_a TEXT,
+    task_force_b TEXT,
+    contact_a TEXT,
+    contact_b TEXT,
+    region_a TEXT,
+    region_b TEXT,
+    start_a TEXT NOT NULL,
+    end_a TEXT NOT NULL,
+    start_b TEXT NOT NULL,
+    end_b TEXT NOT NULL,
+    gap_m REAL NOT NULL,
+    first_raised_at TEXT NOT NULL
+);
 """
 
 
@@ -204,6 +226,7 @@ def add_operation(
     operation_id: str | None = None,
     created_by: str | None = None,
     path: Path | None = None,
+    refresh: bool = True,
 ) -> str:
     """Record a planned operation; return its id (re-adding the same one updates it).
 
@@ -229,6 +252,8 @@ def add_operation(
         The user who entered it.
     path
         The control store; defaults to :func:`routes.settings.control_path`.
+    refresh
+        Whether to :func:`refresh_conflicts` afterwards.
     """
     source_id = (source_id or "").strip()
     if not source_id:
@@ -265,6 +290,8 @@ def add_operation(
     finally:
         con.close()
     log.info("Recorded operation %s of %s (%s to %s)", op_id, source_id, start_at, end_at)
+    if refresh:
+        refresh_conflicts(path=path)
     return op_id
 
 
@@ -339,11 +366,13 @@ def load_operations_file(
                 operation_id=values.get("operation_id"),
                 created_by=created_by,
                 path=control_path,
+                refresh=False,
             )
         except (ValueError, UnknownSourceError) as exc:
             raise IngestError(f"{str(file)!r} line {number}: {exc}") from None
         count += 1
     log.info("Imported %d operations from %s", count, file)
+    refresh_conflicts(path=control_path)
     return count
 
 
@@ -432,3 +461,49 @@ def find_conflicts(
         columns=CONFLICT_COLUMNS,
     )
     return out.sort_values(["start_a", "conflict_id"]).reset_index(drop=True)
+
+
+def refresh_conflicts(
+    *, distance_m: float | None = None, now: datetime | None = None, path: Path | None = None
+) -> dict[str, int]:
+    """Rewrite ``operation_conflicts`` from :func:`find_conflicts` in one transaction.
+
+    A conflict found before keeps its ``first_raised_at``; one no longer found
+    (an operation moved or the distance setting changed) is removed.
+
+    Returns
+    -------
+    dict
+        ``operation_conflicts`` (rows) and ``new_conflicts``.
+    """
+    found = find_conflicts(distance_m=distance_m, path=path)
+    stamp = (now or datetime.now(UTC)).replace(tzinfo=None, microsecond=0).isoformat(sep=" ")
+    columns = CONFLICT_COLUMNS + ["first_raised_at"]
+    con = connect(path=path)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        previous = dict(con.execute(
+            "SELECT conflict_id, first_raised_at FROM operation_conflicts"
+        ).fetchall())
+        rows = []
+        for record in found.to_dict("records"):
+            for key in ("start_a", "end_a", "start_b", "end_b"):
+                record[key] = pd.Timestamp(record[key]).isoformat(sep=" ")
+            record["gap_m"] = float(record["gap_m"])
+            record["first_raised_at"] = previous.get(record["conflict_id"], stamp)
+            rows.append([record[c] for c in columns])
+        con.execute("DELETE FROM operation_conflicts")
+        con.executemany(
+            f"INSERT INTO operation_conflicts ({', '.join(columns)}) "  # noqa: S608
+            f"VALUES ({', '.join('?' * len(columns))})",
+            rows,
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()
+    new = sum(1 for cid in found["conflict_id"] if cid not in previous)
+    log.info("Operation conflicts: %d, %d new", len(found), new)
+    return {"operation_conflicts": len(found), "new_conflicts": new}

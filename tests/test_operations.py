@@ -145,3 +145,20 @@ def test_load_operations_file_names_the_bad_line(tmp_env: Path) -> None:
     (tmp_env / "cols.csv").write_text("who,when\nx,y\n")
     with pytest.raises(IngestError, match="source_id"):
         operations.load_operations_file(tmp_env / "cols.csv")
+
+
+def test_conflicts_are_kept_with_their_first_raised_time(tmp_env: Path) -> None:
+    _add("sacpd", CAPITOL, "2026-12-01 06:00", "2026-12-01 10:00", radius_m=100)
+    _add("sheriff", EAST_600M, "2026-12-01 09:00", "2026-12-01 12:00", radius_m=100)
+    con = operations.connect()
+    first = con.execute("SELECT conflict_id, first_raised_at FROM operation_conflicts").fetchall()
+    con.close()
+    assert len(first) == 1
+    counts = operations.refresh_conflicts(now=datetime(2030, 1, 1))
+    assert counts == {"operation_conflicts": 1, "new_conflicts": 0}
+    con = operations.connect()
+    again = con.execute("SELECT conflict_id, first_raised_at FROM operation_conflicts").fetchall()
+    con.close()
+    assert [tuple(r) for r in again] == [tuple(r) for r in first]
+    assert operations.refresh_conflicts(distance_m=100) == {
+        "operation_conflicts": 0, "new_conflicts": 0}
