@@ -1,0 +1,508 @@
+"""Read agency exports as a stream of string-typed pandas chunks.
+
+Formats: CSV and TSV (encoding UTF-8 with or without BOM, else Latin-1; delimiter
+sniffed from the header; ``\\n``, ``\\r\\n`` or ``\\r`` line endings), XLSX, JSON
+(an array of records, an object holding one, or JSON lines), GeoJSON (point
+geometry becomes ``lat`` and ``lon``) and Parquet. Nested objects are flattened
+with dots (``destination.city``); lists become JSON text. Every cell arrives as
+text (or missing), so validation treats every format alike.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+
+from routes.errors import IngestError
+
+#: Formats by file-name ending.
+EXTENSIONS = {
+    ".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".xlsx": "xlsx",
+    ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".geojson": "geojson",
+    ".parquet": "parquet", ".pq": "parquet",
+}
+
+#: Rows per chunk handed to validation.
+CHUNK_ROWS = 250_000
+
+_DELIMITERS = (",", "\t", ";", "|")
+_SNIFF_BYTES = 1 << 16
+
+
+@dataclass
+class TableReader:
+    """An opened file: what was detected, and its rows as chunks.
+
+    Attributes
+    ----------
+    columns
+        The column names as read (flattened with dots for nested data).
+    format, encoding, delimiter
+        What was detected (``encoding``/``delimiter`` only for text tables).
+    """
+
+    columns: list[str]
+    format: str
+    chunks: Iterator[pd.DataFrame]
+    encoding: str | None = None
+    delimiter: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def detect_format(file_name: str, *, declared: str | None = None) -> str:
+    """The format of ``file_name`` (``declared`` wins when given).
+
+    >>> detect_format("export.TSV")
+    'tsv'
+    """
+    if declared:
+        return declared
+    suffix = Path(file_name).suffix.lower()
+    if suffix not in EXTENSIONS:
+        raise IngestError(
+            f"cannot tell the format of {file_name!r} from its ending {suffix!r}; "
+            f"rename it to one of {', '.join(sorted(EXTENSIONS))} or set format in its profile"
+        )
+    return EXTENSIONS[suffix]
+
+
+def open_table(
+    source: Path | bytes,
+    *,
+    file_name: str | None = None,
+    fmt: str | None = None,
+    encoding: str = "auto",
+    sheet: str | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> TableReader:
+    """Open ``source`` (a path or the bytes of an upload) for chunked reading.
+
+    Raises
+    ------
+    IngestError
+        The file is missing, empty, or not readable as the detected format.
+    """
+    name = file_name or (source.name if isinstance(source, Path) else "<upload>")
+    if isinstance(source, Path) and not source.is_file():
+        raise IngestError(f"no file at {str(source)!r}; check the path")
+    fmt = detect_format(name, declared=fmt)
+    if _size(source) == 0:
+        raise IngestError(f"{name!r} is empty; ask the sender for the export again")
+    try:
+        if fmt in ("csv", "tsv"):
+            return _open_text_table(source, name, fmt, encoding, chunk_rows)
+        if fmt == "xlsx":
+            return _open_xlsx(source, name, sheet, chunk_rows)
+        if fmt in ("json", "jsonl"):
+            return _open_json(source, name, fmt, encoding, chunk_rows)
+        if fmt == "geojson":
+            return _open_geojson(source, name, encoding, chunk_rows)
+        if fmt == "parquet":
+            return _open_parquet(source, name, chunk_rows)
+    except IngestError:
+        raise
+    except Exception as exc:  # any parser failure means the file can't be read at all
+        raise IngestError(
+            f"{name!r} could not be read as {fmt.upper()} ({type(exc).__name__}: {exc}); "
+            "check that the file is complete and of that format, or set format in its profile"
+        ) from exc
+    raise IngestError(f"unsupported format {fmt!r}")
+
+
+# -- helpers -------------------------------------------------------------------
+
+
+def _size(source: Path | bytes) -> int:
+    return source.stat().st_size if isinstance(source, Path) else len(source)
+
+
+def _binary(source: Path | bytes) -> BinaryIO:
+    return open(source, "rb") if isinstance(source, Path) else io.BytesIO(source)
+
+
+def _head(source: Path | bytes, n: int = _SNIFF_BYTES) -> bytes:
+    with _binary(source) as handle:
+        return handle.read(n)
+
+
+def detect_encoding(source: Path | bytes) -> str:
+    """``utf-8-sig`` (BOM), ``utf-8`` if every byte decodes, else ``latin-1``.
+
+    >>> detect_encoding("café".encode("latin-1"))
+    'latin-1'
+    >>> detect_encoding(b"\\xef\\xbb\\xbfid")
+    'utf-8-sig'
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with _binary(source) as handle:
+        first = handle.read(3)
+        if first == codecs.BOM_UTF8:
+            return "utf-8-sig"
+        try:
+            decoder.decode(first)
+            while block := handle.read(1 << 24):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "latin-1"
+    return "utf-8"
+
+
+def _resolve_encoding(source: Path | bytes, encoding: str) -> str:
+    return detect_encoding(source) if encoding == "auto" else encoding
+
+
+def sniff_delimiter(header: str) -> str:
+    """The most frequent of ``, TAB ; |`` in the header line (``,`` by default).
+
+    >>> sniff_delimiter("id;date;city")
+    ';'
+    """
+    counts = {d: header.count(d) for d in _DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+def _first_line(text: str) -> str:
+    for sep in ("\r\n", "\n", "\r"):
+        text = text.split(sep, 1)[0]
+    return text
+
+
+def _rechunk(tables: Iterator[pa.Table], chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """Arrow tables (all string columns) regrouped into frames of ~``chunk_rows`` rows."""
+    pending: list[pa.Table] = []
+    size = 0
+    for table in tables:
+        pending.append(table)
+        size += table.num_rows
+        if size >= chunk_rows:
+            yield _to_frame(pa.concat_tables(pending))
+            pending, size = [], 0
+    if pending and size:
+        yield _to_frame(pa.concat_tables(pending))
+
+
+def _to_frame(table: pa.Table) -> pd.DataFrame:
+    frame = table.to_pandas()
+    for col in frame.columns:
+        if frame[col].dtype != "str":
+            frame[col] = frame[col].astype("str")
+    return frame.replace("", None) if len(frame) else frame
+
+
+def _strings(table: pa.Table) -> pa.Table:
+    """Every column as text: nested structs flattened, lists as JSON, times as ISO."""
+    while any(pa.types.is_struct(t) for t in table.schema.types):
+        table = table.flatten()
+    cols = []
+    for col in table.columns:
+        t = col.type
+        if pa.types.is_string(t):
+            cols.append(col)
+        elif pa.types.is_large_string(t) or pa.types.is_dictionary(t):
+            cols.append(col.cast(pa.string()))
+        elif pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_null(t):
+            cols.append(pa.array([_cell(v) for v in col.to_pylist()], type=pa.string()))
+        elif pa.types.is_floating(t):
+            cols.append(pa.array([_cell(v) for v in col.to_pylist()], type=pa.string()))
+        else:
+            cols.append(col.cast(pa.string()))
+    return pa.table(cols, names=table.column_names)
+
+
+def _cell(value: Any) -> str | None:
+    """One Python value as text."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def flatten_record(record: dict[str, Any], *, prefix: str = "") -> dict[str, Any]:
+    """A nested JSON object flattened with dots.
+
+    >>> flatten_record({"id": 1, "dest": {"city": "Fresno", "geo": {"lat": 36.7}}})
+    {'id': 1, 'dest.city': 'Fresno', 'dest.geo.lat': 36.7}
+    """
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten_record(value, prefix=name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def _records_to_frames(
+    records: Iterator[dict[str, Any]], columns: list[str], chunk_rows: int
+) -> Iterator[pd.DataFrame]:
+    batch: list[dict[str, Any]] = []
+    for rec in records:
+        batch.append(rec)
+        if len(batch) >= chunk_rows:
+            yield _dicts_frame(batch, columns)
+            batch = []
+    if batch:
+        yield _dicts_frame(batch, columns)
+
+
+def _dicts_frame(batch: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+    data = {c: [_cell(r.get(c)) for r in batch] for c in columns}
+    frame = pd.DataFrame(data, dtype="str", columns=columns)
+    return frame.replace("", None)
+
+
+def _columns_of(records: list[dict[str, Any]]) -> list[str]:
+    seen: dict[str, None] = {}
+    for rec in records:
+        for key in rec:
+            seen.setdefault(key, None)
+    return list(seen)
+
+
+# -- text tables ---------------------------------------------------------------
+
+
+def _open_text_table(
+    source: Path | bytes, name: str, fmt: str, encoding: str, chunk_rows: int
+) -> TableReader:
+    encoding = _resolve_encoding(source, encoding)
+    head = _head(source).decode(encoding, errors="replace")
+    header_line = _first_line(head.lstrip("\ufeff"))
+    if not header_line.strip():
+        raise IngestError(f"{name!r} has an empty first line; the first line must name the columns")
+    delimiter = "\t" if fmt == "tsv" else sniff_delimiter(header_line)
+    columns = next(csv.reader([header_line], delimiter=delimiter))
+    columns = [c.strip() for c in columns]
+    if len(set(columns)) != len(columns):
+        dupes = sorted({c for c in columns if columns.count(c) > 1})
+        raise IngestError(
+            f"{name!r} names column {dupes[0]!r} more than once; rename the duplicates"
+        )
+    arrow_encoding = "utf8" if encoding in ("utf-8", "utf-8-sig", "utf8") else encoding
+    read_options = pacsv.ReadOptions(
+        encoding=arrow_encoding, block_size=1 << 24, column_names=columns, skip_rows=1
+    )
+    parse_options = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
+    convert_options = pacsv.ConvertOptions(
+        column_types={c: pa.string() for c in columns},
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+    )
+
+    def batches() -> Iterator[pa.Table]:
+        handle = _binary(source)
+        try:
+            reader = pacsv.open_csv(
+                handle, read_options=read_options, parse_options=parse_options,
+                convert_options=convert_options,
+            )
+            for batch in reader:
+                yield pa.Table.from_batches([batch])
+        except pa.ArrowInvalid as exc:
+            raise IngestError(
+                f"{name!r} is not a well-formed {fmt.upper()} table ({exc}); check quoting "
+                "and that every row has as many fields as the header"
+            ) from exc
+        finally:
+            handle.close()
+
+    return TableReader(
+        columns=columns, format=fmt, chunks=_rechunk(batches(), chunk_rows),
+        encoding=encoding, delimiter=delimiter,
+    )
+
+
+# -- spreadsheets ----------------------------------------------------------------
+
+
+def _open_xlsx(source: Path | bytes, name: str, sheet: str | None, chunk_rows: int) -> TableReader:
+    import openpyxl
+
+    book = openpyxl.load_workbook(_binary(source), read_only=True, data_only=True)
+    if sheet is not None and sheet not in book.sheetnames:
+        raise IngestError(
+            f"{name!r} has no sheet {sheet!r}; its sheets are {', '.join(map(repr, book.sheetnames))}"
+        )
+    ws = book[sheet] if sheet else book.worksheets[0]
+    rows = ws.iter_rows(values_only=True)
+    header = next(rows, None)
+    if header is None:
+        raise IngestError(f"{name!r} sheet {ws.title!r} is empty; the first row must name the columns")
+    columns = [str(c).strip() if c is not None else f"column_{i + 1}" for i, c in enumerate(header)]
+    width = len(columns)
+
+    def frames() -> Iterator[pd.DataFrame]:
+        batch: list[tuple[Any, ...]] = []
+        try:
+            for row in rows:
+                if row and any(v is not None for v in row):
+                    batch.append(row)
+                if len(batch) >= chunk_rows:
+                    yield _rows_frame(batch, columns, width)
+                    batch = []
+            if batch:
+                yield _rows_frame(batch, columns, width)
+        finally:
+            book.close()
+
+    return TableReader(columns=columns, format="xlsx", chunks=frames())
+
+
+def _rows_frame(batch: list[tuple[Any, ...]], columns: list[str], width: int) -> pd.DataFrame:
+    data = {
+        col: [_cell(row[i]) if i < len(row) else None for row in batch]
+        for i, col in enumerate(columns[:width])
+    }
+    return pd.DataFrame(data, dtype="str", columns=columns).replace("", None)
+
+
+# -- JSON ------------------------------------------------------------------------
+
+
+def _load_json(source: Path | bytes, encoding: str) -> Any:
+    encoding = _resolve_encoding(source, encoding)
+    with _binary(source) as handle:
+        return json.loads(handle.read().decode(encoding))
+
+
+def _looks_like_lines(source: Path | bytes, encoding: str) -> bool:
+    head = _head(source).decode(_resolve_encoding(source, encoding), errors="replace").lstrip("\ufeff")
+    stripped = head.lstrip()
+    if not stripped.startswith("{"):
+        return False
+    first = _first_line(stripped)
+    try:
+        json.loads(first)
+    except ValueError:
+        return False
+    return len(stripped) > len(first)
+
+
+def _open_json(
+    source: Path | bytes, name: str, fmt: str, encoding: str, chunk_rows: int
+) -> TableReader:
+    if fmt == "jsonl" or _looks_like_lines(source, encoding):
+        return _open_json_lines(source, name, encoding, chunk_rows)
+    data = _load_json(source, encoding)
+    if isinstance(data, dict):
+        lists = [v for v in data.values() if isinstance(v, list)]
+        if len(lists) != 1:
+            raise IngestError(
+                f"{name!r} is a JSON object without exactly one list of records; "
+                "send an array of records, an object holding one, or JSON lines"
+            )
+        data = lists[0]
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise IngestError(f"{name!r} is not a list of JSON records (objects); re-export it as records")
+    records = [flatten_record(r) for r in data]
+    columns = _columns_of(records)
+    return TableReader(
+        columns=columns, format="json", chunks=_records_to_frames(iter(records), columns, chunk_rows)
+    )
+
+
+def _open_json_lines(source: Path | bytes, name: str, encoding: str, chunk_rows: int) -> TableReader:
+    encoding = _resolve_encoding(source, encoding)
+    if encoding in ("utf-8", "utf8"):
+        try:  # the fast path: Arrow reads lines in blocks; falls back on mixed types
+            table = pajson.read_json(_binary(source), read_options=pajson.ReadOptions(block_size=1 << 24))
+            table = _strings(table)
+            return TableReader(
+                columns=table.column_names, format="jsonl",
+                chunks=_table_chunks(table, chunk_rows),
+            )
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    with _binary(source) as handle:
+        text = handle.read().decode(encoding)
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError as exc:
+            raise IngestError(
+                f"{name!r} line {number} is not JSON ({exc}); fix that line or re-export"
+            ) from exc
+        if not isinstance(value, dict):
+            raise IngestError(f"{name!r} line {number} is not a JSON object; each line must be one record")
+        records.append(flatten_record(value))
+    columns = _columns_of(records)
+    return TableReader(
+        columns=columns, format="jsonl", chunks=_records_to_frames(iter(records), columns, chunk_rows)
+    )
+
+
+def _table_chunks(table: pa.Table, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    for start in range(0, table.num_rows, chunk_rows):
+        yield _to_frame(table.slice(start, chunk_rows))
+
+
+def _open_geojson(source: Path | bytes, name: str, encoding: str, chunk_rows: int) -> TableReader:
+    data = _load_json(source, encoding)
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+        raise IngestError(f"{name!r} is not a GeoJSON FeatureCollection; export features as one")
+    records = []
+    for feature in data.get("features") or []:
+        props = flatten_record(feature.get("properties") or {})
+        geom = feature.get("geometry") or {}
+        coords = geom.get("coordinates") if geom.get("type") == "Point" else None
+        if isinstance(coords, list) and len(coords) >= 2:
+            props.setdefault("lon", coords[0])
+            props.setdefault("lat", coords[1])
+        records.append(props)
+    columns = _columns_of(records)
+    for col in ("lat", "lon"):
+        if col not in columns:
+            columns.append(col)
+    return TableReader(
+        columns=columns, format="geojson",
+        chunks=_records_to_frames(iter(records), columns, chunk_rows),
+    )
+
+
+# -- Parquet ---------------------------------------------------------------------
+
+
+def _open_parquet(source: Path | bytes, name: str, chunk_rows: int) -> TableReader:
+    handle = _binary(source)
+    pf = pq.ParquetFile(handle)
+    columns = _strings(pf.schema_arrow.empty_table()).column_names
+
+    def tables() -> Iterator[pa.Table]:
+        try:
+            for batch in pf.iter_batches(batch_size=min(chunk_rows, 131_072)):
+                yield _strings(pa.Table.from_batches([batch]))
+        finally:
+            handle.close()
+
+    return TableReader(columns=columns, format="parquet", chunks=_rechunk(tables(), chunk_rows))

@@ -1,0 +1,799 @@
+"""Ingest agency exports: read → map → validate → tokenise → geocode → index → load.
+
+``python -m pipelines ingest PATH [PATH …] --source ID [--profile FILE]``
+
+Each file is one batch, loaded in one :func:`routes.warehouse.write_snapshot`: a
+kill at any moment leaves the warehouse exactly as before or exactly as after,
+and readers keep a consistent snapshot meanwhile. Rows stream through in chunks
+(:data:`pipelines._readers.CHUNK_ROWS`) into a staging file beside the warehouse
+copy, so memory stays flat however long the file is; the merge is SQL.
+
+Accounting per file: ``rows_read = loaded + updated + duplicates + quarantined``.
+
+- ``loaded``: a new ``(source, record_id)``;
+- ``updated``: a later row for a known record whose content changed (the
+  previous version goes to ``record_history``);
+- ``duplicates``: content equal to what is stored, or to the row before it in the
+  same file; every row of a file this source already sent (same SHA-256);
+- ``quarantined``: failed validation (``quarantine`` keeps the mapped source
+  columns, identifiers replaced by tokens, and every reason).
+
+Identifiers become keyed tokens (:mod:`pipelines.tokens`) in
+``record_identifiers``; columns a profile does not map (narratives included) are
+never loaded. Text that is loaded (``case_number``, ``contact``) is kept as given
+and is untrusted wherever it is shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from tqdm import tqdm
+
+from geo import grid, reference
+from pipelines import _readers, _validate, tokens
+from pipelines.profiles import (
+    CONTRACT_FIELDS,
+    ENUMS,
+    IDENTIFIER_FIELDS,
+    LOCATION_FIELDS,
+    Profile,
+    load_profile,
+    parse_profile,
+    profile_for_columns,
+)
+from pipelines.sources import Source, get_source
+from routes import settings, warehouse
+from routes.errors import IngestError, ProfileError
+
+log = logging.getLogger(__name__)
+
+#: Identifier kinds and the contract field that holds each (``subject`` also uses
+#: ``subject_dob``).
+IDENTIFIER_KINDS = {
+    "phone": "phone", "email": "email", "vehicle_plate": "vehicle_plate",
+    "ad_handle": "ad_handle", "subject": "subject_name",
+}
+
+_TOKEN_COLUMNS = [f"tok_{kind}" for kind in IDENTIFIER_KINDS]
+
+#: The staging table's columns (Arrow types), one row per row read.
+STAGE_SCHEMA = pa.schema(
+    [
+        ("_row", pa.int64()),
+        ("record_id", pa.string()),
+        ("record_type", pa.string()),
+        ("occurred_at", pa.timestamp("us")),
+        ("reported_at", pa.timestamp("us")),
+        ("month", pa.date32()),
+        ("trafficking_type", pa.string()),
+        ("victim_count", pa.int32()),
+        ("minor_involved", pa.bool_()),
+        ("indicators", pa.list_(pa.string())),
+        ("case_number", pa.string()),
+        ("contact", pa.string()),
+        *[
+            (f"{side}_{name}", typ)
+            for side in ("dest", "origin")
+            for name, typ in (
+                ("lat", pa.float64()), ("lng", pa.float64()), ("precision", pa.string()),
+                ("confidence", pa.float64()), ("matched", pa.string()),
+                ("county_fips", pa.string()), ("region", pa.string()),
+                ("task_force", pa.string()), ("cell", pa.int64()), ("res", pa.int8()),
+            )
+        ],
+        ("origin_state", pa.string()),
+        ("origin_country", pa.string()),
+        ("_loc_key", pa.string()),
+        *[(c, pa.string()) for c in _TOKEN_COLUMNS],
+        ("_reasons", pa.list_(pa.string())),
+        ("_qrow", pa.string()),
+    ]
+)
+
+_RECORD_COLUMNS = [
+    "record_type", "occurred_at", "reported_at", "month", "trafficking_type", "victim_count",
+    "minor_involved", "indicators", "case_number", "contact",
+    *[f.name for f in STAGE_SCHEMA if f.name.startswith(("dest_", "origin_"))],
+]
+
+#: What a record's content hash covers: every contract value and identifier token.
+_HASHED = [
+    "record_type", "occurred_at", "reported_at", "trafficking_type", "victim_count",
+    "minor_involved", "list_sort(indicators)", "case_number", "contact", "_loc_key",
+    *_TOKEN_COLUMNS,
+]
+_CONTENT_HASH_SQL = "md5(concat_ws(chr(31), {}))".format(
+    ", ".join(f"coalesce(CAST({c} AS VARCHAR), chr(0))" for c in _HASHED)
+)
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """What one file's batch did. ``rows_read = loaded + updated + duplicates + quarantined``."""
+
+    batch_id: str
+    source_id: str
+    file_name: str
+    file_sha256: str
+    rows_read: int
+    loaded: int
+    updated: int
+    duplicates: int
+    quarantined: int
+    reasons: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    resent: bool = False
+
+    def format(self) -> str:
+        """The summary printed at the end of an ingest.
+
+        >>> print(BatchSummary("b1", "s", "f.csv", "0" * 64, 5, 2, 1, 1, 1, {"bad_date": 1}).format())
+        f.csv → batch b1 (source s)
+          rows read 5 · loaded 2 · updated 1 · duplicates 1 · quarantined 1
+          quarantined by first reason: bad_date 1
+        """
+        lines = [
+            f"{self.file_name} → batch {self.batch_id} (source {self.source_id})"
+            + (" — this file was already ingested: every row is a duplicate" if self.resent else ""),
+            f"  rows read {self.rows_read:,} · loaded {self.loaded:,} · updated {self.updated:,}"
+            f" · duplicates {self.duplicates:,} · quarantined {self.quarantined:,}",
+        ]
+        if self.reasons:
+            lines.append(
+                "  quarantined by first reason: "
+                + ", ".join(f"{k} {v:,}" for k, v in self.reasons.items())
+            )
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class IngestPreview:
+    """What ingesting a file would do, before anything is written (the browser page).
+
+    ``mapping`` has one row per contract field the file feeds (``field``,
+    ``source_columns``, ``identifier``); ``quarantine_sample`` up to 200 rows that
+    would be quarantined (``row_number``, ``reasons``, ``row`` with identifiers
+    already tokenised); ``reasons`` counts rows by first reason.
+    """
+
+    file_name: str
+    source_id: str
+    format: str
+    encoding: str | None
+    delimiter: str | None
+    columns: list[str]
+    not_loaded: list[str]
+    mapping: pd.DataFrame
+    rows_read: int
+    will_load: int
+    will_quarantine: int
+    reasons: dict[str, int]
+    quarantine_sample: pd.DataFrame
+    already_ingested: bool
+
+
+# -- public API -------------------------------------------------------------------------
+
+
+def ingest_files(
+    paths: Sequence[str | Path],
+    *,
+    source_id: str,
+    profile_path: str | Path | None = None,
+    warehouse_path: Path | None = None,
+) -> list[BatchSummary]:
+    """Ingest each file as one atomic batch for ``source_id``.
+
+    Parameters
+    ----------
+    paths
+        The exports, in order (a later file's rows update earlier ones).
+    source_id
+        A registered source (:mod:`pipelines.sources`).
+    profile_path
+        A TOML mapping profile; without one the columns must carry contract names.
+    warehouse_path
+        The live warehouse; defaults to :func:`routes.settings.warehouse_path`.
+
+    Raises
+    ------
+    UnknownSourceError, ProfileError, IngestError
+        The source is not registered, the profile is invalid, or a file cannot be read.
+    """
+    source = get_source(source_id, warehouse_path=warehouse_path)
+    profile = load_profile(profile_path) if profile_path else None
+    _check_profile_source(profile, source)
+    summaries = []
+    for path in paths:
+        path = Path(path)
+        summaries.append(
+            _ingest_one(path, file_name=path.name, source=source, profile=profile,
+                        warehouse_path=warehouse_path)
+        )
+    return summaries
+
+
+def ingest_upload(
+    data: bytes,
+    *,
+    file_name: str,
+    source_id: str,
+    profile_text: str | None = None,
+    warehouse_path: Path | None = None,
+) -> BatchSummary:
+    """Ingest the bytes of an uploaded file (the browser page's commit)."""
+    source = get_source(source_id, warehouse_path=warehouse_path)
+    profile = parse_profile(profile_text, name="uploaded profile") if profile_text else None
+    _check_profile_source(profile, source)
+    return _ingest_one(data, file_name=file_name, source=source, profile=profile,
+                       warehouse_path=warehouse_path)
+
+
+def preview_file(
+    path_or_bytes: str | Path | bytes,
+    *,
+    source_id: str,
+    file_name: str,
+    profile_path: str | Path | None = None,
+    profile_text: str | None = None,
+    warehouse_path: Path | None = None,
+) -> IngestPreview:
+    """Read, map and validate a file without writing anything.
+
+    Parameters
+    ----------
+    path_or_bytes
+        A path or the bytes of an upload.
+    source_id
+        A registered source.
+    file_name
+        The name the file was sent under (decides the format by its ending).
+    profile_path, profile_text
+        A profile file, or the text of an uploaded one.
+    """
+    source = get_source(source_id, warehouse_path=warehouse_path)
+    if profile_text:
+        profile: Profile | None = parse_profile(profile_text, name="uploaded profile")
+    else:
+        profile = load_profile(profile_path) if profile_path else None
+    _check_profile_source(profile, source)
+    data = Path(path_or_bytes) if isinstance(path_or_bytes, (str, Path)) else path_or_bytes
+    reader, profile = _open(data, file_name, profile)
+    digest = _sha256(data)
+    already = _already_ingested(source.source_id, digest, warehouse_path)
+    rows = quarantined = 0
+    reasons: dict[str, int] = {}
+    samples: list[pd.DataFrame] = []
+    for chunk in _prepare(reader, profile=profile, source=source, start_row=1):
+        rows += len(chunk)
+        bad = chunk[chunk["_reasons"].map(len) > 0]
+        quarantined += len(bad)
+        for first, n in bad["_reasons"].map(lambda r: r[0]).value_counts().items():
+            reasons[str(first)] = reasons.get(str(first), 0) + int(n)
+        if sum(len(s) for s in samples) < 200:
+            samples.append(bad[["_row", "_reasons", "_qrow"]].head(200))
+    sample = (
+        pd.concat(samples, ignore_index=True).head(200)
+        if samples else pd.DataFrame(columns=["_row", "_reasons", "_qrow"])
+    )
+    sample = sample.rename(columns={"_row": "row_number", "_reasons": "reasons", "_qrow": "row"})
+    sample["reasons"] = sample["reasons"].map(", ".join)
+    mapping = pd.DataFrame(
+        [
+            {"field": f, "source_columns": ", ".join(cols), "identifier": f in IDENTIFIER_FIELDS}
+            for f, cols in profile.columns.items()
+        ]
+    )
+    used = set(profile.source_columns)
+    return IngestPreview(
+        file_name=file_name, source_id=source.source_id, format=reader.format,
+        encoding=reader.encoding, delimiter=reader.delimiter, columns=list(reader.columns),
+        not_loaded=[c for c in reader.columns if c not in used], mapping=mapping,
+        rows_read=rows, will_load=rows - quarantined, will_quarantine=quarantined,
+        reasons=_ordered(reasons), quarantine_sample=sample, already_ingested=already,
+    )
+
+
+# -- one batch --------------------------------------------------------------------------
+
+
+def _check_profile_source(profile: Profile | None, source: Source) -> None:
+    if profile is not None and profile.source and profile.source != source.source_id:
+        raise ProfileError(
+            f"profile {profile.name!r} is for source {profile.source!r}, not {source.source_id!r}; "
+            "pass the profile made for this source"
+        )
+
+
+def _sha256(data: Path | bytes) -> str:
+    digest = hashlib.sha256()
+    if isinstance(data, Path):
+        with open(data, "rb") as handle:
+            while block := handle.read(1 << 24):
+                digest.update(block)
+    else:
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _open(data: Path | bytes, file_name: str, profile: Profile | None) -> tuple[_readers.TableReader, Profile]:
+    reader = _readers.open_table(
+        data,
+        file_name=file_name,
+        fmt=profile.format if profile else None,
+        encoding=profile.encoding if profile else "auto",
+        sheet=profile.sheet if profile else None,
+    )
+    if profile is None:
+        profile = profile_for_columns(reader.columns)
+    profile.check_columns(reader.columns, file_name=file_name)
+    return reader, profile
+
+
+def _already_ingested(source_id: str, digest: str, warehouse_path: Path | None) -> bool:
+    live = warehouse_path or settings.warehouse_path()
+    if not live.exists():
+        return False
+    with warehouse.open_snapshot(path=live) as con:
+        return _seen(con, source_id, digest)
+
+
+def _seen(con: duckdb.DuckDBPyConnection, source_id: str, digest: str) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM batches WHERE source_id = ? AND file_sha256 = ?", [source_id, digest]
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _new_batch_id(now: datetime) -> str:
+    return f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+
+def _ingest_one(
+    data: Path | bytes,
+    *,
+    file_name: str,
+    source: Source,
+    profile: Profile | None,
+    warehouse_path: Path | None,
+) -> BatchSummary:
+    started = time.perf_counter()
+    started_at = datetime.now(UTC).replace(tzinfo=None)
+    digest = _sha256(data)
+    reader, profile = _open(data, file_name, profile)
+    batch_id = _new_batch_id(started_at)
+    live = warehouse_path or settings.warehouse_path()
+    with warehouse.write_snapshot(path=live) as con:
+        con.execute("SET memory_limit = '1GB'")
+        con.execute("SET preserve_insertion_order = false")
+        if _seen(con, source.source_id, digest):
+            rows = sum(len(chunk) for chunk in _progress(reader.chunks, file_name))
+            counts = {"loaded": 0, "updated": 0, "duplicates": rows, "quarantined": 0}
+            reasons: dict[str, int] = {}
+            resent = True
+        else:
+            with tempfile.TemporaryDirectory(dir=live.parent, prefix=".stage-") as tmp:
+                con.execute("ATTACH ? AS stage", [str(Path(tmp) / "stage.duckdb")])
+                try:
+                    rows = _stage(con, reader, profile=profile, source=source, file_name=file_name)
+                    counts, reasons = _merge(con, source=source, batch_id=batch_id, now=started_at)
+                finally:
+                    con.execute("DETACH stage")
+            resent = False
+        con.execute(
+            "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [batch_id, source.source_id, file_name, digest, profile.name, started_at,
+             datetime.now(UTC).replace(tzinfo=None), rows, counts["loaded"], counts["updated"],
+             counts["duplicates"], counts["quarantined"]],
+        )
+        _set_data_as_of(con)
+    summary = BatchSummary(
+        batch_id=batch_id, source_id=source.source_id, file_name=file_name, file_sha256=digest,
+        rows_read=rows, reasons=_ordered(reasons), seconds=time.perf_counter() - started,
+        resent=resent, **counts,
+    )
+    if summary.rows_read != summary.loaded + summary.updated + summary.duplicates + summary.quarantined:
+        raise AssertionError(f"row accounting does not add up for {file_name!r}: {summary}")
+    log.info("Ingested %s as batch %s in %.1f s", file_name, batch_id, summary.seconds)
+    return summary
+
+
+def _set_data_as_of(con: duckdb.DuckDBPyConnection) -> None:
+    row = con.execute("SELECT max(occurred_at) FROM records").fetchone()
+    if row and row[0] is not None:
+        warehouse.set_meta(con, "data_as_of", row[0].date().isoformat())
+
+
+def _progress(chunks: Iterator[pd.DataFrame], file_name: str) -> Iterator[pd.DataFrame]:
+    bar = tqdm(desc=file_name, unit=" rows", disable=settings.quiet(), file=sys.stderr)
+    try:
+        for chunk in chunks:
+            yield chunk
+            bar.update(len(chunk))
+    finally:
+        bar.close()
+
+
+def _ordered(reasons: dict[str, int]) -> dict[str, int]:
+    return {r: reasons[r] for r in _validate.REASONS if reasons.get(r)}
+
+
+def _stage(
+    con: duckdb.DuckDBPyConnection,
+    reader: _readers.TableReader,
+    *,
+    profile: Profile,
+    source: Source,
+    file_name: str,
+) -> int:
+    con.execute(_stage_ddl())
+    rows = 0
+    for chunk in _prepare(_progress(reader.chunks, file_name), profile=profile, source=source,
+                          start_row=1):
+        table = pa.Table.from_pandas(chunk, schema=STAGE_SCHEMA, preserve_index=False)
+        con.register("_chunk", table)
+        con.execute("INSERT INTO stage.rows SELECT * FROM _chunk")
+        con.unregister("_chunk")
+        rows += len(chunk)
+    return rows
+
+
+def _stage_ddl() -> str:
+    types = {
+        pa.int64(): "BIGINT", pa.string(): "VARCHAR", pa.timestamp("us"): "TIMESTAMP",
+        pa.date32(): "DATE", pa.int32(): "INTEGER", pa.bool_(): "BOOLEAN",
+        pa.list_(pa.string()): "VARCHAR[]", pa.float64(): "DOUBLE", pa.int8(): "TINYINT",
+    }
+    cols = ", ".join(f'"{f.name}" {types[f.type]}' for f in STAGE_SCHEMA)
+    return f"CREATE TABLE stage.rows ({cols})"
+
+
+# -- the merge (SQL) --------------------------------------------------------------------
+
+_IDENTIFIERS_SQL = "[t FOR t IN [{}] IF t.token IS NOT NULL]".format(
+    ", ".join(f"{{'kind': '{k}', 'token': tok_{k}}}" for k in IDENTIFIER_KINDS)
+)
+
+_MERGE_VERSIONS = f"""
+CREATE TEMP TABLE _versions AS
+WITH valid AS (
+    SELECT * EXCLUDE ({", ".join(_TOKEN_COLUMNS)}, _qrow),
+           {_CONTENT_HASH_SQL} AS content_hash,
+           {_IDENTIFIERS_SQL} AS identifiers
+    FROM stage.rows WHERE len(_reasons) = 0
+), ordered AS (
+    SELECT v.*,
+           lag(content_hash) OVER w AS prev_in_batch,
+           lag(_row) OVER w AS prev_row,
+           row_number() OVER (PARTITION BY record_id ORDER BY _row DESC) = 1 AS is_last
+    FROM valid v
+    WINDOW w AS (PARTITION BY record_id ORDER BY _row)
+)
+SELECT o.*,
+       r.content_hash AS stored_hash,
+       CASE WHEN coalesce(o.prev_in_batch, r.content_hash) IS NULL THEN 'loaded'
+            WHEN coalesce(o.prev_in_batch, r.content_hash) = o.content_hash THEN 'duplicate'
+            ELSE 'updated' END AS status
+FROM ordered o
+LEFT JOIN records r ON r.source_id = ? AND r.record_id = o.record_id
+"""  # noqa: S608 (built from constants only)
+
+_RECORD_SELECT = """
+SELECT ? AS source_id, record_id, ? AS batch_id, ? AS source_kind, ? AS source_task_force,
+       {columns}, content_hash, ? AS validated_at, ? AS updated_at
+FROM _versions
+"""
+
+_HISTORY_FROM_STORED = """
+INSERT INTO record_history
+SELECT r.source_id, r.record_id, ?, ?,
+       CAST(to_json(struct_pack(record := r, identifiers := i.identifiers)) AS VARCHAR)
+FROM _versions v
+JOIN records r ON r.source_id = ? AND r.record_id = v.record_id
+LEFT JOIN (
+    SELECT record_id, list(struct_pack(kind := kind, token := token) ORDER BY kind, token) AS identifiers
+    FROM record_identifiers WHERE source_id = ? GROUP BY record_id
+) i ON i.record_id = v.record_id
+WHERE v.status = 'updated' AND v.prev_in_batch IS NULL
+"""
+
+_HISTORY_IN_BATCH = """
+INSERT INTO record_history
+SELECT ?, v.record_id, ?, ?,
+       CAST(to_json(struct_pack(
+           record := p, identifiers := list_sort(p.identifiers)
+       )) AS VARCHAR)
+FROM _versions v
+JOIN (SELECT * EXCLUDE (_reasons, _loc_key, identifiers, prev_in_batch, prev_row, is_last,
+                        stored_hash, status), identifiers FROM _versions) p
+  ON p.record_id = v.record_id AND p._row = v.prev_row
+WHERE v.status = 'updated' AND v.prev_in_batch IS NOT NULL
+"""
+
+
+def _merge(
+    con: duckdb.DuckDBPyConnection, *, source: Source, batch_id: str, now: datetime
+) -> tuple[dict[str, int], dict[str, int]]:
+    sid = source.source_id
+    con.execute(
+        "INSERT INTO quarantine SELECT ?, ?, _row, _reasons, _qrow, ? FROM stage.rows "
+        "WHERE len(_reasons) > 0",
+        [sid, batch_id, now],
+    )
+    con.execute(_MERGE_VERSIONS, [sid])
+    con.execute(_HISTORY_FROM_STORED, [batch_id, now, sid, sid])
+    con.execute(_HISTORY_IN_BATCH, [sid, batch_id, now])
+    changed = "is_last AND (stored_hash IS NULL OR stored_hash <> content_hash)"
+    con.execute(
+        f"DELETE FROM records WHERE source_id = ? AND record_id IN "  # noqa: S608 (fixed text)
+        f"(SELECT record_id FROM _versions WHERE {changed} AND stored_hash IS NOT NULL)",
+        [sid],
+    )
+    con.execute(
+        f"DELETE FROM record_identifiers WHERE source_id = ? AND record_id IN "  # noqa: S608
+        f"(SELECT record_id FROM _versions WHERE {changed} AND stored_hash IS NOT NULL)",
+        [sid],
+    )
+    select = _RECORD_SELECT.format(columns=", ".join(_RECORD_COLUMNS))
+    con.execute(
+        f"INSERT INTO records BY NAME {select} WHERE {changed}",
+        [sid, batch_id, source.kind, source.task_force, now, now],
+    )
+    con.execute(
+        f"""
+        INSERT INTO record_identifiers
+        SELECT ?, record_id, t.kind, t.token, coalesce(occurred_at, reported_at, ?)
+        FROM (SELECT record_id, occurred_at, reported_at, unnest(identifiers) AS t
+              FROM _versions WHERE {changed})
+        """,  # noqa: S608 (fixed text)
+        [sid, now],
+    )
+    status = dict(
+        con.execute("SELECT status, count(*) FROM _versions GROUP BY status").fetchall()
+    )
+    reasons = dict(
+        con.execute(
+            "SELECT _reasons[1], count(*) FROM stage.rows WHERE len(_reasons) > 0 GROUP BY 1"
+        ).fetchall()
+    )
+    con.execute("DROP TABLE _versions")
+    counts = {
+        "loaded": int(status.get("loaded", 0)),
+        "updated": int(status.get("updated", 0)),
+        "duplicates": int(status.get("duplicate", 0)),
+        "quarantined": int(sum(reasons.values())),
+    }
+    return counts, {str(k): int(v) for k, v in reasons.items()}
+
+
+# -- a chunk: map, validate, tokenise, geocode, index ---------------------------------
+
+
+def _prepare(
+    chunks: Iterator[pd.DataFrame],
+    *,
+    profile: Profile,
+    source: Source,
+    start_row: int,
+) -> Iterator[pd.DataFrame]:
+    """Each read chunk as staging rows (:data:`STAGE_SCHEMA` columns)."""
+    row = start_row
+    now = datetime.now(UTC).replace(tzinfo=None)
+    key = tokens.load_key()
+    for raw in chunks:
+        raw = raw.reset_index(drop=True)
+        yield _prepare_chunk(raw, profile=profile, first_row=row, now=now, key=key)
+        row += len(raw)
+
+
+def map_columns(raw: pd.DataFrame, profile: Profile) -> pd.DataFrame:
+    """The contract fields of a raw chunk (text; several source columns joined by a space)."""
+    out = {}
+    for fld, cols in profile.columns.items():
+        if len(cols) == 1:
+            out[fld] = raw[cols[0]]
+        else:
+            parts = [_validate.text(raw[c]).fillna("") for c in cols]
+            joined = parts[0].str.cat(parts[1:], sep=" ").str.strip()
+            joined = joined.str.replace(r"\s+", " ", regex=True)
+            out[fld] = joined.where(joined != "")
+    frame = pd.DataFrame(out, index=raw.index)
+    for fld in CONTRACT_FIELDS:
+        if fld not in frame.columns:
+            frame[fld] = pd.Series(None, index=raw.index, dtype="str")
+    return frame
+
+
+def _prepare_chunk(
+    raw: pd.DataFrame, *, profile: Profile, first_row: int, now: datetime, key: bytes
+) -> pd.DataFrame:
+    m = map_columns(raw, profile)
+    reasons = _validate.Reasons(m.index, {})
+    out = pd.DataFrame(index=m.index)
+    out["_row"] = np.arange(first_row, first_row + len(m), dtype=np.int64)
+
+    record_id = _validate.text(m["record_id"])
+    out["record_id"] = record_id
+    reasons.add("missing_record_id", record_id.isna())
+    dest_given = _validate.has_location(m)
+    origin_given = _validate.has_location(m, prefix="origin_")
+    reasons.add("missing_location", ~dest_given & ~origin_given)
+
+    for fld in ("occurred_at", "reported_at"):
+        parsed, bad = _validate.parse_dates(m[fld], formats=profile.date_formats)
+        future, too_old = _validate.date_reasons(parsed, now=now)
+        reasons.add("bad_date", bad)
+        reasons.add("future_date", future)
+        reasons.add("too_old_date", too_old)
+        out[fld] = parsed
+    when = out["occurred_at"].fillna(out["reported_at"])
+    out["month"] = when.dt.to_period("M").dt.start_time.dt.date.where(when.notna(), None)
+
+    for fld in ("record_type", "trafficking_type"):
+        value, bad = _validate.parse_enum(m[fld], ENUMS[fld], table=profile.values.get(fld))
+        reasons.add("bad_enum", bad)
+        out[fld] = value.astype(object).where(value.notna(), None)
+    out["trafficking_type"] = out["trafficking_type"].fillna("unknown")
+    minor, bad = _validate.parse_bools(m["minor_involved"], table=profile.values.get("minor_involved"))
+    reasons.add("bad_enum", bad)
+    out["minor_involved"] = minor.astype(object).where(minor.notna(), None)
+    count, bad = _validate.parse_counts(m["victim_count"])
+    reasons.add("bad_count", bad)
+    out["victim_count"] = count.astype(object).where(count.notna(), None)
+    out["indicators"] = _validate.parse_indicators(
+        m["indicators"], separator=profile.list_separator, table=profile.values.get("indicators")
+    )
+    for fld in ("case_number", "contact"):
+        out[fld] = m[fld].astype(object).where(m[fld].notna(), None)
+
+    for prefix in ("", "origin_"):
+        lat, lon, bad, _swapped = _validate.parse_coordinates(m[prefix + "lat"], m[prefix + "lon"])
+        reasons.add("bad_coordinates", bad)
+        m[prefix + "lat"] = lat.map(repr, na_action="ignore").astype("str")
+        m[prefix + "lon"] = lon.map(repr, na_action="ignore").astype("str")
+
+    dest = _geocode_side(m, prefix="", role="destination")
+    dest_err = dest["error"].where(dest_given)
+    reasons.add("outside_california", dest_err.str.startswith("outside California").fillna(False))
+    reasons.add(
+        "unresolvable_location",
+        (dest_err.notna() & ~dest_err.str.startswith("outside California")).fillna(False),
+    )
+    origin = _geocode_side(m, prefix="origin_", role="origin")
+    origin_err = origin["error"].where(origin_given)
+    reasons.add("unresolvable_location", origin_err.notna())
+    _index_side(out, dest.where(dest_given & dest["error"].isna()), side="dest")
+    _index_side(out, origin.where(origin_given & origin["error"].isna()), side="origin")
+    out["origin_state"] = out.pop("_state")
+    out["origin_country"] = out.pop("_country")
+    out["_loc_key"] = _location_key(m)
+
+    for kind, fld in IDENTIFIER_KINDS.items():
+        dobs = m["subject_dob"] if kind == "subject" else None
+        out[f"tok_{kind}"] = tokens.tokenise_column(kind, m[fld], dobs=dobs, key=key)
+
+    out["_reasons"] = reasons.lists()
+    flagged = reasons.any
+    out["_qrow"] = None
+    if flagged.any():
+        out.loc[flagged, "_qrow"] = _quarantine_rows(raw[flagged], out[flagged], profile)
+    return out
+
+
+def _location_key(m: pd.DataFrame) -> pd.Series:
+    cols = [p + f for p in ("", "origin_") for f in LOCATION_FIELDS]
+    parts = [_validate.text(m[c]).fillna("") for c in cols]
+    return parts[0].str.cat(parts[1:], sep="\x1f").astype(object)
+
+
+def _geocode_side(m: pd.DataFrame, *, prefix: str, role: str) -> pd.DataFrame:
+    """Geocode one side's location fields, each distinct combination once."""
+    from geo.geocode import GEOCODE_COLUMNS, geocode_fields
+
+    cols = [prefix + f for f in LOCATION_FIELDS]
+    parts = [_validate.text(m[c]).fillna("") for c in cols]
+    key = parts[0].str.cat(parts[1:], sep="\x1f")
+    codes, uniques = pd.factorize(key)
+    if len(uniques) == 0:
+        return pd.DataFrame({c: pd.Series(None, index=m.index, dtype=object) for c in GEOCODE_COLUMNS})
+    first = pd.Series(np.arange(len(codes))).groupby(codes).first()
+    distinct = m.loc[m.index[first.to_numpy()], cols].reset_index(drop=True)
+    distinct = distinct.astype(object).where(distinct.notna(), None)
+    found = geocode_fields(distinct, prefix=prefix, role=role)  # type: ignore[arg-type]
+    found = found.reset_index(drop=True).take(codes)
+    found.index = m.index
+    return found
+
+
+def _index_side(out: pd.DataFrame, geo: pd.DataFrame, *, side: str) -> None:
+    dims = reference.county_dimensions().set_index("county_fips")
+    fips = geo["county_fips"].astype(object).where(geo["county_fips"].notna(), None)
+    out[f"{side}_lat"] = pd.to_numeric(geo["lat"], errors="coerce")
+    out[f"{side}_lng"] = pd.to_numeric(geo["lng"], errors="coerce")
+    out[f"{side}_precision"] = geo["precision"].astype(object).where(geo["precision"].notna(), None)
+    out[f"{side}_confidence"] = pd.to_numeric(geo["confidence"], errors="coerce")
+    out[f"{side}_matched"] = geo["matched"].astype(object).where(geo["matched"].notna(), None)
+    out[f"{side}_county_fips"] = fips
+    out[f"{side}_region"] = fips.map(dims["region"]).astype(object)
+    out[f"{side}_task_force"] = fips.map(dims["task_force"]).astype(object)
+    cells = np.zeros(len(geo), dtype=np.int64)
+    res = np.full(len(geo), -1, dtype=np.int16)
+    precision = out[f"{side}_precision"]
+    lat = out[f"{side}_lat"].to_numpy(dtype=np.float64)
+    lng = out[f"{side}_lng"].to_numpy(dtype=np.float64)
+    for name, max_res in grid.PRECISION_MAX_RES.items():
+        if max_res is None:
+            continue
+        mask = (precision == name).to_numpy()
+        if mask.any():
+            cells[mask] = grid.latlngs_to_cells(lat[mask], lng[mask], max_res)
+            res[mask] = max_res
+    has = cells != 0
+    out[f"{side}_cell"] = pd.Series(cells, index=out.index, dtype="Int64").where(has)
+    out[f"{side}_res"] = pd.Series(res, index=out.index, dtype="Int8").where(has)
+    if side == "origin":
+        out["_state"] = geo["state"].astype(object).where(geo["state"].notna(), None)
+        out["_country"] = geo["country"].astype(object).where(geo["country"].notna(), None)
+
+
+def _quarantine_rows(raw: pd.DataFrame, staged: pd.DataFrame, profile: Profile) -> list[str]:
+    """JSON of each quarantined row: mapped source columns, identifiers as tokens."""
+    token_of: dict[str, str] = {}
+    for fld in IDENTIFIER_FIELDS:
+        kind = "subject" if fld in ("subject_name", "subject_dob") else fld
+        for col in profile.columns.get(fld, ()):
+            token_of[col] = f"tok_{kind}"
+    columns = [c for c in profile.source_columns if c not in profile.ignore]
+    values = raw[columns].astype(object).where(raw[columns].notna(), None)
+    for col, tok in token_of.items():
+        if col in values.columns:
+            values[col] = staged[tok].to_numpy(dtype=object)
+    values = values.astype(object).where(values.notna(), None)
+    records = values.to_dict(orient="records")
+    return [json.dumps(r, ensure_ascii=False, default=str) for r in records]
+
+
+# -- command line -----------------------------------------------------------------------
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``ingest PATH [PATH …] --source ID [--profile FILE]`` to the CLI."""
+    parser = subparsers.add_parser(
+        "ingest", help="load agency exports into the warehouse (one atomic batch per file)"
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="CSV, TSV, XLSX, JSON, GeoJSON or Parquet")
+    parser.add_argument("--source", required=True, metavar="ID", help="a registered source id")
+    parser.add_argument("--profile", metavar="FILE", help="TOML mapping profile for this source")
+    parser.set_defaults(func=_cmd_ingest)
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    get_source(args.source)  # refuse an unknown source before reading anything
+    if args.profile:
+        load_profile(args.profile)
+    failed = 0
+    for path in args.paths:
+        try:
+            [summary] = ingest_files([path], source_id=args.source, profile_path=args.profile)
+        except IngestError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        print(summary.format())
+    return 1 if failed else 0

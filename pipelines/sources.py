@@ -1,0 +1,160 @@
+"""The source registry: who sends data, what kind of agency, which task force.
+
+``python -m pipelines sources add ID --name … --kind …`` and ``sources list``.
+Ingest refuses a source id that is not registered here. Sources live in the
+warehouse's ``sources`` table; adding one is an atomic snapshot write, and adding
+the same id again with the same details changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from routes import warehouse
+from routes.errors import ConfigError, UnknownSourceError, WarehouseMissingError
+
+#: The kinds of agency a source can be (``DESIGN.md``).
+SOURCE_KINDS = ("law_enforcement", "ngo", "hotline", "fusion")
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One registered source."""
+
+    source_id: str
+    name: str
+    kind: str
+    task_force: str | None = None
+    contact: str | None = None
+
+
+def check_source_id(source_id: str) -> str:
+    """Return ``source_id`` if it is a valid id (lower case, digits, ``_``, ``-``).
+
+    >>> check_source_id("sd_sheriff")
+    'sd_sheriff'
+    """
+    if not isinstance(source_id, str) or not _ID.match(source_id):
+        raise ConfigError(
+            f"source id {source_id!r} is not valid; use 1-64 lower-case letters, digits, "
+            "'_' or '-', starting with a letter or digit (e.g. 'sd_sheriff')"
+        )
+    return source_id
+
+
+def add_source(
+    source_id: str,
+    *,
+    name: str,
+    kind: str,
+    task_force: str | None = None,
+    contact: str | None = None,
+    warehouse_path: Path | None = None,
+) -> Source:
+    """Register a source, or update its details if the id exists.
+
+    Raises
+    ------
+    ConfigError
+        The id, kind or task force is not valid.
+    """
+    check_source_id(source_id)
+    if kind not in SOURCE_KINDS:
+        raise ConfigError(f"source kind {kind!r} is not one of {', '.join(SOURCE_KINDS)}")
+    if not name or not name.strip():
+        raise ConfigError(f"source {source_id!r} needs a --name (what people call the agency)")
+    if task_force:
+        _check_task_force(task_force)
+    source = Source(source_id, name.strip(), kind, task_force or None, contact or None)
+    with warehouse.write_snapshot(path=warehouse_path) as con:
+        con.execute(
+            "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source_id) DO UPDATE SET "
+            "name = excluded.name, kind = excluded.kind, task_force = excluded.task_force, "
+            "contact = excluded.contact",
+            [source.source_id, source.name, source.kind, source.task_force, source.contact,
+             datetime.now(UTC).replace(tzinfo=None)],
+        )
+    return source
+
+
+def _check_task_force(task_force: str) -> None:
+    from geo import reference
+
+    known = sorted(set(reference.load_task_forces()["task_force"]))
+    if task_force not in known:
+        raise ConfigError(
+            f"task force {task_force!r} is not configured; known task forces are {', '.join(known)}"
+        )
+
+
+def list_sources(*, warehouse_path: Path | None = None) -> list[Source]:
+    """Every registered source, by id (empty if there is no warehouse yet)."""
+    try:
+        with warehouse.open_snapshot(path=warehouse_path) as con:
+            rows = con.execute(
+                "SELECT source_id, name, kind, task_force, contact FROM sources ORDER BY source_id"
+            ).fetchall()
+    except WarehouseMissingError:
+        return []
+    return [Source(*row) for row in rows]
+
+
+def get_source(source_id: str, *, warehouse_path: Path | None = None) -> Source:
+    """The registered source ``source_id``.
+
+    Raises
+    ------
+    UnknownSourceError
+        It is not registered; the message says how to add it.
+    """
+    for source in list_sources(warehouse_path=warehouse_path):
+        if source.source_id == source_id:
+            return source
+    raise UnknownSourceError(
+        f"unknown source {source_id!r}; register it first with `python -m pipelines sources add "
+        f"{source_id} --name \"…\" --kind {'|'.join(SOURCE_KINDS)} [--task-force …]`"
+    )
+
+
+# -- command line -----------------------------------------------------------------
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``sources add`` and ``sources list`` to the CLI."""
+    parser = subparsers.add_parser("sources", help="register and list data sources")
+    sub = parser.add_subparsers(dest="sources_command", metavar="ACTION", required=True)
+    add = sub.add_parser("add", help="register a source (or update its details)")
+    add.add_argument("source_id", metavar="ID", help="short id, e.g. sd_sheriff")
+    add.add_argument("--name", required=True, help="the agency's name")
+    add.add_argument("--kind", required=True, choices=SOURCE_KINDS)
+    add.add_argument("--task-force", help="the task force the source belongs to")
+    add.add_argument("--contact", help="point of contact for deconfliction notices")
+    add.set_defaults(func=_cmd_add)
+    lst = sub.add_parser("list", help="list registered sources")
+    lst.set_defaults(func=_cmd_list)
+
+
+def _cmd_add(args: argparse.Namespace) -> int:
+    source = add_source(
+        args.source_id, name=args.name, kind=args.kind, task_force=args.task_force,
+        contact=args.contact,
+    )
+    print(f"Source {source.source_id!r} registered ({source.kind}, task force {source.task_force or '-'})")
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    sources = list_sources()
+    if not sources:
+        print("No sources yet; add one with `python -m pipelines sources add ID --name … --kind …`")
+        return 0
+    width = max(len(s.source_id) for s in sources)
+    for s in sources:
+        print(f"{s.source_id:<{width}}  {s.kind:<15}  {s.task_force or '-':<16}  {s.name}")
+    return 0

@@ -1,0 +1,298 @@
+"""Identifier tokens: normalise a raw identifier, then keep only its keyed HMAC.
+
+Raw identifiers (phones, e-mails, plates, subject names and dates of birth, ad
+handles) never reach the warehouse. Each is first normalised so that the same
+identifier typed differently gives the same token:
+
+==================  ================================================  ====================
+kind                normalisation                                     example
+==================  ================================================  ====================
+``phone``           E.164 (US numbers without a country code get +1)  ``+14155550123``
+``email``           trimmed, lower case, ``mailto:`` removed          ``a.b@example.org``
+``vehicle_plate``   upper case, letters and digits only               ``7ABC123``
+``ad_handle``       lower case, no ``@``, no spaces                   ``sunny_day``
+``subject``         folded name (accents, case, punctuation and       ``ana|garcia|1990-02-03``
+                    word order removed) ``|`` ISO date of birth
+==================  ================================================  ====================
+
+then tokenised as ``HMAC-SHA256(key, kind + ":" + normalised)`` in hex. The key is
+32 random bytes in :func:`routes.settings.key_file` (``ROUTES_KEY_FILE``), created
+with mode 0600 on first use and refused inside the warehouse's folder. Losing the
+key means new tokens no longer match old ones (deconfliction across the change
+stops working) until every source is re-ingested; keep a copy offline.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import re
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from routes import settings
+from routes.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+#: The identifier kinds stored in ``record_identifiers.kind``.
+KINDS = ("phone", "email", "vehicle_plate", "ad_handle", "subject")
+
+_KEY_BYTES = 32
+_keys: dict[Path, bytes] = {}
+
+
+def load_key(*, path: Path | None = None) -> bytes:
+    """The HMAC key; created (32 random bytes, mode 0600) on first use.
+
+    Parameters
+    ----------
+    path
+        The key file; defaults to :func:`routes.settings.key_file`.
+    """
+    key_path = (path or settings.key_file()).resolve()
+    if key_path in _keys:
+        return _keys[key_path]
+    warehouse_dir = settings.warehouse_path().resolve().parent
+    if key_path.parent == warehouse_dir or warehouse_dir in key_path.parents:
+        raise ConfigError(
+            f"the token key {str(key_path)!r} sits inside the warehouse folder "
+            f"{str(warehouse_dir)!r}; point ROUTES_KEY_FILE somewhere else "
+            "(the key must never travel with the warehouse)"
+        )
+    if not key_path.exists():
+        key_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process created it meanwhile
+            pass
+        else:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(os.urandom(_KEY_BYTES))
+            log.warning("Created a new token key at %s (mode 0600); keep a copy offline", key_path)
+    key = key_path.read_bytes()
+    if len(key) < 16:
+        raise ConfigError(
+            f"the token key {str(key_path)!r} holds {len(key)} bytes; it needs at least 16 "
+            "(delete it only if no data was ever tokenised with it)"
+        )
+    _keys[key_path] = key
+    return key
+
+
+# -- normalisation -------------------------------------------------------------
+
+
+def normalise_phone(raw: object) -> str | None:
+    """A phone number in E.164, or ``None`` if it is not one.
+
+    >>> normalise_phone("(415) 555-0123")
+    '+14155550123'
+    >>> normalise_phone("+44 20 7946 0958")
+    '+442079460958'
+    >>> normalise_phone("12") is None
+    True
+    """
+    return _one(normalise_phones, raw)
+
+
+def normalise_email(raw: object) -> str | None:
+    """A trimmed, lower-case e-mail address, or ``None``.
+
+    >>> normalise_email(" Ana.G@Example.ORG ")
+    'ana.g@example.org'
+    """
+    return _one(normalise_emails, raw)
+
+
+def normalise_plate(raw: object) -> str | None:
+    """A vehicle plate in upper case without spaces or dashes, or ``None``.
+
+    >>> normalise_plate("7abc 123")
+    '7ABC123'
+    """
+    return _one(normalise_plates, raw)
+
+
+def normalise_handle(raw: object) -> str | None:
+    """An ad handle in lower case without ``@`` or spaces, or ``None``.
+
+    >>> normalise_handle(" @Sunny_Day ")
+    'sunny_day'
+    """
+    return _one(normalise_handles, raw)
+
+
+def fold_name(raw: object) -> str | None:
+    """A name folded for matching: no accents, case, punctuation or word order.
+
+    >>> fold_name("GARCÍA, Ana")
+    'ana garcia'
+    """
+    return _one(fold_names, raw)
+
+
+def _one(func, raw: object) -> str | None:  # type: ignore[no-untyped-def]
+    value = func(pd.Series([raw], dtype=object)).iloc[0]
+    return None if pd.isna(value) else str(value)
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Strings with blanks as missing (object dtype, so ``None`` stays ``None``)."""
+    text = values.astype("str").where(values.notna()).str.strip()
+    return text.where(text != "")
+
+
+def normalise_phones(values: pd.Series) -> pd.Series:
+    """Vectorised :func:`normalise_phone`."""
+    text = _text(values)
+    text = text.str.replace(r"(?i)\s*(?:x|ext\.?|extension)\s*\d+\s*$", "", regex=True)
+    plus = text.str.startswith("+")
+    digits = text.str.replace(r"\D", "", regex=True)
+    intl = digits.str.startswith("011") & ~plus
+    digits = digits.where(~intl, digits.str.slice(3))
+    plus = plus | intl
+    n = digits.str.len()
+    us10 = ~plus & (n == 10)
+    us11 = ~plus & (n == 11) & digits.str.startswith("1")
+    e164 = plus & (n >= 8) & (n <= 15)
+    out = pd.Series(None, index=values.index, dtype=object)
+    out[us10] = "+1" + digits[us10]
+    out[us11 | e164] = "+" + digits[us11 | e164]
+    return out
+
+
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+def normalise_emails(values: pd.Series) -> pd.Series:
+    """Vectorised :func:`normalise_email`."""
+    text = _text(values).str.replace(r"(?i)^mailto:", "", regex=True).str.lower()
+    ok = text.str.match(_EMAIL).fillna(False).astype(bool)
+    return text.where(ok).astype(object).where(ok, None)
+
+
+def normalise_plates(values: pd.Series) -> pd.Series:
+    """Vectorised :func:`normalise_plate`."""
+    text = _text(values).str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
+    n = text.str.len()
+    ok = ((n >= 2) & (n <= 10)).fillna(False).astype(bool)
+    return text.astype(object).where(ok, None)
+
+
+def normalise_handles(values: pd.Series) -> pd.Series:
+    """Vectorised :func:`normalise_handle`."""
+    text = _text(values).str.lower().str.replace(r"[\s@]", "", regex=True)
+    ok = (text.str.len() > 0).fillna(False).astype(bool)
+    return text.astype(object).where(ok, None)
+
+
+def _fold_one(name: str) -> str:
+    plain = unicodedata.normalize("NFKD", name)
+    plain = "".join(c for c in plain if not unicodedata.combining(c)).lower()
+    words = re.findall(r"[a-z0-9]+", plain)
+    return " ".join(sorted(words))
+
+
+def fold_names(values: pd.Series) -> pd.Series:
+    """Vectorised :func:`fold_name` (each distinct name is folded once)."""
+    text = _text(values)
+    codes, uniques = pd.factorize(text)
+    folded = np.array([_fold_one(str(u)) for u in uniques] + [None], dtype=object)
+    out = pd.Series(folded[codes], index=values.index, dtype=object)
+    return out.where(out != "", None)
+
+
+def _dates_iso(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        parsed = values
+    else:
+        from pipelines._validate import parse_dates  # local: _validate imports nothing of ours
+
+        parsed, _ = parse_dates(values)
+    out = parsed.dt.strftime("%Y-%m-%d").astype(object)
+    return out.where(parsed.notna(), None)
+
+
+def normalise_subjects(names: pd.Series, dobs: pd.Series) -> pd.Series:
+    """``folded name|ISO date of birth``; ``None`` unless both are present.
+
+    >>> normalise_subjects(pd.Series(["Ana García"]), pd.Series(["02/03/1990"])).iloc[0]
+    'ana garcia|1990-02-03'
+    """
+    folded = fold_names(names)
+    iso = _dates_iso(dobs)
+    ok = folded.notna() & iso.notna()
+    out = pd.Series(None, index=names.index, dtype=object)
+    out[ok] = folded[ok] + "|" + iso[ok]
+    return out
+
+
+_NORMALISERS = {
+    "phone": normalise_phones,
+    "email": normalise_emails,
+    "vehicle_plate": normalise_plates,
+    "ad_handle": normalise_handles,
+}
+
+
+# -- tokens --------------------------------------------------------------------
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"unknown identifier kind {kind!r}; kinds are {', '.join(KINDS)}")
+
+
+def token_of_normalised(kind: str, normalised: str, *, key: bytes | None = None) -> str:
+    """The token of an already normalised identifier (hex HMAC-SHA256)."""
+    _check_kind(kind)
+    key = key if key is not None else load_key()
+    return hmac.digest(key, f"{kind}:{normalised}".encode(), "sha256").hex()
+
+
+def tokenise(kind: str, raw: object, *, dob: object = None) -> str | None:
+    """The token of one raw identifier, or ``None`` if it is blank or malformed.
+
+    Parameters
+    ----------
+    kind
+        One of :data:`KINDS`. For ``subject``, ``raw`` is the name and ``dob`` the
+        date of birth (both are needed).
+    raw
+        The identifier as the source typed it.
+    """
+    _check_kind(kind)
+    series = pd.Series([raw], dtype=object)
+    dobs = pd.Series([dob], dtype=object)
+    value = tokenise_column(kind, series, dobs=dobs).iloc[0]
+    return None if value is None or pd.isna(value) else str(value)
+
+
+def tokenise_column(
+    kind: str, values: pd.Series, *, dobs: pd.Series | None = None, key: bytes | None = None
+) -> pd.Series:
+    """Tokens for a column of raw identifiers (same index; ``None`` where unusable).
+
+    Each distinct normalised value is hashed once.
+    """
+    _check_kind(kind)
+    if kind == "subject":
+        if dobs is None:
+            raise ValueError("tokenising 'subject' needs dobs= (dates of birth)")
+        normalised = normalise_subjects(values, dobs)
+    else:
+        normalised = _NORMALISERS[kind](values)
+    key = key if key is not None else load_key()
+    codes, uniques = pd.factorize(normalised)
+    prefix = f"{kind}:".encode()
+    tokens = np.array(
+        [hmac.digest(key, prefix + str(u).encode(), "sha256").hex() for u in uniques] + [None],
+        dtype=object,
+    )
+    return pd.Series(tokens[codes], index=values.index, dtype=object)
+
