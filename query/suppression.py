@@ -4,14 +4,59 @@ Every aggregate a query-layer function returns passes through one of these
 functions before it is returned. Count columns are recognised by name
 (:data:`COUNT_COLUMNS`); a suppressed value becomes ``<NA>`` and the row's
 ``suppressed`` flag is set, so a page draws it as "suppressed", never as zero.
+
+The rules, in the order they apply
+----------------------------------
+1. **Primary suppression.** Any count from 1 to k-1 is hidden (``<NA>``). A row
+   whose ``records`` is hidden is hidden whole (``suppressed=True``). Zero is
+   shown as zero: it is not a small cell.
+2. **Complementary suppression** (:func:`suppress_small_counts`,
+   :func:`protect_breakdown`). The rows of a frame are the parts of a total that
+   may be published elsewhere (a statewide headline, a margin of a table). So in
+   every group sharing a total (by default the whole frame; ``margins`` names
+   others), the hidden values of each count column must add up to 0 or to at
+   least k. While they add up to 1..k-1 (for instance exactly one part is hidden),
+   the next-smallest visible positive value of that group is hidden too (ties:
+   the first row). Then "total minus the visible parts" gives only a sum of at
+   least k over two or more parts, never a suppressed value.
+3. **H3 roll-up** (:func:`roll_up_cells`). A map cell under k is not dropped: its
+   records move to its H3 parent, level by level up to ``min_res``, then to its
+   county. A rolled-up row holds only the records *not shown* in finer cells (the
+   residual), so nothing is counted twice. At every level the residual of a parent
+   obeys rule 2 among its children (if it is 1..k-1 the smallest visible sibling
+   joins it); the residual of each county obeys it among the cells of that county;
+   the county rows still under k are returned with ``suppressed=True`` and rule 2
+   applies to them statewide.
+4. **Filters may not isolate records** (:func:`guard_filters`). Two selections
+   whose difference is a count under k (``counties=[A, B]`` minus
+   ``counties=[B]``, or the state minus "every county but A") would reveal it. For
+   each filter dimension a query narrows, the values of that dimension (counties,
+   months, types, …) under the query's other filters are grouped into *atoms*:
+   each value with k or more records is its own atom; the values under k are
+   bundled (with the next-smallest values when their sum is still under k) within
+   the same task force, else region, else statewide, until the bundle holds k or
+   more. A selection must take each atom whole or not at all; otherwise
+   :class:`FilterIsolationError` names the values to add. Any two allowed
+   selections then differ by whole atoms only, each of k records or more (or none).
+   Indicators (a record may carry several) are checked one edit at a time: adding
+   or removing any one selected indicator, or the whole indicator filter, must
+   change the count by 0 or by k or more.
+
+Known limits: rule 4 protects one dimension at a time with the others held fixed;
+it does not claim to defeat every combination of many queries across several
+dimensions at once (no deterministic rule without noise can). The audit log keeps
+the record of who asked what.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import duckdb
 import numpy as np
 import pandas as pd
+
+from routes.errors import AccessDenied
 
 #: Columns that count people or records and so fall under the k rule.
 COUNT_COLUMNS = (
@@ -19,45 +64,135 @@ COUNT_COLUMNS = (
     "tips", "incidents", "recoveries", "services", "minors",
 )
 
+_RES_SHIFT = 52
+
+
+class FilterIsolationError(AccessDenied):
+    """A filter combination would let a count under k be worked out by subtraction."""
+
 
 def count_columns_of(frame: pd.DataFrame) -> list[str]:
     """The columns of ``frame`` that the k rule covers."""
     return [c for c in frame.columns if c in COUNT_COLUMNS]
 
 
-def suppress_small_counts(
-    frame: pd.DataFrame, *, k: int, count_columns: Sequence[str] | None = None
+def _primary(columns: Sequence[str]) -> str | None:
+    return "records" if "records" in columns else (columns[0] if columns else None)
+
+
+def _complement(values: np.ndarray, hidden: np.ndarray, k: int) -> np.ndarray:
+    """Hide next-smallest visible values until the hidden ones sum to 0 or >= k."""
+    hidden = hidden.copy()
+    while True:
+        total = values[hidden].sum()
+        if total == 0 or total >= k:
+            return hidden
+        candidates = np.flatnonzero(~hidden & (values > 0))
+        if candidates.size == 0:
+            return hidden
+        hidden[candidates[np.argmin(values[candidates])]] = True
+
+
+def _group_indices(frame: pd.DataFrame, margin: Sequence[str]) -> list[np.ndarray]:
+    if not margin:
+        return [np.arange(len(frame))]
+    keys = frame[list(margin)].astype("object").where(frame[list(margin)].notna(), "\0na")
+    return [np.asarray(ix) for ix in keys.groupby(list(margin), sort=False).indices.values()]
+
+
+def protect_breakdown(
+    frame: pd.DataFrame,
+    *,
+    k: int,
+    margins: Sequence[Sequence[str]] = ((),),
+    count_columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Blank every count under ``k`` (any column of :data:`COUNT_COLUMNS`).
+    """Primary and complementary suppression (rules 1 and 2 of this module).
 
-    A row whose ``records`` is under k is suppressed whole. Each other count
-    column under k is blanked on its own.
+    Parameters
+    ----------
+    frame
+        Raw counts, one row per part.
+    k
+        The small-cell threshold.
+    margins
+        Groups of rows whose totals may be published: each entry lists the columns
+        that define a group; ``()`` is the whole frame. For a county x month table
+        whose county and month totals are both shown, pass
+        ``margins=[["county_fips"], ["month"]]``.
+    count_columns
+        The columns to protect; defaults to those in :data:`COUNT_COLUMNS`.
 
-    >>> f = pd.DataFrame({"cell": [1, 2], "records": [12, 3], "victims": [20, 4]})
-    >>> suppress_small_counts(f, k=11)[["records", "victims", "suppressed"]].to_dict("list")
-    {'records': [12, None], 'victims': [20, None], 'suppressed': [False, True]}
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with hidden counts as ``<NA>`` (``Int64``) and a ``suppressed`` flag
+        (the row's ``records``, or first count column, is hidden).
+
+    Examples
+    --------
+    Exactly one part under k: the next-smallest part is hidden too, so the total
+    minus the visible parts never gives the small one.
+
+    >>> f = pd.DataFrame({"county": ["a", "b", "c"], "records": [3, 40, 15]})
+    >>> protect_breakdown(f, k=11)["records"].tolist()
+    [<NA>, 40, <NA>]
     """
     out = frame.copy()
     columns = list(count_columns) if count_columns is not None else count_columns_of(out)
-    for column in columns:
-        out[column] = out[column].astype("Int64")
-    primary = "records" if "records" in columns else (columns[0] if columns else None)
+    primary = _primary(columns)
     if primary is None:
         out["suppressed"] = False
         return out
-    small = (out[primary].fillna(0) < k).to_numpy()
-    out["suppressed"] = small
-    for column in columns:
-        values = out[column]
-        blank = small | (values.fillna(0) < k).to_numpy() & (values.fillna(0) > 0).to_numpy()
-        out[column] = values.mask(blank)
+    raw = {c: pd.to_numeric(out[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan) for c in columns}
+    hidden = {c: np.isnan(raw[c]) | ((raw[c] > 0) & (raw[c] < k)) for c in columns}
+    values = {c: np.nan_to_num(raw[c], nan=0.0) for c in columns}
+    groups = [_group_indices(out, m) for m in margins]
+    for _ in range(50):
+        before = sum(int(h.sum()) for h in hidden.values())
+        for c in columns:
+            for margin_groups in groups:
+                for ix in margin_groups:
+                    hidden[c][ix] = _complement(values[c][ix], hidden[c][ix], k)
+        for c in columns:
+            hidden[c] |= hidden[primary]
+        if sum(int(h.sum()) for h in hidden.values()) == before:
+            break
+    for c in columns:
+        out[c] = pd.array(np.where(hidden[c], np.nan, raw[c]), dtype="Float64").round().astype("Int64")
+    out["suppressed"] = hidden[primary]
     return out
+
+
+def suppress_small_counts(
+    frame: pd.DataFrame,
+    *,
+    k: int,
+    count_columns: Sequence[str] | None = None,
+    margins: Sequence[Sequence[str]] = ((),),
+) -> pd.DataFrame:
+    """Blank every count under ``k``, then protect the frame's totals by complement.
+
+    A row whose ``records`` is under k is suppressed whole. Each other count column
+    under k is blanked on its own. Then rule 2 of this module applies over
+    ``margins`` (default: the whole frame is one total), so no hidden value can be
+    recovered as "total minus the visible rows". See :func:`protect_breakdown`.
+
+    >>> f = pd.DataFrame({"cell": [1, 2, 3], "records": [12, 3, 30], "victims": [20, 4, 40]})
+    >>> out = suppress_small_counts(f, k=11)
+    >>> out[["records", "victims", "suppressed"]].to_dict("list")
+    {'records': [None, None, 30], 'victims': [None, None, 40], 'suppressed': [True, True, False]}
+    """
+    return protect_breakdown(frame, k=k, margins=margins, count_columns=count_columns)
 
 
 def max_visible_count_below_k(frame: pd.DataFrame, *, k: int) -> int | None:
     """The largest count under k still visible in ``frame`` (``None`` when safe).
 
     Tests and the CLI use it as an assertion that nothing leaked.
+
+    >>> max_visible_count_below_k(pd.DataFrame({"records": [12, None, 0]}), k=11) is None
+    True
     """
     worst: int | None = None
     for column in count_columns_of(frame):
@@ -66,3 +201,317 @@ def max_visible_count_below_k(frame: pd.DataFrame, *, k: int) -> int | None:
         if leaked.size:
             worst = max(worst or 0, int(leaked.max()))
     return worst
+
+
+# --------------------------------------------------------------------------- roll-up
+
+
+def _cells_res(cells: np.ndarray) -> np.ndarray:
+    return (cells >> _RES_SHIFT) & 0xF
+
+
+def _cells_to_parent(cells: np.ndarray, res: int) -> np.ndarray:
+    keep = np.int64(~(0xF << _RES_SHIFT) & 0x7FFFFFFFFFFFFFFF)
+    unused = np.int64((1 << (3 * (15 - res))) - 1)
+    return (cells & keep) | np.int64(res << _RES_SHIFT) | unused
+
+
+def _absorb_smallest(
+    units: pd.DataFrame, *, group: str, small: str, k: int
+) -> pd.Series:
+    """For groups whose small units sum to 1..k-1, mark the smallest others too.
+
+    ``units`` has columns ``group``, ``n`` and boolean ``small``; returns the new
+    ``small`` mask (same index).
+    """
+    small_mask = units[small].to_numpy().copy()
+    residual = units.loc[small_mask].groupby(group)["n"].sum()
+    short = residual[(residual > 0) & (residual < k)]
+    if short.empty:
+        return pd.Series(small_mask, index=units.index)
+    pool = units.loc[~small_mask & units[group].isin(short.index) & (units["n"] > 0)]
+    pool = pool.sort_values([group, "n"], kind="stable")
+    before = pool.groupby(group)["n"].cumsum() - pool["n"]
+    deficit = pool[group].map(k - short)
+    take = pool.index[(before < deficit).to_numpy()]
+    out = pd.Series(small_mask, index=units.index)
+    out.loc[take] = True
+    return out
+
+
+def roll_up_cells(frame: pd.DataFrame, *, k: int, min_res: int) -> pd.DataFrame:
+    """Roll map cells under ``k`` up to their H3 parents, then to their county.
+
+    Parameters
+    ----------
+    frame
+        One row per cell (or per cell and county, for cells that straddle a county
+        line): ``cell`` (BIGINT H3 id; ``<NA>`` for records located to a county
+        only), optional ``county_fips``, and count columns (:data:`COUNT_COLUMNS`;
+        ``records`` decides). Cells may be at several resolutions.
+    k
+        The small-cell threshold.
+    min_res
+        The coarsest H3 resolution a cell rolls up to before its county.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``level`` (``'cell'`` or ``'county'``), ``cell`` and ``res``
+        (``<NA>`` for county rows), ``county_fips`` (the county of a county row; of
+        a cell row when the cell lies in one county), the count columns,
+        ``rolled_up`` (the row stands for finer cells not shown on their own: the
+        residual of a parent or of a county) and ``suppressed`` (still under k
+        at county level, or hidden by complement; counts ``<NA>``).
+
+    Examples
+    --------
+    >>> from geo import grid
+    >>> c = grid.latlng_to_cell(37.77, -122.41, 9)
+    >>> f = pd.DataFrame({"cell": [c], "county_fips": ["06075"], "records": [4]})
+    >>> out = roll_up_cells(f, k=11, min_res=6)
+    >>> out[["level", "county_fips", "suppressed"]].to_dict("records")
+    [{'level': 'county', 'county_fips': '06075', 'suppressed': True}]
+    """
+    columns = count_columns_of(frame)
+    primary = _primary(columns)
+    if primary is None:
+        raise ValueError(f"roll_up_cells needs a count column of {COUNT_COLUMNS!r}; got {list(frame.columns)!r}")
+    if "cell" not in frame.columns:
+        raise ValueError(f"roll_up_cells needs a 'cell' column; got {list(frame.columns)!r}")
+    work = pd.DataFrame({c: pd.to_numeric(frame[c], errors="coerce").fillna(0).astype("int64") for c in columns})
+    work["county_fips"] = frame["county_fips"].astype("object") if "county_fips" in frame.columns else None
+    cells = pd.to_numeric(frame["cell"], errors="coerce")
+    has_cell = cells.notna().to_numpy() & (cells.fillna(0).to_numpy() > 0)
+    work["cell"] = np.where(has_cell, cells.fillna(0).astype("int64").to_numpy(), 0)
+    work["orig_res"] = np.where(has_cell, _cells_res(work["cell"].to_numpy()), -1)
+    work["res"] = work["orig_res"]
+    pending = work[has_cell].copy()
+    to_county = [work[~has_cell]]
+    shown: list[pd.DataFrame] = []
+    max_res = int(pending["res"].max()) if len(pending) else min_res
+    for res in range(max_res, min_res - 1, -1):
+        at = pending[pending["res"] == res]
+        pending = pending[pending["res"] != res]
+        if at.empty:
+            continue
+        units = at.groupby("cell", as_index=False)[primary].sum().rename(columns={primary: "n"})
+        units["small"] = units["n"] < k
+        if res > min_res:
+            units["parent"] = _cells_to_parent(units["cell"].to_numpy(), res - 1)
+            units["small"] = _absorb_smallest(units, group="parent", small="small", k=k).to_numpy()
+        move = at["cell"].isin(units.loc[units["small"], "cell"])
+        shown.append(at[~move])
+        moving = at[move].copy()
+        if res > min_res:
+            moving["cell"] = _cells_to_parent(moving["cell"].to_numpy(), res - 1)
+            moving["res"] = res - 1
+            pending = pd.concat([pending, moving], ignore_index=True)
+        else:
+            to_county.append(moving)
+    cell_rows = pd.concat(shown, ignore_index=True) if shown else work.iloc[0:0]
+    county_rows = pd.concat(to_county, ignore_index=True)
+    cell_rows, county_rows = _protect_county_residuals(cell_rows, county_rows, primary=primary, k=k)
+    return _assemble(cell_rows, county_rows, columns=columns, primary=primary, k=k)
+
+
+def _protect_county_residuals(
+    cell_rows: pd.DataFrame, county_rows: pd.DataFrame, *, primary: str, k: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Within each county, a residual of 1..k-1 absorbs the smallest cells there."""
+    for _ in range(1000):
+        residual = county_rows.groupby("county_fips", dropna=False)[primary].sum()
+        short = residual[(residual > 0) & (residual < k)]
+        candidates = cell_rows[cell_rows["county_fips"].isin(short.index)]
+        if short.empty or candidates.empty:
+            break
+        totals = cell_rows.groupby("cell")[primary].sum()
+        by_cell = candidates.assign(n=candidates["cell"].map(totals))
+        smallest = by_cell.sort_values(["n", "cell"], kind="stable").drop_duplicates("county_fips")
+        absorb = cell_rows["cell"].isin(smallest["cell"])
+        county_rows = pd.concat([county_rows, cell_rows[absorb]], ignore_index=True)
+        cell_rows = cell_rows[~absorb]
+    return cell_rows, county_rows
+
+
+def _assemble(
+    cell_rows: pd.DataFrame, county_rows: pd.DataFrame, *, columns: list[str], primary: str, k: int
+) -> pd.DataFrame:
+    agg = {c: "sum" for c in columns}
+    cells = cell_rows.groupby("cell", as_index=False).agg(
+        {**agg, "res": "first", "orig_res": "max", "county_fips": lambda s: s.iloc[0] if s.nunique() == 1 else None}
+    )
+    cells["level"] = "cell"
+    cells["rolled_up"] = cells["orig_res"] > cells["res"]
+    counties = county_rows.groupby("county_fips", as_index=False, dropna=False).agg(agg)
+    counties["level"] = "county"
+    counties["cell"] = pd.NA
+    counties["res"] = pd.NA
+    counties["rolled_up"] = True
+    counties = counties[counties[primary] > 0]
+    out = pd.concat([cells.drop(columns="orig_res"), counties], ignore_index=True)
+    out["cell"] = out["cell"].astype("Int64")
+    out["res"] = out["res"].astype("Int64")
+    out = out[["level", "cell", "res", "county_fips", *columns, "rolled_up"]]
+    return protect_breakdown(out, k=k, count_columns=columns)
+
+
+# --------------------------------------------------------------------- the guard
+
+
+def _atoms(units: pd.DataFrame, *, k: int, hierarchy: Sequence[str]) -> pd.Series:
+    """Atom id per unit (index of ``units``); see rule 4 of this module.
+
+    ``units`` has a column ``n`` and the grouping columns in ``hierarchy`` (finest
+    first). A unit with n >= k is its own atom. In each group of the finest level,
+    the units under k are bundled into one atom, with the smallest other atoms of
+    the group while the bundle is still under k; a bundle the group cannot fill
+    waits for the next level up (the last level is the whole frame).
+    """
+    n = units["n"]
+    atom = pd.Series(np.arange(len(units)), index=units.index)
+    pending = n.between(1, k - 1)
+    for level in [*hierarchy, None]:
+        if level is None:
+            keys = pd.Series("", index=units.index)
+        else:
+            keys = units[level].astype("object").where(units[level].notna(), "\0")
+        for _key, ix in keys.groupby(keys).groups.items():
+            members = pending.loc[ix]
+            members = members[members].index
+            if len(members) == 0:
+                continue
+            total = int(n.loc[members].sum())
+            chosen = set(atom.loc[members])
+            if total < k:
+                others = atom.loc[ix][~atom.loc[ix].isin(chosen)]
+                sizes = n.loc[others.index].groupby(others).sum()
+                for candidate, size in sizes[sizes > 0].sort_values(kind="stable").items():
+                    if total >= k:
+                        break
+                    chosen.add(candidate)
+                    total += int(size)
+            if total >= k or level is None:
+                atom[atom.isin(chosen)] = min(chosen)
+                pending.loc[members] = False
+    return atom
+
+
+def _check_atoms(units: pd.DataFrame, atom: pd.Series, *, k: int, dimension: str) -> None:
+    grouped = units.assign(atom=atom).groupby("atom")
+    for _, part in grouped:
+        n_all, n_in = int(part["n"].sum()), int(part["n_in"].sum())
+        split = 0 < n_in < n_all
+        partial_unit = ((part["n_in"] > 0) & (part["n"] - part["n_in"]).between(1, k - 1)).any()
+        if split or partial_unit:
+            missing = part.loc[part["n_in"] < part["n"], "value"].astype(str).tolist()
+            raise FilterIsolationError(
+                f"the {dimension} selection would let a count under {k} be worked out by "
+                f"comparing it with a neighbouring selection; add {sorted(missing)!r} to it "
+                f"or remove the {dimension} filter"
+            )
+
+
+def _where(filters: object, *, side: str, drop: Sequence[str]) -> tuple[str, list[object]]:
+    from dataclasses import replace
+
+    cleared = {name: (None if name in ("start", "end") else ()) for name in drop}
+    return replace(filters, **cleared).where(side=side)  # type: ignore[type-var]
+
+
+def guard_filters(
+    con: duckdb.DuckDBPyConnection,
+    filters: object,
+    *,
+    k: int,
+    side: str = "dest",
+) -> None:
+    """Refuse a filter combination that could isolate records (rule 4 of this module).
+
+    Parameters
+    ----------
+    con
+        A warehouse connection (reads ``records``).
+    filters
+        A :class:`query.filters.Filters`.
+    k
+        The small-cell threshold.
+    side
+        ``'dest'`` or ``'origin'``: which side the geographic filters apply to.
+
+    Raises
+    ------
+    FilterIsolationError
+        The selection takes part of an atom; the message names the values to add.
+    """
+    from query.filters import Filters
+
+    if not isinstance(filters, Filters):
+        raise TypeError(f"guard_filters needs a Filters, not {type(filters).__name__!r}")
+    geo = ("regions", "counties", "task_forces")
+    if any(getattr(filters, name) for name in geo):
+        _guard_dimension(
+            con, filters, k=k, side=side, drop=geo, dimension="county",
+            value=f"{side}_county_fips", hierarchy=(f"{side}_task_force", f"{side}_region"),
+        )
+    for name, column in (
+        ("trafficking_types", "trafficking_type"),
+        ("record_types", "record_type"),
+        ("source_kinds", "source_kind"),
+    ):
+        if getattr(filters, name):
+            _guard_dimension(con, filters, k=k, side=side, drop=(name,), dimension=name, value=column, hierarchy=())
+    if filters.start or filters.end:
+        _guard_dimension(con, filters, k=k, side=side, drop=("start", "end"), dimension="period", value="month", hierarchy=())
+    if filters.indicators:
+        _guard_indicators(con, filters, k=k, side=side)
+
+
+def _guard_dimension(
+    con: duckdb.DuckDBPyConnection,
+    filters: object,
+    *,
+    k: int,
+    side: str,
+    drop: Sequence[str],
+    dimension: str,
+    value: str,
+    hierarchy: Sequence[str],
+) -> None:
+    context, context_params = _where(filters, side=side, drop=drop)
+    full, full_params = filters.where(side=side)  # type: ignore[attr-defined]
+    groups = "".join(f", any_value({h}) AS {h}" for h in hierarchy)
+    sql = (
+        f"SELECT {value} AS value, count(*) AS n, count(*) FILTER (WHERE {full}) AS n_in{groups} "  # noqa: S608 (trusted column names)
+        f"FROM records WHERE {context} GROUP BY {value} ORDER BY value"
+    )
+    units = con.execute(sql, [*full_params, *context_params]).df()
+    if units.empty:
+        return
+    atom = _atoms(units, k=k, hierarchy=list(hierarchy))
+    _check_atoms(units, atom, k=k, dimension=dimension)
+
+
+def _guard_indicators(con: duckdb.DuckDBPyConnection, filters: object, *, k: int, side: str) -> None:
+    from dataclasses import replace
+
+    def count(f: object) -> int:
+        where, params = f.where(side=side)  # type: ignore[attr-defined]
+        return int(con.execute(f"SELECT count(*) FROM records WHERE {where}", params).fetchone()[0])  # noqa: S608
+
+    chosen = tuple(filters.indicators)  # type: ignore[attr-defined]
+    base = count(filters)
+    neighbours = [replace(filters, indicators=())]  # type: ignore[type-var]
+    neighbours += [
+        replace(filters, indicators=tuple(i for i in chosen if i != drop))  # type: ignore[type-var]
+        for drop in chosen
+        if len(chosen) > 1
+    ]
+    for neighbour in neighbours:
+        if 0 < abs(count(neighbour) - base) < k:
+            raise FilterIsolationError(
+                f"the indicator selection {list(chosen)!r} differs from "
+                f"{list(neighbour.indicators) or 'no indicator filter'!r} by fewer than {k} "
+                "records, which would let a small count be worked out; choose other indicators "
+                "or remove the indicator filter"
+            )
