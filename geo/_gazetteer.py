@@ -283,11 +283,12 @@ def load_gazetteer() -> Gazetteer:
     for key, cand in world_rows:
         if key in by_key and key not in WORLD_OVERRIDES:
             continue
-        if key in WORLD_OVERRIDES:
-            by_key[key] = [c for c in by_key.get(key, []) if not c.is_california]
-        by_key[key].append(cand)
+        if key in WORLD_OVERRIDES:  # the world first; California kept for ", CA"
+            by_key[key] = [cand] + [c for c in by_key.get(key, []) if c.is_california]
+        else:
+            by_key[key].append(cand)
     names = {
-        key: tuple(sorted(cands, key=lambda c: (-c.weight, c.county_fips or "")))
+        key: tuple(sorted(cands, key=lambda c: (c.is_california, -c.weight, c.county_fips or "")))
         for key, cands in by_key.items()
     }
     zips = {
@@ -296,7 +297,7 @@ def load_gazetteer() -> Gazetteer:
         for row in reference.load_zips().itertuples(index=False)
         if isinstance(row.county_fips, str)
     }
-    fuzzy_keys = [k for k in names if len(k) >= 5 and k not in COMMON_WORDS]
+    fuzzy_keys = [k for k in names if len(k) >= 5]
     tree = shapely.STRtree(geoms)
     log.info("Built the gazetteer: %d names, %d ZIPs, %d counties", len(names), len(zips), len(counties))
     return Gazetteer(

@@ -35,7 +35,7 @@ ABBREVIATIONS: dict[str, str] = {
     "lk": "lake",
     "co": "county",
     "cnty": "county",
-    "cty": "county",
+    "cty": "city",
 }
 
 _UNITS = {

@@ -76,9 +76,13 @@ _EMPTY = frozenset({
     "no address", "not known", "various", "multiple", "see narrative", "redacted",
     "confidential", "undisclosed", "withheld", "other", "north unknown", "not applicable",
 })
-_SEGMENT_SPLIT = re.compile(r"[,;|/()\[\]\n\t]+|\s-\s|\s+(?:to|and|&)\s+|\s+–\s+")
+_SEGMENT_SPLIT = re.compile(r"[,;|/()\[\]\n\t]+|\s-\s|\s+to\s+|\s+–\s+")
+_PREPOSITIONS = frozenset({"in", "near", "at", "off", "outside", "by", "around", "of", "from"})
 _ZIP = re.compile(r"(?<![\d.])(\d{5})(?:\s?-\s?(\d{4}))?(?![\d.])")
-_AMBIGUOUS_CODES = frozenset({"in", "or", "me", "ok", "hi", "co", "la", "de", "id", "oh", "al", "pa", "ma", "mo", "ga", "wa"})
+_AMBIGUOUS_CODES = frozenset({
+    "in", "or", "me", "ok", "hi", "co", "la", "de", "id", "oh", "al", "pa", "ma", "mo", "ga", "wa",
+    "ak", "ar", "ne", "ms", "mi", "sc", "va",
+})
 _CA_CODES = frozenset({"ca", "california", "calif", "cali"})
 _ADDRESS_START = re.compile(r"^\s*\d+[a-zA-Z]?\s+\S")
 _CACHE: dict[tuple[str, str], dict[str, Any]] = {}
@@ -167,6 +171,7 @@ class _Tokens:
     words: list[str]  # expanded; "" where a token was merged into the previous one
     segment: list[int]
     content: list[bool]  # not noise, not empty
+    ca_marker: bool  # the text says CA / California
 
     @classmethod
     def from_text(cls, text: str) -> _Tokens:
@@ -178,7 +183,7 @@ class _Tokens:
             segment.extend([seg_id] * len(toks))
         words = expand_tokens(raw)
         content = [bool(w) and r not in _NOISE and not r.isdigit() for r, w in zip(raw, words, strict=True)]
-        return cls(raw, words, segment, content)
+        return cls(raw, words, segment, content, any(r in _CA_CODES for r in raw))
 
     def key(self, start: int, stop: int) -> str:
         return " ".join(w for w in self.words[start:stop] if w)
@@ -222,12 +227,13 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
             whole_segment = bool(covered) and covered == seg_all
             whole_text = bool(covered) and covered == content_idx
             if not whole_segment:
-                if key in COMMON_WORDS:
+                if key in COMMON_WORDS and (start == 0 or tokens.raw[start - 1] not in _PREPOSITIONS):
                     continue
                 nxt = tokens.raw[stop] if stop < n else ""
                 if nxt in STREET_SUFFIXES and tokens.segment[min(stop, n - 1)] == tokens.segment[start]:
                     continue
-            found.append(_Match(start, stop, key, cands, whole_segment, whole_text))
+            found.append(_Match(start, stop, key, _side(cands, tokens.ca_marker),
+                                whole_segment, whole_text))
     maximal = [
         m for m in found
         if not any(o is not m and o.start <= m.start and m.stop <= o.stop
@@ -236,10 +242,22 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
     return maximal
 
 
-def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
+def _side(cands: tuple[Candidate, ...], ca_marker: bool) -> tuple[Candidate, ...]:
+    """Keep one side of a name that exists in and out of California ("Manila")."""
+    if cands[0].is_california == cands[-1].is_california:
+        return cands
+    ca = tuple(c for c in cands if c.is_california)
+    return ca if ca_marker else tuple(c for c in cands if not c.is_california)
+
+
+def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer, *, deletes_only: bool = False) -> list[_Match]:
     """Misspelt names: one-edit deletion index on n-grams, then rapidfuzz on segments."""
     n = len(tokens.words)
     best: _Match | None = None
+    segments: dict[int, list[int]] = {}
+    for i in range(n):
+        if tokens.content[i]:
+            segments.setdefault(tokens.segment[i], []).append(i)
     for start in range(n):
         if not tokens.content[start]:
             continue
@@ -247,8 +265,12 @@ def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
             if tokens.segment[stop - 1] != tokens.segment[start] or not tokens.content[stop - 1]:
                 break
             query = tokens.key(start, stop)
-            if len(query) < 5 or query in COMMON_WORDS:
+            if len(query) < 4:
                 continue
+            if stop - start > 1 and (tokens.raw[start] in _PREPOSITIONS or tokens.raw[stop - 1] in _PREPOSITIONS):
+                continue
+            covered = [i for i in range(start, stop) if tokens.content[i]]
+            whole_segment = covered == segments.get(tokens.segment[start], [])
             nxt = tokens.raw[stop] if stop < n else ""
             if nxt in STREET_SUFFIXES:
                 continue
@@ -257,18 +279,18 @@ def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
                 hits.update(gaz.deletes.get(query[:i] + query[i + 1:], ()))
             limit = 1 if len(query) < 8 else 2
             for key in hits:
+                if len(query) < 5 and len(key) < 5 or key in COMMON_WORDS and not whole_segment:
+                    continue
                 dist = OSA.distance(query, key, score_cutoff=limit)
                 if dist > limit:
                     continue
-                match = _Match(start, stop, key, gaz.names[key], False, False, dist)
-                if best is None or (len(key), -dist) > (len(best.key), -best.distance):
+                match = _Match(start, stop, key, _side(gaz.names[key], tokens.ca_marker),
+                               whole_segment, False, dist)
+                rank = (whole_segment, len(key), -dist)
+                if best is None or rank > (best.whole_segment, len(best.key), -best.distance):
                     best = match
-    if best is not None:
-        return [best]
-    segments: dict[int, list[int]] = {}
-    for i in range(n):
-        if tokens.content[i]:
-            segments.setdefault(tokens.segment[i], []).append(i)
+    if best is not None or deletes_only:
+        return [best] if best is not None else []
     for idx in segments.values():
         query = tokens.key(idx[0], idx[-1] + 1)
         if len(query) < 6 or len(idx) > 5:
@@ -276,7 +298,8 @@ def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
         hit = process.extractOne(query, gaz.choices, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
         if hit is not None:
             key = hit[0]
-            return [_Match(idx[0], idx[-1] + 1, key, gaz.names[key], True, False, 2)]
+            cands = _side(gaz.names[key], tokens.ca_marker)
+            return [_Match(idx[0], idx[-1] + 1, key, cands, True, False, 2)]
     return []
 
 
@@ -441,6 +464,8 @@ def _resolve_text(text: str, role: str) -> dict[str, Any] | _PendingPoint:
     core = " ".join(w for w, c in zip(tokens.words, tokens.content, strict=True) if c)
     if core and not any(r.isdigit() for r in tokens.raw):
         cands = gaz.names.get(core)
+        if cands is not None:
+            cands = _side(cands, tokens.ca_marker)
         if cands is not None and cands[0].is_california:
             match = _Match(0, len(tokens.words), core, cands, True, True)
             return _choose([match], text, role) or _empty_result()
@@ -461,6 +486,8 @@ def _resolve_text(text: str, role: str) -> dict[str, Any] | _PendingPoint:
             key = name_key(place)
             key = " ".join(w for w in key.split() if w not in _NOISE)
             cands = gaz.names.get(key)
+            if cands is not None:
+                cands = _side(cands, True)
             if cands is not None and cands[0].is_california and zip5 is None:
                 match = _Match(0, 1, key, cands, True, False)
                 return _choose([match], text, role, note="street not located; place centroid") or _empty_result()
@@ -481,6 +508,8 @@ def _resolve_text(text: str, role: str) -> dict[str, Any] | _PendingPoint:
     # 6. names anywhere in the text, then typos
     if note == "street not located":
         note = "street not located; place centroid"
+    if matches and not any(m.whole_segment and m.is_california for m in matches):
+        matches = _prefer_longer_typo(matches, tokens, gaz)
     chosen = _choose(matches, text, role, note=note)
     if chosen is not None:
         return chosen
@@ -488,6 +517,18 @@ def _resolve_text(text: str, role: str) -> dict[str, Any] | _PendingPoint:
     if chosen is not None:
         return chosen
     return _empty_result(f"no California place found in {_quote(text)!r}")
+
+
+def _prefer_longer_typo(matches: list[_Match], tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
+    """A misspelt longer name beats the exact shorter one inside it ("Wet Sacramento")."""
+    fuzzy = _fuzzy_matches(tokens, gaz, deletes_only=True)
+    if not fuzzy or not fuzzy[0].is_california:
+        return matches
+    typo = fuzzy[0]
+    inside = [m for m in matches if typo.start <= m.start and m.stop <= typo.stop]
+    if not inside or any(m.stop - m.start >= typo.stop - typo.start for m in inside):
+        return matches
+    return [m for m in matches if m not in inside] + [typo]
 
 
 def _zip_result(info: Any, matches: list[_Match], note: str | None) -> dict[str, Any]:
