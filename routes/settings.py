@@ -23,6 +23,12 @@ environment variable       meaning                                          defa
 ``ROUTES_TILE_URL``        optional basemap tile URL template; empty =      empty
                            no basemap (offline)
 ``ROUTES_QUIET``           ``1`` hides progress bars (tests set it)         ``0``
+``ROUTES_IDLE_MINUTES``    minutes without activity before a signed-in      ``30``
+                           session ends (decimals allowed, for tests)
+``ROUTES_OIDC_ROLE_CLAIM`` the OIDC claim holding a user's groups           ``groups``
+``ROUTES_OIDC_ROLES``      groups mapped to roles:                          empty (no OIDC user
+                           ``group=role[:task_force],…``, e.g.              gets a role)
+                           ``ht-admins=admin,la-htf=analyst:la``
 =========================  ==============================================  ===============================
 """
 
@@ -104,3 +110,26 @@ def tile_url() -> str | None:
 def quiet() -> bool:
     """Whether to hide progress bars (tests and scheduled jobs)."""
     return os.environ.get("ROUTES_QUIET", "0") == "1"
+
+
+def idle_minutes() -> float:
+    """Minutes of inactivity after which a signed-in session ends (default 30)."""
+    try:
+        return max(float(os.environ.get("ROUTES_IDLE_MINUTES", "30")), 0.0)
+    except ValueError:
+        return 30.0
+
+
+def oidc_role_claim() -> str:
+    """The OIDC claim whose values (groups) decide a user's role."""
+    return os.environ.get("ROUTES_OIDC_ROLE_CLAIM", "").strip() or "groups"
+
+
+def oidc_roles() -> dict[str, str]:
+    """OIDC groups mapped to ``role`` or ``role:task_force`` (``ROUTES_OIDC_ROLES``)."""
+    mapping: dict[str, str] = {}
+    for item in os.environ.get("ROUTES_OIDC_ROLES", "").split(","):
+        group, sep, role = item.partition("=")
+        if sep and group.strip() and role.strip():
+            mapping[group.strip()] = role.strip()
+    return mapping
