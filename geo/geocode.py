@@ -705,20 +705,27 @@ def geocode_locations(texts: Sequence[str | None] | pd.Series, *,
 
 
 def _field(frame: pd.DataFrame, name: str) -> pd.Series | None:
+    """Column ``name`` as stripped strings ("" for missing), or ``None`` if absent."""
     if name not in frame.columns:
         return None
     col = frame[name]
-    text = col.map(_field_text)
-    return text
-
-
-def _field_text(value: Any) -> str:
-    text = _as_text(value)
-    if text is None:
-        return ""
-    if isinstance(value, float) and value.is_integer() and abs(value) >= 1000:
-        return str(int(value))  # a ZIP read as a float
-    return text.strip()
+    out = pd.Series("", index=frame.index, dtype=object)
+    present = col.notna().to_numpy()
+    if not present.any():
+        return out
+    if pd.api.types.is_bool_dtype(col):
+        return out
+    if pd.api.types.is_numeric_dtype(col):
+        values = col[present].astype("float64")
+        if name.endswith("zip"):  # a ZIP read as a number
+            finite = np.isfinite(values)
+            text = values.where(finite, 0).astype("int64").astype(str).where(finite, "")
+        else:
+            text = values.round(7).astype(str)  # always with a decimal point
+        out[present] = text.to_numpy(dtype=object)
+        return out
+    out[present] = col[present].astype(str).str.strip().to_numpy(dtype=object)
+    return out
 
 
 def geocode_fields(frame: pd.DataFrame, *, prefix: str = "",
@@ -769,11 +776,18 @@ def geocode_fields(frame: pd.DataFrame, *, prefix: str = "",
         joiner = np.where((structured != "") & (part != ""), ", ", "")
         structured = structured + joiner + part
     location = col("location")
-    coords = np.where((lat != "") & (lon != ""), lat + ", " + lon, "")
-    text = np.where(coords != "", coords, np.where(structured != "", structured, location))
-    texts = pd.Series(text, index=frame.index, dtype=object)
-    texts = texts.where(texts != "", None)
-    return geocode_locations(texts, role=role)
+    words = pd.Series(np.where(structured != "", structured, location), index=frame.index, dtype=object)
+    coords = pd.Series(np.where((lat != "") & (lon != ""), lat + ", " + lon, ""), index=frame.index,
+                       dtype=object)
+    texts = coords.where(coords != "", words)
+    out = geocode_locations(texts.where(texts != "", None), role=role)
+    # coordinates that do not parse or fall outside California: try the words instead
+    retry = (coords != "") & (words != "") & out["error"].notna()
+    if retry.any():
+        again = geocode_locations(words[retry], role=role)
+        better = again["error"].isna()
+        out.loc[better[better].index] = again[better]
+    return out
 
 
 def clear_cache() -> None:

@@ -379,3 +379,10 @@ def test_cli_bad_column_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureF
     args = _parser().parse_args(["geocode", "--in", str(src), "--column", "nope"])
     assert args.func(args) == 2
     assert "column 'nope' is not in" in capsys.readouterr().err
+
+
+def test_geocode_fields_falls_back_to_words_when_coordinates_fail() -> None:
+    frame = pd.DataFrame({"lat": ["abc", 0.0], "lon": ["def", 0.0], "city": ["Lodi", ""]})
+    out = geocode_fields(frame)
+    assert out.loc[0, "county_fips"] == "06077"
+    assert out.loc[1, "error"].startswith("outside California")
