@@ -1,0 +1,281 @@
+"""Where a flow starts and ends, at each level of aggregation.
+
+A flow is one record with both an origin (point source) and a destination
+(destination source). This module says, for one record and one level of
+:data:`FLOW_LEVELS`, which place each end is, what it is called and where to
+draw it. The build (``pipelines/build_flows.py``) and the query layer
+(``query/flows.py``, when a filter needs the records themselves) both use
+:func:`sql_flow_records`, so an edge means the same everywhere.
+
+========================  =========================================================
+level                     an in-state end is …
+========================  =========================================================
+``res4``/``res5``/``res6``  the H3 cell at that resolution (id: the H3 string); a
+                          record whose end has no cell (county-only precision) is
+                          left out of the cell levels
+``county``                the county FIPS
+``region``                the Cal OES Mutual Aid Region
+``task_force``            the task force covering the county
+========================  =========================================================
+
+An out-of-state origin is the same place at every level: its state or country
+**and** the border entry point it comes through (``US-NV@primm``, ``MX@san_ysidro``;
+see :mod:`geo.highways`), drawn at the entry point. Each record enters at exactly
+one point, so an out-of-state origin is never counted twice.
+
+Where to draw: a cell at its centre, a county at its polygon's centroid, a region
+or task force at the centroid of its counties, an out-of-state origin at its
+entry point. Routing (``pipelines/build_corridors.py``) anchors a county at its
+most populous place (:func:`county_anchors`), so Los Angeles County starts in Los
+Angeles, not in the desert.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import geopandas as gpd
+import h3
+import numpy as np
+import pandas as pd
+
+from geo import highways, reference
+from geo.grid import sql_cell_to_parent
+from routes import settings
+
+#: The levels flows aggregate to, finest first.
+FLOW_LEVELS = ("res6", "res5", "res4", "county", "region", "task_force")
+
+#: The H3 resolution of each cell level.
+CELL_LEVELS = {"res4": 4, "res5": 5, "res6": 6}
+
+#: The indicators whose share each edge reports (``share_<name>``).
+FLOW_INDICATORS = (
+    "online_ads", "drugs", "weapons", "gang", "debt_bondage", "cross_border",
+    "massage_business", "motel", "agriculture", "truck_stop", "minor",
+)
+
+#: Projected CRS for centroids (California Albers).
+_CA_ALBERS = 3310
+
+
+def check_level(level: str, *, allowed: tuple[str, ...] = FLOW_LEVELS) -> str:
+    """Return ``level`` if valid, else raise a :class:`ValueError` naming the choices.
+
+    >>> check_level("county")
+    'county'
+    """
+    if level not in allowed:
+        raise ValueError(f"unknown flow level {level!r}; choose one of {', '.join(allowed)}")
+    return level
+
+
+def sql_flow_records(where: str = "TRUE", *, entries: str = "flow_entry_candidates") -> str:
+    """A ``SELECT`` of one row per flow record over ``records`` (alias ``r``).
+
+    ``where`` is a trusted SQL condition on ``records`` (from
+    :meth:`query.filters.Filters.where` with ``alias="r"``, its values passed as
+    parameters by the caller). ``entries`` names a relation holding
+    :func:`geo.highways.entry_candidates` (register it first).
+
+    Columns: ``month``, ``trafficking_type``, ``record_type``, ``source_id``,
+    ``victims``, ``is_minor``, ``ind_<indicator>``; for the origin ``o_outside``
+    (``US-NV@primm``, NULL in state), ``o_entry``, ``o_state``, ``o_country``,
+    ``o_county``, ``o_region``, ``o_task_force``, ``o_cell4``/``5``/``6``; for the
+    destination ``d_county``, ``d_region``, ``d_task_force``, ``d_cell4``/``5``/``6``.
+    """
+    indicator_flags = ",\n        ".join(
+        (
+            "(coalesce(r.minor_involved, FALSE) OR list_contains(coalesce(r.indicators, []), 'minor')) AS ind_minor"
+            if name == "minor"
+            else f"list_contains(coalesce(r.indicators, []), '{name}') AS ind_{name}"
+        )
+        for name in FLOW_INDICATORS
+    )
+    origin_cells = ",\n        ".join(
+        f"CASE WHEN r.origin_county_fips IS NOT NULL AND r.origin_res >= {res} "
+        f"THEN {sql_cell_to_parent('r.origin_cell', res)} END AS o_cell{res}"
+        for res in (4, 5, 6)
+    )
+    dest_cells = ",\n        ".join(
+        f"CASE WHEN r.dest_res >= {res} THEN {sql_cell_to_parent('r.dest_cell', res)} END AS d_cell{res}"
+        for res in (4, 5, 6)
+    )
+    return f"""
+WITH base AS (
+    SELECT r.*,
+        CASE WHEN r.origin_county_fips IS NULL THEN
+            CASE WHEN coalesce(r.origin_country, 'US') = 'US'
+                 THEN 'US' || coalesce('-' || r.origin_state, '')
+                 ELSE r.origin_country END
+        END AS o_key
+    FROM records AS r
+    WHERE r.dest_county_fips IS NOT NULL
+      AND (r.origin_county_fips IS NOT NULL
+           OR ((r.origin_state IS NOT NULL OR r.origin_country IS NOT NULL)
+               AND NOT (coalesce(r.origin_state, '') = 'CA' AND coalesce(r.origin_country, 'US') = 'US')))
+      AND ({where})
+),
+outside_points AS (
+    SELECT DISTINCT o_key, origin_lat, origin_lng FROM base WHERE o_key IS NOT NULL
+),
+keyed AS (
+    SELECT p.*, coalesce(k.outside_key, CASE WHEN p.o_key LIKE 'US%' THEN 'US' ELSE '*' END) AS cand_key
+    FROM outside_points AS p
+    LEFT JOIN (SELECT DISTINCT outside_key FROM {entries}) AS k ON k.outside_key = p.o_key
+),
+scored AS (
+    SELECT keyed.o_key, keyed.origin_lat, keyed.origin_lng, c.entry_id, c.rank,
+        2 * {highways.EARTH_RADIUS_KM} * asin(sqrt(
+            pow(sin(radians(c.lat - keyed.origin_lat) / 2), 2)
+            + cos(radians(keyed.origin_lat)) * cos(radians(c.lat))
+              * pow(sin(radians(c.lng - keyed.origin_lng) / 2), 2))) AS d_km
+    FROM keyed JOIN {entries} AS c ON c.outside_key = keyed.cand_key
+),
+chosen AS (
+    SELECT o_key, origin_lat, origin_lng,
+        CASE WHEN min(d_km) <= {highways.ENTRY_NEAR_KM} THEN arg_min(entry_id, d_km)
+             ELSE arg_min(entry_id, rank) END AS entry_id
+    FROM scored GROUP BY o_key, origin_lat, origin_lng
+)
+SELECT
+    r.month,
+    r.trafficking_type,
+    r.record_type,
+    r.source_id,
+    coalesce(r.victim_count, 0) AS victims,
+    {indicator_flags},
+    CASE WHEN r.o_key IS NOT NULL THEN r.o_key || '@' || ch.entry_id END AS o_outside,
+    ch.entry_id AS o_entry,
+    CASE WHEN r.o_key IS NOT NULL THEN r.origin_state END AS o_state,
+    CASE WHEN r.o_key IS NOT NULL THEN coalesce(r.origin_country, 'US') END AS o_country,
+    r.origin_county_fips AS o_county,
+    CASE WHEN r.o_key IS NULL THEN r.origin_region END AS o_region,
+    CASE WHEN r.o_key IS NULL THEN r.origin_task_force END AS o_task_force,
+    {origin_cells},
+    r.dest_county_fips AS d_county,
+    r.dest_region AS d_region,
+    r.dest_task_force AS d_task_force,
+    {dest_cells}
+FROM base AS r
+LEFT JOIN chosen AS ch
+  ON ch.o_key = r.o_key
+ AND ch.origin_lat IS NOT DISTINCT FROM r.origin_lat
+ AND ch.origin_lng IS NOT DISTINCT FROM r.origin_lng
+"""  # noqa: S608 (trusted identifiers only; values are parameters)
+
+
+def sql_end_id(side: str, level: str) -> str:
+    """The SQL expression of one end's place id at ``level`` over :func:`sql_flow_records` rows.
+
+    >>> sql_end_id("d", "region")
+    'd_region'
+    """
+    check_level(level)
+    if side not in ("o", "d"):
+        raise ValueError(f"side must be 'o' or 'd', not {side!r}")
+    if level in CELL_LEVELS:
+        inside = f"printf('%x', {side}_cell{CELL_LEVELS[level]})"
+    else:
+        inside = f"{side}_{level}"
+    return f"coalesce(o_outside, {inside})" if side == "o" else inside
+
+
+@cache
+def _world_names() -> dict[str, str]:
+    path = settings.REFERENCE_DIR / "world_centroids.csv"
+    if not path.exists():
+        return {}
+    world = pd.read_csv(path, dtype=str, keep_default_na=False)
+    names: dict[str, str] = {}
+    for row in world.itertuples(index=False):
+        if row.kind == "state":
+            names[f"US-{row.state}"] = row.name
+        elif row.kind == "country" and row.country != "US":
+            names[row.country] = row.name
+    names["US"] = "United States (state unknown)"
+    return names
+
+
+def outside_name(outside_id: str) -> str:
+    """A readable name for an out-of-state origin id.
+
+    >>> outside_name("US-NV@primm")
+    'Nevada, via Primm, I-15 at the Nevada line'
+    """
+    key, _, entry = outside_id.partition("@")
+    name = _world_names().get(key, key)
+    entry_name = highways.ENTRY_POINTS.get(entry, (entry,))[0]
+    return f"{name}, via {entry_name}" if entry else name
+
+
+def _centroids(frame: gpd.GeoDataFrame, by: str) -> pd.DataFrame:
+    dissolved = frame[[by, "geometry"]].dissolve(by=by).to_crs(_CA_ALBERS)
+    points = dissolved.geometry.centroid.to_crs(4326)
+    return pd.DataFrame({"id": dissolved.index.astype(str), "lat": points.y.to_numpy(), "lng": points.x.to_numpy()})
+
+
+@cache
+def area_places() -> pd.DataFrame:
+    """Counties, regions and task forces: ``kind``, ``id``, ``name``, ``lat``, ``lng``.
+
+    >>> area_places().set_index(["kind", "id"]).loc[("county", "06067"), "name"]
+    'Sacramento'
+    """
+    counties = reference.load_counties()[["county_fips", "geometry"]]
+    dims = reference.county_dimensions()
+    counties = counties.merge(dims[["county_fips", "county", "task_force"]], on="county_fips")
+    counties = counties.merge(reference.load_regions()[["county_fips", "region"]], on="county_fips")
+    county = _centroids(counties, "county_fips").merge(
+        dims[["county_fips", "county"]].rename(columns={"county_fips": "id", "county": "name"}), on="id"
+    )
+    region = _centroids(counties, "region").assign(name=lambda f: f["id"])
+    tf_names = reference.load_task_forces().drop_duplicates("task_force").set_index("task_force")["name"]
+    task_force = _centroids(counties.dropna(subset=["task_force"]), "task_force")
+    task_force["name"] = task_force["id"].map(tf_names).fillna(task_force["id"])
+    parts = [
+        county.assign(kind="county"), region.assign(kind="region"), task_force.assign(kind="task_force")
+    ]
+    return pd.concat(parts, ignore_index=True)[["kind", "id", "name", "lat", "lng"]]
+
+
+def outside_places(outside_ids: list[str]) -> pd.DataFrame:
+    """Out-of-state origins: ``kind`` (``state``/``country``), ``id``, ``name``, ``lat``, ``lng`` (the entry point)."""
+    entries = highways.ENTRY_POINTS
+    rows = []
+    for oid in sorted(set(outside_ids)):
+        key, _, entry = oid.partition("@")
+        _, _, lat, lng, _ = entries[entry]
+        rows.append(("state" if key.startswith("US") else "country", oid, outside_name(oid), lat, lng))
+    return pd.DataFrame(rows, columns=["kind", "id", "name", "lat", "lng"])
+
+
+def cell_places(cell_ids: list[str]) -> pd.DataFrame:
+    """H3 cells (hex ids): ``kind`` = ``cell``, ``id``, ``name`` (the id), ``lat``, ``lng`` (centre)."""
+    ids = sorted(set(cell_ids))
+    centres = np.array([h3.cell_to_latlng(c) for c in ids]).reshape(-1, 2)
+    return pd.DataFrame(
+        {"kind": "cell", "id": ids, "name": ids, "lat": centres[:, 0], "lng": centres[:, 1]}
+    )
+
+
+@cache
+def county_anchors() -> pd.DataFrame:
+    """Where routing starts or ends for a county: ``county_fips``, ``lat``, ``lng``.
+
+    The county's most populous place; its centroid if it has none.
+
+    >>> a = county_anchors().set_index("county_fips")
+    >>> round(a.loc["06037", "lat"], 1), round(a.loc["06037", "lng"], 1)
+    (34.1, -118.2)
+    """
+    places = reference.load_places().dropna(subset=["county_fips", "lat", "lng"])
+    biggest = places.sort_values(["population", "name"], ascending=[False, True]).drop_duplicates("county_fips")
+    counties = area_places()
+    counties = counties[counties["kind"] == "county"].rename(columns={"id": "county_fips"})
+    merged = counties[["county_fips", "lat", "lng"]].merge(
+        biggest[["county_fips", "lat", "lng"]], on="county_fips", how="left", suffixes=("_c", "")
+    )
+    merged["lat"] = merged["lat"].fillna(merged["lat_c"])
+    merged["lng"] = merged["lng"].fillna(merged["lng_c"])
+    return merged[["county_fips", "lat", "lng"]].reset_index(drop=True)
