@@ -294,8 +294,14 @@ def _open_text_table(
     source: Path | bytes, name: str, fmt: str, encoding: str, chunk_rows: int
 ) -> TableReader:
     encoding = _resolve_encoding(source, encoding)
-    head = _head(source).decode(encoding, errors="replace")
-    header_line = _first_line(head.lstrip("\ufeff"))
+    raw_head = _head(source)
+    # A UTF-8 byte-order mark is dropped whatever the encoding (some systems
+    # write one in front of Latin-1 text).
+    skip = len(codecs.BOM_UTF8) if raw_head.startswith(codecs.BOM_UTF8) else 0
+    codec = encoding.replace("_", "-").lower()
+    codec = "utf-8" if codec in ("utf-8-sig", "utf8", "utf-8") else encoding
+    head = raw_head[skip:].decode(codec, errors="replace")
+    header_line = _first_line(head)
     if not header_line.strip():
         raise IngestError(f"{name!r} has an empty first line; the first line must name the columns")
     delimiter = "\t" if fmt == "tsv" else sniff_delimiter(header_line)
@@ -306,7 +312,7 @@ def _open_text_table(
         raise IngestError(
             f"{name!r} names column {dupes[0]!r} more than once; rename the duplicates"
         )
-    arrow_encoding = "utf8" if encoding in ("utf-8", "utf-8-sig", "utf8") else encoding
+    arrow_encoding = "utf8" if codec == "utf-8" else codec
     read_options = pacsv.ReadOptions(
         encoding=arrow_encoding, block_size=1 << 24, column_names=columns, skip_rows=1
     )
@@ -319,6 +325,7 @@ def _open_text_table(
 
     def batches() -> Iterator[pa.Table]:
         handle = _binary(source)
+        handle.read(skip)
         try:
             reader = pacsv.open_csv(
                 handle, read_options=read_options, parse_options=parse_options,
@@ -346,22 +353,32 @@ def _open_text_table(
 def _open_xlsx(source: Path | bytes, name: str, sheet: str | None, chunk_rows: int) -> TableReader:
     import openpyxl
 
-    book = openpyxl.load_workbook(_binary(source), read_only=True, data_only=True)
-    if sheet is not None and sheet not in book.sheetnames:
-        raise IngestError(
-            f"{name!r} has no sheet {sheet!r}; its sheets are {', '.join(map(repr, book.sheetnames))}"
-        )
-    ws = book[sheet] if sheet else book.worksheets[0]
-    rows = ws.iter_rows(values_only=True)
-    header = next(rows, None)
+    def workbook():  # type: ignore[no-untyped-def]
+        target = str(source) if isinstance(source, Path) else io.BytesIO(source)
+        return openpyxl.load_workbook(target, read_only=True, data_only=True)
+
+    book = workbook()
+    try:
+        if sheet is not None and sheet not in book.sheetnames:
+            raise IngestError(
+                f"{name!r} has no sheet {sheet!r}; its sheets are "
+                f"{', '.join(map(repr, book.sheetnames))}: fix sheet in the profile"
+            )
+        ws = book[sheet] if sheet else book.worksheets[0]
+        title = ws.title
+        header = next(ws.iter_rows(values_only=True, max_row=1), None)
+    finally:
+        book.close()
     if header is None:
-        raise IngestError(f"{name!r} sheet {ws.title!r} is empty; the first row must name the columns")
+        raise IngestError(f"{name!r} sheet {title!r} is empty; the first row must name the columns")
     columns = [str(c).strip() if c is not None else f"column_{i + 1}" for i, c in enumerate(header)]
     width = len(columns)
 
     def frames() -> Iterator[pd.DataFrame]:
-        batch: list[tuple[Any, ...]] = []
+        book = workbook()
         try:
+            rows = book[title].iter_rows(values_only=True, min_row=2)
+            batch: list[tuple[Any, ...]] = []
             for row in rows:
                 if row and any(v is not None for v in row):
                     batch.append(row)
@@ -390,7 +407,11 @@ def _rows_frame(batch: list[tuple[Any, ...]], columns: list[str], width: int) ->
 def _load_json(source: Path | bytes, encoding: str) -> Any:
     encoding = _resolve_encoding(source, encoding)
     with _binary(source) as handle:
-        return json.loads(handle.read().decode(encoding))
+        data = handle.read()
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+        encoding = "utf-8" if encoding == "utf-8-sig" else encoding
+    return json.loads(data.decode(encoding))
 
 
 def _looks_like_lines(source: Path | bytes, encoding: str) -> bool:
@@ -477,8 +498,8 @@ def _open_geojson(source: Path | bytes, name: str, encoding: str, chunk_rows: in
         geom = feature.get("geometry") or {}
         coords = geom.get("coordinates") if geom.get("type") == "Point" else None
         if isinstance(coords, list) and len(coords) >= 2:
-            props.setdefault("lon", coords[0])
             props.setdefault("lat", coords[1])
+            props.setdefault("lon", coords[0])
         records.append(props)
     columns = _columns_of(records)
     for col in ("lat", "lon"):
@@ -494,15 +515,16 @@ def _open_geojson(source: Path | bytes, name: str, encoding: str, chunk_rows: in
 
 
 def _open_parquet(source: Path | bytes, name: str, chunk_rows: int) -> TableReader:
-    handle = _binary(source)
-    pf = pq.ParquetFile(handle)
-    columns = _strings(pf.schema_arrow.empty_table()).column_names
+    target = str(source) if isinstance(source, Path) else pa.BufferReader(source)
+    columns = _strings(pq.read_schema(target).empty_table()).column_names
 
     def tables() -> Iterator[pa.Table]:
+        target = str(source) if isinstance(source, Path) else pa.BufferReader(source)
+        pf = pq.ParquetFile(target)
         try:
             for batch in pf.iter_batches(batch_size=min(chunk_rows, 131_072)):
                 yield _strings(pa.Table.from_batches([batch]))
         finally:
-            handle.close()
+            pf.close()
 
     return TableReader(columns=columns, format="parquet", chunks=_rechunk(tables(), chunk_rows))

@@ -1,0 +1,227 @@
+"""Demo files → a populated warehouse in one step (what ``make run`` calls).
+
+``python -m pipelines setup-demo [--records N] [--seed S] [--force]``
+
+1. generate the demo agency exports with :func:`pipelines.demo.generate_demo`
+   (unless the demo folder already holds the same demo);
+2. register every source of ``sources.csv``;
+3. ingest every file with its source's profile, originals first, then files that
+   repeat earlier ones (the byte copy, the corrections file) so they count as
+   duplicates and updates exactly as ``ground_truth.json`` says;
+4. run ``pipelines.build.build_warehouse()`` when that module exists;
+5. mark the warehouse as demo data (``meta.is_demo = 'true'``).
+
+Everything is built into a file beside the live warehouse and swapped in at the
+end, so the app never sees a half-built demo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import importlib
+import importlib.util
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipelines import _readers
+from pipelines.ingest import BatchSummary, ingest_files
+from pipelines.sources import add_source
+from routes import settings, warehouse
+from routes.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+#: The seed ``make run`` uses.
+DEFAULT_SEED = 7
+
+_MARKER = "setup_demo.json"
+
+
+@dataclass
+class DemoSetup:
+    """What :func:`setup_demo` did."""
+
+    warehouse_path: Path
+    demo_dir: Path
+    generated: bool
+    built: bool
+    skipped: bool = False
+    batches: list[BatchSummary] = field(default_factory=list)
+
+
+def setup_demo(
+    *,
+    records: int | None = None,
+    seed: int = DEFAULT_SEED,
+    out_dir: Path | None = None,
+    warehouse_path: Path | None = None,
+    force: bool = False,
+) -> DemoSetup:
+    """Generate (if needed) and ingest the demo, then build the derived tables.
+
+    Parameters
+    ----------
+    records
+        How many demo records; defaults to :func:`routes.settings.demo_records`.
+    seed
+        The generator's seed.
+    out_dir
+        The demo folder; defaults to :func:`routes.settings.demo_dir`.
+    warehouse_path
+        The live warehouse; defaults to :func:`routes.settings.warehouse_path`.
+    force
+        Regenerate the files and replace an existing warehouse.
+    """
+    records = settings.demo_records() if records is None else int(records)
+    if records <= 0:
+        raise ConfigError(f"records must be a positive number, not {records!r}")
+    out = Path(out_dir or settings.demo_dir())
+    live = Path(warehouse_path or settings.warehouse_path())
+    if live.exists() and not force:
+        log.info("A warehouse already exists at %s; nothing to do", live)
+        return DemoSetup(live, out, generated=False, built=False, skipped=True)
+    generated = _ensure_demo_files(out, records=records, seed=seed, force=force)
+    live.parent.mkdir(parents=True, exist_ok=True)
+    work = live.with_name(f".{live.name}.demo-{os.getpid()}.duckdb")
+    _remove(work)
+    try:
+        batches = _ingest_demo(out, work)
+        built = _build(work)
+        with warehouse.write_snapshot(path=work) as con:
+            warehouse.set_meta(con, "is_demo", "true")
+        os.replace(work, live)
+    finally:
+        _remove(work)
+    return DemoSetup(live, out, generated=generated, built=built, batches=batches)
+
+
+def _remove(path: Path) -> None:
+    for p in (path, Path(str(path) + ".wal"), path.with_name(path.name + ".lock")):
+        p.unlink(missing_ok=True)
+
+
+def _ensure_demo_files(out: Path, *, records: int, seed: int, force: bool) -> bool:
+    wanted = {"records": records, "seed": seed}
+    marker = out / _MARKER
+    if not force and (out / "ground_truth.json").exists() and marker.exists():
+        try:
+            if json.loads(marker.read_text()) == wanted:
+                return False
+        except ValueError:
+            pass
+    try:
+        demo = importlib.import_module("pipelines.demo")
+    except ModuleNotFoundError as exc:
+        raise ConfigError(
+            "the demo generator (pipelines/demo.py) is not available; generate the files "
+            "elsewhere into the demo folder or update the repository"
+        ) from exc
+    out.mkdir(parents=True, exist_ok=True)
+    demo.generate_demo(out, records=records, seed=seed)
+    marker.write_text(json.dumps(wanted))
+    return True
+
+
+def read_demo_sources(out: Path) -> list[dict[str, str]]:
+    """The rows of the demo's ``sources.csv``."""
+    path = out / "sources.csv"
+    if not path.exists():
+        raise ConfigError(f"no {str(path)!r}; regenerate the demo with --force")
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def demo_ingest_order(out: Path) -> list[tuple[str, Path]]:
+    """``(source_id, file)`` in ingest order: originals first, then repeats.
+
+    A repeat is a file whose bytes equal an earlier file of the same source, or
+    whose record ids were already sent by an earlier file of that source (a
+    corrections file); repeats go last so that they count as duplicates and
+    updates.
+    """
+    originals: list[tuple[str, Path]] = []
+    repeats: list[tuple[str, Path]] = []
+    for row in read_demo_sources(out):
+        sid = row["source_id"]
+        folder = out / "files" / sid
+        files = sorted(
+            p for p in folder.rglob("*")
+            if p.is_file() and p.suffix.lower() in _readers.EXTENSIONS
+        ) if folder.exists() else []
+        seen_hashes: set[str] = set()
+        for path in sorted(files, key=_is_correction):
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            if digest in seen_hashes or _is_correction(path):
+                repeats.append((sid, path))
+            else:
+                originals.append((sid, path))
+            seen_hashes.add(digest)
+    return originals + repeats
+
+
+def _is_correction(path: Path) -> bool:
+    name = path.stem.lower()
+    return any(word in name for word in ("correction", "update", "resend", "resent", "copy"))
+
+
+def _ingest_demo(out: Path, work: Path) -> list[BatchSummary]:
+    for row in read_demo_sources(out):
+        add_source(
+            row["source_id"], name=row["name"], kind=row["kind"],
+            task_force=row.get("task_force") or None, contact=row.get("contact") or None,
+            warehouse_path=work,
+        )
+    summaries = []
+    for sid, path in demo_ingest_order(out):
+        profile = out / "profiles" / f"{sid}.toml"
+        [summary] = ingest_files(
+            [path], source_id=sid, profile_path=profile if profile.exists() else None,
+            warehouse_path=work,
+        )
+        summaries.append(summary)
+        if not settings.quiet():
+            print(summary.format(), flush=True)
+    return summaries
+
+
+def _build(work: Path) -> bool:
+    if importlib.util.find_spec("pipelines.build") is None:
+        log.warning("pipelines.build is not available yet; derived tables not built")
+        return False
+    build = importlib.import_module("pipelines.build")
+    build.build_warehouse(warehouse_path=work)
+    return True
+
+
+# -- command line -----------------------------------------------------------------------
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``setup-demo [--records N] [--seed S] [--force]`` to the CLI."""
+    parser = subparsers.add_parser(
+        "setup-demo", help="generate the demo exports, ingest them and build the warehouse"
+    )
+    parser.add_argument("--records", type=int, default=None,
+                        help="demo size (default: ROUTES_DEMO_RECORDS, 60000)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="generator seed")
+    parser.add_argument("--force", action="store_true",
+                        help="regenerate the files and replace an existing warehouse")
+    parser.set_defaults(func=_cmd_setup_demo)
+
+
+def _cmd_setup_demo(args: argparse.Namespace) -> int:
+    done = setup_demo(records=args.records, seed=args.seed, force=args.force)
+    if done.skipped:
+        print(f"A warehouse already exists at {done.warehouse_path}; pass --force to rebuild it.")
+        return 0
+    rows = sum(b.rows_read for b in done.batches)
+    print(
+        f"Demo warehouse ready at {done.warehouse_path}: {len(done.batches)} files, "
+        f"{rows:,} rows read" + ("" if done.built else " (derived tables not built)")
+    )
+    return 0
