@@ -266,7 +266,7 @@ def county_anchors() -> pd.DataFrame:
     The county's most populous place; its centroid if it has none.
 
     >>> a = county_anchors().set_index("county_fips")
-    >>> round(a.loc["06037", "lat"], 1), round(a.loc["06037", "lng"], 1)
+    >>> round(float(a.loc["06037", "lat"]), 1), round(float(a.loc["06037", "lng"]), 1)
     (34.1, -118.2)
     """
     places = reference.load_places().dropna(subset=["county_fips", "lat", "lng"])

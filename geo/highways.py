@@ -202,7 +202,7 @@ def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     """Great-circle distance in km between two ``(lat, lng)`` points.
 
     >>> round(haversine_km(38.58, -121.49, 34.05, -118.24))
-    581
+    582
     """
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lng2 - lng1)
