@@ -68,7 +68,7 @@ MAX_TEXT_CHARS = 300
 ZIP_CONFIDENCE = {"STANDARD": 0.9, "UNIQUE": 0.75, "PO BOX": 0.4}
 
 #: rapidfuzz ``ratio`` a segment must reach to count as a misspelt name.
-FUZZY_CUTOFF = 88.0
+FUZZY_CUTOFF = 90.0
 
 _NOISE = frozenset({"ca", "california", "calif", "cali", "usa", "us", "united", "states", "america"})
 _EMPTY = frozenset({
@@ -77,7 +77,7 @@ _EMPTY = frozenset({
     "confidential", "undisclosed", "withheld", "other", "north unknown", "not applicable",
 })
 _SEGMENT_SPLIT = re.compile(r"[,;|/()\[\]\n\t]+|\s-\s|\s+to\s+|\s+–\s+")
-_PREPOSITIONS = frozenset({"in", "near", "at", "off", "outside", "by", "around", "of", "from"})
+_PREPOSITIONS = frozenset({"in", "near", "at", "off", "outside", "by", "around", "of", "from", "the"})
 _ZIP = re.compile(r"(?<![\d.])(\d{5})(?:\s?-\s?(\d{4}))?(?![\d.])")
 _AMBIGUOUS_CODES = frozenset({
     "in", "or", "me", "ok", "hi", "co", "la", "de", "id", "oh", "al", "pa", "ma", "mo", "ga", "wa",
@@ -198,6 +198,7 @@ class _Match:
     whole_segment: bool
     whole_text: bool
     distance: int = 0
+    weak: bool = False  # a short nickname at the end of free text ("motel SF")
 
     @property
     def is_california(self) -> bool:
@@ -227,13 +228,18 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
             whole_segment = bool(covered) and covered == seg_all
             whole_text = bool(covered) and covered == content_idx
             if not whole_segment:
-                if key in COMMON_WORDS and (start == 0 or tokens.raw[start - 1] not in _PREPOSITIONS):
-                    continue
+                after_preposition = start > 0 and tokens.raw[start - 1] in _PREPOSITIONS
+                at_end = bool(covered) and covered[-1] == content_idx[-1]
+                if key in COMMON_WORDS and not after_preposition:
+                    continue  # "Likely", "Weed" inside other words need "in"/"near"
+                if len(key) <= 3 and not (after_preposition or at_end):
+                    continue  # "LA", "OC" likewise, or last
+                weak = len(key) <= 3 and not after_preposition
                 nxt = tokens.raw[stop] if stop < n else ""
                 if nxt in STREET_SUFFIXES and tokens.segment[min(stop, n - 1)] == tokens.segment[start]:
                     continue
             found.append(_Match(start, stop, key, _side(cands, tokens.ca_marker),
-                                whole_segment, whole_text))
+                                whole_segment, whole_text, weak=weak if not whole_segment else False))
     maximal = [
         m for m in found
         if not any(o is not m and o.start <= m.start and m.stop <= o.stop
@@ -277,7 +283,7 @@ def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer, *, deletes_only: bool = Fals
             hits: set[str] = set(gaz.deletes.get(query, ()))
             for i in range(len(query)):
                 hits.update(gaz.deletes.get(query[:i] + query[i + 1:], ()))
-            limit = 1 if len(query) < 8 else 2
+            limit = 1 if len(query) < 10 else 2
             for key in hits:
                 if len(query) < 5 and len(key) < 5 or key in COMMON_WORDS and not whole_segment:
                     continue
@@ -333,6 +339,8 @@ def _resolve_place(match: _Match, hints: set[str], *, base: float,
     else:
         cand = cands[0]
         confidence = min(cand.confidence, base)
+    if match.weak:
+        confidence = min(confidence, 0.6)
     if match.distance:
         confidence = min(confidence, 0.75 if match.distance == 1 else 0.65)
         typo = f"read as {cand.name!r}"
