@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import importlib
-import re
 from datetime import datetime
 from pathlib import Path
 
@@ -15,73 +11,13 @@ import pytest
 
 from pipelines import build_matches
 from routes import warehouse
-
-
-def _tokenise(kind: str, raw: str) -> str:
-    """The real tokeniser when it is there, else an HMAC stand-in with a phone normaliser."""
-    try:
-        tokens = importlib.import_module("pipelines.tokens")
-    except ModuleNotFoundError as exc:
-        if exc.name != "pipelines.tokens":
-            raise
-        value = raw.strip().lower()
-        if kind == "phone":
-            digits = re.sub(r"\D", "", raw)
-            value = "+" + (digits if len(digits) == 11 else "1" + digits)
-        return hmac.digest(b"k" * 32, f"{kind}:{value}".encode(), "sha256").hex()
-    token = tokens.tokenise(kind, raw)
-    assert token is not None, (kind, raw)
-    return token
-
-
-SOURCES = [
-    ("lapd", "LA PD", "law_enforcement", "la", "Det. A"),
-    ("sdso", "SD Sheriff", "law_enforcement", "san_diego", "Sgt. B"),
-    ("hotline", "Hotline", "hotline", "sacramento", "desk"),
-]
-
-# (source, record, case_number, contact, kind, raw identifier, seen_at)
-IDENTIFIERS = [
-    ("lapd", "L1", "LA-100", "Det. A <a@la>", "phone", "(916) 555-0142", "2025-03-01"),
-    ("sdso", "S1", "SD-7", "Sgt. B <b@sd>", "phone", "+1 916 555 0142", "2025-04-02"),
-    ("lapd", "L1", "LA-100", "Det. A <a@la>", "vehicle_plate", "7ABC123", "2025-03-01"),
-    ("sdso", "S2", "SD-7", "Sgt. C <c@sd>", "vehicle_plate", "7abc 123", "2025-05-09"),
-    # within one source only: not a match
-    ("hotline", "H1", None, None, "email", "x@example.org", "2025-01-01"),
-    ("hotline", "H2", None, None, "email", "X@Example.org", "2025-01-02"),
-    # hotline shares a handle with LAPD on another case
-    ("hotline", "H3", None, None, "ad_handle", "@sunny_day", "2025-02-01"),
-    ("lapd", "L9", "LA-200", None, "ad_handle", "Sunny_Day", "2025-02-03"),
-    # unrelated
-    ("lapd", "L5", "LA-300", None, "phone", "(415) 555-0199", "2025-01-01"),
-]
-
-
-def _write(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
-    con.executemany(
-        "INSERT INTO sources VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT DO NOTHING", SOURCES
-    )
-    frame = pd.DataFrame(
-        rows, columns=["source_id", "record_id", "case_number", "contact", "kind", "raw", "seen_at"]
-    )
-    frame["token"] = [_tokenise(k, r) for k, r in zip(frame["kind"], frame["raw"], strict=True)]
-    frame["seen_at"] = pd.to_datetime(frame["seen_at"])
-    records = frame.drop_duplicates(["source_id", "record_id"]).assign(
-        batch_id="b", dest_region="Region I", occurred_at=frame["seen_at"]
-    )
-    con.register("recs", records[["source_id", "record_id", "batch_id", "case_number",
-                                  "contact", "dest_region", "occurred_at"]])
-    con.execute("INSERT INTO records BY NAME SELECT * FROM recs")
-    con.register("ids", frame[["source_id", "record_id", "kind", "token", "seen_at"]])
-    con.execute("INSERT INTO record_identifiers BY NAME SELECT * FROM ids")
-    con.unregister("recs")
-    con.unregister("ids")
+from tests.deconfliction_fixture import IDENTIFIERS, write_identifiers
 
 
 @pytest.fixture
 def con(tmp_env: Path):
     with warehouse.write_snapshot() as connection:
-        _write(connection, IDENTIFIERS)
+        write_identifiers(connection, IDENTIFIERS)
         yield connection
 
 
@@ -138,7 +74,7 @@ def test_rebuild_keeps_ids_and_first_raised(con: duckdb.DuckDBPyConnection) -> N
 def test_new_ingest_raises_only_new_matches(con: duckdb.DuckDBPyConnection) -> None:
     build_matches.build(con, now=datetime(2026, 1, 1))
     old_ids = set(_matches(con).match_id)
-    _write(con, [("sdso", "S8", "SD-9", None, "email", "z@example.org", "2025-06-01"),
+    write_identifiers(con, [("sdso", "S8", "SD-9", None, "email", "z@example.org", "2025-06-01"),
                  ("hotline", "H8", None, None, "email", "Z@example.org", "2025-06-02")])
     counts = build_matches.build(con, now=datetime(2026, 3, 1))
     after = _matches(con)
@@ -151,7 +87,7 @@ def test_new_ingest_raises_only_new_matches(con: duckdb.DuckDBPyConnection) -> N
 def test_placeholder_tokens_are_skipped(con: duckdb.DuckDBPyConnection) -> None:
     rows = [(s, f"P{i}{s}", f"PC{i}", None, "phone", "(800) 555-0100", "2025-01-01")
             for i in range(3) for s in ("lapd", "sdso")]
-    _write(con, rows)
+    write_identifiers(con, rows)
     counts = build_matches.build(con, max_cases_per_token=4)
     assert counts["common_tokens_skipped"] == 1
     assert counts["subject_matches"] == 2
@@ -166,8 +102,3 @@ def test_empty_warehouse_builds_an_empty_table(tmp_env: Path) -> None:
         cols = [c[0] for c in connection.execute("SELECT * FROM subject_matches").description]
     assert "token" not in cols and "match_id" in cols
 
-
-def test_match_id_is_stable_hash() -> None:
-    # the id is a pure function of the two cases and the token set
-    text = "a|c1|b|c2|phone:t1"
-    assert len(hashlib.sha256(text.encode()).hexdigest()[:20]) == 20
