@@ -1,0 +1,605 @@
+"""Statewide and regional trends: headline figures, monthly series, county rates, hot spots.
+
+Leadership's questions — "is it getting better or worse, and where" — read here.
+Every reader takes the :class:`~query.viewer.Viewer` first and passes every count
+through :func:`query.suppression.suppress_small_counts` with the viewer's k, over
+the margins that are published elsewhere (the statewide total, each month, each
+region), so no hidden count comes back by subtraction. Every derived figure (a
+change, a rate) is computed only from counts that are shown: a rate or a change
+that rests on a hidden count is hidden too.
+
+The period
+----------
+Headline figures, county rates and rankings compare one *current* period with
+the *previous* one of the same length and with the same months a year before.
+The current period is the filters' ``start``..``end``; a missing ``end`` is the
+latest month in the warehouse and a missing ``start`` makes the period the 12
+months ending at ``end`` (:func:`resolve_period`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import date
+from functools import cache
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from geo import grid, reference
+from query.filters import Filters
+from query.suppression import guard_filters, suppress_small_counts
+from query.viewer import Viewer
+from routes import warehouse
+
+__all__ = [
+    "HEADLINE_COUNTS",
+    "PERIODS",
+    "RegionProfile",
+    "counties_ranked_by_change",
+    "county_neighbours",
+    "county_rates",
+    "emerging_hot_spots",
+    "headline_figures",
+    "monthly_series",
+    "region_profile",
+    "resolve_period",
+]
+
+#: The counts of :func:`headline_figures`, in display order.
+HEADLINE_COUNTS = ("records", "victims", "minors", "tips", "incidents", "recoveries", "services")
+
+#: The periods :func:`headline_figures` compares, current first.
+PERIODS = ("current", "previous", "year_before")
+
+#: Record type → the headline count column it feeds.
+_TYPE_COLUMNS = {"tip": "tips", "incident": "incidents", "recovery": "recoveries", "service": "services"}
+
+#: How a record without a destination region shows in a by-region series.
+NO_REGION = "no destination"
+
+#: Months in the current period when the filters give no start.
+DEFAULT_MONTHS = 12
+
+
+# --------------------------------------------------------------------------- plumbing
+
+
+@contextlib.contextmanager
+def _snapshot(con: duckdb.DuckDBPyConnection | None) -> Iterator[duckdb.DuckDBPyConnection]:
+    if con is not None:
+        yield con
+        return
+    with warehouse.open_snapshot() as opened:
+        yield opened
+
+
+def _guard(c: duckdb.DuckDBPyConnection, viewer: Viewer, filters: Filters) -> None:
+    """Refuse filters that would isolate records (rule 4 of ``query.suppression``)."""
+    guard_filters(c, filters, k=viewer.k)
+
+
+def _add_months(day: date, months: int) -> date:
+    total = day.year * 12 + day.month - 1 + months
+    return date(total // 12, total % 12 + 1, 1)
+
+
+def _months_between(start: date, end: date) -> int:
+    """Months from ``start`` to ``end`` inclusive."""
+    return (end.year - start.year) * 12 + end.month - start.month + 1
+
+
+def resolve_period(
+    viewer: Viewer, filters: Filters, *, con: duckdb.DuckDBPyConnection | None = None
+) -> tuple[date, date] | None:
+    """The current period ``(start, end)`` as first days of months, or ``None`` with no data.
+
+    ``end`` is the filters' end or the latest month in the warehouse; ``start`` is
+    the filters' start or :data:`DEFAULT_MONTHS` months back from ``end``.
+    """
+    del viewer  # every viewer sees the same calendar
+    end = filters.end.replace(day=1) if filters.end else None
+    if end is None:
+        with _snapshot(con) as c:
+            row = c.execute("SELECT max(month) FROM records").fetchone()
+        if row is None or row[0] is None:
+            return None
+        end = row[0]
+    start = filters.start.replace(day=1) if filters.start else _add_months(end, 1 - DEFAULT_MONTHS)
+    if start > end:
+        start = end
+    return start, end
+
+
+def _comparison_periods(start: date, end: date) -> dict[str, tuple[date, date]]:
+    length = _months_between(start, end)
+    return {
+        "current": (start, end),
+        "previous": (_add_months(start, -length), _add_months(start, -1)),
+        "year_before": (_add_months(start, -12), _add_months(end, -12)),
+    }
+
+
+def _where(filters: Filters, *, start: date | None = None, end: date | None = None) -> tuple[str, list[object]]:
+    """The filters' WHERE body with the period replaced by ``start``..``end``."""
+    return filters.with_period(start, end).where()
+
+
+def _change(current: pd.Series, other: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Absolute and percent change from ``other`` to ``current``; ``<NA>`` where either is hidden."""
+    cur = pd.to_numeric(current, errors="coerce").astype("Float64")
+    oth = pd.to_numeric(other, errors="coerce").astype("Float64")
+    change = (cur - oth).astype("Float64")
+    pct = (change / oth.where(oth > 0) * 100).round(1)
+    return change.round().astype("Int64"), pct.astype("Float64")
+
+
+# --------------------------------------------------------------------------- headline
+
+
+def headline_figures(
+    viewer: Viewer, filters: Filters, *, con: duckdb.DuckDBPyConnection | None = None
+) -> pd.DataFrame:
+    """The headline counts of the current period, the previous one and a year before.
+
+    Parameters
+    ----------
+    viewer
+        Who is asking (decides k).
+    filters
+        The shared filters; the period is resolved by :func:`resolve_period`.
+    con
+        An open read-only snapshot to reuse; by default one is opened and closed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per period of :data:`PERIODS`: ``period``, ``start``, ``end``, the
+        counts of :data:`HEADLINE_COUNTS` (records; victims; records involving a
+        minor; records by type), ``suppressed``, and for each count ``<count>_change``
+        and ``<count>_change_pct``: the change from that row's period to the
+        current one (``<NA>`` on the current row, and wherever either figure is
+        hidden). Records by type are protected against "records minus the other
+        types". Empty when the warehouse has no records.
+    """
+    with _snapshot(con) as c:
+        _guard(c, viewer, filters)
+        period = resolve_period(viewer, filters, con=c)
+        if period is None:
+            return pd.DataFrame(columns=["period", "start", "end", *HEADLINE_COUNTS, "suppressed"])
+        spans = _comparison_periods(*period)
+        earliest = min(s for s, _ in spans.values())
+        where, params = _where(filters, start=earliest, end=period[1])
+        spans_sql = ", ".join("(?, ?::DATE, ?::DATE)" for _ in spans)
+        span_params = [v for name, (s, e) in spans.items() for v in (name, s, e)]
+        # one scan; a month may fall in two spans (year_before overlaps a long current period)
+        sql = f"""
+            SELECT p.period, r.record_type, count(*) AS records,
+                   sum(r.victim_count) AS victims, count(*) FILTER (WHERE r.minor_involved) AS minors
+            FROM (SELECT month, record_type, victim_count, minor_involved FROM records WHERE {where}) r
+            JOIN (VALUES {spans_sql}) AS p(period, p_start, p_end)
+              ON r.month BETWEEN p.p_start AND p.p_end
+            GROUP BY ALL
+        """  # noqa: S608 -- fixed expressions, every value a parameter
+        params = [*params, *span_params]
+        by_type = c.execute(sql, params).df()
+    return _headline_frame(viewer, by_type, spans)
+
+
+def _headline_frame(
+    viewer: Viewer, by_type: pd.DataFrame, spans: dict[str, tuple[date, date]]
+) -> pd.DataFrame:
+    grid_ = pd.MultiIndex.from_product([list(PERIODS), list(_TYPE_COLUMNS)], names=["period", "record_type"])
+    by_type = (
+        by_type.groupby(["period", "record_type"])[["records", "victims", "minors"]].sum()
+        .reindex(grid_, fill_value=0).reset_index()
+    )
+    totals = by_type.groupby("period", sort=False)[["records", "victims", "minors"]].sum().reindex(list(PERIODS)).reset_index()
+    totals = suppress_small_counts(totals, k=viewer.k, margins=[["period"]])
+    # records by type: the parts of each period's total, protected against the total
+    parts = suppress_small_counts(by_type[["period", "record_type", "records"]], k=viewer.k, margins=[["period"]])
+    wide = parts.pivot(index="period", columns="record_type", values="records").reindex(list(PERIODS))
+    out = totals.copy()
+    for record_type, column in _TYPE_COLUMNS.items():
+        out[column] = wide[record_type].to_numpy()
+        out[column] = out[column].astype("Int64").mask(out["suppressed"])
+    out.insert(1, "start", [spans[p][0] for p in out["period"]])
+    out.insert(2, "end", [spans[p][1] for p in out["period"]])
+    current = out.iloc[0]
+    for column in HEADLINE_COUNTS:
+        change, pct = _change(pd.Series([current[column]] * len(out)), out[column])
+        out[f"{column}_change"] = change.mask(out["period"].eq("current").to_numpy())
+        out[f"{column}_change_pct"] = pct.mask(out["period"].eq("current").to_numpy())
+    return out[["period", "start", "end", *HEADLINE_COUNTS, "suppressed",
+                *[f"{c}_change" for c in HEADLINE_COUNTS], *[f"{c}_change_pct" for c in HEADLINE_COUNTS]]]
+
+
+# --------------------------------------------------------------------------- series
+
+
+def monthly_series(
+    viewer: Viewer,
+    filters: Filters,
+    *,
+    by: str | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> pd.DataFrame:
+    """Records and victims per month, statewide or per Cal OES region.
+
+    Parameters
+    ----------
+    viewer, filters
+        Who is asking; what to count. The months are the filters' period, or every
+        month in the warehouse when it has none.
+    by
+        ``None`` for one series, ``"region"`` for one per destination region (records
+        without a destination form the region :data:`NO_REGION`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``month`` (every month of the range, zero-filled), ``region`` when
+        ``by="region"``, ``records``, ``victims``, ``suppressed``. Protected
+        against the totals of each month and of each region (and of the range).
+    """
+    if by not in (None, "region"):
+        raise ValueError(f"by must be None or 'region', not {by!r}")
+    where, params = filters.where()
+    region = f"coalesce(dest_region, '{NO_REGION}') AS region, " if by else ""
+    sql = f"""
+        SELECT month, {region}count(*) AS records, sum(victim_count) AS victims
+        FROM records WHERE {where} AND month IS NOT NULL
+        GROUP BY ALL
+    """  # noqa: S608 -- fixed expressions, user values as parameters
+    with _snapshot(con) as c:
+        _guard(c, viewer, filters)
+        raw = c.execute(sql, params).df()
+        bounds = c.execute(f"SELECT min(month), max(month) FROM records WHERE {where}", params).fetchone()  # noqa: S608
+    columns = ["month", *(["region"] if by else []), "records", "victims"]
+    if raw.empty or bounds is None or bounds[0] is None:
+        return suppress_small_counts(pd.DataFrame(columns=columns).astype({"records": "int64", "victims": "int64"}), k=viewer.k)
+    first = filters.start.replace(day=1) if filters.start else bounds[0]
+    last = filters.end.replace(day=1) if filters.end else bounds[1]
+    months = [d.date() for d in pd.date_range(first, last, freq="MS")]
+    raw["month"] = pd.to_datetime(raw["month"]).dt.date
+    if by:
+        regions = sorted(set(_allowed_counties(filters)["region"].dropna()) | set(raw["region"]))
+        index = pd.MultiIndex.from_product([months, regions], names=["month", "region"])
+        frame = raw.set_index(["month", "region"]).reindex(index, fill_value=0).reset_index()
+        margins: list[list[str]] = [["month"], ["region"], []]
+    else:
+        frame = raw.set_index("month").reindex(pd.Index(months, name="month"), fill_value=0).reset_index()
+        margins = [[]]
+    frame[["records", "victims"]] = frame[["records", "victims"]].astype("int64")
+    return suppress_small_counts(frame[columns], k=viewer.k, margins=margins)
+
+
+# --------------------------------------------------------------------------- counties
+
+
+def _county_counts(
+    c: duckdb.DuckDBPyConnection, filters: Filters, *, start: date, end: date
+) -> pd.DataFrame:
+    where, params = _where(filters, start=start, end=end)
+    sql = f"""
+        SELECT dest_county_fips AS county_fips, count(*) AS records, sum(victim_count) AS victims
+        FROM records WHERE {where} AND dest_county_fips IS NOT NULL
+        GROUP BY ALL
+    """  # noqa: S608 -- fixed expressions, user values as parameters
+    return c.execute(sql, params).df()
+
+
+def _allowed_counties(filters: Filters) -> pd.DataFrame:
+    """The rows of :func:`geo.reference.county_dimensions` the geographic filters allow."""
+    dims = reference.county_dimensions()
+    if filters.counties:
+        dims = dims[dims["county_fips"].isin(filters.counties)]
+    if filters.regions:
+        dims = dims[dims["region"].isin(filters.regions)]
+    if filters.task_forces:
+        dims = dims[dims["task_force"].isin(filters.task_forces)]
+    return dims
+
+
+def _county_frame(viewer: Viewer, filters: Filters, counts: pd.DataFrame) -> pd.DataFrame:
+    """Every county the filters allow, zero-filled, suppressed against state and region totals."""
+    dims = _allowed_counties(filters)
+    frame = dims.merge(counts, on="county_fips", how="left")
+    frame[["records", "victims"]] = frame[["records", "victims"]].fillna(0).astype("int64")
+    frame = frame.sort_values("county_fips").reset_index(drop=True)
+    return suppress_small_counts(frame, k=viewer.k, margins=[[], ["region"], ["task_force"]])
+
+
+def county_rates(
+    viewer: Viewer, filters: Filters, *, con: duckdb.DuckDBPyConnection | None = None
+) -> pd.DataFrame:
+    """Records per 100,000 residents in each county over the current period.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``county_fips``, ``county``, ``region``, ``task_force``, ``population``
+        (Census 2019 estimate), ``records``, ``victims``, ``rate_per_100k``
+        (``<NA>`` where ``records`` is hidden), ``suppressed``, ``start``, ``end``.
+        Every county the geographic filters allow appears, with zero when it has
+        no records.
+    """
+    with _snapshot(con) as c:
+        _guard(c, viewer, filters)
+        period = resolve_period(viewer, filters, con=c)
+        if period is None:
+            return _county_frame(viewer, filters, pd.DataFrame(columns=["county_fips", "records", "victims"])).assign(
+                rate_per_100k=pd.NA, start=None, end=None
+            )
+        counts = _county_counts(c, filters, start=period[0], end=period[1])
+    frame = _county_frame(viewer, filters, counts)
+    population = frame["population"].astype("Float64")
+    frame["rate_per_100k"] = (frame["records"].astype("Float64") / population * 100_000).round(2)
+    frame["start"], frame["end"] = period
+    return frame
+
+
+def counties_ranked_by_change(
+    viewer: Viewer,
+    filters: Filters,
+    *,
+    against: str = "previous",
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> pd.DataFrame:
+    """Counties ranked by the change in records from ``against`` to the current period.
+
+    Parameters
+    ----------
+    against
+        ``"previous"`` (the period of the same length just before) or
+        ``"year_before"`` (the same months a year earlier).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rank``, ``county_fips``, ``county``, ``region``, ``records`` (current),
+        ``records_before`` (the earlier period, itself protected as a county
+        table), ``change``, ``change_pct``, ``rate_per_100k``, ``suppressed``
+        (the current count is hidden). A change is shown only when both counts are;
+        counties are ranked by ``change_pct`` (largest rise first; a rise from
+        zero first of all), then by ``change``; those with no percentage to show
+        (a hidden count, or zero in both periods) come last, unranked.
+    """
+    if against not in ("previous", "year_before"):
+        raise ValueError(f"against must be 'previous' or 'year_before', not {against!r}")
+    with _snapshot(con) as c:
+        _guard(c, viewer, filters)
+        period = resolve_period(viewer, filters, con=c)
+        if period is None:
+            return pd.DataFrame(columns=["rank", "county_fips", "county", "region", "records", "records_before", "change", "change_pct"])
+        spans = _comparison_periods(*period)
+        now = _county_frame(viewer, filters, _county_counts(c, filters, start=spans["current"][0], end=spans["current"][1]))
+        before = _county_frame(viewer, filters, _county_counts(c, filters, start=spans[against][0], end=spans[against][1]))
+    out = now[["county_fips", "county", "region", "population", "records", "suppressed"]].copy()
+    out["records_before"] = before["records"].array
+    out["change"], out["change_pct"] = _change(out["records"], out["records_before"])
+    out["rate_per_100k"] = (out["records"].astype("Float64") / out["population"].astype("Float64") * 100_000).round(2)
+    # a county that rose from zero leads the ranking; one with nothing in either period is not ranked
+    emerged = out["records_before"].eq(0).fillna(False) & out["records"].gt(0).fillna(False)
+    key = out["change_pct"].astype("float64").where(~emerged, np.inf)
+    out = out.assign(_key=key).sort_values(["_key", "change"], ascending=False, na_position="last", kind="stable")
+    ranked = out["_key"].notna().to_numpy()
+    out["rank"] = pd.Series(np.cumsum(ranked), index=out.index, dtype="Int64").mask(~ranked)
+    out = out.drop(columns=["_key"])
+    out = out.drop(columns=["population"]).reset_index(drop=True)
+    out["start"], out["end"] = spans["current"]
+    out["before_start"], out["before_end"] = spans[against]
+    return out[["rank", *[c for c in out.columns if c != "rank"]]]
+
+
+# --------------------------------------------------------------------------- hot spots
+
+
+def _has_table(c: duckdb.DuckDBPyConnection, name: str) -> bool:
+    row = c.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()
+    return bool(row and row[0])
+
+
+def emerging_hot_spots(
+    viewer: Viewer,
+    filters: Filters,
+    *,
+    res: int = 6,
+    step: str = "month",
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> pd.DataFrame:
+    """Emerging hot-spot patterns per H3 cell, from the built ``hotspot_classes`` table.
+
+    The patterns are computed by ``pipelines/build_hotspots.py`` over every record
+    with a destination cell (place precision or finer) in the window it documents;
+    only the geographic filters (regions, counties, task forces, by each cell's
+    main county) apply here: the period and type filters do not change a pattern.
+
+    Parameters
+    ----------
+    res
+        H3 resolution: 5 or 6.
+    step
+        ``"month"`` or ``"quarter"``: the time step of the analysis.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``cell``, ``hex`` (the cell as H3 string), ``pattern`` (a key of
+        ``pipelines.build_hotspots.PATTERNS``), ``label``, ``county_fips``,
+        ``region``, ``records`` (over the window, protected), ``suppressed``,
+        ``hot_steps``, ``cold_steps``, ``n_steps``, ``trend_z``, ``trend_p``,
+        ``first_period``, ``last_period``. Empty when the table is not built.
+    """
+    from pipelines.build_hotspots import PATTERNS
+
+    sql = """
+        SELECT cell, pattern, county_fips, region, task_force, records, hot_steps, cold_steps,
+               n_steps, trend_z, trend_p, first_period, last_period
+        FROM hotspot_classes WHERE res = ? AND step = ? ORDER BY cell
+    """
+    params: list[object] = [int(res), step]
+    with _snapshot(con) as c:
+        frame = c.execute(sql, params).df() if _has_table(c, "hotspot_classes") else pd.DataFrame(
+            columns=["cell", "pattern", "county_fips", "region", "task_force", "records", "hot_steps", "cold_steps",
+                     "n_steps", "trend_z", "trend_p", "first_period", "last_period"]
+        )
+    frame["records"] = frame["records"].astype("int64")
+    frame.insert(1, "hex", grid.cells_to_strings(frame["cell"]))
+    frame.insert(3, "label", frame["pattern"].map(lambda p: str(p).replace("_", " ").capitalize()))
+    frame["definition"] = frame["pattern"].map(PATTERNS)
+    # protected statewide first, then narrowed: every view hides the same cells
+    frame = suppress_small_counts(frame, k=viewer.k, margins=[[]])
+    keep = np.ones(len(frame), dtype=bool)
+    for column, values in (("county_fips", filters.counties), ("region", filters.regions), ("task_force", filters.task_forces)):
+        if values:
+            keep &= frame[column].isin(values).to_numpy()
+    return frame[keep].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- regions
+
+
+#: Counties closer than this count as neighbours: across the Golden Gate or the Bay
+#: (San Francisco faces Marin and Alameda) as well as along a land border.
+NEIGHBOUR_GAP_M = 5_000
+
+
+@cache
+def _adjacency() -> dict[str, tuple[str, ...]]:
+    """County → counties within :data:`NEIGHBOUR_GAP_M` of it (California Albers, EPSG:3310)."""
+    counties = reference.load_counties()[["county_fips", "geometry"]].to_crs(3310).reset_index(drop=True)
+    counties["geometry"] = counties.buffer(NEIGHBOUR_GAP_M / 2)
+    pairs = counties.sjoin(counties, predicate="intersects", how="inner")
+    pairs = pairs[pairs["county_fips_left"] != pairs["county_fips_right"]]
+    out: dict[str, set[str]] = {f: set() for f in counties["county_fips"]}
+    for left, right in zip(pairs["county_fips_left"], pairs["county_fips_right"], strict=True):
+        out[left].add(right)
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
+def county_neighbours(counties: list[str] | tuple[str, ...]) -> list[str]:
+    """Counties that border any of ``counties`` (or face it across water) and are not among them.
+
+    >>> county_neighbours(["06075"])  # San Francisco: Alameda, Marin, San Mateo
+    ['06001', '06041', '06081']
+    """
+    inside = set(counties)
+    adjacency = _adjacency()
+    return sorted({n for c in inside for n in adjacency.get(c, ()) if n not in inside})
+
+
+@dataclass(frozen=True)
+class RegionProfile:
+    """What the Region page shows of one region, task force or county.
+
+    Every table came through the query layer's protection.
+    """
+
+    kind: str
+    key: str
+    name: str
+    counties: tuple[str, ...]
+    headline: pd.DataFrame
+    trend: pd.DataFrame
+    county_rates: pd.DataFrame
+    neighbours: pd.DataFrame
+    flows_in: pd.DataFrame | None = None
+    flows_out: pd.DataFrame | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _place_of(*, region: str | None, task_force: str | None, county: str | None) -> tuple[str, str, str, tuple[str, ...]]:
+    chosen = [(k, v) for k, v in (("region", region), ("task_force", task_force), ("county", county)) if v]
+    if len(chosen) != 1:
+        raise ValueError("give exactly one of region=, task_force= or county=")
+    kind, key = chosen[0]
+    dims = reference.county_dimensions()
+    column = {"region": "region", "task_force": "task_force", "county": "county_fips"}[kind]
+    members = dims.loc[dims[column] == key, "county_fips"]
+    if members.empty:
+        valid = sorted(dims[column].dropna().unique())
+        raise ValueError(f"unknown {kind} {key!r}; valid values: {', '.join(valid)}")
+    if kind == "county":
+        name = f"{dims.loc[dims['county_fips'] == key, 'county'].iloc[0]} County"
+    elif kind == "task_force":
+        forces = reference.load_task_forces().drop_duplicates("task_force").set_index("task_force")
+        name = str(forces["name"].get(key, key))
+    else:
+        name = f"Cal OES Mutual Aid {key}"
+    return kind, key, name, tuple(sorted(members))
+
+
+def region_profile(
+    viewer: Viewer,
+    *,
+    region: str | None = None,
+    task_force: str | None = None,
+    county: str | None = None,
+    filters: Filters,
+) -> RegionProfile:
+    """Everything the Region page shows about one Cal OES region, task force or county.
+
+    Parameters
+    ----------
+    viewer
+        Who is asking.
+    region, task_force, county
+        Exactly one: a Mutual Aid Region (``"Region II"``), a task force id, or a
+        county FIPS code.
+    filters
+        The shared filters; their geography is replaced by the chosen place.
+
+    Returns
+    -------
+    RegionProfile
+        ``headline`` (as :func:`headline_figures`), ``trend`` (as
+        :func:`monthly_series`), ``county_rates`` of its counties, ``neighbours``
+        (the bordering counties' rates, for comparison) and, when ``query.flows``
+        provides them, ``flows_in`` / ``flows_out`` (flows ending / starting in the
+        place, from / to elsewhere).
+    """
+    kind, key, name, members = _place_of(region=region, task_force=task_force, county=county)
+    anywhere = replace(filters, regions=(), task_forces=(), counties=())
+    local = replace(anywhere, counties=members)
+    around = county_neighbours(members)
+    notes: list[str] = []
+    with warehouse.open_snapshot() as c:
+        headline = headline_figures(viewer, local, con=c)
+        trend = monthly_series(viewer, local, con=c)
+        # the statewide county table, rows picked: the same counties hidden as on the state map
+        statewide = county_rates(viewer, anywhere, con=c)
+    rates = statewide[statewide["county_fips"].isin(members)].reset_index(drop=True)
+    neighbours = statewide[statewide["county_fips"].isin(around)].reset_index(drop=True)
+    flows_in, flows_out = _flows_of(viewer, anywhere, members, notes)
+    return RegionProfile(
+        kind=kind, key=key, name=name, counties=members, headline=headline, trend=trend,
+        county_rates=rates, neighbours=neighbours, flows_in=flows_in, flows_out=flows_out,
+        notes=tuple(notes),
+    )
+
+
+def _flows_of(
+    viewer: Viewer, filters: Filters, members: tuple[str, ...], notes: list[str]
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """Flows into and out of ``members`` through ``query.flows``, when it offers them."""
+    try:
+        flows = importlib.import_module("query.flows")
+    except ModuleNotFoundError as exc:
+        if exc.name != "query.flows":
+            raise
+        notes.append("Flows are not available yet (query.flows is not installed).")
+        return None, None
+    reader = getattr(flows, "flows_by_county", None)
+    if reader is None:
+        notes.append("Flows are not available: query.flows has no flows_by_county().")
+        return None, None
+    edges = reader(viewer, filters)
+    inside = set(members)
+    origin = edges.get("origin_county_fips", pd.Series(dtype=object)).isin(inside)
+    dest = edges.get("dest_county_fips", pd.Series(dtype=object)).isin(inside)
+    return edges[dest & ~origin].reset_index(drop=True), edges[origin & ~dest].reset_index(drop=True)
