@@ -1,0 +1,187 @@
+"""Tests of routes/accounts.py and ui/session.py: local sign-in, lockout, idle expiry, demo roles."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from query import audit
+from query.viewer import Viewer
+from routes import accounts, settings
+from routes.errors import AccessDenied, AuthError, ConfigError
+from tests.warehouse_fixture import make_small_warehouse
+
+ADMIN = Viewer("root", "admin")
+PASSWORD = "correct horse battery"
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def alice(tmp_env: Path) -> str:
+    accounts.add_account("alice", PASSWORD, role="analyst", task_force="la", by=ADMIN)
+    return "alice"
+
+
+def test_sign_in_returns_the_accounts_viewer(alice: str) -> None:
+    viewer = accounts.authenticate(alice, PASSWORD, now=T0)
+    assert viewer == Viewer("alice", "analyst", "la")
+    listed = accounts.list_accounts().set_index("user").loc["alice"]
+    assert listed["last_sign_in"].startswith("2026-03-01T09:00")
+    assert "password_hash" not in accounts.list_accounts().columns
+
+
+def test_passwords_are_stored_as_argon2id(alice: str) -> None:
+    import sqlite3
+
+    con = sqlite3.connect(str(settings.control_path()))
+    (stored,) = con.execute("SELECT password_hash FROM accounts WHERE user = 'alice'").fetchone()
+    con.close()
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+def test_wrong_password_and_unknown_user_say_the_same(alice: str) -> None:
+    with pytest.raises(AuthError) as wrong:
+        accounts.authenticate(alice, "not the password", now=T0)
+    with pytest.raises(AuthError) as unknown:
+        accounts.authenticate("nobody", "not the password", now=T0)
+    assert str(wrong.value) == str(unknown.value)
+
+
+def test_five_failures_lock_for_ten_minutes(alice: str) -> None:
+    for i in range(4):
+        with pytest.raises(AuthError, match="wrong password"):
+            accounts.authenticate(alice, "bad", now=T0 + timedelta(seconds=i))
+    with pytest.raises(AuthError, match="locked for 10 minutes"):
+        accounts.authenticate(alice, "bad", now=T0 + timedelta(seconds=5))
+    # even the right password is refused while locked
+    with pytest.raises(AuthError, match="locked .* after 09:10 UTC"):
+        accounts.authenticate(alice, PASSWORD, now=T0 + timedelta(minutes=9, seconds=59))
+    assert accounts.authenticate(alice, PASSWORD, now=T0 + timedelta(minutes=10, seconds=6)).user == alice
+
+
+def test_a_success_resets_the_failure_count(alice: str) -> None:
+    for i in range(4):
+        with pytest.raises(AuthError):
+            accounts.authenticate(alice, "bad", now=T0 + timedelta(seconds=i))
+    accounts.authenticate(alice, PASSWORD, now=T0 + timedelta(seconds=5))
+    for i in range(4):
+        with pytest.raises(AuthError, match="wrong password"):
+            accounts.authenticate(alice, "bad", now=T0 + timedelta(seconds=10 + i))
+
+
+def test_reset_unlocks_and_disable_refuses(alice: str) -> None:
+    for i in range(5):
+        with pytest.raises(AuthError):
+            accounts.authenticate(alice, "bad", now=T0 + timedelta(seconds=i))
+    accounts.reset_password(alice, "a brand new passphrase", by=ADMIN)
+    assert accounts.authenticate(alice, "a brand new passphrase", now=T0 + timedelta(seconds=7)).role == "analyst"
+    accounts.set_disabled(alice, by=ADMIN)
+    with pytest.raises(AuthError, match="disabled"):
+        accounts.authenticate(alice, "a brand new passphrase", now=T0 + timedelta(seconds=8))
+    actions = audit.read_log(ADMIN)["action"].tolist()
+    assert actions == ["account_disable", "account_reset", "account_add"]
+    assert audit.verify_chain() == 3
+
+
+def test_account_rules_name_the_bad_value(tmp_env: Path) -> None:
+    with pytest.raises(ConfigError, match="'chief'"):
+        accounts.add_account("bob", PASSWORD, role="chief", by=ADMIN)
+    with pytest.raises(ConfigError, match="task-force"):
+        accounts.add_account("bob", PASSWORD, role="lead", by=ADMIN)
+    with pytest.raises(ConfigError, match="12 characters"):
+        accounts.add_account("bob", "short", role="partner", by=ADMIN)
+    with pytest.raises(ConfigError, match="'bad name!'"):
+        accounts.add_account("bad name!", PASSWORD, role="partner", by=ADMIN)
+    with pytest.raises(AccessDenied, match="'analyst'"):
+        accounts.add_account("bob", PASSWORD, role="partner", by=Viewer("a", "analyst", "la"))
+    accounts.add_account("bob", PASSWORD, role="partner", task_force="ignored", by=ADMIN)
+    assert accounts.authenticate("bob", PASSWORD).task_force is None
+    with pytest.raises(ConfigError, match="exists already"):
+        accounts.add_account("bob", PASSWORD, role="partner", by=ADMIN)
+    with pytest.raises(ConfigError, match="no account 'carol'"):
+        accounts.set_disabled("carol", by=ADMIN)
+
+
+# ---------------------------------------------------------------- ui/session.py
+
+PAGE = textwrap.dedent(
+    """
+    import streamlit as st
+    from ui.session import current_viewer
+
+    viewer = current_viewer()
+    st.markdown(f"VIEWER {viewer.user} {viewer.role} {viewer.task_force}")
+    """
+)
+
+
+def _app(tmp_path: Path) -> AppTest:
+    script = tmp_path / "page.py"
+    script.write_text(PAGE)
+    return AppTest.from_file(str(script), default_timeout=30)
+
+
+def _shown(at: AppTest) -> str:
+    return " ".join(m.value for m in at.markdown)
+
+
+def test_real_data_shows_nothing_before_sign_in(tmp_env: Path, alice: str) -> None:
+    make_small_warehouse(settings.warehouse_path(), n=300, is_demo=False)
+    at = _app(tmp_env).run()
+    assert not at.exception
+    assert "VIEWER" not in _shown(at)
+    assert len(at.text_input) == 2 and not at.selectbox
+    at.text_input(key="routes_sign_in_user").input("alice")
+    at.text_input(key="routes_sign_in_password").input("wrong password!")
+    at.button[0].click().run()
+    assert "wrong password" in at.error[0].value and "VIEWER" not in _shown(at)
+    at.text_input(key="routes_sign_in_user").input("alice")
+    at.text_input(key="routes_sign_in_password").input(PASSWORD)
+    at.button[0].click().run()
+    assert "VIEWER alice analyst la" in _shown(at)
+
+
+def test_a_missing_warehouse_is_not_a_demo(tmp_env: Path) -> None:
+    at = _app(tmp_env).run()
+    assert "VIEWER" not in _shown(at) and not at.selectbox
+
+
+def test_idle_session_expires(tmp_env: Path, alice: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_small_warehouse(settings.warehouse_path(), n=300, is_demo=False)
+    monkeypatch.setenv("ROUTES_IDLE_MINUTES", "30")
+    at = _app(tmp_env)
+    at.session_state["routes_viewer"] = Viewer("alice", "analyst", "la")
+    at.session_state["routes_last_active"] = 1_000_000.0
+    monkeypatch.setattr("ui.session.clock", lambda: 1_000_000.0 + 29 * 60)
+    at.run()
+    assert "VIEWER alice" in _shown(at)
+    monkeypatch.setattr("ui.session.clock", lambda: 1_000_000.0 + 29 * 60 + 30 * 60 + 1)
+    at.run()
+    assert "VIEWER" not in _shown(at)
+    assert any("without activity" in i.value for i in at.info)
+
+
+def test_demo_mode_switches_roles(tmp_env: Path) -> None:
+    make_small_warehouse(settings.warehouse_path(), n=300, is_demo=True)
+    at = _app(tmp_env).run()
+    assert not at.exception
+    assert "Demo mode" in at.warning[0].value
+    assert "VIEWER demo-analyst analyst" in _shown(at)
+    for role in ("partner", "leadership", "admin"):
+        at.selectbox(key="routes_demo_role").select(role).run()
+        assert f"VIEWER demo-{role} {role} None" in _shown(at)
+    at.selectbox(key="routes_demo_role").select("lead").run()
+    at.selectbox(key="routes_demo_task_force").select("san_diego").run()
+    assert "VIEWER demo-lead lead san_diego" in _shown(at)
+
+
+def test_current_viewer_twice_in_one_run(tmp_env: Path) -> None:
+    make_small_warehouse(settings.warehouse_path(), n=300, is_demo=True)
+    script = tmp_env / "twice.py"
+    script.write_text(PAGE + "\nst.markdown(f'AGAIN {current_viewer().role}')\n")
+    at = AppTest.from_file(str(script), default_timeout=30).run()
+    assert not at.exception and "AGAIN analyst" in _shown(at)

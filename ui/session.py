@@ -1,0 +1,231 @@
+"""Who is using the app: sign-in, idle expiry, demo roles, and the current Viewer.
+
+Every page and ``app.py`` call :func:`current_viewer` first. It returns the
+signed-in :class:`query.viewer.Viewer`, or draws what is needed to get one and
+stops the script (``st.stop()``):
+
+- **OpenID Connect**, when ``.streamlit/secrets.toml`` has an ``[auth]`` section:
+  a "Sign in with …" button (``st.login``); the role comes from the claim named by
+  ``ROUTES_OIDC_ROLE_CLAIM`` (default ``groups``) mapped through
+  ``ROUTES_OIDC_ROLES`` (``group=role[:task_force],…``; the first group of that
+  list the user belongs to wins). A user with no mapped group is refused.
+- **Local accounts** (:mod:`routes.accounts`): a user name and password form.
+- **Demo mode**, only when the warehouse's ``meta.is_demo`` is ``'true'``: no
+  sign-in, a banner, and a role switcher in the sidebar (analyst and lead bound
+  to one of the demo's task forces, partner, leadership, admin) so a newcomer can
+  see what each role sees. A warehouse holding real data never shows anything
+  before sign-in.
+
+A signed-in session ends after ``ROUTES_IDLE_MINUTES`` (default 30) without any
+interaction: the next interaction finds it expired and asks to sign in again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import streamlit as st
+
+from query.viewer import RECORD_ROLES, ROLES, Viewer
+from routes import accounts, settings, warehouse
+from routes.errors import AccessDenied, AuthError, RoutesError
+
+#: Session-state keys (tests set them to drive the app).
+VIEWER_KEY = "routes_viewer"
+LAST_ACTIVE_KEY = "routes_last_active"
+EXPIRED_KEY = "routes_expired"
+DEMO_ROLE_KEY = "routes_demo_role"
+DEMO_TASK_FORCE_KEY = "routes_demo_task_force"
+
+_DEMO_CACHE: dict[tuple[str, object], tuple[bool, tuple[str, ...]]] = {}
+
+#: The clock idle expiry reads (tests may replace it).
+clock = time.time
+
+
+def current_viewer() -> Viewer:
+    """The signed-in viewer; otherwise draw the sign-in and stop the script."""
+    is_demo, demo_task_forces = demo_state()
+    viewer = _signed_in_viewer()
+    if viewer is not None:
+        _draw_account_box(viewer)
+        return viewer
+    if is_demo:
+        return _demo_viewer(demo_task_forces)
+    _draw_sign_in()
+    st.stop()
+    raise AssertionError("unreachable")  # st.stop() raises
+
+
+# ------------------------------------------------------------------------ demo
+
+
+def demo_state() -> tuple[bool, tuple[str, ...]]:
+    """Whether the warehouse holds demo data, and the demo's task forces.
+
+    Reads ``meta.is_demo`` once per warehouse snapshot; a missing or unreadable
+    warehouse is *not* a demo.
+    """
+    path = settings.warehouse_path()
+    version = warehouse.snapshot_version(path)
+    key = (str(path), version)
+    if key not in _DEMO_CACHE:
+        _DEMO_CACHE[key] = _read_demo_state(path) if version else (False, ())
+    return _DEMO_CACHE[key]
+
+
+def _read_demo_state(path: Any) -> tuple[bool, tuple[str, ...]]:
+    try:
+        with warehouse.open_snapshot(path=path) as con:
+            is_demo = warehouse.get_meta(con, "is_demo") == "true"
+            rows = con.execute(
+                "SELECT DISTINCT task_force FROM sources WHERE task_force IS NOT NULL ORDER BY 1"
+            ).fetchall()
+    except Exception:  # an unreadable warehouse is never a demo
+        return False, ()
+    return is_demo, tuple(str(r[0]) for r in rows)
+
+
+def _drawn_this_run(key: str) -> bool:
+    """Whether a widget with ``key`` was already drawn in this script run."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    keys = getattr(getattr(ctx, "shared", None), "widget_user_keys_this_run", None)
+    try:
+        return keys is not None and key in keys
+    except TypeError:
+        return False
+
+
+def _demo_viewer(task_forces: tuple[str, ...]) -> Viewer:
+    if not _drawn_this_run(DEMO_ROLE_KEY):
+        st.session_state.setdefault(DEMO_ROLE_KEY, "analyst")
+        st.warning(
+            "Demo mode: synthetic data, no sign-in. Switch roles in the sidebar to see "
+            "what each role may see.",
+            icon="🧪",
+        )
+        with st.sidebar:
+            st.selectbox("Demo role", ROLES, key=DEMO_ROLE_KEY)
+            if st.session_state[DEMO_ROLE_KEY] in RECORD_ROLES and task_forces:
+                if st.session_state.get(DEMO_TASK_FORCE_KEY) not in task_forces:
+                    st.session_state[DEMO_TASK_FORCE_KEY] = task_forces[0]
+                st.selectbox("Demo task force", task_forces, key=DEMO_TASK_FORCE_KEY)
+    role = st.session_state.get(DEMO_ROLE_KEY, "analyst")
+    if role not in ROLES:
+        role = "analyst"
+    task_force = None
+    if role in RECORD_ROLES:
+        task_force = st.session_state.get(DEMO_TASK_FORCE_KEY) or (task_forces[0] if task_forces else "demo")
+    return Viewer(user=f"demo-{role}", role=role, task_force=task_force)
+
+
+# ------------------------------------------------------------------- sign-in
+
+
+def oidc_configured() -> bool:
+    """Whether ``secrets.toml`` configures OpenID Connect (an ``[auth]`` section)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
+def viewer_from_claims(claims: Mapping[str, Any]) -> Viewer:
+    """Map an OIDC user's claims to a :class:`Viewer` through ``ROUTES_OIDC_ROLES``.
+
+    >>> import os
+    >>> os.environ["ROUTES_OIDC_ROLES"] = "ht-admins=admin,la-htf=analyst:la"
+    >>> viewer_from_claims({"email": "a@x.org", "groups": ["staff", "la-htf"]})
+    Viewer(user='a@x.org', role='analyst', task_force='la')
+    >>> del os.environ["ROUTES_OIDC_ROLES"]
+    """
+    claim = settings.oidc_role_claim()
+    groups = claims.get(claim) or []
+    if isinstance(groups, str):
+        groups = [g.strip() for g in groups.replace(",", " ").split()]
+    user = str(claims.get("email") or claims.get("preferred_username") or claims.get("sub") or "")
+    for group, target in settings.oidc_roles().items():
+        if group in groups:
+            role, _, task_force = target.partition(":")
+            try:
+                return Viewer(user=user or "oidc-user", role=role, task_force=task_force or None)
+            except AccessDenied as exc:
+                raise AuthError(f"ROUTES_OIDC_ROLES maps {group!r} to {target!r}: {exc}") from None
+    raise AuthError(
+        f"{user or 'this user'!r} belongs to no group that ROUTES_OIDC_ROLES maps to a role "
+        f"(claim {claim!r} holds {list(groups)!r}); ask an admin"
+    )
+
+
+def _signed_in_viewer() -> Viewer | None:
+    """The viewer of a live session, after expiring an idle one."""
+    now = clock()
+    last = st.session_state.get(LAST_ACTIVE_KEY)
+    oidc_user = oidc_configured() and bool(getattr(st.user, "is_logged_in", False))
+    local = st.session_state.get(VIEWER_KEY)
+    if (oidc_user or local is not None) and last is not None and now - last > settings.idle_minutes() * 60:
+        sign_out(expired=True)
+        return None
+    if oidc_user:
+        try:
+            viewer = viewer_from_claims(st.user.to_dict())
+        except AuthError as exc:
+            st.error(str(exc))
+            if st.button("Sign out"):
+                st.logout()
+            st.stop()
+        st.session_state[LAST_ACTIVE_KEY] = now
+        return viewer
+    if isinstance(local, Viewer):
+        st.session_state[LAST_ACTIVE_KEY] = now
+        return local
+    return None
+
+
+def sign_out(*, expired: bool = False) -> None:
+    """End the session (local and OIDC)."""
+    for key in (VIEWER_KEY, LAST_ACTIVE_KEY):
+        st.session_state.pop(key, None)
+    st.session_state[EXPIRED_KEY] = expired
+    if oidc_configured() and getattr(st.user, "is_logged_in", False):
+        st.logout()
+
+
+def _draw_account_box(viewer: Viewer) -> None:
+    if _drawn_this_run("routes_sign_out"):
+        return
+    with st.sidebar:
+        where = f" · {viewer.task_force}" if viewer.task_force else ""
+        st.caption(f"Signed in as **{viewer.user}** ({viewer.role}{where})")
+        if st.button("Sign out", key="routes_sign_out"):
+            sign_out()
+            st.rerun()
+
+
+def _draw_sign_in() -> None:
+    st.title("Routes")
+    st.write("Sign in to see California's shared map of human-trafficking intelligence.")
+    if st.session_state.pop(EXPIRED_KEY, False):
+        st.info(f"You were signed out after {settings.idle_minutes():g} minutes without activity.")
+    if oidc_configured():
+        if st.button("Sign in with your organisation", key="routes_oidc_sign_in", type="primary"):
+            st.login()
+        st.caption("Or with a local account:")
+    with st.form("routes_sign_in"):
+        user = st.text_input("User name", key="routes_sign_in_user")
+        password = st.text_input("Password", type="password", key="routes_sign_in_password")
+        submitted = st.form_submit_button("Sign in")
+    if submitted:
+        try:
+            viewer = accounts.authenticate(user.strip(), password)
+        except RoutesError as exc:
+            st.error(str(exc))
+            return
+        st.session_state[VIEWER_KEY] = viewer
+        st.session_state[LAST_ACTIVE_KEY] = clock()
+        st.session_state[EXPIRED_KEY] = False
+        st.rerun()
