@@ -280,7 +280,7 @@ def preview_file(
     rows = quarantined = 0
     reasons: dict[str, int] = {}
     samples: list[pd.DataFrame] = []
-    for chunk in _prepare(reader, profile=profile, source=source, start_row=1):
+    for chunk in _prepare(reader.chunks, profile=profile, source=source, start_row=1):
         rows += len(chunk)
         bad = chunk[chunk["_reasons"].map(len) > 0]
         quarantined += len(bad)
