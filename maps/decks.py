@@ -1,0 +1,278 @@
+"""Whole maps: ``pydeck.Deck`` objects for California, ready for ``st.pydeck_chart``.
+
+Every deck is built with ``map_provider=None``: nothing is fetched from the
+internet. The base layers are the county outlines and schematic highways; a tile
+basemap is added only when ``ROUTES_TILE_URL`` is configured.
+
+Tooltips are plain text (``{"text": "{tip}"}``): the browser sets them with
+``innerText``, so a value such as ``<img src=x onerror=alert(1)>`` coming from an
+agency's data shows as those characters and never runs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+import pydeck as pdk
+
+from geo import reference
+from maps import layers as L
+from maps.colours import ColourScale
+
+#: The plain-text tooltip every deck uses; each pickable row carries ``tip``.
+TOOLTIP = {
+    "text": "{tip}",
+    "style": {
+        "backgroundColor": "#1f2a33",
+        "color": "#fbfbf9",
+        "fontSize": "13px",
+        "whiteSpace": "pre-line",
+        "maxWidth": "320px",
+    },
+}
+
+#: California fills a map about 900 x 560 pixels (the Heatmap explorer at 1366 x 768).
+CALIFORNIA_VIEW = {"latitude": 37.25, "longitude": -119.45, "zoom": 4.75}
+#: Finest resolution drawn statewide (finer ones need a region or county filter).
+STATEWIDE_MAX_RES = 7
+
+
+def view_for_counties(
+    county_fips: Iterable[str] | None = None,
+    *,
+    regions: Iterable[str] | None = None,
+    width_px: int = 900,
+    height_px: int = 560,
+) -> pdk.ViewState:
+    """A view fitting the given counties, or else the counties of ``regions`` (all of California when both are empty).
+
+    >>> view_for_counties(["06075"]).zoom > 8
+    True
+    """
+    fips = list(county_fips or [])
+    if not fips and regions:
+        table = reference.load_regions()
+        fips = table.loc[table["region"].isin(list(regions)), "county_fips"].tolist()
+    if not fips:
+        return pdk.ViewState(**CALIFORNIA_VIEW, pitch=0, bearing=0)
+    counties = reference.load_counties()
+    chosen = counties[counties["county_fips"].isin(fips)]
+    if chosen.empty:
+        return pdk.ViewState(**CALIFORNIA_VIEW, pitch=0, bearing=0)
+    west, south, east, north = chosen.total_bounds
+    return pdk.ViewState(**_fit_bounds(west, south, east, north, width_px=width_px, height_px=height_px), pitch=0, bearing=0)
+
+
+def _fit_bounds(west: float, south: float, east: float, north: float, *, width_px: int, height_px: int) -> dict[str, float]:
+    def merc_y(lat: float) -> float:
+        s = math.sin(math.radians(lat))
+        return math.log((1 + s) / (1 - s)) / 2
+
+    span_x = max(east - west, 0.01) / 360
+    span_y = max(merc_y(north) - merc_y(south), 0.0002) / (2 * math.pi)
+    zoom = min(math.log2(width_px / 512 / span_x), math.log2(height_px / 512 / span_y)) - 0.15
+    return {"latitude": (south + north) / 2, "longitude": (west + east) / 2, "zoom": round(min(zoom, 11.0), 2)}
+
+
+def make_deck(
+    layers: Sequence[pdk.Layer],
+    *,
+    view_state: pdk.ViewState | None = None,
+    base: bool = True,
+    height: int = 560,
+) -> pdk.Deck:
+    """A deck with the offline base layers under ``layers``, no basemap provider, text tooltips."""
+    under = L.base_layers() if base else []
+    return pdk.Deck(
+        layers=[*under[:-1], *layers, *under[-1:]] if base else list(layers),
+        initial_view_state=view_state or pdk.ViewState(**CALIFORNIA_VIEW, pitch=0, bearing=0),
+        map_provider=None,
+        tooltip=TOOLTIP,
+        height=height,
+    )
+
+
+#: H3 resolutions as a zoom-like control: name and average cell area.
+RES_NAMES = {
+    4: ("statewide", "1,770 km²"),
+    5: ("regional", "250 km²"),
+    6: ("county", "36 km²"),
+    7: ("city", "5 km²"),
+    8: ("neighbourhood", "0.7 km²"),
+    9: ("street", "0.1 km²"),
+}
+_MEASURE_WORDS = {"records": "records", "victims": "victims", "per_capita": "records per 100,000 residents of the county"}
+
+
+def _fmt_count(value: object) -> str:
+    if value is None or pd.isna(value):
+        return "suppressed"
+    number = float(value)  # type: ignore[arg-type]
+    return f"{number:,.0f}" if number.is_integer() else f"{number:,.1f}"
+
+
+def _county_names() -> dict[str, str]:
+    return reference.load_regions().set_index("county_fips")["county"].to_dict()
+
+
+def cell_tips(counts: pd.DataFrame, *, measure: str = "records") -> list[str]:
+    """Plain-text tooltips for :func:`query.cells.cell_counts` rows.
+
+    >>> import pandas as pd
+    >>> row = pd.DataFrame({"level": ["cell"], "hex": ["872830828ffffff"], "res": [7],
+    ...     "county_fips": ["06075"], "records": [12], "victims": [20], "per_100k": [1.4],
+    ...     "rolled_up": [False], "suppressed": [False]})
+    >>> print(cell_tips(row)[0])
+    res-7 cell, San Francisco
+    12 records · 20 victims · 1.4 per 100,000 residents
+    """
+    names = _county_names()
+    tips = []
+    for row in counts.itertuples(index=False):
+        county = names.get(row.county_fips, "several counties") if row.county_fips else "several counties"
+        if row.level == "county":
+            head = f"{county} County: records not shown in a cell"
+            why = "(located less precisely than this resolution, or in cells under k)"
+        else:
+            head = f"res-{row.res} cell, {county}"
+            why = "(small neighbouring cells rolled up into this larger one)" if row.rolled_up else ""
+        if row.suppressed:
+            body = "suppressed: fewer than k records"
+        else:
+            body = f"{_fmt_count(row.records)} records · {_fmt_count(row.victims)} victims · {_fmt_count(row.per_100k)} per 100,000 residents"
+        tips.append("\n".join(part for part in (head, body, why) if part))
+    return tips
+
+
+def heatmap_deck(
+    counts: pd.DataFrame,
+    *,
+    scale: ColourScale,
+    county_scale: ColourScale | None = None,
+    measure: str = "records",
+    view_state: pdk.ViewState | None = None,
+    layer_id: str = "cells",
+) -> pdk.Deck:
+    """The Heatmap explorer's map: H3 cells on a fixed scale over county outlines.
+
+    Parameters
+    ----------
+    counts
+        :func:`query.cells.cell_counts` output: cell rows are drawn as hexagons
+        coloured by ``value`` (suppressed ones grey with a dark outline); county
+        rows (records too coarse for the resolution, and rolled-up small cells)
+        as a pale county fill beneath, never as if they were exact.
+    scale
+        The fixed scale of the cells (computed on unfiltered statewide data unless
+        the user rescales).
+    county_scale
+        The scale of the county fill (defaults to ``scale``).
+    """
+    counts = counts.assign(tip=cell_tips(counts, measure=measure))
+    is_cell = counts["level"].eq("cell")
+    cells, coarse = counts[is_cell], counts[~is_cell]
+    value_column = "value"
+    drawn: list[pdk.Layer] = []
+    if not coarse.empty:
+        drawn.append(
+            L.county_fill_layer(
+                coarse, scale=county_scale or scale, value_column=value_column,
+                layer_id=f"{layer_id}-county", opacity=0.35,
+            )
+        )
+    drawn.append(L.suppressed_hexagon_layer(cells, layer_id=f"{layer_id}-suppressed"))
+    drawn.append(L.hexagon_layer(cells, scale=scale, value_column=value_column, layer_id=layer_id))
+    return make_deck(drawn, view_state=view_state)
+
+
+def change_tips(change: pd.DataFrame, *, measure: str = "records") -> list[str]:
+    """Plain-text tooltips for :func:`query.cells.cell_change` rows."""
+    names = _county_names()
+    unit = _MEASURE_WORDS.get(measure, measure)
+    tips = []
+    for row in change.itertuples(index=False):
+        county = names.get(row.county_fips, "several counties") if row.county_fips else "several counties"
+        if row.suppressed:
+            body = "change suppressed: a count under k in one of the periods"
+        else:
+            sign = "+" if (row.change or 0) > 0 else ""
+            body = f"{_fmt_count(row.before)} → {_fmt_count(row.after)} ({sign}{_fmt_count(row.change)} {unit})"
+        tips.append(f"res-{row.res} cell, {county}\n{body}")
+    return tips
+
+
+def change_deck(
+    change: pd.DataFrame,
+    *,
+    scale: ColourScale,
+    measure: str = "records",
+    view_state: pdk.ViewState | None = None,
+    layer_id: str = "change",
+) -> pdk.Deck:
+    """A change map: cells coloured on a diverging scale by ``change`` (suppressed grey)."""
+    change = change.assign(tip=change_tips(change, measure=measure))
+    drawn = [
+        L.suppressed_hexagon_layer(change, layer_id=f"{layer_id}-suppressed"),
+        L.hexagon_layer(change, scale=scale, value_column="change", layer_id=layer_id),
+    ]
+    return make_deck(drawn, view_state=view_state)
+
+
+def choropleth_deck(
+    counties: pd.DataFrame,
+    *,
+    scale: ColourScale,
+    value_column: str = "value",
+    view_state: pdk.ViewState | None = None,
+    layer_id: str = "counties",
+) -> pdk.Deck:
+    """Counties coloured by ``value_column`` (rates per 100,000 residents, changes…)."""
+    layer = L.county_fill_layer(counties, scale=scale, value_column=value_column, layer_id=layer_id, opacity=0.8)
+    return make_deck([layer], view_state=view_state)
+
+
+def flows_deck(
+    *,
+    edges: pd.DataFrame | None = None,
+    locations: pd.DataFrame | None = None,
+    corridors: pd.DataFrame | None = None,
+    edge_scale: ColourScale | None = None,
+    corridor_scale: ColourScale | None = None,
+    count_column: str = "records",
+    top_n: int = 25,
+    from_columns: tuple[str, str] = ("origin_lat", "origin_lng"),
+    to_columns: tuple[str, str] = ("dest_lat", "dest_lng"),
+    view_state: pdk.ViewState | None = None,
+) -> pdk.Deck:
+    """The Flows and corridors map: corridor loads, then arcs, then location circles."""
+    drawn: list[pdk.Layer] = []
+    if corridors is not None and not corridors.empty and corridor_scale is not None:
+        drawn.append(L.corridor_layer(corridors, scale=corridor_scale))
+    if edges is not None and not edges.empty:
+        drawn.append(
+            L.arc_layer(
+                edges, count_column=count_column, top_n=top_n, scale=edge_scale,
+                from_columns=from_columns, to_columns=to_columns,
+            )
+        )
+    if locations is not None and not locations.empty:
+        drawn.append(L.location_layer(locations))
+    view = view_state or pdk.ViewState(**CALIFORNIA_VIEW, pitch=35, bearing=0)
+    return make_deck(drawn, view_state=view)
+
+
+__all__ = [
+    "CALIFORNIA_VIEW",
+    "STATEWIDE_MAX_RES",
+    "TOOLTIP",
+    "choropleth_deck",
+    "flows_deck",
+    "RES_NAMES",
+    "cell_tips",
+    "change_deck",
+    "heatmap_deck",
+    "make_deck",
+    "view_for_counties",
+]

@@ -1,0 +1,500 @@
+"""Pure functions that turn query-layer frames into pydeck layers.
+
+Each function takes a :class:`pandas.DataFrame` as the query layer returns it (or
+nothing, for the base layers) and returns one ``pydeck.Layer`` with a stable
+``id``. Every pickable layer's rows carry a plain-text ``tip`` that the deck's
+tooltip shows with ``innerText`` (see :mod:`maps.decks`), so text from the data
+is never parsed as HTML.
+
+Cells travel as H3 hex strings (``hex``): JavaScript numbers cannot hold a 64-bit
+cell id exactly, so the integer never reaches the browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pydeck as pdk
+
+from geo import reference
+from maps.colours import (
+    SUPPRESSED_LINE_RGBA,
+    SUPPRESSED_RGBA,
+    ColourScale,
+    Legend,
+    LegendEntry,
+)
+from routes import settings
+
+#: Outline colour of the 58 counties (the base layer).
+COUNTY_LINE_RGBA = (95, 105, 115, 200)
+#: Colour of the schematic highway lines.
+HIGHWAY_RGBA = (150, 95, 60, 170)
+#: Arcs outside the top N: drawn, but faded.
+FADED_ALPHA = 40
+#: Arcs rise to the side so that A→B and B→A never draw on top of each other:
+#: a constant tilt turns the two directions to opposite sides of their chord.
+ARC_TILT_DEG = 22
+#: Colours of location circles by their balance of flows.
+LOCATION_RGBA = {
+    "incoming": (93, 55, 144, 190),   # purple: mostly a destination
+    "outgoing": (190, 99, 10, 190),   # orange: mostly a point source
+    "internal": (60, 120, 110, 190),  # teal: mostly internal
+    "mixed": (120, 120, 120, 170),
+}
+
+
+def _rgba_lists(colours: np.ndarray) -> list[list[int]]:
+    return [[int(v) for v in row] for row in colours]
+
+
+def _tip_column(frame: pd.DataFrame, tip: Sequence[str] | pd.Series | None) -> list[str]:
+    if tip is not None:
+        return [str(t) for t in tip]
+    if "tip" in frame.columns:
+        return [str(t) for t in frame["tip"]]
+    return [""] * len(frame)
+
+
+# --------------------------------------------------------------------------- base
+
+
+@cache
+def _county_features() -> dict[str, Any]:
+    counties = reference.load_counties()
+    simple = counties.copy()
+    simple["geometry"] = simple.geometry.simplify(0.005, preserve_topology=True)
+    return simple[["county_fips", "name", "geometry"]].__geo_interface__
+
+
+def county_outline_layer(*, line_rgba: Sequence[int] = COUNTY_LINE_RGBA) -> pdk.Layer:
+    """The 58 county outlines: the base layer of every map (not pickable)."""
+    return pdk.Layer(
+        "GeoJsonLayer",
+        _county_features(),
+        id="county-outlines",
+        stroked=True,
+        filled=False,
+        get_line_color=list(line_rgba),
+        line_width_units="pixels",
+        get_line_width=1,
+        pickable=False,
+    )
+
+
+@cache
+def _highway_rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    highways = reference.load_highways()
+    paths: list[dict[str, Any]] = []
+    labels: list[dict[str, Any]] = []
+    for _, row in highways.iterrows():
+        route = str(row.get("route", "highway"))
+        geoms = getattr(row.geometry, "geoms", [row.geometry])
+        for geom in geoms:
+            coords = [[round(x, 4), round(y, 4)] for x, y, *_ in geom.coords]
+            paths.append({"path": coords, "route": route, "tip": f"{route} (schematic line)"})
+            mid = coords[len(coords) // 3]
+            labels.append({"position": mid, "label": route})
+    return paths, labels
+
+
+def highway_layer() -> pdk.Layer:
+    """The highways as thin brown lines; they are schematic (straight lines between towns)."""
+    paths, _ = _highway_rows()
+    return pdk.Layer(
+        "PathLayer",
+        paths,
+        id="highways",
+        get_path="path",
+        get_color=list(HIGHWAY_RGBA),
+        width_units="pixels",
+        get_width=1.5,
+        pickable=False,
+    )
+
+
+def highway_label_layer() -> pdk.Layer:
+    """Route names (``I-5``, ``US-101``) at one point along each schematic highway."""
+    _, labels = _highway_rows()
+    return pdk.Layer(
+        "TextLayer",
+        labels,
+        id="highway-labels",
+        get_position="position",
+        get_text="label",
+        get_size=11,
+        get_color=[120, 70, 40, 230],
+        background=True,
+        get_background_color=[251, 251, 249, 200],
+        font_family="sans-serif",
+        pickable=False,
+    )
+
+
+def tile_layer(url: str) -> pdk.Layer:
+    """A basemap from a configured tile URL (only when ``ROUTES_TILE_URL`` is set).
+
+    Vector tiles (``.pbf``/``.mvt``) draw as an ``MVTLayer``; raster tiles as a
+    ``TileLayer`` of bitmaps.
+    """
+    if url.split("?")[0].endswith((".pbf", ".mvt")):
+        return pdk.Layer(
+            "MVTLayer", data=url, id="basemap", get_line_color=[200, 200, 200],
+            get_fill_color=[238, 238, 238], line_width_min_pixels=1, pickable=False,
+        )
+    return pdk.Layer("TileLayer", data=url, id="basemap", min_zoom=0, max_zoom=19, tile_size=256)
+
+
+def base_layers(*, labels: bool = True) -> list[pdk.Layer]:
+    """County outlines and schematic highways, over a tile basemap only when configured."""
+    layers: list[pdk.Layer] = []
+    url = settings.tile_url()
+    if url:
+        layers.append(tile_layer(url))
+    layers += [county_outline_layer(), highway_layer()]
+    if labels:
+        layers.append(highway_label_layer())
+    return layers
+
+
+def base_legend_entries() -> tuple[LegendEntry, ...]:
+    """Legend rows for the base layers."""
+    return (
+        LegendEntry("county boundary", COUNTY_LINE_RGBA),
+        LegendEntry("highway (schematic, not a road map)", HIGHWAY_RGBA),
+    )
+
+
+# ------------------------------------------------------------------------ hexagons
+
+
+def hexagon_layer(
+    cells: pd.DataFrame,
+    *,
+    scale: ColourScale,
+    value_column: str = "value",
+    layer_id: str = "cells",
+) -> pdk.Layer:
+    """Visible (not suppressed) H3 cells coloured by ``value_column`` on a fixed scale.
+
+    ``cells`` needs ``hex`` (H3 string) and ``value_column``; rows flagged
+    ``suppressed`` are left to :func:`suppressed_hexagon_layer`.
+    """
+    shown = cells
+    if "suppressed" in cells.columns:
+        shown = cells[~cells["suppressed"].fillna(False).astype(bool)]
+    tips = _tip_column(shown, None)
+    data = pd.DataFrame(
+        {
+            "hex": shown["hex"].astype(str).to_list(),
+            "fill": _rgba_lists(scale.rgba_of(shown[value_column])),
+            "tip": tips,
+        }
+    )
+    return pdk.Layer(
+        "H3HexagonLayer",
+        data,
+        id=layer_id,
+        get_hexagon="hex",
+        get_fill_color="fill",
+        stroked=True,
+        get_line_color=[255, 255, 255, 120],
+        line_width_units="pixels",
+        get_line_width=0.5,
+        extruded=False,
+        pickable=True,
+        auto_highlight=True,
+        highlight_color=[255, 140, 0, 200],
+    )
+
+
+def suppressed_hexagon_layer(cells: pd.DataFrame, *, layer_id: str = "cells-suppressed") -> pdk.Layer:
+    """Suppressed cells (fewer than k records): grey with a dark outline, never a gap or zero."""
+    shown = cells[cells["suppressed"].fillna(False).astype(bool)] if "suppressed" in cells else cells.iloc[:0]
+    tips = _tip_column(shown, None) if "tip" in shown.columns else ["suppressed: fewer than k records"] * len(shown)
+    data = pd.DataFrame({"hex": shown["hex"].astype(str).to_list(), "tip": tips})
+    return pdk.Layer(
+        "H3HexagonLayer",
+        data,
+        id=layer_id,
+        get_hexagon="hex",
+        get_fill_color=list(SUPPRESSED_RGBA),
+        stroked=True,
+        get_line_color=list(SUPPRESSED_LINE_RGBA),
+        line_width_units="pixels",
+        get_line_width=1.5,
+        extruded=False,
+        pickable=True,
+    )
+
+
+# ------------------------------------------------------------------------ counties
+
+
+def county_fill_layer(
+    counties: pd.DataFrame,
+    *,
+    scale: ColourScale,
+    value_column: str = "value",
+    layer_id: str = "counties",
+    opacity: float = 0.55,
+) -> pdk.Layer:
+    """A choropleth of counties: ``counties`` has ``county_fips``, ``value_column``, ``tip``
+    and optionally ``suppressed`` (drawn grey with a dark outline)."""
+    features = _county_features()
+    by_fips = counties.set_index("county_fips")
+    colours = scale.rgba_of(counties[value_column])
+    colour_of = dict(zip(counties["county_fips"], _rgba_lists(colours), strict=True))
+    out = []
+    for feature in features["features"]:
+        fips = feature["properties"]["county_fips"]
+        if fips not in by_fips.index:
+            continue
+        row = by_fips.loc[fips]
+        suppressed = bool(row.get("suppressed", False)) if hasattr(row, "get") else False
+        out.append(
+            {
+                "type": "Feature",
+                "geometry": feature["geometry"],
+                "properties": {
+                    "county_fips": fips,
+                    "fill": colour_of[fips],
+                    "line": list(SUPPRESSED_LINE_RGBA) if suppressed else [255, 255, 255, 160],
+                    "tip": str(row.get("tip", feature["properties"]["name"])),
+                },
+            }
+        )
+    return pdk.Layer(
+        "GeoJsonLayer",
+        {"type": "FeatureCollection", "features": out},
+        id=layer_id,
+        stroked=True,
+        filled=True,
+        opacity=opacity,
+        get_fill_color="properties.fill",
+        get_line_color="properties.line",
+        line_width_units="pixels",
+        get_line_width=1,
+        pickable=True,
+        auto_highlight=True,
+    )
+
+
+# --------------------------------------------------------------------------- flows
+
+
+def arc_layer(
+    edges: pd.DataFrame,
+    *,
+    count_column: str = "records",
+    top_n: int = 25,
+    scale: ColourScale | None = None,
+    from_columns: tuple[str, str] = ("origin_lat", "origin_lng"),
+    to_columns: tuple[str, str] = ("dest_lat", "dest_lng"),
+    layer_id: str = "flows",
+    max_width_px: float = 14.0,
+) -> pdk.Layer:
+    """Flow arcs, width and colour by count; the ``top_n`` largest opaque, the rest faded.
+
+    Arcs are tilted by :data:`ARC_TILT_DEG`, so opposite directions between the
+    same two places bow to opposite sides instead of overlapping; each arc is
+    paler at its point source and full colour at its destination. Suppressed edges
+    (``suppressed``) are not drawn.
+    """
+    shown = edges
+    if "suppressed" in edges.columns:
+        shown = edges[~edges["suppressed"].fillna(False).astype(bool)]
+    counts = pd.to_numeric(shown[count_column], errors="coerce").fillna(0).to_numpy(float)
+    order = np.argsort(-counts, kind="stable")
+    rank = np.empty(len(counts), dtype=int)
+    rank[order] = np.arange(len(counts))
+    top = rank < top_n
+    biggest = counts.max() if len(counts) else 1.0
+    if scale is None:
+        scale = _default_scale(counts)
+    colours = scale.rgba_of(counts)
+    target = colours.copy()
+    target[:, 3] = np.where(top, 230, FADED_ALPHA)
+    source = colours.copy()
+    source[:, 3] = np.where(top, 90, FADED_ALPHA // 2)
+    width = 1.0 + (max_width_px - 1.0) * np.sqrt(counts / max(biggest, 1.0))
+    data = pd.DataFrame(
+        {
+            "from": [[float(g), float(a)] for a, g in zip(shown[from_columns[0]], shown[from_columns[1]], strict=True)],
+            "to": [[float(g), float(a)] for a, g in zip(shown[to_columns[0]], shown[to_columns[1]], strict=True)],
+            "source_rgba": _rgba_lists(source),
+            "target_rgba": _rgba_lists(target),
+            "width": np.round(np.where(top, width, np.minimum(width, 2.0)), 2).tolist(),
+            "tip": _tip_column(shown, None),
+        }
+    )
+    return pdk.Layer(
+        "ArcLayer",
+        data,
+        id=layer_id,
+        get_source_position="from",
+        get_target_position="to",
+        get_source_color="source_rgba",
+        get_target_color="target_rgba",
+        get_width="width",
+        width_units="pixels",
+        get_tilt=ARC_TILT_DEG,
+        get_height=0.5,
+        great_circle=False,
+        pickable=True,
+        auto_highlight=True,
+    )
+
+
+def _default_scale(counts: np.ndarray) -> ColourScale:
+    from maps.colours import fixed_scale
+
+    return fixed_scale(float(counts.max()) if len(counts) else 100.0, n=5, palette_name="cividis")
+
+
+def location_layer(
+    locations: pd.DataFrame,
+    *,
+    layer_id: str = "locations",
+    max_radius_px: float = 28.0,
+) -> pdk.Layer:
+    """Circles at places, area by total flows, colour by what dominates there.
+
+    ``locations`` has ``lat``, ``lng``, ``incoming``, ``outgoing``, ``internal``
+    (any may be ``<NA>`` when suppressed) and ``tip``. A place is "incoming" when
+    more than half its flows arrive there, and so on; otherwise "mixed".
+    """
+    parts = locations.reindex(columns=["incoming", "outgoing", "internal"])
+    parts = parts.apply(pd.to_numeric, errors="coerce").fillna(0)
+    total = parts.sum(axis=1).to_numpy(float)
+    biggest = max(float(total.max()) if len(total) else 1.0, 1.0)
+    dominant = []
+    for inc, out, internal, tot in zip(parts["incoming"], parts["outgoing"], parts["internal"], total, strict=True):
+        share = {"incoming": inc, "outgoing": out, "internal": internal}
+        kind = max(share, key=lambda k: share[k])
+        dominant.append(kind if tot and share[kind] / tot > 0.5 else "mixed")
+    suppressed = locations.get("suppressed", pd.Series(False, index=locations.index)).fillna(False).astype(bool)
+    fill = [list(SUPPRESSED_RGBA) if s else list(LOCATION_RGBA[d]) for d, s in zip(dominant, suppressed, strict=True)]
+    data = pd.DataFrame(
+        {
+            "position": [[float(g), float(a)] for a, g in zip(locations["lat"], locations["lng"], strict=True)],
+            "radius": np.round(3 + (max_radius_px - 3) * np.sqrt(total / biggest), 2).tolist(),
+            "fill": fill,
+            "tip": _tip_column(locations, None),
+        }
+    )
+    return pdk.Layer(
+        "ScatterplotLayer",
+        data,
+        id=layer_id,
+        get_position="position",
+        get_radius="radius",
+        radius_units="pixels",
+        get_fill_color="fill",
+        stroked=True,
+        get_line_color=[255, 255, 255, 220],
+        line_width_units="pixels",
+        get_line_width=1,
+        pickable=True,
+        auto_highlight=True,
+    )
+
+
+def corridor_layer(
+    segments: pd.DataFrame,
+    *,
+    scale: ColourScale,
+    load_column: str = "load",
+    path_column: str = "path",
+    layer_id: str = "corridors",
+    max_width_px: float = 12.0,
+) -> pdk.Layer:
+    """Highway segments with their load: width and colour by load.
+
+    ``segments`` has ``path`` (a list of ``[lng, lat]``), ``load`` (``<NA>`` when
+    suppressed: drawn thin and grey) and ``tip``.
+    """
+    load = pd.to_numeric(segments[load_column], errors="coerce")
+    biggest = max(float(load.max()) if load.notna().any() else 1.0, 1.0)
+    width = np.where(load.isna(), 1.5, 2.0 + (max_width_px - 2.0) * np.sqrt(load.fillna(0) / biggest))
+    data = pd.DataFrame(
+        {
+            "path": [_as_path(p) for p in segments[path_column]],
+            "colour": _rgba_lists(scale.rgba_of(load)),
+            "width": np.round(width, 2).tolist(),
+            "tip": _tip_column(segments, None),
+        }
+    )
+    return pdk.Layer(
+        "PathLayer",
+        data,
+        id=layer_id,
+        get_path="path",
+        get_color="colour",
+        get_width="width",
+        width_units="pixels",
+        cap_rounded=True,
+        joint_rounded=True,
+        pickable=True,
+        auto_highlight=True,
+    )
+
+
+def _as_path(value: Any) -> list[list[float]]:
+    if hasattr(value, "coords"):
+        return [[float(x), float(y)] for x, y, *_ in value.coords]
+    if isinstance(value, str):
+        import json
+
+        value = json.loads(value)
+    return [[float(p[0]), float(p[1])] for p in value]
+
+
+# --------------------------------------------------------------------------- legends
+
+
+def location_legend() -> Legend:
+    """The legend of :func:`location_layer`."""
+    return Legend(
+        title="Places (circle area = flows)",
+        entries=(
+            LegendEntry("mostly incoming (destination)", LOCATION_RGBA["incoming"]),
+            LegendEntry("mostly outgoing (point source)", LOCATION_RGBA["outgoing"]),
+            LegendEntry("mostly internal", LOCATION_RGBA["internal"]),
+            LegendEntry("mixed", LOCATION_RGBA["mixed"]),
+            LegendEntry("suppressed (fewer than k)", SUPPRESSED_RGBA),
+        ),
+    )
+
+
+def arc_legend(scale: ColourScale, *, top_n: int) -> Legend:
+    """The legend of :func:`arc_layer`: its colour classes and how to read direction."""
+    base = scale.legend("Flows (arc colour and width)", suppressed=False)
+    note = (
+        f"the {top_n} largest flows opaque, the rest faded; each arc is pale at its point "
+        "source and darkest at its destination, and bows to its right, so A→B and B→A "
+        "never overlap; flows under k are not drawn"
+    )
+    return Legend(base.title, base.entries, note=note)
+
+
+__all__ = [
+    "arc_layer",
+    "arc_legend",
+    "base_layers",
+    "base_legend_entries",
+    "corridor_layer",
+    "county_fill_layer",
+    "county_outline_layer",
+    "hexagon_layer",
+    "highway_label_layer",
+    "highway_layer",
+    "location_layer",
+    "location_legend",
+    "suppressed_hexagon_layer",
+    "tile_layer",
+]

@@ -1,0 +1,161 @@
+"""Heatmap explorer: records per H3 cell, a fixed colour scale, and what is inside a cell."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from maps import colours, decks
+from query import cells
+from query.filters import Filters
+from routes.errors import RoutesError
+from ui import chrome
+from ui import filters as ui_filters
+from ui.cache import snapshot_cached
+from ui.session import current_viewer
+
+try:  # record-level reads arrive with the access-control work
+    from query import records as _records
+except ImportError:  # pragma: no cover - until query/records.py exists
+    _records = None
+
+cell_counts = snapshot_cached(cells.cell_counts)
+cell_change = snapshot_cached(cells.cell_change)
+cell_breakdown = snapshot_cached(cells.cell_breakdown)
+
+MEASURE_LABELS = {"records": "Records", "victims": "Victims", "per_capita": "Per 100,000 residents"}
+WHAT = {
+    "records": "records (tips, incidents, recoveries, service intakes) at their destination",
+    "victims": "victims (sum of victim counts) at the records' destination",
+    "per_capita": "records per 100,000 residents of the county each cell lies in",
+}
+DIMENSION_LABELS = {
+    "trafficking_type": "Type", "record_type": "Record type", "source_kind": "Source kind",
+    "indicator": "Indicators", "month": "Month",
+}
+
+viewer = current_viewer()
+filters = ui_filters.sidebar_filters(viewer)
+months = ui_filters.available_months(viewer, filters)
+comparison = ui_filters.sidebar_compare(filters, months=months)
+
+left, middle, right = st.columns([3, 2, 1.3])
+with left:
+    res = ui_filters.url_choice(
+        "Detail", list(decks.RES_NAMES), param="res", default=6, widget="select_slider",
+        format_func=lambda r: f"{decks.RES_NAMES[r][0]} (res {r})",
+        help="Finer cells show only records located precisely enough; the rest count in their county.",
+    )
+with middle:
+    measure = ui_filters.url_choice(
+        "Show", list(MEASURE_LABELS), param="measure", default="records", horizontal=True,
+        format_func=MEASURE_LABELS.get,
+    )
+with right:
+    rescale = ui_filters.url_choice(
+        "Rescale colours", [], param="rescale", default=False, widget="toggle",
+        help="Off: colours fixed on all records statewide, comparable while filters change.",
+    )
+
+name, area = decks.RES_NAMES[res]
+period = chrome.format_period(filters.start or (months[0] if months else None), filters.end or (months[-1] if months else None))
+chrome.page_header(
+    "Heatmap explorer",
+    WHAT[measure],
+    period if comparison is None else f"{chrome.format_period(comparison.before.start, comparison.before.end)} vs {period}",
+    f"H3 res {res} hexagons (~{area} each); records located less precisely are counted in their county (pale fill)",
+)
+
+try:
+    statewide = cell_counts(viewer, Filters(), res=res, measure=measure)
+    counts = cell_counts(viewer, filters, res=res, measure=measure)
+except RoutesError as error:
+    chrome.show_error(error)
+
+fraction = cells.period_months(filters, available=months) / max(len(months), 1)
+shown = counts[counts["level"].eq("cell")]
+scale = colours.heatmap_scale(
+    statewide.loc[statewide["level"].eq("cell"), "value"], period_fraction=fraction,
+    unit=MEASURE_LABELS[measure].lower(), view_values=shown["value"] if rescale else None,
+)
+county_scale = colours.heatmap_scale(
+    statewide.loc[statewide["level"].eq("county"), "value"], period_fraction=fraction,
+    unit=MEASURE_LABELS[measure].lower(),
+)
+view = decks.view_for_counties(filters.counties, regions=filters.regions)
+
+map_column, legend_column = st.columns([5, 1.4])
+selected_hex = None
+with map_column:
+    if comparison is None:
+        event = st.pydeck_chart(
+            decks.heatmap_deck(counts, scale=scale, county_scale=county_scale, measure=measure, view_state=view),
+            on_select="rerun", selection_mode="single-object", key="heatmap_map", height=560,
+        )
+        picked = (event.selection.objects.get("cells") or []) if event and event.selection else []
+        selected_hex = picked[0].get("hex") if picked else None
+    elif comparison.mode == "side":
+        try:
+            before = cell_counts(viewer, comparison.before, res=res, measure=measure)
+        except RoutesError as error:
+            chrome.show_error(error)
+        a, b = st.columns(2)
+        with a:
+            st.caption(f"Before: {chrome.format_period(comparison.before.start, comparison.before.end)}")
+            st.pydeck_chart(decks.heatmap_deck(before, scale=scale, county_scale=county_scale, measure=measure, view_state=view), key="heatmap_before", height=420)
+        with b:
+            st.caption(f"After: {period}")
+            st.pydeck_chart(decks.heatmap_deck(counts, scale=scale, county_scale=county_scale, measure=measure, view_state=view), key="heatmap_after", height=420)
+    else:
+        try:
+            change = cell_change(viewer, comparison.before, comparison.after, res=res, measure=measure)
+        except RoutesError as error:
+            chrome.show_error(error)
+        change_scale = colours.diverging_scale(change["change"].abs().max(), unit=f"change in {MEASURE_LABELS[measure].lower()}")
+        st.pydeck_chart(decks.change_deck(change, scale=change_scale, measure=measure, view_state=view), key="heatmap_change", height=560)
+with legend_column:
+    if comparison is not None and comparison.mode == "change":
+        chrome.draw_legend(change_scale.legend("Change per cell"))
+    else:
+        chrome.draw_legend(scale.legend(f"{MEASURE_LABELS[measure]} per cell"))
+        chrome.draw_legend(county_scale.legend("County fill: records not in a cell", suppressed=False))
+    visible = shown[~shown["suppressed"].astype(bool)]
+    st.caption(
+        f"{len(visible):,} cells shown · {int(shown['suppressed'].sum()):,} cells suppressed · "
+        f"{int(counts['level'].eq('county').sum()):,} counties with records not in a cell"
+    )
+
+st.markdown("#### Inside a cell")
+top = cells.top_cells(counts, n=25)
+options = ([selected_hex] if selected_hex and selected_hex not in set(top["hex"]) else []) + top["hex"].tolist()
+labels = dict(zip(top["hex"], top["label"], strict=True))
+if selected_hex:
+    st.session_state["heatmap_cell"] = selected_hex
+choice = st.selectbox(
+    "Click a hexagon on the map, or pick one of the busiest cells", options, key="heatmap_cell",
+    format_func=lambda h: labels.get(h) or cells.cell_label(h), index=None, placeholder="choose a cell",
+)
+if choice:
+    try:
+        breakdown = cell_breakdown(viewer, filters, cell=choice)
+    except RoutesError as error:
+        chrome.show_error(error)
+    if breakdown["suppressed"].all():
+        st.info(f"This cell holds fewer than {viewer.k} records under the current filters: its breakdown is suppressed.")
+    else:
+        tabs = st.tabs([DIMENSION_LABELS[d] for d in cells.BREAKDOWN_DIMENSIONS])
+        for tab, dimension in zip(tabs, cells.BREAKDOWN_DIMENSIONS, strict=True):
+            with tab:
+                chrome.count_table(breakdown[breakdown["dimension"].eq(dimension)], label=DIMENSION_LABELS[dimension])
+    records_in_cell = getattr(_records, "records_in_cell", None)
+    if viewer.has_record_access and records_in_cell is not None:
+        with st.expander("Records behind this cell (your task force's only; viewing is audited)"):
+            purpose = st.text_input("Purpose of this view (written to the audit log)", key="heatmap_purpose")
+            if st.button("Show records", key="heatmap_show_records", disabled=not purpose.strip()):
+                try:
+                    rows = records_in_cell(viewer, filters, cell=choice, purpose=purpose.strip())
+                except RoutesError as error:
+                    chrome.show_error(error)
+                st.dataframe(rows, hide_index=True, width="stretch")
+
+chrome.attribution_footer()
+ui_filters.advance_play()

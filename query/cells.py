@@ -1,0 +1,465 @@
+"""Heatmap reads: records per H3 cell, what is inside one cell, and records per month.
+
+At resolution ``r`` only records whose destination was indexed at ``dest_res >= r``
+are cells; a ZIP-precision record (res 7) is never shown as a res-8 or res-9 fact.
+The others (coarser precision, or county only) count towards their county: the
+rows with ``level == 'county'``.
+
+Small-cell protection: cells under k roll up to their H3 parent (at most
+:data:`ROLL_UP_LEVELS` levels), then to their county, via
+:func:`query.suppression.roll_up_cells`; what still falls short is returned with
+``suppressed=True`` and ``<NA>`` counts, never as zero.
+
+Reads use the pre-aggregates of ``pipelines/build_aggregates.py`` when they exist
+and no indicator filter is set (indicators are a list per record), else
+``records`` directly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import date
+
+import duckdb
+import h3
+import numpy as np
+import pandas as pd
+
+from geo import grid, reference
+from query import suppression
+from query.filters import Filters
+from query.viewer import Viewer
+from routes import warehouse
+
+__all__ = [
+    "BREAKDOWN_DIMENSIONS",
+    "MEASURES",
+    "cell_breakdown",
+    "cell_change",
+    "cell_counts",
+    "cell_label",
+    "histogram_by_month",
+    "period_months",
+    "top_cells",
+]
+
+#: What a heatmap can show per cell.
+MEASURES = {
+    "records": "records",
+    "victims": "victims",
+    "per_capita": "records per 100,000 residents of the cell's county",
+}
+#: How many H3 levels a cell under k climbs before it rolls into its county.
+ROLL_UP_LEVELS = 2
+#: The dimensions :func:`cell_breakdown` splits a cell by.
+BREAKDOWN_DIMENSIONS = ("trafficking_type", "record_type", "source_kind", "indicator", "month")
+
+_COUNT_COLUMNS = ["records", "victims"]
+
+
+# ------------------------------------------------------------------ connections
+
+
+@contextlib.contextmanager
+def _connection(con: duckdb.DuckDBPyConnection | None) -> Iterator[duckdb.DuckDBPyConnection]:
+    if con is not None:
+        yield con
+        return
+    with warehouse.open_snapshot() as opened:
+        yield opened
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _use_aggregates(con: duckdb.DuckDBPyConnection, filters: Filters) -> bool:
+    return not filters.indicators and _has_table(con, "cell_counts") and _has_table(con, "county_month_counts")
+
+
+def _guard(con: duckdb.DuckDBPyConnection, viewer: Viewer, filters: Filters) -> None:
+    guard = getattr(suppression, "guard_filters", None)
+    if guard is not None:
+        guard(con, filters, k=viewer.k, side="dest")
+
+
+def _check_res(res: int) -> int:
+    res = int(res)
+    if res not in grid.MAP_RESOLUTIONS:
+        raise ValueError(f"resolution {res!r} is not a map resolution; use one of {grid.MAP_RESOLUTIONS!r}")
+    return res
+
+
+# ----------------------------------------------------------------------- counts
+
+
+def _raw_cells(con: duckdb.DuckDBPyConnection, filters: Filters, res: int) -> pd.DataFrame:
+    """Unprotected counts per (cell at ``res``, county), and per county for coarse records."""
+    where, params = filters.where(side="dest")
+    if _use_aggregates(con, filters):
+        cells_sql = (
+            "SELECT cell, dest_county_fips AS county_fips, sum(records)::BIGINT AS records, "  # noqa: S608 (where from Filters, values as parameters)
+            f"sum(victims)::BIGINT AS victims FROM cell_counts WHERE res = ? AND {where} GROUP BY ALL"
+        )
+        coarse_sql = (
+            "SELECT NULL::BIGINT AS cell, dest_county_fips AS county_fips, sum(records)::BIGINT AS records, "  # noqa: S608
+            "sum(victims)::BIGINT AS victims FROM county_month_counts "
+            f"WHERE (dest_res IS NULL OR dest_res < ?) AND {where} GROUP BY ALL"
+        )
+    else:
+        parent = grid.sql_cell_to_parent("dest_cell", res)
+        cells_sql = (
+            f"SELECT {parent} AS cell, dest_county_fips AS county_fips, count(*) AS records, "  # noqa: S608
+            "coalesce(sum(victim_count), 0)::BIGINT AS victims FROM records "
+            f"WHERE dest_cell IS NOT NULL AND dest_res >= ? AND {where} GROUP BY ALL"
+        )
+        coarse_sql = (
+            "SELECT NULL::BIGINT AS cell, dest_county_fips AS county_fips, count(*) AS records, "  # noqa: S608
+            "coalesce(sum(victim_count), 0)::BIGINT AS victims FROM records "
+            "WHERE dest_county_fips IS NOT NULL AND (dest_cell IS NULL OR dest_res < ?) "
+            f"AND {where} GROUP BY ALL"
+        )
+    cells = con.execute(cells_sql, [res, *params]).df()
+    coarse = con.execute(coarse_sql, [res, *params]).df()
+    return pd.concat([cells, coarse], ignore_index=True)
+
+
+def _protect_cells(raw: pd.DataFrame, *, k: int, res: int) -> pd.DataFrame:
+    min_res = max(grid.MAP_RESOLUTIONS[0], res - ROLL_UP_LEVELS)
+    roll_up = getattr(suppression, "roll_up_cells", None)
+    if roll_up is not None:
+        return roll_up(raw, k=k, min_res=min_res)
+    # Until roll-up exists: cells and counties as they are, under-k suppressed.
+    grouped = raw.groupby(["cell", "county_fips"], dropna=False, as_index=False)[_COUNT_COLUMNS].sum()
+    grouped["level"] = np.where(grouped["cell"].isna(), "county", "cell")
+    grouped["res"] = np.where(grouped["cell"].isna(), pd.NA, res)
+    grouped["rolled_up"] = False
+    return suppression.suppress_small_counts(grouped, k=k, count_columns=_COUNT_COLUMNS)
+
+
+def _dominant_county(raw: pd.DataFrame) -> pd.Series:
+    cells = raw[raw["cell"].notna()]
+    if cells.empty:
+        return pd.Series(dtype="object")
+    best = cells.sort_values("records", ascending=False, kind="stable").drop_duplicates("cell")
+    return best.set_index(best["cell"].astype("int64"))["county_fips"]
+
+
+def _parent_county(cells: pd.Series, res: pd.Series, dominant: pd.Series, base_res: int) -> list[object]:
+    """The dominant county of each (possibly rolled-up) cell, from its finest children."""
+    if dominant.empty:
+        return [None] * len(cells)
+    children = pd.Series(dominant.index.to_numpy(), index=dominant.index)
+    out: list[object] = []
+    lookup: dict[tuple[int, int], object] = {}
+    for cell, r in zip(cells, res, strict=True):
+        if pd.isna(cell):
+            out.append(None)
+            continue
+        cell, r = int(cell), int(r)
+        if r == base_res:
+            out.append(dominant.get(cell))
+            continue
+        if (cell, r) not in lookup:
+            parents = children.map(lambda c, r=r: grid.cell_to_parent(int(c), r))
+            for parent, fips in zip(parents, dominant, strict=True):
+                lookup.setdefault((int(parent), r), fips)
+        out.append(lookup.get((cell, r)))
+    return out
+
+
+def cell_counts(
+    viewer: Viewer,
+    filters: Filters,
+    *,
+    res: int,
+    measure: str = "records",
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> pd.DataFrame:
+    """Records and victims per H3 cell at ``res``, protected for small cells.
+
+    Parameters
+    ----------
+    viewer
+        Who is asking (every role may see these aggregates; k applies to all).
+    filters
+        The shared filters (destination side).
+    res
+        An H3 resolution of :data:`geo.grid.MAP_RESOLUTIONS`.
+    measure
+        One of :data:`MEASURES`: ``records``, ``victims`` or ``per_capita``
+        (records per 100,000 residents of the county the cell mostly lies in;
+        population is known per county only).
+    con
+        An open warehouse connection; by default a read-only snapshot is opened.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per shown cell (``level='cell'``) and per county residual
+        (``level='county'``: records too coarse for ``res`` and cells still under k
+        after rolling up). Columns: ``level``, ``cell`` (Int64), ``hex`` (H3
+        string, ``None`` for counties), ``res`` (Int64; coarser than ``res`` when
+        ``rolled_up``), ``county_fips``, ``records``, ``victims``, ``per_100k``,
+        ``value`` (the measure), ``rolled_up``, ``suppressed``.
+
+    Raises
+    ------
+    query.suppression.FilterIsolationError
+        The filters would isolate a count under k (see ``query/suppression.py``).
+    """
+    res = _check_res(res)
+    if measure not in MEASURES:
+        raise ValueError(f"measure {measure!r} is not one of {', '.join(MEASURES)}")
+    with _connection(con) as c:
+        _guard(c, viewer, filters)
+        raw = _raw_cells(c, filters, res)
+    raw["cell"] = raw["cell"].astype("Int64")
+    out = _protect_cells(raw, k=viewer.k, res=res).reset_index(drop=True)
+    is_cell = out["level"].eq("cell")
+    out["hex"] = None
+    if is_cell.any():
+        out.loc[is_cell, "hex"] = grid.cells_to_strings(out.loc[is_cell, "cell"].astype("int64"))
+    missing = is_cell & out["county_fips"].isna()
+    if missing.any():
+        dominant = _dominant_county(raw)
+        out.loc[missing, "county_fips"] = _parent_county(
+            out.loc[missing, "cell"], out.loc[missing, "res"], dominant, res
+        )
+    population = reference.load_population().set_index("county_fips")["population"]
+    pop = out["county_fips"].map(population).astype("Float64")
+    out["per_100k"] = (out["records"].astype("Float64") / pop * 100_000).round(1)
+    column = {"records": "records", "victims": "victims", "per_capita": "per_100k"}[measure]
+    out["value"] = out[column].astype("Float64")
+    return out[
+        ["level", "cell", "hex", "res", "county_fips", "records", "victims", "per_100k", "value", "rolled_up", "suppressed"]
+    ]
+
+
+def cell_change(
+    viewer: Viewer,
+    before: Filters,
+    after: Filters,
+    *,
+    res: int,
+    measure: str = "records",
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> pd.DataFrame:
+    """The change per cell at ``res`` from the ``before`` filters to the ``after`` filters.
+
+    A cell's change is shown only when both of its counts are 0 or at least k;
+    otherwise the difference could reveal a count under k, so the row is
+    ``suppressed`` (``change`` is ``<NA>``). Cells are not rolled up here.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``cell``, ``hex``, ``res``, ``county_fips``, ``before``, ``after`` (records,
+        or victims when ``measure='victims'``), ``change`` (the measure after minus
+        before; per 100,000 residents for ``per_capita``), ``suppressed``.
+    """
+    res = _check_res(res)
+    if measure not in MEASURES:
+        raise ValueError(f"measure {measure!r} is not one of {', '.join(MEASURES)}")
+    column = "victims" if measure == "victims" else "records"
+    with _connection(con) as c:
+        _guard(c, viewer, before)
+        _guard(c, viewer, after)
+        a = _raw_cells(c, before, res)
+        b = _raw_cells(c, after, res)
+    sides = []
+    for name, raw in (("before", a), ("after", b)):
+        cells = raw[raw["cell"].notna()].groupby("cell")[column].sum().rename(name)
+        sides.append(cells)
+    both = pd.concat(sides, axis=1).fillna(0).astype("int64")
+    dominant = _dominant_county(pd.concat([a, b], ignore_index=True))
+    both["county_fips"] = both.index.map(lambda c: dominant.get(int(c)))
+    k = viewer.k
+    small = ((both["before"] > 0) & (both["before"] < k)) | ((both["after"] > 0) & (both["after"] < k))
+    out = both.reset_index(names="cell")
+    out["cell"] = out["cell"].astype("Int64")
+    out["hex"] = grid.cells_to_strings(out["cell"].astype("int64")) if len(out) else []
+    out["res"] = res
+    if measure == "per_capita":
+        population = reference.load_population().set_index("county_fips")["population"]
+        pop = out["county_fips"].map(population).astype("Float64")
+        change = ((out["after"] - out["before"]).astype("Float64") / pop * 100_000).round(2)
+    else:
+        change = (out["after"] - out["before"]).astype("Float64")
+    small_arr = small.to_numpy()
+    out["before"] = out["before"].astype("Int64").mask(small_arr)
+    out["after"] = out["after"].astype("Int64").mask(small_arr)
+    out["change"] = change.mask(small_arr)
+    out["suppressed"] = small_arr
+    return out[["cell", "hex", "res", "county_fips", "before", "after", "change", "suppressed"]]
+
+
+# -------------------------------------------------------------------- breakdown
+
+
+def _as_cell(cell: int | str) -> int:
+    if isinstance(cell, str):
+        if not h3.is_valid_cell(cell):
+            raise ValueError(f"{cell!r} is not an H3 cell")
+        return int(h3.str_to_int(cell))
+    return int(cell)
+
+
+def cell_breakdown(
+    viewer: Viewer,
+    filters: Filters,
+    *,
+    cell: int | str,
+    res: int | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> pd.DataFrame:
+    """What one cell holds: records by type, record type, source kind, indicator and month.
+
+    Parameters
+    ----------
+    cell
+        The cell (integer id or H3 string), as :func:`cell_counts` returned it.
+    res
+        Its resolution (read from the cell when omitted). Only records indexed at
+        ``dest_res >= res`` are inside it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long form: ``dimension`` (one of :data:`BREAKDOWN_DIMENSIONS`), ``value``,
+        ``records``, ``victims``, ``suppressed``. Within each dimension, counts
+        under k are hidden and complemented so no hidden part equals "cell total
+        minus the visible parts". A cell with fewer than k records returns every
+        row suppressed. Indicators overlap (a record may carry several).
+    """
+    cell_id = _as_cell(cell)
+    res = _check_res(grid.cell_resolution(cell_id) if res is None else res)
+    if grid.cell_resolution(cell_id) != res:
+        cell_id = grid.cell_to_parent(cell_id, res)
+    parent = grid.sql_cell_to_parent("dest_cell", res)
+    where, params = filters.where(side="dest")
+    base = (
+        f"FROM records WHERE dest_cell IS NOT NULL AND dest_res >= ? AND {parent} = ? AND {where}"  # noqa: S608 (trusted expression, values as parameters)
+    )
+    base_params: list[object] = [res, cell_id, *params]
+    parts = []
+    with _connection(con) as c:
+        _guard(c, viewer, filters)
+        total = int(c.execute(f"SELECT count(*) {base}", base_params).fetchone()[0])
+        for dimension in ("trafficking_type", "record_type", "source_kind"):
+            parts.append(
+                c.execute(
+                    f"SELECT '{dimension}' AS dimension, coalesce({dimension}, 'not given') AS value, "  # noqa: S608 (fixed names)
+                    f"count(*) AS records, coalesce(sum(victim_count), 0)::BIGINT AS victims {base} "
+                    "GROUP BY ALL ORDER BY records DESC",
+                    base_params,
+                ).df()
+            )
+        parts.append(
+            c.execute(
+                "SELECT 'indicator' AS dimension, value, count(*) AS records, "  # noqa: S608
+                "coalesce(sum(victim_count), 0)::BIGINT AS victims FROM ("
+                f"SELECT unnest(indicators) AS value, victim_count {base}) GROUP BY ALL ORDER BY records DESC",
+                base_params,
+            ).df()
+        )
+        parts.append(
+            c.execute(
+                "SELECT 'month' AS dimension, strftime(month, '%Y-%m') AS value, count(*) AS records, "  # noqa: S608
+                f"coalesce(sum(victim_count), 0)::BIGINT AS victims {base} GROUP BY ALL ORDER BY value",
+                base_params,
+            ).df()
+        )
+    frame = pd.concat(parts, ignore_index=True)
+    frame["value"] = frame["value"].astype(str)
+    if total < viewer.k:
+        frame["records"] = pd.array([pd.NA] * len(frame), dtype="Int64")
+        frame["victims"] = pd.array([pd.NA] * len(frame), dtype="Int64")
+        frame["suppressed"] = True
+        return frame
+    protect = getattr(suppression, "protect_breakdown", None)
+    if protect is not None:
+        return protect(frame, k=viewer.k, margins=[["dimension"]], count_columns=_COUNT_COLUMNS)
+    return suppression.suppress_small_counts(frame, k=viewer.k, count_columns=_COUNT_COLUMNS)
+
+
+# -------------------------------------------------------------------- histogram
+
+
+def histogram_by_month(
+    viewer: Viewer,
+    filters: Filters,
+    *,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> pd.DataFrame:
+    """Records per month under ``filters`` with the period ignored (the slider's backdrop).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``month`` (date, first of the month), ``records``, ``victims``, ``suppressed``.
+    """
+    unbounded = filters.with_period(None, None)
+    where, params = unbounded.where(side="dest")
+    with _connection(con) as c:
+        _guard(c, viewer, unbounded)
+        table = "county_month_counts" if _use_aggregates(c, unbounded) else None
+        if table:
+            sql = (
+                "SELECT month, sum(records)::BIGINT AS records, sum(victims)::BIGINT AS victims "  # noqa: S608
+                f"FROM county_month_counts WHERE {where} GROUP BY month ORDER BY month"
+            )
+        else:
+            sql = (
+                "SELECT month, count(*) AS records, coalesce(sum(victim_count), 0)::BIGINT AS victims "  # noqa: S608
+                f"FROM records WHERE month IS NOT NULL AND {where} GROUP BY month ORDER BY month"
+            )
+        frame = c.execute(sql, params).df()
+    frame["month"] = pd.to_datetime(frame["month"]).dt.date
+    return suppression.suppress_small_counts(frame, k=viewer.k, count_columns=_COUNT_COLUMNS)
+
+
+def period_months(filters: Filters, *, available: list[date] | None = None) -> int:
+    """How many months ``filters`` spans (all ``available`` months when open-ended).
+
+    >>> period_months(Filters(start=date(2024, 1, 1), end=date(2024, 3, 1)))
+    3
+    """
+    if available:
+        lo = filters.start or min(available)
+        hi = filters.end or max(available)
+    elif filters.start and filters.end:
+        lo, hi = filters.start, filters.end
+    else:
+        return 1
+    return max((hi.year - lo.year) * 12 + hi.month - lo.month + 1, 1)
+
+
+# ------------------------------------------------------------------------ labels
+
+
+def cell_label(hex_id: str, county_fips: str | None = None) -> str:
+    """A human name for a cell: its resolution, centre and county.
+
+    >>> cell_label("872830828ffffff", "06075")
+    'res-7 cell at 37.77, -122.42 (San Francisco)'
+    """
+    lat, lng = h3.cell_to_latlng(hex_id)
+    res = h3.get_resolution(hex_id)
+    names = reference.load_regions().set_index("county_fips")["county"]
+    county = f" ({names.get(county_fips, county_fips)})" if county_fips else ""
+    return f"res-{res} cell at {lat:.2f}, {lng:.2f}{county}"
+
+
+def top_cells(counts: pd.DataFrame, *, n: int = 25) -> pd.DataFrame:
+    """The ``n`` shown cells with the largest ``value``: ``hex``, ``res``, ``label``, ``value``."""
+    shown = counts[counts["level"].eq("cell") & ~counts["suppressed"].astype(bool)]
+    shown = shown.sort_values("value", ascending=False, kind="stable").head(n)
+    labels = [cell_label(h, f) for h, f in zip(shown["hex"], shown["county_fips"], strict=True)]
+    return pd.DataFrame(
+        {"hex": shown["hex"].to_list(), "res": shown["res"].to_list(), "label": labels, "value": shown["value"].to_list()}
+    )

@@ -1,0 +1,105 @@
+"""The frame around every page: header line, legends, demo banner, attribution."""
+
+from __future__ import annotations
+
+import html
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from maps.colours import SUPPRESSED_RGBA, Legend
+from routes import settings, warehouse
+from routes.errors import RoutesError
+from ui.cache import snapshot_cached
+
+
+def _is_demo() -> bool | None:
+    try:
+        with warehouse.open_snapshot() as con:
+            return warehouse.get_meta(con, "is_demo") == "true"
+    except (RoutesError, OSError):
+        return None
+
+
+_is_demo_cached = snapshot_cached(_is_demo)
+
+
+def format_period(start: date | None, end: date | None) -> str:
+    """``"Jan 2024 – Dec 2025"``, ``"Mar 2025"`` or ``"all months"``.
+
+    >>> format_period(date(2024, 1, 1), date(2025, 12, 1))
+    'Jan 2024 – Dec 2025'
+    """
+    if start is None and end is None:
+        return "all months"
+    if start and end and (start.year, start.month) == (end.year, end.month):
+        return start.strftime("%b %Y")
+    lo = start.strftime("%b %Y") if start else "start"
+    hi = end.strftime("%b %Y") if end else "latest"
+    return f"{lo} – {hi}"
+
+
+def page_header(title: str, what_it_counts: str, period: str, precision: str) -> None:
+    """The page title and one line saying what the map counts, over when, how precisely."""
+    st.markdown(f"### {html.escape(title)}")
+    k = settings.small_cell_k()
+    st.caption(
+        f"**Counts:** {what_it_counts} · **Period:** {period} · **Precision:** {precision} · "
+        f"counts under {k} are suppressed"
+    )
+    if _is_demo_cached():
+        st.info("Demo data: synthetic records generated for testing, not real cases.", icon=":material/science:")
+
+
+def _swatch(rgba: tuple[int, ...], *, hatch: bool = False) -> str:
+    r, g, b, a = (list(rgba) + [255])[:4]
+    colour = f"rgba({r},{g},{b},{a / 255:.2f})"
+    background = (
+        f"repeating-linear-gradient(45deg,{colour} 0 3px,rgba(60,60,60,.7) 3px 4px)" if hatch else colour
+    )
+    return (
+        f'<span style="display:inline-block;width:14px;height:14px;margin-right:6px;'
+        f'vertical-align:middle;border:1px solid rgba(0,0,0,.25);background:{background}"></span>'
+    )
+
+
+def legend_html(legend: Legend) -> str:
+    """The legend as escaped HTML (every label goes through :func:`html.escape`)."""
+    rows = "".join(
+        f'<div style="white-space:nowrap">{_swatch(e.rgba, hatch=e.rgba == SUPPRESSED_RGBA)}'
+        f"{html.escape(e.label)}</div>"
+        for e in legend.entries
+    )
+    note = f'<div style="color:#5a6570;font-size:0.8em;margin-top:4px">{html.escape(legend.note)}</div>' if legend.note else ""
+    return (
+        f'<div style="font-size:0.85em;line-height:1.6"><b>{html.escape(legend.title)}</b>'
+        f"{rows}{note}</div>"
+    )
+
+
+def draw_legend(legend: Legend) -> None:
+    """Draw a legend (colour swatches, labels, the scale's basis)."""
+    st.html(legend_html(legend))
+
+
+def attribution_footer() -> None:
+    """The attribution line every page shows."""
+    st.divider()
+    st.caption(settings.ATTRIBUTION)
+
+
+def show_error(error: Exception) -> None:
+    """A domain error as a user message (pages call this at the edge), then stop the page."""
+    st.warning(str(error), icon=":material/shield:")
+    st.stop()
+
+
+def count_table(frame: pd.DataFrame, *, label: str = "value") -> None:
+    """A table of counts where hidden values read "suppressed", never blank or zero."""
+    shown = frame.drop(columns=[c for c in ("dimension", "suppressed") if c in frame.columns]).copy()
+    for column in ("records", "victims"):
+        if column in shown.columns:
+            shown[column] = [("suppressed" if pd.isna(v) else f"{int(v):,}") for v in shown[column]]
+    shown = shown.rename(columns={"value": label})
+    st.dataframe(shown, hide_index=True, width="stretch")

@@ -1,0 +1,292 @@
+"""The shared sidebar filters, kept in the URL's query parameters.
+
+:func:`sidebar_filters` draws the filters every explore page shares (period with
+a histogram of counts behind it and a play button, trafficking type, record type,
+source kind, region, county, indicators) and returns a
+:class:`query.filters.Filters`. Every choice is mirrored in ``st.query_params``,
+so copying the URL bookmarks the view; opening such a URL restores it.
+
+:func:`sidebar_compare` adds the compare mode (two periods side by side or a
+change map); :func:`url_choice` keeps a page's own controls (resolution,
+measure…) in the URL the same way; :func:`advance_play` steps the period one
+month per rerun while "play" is on (pages call it last).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from geo import reference
+from query import cells
+from query.filters import INDICATORS, RECORD_TYPES, SOURCE_KINDS, TRAFFICKING_TYPES, Filters
+from query.viewer import Viewer
+from routes.errors import RoutesError
+from ui.cache import snapshot_cached
+
+#: Seconds between two months while playing.
+PLAY_INTERVAL_S = 1.5
+COMPARE_MODES = {"off": "Off", "side": "Two periods side by side", "change": "Change map"}
+
+_histogram = snapshot_cached(cells.histogram_by_month)
+
+_LISTS = {
+    # query-parameter / Filters field: (label, options source)
+    "trafficking_types": "Trafficking type",
+    "record_types": "Record type",
+    "source_kinds": "Source kind",
+    "regions": "Region",
+    "counties": "County",
+    "indicators": "Indicators",
+}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two periods to compare: ``before`` and ``after`` are full filter sets."""
+
+    mode: str
+    before: Filters
+    after: Filters
+
+
+def _params() -> dict[str, str]:
+    return {k: str(v) for k, v in st.query_params.to_dict().items()}
+
+
+def _seed(key: str, value: object) -> None:
+    """Put a value from the URL into a widget's state the first time the widget appears."""
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def _sync_params(owned: dict[str, str | None]) -> None:
+    """Write the keys this module owns into the URL; drop the ones at their default."""
+    for key, value in owned.items():
+        if value:
+            if st.query_params.get(key) != value:
+                st.query_params[key] = value
+        elif key in st.query_params:
+            del st.query_params[key]
+
+
+def _options() -> dict[str, list[str]]:
+    counties = reference.load_regions().sort_values("county")
+    return {
+        "trafficking_types": list(TRAFFICKING_TYPES),
+        "record_types": list(RECORD_TYPES),
+        "source_kinds": list(SOURCE_KINDS),
+        "regions": sorted(counties["region"].dropna().unique().tolist()),
+        "counties": counties["county_fips"].tolist(),
+        "indicators": list(INDICATORS),
+    }
+
+
+def _label(field: str) -> object:
+    if field == "counties":
+        names = reference.load_regions().set_index("county_fips")["county"].to_dict()
+        return lambda fips: names.get(fips, fips)
+    return lambda v: str(v).replace("_", " ")
+
+
+def _months(histogram: pd.DataFrame) -> list[date]:
+    if histogram.empty:
+        today = date.today().replace(day=1)
+        return [today]
+    lo, hi = min(histogram["month"]), max(histogram["month"])
+    return [d.date() for d in pd.date_range(lo, hi, freq="MS")]
+
+
+def sidebar_filters(viewer: Viewer, *, key: str = "f") -> Filters:
+    """Draw the shared filters in the sidebar and return what they select.
+
+    Parameters
+    ----------
+    viewer
+        The signed-in viewer (the histogram behind the period slider is theirs).
+    key
+        Prefix of the widgets' keys (one set of filters per page is the norm).
+
+    Returns
+    -------
+    query.filters.Filters
+        Empty fields mean "all"; ``start``/``end`` stay ``None`` while the slider
+        spans every month (so the query layer has nothing to check).
+    """
+    seeded = Filters.from_query_params(_params())
+    options = _options()
+    sidebar = st.sidebar
+    sidebar.markdown("**Filters**")
+    period_box = sidebar.container()
+    chosen: dict[str, tuple[str, ...]] = {}
+    for field, label in _LISTS.items():
+        widget_key = f"{key}_{field}"
+        _seed(widget_key, [v for v in getattr(seeded, field) if v in options[field]])
+        if field == "counties" and chosen.get("regions"):
+            in_regions = reference.load_regions()
+            allowed = set(in_regions.loc[in_regions["region"].isin(chosen["regions"]), "county_fips"])
+            opts = [c for c in options[field] if c in allowed]
+            st.session_state[widget_key] = [c for c in st.session_state[widget_key] if c in allowed]
+        else:
+            opts = options[field]
+        values = sidebar.multiselect(label, opts, key=widget_key, format_func=_label(field), placeholder="all")
+        chosen[field] = tuple(values)
+    filters = Filters(**chosen)  # type: ignore[arg-type]
+
+    with period_box:
+        filters = _period(viewer, filters, seeded=seeded, key=key)
+    _sync_params({"from": None, "to": None, **{f: None for f in _LISTS}, **filters.to_query_params()})
+    return filters
+
+
+def _period(viewer: Viewer, filters: Filters, *, seeded: Filters, key: str) -> Filters:
+    try:
+        histogram = _histogram(viewer, filters)
+    except RoutesError as error:
+        st.warning(str(error), icon=":material/shield:")
+        histogram = pd.DataFrame({"month": [], "records": []})
+    months = _months(histogram)
+    st.session_state[f"{key}_months_total"] = len(months)
+    slider_key, play_key, step_key = f"{key}_period", f"{key}_playing", f"{key}_play_step"
+    first = (max(seeded.start, months[0]) if seeded.start else months[0])
+    last = (min(seeded.end, months[-1]) if seeded.end else months[-1])
+    first, last = _nearest(months, first), _nearest(months, last)
+    if seeded.start or seeded.end:
+        _seed(slider_key, (first, last))
+    current = st.session_state.get(slider_key, (months[0], months[-1]))
+    if not (isinstance(current, tuple) and current[0] in months and current[1] in months):
+        st.session_state[slider_key] = (months[0], months[-1])
+    playing = bool(st.session_state.get(play_key))
+    if playing:
+        step = min(int(st.session_state.get(step_key, 0)), len(months) - 1)
+        st.session_state[slider_key] = (months[step], months[step])
+
+    if not histogram.empty:
+        chart = histogram.assign(month=pd.to_datetime(histogram["month"]))[["month", "records"]]
+        st.bar_chart(chart, x="month", y="records", height=90, x_label="", y_label="records", color="#3b6e8f")
+    start, end = st.select_slider(
+        "Period", options=months, value=(months[0], months[-1]), key=slider_key,
+        format_func=lambda d: d.strftime("%b %Y"), disabled=playing,
+    )
+    label = ":material/stop: Stop" if playing else ":material/play_arrow: Play months"
+    if st.button(label, key=f"{key}_play_button", help="Step through the months one by one"):
+        if playing:
+            st.session_state[play_key] = False
+            st.session_state[slider_key] = (months[0], months[-1])
+        else:
+            st.session_state[play_key] = True
+            st.session_state[step_key] = 0
+        st.rerun()
+    if (start, end) == (months[0], months[-1]) and len(months) > 1:
+        return filters.with_period(None, None)
+    return filters.with_period(start, end)
+
+
+def _nearest(months: Sequence[date], value: date) -> date:
+    value = value.replace(day=1)
+    return value if value in months else min(months, key=lambda m: abs((m - value).days))
+
+
+def is_playing(*, key: str = "f") -> bool:
+    """Whether the period is currently being played month by month."""
+    return bool(st.session_state.get(f"{key}_playing"))
+
+
+def advance_play(*, key: str = "f") -> None:
+    """While playing, wait :data:`PLAY_INTERVAL_S` and step to the next month (call last on a page)."""
+    if not is_playing(key=key):
+        return
+    step_key = f"{key}_play_step"
+    step = int(st.session_state.get(step_key, 0))
+    if step + 1 >= int(st.session_state.get(f"{key}_months_total", 0)):
+        st.session_state[f"{key}_playing"] = False
+        return
+    time.sleep(PLAY_INTERVAL_S)
+    st.session_state[step_key] = step + 1
+    st.rerun()
+
+
+def sidebar_compare(filters: Filters, *, months: Sequence[date] | None = None, key: str = "cmp") -> Comparison | None:
+    """The compare mode: ``None`` when off, else the two periods to compare.
+
+    The "after" period is the one the period slider selects; the "before" period
+    defaults to the same number of months just before it.
+    """
+    params = _params()
+    mode_key = f"{key}_mode"
+    _seed(mode_key, params.get("cmp", "off") if params.get("cmp") in COMPARE_MODES else "off")
+    mode = st.sidebar.radio("Compare", list(COMPARE_MODES), key=mode_key, format_func=COMPARE_MODES.get, horizontal=False)
+    if mode == "off" or is_playing():
+        _sync_params({"cmp": None, "cmp_from": None, "cmp_to": None})
+        return None
+    all_months = list(months or [])
+    if not all_months:
+        return None
+    if filters.start is None and filters.end is None:
+        # the whole span is selected: compare its second half with its first
+        half = max(len(all_months) // 2, 1)
+        start, end = all_months[-half], all_months[-1]
+    else:
+        start, end = filters.start or all_months[0], filters.end or all_months[-1]
+    length = cells.period_months(filters.with_period(start, end))
+    default_end = _shift(start, -1)
+    default_start = _shift(start, -length)
+    if default_end < all_months[0]:
+        default_start, default_end = all_months[0], all_months[min(length, len(all_months)) - 1]
+    seeded = Filters.from_query_params({"from": params.get("cmp_from", ""), "to": params.get("cmp_to", "")})
+    range_key = f"{key}_period"
+    default = (
+        _nearest(all_months, seeded.start or max(default_start, all_months[0])),
+        _nearest(all_months, seeded.end or default_end),
+    )
+    if seeded.start or seeded.end:
+        _seed(range_key, default)
+    before_start, before_end = st.sidebar.select_slider(
+        "Compare with (before)", options=all_months, value=default, key=range_key,
+        format_func=lambda d: d.strftime("%b %Y"),
+    )
+    _sync_params({"cmp": mode, "cmp_from": before_start.strftime("%Y-%m"), "cmp_to": before_end.strftime("%Y-%m")})
+    return Comparison(
+        mode=mode,
+        before=filters.with_period(before_start, before_end),
+        after=filters.with_period(start, end),
+    )
+
+
+def _shift(month: date, months: int) -> date:
+    index = month.year * 12 + month.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def url_choice(label: str, options: Sequence[object], *, param: str, default: object, widget: str = "radio", **kwargs: object) -> object:
+    """A page control whose value lives in the URL under ``param``.
+
+    ``widget`` is ``"radio"``, ``"select_slider"``, ``"selectbox"`` or ``"toggle"``
+    (for a toggle, ``options`` is ignored and the value is a bool).
+    """
+    raw = _params().get(param)
+    widget_key = f"url_{param}"
+    if widget == "toggle":
+        _seed(widget_key, raw == "1" if raw is not None else bool(default))
+        value: object = st.toggle(label, key=widget_key, **kwargs)  # type: ignore[arg-type]
+        _sync_params({param: ("1" if value else "0") if bool(value) != bool(default) else None})
+        return value
+    by_text = {str(o): o for o in options}
+    _seed(widget_key, by_text.get(raw, default) if raw is not None else default)
+    draw = {"radio": st.radio, "select_slider": st.select_slider, "selectbox": st.selectbox}[widget]
+    value = draw(label, list(options), key=widget_key, **kwargs)  # type: ignore[operator]
+    _sync_params({param: str(value) if value != default else None})
+    return value
+
+
+def available_months(viewer: Viewer, filters: Filters) -> list[date]:
+    """Every month from the first to the last with data under ``filters`` (period ignored)."""
+    try:
+        return _months(_histogram(viewer, filters))
+    except RoutesError:
+        return []
