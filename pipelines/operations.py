@@ -43,7 +43,13 @@ import pandas as pd
 from geo import reference
 from geo.geocode import geocode
 from routes import control, warehouse
-from routes.errors import ConfigError, IngestError, UnknownSourceError, WarehouseMissingError
+from routes.errors import (
+    ConfigError,
+    IngestError,
+    RoutesError,
+    UnknownSourceError,
+    WarehouseMissingError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +63,10 @@ DEFAULT_DISTANCE_M = 500.0
 MAX_RADIUS_M = 50_000.0
 
 EARTH_RADIUS_M = 6_371_008.8
+
+
+class OperationError(RoutesError, ValueError):
+    """A planned operation is incomplete or impossible (bad time, place, radius …)."""
 
 _PACIFIC = ZoneInfo("America/Los_Angeles")
 
@@ -154,7 +164,7 @@ def _as_local(value: object, name: str) -> datetime:
     else:
         stamp = pd.Timestamp(value) if value is not None else pd.NaT
     if pd.isna(stamp):
-        raise ValueError(
+        raise OperationError(
             f"{name} {value!r} is not a date and time; give it as 'YYYY-MM-DD HH:MM'"
         )
     if stamp.tzinfo is not None:
@@ -183,15 +193,15 @@ def _locate(
 ) -> tuple[float, float, str | None]:
     if lat is not None and lng is not None:
         if not (-90 <= lat <= 90 and -180 <= lng <= 180):
-            raise ValueError(f"({lat!r}, {lng!r}) is not a latitude and longitude")
+            raise OperationError(f"({lat!r}, {lng!r}) is not a latitude and longitude")
         found = geocode(f"{lat}, {lng}")
         return float(lat), float(lng), found.get("county_fips")
     if not place or not place.strip():
-        raise ValueError("an operation needs a place: give lat and lng, or a place text")
+        raise OperationError("an operation needs a place: give lat and lng, or a place text")
     found = geocode(place)
     if found.get("error") or found.get("lat") is None:
         reason = found.get("error") or "not found"
-        raise ValueError(
+        raise OperationError(
             f"could not place {place!r} ({reason}); give lat and lng instead, or a fuller place"
         )
     return float(found["lat"]), float(found["lng"]), found.get("county_fips")
@@ -257,17 +267,17 @@ def add_operation(
     """
     source_id = (source_id or "").strip()
     if not source_id:
-        raise ValueError("an operation needs the agency's source id")
+        raise OperationError("an operation needs the agency's source id")
     if not contact or not str(contact).strip():
-        raise ValueError(f"operation of {source_id!r} needs a contact for the other agency")
+        raise OperationError(f"operation of {source_id!r} needs a contact for the other agency")
     if kind not in OPERATION_KINDS:
-        raise ValueError(f"unknown operation kind {kind!r}; kinds are {', '.join(OPERATION_KINDS)}")
+        raise OperationError(f"unknown operation kind {kind!r}; kinds are {', '.join(OPERATION_KINDS)}")
     radius = float(radius_m)
     if not (0 <= radius <= MAX_RADIUS_M) or math.isnan(radius):
-        raise ValueError(f"radius_m {radius_m!r} must be between 0 and {MAX_RADIUS_M:.0f} metres")
+        raise OperationError(f"radius_m {radius_m!r} must be between 0 and {MAX_RADIUS_M:.0f} metres")
     start_at, end_at = _as_local(start, "start"), _as_local(end, "end")
     if end_at <= start_at:
-        raise ValueError(f"end {end_at.isoformat()!r} must come after start {start_at.isoformat()!r}")
+        raise OperationError(f"end {end_at.isoformat()!r} must come after start {start_at.isoformat()!r}")
     lat_c, lng_c, county = _locate(lat=lat, lng=lng, place=place)
     tf = task_force if task_force else _task_force_of(source_id)
     op_id = operation_id or _operation_id(source_id, start_at, end_at, lat_c, lng_c, radius)
@@ -368,7 +378,7 @@ def load_operations_file(
                 path=control_path,
                 refresh=False,
             )
-        except (ValueError, UnknownSourceError) as exc:
+        except (ValueError, UnknownSourceError) as exc:  # OperationError too
             raise IngestError(f"{str(file)!r} line {number}: {exc}") from None
         count += 1
     log.info("Imported %d operations from %s", count, file)
@@ -425,7 +435,7 @@ def find_conflicts(
     """
     limit = deconflict_distance_m() if distance_m is None else float(distance_m)
     if limit < 0:
-        raise ValueError(f"distance_m must not be negative, not {distance_m!r}")
+        raise OperationError(f"distance_m must not be negative, not {distance_m!r}")
     ops = list_operations(path=path)
     if active_at is not None:
         ops = ops[ops["end_at"] >= pd.Timestamp(_as_local(active_at, "active_at"))]

@@ -53,6 +53,7 @@ __all__ = [
     "match_counts",
     "open_matches",
     "operation_conflicts",
+    "own_agencies",
 ]
 
 log = logging.getLogger(__name__)
@@ -469,3 +470,16 @@ def conflict_counts(
         ).drop_duplicates()
         sides["region"] = sides["region"].fillna("unknown")
     return _count_frame(sides, by=by, k=viewer.k, name="conflicts")
+
+
+def own_agencies(viewer: Viewer) -> pd.DataFrame:
+    """The sources (agencies) of the viewer's task force: ``source_id``, ``name``.
+
+    For the form that records a planned operation.
+    """
+    task_force = _require_record_role(viewer, "operations")
+    with warehouse.open_snapshot() as con:
+        return con.execute(
+            "SELECT source_id, name FROM sources WHERE task_force = ? ORDER BY name",
+            [task_force],
+        ).df()

@@ -196,3 +196,9 @@ def test_conflict_acknowledgement_and_counts(tmp_env: Path) -> None:
 def test_within_m_rounds_up_to_100() -> None:
     assert [matches._within_m(g) for g in (0.0, 1.0, 100.0, 101.0, 449.9)] == [
         0, 100, 100, 200, 500]
+
+
+def test_own_agencies(built: Path) -> None:
+    assert matches.own_agencies(LA).source_id.tolist() == ["lapd"]
+    with pytest.raises(AccessDenied):
+        matches.own_agencies(LEADERSHIP)
