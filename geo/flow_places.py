@@ -181,6 +181,64 @@ def sql_end_id(side: str, level: str) -> str:
     return f"coalesce(o_outside, {inside})" if side == "o" else inside
 
 
+_CONTEXT = {  # which area columns each level keeps (single-valued there)
+    "res6": ("county", "region", "task_force"),
+    "res5": ("county", "region", "task_force"),
+    "res4": ("county", "region", "task_force"),
+    "county": ("county", "region", "task_force"),
+    "region": ("region",),
+    "task_force": ("task_force",),
+}
+_CONTEXT_COLUMN = {"county": "county_fips", "region": "region", "task_force": "task_force"}
+
+
+def sql_level_edges(level: str, *, source: str = "_flow_records") -> str:
+    """A ``SELECT`` aggregating :func:`sql_flow_records` rows (relation ``source``) to edges at ``level``.
+
+    One row per ``month`` × ``trafficking_type`` × origin × destination (and the
+    single-valued area columns of the level), with the count columns of the
+    ``flows`` table and ``n_<indicator>``; no names or coordinates.
+    """
+    o_id, d_id = sql_end_id("o", level), sql_end_id("d", level)
+    res = CELL_LEVELS.get(level)
+    kind = "cell" if res else level
+    keep = _CONTEXT[level]
+    context = []
+    for side, name in (("o", "origin"), ("d", "dest")):
+        for area, column in _CONTEXT_COLUMN.items():
+            expr = f"{side}_{area}" if area in keep else "NULL::VARCHAR"
+            context.append(f"{expr} AS {name}_{column}")
+    cells = (
+        f"o_cell{res} AS origin_cell, d_cell{res} AS dest_cell"
+        if res else "NULL::BIGINT AS origin_cell, NULL::BIGINT AS dest_cell"
+    )
+    indicators = ", ".join(f"count(*) FILTER (WHERE ind_{n}) AS n_{n}" for n in FLOW_INDICATORS)
+    return f"""
+    SELECT '{level}' AS level, month, trafficking_type,
+        {o_id} AS origin_id,
+        CASE WHEN o_outside IS NULL THEN '{kind}'
+             WHEN o_country = 'US' THEN 'state' ELSE 'country' END AS origin_kind,
+        {d_id} AS dest_id, '{kind}' AS dest_kind,
+        {cells},
+        {", ".join(context)},
+        o_entry AS origin_entry, o_state AS origin_state, o_country AS origin_country,
+        count(*) AS records,
+        sum(victims)::BIGINT AS victims,
+        count(*) FILTER (WHERE ind_minor) AS minors,
+        count(*) FILTER (WHERE record_type = 'tip') AS tips,
+        count(*) FILTER (WHERE record_type = 'incident') AS incidents,
+        count(*) FILTER (WHERE record_type = 'recovery') AS recoveries,
+        count(*) FILTER (WHERE record_type = 'service') AS services,
+        count(*) FILTER (WHERE record_type IN ('incident', 'recovery')) AS confirmed,
+        count(DISTINCT source_id) AS sources,
+        list_sort(list_distinct(list(source_id))) AS source_ids,
+        {indicators}
+    FROM {source}
+    WHERE {o_id} IS NOT NULL AND {d_id} IS NOT NULL
+    GROUP BY ALL
+    """  # noqa: S608 (trusted identifiers only; values are parameters)
+
+
 @cache
 def _world_names() -> dict[str, str]:
     path = settings.REFERENCE_DIR / "world_centroids.csv"

@@ -82,14 +82,13 @@ from scipy import stats
 
 from geo import highways
 from geo.flow_places import (
-    CELL_LEVELS,
     FLOW_INDICATORS,
     FLOW_LEVELS,
     area_places,
     cell_places,
     outside_places,
-    sql_end_id,
     sql_flow_records,
+    sql_level_edges,
 )
 from pipelines.build import table_timer
 
@@ -109,58 +108,6 @@ SHIFT_LEVELS = ("county", "region", "task_force")
 
 _DAYS_PER_MONTH = 365.25 / 12
 
-_CONTEXT = {  # which area columns each level keeps (single-valued there)
-    "res6": ("county", "region", "task_force"),
-    "res5": ("county", "region", "task_force"),
-    "res4": ("county", "region", "task_force"),
-    "county": ("county", "region", "task_force"),
-    "region": ("region",),
-    "task_force": ("task_force",),
-}
-_CONTEXT_COLUMN = {"county": "county_fips", "region": "region", "task_force": "task_force"}
-
-
-def _sql_level_edges(level: str) -> str:
-    o_id, d_id = sql_end_id("o", level), sql_end_id("d", level)
-    res = CELL_LEVELS.get(level)
-    kind = "cell" if res else level
-    keep = _CONTEXT[level]
-    context = []
-    for side, name in (("o", "origin"), ("d", "dest")):
-        for area, column in _CONTEXT_COLUMN.items():
-            expr = f"{side}_{area}" if area in keep else "NULL::VARCHAR"
-            context.append(f"{expr} AS {name}_{column}")
-    cells = (
-        f"o_cell{res} AS origin_cell, d_cell{res} AS dest_cell"
-        if res else "NULL::BIGINT AS origin_cell, NULL::BIGINT AS dest_cell"
-    )
-    indicators = ", ".join(f"count(*) FILTER (WHERE ind_{n}) AS n_{n}" for n in FLOW_INDICATORS)
-    return f"""
-    SELECT '{level}' AS level, month, trafficking_type,
-        {o_id} AS origin_id,
-        CASE WHEN o_outside IS NULL THEN '{kind}'
-             WHEN o_country = 'US' THEN 'state' ELSE 'country' END AS origin_kind,
-        {d_id} AS dest_id, '{kind}' AS dest_kind,
-        {cells},
-        {", ".join(context)},
-        o_entry AS origin_entry, o_state AS origin_state, o_country AS origin_country,
-        count(*) AS records,
-        sum(victims)::BIGINT AS victims,
-        count(*) FILTER (WHERE ind_minor) AS minors,
-        count(*) FILTER (WHERE record_type = 'tip') AS tips,
-        count(*) FILTER (WHERE record_type = 'incident') AS incidents,
-        count(*) FILTER (WHERE record_type = 'recovery') AS recoveries,
-        count(*) FILTER (WHERE record_type = 'service') AS services,
-        count(*) FILTER (WHERE record_type IN ('incident', 'recovery')) AS confirmed,
-        count(DISTINCT source_id) AS sources,
-        list_sort(list_distinct(list(source_id))) AS source_ids,
-        {indicators}
-    FROM _flow_records
-    WHERE {o_id} IS NOT NULL AND {d_id} IS NOT NULL
-    GROUP BY ALL
-    """  # noqa: S608 (trusted identifiers only; values are parameters)
-
-
 def _register_places(con: duckdb.DuckDBPyConnection) -> None:
     """Register ``_flow_places`` (kind, id, name, lat, lng) for every end in ``_flow_edges``."""
     outside = [r[0] for r in con.execute(
@@ -179,7 +126,7 @@ def _register_places(con: duckdb.DuckDBPyConnection) -> None:
 def _build_flows(con: duckdb.DuckDBPyConnection) -> int:
     con.register("flow_entry_candidates", highways.entry_candidates())
     con.execute(f"CREATE OR REPLACE TEMP TABLE _flow_records AS {sql_flow_records()}")
-    union = "\nUNION ALL\n".join(_sql_level_edges(level) for level in FLOW_LEVELS)
+    union = "\nUNION ALL\n".join(sql_level_edges(level) for level in FLOW_LEVELS)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _flow_edges AS {union}")
     _register_places(con)
     shares = ", ".join(f"round(e.n_{n} / e.records, 4) AS share_{n}" for n in FLOW_INDICATORS)

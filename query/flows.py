@@ -1,0 +1,575 @@
+"""Flow reads: edges, location totals, corridor loads, coordination pairs, route shifts.
+
+Every function takes the :class:`~query.viewer.Viewer` first and returns a
+:class:`pandas.DataFrame` whose counts have passed through
+:func:`query.suppression.suppress_small_counts` (k from ``viewer.k``, the same
+for every role): a count under k is ``<NA>`` and the row's ``suppressed`` is set,
+never 0.
+
+Flows follow the map's roll-up rule. An edge under k at the level asked for is
+not shown at that level: its records join the edge between the *parents* of its
+two ends at the next coarser level (``res6 → res5 → res4 → county → region``,
+``county → region``), and so on; a row at a coarser level holds only the records
+not shown at finer ones (nothing is counted twice; ``rolled_up`` is set). What is
+still under k at the coarsest level comes back with ``suppressed=True``. Region
+and task-force edges have no coarser level.
+
+The tables come from ``pipelines/build_flows.py`` and
+``pipelines/build_corridors.py``. Filters on period, trafficking type and
+geography read them directly; a filter on record type, source kind or indicator
+recomputes the edges from ``records`` with the same SQL
+(:func:`geo.flow_places.sql_flow_records`). Geographic filters apply to the
+destination (``coordination_pairs``: to either end; ``location_totals``: to the
+location itself).
+
+Beyond the shared module, two rules apply to what only flows report:
+
+- ``tips``, ``confirmed`` (incidents + recoveries) and ``services`` partition
+  ``records``; within a row their hidden parts must add up to 0 or at least k,
+  else the next-smallest part is hidden too (so ``records`` minus the shown parts
+  never gives a small count);
+- a share ``share_<indicator>`` is shown only when both the records with the
+  indicator and those without are 0 or at least k; ``sources`` and the shares of
+  a suppressed row are blank.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from geo import highways, reference
+from geo.flow_places import (
+    CELL_LEVELS,
+    FLOW_INDICATORS,
+    area_places,
+    cell_places,
+    check_level,
+    outside_places,
+    sql_flow_records,
+    sql_level_edges,
+)
+from geo.grid import sql_cell_to_parent
+from query import suppression
+from query.filters import Filters
+from query.viewer import Viewer
+from routes import warehouse
+
+__all__ = [
+    "COORDINATION_LEVELS",
+    "EDGE_LEVELS",
+    "SHIFT_LEVELS",
+    "coordination_pairs",
+    "corridor_loads",
+    "flow_edges",
+    "location_totals",
+    "route_shifts",
+]
+
+#: Levels :func:`flow_edges` and :func:`location_totals` accept, finest first.
+EDGE_LEVELS = ("res6", "res5", "res4", "county", "region", "task_force")
+
+#: Where an edge under k goes next, per level asked for.
+ROLL_UP_CHAINS: dict[str, tuple[str, ...]] = {
+    "res6": ("res6", "res5", "res4", "county", "region"),
+    "res5": ("res5", "res4", "county", "region"),
+    "res4": ("res4", "county", "region"),
+    "county": ("county", "region"),
+    "region": ("region",),
+    "task_force": ("task_force",),
+}
+
+COORDINATION_LEVELS = ("county", "region", "task_force")
+SHIFT_LEVELS = ("county", "region", "task_force", "segment")
+
+#: The counts an edge reports (all under the k rule).
+EDGE_COUNTS = ["records", "victims", "minors", "tips", "confirmed", "services"]
+_PARTITION = ["tips", "confirmed", "services"]
+_GEO_FILTERS = ("regions", "counties", "task_forces")
+_OUTSIDE = "origin_kind IN ('state', 'country')"
+
+
+# ------------------------------------------------------------------ plumbing
+
+
+@contextlib.contextmanager
+def _connection(con: duckdb.DuckDBPyConnection | None) -> Iterator[duckdb.DuckDBPyConnection]:
+    if con is not None:
+        yield con
+        return
+    with warehouse.open_snapshot() as opened:
+        yield opened
+
+
+def _guard(con: duckdb.DuckDBPyConnection, viewer: Viewer, filters: Filters) -> None:
+    guard = getattr(suppression, "guard_filters", None)
+    if guard is not None:
+        guard(con, filters, k=viewer.k, side="dest")
+
+
+def _needs_records(filters: Filters) -> bool:
+    """Whether a filter asks for something the pre-built tables do not keep."""
+    return bool(filters.record_types or filters.source_kinds or filters.indicators)
+
+
+def _edges_sql(con: duckdb.DuckDBPyConnection, filters: Filters, level: str) -> tuple[str, list[object]]:
+    """Edges at ``level`` under every filter except geography: SQL over ``flows`` columns."""
+    plain = replace(filters, regions=(), counties=(), task_forces=())
+    if not _needs_records(filters):
+        where, params = plain.where()
+        return f"SELECT * FROM flows WHERE level = '{level}' AND {where}", params  # noqa: S608 (level checked)
+    con.register("flow_entry_candidates", highways.entry_candidates())
+    where, params = plain.where(alias="r")
+    records = sql_flow_records(where)
+    return f"SELECT '{level}' AS level, * EXCLUDE (level) FROM ({sql_level_edges(level, source=f'({records})')})", params  # noqa: S608
+
+
+def _geo_where(filters: Filters, *, prefix: str) -> tuple[str, list[object]]:
+    """Geographic filters on ``<prefix>county_fips``/``region``/``task_force`` columns."""
+    clauses, params = [], []
+    for name, column in (("regions", "region"), ("counties", "county_fips"), ("task_forces", "task_force")):
+        values = getattr(filters, name)
+        if values:
+            clauses.append(f"{prefix}{column} IN ({', '.join('?' * len(values))})")
+            params.extend(values)
+    return (" AND ".join(clauses) or "TRUE"), params
+
+
+def _key_sql(level: str, side: str) -> str:
+    """The id of one end at ``level`` over ``flows`` rows of a finer (or equal) level."""
+    if level in CELL_LEVELS:
+        inner = f"printf('%x', {sql_cell_to_parent(f'{side}_cell', CELL_LEVELS[level])})"
+    elif level == "county":
+        inner = f"{side}_county_fips"
+    else:
+        inner = f"{side}_{level}"
+    return f"CASE WHEN {_OUTSIDE} THEN origin_id ELSE {inner} END" if side == "origin" else inner
+
+
+def _sum_columns(prefix: str = "") -> str:
+    counts = ", ".join(f"sum({prefix}{c})::BIGINT AS {c}" for c in [*EDGE_COUNTS, *(f"n_{n}" for n in FLOW_INDICATORS)])
+    return f"{counts}, list_sort(list_distinct(flatten(list({prefix}source_ids)))) AS source_ids"
+
+
+def _places_for(frame: pd.DataFrame, side: str) -> pd.DataFrame:
+    ids, kinds = frame[f"{side}_id"].astype(str), frame[f"{side}_kind"].astype(str)
+    parts = [area_places()]
+    if (kinds == "cell").any():
+        parts.append(cell_places(ids[kinds == "cell"].tolist()))
+    outside = kinds.isin(["state", "country"])
+    if outside.any():
+        parts.append(outside_places(ids[outside].tolist()))
+    return pd.concat(parts, ignore_index=True).drop_duplicates(["kind", "id"])
+
+
+def _add_places(frame: pd.DataFrame, sides: Sequence[str] = ("origin", "dest")) -> pd.DataFrame:
+    for side in sides:
+        places = _places_for(frame, side).rename(
+            columns={"kind": f"{side}_kind", "id": f"{side}_id", "name": f"{side}_name",
+                     "lat": f"{side}_lat", "lng": f"{side}_lng"}
+        )
+        frame = frame.merge(places, on=[f"{side}_kind", f"{side}_id"], how="left")
+    return frame
+
+
+def _outside_kind(ids: pd.Series) -> np.ndarray:
+    return np.where(ids.astype(str).str.startswith("US"), "state", "country")
+
+
+def _protect_partition(frame: pd.DataFrame, *, k: int) -> pd.DataFrame:
+    """Within each row, hidden parts of :data:`_PARTITION` add up to 0 or at least k."""
+    values = frame[_PARTITION].astype("Float64")
+    for i in np.flatnonzero(~frame["suppressed"].to_numpy(dtype=bool)):
+        row = values.iloc[i]
+        hidden = row.isna()
+        if not hidden.any():
+            continue
+        shown_total = row[~hidden].sum()
+        hidden_total = float(frame["records"].iloc[i]) - float(shown_total)
+        while 0 < hidden_total < k and (~hidden).any():
+            smallest = row[~hidden].astype(float).idxmin()
+            hidden[smallest] = True
+            hidden_total += float(row[smallest])
+        for column in hidden[hidden].index:
+            frame.iat[i, frame.columns.get_loc(column)] = pd.NA
+    return frame
+
+
+def _protect_edges(frame: pd.DataFrame, *, viewer: Viewer) -> pd.DataFrame:
+    """Suppress the counts of an edge frame and blank what would reveal them."""
+    k = viewer.k
+    raw = frame.copy()
+    out = suppression.suppress_small_counts(frame, k=k, count_columns=EDGE_COUNTS)
+    out = _protect_partition(out, k=k)
+    suppressed = out["suppressed"].to_numpy(dtype=bool)
+    records = raw["records"].to_numpy(dtype=float)
+    for name in FLOW_INDICATORS:
+        n = raw[f"n_{name}"].to_numpy(dtype=float)
+        rest = records - n
+        small = ((n > 0) & (n < k)) | ((rest > 0) & (rest < k)) | suppressed
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(records > 0, n / records, np.nan)
+        out[f"share_{name}"] = pd.array(np.where(small, np.nan, np.round(share, 3)), dtype="Float64")
+    out["sources"] = pd.array(
+        np.where(suppressed, np.nan, raw["source_ids"].map(len).to_numpy(dtype=float)), dtype="Float64"
+    ).round().astype("Int64")
+    drop = [f"n_{n}" for n in FLOW_INDICATORS]
+    if not viewer.has_record_access:
+        drop.append("source_ids")
+    else:
+        out.loc[suppressed, "source_ids"] = None
+    return out.drop(columns=drop)
+
+
+def _order(frame: pd.DataFrame, *, by: str = "records", top_n: int | None = None) -> pd.DataFrame:
+    ordered = frame.assign(_v=frame[by].astype("Float64").fillna(-1)).sort_values(
+        ["_v", "origin_id", "dest_id"], ascending=[False, True, True], kind="stable"
+    ).drop(columns="_v")
+    if top_n is not None:
+        ordered = ordered[~ordered["suppressed"]].head(int(top_n))
+    return ordered.reset_index(drop=True)
+
+
+# ------------------------------------------------------------------ flows
+
+
+def _rolled_edges(con: duckdb.DuckDBPyConnection, filters: Filters, level: str, *, k: int) -> pd.DataFrame:
+    chain = ROLL_UP_CHAINS[level]
+    base_level = level if level in ("res6", "res5", "res4", "county") else "county"
+    edges, params = _edges_sql(con, filters, base_level)
+    geo, geo_params = _geo_where(filters, prefix="dest_")
+    keys = ", ".join(
+        f"{_key_sql(lv, 'origin')} AS o{j}, {_key_sql(lv, 'dest')} AS d{j}" for j, lv in enumerate(chain)
+    )
+    windows, previous = [], "agg"
+    hidden = "TRUE"
+    for j in range(len(chain)):
+        windows.append(
+            f"w{j} AS (SELECT *, sum(CASE WHEN {hidden} THEN records ELSE 0 END) "  # noqa: S608 (trusted identifiers)
+            f"OVER (PARTITION BY o{j}, d{j}) AS s{j} FROM {previous})"  # noqa: S608 (trusted identifiers)
+        )
+        hidden = f"({hidden} AND s{j} < {int(k)})"
+        previous = f"w{j}"
+    at_cases = " ".join(f"WHEN s{j} >= {int(k)} THEN {j}" for j in range(len(chain)))
+    pick = lambda side: " ".join(f"WHEN {j} THEN {side}{j}" for j in range(len(chain)))  # noqa: E731
+    sql = f"""
+        WITH base AS (SELECT * FROM ({edges}) WHERE {geo}),
+        agg AS (
+            SELECT {keys}, {_OUTSIDE} AS outside, {_sum_columns()}
+            FROM base GROUP BY ALL
+        ),
+        {", ".join(windows)},
+        tagged AS (SELECT *, CASE {at_cases} ELSE {len(chain) - 1} END AS shown_at FROM {previous})
+        SELECT shown_at, outside,
+            CASE shown_at {pick('o')} END AS origin_id,
+            CASE shown_at {pick('d')} END AS dest_id,
+            {_sum_columns()}
+        FROM tagged
+        WHERE (CASE shown_at {pick('o')} END) IS NOT NULL AND (CASE shown_at {pick('d')} END) IS NOT NULL
+        GROUP BY shown_at, outside, origin_id, dest_id
+    """  # noqa: S608 (trusted identifiers; filter values are parameters)
+    frame = con.execute(sql, [*params, *geo_params]).df()
+    frame["level"] = [chain[int(a)] for a in frame["shown_at"]]
+    frame["rolled_up"] = frame["level"] != level
+    kind = frame["level"].map(lambda lv: "cell" if lv in CELL_LEVELS else lv)
+    frame["dest_kind"] = kind
+    frame["origin_kind"] = np.where(frame["outside"].astype(bool), _outside_kind(frame["origin_id"]), kind)
+    return frame.drop(columns=["shown_at", "outside"])
+
+
+def flow_edges(
+    viewer: Viewer,
+    filters: Filters | None = None,
+    *,
+    level: str = "county",
+    top_n: int | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> pd.DataFrame:
+    """Origin → destination edges at ``level``, small edges rolled up, every count protected.
+
+    Parameters
+    ----------
+    viewer
+        Who is asking; k is ``viewer.k`` for every role.
+    filters
+        The shared filters (geography on the destination).
+    level
+        One of :data:`EDGE_LEVELS`.
+    top_n
+        Keep only the ``top_n`` busiest shown edges (suppressed rows dropped).
+    con
+        An open warehouse connection; by default a read-only snapshot.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``level`` (where the row is shown), ``rolled_up``, ``origin_id``,
+        ``origin_kind``, ``origin_name``, ``origin_lat``, ``origin_lng``,
+        ``dest_id``, ``dest_kind``, ``dest_name``, ``dest_lat``, ``dest_lng``,
+        ``records``, ``victims``, ``minors``, ``tips``, ``confirmed``,
+        ``services``, ``sources``, ``share_<indicator>``, ``suppressed``
+        (and ``source_ids`` for analysts and leads), busiest first.
+    """
+    check_level(level, allowed=EDGE_LEVELS)
+    filters = filters or Filters()
+    with _connection(con) as c:
+        _guard(c, viewer, filters)
+        frame = _rolled_edges(c, filters, level, k=viewer.k)
+    frame = _add_places(frame)
+    out = _protect_edges(frame, viewer=viewer)
+    columns = [
+        "level", "rolled_up", "origin_id", "origin_kind", "origin_name", "origin_lat", "origin_lng",
+        "dest_id", "dest_kind", "dest_name", "dest_lat", "dest_lng", *EDGE_COUNTS, "sources",
+        *(f"share_{n}" for n in FLOW_INDICATORS), "suppressed",
+    ]
+    if "source_ids" in out.columns:
+        columns.insert(columns.index("sources") + 1, "source_ids")
+    return _order(out[columns], top_n=top_n)
+
+
+# ------------------------------------------------------------------ location totals
+
+
+def _allowed_locations(filters: Filters, level: str) -> set[str] | None:
+    """At region / task-force level: the areas touching the geographic filters."""
+    if not any(getattr(filters, n) for n in _GEO_FILTERS):
+        return None
+    counties = reference.county_dimensions()
+    mask = pd.Series(True, index=counties.index)
+    if filters.regions:
+        mask &= counties["region"].isin(filters.regions)
+    if filters.counties:
+        mask &= counties["county_fips"].isin(filters.counties)
+    if filters.task_forces:
+        mask &= counties["task_force"].isin(filters.task_forces)
+    return set(counties.loc[mask, level].dropna().astype(str))
+
+
+def location_totals(
+    viewer: Viewer,
+    filters: Filters | None = None,
+    *,
+    level: str = "county",
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> pd.DataFrame:
+    """Incoming, outgoing and internal flow records per place at ``level``.
+
+    Geographic filters select the places themselves (at region and task-force
+    level: those containing a selected county). Each count is protected on its
+    own (a place with 400 outgoing and 3 incoming shows 400 and suppressed).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``level``, ``location_id``, ``location_kind``, ``name``, ``lat``, ``lng``,
+        ``incoming``, ``outgoing``, ``internal``, ``suppressed`` (all three hidden).
+    """
+    check_level(level, allowed=EDGE_LEVELS)
+    filters = filters or Filters()
+    with _connection(con) as c:
+        _guard(c, viewer, filters)
+        edges, params = _edges_sql(c, filters, level)
+        origin_area = ", ".join(f"origin_{a} AS {a}" for a in ("county_fips", "region", "task_force"))
+        dest_area = ", ".join(f"dest_{a} AS {a}" for a in ("county_fips", "region", "task_force"))
+        frame = c.execute(f"""
+            WITH e AS ({edges}),
+            ends AS (
+                SELECT origin_id AS location_id, origin_kind AS location_kind, {origin_area},
+                    0 AS incoming, records AS outgoing, 0 AS internal FROM e WHERE origin_id <> dest_id
+                UNION ALL
+                SELECT dest_id, dest_kind, {dest_area}, records, 0, 0 FROM e WHERE origin_id <> dest_id
+                UNION ALL
+                SELECT dest_id, dest_kind, {dest_area}, 0, 0, records FROM e WHERE origin_id = dest_id
+            )
+            SELECT location_id, location_kind,
+                any_value(county_fips) AS county_fips, any_value(region) AS region,
+                any_value(task_force) AS task_force,
+                sum(incoming)::BIGINT AS incoming, sum(outgoing)::BIGINT AS outgoing,
+                sum(internal)::BIGINT AS internal
+            FROM ends GROUP BY location_id, location_kind
+        """, params).df()  # noqa: S608 (trusted identifiers; values are parameters)
+    allowed = _allowed_locations(filters, level) if level in ("region", "task_force") else None
+    if allowed is not None:
+        frame = frame[frame["location_id"].isin(allowed)]
+    elif any(getattr(filters, n) for n in _GEO_FILTERS):
+        keep = pd.Series(True, index=frame.index)
+        for name, column in (("regions", "region"), ("counties", "county_fips"), ("task_forces", "task_force")):
+            if getattr(filters, name):
+                keep &= frame[column].isin(getattr(filters, name))
+        frame = frame[keep]
+    frame = frame.rename(columns={"location_id": "origin_id", "location_kind": "origin_kind"})
+    frame = _add_places(frame.reset_index(drop=True), sides=("origin",)).rename(
+        columns={"origin_id": "location_id", "origin_kind": "location_kind",
+                 "origin_name": "name", "origin_lat": "lat", "origin_lng": "lng"}
+    )
+    protected = frame.copy()
+    hidden = np.ones(len(frame), dtype=bool)
+    for column in ("incoming", "outgoing", "internal"):
+        one = suppression.suppress_small_counts(frame[["location_id", column]], k=viewer.k, count_columns=[column])
+        protected[column] = one[column]
+        hidden &= one[column].isna().to_numpy() | (frame[column].to_numpy() == 0)
+    protected["suppressed"] = hidden & (frame[["incoming", "outgoing", "internal"]].sum(axis=1).to_numpy() > 0)
+    protected["level"] = level
+    columns = ["level", "location_id", "location_kind", "name", "lat", "lng", "incoming", "outgoing", "internal", "suppressed"]
+    return protected[columns].sort_values("location_id", ignore_index=True)
+
+
+# ------------------------------------------------------------------ corridors
+
+
+def corridor_loads(
+    viewer: Viewer,
+    filters: Filters | None = None,
+    *,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> pd.DataFrame:
+    """Flow records routed along each highway segment, under the filters.
+
+    The county-level edges that pass the filters (geography on the destination)
+    are joined to their paths (``corridor_paths``). A segment's ``load`` under k
+    is suppressed (a segment has no coarser level).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``segment_id``, ``route``, ``kind``, ``length_km``, ``from_lat``,
+        ``from_lng``, ``to_lat``, ``to_lng``, ``wkt``, ``load``, ``victims``,
+        ``od_pairs``, ``suppressed``, busiest first.
+    """
+    filters = filters or Filters()
+    with _connection(con) as c:
+        _guard(c, viewer, filters)
+        edges, params = _edges_sql(c, filters, "county")
+        geo, geo_params = _geo_where(filters, prefix="dest_")
+        frame = c.execute(f"""
+            WITH e AS (
+                SELECT origin_id, dest_id, sum(records)::BIGINT AS records, sum(victims)::BIGINT AS victims
+                FROM ({edges}) WHERE {geo} GROUP BY origin_id, dest_id
+            ),
+            geometry AS (
+                SELECT DISTINCT segment_id, route, kind, length_km, from_lat, from_lng, to_lat, to_lng, wkt
+                FROM corridor_segments
+            )
+            SELECT g.*, sum(e.records)::BIGINT AS load, sum(e.victims)::BIGINT AS victims,
+                count(*) AS od_pairs
+            FROM e JOIN corridor_paths AS p ON p.origin_id = e.origin_id AND p.dest_id = e.dest_id
+            JOIN geometry AS g ON g.segment_id = p.segment_id
+            GROUP BY ALL
+        """, [*params, *geo_params]).df()  # noqa: S608 (trusted identifiers; values are parameters)
+    out = suppression.suppress_small_counts(frame, k=viewer.k, count_columns=["load", "victims"])
+    out["od_pairs"] = out["od_pairs"].astype("Int64").mask(out["suppressed"])
+    out = out.assign(_v=out["load"].astype("Float64").fillna(-1)).sort_values(
+        ["_v", "segment_id"], ascending=[False, True], kind="stable"
+    ).drop(columns="_v")
+    return out.reset_index(drop=True)
+
+
+# ------------------------------------------------------------------ coordination
+
+
+def coordination_pairs(
+    viewer: Viewer,
+    filters: Filters | None = None,
+    *,
+    level: str = "region",
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> pd.DataFrame:
+    """In-state flows between different task forces, ranked, naming both task forces.
+
+    Geographic filters keep pairs with either end in the selection (a lead sees
+    the neighbours of their own task force).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rank``, ``level``, ``origin_id``, ``origin_name``, ``dest_id``,
+        ``dest_name``, ``origin_task_force``, ``origin_task_force_name``,
+        ``dest_task_force``, ``dest_task_force_name``, ``records``, ``victims``,
+        ``tips``, ``confirmed``, ``sources``, ``suppressed``; shown pairs ranked by
+        ``records`` (suppressed pairs after them, without a rank).
+    """
+    check_level(level, allowed=COORDINATION_LEVELS)
+    filters = filters or Filters()
+    keys = {"county": "county_fips", "region": "region", "task_force": "task_force"}[level]
+    with _connection(con) as c:
+        _guard(c, viewer, filters)
+        edges, params = _edges_sql(c, filters, "county")
+        dest_geo, dest_params = _geo_where(filters, prefix="dest_")
+        origin_geo, origin_params = _geo_where(filters, prefix="origin_")
+        frame = c.execute(f"""
+            SELECT origin_{keys} AS origin_id, dest_{keys} AS dest_id,
+                origin_task_force, dest_task_force,
+                sum(records)::BIGINT AS records, sum(victims)::BIGINT AS victims,
+                sum(tips)::BIGINT AS tips, sum(confirmed)::BIGINT AS confirmed,
+                len(list_distinct(flatten(list(source_ids)))) AS n_sources
+            FROM ({edges})
+            WHERE origin_kind = 'county' AND origin_task_force IS DISTINCT FROM dest_task_force
+              AND (({dest_geo}) OR ({origin_geo}))
+            GROUP BY ALL
+        """, [*params, *dest_params, *origin_params]).df()  # noqa: S608 (trusted identifiers)
+    areas = area_places()
+    kind = "county" if level == "county" else level
+    names = areas[areas["kind"] == kind].set_index("id")["name"]
+    tf_names = areas[areas["kind"] == "task_force"].set_index("id")["name"]
+    frame["origin_name"] = frame["origin_id"].map(names)
+    frame["dest_name"] = frame["dest_id"].map(names)
+    frame["origin_task_force_name"] = frame["origin_task_force"].map(tf_names)
+    frame["dest_task_force_name"] = frame["dest_task_force"].map(tf_names)
+    out = suppression.suppress_small_counts(frame, k=viewer.k, count_columns=["records", "victims", "tips", "confirmed"])
+    out["sources"] = out["n_sources"].astype("Int64").mask(out["suppressed"])
+    out["level"] = level
+    out = _order(out)
+    out["rank"] = pd.array(np.where(out["suppressed"], np.nan, np.arange(1, len(out) + 1)), dtype="Float64").astype("Int64")
+    columns = [
+        "rank", "level", "origin_id", "origin_name", "dest_id", "dest_name",
+        "origin_task_force", "origin_task_force_name", "dest_task_force", "dest_task_force_name",
+        "records", "victims", "tips", "confirmed", "sources", "suppressed",
+    ]
+    return out[columns]
+
+
+# ------------------------------------------------------------------ route shifts
+
+
+def route_shifts(
+    viewer: Viewer,
+    *,
+    level: str = "county",
+    trafficking_type: str = "all",
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> pd.DataFrame:
+    """New, growing, steady, fading and gone edges (or highway segments).
+
+    ``level`` is ``county``, ``region``, ``task_force`` (edges) or ``segment``.
+    ``recent`` and ``baseline`` are protected one by one; when either is hidden,
+    the rates, ratio and p-values (which would give it back) are blank too, but
+    the ``shift`` class is kept.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of ``route_shifts`` (see ``pipelines/build_flows.py``) plus
+        ``suppressed``; changes first (``new``, ``growing``, ``fading``,
+        ``gone``, then ``steady``), largest recent first.
+    """
+    check_level(level, allowed=SHIFT_LEVELS)
+    kind = "segment" if level == "segment" else "edge"
+    with _connection(con) as c:
+        frame = c.execute(
+            "SELECT * FROM route_shifts WHERE kind = ? AND level = ? AND trafficking_type = ?",
+            [kind, level, trafficking_type],
+        ).df()
+    out = suppression.suppress_small_counts(frame, k=viewer.k, count_columns=["recent", "baseline"])
+    either = out["recent"].isna() | out["baseline"].isna()
+    for column in ("recent_per_month", "baseline_per_month", "rate_ratio", "p_value", "q_value"):
+        out[column] = out[column].astype("Float64").mask(either)
+    order = {"new": 0, "growing": 1, "fading": 2, "gone": 3, "steady": 4}
+    out = out.assign(
+        _o=out["shift"].map(order), _v=out["recent"].astype("Float64").fillna(-1)
+    ).sort_values(["_o", "_v"], ascending=[True, False], kind="stable").drop(columns=["_o", "_v"])
+    return out.reset_index(drop=True)
