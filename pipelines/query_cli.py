@@ -1,0 +1,166 @@
+"""``python -m pipelines query``: read aggregates through the query layer, as CSV.
+
+The command line is one more reader and obeys the same rules as the app: it
+calls the public readers of ``query/<module>.py`` with a :class:`Viewer` of the
+role given by ``--as``, so small cells are suppressed and record-level data is
+refused exactly as on the pages. Before printing, every frame is checked once
+more for a count under k; one found is an error, never output.
+
+Examples::
+
+    python -m pipelines query trends headline_figures --as leadership --from 2025-01
+    python -m pipelines query cells cell_counts --as partner --param res=6 --counties 06037
+    python -m pipelines query cells --list
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import getpass
+import importlib
+import inspect
+import sys
+from collections.abc import Callable, Iterator
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from query.filters import Filters
+from query.suppression import max_visible_count_below_k
+from query.viewer import ROLES, Viewer
+from routes.errors import ConfigError, RoutesError
+
+#: The query modules the command reads through (those that exist).
+MODULES = ("cells", "trends", "flows", "intake", "matches", "records")
+
+#: The reader used when none is named.
+DEFAULT_READERS = {"cells": "cell_counts", "trends": "headline_figures", "flows": "flows"}
+
+
+class LeakError(RoutesError, RuntimeError):
+    """A frame about to be printed holds a count under k (a bug in the query layer)."""
+
+
+def readers_of(module_name: str) -> dict[str, Callable[..., Any]]:
+    """The public readers of ``query.<module_name>``: names in ``__all__`` taking ``viewer`` first."""
+    try:
+        module = importlib.import_module(f"query.{module_name}")
+    except ModuleNotFoundError as exc:
+        raise ConfigError(f"no query module {module_name!r}; modules: {', '.join(MODULES)}") from exc
+    found: dict[str, Callable[..., Any]] = {}
+    for name in getattr(module, "__all__", ()):
+        obj = getattr(module, name, None)
+        if inspect.isfunction(obj):
+            params = list(inspect.signature(obj).parameters)
+            if params and params[0] == "viewer":
+                found[name] = obj
+    return found
+
+
+def frames_in(result: object, *, name: str = "result") -> Iterator[tuple[str, pd.DataFrame]]:
+    """Every DataFrame inside a reader's result (itself, dataclass fields, dict values, tuples)."""
+    if isinstance(result, pd.DataFrame):
+        yield name, result
+    elif isinstance(result, pd.Series):
+        yield name, result.to_frame()
+    elif dataclasses.is_dataclass(result) and not isinstance(result, type):
+        for field in dataclasses.fields(result):
+            yield from frames_in(getattr(result, field.name), name=field.name)
+    elif isinstance(result, dict):
+        scalars = {k: v for k, v in result.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        if scalars:
+            yield name, pd.DataFrame([scalars])
+        for key, value in result.items():
+            if not isinstance(value, (int, float, str, type(None))):
+                yield from frames_in(value, name=str(key))
+    elif isinstance(result, (list, tuple)):
+        for i, value in enumerate(result):
+            yield from frames_in(value, name=f"{name}[{i}]")
+
+
+def _month(text: str) -> date:
+    try:
+        year, month = (int(x) for x in text.split("-")[:2])
+        return date(year, month, 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"month {text!r} must look like 2025-03") from None
+
+
+def _list(text: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in text.split(",") if v.strip())
+
+
+def _param_value(text: str) -> object:
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    if "," in text:
+        return _list(text)
+    return text
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``query``."""
+    p = subparsers.add_parser(
+        "query", help="read aggregates through the query layer as CSV (same rules as the app)",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("module", help=f"query module: {', '.join(MODULES)}")
+    p.add_argument("reader", nargs="?", help="reader function (default per module; --list shows them)")
+    p.add_argument("--list", action="store_true", help="list the module's readers and exit")
+    p.add_argument("--as", dest="role", choices=ROLES, help="the role to read as (required)")
+    p.add_argument("--task-force", help="the task force an analyst or lead is bound to")
+    p.add_argument("--from", dest="start", type=_month, help="first month, YYYY-MM")
+    p.add_argument("--to", dest="end", type=_month, help="last month, YYYY-MM")
+    for name in ("trafficking_types", "record_types", "source_kinds", "regions", "counties", "task_forces", "indicators"):
+        p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=_list, default=(), help="comma-separated")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="a keyword argument of the reader (repeatable), e.g. res=6")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Call one reader as the given role; print its frames as CSV."""
+    readers = readers_of(args.module)
+    if args.list:
+        for name, fn in readers.items():
+            print(f"{name}{inspect.signature(fn)}")
+        return 0
+    if not args.role:
+        raise ConfigError("say which role to read as with --as ROLE (analyst, lead, partner, leadership, admin)")
+    name = args.reader or DEFAULT_READERS.get(args.module) or next(iter(readers), None)
+    if name not in readers:
+        raise ConfigError(f"no reader {name!r} in query.{args.module}; readers: {', '.join(readers) or 'none'}")
+    viewer = Viewer(user=f"cli:{getpass.getuser()}", role=args.role, task_force=args.task_force)
+    filters = Filters(
+        start=args.start, end=args.end,
+        **{n: getattr(args, n) for n in ("trafficking_types", "record_types", "source_kinds", "regions",
+                                         "counties", "task_forces", "indicators")},
+    )
+    kwargs: dict[str, object] = {}
+    for item in args.param:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--param {item!r} must look like NAME=VALUE")
+        kwargs[key.strip()] = _param_value(value.strip())
+    fn = readers[name]
+    if "filters" in inspect.signature(fn).parameters:
+        kwargs.setdefault("filters", filters)
+    try:
+        result = fn(viewer, **kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"{name}{inspect.signature(fn)}: {exc}") from None
+    frames = list(frames_in(result, name=name))
+    for label, frame in frames:
+        worst = max_visible_count_below_k(frame, k=viewer.k)
+        if worst is not None:
+            raise LeakError(f"{name} returned a count of {worst} (under k={viewer.k}) in {label!r}; nothing printed")
+    for label, frame in frames:
+        if len(frames) > 1:
+            print(f"# {label}")
+        frame.to_csv(sys.stdout, index=False)
+    return 0
