@@ -593,8 +593,8 @@ def _source_rows(src, s: int, core: Core, ix: np.ndarray, serial0: int,
     style[:, 4] = np.where(messy, np.array(messy_name)[style[:, 4] % 2], default_name)
     style[:, 1] = np.where(messy | (style[:, 1] % 3 == 0), style[:, 1] % 4, 0)
     style[:, 3] = style[:, 3] % 4
-    kinds = core.kinds[ix].copy()
     subject = core.subject[ix].copy()
+    kinds = core.kinds[ix] & (subject >= 0)[:, None]
     shared = np.full(n, -1)
     for j in np.flatnonzero(f_local >= 0):
         occ = forced[f_local[j]]
