@@ -1,0 +1,296 @@
+"""Maps and display tables of the Statewide and Region pages (no streamlit).
+
+- :func:`county_rate_deck`: counties coloured by records per 100,000 residents;
+  suppressed counties grey with a dark outline (never a colour of the scale).
+- :func:`hot_spot_deck`: H3 cells coloured by emerging hot-spot pattern (warm
+  colours hot, blues cold: a blue-orange contrast every common form of colour
+  blindness keeps), with :func:`hot_spot_legend`.
+- :func:`region_deck`: one region's counties by rate, its neighbours paler,
+  fitted to the region.
+- :func:`ranking_table`, :func:`rates_table`, :func:`headline_metrics`: frames
+  ready for ``st.dataframe`` / ``st.metric``, hidden counts spelled "suppressed".
+
+Every pickable row carries a plain-text ``tip`` (shown with ``innerText`` by
+:data:`maps.decks.TOOLTIP`), so text from the data never runs as HTML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pydeck as pdk
+
+from maps import decks
+from maps import layers as L
+from maps.colours import SUPPRESSED_RGBA, ColourScale, Legend, LegendEntry, quantile_scale
+
+__all__ = [
+    "HOT_SPOT_RGBA",
+    "Metric",
+    "county_rate_deck",
+    "county_rate_scale",
+    "headline_metrics",
+    "hot_spot_deck",
+    "hot_spot_legend",
+    "ranking_table",
+    "rates_table",
+    "region_deck",
+]
+
+#: Fill of each emerging hot-spot pattern: hot in oranges and reds (darker = more
+#: sustained), cold in blues, the changing ones (sporadic, oscillating, historical)
+#: paler; "no pattern" is a faint grey so the analysed area still shows.
+HOT_SPOT_RGBA: dict[str, tuple[int, int, int, int]] = {
+    "new_hot_spot": (253, 208, 162, 220),
+    "consecutive_hot_spot": (253, 174, 107, 220),
+    "intensifying_hot_spot": (166, 54, 3, 235),
+    "persistent_hot_spot": (217, 72, 1, 230),
+    "diminishing_hot_spot": (241, 105, 19, 220),
+    "sporadic_hot_spot": (254, 230, 206, 220),
+    "oscillating_hot_spot": (221, 170, 200, 220),
+    "historical_hot_spot": (190, 170, 150, 210),
+    "new_cold_spot": (198, 219, 239, 220),
+    "consecutive_cold_spot": (158, 202, 225, 220),
+    "intensifying_cold_spot": (8, 69, 148, 235),
+    "persistent_cold_spot": (33, 113, 181, 230),
+    "diminishing_cold_spot": (66, 146, 198, 220),
+    "sporadic_cold_spot": (222, 235, 247, 220),
+    "oscillating_cold_spot": (150, 200, 190, 220),
+    "historical_cold_spot": (150, 165, 180, 210),
+    "no_pattern": (200, 200, 200, 60),
+}
+
+_SUPPRESSED_TEXT = "suppressed (fewer than k records)"
+
+
+def _fmt_int(value: object) -> str:
+    return "suppressed" if pd.isna(value) else f"{int(value):,}"  # type: ignore[call-overload]
+
+
+def _fmt_rate(value: object) -> str:
+    return "suppressed" if pd.isna(value) else f"{float(value):,.2f}"  # type: ignore[arg-type]
+
+
+def _period(start: date | None, end: date | None) -> str:
+    if start is None or end is None:
+        return "all months"
+    lo, hi = pd.Timestamp(start).strftime("%b %Y"), pd.Timestamp(end).strftime("%b %Y")
+    return lo if lo == hi else f"{lo} – {hi}"
+
+
+# --------------------------------------------------------------------------- counties
+
+
+def county_rate_scale(rates: pd.DataFrame, *, basis: str = "the counties shown") -> ColourScale:
+    """Five quantile classes of the visible rates per 100,000 residents (viridis)."""
+    visible = pd.to_numeric(rates["rate_per_100k"], errors="coerce").dropna()
+    return quantile_scale(visible[visible > 0], n=5, unit="records per 100,000 residents", basis=basis)
+
+
+def _county_tips(rates: pd.DataFrame) -> list[str]:
+    tips = []
+    for row in rates.itertuples():
+        period = _period(getattr(row, "start", None), getattr(row, "end", None))
+        if bool(row.suppressed):
+            tips.append(f"{row.county} County\n{_SUPPRESSED_TEXT}\n{period}")
+        else:
+            tips.append(
+                f"{row.county} County ({row.region})\n{_fmt_rate(row.rate_per_100k)} per 100,000 residents\n"
+                f"{_fmt_int(row.records)} records · population {int(row.population):,}\n{period}"
+            )
+    return tips
+
+
+def county_rate_deck(
+    rates: pd.DataFrame,
+    *,
+    scale: ColourScale | None = None,
+    view_state: pdk.ViewState | None = None,
+    height: int = 480,
+) -> tuple[pdk.Deck, Legend]:
+    """The choropleth of records per 100,000 residents, and its legend.
+
+    Parameters
+    ----------
+    rates
+        :func:`query.trends.county_rates` output.
+    scale
+        A scale to reuse; by default :func:`county_rate_scale` of ``rates``.
+    """
+    scale = scale or county_rate_scale(rates)
+    frame = rates.assign(tip=_county_tips(rates))
+    layer = L.county_fill_layer(frame, scale=scale, value_column="rate_per_100k", layer_id="county-rates", opacity=0.85)
+    deck = decks.make_deck([layer], view_state=view_state, height=height)
+    return deck, scale.legend("Records per 100,000 residents")
+
+
+def region_deck(
+    members: pd.DataFrame,
+    neighbours: pd.DataFrame,
+    *,
+    scale: ColourScale | None = None,
+    height: int = 440,
+) -> tuple[pdk.Deck, Legend]:
+    """One region's counties by rate, its neighbours paler, the view fitted to the region."""
+    both = pd.concat([members, neighbours], ignore_index=True)
+    scale = scale or county_rate_scale(both, basis="the region and its neighbours")
+    drawn = [
+        L.county_fill_layer(neighbours.assign(tip=_county_tips(neighbours)), scale=scale,
+                            value_column="rate_per_100k", layer_id="neighbour-rates", opacity=0.3),
+        L.county_fill_layer(members.assign(tip=_county_tips(members)), scale=scale,
+                            value_column="rate_per_100k", layer_id="region-rates", opacity=0.9),
+    ]
+    view = decks.view_for_counties(list(both["county_fips"]), width_px=760, height_px=height)
+    legend = scale.legend("Records per 100,000 residents")
+    note = f"{legend.note}; the region's counties solid, neighbouring counties pale"
+    return decks.make_deck(drawn, view_state=view, height=height), Legend(legend.title, legend.entries, note=note)
+
+
+# --------------------------------------------------------------------------- hot spots
+
+
+def _hot_spot_tips(spots: pd.DataFrame, *, step: str) -> list[str]:
+    tips = []
+    for row in spots.itertuples():
+        records = _SUPPRESSED_TEXT if bool(row.suppressed) else f"{int(row.records):,} records"
+        trend = "rising" if row.trend_z > 0 else "falling" if row.trend_z < 0 else "flat"
+        tips.append(
+            f"{row.label}\n{row.definition}\n{records} over "
+            f"{_period(row.first_period, row.last_period)}\n"
+            f"hot in {row.hot_steps}, cold in {row.cold_steps} of {row.n_steps} {step}s; "
+            f"clustering {trend} (Mann-Kendall p = {row.trend_p:.3f})"
+        )
+    return tips
+
+
+def hot_spot_deck(
+    spots: pd.DataFrame,
+    *,
+    step: str = "month",
+    show_no_pattern: bool = True,
+    view_state: pdk.ViewState | None = None,
+    height: int = 480,
+) -> pdk.Deck:
+    """H3 cells coloured by their emerging hot-spot pattern.
+
+    Parameters
+    ----------
+    spots
+        :func:`query.trends.emerging_hot_spots` output.
+    step
+        The analysis' time step, for the tooltips.
+    show_no_pattern
+        Draw the analysed cells with no pattern as a faint grey.
+    """
+    shown = spots if show_no_pattern else spots[spots["pattern"] != "no_pattern"]
+    fill = [list(HOT_SPOT_RGBA.get(p, SUPPRESSED_RGBA)) for p in shown["pattern"]]
+    data = pd.DataFrame(
+        {
+            "hex": shown["hex"].astype(str).to_list(),
+            "fill": fill,
+            "tip": _hot_spot_tips(shown, step=step),
+        }
+    )
+    layer = pdk.Layer(
+        "H3HexagonLayer",
+        data,
+        id="hot-spots",
+        get_hexagon="hex",
+        get_fill_color="fill",
+        stroked=True,
+        get_line_color=[255, 255, 255, 90],
+        line_width_units="pixels",
+        get_line_width=0.5,
+        extruded=False,
+        pickable=True,
+        auto_highlight=True,
+        highlight_color=[255, 140, 0, 200],
+    )
+    return decks.make_deck([layer], view_state=view_state, height=height)
+
+
+def hot_spot_legend(spots: pd.DataFrame, *, definitions: dict[str, str] | None = None) -> Legend:
+    """The patterns present in ``spots`` (in the standard order) with their cell counts."""
+    from pipelines.build_hotspots import PATTERNS
+
+    counts = spots["pattern"].value_counts()
+    entries = tuple(
+        LegendEntry(f"{key.replace('_', ' ').capitalize()} ({int(counts[key]):,} cells)", HOT_SPOT_RGBA[key])
+        for key in PATTERNS
+        if key in counts.index
+    )
+    note = "Gi* hot and cold spots per period (FDR 5 %), trend by Mann-Kendall; hover a cell for its definition"
+    return Legend("Emerging hot spots", entries or (LegendEntry("no cells analysed", HOT_SPOT_RGBA["no_pattern"]),), note=note)
+
+
+# --------------------------------------------------------------------------- tables
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One ``st.metric``: label, value and delta as text (``None`` when not shown)."""
+
+    label: str
+    value: str
+    delta: str | None
+    help: str
+
+
+_METRIC_LABELS = {
+    "records": "Records", "victims": "Victims", "minors": "Involving a minor", "tips": "Tips",
+    "incidents": "Incidents", "recoveries": "Recoveries", "services": "Service intakes",
+}
+
+
+def headline_metrics(headline: pd.DataFrame, *, against: str = "previous", columns: Sequence[str] | None = None) -> list[Metric]:
+    """:func:`query.trends.headline_figures` as metrics with change against ``against``."""
+    if headline.empty:
+        return []
+    rows = headline.set_index("period")
+    current, other = rows.loc["current"], rows.loc[against]
+    when = _period(other["start"], other["end"])
+    out = []
+    for column in columns or list(_METRIC_LABELS):
+        change, pct = other[f"{column}_change"], other[f"{column}_change_pct"]
+        if pd.isna(change):
+            delta, note = None, "change not shown: a figure is suppressed (fewer than k)" if pd.isna(current[column]) or pd.isna(other[column]) else "no earlier figure to compare"
+        else:
+            delta = f"{int(change):+,}" + ("" if pd.isna(pct) else f" ({float(pct):+.1f} %)")
+            note = f"against {_fmt_int(other[column])} in {when}"
+        out.append(Metric(_METRIC_LABELS.get(column, column), _fmt_int(current[column]), delta, note))
+    return out
+
+
+def ranking_table(ranked: pd.DataFrame) -> pd.DataFrame:
+    """:func:`query.trends.counties_ranked_by_change` for display (text for hidden values)."""
+    return pd.DataFrame(
+        {
+            "Rank": [("" if pd.isna(r) else str(int(r))) for r in ranked["rank"]],
+            "County": ranked["county"].astype(str),
+            "Region": ranked["region"].astype(str),
+            "Records": [_fmt_int(v) for v in ranked["records"]],
+            "Before": [_fmt_int(v) for v in ranked["records_before"]],
+            "Change": ["—" if pd.isna(v) else f"{int(v):+,}" for v in ranked["change"]],
+            "Change %": ["—" if pd.isna(v) else f"{float(v):+.1f} %" for v in ranked["change_pct"]],
+            "Per 100k": [_fmt_rate(v) for v in ranked["rate_per_100k"]],
+        }
+    )
+
+
+def rates_table(rates: pd.DataFrame) -> pd.DataFrame:
+    """:func:`query.trends.county_rates` rows for display."""
+    order = np.argsort(-pd.to_numeric(rates["rate_per_100k"], errors="coerce").fillna(-1).to_numpy(), kind="stable")
+    rows = rates.iloc[order]
+    return pd.DataFrame(
+        {
+            "County": rows["county"].astype(str),
+            "Region": rows["region"].astype(str),
+            "Records": [_fmt_int(v) for v in rows["records"]],
+            "Per 100k": [_fmt_rate(v) for v in rows["rate_per_100k"]],
+            "Population": [f"{int(v):,}" for v in rows["population"]],
+        }
+    )

@@ -1,0 +1,128 @@
+"""Region: one Cal OES region, task force or county — its map, flows, neighbours, trend; briefings."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from geo import reference
+from maps import statewide_maps as sm
+from query import trends
+from routes.errors import RoutesError
+from ui import chrome
+from ui import filters as ui_filters
+from ui.cache import snapshot_cached
+from ui.session import current_viewer
+
+region_profile = snapshot_cached(trends.region_profile)
+
+KINDS = {"region": "Cal OES region", "task_force": "Task force", "county": "County"}
+AUDIENCES = {"law_enforcement": "Law enforcement", "partner": "Partners (aggregates only)", "leadership": "Leadership"}
+
+
+def _choices() -> dict[str, dict[str, str]]:
+    dims = reference.county_dimensions()
+    forces = reference.load_task_forces().drop_duplicates("task_force").set_index("task_force")["name"]
+    return {
+        "region": {r: r for r in sorted(dims["region"].dropna().unique())},
+        "task_force": {t: str(forces.get(t, t)) for t in sorted(dims["task_force"].dropna().unique())},
+        "county": dict(zip(dims.sort_values("county")["county_fips"], dims.sort_values("county")["county"], strict=True)),
+    }
+
+
+viewer = current_viewer()
+filters = ui_filters.sidebar_filters(viewer)
+choices = _choices()
+
+pick_kind, pick_place = st.columns([2, 3])
+with pick_kind:
+    default_kind = "task_force" if viewer.task_force in choices["task_force"] else "region"
+    kind = ui_filters.url_choice("Look at a", list(KINDS), param="kind", default=default_kind, horizontal=True, format_func=KINDS.get)
+with pick_place:
+    options = list(choices[kind])
+    default_place = viewer.task_force if kind == "task_force" and viewer.task_force in options else options[0]
+    if st.session_state.get("url_place", default_place) not in options:  # the kind just changed
+        st.session_state["url_place"] = default_place
+    place = ui_filters.url_choice(
+        KINDS[kind], options, param="place", default=default_place, widget="selectbox",
+        format_func=lambda key: choices[kind].get(key, key),
+    )
+if place not in choices[kind]:
+    place = options[0]
+
+try:
+    profile = region_profile(viewer, **{kind: place}, filters=filters)
+except RoutesError as error:
+    chrome.show_error(error)
+
+current = profile.headline[profile.headline["period"].eq("current")]
+period_text = chrome.format_period(current["start"].iloc[0], current["end"].iloc[0]) if len(current) else "no data"
+chrome.page_header(
+    profile.name,
+    "records at their destination in this place; flows from point source to destination",
+    period_text,
+    "county (rates per 100,000 residents); flows by county",
+)
+
+for column, metric in zip(st.columns(4), sm.headline_metrics(profile.headline, columns=("records", "victims", "tips", "recoveries")), strict=True):
+    column.metric(metric.label, metric.value, metric.delta, help=metric.help, delta_color="off")
+
+map_column, side_column = st.columns([3, 2])
+with map_column:
+    deck, legend = sm.region_deck(profile.county_rates, profile.neighbours)
+    st.pydeck_chart(deck, key="region_map", height=440)
+    chrome.draw_legend(legend)
+with side_column:
+    st.markdown("**Trend: records per month**")
+    if profile.trend["records"].notna().any():
+        st.line_chart(profile.trend, x="month", y="records", height=200, x_label="", y_label="records", color="#3b6e8f")
+    else:
+        st.info("Every month is suppressed here (fewer than k records).")
+    st.caption("Gaps are suppressed months (fewer than k records, or revealing one that is).")
+    st.markdown("**Its counties**")
+    st.dataframe(sm.rates_table(profile.county_rates), hide_index=True, width="stretch", height=180)
+
+st.markdown("#### Flows in and out")
+if profile.flows_in is None:
+    for note in profile.notes:
+        st.info(note)
+else:
+    flows_in_column, flows_out_column = st.columns(2)
+    with flows_in_column:
+        st.caption("Into this place, from elsewhere (point source → here)")
+        chrome.count_table(profile.flows_in, label="flows in")
+    with flows_out_column:
+        st.caption("Out of this place, to elsewhere (here → destination)")
+        chrome.count_table(profile.flows_out, label="flows out")
+
+st.markdown("#### Neighbouring counties")
+st.caption("Counties that border this place or face it across the Bay, over the same period.")
+st.dataframe(sm.rates_table(profile.neighbours), hide_index=True, width="stretch")
+
+st.markdown("#### Briefing export")
+if importlib.util.find_spec("briefings") is not None and hasattr(importlib.import_module("briefings"), "export_briefing"):
+    briefings = importlib.import_module("briefings")
+    audience = st.selectbox("Audience", list(AUDIENCES), format_func=AUDIENCES.get, key="region_audience")
+    if st.button(":material/description: Export briefing", key="region_export"):
+        out_dir = Path(tempfile.mkdtemp(prefix="routes-briefing-"))
+        try:
+            written = briefings.export_briefing(
+                viewer, **{kind: place}, start=filters.start or current["start"].iloc[0],
+                end=filters.end or current["end"].iloc[0], audience=audience, out_dir=out_dir,
+            )
+        except RoutesError as error:
+            chrome.show_error(error)
+        files = sorted(p for p in out_dir.rglob("*") if p.is_file())
+        st.success(f"Briefing written: {len(files)} files.")
+        for path in files:
+            st.download_button(f"Download {path.name}", path.read_bytes(), file_name=path.name, key=f"dl_{path.name}")
+        del written
+else:
+    st.info("Briefing exports (PDF, PNG, tables) for this place will start here once the briefings package is installed.")
+
+chrome.attribution_footer()
+ui_filters.advance_play()

@@ -1,0 +1,144 @@
+"""Statewide: leadership's first stop. Is it getting better or worse, and where?"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from maps import decks
+from maps import statewide_maps as sm
+from query import trends
+from routes.errors import RoutesError
+from ui import chrome
+from ui import filters as ui_filters
+from ui.cache import snapshot_cached
+from ui.session import current_viewer
+
+resolve_period = snapshot_cached(trends.resolve_period)
+headline_figures = snapshot_cached(trends.headline_figures)
+monthly_series = snapshot_cached(trends.monthly_series)
+county_rates = snapshot_cached(trends.county_rates)
+counties_ranked_by_change = snapshot_cached(trends.counties_ranked_by_change)
+emerging_hot_spots = snapshot_cached(trends.emerging_hot_spots)
+
+AGAINST = {"previous": "the previous period", "year_before": "the same period a year before"}
+STEP_LABELS = {"month": "Months", "quarter": "Quarters"}
+
+viewer = current_viewer()
+filters = ui_filters.sidebar_filters(viewer)
+
+try:
+    period = resolve_period(viewer, filters)
+except RoutesError as error:
+    chrome.show_error(error)
+if period is None:
+    chrome.page_header("Statewide", "records at their destination", "no data", "county")
+    st.info("The warehouse holds no records yet. Load the demo with `make demo`, or ingest files.")
+    st.stop()
+period_text = chrome.format_period(*period)
+
+chrome.page_header(
+    "Statewide",
+    "records (tips, incidents, recoveries, service intakes) at their destination",
+    period_text,
+    "county and Cal OES region; hot spots on H3 hexagons",
+)
+
+# ---------------------------------------------------------------- headline figures
+against = ui_filters.url_choice(
+    "Compare with", list(AGAINST), param="against", default="previous", horizontal=True,
+    format_func=AGAINST.get,
+)
+try:
+    headline = headline_figures(viewer, filters)
+except RoutesError as error:
+    chrome.show_error(error)
+metrics = sm.headline_metrics(headline, against=against)
+for column, metric in zip(st.columns(len(metrics)), metrics, strict=True):
+    column.metric(metric.label, metric.value, metric.delta, help=metric.help, delta_color="off")
+st.caption(
+    f"{period_text} against {AGAINST[against]}. A change is shown only when both figures are; "
+    "more records can mean more reporting and more work by agencies, not only more trafficking."
+)
+
+# ---------------------------------------------------------------- monthly series
+st.markdown("#### Records per month")
+statewide_tab, region_tab = st.tabs(["Statewide", "By Cal OES region"])
+try:
+    with statewide_tab:
+        series = monthly_series(viewer, filters)
+        if series["records"].notna().any():
+            st.line_chart(series, x="month", y="records", height=240, x_label="", y_label="records", color="#3b6e8f")
+        else:
+            st.info("Every month is suppressed under these filters (fewer than k records).")
+    with region_tab:
+        by_region = monthly_series(viewer, filters, by="region")
+        shown = by_region[by_region.groupby("region")["records"].transform(lambda r: r.notna().any())]
+        if len(shown):
+            st.line_chart(shown, x="month", y="records", color="region", height=260, x_label="", y_label="records")
+        else:
+            st.info("Every region's months are suppressed under these filters.")
+except RoutesError as error:
+    chrome.show_error(error)
+st.caption("Gaps are months suppressed because they hold fewer than k records (or would reveal one that does).")
+
+# ---------------------------------------------------------------- counties
+st.markdown(f"#### Counties, {period_text}")
+try:
+    rates = county_rates(viewer, filters)
+    ranked = counties_ranked_by_change(viewer, filters, against=against)
+except RoutesError as error:
+    chrome.show_error(error)
+map_column, table_column = st.columns([3, 2])
+with map_column:
+    deck, legend = sm.county_rate_deck(rates, view_state=decks.view_for_counties(filters.counties, regions=filters.regions))
+    st.pydeck_chart(deck, key="statewide_rates", height=480)
+    chrome.draw_legend(legend)
+    st.caption(
+        f"Records per 100,000 residents (Census 2019 estimates), {period_text}, by the county of "
+        "the destination; grey counties are suppressed."
+    )
+with table_column:
+    st.caption(f"Counties ranked by change against {AGAINST[against]}")
+    st.dataframe(sm.ranking_table(ranked), hide_index=True, height=480, width="stretch")
+
+# ---------------------------------------------------------------- emerging hot spots
+st.markdown("#### Emerging hot spots")
+left, middle, right = st.columns([2, 2, 2])
+with left:
+    res = ui_filters.url_choice(
+        "Hexagons", [5, 6], param="hs_res", default=6, horizontal=True,
+        format_func=lambda r: f"res {r} (~{decks.RES_NAMES[r][1]})",
+    )
+with middle:
+    step = ui_filters.url_choice(
+        "Time step", list(STEP_LABELS), param="hs_step", default="month", horizontal=True,
+        format_func=STEP_LABELS.get,
+    )
+with right:
+    show_all = ui_filters.url_choice(
+        "Show cells with no pattern", [], param="hs_all", default=True, widget="toggle",
+    )
+spots = emerging_hot_spots(viewer, filters, res=res, step=step)
+if spots.empty:
+    st.info("Hot spots have not been computed for this warehouse yet: run `python -m pipelines build`.")
+else:
+    window = chrome.format_period(spots["first_period"].min(), spots["last_period"].max())
+    map_column, legend_column = st.columns([5, 2])
+    with map_column:
+        st.pydeck_chart(
+            sm.hot_spot_deck(spots, step=step, show_no_pattern=bool(show_all),
+                             view_state=decks.view_for_counties(filters.counties, regions=filters.regions)),
+            key="statewide_hot_spots", height=480,
+        )
+    with legend_column:
+        chrome.draw_legend(sm.hot_spot_legend(spots))
+    st.caption(
+        f"Getis-Ord Gi* hot and cold spots of records per H3 res-{res} hexagon "
+        f"(~{decks.RES_NAMES[res][1]}) for each {step} of {window}, records located to a place or "
+        "finer; each cell's pattern combines them with a Mann-Kendall trend test (ArcGIS's Emerging "
+        "Hot Spot Analysis classes). Computed at build time over all records: only the region and "
+        "county filters apply here."
+    )
+
+chrome.attribution_footer()
+ui_filters.advance_play()

@@ -1,0 +1,118 @@
+"""AppTest for ``pages/statewide.py`` and ``pages/region.py`` on the fixture warehouse."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pipelines import build_hotspots
+from query.viewer import Viewer
+from routes import settings, warehouse
+from tests.warehouse_fixture import make_small_warehouse
+
+STATEWIDE = str(settings.REPO_ROOT / "pages" / "statewide.py")
+REGION = str(settings.REPO_ROOT / "pages" / "region.py")
+LEADER = Viewer("lee", "leadership")
+
+
+@pytest.fixture
+def built(tmp_env: Path) -> Path:
+    path = settings.warehouse_path()
+    make_small_warehouse(path, is_demo=False)
+    with warehouse.write_snapshot(path=path) as con:
+        build_hotspots.build(con)
+    return path
+
+
+def _page(script: str, viewer: Viewer = LEADER, *, params: dict[str, str] | None = None) -> AppTest:
+    from ui import session
+
+    app = AppTest.from_file(script, default_timeout=60)
+    app.session_state[session.VIEWER_KEY] = viewer
+    app.session_state[session.LAST_ACTIVE_KEY] = time.time()
+    for key, value in (params or {}).items():
+        app.query_params[key] = value
+    return app.run()
+
+
+def _text(app: AppTest) -> str:
+    parts = [m.value for m in app.markdown] + [c.value for c in app.caption] + [i.value for i in app.info]
+    parts += [d.value.to_csv() for d in app.dataframe]
+    parts += [h.proto.body for h in app.get("html")]  # legends
+    return "\n".join(str(p) for p in parts)
+
+
+def _metrics(app: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in app.metric}
+
+
+def test_statewide_shows_headline_series_counties_and_hot_spots(built: Path) -> None:
+    app = _page(STATEWIDE)
+    assert not app.exception
+    metrics = _metrics(app)
+    assert metrics["Records"] == "1,532" and "Tips" in metrics
+    assert len(app.get("deck_gl_json_chart")) == 2  # county rates, hot spots
+    text = _text(app)
+    assert "Jan 2025 – Dec 2025" in text
+    assert "Los Angeles" in text and "suppressed" in text  # Alpine's 3 records never show
+    assert "Emerging hot spots" in text and "Persistent hot spot" in text
+
+
+def test_statewide_widgets_change_the_view(built: Path) -> None:
+    app = _page(STATEWIDE)
+    app.radio(key="url_against").set_value("year_before").run()
+    assert not app.exception
+    assert app.query_params["against"] == "year_before"
+    app.radio(key="url_hs_res").set_value(5).run()
+    app.radio(key="url_hs_step").set_value("quarter").run()
+    app.toggle(key="url_hs_all").set_value(False).run()
+    assert not app.exception
+    assert "res-5 hexagon" in _text(app) and "each quarter" in _text(app)
+    app.multiselect(key="f_regions").set_value(["Region I"]).run()
+    assert not app.exception
+    assert "Alameda" not in app.dataframe[0].value.to_csv()
+
+
+def test_statewide_opens_a_bookmarked_view(built: Path) -> None:
+    app = _page(STATEWIDE, params={"from": "2025-04", "to": "2025-06", "hs_step": "quarter"})
+    assert not app.exception
+    assert "Apr 2025 – Jun 2025" in _text(app)
+
+
+def test_statewide_says_when_hot_spots_are_not_built(tmp_env: Path) -> None:
+    make_small_warehouse(settings.warehouse_path(), n=500, is_demo=False)
+    app = _page(STATEWIDE)
+    assert not app.exception
+    assert "have not been computed" in _text(app)
+
+
+def test_statewide_partner_never_sees_a_small_count(built: Path) -> None:
+    app = _page(STATEWIDE, Viewer("ngo", "partner"), params={"regions": "Region III"})
+    assert not app.exception
+    for value in _metrics(app).values():
+        assert value == "suppressed" or int(value.replace(",", "")) >= 11 or value == "0"
+
+
+def test_region_page_for_a_region_task_force_and_county(built: Path) -> None:
+    app = _page(REGION)
+    assert not app.exception
+    assert "Cal OES Mutual Aid Region I" in _text(app)
+    assert len(app.get("deck_gl_json_chart")) == 1
+    app.radio(key="url_kind").set_value("county").run()
+    app.selectbox(key="url_place").set_value("06037").run()
+    assert not app.exception
+    text = _text(app)
+    assert "Los Angeles County" in text and "Orange" in text  # a neighbour
+    assert app.query_params["place"] == "06037"
+    app.radio(key="url_kind").set_value("task_force").run()
+    assert not app.exception
+
+
+def test_region_page_starts_at_the_analysts_task_force(built: Path) -> None:
+    app = _page(REGION, Viewer("ana", "analyst", "san_diego"))
+    assert not app.exception
+    assert "San Diego" in _text(app)
+    assert "Briefing export" in _text(app)
