@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 TABLES = ("subject_matches",)
 
 #: A token shared by more cases than this is a placeholder, not a subject.
-MAX_CASES_PER_TOKEN = 500
+MAX_CASES_PER_TOKEN = 50
 
 _CASES_SQL = """
 CREATE OR REPLACE TEMP TABLE _match_cases AS
