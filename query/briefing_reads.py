@@ -1,0 +1,49 @@
+"""The few reads briefing exports need that no other query module offers.
+
+No count leaves this module: it reads the snapshot's dates only (the data-as-of
+date and the range of months), which are the same for every role.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+
+from query.viewer import Viewer
+from routes import warehouse
+
+__all__ = ["snapshot_dates"]
+
+
+def _as_date(value: object) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value if type(value) is date else value.date()  # type: ignore[attr-defined]
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def snapshot_dates(
+    viewer: Viewer, *, con: duckdb.DuckDBPyConnection | None = None
+) -> dict[str, date | None]:
+    """The snapshot's dates: ``data_as_of``, ``first_month``, ``last_month``.
+
+    ``data_as_of`` is the ``meta`` entry the build writes (latest ``occurred_at``);
+    the months bound every record's ``month``. Values are ``None`` when unknown.
+    """
+    del viewer  # every role sees the same calendar
+
+    def read(c: duckdb.DuckDBPyConnection) -> dict[str, date | None]:
+        as_of = warehouse.get_meta(c, "data_as_of")
+        row = c.execute("SELECT min(month), max(month) FROM records").fetchone()
+        first, last = (row or (None, None))
+        return {"data_as_of": _as_date(as_of), "first_month": _as_date(first), "last_month": _as_date(last)}
+
+    if con is not None:
+        return read(con)
+    with warehouse.open_snapshot() as opened:
+        return read(opened)
