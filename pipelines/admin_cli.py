@@ -153,7 +153,7 @@ def _retention_purge(args: argparse.Namespace) -> int:
                 f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM due "  # noqa: S608 (fixed names)
                 "WHERE due.source_id = t.source_id AND due.record_id = t.record_id)"
             )
-        removed = con.execute("DELETE FROM records WHERE validated_at < ?", [cutoff]).fetchone()[0]
+        removed = con.execute("DELETE FROM records WHERE validated_at < ?", [cutoff]).fetchall()[0][0]
     audit.record_event(cli_admin(), action="retention_purge",
                        what=f"removed {removed} records validated before {cutoff.date()}")
     print(f"removed {removed} records validated before {cutoff.date()}; "

@@ -497,7 +497,7 @@ def _guard_indicators(con: duckdb.DuckDBPyConnection, filters: object, *, k: int
 
     def count(f: object) -> int:
         where, params = f.where(side=side)  # type: ignore[attr-defined]
-        return int(con.execute(f"SELECT count(*) FROM records WHERE {where}", params).fetchone()[0])  # noqa: S608
+        return int(con.execute(f"SELECT count(*) FROM records WHERE {where}", params).fetchall()[0][0])  # noqa: S608
 
     chosen = tuple(filters.indicators)  # type: ignore[attr-defined]
     base = count(filters)
