@@ -174,19 +174,19 @@ def headline_figures(
         spans = _comparison_periods(*period)
         earliest = min(s for s, _ in spans.values())
         where, params = _where(filters, start=earliest, end=period[1])
-        spans_sql = ", ".join("(?, ?::DATE, ?::DATE)" for _ in spans)
-        span_params = [v for name, (s, e) in spans.items() for v in (name, s, e)]
-        # one scan; a month may fall in two spans (year_before overlaps a long current period)
         sql = f"""
-            SELECT p.period, r.record_type, count(*) AS records,
-                   sum(r.victim_count) AS victims, count(*) FILTER (WHERE r.minor_involved) AS minors
-            FROM (SELECT month, record_type, victim_count, minor_involved FROM records WHERE {where}) r
-            JOIN (VALUES {spans_sql}) AS p(period, p_start, p_end)
-              ON r.month BETWEEN p.p_start AND p.p_end
+            SELECT month, record_type, count(*) AS records, sum(victim_count) AS victims,
+                   count(*) FILTER (WHERE minor_involved) AS minors
+            FROM records WHERE {where}
             GROUP BY ALL
-        """  # noqa: S608 -- fixed expressions, every value a parameter
-        params = [*params, *span_params]
-        by_type = c.execute(sql, params).df()
+        """  # noqa: S608 -- fixed expressions, user values as parameters
+        by_month = c.execute(sql, params).df()
+    # a month may fall in two spans (the year before overlaps a current period over 12 months)
+    month = pd.to_datetime(by_month["month"]).dt.date
+    by_type = pd.concat(
+        [by_month[(month >= s) & (month <= e)].assign(period=name) for name, (s, e) in spans.items()],
+        ignore_index=True,
+    )
     return _headline_frame(viewer, by_type, spans)
 
 
@@ -258,14 +258,13 @@ def monthly_series(
     with _snapshot(con) as c:
         _guard(c, viewer, filters)
         raw = c.execute(sql, params).df()
-        bounds = c.execute(f"SELECT min(month), max(month) FROM records WHERE {where}", params).fetchone()  # noqa: S608
     columns = ["month", *(["region"] if by else []), "records", "victims"]
-    if raw.empty or bounds is None or bounds[0] is None:
+    if raw.empty:
         return suppress_small_counts(pd.DataFrame(columns=columns).astype({"records": "int64", "victims": "int64"}), k=viewer.k)
-    first = filters.start.replace(day=1) if filters.start else bounds[0]
-    last = filters.end.replace(day=1) if filters.end else bounds[1]
-    months = [d.date() for d in pd.date_range(first, last, freq="MS")]
     raw["month"] = pd.to_datetime(raw["month"]).dt.date
+    first = filters.start.replace(day=1) if filters.start else min(raw["month"])
+    last = filters.end.replace(day=1) if filters.end else max(raw["month"])
+    months = [d.date() for d in pd.date_range(first, last, freq="MS")]
     if by:
         regions = sorted(set(_allowed_counties(filters)["region"].dropna()) | set(raw["region"]))
         index = pd.MultiIndex.from_product([months, regions], names=["month", "region"])
