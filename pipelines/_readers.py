@@ -454,7 +454,8 @@ def _open_json_lines(source: Path | bytes, name: str, encoding: str, chunk_rows:
     encoding = _resolve_encoding(source, encoding)
     if encoding in ("utf-8", "utf8"):
         try:  # the fast path: Arrow reads lines in blocks; falls back on mixed types
-            table = pajson.read_json(_binary(source), read_options=pajson.ReadOptions(block_size=1 << 24))
+            with _binary(source) as handle:
+                table = pajson.read_json(handle, read_options=pajson.ReadOptions(block_size=1 << 24))
             table = _strings(table)
             return TableReader(
                 columns=table.column_names, format="jsonl",

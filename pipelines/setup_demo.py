@@ -139,11 +139,16 @@ def read_demo_sources(out: Path) -> list[dict[str, str]]:
 def demo_ingest_order(out: Path) -> list[tuple[str, Path]]:
     """``(source_id, file)`` in ingest order: originals first, then repeats.
 
-    A repeat is a file whose bytes equal an earlier file of the same source, or
+    ``ground_truth.json``'s ``file_order`` decides when present. Otherwise a repeat is a file whose bytes equal an earlier file of the same source, or
     whose record ids were already sent by an earlier file of that source (a
     corrections file); repeats go last so that they count as duplicates and
     updates.
     """
+    truth_path = out / "ground_truth.json"
+    if truth_path.exists():
+        truth = json.loads(truth_path.read_text(encoding="utf-8"))
+        if truth.get("file_order") and truth.get("files"):
+            return [(truth["files"][rel]["source_id"], out / rel) for rel in truth["file_order"]]
     originals: list[tuple[str, Path]] = []
     repeats: list[tuple[str, Path]] = []
     for row in read_demo_sources(out):
