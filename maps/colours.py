@@ -33,6 +33,11 @@ PALETTES: dict[str, tuple[RGB, ...]] = {
         (0, 34, 78), (42, 63, 109), (87, 93, 109), (125, 124, 120),
         (165, 156, 116), (210, 192, 96), (254, 232, 56),
     ),
+    # single-hue, light to dark (matplotlib's Blues): the pale county fill under cells
+    "blues": (
+        (13, 87, 161), (37, 117, 183), (69, 148, 199), (106, 174, 214),
+        (154, 200, 224), (193, 217, 237), (217, 232, 245),
+    ),
     # diverging: orange (fewer) - near white (no change) - purple (more)
     "puor": (
         (127, 59, 8), (190, 99, 10), (239, 158, 60), (254, 215, 162),
@@ -167,7 +172,7 @@ def _nice(value: float) -> float:
 
 
 def fixed_scale(
-    max_value: float,
+    max_value: float | None,
     *,
     n: int = 6,
     minimum: float = 0.0,
@@ -183,7 +188,8 @@ def fixed_scale(
     >>> fixed_scale(1000, n=4, minimum=10).breaks
     (20.0, 100.0, 200.0)
     """
-    top = max(float(max_value), 1.0)
+    top = float(max_value) if max_value is not None and pd.notna(max_value) else 100.0
+    top = max(top, 1.0)
     low = max(float(minimum), 1.0)
     if top <= low:
         top = low * 10
@@ -243,6 +249,7 @@ def heatmap_scale(
     unit: str = "records",
     view_values: Sequence[float] | np.ndarray | pd.Series | None = None,
     n: int = 6,
+    palette_name: str = "viridis",
 ) -> ColourScale:
     """The heatmap's scale: fixed on unfiltered statewide data, or rescaled to the view.
 
@@ -261,10 +268,10 @@ def heatmap_scale(
     (15.0,)
     """
     if view_values is not None:
-        return quantile_scale(view_values, n=n, unit=unit, basis="this view (rescaled)")
+        return quantile_scale(view_values, n=n, unit=unit, basis="this view (rescaled)", palette_name=palette_name)
     values = pd.to_numeric(pd.Series(statewide_values, dtype="object"), errors="coerce").dropna()
     months = "all months" if period_fraction >= 1 else "the same length of period"
     return quantile_scale(
-        values.to_numpy(float) * float(period_fraction), n=n, unit=unit,
+        values.to_numpy(float) * float(period_fraction), n=n, unit=unit, palette_name=palette_name,
         basis=f"all records statewide, filters off, scaled to {months}",
     )

@@ -233,6 +233,73 @@ def choropleth_deck(
     return make_deck([layer], view_state=view_state)
 
 
+def edge_tips(edges: pd.DataFrame) -> list[str]:
+    """Plain-text tooltips for flow edges (:func:`query.flows.flow_edges` rows)."""
+    tips = []
+    for row in edges.to_dict("records"):
+        head = f"{row.get('origin_name') or row.get('origin_id')} → {row.get('dest_name') or row.get('dest_id')}"
+        if row.get("suppressed"):
+            tips.append(f"{head}\nsuppressed: fewer than k records")
+            continue
+        lines = [head, f"{_fmt_count(row.get('records'))} records · {_fmt_count(row.get('victims'))} victims"]
+        parts = [f"{name} {_fmt_count(row.get(name))}" for name in ("tips", "confirmed", "services") if name in row]
+        if parts:
+            lines.append(" · ".join(parts))
+        if row.get("sources") is not None and not pd.isna(row.get("sources")):
+            lines.append(f"reported by {_fmt_count(row.get('sources'))} agencies")
+        if row.get("rolled_up"):
+            lines.append(f"(small flows rolled up to {row.get('level')} level)")
+        tips.append("\n".join(lines))
+    return tips
+
+
+def location_tips(locations: pd.DataFrame) -> list[str]:
+    """Plain-text tooltips for location circles (:func:`query.flows.location_totals` rows)."""
+    return [
+        f"{row.get('name') or row.get('location_id')}\n"
+        f"incoming {_fmt_count(row.get('incoming'))} · outgoing {_fmt_count(row.get('outgoing'))} · "
+        f"internal {_fmt_count(row.get('internal'))}"
+        for row in locations.to_dict("records")
+    ]
+
+
+def corridor_frame(segments: pd.DataFrame) -> pd.DataFrame:
+    """Corridor segments with ``path`` (``[[lng, lat], …]``) and ``tip`` for :func:`maps.layers.corridor_layer`."""
+    paths = [
+        [[float(a), float(b)], [float(c), float(d)]]
+        for a, b, c, d in zip(segments["from_lng"], segments["from_lat"], segments["to_lng"], segments["to_lat"], strict=True)
+    ]
+    tips = [
+        f"{row.get('route')} (schematic segment, {float(row.get('length_km') or 0):.0f} km)\n"
+        + ("load suppressed: fewer than k records" if row.get("suppressed") else f"load: {_fmt_count(row.get('load'))} flow records")
+        for row in segments.to_dict("records")
+    ]
+    return segments.assign(path=paths, tip=tips)
+
+
+def focus_edges(edges: pd.DataFrame, *, mode: str = "all", location: str | None = None, other: str | None = None) -> pd.DataFrame:
+    """The edges to draw for a location filter.
+
+    ``mode`` is ``all``, ``incoming`` (edges arriving at ``location``),
+    ``outgoing`` (leaving it) or ``between`` (both directions between ``location``
+    and ``other``).
+
+    >>> e = pd.DataFrame({"origin_id": ["a", "b", "a"], "dest_id": ["b", "a", "c"]})
+    >>> focus_edges(e, mode="between", location="a", other="b").index.tolist()
+    [0, 1]
+    """
+    if mode == "all" or not location:
+        return edges
+    if mode == "incoming":
+        return edges[edges["dest_id"].eq(location)]
+    if mode == "outgoing":
+        return edges[edges["origin_id"].eq(location)]
+    if mode == "between":
+        pair = {location, other}
+        return edges[edges["origin_id"].isin(pair) & edges["dest_id"].isin(pair) & edges["origin_id"].ne(edges["dest_id"])]
+    raise ValueError(f"mode {mode!r} is not all, incoming, outgoing or between")
+
+
 def flows_deck(
     *,
     edges: pd.DataFrame | None = None,
@@ -246,20 +313,29 @@ def flows_deck(
     to_columns: tuple[str, str] = ("dest_lat", "dest_lng"),
     view_state: pdk.ViewState | None = None,
 ) -> pdk.Deck:
-    """The Flows and corridors map: corridor loads, then arcs, then location circles."""
+    """The Flows and corridors map: corridor loads, then arcs, then location circles.
+
+    Internal flows (same origin and destination) are not drawn as arcs: they are
+    in the location circles. Rows need the columns of :mod:`query.flows`.
+    """
     drawn: list[pdk.Layer] = []
     if corridors is not None and not corridors.empty and corridor_scale is not None:
-        drawn.append(L.corridor_layer(corridors, scale=corridor_scale))
+        drawn.append(L.corridor_layer(corridor_frame(corridors), scale=corridor_scale))
     if edges is not None and not edges.empty:
+        moving = edges[
+            (edges[from_columns[0]] != edges[to_columns[0]]) | (edges[from_columns[1]] != edges[to_columns[1]])
+        ]
+        moving = moving.dropna(subset=[*from_columns, *to_columns])
         drawn.append(
             L.arc_layer(
-                edges, count_column=count_column, top_n=top_n, scale=edge_scale,
-                from_columns=from_columns, to_columns=to_columns,
+                moving.assign(tip=edge_tips(moving)), count_column=count_column, top_n=top_n,
+                scale=edge_scale, from_columns=from_columns, to_columns=to_columns,
             )
         )
     if locations is not None and not locations.empty:
-        drawn.append(L.location_layer(locations))
-    view = view_state or pdk.ViewState(**CALIFORNIA_VIEW, pitch=35, bearing=0)
+        placed = locations.dropna(subset=["lat", "lng"])
+        drawn.append(L.location_layer(placed.assign(tip=location_tips(placed))))
+    view = view_state or pdk.ViewState(**CALIFORNIA_VIEW, pitch=0, bearing=0)
     return make_deck(drawn, view_state=view)
 
 
@@ -268,6 +344,10 @@ __all__ = [
     "STATEWIDE_MAX_RES",
     "TOOLTIP",
     "choropleth_deck",
+    "corridor_frame",
+    "edge_tips",
+    "focus_edges",
+    "location_tips",
     "flows_deck",
     "RES_NAMES",
     "cell_tips",

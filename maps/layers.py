@@ -48,6 +48,15 @@ LOCATION_RGBA = {
 }
 
 
+def _literal(text: str) -> str:
+    """A string prop passed as a value: pydeck turns bare strings into accessors."""
+    return f"'{text}'"
+
+
+#: The ``*_units`` value for sizes in screen pixels.
+PIXELS = _literal("pixels")
+
+
 def _rgba_lists(colours: np.ndarray) -> list[list[int]]:
     return [[int(v) for v in row] for row in colours]
 
@@ -80,7 +89,7 @@ def county_outline_layer(*, line_rgba: Sequence[int] = COUNTY_LINE_RGBA) -> pdk.
         stroked=True,
         filled=False,
         get_line_color=list(line_rgba),
-        line_width_units="pixels",
+        line_width_units=PIXELS,
         get_line_width=1,
         pickable=False,
     )
@@ -111,7 +120,7 @@ def highway_layer() -> pdk.Layer:
         id="highways",
         get_path="path",
         get_color=list(HIGHWAY_RGBA),
-        width_units="pixels",
+        width_units=PIXELS,
         get_width=1.5,
         pickable=False,
     )
@@ -130,7 +139,7 @@ def highway_label_layer() -> pdk.Layer:
         get_color=[120, 70, 40, 230],
         background=True,
         get_background_color=[251, 251, 249, 200],
-        font_family="sans-serif",
+        font_family=_literal("sans-serif"),
         pickable=False,
     )
 
@@ -203,7 +212,7 @@ def hexagon_layer(
         get_fill_color="fill",
         stroked=True,
         get_line_color=[255, 255, 255, 120],
-        line_width_units="pixels",
+        line_width_units=PIXELS,
         get_line_width=0.5,
         extruded=False,
         pickable=True,
@@ -225,7 +234,7 @@ def suppressed_hexagon_layer(cells: pd.DataFrame, *, layer_id: str = "cells-supp
         get_fill_color=list(SUPPRESSED_RGBA),
         stroked=True,
         get_line_color=list(SUPPRESSED_LINE_RGBA),
-        line_width_units="pixels",
+        line_width_units=PIXELS,
         get_line_width=1.5,
         extruded=False,
         pickable=True,
@@ -262,7 +271,7 @@ def county_fill_layer(
                 "geometry": feature["geometry"],
                 "properties": {
                     "county_fips": fips,
-                    "fill": colour_of[fips],
+                    "fill": [*SUPPRESSED_RGBA[:3], 90] if suppressed else colour_of[fips],
                     "line": list(SUPPRESSED_LINE_RGBA) if suppressed else [255, 255, 255, 160],
                     "tip": str(row.get("tip", feature["properties"]["name"])),
                 },
@@ -277,7 +286,7 @@ def county_fill_layer(
         opacity=opacity,
         get_fill_color="properties.fill",
         get_line_color="properties.line",
-        line_width_units="pixels",
+        line_width_units=PIXELS,
         get_line_width=1,
         pickable=True,
         auto_highlight=True,
@@ -341,7 +350,7 @@ def arc_layer(
         get_source_color="source_rgba",
         get_target_color="target_rgba",
         get_width="width",
-        width_units="pixels",
+        width_units=PIXELS,
         get_tilt=ARC_TILT_DEG,
         get_height=0.5,
         great_circle=False,
@@ -393,11 +402,11 @@ def location_layer(
         id=layer_id,
         get_position="position",
         get_radius="radius",
-        radius_units="pixels",
+        radius_units=PIXELS,
         get_fill_color="fill",
         stroked=True,
         get_line_color=[255, 255, 255, 220],
-        line_width_units="pixels",
+        line_width_units=PIXELS,
         get_line_width=1,
         pickable=True,
         auto_highlight=True,
@@ -436,7 +445,7 @@ def corridor_layer(
         get_path="path",
         get_color="colour",
         get_width="width",
-        width_units="pixels",
+        width_units=PIXELS,
         cap_rounded=True,
         joint_rounded=True,
         pickable=True,

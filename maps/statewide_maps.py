@@ -33,6 +33,7 @@ __all__ = [
     "Metric",
     "county_rate_deck",
     "county_rate_scale",
+    "flows_table",
     "headline_metrics",
     "hot_spot_deck",
     "hot_spot_legend",
@@ -294,3 +295,15 @@ def rates_table(rates: pd.DataFrame) -> pd.DataFrame:
             "Population": [f"{int(v):,}" for v in rows["population"]],
         }
     )
+
+
+def flows_table(edges: pd.DataFrame, *, side: str) -> pd.DataFrame:
+    """Flow edges for display: the place at the other end (``side``: ``origin`` or ``dest``) and counts."""
+    columns = {"records": "Records", "victims": "Victims", "tips": "Tips", "confirmed": "Confirmed", "services": "Services"}
+    out = pd.DataFrame({"From" if side == "origin" else "To": edges[f"{side}_name"].astype(str).to_list()})
+    for column, label in columns.items():
+        if column in edges.columns:
+            out[label] = [_fmt_int(v) for v in edges[column]]
+    if "sources" in edges.columns:
+        out["Agencies"] = ["" if pd.isna(v) else str(int(v)) for v in edges["sources"]]
+    return out

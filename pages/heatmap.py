@@ -34,36 +34,36 @@ DIMENSION_LABELS = {
 }
 
 viewer = current_viewer()
-filters = ui_filters.sidebar_filters(viewer)
-months = ui_filters.available_months(viewer, filters)
-comparison = ui_filters.sidebar_compare(filters, months=months)
-
-left, middle, right = st.columns([3, 2, 1.3])
-with left:
+header = st.container()
+with st.sidebar:
+    st.markdown("**Map**")
     res = ui_filters.url_choice(
         "Detail", list(decks.RES_NAMES), param="res", default=6, widget="select_slider",
         format_func=lambda r: f"{decks.RES_NAMES[r][0]} (res {r})",
         help="Finer cells show only records located precisely enough; the rest count in their county.",
     )
-with middle:
     measure = ui_filters.url_choice(
         "Show", list(MEASURE_LABELS), param="measure", default="records", horizontal=True,
         format_func=MEASURE_LABELS.get,
     )
-with right:
     rescale = ui_filters.url_choice(
-        "Rescale colours", [], param="rescale", default=False, widget="toggle",
-        help="Off: colours fixed on all records statewide, comparable while filters change.",
+        "Rescale colours to this view", [], param="rescale", default=False, widget="toggle",
+        help="Off: colours fixed on all records statewide, so they stay comparable while filters change.",
     )
+
+filters = ui_filters.sidebar_filters(viewer)
+months = ui_filters.available_months(viewer, filters)
+comparison = ui_filters.sidebar_compare(filters, months=months)
 
 name, area = decks.RES_NAMES[res]
 period = chrome.format_period(filters.start or (months[0] if months else None), filters.end or (months[-1] if months else None))
-chrome.page_header(
-    "Heatmap explorer",
-    WHAT[measure],
-    period if comparison is None else f"{chrome.format_period(comparison.before.start, comparison.before.end)} vs {period}",
-    f"H3 res {res} hexagons (~{area} each); records located less precisely are counted in their county (pale fill)",
-)
+with header:
+    chrome.page_header(
+        "Heatmap explorer",
+        WHAT[measure],
+        period if comparison is None else f"{chrome.format_period(comparison.before.start, comparison.before.end)} vs {period}",
+        f"H3 res {res} hexagons (~{area} each); records located less precisely are counted in their county (pale fill)",
+    )
 
 try:
     statewide = cell_counts(viewer, Filters(), res=res, measure=measure)
@@ -79,7 +79,7 @@ scale = colours.heatmap_scale(
 )
 county_scale = colours.heatmap_scale(
     statewide.loc[statewide["level"].eq("county"), "value"], period_fraction=fraction,
-    unit=MEASURE_LABELS[measure].lower(),
+    unit=MEASURE_LABELS[measure].lower(), n=4, palette_name="blues",
 )
 view = decks.view_for_counties(filters.counties, regions=filters.regions)
 
@@ -89,7 +89,7 @@ with map_column:
     if comparison is None:
         event = st.pydeck_chart(
             decks.heatmap_deck(counts, scale=scale, county_scale=county_scale, measure=measure, view_state=view),
-            on_select="rerun", selection_mode="single-object", key="heatmap_map", height=560,
+            on_select="rerun", selection_mode="single-object", key="heatmap_map", height=520,
         )
         picked = (event.selection.objects.get("cells") or []) if event and event.selection else []
         selected_hex = picked[0].get("hex") if picked else None
@@ -148,13 +148,14 @@ if choice:
                 chrome.count_table(breakdown[breakdown["dimension"].eq(dimension)], label=DIMENSION_LABELS[dimension])
     records_in_cell = getattr(_records, "records_in_cell", None)
     if viewer.has_record_access and records_in_cell is not None:
-        with st.expander("Records behind this cell (your task force's only; viewing is audited)"):
-            purpose = st.text_input("Purpose of this view (written to the audit log)", key="heatmap_purpose")
-            if st.button("Show records", key="heatmap_show_records", disabled=not purpose.strip()):
+        with st.expander("Records behind this cell: your task force's only; every view is audited"):
+            if st.button("Show my task force's records in this cell", key="heatmap_show_records"):
+                cell_id, cell_res = cells.cell_from_hex(choice)
                 try:
-                    rows = records_in_cell(viewer, filters, cell=choice, purpose=purpose.strip())
+                    rows = records_in_cell(viewer, filters, cell=cell_id, res=cell_res)
                 except RoutesError as error:
                     chrome.show_error(error)
+                st.caption(f"{len(rows):,} records (newest first)")
                 st.dataframe(rows, hide_index=True, width="stretch")
 
 chrome.attribution_footer()

@@ -38,6 +38,7 @@ __all__ = [
     "cell_breakdown",
     "cell_change",
     "cell_counts",
+    "cell_from_hex",
     "cell_label",
     "histogram_by_month",
     "period_months",
@@ -440,6 +441,16 @@ def period_months(filters: Filters, *, available: list[date] | None = None) -> i
 
 
 # ------------------------------------------------------------------------ labels
+
+
+def cell_from_hex(hex_id: str) -> tuple[int, int]:
+    """The integer id and resolution of an H3 hex string (as the map returns it).
+
+    >>> cell_from_hex("872830828ffffff")
+    (608692970719281151, 7)
+    """
+    cell = _as_cell(hex_id)
+    return cell, grid.cell_resolution(cell)
 
 
 def cell_label(hex_id: str, county_fips: str | None = None) -> str:

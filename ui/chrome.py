@@ -1,4 +1,7 @@
-"""The frame around every page: header line, legends, demo banner, attribution."""
+"""The frame around every page: header line, legends, count tables, attribution.
+
+(The demo-data banner is drawn by ``ui.session`` with the role switcher.)
+"""
 
 from __future__ import annotations
 
@@ -9,20 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from maps.colours import SUPPRESSED_RGBA, Legend
-from routes import settings, warehouse
-from routes.errors import RoutesError
-from ui.cache import snapshot_cached
-
-
-def _is_demo() -> bool | None:
-    try:
-        with warehouse.open_snapshot() as con:
-            return warehouse.get_meta(con, "is_demo") == "true"
-    except (RoutesError, OSError):
-        return None
-
-
-_is_demo_cached = snapshot_cached(_is_demo)
+from routes import settings
 
 
 def format_period(start: date | None, end: date | None) -> str:
@@ -48,8 +38,6 @@ def page_header(title: str, what_it_counts: str, period: str, precision: str) ->
         f"**Counts:** {what_it_counts} · **Period:** {period} · **Precision:** {precision} · "
         f"counts under {k} are suppressed"
     )
-    if _is_demo_cached():
-        st.info("Demo data: synthetic records generated for testing, not real cases.", icon=":material/science:")
 
 
 def _swatch(rgba: tuple[int, ...], *, hatch: bool = False) -> str:

@@ -1,0 +1,141 @@
+"""Flows and corridors: point source → destination arcs, place totals, highway loads, who should coordinate."""
+
+from __future__ import annotations
+
+import duckdb
+import streamlit as st
+
+from maps import colours, decks, layers
+from routes.errors import RoutesError
+from ui import chrome
+from ui import filters as ui_filters
+from ui.cache import snapshot_cached
+from ui.session import current_viewer
+
+try:
+    from query import flows
+except ImportError:  # pragma: no cover - until query/flows.py exists
+    flows = None
+
+LEVELS = {
+    "region": "Cal OES region", "task_force": "task force", "county": "county",
+    "res4": "H3 res 4 (~1,770 km²)", "res5": "H3 res 5 (~250 km²)", "res6": "H3 res 6 (~36 km²)",
+}
+MODES = {"all": "all flows", "incoming": "arriving at", "outgoing": "leaving from", "between": "between two places"}
+BUILD_NOTE = (
+    "The flow tables are not built yet. Run `python -m pipelines build` "
+    "(or `make demo`) to derive flows and corridors from the records."
+)
+
+viewer = current_viewer()
+header = st.container()
+filters = ui_filters.sidebar_filters(viewer)
+months = ui_filters.available_months(viewer, filters)
+
+left, middle, right = st.columns([2.4, 1.2, 1.2])
+with left:
+    level = ui_filters.url_choice(
+        "Group places by", list(LEVELS), param="level", default="county", widget="select_slider",
+        format_func=LEVELS.get, help="Coarse groupings for the statewide picture, H3 cells for a closer look.",
+    )
+with middle:
+    top_n = ui_filters.url_choice("Busiest flows drawn opaque", [10, 25, 50, 100], param="top", default=25, widget="selectbox")
+with right:
+    show_corridors = ui_filters.url_choice("Highway corridors", [], param="corridors", default=True, widget="toggle")
+
+period = chrome.format_period(filters.start or (months[0] if months else None), filters.end or (months[-1] if months else None))
+with header:
+    chrome.page_header(
+        "Flows and corridors",
+        "flow records: a point source (where a victim was recruited or lived) linked to a destination",
+        period,
+        f"places grouped by {LEVELS[level]}; corridors routed on schematic highways between counties",
+    )
+
+if flows is None:
+    st.info(BUILD_NOTE)
+    chrome.attribution_footer()
+    st.stop()
+
+edges_of = snapshot_cached(flows.flow_edges)
+totals_of = snapshot_cached(flows.location_totals)
+loads_of = snapshot_cached(flows.corridor_loads)
+pairs_of = snapshot_cached(flows.coordination_pairs)
+shifts_of = snapshot_cached(flows.route_shifts)
+
+try:
+    edges = edges_of(viewer, filters, level=level)
+    locations = totals_of(viewer, filters, level=level)
+    corridors = loads_of(viewer, filters) if show_corridors else None
+except RoutesError as error:
+    chrome.show_error(error)
+except duckdb.Error:
+    st.info(BUILD_NOTE)
+    chrome.attribution_footer()
+    st.stop()
+
+names = locations.set_index("location_id")["name"].to_dict()
+place_ids = sorted(names, key=lambda i: str(names.get(i)))
+a, b, c = st.columns([1.2, 2, 2])
+with a:
+    mode = st.radio("Show", list(MODES), format_func=MODES.get, key="flows_mode")
+with b:
+    location = st.selectbox("Place", place_ids, format_func=lambda i: names.get(i, i), index=None,
+                            placeholder="choose a place", key="flows_place", disabled=mode == "all")
+with c:
+    other = st.selectbox("Second place", place_ids, format_func=lambda i: names.get(i, i), index=None,
+                         placeholder="choose a place", key="flows_other", disabled=mode != "between")
+
+drawn = decks.focus_edges(edges, mode=mode, location=location, other=other)
+visible = drawn[~drawn["suppressed"].astype(bool)]
+edge_scale = colours.fixed_scale(edges["records"].max() if len(edges) else None, n=5, minimum=viewer.k, palette_name="cividis", unit="flow records")
+corridor_scale = None
+if corridors is not None and len(corridors):
+    corridor_scale = colours.fixed_scale(corridors["load"].max(), n=5, minimum=viewer.k, unit="flow records along the segment")
+
+map_column, legend_column = st.columns([5, 1.5])
+with map_column:
+    st.pydeck_chart(
+        decks.flows_deck(
+            edges=drawn, locations=locations, corridors=corridors, edge_scale=edge_scale,
+            corridor_scale=corridor_scale, top_n=int(top_n),
+            view_state=decks.view_for_counties(filters.counties, regions=filters.regions),
+        ),
+        key="flows_map", height=560,
+    )
+with legend_column:
+    chrome.draw_legend(layers.arc_legend(edge_scale, top_n=int(top_n)))
+    chrome.draw_legend(layers.location_legend())
+    if corridor_scale is not None:
+        chrome.draw_legend(corridor_scale.legend("Corridor load (line width and colour)", suppressed=True))
+    st.caption(f"{len(visible):,} flows shown · {int(drawn['suppressed'].sum()):,} suppressed (under k, not drawn)")
+
+st.markdown("#### Flows")
+flow_table = visible[["origin_name", "dest_name", "records", "victims", "tips", "confirmed", "services", "sources", "rolled_up"]]
+st.dataframe(flow_table.head(200), hide_index=True, width="stretch")
+
+st.markdown("#### Task forces that share a route")
+try:
+    pairs = pairs_of(viewer, filters, level="task_force" if level == "task_force" else "region")
+except RoutesError as error:
+    chrome.show_error(error)
+except duckdb.Error:
+    pairs = None
+if pairs is None or pairs.empty:
+    st.caption("No cross-task-force flows under these filters.")
+else:
+    st.dataframe(
+        pairs[["rank", "origin_name", "dest_name", "origin_task_force_name", "dest_task_force_name", "records", "tips", "confirmed", "sources"]],
+        hide_index=True, width="stretch",
+    )
+
+with st.expander("Route shifts: flows new, growing, fading or gone in the last quarter"):
+    try:
+        shifts = shifts_of(viewer, level="county")
+        changed = shifts[shifts["shift"].ne("steady")]
+        st.dataframe(changed[["shift", "origin_name", "dest_name", "recent", "baseline", "rate_ratio"]].head(100), hide_index=True, width="stretch")
+    except (RoutesError, duckdb.Error, KeyError):
+        st.caption("Route shifts are not built yet (`python -m pipelines build`).")
+
+chrome.attribution_footer()
+ui_filters.advance_play()

@@ -1,0 +1,132 @@
+"""Every page in a real browser: the map draws, nothing leaves 127.0.0.1, injected HTML stays text.
+
+The fixture warehouse carries HTML and script payloads in the fields agencies
+fill in (source names, contacts, case numbers, indicators, matched place names);
+a payload that ran would open a dialog, which the recorder counts.
+Screenshots land in ``tests/artifacts/<page>.png``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import browser
+from tests.warehouse_fixture import make_small_warehouse
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+#: Pages that draw a map (their canvas must appear); keyed by URL path.
+MAP_PAGES = {"", "statewide", "heatmap", "flows_and_corridors", "region"}
+PAYLOADS = {
+    "source": "<img src=x onerror=alert('xss-source')>",
+    "contact": "<script>alert('xss-contact')</script>",
+    "case": "<img src=x onerror=alert('xss-case')>",
+    "indicator": "<svg onload=alert('xss-indicator')>",
+    "place": "<b onmouseover=alert('xss-place')>Los Angeles</b>",
+}
+
+
+def _inject(path: Path) -> None:
+    from routes import warehouse
+
+    with warehouse.write_snapshot(path=path) as con:
+        con.execute("UPDATE sources SET name = ?, contact = ? WHERE source_id = 'lapd'", [PAYLOADS["source"], PAYLOADS["contact"]])
+        con.execute(
+            "UPDATE records SET contact = ?, case_number = ?, dest_matched = ?, "
+            "indicators = list_append(indicators, ?) WHERE source_id = 'lapd'",
+            [PAYLOADS["contact"], PAYLOADS["case"], PAYLOADS["place"], PAYLOADS["indicator"]],
+        )
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    browser.require_chromium()
+    from pipelines.build import build_warehouse
+
+    root = tmp_path_factory.mktemp("browser")
+    path = root / "warehouse" / "routes.duckdb"
+    make_small_warehouse(path, n=6000, seed=3)
+    _inject(path)
+    build_warehouse(warehouse_path=path)
+    with browser.streamlit_server(warehouse=path) as url:
+        yield url
+
+
+def _path_of(href: str) -> str:
+    return re.sub(r"^https?://[^/]+/?", "", href).split("?")[0].strip("/")
+
+
+def _visit_every_page(url: str, *, role: str) -> tuple[list[str], browser.Recorder]:
+    visited: list[str] = []
+    with browser.chromium_page() as (page, recorder):
+        timings = browser.open_app_page(page, url, name=f"{role}-home", expect_canvas=True)
+        print(f"\nfirst map ({role}): canvas after {timings['canvas']:.2f} s, page done after {timings['done']:.2f} s")
+        if role != "analyst":
+            browser.choose_in_selectbox(page, "Demo role", role)
+        for title, href in browser.nav_links(page):
+            name = _path_of(href) or "statewide"
+            page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=title).first.click()
+            page.wait_for_url(re.compile(re.escape(_path_of(href)) + r"(\?|$)"), timeout=30_000)
+            browser.wait_for_run(page)
+            if _path_of(href) in MAP_PAGES:
+                page.wait_for_selector("canvas", state="visible", timeout=60_000)
+                page.wait_for_timeout(1200)
+            exception = page.locator('[data-testid="stException"]')
+            assert exception.count() == 0, f"{title}: {exception.first.inner_text()[:500]}"
+            browser.save_screenshot(page, name if role == "admin" else f"{role}-{name}")
+            visited.append(name)
+        assert page.evaluate("() => window.__routes_xss === undefined")
+    return visited, recorder
+
+
+def test_every_page_draws_offline_as_admin(app_url: str) -> None:
+    visited, recorder = _visit_every_page(app_url, role="admin")
+    assert {"heatmap", "flows_and_corridors"} <= set(visited), visited
+    assert recorder.requests, "the recorder saw no request at all"
+    assert recorder.off_machine() == [], recorder.off_machine()
+    assert recorder.dialogs == [], f"injected HTML ran: {recorder.dialogs}"
+
+
+@pytest.mark.parametrize("role", ["analyst", "partner"])
+def test_every_page_draws_offline_per_role(app_url: str, role: str) -> None:
+    visited, recorder = _visit_every_page(app_url, role=role)
+    assert "heatmap" in visited
+    assert recorder.off_machine() == [], recorder.off_machine()
+    assert recorder.dialogs == [], f"injected HTML ran: {recorder.dialogs}"
+
+
+def test_heatmap_tooltip_and_cell_breakdown(app_url: str) -> None:
+    with browser.chromium_page() as (page, recorder):
+        browser.open_app_page(page, f"{app_url}/heatmap?res=6", name="heatmap-res6", expect_canvas=True)
+        canvas = page.locator("canvas").first
+        box = canvas.bounding_box()
+        assert box and box["width"] > 600, box
+        tips = []
+        for fx in (0.45, 0.5, 0.55, 0.6, 0.65):
+            for fy in (0.55, 0.6, 0.7, 0.75, 0.8):
+                page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+                page.wait_for_timeout(120)
+                tip = page.locator(".deck-tooltip")
+                if tip.count() and tip.first.is_visible():
+                    tips.append(tip.first.inner_text())
+                    assert tip.first.evaluate("e => e.children.length") == 0, "tooltip holds HTML elements"
+        assert tips, "no tooltip appeared over the map"
+        assert any("records" in t or "suppressed" in t for t in tips), tips
+        browser.choose_in_selectbox(page, "busiest cells", _first_option(page))
+        page.wait_for_selector('[data-testid="stTabs"]', timeout=30_000)
+        browser.save_screenshot(page, "heatmap-cell")
+        assert recorder.dialogs == [], recorder.dialogs
+        assert recorder.off_machine() == [], recorder.off_machine()
+
+
+def _first_option(page: object) -> str:
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text="busiest cells").first  # type: ignore[attr-defined]
+    box.locator('[data-baseweb="select"]').click()
+    first = page.get_by_role("option").first  # type: ignore[attr-defined]
+    text = first.inner_text().strip()
+    page.keyboard.press("Escape")  # type: ignore[attr-defined]
+    return text
