@@ -199,19 +199,24 @@ def sql_level_edges(level: str, *, source: str = "_flow_records") -> str:
     single-valued area columns of the level), with the count columns of the
     ``flows`` table and ``n_<indicator>``; no names or coordinates.
     """
-    o_id, d_id = sql_end_id("o", level), sql_end_id("d", level)
     res = CELL_LEVELS.get(level)
     kind = "cell" if res else level
     keep = _CONTEXT[level]
+    if res:
+        o_key, d_key = f"o_cell{res}", f"d_cell{res}"
+        o_id = f"coalesce(o_outside, printf('%x', {o_key}))"
+        d_id = f"printf('%x', {d_key})"
+        cells = f"{o_key} AS origin_cell, {d_key} AS dest_cell"
+    else:
+        o_key, d_key = f"o_{level}", f"d_{level}"
+        o_id, d_id = f"coalesce(o_outside, {o_key})", d_key
+        cells = "NULL::BIGINT AS origin_cell, NULL::BIGINT AS dest_cell"
     context = []
     for side, name in (("o", "origin"), ("d", "dest")):
         for area, column in _CONTEXT_COLUMN.items():
             expr = f"{side}_{area}" if area in keep else "NULL::VARCHAR"
             context.append(f"{expr} AS {name}_{column}")
-    cells = (
-        f"o_cell{res} AS origin_cell, d_cell{res} AS dest_cell"
-        if res else "NULL::BIGINT AS origin_cell, NULL::BIGINT AS dest_cell"
-    )
+    groups = sorted({f"o_{a}" for a in keep} | {f"d_{a}" for a in keep} | {o_key, d_key})
     indicators = ", ".join(f"count(*) FILTER (WHERE ind_{n}) AS n_{n}" for n in FLOW_INDICATORS)
     return f"""
     SELECT '{level}' AS level, month, trafficking_type,
@@ -222,20 +227,25 @@ def sql_level_edges(level: str, *, source: str = "_flow_records") -> str:
         {cells},
         {", ".join(context)},
         o_entry AS origin_entry, o_state AS origin_state, o_country AS origin_country,
-        count(*) AS records,
-        sum(victims)::BIGINT AS victims,
-        count(*) FILTER (WHERE ind_minor) AS minors,
-        count(*) FILTER (WHERE record_type = 'tip') AS tips,
-        count(*) FILTER (WHERE record_type = 'incident') AS incidents,
-        count(*) FILTER (WHERE record_type = 'recovery') AS recoveries,
-        count(*) FILTER (WHERE record_type = 'service') AS services,
-        count(*) FILTER (WHERE record_type IN ('incident', 'recovery')) AS confirmed,
-        count(DISTINCT source_id) AS sources,
-        list_sort(list_distinct(list(source_id))) AS source_ids,
-        {indicators}
-    FROM {source}
-    WHERE {o_id} IS NOT NULL AND {d_id} IS NOT NULL
-    GROUP BY ALL
+        records, victims, minors, tips, incidents, recoveries, services, confirmed,
+        len(source_ids) AS sources, source_ids,
+        {", ".join(f"n_{n}" for n in FLOW_INDICATORS)}
+    FROM (
+        SELECT month, trafficking_type, o_outside, o_entry, o_state, o_country, {", ".join(groups)},
+            count(*) AS records,
+            sum(victims)::BIGINT AS victims,
+            count(*) FILTER (WHERE ind_minor) AS minors,
+            count(*) FILTER (WHERE record_type = 'tip') AS tips,
+            count(*) FILTER (WHERE record_type = 'incident') AS incidents,
+            count(*) FILTER (WHERE record_type = 'recovery') AS recoveries,
+            count(*) FILTER (WHERE record_type = 'service') AS services,
+            count(*) FILTER (WHERE record_type IN ('incident', 'recovery')) AS confirmed,
+            list_sort(list_distinct(list(source_id))) AS source_ids,
+            {indicators}
+        FROM {source}
+        WHERE (o_outside IS NOT NULL OR {o_key} IS NOT NULL) AND {d_key} IS NOT NULL
+        GROUP BY month, trafficking_type, o_outside, o_entry, o_state, o_country, {", ".join(groups)}
+    )
     """  # noqa: S608 (trusted identifiers only; values are parameters)
 
 

@@ -137,7 +137,6 @@ def _build_segments(con: duckdb.DuckDBPyConnection, graph: nx.Graph) -> int:
         JOIN _segments AS s ON s.segment_id = p.segment_id
         WHERE f.level = 'county'
         GROUP BY ALL
-        ORDER BY s.segment_id, f.month, f.trafficking_type
     """)
     con.unregister("_segments")
     return _rows(con, "corridor_segments")

@@ -145,8 +145,6 @@ def _build_flows(con: duckdb.DuckDBPyConnection) -> int:
         FROM _flow_edges AS e
         LEFT JOIN _flow_places AS po ON po.id = e.origin_id AND po.kind = e.origin_kind
         LEFT JOIN _flow_places AS pd ON pd.id = e.dest_id AND pd.kind = e.dest_kind
-        ORDER BY e.level, e.month, e.trafficking_type, e.origin_id, e.dest_id,
-                 e.origin_county_fips, e.dest_county_fips
     """)  # noqa: S608 (trusted identifiers only; values are parameters)
     con.execute("DROP TABLE _flow_edges")
     con.execute("DROP TABLE _flow_records")
@@ -181,7 +179,6 @@ def _build_location_totals(con: duckdb.DuckDBPyConnection) -> int:
             sum(internal)::BIGINT AS internal
         FROM ends
         GROUP BY ALL
-        ORDER BY level, month, trafficking_type, location_id, county_fips
     """)
     return _rows(con, "location_totals")
 
@@ -221,8 +218,6 @@ def _build_coordination_pairs(con: duckdb.DuckDBPyConnection) -> int:
         LEFT JOIN _areas AS ad ON ad.id = p.dest_id AND ad.kind = ao.kind
         LEFT JOIN _areas AS tfo ON tfo.id = p.origin_task_force AND tfo.kind = 'task_force'
         LEFT JOIN _areas AS tfd ON tfd.id = p.dest_task_force AND tfd.kind = 'task_force'
-        ORDER BY p.level, p.month, p.trafficking_type, p.origin_id, p.dest_id,
-                 p.origin_task_force, p.dest_task_force
     """)  # noqa: S608 (trusted identifiers only; values are parameters)
     con.unregister("_areas")
     return _rows(con, "coordination_pairs")

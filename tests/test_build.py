@@ -29,7 +29,11 @@ def _sha(path: Path) -> str:
 def _table(path: Path, name: str) -> pd.DataFrame:
     with warehouse.open_snapshot(path=path) as con:
         frame = con.sql(f"SELECT * FROM {name}").df()  # noqa: S608 (test table names)
-    return frame.sort_values(list(frame.columns[:6]), ignore_index=True)
+    lists = [c for c in frame.columns if frame[c].map(lambda v: hasattr(v, "__len__") and not isinstance(v, str)).any()]
+    for column in lists:
+        frame[column] = frame[column].map(lambda v: None if v is None else list(v))
+    keys = [c for c in frame.columns if c not in lists]
+    return frame.sort_values(keys, ignore_index=True, na_position="first")
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,141 @@
+"""Tests for query/flows.py: no count under k for any role, roll-up without double counting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from warehouse_fixture import make_small_warehouse
+
+from pipelines import build
+from query import flows as qf
+from query.filters import Filters
+from query.suppression import max_visible_count_below_k
+from query.viewer import Viewer
+from routes import warehouse
+
+VIEWERS = [Viewer("u", "partner"), Viewer("u", "leadership"), Viewer("u", "analyst", task_force="la")]
+K = 11
+
+
+@pytest.fixture(scope="module")
+def con(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
+    path: Path = tmp_path_factory.mktemp("qflows") / "w.duckdb"
+    make_small_warehouse(path, n=3000, seed=1)
+    build.build_warehouse(warehouse_path=path, steps=("pipelines.build_flows", "pipelines.build_corridors"))
+    connection = warehouse.connect_readonly(path=path)
+    yield connection
+    connection.close()
+
+
+def _assert_protected(frame: pd.DataFrame) -> None:
+    assert max_visible_count_below_k(frame, k=K) is None
+    for column in ("confirmed", "recent", "baseline"):
+        if column in frame.columns:
+            values = pd.to_numeric(frame[column], errors="coerce")
+            assert not ((values > 0) & (values < K)).any(), column
+    if "suppressed" in frame.columns and "records" in frame.columns:
+        assert frame.loc[frame["suppressed"], "records"].isna().all()
+
+
+@pytest.mark.parametrize("viewer", VIEWERS, ids=lambda v: v.role)
+@pytest.mark.parametrize("level", qf.EDGE_LEVELS)
+def test_flow_edges_never_show_a_count_under_k(con, viewer: Viewer, level: str) -> None:
+    edges = qf.flow_edges(viewer, Filters(), level=level, con=con)
+    assert len(edges) > 0
+    _assert_protected(edges)
+    shares = edges.filter(like="share_")
+    assert shares[edges["suppressed"]].isna().all().all()
+
+
+@pytest.mark.parametrize("viewer", VIEWERS, ids=lambda v: v.role)
+def test_every_read_is_protected(con, viewer: Viewer) -> None:
+    filters = Filters(trafficking_types=("sex", "labor", "both", "unknown"))
+    for level in qf.EDGE_LEVELS:
+        _assert_protected(qf.location_totals(viewer, filters, level=level, con=con))
+    _assert_protected(qf.corridor_loads(viewer, filters, con=con))
+    for level in qf.COORDINATION_LEVELS:
+        _assert_protected(qf.coordination_pairs(viewer, filters, level=level, con=con))
+    for level in qf.SHIFT_LEVELS:
+        _assert_protected(qf.route_shifts(viewer, level=level, con=con))
+
+
+def test_roll_up_counts_every_record_once(con) -> None:
+    raw = qf._rolled_edges(con, Filters(), "res6", k=K)
+    total = con.execute("SELECT sum(records) FROM flows WHERE level = 'res6'").fetchall()[0][0]
+    assert raw["records"].sum() == total
+    assert set(raw["level"]) <= {"res6", "res5", "res4", "county", "region"}
+    shown_fine = raw[~raw["rolled_up"]]
+    assert (shown_fine["records"] >= K).all()
+    # what is under k is only ever at the coarsest level
+    assert (raw.loc[raw["records"] < K, "level"] == "region").all()
+
+
+def test_small_edges_roll_up_to_coarser_levels(con) -> None:
+    edges = qf.flow_edges(VIEWERS[0], Filters(), level="county", con=con)
+    assert {"county", "region"} <= set(edges["level"])
+    assert edges.loc[edges["level"] == "region", "rolled_up"].all()
+
+
+def test_records_filters_give_the_same_edges_as_the_tables(con) -> None:
+    viewer = VIEWERS[1]
+    from_tables = qf.flow_edges(viewer, Filters(), level="county", con=con)
+    from_records = qf.flow_edges(
+        viewer, Filters(record_types=("tip", "incident", "recovery", "service")), level="county", con=con
+    )
+    pd.testing.assert_frame_equal(from_tables, from_records)
+
+
+def test_top_n_and_order(con) -> None:
+    top = qf.flow_edges(VIEWERS[0], Filters(), level="county", top_n=5, con=con)
+    assert len(top) == 5 and not top["suppressed"].any()
+    assert top["records"].is_monotonic_decreasing
+
+
+def test_only_record_roles_see_which_sources(con) -> None:
+    assert "source_ids" not in qf.flow_edges(VIEWERS[0], Filters(), con=con).columns
+    assert "source_ids" in qf.flow_edges(VIEWERS[2], Filters(), con=con).columns
+
+
+def test_destination_filters_apply(con) -> None:
+    edges = qf.flow_edges(VIEWERS[1], Filters(task_forces=("la", "orange")), level="county", con=con)
+    assert set(edges.loc[edges["level"] == "county", "dest_id"]) <= {"06037", "06059"}
+
+
+def test_out_of_state_origins_are_drawn_at_their_entry(con) -> None:
+    edges = qf.flow_edges(VIEWERS[1], Filters(), level="county", con=con)
+    outside = edges[edges["origin_kind"].isin(["state", "country"])]
+    assert len(outside) > 0
+    assert outside["origin_name"].str.contains(" via ").all()
+    assert outside[["origin_lat", "origin_lng"]].notna().all().all()
+
+
+def test_corridor_loads_follow_the_filters(con) -> None:
+    viewer = VIEWERS[1]
+    everything = qf.corridor_loads(viewer, Filters(), con=con)
+    sex_only = qf.corridor_loads(viewer, Filters(trafficking_types=("sex",)), con=con)
+    assert everything["load"].max() >= sex_only["load"].max()
+    assert everything["wkt"].str.startswith("LINESTRING").all()
+
+
+def test_coordination_pairs_are_ranked_and_name_both_task_forces(con) -> None:
+    pairs = qf.coordination_pairs(VIEWERS[1], Filters(), level="task_force", con=con)
+    shown = pairs[~pairs["suppressed"]]
+    assert shown["rank"].tolist() == list(range(1, len(shown) + 1))
+    assert (shown["origin_task_force"] != shown["dest_task_force"]).all()
+    assert shown[["origin_task_force_name", "dest_task_force_name"]].notna().all().all()
+
+
+def test_route_shift_rates_are_blank_when_a_count_is_hidden(con) -> None:
+    shifts = qf.route_shifts(VIEWERS[0], level="county", con=con)
+    hidden = shifts["recent"].isna() | shifts["baseline"].isna()
+    assert hidden.any()
+    assert shifts.loc[hidden, ["p_value", "rate_ratio", "recent_per_month"]].isna().all().all()
+    assert set(shifts["shift"]) <= {"new", "growing", "steady", "fading", "gone"}
+
+
+def test_bad_level_names_the_choices(con) -> None:
+    with pytest.raises(ValueError, match="'zip'.*res6"):
+        qf.flow_edges(VIEWERS[0], Filters(), level="zip", con=con)
