@@ -7,6 +7,7 @@ into the world's pools) and the planted dirt; :func:`render_rows` turns them int
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from functools import cache
@@ -86,9 +87,31 @@ def _pick(rng: np.random.Generator, options: tuple[str, ...] | list[str], n: int
     return [options[i] for i in rng.integers(0, len(options), n)]
 
 
+POOL_FIRST_DAY = w.month_start_day(1960, 1)
+POOL_DAYS = w.month_start_day(2033, 1) - POOL_FIRST_DAY
+
+
+@cache
+def _day_pool(fmt: str) -> pa.Array:
+    """Every day from 1960 to 2032 formatted with ``fmt`` (a date-only format)."""
+    first = w.EPOCH + dt.timedelta(days=POOL_FIRST_DAY)
+    return _s([(first + dt.timedelta(days=i)).strftime(fmt) for i in range(POOL_DAYS)])
+
+
+@cache
+def _minute_pool() -> pa.Array:
+    return _s([f"{m // 60:02d}:{m % 60:02d}" for m in range(1440)])
+
+
 def _strftime(days: np.ndarray, secs: np.ndarray, fmt: str) -> pa.Array:
-    ts = pa.array(days.astype("int64") * 86400 + secs.astype("int64"), pa.timestamp("s"))
-    return pc.strftime(ts, format=fmt)
+    """Dates as text: pooled per day (Arrow's strftime is slow), ``%H:%M`` appended."""
+    date_fmt, sep, time_fmt = fmt.partition(" ")
+    if sep and time_fmt != "%H:%M":
+        raise ValueError(f"unsupported demo date format {fmt!r}")
+    text = _take(_day_pool(date_fmt), np.asarray(days) - POOL_FIRST_DAY)
+    if sep:
+        text = pc.binary_join_element_wise(text, _take(_minute_pool(), np.asarray(secs) // 60), " ")
+    return text
 
 
 # ------------------------------------------------------------------ identifiers
@@ -318,7 +341,7 @@ def _render_indicator_pool(src: Source) -> pa.Array:
 
 
 def render_rows(src: Source, r: Rows, *, reasons: tuple[str, ...],
-                phone_block: tuple[int, ...]) -> dict[str, pa.Array | JsonText | PyColumn]:
+                phone_block: tuple[int, ...]) -> dict[str, pa.Array | JsonText]:
     """The source's columns for ``r``, in file order."""
     places, origins = w.build_places(), w.build_origins()
     rng = r.rng
@@ -328,7 +351,7 @@ def render_rows(src: Source, r: Rows, *, reasons: tuple[str, ...],
     no_dest = no_loc | r.origin_only
     typed = src.typed
     idents = render_identifiers(src, r, phone_block) if src.id_kinds else {}
-    out: dict[str, pa.Array | JsonText | PyColumn] = {}
+    out: dict[str, pa.Array | JsonText] = {}
 
     # dates: occurred carries the planted date faults (reported when none)
     date_role = "occurred" if src.has("occurred") else "reported"
@@ -411,17 +434,10 @@ def render_rows(src: Source, r: Rows, *, reasons: tuple[str, ...],
             arr = _blank(_take(names, np.maximum(r.origin, 0)), (r.origin < 0) | no_loc)
         elif role == "victims":
             bad = is_("bad_count")
-            if typed and src.fmt != "xlsx":
+            if typed and src.fmt != "xlsx":  # XLSX: numbers, or text a clerk typed
                 vals = r.victims.copy()
                 vals[bad] = -rng.integers(1, 4, bad.sum())
                 arr = pa.array(vals, pa.int32())
-            elif typed:  # XLSX: numbers, and text where a clerk typed text
-                vals: list[int | str] = [int(v) for v in r.victims]
-                for i, b in zip(np.flatnonzero(bad), _pick(rng, BAD_COUNTS, int(bad.sum())),
-                                strict=True):
-                    vals[i] = int(b) if b.lstrip("-").isdigit() else b
-                out[header] = PyColumn(vals)
-                continue
             else:
                 arr = _mask_set(pc.cast(pa.array(r.victims), pa.string()), bad,
                                 _pick(rng, BAD_COUNTS, int(bad.sum())))
@@ -461,19 +477,6 @@ def render_rows(src: Source, r: Rows, *, reasons: tuple[str, ...],
             raise ValueError(f"unknown column role {role!r}")
         out[header] = arr
     return out
-
-
-class PyColumn:
-    """A column of Python values of mixed types (only the XLSX writer takes it)."""
-
-    def __init__(self, values: list) -> None:
-        self.values = values
-
-    def __len__(self) -> int:
-        return len(self.values)
-
-    def to_pylist(self) -> list:
-        return self.values
 
 
 def _blank(arr: pa.Array, mask: np.ndarray) -> pa.Array:

@@ -382,7 +382,7 @@ SOURCES: tuple[Source, ...] = (
             ("origin", "origin"), ("vict_count", "victims"), ("minor", "minor"),
             ("mocodes", "indicators"), ("susp_name", "name"), ("susp_dob", "dob"),
             ("susp_phone", "phone"), ("susp_email", "email"), ("susp_moniker", "handle"),
-            ("booking_no", "case"), ("officer", "contact"),
+            ("booking_no", "case"), ("officer", "contact"), ("premis_desc", "narrative"),
         ),
         record_types={"AA": "incident", "IC": "incident", "VR": "recovery", "TP": "tip"},
         rt_weights={"incident": 0.6, "recovery": 0.2, "tip": 0.2},
@@ -398,6 +398,9 @@ SOURCES: tuple[Source, ...] = (
         dob_fmt="%m/%d/%Y", minor_codes=None, subject_rate=0.55, origin_rate=0.5,
         name_style="first_last", phone_styles=(0, 2, 4),
         contacts=("Det. C. Alvarado #31442", "Det. P. Greene #28810", "Sgt. H. Kim #30021"),
+        narratives=("MOTEL, ROOM RENTED BY SUSP; VICT CONTACTED ON FIGUEROA CORRIDOR.",
+                    "MASSAGE PARLOR, WORKERS SLEEPING ON PREMISES.",
+                    "GARMENT FACTORY, WORKERS PAID BELOW MIN WAGE, DOCS HELD."),
     ),
     Source(
         source_id="sbsd", name="San Bernardino County Sheriff's Department",

@@ -91,7 +91,7 @@ from tqdm import tqdm
 
 from geo import reference
 from pipelines import _demo_world as w
-from pipelines._demo_render import KINDS, PyColumn, Rows, combo_offsets, combos, render_rows
+from pipelines._demo_render import KINDS, Rows, combo_offsets, combos, render_rows
 from pipelines._demo_sources import (
     REASONS,
     RESENT_SOURCE,
@@ -105,8 +105,8 @@ from pipelines._demo_write import JsonText, open_writer
 from routes import settings
 from routes.errors import ConfigError
 
-#: The XLSX source's rows are capped (openpyxl is slow; a sheet holds ~1 M rows).
-XLSX_CAP = 50_000
+#: The XLSX source's rows are capped (a sheet holds ~1 M rows; agencies export less).
+XLSX_CAP = 100_000
 #: Months are grouped into chunks of about this many records (never across years).
 CHUNK_TARGET = 250_000
 N_SHARED = 24
@@ -383,12 +383,9 @@ def _new_tally(source_id: str, fmt: str, latin1: bool) -> dict[str, Any]:
 
 
 def _take_rows(col, order: np.ndarray):
-    if isinstance(col, pa.Array):
-        return col.take(pa.array(order, pa.int64()))
     if isinstance(col, JsonText):
         return JsonText(col.array.take(pa.array(order, pa.int64())))
-    values = col.to_pylist()
-    return PyColumn([values[i] for i in order])
+    return col.take(pa.array(order, pa.int64()))
 
 
 class _Files:
@@ -411,7 +408,8 @@ class _Files:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.open[rel] = open_writer(src.fmt, path, [h for h, _ in src.columns],
                                          sheet=src.sheet, latin1=src.latin1,
-                                         name=src.source_id)
+                                         name=src.source_id,
+                                         numeric=(src.header("victims"),))
             self.tallies[rel] = _new_tally(src.source_id, src.fmt, src.latin1)
             if src.per_year:
                 self.per_year.add(rel)
@@ -538,9 +536,7 @@ def generate_demo(out_dir: Path, *, records: int, seed: int = 7,
                                       & (rng.random(len(ix)) < upd_p))
                 cand = cand[: max(0, upd_target - len(update_rows))]
                 if len(cand):
-                    columns = [c.take(pa.array(cand, pa.int64())).to_pylist()
-                               if isinstance(c, pa.Array) else [c.to_pylist()[i] for i in cand]
-                               for c in cols.values()]
+                    columns = [_take_rows(c, cand).to_pylist() for c in cols.values()]
                     update_rows.extend([list(r) for r in zip(*columns, strict=True)])
     files.close_all()
     _write_update_file(files, update_rows)
@@ -624,8 +620,7 @@ def _source_rows(src, s: int, core: Core, ix: np.ndarray, serial0: int,
 
 def _collect_shared(src, cols, f_local, forced, shared_rows) -> None:
     idx = np.flatnonzero(f_local >= 0)
-    values = {h: (c.take(pa.array(idx, pa.int64())).to_pylist() if isinstance(c, pa.Array)
-                  else [c.to_pylist()[i] for i in idx]) for h, c in cols.items()}
+    values = {h: _take_rows(c, idx).to_pylist() for h, c in cols.items()}
     role_header = {role: h for h, role in src.columns}
     for pos, j in enumerate(idx):
         occ = forced[f_local[j]]
