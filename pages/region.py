@@ -21,7 +21,6 @@ from ui.session import current_viewer
 region_profile = snapshot_cached(trends.region_profile)
 
 KINDS = {"region": "Cal OES region", "task_force": "Task force", "county": "County"}
-AUDIENCES = {"law_enforcement": "Law enforcement", "partner": "Partners (aggregates only)", "leadership": "Leadership"}
 
 
 def _choices() -> dict[str, dict[str, str]]:
@@ -93,11 +92,13 @@ if profile.flows_in is None:
 else:
     flows_in_column, flows_out_column = st.columns(2)
     with flows_in_column:
-        st.caption("Into this place, from elsewhere (point source → here)")
-        chrome.count_table(profile.flows_in, label="flows in")
+        st.caption("Into this place, from elsewhere (point source → here), by county")
+        st.dataframe(sm.flows_table(profile.flows_in, side="origin"), hide_index=True, width="stretch", height=220)
     with flows_out_column:
-        st.caption("Out of this place, to elsewhere (here → destination)")
-        chrome.count_table(profile.flows_out, label="flows out")
+        st.caption("Out of this place, to elsewhere (here → destination), by county")
+        st.dataframe(sm.flows_table(profile.flows_out, side="dest"), hide_index=True, width="stretch", height=220)
+    for note in profile.notes:
+        st.caption(note)
 
 st.markdown("#### Neighbouring counties")
 st.caption("Counties that border this place or face it across the Bay, over the same period.")
@@ -106,21 +107,25 @@ st.dataframe(sm.rates_table(profile.neighbours), hide_index=True, width="stretch
 st.markdown("#### Briefing export")
 if importlib.util.find_spec("briefings") is not None and hasattr(importlib.import_module("briefings"), "export_briefing"):
     briefings = importlib.import_module("briefings")
-    audience = st.selectbox("Audience", list(AUDIENCES), format_func=AUDIENCES.get, key="region_audience")
-    if st.button(":material/description: Export briefing", key="region_export"):
-        out_dir = Path(tempfile.mkdtemp(prefix="routes-briefing-"))
-        try:
-            written = briefings.export_briefing(
-                viewer, **{kind: place}, start=filters.start or current["start"].iloc[0],
-                end=filters.end or current["end"].iloc[0], audience=audience, out_dir=out_dir,
-            )
-        except RoutesError as error:
-            chrome.show_error(error)
-        files = sorted(p for p in out_dir.rglob("*") if p.is_file())
-        st.success(f"Briefing written: {len(files)} files.")
-        for path in files:
-            st.download_button(f"Download {path.name}", path.read_bytes(), file_name=path.name, key=f"dl_{path.name}")
-        del written
+    audiences = importlib.import_module("briefings.audiences").AUDIENCES
+    if kind == "task_force":
+        st.info("Briefings are exported for a Cal OES region or a county: choose one above.")
+    else:
+        audience = st.selectbox("Audience", list(audiences), key="region_audience", format_func=lambda a: str(a).replace("_", " "))
+        purpose = st.text_input("Purpose (printed on the briefing and written to the audit log)", key="region_purpose")
+        if st.button(":material/description: Export briefing", key="region_export", disabled=not purpose.strip()):
+            out_dir = Path(tempfile.mkdtemp(prefix="routes-briefing-"))
+            try:
+                briefings.export_briefing(
+                    viewer, **{kind: place}, start=current["start"].iloc[0], end=current["end"].iloc[0],
+                    audience=audience, purpose=purpose.strip(), out_dir=out_dir,
+                )
+            except (RoutesError, ValueError) as error:
+                chrome.show_error(error)
+            files = sorted(p for p in out_dir.rglob("*") if p.is_file())
+            st.success(f"Briefing written: {len(files)} files.")
+            for path in files:
+                st.download_button(f"Download {path.name}", path.read_bytes(), file_name=path.name, key=f"dl_{path.name}")
 else:
     st.info("Briefing exports (PDF, PNG, tables) for this place will start here once the briefings package is installed.")
 

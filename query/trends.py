@@ -558,9 +558,10 @@ def region_profile(
     RegionProfile
         ``headline`` (as :func:`headline_figures`), ``trend`` (as
         :func:`monthly_series`), ``county_rates`` of its counties, ``neighbours``
-        (the bordering counties' rates, for comparison) and, when ``query.flows``
-        provides them, ``flows_in`` / ``flows_out`` (flows ending / starting in the
-        place, from / to elsewhere).
+        (the bordering counties' rates, for comparison) and ``flows_in`` /
+        ``flows_out``: the county-level edges of :func:`query.flows.flow_edges`
+        (statewide, protected as one table) that end / start in the place and
+        come from / go to elsewhere (``None`` when ``query.flows`` is missing).
     """
     kind, key, name, members = _place_of(region=region, task_force=task_force, county=county)
     anywhere = replace(filters, regions=(), task_forces=(), counties=())
@@ -593,12 +594,16 @@ def _flows_of(
             raise
         notes.append("Flows are not available yet (query.flows is not installed).")
         return None, None
-    reader = getattr(flows, "flows_by_county", None)
+    reader = getattr(flows, "flow_edges", None)
     if reader is None:
-        notes.append("Flows are not available: query.flows has no flows_by_county().")
+        notes.append("Flows are not available: query.flows has no flow_edges().")
         return None, None
-    edges = reader(viewer, filters)
+    # statewide county edges (protected as one table), then the ones crossing the place's edge
+    edges = reader(viewer, filters, level="county")
+    at_county = edges[edges["level"].eq("county")] if "level" in edges.columns else edges
     inside = set(members)
-    origin = edges.get("origin_county_fips", pd.Series(dtype=object)).isin(inside)
-    dest = edges.get("dest_county_fips", pd.Series(dtype=object)).isin(inside)
-    return edges[dest & ~origin].reset_index(drop=True), edges[origin & ~dest].reset_index(drop=True)
+    origin = at_county["origin_id"].isin(inside)
+    dest = at_county["dest_id"].isin(inside)
+    if "level" in edges.columns and not edges["level"].eq("county").all():
+        notes.append("Flows too small to show between counties are counted between regions on the Flows page.")
+    return at_county[dest & ~origin].reset_index(drop=True), at_county[origin & ~dest].reset_index(drop=True)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipelines import build_hotspots
+from pipelines import build
 from query.viewer import Viewer
-from routes import settings, warehouse
+from routes import settings
 from tests.warehouse_fixture import make_small_warehouse
 
 STATEWIDE = str(settings.REPO_ROOT / "pages" / "statewide.py")
@@ -22,8 +22,7 @@ LEADER = Viewer("lee", "leadership")
 def built(tmp_env: Path) -> Path:
     path = settings.warehouse_path()
     make_small_warehouse(path, is_demo=False)
-    with warehouse.write_snapshot(path=path) as con:
-        build_hotspots.build(con)
+    build.build_warehouse(warehouse_path=path)
     return path
 
 
@@ -116,3 +115,15 @@ def test_region_page_starts_at_the_analysts_task_force(built: Path) -> None:
     assert not app.exception
     assert "San Diego" in _text(app)
     assert "Briefing export" in _text(app)
+
+
+def test_region_page_shows_flows_and_exports_a_briefing(built: Path) -> None:
+    app = _page(REGION, params={"kind": "county", "place": "06037"})
+    assert not app.exception
+    text = _text(app)
+    assert "Flows in and out" in text and "From" in app.dataframe[1].value.columns
+    app.text_input(key="region_purpose").input("quarterly task force meeting").run()
+    app.button(key="region_export").click().run()
+    assert not app.exception
+    assert any("Briefing written" in s.value for s in app.success)
+    assert any(b.label.startswith("Download briefing_") for b in app.get("download_button"))

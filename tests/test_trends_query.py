@@ -8,12 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines import build_hotspots
+from pipelines import build, build_hotspots
 from query import trends
 from query.filters import Filters
 from query.suppression import max_visible_count_below_k
 from query.viewer import Viewer
-from routes import warehouse
 from tests.warehouse_fixture import SPARSE_COUNTY, make_small_warehouse
 
 K = 11
@@ -25,8 +24,7 @@ PARTNER = Viewer("ngo", "partner")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
     path = tmp_path_factory.mktemp("trends") / "routes.duckdb"
     records = make_small_warehouse(path)
-    with warehouse.write_snapshot(path=path) as con:
-        build_hotspots.build(con)
+    build.build_warehouse(warehouse_path=path)
     return path, records
 
 
@@ -172,6 +170,9 @@ def test_region_profile_of_a_region_and_a_county() -> None:
     county = trends.region_profile(LEADERSHIP, county="06037", filters=Filters())
     assert county.counties == ("06037",) and county.name == "Los Angeles County"
     assert "06059" in set(county.neighbours["county_fips"])  # Orange borders Los Angeles
+    assert county.flows_in is not None and set(county.flows_in["dest_id"]) <= {"06037"}
+    assert not set(county.flows_out["dest_id"]) & {"06037"}
+    assert max_visible_count_below_k(county.flows_in, k=K) is None
     with pytest.raises(ValueError, match="exactly one"):
         trends.region_profile(LEADERSHIP, filters=Filters())
     with pytest.raises(ValueError, match="unknown region"):
