@@ -146,7 +146,8 @@ def _dominant_county(raw: pd.DataFrame) -> pd.Series:
     cells = raw[raw["cell"].notna()]
     if cells.empty:
         return pd.Series(dtype="object")
-    best = cells.sort_values("records", ascending=False, kind="stable").drop_duplicates("cell")
+    per = cells.groupby(["cell", "county_fips"], as_index=False)["records"].sum()
+    best = per.sort_values(["cell", "records", "county_fips"], ascending=[True, False, True]).drop_duplicates("cell")
     return best.set_index(best["cell"].astype("int64"))["county_fips"]
 
 

@@ -1,0 +1,163 @@
+"""query/cells.py: heatmap reads, with and without the pre-aggregates."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from geo import grid
+from pipelines import build_aggregates
+from query import cells, suppression
+from query.filters import Filters
+from query.viewer import Viewer
+from routes import warehouse
+from tests.warehouse_fixture import SPARSE_COUNTY, make_small_warehouse
+
+LEADERSHIP = Viewer("lead-user", "leadership")
+PARTNER = Viewer("ngo-user", "partner")
+
+
+@pytest.fixture(scope="module")
+def paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("cells")
+    plain, built = root / "plain.duckdb", root / "built.duckdb"
+    make_small_warehouse(plain, n=3000, seed=1)
+    make_small_warehouse(built, n=3000, seed=1)
+    with warehouse.write_snapshot(path=built) as con:
+        build_aggregates.build(con)
+    return {"plain": plain, "built": built}
+
+
+def _read(path: Path, fn, *args, **kwargs):  # noqa: ANN001, ANN202
+    with warehouse.open_snapshot(path=path) as con:
+        return fn(*args, con=con, **kwargs)
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(["level", "cell", "county_fips"], na_position="last").reset_index(drop=True)
+
+
+@pytest.mark.parametrize("res", [4, 6, 7, 9])
+def test_aggregates_and_records_agree(paths: dict[str, Path], res: int) -> None:
+    a = _read(paths["plain"], cells.cell_counts, LEADERSHIP, Filters(), res=res)
+    b = _read(paths["built"], cells.cell_counts, LEADERSHIP, Filters(), res=res)
+    pd.testing.assert_frame_equal(_sorted(a), _sorted(b))
+
+
+@pytest.mark.parametrize("res", grid.MAP_RESOLUTIONS)
+def test_no_count_under_k_is_visible(paths: dict[str, Path], res: int) -> None:
+    out = _read(paths["built"], cells.cell_counts, PARTNER, Filters(), res=res)
+    assert suppression.max_visible_count_below_k(out, k=PARTNER.k) is None
+    assert out.loc[out["suppressed"], ["records", "victims", "value"]].isna().all().all()
+    assert not (out["records"] == 0).any()  # suppressed is never shown as zero
+
+
+def test_never_finer_than_precision(paths: dict[str, Path]) -> None:
+    out = _read(paths["built"], cells.cell_counts, LEADERSHIP, Filters(), res=9)
+    shown = out[out["level"].eq("cell")]
+    assert (shown["res"] <= 9).all()
+    with warehouse.open_snapshot(path=paths["built"]) as con:
+        points = con.execute("SELECT count(*) FROM records WHERE dest_res >= 9").fetchone()[0]
+    assert shown["records"].fillna(0).sum() <= points  # zip/place records are not res-9 cells
+    assert (out["level"] == "county").any()
+
+
+def test_cells_are_hex_strings_the_map_can_draw(paths: dict[str, Path]) -> None:
+    out = _read(paths["built"], cells.cell_counts, LEADERSHIP, Filters(), res=6)
+    shown = out[out["level"].eq("cell")]
+    assert shown["hex"].map(lambda h: grid.is_valid_cell(cells.cell_from_hex(h)[0])).all()
+    assert (out.loc[out["level"].eq("county"), "hex"].isna()).all()
+
+
+def test_sparse_county_never_shows_its_three_records(paths: dict[str, Path]) -> None:
+    for res in grid.MAP_RESOLUTIONS:
+        out = _read(paths["built"], cells.cell_counts, PARTNER, Filters(), res=res)
+        alpine = out[out["county_fips"].eq(SPARSE_COUNTY)]
+        assert alpine["records"].isna().all(), alpine
+
+
+def test_measures(paths: dict[str, Path]) -> None:
+    rec = _read(paths["built"], cells.cell_counts, LEADERSHIP, Filters(), res=5, measure="records")
+    vic = _read(paths["built"], cells.cell_counts, LEADERSHIP, Filters(), res=5, measure="victims")
+    cap = _read(paths["built"], cells.cell_counts, LEADERSHIP, Filters(), res=5, measure="per_capita")
+    shown = ~rec["suppressed"]
+    assert (rec.loc[shown, "value"] == rec.loc[shown, "records"].astype("Float64")).all()
+    assert (vic.loc[~vic["suppressed"], "value"] >= vic.loc[~vic["suppressed"], "records"].astype("Float64")).all()
+    assert (cap.loc[~cap["suppressed"], "value"] > 0).all()
+    with pytest.raises(ValueError, match="measure"):
+        cells.cell_counts(LEADERSHIP, Filters(), res=5, measure="density")
+    with pytest.raises(ValueError, match="resolution"):
+        cells.cell_counts(LEADERSHIP, Filters(), res=11)
+
+
+def test_filters_narrow_counts_and_indicators_use_records(paths: dict[str, Path]) -> None:
+    full = _read(paths["built"], cells.cell_counts, LEADERSHIP, Filters(), res=4)
+    sex = _read(paths["built"], cells.cell_counts, LEADERSHIP, Filters(trafficking_types=("sex",)), res=4)
+    assert sex["records"].fillna(0).sum() < full["records"].fillna(0).sum()
+    with_ind = Filters(indicators=("motel",))
+    a = _read(paths["plain"], cells.cell_counts, LEADERSHIP, with_ind, res=4)
+    b = _read(paths["built"], cells.cell_counts, LEADERSHIP, with_ind, res=4)
+    pd.testing.assert_frame_equal(_sorted(a), _sorted(b))
+
+
+def test_breakdown_of_a_busy_cell(paths: dict[str, Path]) -> None:
+    counts = _read(paths["built"], cells.cell_counts, LEADERSHIP, Filters(), res=6)
+    top = cells.top_cells(counts, n=3)
+    assert len(top) == 3 and top["value"].is_monotonic_decreasing
+    out = _read(paths["built"], cells.cell_breakdown, LEADERSHIP, Filters(), cell=top["hex"][0])
+    assert set(out["dimension"]) == set(cells.BREAKDOWN_DIMENSIONS)
+    assert suppression.max_visible_count_below_k(out, k=LEADERSHIP.k) is None
+    total = top["value"][0]
+    for dimension in ("trafficking_type", "record_type", "source_kind"):
+        part = out[out["dimension"].eq(dimension)]
+        hidden = total - part["records"].fillna(0).sum()
+        assert hidden == 0 or hidden >= LEADERSHIP.k, (dimension, part)
+
+
+def test_breakdown_of_a_small_cell_is_all_suppressed(paths: dict[str, Path]) -> None:
+    with warehouse.open_snapshot(path=paths["built"]) as con:
+        cell = con.execute(
+            "SELECT dest_cell FROM records WHERE dest_county_fips = ? AND dest_res = 9 LIMIT 1", [SPARSE_COUNTY]
+        ).fetchone()
+    if cell is None:
+        with warehouse.open_snapshot(path=paths["built"]) as con:
+            cell = con.execute("SELECT dest_cell FROM records WHERE dest_county_fips = ? LIMIT 1", [SPARSE_COUNTY]).fetchone()
+    out = _read(paths["built"], cells.cell_breakdown, PARTNER, Filters(), cell=int(cell[0]))
+    assert out["suppressed"].all() and out["records"].isna().all()
+
+
+def test_histogram_ignores_the_period(paths: dict[str, Path]) -> None:
+    one = Filters(start=date(2024, 3, 1), end=date(2024, 3, 1))
+    out = _read(paths["built"], cells.histogram_by_month, LEADERSHIP, one)
+    assert len(out) == 24 and out["month"].iloc[0] == date(2024, 1, 1)
+    plain = _read(paths["plain"], cells.histogram_by_month, LEADERSHIP, Filters())
+    pd.testing.assert_frame_equal(out, plain)
+
+
+def test_change_between_two_periods(paths: dict[str, Path]) -> None:
+    before = Filters(start=date(2024, 1, 1), end=date(2024, 12, 1))
+    after = Filters(start=date(2025, 1, 1), end=date(2025, 12, 1))
+    out = _read(paths["built"], cells.cell_change, LEADERSHIP, before, after, res=4)
+    shown = out[~out["suppressed"]]
+    assert len(shown) > 0
+    assert (shown["change"] == (shown["after"] - shown["before"]).astype("Float64")).all()
+    k = LEADERSHIP.k
+    for column in ("before", "after"):
+        values = shown[column]
+        assert not ((values > 0) & (values < k)).any()
+    assert out.loc[out["suppressed"], "change"].isna().all()
+
+
+def test_period_months() -> None:
+    assert cells.period_months(Filters(start=date(2024, 11, 1), end=date(2025, 2, 1))) == 4
+    months = [date(2024, m, 1) for m in range(1, 13)]
+    assert cells.period_months(Filters(), available=months) == 12
+
+
+def test_reads_the_live_snapshot_by_default(paths: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROUTES_WAREHOUSE", str(paths["built"]))
+    out = cells.cell_counts(LEADERSHIP, Filters(), res=5)
+    assert len(out) > 0
