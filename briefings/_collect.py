@@ -210,8 +210,7 @@ def _headline_from_counties(viewer: Viewer, place: Place, period: Filters, *, co
     current = int(prev.loc[shown, "records"].sum())
     previous = int(prev.loc[shown, "records_before"].sum())
     year_before = int(yoy.loc[shown, "records_before"].sum())
-    n_shown = int(shown.sum())
-    label = "Records" if n_shown == len(place.counties) else f"Records in the {n_shown} of {len(place.counties)} counties shown"
+    label = "Records" if bool(shown.all()) else "Records (sum of the counties shown)"
     frame = pd.DataFrame([{
         "measure": "records", "label": label,
         "current": current, "previous": previous, "change": current - previous,
