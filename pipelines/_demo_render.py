@@ -206,7 +206,8 @@ def _identifier_parts(r: Rows, phone_block: tuple[int, ...]) -> dict[str, np.nda
     phone = np.where(sh, pick("phone")[k], phone_bg)
     plates = np.array([x.plate for x in subs])
     digit = np.where(sh, plates[k, 0], 1 + s % 7)
-    letters = np.where(sh, plates[k, 1], (s // 7000) % len(w.PLATE_LETTERS))
+    # a multiplier prime to 23**3 spreads the letters and stays one-to-one
+    letters = np.where(sh, plates[k, 1], ((s // 7000) * 5003 + 211) % len(w.PLATE_LETTERS))
     numbers = np.where(sh, plates[k, 2], (s // 7) % 1000)
     handles = [x.handle for x in subs]
     hbase = np.where(sh, np.array([h[0] for h in handles])[k], s % N_HANDLE_BG)

@@ -133,6 +133,9 @@ LOC_VARIANTS = ("clean", "ca", "zip", "zip4", "addr", "county", "cityzip", "nick
 LOC_CLEAN_P = np.array([0.25, 0.25, 0.08, 0.03, 0.12, 0.07, 0.12, 0.08])
 LOC_MESSY = (8, 9, 10)
 POINTS_PER_PLACE = 24
+#: Place names a gazetteer reads as somewhere else (checked against geo.geocode):
+#: "London" is also the English capital.
+EXCLUDED_PLACES = frozenset({"London"})
 
 
 def stable_hash(text: str) -> int:
@@ -242,7 +245,8 @@ def build_places() -> Places:
     lower = places["name"].str.lower()
     places = places[lower.map(lower.value_counts()) == 1]
     places = places[(places["population"] >= 1000) & places["name"].map(str.isascii)]
-    places = places[~places["name"].str.contains(r"[(),]", regex=True)]
+    places = places[~places["name"].str.contains(r"[(),]| - ", regex=True)]
+    places = places[~places["name"].isin(EXCLUDED_PLACES)]
     pip = _county_of_points(places["lat"].to_numpy(), places["lng"].to_numpy())
     places = places[pip == places["county_fips"].to_numpy()]
     places = places.sort_values(["county_fips", "name"]).reset_index(drop=True)
