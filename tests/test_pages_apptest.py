@@ -1,0 +1,153 @@
+"""AppTest of every page in ``pages/`` for every role, and of the widget paths of the map pages.
+
+The fixture warehouse is built once (records, then ``pipelines build``); each
+test signs a viewer in through session state as ``ui/session.py`` documents.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from query.viewer import Viewer
+from routes import settings
+from tests.warehouse_fixture import make_small_warehouse
+
+PAGES = sorted((settings.REPO_ROOT / "pages").glob("*.py"))
+VIEWERS = {
+    "analyst": Viewer("ana", "analyst", "la"),
+    "lead": Viewer("lee", "lead", "san_diego"),
+    "partner": Viewer("pat", "partner"),
+    "leadership": Viewer("lea", "leadership"),
+    "admin": Viewer("adm", "admin"),
+}
+HEATMAP = str(settings.REPO_ROOT / "pages" / "heatmap.py")
+FLOWS = str(settings.REPO_ROOT / "pages" / "flows_and_corridors.py")
+
+
+@pytest.fixture(scope="module")
+def warehouse_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    from pipelines.build import build_warehouse
+
+    root = tmp_path_factory.mktemp("pages")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("ROUTES_WAREHOUSE", str(root / "warehouse" / "routes.duckdb"))
+    patch.setenv("ROUTES_CONTROL", str(root / "warehouse" / "control.sqlite"))
+    patch.setenv("ROUTES_KEY_FILE", str(root / "secrets" / "routes.key"))
+    patch.setenv("ROUTES_DEMO_DIR", str(root / "demo"))
+    path = settings.warehouse_path()
+    make_small_warehouse(path, n=4000, seed=2, is_demo=False)
+    build_warehouse(warehouse_path=path)
+    yield path
+    patch.undo()
+
+
+def _app(script: str, viewer: Viewer | None, *, params: dict[str, str] | None = None) -> AppTest:
+    from ui import session
+
+    app = AppTest.from_file(script, default_timeout=90)
+    if viewer is not None:
+        app.session_state[session.VIEWER_KEY] = viewer
+        app.session_state[session.LAST_ACTIVE_KEY] = time.time()
+    for key, value in (params or {}).items():
+        app.query_params[key] = value
+    return app
+
+
+def _ok(app: AppTest) -> AppTest:
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+@pytest.mark.parametrize("role", list(VIEWERS))
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.stem)
+def test_every_page_runs_for_every_role(warehouse_env: Path, page: Path, role: str) -> None:
+    _ok(_app(str(page), VIEWERS[role]).run())
+
+
+def test_heatmap_widget_paths(warehouse_env: Path) -> None:
+    app = _ok(_app(HEATMAP, VIEWERS["analyst"]).run())
+    assert len(app.get("deck_gl_json_chart")) == 1
+    caption = " ".join(c.value for c in app.caption)
+    assert "Counts:" in caption and "Period:" in caption and "Precision:" in caption
+    for res in (4, 5, 7, 8, 9, 6):
+        _ok(app.select_slider(key="url_res").set_value(res).run())
+    for measure in ("victims", "per_capita", "records"):
+        _ok(app.radio(key="url_measure").set_value(measure).run())
+    _ok(app.toggle(key="url_rescale").set_value(True).run())
+    _ok(app.selectbox(key="heatmap_cell").select_index(0).run())
+    assert [t.label for t in app.tabs] == ["Type", "Record type", "Source kind", "Indicators", "Month"]
+    _ok(app.button(key="heatmap_show_records").click().run())  # analyst: own records, audited
+    assert any("records (newest first)" in c.value for c in app.caption)
+    for mode in ("side", "change", "off"):
+        _ok(app.radio(key="cmp_mode").set_value(mode).run())
+    _ok(app.multiselect(key="f_trafficking_types").set_value(["sex"]).run())
+    _ok(app.multiselect(key="f_indicators").set_value(["motel"]).run())
+    _ok(app.multiselect(key="f_regions").set_value(["Region I"]).run())
+    _ok(app.multiselect(key="f_counties").set_value(["06037"]).run())
+
+
+def test_heatmap_restores_a_bookmarked_view(warehouse_env: Path) -> None:
+    params = {"res": "5", "measure": "victims", "from": "2024-06", "to": "2025-05", "trafficking_types": "sex,labor", "cmp": "change"}
+    app = _ok(_app(HEATMAP, VIEWERS["leadership"], params=params).run())
+    assert app.select_slider(key="url_res").value == 5
+    assert app.radio(key="url_measure").value == "victims"
+    assert app.multiselect(key="f_trafficking_types").value == ["sex", "labor"]
+    start, end = app.select_slider(key="f_period").value
+    assert (start.isoformat(), end.isoformat()) == ("2024-06-01", "2025-05-01")
+    assert app.radio(key="cmp_mode").value == "change"
+    caption = " ".join(c.value for c in app.caption)
+    assert "Jun 2024 – May 2025" in caption
+
+
+def test_heatmap_for_partner_shows_no_records(warehouse_env: Path) -> None:
+    app = _ok(_app(HEATMAP, VIEWERS["partner"]).run())
+    _ok(app.selectbox(key="heatmap_cell").select_index(0).run())
+    assert not [b for b in app.button if b.key == "heatmap_show_records"]
+
+
+def test_play_steps_through_the_months(warehouse_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ui import filters as ui_filters
+
+    monkeypatch.setattr(ui_filters, "PLAY_INTERVAL_S", 0.0)
+    app = _ok(_app(HEATMAP, VIEWERS["leadership"]).run())
+    play = next(b for b in app.button if b.key == "f_play_button")
+    _ok(play.click().run())
+    assert app.session_state["f_playing"] is False  # played to the end, then stopped
+    start, end = app.select_slider(key="f_period").value
+    assert start == end  # the last month played
+
+
+def test_flows_widget_paths(warehouse_env: Path) -> None:
+    app = _ok(_app(FLOWS, VIEWERS["lead"]).run())
+    assert len(app.get("deck_gl_json_chart")) == 1
+    for level in ("region", "task_force", "res4", "res5", "res6", "county"):
+        _ok(app.select_slider(key="url_level").set_value(level).run())
+    _ok(app.selectbox(key="url_top").set_value(50).run())
+    _ok(app.radio(key="flows_mode").set_value("incoming").run())
+    _ok(app.selectbox(key="flows_place").select_index(0).run())
+    _ok(app.radio(key="flows_mode").set_value("outgoing").run())
+    _ok(app.radio(key="flows_mode").set_value("between").run())
+    _ok(app.selectbox(key="flows_other").select_index(1).run())
+    _ok(app.toggle(key="url_corridors").set_value(False).run())
+    assert app.query_params["corridors"] in ("0", ["0"])
+
+
+def test_flows_without_built_tables_says_how_to_build(tmp_env: Path) -> None:
+    make_small_warehouse(settings.warehouse_path(), n=500, seed=4, is_demo=False)
+    app = _ok(_app(FLOWS, VIEWERS["leadership"]).run())
+    assert any("python -m pipelines build" in i.value for i in app.info)
+
+
+def test_demo_mode_role_switcher(warehouse_env: Path, tmp_env: Path) -> None:
+    from ui import session
+
+    make_small_warehouse(settings.warehouse_path(), n=1500, seed=5, is_demo=True)
+    for role in ("partner", "admin", "analyst"):
+        app = _app(HEATMAP, None)
+        app.session_state[session.DEMO_ROLE_KEY] = role
+        _ok(app.run())
