@@ -81,8 +81,9 @@ def sql_flow_records(where: str = "TRUE", *, entries: str = "flow_entry_candidat
     Columns: ``month``, ``trafficking_type``, ``record_type``, ``source_id``,
     ``victims``, ``is_minor``, ``ind_<indicator>``; for the origin ``o_outside``
     (``US-NV@primm``, NULL in state), ``o_entry``, ``o_state``, ``o_country``,
-    ``o_county``, ``o_region``, ``o_task_force``, ``o_cell4``/``5``/``6``; for the
-    destination ``d_county``, ``d_region``, ``d_task_force``, ``d_cell4``/``5``/``6``.
+    ``o_county``, ``o_region``, ``o_task_force``, ``o_cell4``/``5``/``6``, ``o_lat``,
+    ``o_lng`` (in state only); for the destination ``d_lat``, ``d_lng``,
+    ``d_county``, ``d_region``, ``d_task_force``, ``d_cell4``/``5``/``6``.
     """
     indicator_flags = ",\n        ".join(
         (
@@ -153,6 +154,10 @@ SELECT
     CASE WHEN r.o_key IS NULL THEN r.origin_region END AS o_region,
     CASE WHEN r.o_key IS NULL THEN r.origin_task_force END AS o_task_force,
     {origin_cells},
+    CASE WHEN r.o_key IS NULL THEN r.origin_lat END AS o_lat,
+    CASE WHEN r.o_key IS NULL THEN r.origin_lng END AS o_lng,
+    r.dest_lat AS d_lat,
+    r.dest_lng AS d_lng,
     r.dest_county_fips AS d_county,
     r.dest_region AS d_region,
     r.dest_task_force AS d_task_force,

@@ -2,12 +2,13 @@
 
 Each county-level edge of ``flows`` (a county, or an out-of-state origin at its
 border entry point, to a county) is routed along the shortest path (by
-``length_km``) of :func:`geo.highways.highway_graph` between the graph nodes
-nearest its two ends: a county at its most populous place
-(:func:`geo.flow_places.county_anchors`), an out-of-state origin at its entry
-point. One Dijkstra per distinct origin node serves every edge from there.
-Flows whose two ends snap to the same node (within one county, or neighbours on
-the same interchange) load no segment.
+``length_km``) of :func:`geo.highways.highway_graph` between two graph nodes:
+every record's origin and destination point snaps to its nearest node (an
+out-of-state origin at its entry point; a record without a point at its
+county's most populous place, :func:`geo.flow_places.county_anchors`), and the
+edge takes the node pair most of its records share (:func:`edge_nodes`). One
+Dijkstra per distinct origin node serves every edge from there. Flows whose two
+ends snap to the same node (within one town) load no segment.
 
 Tables:
 
@@ -41,7 +42,7 @@ import networkx as nx
 import pandas as pd
 
 from geo import highways
-from geo.flow_places import county_anchors
+from geo.flow_places import county_anchors, sql_flow_records
 from pipelines.build import table_timer
 from pipelines.build_flows import empty_shifts_sql, shift_windows, shifts_frame
 from routes import settings
@@ -63,33 +64,65 @@ def corridor_graph() -> nx.Graph:
     return _graph_for(path, mtime)
 
 
-def _ends(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Every distinct county-level flow end with its routing anchor: ``id``, ``lat``, ``lng``."""
-    outside = con.execute("""
-        SELECT DISTINCT origin_id AS id, origin_lat AS lat, origin_lng AS lng
-        FROM flows WHERE level = 'county' AND origin_kind IN ('state', 'country')
-    """).df()
-    counties = county_anchors().rename(columns={"county_fips": "id"})
-    return pd.concat([counties, outside], ignore_index=True)
+#: Flow points are rounded to this many decimal degrees (about 1 km) before snapping.
+POINT_DECIMALS = 2
+
+
+def _edge_points(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Records per county-level edge and (rounded) pair of points: where flows really start and end."""
+    con.register("flow_entry_candidates", highways.entry_candidates())
+    points = con.execute(f"""
+        WITH fr AS ({sql_flow_records()})
+        SELECT coalesce(o_outside, o_county) AS origin_id, d_county AS dest_id, o_entry,
+            round(o_lat, {POINT_DECIMALS}) AS o_lat, round(o_lng, {POINT_DECIMALS}) AS o_lng,
+            round(d_lat, {POINT_DECIMALS}) AS d_lat, round(d_lng, {POINT_DECIMALS}) AS d_lng,
+            count(*) AS records
+        FROM fr
+        WHERE coalesce(o_outside, o_county) IS NOT NULL AND d_county IS NOT NULL
+        GROUP BY ALL
+    """).df()  # noqa: S608 (trusted SQL)
+    con.unregister("flow_entry_candidates")
+    anchors = county_anchors().set_index("county_fips")
+    entries = highways.entry_points().set_index("entry_id")
+    outside = points["o_entry"].notna()
+    if outside.any():
+        points.loc[outside, "o_lat"] = points.loc[outside, "o_entry"].map(entries["lat"]).astype(float)
+        points.loc[outside, "o_lng"] = points.loc[outside, "o_entry"].map(entries["lng"]).astype(float)
+    for side, ids in (("o", points["origin_id"]), ("d", points["dest_id"])):
+        missing = points[f"{side}_lat"].isna() | points[f"{side}_lng"].isna()
+        if missing.any():
+            points.loc[missing, f"{side}_lat"] = ids[missing].map(anchors["lat"]).astype(float)
+            points.loc[missing, f"{side}_lng"] = ids[missing].map(anchors["lng"]).astype(float)
+    return points.dropna(subset=["o_lat", "o_lng", "d_lat", "d_lng"])
+
+
+def edge_nodes(con: duckdb.DuckDBPyConnection, graph: nx.Graph) -> pd.DataFrame:
+    """The graph nodes each county-level edge is routed between: ``origin_id``, ``dest_id``,
+    ``origin_node``, ``dest_node``.
+
+    Each record's two points snap to their nearest nodes; an edge takes the node
+    pair that most of its records share (ties: the lowest node ids). So flows
+    from Los Angeles to the High Desert start in Los Angeles and end near
+    Victorville, not at San Bernardino County's largest town.
+    """
+    points = _edge_points(con)
+    columns = ["origin_id", "dest_id", "origin_node", "dest_node"]
+    if points.empty:
+        return pd.DataFrame(columns=columns)
+    points["origin_node"] = highways.nearest_nodes(graph, points["o_lat"].to_numpy(), points["o_lng"].to_numpy())
+    points["dest_node"] = highways.nearest_nodes(graph, points["d_lat"].to_numpy(), points["d_lng"].to_numpy())
+    pairs = points.groupby(columns, as_index=False)["records"].sum()
+    pairs = pairs.sort_values(["records", "origin_node", "dest_node"], ascending=[False, True, True], kind="stable")
+    return pairs.drop_duplicates(["origin_id", "dest_id"])[columns].sort_values(["origin_id", "dest_id"], ignore_index=True)
 
 
 def route_pairs(con: duckdb.DuckDBPyConnection, graph: nx.Graph) -> pd.DataFrame:
-    """The path of every distinct county-level (origin, destination): rows of ``corridor_paths``."""
-    pairs = con.execute("""
-        SELECT DISTINCT origin_id, dest_id FROM flows WHERE level = 'county' ORDER BY ALL
-    """).df()
+    """The path of every county-level (origin, destination): rows of ``corridor_paths``."""
     columns = ["origin_id", "dest_id", "origin_node", "dest_node", "seq", "segment_id"]
+    pairs = edge_nodes(con, graph)
     if pairs.empty:
         return pd.DataFrame(columns=columns)
-    ends = _ends(con)
-    ends["node"] = highways.nearest_nodes(graph, ends["lat"].to_numpy(), ends["lng"].to_numpy())
-    node_of = ends.drop_duplicates("id").set_index("id")["node"]
-    pairs["origin_node"] = pairs["origin_id"].map(node_of)
-    pairs["dest_node"] = pairs["dest_id"].map(node_of)
-    missing = pairs[pairs["origin_node"].isna() | pairs["dest_node"].isna()]
-    if not missing.empty:
-        log.warning("No routing anchor for %d flow ends (e.g. %r)", len(missing), missing.iloc[0].tolist())
-    pairs = pairs.dropna(subset=["origin_node", "dest_node"]).astype({"origin_node": int, "dest_node": int})
+    pairs = pairs.astype({"origin_node": int, "dest_node": int})
     routed = pairs[pairs["origin_node"] != pairs["dest_node"]]
     paths = highways.shortest_path_segments(
         graph, zip(routed["origin_node"], routed["dest_node"], strict=True)
