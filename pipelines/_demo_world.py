@@ -79,10 +79,11 @@ AG_COUNTIES = {
     "06047": 4.0, "06099": 4.0, "06077": 4.0, "06053": 5.0, "06025": 5.0,
     "06065": 2.5, "06111": 3.0, "06083": 3.0, "06055": 2.0, "06097": 2.0,
 }
-#: Emerging hot spots: destination weight rises quarter by quarter from HOT_FROM.
-HOT_SPOTS = (("Bakersfield", "06029"), ("Modesto", "06099"), ("Redding", "06089"))
+#: Emerging hot spots: from HOT_FROM, each draws an extra share of the month's
+#: records, rising quarter by quarter (on top of its usual share, about 0.2-1 %).
+HOT_SPOTS = (("Redding", "06089"), ("Santa Maria", "06083"), ("Bakersfield", "06029"))
 HOT_FROM = (2025, 11)
-HOT_FACTORS = (1.75, 2.5, 3.25, 4.0)
+HOT_SHARES = (0.008, 0.016, 0.024, 0.032)
 
 #: Planted flows: origin and destination as {place name: weight}.
 FLOWS = (
@@ -174,12 +175,12 @@ def month_weights() -> np.ndarray:
     return weights
 
 
-def hot_factor(year: int, month: int) -> float:
-    """The emerging hot spots' multiplier for a month (1 before HOT_FROM)."""
+def hot_share(year: int, month: int) -> float:
+    """The extra share of a month's records each emerging hot spot draws (0 before)."""
     offset = (year - HOT_FROM[0]) * 12 + month - HOT_FROM[1]
     if offset < 0:
-        return 1.0
-    return HOT_FACTORS[min(offset // 3, len(HOT_FACTORS) - 1)]
+        return 0.0
+    return HOT_SHARES[min(offset // 3, len(HOT_SHARES) - 1)]
 
 
 @dataclass

@@ -23,8 +23,8 @@ Destinations follow population, weighted up along I-5, US-101, SR-99, I-10, I-15
 and I-80; labour weighs up farm counties; indicators match the type (labour:
 agriculture, construction, domestic work; sex: motels, massage businesses, online
 ads, truck stops). Local agencies cover their task force's counties; the hotline
-and the fusion centre cover the state. Emerging hot spots (Bakersfield, Modesto,
-Redding) rise quarter by quarter over the last four quarters.
+and the fusion centre cover the state. Emerging hot spots (Redding, Santa Maria,
+Bakersfield) rise quarter by quarter over the last four quarters.
 
 Ground truth (``ground_truth.json``)
 -----------------------------------
@@ -60,7 +60,8 @@ Ground truth (``ground_truth.json``)
     space but not in time, or at the same time 1.5 km or more apart) and the rule.
 ``emerging_hot_spots``
     list of {``county_fips``, ``county``, ``place``, ``cell_res6`` (H3, int),
-    ``rise_from`` (month), ``factors`` per quarter, ``loaded_by_quarter`` {quarter: n}}.
+    ``rise_from`` (month), ``extra_share_by_quarter`` (of all records, on top of the
+    place's usual share), ``loaded_by_quarter`` {quarter: n, last 8 quarters, county}}.
 ``volumes``
     rows of the hotline per year beside the published counts, loaded rows per
     source, trafficking-type mix of loaded rows.
@@ -302,14 +303,18 @@ def _draw(chunk: list[tuple[int, int]], forced: list[Occurrence], plan: Plan,
     dest = np.zeros(n, dtype=int)
     for mid in np.unique(month[:n_reg]):
         y, m = months[mid]
-        boost = np.where(places.hot, w.hot_factor(y, m), 1.0)
         sel = (month == mid) & (flow < 0)
         sel[n_reg:] = False
         lab = sel & (ttype == w.LABOR)
         sx = sel & ~lab
         for mask, weights in ((sx, places.w_sex), (lab, places.w_labor)):
-            cum = np.cumsum(weights * boost)
+            cum = np.cumsum(weights)
             dest[mask] = _cum_sample(rng, cum / cum[-1], int(mask.sum()))
+        extra = w.hot_share(y, m)
+        if extra:
+            hot = np.flatnonzero(places.hot)
+            moved = sel & (rng.random(n) < extra * len(hot))
+            dest[moved] = hot[rng.integers(0, len(hot), int(moved.sum()))]
     for f, cum in enumerate(plan.flow_dest):
         sel = flow == f
         dest[sel] = _cum_sample(rng, cum, int(sel.sum()))
@@ -857,7 +862,7 @@ def _ground_truth(*, records, seed, dirt_rate, files: _Files, flow_loaded, count
                     "cell_res6": int(h3.str_to_int(h3.latlng_to_cell(
                         float(places.lat[p]), float(places.lng[p]), 6))),
                     "rise_from": f"{w.HOT_FROM[0]}-{w.HOT_FROM[1]:02d}",
-                    "factors": list(w.HOT_FACTORS),
+                    "extra_share_by_quarter": list(w.HOT_SHARES),
                     "loaded_by_quarter": {q: by_q[q] for q in last_q}})
 
     total_types = max(1, int(type_loaded.sum()))
