@@ -47,6 +47,7 @@ entry point            used for                                            why
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Iterable, Sequence
@@ -287,11 +288,11 @@ def _split_at_crossings(lines: list[np.ndarray]) -> list[np.ndarray]:
     for li, coords in enumerate(lines):
         rebuilt: list[tuple[float, float]] = []
         for i in range(len(coords) - 1):
-            rebuilt.append(tuple(coords[i]))
+            start = (float(coords[i][0]), float(coords[i][1]))
+            rebuilt.append(start)
             inserted = extra.get((li, i), [])
-            inserted.sort(key=lambda p, c=coords[i]: math.dist(p, tuple(c)))
-            rebuilt.extend(inserted)
-        rebuilt.append(tuple(coords[-1]))
+            rebuilt.extend(sorted(inserted, key=functools.partial(math.dist, start)))
+        rebuilt.append((float(coords[-1][0]), float(coords[-1][1])))
         out.append(np.array(rebuilt))
     return out
 

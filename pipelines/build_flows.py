@@ -319,8 +319,8 @@ def shifts_frame(counts: pd.DataFrame, windows: dict[str, date | int]) -> pd.Dat
         return pd.DataFrame(columns=SHIFT_COLUMNS)
     out = classify_shifts(
         counts,
-        recent_days=int(windows["recent_days"]),
-        baseline_days=int(windows["baseline_days"]),
+        recent_days=int(str(windows["recent_days"])),
+        baseline_days=int(str(windows["baseline_days"])),
         group=["kind", "level", "trafficking_type"],
     )
     for key, value in windows.items():
