@@ -281,7 +281,9 @@ def render_identifiers(src: Source, r: Rows, phone_block: tuple[int, ...]) -> di
 def _code_pool(codes: tuple[tuple[str, str], ...], contract: tuple[str, ...]):
     """Codes as a pool (clean, lower, leading space, trailing space per code), with
     each contract value's first position and number of synonym codes."""
-    flat, start, count = [], [], []
+    flat: list[str] = []
+    start: list[int] = []
+    count: list[int] = []
     for value in contract:
         mine = [c for c, v in codes if v == value] or [next(iter(codes))[0]]
         start.append(len(flat))

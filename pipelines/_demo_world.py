@@ -85,29 +85,40 @@ HOT_SPOTS = (("Redding", "06089"), ("Santa Maria", "06083"), ("Bakersfield", "06
 HOT_FROM = (2025, 11)
 HOT_SHARES = (0.008, 0.016, 0.024, 0.032)
 
-#: Planted flows: origin and destination as {place name: weight}.
+@dataclass(frozen=True)
+class Flow:
+    """A planted route: origins and destinations as {place name: weight}."""
+
+    name: str
+    share: float  # of all records
+    expected_corridor: str
+    origins: dict[str, float]
+    dests: dict[str, float]
+
+
+#: Planted flows, each strong enough to be a top county-to-county flow.
 FLOWS = (
-    {
-        "name": "central_valley_to_bay_area", "share": 0.05, "expected_corridor": "SR-99",
-        "origins": {"Fresno": 0.30, "Clovis": 0.10, "Modesto": 0.2, "Turlock": 0.1,
-                    "Visalia": 0.2, "Tulare": 0.1},
-        "dests": {"Oakland": 0.35, "Hayward": 0.15, "San Jose": 0.3, "San Francisco": 0.2},
-    },
-    {
-        "name": "los_angeles_to_i15", "share": 0.04, "expected_corridor": "I-15",
-        "origins": {"Los Angeles": 0.7, "Long Beach": 0.15, "Pomona": 0.15},
-        "dests": {"Victorville": 0.45, "Hesperia": 0.30, "Barstow": 0.25},
-    },
-    {
-        "name": "border_to_los_angeles", "share": 0.05, "expected_corridor": "I-5",
-        "origins": {"San Ysidro": 0.7, "Calexico": 0.3},
-        "dests": {"Los Angeles": 0.7, "Long Beach": 0.15, "Compton": 0.15},
-    },
-    {
-        "name": "sacramento_to_i80", "share": 0.03, "expected_corridor": "I-80",
-        "origins": {"Sacramento": 0.8, "Elk Grove": 0.2},
-        "dests": {"Roseville": 0.4, "Auburn": 0.3, "Truckee": 0.3},
-    },
+    Flow(
+        name="central_valley_to_bay_area", share=0.05, expected_corridor="SR-99",
+        origins={"Fresno": 0.30, "Clovis": 0.10, "Modesto": 0.2, "Turlock": 0.1,
+                 "Visalia": 0.2, "Tulare": 0.1},
+        dests={"Oakland": 0.35, "Hayward": 0.15, "San Jose": 0.3, "San Francisco": 0.2},
+    ),
+    Flow(
+        name="los_angeles_to_i15", share=0.04, expected_corridor="I-15",
+        origins={"Los Angeles": 0.7, "Long Beach": 0.15, "Pomona": 0.15},
+        dests={"Victorville": 0.45, "Hesperia": 0.30, "Barstow": 0.25},
+    ),
+    Flow(
+        name="border_to_los_angeles", share=0.05, expected_corridor="I-5",
+        origins={"San Ysidro": 0.7, "Calexico": 0.3},
+        dests={"Los Angeles": 0.7, "Long Beach": 0.15, "Compton": 0.15},
+    ),
+    Flow(
+        name="sacramento_to_i80", share=0.03, expected_corridor="I-80",
+        origins={"Sacramento": 0.8, "Elk Grove": 0.2},
+        dests={"Roseville": 0.4, "Auburn": 0.3, "Truckee": 0.3},
+    ),
 )
 PLANTED_CORRIDORS = ("I-5", "SR-99", "I-15", "I-80")
 

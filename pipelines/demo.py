@@ -193,20 +193,18 @@ def _plan(records: int) -> Plan:
     subject_base = np.concatenate([[0], np.cumsum(subject_count)[:-1]])
     blocks = [tuple(range(3 * i, 3 * i + 3)) for i in range(n_s)]
 
-    origins = w.build_origins()
     flow_dest, flow_origin = [], []
     for flow in w.FLOWS:
         p = np.zeros(places.n)
-        for name, q in flow["dests"].items():
+        for name, q in flow.dests.items():
             p[places.index(name)] = q
         flow_dest.append(np.cumsum(p / p.sum()))
-        ents = np.array([w.origin_index(name) for name in flow["origins"]])
-        q = np.array(list(flow["origins"].values()))
-        flow_origin.append((ents, np.cumsum(q / q.sum())))
-    assert origins.n > 0
+        ents = np.array([w.origin_index(name) for name in flow.origins])
+        weights = np.array(list(flow.origins.values()))
+        flow_origin.append((ents, np.cumsum(weights / weights.sum())))
     return Plan(cum_source=np.cumsum(prob, axis=1), coverage=coverage, expected_rows=expected,
                 subject_base=subject_base, subject_count=subject_count, phone_blocks=blocks,
-                flow_cum=np.cumsum([f["share"] for f in w.FLOWS]), flow_dest=flow_dest,
+                flow_cum=np.cumsum([f.share for f in w.FLOWS]), flow_dest=flow_dest,
                 flow_origin=flow_origin)
 
 
@@ -762,10 +760,12 @@ def _write_operations(out_dir: Path, seed: int) -> dict:
     lat, lon = spot()
     start = when()
     op_a = new_op(a, lat, lon, start, 5)
-    new_op(a, *_offset(lat, lon, 120, 1.0), start + np.timedelta64(60, "m"), 5)
+    blat, blon = _offset(lat, lon, 120, 1.0)
+    new_op(a, blat, blon, start + np.timedelta64(60, "m"), 5)
     for _ in range(30):  # unrelated
         agency = agencies[int(rng.integers(0, len(agencies)))]
-        new_op(agency, *spot(), when(), float(rng.integers(2, 10)))
+        lat, lon = spot()
+        new_op(agency, lat, lon, when(), float(rng.integers(2, 10)))
 
     conflicts, ambiguous = [], []
     for i, a_op in enumerate(ops):
@@ -838,27 +838,27 @@ def _ground_truth(*, records, seed, dirt_rate, files: _Files, flow_loaded, count
 
     flows = []
     for f, flow in enumerate(w.FLOWS):
-        o_fips = sorted({origins.county_fips[w.origin_index(n)] for n in flow["origins"]})
-        d_fips = sorted({places.county_fips[places.index(n)] for n in flow["dests"]})
+        o_fips = sorted({origins.county_fips[w.origin_index(n)] or "" for n in flow.origins})
+        d_fips = sorted({places.county_fips[places.index(n)] for n in flow.dests})
         flows.append({
-            "name": flow["name"], "origin_county_fips": o_fips,
-            "origin_places": list(flow["origins"]), "dest_county_fips": d_fips,
-            "dest_places": list(flow["dests"]), "records": int(flow_loaded[f].sum()),
+            "name": flow.name, "origin_county_fips": o_fips,
+            "origin_places": list(flow.origins), "dest_county_fips": d_fips,
+            "dest_places": list(flow.dests), "records": int(flow_loaded[f].sum()),
             "by_source": {s.source_id: int(flow_loaded[f, i]) for i, s in enumerate(SOURCES)
                           if flow_loaded[f, i]},
-            "expected_corridor": flow["expected_corridor"]})
+            "expected_corridor": flow.expected_corridor})
 
     quarter_of = [f"{y}-Q{(m - 1) // 3 + 1}" for y, m in months]
     last_q = sorted(set(quarter_of))[-8:]
     hot = []
-    for name, f in w.HOT_SPOTS:
-        c = fips.index(f)
+    for name, spot_fips in w.HOT_SPOTS:
+        c = fips.index(spot_fips)
         by_q: Counter[str] = Counter()
         for mi, q in enumerate(quarter_of):
             if q in last_q:
                 by_q[q] += int(county_month[c, mi])
         p = places.index(name)
-        hot.append({"county_fips": f, "county": county_names[c], "place": name,
+        hot.append({"county_fips": spot_fips, "county": county_names[c], "place": name,
                     "cell_res6": int(h3.str_to_int(h3.latlng_to_cell(
                         float(places.lat[p]), float(places.lng[p]), 6))),
                     "rise_from": f"{w.HOT_FROM[0]}-{w.HOT_FROM[1]:02d}",
