@@ -15,6 +15,7 @@ from datetime import date
 import geopandas as gpd
 import pandas as pd
 from shapely.geometry import LineString
+from shapely.geometry.base import BaseGeometry
 
 from geo import reference
 from maps.colours import ColourScale, fixed_scale
@@ -210,7 +211,7 @@ def _headline_from_counties(viewer: Viewer, place: Place, period: Filters, *, co
     current = int(prev.loc[shown, "records"].sum())
     previous = int(prev.loc[shown, "records_before"].sum())
     year_before = int(yoy.loc[shown, "records_before"].sum())
-    label = "Records" if bool(shown.all()) else "Records (sum of the counties shown)"
+    label = "Records" if bool(shown.all()) else "Records in the counties shown (the others are suppressed)"
     frame = pd.DataFrame([{
         "measure": "records", "label": label,
         "current": current, "previous": previous, "change": current - previous,
@@ -254,7 +255,7 @@ def _flows_of(edges: pd.DataFrame, place: Place) -> pd.DataFrame:
     return keep.sort_values("records", ascending=False, kind="stable").head(TOP_FLOWS).reset_index(drop=True)
 
 
-def _place_shape(place: Place) -> object:
+def _place_shape(place: Place) -> BaseGeometry:
     counties = reference.load_counties()
     return counties[counties["county_fips"].isin(place.counties)].to_crs(3310).union_all()
 

@@ -62,7 +62,7 @@ def _css_rgba(rgba: tuple[float, ...] | tuple[int, ...], *, unit: bool) -> str:
     return f"rgba({int(r)},{int(g)},{int(b)},{a / 255:.2f})"
 
 
-def _legend_rows(rows: list[tuple[str, tuple[float, ...]]]) -> str:
+def _legend_rows(rows: list[tuple[str, tuple[float, float, float, float]]]) -> str:
     return "".join(
         f'<p><span class="swatch" style="background:{_css_rgba(colour, unit=True)}"></span>{html.escape(label)}</p>'
         for label, colour in rows

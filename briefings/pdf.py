@@ -100,7 +100,7 @@ def fmt_change(value: object, pct: object = None) -> str:
     """A signed change with its percentage (``"+63 (+5.9%)"``), ``"–"`` when not shown."""
     if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
         return "–"
-    text = f"{int(value):+,}"  # type: ignore[call-overload]
+    text = f"{int(value):+,}" if int(value) else "0"  # type: ignore[call-overload]
     if pct is not None and pct is not pd.NA and not (isinstance(pct, float) and pd.isna(pct)):
         text += f" ({float(pct):+.1f}%)"  # type: ignore[arg-type]
     return text
@@ -152,6 +152,7 @@ def _decorator(marking: str, left_footer: str) -> Any:
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float], *, numeric_from: int) -> Table:
+    """A table with a header row; a single row with only its first cell set spans the table."""
     styles = _styles()
     right = ParagraphStyle("cell-right", parent=styles["cell"], alignment=2)
 
@@ -170,6 +171,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequenc
         ("TOPPADDING", (0, 0), (-1, -1), 1.5),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
         ("ALIGN", (numeric_from, 0), (-1, -1), "RIGHT"),
+        *([("SPAN", (0, 1), (-1, 1))] if len(rows) == 1 and not any(rows[0][1:]) else []),
     ]))
     return table
 
@@ -210,7 +212,7 @@ def build_pdf(
     period = period_label(data.start, data.end)
     as_of = data.data_as_of.isoformat() if data.data_as_of else "unknown"
     story: list[Any] = [
-        Paragraph(escape(f"Regional briefing: {data.place.name}"), styles["title"]),
+        Paragraph(escape(f"{'Regional' if data.place.kind == 'region' else 'County'} briefing: {data.place.name}"), styles["title"]),
         Spacer(1, 3),
         Paragraph(
             f"<b>Period:</b> {escape(period)} &nbsp;·&nbsp; <b>Data as of:</b> {escape(as_of)} "

@@ -25,6 +25,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, Patch, Rectangle  # noqa: E402
 from shapely.geometry import LineString, Polygon  # noqa: E402
@@ -45,14 +46,15 @@ HIGHWAY_COLOUR = "#96603c"
 COUNTY_LINE = "#5f6973"
 
 
-def _rgba(colour: tuple[int, ...] | np.ndarray) -> tuple[float, ...]:
+def _rgba(colour: tuple[int, ...] | np.ndarray) -> tuple[float, float, float, float]:
     values = [int(v) for v in colour]
     if len(values) == 3:
         values.append(255)
-    return tuple(v / 255 for v in values)
+    r, g, b, a = (v / 255 for v in values[:4])
+    return (r, g, b, a)
 
 
-def class_labels(scale: ColourScale, *, k: int) -> list[tuple[str, tuple[float, ...]]]:
+def class_labels(scale: ColourScale, *, k: int) -> list[tuple[str, tuple[float, float, float, float]]]:
     """Legend rows of a count scale for values of ``k`` or more (smaller ones are never shown).
 
     >>> s = ColourScale(breaks=(10.0, 20.0), colours=((0, 0, 0), (1, 1, 1), (2, 2, 2)))
@@ -134,7 +136,7 @@ def _north_arrow(ax: plt.Axes) -> None:
 
 
 def _legend(fig: plt.Figure, data: BriefingData, *, drew_flows: bool, drew_corridors: bool) -> None:
-    handles: list[object] = []
+    handles: list[Artist] = []
     labels: list[str] = []
 
     def head(text: str) -> None:
@@ -168,7 +170,7 @@ def _legend(fig: plt.Figure, data: BriefingData, *, drew_flows: bool, drew_corri
         handlelength=1.8, handleheight=1.0, labelspacing=0.45, borderaxespad=0,
     )
     for text, handle in zip(legend.get_texts(), handles, strict=True):
-        if isinstance(handle, Patch) and handle.get_facecolor()[3] == 0 and handle.get_edgecolor()[3] == 0:
+        if isinstance(handle, Patch) and handle.get_facecolor()[-1] == 0 and handle.get_edgecolor()[-1] == 0:
             text.set_fontweight("bold")
     fig.text(
         0.735, 0.03,
