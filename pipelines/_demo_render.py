@@ -211,7 +211,9 @@ def _identifier_parts(r: Rows, phone_block: tuple[int, ...]) -> dict[str, np.nda
     numbers = np.where(sh, plates[k, 2], (s // 7) % 1000)
     handles = [x.handle for x in subs]
     hbase = np.where(sh, np.array([h[0] for h in handles])[k], s % N_HANDLE_BG)
-    return {"first": first, "last": last, "gen": gen, "dob": dob, "phone": phone,
+    # (base, number) is one-to-one with the subject: no two subjects share a handle
+    hnum = s // N_HANDLE_BG
+    return {"hnum": hnum, "first": first, "last": last, "gen": gen, "dob": dob, "phone": phone,
             "digit": digit, "letters": letters, "numbers": numbers, "hbase": hbase,
             "hsuffix_shared": np.array([h[1] for h in handles], dtype=object)[k]}
 
@@ -253,7 +255,7 @@ def render_identifiers(src: Source, r: Rows, phone_block: tuple[int, ...]) -> di
     if src.has("handle"):
         base = _take(_handle_pool(), p["hbase"])
         suffix = pc.if_else(pa.array(sh), pa.array(list(p["hsuffix_shared"]), pa.string()),
-                            pc.cast(pa.array(p["gen"] * 7 + p["first"] % 7), pa.string()))
+                            pc.cast(pa.array(p["hnum"]), pa.string()))
         plain = pc.binary_join_element_wise(base, suffix, "")
         handle = pc.choose(pa.array(r.style[:, 3] % 4, pa.int8()), plain,
                            pc.binary_join_element_wise("@", plain, ""), pc.utf8_upper(plain),
