@@ -10,7 +10,8 @@ import streamlit as st
 
 from ui.session import current_viewer
 
-st.set_page_config(page_title="Routes", page_icon=":material/route:", layout="wide")
+# page_icon: an emoji favicon is drawn locally; a ":material/…:" one is fetched from fonts.gstatic.com
+st.set_page_config(page_title="Routes", page_icon="🧭", layout="wide")
 
 viewer = current_viewer()
 
