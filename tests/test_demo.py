@@ -333,6 +333,41 @@ def test_shared_subjects_appear_in_each_named_source_in_several_forms(demo, fram
     assert varied >= len(subjects) * 0.8
 
 
+def _normalise(kind: str, text: str) -> str:
+    text = text.strip()
+    if kind == "phone":
+        digits = re.sub(r"\D", "", text)
+        return digits[1:] if len(digits) == 11 and digits.startswith("1") else digits
+    if kind == "vehicle_plate":
+        return re.sub(r"[^0-9A-Za-z]", "", text).upper()
+    if kind == "ad_handle":
+        return text.lstrip("@").lower()
+    return text.lower()
+
+
+def test_only_planted_subjects_are_shared_between_agencies(demo, frames):
+    out, truth = demo
+    seen: dict[tuple[str, str], set[str]] = {}
+    roles = {"phone": "phone", "email": "email", "vehicle_plate": "vehicle_plate",
+             "ad_handle": "ad_handle"}
+    for rel, frame in frames.items():
+        prof = profile_of(out, truth, rel)
+        sid = truth["files"][rel]["source_id"]
+        for kind, field in roles.items():
+            col = prof["columns"].get(field)
+            if col is None:
+                continue
+            for value in frame[col]:
+                if value.strip():
+                    seen.setdefault((kind, _normalise(kind, value)), set()).add(sid)
+    planted = {(kind, _normalise(kind, form)) for subject in truth["shared_subjects"]
+               for kind, forms in subject["typed_forms"].items() if kind in roles
+               for form in forms}
+    shared = {key for key, sources in seen.items() if len(sources) > 1}
+    assert shared <= planted
+    assert len(shared) >= len(planted) * 0.5
+
+
 # ------------------------------------------------------------ formats
 
 def test_sheriff_tsv_is_latin1_with_a_bom_and_crlf(demo):
