@@ -200,15 +200,19 @@ def _identifier_parts(r: Rows, phone_block: tuple[int, ...]) -> dict[str, np.nda
     first = np.where(sh, pick("first")[k], name_bg % N_FIRST_BG)
     last = np.where(sh, pick("last")[k], name_bg // N_FIRST_BG)
     gen = s // (N_FIRST_BG * N_LAST_BG)
-    dob = np.where(sh, pick("dob")[k], w.DOB_BASE + (gen * 7919) % 14000)
+    # for a given name, one-to-one in ``gen``: (name, dob) never repeats
+    dob = np.where(sh, pick("dob")[k], w.DOB_BASE + (gen * 7919 + name_bg * 131) % 14000)
     block = np.array(phone_block)
     phone_bg = block[s % len(block)] * 100 + (s // len(block)) % 100
     phone = np.where(sh, pick("phone")[k], phone_bg)
     plates = np.array([x.plate for x in subs])
-    digit = np.where(sh, plates[k, 0], 1 + s % 7)
-    # a multiplier prime to 23**3 spreads the letters and stays one-to-one
-    letters = np.where(sh, plates[k, 1], ((s // 7000) * 5003 + 211) % len(w.PLATE_LETTERS))
-    numbers = np.where(sh, plates[k, 2], (s // 7) % 1000)
+    # an affine permutation of the plate space (7 digits x 1000 x 23**3 letters;
+    # the multiplier shares no factor with it) spreads plates and stays one-to-one
+    space = 7 * 1000 * len(w.PLATE_LETTERS)
+    t = (s.astype(np.int64) * 1_000_003 + 12_345) % space
+    digit = np.where(sh, plates[k, 0], 1 + t % 7)
+    letters = np.where(sh, plates[k, 1], t // 7000)
+    numbers = np.where(sh, plates[k, 2], (t // 7) % 1000)
     handles = [x.handle for x in subs]
     hbase = np.where(sh, np.array([h[0] for h in handles])[k], s % N_HANDLE_BG)
     # (base, number) is one-to-one with the subject: no two subjects share a handle

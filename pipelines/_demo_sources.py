@@ -67,7 +67,7 @@ class Source:
     name_style: str = "first_last"  # first_last | last_comma_first | split
     phone_styles: tuple[int, ...] = (0, 1, 2, 3, 4, 5)
     plate_styles: tuple[int, ...] = (0, 1, 2, 3)
-    away: float = 0.04  # coverage outside its home counties
+    away: float = 0.015  # coverage outside its home counties (cases that lead elsewhere)
     latin1: bool = False
     sheet: str | None = None
     contacts: tuple[str, ...] = ()
