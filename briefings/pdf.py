@@ -53,6 +53,14 @@ MARGIN = 0.5 * inch
 MARKING_COLOUR = colors.HexColor("#8a1c1c")
 INK = colors.HexColor("#1f2a33")
 RULE = colors.HexColor("#c7cdd2")
+#: A briefing is at most this many pages: the tables shrink until it fits.
+MAX_PAGES = 2
+#: Longer purposes are cut short on the page (the audit log keeps them whole).
+MAX_PURPOSE_CHARS = 240
+#: Rows of the corridor, flow and coordination tables, tried in order.
+ROW_LIMITS = (10, 8, 6, 4, 2)
+#: Task-force names are long: the tables abbreviate these words (explained under the table).
+_ABBREVIATIONS = {"Human Trafficking": "HT"}
 
 
 def _register_fonts() -> None:
@@ -110,6 +118,8 @@ class _NumberedCanvas(rl_canvas.Canvas):
     """A canvas that knows the page count when it saves, for "Page n of m"."""
 
     decorate: Any = None
+    #: Pages of the last document saved with this class.
+    pages: int = 0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -121,6 +131,7 @@ class _NumberedCanvas(rl_canvas.Canvas):
 
     def save(self) -> None:
         total = len(self._pages)
+        type(self).pages = total
         for state in self._pages:
             self.__dict__.update(state)
             if self.decorate is not None:
@@ -208,41 +219,57 @@ def build_pdf(
     """Write the briefing PDF of ``data`` for ``audience`` to ``path``."""
     _register_fonts()
     styles = _styles()
+    if len(purpose) > MAX_PURPOSE_CHARS:  # the audit log keeps it whole
+        purpose = purpose[: MAX_PURPOSE_CHARS - 1].rstrip() + "…"
     marking = audience.marking_text(k=data.k)
     period = period_label(data.start, data.end)
     as_of = data.data_as_of.isoformat() if data.data_as_of else "unknown"
-    story: list[Any] = [
-        Paragraph(escape(f"{'Regional' if data.place.kind == 'region' else 'County'} briefing: {data.place.name}"), styles["title"]),
-        Spacer(1, 3),
-        Paragraph(
-            f"<b>Period:</b> {escape(period)} &nbsp;·&nbsp; <b>Data as of:</b> {escape(as_of)} "
-            f"&nbsp;·&nbsp; <b>Area:</b> {escape(_area_line(data))}", styles["meta"],
-        ),
-        Paragraph(
-            f"<b>Prepared for:</b> {escape(audience.label)} &nbsp;·&nbsp; <b>Purpose:</b> {escape(purpose)}",
-            styles["meta"],
-        ),
-        Paragraph(
-            f"<b>Prepared by:</b> {escape(prepared_by)} on {created_at:%Y-%m-%d} with Routes. "
-            "Aggregates only: no record-level data.", styles["meta"],
-        ),
-        Spacer(1, 5),
-        Image(str(map_png), width=7.3 * inch, height=5.0 * inch),
-        Paragraph(escape(suppression_note(data.k)), styles["note"]),
-        KeepTogether([Paragraph("Headline figures", styles["h2"]), _headline_table(data)]),
-    ]
-    if data.notes:
-        story += [Paragraph(escape(note), styles["small"]) for note in data.notes]
-    story += [PageBreak(), *_page_two(data, styles)]
+    def page_one() -> list[Any]:
+        story: list[Any] = [
+            Paragraph(escape(f"{'Regional' if data.place.kind == 'region' else 'County'} briefing: {data.place.name}"), styles["title"]),
+            Spacer(1, 3),
+            Paragraph(
+                f"<b>Period:</b> {escape(period)} &nbsp;·&nbsp; <b>Data as of:</b> {escape(as_of)} "
+                f"&nbsp;·&nbsp; <b>Area:</b> {escape(_area_line(data))}", styles["meta"],
+            ),
+            Paragraph(
+                f"<b>Prepared for:</b> {escape(audience.label)} &nbsp;·&nbsp; <b>Purpose:</b> {escape(purpose)}",
+                styles["meta"],
+            ),
+            Paragraph(
+                f"<b>Prepared by:</b> {escape(prepared_by)} on {created_at:%Y-%m-%d} with Routes. "
+                "Aggregates only: no record-level data.", styles["meta"],
+            ),
+            Spacer(1, 5),
+            Image(str(map_png), width=7.3 * inch, height=5.0 * inch),
+            Paragraph(escape(suppression_note(data.k)), styles["note"]),
+            KeepTogether([Paragraph("Headline figures", styles["h2"]), _headline_table(data)]),
+        ]
+        if data.notes:
+            story += [Paragraph(escape(note), styles["small"]) for note in data.notes]
+        return story
+
+    footer = f"Routes briefing · {data.place.name} · {period}"
+    canvas_class = type("BriefingCanvas", (_NumberedCanvas,), {"decorate": staticmethod(_decorator(marking, footer))})
+    for rows in ROW_LIMITS:
+        pages = _build(data, [*page_one(), PageBreak(), *_page_two(data, styles, rows=rows)], path=path,
+                       canvas_class=canvas_class, period=period, marking=marking)
+        if pages <= MAX_PAGES:
+            break
+    return Path(path)
+
+
+def _build(
+    data: BriefingData, story: list[Any], *, path: Path, canvas_class: type, period: str, marking: str
+) -> int:
+    """Write ``story`` to ``path``; return the number of pages."""
     doc = SimpleDocTemplate(
         str(path), pagesize=letter, leftMargin=MARGIN, rightMargin=MARGIN,
         topMargin=0.6 * inch, bottomMargin=0.6 * inch,
         title=f"Routes briefing: {data.place.name}, {period}", author="Routes", subject=marking,
     )
-    footer = f"Routes briefing · {data.place.name} · {period}"
-    canvas_class = type("BriefingCanvas", (_NumberedCanvas,), {"decorate": staticmethod(_decorator(marking, footer))})
     doc.build(story, canvasmaker=canvas_class)
-    return Path(path)
+    return int(canvas_class.pages)  # type: ignore[attr-defined]
 
 
 def _area_line(data: BriefingData) -> str:
@@ -264,7 +291,14 @@ def _headline_table(data: BriefingData) -> Table:
     return _table(header, rows, [2.2, 0.95, 1.0, 1.1, 1.15, 1.1], numeric_from=1)
 
 
-def _page_two(data: BriefingData, styles: dict[str, ParagraphStyle]) -> list[Any]:
+def _short(name: object) -> str:
+    text = str(name)
+    for long, short in _ABBREVIATIONS.items():
+        text = text.replace(long, short)
+    return text
+
+
+def _page_two(data: BriefingData, styles: dict[str, ParagraphStyle], *, rows: int) -> list[Any]:
     out: list[Any] = []
     counties = [
         [row.county, fmt_count(row.records), fmt_count(row.victims),
@@ -277,7 +311,7 @@ def _page_two(data: BriefingData, styles: dict[str, ParagraphStyle]) -> list[Any
                    counties or _none_row("No counties.", 5), [2.0, 1.0, 1.0, 1.6, 1.9], numeric_from=1)]
     corridors = [
         [row.route, row.county, fmt_count(row.load), f"{float(row.length_km):,.0f} km"]
-        for row in _collect.top_corridors(data.corridors).itertuples(index=False)
+        for row in _collect.top_corridors(data.corridors, n=rows).itertuples(index=False)
     ]
     out += [Paragraph("Busiest corridors", styles["h2"]),
             Paragraph("Flow records routed along each highway (the busiest segment of the route in that county; "
@@ -286,17 +320,17 @@ def _page_two(data: BriefingData, styles: dict[str, ParagraphStyle]) -> list[Any
                    corridors or _none_row("No corridor with a load of k or more.", 4), [2.0, 2.3, 1.6, 1.6], numeric_from=2)]
     flows = [
         [row.origin_name, row.dest_name, row.direction, fmt_count(row.records), fmt_count(row.victims)]
-        for row in data.flows.head(10).itertuples(index=False)
+        for row in data.flows.head(rows).itertuples(index=False)
     ]
     out += [Paragraph("Busiest flows (point source to destination)", styles["h2"]),
             _table(["From (point source)", "To (destination)", "Direction", "Records", "Victims"],
                    flows or _none_row("No flow of k or more records.", 5), [2.6, 1.9, 0.9, 1.0, 1.1], numeric_from=3)]
     pairs = [
-        [f"{row.origin_name} ({row.origin_task_force_name})", f"{row.dest_name} ({row.dest_task_force_name})",
+        [f"{row.origin_name} ({_short(row.origin_task_force_name)})", f"{row.dest_name} ({_short(row.dest_task_force_name)})",
          fmt_count(row.records), fmt_count(row.victims)]
-        for row in data.pairs.itertuples(index=False)
+        for row in data.pairs.head(rows).itertuples(index=False)
     ]
-    out += [Paragraph("Task forces that share routes (coordination pairs)", styles["h2"]),
+    out += [Paragraph("Task forces that share routes (coordination pairs; HT = Human Trafficking)", styles["h2"]),
             _table(["From (task force)", "To (task force)", "Records", "Victims"],
                    pairs or _none_row("No pair of k or more records.", 4), [3.1, 3.1, 0.65, 0.65], numeric_from=2)]
     out += [

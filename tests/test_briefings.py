@@ -8,7 +8,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -157,6 +157,22 @@ def test_pdf_has_marking_on_every_page_period_and_suppression_note(
         assert "Data as of: 2025-12" in first
         assert "Contains data from GeoNames" in pages[-1]
     assert "LAW ENFORCEMENT SENSITIVE" not in " ".join(p.extract_text() for p in PdfReader(partner_files.pdf).pages)
+
+
+def test_busy_briefing_still_fits_two_pages(built: Path, tmp_path: Path) -> None:
+    from briefings import pdf, static_map
+
+    data = _collect.collect(Viewer("x", "leadership"), _collect.resolve_place(region="Region I", county=None),
+                            start=date(2025, 1, 1), end=date(2025, 12, 1))
+    data.flows = pd.concat([data.flows] * 4, ignore_index=True)
+    data.pairs = pd.concat([data.pairs] * 4, ignore_index=True)
+    data.counties = pd.concat([data.counties] * 4, ignore_index=True)
+    png = static_map.draw_map(data, tmp_path / "map.png", dpi=60)
+    path = pdf.build_pdf(data, audience=AUDIENCES["caloes"], map_png=png, path=tmp_path / "b.pdf",
+                         purpose="x" * 2000, prepared_by="x", created_at=datetime(2026, 1, 1))
+    pages = PdfReader(path).pages
+    assert len(pages) == 2
+    assert "Page 2 of 2" in pages[1].extract_text()
 
 
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) is not installed")
