@@ -7,8 +7,8 @@ into the world's pools) and the planted dirt; :func:`render_rows` turns them int
 
 from __future__ import annotations
 
-import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -91,11 +91,35 @@ POOL_FIRST_DAY = w.month_start_day(1960, 1)
 POOL_DAYS = w.month_start_day(2033, 1) - POOL_FIRST_DAY
 
 
+MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+              "Dec")
+
+
 @cache
 def _day_pool(fmt: str) -> pa.Array:
-    """Every day from 1960 to 2032 formatted with ``fmt`` (a date-only format)."""
-    first = w.EPOCH + dt.timedelta(days=POOL_FIRST_DAY)
-    return _s([(first + dt.timedelta(days=i)).strftime(fmt) for i in range(POOL_DAYS)])
+    """Every day from 1960 to 2032 formatted with ``fmt`` (``%Y %m %d %b`` and text).
+
+    >>> _day_pool("%d-%b-%Y")[int(w.month_start_day(2021, 3)) - POOL_FIRST_DAY + 13].as_py()
+    '14-Mar-2021'
+    """
+    days = (np.arange(POOL_DAYS) + POOL_FIRST_DAY).astype("datetime64[D]")
+    months = days.astype("datetime64[M]")
+    fields = {
+        "%Y": pc.cast(pa.array(days.astype("datetime64[Y]").astype(int) + 1970), pa.string()),
+        "%m": pc.utf8_lpad(pc.cast(pa.array(months.astype(int) % 12 + 1), pa.string()), 2, "0"),
+        "%d": pc.utf8_lpad(pc.cast(pa.array((days - months).astype(int) + 1), pa.string()),
+                           2, "0"),
+        "%b": _take(_s(MONTH_ABBR), months.astype(int) % 12),
+    }
+    parts: list[pa.Array | str] = []
+    for token in re.split(r"(%.)", fmt):
+        if token.startswith("%"):
+            if token not in fields:
+                raise ValueError(f"unsupported directive {token!r} in demo date format {fmt!r}")
+            parts.append(fields[token])
+        elif token:
+            parts.append(token)
+    return pc.binary_join_element_wise(*parts, "")
 
 
 @cache
