@@ -14,6 +14,25 @@ Layout of ``out_dir`` (docs/ARCHITECTURE.md, "Demo data layout")::
     operations.csv         operation_id,agency_source_id,kind,lat,lon,radius_m,start,end,contact
     ground_truth.json      what was planted (below)
 
+The sources (``pipelines/_demo_sources.py``; all fictional, ``example.org`` contacts):
+
+===============  ===============  ==================================================
+source_id        kind             export
+===============  ===============  ==================================================
+``nhth``         hotline          CSV per year; dates ``%Y-%m-%d %H:%M``; ``;`` lists
+``sdpd``         law_enforcement  XLSX (sheet ``Export``, capped), US dates, penal-code
+                                  offence codes, split suspect names
+``harbor_ngo``   ngo              JSON array; nested ``origin`` / ``destination``;
+                                  a hashed client id and no identifiers
+``sac_httf``     law_enforcement  GeoJSON points of task-force operations
+``calfusion``    fusion           Parquet per year; typed timestamps and numbers
+``fresno_so``    law_enforcement  TSV per year, Latin-1 with a UTF-8 BOM and CRLF,
+                                  Spanish headers; 2019 is also sent a second time
+``oakland_pd``   law_enforcement  CSV; ``%Y%m%d`` dates; a later corrections file
+``lapd``         law_enforcement  JSON Lines per year; points; LAPD-style crime codes
+``sbsd``         law_enforcement  CSV; one free-text location column
+===============  ===============  ==================================================
+
 What it looks like: yearly volumes follow the hotline's published California
 cases (1,323 in 2016, 1,305 in 2017, 1,656 in 2018, 1,507 in 2019; a synthetic
 gentle trend after), split by month with a summer peak, 2016-01 to 2026-10; the
