@@ -35,6 +35,9 @@ from routes.errors import ConfigError, RoutesError
 #: The query modules the command reads through (those that exist).
 MODULES = ("cells", "trends", "flows", "intake", "matches", "records")
 
+#: Parameters that take a :class:`Filters` (``--param before=2024-01:2024-06`` sets a period).
+FILTER_PARAMS = ("filters", "before", "after")
+
 #: The reader used when none is named.
 DEFAULT_READERS = {"cells": "cell_counts", "trends": "headline_figures", "flows": "flows"}
 
@@ -66,6 +69,10 @@ def frames_in(result: object, *, name: str = "result") -> Iterator[tuple[str, pd
     elif isinstance(result, pd.Series):
         yield name, result.to_frame()
     elif dataclasses.is_dataclass(result) and not isinstance(result, type):
+        scalars = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)
+                   if isinstance(getattr(result, f.name), (int, float)) and not isinstance(getattr(result, f.name), bool)}
+        if scalars:
+            yield name, pd.DataFrame([scalars])
         for field in dataclasses.fields(result):
             yield from frames_in(getattr(result, field.name), name=field.name)
     elif isinstance(result, dict):
@@ -119,7 +126,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for name in ("trafficking_types", "record_types", "source_kinds", "regions", "counties", "task_forces", "indicators"):
         p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=_list, default=(), help="comma-separated")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                   help="a keyword argument of the reader (repeatable), e.g. res=6")
+                   help="a keyword argument of the reader (repeatable), e.g. res=6; "
+                        "before=2024-01:2024-06 gives a filters argument its own period")
     p.set_defaults(func=run)
 
 
@@ -148,11 +156,17 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"--param {item!r} must look like NAME=VALUE")
         kwargs[key.strip()] = _param_value(value.strip())
     fn = readers[name]
-    if "filters" in inspect.signature(fn).parameters:
-        kwargs.setdefault("filters", filters)
+    for param in inspect.signature(fn).parameters:
+        if param in FILTER_PARAMS:
+            period = kwargs.get(param)
+            if isinstance(period, str) and ":" in period:  # before=2024-01:2024-06
+                first, _, last = period.partition(":")
+                kwargs[param] = filters.with_period(_month(first), _month(last))
+            else:
+                kwargs.setdefault(param, filters)
     try:
         result = fn(viewer, **kwargs)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ConfigError(f"{name}{inspect.signature(fn)}: {exc}") from None
     frames = list(frames_in(result, name=name))
     for label, frame in frames:
