@@ -64,6 +64,7 @@ def run_step(args: list[str], *, env: dict[str, str] | None = None, log_path: Pa
     )
     assert process.stdout is not None
     output = process.stdout.read()
+    process.stdout.close()
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)

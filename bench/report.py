@@ -1,0 +1,382 @@
+"""``bench/RESULTS.md`` and ``bench/scaling.png`` from the results of a run.
+
+Speed ratios read "times faster than the baseline" (baseline seconds / Routes
+seconds, above 1 is better) and "times the physical reference" (Routes seconds /
+reference seconds, 1 would be the machine's floor).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+#: The budgets of ``../shared/DESIGN.md`` ("Scale").
+BUDGETS = {
+    "ingest": ("ingest + geocode + index + load", "1 M records in ≤ 30 s", 1_000_000, 30.0),
+    "build": ("build (aggregates, flows, corridors, matches)", "1 M records in ≤ 30 s", 1_000_000, 30.0),
+    "pages": ("any page's queries at 10 M records", "p95 ≤ 300 ms", 10_000_000, 300.0),
+    "first_map": ("first map in a browser, cold", "≤ 3 s", None, 3.0),
+    "app_rss": ("app process memory at 10 M records", "≤ 1.5 GiB RSS", 10_000_000, 1536.0),
+}
+
+
+def _n(size: int | str) -> str:
+    size = int(size)
+    if size >= 1_000_000:
+        return f"{size / 1_000_000:g} M"
+    if size >= 1_000:
+        return f"{size / 1_000:g} k"
+    return str(size)
+
+
+def _f(value: object, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float):
+        if abs(value) >= 100:
+            return f"{value:,.0f}"
+        return f"{value:.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    if not a or not b:
+        return "–"
+    r = a / b
+    return f"{r:,.0f}×" if r >= 100 else f"{r:.1f}×" if r >= 1 else f"{r:.2f}×"
+
+
+def _table(header: list[str], rows: list[list[object]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(_f(c) for c in row) + " |" for row in rows]
+    return lines + [""]
+
+
+def _worst_page_p95(figures: dict) -> tuple[float | None, str]:
+    worst, where = None, ""
+    for viewer, pages in figures.get("pages", {}).get("viewers", {}).items():
+        for page, f in pages.items():
+            if worst is None or f["view_p95_ms"] > worst:
+                worst, where = f["view_p95_ms"], f"{page} ({viewer})"
+    return worst, where
+
+
+def _verdict(ok: bool | None) -> str:
+    return "not measured" if ok is None else ("**met**" if ok else "**missed**")
+
+
+def budgets(results: dict) -> list[list[object]]:
+    """Rows of the budgets table: budget, target, size, measured, verdict, why."""
+    sizes = results["sizes"]
+    rows: list[list[object]] = []
+    for key, (what, target, at, limit) in BUDGETS.items():
+        at_key = str(at) if at else None
+        figures = sizes.get(at_key) if at_key else None
+        if key in ("ingest", "build"):
+            if figures and key in figures:
+                step = figures[key]
+                seconds = step["result"]["seconds"]
+                why = (f"wall {seconds:.1f} s, CPU {step['cpu_s']:.1f} s of the child process; "
+                       f"load average {figures.get('load_average_start', float('nan')):.1f} on 2 cores")
+                rows.append([what, target, _n(at), f"{seconds:.1f} s", _verdict(seconds <= limit), why])
+            else:
+                rows.append([what, target, _n(at), "–", _verdict(None), "1 M not in this run"])
+        elif key == "pages":
+            if figures:
+                worst, where = _worst_page_p95(figures)
+                rows.append([what, target, _n(at), f"{worst:.0f} ms ({where})", _verdict(worst <= limit), ""])
+            else:
+                largest = max(sizes, key=int)
+                worst, where = _worst_page_p95(sizes[largest])
+                rows.append([what, target, _n(at), "–", _verdict(None),
+                             f"10 M not run (`make bench-large`); at {_n(largest)} the worst page p95 is "
+                             f"{_f(worst)} ms, {where}"])
+        elif key == "first_map":
+            for size, f in sorted(sizes.items(), key=lambda kv: int(kv[0])):
+                cold = f.get("browser", {}).get("first_map_cold_s")
+                if cold is None:
+                    rows.append([what, target, _n(size), "–", _verdict(None),
+                                 f.get("browser", {}).get("error", "browser not run")])
+                else:
+                    rows.append([what, target, _n(size), f"{cold:.1f} s", _verdict(cold <= limit),
+                                 f"warm (second fresh context): {f['browser'].get('first_map_warm_s', 0):.1f} s"])
+        elif key == "app_rss":
+            if figures and "app_rss_mib" in figures.get("browser", {}):
+                rss = figures["browser"]["app_rss_mib"]
+                rows.append([what, target, _n(at), f"{rss:.0f} MiB", _verdict(rss <= limit), ""])
+            else:
+                largest = max(sizes, key=int)
+                rss = sizes[largest].get("browser", {}).get("app_rss_mib")
+                rows.append([what, target, _n(at), "–", _verdict(None),
+                             f"10 M not run; at {_n(largest)} after every page: {_f(rss, 0)} MiB"])
+    return rows
+
+
+def _pipeline_rows(sizes: dict) -> list[list[object]]:
+    rows = []
+    for size, f in sorted(sizes.items(), key=lambda kv: int(kv[0])):
+        for step in ("demo", "ingest", "build"):
+            if step not in f:
+                continue
+            s = f[step]
+            seconds = s["result"].get("seconds", s["wall_s"]) if step != "demo" else s["wall_s"]
+            records = s["result"].get("rows_read", int(size)) if step == "ingest" else int(size)
+            rows.append([_n(size), step, seconds, s["wall_s"], s["cpu_s"], f"{records / seconds:,.0f}",
+                         s["max_rss_mib"]])
+    return rows
+
+
+def _build_rows(sizes: dict) -> tuple[list[str], list[list[object]]]:
+    ordered = sorted(sizes, key=int)
+    header = ["table (or step)"] + [_n(s) + " s" for s in ordered]
+    names: list[str] = []
+    for s in ordered:
+        for name in list(sizes[s].get("build", {}).get("result", {}).get("table_seconds", {})) + [
+                f"step {k}" for k in sizes[s].get("build", {}).get("step_seconds", {})]:
+            if name not in names:
+                names.append(name)
+    rows = []
+    for name in names:
+        row: list[object] = [name]
+        for s in ordered:
+            b = sizes[s].get("build", {})
+            if name.startswith("step "):
+                row.append(b.get("step_seconds", {}).get(name[5:]))
+            else:
+                row.append(b.get("result", {}).get("table_seconds", {}).get(name))
+        rows.append(row)
+    return header, rows
+
+
+def _baseline_rows(f: dict) -> list[list[object]]:
+    b = f["baseline"]
+    s, r = b["seconds"], b["routes"]["seconds"]
+    return [
+        ["read + validate (pandas)", s["read"] + s["validate"], None, "–", "part of Routes' ingest"],
+        ["geocode (df.apply + dict lookups vs geocode_fields)", s["geocode"] + s["gazetteer_dicts"],
+         r["geocode"], _ratio(s["geocode"] + s["gazetteer_dicts"], r["geocode"]),
+         f"gazetteer load {r['gazetteer_load']:.2f} s not counted (once per process); baseline placed "
+         f"{b['geocoded_share']:.1%} of rows, Routes {b['routes']['geocoded_share']:.1%}"],
+        ["H3 index (latlng_to_cell per row vs latlngs_to_cells)", s["h3_index"], r["h3_index"],
+         _ratio(s["h3_index"], r["h3_index"]), "destination side"],
+        ["county (geopandas.sjoin vs gazetteer)", s["county_sjoin"], 0.0, "–",
+         "Routes gets the county from the gazetteer within the geocode"],
+        ["load (row INSERTs vs one Arrow insert)", s["row_inserts"], s["bulk_insert_arrow"],
+         _ratio(s["row_inserts"], s["bulk_insert_arrow"]),
+         f"{b['insert_sample']:,} rows inserted, × {b['insert_factor']:.1f} extrapolated; the Arrow insert "
+         "is the mechanism Routes' ingest uses"],
+        ["whole file (sum of the above vs ingest_files)", s["total"], r["ingest_file"],
+         _ratio(s["total"], r["ingest_file"]),
+         "Routes also tokenises identifiers, quarantines with reasons, keeps history, writes atomically"],
+    ]
+
+
+def _chart(results: dict, chart_path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = results["sizes"]
+    ordered = sorted(sizes, key=int)
+    xs = [int(s) for s in ordered]
+    series: dict[str, list[float | None]] = {}
+
+    def add(label: str, value_of) -> None:
+        values = []
+        for s in ordered:
+            try:
+                values.append(value_of(sizes[s]))
+            except (KeyError, TypeError, ZeroDivisionError):
+                values.append(None)
+        if any(v for v in values):
+            series[label] = values
+
+    add("demo generation", lambda f: f["demo"]["wall_s"])
+    add("ingest", lambda f: f["ingest"]["result"]["seconds"])
+    add("build", lambda f: f["build"]["result"]["seconds"])
+    steps = set()
+    for s in ordered:
+        steps.update(sizes[s].get("build", {}).get("step_seconds", {}))
+    for step in sorted(steps):
+        add(f"  {step}", lambda f, step=step: f["build"]["step_seconds"][step])
+    add("slowest page view p95", lambda f: _worst_page_p95(f)[0] / 1000)
+    add("first map, cold", lambda f: f["browser"]["first_map_cold_s"])
+    add("baseline ingest (extrapolated per record)",
+        lambda f: f["baseline"]["seconds"]["total"] / f["baseline"]["rows"] * f["ingest"]["result"]["rows_read"])
+    add("reference: DuckDB copy of Parquet", lambda f: f["reference"]["copy_parquet_s"])
+    add("reference: DuckDB scan of Parquet", lambda f: f["reference"]["scan_parquet_s"])
+    fig, ax = plt.subplots(figsize=(9, 6), dpi=110)
+    for label, values in series.items():
+        points = [(x, v) for x, v in zip(xs, values, strict=True) if v]
+        style = "--" if label.startswith(("reference", "baseline")) else (":" if label.startswith("  ") else "-")
+        ax.plot([p[0] for p in points], [p[1] for p in points], style, marker="o", label=label.strip())
+    for _, (_, _, at, limit) in {k: BUDGETS[k] for k in ("ingest",)}.items():
+        ax.axhline(limit, color="grey", linewidth=0.8)
+        ax.annotate("30 s budget (ingest, build at 1 M)", (xs[0], limit), textcoords="offset points",
+                    xytext=(2, 3), fontsize=8, color="grey")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("records")
+    ax.set_ylabel("seconds")
+    ax.set_title(f"Routes: time against size (log-log), {results['date']}")
+    ax.grid(True, which="both", linewidth=0.3)
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(chart_path)
+    plt.close(fig)
+
+
+def write_report(results: dict, *, out_path: Path, chart_path: Path) -> None:
+    """Write ``RESULTS.md`` and the chart from a run's results."""
+    sizes = results["sizes"]
+    ordered = sorted(sizes, key=int)
+    m, v = results["machine"], results["versions"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `{results.get('command', 'python -m bench')}` on {results['date']}"
+        + (" (**quick run**: few repetitions, not for reading)" if results.get("quick") else "")
+        + f"; the run took {results.get('seconds', 0) / 60:.0f} min. Regenerate with `make bench` "
+        "(`make bench-large` adds 10 M). Raw figures: `data/bench/results.json` of the run.",
+        "",
+        f"**Machine**: {m['cores']} cores, {m['memory_gib']} GiB, {m['cpu']}, {m['os']}.  ",
+        "**Versions**: " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".",
+        "",
+        "**Read this first.** The machine was shared with other engineers' test runs while this ran "
+        "(one-minute load average " + ", ".join(
+            f"{_f(sizes[s].get('load_average_start'), 1)}–{_f(sizes[s].get('load_average_end'), 1)} at {_n(s)}"
+            for s in ordered) + " on 2 cores), so wall times include waiting for a core. CPU seconds of "
+        "each child process are given beside the wall time: for these mostly single-threaded steps they "
+        "are close to what an idle machine's wall clock would show. Every speed figure is also given as a "
+        "ratio to a baseline or reference measured in the same run, which the load affects alike.",
+        "",
+        "## Budgets (`../shared/DESIGN.md`, Scale)",
+        "",
+    ]
+    lines += _table(["budget", "target", "at", "measured", "verdict", "notes"], budgets(results))
+    lines += ["## Pipeline steps", "",
+              "Each step is a child process; peak RSS is its own (`wait4` rusage). Ingest covers every demo "
+              "file in `setup-demo` order (register, read, map, validate, tokenise, geocode, index, load; "
+              "one atomic snapshot per file); records/s counts rows read.", ""]
+    lines += _table(["size", "step", "seconds", "wall s (with start-up)", "CPU s", "records/s", "peak RSS MiB"],
+                    _pipeline_rows(sizes))
+    header, rows = _build_rows(sizes)
+    lines += ["### Build, time per table", "",
+              "From `pipelines.build.TABLE_SECONDS` (tables) and the build's progress lines (steps).", ""]
+    lines += _table(header, rows)
+
+    lines += ["## Against the analyst baseline and the physical reference", ""]
+    for s in ordered:
+        f = sizes[s]
+        if "baseline" not in f:
+            continue
+        b = f["baseline"]
+        lines += [f"### {_n(s)}: the largest CSV export, `{b['file']}` ({b['rows']:,} rows)", "",
+                  "Ratio = baseline seconds / Routes seconds (times faster).", ""]
+        lines += _table(["step", "baseline s", "Routes s", "Routes is", "notes"], _baseline_rows(f))
+        p = b["physical"]
+        lines += [f"Physical reference on the same file: DuckDB reads every column of the CSV in "
+                  f"{p['scan_csv_s']:.3f} s and copies it into a table in {p['copy_csv_s']:.3f} s; Routes' "
+                  f"ingest of the file takes {_ratio(b['routes']['seconds']['ingest_file'], p['copy_csv_s'])} "
+                  "that.", ""]
+    rows = []
+    for s in ordered:
+        f = sizes[s]
+        ref, ing, bld = f.get("reference"), f.get("ingest"), f.get("build")
+        if not (ref and ing and bld):
+            continue
+        base = f["baseline"]["seconds"]["total"] / f["baseline"]["rows"] * ing["result"]["rows_read"]
+        rows.append([_n(s), ref["rows"], ref["parquet_mib"], ref["scan_parquet_s"], ref["copy_parquet_s"],
+                     ing["result"]["seconds"], _ratio(ing["result"]["seconds"], ref["copy_parquet_s"]),
+                     _ratio(base, ing["result"]["seconds"]),
+                     bld["result"]["seconds"], _ratio(bld["result"]["seconds"], ref["scan_parquet_s"])])
+    lines += ["### Whole steps against the machine's floor", "",
+              "The loaded `records` table written as Parquet: DuckDB scanning every column of it, and copying "
+              "it into a fresh table (`CREATE TABLE AS`, checkpointed), median of three. The baseline at full "
+              "size is the per-record cost on the CSV above times the rows read (linear extrapolation).", ""]
+    lines += _table(["size", "records", "Parquet MiB", "scan s", "copy s", "ingest s", "ingest / copy",
+                     "ingest vs baseline (times faster)", "build s", "build / scan"], rows)
+
+    lines += ["## Page queries", "",
+              "Each page view draws random filters (fixed seed) and makes the query-layer calls the page makes, "
+              "uncached (the app caches with `st.cache_data`; these are first views). A view's time is the sum "
+              "of its calls. The reference is a plain filtered `GROUP BY` county over `records` in a fresh "
+              "read-only connection (no roles, no suppression).", ""]
+    for s in ordered:
+        pg = sizes[s].get("pages")
+        if not pg:
+            continue
+        ref = pg["reference"]
+        lines += [f"### {_n(s)} ({pg['repeats']} views per page and viewer; reference p50 {ref['p50_ms']:.0f} ms, "
+                  f"p95 {ref['p95_ms']:.0f} ms)", ""]
+        rows = []
+        for viewer, pages in pg["viewers"].items():
+            for page, f in pages.items():
+                rows.append([viewer, page, f["view_p50_ms"], f["view_p95_ms"],
+                             _ratio(f["view_p95_ms"], ref["p95_ms"]),
+                             "yes" if f["view_p95_ms"] <= 300 else "no"])
+        lines += _table(["viewer", "page", "view p50 ms", "view p95 ms", "p95 / reference", "≤ 300 ms"], rows)
+    largest = ordered[-1]
+    pg = sizes[largest].get("pages")
+    if pg:
+        lines += [f"#### Per function at {_n(largest)}", ""]
+        rows = []
+        errors = []
+        for viewer, pages in pg["viewers"].items():
+            for page, f in pages.items():
+                for fn, t in f["functions"].items():
+                    rows.append([viewer, page, fn, t["p50_ms"], t["p95_ms"], t["refused"], t["errors"]])
+                    if t.get("first_error"):
+                        errors.append(f"- `{fn}` ({viewer}, {t['errors']} of {t['n']} calls): `{t['first_error']}`")
+        lines += _table(["viewer", "page", "function", "p50 ms", "p95 ms", "refused", "errors"], rows)
+        if errors:
+            lines += ["Calls that raised something other than a refusal (bugs to fix; their time is still "
+                      "counted):", "", *errors, ""]
+
+    lines += ["## Browser", "",
+              "`streamlit run app.py` on a free 127.0.0.1 port against the built warehouse, headless Debian "
+              "Chromium through Playwright, a fresh context; time from `goto` to the first visible `canvas` (the "
+              "statewide county map, seen as the demo's default analyst role). Cold: the server's first script "
+              "run. Warm: a second fresh context. Then every page of the navigation is opened and the server's "
+              "RSS read from `/proc`.", ""]
+    rows = []
+    for s in ordered:
+        br = sizes[s].get("browser", {})
+        loads = br.get("page_loads_s", {})
+        rows.append([_n(s), br.get("first_map_cold_s"), br.get("first_map_warm_s"),
+                     ", ".join(f"{k} {val:.1f}" for k, val in loads.items()) or br.get("error", "–"),
+                     br.get("server_rss_idle_mib"), br.get("app_rss_mib"), br.get("app_peak_rss_mib")])
+    lines += _table(["size", "first map cold s", "warm s", "page loads s", "RSS idle MiB",
+                     "RSS after every page MiB", "peak MiB"], rows)
+    notes = {br.get("note") for br in (sizes[s].get("browser", {}) for s in ordered) if br.get("note")}
+    lines += [f"Note: {n}." for n in notes] + ([""] if notes else [])
+
+    mods = results.get("modules", {})
+    lines += ["## Geocoder and matching (their own modules)", ""]
+    g = mods.get("geocode", {})
+    if "geocode_s" in g:
+        lines += [f"- `bench/bench_geocode.py`: {g['rows']:,} rows / {g['distinct']:,} distinct messy strings "
+                  f"geocoded in {g['geocode_s']} s ({g['rows_per_s']:,} rows/s, {g['distinct_per_s']:,} distinct/s; "
+                  f"gazetteer build {g['gazetteer_build_s']} s); {g['placed_share']:.1%} placed."]
+    elif g:
+        lines += [f"- `bench/bench_geocode.py`: failed: `{g.get('error')}`"]
+    mt = mods.get("matches", {})
+    if "seconds" in mt:
+        lines += [f"- `bench/bench_matches.py`: `subject_matches` from {mt['tokens']:,} identifier tokens of "
+                  f"{mt['sources']} sources in {mt['seconds']:.2f} s (its budget, issue 9: ≤ 10 s)."]
+    elif mt:
+        lines += [f"- `bench/bench_matches.py`: failed: `{mt.get('error')}`"]
+    lines += ["", "## Time against size", "", "![time against size, log-log](scaling.png)", "",
+              "Solid: Routes' steps; dotted: build steps; dashed: the baseline (extrapolated) and the "
+              "physical references. With two sizes each line is a slope: 1 on a log-log chart is linear growth.",
+              "", "## Left out", "",
+              "- 10 M records (`make bench-large`) unless listed above: the 10 M budgets are marked not measured.",
+              "- `pages/data_intake.py` (and the intake reader) when not in the tree: not timed.",
+              "- The baseline's row inserts run on a subsample and are extrapolated linearly (factor above); "
+              "the baseline runs on one CSV export, not on the XLSX/JSON/Parquet files.",
+              "- Page timings are uncached first views; the app's `st.cache_data` serves repeats.", ""]
+    out_path.write_text("\n".join(lines))
+    _chart(results, chart_path)

@@ -1,0 +1,76 @@
+"""Tests for ``bench/``: a ``--quick`` run at a tiny size writes every section.
+
+Not a timing assertion: the figures depend on the machine. What is checked is
+that a run measures each step, computes the ratios, and writes ``RESULTS.md``
+and the chart.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import percentile, report
+from bench.__main__ import run
+
+SECTIONS = (
+    "# Benchmarks",
+    "**Machine**",
+    "**Versions**",
+    "## Budgets",
+    "## Pipeline steps",
+    "### Build, time per table",
+    "## Against the analyst baseline and the physical reference",
+    "### Whole steps against the machine's floor",
+    "## Page queries",
+    "#### Per function at",
+    "## Browser",
+    "## Geocoder and matching",
+    "## Time against size",
+    "## Left out",
+)
+
+
+def test_percentile_known_answers() -> None:
+    assert percentile([1, 2, 3, 4, 5], 50) == 3
+    assert percentile([10, 20], 50) == 15
+    assert percentile([0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100], 95) == pytest.approx(95)
+
+
+def test_ratio_reads_times_faster() -> None:
+    assert report._ratio(10.0, 2.0) == "5.0×"
+    assert report._ratio(300.0, 1.0) == "300×"
+    assert report._ratio(None, 1.0) == "–"
+
+
+@pytest.mark.slow
+def test_quick_run_writes_every_section(tmp_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROUTES_QUIET", "1")
+    monkeypatch.setenv("ROUTES_TILE_URL", "")
+    out = tmp_env / "RESULTS.md"
+    results = run([1500], out_path=out, work=tmp_env / "bench", quick=True, browser=False)
+
+    text = out.read_text()
+    for section in SECTIONS:
+        assert section in text, section
+    assert (tmp_env / "scaling.png").stat().st_size > 1000
+    saved = json.loads((tmp_env / "bench" / "results.json").read_text())
+    assert saved["sizes"].keys() == {"1500"}
+
+    figures = results["sizes"]["1500"]
+    assert figures["ingest"]["result"]["rows_read"] >= 1500
+    assert figures["ingest"]["max_rss_mib"] > 0 and figures["build"]["cpu_s"] > 0
+    assert figures["build"]["result"]["table_seconds"]
+    baseline = figures["baseline"]
+    assert baseline["seconds"]["row_inserts"] > 0 and baseline["routes"]["seconds"]["ingest_file"] > 0
+    assert figures["reference"]["copy_parquet_s"] > 0
+    for viewer in ("admin", "leadership", "analyst"):
+        assert figures["pages"]["viewers"][viewer]["statewide"]["view_p95_ms"] > 0
+
+    # ratios are computed, and the budgets the run cannot judge say why
+    assert "× |" in text.split("### Whole steps")[1]
+    baseline_table = text.split("Ratio = baseline seconds")[1].split("Physical reference")[0]
+    assert baseline_table.count("×") >= 3
+    assert "not measured" in text and "10 M not run" in text
