@@ -30,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,11 +41,10 @@ import pandas as pd
 
 from geo import reference
 from geo.geocode import geocode
-from routes import control, warehouse
+from routes import control, settings, warehouse
 from routes.errors import (
-    ConfigError,
     IngestError,
-    RoutesError,
+    OperationError,
     UnknownSourceError,
     WarehouseMissingError,
 )
@@ -57,7 +55,7 @@ log = logging.getLogger(__name__)
 OPERATION_KINDS = ("raid", "surveillance", "undercover", "arrest", "rescue", "other")
 
 #: Default for :func:`deconflict_distance_m`.
-DEFAULT_DISTANCE_M = 500.0
+DEFAULT_DISTANCE_M = settings.DEFAULT_DECONFLICT_DISTANCE_M
 
 #: The largest radius accepted (a county-sized operation is not a plan to deconflict).
 MAX_RADIUS_M = 50_000.0
@@ -65,8 +63,6 @@ MAX_RADIUS_M = 50_000.0
 EARTH_RADIUS_M = 6_371_008.8
 
 
-class OperationError(RoutesError, ValueError):
-    """A planned operation is incomplete or impossible (bad time, place, radius …)."""
 
 _PACIFIC = ZoneInfo("America/Los_Angeles")
 
@@ -117,23 +113,8 @@ CREATE TABLE IF NOT EXISTS operation_conflicts (
 
 
 def deconflict_distance_m() -> float:
-    """The distance under which two operations' areas conflict, in metres.
-
-    Read at call time from ``ROUTES_DECONFLICT_DISTANCE_M`` (default
-    :data:`DEFAULT_DISTANCE_M`).
-    """
-    raw = os.environ.get("ROUTES_DECONFLICT_DISTANCE_M", "").strip()
-    if not raw:
-        return DEFAULT_DISTANCE_M
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(
-            f"ROUTES_DECONFLICT_DISTANCE_M must be a number of metres, not {raw!r}"
-        ) from None
-    if value < 0:
-        raise ConfigError(f"ROUTES_DECONFLICT_DISTANCE_M must not be negative, not {raw!r}")
-    return value
+    """The distance under which two operations' areas conflict (see :mod:`routes.settings`)."""
+    return settings.deconflict_distance_m()
 
 
 def connect(*, path: Path | None = None) -> sqlite3.Connection:

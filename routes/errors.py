@@ -43,6 +43,10 @@ class ProfileError(RoutesError, ValueError):
     """A mapping profile is invalid."""
 
 
+class OperationError(RoutesError, ValueError):
+    """A planned operation is incomplete or impossible (bad time, place, radius …)."""
+
+
 class AccessDenied(RoutesError, PermissionError):
     """The viewer's role may not see what was asked."""
 

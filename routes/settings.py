@@ -23,6 +23,8 @@ environment variable       meaning                                          defa
 ``ROUTES_TILE_URL``        optional basemap tile URL template; empty =      empty
                            no basemap (offline)
 ``ROUTES_QUIET``           ``1`` hides progress bars (tests set it)         ``0``
+``ROUTES_DECONFLICT_       planned operations of two agencies conflict      ``500``
+DISTANCE_M``               when their areas come within this many metres
 ``ROUTES_IDLE_MINUTES``    minutes without activity before a signed-in      ``30``
                            session ends (decimals allowed, for tests)
 ``ROUTES_OIDC_ROLE_CLAIM`` the OIDC claim holding a user's groups           ``groups``
@@ -105,6 +107,28 @@ def task_forces_path() -> Path:
 def tile_url() -> str | None:
     """A basemap tile URL template, or ``None`` for the offline default."""
     return os.environ.get("ROUTES_TILE_URL", "").strip() or None
+
+
+#: The default distance under which two planned operations' areas conflict.
+DEFAULT_DECONFLICT_DISTANCE_M = 500.0
+
+
+def deconflict_distance_m() -> float:
+    """The distance under which two operations' areas conflict, in metres."""
+    from routes.errors import ConfigError
+
+    raw = os.environ.get("ROUTES_DECONFLICT_DISTANCE_M", "").strip()
+    if not raw:
+        return DEFAULT_DECONFLICT_DISTANCE_M
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(
+            f"ROUTES_DECONFLICT_DISTANCE_M must be a number of metres, not {raw!r}"
+        ) from None
+    if value < 0:
+        raise ConfigError(f"ROUTES_DECONFLICT_DISTANCE_M must not be negative, not {raw!r}")
+    return value
 
 
 def quiet() -> bool:
