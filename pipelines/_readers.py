@@ -13,9 +13,12 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import html
 import io
 import json
 import math
+import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +26,7 @@ from typing import Any, BinaryIO
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
@@ -218,8 +222,9 @@ def _strings(table: pa.Table) -> pa.Table:
             cols.append(col.cast(pa.string()))
         elif pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_null(t):
             cols.append(pa.array([_cell(v) for v in col.to_pylist()], type=pa.string()))
-        elif pa.types.is_floating(t):
-            cols.append(pa.array([_cell(v) for v in col.to_pylist()], type=pa.string()))
+        elif pa.types.is_floating(t):  # Arrow writes 3.0 as "3" and NaN as "nan"
+            text = col.cast(pa.string())
+            cols.append(pc.if_else(pc.is_nan(col), pa.scalar(None, pa.string()), text))
         else:
             cols.append(col.cast(pa.string()))
     return pa.table(cols, names=table.column_names)
@@ -351,54 +356,173 @@ def _open_text_table(
 
 
 def _open_xlsx(source: Path | bytes, name: str, sheet: str | None, chunk_rows: int) -> TableReader:
-    import openpyxl
-
-    def workbook():  # type: ignore[no-untyped-def]
-        target = str(source) if isinstance(source, Path) else io.BytesIO(source)
-        return openpyxl.load_workbook(target, read_only=True, data_only=True)
-
-    book = workbook()
-    try:
-        if sheet is not None and sheet not in book.sheetnames:
-            raise IngestError(
-                f"{name!r} has no sheet {sheet!r}; its sheets are "
-                f"{', '.join(map(repr, book.sheetnames))}: fix sheet in the profile"
-            )
-        ws = book[sheet] if sheet else book.worksheets[0]
-        title = ws.title
-        header = next(ws.iter_rows(values_only=True, max_row=1), None)
-    finally:
-        book.close()
-    if header is None:
-        raise IngestError(f"{name!r} sheet {title!r} is empty; the first row must name the columns")
+    """XLSX read straight from its XML (openpyxl reads ~20 k cells a second; this ~1 M)."""
+    with _XlsxBook(source) as book:
+        part = book.sheet_part(sheet, name)
+        rows = book.rows(part)
+        header = next(rows, None)
+    if not header:
+        raise IngestError(f"{name!r} sheet {sheet or 1!r} is empty; the first row must name the columns")
     columns = [str(c).strip() if c is not None else f"column_{i + 1}" for i, c in enumerate(header)]
-    width = len(columns)
 
     def frames() -> Iterator[pd.DataFrame]:
-        book = workbook()
-        try:
-            rows = book[title].iter_rows(values_only=True, min_row=2)
-            batch: list[tuple[Any, ...]] = []
+        with _XlsxBook(source) as book:
+            batch: list[list[str | None]] = []
+            rows = book.rows(part)
+            next(rows, None)
             for row in rows:
-                if row and any(v is not None for v in row):
+                if any(v is not None for v in row):
                     batch.append(row)
                 if len(batch) >= chunk_rows:
-                    yield _rows_frame(batch, columns, width)
+                    yield _rows_frame(batch, columns)
                     batch = []
             if batch:
-                yield _rows_frame(batch, columns, width)
-        finally:
-            book.close()
+                yield _rows_frame(batch, columns)
 
     return TableReader(columns=columns, format="xlsx", chunks=frames())
 
 
-def _rows_frame(batch: list[tuple[Any, ...]], columns: list[str], width: int) -> pd.DataFrame:
-    data = {
-        col: [_cell(row[i]) if i < len(row) else None for row in batch]
-        for i, col in enumerate(columns[:width])
-    }
+def _rows_frame(batch: list[list[str | None]], columns: list[str]) -> pd.DataFrame:
+    width = len(columns)
+    data = {col: [row[i] if i < len(row) else None for row in batch] for i, col in enumerate(columns[:width])}
     return pd.DataFrame(data, dtype="str", columns=columns).replace("", None)
+
+
+_NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_ROW = re.compile(r"<row\b[^>]*?(?:/>|>(.*?)</row>)", re.S)
+_CELL = re.compile(r"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
+_ATTR = re.compile(r'\b(r|s|t)="([^"]*)"')
+_VALUE = re.compile(r"<v>(.*?)</v>", re.S)
+_TEXT = re.compile(r"<t\b[^>]*?(?:/>|>(.*?)</t>)", re.S)
+_SI = re.compile(r"<si>(.*?)</si>", re.S)
+_DATE_FORMAT_IDS = {*range(14, 23), *range(27, 37), 45, 46, 47, *range(50, 59)}
+_EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+
+
+class _XlsxBook:
+    """The parts of an XLSX file this reader needs: sheets, shared strings, date styles."""
+
+    def __init__(self, source: Path | bytes) -> None:
+        self.zip = zipfile.ZipFile(source if isinstance(source, Path) else io.BytesIO(source))
+        names = set(self.zip.namelist())
+        self.strings = self._shared_strings() if "xl/sharedStrings.xml" in names else []
+        self.date_styles = self._date_styles() if "xl/styles.xml" in names else set()
+
+    def __enter__(self) -> _XlsxBook:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.zip.close()
+
+    def _text(self, part: str) -> str:
+        return self.zip.read(part).decode("utf-8")
+
+    def sheet_part(self, sheet: str | None, name: str) -> str:
+        import xml.etree.ElementTree as ET
+
+        book = ET.fromstring(self._text("xl/workbook.xml"))
+        ns = {"m": book.tag.split("}")[0].strip("{")}
+        sheets = [(s.get("name"), s.get(f"{{{_NS_REL}}}id")) for s in book.iterfind("m:sheets/m:sheet", ns)]
+        if not sheets:
+            raise IngestError(f"{name!r} holds no worksheet; re-export it")
+        if sheet is None:
+            rid = sheets[0][1]
+        else:
+            found = [r for n, r in sheets if n == sheet]
+            if not found:
+                raise IngestError(
+                    f"{name!r} has no sheet {sheet!r}; its sheets are "
+                    f"{', '.join(repr(n) for n, _ in sheets)}: fix sheet in the profile"
+                )
+            rid = found[0]
+        rels = ET.fromstring(self._text("xl/_rels/workbook.xml.rels"))
+        for rel in rels:
+            if rel.get("Id") == rid:
+                target = rel.get("Target", "")
+                return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        raise IngestError(f"{name!r} is damaged (sheet {sheet!r} has no part); re-export it")
+
+    def _shared_strings(self) -> list[str]:
+        return [
+            html.unescape("".join(t or "" for t in _TEXT.findall(si)))
+            for si in _SI.findall(self._text("xl/sharedStrings.xml"))
+        ]
+
+    def _date_styles(self) -> set[int]:
+        import xml.etree.ElementTree as ET
+
+        styles = ET.fromstring(self._text("xl/styles.xml"))
+        ns = {"m": styles.tag.split("}")[0].strip("{")}
+        custom = {
+            int(f.get("numFmtId", "0")): f.get("formatCode", "")
+            for f in styles.iterfind("m:numFmts/m:numFmt", ns)
+        }
+        out = set()
+        for i, xf in enumerate(styles.iterfind("m:cellXfs/m:xf", ns)):
+            fid = int(xf.get("numFmtId", "0"))
+            code = re.sub(r'"[^"]*"|\[[^\]]*\]', "", custom.get(fid, "")).lower()
+            if fid in _DATE_FORMAT_IDS or (fid in custom and any(c in code for c in "ydhs")):
+                out.add(i)
+        return out
+
+    def rows(self, part: str) -> Iterator[list[str | None]]:
+        """Each row of the sheet as text cells (dates ISO, whole numbers without ``.0``)."""
+        with self.zip.open(part) as handle:
+            reader = io.TextIOWrapper(handle, encoding="utf-8")
+            pending = ""
+            while block := reader.read(1 << 22):
+                pending += block
+                cut = pending.rfind("</row>")
+                if cut < 0:
+                    continue
+                cut += len("</row>")
+                yield from self._parse_rows(pending[:cut])
+                pending = pending[cut:]
+            yield from self._parse_rows(pending)
+
+    def _parse_rows(self, text: str) -> Iterator[list[str | None]]:
+        for row_match in _ROW.finditer(text):
+            cells: list[str | None] = []
+            for cell in _CELL.finditer(row_match.group(1) or ""):
+                attrs = dict(_ATTR.findall(cell.group(1)))
+                ref = attrs.get("r")
+                if ref:
+                    col = _column_index(ref)
+                    if col > len(cells):
+                        cells.extend([None] * (col - len(cells)))
+                cells.append(self._value(attrs, cell.group(2) or ""))
+            yield cells
+
+    def _value(self, attrs: dict[str, str], body: str) -> str | None:
+        kind = attrs.get("t", "n")
+        if kind == "inlineStr":
+            return html.unescape("".join(t or "" for t in _TEXT.findall(body)))
+        found = _VALUE.search(body)
+        if found is None:
+            return None
+        raw = found.group(1)
+        if kind == "s":
+            return self.strings[int(raw)]
+        if kind in ("str", "d"):
+            return html.unescape(raw)
+        if kind == "b":
+            return "true" if raw.strip() == "1" else "false"
+        if kind == "e":
+            return None
+        number = float(raw)
+        if attrs.get("s") and int(attrs["s"]) in self.date_styles:
+            return (_EXCEL_EPOCH + dt.timedelta(seconds=round(number * 86400))).isoformat()
+        return _cell(number)
+
+
+def _column_index(ref: str) -> int:
+    """``"C12"`` → 2."""
+    index = 0
+    for ch in ref:
+        if not ch.isalpha():
+            break
+        index = index * 26 + (ord(ch.upper()) - 64)
+    return index - 1
 
 
 # -- JSON ------------------------------------------------------------------------

@@ -27,6 +27,7 @@ and is untrusted wherever it is shown.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import logging
@@ -34,6 +35,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -57,11 +59,23 @@ from pipelines.profiles import (
     parse_profile,
     profile_for_columns,
 )
-from pipelines.sources import Source, get_source
+from pipelines.sources import Source, get_source, source_from
 from routes import settings, warehouse
 from routes.errors import IngestError, ProfileError
 
 log = logging.getLogger(__name__)
+
+#: Seconds spent per stage since the process started (read by ``bench/bench_ingest.py``).
+STAGE_SECONDS: Counter[str] = Counter()
+
+
+@contextlib.contextmanager
+def _timed(stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        STAGE_SECONDS[stage] += time.perf_counter() - started
 
 #: Identifier kinds and the contract field that holds each (``subject`` also uses
 #: ``subject_dob``).
@@ -373,28 +387,80 @@ def _ingest_one(
     profile: Profile | None,
     warehouse_path: Path | None,
 ) -> BatchSummary:
+    live = warehouse_path or settings.warehouse_path()
+    reader, profile = _open(data, file_name, profile)  # a file that can't be read fails here
+    snapshot_started = time.perf_counter()
+    with warehouse.write_snapshot(path=live) as con:
+        STAGE_SECONDS["snapshot"] += time.perf_counter() - snapshot_started
+        summary = _ingest_batch(con, data, reader=reader, file_name=file_name, source=source,
+                                profile=profile, stage_dir=live.parent)
+        snapshot_started = time.perf_counter()
+    STAGE_SECONDS["snapshot"] += time.perf_counter() - snapshot_started
+    log.info("Ingested %s as batch %s in %.1f s", file_name, summary.batch_id, summary.seconds)
+    return summary
+
+
+def ingest_file_into(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    source_id: str,
+    profile_path: Path | None = None,
+) -> BatchSummary:
+    """Ingest one file as one batch into an open write connection, in one transaction.
+
+    For building a warehouse file nobody reads yet (``setup-demo`` builds the demo
+    aside and swaps it in once); everything else uses :func:`ingest_files`,
+    which gives each batch its own snapshot of the live warehouse.
+    """
+    source = source_from(con, source_id)
+    profile = load_profile(profile_path) if profile_path else None
+    _check_profile_source(profile, source)
+    reader, profile = _open(path, path.name, profile)
+    return _ingest_batch(con, path, reader=reader, file_name=path.name, source=source,
+                         profile=profile, stage_dir=path.parent, transaction=True)
+
+
+def _ingest_batch(
+    con: duckdb.DuckDBPyConnection,
+    data: Path | bytes,
+    *,
+    reader: _readers.TableReader,
+    file_name: str,
+    source: Source,
+    profile: Profile,
+    stage_dir: Path,
+    transaction: bool = False,
+) -> BatchSummary:
+    """Read, validate and merge one file on ``con``.
+
+    Rows are staged in a separate file first; the writes to the warehouse happen
+    together at the end, in one transaction when ``transaction`` is set (else the
+    caller's snapshot makes the batch atomic).
+    """
     started = time.perf_counter()
     started_at = datetime.now(UTC).replace(tzinfo=None)
     digest = _sha256(data)
-    reader, profile = _open(data, file_name, profile)
     batch_id = _new_batch_id(started_at)
-    live = warehouse_path or settings.warehouse_path()
-    with warehouse.write_snapshot(path=live) as con:
-        con.execute("SET memory_limit = '1GB'")
-        con.execute("SET preserve_insertion_order = false")
+    con.execute("SET memory_limit = '1GB'")
+    con.execute("SET preserve_insertion_order = false")
+    with contextlib.ExitStack() as stack:
         if _seen(con, source.source_id, digest):
             rows = sum(len(chunk) for chunk in _progress(reader.chunks, file_name))
             counts = {"loaded": 0, "updated": 0, "duplicates": rows, "quarantined": 0}
             reasons: dict[str, int] = {}
             resent = True
+            if transaction:
+                stack.enter_context(_transaction(con))
         else:
-            with tempfile.TemporaryDirectory(dir=live.parent, prefix=".stage-") as tmp:
-                con.execute("ATTACH ? AS stage", [str(Path(tmp) / "stage.duckdb")])
-                try:
-                    rows = _stage(con, reader, profile=profile, source=source, file_name=file_name)
-                    counts, reasons = _merge(con, source=source, batch_id=batch_id, now=started_at)
-                finally:
-                    con.execute("DETACH stage")
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(dir=stage_dir, prefix=".stage-"))
+            con.execute("ATTACH ? AS stage", [str(Path(tmp) / "stage.duckdb")])
+            stack.callback(con.execute, "DETACH stage")
+            rows = _stage(con, reader, profile=profile, source=source, file_name=file_name)
+            if transaction:
+                stack.enter_context(_transaction(con))
+            with _timed("merge"):
+                counts, reasons = _merge(con, source=source, batch_id=batch_id, now=started_at)
             resent = False
         con.execute(
             "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -410,8 +476,18 @@ def _ingest_one(
     )
     if summary.rows_read != summary.loaded + summary.updated + summary.duplicates + summary.quarantined:
         raise AssertionError(f"row accounting does not add up for {file_name!r}: {summary}")
-    log.info("Ingested %s as batch %s in %.1f s", file_name, batch_id, summary.seconds)
     return summary
+
+
+@contextlib.contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def _set_data_as_of(con: duckdb.DuckDBPyConnection) -> None:
@@ -423,7 +499,11 @@ def _set_data_as_of(con: duckdb.DuckDBPyConnection) -> None:
 def _progress(chunks: Iterator[pd.DataFrame], file_name: str) -> Iterator[pd.DataFrame]:
     bar = tqdm(desc=file_name, unit=" rows", disable=settings.quiet(), file=sys.stderr)
     try:
-        for chunk in chunks:
+        while True:
+            with _timed("read"):
+                chunk = next(chunks, None)
+            if chunk is None:
+                break
             yield chunk
             bar.update(len(chunk))
     finally:
@@ -446,10 +526,11 @@ def _stage(
     rows = 0
     for chunk in _prepare(_progress(reader.chunks, file_name), profile=profile, source=source,
                           start_row=1):
-        table = pa.Table.from_pandas(chunk, schema=STAGE_SCHEMA, preserve_index=False)
-        con.register("_chunk", table)
-        con.execute("INSERT INTO stage.rows SELECT * FROM _chunk")
-        con.unregister("_chunk")
+        with _timed("stage"):
+            table = pa.Table.from_pandas(chunk, schema=STAGE_SCHEMA, preserve_index=False)
+            con.register("_chunk", table)
+            con.execute("INSERT INTO stage.rows SELECT * FROM _chunk")
+            con.unregister("_chunk")
         rows += len(chunk)
     return rows
 
@@ -508,7 +589,10 @@ FROM _versions v
 JOIN records r ON r.source_id = ? AND r.record_id = v.record_id
 LEFT JOIN (
     SELECT record_id, list(struct_pack(kind := kind, token := token) ORDER BY kind, token) AS identifiers
-    FROM record_identifiers WHERE source_id = ? GROUP BY record_id
+    FROM record_identifiers
+    WHERE source_id = ? AND record_id IN (
+        SELECT record_id FROM _versions WHERE status = 'updated' AND prev_in_batch IS NULL)
+    GROUP BY record_id
 ) i ON i.record_id = v.record_id
 WHERE v.status = 'updated' AND v.prev_in_batch IS NULL
 """
@@ -527,6 +611,17 @@ WHERE v.status = 'updated' AND v.prev_in_batch IS NOT NULL
 """
 
 
+_STATUS_COUNTS = """
+SELECT count(*) FILTER (WHERE status = 'loaded'),
+       count(*) FILTER (WHERE status = 'updated'),
+       count(*) FILTER (WHERE status = 'duplicate'),
+       count(*) FILTER (WHERE status = 'updated' AND prev_in_batch IS NULL),
+       count(*) FILTER (WHERE status = 'updated' AND prev_in_batch IS NOT NULL),
+       count(*) FILTER (WHERE is_last AND stored_hash IS NOT NULL AND stored_hash <> content_hash)
+FROM _versions
+"""
+
+
 def _merge(
     con: duckdb.DuckDBPyConnection, *, source: Source, batch_id: str, now: datetime
 ) -> tuple[dict[str, int], dict[str, int]]:
@@ -537,19 +632,21 @@ def _merge(
         [sid, batch_id, now],
     )
     con.execute(_MERGE_VERSIONS, [sid])
-    con.execute(_HISTORY_FROM_STORED, [batch_id, now, sid, sid])
-    con.execute(_HISTORY_IN_BATCH, [sid, batch_id, now])
     changed = "is_last AND (stored_hash IS NULL OR stored_hash <> content_hash)"
-    con.execute(
-        f"DELETE FROM records WHERE source_id = ? AND record_id IN "  # noqa: S608 (fixed text)
-        f"(SELECT record_id FROM _versions WHERE {changed} AND stored_hash IS NOT NULL)",
-        [sid],
-    )
-    con.execute(
-        f"DELETE FROM record_identifiers WHERE source_id = ? AND record_id IN "  # noqa: S608
-        f"(SELECT record_id FROM _versions WHERE {changed} AND stored_hash IS NOT NULL)",
-        [sid],
-    )
+    loaded, updated, duplicates, from_stored, in_batch, replaced = con.execute(
+        _STATUS_COUNTS
+    ).fetchone()
+    if from_stored:
+        con.execute(_HISTORY_FROM_STORED, [batch_id, now, sid, sid])
+    if in_batch:
+        con.execute(_HISTORY_IN_BATCH, [sid, batch_id, now])
+    if replaced:
+        for table in ("records", "record_identifiers"):
+            con.execute(
+                f"DELETE FROM {table} WHERE source_id = ? AND record_id IN "  # noqa: S608
+                f"(SELECT record_id FROM _versions WHERE {changed} AND stored_hash IS NOT NULL)",
+                [sid],
+            )
     select = _RECORD_SELECT.format(columns=", ".join(_RECORD_COLUMNS))
     con.execute(
         f"INSERT INTO records BY NAME {select} WHERE {changed}",
@@ -564,9 +661,6 @@ def _merge(
         """,  # noqa: S608 (fixed text)
         [sid, now],
     )
-    status = dict(
-        con.execute("SELECT status, count(*) FROM _versions GROUP BY status").fetchall()
-    )
     reasons = dict(
         con.execute(
             "SELECT _reasons[1], count(*) FROM stage.rows WHERE len(_reasons) > 0 GROUP BY 1"
@@ -574,9 +668,7 @@ def _merge(
     )
     con.execute("DROP TABLE _versions")
     counts = {
-        "loaded": int(status.get("loaded", 0)),
-        "updated": int(status.get("updated", 0)),
-        "duplicates": int(status.get("duplicate", 0)),
+        "loaded": int(loaded), "updated": int(updated), "duplicates": int(duplicates),
         "quarantined": int(sum(reasons.values())),
     }
     return counts, {str(k): int(v) for k, v in reasons.items()}
@@ -598,7 +690,9 @@ def _prepare(
     key = tokens.load_key()
     for raw in chunks:
         raw = raw.reset_index(drop=True)
-        yield _prepare_chunk(raw, profile=profile, first_row=row, now=now, key=key)
+        with _timed("prepare"):
+            prepared = _prepare_chunk(raw, profile=profile, first_row=row, now=now, key=key)
+        yield prepared
         row += len(raw)
 
 
@@ -636,14 +730,15 @@ def _prepare_chunk(
     reasons.add("missing_location", ~dest_given & ~origin_given)
 
     for fld in ("occurred_at", "reported_at"):
-        parsed, bad = _validate.parse_dates(m[fld], formats=profile.date_formats)
+        with _timed("dates"):
+            parsed, bad = _validate.parse_dates(m[fld], formats=profile.date_formats)
         future, too_old = _validate.date_reasons(parsed, now=now)
         reasons.add("bad_date", bad)
         reasons.add("future_date", future)
         reasons.add("too_old_date", too_old)
         out[fld] = parsed
     when = out["occurred_at"].fillna(out["reported_at"])
-    out["month"] = when.dt.to_period("M").dt.start_time.dt.date.where(when.notna(), None)
+    out["month"] = when.to_numpy(dtype="datetime64[us]").astype("datetime64[M]").astype("datetime64[D]")
 
     for fld in ("record_type", "trafficking_type"):
         value, bad = _validate.parse_enum(m[fld], ENUMS[fld], table=profile.values.get(fld))
@@ -668,14 +763,16 @@ def _prepare_chunk(
         m[prefix + "lat"] = lat.map(repr, na_action="ignore").astype("str")
         m[prefix + "lon"] = lon.map(repr, na_action="ignore").astype("str")
 
-    dest = _geocode_side(m, prefix="", role="destination")
+    with _timed("geocode"):
+        dest = _geocode_side(m, prefix="", role="destination")
     dest_err = dest["error"].where(dest_given)
     reasons.add("outside_california", dest_err.str.startswith("outside California").fillna(False))
     reasons.add(
         "unresolvable_location",
         (dest_err.notna() & ~dest_err.str.startswith("outside California")).fillna(False),
     )
-    origin = _geocode_side(m, prefix="origin_", role="origin")
+    with _timed("geocode"):
+        origin = _geocode_side(m, prefix="origin_", role="origin")
     origin_err = origin["error"].where(origin_given)
     reasons.add("unresolvable_location", origin_err.notna())
     _index_side(out, dest.where(dest_given & dest["error"].isna()), side="dest")
@@ -684,9 +781,10 @@ def _prepare_chunk(
     out["origin_country"] = out.pop("_country")
     out["_loc_key"] = _location_key(m)
 
-    for kind, fld in IDENTIFIER_KINDS.items():
-        dobs = m["subject_dob"] if kind == "subject" else None
-        out[f"tok_{kind}"] = tokens.tokenise_column(kind, m[fld], dobs=dobs, key=key)
+    with _timed("tokenise"):
+        for kind, fld in IDENTIFIER_KINDS.items():
+            dobs = m["subject_dob"] if kind == "subject" else None
+            out[f"tok_{kind}"] = tokens.tokenise_column(kind, m[fld], dobs=dobs, key=key)
 
     out["_reasons"] = reasons.lists()
     flagged = reasons.any

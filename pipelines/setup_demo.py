@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines import _readers
-from pipelines.ingest import BatchSummary, ingest_files
-from pipelines.sources import add_source
+from pipelines.ingest import BatchSummary, ingest_file_into
+from pipelines.sources import make_source, upsert_source
 from routes import settings, warehouse
 from routes.errors import ConfigError
 
@@ -175,22 +175,26 @@ def _is_correction(path: Path) -> bool:
 
 
 def _ingest_demo(out: Path, work: Path) -> list[BatchSummary]:
-    for row in read_demo_sources(out):
-        add_source(
-            row["source_id"], name=row["name"], kind=row["kind"],
-            task_force=row.get("task_force") or None, contact=row.get("contact") or None,
-            warehouse_path=work,
-        )
+    """Register the sources and ingest every file into ``work``, one transaction per batch.
+
+    ``work`` is a private file nobody reads yet, so it is written through a single
+    snapshot (copying it aside per batch would buy nothing); it is swapped in whole.
+    """
     summaries = []
-    for sid, path in demo_ingest_order(out):
-        profile = out / "profiles" / f"{sid}.toml"
-        [summary] = ingest_files(
-            [path], source_id=sid, profile_path=profile if profile.exists() else None,
-            warehouse_path=work,
-        )
-        summaries.append(summary)
-        if not settings.quiet():
-            print(summary.format(), flush=True)
+    with warehouse.write_snapshot(path=work) as con:
+        for row in read_demo_sources(out):
+            upsert_source(con, make_source(
+                row["source_id"], name=row["name"], kind=row["kind"],
+                task_force=row.get("task_force") or None, contact=row.get("contact") or None,
+            ))
+        for sid, path in demo_ingest_order(out):
+            profile = out / "profiles" / f"{sid}.toml"
+            summary = ingest_file_into(
+                con, path, source_id=sid, profile_path=profile if profile.exists() else None
+            )
+            summaries.append(summary)
+            if not settings.quiet():
+                print(summary.format(), flush=True)
     return summaries
 
 

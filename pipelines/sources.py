@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
+
 from routes import warehouse
 from routes.errors import ConfigError, UnknownSourceError, WarehouseMissingError
 
@@ -64,6 +66,21 @@ def add_source(
     ConfigError
         The id, kind or task force is not valid.
     """
+    source = make_source(source_id, name=name, kind=kind, task_force=task_force, contact=contact)
+    with warehouse.write_snapshot(path=warehouse_path) as con:
+        upsert_source(con, source)
+    return source
+
+
+def make_source(
+    source_id: str,
+    *,
+    name: str,
+    kind: str,
+    task_force: str | None = None,
+    contact: str | None = None,
+) -> Source:
+    """A validated :class:`Source` (raises :class:`ConfigError` naming the bad value)."""
     check_source_id(source_id)
     if kind not in SOURCE_KINDS:
         raise ConfigError(f"source kind {kind!r} is not one of {', '.join(SOURCE_KINDS)}")
@@ -71,16 +88,18 @@ def add_source(
         raise ConfigError(f"source {source_id!r} needs a --name (what people call the agency)")
     if task_force:
         _check_task_force(task_force)
-    source = Source(source_id, name.strip(), kind, task_force or None, contact or None)
-    with warehouse.write_snapshot(path=warehouse_path) as con:
-        con.execute(
-            "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source_id) DO UPDATE SET "
-            "name = excluded.name, kind = excluded.kind, task_force = excluded.task_force, "
-            "contact = excluded.contact",
-            [source.source_id, source.name, source.kind, source.task_force, source.contact,
-             datetime.now(UTC).replace(tzinfo=None)],
-        )
-    return source
+    return Source(source_id, name.strip(), kind, task_force or None, contact or None)
+
+
+def upsert_source(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    """Insert or update ``source`` on an open write connection (validated by the caller)."""
+    con.execute(
+        "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source_id) DO UPDATE SET "
+        "name = excluded.name, kind = excluded.kind, task_force = excluded.task_force, "
+        "contact = excluded.contact",
+        [source.source_id, source.name, source.kind, source.task_force, source.contact,
+         datetime.now(UTC).replace(tzinfo=None)],
+    )
 
 
 def _check_task_force(task_force: str) -> None:
@@ -105,6 +124,24 @@ def list_sources(*, warehouse_path: Path | None = None) -> list[Source]:
     return [Source(*row) for row in rows]
 
 
+def source_from(con: duckdb.DuckDBPyConnection, source_id: str) -> Source:
+    """The registered source ``source_id`` as seen by an open connection."""
+    row = con.execute(
+        "SELECT source_id, name, kind, task_force, contact FROM sources WHERE source_id = ?",
+        [source_id],
+    ).fetchone()
+    if row is None:
+        raise _unknown(source_id)
+    return Source(*row)
+
+
+def _unknown(source_id: str) -> UnknownSourceError:
+    return UnknownSourceError(
+        f"unknown source {source_id!r}; register it first with `python -m pipelines sources add "
+        f"{source_id} --name \"…\" --kind {'|'.join(SOURCE_KINDS)} [--task-force …]`"
+    )
+
+
 def get_source(source_id: str, *, warehouse_path: Path | None = None) -> Source:
     """The registered source ``source_id``.
 
@@ -116,10 +153,7 @@ def get_source(source_id: str, *, warehouse_path: Path | None = None) -> Source:
     for source in list_sources(warehouse_path=warehouse_path):
         if source.source_id == source_id:
             return source
-    raise UnknownSourceError(
-        f"unknown source {source_id!r}; register it first with `python -m pipelines sources add "
-        f"{source_id} --name \"…\" --kind {'|'.join(SOURCE_KINDS)} [--task-force …]`"
-    )
+    raise _unknown(source_id)
 
 
 # -- command line -----------------------------------------------------------------
