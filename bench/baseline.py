@@ -62,15 +62,15 @@ def physical_reference(warehouse_path: Path, folder: Path) -> dict:
         con.execute(f"COPY records TO '{parquet}' (FORMAT parquet)")
     with duckdb.connect() as con:
         scan = _median_time(lambda: con.execute(
-            f"SELECT min(COLUMNS(*)) FROM read_parquet('{parquet}')").fetchall())
+            "SELECT min(COLUMNS(*)) FROM read_parquet(?)", [str(parquet)]).fetchall())
         count = _median_time(lambda: con.execute(
-            f"SELECT count(*) FROM read_parquet('{parquet}')").fetchall())
+            "SELECT count(*) FROM read_parquet(?)", [str(parquet)]).fetchall())
 
     def copy() -> None:
         target = folder / "copy.duckdb"
         target.unlink(missing_ok=True)
         with duckdb.connect(str(target)) as con:
-            con.execute(f"CREATE TABLE records AS SELECT * FROM read_parquet('{parquet}')")
+            con.execute("CREATE TABLE records AS SELECT * FROM read_parquet(?)", [str(parquet)])
             con.execute("CHECKPOINT")
         target.unlink()
 
@@ -311,8 +311,8 @@ def _physical_csv(path: Path) -> dict:
     """DuckDB reading the same CSV file: every column, and into a table."""
     with duckdb.connect() as con:
         scan = _median_time(lambda: con.execute(
-            f"SELECT min(COLUMNS(*)) FROM read_csv('{path}', all_varchar=true, encoding='latin-1')").fetchall())
+            "SELECT min(COLUMNS(*)) FROM read_csv(?, all_varchar=true, encoding='latin-1')", [str(path)]).fetchall())
         copy = _median_time(lambda: con.execute(
-            f"CREATE OR REPLACE TABLE t AS SELECT * FROM read_csv('{path}', all_varchar=true, encoding='latin-1')"
-        ).fetchall())
+            "CREATE OR REPLACE TABLE t AS SELECT * FROM read_csv(?, all_varchar=true, encoding='latin-1')",
+            [str(path)]).fetchall())
     return {"scan_csv_s": scan, "copy_csv_s": copy}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 import time
+import traceback
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -192,7 +193,9 @@ def measure_pages(warehouse_path: Path, *, repeats: int = 30, seed: int = 11) ->
                     except RoutesError:
                         refused[fname] = refused.get(fname, 0) + 1
                     except Exception as exc:  # noqa: BLE001 - a bug in a reader is reported, not fatal
-                        errors.setdefault(fname, []).append(f"{type(exc).__name__}: {exc}"[:200])
+                        frame = traceback.extract_tb(exc.__traceback__)[-1]
+                        where = f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}"
+                        errors.setdefault(fname, []).append(f"{type(exc).__name__}: {exc}"[:200] + f" (at {where})")
                     elapsed = time.perf_counter() - started
                     functions.setdefault(fname, []).append(elapsed)
                     total += elapsed
