@@ -32,10 +32,21 @@ Tables (every column documented here is the contract the query layer reads):
 ``record_history``
     The previous version of a record each time a later row changed it:
     ``source_id``, ``record_id``, ``batch_id``, ``changed_at``, ``previous`` (JSON).
+    ``previous`` is ``{"record": {…the records columns…}, "identifiers": [{"kind", "token"}, …]}``;
+    ``batch_id`` is the batch that made the change.
 ``quarantine``
     Rows that failed validation: ``source_id``, ``batch_id``, ``row_number``,
     ``reasons`` (list of codes), ``row`` (JSON of the row as read, identifier
-    fields already replaced by tokens), ``quarantined_at``.
+    fields already replaced by tokens), ``quarantined_at``. ``row`` holds the
+    source's own column names (those its profile maps; unmapped and ignored
+    columns, narratives included, are never stored); ``row_number`` counts data
+    rows from 1 (the header is not a row). ``reasons[1]`` is the first reason, the
+    one batch summaries count.
+
+How a row is counted (``pipelines/ingest.py``): ``batches.rows_read = loaded +
+updated + duplicates + quarantined``. Text columns loaded as given
+(``case_number``, ``contact``, ``quarantine.row``) are untrusted input: escape
+them wherever they are shown or exported.
 
 Derived tables (``flows``, ``location_totals``, ``corridor_segments``,
 ``coordination_pairs``, ``route_shifts``, ``cell_counts``, ``subject_matches``)
