@@ -305,7 +305,7 @@ def arc_layer(
     from_columns: tuple[str, str] = ("origin_lat", "origin_lng"),
     to_columns: tuple[str, str] = ("dest_lat", "dest_lng"),
     layer_id: str = "flows",
-    max_width_px: float = 14.0,
+    max_width_px: float = 8.0,
 ) -> pdk.Layer:
     """Flow arcs, width and colour by count; the ``top_n`` largest opaque, the rest faded.
 

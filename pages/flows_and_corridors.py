@@ -29,19 +29,17 @@ BUILD_NOTE = (
 
 viewer = current_viewer()
 header = st.container()
-filters = ui_filters.sidebar_filters(viewer)
-months = ui_filters.available_months(viewer, filters)
-
-left, middle, right = st.columns([2.4, 1.2, 1.2])
-with left:
+with st.sidebar:
+    st.markdown("**Map**")
     level = ui_filters.url_choice(
         "Group places by", list(LEVELS), param="level", default="county", widget="select_slider",
         format_func=LEVELS.get, help="Coarse groupings for the statewide picture, H3 cells for a closer look.",
     )
-with middle:
     top_n = ui_filters.url_choice("Busiest flows drawn opaque", [10, 25, 50, 100], param="top", default=25, widget="selectbox")
-with right:
     show_corridors = ui_filters.url_choice("Highway corridors", [], param="corridors", default=True, widget="toggle")
+
+filters = ui_filters.sidebar_filters(viewer)
+months = ui_filters.available_months(viewer, filters)
 
 period = chrome.format_period(filters.start or (months[0] if months else None), filters.end or (months[-1] if months else None))
 with header:
@@ -76,13 +74,11 @@ except duckdb.Error:
 
 names = locations.set_index("location_id")["name"].to_dict()
 place_ids = sorted(names, key=lambda i: str(names.get(i)))
-a, b, c = st.columns([1.2, 2, 2])
-with a:
-    mode = st.radio("Show", list(MODES), format_func=MODES.get, key="flows_mode")
-with b:
+with st.sidebar:
+    st.markdown("**Place**")
+    mode = st.radio("Show", list(MODES), format_func=MODES.get, key="flows_mode", horizontal=True)
     location = st.selectbox("Place", place_ids, format_func=lambda i: names.get(i, i), index=None,
                             placeholder="choose a place", key="flows_place", disabled=mode == "all")
-with c:
     other = st.selectbox("Second place", place_ids, format_func=lambda i: names.get(i, i), index=None,
                          placeholder="choose a place", key="flows_other", disabled=mode != "between")
 
@@ -91,7 +87,7 @@ visible = drawn[~drawn["suppressed"].astype(bool)]
 edge_scale = colours.fixed_scale(edges["records"].max() if len(edges) else None, n=5, minimum=viewer.k, palette_name="cividis", unit="flow records")
 corridor_scale = None
 if corridors is not None and len(corridors):
-    corridor_scale = colours.fixed_scale(corridors["load"].max(), n=5, minimum=viewer.k, unit="flow records along the segment")
+    corridor_scale = colours.fixed_scale(corridors["load"].max(), n=4, minimum=viewer.k, palette_name="blues", unit="flow records along the segment")
 
 map_column, legend_column = st.columns([5, 1.5])
 with map_column:

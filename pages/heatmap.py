@@ -140,7 +140,10 @@ if choice:
     except RoutesError as error:
         chrome.show_error(error)
     if breakdown["suppressed"].all():
-        st.info(f"This cell holds fewer than {viewer.k} records under the current filters: its breakdown is suppressed.")
+        st.info(
+            f"Every part of this cell's breakdown is under {viewer.k} records (or would reveal one "
+            "by subtraction), so the breakdown is suppressed. Try a coarser detail or wider filters."
+        )
     else:
         tabs = st.tabs([DIMENSION_LABELS[d] for d in cells.BREAKDOWN_DIMENSIONS])
         for tab, dimension in zip(tabs, cells.BREAKDOWN_DIMENSIONS, strict=True):

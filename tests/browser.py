@@ -39,6 +39,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 ARTIFACTS = REPO / "tests" / "artifacts"
+#: The app under test (``ROUTES_BROWSER_APP`` overrides it, to debug the harness itself).
+APP = Path(os.environ.get("ROUTES_BROWSER_APP", str(REPO / "app.py")))
 VIEWPORT = {"width": 1366, "height": 768}
 #: Schemes that never reach the network.
 LOCAL_SCHEMES = {"data", "blob", "about", "chrome-error"}
@@ -68,7 +70,7 @@ def streamlit_server(
     *,
     warehouse: Path,
     env: dict[str, str] | None = None,
-    app: Path = REPO / "app.py",
+    app: Path | None = None,
     timeout_s: float = 90.0,
 ) -> Iterator[str]:
     """Run ``streamlit run app.py`` (or ``app``) on a free loopback port; yield its base URL."""
@@ -87,7 +89,7 @@ def streamlit_server(
     log = open(log_path, "w")  # noqa: SIM115 (closed below)
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "streamlit", "run", str(app),
+            sys.executable, "-m", "streamlit", "run", str(app or APP),
             "--server.port", str(port), "--server.address", "127.0.0.1",
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
             "--server.fileWatcherType", "none",
@@ -220,7 +222,7 @@ def save_screenshot(page: object, name: str) -> Path:
 def choose_in_selectbox(page: object, label: str, option: str, *, timeout_ms: int = 30_000) -> None:
     """Pick ``option`` in the Streamlit selectbox labelled ``label`` and wait for the rerun."""
     box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first  # type: ignore[attr-defined]
-    box.locator('[data-baseweb="select"]').click()
+    box.get_by_role("combobox").first.click()
     page.get_by_role("option", name=option, exact=True).click()  # type: ignore[attr-defined]
     wait_for_run(page, timeout_ms=timeout_ms)
 
@@ -231,5 +233,6 @@ def nav_links(page: object) -> list[tuple[str, str]]:
     out = []
     for i in range(links.count()):
         link = links.nth(i)
-        out.append((link.inner_text().strip(), link.get_attribute("href") or ""))
+        title = link.inner_text().strip().splitlines()[-1].strip()  # after the icon's name
+        out.append((title, link.get_attribute("href") or ""))
     return out

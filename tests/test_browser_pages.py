@@ -67,9 +67,9 @@ def _visit_every_page(url: str, *, role: str) -> tuple[list[str], browser.Record
         print(f"\nfirst map ({role}): canvas after {timings['canvas']:.2f} s, page done after {timings['done']:.2f} s")
         if role != "analyst":
             browser.choose_in_selectbox(page, "Demo role", role)
-        for title, href in browser.nav_links(page):
+        for index, (title, href) in enumerate(browser.nav_links(page)):
             name = _path_of(href) or "statewide"
-            page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=title).first.click()
+            page.locator('[data-testid="stSidebarNavLink"]').nth(index).click()
             page.wait_for_url(re.compile(re.escape(_path_of(href)) + r"(\?|$)"), timeout=30_000)
             browser.wait_for_run(page)
             if _path_of(href) in MAP_PAGES:
@@ -101,32 +101,34 @@ def test_every_page_draws_offline_per_role(app_url: str, role: str) -> None:
 
 def test_heatmap_tooltip_and_cell_breakdown(app_url: str) -> None:
     with browser.chromium_page() as (page, recorder):
-        browser.open_app_page(page, f"{app_url}/heatmap?res=6", name="heatmap-res6", expect_canvas=True)
+        browser.open_app_page(page, f"{app_url}/heatmap?res=4", name="heatmap-res4", expect_canvas=True)
         canvas = page.locator("canvas").first
         box = canvas.bounding_box()
         assert box and box["width"] > 600, box
-        tips = []
+        tips, cell_at, best = [], None, 0
         for fx in (0.45, 0.5, 0.55, 0.6, 0.65):
-            for fy in (0.55, 0.6, 0.7, 0.75, 0.8):
-                page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
-                page.wait_for_timeout(120)
+            for fy in (0.45, 0.55, 0.6, 0.7, 0.75, 0.8, 0.9):
+                x, y = box["x"] + box["width"] * fx, box["y"] + box["height"] * fy
+                page.mouse.move(x, y)
+                page.wait_for_timeout(150)
                 tip = page.locator(".deck-tooltip")
                 if tip.count() and tip.first.is_visible():
-                    tips.append(tip.first.inner_text())
-                    assert tip.first.evaluate("e => e.children.length") == 0, "tooltip holds HTML elements"
+                    text = tip.first.inner_text()
+                    tips.append(text)
+                    # innerText turns line breaks into <br>; nothing else may be an element
+                    tags = tip.first.evaluate("e => [...e.querySelectorAll('*')].map(c => c.tagName)")
+                    assert set(tags) <= {"BR"}, f"tooltip holds HTML elements: {tags}"
+                    found = re.search(r"([\d,]+) records", text)
+                    records = int(found.group(1).replace(",", "")) if found else 0
+                    if text.startswith("res-") and "rolled up" not in text and records > best:
+                        cell_at, best = (x, y), records
         assert tips, "no tooltip appeared over the map"
         assert any("records" in t or "suppressed" in t for t in tips), tips
-        browser.choose_in_selectbox(page, "busiest cells", _first_option(page))
-        page.wait_for_selector('[data-testid="stTabs"]', timeout=30_000)
+        assert cell_at is not None, tips
+        page.mouse.click(*cell_at)  # selecting a hexagon reruns the page with its breakdown
+        page.wait_for_selector('[data-testid="stTabs"]', timeout=60_000)
+        browser.wait_for_run(page)
+        page.locator('[data-testid="stTabs"]').scroll_into_view_if_needed()
         browser.save_screenshot(page, "heatmap-cell")
         assert recorder.dialogs == [], recorder.dialogs
         assert recorder.off_machine() == [], recorder.off_machine()
-
-
-def _first_option(page: object) -> str:
-    box = page.locator('[data-testid="stSelectbox"]').filter(has_text="busiest cells").first  # type: ignore[attr-defined]
-    box.locator('[data-baseweb="select"]').click()
-    first = page.get_by_role("option").first  # type: ignore[attr-defined]
-    text = first.inner_text().strip()
-    page.keyboard.press("Escape")  # type: ignore[attr-defined]
-    return text
