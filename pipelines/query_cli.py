@@ -140,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.role:
         raise ConfigError("say which role to read as with --as ROLE (analyst, lead, partner, leadership, admin)")
-    name = args.reader or DEFAULT_READERS.get(args.module) or next(iter(readers), None)
+    name = str(args.reader or DEFAULT_READERS.get(args.module) or next(iter(readers), ""))
     if name not in readers:
         raise ConfigError(f"no reader {name!r} in query.{args.module}; readers: {', '.join(readers) or 'none'}")
     viewer = Viewer(user=f"cli:{getpass.getuser()}", role=args.role, task_force=args.task_force)

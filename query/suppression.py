@@ -51,11 +51,13 @@ the record of who asked what.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import duckdb
 import numpy as np
 import pandas as pd
 
+from query.filters import Filters
 from routes.errors import AccessDenied
 
 #: Columns that count people or records and so fall under the k rule.
@@ -412,16 +414,14 @@ def _check_atoms(units: pd.DataFrame, atom: pd.Series, *, k: int, dimension: str
             )
 
 
-def _where(filters: object, *, side: str, drop: Sequence[str]) -> tuple[str, list[object]]:
-    from dataclasses import replace
-
-    cleared = {name: (None if name in ("start", "end") else ()) for name in drop}
-    return replace(filters, **cleared).where(side=side)  # type: ignore[type-var]
+def _where(filters: Filters, *, side: str, drop: Sequence[str]) -> tuple[str, list[object]]:
+    cleared: dict[str, object] = {name: (None if name in ("start", "end") else ()) for name in drop}
+    return replace(filters, **cleared).where(side=side)  # type: ignore[arg-type]
 
 
 def guard_filters(
     con: duckdb.DuckDBPyConnection,
-    filters: object,
+    filters: Filters,
     *,
     k: int,
     side: str = "dest",
@@ -444,8 +444,6 @@ def guard_filters(
     FilterIsolationError
         The selection takes part of an atom; the message names the values to add.
     """
-    from query.filters import Filters
-
     if not isinstance(filters, Filters):
         raise TypeError(f"guard_filters needs a Filters, not {type(filters).__name__!r}")
     geo = ("regions", "counties", "task_forces")
@@ -469,7 +467,7 @@ def guard_filters(
 
 def _guard_dimension(
     con: duckdb.DuckDBPyConnection,
-    filters: object,
+    filters: Filters,
     *,
     k: int,
     side: str,
@@ -479,7 +477,7 @@ def _guard_dimension(
     hierarchy: Sequence[str],
 ) -> None:
     context, context_params = _where(filters, side=side, drop=drop)
-    full, full_params = filters.where(side=side)  # type: ignore[attr-defined]
+    full, full_params = filters.where(side=side)
     groups = "".join(f", any_value({h}) AS {h}" for h in hierarchy)
     sql = (
         f"SELECT {value} AS value, count(*) AS n, count(*) FILTER (WHERE {full}) AS n_in{groups} "  # noqa: S608 (trusted column names)
@@ -492,18 +490,16 @@ def _guard_dimension(
     _check_atoms(units, atom, k=k, dimension=dimension)
 
 
-def _guard_indicators(con: duckdb.DuckDBPyConnection, filters: object, *, k: int, side: str) -> None:
-    from dataclasses import replace
-
-    def count(f: object) -> int:
-        where, params = f.where(side=side)  # type: ignore[attr-defined]
+def _guard_indicators(con: duckdb.DuckDBPyConnection, filters: Filters, *, k: int, side: str) -> None:
+    def count(f: Filters) -> int:
+        where, params = f.where(side=side)
         return int(con.execute(f"SELECT count(*) FROM records WHERE {where}", params).fetchall()[0][0])  # noqa: S608
 
-    chosen = tuple(filters.indicators)  # type: ignore[attr-defined]
+    chosen = tuple(filters.indicators)
     base = count(filters)
-    neighbours = [replace(filters, indicators=())]  # type: ignore[type-var]
+    neighbours = [replace(filters, indicators=())]
     neighbours += [
-        replace(filters, indicators=tuple(i for i in chosen if i != drop))  # type: ignore[type-var]
+        replace(filters, indicators=tuple(i for i in chosen if i != drop))
         for drop in chosen
         if len(chosen) > 1
     ]
