@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.session import current_viewer
+from ui.session import sign_in_page, viewer_or_none
 
 # page_icon: an emoji favicon is drawn locally; a ":material/…:" one is fetched from fonts.gstatic.com
 st.set_page_config(page_title="Routes", page_icon="🧭", layout="wide")
 
-viewer = current_viewer()
+viewer = viewer_or_none()
+if viewer is None:  # nobody signed in: route to the sign-in form only; not even page names show
+    st.navigation([st.Page(sign_in_page, title="Sign in")], position="hidden").run()
+    st.stop()
 
 explore = [
     st.Page("pages/statewide.py", title="Statewide", icon=":material/monitoring:", default=True),

@@ -60,6 +60,7 @@ import fcntl
 import logging
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -275,12 +276,66 @@ def write_snapshot(
 def open_snapshot(
     *, path: Path | None = None, memory_limit: str = "1GB", threads: int = 2
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the live warehouse read-only; the snapshot stays fixed while it is open."""
-    con = connect_readonly(path=path, memory_limit=memory_limit, threads=threads)
+    """A read-only cursor on the live warehouse; its snapshot stays fixed while open.
+
+    The process keeps one read-only database per snapshot (see
+    :func:`_shared_database`), so opening is a cheap cursor rather than a new
+    database (tens of milliseconds each); a swapped-in snapshot gets a new one.
+    """
+    database = _shared_database(path or settings.warehouse_path(), memory_limit, threads)
+    with _SHARED_LOCK:
+        cursor = database.cursor()
     try:
-        yield con
+        yield cursor
     finally:
-        con.close()
+        cursor.close()
+
+
+_SHARED_LOCK = threading.Lock()
+_SHARED: dict[Path, tuple[tuple[int, int], duckdb.DuckDBPyConnection]] = {}
+
+
+def _shared_database(live: Path, memory_limit: str, threads: int) -> duckdb.DuckDBPyConnection:
+    """The process's read-only database for the current snapshot of ``live``.
+
+    DuckDB caches open databases by path, so reopening ``live`` after a swap would
+    return the old file. Each snapshot is therefore opened through a hard link
+    named after its inode (in ``.readers/`` beside the warehouse); links of old
+    snapshots are removed (readers still using them keep their open file). Where
+    the folder is not writable, each call opens the live file directly.
+    """
+    version = snapshot_version(live)
+    if version is None:
+        connect_readonly(path=live)  # raises WarehouseMissingError with advice
+    assert version is not None
+    with _SHARED_LOCK:
+        cached = _SHARED.get(live)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        try:
+            link = _reader_link(live, version)
+        except OSError:
+            return connect_readonly(path=live, memory_limit=memory_limit, threads=threads)
+        database = connect_readonly(path=link, memory_limit=memory_limit, threads=threads)
+        _SHARED[live] = (version, database)
+        return database
+
+
+def _reader_link(live: Path, version: tuple[int, int]) -> Path:
+    readers = live.parent / ".readers"
+    readers.mkdir(exist_ok=True)
+    name = f"{live.stem}-{version[0]}-{version[1]}{live.suffix}"
+    link = readers / name
+    for old in readers.glob(f"{live.stem}-*{live.suffix}"):
+        if old.name != name:
+            old.unlink(missing_ok=True)
+    if not link.exists():
+        tmp = readers / f".{name}.{os.getpid()}.{threading.get_ident()}"
+        os.link(live, tmp)
+        os.replace(tmp, link)
+    if link.stat().st_ino != version[0]:  # swapped between stat and link: retry next call
+        raise OSError("the warehouse changed while linking it")
+    return link
 
 
 def connect_readonly(

@@ -98,3 +98,19 @@ def test_meta_round_trip(tmp_path: Path) -> None:
     with warehouse.open_snapshot(path=live) as con:
         assert warehouse.get_meta(con, "is_demo") == "false"
         assert warehouse.get_meta(con, "schema_version") == warehouse.SCHEMA_VERSION
+
+
+def test_shared_reader_follows_swaps_and_keeps_open_cursors_stable(tmp_path: Path) -> None:
+    live = tmp_path / "w.duckdb"
+    with warehouse.write_snapshot(path=live) as con:
+        _add_source(con, "a")
+    assert _count(live) == 1
+    with warehouse.open_snapshot(path=live) as held:
+        with warehouse.write_snapshot(path=live) as con:
+            _add_source(con, "b")
+        assert _count(live) == 2  # a new cursor sees the new snapshot
+        assert held.execute("SELECT count(*) FROM sources").fetchone()[0] == 1
+    with warehouse.write_snapshot(path=live) as con:
+        _add_source(con, "c")
+    assert _count(live) == 3
+    assert len(list((tmp_path / ".readers").iterdir())) == 1  # old links cleaned up

@@ -47,6 +47,20 @@ clock = time.time
 
 def current_viewer() -> Viewer:
     """The signed-in viewer; otherwise draw the sign-in and stop the script."""
+    viewer = viewer_or_none()
+    if viewer is not None:
+        return viewer
+    _draw_sign_in()
+    st.stop()
+    raise AssertionError("unreachable")  # st.stop() raises
+
+
+def viewer_or_none() -> Viewer | None:
+    """The signed-in (or demo) viewer, or ``None`` when nobody is signed in.
+
+    ``app.py`` uses it to route an anonymous visitor to :func:`sign_in_page`
+    only, so not even the names of the pages show before sign-in.
+    """
     is_demo, demo_task_forces = demo_state()
     viewer = _signed_in_viewer()
     if viewer is not None:
@@ -54,9 +68,12 @@ def current_viewer() -> Viewer:
         return viewer
     if is_demo:
         return _demo_viewer(demo_task_forces)
+    return None
+
+
+def sign_in_page() -> None:
+    """The only page an anonymous visitor gets: the sign-in form."""
     _draw_sign_in()
-    st.stop()
-    raise AssertionError("unreachable")  # st.stop() raises
 
 
 # ------------------------------------------------------------------------ demo
