@@ -6,7 +6,6 @@ import streamlit as st
 
 from maps import colours, decks
 from query import cells
-from query.filters import Filters
 from routes.errors import RoutesError
 from ui import chrome
 from ui import filters as ui_filters
@@ -19,6 +18,7 @@ except ImportError:  # pragma: no cover - until query/records.py exists
     _records = None
 
 cell_counts = snapshot_cached(cells.cell_counts)
+scale_values = snapshot_cached(cells.scale_values)
 cell_change = snapshot_cached(cells.cell_change)
 cell_breakdown = snapshot_cached(cells.cell_breakdown)
 
@@ -55,6 +55,12 @@ filters = ui_filters.sidebar_filters(viewer)
 months = ui_filters.available_months(viewer, filters)
 comparison = ui_filters.sidebar_compare(filters, months=months)
 
+zoomed_in = bool(filters.counties or filters.regions or filters.task_forces)
+if res > decks.STATEWIDE_MAX_RES and not zoomed_in:
+    st.sidebar.caption(
+        f"Street-level cells need a region or county: showing res {decks.STATEWIDE_MAX_RES} statewide."
+    )
+    res = decks.STATEWIDE_MAX_RES
 name, area = decks.RES_NAMES[res]
 period = chrome.format_period(filters.start or (months[0] if months else None), filters.end or (months[-1] if months else None))
 with header:
@@ -66,7 +72,7 @@ with header:
     )
 
 try:
-    statewide = cell_counts(viewer, Filters(), res=res, measure=measure)
+    statewide = scale_values(viewer, res=res, measure=measure)
     counts = cell_counts(viewer, filters, res=res, measure=measure)
 except RoutesError as error:
     chrome.show_error(error)
@@ -74,11 +80,11 @@ except RoutesError as error:
 fraction = cells.period_months(filters, available=months) / max(len(months), 1)
 shown = counts[counts["level"].eq("cell")]
 scale = colours.heatmap_scale(
-    statewide.loc[statewide["level"].eq("cell"), "value"], period_fraction=fraction,
+    statewide, period_fraction=fraction,
     unit=MEASURE_LABELS[measure].lower(), view_values=shown["value"] if rescale else None,
 )
 county_scale = colours.heatmap_scale(
-    statewide.loc[statewide["level"].eq("county"), "value"], period_fraction=fraction,
+    [], view_values=counts.loc[counts["level"].eq("county"), "value"],
     unit=MEASURE_LABELS[measure].lower(), n=4, palette_name="blues",
 )
 view = decks.view_for_counties(filters.counties, regions=filters.regions)

@@ -42,6 +42,7 @@ __all__ = [
     "cell_label",
     "histogram_by_month",
     "period_months",
+    "scale_values",
     "top_cells",
 ]
 
@@ -242,6 +243,36 @@ def cell_counts(
     ]
 
 
+def scale_values(
+    viewer: Viewer,
+    *,
+    res: int,
+    measure: str = "records",
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> pd.Series:
+    """The measure of every cell at ``res`` with at least k records, all filters off.
+
+    What a fixed colour scale is computed from (its quantile breaks): a cheap read
+    that needs no roll-up, and holds no count under k.
+    """
+    res = _check_res(res)
+    if measure not in MEASURES:
+        raise ValueError(f"measure {measure!r} is not one of {', '.join(MEASURES)}")
+    with _connection(con) as c:
+        raw = _raw_cells(c, Filters(), res)
+    cells = raw[raw["cell"].notna()]
+    per_cell = cells.groupby("cell").agg(records=("records", "sum"), victims=("victims", "sum"))
+    per_cell = per_cell[per_cell["records"] >= viewer.k]
+    if measure == "records":
+        return per_cell["records"].astype(float).reset_index(drop=True)
+    if measure == "victims":
+        return per_cell.loc[per_cell["victims"] >= viewer.k, "victims"].astype(float).reset_index(drop=True)
+    population = reference.load_population().set_index("county_fips")["population"]
+    county = _dominant_county(cells).reindex(per_cell.index)
+    rate = per_cell["records"] / county.map(population).astype(float) * 100_000
+    return rate.dropna().reset_index(drop=True)
+
+
 def cell_change(
     viewer: Viewer,
     before: Filters,
@@ -351,13 +382,36 @@ def cell_breakdown(
     parts = []
     with _connection(con) as c:
         _guard(c, viewer, filters)
-        total = int(c.execute(f"SELECT count(*) {base}", base_params).fetchone()[0])
-        for dimension in ("trafficking_type", "record_type", "source_kind"):
+        if _use_aggregates(c, filters):
+            # the additive dimensions from cell_counts (one small read), indicators from records
+            agg_where, agg_params = filters.where(side="dest")
+            agg = c.execute(
+                "SELECT trafficking_type, record_type, source_kind, strftime(month, '%Y-%m') AS month, "  # noqa: S608 (where from Filters)
+                "sum(records)::BIGINT AS records, sum(victims)::BIGINT AS victims FROM cell_counts "
+                f"WHERE res = ? AND cell = ? AND {agg_where} GROUP BY ALL",
+                [res, cell_id, *agg_params],
+            ).df()
+            total = int(agg["records"].sum())
+            for dimension in ("trafficking_type", "record_type", "source_kind", "month"):
+                part = agg.groupby(agg[dimension].fillna("not given"), as_index=False)[["records", "victims"]].sum()
+                part = part.rename(columns={dimension: "value"}).assign(dimension=dimension)
+                order = "value" if dimension == "month" else "records"
+                parts.append(part.sort_values(order, ascending=dimension == "month")[["dimension", "value", "records", "victims"]])
+        else:
+            total = int(c.execute(f"SELECT count(*) {base}", base_params).fetchone()[0])
+            for dimension in ("trafficking_type", "record_type", "source_kind"):
+                parts.append(
+                    c.execute(
+                        f"SELECT '{dimension}' AS dimension, coalesce({dimension}, 'not given') AS value, "  # noqa: S608 (fixed names)
+                        f"count(*) AS records, coalesce(sum(victim_count), 0)::BIGINT AS victims {base} "
+                        "GROUP BY ALL ORDER BY records DESC",
+                        base_params,
+                    ).df()
+                )
             parts.append(
                 c.execute(
-                    f"SELECT '{dimension}' AS dimension, coalesce({dimension}, 'not given') AS value, "  # noqa: S608 (fixed names)
-                    f"count(*) AS records, coalesce(sum(victim_count), 0)::BIGINT AS victims {base} "
-                    "GROUP BY ALL ORDER BY records DESC",
+                    "SELECT 'month' AS dimension, strftime(month, '%Y-%m') AS value, count(*) AS records, "  # noqa: S608
+                    f"coalesce(sum(victim_count), 0)::BIGINT AS victims {base} GROUP BY ALL ORDER BY value",
                     base_params,
                 ).df()
             )
@@ -369,15 +423,11 @@ def cell_breakdown(
                 base_params,
             ).df()
         )
-        parts.append(
-            c.execute(
-                "SELECT 'month' AS dimension, strftime(month, '%Y-%m') AS value, count(*) AS records, "  # noqa: S608
-                f"coalesce(sum(victim_count), 0)::BIGINT AS victims {base} GROUP BY ALL ORDER BY value",
-                base_params,
-            ).df()
-        )
+    order = {d: i for i, d in enumerate(BREAKDOWN_DIMENSIONS)}
     frame = pd.concat(parts, ignore_index=True)
+    frame = frame.sort_values("dimension", key=lambda d: d.map(order), kind="stable").reset_index(drop=True)
     frame["value"] = frame["value"].astype(str)
+    frame[_COUNT_COLUMNS] = frame[_COUNT_COLUMNS].astype("int64")
     if total < viewer.k:
         frame["records"] = pd.array([pd.NA] * len(frame), dtype="Int64")
         frame["victims"] = pd.array([pd.NA] * len(frame), dtype="Int64")

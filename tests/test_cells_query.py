@@ -161,3 +161,20 @@ def test_reads_the_live_snapshot_by_default(paths: dict[str, Path], monkeypatch:
     monkeypatch.setenv("ROUTES_WAREHOUSE", str(paths["built"]))
     out = cells.cell_counts(LEADERSHIP, Filters(), res=5)
     assert len(out) > 0
+
+
+def test_breakdown_same_with_and_without_aggregates(paths: dict[str, Path]) -> None:
+    counts = _read(paths["built"], cells.cell_counts, LEADERSHIP, Filters(), res=5)
+    hex_id = cells.top_cells(counts, n=1)["hex"][0]
+    a = _read(paths["plain"], cells.cell_breakdown, LEADERSHIP, Filters(), cell=hex_id)
+    b = _read(paths["built"], cells.cell_breakdown, LEADERSHIP, Filters(), cell=hex_id)
+    key = ["dimension", "value"]
+    pd.testing.assert_frame_equal(a.sort_values(key).reset_index(drop=True), b.sort_values(key).reset_index(drop=True))
+
+
+def test_scale_values_hold_no_small_counts(paths: dict[str, Path]) -> None:
+    for measure in cells.MEASURES:
+        values = _read(paths["built"], cells.scale_values, PARTNER, res=6, measure=measure)
+        assert len(values) > 0
+        if measure != "per_capita":
+            assert (values >= PARTNER.k).all()
