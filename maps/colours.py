@@ -131,7 +131,12 @@ class ColourScale:
             entries.append(LegendEntry(label, (*colour, self.alpha)))
         if suppressed:
             entries.append(LegendEntry("suppressed (fewer than k)", SUPPRESSED_RGBA))
-        note = f"{self.unit}; scale fixed on {self.basis}" if self.basis else self.unit
+        if self.basis.startswith("this view"):
+            note = f"{self.unit}; scale fitted to this view"
+        elif self.basis:
+            note = f"{self.unit}; scale fixed on {self.basis}"
+        else:
+            note = self.unit
         return Legend(title=title, entries=tuple(entries), note=note)
 
 
