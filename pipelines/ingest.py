@@ -86,6 +86,9 @@ IDENTIFIER_KINDS = {
 
 _TOKEN_COLUMNS = [f"tok_{kind}" for kind in IDENTIFIER_KINDS]
 
+#: Files up to this size are staged in memory; larger ones in a file beside the warehouse.
+STAGE_IN_MEMORY_BYTES = 256 * 2**20
+
 #: The staging table's columns (Arrow types), one row per row read.
 STAGE_SCHEMA = pa.schema(
     [
@@ -335,6 +338,10 @@ def _check_profile_source(profile: Profile | None, source: Source) -> None:
         )
 
 
+def _size(data: Path | bytes) -> int:
+    return data.stat().st_size if isinstance(data, Path) else len(data)
+
+
 def _sha256(data: Path | bytes) -> str:
     digest = hashlib.sha256()
     if isinstance(data, Path):
@@ -444,6 +451,7 @@ def _ingest_batch(
     batch_id = _new_batch_id(started_at)
     con.execute("SET memory_limit = '1GB'")
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET checkpoint_threshold = '16GB'")  # one checkpoint, when the snapshot closes
     with contextlib.ExitStack() as stack:
         if _seen(con, source.source_id, digest):
             rows = sum(len(chunk) for chunk in _progress(reader.chunks, file_name))
@@ -453,8 +461,11 @@ def _ingest_batch(
             if transaction:
                 stack.enter_context(_transaction(con))
         else:
-            tmp = stack.enter_context(tempfile.TemporaryDirectory(dir=stage_dir, prefix=".stage-"))
-            con.execute("ATTACH ? AS stage", [str(Path(tmp) / "stage.duckdb")])
+            if _size(data) > STAGE_IN_MEMORY_BYTES:
+                tmp = stack.enter_context(tempfile.TemporaryDirectory(dir=stage_dir, prefix=".stage-"))
+                con.execute("ATTACH ? AS stage", [str(Path(tmp) / "stage.duckdb")])
+            else:
+                con.execute("ATTACH ':memory:' AS stage")
             stack.callback(con.execute, "DETACH stage")
             rows = _stage(con, reader, profile=profile, source=source, file_name=file_name)
             if transaction:
@@ -554,9 +565,7 @@ _IDENTIFIERS_SQL = "[t FOR t IN [{}] IF t.token IS NOT NULL]".format(
 _MERGE_VERSIONS = f"""
 CREATE TEMP TABLE _versions AS
 WITH valid AS (
-    SELECT * EXCLUDE ({", ".join(_TOKEN_COLUMNS)}, _qrow),
-           {_CONTENT_HASH_SQL} AS content_hash,
-           {_IDENTIFIERS_SQL} AS identifiers
+    SELECT * EXCLUDE (_qrow), {_CONTENT_HASH_SQL} AS content_hash
     FROM stage.rows WHERE len(_reasons) = 0
 ), ordered AS (
     SELECT v.*,
@@ -565,13 +574,16 @@ WITH valid AS (
            row_number() OVER (PARTITION BY record_id ORDER BY _row DESC) = 1 AS is_last
     FROM valid v
     WINDOW w AS (PARTITION BY record_id ORDER BY _row)
+), unique_ids AS (  -- the usual case, without the windows: each record id once
+    SELECT v.*, NULL::VARCHAR AS prev_in_batch, NULL::BIGINT AS prev_row, TRUE AS is_last
+    FROM valid v
 )
 SELECT o.*,
        r.content_hash AS stored_hash,
        CASE WHEN coalesce(o.prev_in_batch, r.content_hash) IS NULL THEN 'loaded'
             WHEN coalesce(o.prev_in_batch, r.content_hash) = o.content_hash THEN 'duplicate'
             ELSE 'updated' END AS status
-FROM ordered o
+FROM {{rows}} o
 LEFT JOIN records r ON r.source_id = ? AND r.record_id = o.record_id
 """  # noqa: S608 (built from constants only)
 
@@ -604,12 +616,21 @@ SELECT ?, v.record_id, ?, ?,
            record := p, identifiers := list_sort(p.identifiers)
        )) AS VARCHAR)
 FROM _versions v
-JOIN (SELECT * EXCLUDE (_reasons, _loc_key, identifiers, prev_in_batch, prev_row, is_last,
-                        stored_hash, status), identifiers FROM _versions) p
+JOIN (SELECT * EXCLUDE (_reasons, _loc_key, prev_in_batch, prev_row, is_last, stored_hash,
+                        status, tok_phone, tok_email, tok_vehicle_plate, tok_ad_handle, tok_subject),
+             {identifiers} AS identifiers FROM _versions) p
   ON p.record_id = v.record_id AND p._row = v.prev_row
 WHERE v.status = 'updated' AND v.prev_in_batch IS NOT NULL
-"""
+""".replace("{identifiers}", _IDENTIFIERS_SQL)
 
+
+_IDENTIFIER_SELECT = (
+    "SELECT ?, record_id, '{kind}', tok_{kind}, coalesce(occurred_at, reported_at, ?) "
+    "FROM _versions WHERE {{changed}} AND tok_{kind} IS NOT NULL"
+)
+_IDENTIFIERS_INSERT = "INSERT INTO record_identifiers " + " UNION ALL ".join(
+    _IDENTIFIER_SELECT.format(kind=kind) for kind in IDENTIFIER_KINDS
+)
 
 _STATUS_COUNTS = """
 SELECT count(*) FILTER (WHERE status = 'loaded'),
@@ -631,7 +652,10 @@ def _merge(
         "WHERE len(_reasons) > 0",
         [sid, batch_id, now],
     )
-    con.execute(_MERGE_VERSIONS, [sid])
+    repeated = con.execute(
+        "SELECT count(*) - count(DISTINCT record_id) FROM stage.rows WHERE len(_reasons) = 0"
+    ).fetchone()[0]
+    con.execute(_MERGE_VERSIONS.format(rows="ordered" if repeated else "unique_ids"), [sid])
     changed = "is_last AND (stored_hash IS NULL OR stored_hash <> content_hash)"
     loaded, updated, duplicates, from_stored, in_batch, replaced = con.execute(
         _STATUS_COUNTS
@@ -652,15 +676,7 @@ def _merge(
         f"INSERT INTO records BY NAME {select} WHERE {changed}",
         [sid, batch_id, source.kind, source.task_force, now, now],
     )
-    con.execute(
-        f"""
-        INSERT INTO record_identifiers
-        SELECT ?, record_id, t.kind, t.token, coalesce(occurred_at, reported_at, ?)
-        FROM (SELECT record_id, occurred_at, reported_at, unnest(identifiers) AS t
-              FROM _versions WHERE {changed})
-        """,  # noqa: S608 (fixed text)
-        [sid, now],
-    )
+    con.execute(_IDENTIFIERS_INSERT.format(changed=changed), [sid, now] * len(IDENTIFIER_KINDS))
     reasons = dict(
         con.execute(
             "SELECT _reasons[1], count(*) FROM stage.rows WHERE len(_reasons) > 0 GROUP BY 1"
