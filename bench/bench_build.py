@@ -57,7 +57,8 @@ def main() -> int:
     seconds = run(records)
     print(f"build of {records:,} records")
     for table, value in seconds.items():
-        print(f"  {table:<28} {value:8.2f} s")
+        unit = "" if table.startswith("load average") else " s"
+        print(f"  {table:<28} {value:8.2f}{unit}")
     return 0
 
 
