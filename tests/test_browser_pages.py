@@ -9,6 +9,7 @@ Screenshots land in ``tests/artifacts/<page>.png``.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,18 +43,40 @@ def _inject(path: Path) -> None:
         )
 
 
+#: Local accounts the tests sign in with (a real warehouse: no demo role switcher).
+ACCOUNTS = {"admin": ("root", None), "analyst": ("alice", "la"), "partner": ("pat", None)}
+PASSWORD = "correct horse battery staple"
+
+
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     browser.require_chromium()
     from pipelines.build import build_warehouse
+    from query.viewer import Viewer
+    from routes import accounts
 
     root = tmp_path_factory.mktemp("browser")
     path = root / "warehouse" / "routes.duckdb"
-    make_small_warehouse(path, n=6000, seed=3)
+    make_small_warehouse(path, n=6000, seed=3, is_demo=False)
     _inject(path)
     build_warehouse(warehouse_path=path)
+    with pytest.MonkeyPatch.context() as patch:  # the same control store the server uses
+        patch.setenv("ROUTES_WAREHOUSE", str(path))
+        patch.setenv("ROUTES_CONTROL", str(path.parent / "control.sqlite"))
+        patch.setenv("ROUTES_KEY_FILE", str(path.parent / "secrets" / "routes.key"))
+        for role, (user, task_force) in ACCOUNTS.items():
+            accounts.add_account(user, PASSWORD, role=role, task_force=task_force, by=Viewer("setup", "admin"))
     with browser.streamlit_server(warehouse=path) as url:
         yield url
+
+
+def _sign_in(page: object, role: str) -> None:
+    user, _ = ACCOUNTS[role]
+    page.get_by_label("User name").fill(user)  # type: ignore[attr-defined]
+    page.get_by_label("Password", exact=True).fill(PASSWORD)  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Sign in", exact=True).click()  # type: ignore[attr-defined]
+    page.wait_for_selector('[data-testid="stSidebarNavLink"]', timeout=60_000)  # type: ignore[attr-defined]
+    browser.wait_for_run(page)
 
 
 def _path_of(href: str) -> str:
@@ -63,10 +86,11 @@ def _path_of(href: str) -> str:
 def _visit_every_page(url: str, *, role: str) -> tuple[list[str], browser.Recorder]:
     visited: list[str] = []
     with browser.chromium_page() as (page, recorder):
-        timings = browser.open_app_page(page, url, name=f"{role}-home", expect_canvas=True)
-        print(f"\nfirst map ({role}): canvas after {timings['canvas']:.2f} s, page done after {timings['done']:.2f} s")
-        if role != "analyst":
-            browser.choose_in_selectbox(page, "Demo role", role)
+        browser.open_app_page(page, url, name=f"{role}-sign-in", expect_canvas=False)
+        started = time.perf_counter()
+        _sign_in(page, role)
+        page.wait_for_selector("canvas", state="visible", timeout=60_000)
+        print(f"\nfirst map after sign-in ({role}): {time.perf_counter() - started:.2f} s")
         for index, (title, href) in enumerate(browser.nav_links(page)):
             name = _path_of(href) or "statewide"
             page.locator('[data-testid="stSidebarNavLink"]').nth(index).click()
@@ -85,7 +109,7 @@ def _visit_every_page(url: str, *, role: str) -> tuple[list[str], browser.Record
 
 def test_every_page_draws_offline_as_admin(app_url: str) -> None:
     visited, recorder = _visit_every_page(app_url, role="admin")
-    assert {"heatmap", "flows_and_corridors"} <= set(visited), visited
+    assert {"heatmap", "flows_and_corridors", "audit_log", "accounts"} <= set(visited), visited
     assert recorder.requests, "the recorder saw no request at all"
     assert recorder.off_machine() == [], recorder.off_machine()
     assert recorder.dialogs == [], f"injected HTML ran: {recorder.dialogs}"
@@ -101,7 +125,21 @@ def test_every_page_draws_offline_per_role(app_url: str, role: str) -> None:
 
 def test_heatmap_tooltip_and_cell_breakdown(app_url: str) -> None:
     with browser.chromium_page() as (page, recorder):
-        browser.open_app_page(page, f"{app_url}/heatmap?res=4", name="heatmap-res4", expect_canvas=True)
+        browser.open_app_page(page, app_url, name="heatmap-sign-in", expect_canvas=False)
+        _sign_in(page, "analyst")
+        page.locator('[data-testid="stSidebarNavLink"]').filter(has_text="Heatmap").first.click()
+        page.wait_for_selector("canvas", state="visible", timeout=60_000)
+        browser.wait_for_run(page)
+        page.locator('[data-testid="stSidebarNavLink"]').first.wait_for()
+        browser.save_screenshot(page, "heatmap-default")
+        # coarser cells are easier to point at: Detail slider to its first stop (res 4)
+        detail = page.locator('[data-testid="stSlider"]').filter(has_text="Detail").first
+        detail.get_by_role("slider").first.focus()
+        page.keyboard.press("Home")
+        page.wait_for_function("() => location.search.includes('res=4')", timeout=30_000)
+        browser.wait_for_run(page)
+        page.wait_for_timeout(1500)
+        browser.save_screenshot(page, "heatmap-res4")
         canvas = page.locator("canvas").first
         box = canvas.bounding_box()
         assert box and box["width"] > 600, box
