@@ -279,9 +279,15 @@ def _records_to_frames(
 
 
 def _dicts_frame(batch: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
-    data = {c: [_cell(r.get(c)) for r in batch] for c in columns}
-    frame = pd.DataFrame(data, dtype="str", columns=columns)
-    return frame.replace("", None)
+    arrays = []
+    for col in columns:
+        values = [r.get(col) for r in batch]
+        try:  # Arrow converts a column of one type at C speed
+            array = _strings(pa.table({"v": pa.array(values)})).column(0)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            array = pa.array([_cell(v) for v in values], type=pa.string())
+        arrays.append(array)
+    return _to_frame(pa.table(arrays, names=columns))
 
 
 def _columns_of(records: list[dict[str, Any]]) -> list[str]:
@@ -395,6 +401,11 @@ _ATTR = re.compile(r'\b(r|s|t)="([^"]*)"')
 _VALUE = re.compile(r"<v>(.*?)</v>", re.S)
 _TEXT = re.compile(r"<t\b[^>]*?(?:/>|>(.*?)</t>)", re.S)
 _SI = re.compile(r"<si>(.*?)</si>", re.S)
+_FAST_CELL = re.compile(
+    r'<c r="([A-Z]{1,3})\d+"(?: s="(\d+)")?(?: t="(\w+)")?\s*'
+    r"(?:/>|>(?:<v>([^<]*)</v>|<is><t(?: [^>]*)?>([^<]*)</t></is>)?</c>)"
+)
+_COLUMN_INDEX: dict[str, int] = {}
 _DATE_FORMAT_IDS = {*range(14, 23), *range(27, 37), 45, 46, 47, *range(50, 59)}
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 
@@ -482,8 +493,13 @@ class _XlsxBook:
 
     def _parse_rows(self, text: str) -> Iterator[list[str | None]]:
         for row_match in _ROW.finditer(text):
+            body = row_match.group(1) or ""
+            fast = _FAST_CELL.findall(body)
+            if len(fast) == body.count("<c "):
+                yield self._fast_row(fast)
+                continue
             cells: list[str | None] = []
-            for cell in _CELL.finditer(row_match.group(1) or ""):
+            for cell in _CELL.finditer(body):
                 attrs = dict(_ATTR.findall(cell.group(1)))
                 ref = attrs.get("r")
                 if ref:
@@ -492,6 +508,26 @@ class _XlsxBook:
                         cells.extend([None] * (col - len(cells)))
                 cells.append(self._value(attrs, cell.group(2) or ""))
             yield cells
+
+    def _fast_row(self, found: list[tuple[str, str, str, str, str]]) -> list[str | None]:
+        """A row whose cells all have the usual shape (``r``, then ``s``, then ``t``)."""
+        cells: list[str | None] = []
+        for letters, style, kind, value, inline in found:
+            col = _COLUMN_INDEX.get(letters)
+            if col is None:
+                col = _COLUMN_INDEX.setdefault(letters, _column_index(letters))
+            if col > len(cells):
+                cells.extend([None] * (col - len(cells)))
+            if kind == "inlineStr":
+                cells.append(html.unescape(inline) if "&" in inline else inline)
+            elif kind == "s":
+                cells.append(self.strings[int(value)])
+            elif not kind and value.isdigit() and not (style and int(style) in self.date_styles):
+                cells.append(value)
+            else:
+                attrs = {"t": kind or "n", "s": style}
+                cells.append(self._value(attrs, f"<v>{value}</v>" if value else ""))
+        return cells
 
     def _value(self, attrs: dict[str, str], body: str) -> str | None:
         kind = attrs.get("t", "n")

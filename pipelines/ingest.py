@@ -36,7 +36,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -297,7 +297,7 @@ def preview_file(
     rows = quarantined = 0
     reasons: dict[str, int] = {}
     samples: list[pd.DataFrame] = []
-    for chunk in _prepare(reader.chunks, profile=profile, source=source, start_row=1):
+    for chunk in _prepare(reader.chunks, profile=profile, start_row=1):
         rows += len(chunk)
         bad = chunk[chunk["_reasons"].map(len) > 0]
         quarantined += len(bad)
@@ -407,25 +407,55 @@ def _ingest_one(
     return summary
 
 
+@dataclass
+class PreparedFile:
+    """A file read, validated and ready to stage (see :func:`prepare_file`)."""
+
+    path: Path
+    reader: _readers.TableReader
+    profile: Profile
+    tables: list[pa.Table]
+
+
+def prepare_file(path: Path, *, profile_path: Path | None = None) -> PreparedFile:
+    """Read, map, validate, tokenise, geocode and index a whole file, writing nothing.
+
+    ``setup-demo`` prepares the next file in a thread while the current one merges
+    (DuckDB works outside the GIL); keep such files small, they sit in memory.
+    """
+    profile = load_profile(profile_path) if profile_path else None
+    reader, profile = _open(path, path.name, profile)
+    tables = [_to_arrow(chunk) for chunk in _prepare(_progress(reader.chunks, path.name),
+                                                      profile=profile, start_row=1)]
+    return PreparedFile(path, reader, profile, tables)
+
+
 def ingest_file_into(
     con: duckdb.DuckDBPyConnection,
     path: Path,
     *,
     source_id: str,
     profile_path: Path | None = None,
+    prepared: PreparedFile | None = None,
 ) -> BatchSummary:
     """Ingest one file as one batch into an open write connection, in one transaction.
 
     For building a warehouse file nobody reads yet (``setup-demo`` builds the demo
     aside and swaps it in once); everything else uses :func:`ingest_files`,
-    which gives each batch its own snapshot of the live warehouse.
+    which gives each batch its own snapshot of the live warehouse. ``prepared``
+    is this file already through :func:`prepare_file`.
     """
     source = source_from(con, source_id)
     profile = load_profile(profile_path) if profile_path else None
     _check_profile_source(profile, source)
-    reader, profile = _open(path, path.name, profile)
+    if prepared is None:
+        reader, profile = _open(path, path.name, profile)
+        tables = None
+    else:
+        reader, profile, tables = prepared.reader, prepared.profile, prepared.tables
     return _ingest_batch(con, path, reader=reader, file_name=path.name, source=source,
-                         profile=profile, stage_dir=path.parent, transaction=True)
+                         profile=profile, stage_dir=path.parent, transaction=True,
+                         tables=tables)
 
 
 def _ingest_batch(
@@ -438,6 +468,7 @@ def _ingest_batch(
     profile: Profile,
     stage_dir: Path,
     transaction: bool = False,
+    tables: list[pa.Table] | None = None,
 ) -> BatchSummary:
     """Read, validate and merge one file on ``con``.
 
@@ -454,7 +485,10 @@ def _ingest_batch(
     con.execute("SET checkpoint_threshold = '16GB'")  # one checkpoint, when the snapshot closes
     with contextlib.ExitStack() as stack:
         if _seen(con, source.source_id, digest):
-            rows = sum(len(chunk) for chunk in _progress(reader.chunks, file_name))
+            if tables is not None:
+                rows = sum(t.num_rows for t in tables)
+            else:
+                rows = sum(len(chunk) for chunk in _progress(reader.chunks, file_name))
             counts = {"loaded": 0, "updated": 0, "duplicates": rows, "quarantined": 0}
             reasons: dict[str, int] = {}
             resent = True
@@ -467,7 +501,10 @@ def _ingest_batch(
             else:
                 con.execute("ATTACH ':memory:' AS stage")
             stack.callback(con.execute, "DETACH stage")
-            rows = _stage(con, reader, profile=profile, source=source, file_name=file_name)
+            if tables is None:
+                tables = (_to_arrow(chunk) for chunk in _prepare(
+                    _progress(reader.chunks, file_name), profile=profile, start_row=1))
+            rows = _stage(con, tables)
             if transaction:
                 stack.enter_context(_transaction(con))
             with _timed("merge"):
@@ -525,24 +562,20 @@ def _ordered(reasons: dict[str, int]) -> dict[str, int]:
     return {r: reasons[r] for r in _validate.REASONS if reasons.get(r)}
 
 
-def _stage(
-    con: duckdb.DuckDBPyConnection,
-    reader: _readers.TableReader,
-    *,
-    profile: Profile,
-    source: Source,
-    file_name: str,
-) -> int:
+def _to_arrow(chunk: pd.DataFrame) -> pa.Table:
+    with _timed("stage"):
+        return pa.Table.from_pandas(chunk, schema=STAGE_SCHEMA, preserve_index=False)
+
+
+def _stage(con: duckdb.DuckDBPyConnection, tables: Iterable[pa.Table]) -> int:
     con.execute(_stage_ddl())
     rows = 0
-    for chunk in _prepare(_progress(reader.chunks, file_name), profile=profile, source=source,
-                          start_row=1):
+    for table in tables:
         with _timed("stage"):
-            table = pa.Table.from_pandas(chunk, schema=STAGE_SCHEMA, preserve_index=False)
             con.register("_chunk", table)
             con.execute("INSERT INTO stage.rows SELECT * FROM _chunk")
             con.unregister("_chunk")
-        rows += len(chunk)
+        rows += table.num_rows
     return rows
 
 
@@ -697,7 +730,6 @@ def _prepare(
     chunks: Iterator[pd.DataFrame],
     *,
     profile: Profile,
-    source: Source,
     start_row: int,
 ) -> Iterator[pd.DataFrame]:
     """Each read chunk as staging rows (:data:`STAGE_SCHEMA` columns)."""

@@ -25,11 +25,12 @@ import importlib.util
 import json
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines import _readers
-from pipelines.ingest import BatchSummary, ingest_file_into
+from pipelines.ingest import BatchSummary, ingest_file_into, prepare_file
 from pipelines.sources import make_source, upsert_source
 from routes import settings, warehouse
 from routes.errors import ConfigError
@@ -187,14 +188,29 @@ def _ingest_demo(out: Path, work: Path) -> list[BatchSummary]:
                 row["source_id"], name=row["name"], kind=row["kind"],
                 task_force=row.get("task_force") or None, contact=row.get("contact") or None,
             ))
-        for sid, path in demo_ingest_order(out):
-            profile = out / "profiles" / f"{sid}.toml"
-            summary = ingest_file_into(
-                con, path, source_id=sid, profile_path=profile if profile.exists() else None
-            )
-            summaries.append(summary)
-            if not settings.quiet():
-                print(summary.format(), flush=True)
+        order = demo_ingest_order(out)
+
+        def profile_of(sid: str) -> Path | None:
+            path = out / "profiles" / f"{sid}.toml"
+            return path if path.exists() else None
+
+        # the next file is read and validated in a thread while this one merges
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = {
+                i: pool.submit(prepare_file, path, profile_path=profile_of(sid))
+                for i, (sid, path) in enumerate(order[:1])
+            }
+            for i, (sid, path) in enumerate(order):
+                if i + 1 < len(order):
+                    nsid, npath = order[i + 1]
+                    pending[i + 1] = pool.submit(prepare_file, npath, profile_path=profile_of(nsid))
+                prepared = pending.pop(i).result()
+                summary = ingest_file_into(con, path, source_id=sid, profile_path=profile_of(sid),
+                                           prepared=prepared)
+                del prepared
+                summaries.append(summary)
+                if not settings.quiet():
+                    print(summary.format(), flush=True)
     return summaries
 
 
