@@ -20,6 +20,9 @@ module                          tables
 ``pipelines.build_corridors``   ``corridor_segments``, ``corridor_paths`` (and the
                                 ``segment`` rows of ``route_shifts``)
 ``pipelines.build_aggregates``  ``cell_counts``, ``county_month_counts``
+``pipelines.build_trend_aggregates``  ``trend_counts``, ``trend_indicator_counts``,
+                                ``trend_indicator_bits``, ``source_precision_counts``,
+                                ``trend_build_state``
 ``pipelines.build_hotspots``    ``hotspot_classes``
 ``pipelines.build_matches``     ``subject_matches``
 ==============================  ====================================================
@@ -52,6 +55,7 @@ BUILD_STEPS = (
     "pipelines.build_flows",
     "pipelines.build_corridors",
     "pipelines.build_aggregates",
+    "pipelines.build_trend_aggregates",
     "pipelines.build_hotspots",
     "pipelines.build_matches",
 )

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 import duckdb
 import pandas as pd
 
+from query.aggregates import is_fresh
 from query.viewer import Viewer
 from routes import warehouse
 from routes.errors import AccessDenied
@@ -47,6 +48,10 @@ GROUP BY ALL ORDER BY s.source_id
 _PRECISION_SQL = """
 SELECT source_id, coalesce(dest_precision, 'origin only') AS precision, count(*) AS records
 FROM records GROUP BY ALL
+"""
+
+_PRECISION_AGGREGATE_SQL = """
+SELECT source_id, precision, records FROM source_precision_counts
 """
 
 _REASONS_SQL = """
@@ -109,7 +114,8 @@ def source_summary(viewer: Viewer, *, con: duckdb.DuckDBPyConnection | None = No
     """
     with _connection(con) as c:
         summary = c.sql(_SOURCES_SQL).df()
-        mix = c.sql(_PRECISION_SQL).df()
+        # the build's per-source precision counts, while they match the records
+        mix = c.sql(_PRECISION_AGGREGATE_SQL if is_fresh(c) else _PRECISION_SQL).df()
     columns = [*PRECISIONS, "origin only"]
     if mix.empty:
         wide = pd.DataFrame(columns=["source_id", *columns])

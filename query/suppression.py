@@ -57,6 +57,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from query.aggregates import count_source
 from query.filters import Filters
 from routes.errors import AccessDenied
 
@@ -368,8 +369,51 @@ def _atoms(units: pd.DataFrame, *, k: int, hierarchy: Sequence[str]) -> pd.Serie
     first). A unit with n >= k is its own atom. In each group of the finest level,
     the units under k are bundled into one atom, with the smallest other atoms of
     the group while the bundle is still under k; a bundle the group cannot fill
-    waits for the next level up (the last level is the whole frame).
+    waits for the next level up (the last level is the whole frame). Groups are
+    visited in sorted key order (a missing key sorts first), other atoms are
+    taken smallest first (ties: the lower atom id), as
+    :func:`_atoms_reference` does with pandas; this one works on arrays.
     """
+    n = units["n"].to_numpy(dtype="int64", na_value=0)
+    atom = np.arange(len(units), dtype="int64")
+    pending = (n >= 1) & (n <= k - 1)
+    for level in [*hierarchy, None]:
+        if not pending.any():
+            break
+        if level is None:
+            groups = [np.arange(len(units))]
+        else:
+            keys = units[level].astype("object").where(units[level].notna(), "\0").to_numpy()
+            uniques, codes = np.unique(keys.astype(str), return_inverse=True)
+            order = np.argsort(codes, kind="stable")
+            bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+            groups = [order[bounds[i]:bounds[i + 1]] for i in range(len(uniques))]
+        for ix in groups:
+            members = ix[pending[ix]]
+            if members.size == 0:
+                continue
+            total = int(n[members].sum())
+            chosen = set(atom[members].tolist())
+            if total < k:
+                group_atoms = atom[ix]
+                outside = ~np.isin(group_atoms, list(chosen))
+                ids, inverse = np.unique(group_atoms[outside], return_inverse=True)
+                sizes = np.bincount(inverse, weights=n[ix][outside], minlength=len(ids)).astype("int64")
+                positive = sizes > 0
+                ids, sizes = ids[positive], sizes[positive]
+                for j in np.argsort(sizes, kind="stable"):
+                    if total >= k:
+                        break
+                    chosen.add(int(ids[j]))
+                    total += int(sizes[j])
+            if total >= k or level is None:
+                atom[np.isin(atom, list(chosen))] = min(chosen)
+                pending[members] = False
+    return pd.Series(atom, index=units.index)
+
+
+def _atoms_reference(units: pd.DataFrame, *, k: int, hierarchy: Sequence[str]) -> pd.Series:
+    """The first (pandas) version of :func:`_atoms`, kept for tests to compare with."""
     n = units["n"]
     atom = pd.Series(np.arange(len(units)), index=units.index)
     pending = n.between(1, k - 1)
@@ -399,24 +443,45 @@ def _atoms(units: pd.DataFrame, *, k: int, hierarchy: Sequence[str]) -> pd.Serie
     return atom
 
 
+#: How a unit without a value (a record with no county, no type, …) is named in messages.
+NO_VALUE = "(no value)"
+
+
+def _value_names(values: pd.Series) -> list[str]:
+    """Printable names of ``values``: missing ones (None, NaN, NaT) as :data:`NO_VALUE`."""
+    return [NO_VALUE if pd.isna(v) else str(v) for v in values.astype("object")]
+
+
 def _check_atoms(units: pd.DataFrame, atom: pd.Series, *, k: int, dimension: str) -> None:
-    grouped = units.assign(atom=atom).groupby("atom")
-    for _, part in grouped:
-        n_all, n_in = int(part["n"].sum()), int(part["n_in"].sum())
-        split = 0 < n_in < n_all
-        partial_unit = ((part["n_in"] > 0) & (part["n"] - part["n_in"]).between(1, k - 1)).any()
-        if split or partial_unit:
-            missing = part.loc[part["n_in"] < part["n"], "value"].astype(str).tolist()
-            raise FilterIsolationError(
-                f"the {dimension} selection would let a count under {k} be worked out by "
-                f"comparing it with a neighbouring selection; add {sorted(missing)!r} to it "
-                f"or remove the {dimension} filter"
-            )
+    """Raise when the selection takes part of an atom, or part of a unit next to a selected one.
+
+    Atoms are checked in ascending id order; the message names the unselected
+    values of the first atom that fails.
+    """
+    n = units["n"].to_numpy(dtype="int64", na_value=0)
+    n_in = units["n_in"].to_numpy(dtype="int64", na_value=0)
+    ids, inverse = np.unique(atom.to_numpy(dtype="int64"), return_inverse=True)
+    n_all = np.bincount(inverse, weights=n, minlength=len(ids))
+    n_sel = np.bincount(inverse, weights=n_in, minlength=len(ids))
+    rest = n - n_in
+    partial = (n_in > 0) & (rest >= 1) & (rest <= k - 1)
+    bad = ((n_sel > 0) & (n_sel < n_all)) | (np.bincount(inverse, weights=partial, minlength=len(ids)) > 0)
+    if not bad.any():
+        return
+    first = int(np.flatnonzero(bad)[0])
+    in_atom = (inverse == first) & (n_in < n)
+    missing = _value_names(units["value"][in_atom])
+    raise FilterIsolationError(
+        f"the {dimension} selection would let a count under {k} be worked out by "
+        f"comparing it with a neighbouring selection; add {sorted(missing)!r} to it "
+        f"or remove the {dimension} filter"
+    )
 
 
-def _where(filters: Filters, *, side: str, drop: Sequence[str]) -> tuple[str, list[object]]:
+def _cleared(filters: Filters, drop: Sequence[str]) -> Filters:
+    """``filters`` without the fields named in ``drop`` (the guarded dimension)."""
     cleared: dict[str, object] = {name: (None if name in ("start", "end") else ()) for name in drop}
-    return replace(filters, **cleared).where(side=side)  # type: ignore[arg-type]
+    return replace(filters, **cleared)  # type: ignore[arg-type]
 
 
 def guard_filters(
@@ -431,7 +496,9 @@ def guard_filters(
     Parameters
     ----------
     con
-        A warehouse connection (reads ``records``).
+        A warehouse connection. Counts come from the trend pre-aggregates when
+        they are built and current (``query/aggregates.py``), else from
+        ``records``: the same numbers either way.
     filters
         A :class:`query.filters.Filters`.
     k
@@ -476,12 +543,14 @@ def _guard_dimension(
     value: str,
     hierarchy: Sequence[str],
 ) -> None:
-    context, context_params = _where(filters, side=side, drop=drop)
-    full, full_params = filters.where(side=side)
+    context_filters = _cleared(filters, drop)
+    source = count_source(con, [filters, context_filters], side=side)
+    context, context_params = source.where(context_filters, side=side)
+    full, full_params = source.where(filters, side=side)
     groups = "".join(f", any_value({h}) AS {h}" for h in hierarchy)
     sql = (
-        f"SELECT {value} AS value, count(*) AS n, count(*) FILTER (WHERE {full}) AS n_in{groups} "  # noqa: S608 (trusted column names)
-        f"FROM records WHERE {context} GROUP BY {value} ORDER BY value"
+        f"SELECT {value} AS value, {source.records} AS n, {source.count_filtered(full)} AS n_in{groups} "  # noqa: S608 (trusted column names)
+        f"FROM {source.table} WHERE {context} GROUP BY {value} ORDER BY value"
     )
     units = con.execute(sql, [*full_params, *context_params]).df()
     if units.empty:
@@ -491,20 +560,24 @@ def _guard_dimension(
 
 
 def _guard_indicators(con: duckdb.DuckDBPyConnection, filters: Filters, *, k: int, side: str) -> None:
-    def count(f: Filters) -> int:
-        where, params = f.where(side=side)
-        return int(con.execute(f"SELECT count(*) FROM records WHERE {where}", params).fetchall()[0][0])  # noqa: S608
-
     chosen = tuple(filters.indicators)
-    base = count(filters)
     neighbours = [replace(filters, indicators=())]
     neighbours += [
         replace(filters, indicators=tuple(i for i in chosen if i != drop))
         for drop in chosen
         if len(chosen) > 1
     ]
-    for neighbour in neighbours:
-        if 0 < abs(count(neighbour) - base) < k:
+    # every count in one scan: the selection itself first, then each neighbour
+    source = count_source(con, [filters, *neighbours], side=side)
+    wheres = [source.where(f, side=side) for f in (filters, *neighbours)]
+    columns = ", ".join(source.count_filtered(w) for w, _ in wheres)
+    row = con.execute(
+        f"SELECT {columns} FROM {source.table}",  # noqa: S608 (trusted column names)
+        [p for _, params in wheres for p in params],
+    ).fetchall()[0]
+    base, counts = int(row[0]), [int(c) for c in row[1:]]
+    for neighbour, count in zip(neighbours, counts, strict=True):
+        if 0 < abs(count - base) < k:
             raise FilterIsolationError(
                 f"the indicator selection {list(chosen)!r} differs from "
                 f"{list(neighbour.indicators) or 'no indicator filter'!r} by fewer than {k} "

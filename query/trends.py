@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from geo import grid, reference
+from query.aggregates import count_source
 from query.filters import Filters
 from query.suppression import guard_filters, suppress_small_counts
 from query.viewer import Viewer
@@ -124,11 +125,6 @@ def _comparison_periods(start: date, end: date) -> dict[str, tuple[date, date]]:
     }
 
 
-def _where(filters: Filters, *, start: date | None = None, end: date | None = None) -> tuple[str, list[object]]:
-    """The filters' WHERE body with the period replaced by ``start``..``end``."""
-    return filters.with_period(start, end).where()
-
-
 def _change(current: pd.Series, other: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Absolute and percent change from ``other`` to ``current``; ``<NA>`` where either is hidden."""
     cur = pd.to_numeric(current, errors="coerce").astype("Float64")
@@ -173,11 +169,13 @@ def headline_figures(
             return pd.DataFrame(columns=["period", "start", "end", *HEADLINE_COUNTS, "suppressed"])
         spans = _comparison_periods(*period)
         earliest = min(s for s, _ in spans.values())
-        where, params = _where(filters, start=earliest, end=period[1])
+        wide = filters.with_period(earliest, period[1])
+        source = count_source(c, [wide])
+        where, params = source.where(wide)
         sql = f"""
-            SELECT month, record_type, count(*) AS records, sum(victim_count) AS victims,
-                   count(*) FILTER (WHERE minor_involved) AS minors
-            FROM records WHERE {where}
+            SELECT month, record_type, {source.records} AS records, {source.victims} AS victims,
+                   {source.minors} AS minors
+            FROM {source.table} WHERE {where}
             GROUP BY ALL
         """  # noqa: S608 -- fixed expressions, user values as parameters
         by_month = c.execute(sql, params).df()
@@ -248,15 +246,16 @@ def monthly_series(
     """
     if by not in (None, "region"):
         raise ValueError(f"by must be None or 'region', not {by!r}")
-    where, params = filters.where()
     region = f"coalesce(dest_region, '{NO_REGION}') AS region, " if by else ""
-    sql = f"""
-        SELECT month, {region}count(*) AS records, sum(victim_count) AS victims
-        FROM records WHERE {where} AND month IS NOT NULL
-        GROUP BY ALL
-    """  # noqa: S608 -- fixed expressions, user values as parameters
     with _snapshot(con) as c:
         _guard(c, viewer, filters)
+        source = count_source(c, [filters])
+        where, params = source.where(filters)
+        sql = f"""
+            SELECT month, {region}{source.records} AS records, {source.victims} AS victims
+            FROM {source.table} WHERE {where} AND month IS NOT NULL
+            GROUP BY ALL
+        """  # noqa: S608 -- fixed expressions, user values as parameters
         raw = c.execute(sql, params).df()
     columns = ["month", *(["region"] if by else []), "records", "victims"]
     if raw.empty:
@@ -283,10 +282,12 @@ def monthly_series(
 def _county_counts(
     c: duckdb.DuckDBPyConnection, filters: Filters, *, start: date, end: date
 ) -> pd.DataFrame:
-    where, params = _where(filters, start=start, end=end)
+    period = filters.with_period(start, end)
+    source = count_source(c, [period])
+    where, params = source.where(period)
     sql = f"""
-        SELECT dest_county_fips AS county_fips, count(*) AS records, sum(victim_count) AS victims
-        FROM records WHERE {where} AND dest_county_fips IS NOT NULL
+        SELECT dest_county_fips AS county_fips, {source.records} AS records, {source.victims} AS victims
+        FROM {source.table} WHERE {where} AND dest_county_fips IS NOT NULL
         GROUP BY ALL
     """  # noqa: S608 -- fixed expressions, user values as parameters
     return c.execute(sql, params).df()
