@@ -255,6 +255,7 @@ def heatmap_scale(
     view_values: Sequence[float] | np.ndarray | pd.Series | None = None,
     n: int = 6,
     palette_name: str = "viridis",
+    minimum: float = 0.0,
 ) -> ColourScale:
     """The heatmap's scale: fixed on unfiltered statewide data, or rescaled to the view.
 
@@ -268,6 +269,8 @@ def heatmap_scale(
         month of "play" uses the same scale.
     view_values
         When given, the scale is rescaled to these values (the user's choice).
+    minimum
+        The smallest value a map can show (k for counts): no class lies below it.
 
     >>> heatmap_scale([10, 20, 40, 80], period_fraction=0.5, n=2).breaks
     (15.0,)
@@ -276,7 +279,11 @@ def heatmap_scale(
         return quantile_scale(view_values, n=n, unit=unit, basis="this view (rescaled)", palette_name=palette_name)
     values = pd.to_numeric(pd.Series(statewide_values, dtype="object"), errors="coerce").dropna()
     months = "all months" if period_fraction >= 1 else "the same length of period"
-    return quantile_scale(
-        values.to_numpy(float) * float(period_fraction), n=n, unit=unit, palette_name=palette_name,
-        basis=f"all records statewide, filters off, scaled to {months}",
-    )
+    basis = f"all records statewide, filters off, scaled to {months}"
+    scaled = values.to_numpy(float) * float(period_fraction)
+    scaled = scaled[scaled >= minimum]
+    if scaled.size < 2 * n:
+        top = float(scaled.max()) if scaled.size else None
+        return fixed_scale(top, n=n, minimum=minimum, unit=unit, palette_name=palette_name, basis=basis)
+    scale = quantile_scale(scaled, n=n, unit=unit, palette_name=palette_name, basis=basis)
+    return scale

@@ -55,10 +55,8 @@ def view_for_counties(
     if not fips and regions:
         table = reference.load_regions()
         fips = table.loc[table["region"].isin(list(regions)), "county_fips"].tolist()
-    if not fips:
-        return pdk.ViewState(**CALIFORNIA_VIEW, pitch=0, bearing=0)
     counties = reference.load_counties()
-    chosen = counties[counties["county_fips"].isin(fips)]
+    chosen = counties[counties["county_fips"].isin(fips)] if fips else counties
     if chosen.empty:
         return pdk.ViewState(**CALIFORNIA_VIEW, pitch=0, bearing=0)
     west, south, east, north = chosen.total_bounds
@@ -72,7 +70,7 @@ def _fit_bounds(west: float, south: float, east: float, north: float, *, width_p
 
     span_x = max(east - west, 0.01) / 360
     span_y = max(merc_y(north) - merc_y(south), 0.0002) / (2 * math.pi)
-    zoom = min(math.log2(width_px / 512 / span_x), math.log2(height_px / 512 / span_y)) - 0.15
+    zoom = min(math.log2(width_px / 512 / span_x), math.log2(height_px / 512 / span_y)) - 0.3
     return {"latitude": (south + north) / 2, "longitude": (west + east) / 2, "zoom": round(min(zoom, 11.0), 2)}
 
 

@@ -62,6 +62,8 @@ if res > decks.STATEWIDE_MAX_RES and not zoomed_in:
     )
     res = decks.STATEWIDE_MAX_RES
 name, area = decks.RES_NAMES[res]
+if comparison is not None:  # the slider's period (or, when it spans everything, its second half)
+    filters = comparison.after
 period = chrome.format_period(filters.start or (months[0] if months else None), filters.end or (months[-1] if months else None))
 with header:
     chrome.page_header(
@@ -80,7 +82,7 @@ except RoutesError as error:
 fraction = cells.period_months(filters, available=months) / max(len(months), 1)
 shown = counts[counts["level"].eq("cell")]
 scale = colours.heatmap_scale(
-    statewide, period_fraction=fraction,
+    statewide, period_fraction=fraction, minimum=viewer.k if measure != "per_capita" else 0.0,
     unit=MEASURE_LABELS[measure].lower(), view_values=shown["value"] if rescale else None,
 )
 county_scale = colours.heatmap_scale(
@@ -104,18 +106,20 @@ with map_column:
             before = cell_counts(viewer, comparison.before, res=res, measure=measure)
         except RoutesError as error:
             chrome.show_error(error)
+        half_view = decks.view_for_counties(filters.counties, regions=filters.regions, width_px=420, height_px=420)
         a, b = st.columns(2)
         with a:
             st.caption(f"Before: {chrome.format_period(comparison.before.start, comparison.before.end)}")
-            st.pydeck_chart(decks.heatmap_deck(before, scale=scale, county_scale=county_scale, measure=measure, view_state=view), key="heatmap_before", height=420)
+            st.pydeck_chart(decks.heatmap_deck(before, scale=scale, county_scale=county_scale, measure=measure, view_state=half_view), key="heatmap_before", height=420)
         with b:
             st.caption(f"After: {period}")
-            st.pydeck_chart(decks.heatmap_deck(counts, scale=scale, county_scale=county_scale, measure=measure, view_state=view), key="heatmap_after", height=420)
+            st.pydeck_chart(decks.heatmap_deck(counts, scale=scale, county_scale=county_scale, measure=measure, view_state=half_view), key="heatmap_after", height=420)
     else:
         try:
             change = cell_change(viewer, comparison.before, comparison.after, res=res, measure=measure)
         except RoutesError as error:
             chrome.show_error(error)
+        shown = change
         change_scale = colours.diverging_scale(change["change"].abs().max(), unit=f"change in {MEASURE_LABELS[measure].lower()}")
         st.pydeck_chart(decks.change_deck(change, scale=change_scale, measure=measure, view_state=view), key="heatmap_change", height=560)
 with legend_column:
