@@ -35,7 +35,8 @@ Tables (dropped and recreated on each run; idempotent):
     intake page.
 ``trend_build_state``
     One row: the fingerprint of ``records`` and ``batches`` these tables were
-    built from (:data:`FINGERPRINT_SQL`). The query layer (``query/aggregates.py``,
+    built from (:data:`FINGERPRINT_SQL`) and ``build_id``, a new UUID per build
+    (the query layer keys its per-build caches on it). The query layer (``query/aggregates.py``,
     which repeats the SQL) reads ``records`` instead whenever the fingerprint no
     longer matches, e.g. after an ingest or a retention delete without a rebuild.
 """
@@ -148,7 +149,9 @@ def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         con.execute(_trend_sql("trend_indicator_counts", _mask_expression(con)))
     with table_timer("source_precision_counts"):
         con.execute(_PRECISION_SQL)
-    con.execute(f"CREATE OR REPLACE TABLE trend_build_state AS {FINGERPRINT_SQL}")  # noqa: S608 (fixed text)
+    con.execute(
+        f"CREATE OR REPLACE TABLE trend_build_state AS SELECT *, uuid()::VARCHAR AS build_id FROM ({FINGERPRINT_SQL})"  # noqa: S608 (fixed text)
+    )
     counts = {
         table: int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608 (fixed names)
         for table in TABLES

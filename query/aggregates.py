@@ -19,6 +19,8 @@ So a stale or partial build never changes a result: it only makes it slower.
 
 from __future__ import annotations
 
+import contextlib
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
@@ -85,15 +87,48 @@ class CountSource:
 RECORDS = CountSource("records")
 
 
-def is_fresh(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the trend pre-aggregates exist and were built from the current ``records``."""
+#: Verdicts per read-only connection (a snapshot cannot change under it).
+_FRESH: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, str | None] = weakref.WeakKeyDictionary()
+
+_STATE_COLUMNS = (
+    "s.records_rows, s.records_updated, s.batches_rows, s.batches_finished, s.build_id, "
+    "f.records_rows, f.records_updated, f.batches_rows, f.batches_finished, "
+    "(SELECT readonly FROM duckdb_databases() WHERE database_name = current_database())"
+)
+_STATE_SQL = f"SELECT {_STATE_COLUMNS} FROM {STATE_TABLE} s CROSS JOIN ({FINGERPRINT_SQL}) f"  # noqa: S608
+
+
+def fresh_build(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The id of the trend build ``con`` may read, or ``None`` (missing, or older than ``records``).
+
+    A build is current while its fingerprint (``trend_build_state``) equals the
+    fingerprint of ``records`` and ``batches`` now. The answer is remembered for
+    the life of a read-only connection only.
+    """
+    try:
+        return _FRESH[con]
+    except (KeyError, TypeError):
+        pass
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     if not set(_ALL_TABLES) <= tables:
-        return False
-    row = con.execute(
-        f"SELECT * FROM {STATE_TABLE} CROSS JOIN ({FINGERPRINT_SQL})"  # noqa: S608 (fixed text)
-    ).fetchall()
-    return len(row) == 1 and tuple(row[0][:4]) == tuple(row[0][4:])
+        return None
+    rows = con.execute(_STATE_SQL).fetchall()
+    if len(rows) != 1:
+        return None
+    row = rows[0]
+    build_id = str(row[4]) if tuple(row[:4]) == tuple(row[5:9]) and row[4] is not None else None
+    if row[9]:
+        with contextlib.suppress(TypeError):
+            _FRESH[con] = build_id
+    return build_id
+
+
+def is_fresh(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the trend pre-aggregates exist and were built from the current ``records``."""
+    return fresh_build(con) is not None
+
+
+_COUNTS = ("coalesce(sum(records), 0)::BIGINT", "sum(victims)", "coalesce(sum(minors), 0)::BIGINT")
 
 
 def count_source(
@@ -104,11 +139,11 @@ def count_source(
     if side != "dest" or not is_fresh(con):
         return RECORDS
     wanted = {name for f in filters for name in f.indicators}
-    if not any(f.indicators for f in filters):
-        return CountSource(TREND_TABLE, "coalesce(sum(records), 0)::BIGINT", "sum(victims)", "coalesce(sum(minors), 0)::BIGINT")
+    if not wanted:
+        return CountSource(TREND_TABLE, *_COUNTS)
     rows = con.execute(f"SELECT indicator, bit, complete FROM {BITS_TABLE}").fetchall()  # noqa: S608
     bits = {str(name): int(bit) for name, bit, _ in rows}
     complete = all(bool(c) for _, _, c in rows)
     if not complete and not wanted <= set(bits):
         return RECORDS
-    return CountSource(MASKED_TABLE, "coalesce(sum(records), 0)::BIGINT", "sum(victims)", "coalesce(sum(minors), 0)::BIGINT", bits)
+    return CountSource(MASKED_TABLE, *_COUNTS, bits)

@@ -50,6 +50,8 @@ the record of who asked what.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -57,7 +59,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from query.aggregates import count_source
+from query.aggregates import count_source, fresh_build
 from query.filters import Filters
 from routes.errors import AccessDenied
 
@@ -513,6 +515,44 @@ def guard_filters(
     """
     if not isinstance(filters, Filters):
         raise TypeError(f"guard_filters needs a Filters, not {type(filters).__name__!r}")
+    # a verdict depends only on the records: remember it per trend build (while current)
+    build = fresh_build(con) if side == "dest" else None
+    key = (build, filters, int(k), side)
+    if build is not None:
+        with _VERDICTS_LOCK:
+            known = _VERDICTS.get(key, _UNKNOWN)
+            if known is not _UNKNOWN:
+                _VERDICTS.move_to_end(key)
+        if known is not _UNKNOWN:
+            if known is not None:
+                raise FilterIsolationError(known)
+            return
+    try:
+        _guard_all(con, filters, k=k, side=side)
+    except FilterIsolationError as exc:
+        _remember(build, key, str(exc))
+        raise
+    _remember(build, key, None)
+
+
+#: Guard verdicts per (trend build id, filters, k, side): ``None`` (allowed) or the refusal.
+_VERDICTS: OrderedDict[tuple[object, ...], str | None] = OrderedDict()
+_VERDICTS_LOCK = threading.Lock()
+_VERDICTS_MAX = 4096
+_UNKNOWN = object()
+
+
+def _remember(build: str | None, key: tuple[object, ...], verdict: str | None) -> None:
+    if build is None:
+        return
+    with _VERDICTS_LOCK:
+        _VERDICTS[key] = verdict
+        _VERDICTS.move_to_end(key)
+        while len(_VERDICTS) > _VERDICTS_MAX:
+            _VERDICTS.popitem(last=False)
+
+
+def _guard_all(con: duckdb.DuckDBPyConnection, filters: Filters, *, k: int, side: str) -> None:
     geo = ("regions", "counties", "task_forces")
     if any(getattr(filters, name) for name in geo):
         _guard_dimension(

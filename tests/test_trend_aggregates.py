@@ -294,3 +294,40 @@ def test_random_filters_on_records_with_gaps_never_raise_type_error(pair: dict[s
                 guard_filters(con, filters, k=K)
             except FilterIsolationError:
                 pass
+
+
+def test_guard_verdicts_are_remembered_per_build_only(pair: dict[str, Path], tmp_path: Path) -> None:
+    rng = random.Random(31)
+    with duckdb.connect(str(pair["fast"]), read_only=True) as con:
+        build_id = aggregates.fresh_build(con)
+        assert build_id
+        for _ in range(40):
+            filters = _random_filters(rng)
+            outcomes = []
+            for _ in range(2):  # the second answer comes from the cache
+                try:
+                    guard_filters(con, filters, k=K)
+                    outcomes.append(None)
+                except FilterIsolationError as exc:
+                    outcomes.append(str(exc))
+            assert outcomes[0] == outcomes[1]
+            assert (build_id, filters, K, "dest") in suppression._VERDICTS
+    # a copy with one more record is not fresh: nothing cached is used for it
+    stale = tmp_path / "routes.duckdb"
+    shutil.copyfile(pair["fast"], stale)
+    with warehouse.write_snapshot(path=stale) as con:
+        con.execute("INSERT INTO records (source_id, record_id, batch_id, dest_county_fips, month) "
+                    "VALUES ('hotline', 'late', 'b2', '06037', DATE '2025-12-01')")
+    with duckdb.connect(str(stale), read_only=True) as con:
+        assert aggregates.fresh_build(con) is None
+
+
+def test_a_rebuild_gets_a_new_build_id(pair: dict[str, Path], tmp_path: Path) -> None:
+    again = tmp_path / "routes.duckdb"
+    shutil.copyfile(pair["fast"], again)
+    with duckdb.connect(str(again), read_only=True) as con:
+        before = aggregates.fresh_build(con)
+    build.build_warehouse(warehouse_path=again, steps=("pipelines.build_trend_aggregates",))
+    with duckdb.connect(str(again), read_only=True) as con:
+        after = aggregates.fresh_build(con)
+    assert before and after and before != after
