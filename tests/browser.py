@@ -45,6 +45,8 @@ VIEWPORT = {"width": 1366, "height": 768}
 #: Schemes that never reach the network.
 LOCAL_SCHEMES = {"data", "blob", "about", "chrome-error"}
 LOCAL_HOSTS = {"127.0.0.1"}
+#: The canvas deck.gl draws a map on (charts have canvases of their own).
+MAP_CANVAS = '[data-testid="stDeckGlJsonChart"] canvas'
 
 
 def require_chromium() -> None:
@@ -201,7 +203,7 @@ def open_app_page(
     page.goto(url, wait_until="load", timeout=timeout_ms)  # type: ignore[attr-defined]
     timings = {"load": time.perf_counter() - started}
     if expect_canvas:
-        page.wait_for_selector("canvas", state="visible", timeout=timeout_ms)  # type: ignore[attr-defined]
+        page.wait_for_selector(MAP_CANVAS, state="visible", timeout=timeout_ms)  # type: ignore[attr-defined]
         timings["canvas"] = time.perf_counter() - started
     wait_for_run(page, timeout_ms=timeout_ms)
     if expect_canvas:

@@ -89,7 +89,7 @@ def _visit_every_page(url: str, *, role: str) -> tuple[list[str], browser.Record
         browser.open_app_page(page, url, name=f"{role}-sign-in", expect_canvas=False)
         started = time.perf_counter()
         _sign_in(page, role)
-        page.wait_for_selector("canvas", state="visible", timeout=60_000)
+        page.wait_for_selector(browser.MAP_CANVAS, state="visible", timeout=60_000)
         print(f"\nfirst map after sign-in ({role}): {time.perf_counter() - started:.2f} s")
         for index, (title, href) in enumerate(browser.nav_links(page)):
             name = _path_of(href) or "statewide"
@@ -97,7 +97,7 @@ def _visit_every_page(url: str, *, role: str) -> tuple[list[str], browser.Record
             page.wait_for_url(re.compile(re.escape(_path_of(href)) + r"(\?|$)"), timeout=30_000)
             browser.wait_for_run(page)
             if _path_of(href) in MAP_PAGES:
-                page.wait_for_selector("canvas", state="visible", timeout=60_000)
+                page.wait_for_selector(browser.MAP_CANVAS, state="visible", timeout=60_000)
                 page.wait_for_timeout(1200)
             exception = page.locator('[data-testid="stException"]')
             assert exception.count() == 0, f"{title}: {exception.first.inner_text()[:500]}"
@@ -128,7 +128,7 @@ def test_heatmap_tooltip_and_cell_breakdown(app_url: str) -> None:
         browser.open_app_page(page, app_url, name="heatmap-sign-in", expect_canvas=False)
         _sign_in(page, "analyst")
         page.locator('[data-testid="stSidebarNavLink"]').filter(has_text="Heatmap").first.click()
-        page.wait_for_selector("canvas", state="visible", timeout=60_000)
+        page.wait_for_selector(browser.MAP_CANVAS, state="visible", timeout=60_000)
         browser.wait_for_run(page)
         page.locator('[data-testid="stSidebarNavLink"]').first.wait_for()
         browser.save_screenshot(page, "heatmap-default")
@@ -140,7 +140,7 @@ def test_heatmap_tooltip_and_cell_breakdown(app_url: str) -> None:
         browser.wait_for_run(page)
         page.wait_for_timeout(1500)
         browser.save_screenshot(page, "heatmap-res4")
-        canvas = page.locator("canvas").first
+        canvas = page.locator(browser.MAP_CANVAS).first
         box = canvas.bounding_box()
         assert box and box["width"] > 600, box
         tips, cell_at, best = [], None, 0
