@@ -343,9 +343,14 @@ def _assemble(
     cell_rows: pd.DataFrame, county_rows: pd.DataFrame, *, columns: list[str], primary: str, k: int
 ) -> pd.DataFrame:
     agg = {c: "sum" for c in columns}
-    cells = cell_rows.groupby("cell", as_index=False).agg(
-        {**agg, "res": "first", "orig_res": "max", "county_fips": lambda s: s.iloc[0] if s.nunique() == 1 else None}
-    )
+    by_cell = cell_rows.groupby("cell", as_index=False)
+    cells = by_cell.agg({**agg, "res": "first", "orig_res": "max"})
+    # a cell's county: its first row's when its rows name one county, else None
+    # (vectorised; the same values and dtype as aggregating
+    # ``lambda s: s.iloc[0] if s.nunique() == 1 else None`` per cell)
+    first = by_cell["county_fips"].first(skipna=False)["county_fips"].to_numpy(dtype=object)
+    single = by_cell["county_fips"].nunique()["county_fips"].to_numpy() == 1
+    cells["county_fips"] = pd.Series(list(np.where(single, first, None)), index=cells.index)
     cells["level"] = "cell"
     cells["rolled_up"] = cells["orig_res"] > cells["res"]
     counties = county_rows.groupby("county_fips", as_index=False, dropna=False).agg(agg)

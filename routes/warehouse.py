@@ -49,8 +49,8 @@ updated + duplicates + quarantined``. Text columns loaded as given
 them wherever they are shown or exported.
 
 Derived tables (``flows``, ``location_totals``, ``corridor_segments``,
-``coordination_pairs``, ``route_shifts``, ``cell_counts``, ``subject_matches``)
-are created by ``pipelines/build.py`` and documented there.
+``coordination_pairs``, ``route_shifts``, ``cell_counts``, ``trend_counts``,
+``subject_matches``, …) are created by ``pipelines/build.py`` and documented there.
 """
 
 from __future__ import annotations

@@ -331,3 +331,53 @@ def test_a_rebuild_gets_a_new_build_id(pair: dict[str, Path], tmp_path: Path) ->
     with duckdb.connect(str(again), read_only=True) as con:
         after = aggregates.fresh_build(con)
     assert before and after and before != after
+
+
+# ------------------------------------------------- roll-up: the county label, vectorised
+
+
+def _assemble_first_version(
+    cell_rows: pd.DataFrame, county_rows: pd.DataFrame, *, columns: list[str], primary: str, k: int
+) -> pd.DataFrame:
+    """``query.suppression._assemble`` as first written (a Python lambda per cell)."""
+    agg = {c: "sum" for c in columns}
+    cells = cell_rows.groupby("cell", as_index=False).agg(
+        {**agg, "res": "first", "orig_res": "max", "county_fips": lambda s: s.iloc[0] if s.nunique() == 1 else None}
+    )
+    cells["level"] = "cell"
+    cells["rolled_up"] = cells["orig_res"] > cells["res"]
+    counties = county_rows.groupby("county_fips", as_index=False, dropna=False).agg(agg)
+    counties["level"] = "county"
+    counties["cell"] = pd.NA
+    counties["res"] = pd.NA
+    counties["rolled_up"] = True
+    counties = counties[counties[primary] > 0]
+    out = pd.concat([cells.drop(columns="orig_res"), counties], ignore_index=True)
+    out["cell"] = out["cell"].astype("Int64")
+    out["res"] = out["res"].astype("Int64")
+    out = out[["level", "cell", "res", "county_fips", *columns, "rolled_up"]]
+    return suppression.protect_breakdown(out, k=k, count_columns=columns)
+
+
+def test_roll_up_cells_equals_the_first_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    from geo import grid
+
+    records = _records_with_gaps(2000)
+    rng = np.random.default_rng(8)
+    for _ in range(12):
+        subset = records[rng.random(len(records)) < rng.uniform(0.02, 0.6)]
+        res = int(rng.choice([5, 6, 7]))
+        cells = [
+            grid.cell_to_parent(int(c), min(res, int(r))) if pd.notna(c) and c else None
+            for c, r in zip(subset["dest_cell"], subset["dest_res"], strict=True)
+        ]
+        frame = (
+            subset.assign(cell=cells).groupby(["cell", "dest_county_fips"], dropna=False)
+            .agg(records=("record_id", "size"), victims=("victim_count", "sum")).reset_index()
+            .rename(columns={"dest_county_fips": "county_fips"})
+        )
+        fast = suppression.roll_up_cells(frame, k=K, min_res=4)
+        with monkeypatch.context() as m:
+            m.setattr(suppression, "_assemble", _assemble_first_version)
+            slow = suppression.roll_up_cells(frame, k=K, min_res=4)
+        pd.testing.assert_frame_equal(fast, slow)
