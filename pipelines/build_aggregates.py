@@ -77,9 +77,9 @@ def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """
     con.execute(_cell_counts_sql())
     con.execute(_COUNTY_SQL)
-    counts = {
-        table: int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608 (fixed names)
-        for table in TABLES
-    }
+    counts: dict[str, int] = {}
+    for table in TABLES:
+        row = con.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608 (fixed names)
+        counts[table] = int(row[0]) if row else 0
     log.info("Built aggregates: %s", ", ".join(f"{t} {n:,} rows" for t, n in counts.items()))
     return counts

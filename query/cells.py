@@ -395,10 +395,11 @@ def cell_breakdown(
             for dimension in ("trafficking_type", "record_type", "source_kind", "month"):
                 part = agg.groupby(agg[dimension].fillna("not given"), as_index=False)[["records", "victims"]].sum()
                 part = part.rename(columns={dimension: "value"}).assign(dimension=dimension)
-                order = "value" if dimension == "month" else "records"
-                parts.append(part.sort_values(order, ascending=dimension == "month")[["dimension", "value", "records", "victims"]])
+                by = "value" if dimension == "month" else "records"
+                parts.append(part.sort_values(by, ascending=dimension == "month")[["dimension", "value", "records", "victims"]])
         else:
-            total = int(c.execute(f"SELECT count(*) {base}", base_params).fetchone()[0])
+            row = c.execute(f"SELECT count(*) {base}", base_params).fetchone()
+            total = int(row[0]) if row else 0
             for dimension in ("trafficking_type", "record_type", "source_kind"):
                 parts.append(
                     c.execute(

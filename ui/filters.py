@@ -15,9 +15,10 @@ month per rerun while "play" is on (pages call it last).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -87,7 +88,7 @@ def _options() -> dict[str, list[str]]:
     }
 
 
-def _label(field: str) -> object:
+def _label(field: str) -> Callable[[Any], str]:
     if field == "counties":
         names = reference.load_regions().set_index("county_fips")["county"].to_dict()
         return lambda fips: names.get(fips, fips)
