@@ -41,7 +41,7 @@ EXTENSIONS = {
 }
 
 #: Rows per chunk handed to validation.
-CHUNK_ROWS = 250_000
+CHUNK_ROWS = 100_000
 
 _DELIMITERS = (",", "\t", ";", "|")
 _SNIFF_BYTES = 1 << 16

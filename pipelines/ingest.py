@@ -480,9 +480,13 @@ def _ingest_batch(
     started_at = datetime.now(UTC).replace(tzinfo=None)
     digest = _sha256(data)
     batch_id = _new_batch_id(started_at)
-    con.execute("SET memory_limit = '1GB'")
+    big = _size(data) > STAGE_IN_MEMORY_BYTES
     con.execute("SET preserve_insertion_order = false")
-    con.execute("SET checkpoint_threshold = '16GB'")  # one checkpoint, when the snapshot closes
+    if big:  # stream: DuckDB spills to disk rather than grow
+        con.execute("SET memory_limit = '512MB'")
+    else:
+        con.execute("SET memory_limit = '1GB'")
+        con.execute("SET checkpoint_threshold = '16GB'")  # one checkpoint, when the snapshot closes
     with contextlib.ExitStack() as stack:
         if _seen(con, source.source_id, digest):
             if tables is not None:
