@@ -20,6 +20,7 @@ So a stale or partial build never changes a result: it only makes it slower.
 from __future__ import annotations
 
 import contextlib
+import threading
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -89,6 +90,7 @@ RECORDS = CountSource("records")
 
 #: Verdicts per read-only connection (a snapshot cannot change under it).
 _FRESH: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, str | None] = weakref.WeakKeyDictionary()
+_FRESH_LOCK = threading.Lock()
 
 _STATE_COLUMNS = (
     "s.records_rows, s.records_updated, s.batches_rows, s.batches_finished, s.build_id, "
@@ -105,20 +107,21 @@ def fresh_build(con: duckdb.DuckDBPyConnection) -> str | None:
     fingerprint of ``records`` and ``batches`` now. The answer is remembered for
     the life of a read-only connection only.
     """
-    try:
+    with _FRESH_LOCK, contextlib.suppress(KeyError, TypeError):
         return _FRESH[con]
-    except (KeyError, TypeError):
-        pass
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     if not set(_ALL_TABLES) <= tables:
         return None
-    rows = con.execute(_STATE_SQL).fetchall()
+    try:
+        rows = con.execute(_STATE_SQL).fetchall()
+    except duckdb.CatalogException:  # the tables belong to another attached database
+        return None
     if len(rows) != 1:
         return None
     row = rows[0]
     build_id = str(row[4]) if tuple(row[:4]) == tuple(row[5:9]) and row[4] is not None else None
     if row[9]:
-        with contextlib.suppress(TypeError):
+        with _FRESH_LOCK, contextlib.suppress(TypeError):
             _FRESH[con] = build_id
     return build_id
 
