@@ -77,8 +77,8 @@ def _readers(viewer, filters, rng: random.Random, *, others: bool) -> list[tuple
             row = con.execute(
                 "SELECT coalesce(min(source_id) FILTER (WHERE task_force = ?), min(source_id)) FROM sources",
                 [viewer.task_force],
-            ).fetchone()
-        return str(row[0])
+            ).fetchall()
+        return str(row[0][0])
 
     source = first_source()
     calls: list[tuple[str, Call]] = [

@@ -153,7 +153,7 @@ def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         f"CREATE OR REPLACE TABLE trend_build_state AS SELECT *, uuid()::VARCHAR AS build_id FROM ({FINGERPRINT_SQL})"  # noqa: S608 (fixed text)
     )
     counts = {
-        table: int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608 (fixed names)
+        table: int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])  # noqa: S608 (fixed names)
         for table in TABLES
     }
     log.info("Built trend aggregates: %s", ", ".join(f"{t} {n:,} rows" for t, n in counts.items()))
