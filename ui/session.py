@@ -38,6 +38,7 @@ LAST_ACTIVE_KEY = "routes_last_active"
 EXPIRED_KEY = "routes_expired"
 DEMO_ROLE_KEY = "routes_demo_role"
 DEMO_TASK_FORCE_KEY = "routes_demo_task_force"
+APP_VIEWER_KEY = "routes_app_viewer"  # the viewer app.py decided in this run
 
 _DEMO_CACHE: dict[tuple[str, object], tuple[bool, tuple[str, ...]]] = {}
 
@@ -46,7 +47,16 @@ clock = time.time
 
 
 def current_viewer() -> Viewer:
-    """The signed-in viewer; otherwise draw the sign-in and stop the script."""
+    """The signed-in viewer; otherwise draw the sign-in and stop the script.
+
+    Under ``app.py`` the entry script has already decided (and drawn the role
+    switcher or account box) in this run: a page gets that viewer rather than
+    drawing the widgets a second time, which would fight over their state.
+    """
+    if _running_under_app():
+        remembered = st.session_state.get(APP_VIEWER_KEY)
+        if isinstance(remembered, Viewer):
+            return remembered
     viewer = viewer_or_none()
     if viewer is not None:
         return viewer
@@ -61,6 +71,13 @@ def viewer_or_none() -> Viewer | None:
     ``app.py`` uses it to route an anonymous visitor to :func:`sign_in_page`
     only, so not even the names of the pages show before sign-in.
     """
+    viewer = _decide_viewer()
+    if _running_under_app():
+        st.session_state[APP_VIEWER_KEY] = viewer
+    return viewer
+
+
+def _decide_viewer() -> Viewer | None:
     is_demo, demo_task_forces = demo_state()
     viewer = _signed_in_viewer()
     if viewer is not None:
@@ -69,6 +86,16 @@ def viewer_or_none() -> Viewer | None:
     if is_demo:
         return _demo_viewer(demo_task_forces)
     return None
+
+
+def _running_under_app() -> bool:
+    """Whether this run started from ``app.py`` (not a page run on its own, as in tests)."""
+    from pathlib import Path
+
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx is not None and Path(ctx.main_script_path).name == "app.py"
 
 
 def sign_in_page() -> None:
