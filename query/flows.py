@@ -182,21 +182,27 @@ def _outside_kind(ids: pd.Series) -> np.ndarray:
 
 
 def _protect_partition(frame: pd.DataFrame, *, k: int) -> pd.DataFrame:
-    """Within each row, hidden parts of :data:`_PARTITION` add up to 0 or at least k."""
-    values = frame[_PARTITION].astype("Float64")
-    for i in np.flatnonzero(~frame["suppressed"].to_numpy(dtype=bool)):
-        row = values.iloc[i]
-        hidden = row.isna()
-        if not hidden.any():
-            continue
-        shown_total = row[~hidden].sum()
-        hidden_total = float(frame["records"].iloc[i]) - float(shown_total)
-        while 0 < hidden_total < k and (~hidden).any():
-            smallest = row[~hidden].astype(float).idxmin()
-            hidden[smallest] = True
-            hidden_total += float(row[smallest])
-        for column in hidden[hidden].index:
-            frame.iat[i, frame.columns.get_loc(column)] = pd.NA
+    """Within each row, hidden parts of :data:`_PARTITION` add up to 0 or at least k.
+
+    Vectorised over rows: while a visible row's hidden parts add up to 1..k-1,
+    its smallest visible part is hidden too (smallest first, ties by column order).
+    """
+    values = frame[_PARTITION].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    hidden = np.isnan(values)
+    index = np.arange(len(values))
+    rows = ~frame["suppressed"].to_numpy(dtype=bool) & hidden.any(axis=1)
+    records = frame["records"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    hidden_total = records - np.where(hidden, 0.0, values).sum(axis=1)
+    order = np.argsort(np.where(hidden, np.inf, values), axis=1, kind="stable")
+    for step in range(values.shape[1]):
+        column = order[:, step]
+        take = rows & ~hidden[index, column] & (hidden_total > 0) & (hidden_total < k)
+        hidden[take, column[take]] = True
+        hidden_total = hidden_total + np.where(take, values[index, column], 0.0)
+    for j, name in enumerate(_PARTITION):
+        blank = rows & hidden[:, j]
+        if blank.any():
+            frame.loc[frame.index[blank], name] = pd.NA
     return frame
 
 

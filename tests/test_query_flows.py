@@ -139,3 +139,46 @@ def test_route_shift_rates_are_blank_when_a_count_is_hidden(con) -> None:
 def test_bad_level_names_the_choices(con) -> None:
     with pytest.raises(ValueError, match="'zip'.*res6"):
         qf.flow_edges(VIEWERS[0], Filters(), level="zip", con=con)
+
+
+def _protect_partition_row_by_row(frame, *, k):
+    """The first, row-by-row version of ``query.flows._protect_partition`` (reference)."""
+    import numpy as np
+    import pandas as pd
+
+    from query.flows import _PARTITION
+
+    values = frame[_PARTITION].astype("Float64")
+    for i in np.flatnonzero(~frame["suppressed"].to_numpy(dtype=bool)):
+        row = values.iloc[i]
+        hidden = row.isna()
+        if not hidden.any():
+            continue
+        hidden_total = float(frame["records"].iloc[i]) - float(row[~hidden].sum())
+        while 0 < hidden_total < k and (~hidden).any():
+            smallest = row[~hidden].astype(float).idxmin()
+            hidden[smallest] = True
+            hidden_total += float(row[smallest])
+        for column in hidden[hidden].index:
+            frame.iat[i, frame.columns.get_loc(column)] = pd.NA
+    return frame
+
+
+@pytest.mark.parametrize("k", [5, 11, 30])
+def test_vectorised_partition_protection_equals_row_by_row(k: int) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from query import suppression
+    from query.flows import _PARTITION, _protect_partition
+
+    rng = np.random.default_rng(k)
+    n = 400
+    tips = rng.integers(0, 40, n)
+    confirmed = rng.integers(0, 40, n)
+    services = rng.integers(0, 15, n)
+    raw = pd.DataFrame({"records": tips + confirmed + services, "tips": tips, "confirmed": confirmed, "services": services})
+    base = suppression.suppress_small_counts(raw, k=k, count_columns=["records", *_PARTITION])
+    fast = _protect_partition(base.copy(), k=k)
+    slow = _protect_partition_row_by_row(base.copy(), k=k)
+    pd.testing.assert_frame_equal(fast, slow)
