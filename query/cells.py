@@ -17,8 +17,6 @@ and no indicator filter is set (indicators are a list per record), else
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from datetime import date
 
 import duckdb
@@ -63,13 +61,7 @@ _COUNT_COLUMNS = ["records", "victims"]
 # ------------------------------------------------------------------ connections
 
 
-@contextlib.contextmanager
-def _connection(con: duckdb.DuckDBPyConnection | None) -> Iterator[duckdb.DuckDBPyConnection]:
-    if con is not None:
-        yield con
-        return
-    with warehouse.open_snapshot() as opened:
-        yield opened
+_connection = warehouse.reading  # an optional connection, else a fresh snapshot
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:

@@ -35,8 +35,7 @@ Beyond the shared module, two rules apply to what only flows report:
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 import duckdb
@@ -97,13 +96,7 @@ _OUTSIDE = "origin_kind IN ('state', 'country')"
 # ------------------------------------------------------------------ plumbing
 
 
-@contextlib.contextmanager
-def _connection(con: duckdb.DuckDBPyConnection | None) -> Iterator[duckdb.DuckDBPyConnection]:
-    if con is not None:
-        yield con
-        return
-    with warehouse.open_snapshot() as opened:
-        yield opened
+_connection = warehouse.reading  # an optional connection, else a fresh snapshot
 
 
 def _guard(con: duckdb.DuckDBPyConnection, viewer: Viewer, filters: Filters) -> None:

@@ -16,9 +16,6 @@ Every function takes the :class:`~query.viewer.Viewer` first.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import duckdb
 import pandas as pd
 
@@ -75,13 +72,7 @@ LIMIT ? OFFSET ?
 """
 
 
-@contextlib.contextmanager
-def _connection(con: duckdb.DuckDBPyConnection | None) -> Iterator[duckdb.DuckDBPyConnection]:
-    if con is not None:
-        yield con
-        return
-    with warehouse.open_snapshot() as opened:
-        yield opened
+_connection = warehouse.reading  # an optional connection, else a fresh snapshot
 
 
 def _source_task_force(con: duckdb.DuckDBPyConnection, source_id: str) -> str | None:

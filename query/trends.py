@@ -19,9 +19,7 @@ months ending at ``end`` (:func:`resolve_period`).
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
@@ -70,13 +68,7 @@ DEFAULT_MONTHS = 12
 # --------------------------------------------------------------------------- plumbing
 
 
-@contextlib.contextmanager
-def _snapshot(con: duckdb.DuckDBPyConnection | None) -> Iterator[duckdb.DuckDBPyConnection]:
-    if con is not None:
-        yield con
-        return
-    with warehouse.open_snapshot() as opened:
-        yield opened
+_snapshot = warehouse.reading  # an optional connection, else a fresh snapshot
 
 
 def _guard(c: duckdb.DuckDBPyConnection, viewer: Viewer, filters: Filters) -> None:

@@ -291,6 +291,20 @@ def open_snapshot(
         cursor.close()
 
 
+@contextlib.contextmanager
+def reading(con: duckdb.DuckDBPyConnection | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``con`` when a caller passes one (tests, one page's several reads), else a snapshot.
+
+    Query-layer readers take an optional ``con`` and read through this, so the
+    same code serves a shared connection and a fresh snapshot alike.
+    """
+    if con is not None:
+        yield con
+        return
+    with open_snapshot() as opened:
+        yield opened
+
+
 _SHARED_LOCK = threading.Lock()
 _SHARED: dict[Path, tuple[tuple[int, int], duckdb.DuckDBPyConnection]] = {}
 
