@@ -70,20 +70,21 @@ def parse_dates(values: pd.Series, *, formats: Sequence[str] = ()) -> tuple[pd.S
             parsed = values.dt.tz_convert("UTC").dt.tz_localize(None)
         return parsed.astype("datetime64[us]"), pd.Series(False, index=values.index)
     given = text(values)
-
-    def parse(uniques: pd.Series) -> pd.Series:
-        out = pd.Series(pd.NaT, index=uniques.index, dtype="datetime64[us, UTC]")
-        todo = uniques.notna()
+    codes, uniques = pd.factorize(given)
+    todo = pd.notna(uniques)
+    table = np.full(len(uniques) + 1, np.datetime64("NaT"), dtype="datetime64[us]")  # last: missing
+    if todo.any():
+        candidates = pd.Series(uniques, dtype=object)
         for fmt in (*formats, "ISO8601", *COMMON_DATE_FORMATS, "mixed"):
+            got = pd.to_datetime(candidates[todo], format=fmt, errors="coerce", utc=True)
+            hit = got.notna().to_numpy()
+            if hit.any():
+                where = np.flatnonzero(todo)[hit]
+                table[where] = got.dt.tz_localize(None).to_numpy(dtype="datetime64[us]")[hit]
+                todo[where] = False
             if not todo.any():
                 break
-            got = pd.to_datetime(uniques[todo], format=fmt, errors="coerce", utc=True)
-            out[todo] = got
-            todo = todo & out.isna()
-        return out
-
-    parsed = _by_unique(given, parse)
-    parsed = pd.to_datetime(parsed, utc=True).dt.tz_localize(None).astype("datetime64[us]")
+    parsed = pd.Series(table[codes], index=values.index)  # code -1 → missing
     bad = given.notna() & parsed.isna()
     return parsed, bad.astype(bool)
 
