@@ -777,8 +777,10 @@ def _prepare_chunk(
     record_id = _validate.text(m["record_id"])
     out["record_id"] = record_id
     reasons.add("missing_record_id", record_id.isna())
-    dest_given = _validate.has_location(m)
-    origin_given = _validate.has_location(m, prefix="origin_")
+    # the location fields as text, computed once (lat/lon again after they are parsed)
+    loc = {c: _validate.text(m[c]) for c in _LOCATION_COLUMNS}
+    dest_given = _given(loc, prefix="")
+    origin_given = _given(loc, prefix="origin_")
     reasons.add("missing_location", ~dest_given & ~origin_given)
 
     for fld in ("occurred_at", "reported_at"):
@@ -814,9 +816,11 @@ def _prepare_chunk(
         reasons.add("bad_coordinates", bad)
         m[prefix + "lat"] = lat.map(repr, na_action="ignore").astype("str")
         m[prefix + "lon"] = lon.map(repr, na_action="ignore").astype("str")
+        loc[prefix + "lat"] = _validate.text(m[prefix + "lat"])
+        loc[prefix + "lon"] = _validate.text(m[prefix + "lon"])
 
     with _timed("geocode"):
-        dest = _geocode_side(m, prefix="", role="destination")
+        dest, dest_key = _geocode_side(m, loc, prefix="", role="destination")
     dest_err = dest["error"].where(dest_given)
     reasons.add("outside_california", dest_err.str.startswith("outside California").fillna(False))
     reasons.add(
@@ -824,14 +828,15 @@ def _prepare_chunk(
         (dest_err.notna() & ~dest_err.str.startswith("outside California")).fillna(False),
     )
     with _timed("geocode"):
-        origin = _geocode_side(m, prefix="origin_", role="origin")
+        origin, origin_key = _geocode_side(m, loc, prefix="origin_", role="origin")
     origin_err = origin["error"].where(origin_given)
     reasons.add("unresolvable_location", origin_err.notna())
     _index_side(out, dest.where(dest_given & dest["error"].isna()), side="dest")
     _index_side(out, origin.where(origin_given & origin["error"].isna()), side="origin")
     out["origin_state"] = out.pop("_state")
     out["origin_country"] = out.pop("_country")
-    out["_loc_key"] = _location_key(m)
+    # the same text as all location fields of both sides joined by \x1f
+    out["_loc_key"] = dest_key.str.cat(origin_key, sep="\x1f").astype(object)
 
     with _timed("tokenise"):
         for kind, fld in IDENTIFIER_KINDS.items():
@@ -846,29 +851,44 @@ def _prepare_chunk(
     return out
 
 
-def _location_key(m: pd.DataFrame) -> pd.Series:
-    cols = [p + f for p in ("", "origin_") for f in LOCATION_FIELDS]
-    parts = [_validate.text(m[c]).fillna("") for c in cols]
-    return parts[0].str.cat(parts[1:], sep="\x1f").astype(object)
+_LOCATION_COLUMNS = [p + f for p in ("", "origin_") for f in LOCATION_FIELDS]
 
 
-def _geocode_side(m: pd.DataFrame, *, prefix: str, role: str) -> pd.DataFrame:
-    """Geocode one side's location fields, each distinct combination once."""
+def _given(loc: dict[str, pd.Series], *, prefix: str) -> pd.Series:
+    """:func:`pipelines._validate.has_location` from the location fields' text."""
+    present = np.zeros(len(next(iter(loc.values()))), dtype=bool)
+    index = None
+    for name in LOCATION_FIELDS:
+        col = loc[prefix + name]
+        index = col.index
+        present |= col.notna().to_numpy()
+    return pd.Series(present, index=index)
+
+
+def _geocode_side(
+    m: pd.DataFrame, loc: dict[str, pd.Series], *, prefix: str, role: str
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Geocode one side's location fields, each distinct combination once.
+
+    Returns the results and the key: the side's location fields as text, joined by \x1f.
+    """
     from geo.geocode import GEOCODE_COLUMNS, geocode_fields
 
     cols = [prefix + f for f in LOCATION_FIELDS]
-    parts = [_validate.text(m[c]).fillna("") for c in cols]
+    parts = [loc[c].fillna("") for c in cols]
     key = parts[0].str.cat(parts[1:], sep="\x1f")
     codes, uniques = pd.factorize(key)
     if len(uniques) == 0:
-        return pd.DataFrame({c: pd.Series(None, index=m.index, dtype=object) for c in GEOCODE_COLUMNS})
-    first = pd.Series(np.arange(len(codes))).groupby(codes).first()
-    distinct = m.loc[m.index[first.to_numpy()], cols].reset_index(drop=True)
+        return pd.DataFrame(
+            {c: pd.Series(None, index=m.index, dtype=object) for c in GEOCODE_COLUMNS}
+        ), key
+    first = np.unique(codes, return_index=True)[1]
+    distinct = m.loc[m.index[first], cols].reset_index(drop=True)
     distinct = distinct.astype(object).where(distinct.notna(), None)
     found = geocode_fields(distinct, prefix=prefix, role=role)  # type: ignore[arg-type]
     found = found.reset_index(drop=True).take(codes)
     found.index = m.index
-    return found
+    return found, key
 
 
 def _index_side(out: pd.DataFrame, geo: pd.DataFrame, *, side: str) -> None:
