@@ -45,7 +45,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from geo._coordinates import LatLng, text_to_latlng
+from geo._coordinates import LatLng, _fix_pair, text_to_latlng
 from geo._gazetteer import COMMON_WORDS, Candidate, Gazetteer, latlngs_to_counties, load_gazetteer
 from geo._place_names import STREET_SUFFIXES, expand_tokens, name_key, raw_tokens
 
@@ -462,6 +462,24 @@ class _PendingPoint:
     text: str
 
 
+#: "lat, lon" as decimals (how ingest passes parsed coordinates): read without tokenising.
+_DECIMAL_PAIR = re.compile(r"(-?\d{1,3}\.\d{1,24}), (-?\d{1,3}\.\d{1,24})")
+
+
+def _decimal_pair(text: str) -> _PendingPoint | None:
+    """What :func:`_resolve_text` gives a plain decimal pair, without its tokenising.
+
+    Such a text holds no letters and is one coordinate run, so the steps before
+    the coordinates match nothing and :func:`text_to_latlng` reads the two numbers
+    as they are (then fixes the pair the same way). ``None``: not such a text.
+    """
+    found = _DECIMAL_PAIR.fullmatch(text)
+    if found is None:
+        return None
+    point = _fix_pair(float(found.group(1)), float(found.group(2)), letters=False)
+    return None if point is None else _PendingPoint(point, text)
+
+
 def _resolve_text(text: str, role: str) -> dict[str, Any] | _PendingPoint:
     gaz = load_gazetteer()
     text = text.strip()[:MAX_TEXT_CHARS]
@@ -626,7 +644,7 @@ def _geocode_unique(texts: Sequence[str | None], role: str) -> list[dict[str, An
             results[i] = hit
             continue
         try:
-            resolved = _resolve_text(text, role)
+            resolved = _decimal_pair(text) or _resolve_text(text, role)
         except Exception as exc:  # a bug must cost one row, not the batch
             log.exception("Geocoder failed on %r", text)
             resolved = _empty_result(f"geocoder error on {_quote(text)!r}: {type(exc).__name__}")

@@ -386,3 +386,18 @@ def test_geocode_fields_falls_back_to_words_when_coordinates_fail() -> None:
     out = geocode_fields(frame)
     assert out.loc[0, "county_fips"] == "06077"
     assert out.loc[1, "error"].startswith("outside California")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(-200, 200, allow_nan=False), st.floats(-200, 200, allow_nan=False))
+def test_decimal_pair_shortcut_gives_what_the_full_parse_gives(a: float, b: float) -> None:
+    from geo.geocode import _decimal_pair, _PendingPoint, _resolve_text
+
+    text = f"{a!r}, {b!r}"
+    fast = _decimal_pair(text)
+    if fast is None:
+        return
+    slow = _resolve_text(text, "destination")
+    assert isinstance(slow, _PendingPoint)
+    assert slow.text == fast.text
+    assert [repr(v) for v in slow.point] == [repr(v) for v in fast.point]
