@@ -820,19 +820,19 @@ def _prepare_chunk(
         loc[prefix + "lon"] = _validate.text(m[prefix + "lon"])
 
     with _timed("geocode"):
-        dest, dest_key = _geocode_side(m, loc, prefix="", role="destination")
-    dest_err = dest["error"].where(dest_given)
+        dest, dest_codes, dest_key = _geocode_side(m, loc, prefix="", role="destination")
+    dest_err = _per_row(dest["error"], dest_codes, m.index).where(dest_given)
     reasons.add("outside_california", dest_err.str.startswith("outside California").fillna(False))
     reasons.add(
         "unresolvable_location",
         (dest_err.notna() & ~dest_err.str.startswith("outside California")).fillna(False),
     )
     with _timed("geocode"):
-        origin, origin_key = _geocode_side(m, loc, prefix="origin_", role="origin")
-    origin_err = origin["error"].where(origin_given)
+        origin, origin_codes, origin_key = _geocode_side(m, loc, prefix="origin_", role="origin")
+    origin_err = _per_row(origin["error"], origin_codes, m.index).where(origin_given)
     reasons.add("unresolvable_location", origin_err.notna())
-    _index_side(out, dest.where(dest_given & dest["error"].isna()), side="dest")
-    _index_side(out, origin.where(origin_given & origin["error"].isna()), side="origin")
+    _index_distinct(out, dest, dest_codes, dest_given, side="dest")
+    _index_distinct(out, origin, origin_codes, origin_given, side="origin")
     out["origin_state"] = out.pop("_state")
     out["origin_country"] = out.pop("_country")
     # the same text as all location fields of both sides joined by \x1f
@@ -867,10 +867,12 @@ def _given(loc: dict[str, pd.Series], *, prefix: str) -> pd.Series:
 
 def _geocode_side(
     m: pd.DataFrame, loc: dict[str, pd.Series], *, prefix: str, role: str
-) -> tuple[pd.DataFrame, pd.Series]:
+) -> tuple[pd.DataFrame, np.ndarray, pd.Series]:
     """Geocode one side's location fields, each distinct combination once.
 
-    Returns the results and the key: the side's location fields as text, joined by \x1f.
+    Returns ``(found, codes, key)``: one result per distinct combination, each
+    row's position in ``found``, and the key (the side's location fields as
+    text, joined by \x1f).
     """
     from geo.geocode import GEOCODE_COLUMNS, geocode_fields
 
@@ -881,14 +883,42 @@ def _geocode_side(
     if len(uniques) == 0:
         return pd.DataFrame(
             {c: pd.Series(None, index=m.index, dtype=object) for c in GEOCODE_COLUMNS}
-        ), key
+        ).reset_index(drop=True), codes, key
     first = np.unique(codes, return_index=True)[1]
     distinct = m.loc[m.index[first], cols].reset_index(drop=True)
     distinct = distinct.astype(object).where(distinct.notna(), None)
     found = geocode_fields(distinct, prefix=prefix, role=role)  # type: ignore[arg-type]
-    found = found.reset_index(drop=True).take(codes)
-    found.index = m.index
-    return found, key
+    return found.reset_index(drop=True), codes, key
+
+
+def _per_row(values: pd.Series | pd.DataFrame, codes: np.ndarray, index: pd.Index):  # type: ignore[no-untyped-def]
+    """Per-distinct ``values`` spread to the rows (``codes``: each row's position)."""
+    taken = values.take(codes)
+    taken.index = index
+    return taken
+
+
+def _index_distinct(
+    out: pd.DataFrame, found: pd.DataFrame, codes: np.ndarray, given: pd.Series, *, side: str
+) -> None:
+    """:func:`_index_side` of the rows, worked out once per distinct location.
+
+    A row is indexed when its side is given and geocoded without error; when
+    that holds alike for every row of a location (it does: a side with no
+    location text geocodes to an error), each column is computed on the
+    distinct locations and spread to the rows, else row by row.
+    """
+    ok = given.to_numpy(dtype=bool) & found["error"].isna().to_numpy()[codes]
+    ok_distinct = np.zeros(len(found), dtype=bool)
+    ok_distinct[codes[ok]] = True
+    if not np.array_equal(ok_distinct[codes], ok):
+        rows = _per_row(found, codes, out.index)
+        _index_side(out, rows.where(pd.Series(ok, index=out.index)), side=side)
+        return
+    distinct = pd.DataFrame(index=found.index)
+    _index_side(distinct, found.where(pd.Series(ok_distinct, index=found.index)), side=side)
+    for col in distinct.columns:
+        out[col] = _per_row(distinct[col], codes, out.index)
 
 
 def _index_side(out: pd.DataFrame, geo: pd.DataFrame, *, side: str) -> None:
