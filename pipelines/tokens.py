@@ -286,7 +286,11 @@ def tokenise_column(
             raise ValueError("tokenising 'subject' needs dobs= (dates of birth)")
         normalised = normalise_subjects(values, dobs)
     else:
-        normalised = _NORMALISERS[kind](values)
+        # each distinct text normalised once (normalising starts from this same text)
+        text = values.astype("str").where(values.notna())
+        text_codes, texts = pd.factorize(text)
+        done = _NORMALISERS[kind](pd.Series(texts, dtype=object)).to_numpy(dtype=object)
+        normalised = pd.Series(np.append(done, None)[text_codes], index=values.index, dtype=object)
     key = key if key is not None else load_key()
     codes, uniques = pd.factorize(normalised)
     prefix = f"{kind}:".encode()
