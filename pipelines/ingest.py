@@ -795,13 +795,15 @@ def _prepare_chunk(
     out["month"] = when.to_numpy(dtype="datetime64[us]").astype("datetime64[M]").astype("datetime64[D]")
 
     for fld in ("record_type", "trafficking_type"):
-        value, bad = _validate.parse_enum(m[fld], ENUMS[fld], table=profile.values.get(fld))
+        value, bad = _by_text(m[fld], lambda v, fld=fld: _validate.parse_enum(
+            v, ENUMS[fld], table=profile.values.get(fld)))
         reasons.add("bad_enum", bad)
-        out[fld] = value.astype(object).where(value.notna(), None)
+        out[fld] = value
     out["trafficking_type"] = out["trafficking_type"].fillna("unknown")
-    minor, bad = _validate.parse_bools(m["minor_involved"], table=profile.values.get("minor_involved"))
+    minor, bad = _by_text(m["minor_involved"], lambda v: _validate.parse_bools(
+        v, table=profile.values.get("minor_involved")))
     reasons.add("bad_enum", bad)
-    out["minor_involved"] = minor.astype(object).where(minor.notna(), None)
+    out["minor_involved"] = minor
     count, bad = _validate.parse_counts(m["victim_count"])
     reasons.add("bad_count", bad)
     out["victim_count"] = count.astype(object).where(count.notna(), None)
@@ -849,6 +851,21 @@ def _prepare_chunk(
     if flagged.any():
         out.loc[flagged, "_qrow"] = _quarantine_rows(raw[flagged], out[flagged], profile)
     return out
+
+
+def _by_text(values: pd.Series, parse) -> tuple[pd.Series, pd.Series]:  # type: ignore[no-untyped-def]
+    """``parse`` (→ ``(value, bad)``, per value) run once per distinct text of ``values``.
+
+    Values are read as text first, as the parsers do, so equal texts parse
+    alike. Returns ``value`` as objects (``None`` where missing) and ``bad``.
+    """
+    codes, texts = pd.factorize(values.astype("str").where(values.notna()))
+    value, bad = parse(pd.Series(texts, dtype=object))
+    value = value.astype(object).where(value.notna(), None).to_numpy(dtype=object)
+    picked = np.append(value, None)[codes]  # code -1 (missing) → None, not bad
+    flagged = np.append(bad.to_numpy(dtype=bool), False)[codes]
+    return (pd.Series(picked, index=values.index, dtype=object),
+            pd.Series(flagged, index=values.index, dtype=bool))
 
 
 _LOCATION_COLUMNS = [p + f for p in ("", "origin_") for f in LOCATION_FIELDS]
