@@ -45,6 +45,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from tqdm import tqdm
 
 from geo import grid, reference
@@ -838,7 +839,7 @@ def _prepare_chunk(
     out["origin_state"] = out.pop("_state")
     out["origin_country"] = out.pop("_country")
     # the same text as all location fields of both sides joined by \x1f
-    out["_loc_key"] = dest_key.str.cat(origin_key, sep="\x1f").astype(object)
+    out["_loc_key"] = _join_text([dest_key, origin_key], sep="\x1f").astype(object)
 
     with _timed("tokenise"):
         for kind, fld in IDENTIFIER_KINDS.items():
@@ -851,6 +852,14 @@ def _prepare_chunk(
     if flagged.any():
         out.loc[flagged, "_qrow"] = _quarantine_rows(raw[flagged], out[flagged], profile)
     return out
+
+
+def _join_text(parts: list[pd.Series], *, sep: str) -> pd.Series:
+    """Row-wise ``sep.join`` of text columns without missing values (as ``Series.str.cat``)."""
+    joined = pc.binary_join_element_wise(
+        *[pa.array(part, type=pa.large_string()) for part in parts], pa.scalar(sep, pa.large_string())
+    )
+    return pd.Series(joined.to_numpy(zero_copy_only=False), index=parts[0].index, dtype="str")
 
 
 def _by_text(values: pd.Series, parse) -> tuple[pd.Series, pd.Series]:  # type: ignore[no-untyped-def]
@@ -894,8 +903,7 @@ def _geocode_side(
     from geo.geocode import GEOCODE_COLUMNS, geocode_fields
 
     cols = [prefix + f for f in LOCATION_FIELDS]
-    parts = [loc[c].fillna("") for c in cols]
-    key = parts[0].str.cat(parts[1:], sep="\x1f")
+    key = _join_text([loc[c].fillna("") for c in cols], sep="\x1f")
     codes, uniques = pd.factorize(key)
     if len(uniques) == 0:
         return pd.DataFrame(
