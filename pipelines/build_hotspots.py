@@ -474,10 +474,10 @@ def _cell_places(con: duckdb.DuckDBPyConnection, *, res: int, first: date, last:
               AND month >= ? AND month <= ?
             GROUP BY ALL
         )
-        SELECT cell,
-               arg_max(dest_county_fips, n) AS county_fips,
-               arg_max(dest_region, n) AS region,
-               arg_max(dest_task_force, n) AS task_force
+        SELECT cell,  -- the county with most records; ties broken by FIPS, so rebuilds agree
+               first(dest_county_fips ORDER BY n DESC, dest_county_fips) AS county_fips,
+               first(dest_region ORDER BY n DESC, dest_county_fips) AS region,
+               first(dest_task_force ORDER BY n DESC, dest_county_fips) AS task_force
         FROM by_county GROUP BY cell
     """  # noqa: S608 -- trusted expression built from an integer, values as parameters
     return con.execute(sql, [res, first, last]).df()

@@ -89,8 +89,8 @@ token_spread AS (
 SELECT
     ids.source_id, ids.case_key, ids.kind, ids.token,
     max(ids.seen_at) AS seen_at,
-    arg_max(ids.contact, ids.seen_at) AS contact,
-    arg_max(ids.region, ids.seen_at) AS region,
+    first(ids.contact ORDER BY ids.seen_at DESC, ids.contact) AS contact,
+    first(ids.region ORDER BY ids.seen_at DESC, ids.region) AS region,
     any_value(ids.task_force) AS task_force,
     any_value(t.n_cases) > ? AS too_common
 FROM ids
@@ -122,12 +122,12 @@ WITH grouped AS (
                string_agg(kind || ':' || token, ',' ORDER BY kind, token))), 1, 20) AS match_id,
         source_a, source_b,
         case_a AS case_number_a, case_b AS case_number_b,
-        arg_max(contact_a, seen_a) AS contact_a,
-        arg_max(contact_b, seen_b) AS contact_b,
+        first(contact_a ORDER BY seen_a DESC, contact_a) AS contact_a,
+        first(contact_b ORDER BY seen_b DESC, contact_b) AS contact_b,
         any_value(task_force_a) AS task_force_a,
         any_value(task_force_b) AS task_force_b,
-        arg_max(region_a, seen_a) AS region_a,
-        arg_max(region_b, seen_b) AS region_b,
+        first(region_a ORDER BY seen_a DESC, region_a) AS region_a,
+        first(region_b ORDER BY seen_b DESC, region_b) AS region_b,
         list_sort(list(DISTINCT kind)) AS identifier_kinds,
         count(*)::INTEGER AS tokens_matched,
         max(seen_a) AS last_seen_a,
