@@ -46,7 +46,7 @@ test: install-dev ## run every test (browser tests need /usr/bin/chromium; CI in
 test-fast: install-dev ## run the tests that need no browser
 	ROUTES_QUIET=1 $(PY) -m pytest -m "not browser and not slow"
 
-lint: install-dev ## ruff and mypy
+lint: install-dev ## ruff and mypy (CI runs it after the tests)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy routes geo pipelines query maps briefings ui
 

@@ -262,6 +262,6 @@ class Reasons:
         if flagged.any():
             order = [c for c in REASONS if c in self.masks]
             matrix = np.column_stack([self.masks[c].to_numpy() for c in order])
-            for i in np.flatnonzero(flagged):
+            for i in np.flatnonzero(flagged).tolist():
                 values[i] = [order[j] for j in np.flatnonzero(matrix[i])]
         return pd.Series(values, index=self.index, dtype=object)

@@ -35,11 +35,12 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -67,7 +68,7 @@ from routes.errors import IngestError, ProfileError
 log = logging.getLogger(__name__)
 
 #: Seconds spent per stage since the process started (read by ``bench/bench_ingest.py``).
-STAGE_SECONDS: Counter[str] = Counter()
+STAGE_SECONDS: dict[str, float] = defaultdict(float)
 
 
 @contextlib.contextmanager
@@ -469,7 +470,7 @@ def _ingest_batch(
     profile: Profile,
     stage_dir: Path,
     transaction: bool = False,
-    tables: list[pa.Table] | None = None,
+    tables: Iterable[pa.Table] | None = None,
 ) -> BatchSummary:
     """Read, validate and merge one file on ``con``.
 
@@ -570,6 +571,12 @@ def _ordered(reasons: dict[str, int]) -> dict[str, int]:
 def _to_arrow(chunk: pd.DataFrame) -> pa.Table:
     with _timed("stage"):
         return pa.Table.from_pandas(chunk, schema=STAGE_SCHEMA, preserve_index=False)
+
+
+def _scalar(row: tuple[Any, ...] | None) -> Any:
+    """The single value of a one-row, one-column result."""
+    assert row is not None  # an aggregate always returns one row
+    return row[0]
 
 
 def _stage(con: duckdb.DuckDBPyConnection, tables: Iterable[pa.Table]) -> int:
@@ -690,14 +697,14 @@ def _merge(
         "WHERE len(_reasons) > 0",
         [sid, batch_id, now],
     )
-    repeated = con.execute(
+    repeated = _scalar(con.execute(
         "SELECT count(*) - count(DISTINCT record_id) FROM stage.rows WHERE len(_reasons) = 0"
-    ).fetchone()[0]
+    ).fetchone())
     con.execute(_MERGE_VERSIONS.format(rows="ordered" if repeated else "unique_ids"), [sid])
     changed = "is_last AND (stored_hash IS NULL OR stored_hash <> content_hash)"
-    loaded, updated, duplicates, from_stored, in_batch, replaced = con.execute(
-        _STATUS_COUNTS
-    ).fetchone()
+    status = con.execute(_STATUS_COUNTS).fetchone()
+    assert status is not None  # an aggregate always returns one row
+    loaded, updated, duplicates, from_stored, in_batch, replaced = status
     if from_stored:
         con.execute(_HISTORY_FROM_STORED, [batch_id, now, sid, sid])
     if in_batch:
@@ -871,7 +878,7 @@ def _by_text(values: pd.Series, parse) -> tuple[pd.Series, pd.Series]:  # type: 
     codes, texts = pd.factorize(values.astype("str").where(values.notna()))
     value, bad = parse(pd.Series(texts, dtype=object))
     value = value.astype(object).where(value.notna(), None).to_numpy(dtype=object)
-    picked = np.append(value, None)[codes]  # code -1 (missing) → None, not bad
+    picked = np.append(value, np.array([None], dtype=object))[codes]  # code -1 (missing) → None, not bad
     flagged = np.append(bad.to_numpy(dtype=bool), False)[codes]
     return (pd.Series(picked, index=values.index, dtype=object),
             pd.Series(flagged, index=values.index, dtype=bool))

@@ -290,7 +290,7 @@ def tokenise_column(
         text = values.astype("str").where(values.notna())
         text_codes, texts = pd.factorize(text)
         done = _NORMALISERS[kind](pd.Series(texts, dtype=object)).to_numpy(dtype=object)
-        normalised = pd.Series(np.append(done, None)[text_codes], index=values.index, dtype=object)
+        normalised = pd.Series(np.append(done, np.array([None], dtype=object))[text_codes], index=values.index, dtype=object)
     key = key if key is not None else load_key()
     codes, uniques = pd.factorize(normalised)
     prefix = f"{kind}:".encode()
