@@ -386,8 +386,8 @@ def test_a_killed_ingest_leaves_the_warehouse_before_or_after(env):
     before = snapshot()
     path = write(big_export(60_000), env / "big.csv")
     live = settings.warehouse_path()
-    kills = 0
-    for delay in (0.0, 0.3, 0.8, 1.5):
+    kills_before_commit = 0
+    for delay in (0.0, 0.2, 0.5, 0.8, 1.2, 1.6):
         proc = subprocess.Popen([sys.executable, "-c", _INGEST_SCRIPT, "hot", str(path)],
                                 env=_child_env(), cwd=REPO)
         work = live.with_name(f".{live.name}.{proc.pid}.tmp")
@@ -399,10 +399,17 @@ def test_a_killed_ingest_leaves_the_warehouse_before_or_after(env):
             proc.wait()
             break
         os.kill(proc.pid, signal.SIGKILL)
-        kills += 1
         proc.wait()
-        assert snapshot() == before, f"warehouse changed after a kill at +{delay}s"
-    assert kills >= 3
+        state = snapshot()
+        if state == before:
+            kills_before_commit += 1
+            continue
+        # Killed after the swap (while the process was still exiting): then the
+        # warehouse must hold the whole batch, never part of it.
+        assert len(state["records"]) == 20 + 60_000, f"a partial batch after a kill at +{delay}s"
+        assert query("SELECT count(*) FROM batches")[0][0] == 2
+        break
+    assert kills_before_commit >= 3, "every kill came too late to test a mid-batch kill"
     proc = subprocess.run([sys.executable, "-c", _INGEST_SCRIPT, "hot", str(path)],
                           env=_child_env(), cwd=REPO, timeout=240)
     assert proc.returncode == 0
