@@ -31,6 +31,17 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
+def test_deep_link_as_a_fresh_servers_first_request_goes_through_app(demo_url: str) -> None:
+    # Runs first in this module, so /heatmap is the server's very first request:
+    # Streamlit's legacy pages/ mode would run the page without app.py's navigation.
+    with browser.chromium_page() as (page, recorder):
+        browser.open_app_page(page, demo_url.rstrip("/") + "/heatmap", name="demo-deep-link", expect_canvas=True)
+        titles = [title for title, _ in browser.nav_links(page)]
+        assert "Heatmap explorer" in titles, titles  # app.py's navigation, not file names
+        assert "Audit log" not in titles  # the demo analyst gets no admin pages
+    assert recorder.off_machine() == [], recorder.off_machine()
+
+
 def test_first_page_draws_counties_and_hexagons_offline(demo_url: str) -> None:
     with browser.chromium_page() as (page, recorder):
         timings = browser.open_app_page(page, demo_url, name="demo-first-page", expect_canvas=True)

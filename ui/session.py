@@ -53,6 +53,7 @@ def current_viewer() -> Viewer:
     switcher or account box) in this run: a page gets that viewer rather than
     drawing the widgets a second time, which would fight over their state.
     """
+    _leave_legacy_pages_mode()
     if _running_under_app():
         remembered = st.session_state.get(APP_VIEWER_KEY)
         if isinstance(remembered, Viewer):
@@ -86,6 +87,24 @@ def _decide_viewer() -> Viewer | None:
     if is_demo:
         return _demo_viewer(demo_task_forces)
     return None
+
+
+def _leave_legacy_pages_mode() -> None:
+    """Rerun through ``app.py`` when Streamlit ran a page file on its own.
+
+    A folder named ``pages/`` beside ``app.py`` makes Streamlit start each server
+    in its legacy mode, where a deep link (``/heatmap``) as the first request runs
+    the page file directly: no ``app.py``, so no role-based navigation. The first
+    ``st.navigation`` call ends that mode; a page that finds it still on ends it
+    and reruns, so ``app.py`` routes the request like any other.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without the legacy mode
+        return
+    if getattr(PagesManager, "uses_pages_directory", None) and _running_under_app():
+        PagesManager.uses_pages_directory = False
+        st.rerun()
 
 
 def _running_under_app() -> bool:
