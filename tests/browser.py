@@ -73,10 +73,14 @@ def streamlit_server(
     warehouse: Path,
     env: dict[str, str] | None = None,
     app: Path | None = None,
+    port: int | None = None,
     timeout_s: float = 90.0,
 ) -> Iterator[str]:
-    """Run ``streamlit run app.py`` (or ``app``) on a free loopback port; yield its base URL."""
-    port = free_port()
+    """Run ``streamlit run app.py`` (or ``app``) on ``port`` (default: a free loopback port).
+
+    Yields the base URL. ``env`` overrides the defaults (paths beside ``warehouse``).
+    """
+    port = port or free_port()
     run_env = {
         **os.environ,
         "ROUTES_WAREHOUSE": str(warehouse),

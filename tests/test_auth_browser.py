@@ -24,11 +24,10 @@ import pytest
 from query.viewer import Viewer
 from routes import accounts
 from tests.browser import (
-    REPO,
-    _wait_healthy,
     chromium_page,
     free_port,
     require_chromium,
+    streamlit_server,
     wait_for_run,
 )
 from tests.warehouse_fixture import make_small_warehouse
@@ -41,41 +40,14 @@ PASSWORD = "correct horse battery"
 
 @contextlib.contextmanager
 def app_server(root: Path, *, env: dict[str, str], port: int | None = None) -> Iterator[str]:
-    """``streamlit run app.py`` with the warehouse and control store under ``root``."""
-    port = port or free_port()
-    run_env = {
-        **os.environ,
-        "ROUTES_WAREHOUSE": str(root / "warehouse" / "routes.duckdb"),
-        "ROUTES_CONTROL": str(root / "warehouse" / "control.sqlite"),
-        "ROUTES_KEY_FILE": str(root / "secrets" / "routes.key"),
-        "ROUTES_QUIET": "1",
-        "ROUTES_TILE_URL": "",
-        "HOME": str(root / "home"),
-        **env,
-    }
+    """``streamlit run app.py`` with the warehouse, control store and key of ``root``.
+
+    ``HOME`` points into ``root`` so a generated ``.streamlit/secrets.toml`` stays there.
+    """
     (root / "home").mkdir(exist_ok=True)
-    log_path = root / f"streamlit-{port}.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
-             "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
-            cwd=REPO, env=run_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_healthy(url, process, timeout_s=90, log_path=log_path)
-            yield url
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+    overrides = {"ROUTES_KEY_FILE": str(root / "secrets" / "routes.key"), "HOME": str(root / "home"), **env}
+    with streamlit_server(warehouse=root / "warehouse" / "routes.duckdb", env=overrides, port=port) as url:
+        yield url
 
 
 @pytest.fixture
