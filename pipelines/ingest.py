@@ -2,9 +2,13 @@
 
 ``python -m pipelines ingest PATH [PATH …] --source ID [--profile FILE]``
 
-Each file is one batch, loaded in one :func:`routes.warehouse.write_snapshot`: a
-kill at any moment leaves the warehouse exactly as before or exactly as after,
-and readers keep a consistent snapshot meanwhile. Rows stream through in chunks
+One command (one :func:`ingest_files` call) takes one
+:func:`routes.warehouse.write_snapshot` for all its files: each file is its own
+batch, merged in its own transaction on the copy, and the copy is swapped in once
+at the end. A kill at any moment leaves the warehouse exactly as before the command
+or exactly as after it, and readers keep a consistent snapshot meanwhile. A file
+that cannot be read is reported and the files that were read still land. Rows
+stream through in chunks
 (:data:`pipelines._readers.CHUNK_ROWS`) into a staging file beside the warehouse
 copy, so memory stays flat however long the file is; the merge is SQL.
 
@@ -36,7 +40,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,7 +67,7 @@ from pipelines.profiles import (
 )
 from pipelines.sources import Source, get_source, source_from
 from routes import settings, warehouse
-from routes.errors import IngestError, ProfileError
+from routes.errors import IngestError, ProfileError, RoutesError
 
 log = logging.getLogger(__name__)
 
@@ -216,35 +220,69 @@ def ingest_files(
     source_id: str,
     profile_path: str | Path | None = None,
     warehouse_path: Path | None = None,
+    on_error: Callable[[Path, RoutesError], None] | None = None,
 ) -> list[BatchSummary]:
-    """Ingest each file as one atomic batch for ``source_id``.
+    """Ingest the files for ``source_id`` in one snapshot, each file its own batch.
+
+    Every file is read, validated and merged in its own transaction on one copy of
+    the warehouse, which is swapped in once at the end: a kill at any moment leaves
+    the live warehouse as before the call or as after it, never in between. A file
+    that cannot be read (:class:`IngestError`, or a :class:`ProfileError` for
+    columns the profile does not find) adds nothing and does not stop the others.
 
     Parameters
     ----------
     paths
-        The exports, in order (a later file's rows update earlier ones).
+        The exports, in order (a later file's rows update earlier ones; a file
+        that appears twice counts as already sent the second time).
     source_id
         A registered source (:mod:`pipelines.sources`).
     profile_path
         A TOML mapping profile; without one the columns must carry contract names.
     warehouse_path
         The live warehouse; defaults to :func:`routes.settings.warehouse_path`.
+    on_error
+        Called with ``(path, error)`` for each file that cannot be read. Without
+        it the first such error is raised once the files that were read have
+        landed.
+
+    Returns
+    -------
+    list[BatchSummary]
+        One per file that was read, in the order given.
 
     Raises
     ------
     UnknownSourceError, ProfileError, IngestError
-        The source is not registered, the profile is invalid, or a file cannot be read.
+        The source is not registered, the profile is invalid, or (without
+        ``on_error``) a file cannot be read.
     """
     source = get_source(source_id, warehouse_path=warehouse_path)
     profile = load_profile(profile_path) if profile_path else None
     _check_profile_source(profile, source)
-    summaries = []
-    for path in paths:
-        path = Path(path)
-        summaries.append(
-            _ingest_one(path, file_name=path.name, source=source, profile=profile,
-                        warehouse_path=warehouse_path)
-        )
+    live = warehouse_path or settings.warehouse_path()
+    summaries: list[BatchSummary] = []
+    failures: list[tuple[Path, RoutesError]] = []
+    with contextlib.suppress(_NothingRead), _snapshot(live) as con:
+        for path in map(Path, paths):
+            try:
+                reader, file_profile = _open(path, path.name, profile)
+                summary = _ingest_batch(con, path, reader=reader, file_name=path.name,
+                                        source=source, profile=file_profile,
+                                        stage_dir=live.parent, transaction=True)
+            except (IngestError, ProfileError) as exc:  # this file only: nothing of it was merged
+                log.warning("Could not ingest %s: %s", path, exc)
+                failures.append((path, exc))
+                if on_error is not None:
+                    on_error(path, exc)
+                continue
+            log.info("Ingested %s as batch %s in %.1f s", path.name, summary.batch_id,
+                     summary.seconds)
+            summaries.append(summary)
+        if not summaries:
+            raise _NothingRead  # leave the live warehouse untouched
+    if failures and on_error is None:
+        raise failures[0][1]
     return summaries
 
 
@@ -388,6 +426,21 @@ def _new_batch_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
 
 
+class _NothingRead(Exception):
+    """No file of the call could be read: discard the copy instead of swapping it in."""
+
+
+@contextlib.contextmanager
+def _snapshot(live: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """:func:`routes.warehouse.write_snapshot`, its copy and swap timed as ``snapshot``."""
+    started = time.perf_counter()
+    with warehouse.write_snapshot(path=live) as con:
+        STAGE_SECONDS["snapshot"] += time.perf_counter() - started
+        yield con
+        started = time.perf_counter()
+    STAGE_SECONDS["snapshot"] += time.perf_counter() - started
+
+
 def _ingest_one(
     data: Path | bytes,
     *,
@@ -398,13 +451,9 @@ def _ingest_one(
 ) -> BatchSummary:
     live = warehouse_path or settings.warehouse_path()
     reader, profile = _open(data, file_name, profile)  # a file that can't be read fails here
-    snapshot_started = time.perf_counter()
-    with warehouse.write_snapshot(path=live) as con:
-        STAGE_SECONDS["snapshot"] += time.perf_counter() - snapshot_started
+    with _snapshot(live) as con:
         summary = _ingest_batch(con, data, reader=reader, file_name=file_name, source=source,
                                 profile=profile, stage_dir=live.parent)
-        snapshot_started = time.perf_counter()
-    STAGE_SECONDS["snapshot"] += time.perf_counter() - snapshot_started
     log.info("Ingested %s as batch %s in %.1f s", file_name, summary.batch_id, summary.seconds)
     return summary
 
@@ -444,7 +493,7 @@ def ingest_file_into(
 
     For building a warehouse file nobody reads yet (``setup-demo`` builds the demo
     aside and swaps it in once); everything else uses :func:`ingest_files`,
-    which gives each batch its own snapshot of the live warehouse. ``prepared``
+    which takes one snapshot of the live warehouse per call. ``prepared``
     is this file already through :func:`prepare_file`.
     """
     source = source_from(con, source_id)
@@ -1007,7 +1056,7 @@ def _quarantine_rows(raw: pd.DataFrame, staged: pd.DataFrame, profile: Profile) 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``ingest PATH [PATH …] --source ID [--profile FILE]`` to the CLI."""
     parser = subparsers.add_parser(
-        "ingest", help="load agency exports into the warehouse (one atomic batch per file)"
+        "ingest", help="load agency exports into the warehouse (a batch per file, one atomic swap)"
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="CSV, TSV, XLSX, JSON, GeoJSON or Parquet")
     parser.add_argument("--source", required=True, metavar="ID", help="a registered source id")
@@ -1019,13 +1068,13 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     get_source(args.source)  # refuse an unknown source before reading anything
     if args.profile:
         load_profile(args.profile)
-    failed = 0
-    for path in args.paths:
-        try:
-            [summary] = ingest_files([path], source_id=args.source, profile_path=args.profile)
-        except IngestError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            failed += 1
-            continue
+    failed: list[Path] = []
+
+    def report(path: Path, exc: RoutesError) -> None:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        failed.append(path)
+
+    for summary in ingest_files(args.paths, source_id=args.source, profile_path=args.profile,
+                                on_error=report):
         print(summary.format())
     return 1 if failed else 0

@@ -339,6 +339,62 @@ def test_unknown_source_and_unreadable_files(env, capsys):
     assert "sources add" in capsys.readouterr().err
 
 
+def test_several_files_in_one_call_take_one_snapshot(env, monkeypatch, capsys):
+    from routes import warehouse
+
+    a = write(make_export(20), env / "a.csv")
+    later = make_export(20)
+    later.loc[3, "victim_count"] = "7"
+    b = write(pd.concat([later, make_export(5, start=500)]), env / "b.csv")
+    (env / "broken.json").write_text("{not json")
+    snapshots = []
+    real = warehouse.write_snapshot
+
+    def counting(**kwargs):
+        snapshots.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(warehouse, "write_snapshot", counting)
+    errors = []
+    summaries = ingest_files([a, env / "broken.json", b, a], source_id="hot",
+                             on_error=lambda path, exc: errors.append((path.name, str(exc))))
+    assert len(snapshots) == 1
+    assert [e[0] for e in errors] == ["broken.json"] and "could not be read" in errors[0][1]
+    assert [s.file_name for s in summaries] == ["a.csv", "b.csv", "a.csv"]
+    assert [(s.loaded, s.updated, s.duplicates, s.resent) for s in summaries] == [
+        (20, 0, 0, False), (5, 1, 19, False), (0, 0, 20, True)]
+    assert len({s.batch_id for s in summaries}) == 3
+    assert query("SELECT count(*) FROM records") == [(25,)]
+    assert query("SELECT count(*) FROM record_history") == [(1,)]
+    assert query("SELECT file_name, loaded, updated, duplicates FROM batches ORDER BY started_at") == [
+        ("a.csv", 20, 0, 0), ("b.csv", 5, 1, 19), ("a.csv", 0, 0, 20)]
+    # without on_error the first unreadable file is raised, after the others landed
+    c = write(make_export(3, start=700), env / "c.csv")
+    with pytest.raises(IngestError, match="could not be read"):
+        ingest_files([env / "broken.json", c], source_id="hot")
+    assert query("SELECT count(*) FROM records") == [(28,)]
+    # the CLI reports the unreadable file, lands the others, and exits 1
+    d = write(make_export(4, start=800), env / "d.csv")
+    assert cli.main(["ingest", str(env / "broken.json"), str(d), "--source", "hot"]) == 1
+    captured = capsys.readouterr()
+    assert "d.csv → batch" in captured.out and "broken.json" in captured.err
+    assert captured.err.startswith("error: ")
+    assert query("SELECT count(*) FROM records") == [(32,)]
+
+
+def test_a_call_whose_files_all_fail_leaves_the_warehouse_untouched(env):
+    live = settings.warehouse_path()
+    before = (live.stat().st_ino, live.stat().st_mtime_ns)
+    (env / "broken.json").write_text("{not json")
+    (env / "noid.csv").write_text("city\nFresno\n")
+    errors = []
+    assert ingest_files([env / "broken.json", env / "noid.csv"], source_id="hot",
+                        on_error=lambda path, exc: errors.append(type(exc).__name__)) == []
+    assert errors == ["IngestError", "ProfileError"]
+    assert (live.stat().st_ino, live.stat().st_mtime_ns) == before
+    assert not list(live.parent.glob(f".{live.name}.*.tmp*"))
+
+
 def test_preview_and_upload_from_bytes(env):
     frame = pd.concat([make_export(12), bad_rows()], ignore_index=True)
     data = frame.to_csv(index=False).encode()
@@ -446,7 +502,9 @@ def test_a_reader_sees_a_consistent_snapshot_throughout(env):
     reader = subprocess.Popen([sys.executable, "-c", _READER_SCRIPT, str(stop)],
                               env=_child_env(), cwd=REPO, stdout=subprocess.PIPE, text=True)
     time.sleep(0.5)
-    ingest_files(files, source_id="hot")
+    ingest_files(files[:2], source_id="hot")  # two commands of two files each
+    time.sleep(0.3)
+    ingest_files(files[2:], source_id="hot")
     time.sleep(0.3)
     stop.touch()
     out, _ = reader.communicate(timeout=60)
@@ -455,5 +513,6 @@ def test_a_reader_sees_a_consistent_snapshot_throughout(env):
     errors = [s for s in seen if s[0] == "error"]
     assert errors == []
     assert all(recs == loaded == ids for recs, loaded, ids in seen), seen[:5]
+    # each command is swapped in whole: never one file of a command without the other
     totals = sorted({s[0] for s in seen})
-    assert totals[0] == 10 and totals[-1] == 10 + 4 * 15_000 and len(totals) >= 3
+    assert totals == [10, 10 + 2 * 15_000, 10 + 4 * 15_000]
