@@ -4,7 +4,8 @@ For each size, in this order, each pipeline step a child process (so its peak
 RSS is its own):
 
 1. demo generation (``python -m pipelines demo``);
-2. ingest of every demo file in ``setup-demo`` order (register, read, validate,
+2. ingest of every demo file as an agency runs the CLI: one ``ingest`` per
+   source with its files in ``setup-demo`` order (register, read, validate,
    geocode, index, load), then the warehouse is marked as demo data;
 3. build (aggregates, flows, corridors, hot spots, matches; seconds per table);
 4. the physical reference: ``records`` written as Parquet, scanned and copied by DuckDB;
@@ -40,6 +41,11 @@ SEED = 7
 
 
 def _step_ingest(demo: Path, warehouse_path: Path) -> dict:
+    """Register the sources, then one ``ingest_files`` call per source, as an agency runs the CLI.
+
+    Each source's files go in ``setup-demo`` order (originals, then repeats), the
+    sources in the order their first file comes.
+    """
     from pipelines.ingest import ingest_files
     from pipelines.setup_demo import demo_ingest_order, read_demo_sources
     from pipelines.sources import add_source
@@ -49,14 +55,19 @@ def _step_ingest(demo: Path, warehouse_path: Path) -> dict:
         add_source(row["source_id"], name=row["name"], kind=row["kind"],
                    task_force=row.get("task_force") or None, contact=row.get("contact") or None,
                    warehouse_path=warehouse_path)
-    totals = {"files": 0, "rows_read": 0, "loaded": 0, "updated": 0, "duplicates": 0, "quarantined": 0}
+    totals: dict[str, float] = {"files": 0, "rows_read": 0, "loaded": 0, "updated": 0, "duplicates": 0,
+                                "quarantined": 0}
+    by_source: dict[str, list[Path]] = {}
     for sid, path in demo_ingest_order(demo):
+        by_source.setdefault(sid, []).append(path)
+    for sid, paths in by_source.items():
         profile = demo / "profiles" / f"{sid}.toml"
-        [summary] = ingest_files([path], source_id=sid, warehouse_path=warehouse_path,
+        summaries = ingest_files(paths, source_id=sid, warehouse_path=warehouse_path,
                                  profile_path=profile if profile.exists() else None)
-        totals["files"] += 1
-        for key in ("rows_read", "loaded", "updated", "duplicates", "quarantined"):
-            totals[key] += getattr(summary, key)
+        for summary in summaries:
+            totals["files"] += 1
+            for key in ("rows_read", "loaded", "updated", "duplicates", "quarantined"):
+                totals[key] += getattr(summary, key)
     totals["seconds"] = time.perf_counter() - started
     return totals
 

@@ -273,8 +273,9 @@ def write_report(results: dict, *, out_path: Path, chart_path: Path) -> None:
     lines += _table(["budget", "target", "at", "measured", "verdict", "notes"], budgets(results))
     lines += ["## Pipeline steps", "",
               "Each step is a child process; peak RSS is its own (`wait4` rusage). Ingest covers every demo "
-              "file in `setup-demo` order (register, read, map, validate, tokenise, geocode, index, load; "
-              "one atomic snapshot per file); records/s counts rows read.", ""]
+              "file as an agency would run the CLI: one `ingest` per source with its files in `setup-demo` "
+              "order (register, read, map, validate, tokenise, geocode, index, load; one atomic snapshot "
+              "per source, a batch per file); records/s counts rows read.", ""]
     lines += _table(["size", "step", "seconds", "wall s (with start-up)", "CPU s", "records/s", "peak RSS MiB"],
                     _pipeline_rows(sizes))
     header, rows = _build_rows(sizes)
