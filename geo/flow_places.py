@@ -79,7 +79,10 @@ def sql_flow_records(where: str = "TRUE", *, entries: str = "flow_entry_candidat
     :func:`geo.highways.entry_candidates` (register it first).
 
     Columns: ``month``, ``trafficking_type``, ``record_type``, ``source_id``,
-    ``victims``, ``is_minor``, ``ind_<indicator>``; for the origin ``o_outside``
+    ``source_kind``, ``victims``, ``ind_<indicator>`` (``ind_minor`` also counts
+    ``minor_involved``), ``indicator_mask`` (bit ``i`` set when the record's
+    ``indicators`` list holds ``FLOW_INDICATORS[i]``: what an indicator filter
+    tests); for the origin ``o_outside``
     (``US-NV@primm``, NULL in state), ``o_entry``, ``o_state``, ``o_country``,
     ``o_county``, ``o_region``, ``o_task_force``, ``o_cell4``/``5``/``6``, ``o_lat``,
     ``o_lng`` (in state only); for the destination ``d_lat``, ``d_lng``,
@@ -101,6 +104,10 @@ def sql_flow_records(where: str = "TRUE", *, entries: str = "flow_entry_candidat
     dest_cells = ",\n        ".join(
         f"CASE WHEN r.dest_res >= {res} THEN {sql_cell_to_parent('r.dest_cell', res)} END AS d_cell{res}"
         for res in (4, 5, 6)
+    )
+    mask = " | ".join(
+        f"CASE WHEN list_contains(coalesce(r.indicators, []), '{name}') THEN {1 << bit} ELSE 0 END"
+        for bit, name in enumerate(FLOW_INDICATORS)
     )
     return f"""
 WITH base AS (
@@ -144,8 +151,10 @@ SELECT
     r.trafficking_type,
     r.record_type,
     r.source_id,
+    r.source_kind,
     coalesce(r.victim_count, 0) AS victims,
     {indicator_flags},
+    ({mask})::INTEGER AS indicator_mask,
     CASE WHEN r.o_key IS NOT NULL THEN r.o_key || '@' || ch.entry_id END AS o_outside,
     ch.entry_id AS o_entry,
     CASE WHEN r.o_key IS NOT NULL THEN r.origin_state END AS o_state,
@@ -197,12 +206,14 @@ _CONTEXT = {  # which area columns each level keeps (single-valued there)
 _CONTEXT_COLUMN = {"county": "county_fips", "region": "region", "task_force": "task_force"}
 
 
-def sql_level_edges(level: str, *, source: str = "_flow_records") -> str:
+def sql_level_edges(level: str, *, source: str = "_flow_records", weight: str | None = None) -> str:
     """A ``SELECT`` aggregating :func:`sql_flow_records` rows (relation ``source``) to edges at ``level``.
 
     One row per ``month`` × ``trafficking_type`` × origin × destination (and the
     single-valued area columns of the level), with the count columns of the
-    ``flows`` table and ``n_<indicator>``; no names or coordinates.
+    ``flows`` table and ``n_<indicator>``; no names or coordinates. With
+    ``weight``, each source row stands for that many records (the ``n`` of
+    :func:`sql_fact_records` rows) and ``victims`` is already their sum.
     """
     res = CELL_LEVELS.get(level)
     kind = "cell" if res else level
@@ -222,7 +233,14 @@ def sql_level_edges(level: str, *, source: str = "_flow_records") -> str:
             expr = f"{side}_{area}" if area in keep else "NULL::VARCHAR"
             context.append(f"{expr} AS {name}_{column}")
     groups = sorted({f"o_{a}" for a in keep} | {f"d_{a}" for a in keep} | {o_key, d_key})
-    indicators = ", ".join(f"count(*) FILTER (WHERE ind_{n}) AS n_{n}" for n in FLOW_INDICATORS)
+    def counted(condition: str | None = None) -> str:
+        if weight is None:
+            return "count(*)" + (f" FILTER (WHERE {condition})" if condition else "")
+        if condition is None:
+            return f"sum({weight})::BIGINT"
+        return f"coalesce(sum({weight}) FILTER (WHERE {condition}), 0)::BIGINT"
+
+    indicators = ", ".join(f"{counted(f'ind_{n}')} AS n_{n}" for n in FLOW_INDICATORS)
     return f"""
     SELECT '{level}' AS level, month, trafficking_type,
         {o_id} AS origin_id,
@@ -237,14 +255,14 @@ def sql_level_edges(level: str, *, source: str = "_flow_records") -> str:
         {", ".join(f"n_{n}" for n in FLOW_INDICATORS)}
     FROM (
         SELECT month, trafficking_type, o_outside, o_entry, o_state, o_country, {", ".join(groups)},
-            count(*) AS records,
+            {counted()} AS records,
             sum(victims)::BIGINT AS victims,
-            count(*) FILTER (WHERE ind_minor) AS minors,
-            count(*) FILTER (WHERE record_type = 'tip') AS tips,
-            count(*) FILTER (WHERE record_type = 'incident') AS incidents,
-            count(*) FILTER (WHERE record_type = 'recovery') AS recoveries,
-            count(*) FILTER (WHERE record_type = 'service') AS services,
-            count(*) FILTER (WHERE record_type IN ('incident', 'recovery')) AS confirmed,
+            {counted("ind_minor")} AS minors,
+            {counted("record_type = 'tip'")} AS tips,
+            {counted("record_type = 'incident'")} AS incidents,
+            {counted("record_type = 'recovery'")} AS recoveries,
+            {counted("record_type = 'service'")} AS services,
+            {counted("record_type IN ('incident', 'recovery')")} AS confirmed,
             list_sort(list_distinct(list(source_id))) AS source_ids,
             {indicators}
         FROM {source}
@@ -252,6 +270,54 @@ def sql_level_edges(level: str, *, source: str = "_flow_records") -> str:
         GROUP BY month, trafficking_type, o_outside, o_entry, o_state, o_country, {", ".join(groups)}
     )
     """  # noqa: S608 (trusted identifiers only; values are parameters)
+
+
+#: The table of flow facts and what one fact keeps: every filter dimension and
+#: every end at every level. ``n`` records (``victims`` their sum) share them.
+FACTS_TABLE = "flow_facts"
+FACT_KEYS = (
+    "month", "trafficking_type", "record_type", "source_id", "source_kind", "indicator_mask", "ind_minor",
+    "o_outside", "o_entry", "o_state", "o_country", "o_county", "o_region", "o_task_force",
+    "o_cell4", "o_cell5", "o_cell6", "d_county", "d_region", "d_task_force", "d_cell4", "d_cell5", "d_cell6",
+)
+
+
+def sql_flow_facts(source: str = "_flow_records") -> str:
+    """A ``SELECT`` of :data:`FACTS_TABLE`: :func:`sql_flow_records` rows grouped by :data:`FACT_KEYS`.
+
+    Records alike in every key become one row (``n``, ``victims``), in month
+    order, so a filter on record type, source kind or indicator (which the
+    ``flows`` table does not keep) re-aggregates this narrow table rather than
+    ``records``.
+    """
+    keys = ", ".join(FACT_KEYS)
+    return (
+        f"SELECT {keys}, count(*)::INTEGER AS n, sum(victims)::BIGINT AS victims "  # noqa: S608 (trusted identifiers)
+        f"FROM {source} GROUP BY ALL ORDER BY month, trafficking_type"
+    )
+
+
+def sql_fact_records(where: str = "TRUE") -> str:
+    """:data:`FACTS_TABLE` rows under ``where``, shaped as :func:`sql_flow_records` rows plus ``n``.
+
+    Feed it to :func:`sql_level_edges` with ``weight="n"``. ``where`` is a
+    trusted condition on the fact columns (``month``, ``trafficking_type``,
+    ``record_type``, ``source_kind``, ``indicator_mask``), its values parameters.
+    """
+    flags = ", ".join(
+        f"(indicator_mask & {1 << bit}) <> 0 AS ind_{name}"
+        for bit, name in enumerate(FLOW_INDICATORS) if name != "minor"
+    )
+    return f"SELECT * EXCLUDE (indicator_mask), {flags} FROM {FACTS_TABLE} WHERE {where}"  # noqa: S608 (trusted)
+
+
+def indicator_mask(names: tuple[str, ...] | list[str]) -> int:
+    """The bits of ``indicator_mask`` for ``names`` (an unknown name sets none).
+
+    >>> indicator_mask(["online_ads", "drugs"])
+    3
+    """
+    return sum(1 << FLOW_INDICATORS.index(n) for n in set(names) if n in FLOW_INDICATORS)
 
 
 @cache

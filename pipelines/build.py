@@ -15,8 +15,8 @@ Derived tables, by the module that owns (and documents) them:
 ==============================  ====================================================
 module                          tables
 ==============================  ====================================================
-``pipelines.build_flows``       ``flows``, ``location_totals``, ``coordination_pairs``,
-                                ``route_shifts``
+``pipelines.build_flows``       ``flows``, ``flow_facts``, ``location_totals``,
+                                ``coordination_pairs``, ``route_shifts``
 ``pipelines.build_corridors``   ``corridor_segments``, ``corridor_paths`` (and the
                                 ``segment`` rows of ``route_shifts``)
 ``pipelines.build_aggregates``  ``cell_counts``, ``county_month_counts``

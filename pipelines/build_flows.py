@@ -33,6 +33,17 @@ Tables (all rebuilt from scratch; building twice gives the same tables):
     At the cell levels only records whose in-state ends have a cell count
     (county-only precision is never shown as a cell).
 
+``flow_facts``
+    The flow records grouped by every filter dimension and every end at every
+    level (:data:`geo.flow_places.FACT_KEYS`: ``month``, ``trafficking_type``,
+    ``record_type``, ``source_id``, ``source_kind``, ``indicator_mask``,
+    ``ind_minor``, the origin's outside id, entry, state, country, county,
+    region, task force and cells at res 4/5/6, the destination's county, region,
+    task force and cells), with ``n`` (records) and ``victims``; in month order.
+    ``flows`` keeps neither record type, source kind nor indicators, so the
+    query layer re-aggregates this table under such filters
+    (:func:`geo.flow_places.sql_fact_records`) instead of ``records``.
+
 ``location_totals``
     Per ``level``, ``month``, ``trafficking_type`` and place (``location_id``,
     ``location_kind``, ``name``, ``lat``, ``lng``, ``county_fips``, ``region``,
@@ -82,11 +93,13 @@ from scipy import stats
 
 from geo import highways
 from geo.flow_places import (
+    FACTS_TABLE,
     FLOW_INDICATORS,
     FLOW_LEVELS,
     area_places,
     cell_places,
     outside_places,
+    sql_flow_facts,
     sql_flow_records,
     sql_level_edges,
 )
@@ -94,7 +107,7 @@ from pipelines.build import table_timer
 
 log = logging.getLogger(__name__)
 
-TABLES = ("flows", "location_totals", "coordination_pairs", "route_shifts")
+TABLES = ("flows", "flow_facts", "location_totals", "coordination_pairs", "route_shifts")
 
 #: The recent window and the trailing baseline of :func:`classify_shifts`, in months.
 RECENT_MONTHS = 3
@@ -126,6 +139,9 @@ def _register_places(con: duckdb.DuckDBPyConnection) -> None:
 def _build_flows(con: duckdb.DuckDBPyConnection) -> int:
     con.register("flow_entry_candidates", highways.entry_candidates())
     con.execute(f"CREATE OR REPLACE TEMP TABLE _flow_records AS {sql_flow_records()}")
+    with table_timer(FACTS_TABLE):
+        con.execute(f"DROP TABLE IF EXISTS {FACTS_TABLE}")
+        con.execute(f"CREATE TABLE {FACTS_TABLE} AS {sql_flow_facts()}")
     union = "\nUNION ALL\n".join(sql_level_edges(level) for level in FLOW_LEVELS)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _flow_edges AS {union}")
     _register_places(con)
@@ -388,7 +404,7 @@ def _rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
 
 
 def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Rebuild ``flows``, ``location_totals``, ``coordination_pairs`` and ``route_shifts``.
+    """Rebuild ``flows``, ``flow_facts``, ``location_totals``, ``coordination_pairs`` and ``route_shifts``.
 
     Returns rows per table. Runs inside the build's one snapshot
     (:func:`pipelines.build.build_warehouse`).
@@ -396,6 +412,7 @@ def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     counts: dict[str, int] = {}
     with table_timer("flows"):
         counts["flows"] = _build_flows(con)
+    counts[FACTS_TABLE] = _rows(con, FACTS_TABLE)
     with table_timer("location_totals"):
         counts["location_totals"] = _build_location_totals(con)
     with table_timer("coordination_pairs"):

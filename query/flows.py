@@ -17,8 +17,9 @@ and task-force edges have no coarser level.
 The tables come from ``pipelines/build_flows.py`` and
 ``pipelines/build_corridors.py``. Filters on period, trafficking type and
 geography read them directly; a filter on record type, source kind or indicator
-recomputes the edges from ``records`` with the same SQL
-(:func:`geo.flow_places.sql_flow_records`). Geographic filters apply to the
+re-aggregates ``flow_facts`` (:func:`geo.flow_places.sql_fact_records`), or, in a
+warehouse built before that table existed, recomputes the edges from ``records``
+with the same SQL (:func:`geo.flow_places.sql_flow_records`). Geographic filters apply to the
 destination (``coordination_pairs``: to either end; ``location_totals``: to the
 location itself).
 
@@ -45,11 +46,14 @@ import pandas as pd
 from geo import highways, reference
 from geo.flow_places import (
     CELL_LEVELS,
+    FACTS_TABLE,
     FLOW_INDICATORS,
     area_places,
     cell_places,
     check_level,
+    indicator_mask,
     outside_places,
+    sql_fact_records,
     sql_flow_records,
     sql_level_edges,
 )
@@ -105,6 +109,12 @@ def _guard(con: duckdb.DuckDBPyConnection, viewer: Viewer, filters: Filters) -> 
         guard(con, filters, k=viewer.k, side="dest")
 
 
+def _has_facts(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the build wrote ``flow_facts`` (a warehouse built before it had none)."""
+    rows = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [FACTS_TABLE]).fetchall()
+    return bool(rows and rows[0][0])
+
+
 def _needs_records(filters: Filters) -> bool:
     """Whether a filter asks for something the pre-built tables do not keep."""
     return bool(filters.record_types or filters.source_kinds or filters.indicators)
@@ -116,6 +126,14 @@ def _edges_sql(con: duckdb.DuckDBPyConnection, filters: Filters, level: str) -> 
     if not _needs_records(filters):
         where, params = plain.where()
         return f"SELECT * FROM flows WHERE level = '{level}' AND {where}", params  # noqa: S608 (level checked)
+    if _has_facts(con):
+        where, params = replace(plain, indicators=()).where()
+        if plain.indicators:
+            where = f"{where} AND (indicator_mask & ?) <> 0"
+            params = [*params, indicator_mask(plain.indicators)]
+        facts = sql_fact_records(where)
+        edges = sql_level_edges(level, source=f"({facts})", weight="n")
+        return f"SELECT '{level}' AS level, * EXCLUDE (level) FROM ({edges})", params  # noqa: S608 (trusted)
     con.register("flow_entry_candidates", highways.entry_candidates())
     where, params = plain.where(alias="r")
     records = sql_flow_records(where)
@@ -226,8 +244,10 @@ def _protect_edges(frame: pd.DataFrame, *, viewer: Viewer) -> pd.DataFrame:
 
 
 def _order(frame: pd.DataFrame, *, by: str = "records", top_n: int | None = None) -> pd.DataFrame:
+    # ties broken by every id column present, so equal counts always come in one order
+    ties = [c for c in ("origin_id", "dest_id", "origin_task_force", "dest_task_force") if c in frame.columns]
     ordered = frame.assign(_v=frame[by].astype("Float64").fillna(-1)).sort_values(
-        ["_v", "origin_id", "dest_id"], ascending=[False, True, True], kind="stable"
+        ["_v", *ties], ascending=[False, *([True] * len(ties))], kind="stable"
     ).drop(columns="_v")
     if top_n is not None:
         ordered = ordered[~ordered["suppressed"]].head(int(top_n))

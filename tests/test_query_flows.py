@@ -182,3 +182,34 @@ def test_vectorised_partition_protection_equals_row_by_row(k: int) -> None:
     fast = _protect_partition(base.copy(), k=k)
     slow = _protect_partition_row_by_row(base.copy(), k=k)
     pd.testing.assert_frame_equal(fast, slow)
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        Filters(record_types=("tip",)),
+        Filters(record_types=("incident", "recovery"), trafficking_types=("sex",)),
+        Filters(source_kinds=("ngo", "hotline")),
+        Filters(indicators=("online_ads",)),
+        Filters(indicators=("minor", "drugs"), record_types=("tip", "incident")),
+    ],
+    ids=["tips", "confirmed-sex", "ngo-hotline", "online-ads", "minor-drugs-tips"],
+)
+def test_flow_facts_give_what_the_records_give(con, monkeypatch: pytest.MonkeyPatch, filters: Filters) -> None:
+    """Under record-type, source-kind and indicator filters, ``flow_facts`` stands in for ``records`` exactly."""
+    viewer = VIEWERS[2]
+
+    def reads() -> list[pd.DataFrame]:
+        out = [qf.flow_edges(viewer, filters, level=level, con=con) for level in qf.EDGE_LEVELS]
+        out += [qf.location_totals(viewer, filters, level=level, con=con) for level in ("res6", "county")]
+        out.append(qf.corridor_loads(viewer, filters, con=con))
+        out += [qf.coordination_pairs(viewer, filters, level=level, con=con) for level in qf.COORDINATION_LEVELS]
+        return out
+
+    assert qf._has_facts(con)
+    from_facts = reads()
+    monkeypatch.setattr(qf, "_has_facts", lambda _con: False)
+    from_records = reads()
+    assert sum(len(f) for f in from_facts) > 0
+    for facts, records in zip(from_facts, from_records, strict=True):
+        pd.testing.assert_frame_equal(facts, records)
