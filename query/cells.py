@@ -26,6 +26,7 @@ import pandas as pd
 
 from geo import grid, reference
 from query import suppression
+from query.aggregates import count_source
 from query.filters import Filters
 from query.viewer import Viewer
 from routes import warehouse
@@ -449,20 +450,15 @@ def histogram_by_month(
         ``month`` (date, first of the month), ``records``, ``victims``, ``suppressed``.
     """
     unbounded = filters.with_period(None, None)
-    where, params = unbounded.where(side="dest")
     with _connection(con) as c:
         _guard(c, viewer, unbounded)
-        table = "county_month_counts" if _use_aggregates(c, unbounded) else None
-        if table:
-            sql = (
-                "SELECT month, sum(records)::BIGINT AS records, sum(victims)::BIGINT AS victims "  # noqa: S608
-                f"FROM county_month_counts WHERE {where} GROUP BY month ORDER BY month"
-            )
-        else:
-            sql = (
-                "SELECT month, count(*) AS records, coalesce(sum(victim_count), 0)::BIGINT AS victims "  # noqa: S608
-                f"FROM records WHERE month IS NOT NULL AND {where} GROUP BY month ORDER BY month"
-            )
+        # the trend pre-aggregates count every record (indicator filters through their mask)
+        source = count_source(c, [unbounded])
+        where, params = source.where(unbounded)
+        sql = (
+            f"SELECT month, {source.records} AS records, coalesce({source.victims}, 0)::BIGINT AS victims "  # noqa: S608
+            f"FROM {source.table} WHERE month IS NOT NULL AND {where} GROUP BY month ORDER BY month"
+        )
         frame = c.execute(sql, params).df()
     frame["month"] = pd.to_datetime(frame["month"]).dt.date
     return suppression.suppress_small_counts(frame, k=viewer.k, count_columns=_COUNT_COLUMNS)
