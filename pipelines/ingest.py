@@ -41,6 +41,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -263,19 +264,39 @@ def ingest_files(
     live = warehouse_path or settings.warehouse_path()
     summaries: list[BatchSummary] = []
     failures: list[tuple[Path, RoutesError]] = []
-    with contextlib.suppress(_NothingRead), _snapshot(live) as con:
-        for path in map(Path, paths):
+    with (contextlib.suppress(_NothingRead), _snapshot(live) as con,
+          ThreadPoolExecutor(max_workers=1) as pool):
+        files = [Path(p) for p in paths]
+        ahead: dict[int, Future[PreparedFile]] = {}
+
+        def read_ahead(i: int) -> None:
+            """Read and validate file ``i`` in the thread (small files only)."""
+            if i < len(files) and i not in ahead and _prefetchable(files[i]):
+                ahead[i] = pool.submit(_prepare_file, files[i], profile)
+
+        read_ahead(0)
+        for i, path in enumerate(files):
             try:
-                reader, file_profile = _open(path, path.name, profile)
+                if i in ahead:
+                    prepared = ahead.pop(i).result()  # raises what reading it raised
+                    read_ahead(i + 1)  # while this one merges
+                    reader, file_profile, tables = prepared.reader, prepared.profile, prepared.tables
+                    del prepared
+                else:  # streamed here, chunk by chunk; the next file waits (one reader at a time)
+                    reader, file_profile = _open(path, path.name, profile)
+                    tables = None
                 summary = _ingest_batch(con, path, reader=reader, file_name=path.name,
                                         source=source, profile=file_profile,
-                                        stage_dir=live.parent, transaction=True)
+                                        stage_dir=live.parent, transaction=True, tables=tables)
+                del tables
             except (IngestError, ProfileError) as exc:  # this file only: nothing of it was merged
                 log.warning("Could not ingest %s: %s", path, exc)
                 failures.append((path, exc))
                 if on_error is not None:
                     on_error(path, exc)
                 continue
+            finally:
+                read_ahead(i + 1)
             log.info("Ingested %s as batch %s in %.1f s", path.name, summary.batch_id,
                      summary.seconds)
             summaries.append(summary)
@@ -471,10 +492,22 @@ class PreparedFile:
 def prepare_file(path: Path, *, profile_path: Path | None = None) -> PreparedFile:
     """Read, map, validate, tokenise, geocode and index a whole file, writing nothing.
 
-    ``setup-demo`` prepares the next file in a thread while the current one merges
-    (DuckDB works outside the GIL); keep such files small, they sit in memory.
+    ``setup-demo`` and :func:`ingest_files` prepare the next file in a thread while
+    the current one merges (DuckDB works outside the GIL); keep such files small,
+    they sit in memory.
     """
-    profile = load_profile(profile_path) if profile_path else None
+    return _prepare_file(path, load_profile(profile_path) if profile_path else None)
+
+
+#: :func:`ingest_files` reads a file ahead, whole in memory, up to this size.
+READ_AHEAD_BYTES = 64 * 2**20
+
+
+def _prefetchable(path: Path) -> bool:
+    return path.is_file() and path.stat().st_size <= READ_AHEAD_BYTES
+
+
+def _prepare_file(path: Path, profile: Profile | None) -> PreparedFile:
     reader, profile = _open(path, path.name, profile)
     tables = [_to_arrow(chunk) for chunk in _prepare(_progress(reader.chunks, path.name),
                                                       profile=profile, start_row=1)]
