@@ -206,15 +206,29 @@ _CONTEXT = {  # which area columns each level keeps (single-valued there)
 _CONTEXT_COLUMN = {"county": "county_fips", "region": "region", "task_force": "task_force"}
 
 
-def sql_level_edges(level: str, *, source: str = "_flow_records", weight: str | None = None) -> str:
+def sql_level_edges(
+    level: str,
+    *,
+    source: str = "_flow_records",
+    weight: str | None = None,
+    bits: int | None = None,
+    source_lists: bool = True,
+) -> str:
     """A ``SELECT`` aggregating :func:`sql_flow_records` rows (relation ``source``) to edges at ``level``.
 
     One row per ``month`` × ``trafficking_type`` × origin × destination (and the
     single-valued area columns of the level), with the count columns of the
     ``flows`` table and ``n_<indicator>``; no names or coordinates. With
     ``weight``, each source row stands for that many records (the ``n`` of
-    :func:`sql_fact_records` rows) and ``victims`` is already their sum.
+    :func:`sql_fact_records` rows) and ``victims`` is already their sum. With
+    ``bits`` (the number of rows of :data:`SOURCES_TABLE`), the rows carry
+    ``source_bit`` and the edges get ``source_bits``, a ``BIT`` of that length
+    with bit ``i`` set when source ``i`` supports the edge (cheaper to combine
+    than ``source_ids`` lists); ``source_lists=False`` (with ``bits``) then
+    leaves the lists out and counts ``sources`` from the bits.
     """
+    if not source_lists and not bits:
+        raise ValueError("source_lists=False needs bits: the sources are counted from source_bits")
     res = CELL_LEVELS.get(level)
     kind = "cell" if res else level
     keep = _CONTEXT[level]
@@ -241,6 +255,7 @@ def sql_level_edges(level: str, *, source: str = "_flow_records", weight: str | 
         return f"coalesce(sum({weight}) FILTER (WHERE {condition}), 0)::BIGINT"
 
     indicators = ", ".join(f"{counted(f'ind_{n}')} AS n_{n}" for n in FLOW_INDICATORS)
+    source_bits = f" bitstring_agg(source_bit, 0, {max(int(bits), 1) - 1}) AS source_bits," if bits else ""
     return f"""
     SELECT '{level}' AS level, month, trafficking_type,
         {o_id} AS origin_id,
@@ -251,7 +266,7 @@ def sql_level_edges(level: str, *, source: str = "_flow_records", weight: str | 
         {", ".join(context)},
         o_entry AS origin_entry, o_state AS origin_state, o_country AS origin_country,
         records, victims, minors, tips, incidents, recoveries, services, confirmed,
-        len(source_ids) AS sources, source_ids,
+        {"len(source_ids) AS sources, source_ids," if source_lists else "bit_count(source_bits) AS sources,"}{" source_bits," if bits else ""}
         {", ".join(f"n_{n}" for n in FLOW_INDICATORS)}
     FROM (
         SELECT month, trafficking_type, o_outside, o_entry, o_state, o_country, {", ".join(groups)},
@@ -263,7 +278,7 @@ def sql_level_edges(level: str, *, source: str = "_flow_records", weight: str | 
             {counted("record_type = 'recovery'")} AS recoveries,
             {counted("record_type = 'service'")} AS services,
             {counted("record_type IN ('incident', 'recovery')")} AS confirmed,
-            list_sort(list_distinct(list(source_id))) AS source_ids,
+            {"list_sort(list_distinct(list(source_id))) AS source_ids," if source_lists else ""}{source_bits}
             {indicators}
         FROM {source}
         WHERE (o_outside IS NOT NULL OR {o_key} IS NOT NULL) AND {d_key} IS NOT NULL
@@ -276,10 +291,31 @@ def sql_level_edges(level: str, *, source: str = "_flow_records", weight: str | 
 #: every end at every level. ``n`` records (``victims`` their sum) share them.
 FACTS_TABLE = "flow_facts"
 FACT_KEYS = (
-    "month", "trafficking_type", "record_type", "source_id", "source_kind", "indicator_mask", "ind_minor",
+    "month", "trafficking_type", "record_type", "source_id", "source_bit", "source_kind", "indicator_mask", "ind_minor",
     "o_outside", "o_entry", "o_state", "o_country", "o_county", "o_region", "o_task_force",
     "o_cell4", "o_cell5", "o_cell6", "d_county", "d_region", "d_task_force", "d_cell4", "d_cell5", "d_cell6",
 )
+
+
+#: ``bit``, ``source_id``: which bit of ``source_bits`` stands for which source (sorted by id).
+SOURCES_TABLE = "flow_sources"
+
+
+def sql_with_source_bits(relation: str) -> str:
+    """:func:`sql_flow_records` rows (``relation``) with ``source_bit`` from :data:`SOURCES_TABLE`."""
+    return f"SELECT r.*, s.bit AS source_bit FROM {relation} AS r JOIN {SOURCES_TABLE} AS s USING (source_id)"  # noqa: S608
+
+
+def decode_source_bits(bits: pd.Series, source_ids: list[str]) -> pd.Series:
+    """``source_bits`` as text (``'0110'``) → the sorted source ids they stand for (``None`` stays ``None``).
+
+    >>> decode_source_bits(pd.Series(["101", None]), ["a", "b", "c"]).tolist()
+    [['a', 'c'], None]
+    """
+    return bits.map(
+        lambda text: None if not isinstance(text, str)
+        else [source_ids[i] for i, ch in enumerate(text) if ch == "1"]
+    )
 
 
 def sql_flow_facts(source: str = "_flow_records") -> str:

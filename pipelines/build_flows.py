@@ -25,7 +25,9 @@ Tables (all rebuilt from scratch; building twice gives the same tables):
     - counts: ``records``, ``victims`` (sum of ``victim_count``), ``minors``,
       ``tips``, ``incidents``, ``recoveries``, ``services``, ``confirmed``
       (incidents + recoveries);
-    - corroboration: ``sources`` (distinct supporting sources) and ``source_ids``;
+    - corroboration: ``sources`` (distinct supporting sources), ``source_ids``
+      and ``source_bits`` (a ``BIT`` with bit ``i`` set for source ``i`` of
+      ``flow_sources``: what the query layer combines when it rolls edges up);
     - indicators: ``n_<indicator>`` (records with it) and ``share_<indicator>``
       (``n_<indicator> / records``) for each of
       :data:`geo.flow_places.FLOW_INDICATORS`.
@@ -36,13 +38,18 @@ Tables (all rebuilt from scratch; building twice gives the same tables):
 ``flow_facts``
     The flow records grouped by every filter dimension and every end at every
     level (:data:`geo.flow_places.FACT_KEYS`: ``month``, ``trafficking_type``,
-    ``record_type``, ``source_id``, ``source_kind``, ``indicator_mask``,
+    ``record_type``, ``source_id``, ``source_bit``, ``source_kind``, ``indicator_mask``,
     ``ind_minor``, the origin's outside id, entry, state, country, county,
     region, task force and cells at res 4/5/6, the destination's county, region,
     task force and cells), with ``n`` (records) and ``victims``; in month order.
     ``flows`` keeps neither record type, source kind nor indicators, so the
     query layer re-aggregates this table under such filters
     (:func:`geo.flow_places.sql_fact_records`) instead of ``records``.
+
+``flow_sources``
+    ``bit``, ``source_id``: the sources of flow records, sorted by id; bit
+    ``bit`` of ``source_bits`` (and ``source_bit`` of ``flow_facts``) stands
+    for that source.
 
 ``location_totals``
     Per ``level``, ``month``, ``trafficking_type`` and place (``location_id``,
@@ -96,18 +103,20 @@ from geo.flow_places import (
     FACTS_TABLE,
     FLOW_INDICATORS,
     FLOW_LEVELS,
+    SOURCES_TABLE,
     area_places,
     cell_places,
     outside_places,
     sql_flow_facts,
     sql_flow_records,
     sql_level_edges,
+    sql_with_source_bits,
 )
 from pipelines.build import table_timer
 
 log = logging.getLogger(__name__)
 
-TABLES = ("flows", "flow_facts", "location_totals", "coordination_pairs", "route_shifts")
+TABLES = ("flows", "flow_facts", "flow_sources", "location_totals", "coordination_pairs", "route_shifts")
 
 #: The recent window and the trailing baseline of :func:`classify_shifts`, in months.
 RECENT_MONTHS = 3
@@ -138,11 +147,20 @@ def _register_places(con: duckdb.DuckDBPyConnection) -> None:
 
 def _build_flows(con: duckdb.DuckDBPyConnection) -> int:
     con.register("flow_entry_candidates", highways.entry_candidates())
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _flow_records AS {sql_flow_records()}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _flow_records_plain AS {sql_flow_records()}")
+    con.execute(f"DROP TABLE IF EXISTS {SOURCES_TABLE}")
+    con.execute(f"""
+        CREATE TABLE {SOURCES_TABLE} AS
+        SELECT (row_number() OVER (ORDER BY source_id) - 1)::INTEGER AS bit, source_id
+        FROM (SELECT DISTINCT source_id FROM _flow_records_plain)
+    """)  # noqa: S608 (trusted identifiers)
+    bits = _rows(con, SOURCES_TABLE)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _flow_records AS {sql_with_source_bits('_flow_records_plain')}")
+    con.execute("DROP TABLE _flow_records_plain")
     with table_timer(FACTS_TABLE):
         con.execute(f"DROP TABLE IF EXISTS {FACTS_TABLE}")
         con.execute(f"CREATE TABLE {FACTS_TABLE} AS {sql_flow_facts()}")
-    union = "\nUNION ALL\n".join(sql_level_edges(level) for level in FLOW_LEVELS)
+    union = "\nUNION ALL\n".join(sql_level_edges(level, bits=bits) for level in FLOW_LEVELS)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _flow_edges AS {union}")
     _register_places(con)
     shares = ", ".join(f"round(e.n_{n} / e.records, 4) AS share_{n}" for n in FLOW_INDICATORS)
@@ -157,7 +175,7 @@ def _build_flows(con: duckdb.DuckDBPyConnection) -> int:
             e.dest_id, e.dest_kind, pd.name AS dest_name, pd.lat AS dest_lat, pd.lng AS dest_lng,
             e.dest_cell, e.dest_county_fips, e.dest_region, e.dest_task_force,
             e.records, e.victims, e.minors, e.tips, e.incidents, e.recoveries, e.services,
-            e.confirmed, e.sources, e.source_ids, {counts}, {shares}
+            e.confirmed, e.sources, e.source_ids, e.source_bits, {counts}, {shares}
         FROM _flow_edges AS e
         LEFT JOIN _flow_places AS po ON po.id = e.origin_id AND po.kind = e.origin_kind
         LEFT JOIN _flow_places AS pd ON pd.id = e.dest_id AND pd.kind = e.dest_kind
@@ -404,7 +422,7 @@ def _rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
 
 
 def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Rebuild ``flows``, ``flow_facts``, ``location_totals``, ``coordination_pairs`` and ``route_shifts``.
+    """Rebuild ``flows``, ``flow_facts``, ``flow_sources``, ``location_totals``, ``coordination_pairs``, ``route_shifts``.
 
     Returns rows per table. Runs inside the build's one snapshot
     (:func:`pipelines.build.build_warehouse`).
@@ -413,6 +431,7 @@ def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     with table_timer("flows"):
         counts["flows"] = _build_flows(con)
     counts[FACTS_TABLE] = _rows(con, FACTS_TABLE)
+    counts[SOURCES_TABLE] = _rows(con, SOURCES_TABLE)
     with table_timer("location_totals"):
         counts["location_totals"] = _build_location_totals(con)
     with table_timer("coordination_pairs"):

@@ -48,14 +48,17 @@ from geo.flow_places import (
     CELL_LEVELS,
     FACTS_TABLE,
     FLOW_INDICATORS,
+    SOURCES_TABLE,
     area_places,
     cell_places,
     check_level,
+    decode_source_bits,
     indicator_mask,
     outside_places,
     sql_fact_records,
     sql_flow_records,
     sql_level_edges,
+    sql_with_source_bits,
 )
 from geo.grid import sql_cell_to_parent
 from query import suppression
@@ -109,6 +112,11 @@ def _guard(con: duckdb.DuckDBPyConnection, viewer: Viewer, filters: Filters) -> 
         guard(con, filters, k=viewer.k, side="dest")
 
 
+def _source_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The source of each bit of ``source_bits`` (``flow_sources``, in bit order)."""
+    return [str(r[0]) for r in con.execute(f"SELECT source_id FROM {SOURCES_TABLE} ORDER BY bit").fetchall()]  # noqa: S608
+
+
 def _has_facts(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the build wrote ``flow_facts`` (a warehouse built before it had none)."""
     rows = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [FACTS_TABLE]).fetchall()
@@ -126,18 +134,20 @@ def _edges_sql(con: duckdb.DuckDBPyConnection, filters: Filters, level: str) -> 
     if not _needs_records(filters):
         where, params = plain.where()
         return f"SELECT * FROM flows WHERE level = '{level}' AND {where}", params  # noqa: S608 (level checked)
+    bits = len(_source_ids(con))
     if _has_facts(con):
         where, params = replace(plain, indicators=()).where()
         if plain.indicators:
             where = f"{where} AND (indicator_mask & ?) <> 0"
             params = [*params, indicator_mask(plain.indicators)]
         facts = sql_fact_records(where)
-        edges = sql_level_edges(level, source=f"({facts})", weight="n")
+        edges = sql_level_edges(level, source=f"({facts})", weight="n", bits=bits, source_lists=False)
         return f"SELECT '{level}' AS level, * EXCLUDE (level) FROM ({edges})", params  # noqa: S608 (trusted)
     con.register("flow_entry_candidates", highways.entry_candidates())
     where, params = plain.where(alias="r")
-    records = sql_flow_records(where)
-    return f"SELECT '{level}' AS level, * EXCLUDE (level) FROM ({sql_level_edges(level, source=f'({records})')})", params  # noqa: S608
+    records = sql_with_source_bits(f"({sql_flow_records(where)})")
+    edges = sql_level_edges(level, source=f"({records})", bits=bits, source_lists=False)
+    return f"SELECT '{level}' AS level, * EXCLUDE (level) FROM ({edges})", params  # noqa: S608
 
 
 def _geo_where(filters: Filters, *, prefix: str) -> tuple[str, list[object]]:
@@ -152,19 +162,24 @@ def _geo_where(filters: Filters, *, prefix: str) -> tuple[str, list[object]]:
 
 
 def _key_sql(level: str, side: str) -> str:
-    """The id of one end at ``level`` over ``flows`` rows of a finer (or equal) level."""
+    """One in-state end at ``level`` over ``flows`` rows of a finer (or equal) level.
+
+    A cell level gives the parent cell as an integer (made the H3 string once the
+    rows are few); an out-of-state origin gives NULL (it is the same place at
+    every level: ``outside_id``).
+    """
     if level in CELL_LEVELS:
-        inner = f"printf('%x', {sql_cell_to_parent(f'{side}_cell', CELL_LEVELS[level])})"
+        inner = sql_cell_to_parent(f"{side}_cell", CELL_LEVELS[level])
     elif level == "county":
         inner = f"{side}_county_fips"
     else:
         inner = f"{side}_{level}"
-    return f"CASE WHEN {_OUTSIDE} THEN origin_id ELSE {inner} END" if side == "origin" else inner
+    return f"CASE WHEN NOT {_OUTSIDE} THEN {inner} END" if side == "origin" else inner
 
 
 def _sum_columns(prefix: str = "") -> str:
     counts = ", ".join(f"sum({prefix}{c})::BIGINT AS {c}" for c in [*EDGE_COUNTS, *(f"n_{n}" for n in FLOW_INDICATORS)])
-    return f"{counts}, list_sort(list_distinct(flatten(list({prefix}source_ids)))) AS source_ids"
+    return f"{counts}, bit_or({prefix}source_bits) AS source_bits"
 
 
 def _places_for(frame: pd.DataFrame, side: str) -> pd.DataFrame:
@@ -233,9 +248,9 @@ def _protect_edges(frame: pd.DataFrame, *, viewer: Viewer) -> pd.DataFrame:
             share = np.where(records > 0, n / records, np.nan)
         out[f"share_{name}"] = pd.array(np.where(small, np.nan, np.round(share, 3)), dtype="Float64")
     out["sources"] = pd.array(
-        np.where(suppressed, np.nan, raw["source_ids"].map(len).to_numpy(dtype=float)), dtype="Float64"
+        np.where(suppressed, np.nan, raw["n_sources"].to_numpy(dtype=float)), dtype="Float64"
     ).round().astype("Int64")
-    drop = [f"n_{n}" for n in FLOW_INDICATORS]
+    drop = ["n_sources", *(f"n_{n}" for n in FLOW_INDICATORS)]
     if not viewer.has_record_access:
         drop.append("source_ids")
     else:
@@ -270,29 +285,44 @@ def _rolled_edges(con: duckdb.DuckDBPyConnection, filters: Filters, level: str, 
     for j in range(len(chain)):
         windows.append(
             f"w{j} AS (SELECT *, sum(CASE WHEN {hidden} THEN records ELSE 0 END) "  # noqa: S608 (trusted identifiers)
-            f"OVER (PARTITION BY o{j}, d{j}) AS s{j} FROM {previous})"  # noqa: S608 (trusted identifiers)
+            f"OVER (PARTITION BY outside_id, o{j}, d{j}) AS s{j} FROM {previous})"  # noqa: S608 (trusted identifiers)
         )
         hidden = f"({hidden} AND s{j} < {int(k)})"
         previous = f"w{j}"
     at_cases = " ".join(f"WHEN s{j} >= {int(k)} THEN {j}" for j in range(len(chain)))
-    pick = lambda side: " ".join(f"WHEN {j} THEN {side}{j}" for j in range(len(chain)))  # noqa: E731
+
+    def pick(side: str, cells: bool) -> str:
+        """The key of the level a row is shown at: the cell levels' (BIGINT) or the areas' (text)."""
+        whens = " ".join(f"WHEN {j} THEN {side}{j}" for j, lv in enumerate(chain) if (lv in CELL_LEVELS) == cells)
+        return f"CASE shown_at {whens} END" if whens else ("NULL::BIGINT" if cells else "NULL::VARCHAR")
+
     sql = f"""
         WITH base AS (SELECT * FROM ({edges}) WHERE {geo}),
         agg AS (
-            SELECT {keys}, {_OUTSIDE} AS outside, {_sum_columns()}
+            SELECT {keys}, CASE WHEN {_OUTSIDE} THEN origin_id END AS outside_id, {_sum_columns()}
             FROM base GROUP BY ALL
         ),
         {", ".join(windows)},
-        tagged AS (SELECT *, CASE {at_cases} ELSE {len(chain) - 1} END AS shown_at FROM {previous})
-        SELECT shown_at, outside,
-            CASE shown_at {pick('o')} END AS origin_id,
-            CASE shown_at {pick('d')} END AS dest_id,
-            {_sum_columns()}
-        FROM tagged
-        WHERE (CASE shown_at {pick('o')} END) IS NOT NULL AND (CASE shown_at {pick('d')} END) IS NOT NULL
-        GROUP BY shown_at, outside, origin_id, dest_id
+        tagged AS (SELECT *, CASE {at_cases} ELSE {len(chain) - 1} END AS shown_at FROM {previous}),
+        shown AS (
+            SELECT shown_at, outside_id,
+                {pick('o', True)} AS o_cell, {pick('o', False)} AS o_area,
+                {pick('d', True)} AS d_cell, {pick('d', False)} AS d_area,
+                {_sum_columns()}
+            FROM tagged
+            GROUP BY ALL
+        )
+        SELECT shown_at, outside_id IS NOT NULL AS outside,
+            coalesce(outside_id, printf('%x', o_cell), o_area) AS origin_id,
+            coalesce(printf('%x', d_cell), d_area) AS dest_id,
+            * EXCLUDE (shown_at, outside_id, o_cell, o_area, d_cell, d_area, source_bits),
+            bit_count(source_bits) AS n_sources, source_bits::VARCHAR AS source_bits
+        FROM shown
+        WHERE (outside_id IS NOT NULL OR o_cell IS NOT NULL OR o_area IS NOT NULL)
+          AND (d_cell IS NOT NULL OR d_area IS NOT NULL)
     """  # noqa: S608 (trusted identifiers; filter values are parameters)
     frame = con.execute(sql, [*params, *geo_params]).df()
+    frame["source_ids"] = decode_source_bits(frame.pop("source_bits"), _source_ids(con))
     frame["level"] = [chain[int(a)] for a in frame["shown_at"]]
     frame["rolled_up"] = frame["level"] != level
     kind = frame["level"].map(lambda lv: "cell" if lv in CELL_LEVELS else lv)
@@ -525,7 +555,7 @@ def coordination_pairs(
                 origin_task_force, dest_task_force,
                 sum(records)::BIGINT AS records, sum(victims)::BIGINT AS victims,
                 sum(tips)::BIGINT AS tips, sum(confirmed)::BIGINT AS confirmed,
-                len(list_distinct(flatten(list(source_ids)))) AS n_sources
+                bit_count(bit_or(source_bits)) AS n_sources
             FROM ({edges})
             WHERE origin_kind = 'county' AND origin_task_force IS DISTINCT FROM dest_task_force
               AND (({dest_geo}) OR ({origin_geo}))
