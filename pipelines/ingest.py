@@ -689,10 +689,12 @@ _IDENTIFIERS_SQL = "[t FOR t IN [{}] IF t.token IS NOT NULL]".format(
     ", ".join(f"{{'kind': '{k}', 'token': tok_{k}}}" for k in IDENTIFIER_KINDS)
 )
 
+#: One row per valid staged row: its status against what is stored and the rows
+#: before it (narrow: the values stay in ``stage.rows``, joined on ``_row``).
 _MERGE_VERSIONS = f"""
 CREATE TEMP TABLE _versions AS
 WITH valid AS (
-    SELECT * EXCLUDE (_qrow), {_CONTENT_HASH_SQL} AS content_hash
+    SELECT _row, record_id, {_CONTENT_HASH_SQL} AS content_hash
     FROM stage.rows WHERE len(_reasons) = 0
 ), ordered AS (
     SELECT v.*,
@@ -715,9 +717,9 @@ LEFT JOIN records r ON r.source_id = ? AND r.record_id = o.record_id
 """  # noqa: S608 (built from constants only)
 
 _RECORD_SELECT = """
-SELECT ? AS source_id, record_id, ? AS batch_id, ? AS source_kind, ? AS source_task_force,
-       {columns}, content_hash, ? AS validated_at, ? AS updated_at
-FROM _versions
+SELECT ? AS source_id, v.record_id, ? AS batch_id, ? AS source_kind, ? AS source_task_force,
+       {columns}, v.content_hash, ? AS validated_at, ? AS updated_at
+FROM _versions v JOIN stage.rows s ON s._row = v._row
 """
 
 _HISTORY_FROM_STORED = """
@@ -743,19 +745,22 @@ SELECT ?, v.record_id, ?, ?,
            record := p, identifiers := list_sort(p.identifiers)
        )) AS VARCHAR)
 FROM _versions v
-JOIN (SELECT * EXCLUDE (_reasons, _loc_key, prev_in_batch, prev_row, is_last, stored_hash,
-                        status, tok_phone, tok_email, tok_vehicle_plate, tok_ad_handle, tok_subject),
-             {identifiers} AS identifiers FROM _versions) p
+JOIN (SELECT s.* EXCLUDE (_reasons, _loc_key, _qrow, tok_phone, tok_email, tok_vehicle_plate,
+                          tok_ad_handle, tok_subject),
+             v.content_hash, {identifiers} AS identifiers
+      FROM _versions v JOIN stage.rows s ON s._row = v._row) p
   ON p.record_id = v.record_id AND p._row = v.prev_row
 WHERE v.status = 'updated' AND v.prev_in_batch IS NOT NULL
 """.replace("{identifiers}", _IDENTIFIERS_SQL)
 
 
-_IDENTIFIER_SELECT = (
-    "SELECT ?, record_id, '{kind}', tok_{kind}, coalesce(occurred_at, reported_at, ?) "
-    "FROM _versions WHERE {{changed}} AND tok_{kind} IS NOT NULL"
+_IDENTIFIER_SELECT = "SELECT ?, record_id, '{kind}', tok_{kind}, seen_at FROM c WHERE tok_{kind} IS NOT NULL"
+_CHANGED_TOKENS = (  # noqa: S608 (built from constants only)
+    "SELECT v.record_id, " + ", ".join(f"s.{c}" for c in _TOKEN_COLUMNS)
+    + ", coalesce(s.occurred_at, s.reported_at, ?) AS seen_at "
+    "FROM _versions v JOIN stage.rows s ON s._row = v._row WHERE {changed}"
 )
-_IDENTIFIERS_INSERT = "INSERT INTO record_identifiers " + " UNION ALL ".join(
+_IDENTIFIERS_INSERT = f"INSERT INTO record_identifiers WITH c AS ({_CHANGED_TOKENS}) " + " UNION ALL ".join(
     _IDENTIFIER_SELECT.format(kind=kind) for kind in IDENTIFIER_KINDS
 )
 
@@ -798,12 +803,12 @@ def _merge(
                 f"(SELECT record_id FROM _versions WHERE {changed} AND stored_hash IS NOT NULL)",
                 [sid],
             )
-    select = _RECORD_SELECT.format(columns=", ".join(_RECORD_COLUMNS))
+    select = _RECORD_SELECT.format(columns=", ".join(f"s.{c}" for c in _RECORD_COLUMNS))
     con.execute(
         f"INSERT INTO records BY NAME {select} WHERE {changed}",
         [sid, batch_id, source.kind, source.task_force, now, now],
     )
-    con.execute(_IDENTIFIERS_INSERT.format(changed=changed), [sid, now] * len(IDENTIFIER_KINDS))
+    con.execute(_IDENTIFIERS_INSERT.format(changed=changed), [now] + [sid] * len(IDENTIFIER_KINDS))
     reasons = dict(
         con.execute(
             "SELECT _reasons[1], count(*) FROM stage.rows WHERE len(_reasons) > 0 GROUP BY 1"
