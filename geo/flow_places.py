@@ -213,6 +213,7 @@ def sql_level_edges(
     weight: str | None = None,
     bits: int | None = None,
     source_lists: bool = True,
+    by_month: bool = True,
 ) -> str:
     """A ``SELECT`` aggregating :func:`sql_flow_records` rows (relation ``source``) to edges at ``level``.
 
@@ -226,6 +227,9 @@ def sql_level_edges(
     with bit ``i`` set when source ``i`` supports the edge (cheaper to combine
     than ``source_ids`` lists); ``source_lists=False`` (with ``bits``) then
     leaves the lists out and counts ``sources`` from the bits.
+    ``by_month=False`` sums over months and types (``month`` and
+    ``trafficking_type`` NULL): one row per edge, for a reader that has already
+    filtered the period and types and adds them up anyway.
     """
     if not source_lists and not bits:
         raise ValueError("source_lists=False needs bits: the sources are counted from source_bits")
@@ -255,9 +259,10 @@ def sql_level_edges(
         return f"coalesce(sum({weight}) FILTER (WHERE {condition}), 0)::BIGINT"
 
     indicators = ", ".join(f"{counted(f'ind_{n}')} AS n_{n}" for n in FLOW_INDICATORS)
+    time_keys = "month, trafficking_type, " if by_month else ""
     source_bits = f" bitstring_agg(source_bit, 0, {max(int(bits), 1) - 1}) AS source_bits," if bits else ""
     return f"""
-    SELECT '{level}' AS level, month, trafficking_type,
+    SELECT '{level}' AS level, {"month, trafficking_type" if by_month else "NULL::DATE AS month, NULL::VARCHAR AS trafficking_type"},
         {o_id} AS origin_id,
         CASE WHEN o_outside IS NULL THEN '{kind}'
              WHEN o_country = 'US' THEN 'state' ELSE 'country' END AS origin_kind,
@@ -269,7 +274,7 @@ def sql_level_edges(
         {"len(source_ids) AS sources, source_ids," if source_lists else "bit_count(source_bits) AS sources,"}{" source_bits," if bits else ""}
         {", ".join(f"n_{n}" for n in FLOW_INDICATORS)}
     FROM (
-        SELECT month, trafficking_type, o_outside, o_entry, o_state, o_country, {", ".join(groups)},
+        SELECT {time_keys}o_outside, o_entry, o_state, o_country, {", ".join(groups)},
             {counted()} AS records,
             sum(victims)::BIGINT AS victims,
             {counted("ind_minor")} AS minors,
@@ -282,7 +287,7 @@ def sql_level_edges(
             {indicators}
         FROM {source}
         WHERE (o_outside IS NOT NULL OR {o_key} IS NOT NULL) AND {d_key} IS NOT NULL
-        GROUP BY month, trafficking_type, o_outside, o_entry, o_state, o_country, {", ".join(groups)}
+        GROUP BY {time_keys}o_outside, o_entry, o_state, o_country, {", ".join(groups)}
     )
     """  # noqa: S608 (trusted identifiers only; values are parameters)
 

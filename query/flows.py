@@ -141,12 +141,12 @@ def _edges_sql(con: duckdb.DuckDBPyConnection, filters: Filters, level: str) -> 
             where = f"{where} AND (indicator_mask & ?) <> 0"
             params = [*params, indicator_mask(plain.indicators)]
         facts = sql_fact_records(where)
-        edges = sql_level_edges(level, source=f"({facts})", weight="n", bits=bits, source_lists=False)
+        edges = sql_level_edges(level, source=f"({facts})", weight="n", bits=bits, source_lists=False, by_month=False)
         return f"SELECT '{level}' AS level, * EXCLUDE (level) FROM ({edges})", params  # noqa: S608 (trusted)
     con.register("flow_entry_candidates", highways.entry_candidates())
     where, params = plain.where(alias="r")
     records = sql_with_source_bits(f"({sql_flow_records(where)})")
-    edges = sql_level_edges(level, source=f"({records})", bits=bits, source_lists=False)
+    edges = sql_level_edges(level, source=f"({records})", bits=bits, source_lists=False, by_month=False)
     return f"SELECT '{level}' AS level, * EXCLUDE (level) FROM ({edges})", params  # noqa: S608
 
 
