@@ -36,12 +36,15 @@ Beyond the shared module, two rules apply to what only flows report:
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
 
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from geo import highways, reference
 from geo.flow_places import (
@@ -123,6 +126,43 @@ def _has_facts(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(rows and rows[0][0])
 
 
+#: Edges re-aggregated from ``flow_facts``, per (read-only snapshot file, SQL, parameters):
+#: a page's flows, totals, corridors and coordination pairs share one aggregation.
+_MEMO: OrderedDict[tuple[str, str, tuple[object, ...]], pa.Table] = OrderedDict()
+_MEMO_LOCK = threading.Lock()
+_MEMO_ENTRIES = 16
+
+
+def _remembered(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> tuple[str, list[object]]:
+    """``sql`` computed once per read-only snapshot and kept (a few entries); a relation to read it.
+
+    A snapshot file never changes (a new one is swapped in under a new name), so
+    the result stays true for as long as that file is read. Write connections
+    are not remembered.
+    """
+    rows = con.execute(
+        "SELECT path, readonly FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchall()
+    if not rows or not rows[0][1] or not rows[0][0]:
+        return sql, params
+    key = (str(rows[0][0]), sql, tuple(params))
+    with _MEMO_LOCK:
+        frame = _MEMO.get(key)
+        if frame is not None:
+            _MEMO.move_to_end(key)
+    if frame is None:
+        frame = con.sql(  # Arrow keeps every column's type (a NULL cell stays a BIGINT)
+            f"SELECT * REPLACE (source_bits::VARCHAR AS source_bits) FROM ({sql})", params=params  # noqa: S608
+        ).to_arrow_table()
+        with _MEMO_LOCK:
+            _MEMO[key] = frame
+            while len(_MEMO) > _MEMO_ENTRIES:
+                _MEMO.popitem(last=False)
+    name = f"_flow_memo_{abs(hash(key)):x}"
+    con.register(name, frame)
+    return f"SELECT * REPLACE (source_bits::BIT AS source_bits) FROM {name}", []  # noqa: S608 (own name)
+
+
 def _needs_records(filters: Filters) -> bool:
     """Whether a filter asks for something the pre-built tables do not keep."""
     return bool(filters.record_types or filters.source_kinds or filters.indicators)
@@ -142,7 +182,7 @@ def _edges_sql(con: duckdb.DuckDBPyConnection, filters: Filters, level: str) -> 
             params = [*params, indicator_mask(plain.indicators)]
         facts = sql_fact_records(where)
         edges = sql_level_edges(level, source=f"({facts})", weight="n", bits=bits, source_lists=False, by_month=False)
-        return f"SELECT '{level}' AS level, * EXCLUDE (level) FROM ({edges})", params  # noqa: S608 (trusted)
+        return _remembered(con, f"SELECT '{level}' AS level, * EXCLUDE (level) FROM ({edges})", params)  # noqa: S608
     con.register("flow_entry_candidates", highways.entry_candidates())
     where, params = plain.where(alias="r")
     records = sql_with_source_bits(f"({sql_flow_records(where)})")
