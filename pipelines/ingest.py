@@ -985,6 +985,13 @@ def _given(loc: dict[str, pd.Series], *, prefix: str) -> pd.Series:
     return pd.Series(present, index=index)
 
 
+#: Geocodes of distinct location keys already seen by this process, per
+#: ``(role, prefix, column dtypes)``: the same places recur in every file of a source.
+_GEOCODED: dict[tuple[tuple[str, ...], str], tuple[Any, ...]] = {}
+_GEOCODED_LIMIT = 500_000
+_GEOCODE_FLOATS = ("lat", "lng", "confidence")
+
+
 def _geocode_side(
     m: pd.DataFrame, loc: dict[str, pd.Series], *, prefix: str, role: str
 ) -> tuple[pd.DataFrame, np.ndarray, pd.Series]:
@@ -992,7 +999,9 @@ def _geocode_side(
 
     Returns ``(found, codes, key)``: one result per distinct combination, each
     row's position in ``found``, and the key (the side's location fields as
-    text, joined by \x1f).
+    text, joined by \x1f). A combination is geocoded from its first row; one this
+    process geocoded before (from a column of the same dtype) is taken from
+    :data:`_GEOCODED`.
     """
     from geo.geocode import GEOCODE_COLUMNS, geocode_fields
 
@@ -1003,11 +1012,25 @@ def _geocode_side(
         return pd.DataFrame(
             {c: pd.Series(None, index=m.index, dtype=object) for c in GEOCODE_COLUMNS}
         ).reset_index(drop=True), codes, key
-    first = np.unique(codes, return_index=True)[1]
-    distinct = m.loc[m.index[first], cols].reset_index(drop=True)
-    distinct = distinct.astype(object).where(distinct.notna(), None)
-    found = geocode_fields(distinct, prefix=prefix, role=role)  # type: ignore[arg-type]
-    return found.reset_index(drop=True), codes, key
+    scope = (role, prefix, *(str(m[c].dtype) for c in cols))
+    rows: list[tuple[Any, ...] | None] = [_GEOCODED.get((scope, u)) for u in uniques]
+    missing = np.array([i for i, r in enumerate(rows) if r is None], dtype=np.int64)
+    if len(missing):
+        first = np.unique(codes, return_index=True)[1]
+        distinct = m.loc[m.index[first[missing]], cols].reset_index(drop=True)
+        distinct = distinct.astype(object).where(distinct.notna(), None)
+        found = geocode_fields(distinct, prefix=prefix, role=role)  # type: ignore[arg-type]
+        if len(_GEOCODED) > _GEOCODED_LIMIT:
+            _GEOCODED.clear()
+        for i, row in zip(missing, found[GEOCODE_COLUMNS].itertuples(index=False, name=None), strict=True):
+            rows[i] = row
+            _GEOCODED[(scope, uniques[i])] = row
+    values = list(zip(*rows, strict=True))
+    found = pd.DataFrame({
+        c: pd.Series(v, dtype="float64" if c in _GEOCODE_FLOATS else "str")
+        for c, v in zip(GEOCODE_COLUMNS, values, strict=True)
+    })
+    return found, codes, key
 
 
 def _per_row(values: pd.Series | pd.DataFrame, codes: np.ndarray, index: pd.Index):  # type: ignore[no-untyped-def]
