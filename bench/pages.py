@@ -110,7 +110,9 @@ def _page_calls(page: str, viewer, filters, rng: random.Random, state: dict) -> 
                 viewer, filters, cell=state["cell"][0], res=state["cell"][1]) if state.get("cell") else None))
         return calls
     if page == "flows_and_corridors":
-        level = rng.choice(["county", "county", "region", "task_force", "res4", "res5", "res6"])
+        # the levels the page offers under these filters (res 5/6 only for part of the state)
+        level = rng.choice([lv for lv in ["county", "county", "region", "task_force", "res4", "res5", "res6"]
+                            if lv in flows.levels_for(filters)])
         pair_level = "task_force" if level == "task_force" else "region"
         return [
             hist,

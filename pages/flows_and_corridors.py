@@ -29,16 +29,21 @@ BUILD_NOTE = (
 
 viewer = current_viewer()
 header = st.container()
-with st.sidebar:
+map_controls = st.sidebar.container()  # drawn above the shared filters, filled once they are known
+filters = ui_filters.sidebar_filters(viewer)
+levels = [level for level in LEVELS if level in flows.levels_for(filters)] if flows else list(LEVELS)
+if st.session_state.get("url_level") not in levels:  # e.g. the region filter was just cleared
+    st.session_state.pop("url_level", None)
+with map_controls:
     st.markdown("**Map**")
     level = ui_filters.url_choice(
-        "Group places by", list(LEVELS), param="level", default="county", widget="select_slider",
+        "Group places by", levels, param="level", default="county", widget="select_slider",
         format_func=LEVELS.get, help="Coarse groupings for the statewide picture, H3 cells for a closer look.",
     )
+    if len(levels) < len(LEVELS):
+        st.caption("Finer hexagons (res 5, res 6) once a region, task force or county is chosen.")
     top_n = ui_filters.url_choice("Busiest flows drawn opaque", [10, 25, 50, 100], param="top", default=25, widget="selectbox")
     show_corridors = ui_filters.url_choice("Highway corridors", [], param="corridors", default=True, widget="toggle")
-
-filters = ui_filters.sidebar_filters(viewer)
 months = ui_filters.available_months(viewer, filters)
 
 period = chrome.format_period(filters.start or (months[0] if months else None), filters.end or (months[-1] if months else None))

@@ -72,10 +72,12 @@ from routes import warehouse
 __all__ = [
     "COORDINATION_LEVELS",
     "EDGE_LEVELS",
+    "NARROW_LEVELS",
     "SHIFT_LEVELS",
     "coordination_pairs",
     "corridor_loads",
     "flow_edges",
+    "levels_for",
     "location_totals",
     "route_shifts",
 ]
@@ -92,6 +94,23 @@ ROLL_UP_CHAINS: dict[str, tuple[str, ...]] = {
     "region": ("region",),
     "task_force": ("task_force",),
 }
+
+#: Levels drawn only for part of the state: statewide they would be tens of thousands
+#: of arcs, mostly under k (aggregation follows the zoom: coarse statewide, fine close up).
+NARROW_LEVELS = ("res5", "res6")
+
+
+def levels_for(filters: Filters) -> tuple[str, ...]:
+    """The levels a map of ``filters`` offers: H3 res 5 and 6 once a region, task force or county is chosen.
+
+    >>> levels_for(Filters())
+    ('res4', 'county', 'region', 'task_force')
+    >>> levels_for(Filters(counties=("06037",)))[:2]
+    ('res6', 'res5')
+    """
+    narrowed = bool(filters.regions or filters.counties or filters.task_forces)
+    return tuple(level for level in EDGE_LEVELS if narrowed or level not in NARROW_LEVELS)
+
 
 COORDINATION_LEVELS = ("county", "region", "task_force")
 SHIFT_LEVELS = ("county", "region", "task_force", "segment")

@@ -125,8 +125,18 @@ def test_play_steps_through_the_months(warehouse_env: Path, monkeypatch: pytest.
 def test_flows_widget_paths(warehouse_env: Path) -> None:
     app = _ok(_app(FLOWS, VIEWERS["lead"]).run())
     assert len(app.get("deck_gl_json_chart")) == 1
-    for level in ("region", "task_force", "res4", "res5", "res6", "county"):
+    # statewide: no hexagons finer than res 4 (aggregation follows the zoom)
+    assert "res6" not in app.select_slider(key="url_level").options
+    for level in ("region", "task_force", "res4", "county"):
         _ok(app.select_slider(key="url_level").set_value(level).run())
+    _ok(app.multiselect(key="f_counties").set_value(["06073"]).run())
+    for level in ("res5", "res6"):
+        _ok(app.select_slider(key="url_level").set_value(level).run())
+        assert app.query_params["level"] in (level, [level])
+    # clearing the county takes the map back to a statewide grouping
+    _ok(app.multiselect(key="f_counties").set_value([]).run())
+    assert app.select_slider(key="url_level").value == "county"
+    _ok(app.select_slider(key="url_level").set_value("res4").run())
     _ok(app.selectbox(key="url_top").set_value(50).run())
     _ok(app.radio(key="flows_mode").set_value("incoming").run())
     _ok(app.selectbox(key="flows_place").select_index(0).run())
