@@ -145,7 +145,18 @@ def _has_facts(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(rows and rows[0][0])
 
 
-#: Edges re-aggregated from ``flow_facts``, per (read-only snapshot file, SQL, parameters):
+#: What identifies an edge (and the areas of its ends) in ``flows`` rows, and what adds up.
+_EDGE_KEYS = (
+    "level", "origin_id", "origin_kind", "origin_cell", "origin_county_fips", "origin_region",
+    "origin_task_force", "origin_entry", "origin_state", "origin_country", "dest_id", "dest_kind",
+    "dest_cell", "dest_county_fips", "dest_region", "dest_task_force",
+)
+_FLOW_SUMS = (
+    "records", "victims", "minors", "tips", "incidents", "recoveries", "services", "confirmed",
+    *(f"n_{n}" for n in FLOW_INDICATORS),
+)
+
+#: Edges summed over the period and types (from ``flows``, or re-aggregated from ``flow_facts``), per (read-only snapshot file, SQL, parameters):
 #: a page's flows, totals, corridors and coordination pairs share one aggregation.
 _MEMO: OrderedDict[tuple[str, str, tuple[object, ...]], pa.Table] = OrderedDict()
 _MEMO_LOCK = threading.Lock()
@@ -188,11 +199,20 @@ def _needs_records(filters: Filters) -> bool:
 
 
 def _edges_sql(con: duckdb.DuckDBPyConnection, filters: Filters, level: str) -> tuple[str, list[object]]:
-    """Edges at ``level`` under every filter except geography: SQL over ``flows`` columns."""
+    """Edges at ``level`` under every filter except geography, one row per edge: SQL over ``flows`` columns.
+
+    Computed once per snapshot and filters (:func:`_remembered`), so the readers
+    of one page view share it.
+    """
     plain = replace(filters, regions=(), counties=(), task_forces=())
     if not _needs_records(filters):
         where, params = plain.where()
-        return f"SELECT * FROM flows WHERE level = '{level}' AND {where}", params  # noqa: S608 (level checked)
+        sums = ", ".join(f"sum({c})::BIGINT AS {c}" for c in _FLOW_SUMS)
+        return _remembered(con, f"""
+            SELECT {", ".join(_EDGE_KEYS)}, {sums}, bit_count(bit_or(source_bits)) AS sources,
+                bit_or(source_bits) AS source_bits
+            FROM flows WHERE level = '{level}' AND {where} GROUP BY ALL
+        """, params)  # noqa: S608 (level checked; values are parameters)
     bits = len(_source_ids(con))
     if _has_facts(con):
         where, params = replace(plain, indicators=()).where()
