@@ -15,10 +15,31 @@ Tables (dropped and recreated on each run; idempotent):
     (NULL for county-precision records): ``records``, ``victims``. Every record
     with a destination counts here, so "records too coarse for res r" is the sum
     over ``dest_res IS NULL OR dest_res < r``.
+``cell_indicator_counts``
+    ``cell_counts`` with one more leading dimension, ``indicator``: one row per
+    ``indicator`` x ``res`` x ``cell`` x ``month`` x ``trafficking_type`` x
+    ``record_type`` x ``source_kind`` x ``dest_county_fips`` (``dest_region``,
+    ``dest_task_force``). A record counts once under each distinct indicator it
+    carries (``list_distinct(indicators)``; NULL elements and empty lists add
+    nothing), under the same ``dest_res >= res`` rule. So ``indicator = 'x'``
+    gives exactly what ``list_has_any(indicators, ['x'])`` gives over
+    ``records`` (one indicator only: a filter on several would count a record
+    once per indicator). Sorted by ``indicator, res, month`` so a read for one
+    indicator, one resolution and a period touches a small slice.
+``county_indicator_month_counts``
+    ``county_month_counts`` with ``indicator`` in front, built the same way: the
+    coarse (county) part of a one-indicator heatmap read.
+``cell_build_state``
+    One row: the fingerprint of ``records`` and ``batches`` these tables were
+    built from (``FINGERPRINT_SQL`` of ``pipelines/build_trend_aggregates.py``).
+    ``query/cells.py`` reads ``records`` instead while it does not match (after
+    an ingest or a retention delete without a rebuild) or is missing, so a stale
+    build never changes a result, only its speed.
 
 Column names match ``records`` so :meth:`query.filters.Filters.where` applies to
-both tables unchanged (except the ``indicators`` filter: the query layer reads
-``records`` when it is set).
+every table unchanged, except the ``indicators`` filter: the query layer reads
+the ``*indicator*`` tables with ``indicator = ?`` when it names exactly one
+indicator, and ``records`` when it names several.
 """
 
 from __future__ import annotations
@@ -28,11 +49,16 @@ import logging
 import duckdb
 
 from geo.grid import MAP_RESOLUTIONS, sql_cell_to_parent
+from pipelines.build import table_timer
+from pipelines.build_trend_aggregates import FINGERPRINT_SQL
 
 log = logging.getLogger(__name__)
 
-#: The tables this step owns.
-TABLES = ("cell_counts", "county_month_counts")
+#: The tables this step owns (``cell_build_state`` last: it is written after the others).
+TABLES = (
+    "cell_counts", "county_month_counts", "cell_indicator_counts", "county_indicator_month_counts",
+    "cell_build_state",
+)
 
 _DIMENSIONS = (
     "month, trafficking_type, record_type, source_kind, "
@@ -62,8 +88,49 @@ ORDER BY month, dest_county_fips
 """  # noqa: S608 (fixed text)
 
 
+# One row per (distinct indicator of a record, its finest cell, every dimension): the
+# base both indicator tables group from, so ``records`` is unnested once.
+_INDICATOR_BASE_SQL = f"""
+CREATE OR REPLACE TEMP TABLE _cell_indicator_base AS
+SELECT indicator, dest_cell, dest_res, {_DIMENSIONS},
+       count(*)::BIGINT AS records, sum(victim_count)::BIGINT AS victims
+FROM (
+    SELECT unnest(list_distinct(indicators)) AS indicator, dest_cell, dest_res, {_DIMENSIONS}, victim_count
+    FROM records
+    WHERE (dest_cell IS NOT NULL OR dest_county_fips IS NOT NULL) AND len(indicators) > 0
+)
+WHERE indicator IS NOT NULL
+GROUP BY ALL
+"""  # noqa: S608 (fixed text)
+
+
+def _cell_indicator_sql() -> str:
+    parts = [
+        f"SELECT indicator, {res}::TINYINT AS res, {sql_cell_to_parent('dest_cell', res)} AS cell, "  # noqa: S608 (ints from geo.grid)
+        f"{_DIMENSIONS}, sum(records)::BIGINT AS records, coalesce(sum(victims), 0)::BIGINT AS victims "
+        f"FROM _cell_indicator_base WHERE dest_cell IS NOT NULL AND dest_res >= {res} "
+        f"GROUP BY ALL"
+        for res in MAP_RESOLUTIONS
+    ]
+    union = "\nUNION ALL\n".join(parts)
+    return (
+        "CREATE OR REPLACE TABLE cell_indicator_counts AS "  # noqa: S608
+        f"SELECT * FROM ({union}) ORDER BY indicator, res, month, cell"
+    )
+
+
+_COUNTY_INDICATOR_SQL = f"""
+CREATE OR REPLACE TABLE county_indicator_month_counts AS
+SELECT indicator, {_DIMENSIONS}, dest_res, sum(records)::BIGINT AS records, coalesce(sum(victims), 0)::BIGINT AS victims
+FROM _cell_indicator_base
+WHERE dest_county_fips IS NOT NULL
+GROUP BY ALL
+ORDER BY indicator, month, dest_county_fips
+"""  # noqa: S608 (fixed text)
+
+
 def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Recreate ``cell_counts`` and ``county_month_counts`` from ``records``.
+    """Recreate the tables of :data:`TABLES` from ``records``.
 
     Parameters
     ----------
@@ -75,8 +142,17 @@ def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     dict
         Rows written per table.
     """
-    con.execute(_cell_counts_sql())
-    con.execute(_COUNTY_SQL)
+    with table_timer("cell_counts"):
+        con.execute(_cell_counts_sql())
+    with table_timer("county_month_counts"):
+        con.execute(_COUNTY_SQL)
+    with table_timer("cell_indicator_counts"):
+        con.execute(_INDICATOR_BASE_SQL)
+        con.execute(_cell_indicator_sql())
+    with table_timer("county_indicator_month_counts"):
+        con.execute(_COUNTY_INDICATOR_SQL)
+        con.execute("DROP TABLE IF EXISTS _cell_indicator_base")
+    con.execute(f"CREATE OR REPLACE TABLE cell_build_state AS {FINGERPRINT_SQL}")  # noqa: S608 (fixed text)
     counts: dict[str, int] = {}
     for table in TABLES:
         row = con.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608 (fixed names)

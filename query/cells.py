@@ -10,13 +10,28 @@ Small-cell protection: cells under k roll up to their H3 parent (at most
 :func:`query.suppression.roll_up_cells`; what still falls short is returned with
 ``suppressed=True`` and ``<NA>`` counts, never as zero.
 
-Reads use the pre-aggregates of ``pipelines/build_aggregates.py`` when they exist
-and no indicator filter is set (indicators are a list per record), else
-``records`` directly.
+Reads use the pre-aggregates of ``pipelines/build_aggregates.py`` while they are
+current (``cell_build_state`` holds the fingerprint of ``records`` they were built
+from; a missing or stale build is never read, so it can only make a read slower,
+never different):
+
+- no indicator filter: ``cell_counts`` / ``county_month_counts``;
+- a filter naming exactly ONE indicator (``"has any of {x}"`` is ``"has x"``):
+  ``cell_indicator_counts`` / ``county_indicator_month_counts`` with
+  ``indicator = x``;
+- several indicators: ``records`` (a record carrying two of them would count
+  twice in the per-indicator tables).
+
+:func:`cell_breakdown` splits a cell by indicator from ``cell_indicator_counts``
+when no indicator filter is set; under a one-indicator filter its other
+dimensions come from there and only the indicator split (which indicators the
+matching records carry besides ``x``) reads ``records``, narrowed to the cell's
+id ranges.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import date
 
 import duckdb
@@ -26,7 +41,7 @@ import pandas as pd
 
 from geo import grid, reference
 from query import suppression
-from query.aggregates import count_source
+from query.aggregates import FINGERPRINT_SQL, count_source
 from query.filters import Filters
 from query.viewer import Viewer
 from routes import warehouse
@@ -65,15 +80,55 @@ _COUNT_COLUMNS = ["records", "victims"]
 _connection = warehouse.reading  # an optional connection, else a fresh snapshot
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-    ).fetchone()
-    return bool(row and row[0])
+#: The tables of ``pipelines/build_aggregates.py`` and its state row.
+_AGGREGATE_TABLES = (
+    "cell_counts", "county_month_counts", "cell_indicator_counts", "county_indicator_month_counts",
+)
+_STATE_TABLE = "cell_build_state"
+_FRESH_SQL = (
+    "SELECT s.records_rows IS NOT DISTINCT FROM f.records_rows "  # noqa: S608 (fixed text)
+    "AND s.records_updated IS NOT DISTINCT FROM f.records_updated "
+    "AND s.batches_rows IS NOT DISTINCT FROM f.batches_rows "
+    f"AND s.batches_finished IS NOT DISTINCT FROM f.batches_finished FROM {_STATE_TABLE} s CROSS JOIN ({FINGERPRINT_SQL}) f"
+)
 
 
-def _use_aggregates(con: duckdb.DuckDBPyConnection, filters: Filters) -> bool:
-    return not filters.indicators and _has_table(con, "cell_counts") and _has_table(con, "county_month_counts")
+def _aggregates_fresh(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the cell pre-aggregates exist and were built from the current ``records``."""
+    names = {str(r[0]) for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if not {*_AGGREGATE_TABLES, _STATE_TABLE} <= names:
+        return False
+    try:
+        rows = con.execute(_FRESH_SQL).fetchall()
+    except duckdb.Error:  # another attached database, or an older state layout
+        return False
+    return len(rows) == 1 and bool(rows[0][0])
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Which pre-aggregates a read uses: the tables, and the indicator they are narrowed to."""
+
+    cells: str
+    county: str
+    indicator: str | None = None
+
+    def where(self, filters: Filters) -> tuple[str, list[object]]:
+        """``filters`` as a WHERE body over these tables (destination side)."""
+        sql, params = replace(filters, indicators=()).where(side="dest")
+        if self.indicator is None:
+            return sql, params
+        return f"indicator = ? AND {sql}", [self.indicator, *params]
+
+
+def _aggregate_source(con: duckdb.DuckDBPyConnection, filters: Filters) -> _Source | None:
+    """The pre-aggregates that count ``filters`` exactly as ``records`` would, or ``None``."""
+    wanted = set(filters.indicators)
+    if len(wanted) > 1 or not _aggregates_fresh(con):
+        return None
+    if wanted:
+        return _Source("cell_indicator_counts", "county_indicator_month_counts", wanted.pop())
+    return _Source("cell_counts", "county_month_counts")
 
 
 def _guard(con: duckdb.DuckDBPyConnection, viewer: Viewer, filters: Filters) -> None:
@@ -95,14 +150,16 @@ def _check_res(res: int) -> int:
 def _raw_cells(con: duckdb.DuckDBPyConnection, filters: Filters, res: int) -> pd.DataFrame:
     """Unprotected counts per (cell at ``res``, county), and per county for coarse records."""
     where, params = filters.where(side="dest")
-    if _use_aggregates(con, filters):
+    source = _aggregate_source(con, filters)
+    if source is not None:
+        where, params = source.where(filters)
         cells_sql = (
             "SELECT cell, dest_county_fips AS county_fips, sum(records)::BIGINT AS records, "  # noqa: S608 (where from Filters, values as parameters)
-            f"sum(victims)::BIGINT AS victims FROM cell_counts WHERE res = ? AND {where} GROUP BY ALL"
+            f"sum(victims)::BIGINT AS victims FROM {source.cells} WHERE res = ? AND {where} GROUP BY ALL"
         )
         coarse_sql = (
             "SELECT NULL::BIGINT AS cell, dest_county_fips AS county_fips, sum(records)::BIGINT AS records, "  # noqa: S608
-            "sum(victims)::BIGINT AS victims FROM county_month_counts "
+            f"sum(victims)::BIGINT AS victims FROM {source.county} "
             f"WHERE (dest_res IS NULL OR dest_res < ?) AND {where} GROUP BY ALL"
         )
     else:
@@ -335,6 +392,39 @@ def _as_cell(cell: int | str) -> int:
     return int(cell)
 
 
+def _indicator_part(
+    con: duckdb.DuckDBPyConnection, source: _Source, filters: Filters, *, res: int, cell_id: int
+) -> pd.DataFrame:
+    """The 'indicator' rows of a breakdown when ``source`` (current pre-aggregates) is read.
+
+    Without an indicator filter: records per indicator of the cell, from
+    ``cell_indicator_counts`` (a record counts under each indicator it carries,
+    as ``unnest`` over ``records`` counts it). Under a one-indicator filter the
+    rows are the indicators the matching records carry (``x`` itself and what
+    co-occurs with it), which no pre-aggregate holds: ``records`` of the cell are
+    read first (an optimiser fence keeps the cheap cell test ahead of the list
+    test), then narrowed to those carrying ``x``.
+    """
+    where, params = replace(filters, indicators=()).where(side="dest")
+    if source.indicator is None:
+        return con.execute(
+            "SELECT 'indicator' AS dimension, indicator AS value, sum(records)::BIGINT AS records, "  # noqa: S608 (where from Filters)
+            "sum(victims)::BIGINT AS victims FROM cell_indicator_counts "
+            f"WHERE res = ? AND cell = ? AND {where} GROUP BY ALL ORDER BY records DESC, value",
+            [res, cell_id, *params],
+        ).df()
+    parent = grid.sql_cell_to_parent("dest_cell", res)
+    return con.execute(
+        "SELECT 'indicator' AS dimension, value, count(*) AS records, "  # noqa: S608 (trusted expression, values as parameters)
+        "coalesce(sum(victim_count), 0)::BIGINT AS victims FROM ("
+        "SELECT unnest(list_distinct(indicators)) AS value, victim_count FROM ("
+        "SELECT indicators, victim_count FROM records "
+        f"WHERE dest_cell IS NOT NULL AND dest_res >= ? AND {parent} = ? AND {where} OFFSET 0"
+        ") WHERE list_contains(indicators, ?)) GROUP BY ALL ORDER BY records DESC, value",
+        [res, cell_id, *params, source.indicator],
+    ).df()
+
+
 def cell_breakdown(
     viewer: Viewer,
     filters: Filters,
@@ -375,12 +465,13 @@ def cell_breakdown(
     parts = []
     with _connection(con) as c:
         _guard(c, viewer, filters)
-        if _use_aggregates(c, filters):
-            # the additive dimensions from cell_counts (one small read), indicators from records
-            agg_where, agg_params = filters.where(side="dest")
+        source = _aggregate_source(c, filters)
+        if source is not None:
+            # the additive dimensions from the pre-aggregate (one small read)
+            agg_where, agg_params = source.where(filters)
             agg = c.execute(
                 "SELECT trafficking_type, record_type, source_kind, strftime(month, '%Y-%m') AS month, "  # noqa: S608 (where from Filters)
-                "sum(records)::BIGINT AS records, sum(victims)::BIGINT AS victims FROM cell_counts "
+                f"sum(records)::BIGINT AS records, sum(victims)::BIGINT AS victims FROM {source.cells} "
                 f"WHERE res = ? AND cell = ? AND {agg_where} GROUP BY ALL",
                 [res, cell_id, *agg_params],
             ).df()
@@ -390,6 +481,7 @@ def cell_breakdown(
                 part = part.rename(columns={dimension: "value"}).assign(dimension=dimension)
                 by = "value" if dimension == "month" else "records"
                 parts.append(part.sort_values(by, ascending=dimension == "month")[["dimension", "value", "records", "victims"]])
+            parts.append(_indicator_part(c, source, filters, res=res, cell_id=cell_id))
         else:
             row = c.execute(f"SELECT count(*) {base}", base_params).fetchone()
             total = int(row[0]) if row else 0
@@ -409,14 +501,15 @@ def cell_breakdown(
                     base_params,
                 ).df()
             )
-        parts.append(
-            c.execute(
-                "SELECT 'indicator' AS dimension, value, count(*) AS records, "  # noqa: S608
-                "coalesce(sum(victim_count), 0)::BIGINT AS victims FROM ("
-                f"SELECT unnest(indicators) AS value, victim_count {base}) GROUP BY ALL ORDER BY records DESC",
-                base_params,
-            ).df()
-        )
+            parts.append(
+                c.execute(
+                    "SELECT 'indicator' AS dimension, value, count(*) AS records, "  # noqa: S608
+                    "coalesce(sum(victim_count), 0)::BIGINT AS victims FROM ("
+                    f"SELECT unnest(list_distinct(indicators)) AS value, victim_count {base}) "
+                    "GROUP BY ALL ORDER BY records DESC, value",
+                    base_params,
+                ).df()
+            )
     order = {d: i for i, d in enumerate(BREAKDOWN_DIMENSIONS)}
     frame = pd.concat(parts, ignore_index=True)
     frame = frame.sort_values("dimension", key=lambda d: d.map(order), kind="stable").reset_index(drop=True)

@@ -22,15 +22,20 @@ def built(tmp_path: Path) -> Path:
     return path
 
 
-def test_build_writes_both_tables_and_is_idempotent(built: Path) -> None:
+COUNT_TABLES = [t for t in build_aggregates.TABLES if t != "cell_build_state"]
+
+
+def test_build_writes_every_table_and_is_idempotent(built: Path) -> None:
     with warehouse.open_snapshot(path=built) as con:
-        first = {t: con.execute(f"SELECT count(*), sum(records) FROM {t}").fetchone() for t in build_aggregates.TABLES}  # noqa: S608
+        first = {t: con.execute(f"SELECT count(*), sum(records) FROM {t}").fetchall()[0] for t in COUNT_TABLES}  # noqa: S608
     with warehouse.write_snapshot(path=built) as con:
         counts = build_aggregates.build(con)
     with warehouse.open_snapshot(path=built) as con:
-        second = {t: con.execute(f"SELECT count(*), sum(records) FROM {t}").fetchone() for t in build_aggregates.TABLES}  # noqa: S608
+        second = {t: con.execute(f"SELECT count(*), sum(records) FROM {t}").fetchall()[0] for t in COUNT_TABLES}  # noqa: S608
+        temp = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_cell_indicator_base'").fetchone()
     assert first == second
-    assert counts == {t: second[t][0] for t in build_aggregates.TABLES}
+    assert counts == {**{t: second[t][0] for t in COUNT_TABLES}, "cell_build_state": 1}
+    assert temp == (0,)
 
 
 @pytest.mark.parametrize("res", grid.MAP_RESOLUTIONS)
@@ -43,26 +48,27 @@ def test_cells_hold_only_records_precise_enough(built: Path, res: int) -> None:
         got = con.execute("SELECT sum(records), sum(victims) FROM cell_counts WHERE res = ?", [res]).fetchone()
         bad = con.execute(
             "SELECT count(*) FROM cell_counts WHERE res = ? AND ((cell >> 52) & 15) <> res", [res]
-        ).fetchone()[0]
+        ).fetchall()[0][0]
+    assert got is not None and expected is not None
     assert tuple(int(x or 0) for x in got) == tuple(int(x) for x in expected)
     assert bad == 0
 
 
 def test_res9_cells_come_only_from_point_precision(built: Path) -> None:
     with warehouse.open_snapshot(path=built) as con:
-        points = con.execute("SELECT count(*) FROM records WHERE dest_precision = 'point'").fetchone()[0]
-        at9 = con.execute("SELECT sum(records) FROM cell_counts WHERE res = 9").fetchone()[0]
+        points = con.execute("SELECT count(*) FROM records WHERE dest_precision = 'point'").fetchall()[0][0]
+        at9 = con.execute("SELECT sum(records) FROM cell_counts WHERE res = 9").fetchall()[0][0]
     assert at9 == points
 
 
 def test_county_month_counts_cover_every_record(built: Path) -> None:
     with warehouse.open_snapshot(path=built) as con:
-        total = con.execute("SELECT count(*) FROM records WHERE dest_county_fips IS NOT NULL").fetchone()[0]
-        got = con.execute("SELECT sum(records) FROM county_month_counts").fetchone()[0]
+        total = con.execute("SELECT count(*) FROM records WHERE dest_county_fips IS NOT NULL").fetchall()[0][0]
+        got = con.execute("SELECT sum(records) FROM county_month_counts").fetchall()[0][0]
         coarse7 = con.execute(
             "SELECT sum(records) FROM county_month_counts WHERE dest_res IS NULL OR dest_res < 7"
-        ).fetchone()[0]
-        place = con.execute("SELECT count(*) FROM records WHERE dest_res < 7").fetchone()[0]
+        ).fetchall()[0][0]
+        place = con.execute("SELECT count(*) FROM records WHERE dest_res < 7").fetchall()[0][0]
     assert got == total
     assert coarse7 == place
 
@@ -70,5 +76,50 @@ def test_county_month_counts_cover_every_record(built: Path) -> None:
 def test_build_on_an_empty_warehouse(tmp_path: Path) -> None:
     con = duckdb.connect(str(tmp_path / "empty.duckdb"))
     warehouse.ensure_schema(con)
-    assert build_aggregates.build(con) == {"cell_counts": 0, "county_month_counts": 0}
+    counts = build_aggregates.build(con)
+    assert counts == {**{t: 0 for t in build_aggregates.TABLES}, "cell_build_state": 1}
     con.close()
+
+
+@pytest.mark.parametrize("res", grid.MAP_RESOLUTIONS)
+def test_indicator_cells_count_each_record_once_per_indicator(built: Path, res: int) -> None:
+    with warehouse.open_snapshot(path=built) as con:
+        expected = dict(
+            (name, (int(n), int(v)))
+            for name, n, v in con.execute(
+                "SELECT i, count(*), coalesce(sum(victim_count), 0) FROM "
+                "(SELECT unnest(list_distinct(indicators)) AS i, victim_count FROM records "
+                " WHERE dest_cell IS NOT NULL AND dest_res >= ?) GROUP BY i",
+                [res],
+            ).fetchall()
+        )
+        got = dict(
+            (name, (int(n), int(v)))
+            for name, n, v in con.execute(
+                "SELECT indicator, sum(records), sum(victims) FROM cell_indicator_counts WHERE res = ? GROUP BY ALL",
+                [res],
+            ).fetchall()
+        )
+        motel_cells = con.execute(
+            "SELECT sum(records) FROM cell_indicator_counts WHERE res = ? AND indicator = 'motel'", [res]
+        ).fetchall()[0][0]
+        motel_records = con.execute(
+            "SELECT count(*) FROM records WHERE dest_cell IS NOT NULL AND dest_res >= ? "
+            "AND list_has_any(indicators, ['motel'])",
+            [res],
+        ).fetchall()[0][0]
+    assert got == expected and motel_cells == motel_records > 0
+
+
+def test_county_indicator_counts_cover_every_record(built: Path) -> None:
+    with warehouse.open_snapshot(path=built) as con:
+        expected = con.execute(
+            "SELECT count(*) FROM records WHERE dest_county_fips IS NOT NULL AND list_contains(indicators, 'drugs')"
+        ).fetchall()[0][0]
+        got = con.execute(
+            "SELECT sum(records) FROM county_indicator_month_counts WHERE indicator = 'drugs'"
+        ).fetchall()[0][0]
+        state = con.execute("SELECT records_rows FROM cell_build_state").fetchall()[0][0]
+        rows = con.execute("SELECT count(*) FROM records").fetchall()[0][0]
+    assert got == expected > 0
+    assert state == rows

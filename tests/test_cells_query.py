@@ -61,7 +61,7 @@ def test_never_finer_than_precision(paths: dict[str, Path]) -> None:
     shown = out[out["level"].eq("cell")]
     assert (shown["res"] <= 9).all()
     with warehouse.open_snapshot(path=paths["built"]) as con:
-        points = con.execute("SELECT count(*) FROM records WHERE dest_res >= 9").fetchone()[0]
+        points = con.execute("SELECT count(*) FROM records WHERE dest_res >= 9").fetchall()[0][0]
     assert shown["records"].fillna(0).sum() <= points  # zip/place records are not res-9 cells
     assert (out["level"] == "county").any()
 
@@ -126,6 +126,7 @@ def test_breakdown_of_a_small_cell_is_all_suppressed(paths: dict[str, Path]) -> 
     if cell is None:
         with warehouse.open_snapshot(path=paths["built"]) as con:
             cell = con.execute("SELECT dest_cell FROM records WHERE dest_county_fips = ? LIMIT 1", [SPARSE_COUNTY]).fetchone()
+    assert cell is not None
     out = _read(paths["built"], cells.cell_breakdown, PARTNER, Filters(), cell=int(cell[0]))
     assert out["suppressed"].all() and out["records"].isna().all()
 
@@ -196,3 +197,107 @@ def test_scale_values_hold_no_small_counts(paths: dict[str, Path]) -> None:
         assert len(values) > 0
         if measure != "per_capita":
             assert (values >= PARTNER.k).all()
+
+
+# ------------------------------------------------ per-indicator pre-aggregates
+
+ONE_INDICATOR = [
+    Filters(indicators=("motel",)),
+    Filters(indicators=("drugs",), record_types=("tip", "incident"), start=date(2024, 6, 1), end=date(2025, 5, 1)),
+]
+
+
+def _source_table(path: Path, filters: Filters) -> str:
+    with warehouse.open_snapshot(path=path) as con:
+        source = cells._aggregate_source(con, filters)
+    return "records" if source is None else source.cells
+
+
+def test_the_fixture_can_tell_a_wrong_precision_rule(paths: dict[str, Path]) -> None:
+    # motel records at every precision: a res-7 or res-9 read that took records
+    # indexed too coarsely (a wrong dest_res rule) would count more than records does
+    with warehouse.open_snapshot(path=paths["built"]) as con:
+        per_res = dict(
+            con.execute(
+                "SELECT dest_res, count(*) FROM records WHERE list_contains(indicators, 'motel') GROUP BY ALL"
+            ).fetchall()
+        )
+    assert {6, 7, 9} <= set(per_res) and min(per_res.values()) >= 100
+
+
+@pytest.mark.parametrize("res", [4, 5, 6, 7, 9])
+@pytest.mark.parametrize("filters", ONE_INDICATOR, ids=["motel", "drugs-tips-period"])
+def test_one_indicator_counts_from_aggregates_equal_records(paths: dict[str, Path], res: int, filters: Filters) -> None:
+    assert _source_table(paths["built"], filters) == "cell_indicator_counts"
+    assert _source_table(paths["plain"], filters) == "records"
+    a = _read(paths["plain"], cells.cell_counts, LEADERSHIP, filters, res=res)
+    b = _read(paths["built"], cells.cell_counts, LEADERSHIP, filters, res=res)
+    assert b["records"].notna().any() and b["level"].eq("county").any()
+    pd.testing.assert_frame_equal(_sorted(a), _sorted(b))
+
+
+def test_several_indicators_read_records(paths: dict[str, Path]) -> None:
+    both = Filters(indicators=("motel", "drugs"))
+    assert _source_table(paths["built"], both) == "records"
+    assert _source_table(paths["built"], Filters(indicators=("motel", "motel"))) == "cell_indicator_counts"
+    a = _read(paths["plain"], cells.cell_counts, LEADERSHIP, both, res=6)
+    b = _read(paths["built"], cells.cell_counts, LEADERSHIP, both, res=6)
+    pd.testing.assert_frame_equal(_sorted(a), _sorted(b))
+
+
+def _breakdowns(paths: dict[str, Path], filters: Filters, hex_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    key = ["dimension", "value"]
+    a = _read(paths["plain"], cells.cell_breakdown, LEADERSHIP, filters, cell=hex_id)
+    b = _read(paths["built"], cells.cell_breakdown, LEADERSHIP, filters, cell=hex_id)
+    return a.sort_values(key).reset_index(drop=True), b.sort_values(key).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("res", [5, 7, 9])
+@pytest.mark.parametrize(
+    "filters",
+    [Filters(), *ONE_INDICATOR, Filters(indicators=("motel", "agriculture"))],
+    ids=["none", "motel", "drugs-tips-period", "two"],
+)
+def test_breakdown_with_indicators_same_with_and_without_aggregates(
+    paths: dict[str, Path], res: int, filters: Filters
+) -> None:
+    parent = grid.sql_cell_to_parent("dest_cell", res)
+    with warehouse.open_snapshot(path=paths["plain"]) as con:
+        busiest = con.execute(
+            f"SELECT {parent} AS cell FROM records WHERE dest_res >= ? GROUP BY ALL ORDER BY count(*) DESC, cell LIMIT 2",  # noqa: S608
+            [res],
+        ).fetchall()
+    for (cell_id,) in busiest:
+        hex_id = grid.cells_to_strings([cell_id])[0]
+        a, b = _breakdowns(paths, filters, hex_id)
+        assert set(b["dimension"]) <= set(cells.BREAKDOWN_DIMENSIONS)
+        if res == 5 and filters in (Filters(), ONE_INDICATOR[0]):  # busy enough that indicator rows are shown, not all suppressed
+            assert b.loc[b["dimension"].eq("indicator"), "records"].notna().any()
+        pd.testing.assert_frame_equal(a, b)
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    dst.write_bytes(src.read_bytes())
+    return dst
+
+
+def test_stale_or_missing_cell_aggregates_are_not_read(paths: dict[str, Path], tmp_path: Path) -> None:
+    motel = Filters(indicators=("motel",))
+    stale = _copy(paths["built"], tmp_path / "stale.duckdb")
+    plain = _copy(paths["plain"], tmp_path / "plain.duckdb")
+    for path in (stale, plain):  # the same change to records in both, no rebuild
+        with warehouse.write_snapshot(path=path) as con:
+            con.execute("DELETE FROM records WHERE dest_county_fips = (SELECT min(dest_county_fips) FROM records)")
+    assert _source_table(stale, motel) == "records" and _source_table(stale, Filters()) == "records"
+    for filters in (Filters(), motel):
+        a = _read(plain, cells.cell_counts, LEADERSHIP, filters, res=7)
+        b = _read(stale, cells.cell_counts, LEADERSHIP, filters, res=7)
+        pd.testing.assert_frame_equal(_sorted(a), _sorted(b))
+    missing = _copy(paths["built"], tmp_path / "missing.duckdb")
+    with warehouse.write_snapshot(path=missing) as con:
+        con.execute("DROP TABLE cell_indicator_counts")
+    assert _source_table(missing, motel) == "records"
+    pd.testing.assert_frame_equal(
+        _sorted(_read(missing, cells.cell_counts, LEADERSHIP, motel, res=5)),
+        _sorted(_read(paths["plain"], cells.cell_counts, LEADERSHIP, motel, res=5)),
+    )
