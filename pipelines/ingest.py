@@ -278,7 +278,8 @@ def ingest_files(
         for i, path in enumerate(files):
             try:
                 if i in ahead:
-                    prepared = ahead.pop(i).result()  # raises what reading it raised
+                    with _timed("wait"):  # for the thread to finish reading it
+                        prepared = ahead.pop(i).result()  # raises what reading it raised
                     read_ahead(i + 1)  # while this one merges
                     reader, file_profile, tables = prepared.reader, prepared.profile, prepared.tables
                     del prepared
@@ -1013,7 +1014,8 @@ def _geocode_side(
             {c: pd.Series(None, index=m.index, dtype=object) for c in GEOCODE_COLUMNS}
         ).reset_index(drop=True), codes, key
     scope = (role, prefix, *(str(m[c].dtype) for c in cols))
-    rows: list[tuple[Any, ...] | None] = [_GEOCODED.get((scope, u)) for u in uniques]
+    keys = uniques.tolist()
+    rows: list[tuple[Any, ...] | None] = [_GEOCODED.get((scope, k)) for k in keys]
     missing = np.array([i for i, r in enumerate(rows) if r is None], dtype=np.int64)
     if len(missing):
         first = np.unique(codes, return_index=True)[1]
@@ -1024,7 +1026,7 @@ def _geocode_side(
             _GEOCODED.clear()
         for i, row in zip(missing, found[GEOCODE_COLUMNS].itertuples(index=False, name=None), strict=True):
             rows[i] = row
-            _GEOCODED[(scope, uniques[i])] = row
+            _GEOCODED[(scope, keys[i])] = row
     values = list(zip(*rows, strict=True))
     found = pd.DataFrame({
         c: pd.Series(v, dtype="float64" if c in _GEOCODE_FLOATS else "str")
