@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pydeck as pdk
+import shapely.geometry
 
 from geo import reference
 from maps.colours import (
@@ -72,27 +73,90 @@ def _tip_column(frame: pd.DataFrame, tip: Sequence[str] | pd.Series | None) -> l
 # --------------------------------------------------------------------------- base
 
 
+#: Decimal places of the coordinates sent to the browser (4: about 10 m, finer than
+#: the simplified outlines; fewer bytes for the page to send and parse).
+COORD_DECIMALS = 4
+#: Stroke of a county fill (drawn by :func:`county_line_layer` over the fill).
+COUNTY_FILL_LINE_RGBA = (255, 255, 255, 160)
+
+
+def _rounded(coords: Any) -> Any:
+    if isinstance(coords[0], (int, float)):
+        return [round(float(v), COORD_DECIMALS) for v in coords]
+    return [_rounded(c) for c in coords]
+
+
 @cache
 def _county_features() -> dict[str, Any]:
     counties = reference.load_counties()
-    simple = counties.copy()
-    simple["geometry"] = simple.geometry.simplify(0.005, preserve_topology=True)
-    return simple[["county_fips", "name", "geometry"]].__geo_interface__
+    simple = counties.geometry.simplify(0.005, preserve_topology=True)
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": geom.geom_type, "coordinates": _rounded(shapely.geometry.mapping(geom)["coordinates"])},
+            "properties": {"county_fips": fips, "name": name},
+        }
+        for fips, name, geom in zip(counties["county_fips"], counties["name"], simple, strict=True)
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+@cache
+def _county_segments() -> dict[str, tuple[tuple[list[float], list[float]], ...]]:
+    """Each county's outline as straight segments (``LineLayer`` rows), by FIPS code."""
+    out: dict[str, tuple[tuple[list[float], list[float]], ...]] = {}
+    for feature in _county_features()["features"]:
+        geometry = feature["geometry"]
+        polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+        out[feature["properties"]["county_fips"]] = tuple(
+            (a, b) for polygon in polygons for ring in polygon for a, b in zip(ring[:-1], ring[1:], strict=True) if a != b
+        )
+    return out
+
+
+def _line_layer(rows: list[dict[str, Any]], *, layer_id: str, rgba: Sequence[int] | None, width: float,
+                opacity: float = 1.0) -> pdk.Layer:
+    """Straight segments ``s`` → ``t``, in screen pixels; colour ``c`` per row unless ``rgba`` is given.
+
+    A ``LineLayer`` rather than a ``PathLayer`` (or a stroked ``GeoJsonLayer``, which
+    draws with one): its shader is a fraction of the size, and a browser without a
+    GPU (software WebGL) compiles it in a fraction of the time, which is most of
+    the time to a map's first frame.
+    """
+    return pdk.Layer(
+        "LineLayer",
+        rows,
+        id=layer_id,
+        get_source_position="s",
+        get_target_position="t",
+        get_color=list(rgba) if rgba is not None else "c",
+        width_units=PIXELS,
+        get_width=width,
+        opacity=opacity,
+        pickable=False,
+    )
 
 
 def county_outline_layer(*, line_rgba: Sequence[int] = COUNTY_LINE_RGBA) -> pdk.Layer:
     """The 58 county outlines: the base layer of every map (not pickable)."""
-    return pdk.Layer(
-        "GeoJsonLayer",
-        _county_features(),
-        id="county-outlines",
-        stroked=True,
-        filled=False,
-        get_line_color=list(line_rgba),
-        line_width_units=PIXELS,
-        get_line_width=1,
-        pickable=False,
-    )
+    rows = [{"s": a, "t": b} for segments in _county_segments().values() for a, b in segments]
+    return _line_layer(rows, layer_id="county-outlines", rgba=line_rgba, width=1)
+
+
+def county_line_layer(counties: pd.DataFrame, *, layer_id: str, opacity: float = 1.0) -> pdk.Layer:
+    """The outlines of the counties of a :func:`county_fill_layer`, drawn over it.
+
+    White, except the suppressed counties' (``suppressed`` true): dark grey, so a
+    suppressed county reads as grey with a dark outline, never as a colour of the scale.
+    """
+    segments = _county_segments()
+    flags = counties["suppressed"].fillna(False).astype(bool) if "suppressed" in counties else pd.Series(False, index=counties.index)
+    rows = [
+        {"s": a, "t": b, "c": list(SUPPRESSED_LINE_RGBA if suppressed else COUNTY_FILL_LINE_RGBA)}
+        for fips, suppressed in sorted(zip(counties["county_fips"], flags, strict=True), key=lambda fs: fs[1])
+        for a, b in segments.get(fips, ())
+    ]
+    return _line_layer(rows, layer_id=layer_id, rgba=None, width=1, opacity=opacity)
 
 
 @cache
@@ -114,16 +178,8 @@ def _highway_rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 def highway_layer() -> pdk.Layer:
     """The highways as thin brown lines; they are schematic (straight lines between towns)."""
     paths, _ = _highway_rows()
-    return pdk.Layer(
-        "PathLayer",
-        paths,
-        id="highways",
-        get_path="path",
-        get_color=list(HIGHWAY_RGBA),
-        width_units=PIXELS,
-        get_width=1.5,
-        pickable=False,
-    )
+    rows = [{"s": a, "t": b} for path in paths for a, b in zip(path["path"][:-1], path["path"][1:], strict=True) if a != b]
+    return _line_layer(rows, layer_id="highways", rgba=HIGHWAY_RGBA, width=1.5)
 
 
 def highway_label_layer() -> pdk.Layer:
@@ -253,7 +309,8 @@ def county_fill_layer(
     opacity: float = 0.55,
 ) -> pdk.Layer:
     """A choropleth of counties: ``counties`` has ``county_fips``, ``value_column``, ``tip``
-    and optionally ``suppressed`` (drawn grey with a dark outline)."""
+    and optionally ``suppressed`` (drawn grey; :func:`county_line_layer` of the same
+    rows, drawn over it, outlines them: white, dark for the suppressed ones)."""
     features = _county_features()
     by_fips = counties.set_index("county_fips")
     colours = scale.rgba_of(counties[value_column])
@@ -272,7 +329,6 @@ def county_fill_layer(
                 "properties": {
                     "county_fips": fips,
                     "fill": [*SUPPRESSED_RGBA[:3], 90] if suppressed else colour_of[fips],
-                    "line": list(SUPPRESSED_LINE_RGBA) if suppressed else [255, 255, 255, 160],
                     "tip": str(row.get("tip", feature["properties"]["name"])),
                 },
             }
@@ -281,13 +337,10 @@ def county_fill_layer(
         "GeoJsonLayer",
         {"type": "FeatureCollection", "features": out},
         id=layer_id,
-        stroked=True,
+        stroked=False,
         filled=True,
         opacity=opacity,
         get_fill_color="properties.fill",
-        get_line_color="properties.line",
-        line_width_units=PIXELS,
-        get_line_width=1,
         pickable=True,
         auto_highlight=True,
     )
@@ -498,6 +551,7 @@ __all__ = [
     "base_legend_entries",
     "corridor_layer",
     "county_fill_layer",
+    "county_line_layer",
     "county_outline_layer",
     "hexagon_layer",
     "highway_label_layer",

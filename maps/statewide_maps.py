@@ -124,8 +124,11 @@ def county_rate_deck(
     """
     scale = scale or county_rate_scale(rates)
     frame = rates.assign(tip=_county_tips(rates))
-    layer = L.county_fill_layer(frame, scale=scale, value_column="rate_per_100k", layer_id="county-rates", opacity=0.85)
-    deck = decks.make_deck([layer], view_state=view_state, height=height)
+    drawn = [
+        L.county_fill_layer(frame, scale=scale, value_column="rate_per_100k", layer_id="county-rates", opacity=0.85),
+        L.county_line_layer(frame, layer_id="county-rates-lines", opacity=0.85),
+    ]
+    deck = decks.make_deck(drawn, view_state=view_state, height=height)
     return deck, scale.legend("Records per 100,000 residents")
 
 
@@ -144,6 +147,8 @@ def region_deck(
                             value_column="rate_per_100k", layer_id="neighbour-rates", opacity=0.3),
         L.county_fill_layer(members.assign(tip=_county_tips(members)), scale=scale,
                             value_column="rate_per_100k", layer_id="region-rates", opacity=0.9),
+        L.county_line_layer(neighbours, layer_id="neighbour-rates-lines", opacity=0.3),
+        L.county_line_layer(members, layer_id="region-rates-lines", opacity=0.9),
     ]
     view = decks.view_for_counties(list(both["county_fips"]), width_px=760, height_px=height)
     legend = scale.legend("Records per 100,000 residents")

@@ -189,7 +189,20 @@ def test_county_choropleth_marks_suppressed_counties() -> None:
     layer = layers.county_fill_layer(counties, scale=colours.fixed_scale(1000))
     features = {f["properties"]["county_fips"]: f["properties"] for f in layer.data["features"]}
     assert set(features) == {"06037", "06003"}
-    assert features["06003"]["line"] == list(colours.SUPPRESSED_LINE_RGBA)
+    assert features["06003"]["fill"][:3] == list(colours.SUPPRESSED_RGBA[:3])
+    lines = layers.county_line_layer(counties, layer_id="lines")
+    colour_of = {tuple(row["c"]) for row in lines.data}
+    assert colour_of == {colours.SUPPRESSED_LINE_RGBA, layers.COUNTY_FILL_LINE_RGBA}
+    assert lines.data[-1]["c"] == list(colours.SUPPRESSED_LINE_RGBA)  # drawn last, on top of shared borders
+
+
+def test_base_layers_are_line_layers_and_the_deck_json_is_compact() -> None:
+    """No PathLayer (its shader is what a browser without a GPU spends most of a first frame compiling)."""
+    deck = decks.make_deck([])
+    spec = json.loads(deck.to_json())
+    assert {layer["@@type"] for layer in spec["layers"]} == {"LineLayer", "TextLayer"}
+    assert "\n" not in deck.to_json() and ", " not in deck.to_json()[:200]
+    assert all(len(str(v).split(".")[-1]) <= layers.COORD_DECIMALS for row in spec["layers"][0]["data"] for v in row["s"])
 
 
 def test_tile_layer_only_when_configured(monkeypatch: pytest.MonkeyPatch) -> None:

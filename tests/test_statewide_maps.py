@@ -40,7 +40,8 @@ def test_county_rate_deck_is_offline_and_draws_suppressed_counties_grey() -> Non
     assert deck.map_provider is None
     features = {f["properties"]["county_fips"]: f["properties"] for f in _features(deck.to_json(), "county-rates")}
     assert features["06003"]["fill"][:3] == list(SUPPRESSED_RGBA[:3])  # the suppressed grey
-    assert features["06003"]["line"] == list(SUPPRESSED_LINE_RGBA)
+    lines = next(layer for layer in json.loads(deck.to_json())["layers"] if layer["id"] == "county-rates-lines")
+    assert lines["@@type"] == "LineLayer" and lines["data"][-1]["c"] == list(SUPPRESSED_LINE_RGBA)  # Alpine, on top
     assert "suppressed" in features["06003"]["tip"] and "Alpine" in features["06003"]["tip"]
     assert features["06037"]["fill"] != list(SUPPRESSED_RGBA)
     assert HOSTILE in features["06059"]["tip"]  # carried as text; the tooltip sets innerText
