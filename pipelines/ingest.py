@@ -989,7 +989,7 @@ def _given(loc: dict[str, pd.Series], *, prefix: str) -> pd.Series:
 #: Geocodes of distinct location keys already seen by this process, per
 #: ``(role, prefix, column dtypes)``: the same places recur in every file of a source.
 _GEOCODED: dict[tuple[tuple[str, ...], str], tuple[Any, ...]] = {}
-_GEOCODED_LIMIT = 500_000
+_GEOCODED_LIMIT = 200_000  # ~80 MB at most
 _GEOCODE_FLOATS = ("lat", "lng", "confidence")
 
 
