@@ -338,10 +338,25 @@ def sql_flow_facts(source: str = "_flow_records") -> str:
     )
 
 
-def sql_fact_records(where: str = "TRUE") -> str:
+#: :data:`FACTS_TABLE` without the cells: what the county, region and task-force levels read.
+AREA_FACTS_TABLE = "flow_area_facts"
+AREA_FACT_KEYS = tuple(k for k in FACT_KEYS if "_cell" not in k)
+
+
+def sql_flow_area_facts(source: str = FACTS_TABLE) -> str:
+    """A ``SELECT`` of :data:`AREA_FACTS_TABLE`: facts summed over their cells (fewer, narrower rows)."""
+    keys = ", ".join(AREA_FACT_KEYS)
+    return (
+        f"SELECT {keys}, sum(n)::INTEGER AS n, sum(victims)::BIGINT AS victims "  # noqa: S608 (trusted identifiers)
+        f"FROM {source} GROUP BY ALL ORDER BY month, trafficking_type"
+    )
+
+
+def sql_fact_records(where: str = "TRUE", *, table: str = FACTS_TABLE) -> str:
     """:data:`FACTS_TABLE` rows under ``where``, shaped as :func:`sql_flow_records` rows plus ``n``.
 
-    Feed it to :func:`sql_level_edges` with ``weight="n"``. ``where`` is a
+    Feed it to :func:`sql_level_edges` with ``weight="n"`` (``table``
+    :data:`AREA_FACTS_TABLE` for the area levels only). ``where`` is a
     trusted condition on the fact columns (``month``, ``trafficking_type``,
     ``record_type``, ``source_kind``, ``indicator_mask``), its values parameters.
     """
@@ -349,7 +364,7 @@ def sql_fact_records(where: str = "TRUE") -> str:
         f"(indicator_mask & {1 << bit}) <> 0 AS ind_{name}"
         for bit, name in enumerate(FLOW_INDICATORS) if name != "minor"
     )
-    return f"SELECT * EXCLUDE (indicator_mask), {flags} FROM {FACTS_TABLE} WHERE {where}"  # noqa: S608 (trusted)
+    return f"SELECT * EXCLUDE (indicator_mask), {flags} FROM {table} WHERE {where}"  # noqa: S608 (trusted)
 
 
 def indicator_mask(names: tuple[str, ...] | list[str]) -> int:

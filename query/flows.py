@@ -48,6 +48,7 @@ import pyarrow as pa
 
 from geo import highways, reference
 from geo.flow_places import (
+    AREA_FACTS_TABLE,
     CELL_LEVELS,
     FACTS_TABLE,
     FLOW_INDICATORS,
@@ -139,10 +140,14 @@ def _source_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [str(r[0]) for r in con.execute(f"SELECT source_id FROM {SOURCES_TABLE} ORDER BY bit").fetchall()]  # noqa: S608
 
 
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    rows = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()
+    return bool(rows and rows[0][0])
+
+
 def _has_facts(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the build wrote ``flow_facts`` (a warehouse built before it had none)."""
-    rows = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [FACTS_TABLE]).fetchall()
-    return bool(rows and rows[0][0])
+    return _has_table(con, FACTS_TABLE)
 
 
 #: What identifies an edge (and the areas of its ends) in ``flows`` rows, and what adds up.
@@ -219,7 +224,8 @@ def _edges_sql(con: duckdb.DuckDBPyConnection, filters: Filters, level: str) -> 
         if plain.indicators:
             where = f"{where} AND (indicator_mask & ?) <> 0"
             params = [*params, indicator_mask(plain.indicators)]
-        facts = sql_fact_records(where)
+        table = AREA_FACTS_TABLE if level not in CELL_LEVELS and _has_table(con, AREA_FACTS_TABLE) else FACTS_TABLE
+        facts = sql_fact_records(where, table=table)
         edges = sql_level_edges(level, source=f"({facts})", weight="n", bits=bits, source_lists=False, by_month=False)
         return _remembered(con, f"SELECT '{level}' AS level, * EXCLUDE (level) FROM ({edges})", params)  # noqa: S608
     con.register("flow_entry_candidates", highways.entry_candidates())
