@@ -941,7 +941,7 @@ def _prepare_chunk(
             dobs = m["subject_dob"] if kind == "subject" else None
             out[f"tok_{kind}"] = tokens.tokenise_column(kind, m[fld], dobs=dobs, key=key)
 
-    out["_reasons"] = reasons.lists()
+    out["_reasons"] = reasons.arrow_lists()
     flagged = reasons.any
     out["_qrow"] = None
     if flagged.any():
@@ -1104,13 +1104,17 @@ def _quarantine_rows(raw: pd.DataFrame, staged: pd.DataFrame, profile: Profile) 
         for col in profile.columns.get(fld, ()):
             token_of[col] = f"tok_{kind}"
     columns = [c for c in profile.source_columns if c not in profile.ignore]
-    values = raw[columns].astype(object).where(raw[columns].notna(), None)
-    for col, tok in token_of.items():
-        if col in values.columns:
-            values[col] = staged[tok].to_numpy(dtype=object)
-    values = values.astype(object).where(values.notna(), None)
-    records = values.to_dict(orient="records")
-    return [json.dumps(r, ensure_ascii=False, default=str) for r in records]
+    if not columns:
+        return ["{}"] * len(raw)
+    arrays = []
+    for col in columns:
+        values = (staged[token_of[col]] if col in token_of else raw[col]).to_numpy(dtype=object)
+        arrays.append(np.where(pd.isna(values), None, values))
+    encode = _QROW_JSON.encode  # as json.dumps(row, ensure_ascii=False, default=str)
+    return [encode(dict(zip(columns, row, strict=True))) for row in zip(*arrays, strict=True)]
+
+
+_QROW_JSON = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 # -- command line -----------------------------------------------------------------------
