@@ -101,12 +101,19 @@ def make_deck(
     *,
     view_state: pdk.ViewState | None = None,
     base: bool = True,
+    labels: bool = True,
     height: int = 560,
 ) -> pdk.Deck:
-    """A deck with the offline base layers under ``layers``, no basemap provider, text tooltips."""
-    under = L.base_layers() if base else []
+    """A deck with the offline base layers under ``layers``, no basemap provider, text tooltips.
+
+    ``labels=False`` leaves out the highway names: a ``TextLayer`` is two more
+    shaders for a browser to compile before the first frame (about half a second
+    with software WebGL), worth it where routes matter, not on a county choropleth.
+    """
+    under = L.base_layers(labels=labels) if base else []
+    over = under[-1:] if base and labels else []  # the labels go on top
     return CompactDeck(
-        layers=[*under[:-1], *layers, *under[-1:]] if base else list(layers),
+        layers=[*under[: len(under) - len(over)], *layers, *over],
         initial_view_state=view_state or pdk.ViewState(**CALIFORNIA_VIEW, pitch=0, bearing=0),
         map_provider=None,
         tooltip=TOOLTIP,

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
+import h3
 import numpy as np
 import pandas as pd
 import pydeck as pdk
@@ -135,6 +136,11 @@ def _line_layer(rows: list[dict[str, Any]], *, layer_id: str, rgba: Sequence[int
         opacity=opacity,
         pickable=False,
     )
+
+
+def hexagon_outline(hex_id: str) -> list[list[float]]:
+    """An H3 cell's boundary as ``[lng, lat]`` pairs (a ``SolidPolygonLayer`` polygon)."""
+    return [[round(lng, COORD_DECIMALS), round(lat, COORD_DECIMALS)] for lat, lng in h3.cell_to_boundary(hex_id)]
 
 
 def county_outline_layer(*, line_rgba: Sequence[int] = COUNTY_LINE_RGBA) -> pdk.Layer:
@@ -554,6 +560,7 @@ __all__ = [
     "county_line_layer",
     "county_outline_layer",
     "hexagon_layer",
+    "hexagon_outline",
     "highway_label_layer",
     "highway_layer",
     "location_layer",

@@ -128,7 +128,7 @@ def county_rate_deck(
         L.county_fill_layer(frame, scale=scale, value_column="rate_per_100k", layer_id="county-rates", opacity=0.85),
         L.county_line_layer(frame, layer_id="county-rates-lines", opacity=0.85),
     ]
-    deck = decks.make_deck(drawn, view_state=view_state, height=height)
+    deck = decks.make_deck(drawn, view_state=view_state, height=height, labels=False)
     return deck, scale.legend("Records per 100,000 residents")
 
 
@@ -194,29 +194,29 @@ def hot_spot_deck(
     """
     shown = spots if show_no_pattern else spots[spots["pattern"] != "no_pattern"]
     fill = [list(HOT_SPOT_RGBA.get(p, SUPPRESSED_RGBA)) for p in shown["pattern"]]
+    hexes = shown["hex"].astype(str).to_list()
     data = pd.DataFrame(
         {
-            "hex": shown["hex"].astype(str).to_list(),
+            "hex": hexes,
+            "polygon": [L.hexagon_outline(h) for h in hexes],
             "fill": fill,
             "tip": _hot_spot_tips(shown, step=step),
         }
     )
+    # the hexagons as plain polygons: an H3HexagonLayer draws with a ColumnLayer,
+    # whose shader a browser without a GPU takes about a second to compile
     layer = pdk.Layer(
-        "H3HexagonLayer",
+        "SolidPolygonLayer",
         data,
         id="hot-spots",
-        get_hexagon="hex",
+        get_polygon="polygon",
         get_fill_color="fill",
-        stroked=True,
-        get_line_color=[255, 255, 255, 90],
-        line_width_units="pixels",
-        get_line_width=0.5,
         extruded=False,
         pickable=True,
         auto_highlight=True,
         highlight_color=[255, 140, 0, 200],
     )
-    return decks.make_deck([layer], view_state=view_state, height=height)
+    return decks.make_deck([layer], view_state=view_state, height=height, labels=False)
 
 
 def hot_spot_legend(spots: pd.DataFrame, *, definitions: dict[str, str] | None = None) -> Legend:

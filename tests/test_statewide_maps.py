@@ -77,6 +77,8 @@ def test_hot_spot_deck_colours_patterns_and_hides_no_pattern_on_request() -> Non
     layer = next(layer for layer in json.loads(deck.to_json())["layers"] if layer["id"] == "hot-spots")
     assert [row["fill"] for row in layer["data"]] == [list(sm.HOT_SPOT_RGBA["persistent_hot_spot"]), list(sm.HOT_SPOT_RGBA["no_pattern"])]
     assert "120 records" in layer["data"][0]["tip"] and "suppressed" in layer["data"][1]["tip"]
+    assert layer["@@type"] == "SolidPolygonLayer" and len(layer["data"][0]["polygon"]) == 6  # the hexagon's corners
+    assert "TextLayer" not in {spec["@@type"] for spec in json.loads(deck.to_json())["layers"]}
     only = json.loads(sm.hot_spot_deck(_spots(), show_no_pattern=False).to_json())
     assert len(next(layer for layer in only["layers"] if layer["id"] == "hot-spots")["data"]) == 1
     assert set(sm.HOT_SPOT_RGBA) == set(PATTERNS)
