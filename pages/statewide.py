@@ -43,52 +43,26 @@ chrome.page_header(
     "county and Cal OES region; hot spots on H3 hexagons",
 )
 
-# ---------------------------------------------------------------- headline figures
-against = ui_filters.url_choice(
-    "Compare with", list(AGAINST), param="against", default="previous", horizontal=True,
-    format_func=AGAINST.get,
-)
-try:
-    headline = headline_figures(viewer, filters)
-except RoutesError as error:
-    chrome.show_error(error)
-metrics = sm.headline_metrics(headline, against=against)
-for column, metric in zip(st.columns(len(metrics)), metrics, strict=True):
-    column.metric(metric.label, metric.value, metric.delta, help=metric.help, delta_color="off")
-st.caption(
-    f"{period_text} against {AGAINST[against]}. A change is shown only when both figures are; "
-    "more records can mean more reporting and more work by agencies, not only more trafficking."
-)
+# The page is laid out top to bottom (headline figures, monthly series, counties,
+# hot spots) but the county map is computed and sent first: the containers hold
+# each part's place, so a browser draws the map while the figures and charts
+# above it are still being computed (and before their charts' code has loaded).
+headline_box, series_box, counties_box = st.container(), st.container(), st.container()
 
-# ---------------------------------------------------------------- monthly series
-st.markdown("#### Records per month")
-statewide_tab, region_tab = st.tabs(["Statewide", "By Cal OES region"])
-try:
-    with statewide_tab:
-        series = monthly_series(viewer, filters)
-        if series["records"].notna().any():
-            st.line_chart(series, x="month", y="records", height=240, x_label="", y_label="records", color="#3b6e8f")
-        else:
-            st.info("Every month is suppressed under these filters (fewer than k records).")
-    with region_tab:
-        by_region = monthly_series(viewer, filters, by="region")
-        shown = by_region[by_region.groupby("region")["records"].transform(lambda r: r.notna().any())]
-        if len(shown):
-            st.line_chart(shown, x="month", y="records", color="region", height=260, x_label="", y_label="records")
-        else:
-            st.info("Every region's months are suppressed under these filters.")
-except RoutesError as error:
-    chrome.show_error(error)
-st.caption("Gaps are months suppressed because they hold fewer than k records (or would reveal one that does).")
+with headline_box:
+    against = str(ui_filters.url_choice(
+        "Compare with", list(AGAINST), param="against", default="previous", horizontal=True,
+        format_func=AGAINST.get,
+    ))
 
-# ---------------------------------------------------------------- counties
-st.markdown(f"#### Counties, {period_text}")
+# ---------------------------------------------------------------- counties (first on the wire)
+with counties_box:
+    st.markdown(f"#### Counties, {period_text}")
+    map_column, table_column = st.columns([3, 2])
 try:
     rates = county_rates(viewer, filters)
-    ranked = counties_ranked_by_change(viewer, filters, against=against)
 except RoutesError as error:
     chrome.show_error(error)
-map_column, table_column = st.columns([3, 2])
 with map_column:
     deck, legend = sm.county_rate_deck(rates, view_state=decks.view_for_counties(filters.counties, regions=filters.regions))
     st.pydeck_chart(deck, key="statewide_rates", height=480)
@@ -97,23 +71,63 @@ with map_column:
         f"Records per 100,000 residents (Census 2019 estimates), {period_text}, by the county of "
         "the destination; grey counties are suppressed."
     )
+try:
+    ranked = counties_ranked_by_change(viewer, filters, against=against)
+except RoutesError as error:
+    chrome.show_error(error)
 with table_column:
     st.caption(f"Counties ranked by change against {AGAINST[against]}")
     st.dataframe(sm.ranking_table(ranked), hide_index=True, height=480, width="stretch")
+
+# ---------------------------------------------------------------- headline figures
+try:
+    headline = headline_figures(viewer, filters)
+except RoutesError as error:
+    chrome.show_error(error)
+metrics = sm.headline_metrics(headline, against=against)
+with headline_box:
+    for column, metric in zip(st.columns(len(metrics)), metrics, strict=True):
+        column.metric(metric.label, metric.value, metric.delta, help=metric.help, delta_color="off")
+    st.caption(
+        f"{period_text} against {AGAINST[against]}. A change is shown only when both figures are; "
+        "more records can mean more reporting and more work by agencies, not only more trafficking."
+    )
+
+# ---------------------------------------------------------------- monthly series
+with series_box:
+    st.markdown("#### Records per month")
+    statewide_tab, region_tab = st.tabs(["Statewide", "By Cal OES region"])
+    try:
+        with statewide_tab:
+            series = monthly_series(viewer, filters)
+            if series["records"].notna().any():
+                st.line_chart(series, x="month", y="records", height=240, x_label="", y_label="records", color="#3b6e8f")
+            else:
+                st.info("Every month is suppressed under these filters (fewer than k records).")
+        with region_tab:
+            by_region = monthly_series(viewer, filters, by="region")
+            shown = by_region[by_region.groupby("region")["records"].transform(lambda r: r.notna().any())]
+            if len(shown):
+                st.line_chart(shown, x="month", y="records", color="region", height=260, x_label="", y_label="records")
+            else:
+                st.info("Every region's months are suppressed under these filters.")
+    except RoutesError as error:
+        chrome.show_error(error)
+    st.caption("Gaps are months suppressed because they hold fewer than k records (or would reveal one that does).")
 
 # ---------------------------------------------------------------- emerging hot spots
 st.markdown("#### Emerging hot spots")
 left, middle, right = st.columns([2, 2, 2])
 with left:
-    res = ui_filters.url_choice(
+    res = int(ui_filters.url_choice(  # type: ignore[call-overload]
         "Hexagons", [5, 6], param="hs_res", default=6, horizontal=True,
         format_func=lambda r: f"res {r} (~{decks.RES_NAMES[r][1]})",
-    )
+    ))
 with middle:
-    step = ui_filters.url_choice(
+    step = str(ui_filters.url_choice(
         "Time step", list(STEP_LABELS), param="hs_step", default="month", horizontal=True,
         format_func=STEP_LABELS.get,
-    )
+    ))
 with right:
     show_all = ui_filters.url_choice(
         "Show cells with no pattern", [], param="hs_all", default=True, widget="toggle",
