@@ -221,7 +221,7 @@ def hot_spot_deck(
 
 def hot_spot_legend(spots: pd.DataFrame, *, definitions: dict[str, str] | None = None) -> Legend:
     """The patterns present in ``spots`` (in the standard order) with their cell counts."""
-    from pipelines.build_hotspots import PATTERNS
+    from pipelines.hotspot_patterns import PATTERNS
 
     counts = spots["pattern"].value_counts()
     entries = tuple(

@@ -103,6 +103,7 @@ from libpysal.weights import W
 from scipy import stats
 
 from geo import grid
+from pipelines import hotspot_patterns
 from routes import warehouse
 
 log = logging.getLogger(__name__)
@@ -131,26 +132,8 @@ MIN_STEPS = 4
 #: Share of steps that makes a location persistently hot (or cold).
 PERSISTENT_SHARE = 0.9
 
-#: Every pattern, in legend order, with its one-line definition.
-PATTERNS: dict[str, str] = {
-    "new_hot_spot": "hot in the final period for the first time",
-    "consecutive_hot_spot": "hot in an unbroken run of recent periods, never before",
-    "intensifying_hot_spot": "hot in ≥ 90 % of periods, clustering growing",
-    "persistent_hot_spot": "hot in ≥ 90 % of periods, no trend",
-    "diminishing_hot_spot": "hot in ≥ 90 % of periods, clustering weakening",
-    "sporadic_hot_spot": "hot now, and on and off before",
-    "oscillating_hot_spot": "hot now, cold in some earlier period",
-    "historical_hot_spot": "hot in ≥ 90 % of periods, but not now",
-    "new_cold_spot": "cold in the final period for the first time",
-    "consecutive_cold_spot": "cold in an unbroken run of recent periods, never before",
-    "intensifying_cold_spot": "cold in ≥ 90 % of periods, getting colder",
-    "persistent_cold_spot": "cold in ≥ 90 % of periods, no trend",
-    "diminishing_cold_spot": "cold in ≥ 90 % of periods, warming",
-    "sporadic_cold_spot": "cold now, and on and off before",
-    "oscillating_cold_spot": "cold now, hot in some earlier period",
-    "historical_cold_spot": "cold in ≥ 90 % of periods, but not now",
-    "no_pattern": "no significant pattern",
-}
+#: Every pattern, in legend order (defined in :mod:`pipelines.hotspot_patterns`).
+PATTERNS = hotspot_patterns.PATTERNS
 
 _COLUMNS = (
     "res", "step", "cell", "county_fips", "region", "task_force", "pattern", "records",

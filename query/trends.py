@@ -422,12 +422,12 @@ def emerging_hot_spots(
     -------
     pandas.DataFrame
         ``cell``, ``hex`` (the cell as H3 string), ``pattern`` (a key of
-        ``pipelines.build_hotspots.PATTERNS``), ``label``, ``county_fips``,
+        ``pipelines.hotspot_patterns.PATTERNS``), ``label``, ``county_fips``,
         ``region``, ``records`` (over the window, protected), ``suppressed``,
         ``hot_steps``, ``cold_steps``, ``n_steps``, ``trend_z``, ``trend_p``,
         ``first_period``, ``last_period``. Empty when the table is not built.
     """
-    from pipelines.build_hotspots import PATTERNS
+    from pipelines.hotspot_patterns import PATTERNS
 
     sql = """
         SELECT cell, pattern, county_fips, region, task_force, records, hot_steps, cold_steps,
