@@ -231,7 +231,7 @@ def sql_level_edges(
     ``trafficking_type`` NULL): one row per edge, for a reader that has already
     filtered the period and types and adds them up anyway.
     """
-    if not source_lists and not bits:
+    if not source_lists and bits is None:
         raise ValueError("source_lists=False needs bits: the sources are counted from source_bits")
     res = CELL_LEVELS.get(level)
     kind = "cell" if res else level
@@ -260,7 +260,7 @@ def sql_level_edges(
 
     indicators = ", ".join(f"{counted(f'ind_{n}')} AS n_{n}" for n in FLOW_INDICATORS)
     time_keys = "month, trafficking_type, " if by_month else ""
-    source_bits = f" bitstring_agg(source_bit, 0, {max(int(bits), 1) - 1}) AS source_bits," if bits else ""
+    source_bits = f" bitstring_agg(source_bit, 0, {max(int(bits), 1) - 1}) AS source_bits," if bits is not None else ""
     return f"""
     SELECT '{level}' AS level, {"month, trafficking_type" if by_month else "NULL::DATE AS month, NULL::VARCHAR AS trafficking_type"},
         {o_id} AS origin_id,
@@ -271,7 +271,7 @@ def sql_level_edges(
         {", ".join(context)},
         o_entry AS origin_entry, o_state AS origin_state, o_country AS origin_country,
         records, victims, minors, tips, incidents, recoveries, services, confirmed,
-        {"len(source_ids) AS sources, source_ids," if source_lists else "bit_count(source_bits) AS sources,"}{" source_bits," if bits else ""}
+        {"len(source_ids) AS sources, source_ids," if source_lists else "bit_count(source_bits) AS sources,"}{" source_bits," if bits is not None else ""}
         {", ".join(f"n_{n}" for n in FLOW_INDICATORS)}
     FROM (
         SELECT {time_keys}o_outside, o_entry, o_state, o_country, {", ".join(groups)},
