@@ -145,6 +145,50 @@ def sidebar_filters(viewer: Viewer, *, key: str = "f") -> Filters:
     return filters
 
 
+HISTOGRAM_RGB = ("#3b6e8f", "#b8cad6")  # bars inside and outside the chosen period
+
+
+def histogram_svg(
+    histogram: pd.DataFrame, *, selected: tuple[date, date] | None = None, width: int = 240, height: int = 64
+) -> str:
+    """Records per month as a bar chart in SVG (suppressed months drawn as gaps).
+
+    Bars inside ``selected`` (inclusive months) are dark, the others light; a
+    label gives the tallest bar, and the first month of every other year is marked.
+
+    >>> frame = pd.DataFrame({"month": [date(2024, 1, 1), date(2024, 2, 1)], "records": [20, None]})
+    >>> svg = histogram_svg(frame)
+    >>> svg.startswith("<svg") and svg.count("<rect") == 1 and ">20<" in svg
+    True
+    """
+    months = [pd.Timestamp(m).date().replace(day=1) for m in histogram["month"]]
+    values = pd.to_numeric(histogram["records"], errors="coerce").astype("float64").tolist()
+    top = max((v for v in values if v == v), default=0.0) or 1.0
+    left, bottom = 26, 12  # room for the value label and the year ticks
+    plot_w, plot_h = width - left, height - bottom
+    step = plot_w / max(len(months), 1)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="8" fill="#5a6270">',
+        "<title>Records per month (suppressed months left blank)</title>",
+        f'<text x="{left - 3}" y="8" text-anchor="end">{int(top):,}</text>',
+        f'<line x1="{left}" y1="{plot_h + 0.5}" x2="{width}" y2="{plot_h + 0.5}" stroke="#c9ced6"/>',
+    ]
+    for i, (month, value) in enumerate(zip(months, values, strict=True)):
+        x = left + i * step
+        if value == value and value > 0:  # NaN (suppressed) is a gap
+            h = max(plot_h * value / top, 0.5)
+            inside = selected is None or selected[0].replace(day=1) <= month <= selected[1].replace(day=1)
+            colour = HISTOGRAM_RGB[0] if inside else HISTOGRAM_RGB[1]
+            parts.append(
+                f'<rect x="{x:.2f}" y="{plot_h - h:.2f}" width="{max(step - 0.3, 0.4):.2f}" height="{h:.2f}" fill="{colour}"/>'
+            )
+        if month.month == 1 and month.year % 2 == 0:
+            parts.append(f'<text x="{x:.1f}" y="{height - 2}" text-anchor="middle">{month.year}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 def _period(viewer: Viewer, filters: Filters, *, seeded: Filters, key: str) -> Filters:
     try:
         histogram = _histogram(viewer, filters)
@@ -168,8 +212,9 @@ def _period(viewer: Viewer, filters: Filters, *, seeded: Filters, key: str) -> F
         st.session_state[slider_key] = (months[step], months[step])
 
     if not histogram.empty:
-        chart = histogram.assign(month=pd.to_datetime(histogram["month"]))[["month", "records"]]
-        st.bar_chart(chart, x="month", y="records", height=90, x_label="", y_label="records", color="#3b6e8f")
+        # a small SVG, not a Vega chart: no chart library to load before a page's map
+        selected = st.session_state.get(slider_key)
+        st.image(histogram_svg(histogram, selected=selected if isinstance(selected, tuple) else None))
     start, end = st.select_slider(
         "Period", options=months, value=(months[0], months[-1]), key=slider_key,
         format_func=lambda d: d.strftime("%b %Y"), disabled=playing,
