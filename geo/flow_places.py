@@ -214,6 +214,7 @@ def sql_level_edges(
     bits: int | None = None,
     source_lists: bool = True,
     by_month: bool = True,
+    cube: bool = False,
 ) -> str:
     """A ``SELECT`` aggregating :func:`sql_flow_records` rows (relation ``source``) to edges at ``level``.
 
@@ -229,7 +230,9 @@ def sql_level_edges(
     leaves the lists out and counts ``sources`` from the bits.
     ``by_month=False`` sums over months and types (``month`` and
     ``trafficking_type`` NULL): one row per edge, for a reader that has already
-    filtered the period and types and adds them up anyway.
+    filtered the period and types and adds them up anyway. ``cube=True`` reads
+    :data:`CUBE_TABLE` rows, whose counts are already sums (``records``,
+    ``minors``, ``n_<indicator>``, ``source_bits``); it needs ``bits``.
     """
     if not source_lists and bits is None:
         raise ValueError("source_lists=False needs bits: the sources are counted from source_bits")
@@ -251,6 +254,9 @@ def sql_level_edges(
             expr = f"{side}_{area}" if area in keep else "NULL::VARCHAR"
             context.append(f"{expr} AS {name}_{column}")
     groups = sorted({f"o_{a}" for a in keep} | {f"d_{a}" for a in keep} | {o_key, d_key})
+    if cube:
+        weight = "records"
+
     def counted(condition: str | None = None) -> str:
         if weight is None:
             return "count(*)" + (f" FILTER (WHERE {condition})" if condition else "")
@@ -258,9 +264,19 @@ def sql_level_edges(
             return f"sum({weight})::BIGINT"
         return f"coalesce(sum({weight}) FILTER (WHERE {condition}), 0)::BIGINT"
 
-    indicators = ", ".join(f"{counted(f'ind_{n}')} AS n_{n}" for n in FLOW_INDICATORS)
+    if cube:
+        indicators = ", ".join(f"sum(n_{n})::BIGINT AS n_{n}" for n in FLOW_INDICATORS)
+        minors = "sum(minors)::BIGINT"
+    else:
+        indicators = ", ".join(f"{counted(f'ind_{n}')} AS n_{n}" for n in FLOW_INDICATORS)
+        minors = counted("ind_minor")
     time_keys = "month, trafficking_type, " if by_month else ""
-    source_bits = f" bitstring_agg(source_bit, 0, {max(int(bits), 1) - 1}) AS source_bits," if bits is not None else ""
+    if bits is None:
+        source_bits = ""
+    elif cube:
+        source_bits = " bit_or(source_bits) AS source_bits,"
+    else:
+        source_bits = f" bitstring_agg(source_bit, 0, {max(int(bits), 1) - 1}) AS source_bits,"
     return f"""
     SELECT '{level}' AS level, {"month, trafficking_type" if by_month else "NULL::DATE AS month, NULL::VARCHAR AS trafficking_type"},
         {o_id} AS origin_id,
@@ -277,7 +293,7 @@ def sql_level_edges(
         SELECT {time_keys}o_outside, o_entry, o_state, o_country, {", ".join(groups)},
             {counted()} AS records,
             sum(victims)::BIGINT AS victims,
-            {counted("ind_minor")} AS minors,
+            {minors} AS minors,
             {counted("record_type = 'tip'")} AS tips,
             {counted("record_type = 'incident'")} AS incidents,
             {counted("record_type = 'recovery'")} AS recoveries,
@@ -350,6 +366,43 @@ def sql_flow_area_facts(source: str = FACTS_TABLE) -> str:
         f"SELECT {keys}, sum(n)::INTEGER AS n, sum(victims)::BIGINT AS victims "  # noqa: S608 (trusted identifiers)
         f"FROM {source} GROUP BY ALL ORDER BY month, trafficking_type"
     )
+
+
+#: Flow records at the area levels, counted per filter dimension and once more per
+#: indicator they carry: an exact, small read for filters naming at most one indicator.
+CUBE_TABLE = "flow_area_cube"
+CUBE_KEYS = (
+    "indicator", "month", "trafficking_type", "record_type", "source_kind",
+    "o_outside", "o_entry", "o_state", "o_country", "o_county", "o_region", "o_task_force",
+    "d_county", "d_region", "d_task_force",
+)
+
+
+def sql_flow_area_cube(bits: int, source: str = "_flow_records") -> str:
+    """A ``SELECT`` of :data:`CUBE_TABLE` over :func:`sql_with_source_bits` rows.
+
+    ``indicator`` NULL: every record once; ``indicator`` = a name of
+    :data:`FLOW_INDICATORS`: the records whose ``indicators`` list holds it (what
+    an indicator filter of that one name keeps). Per :data:`CUBE_KEYS`:
+    ``records``, ``victims``, ``minors``, ``n_<indicator>`` and ``source_bits``
+    (``bits`` long). Sorted by indicator and month, so one indicator and a period
+    are a small slice.
+    """
+    names = ", ".join(f"({bit}, '{name}')" for bit, name in enumerate(FLOW_INDICATORS))
+    counts = ", ".join(f"(count(*) FILTER (WHERE ind_{n}))::INTEGER AS n_{n}" for n in FLOW_INDICATORS)
+    return f"""
+    WITH tagged AS (
+        SELECT NULL::VARCHAR AS indicator, * FROM {source}
+        UNION ALL
+        SELECT i.name AS indicator, r.* FROM {source} AS r
+        JOIN (VALUES {names}) AS i(bit, name) ON (r.indicator_mask & (1 << i.bit)) <> 0
+    )
+    SELECT {", ".join(CUBE_KEYS)}, count(*)::INTEGER AS records, sum(victims)::BIGINT AS victims,
+        (count(*) FILTER (WHERE ind_minor))::INTEGER AS minors, {counts},
+        bitstring_agg(source_bit, 0, {max(int(bits), 1) - 1}) AS source_bits
+    FROM tagged
+    GROUP BY ALL ORDER BY indicator NULLS FIRST, month, trafficking_type
+    """  # noqa: S608 (trusted identifiers only)
 
 
 def sql_fact_records(where: str = "TRUE", *, table: str = FACTS_TABLE) -> str:

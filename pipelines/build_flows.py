@@ -50,6 +50,14 @@ Tables (all rebuilt from scratch; building twice gives the same tables):
     ``flow_facts`` summed over the cells (its keys without ``o_cell*`` and
     ``d_cell*``): what the county, region and task-force levels re-aggregate.
 
+``flow_area_cube``
+    The flow records at the area levels (county, region, task force ends) per
+    ``month``, ``trafficking_type``, ``record_type``, ``source_kind`` and origin
+    and destination, counted once with ``indicator`` NULL and once more under
+    each indicator their list holds: ``records``, ``victims``, ``minors``,
+    ``n_<indicator>``, ``source_bits``. A filter naming at most one indicator
+    reads a slice of it (:func:`geo.flow_places.sql_flow_area_cube`).
+
 ``flow_sources``
     ``bit``, ``source_id``: the sources of flow records, sorted by id; bit
     ``bit`` of ``source_bits`` (and ``source_bit`` of ``flow_facts``) stands
@@ -105,6 +113,7 @@ from scipy import stats
 from geo import highways
 from geo.flow_places import (
     AREA_FACTS_TABLE,
+    CUBE_TABLE,
     FACTS_TABLE,
     FLOW_INDICATORS,
     FLOW_LEVELS,
@@ -112,6 +121,7 @@ from geo.flow_places import (
     area_places,
     cell_places,
     outside_places,
+    sql_flow_area_cube,
     sql_flow_area_facts,
     sql_flow_facts,
     sql_flow_records,
@@ -122,7 +132,7 @@ from pipelines.build import table_timer
 
 log = logging.getLogger(__name__)
 
-TABLES = ("flows", "flow_facts", "flow_area_facts", "flow_sources", "location_totals", "coordination_pairs", "route_shifts")
+TABLES = ("flows", "flow_facts", "flow_area_facts", "flow_area_cube", "flow_sources", "location_totals", "coordination_pairs", "route_shifts")
 
 #: The recent window and the trailing baseline of :func:`classify_shifts`, in months.
 RECENT_MONTHS = 3
@@ -169,6 +179,9 @@ def _build_flows(con: duckdb.DuckDBPyConnection) -> int:
     with table_timer(AREA_FACTS_TABLE):
         con.execute(f"DROP TABLE IF EXISTS {AREA_FACTS_TABLE}")
         con.execute(f"CREATE TABLE {AREA_FACTS_TABLE} AS {sql_flow_area_facts()}")
+    with table_timer(CUBE_TABLE):
+        con.execute(f"DROP TABLE IF EXISTS {CUBE_TABLE}")
+        con.execute(f"CREATE TABLE {CUBE_TABLE} AS {sql_flow_area_cube(bits)}")
     union = "\nUNION ALL\n".join(sql_level_edges(level, bits=bits) for level in FLOW_LEVELS)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _flow_edges AS {union}")
     _register_places(con)
@@ -441,6 +454,7 @@ def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         counts["flows"] = _build_flows(con)
     counts[FACTS_TABLE] = _rows(con, FACTS_TABLE)
     counts[AREA_FACTS_TABLE] = _rows(con, AREA_FACTS_TABLE)
+    counts[CUBE_TABLE] = _rows(con, CUBE_TABLE)
     counts[SOURCES_TABLE] = _rows(con, SOURCES_TABLE)
     with table_timer("location_totals"):
         counts["location_totals"] = _build_location_totals(con)

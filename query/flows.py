@@ -17,7 +17,8 @@ and task-force edges have no coarser level.
 The tables come from ``pipelines/build_flows.py`` and
 ``pipelines/build_corridors.py``. Filters on period, trafficking type and
 geography read them directly; a filter on record type, source kind or indicator
-re-aggregates ``flow_facts`` (:func:`geo.flow_places.sql_fact_records`), or, in a
+reads ``flow_area_cube`` at the area levels when at most one indicator is named,
+else re-aggregates ``flow_facts`` (:func:`geo.flow_places.sql_fact_records`), or, in a
 warehouse built before that table existed, recomputes the edges from ``records``
 with the same SQL (:func:`geo.flow_places.sql_flow_records`). Geographic filters apply to the
 destination (``coordination_pairs``: to either end; ``location_totals``: to the
@@ -50,6 +51,7 @@ from geo import highways, reference
 from geo.flow_places import (
     AREA_FACTS_TABLE,
     CELL_LEVELS,
+    CUBE_TABLE,
     FACTS_TABLE,
     FLOW_INDICATORS,
     SOURCES_TABLE,
@@ -219,6 +221,14 @@ def _edges_sql(con: duckdb.DuckDBPyConnection, filters: Filters, level: str) -> 
             FROM flows WHERE level = '{level}' AND {where} GROUP BY ALL
         """, params)  # noqa: S608 (level checked; values are parameters)
     bits = len(_source_ids(con))
+    wanted = set(plain.indicators)
+    if level not in CELL_LEVELS and len(wanted) <= 1 and _has_table(con, CUBE_TABLE):
+        where, params = replace(plain, indicators=()).where()
+        where = f"{where} AND indicator {'= ?' if wanted else 'IS NULL'}"
+        params = [*params, *wanted]
+        source = f"(SELECT * FROM {CUBE_TABLE} WHERE {where})"  # noqa: S608 (trusted; values are parameters)
+        edges = sql_level_edges(level, source=source, cube=True, bits=bits, source_lists=False, by_month=False)
+        return _remembered(con, f"SELECT '{level}' AS level, * EXCLUDE (level) FROM ({edges})", params)  # noqa: S608
     if _has_facts(con):
         where, params = replace(plain, indicators=()).where()
         if plain.indicators:

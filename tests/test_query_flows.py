@@ -196,7 +196,7 @@ def test_vectorised_partition_protection_equals_row_by_row(k: int) -> None:
     ids=["tips", "confirmed-sex", "ngo-hotline", "online-ads", "minor-drugs-tips"],
 )
 def test_flow_facts_give_what_the_records_give(con, monkeypatch: pytest.MonkeyPatch, filters: Filters) -> None:
-    """Under record-type, source-kind and indicator filters, ``flow_facts`` stands in for ``records`` exactly."""
+    """Under record-type, source-kind and indicator filters, the flow pre-aggregates stand in for ``records`` exactly."""
     viewer = VIEWERS[2]
 
     def reads() -> list[pd.DataFrame]:
@@ -206,9 +206,10 @@ def test_flow_facts_give_what_the_records_give(con, monkeypatch: pytest.MonkeyPa
         out += [qf.coordination_pairs(viewer, filters, level=level, con=con) for level in qf.COORDINATION_LEVELS]
         return out
 
-    assert qf._has_facts(con)
-    from_facts = reads()
-    monkeypatch.setattr(qf, "_has_facts", lambda _con: False)
+    for table in ("flow_facts", "flow_area_facts", "flow_area_cube"):
+        assert qf._has_table(con, table)
+    from_facts = reads()  # the cube (area levels, ≤ 1 indicator), the area facts or the facts
+    monkeypatch.setattr(qf, "_has_table", lambda _con, _name: False)
     from_records = reads()
     assert sum(len(f) for f in from_facts) > 0
     for facts, records in zip(from_facts, from_records, strict=True):
