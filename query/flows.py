@@ -129,6 +129,7 @@ _OUTSIDE = "origin_kind IN ('state', 'country')"
 
 
 _connection = warehouse.reading  # an optional connection, else a fresh snapshot
+_has_table = warehouse.has_table
 
 
 def _guard(con: duckdb.DuckDBPyConnection, viewer: Viewer, filters: Filters) -> None:
@@ -140,16 +141,6 @@ def _guard(con: duckdb.DuckDBPyConnection, viewer: Viewer, filters: Filters) -> 
 def _source_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The source of each bit of ``source_bits`` (``flow_sources``, in bit order)."""
     return [str(r[0]) for r in con.execute(f"SELECT source_id FROM {SOURCES_TABLE} ORDER BY bit").fetchall()]  # noqa: S608
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    rows = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()
-    return bool(rows and rows[0][0])
-
-
-def _has_facts(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the build wrote ``flow_facts`` (a warehouse built before it had none)."""
-    return _has_table(con, FACTS_TABLE)
 
 
 #: What identifies an edge (and the areas of its ends) in ``flows`` rows, and what adds up.
@@ -229,7 +220,7 @@ def _edges_sql(con: duckdb.DuckDBPyConnection, filters: Filters, level: str) -> 
         source = f"(SELECT * FROM {CUBE_TABLE} WHERE {where})"  # noqa: S608 (trusted; values are parameters)
         edges = sql_level_edges(level, source=source, cube=True, bits=bits, source_lists=False, by_month=False)
         return _remembered(con, f"SELECT '{level}' AS level, * EXCLUDE (level) FROM ({edges})", params)  # noqa: S608
-    if _has_facts(con):
+    if _has_table(con, FACTS_TABLE):  # none in a warehouse built before it existed
         where, params = replace(plain, indicators=()).where()
         if plain.indicators:
             where = f"{where} AND (indicator_mask & ?) <> 0"

@@ -34,7 +34,6 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from query import audit
@@ -147,16 +146,9 @@ def _now() -> str:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0).isoformat(sep=" ")
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    row = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
-    ).fetchone()
-    return bool(row and row[0])
-
-
 def _read_matches(sql: str, params: dict[str, object] | list[object]) -> pd.DataFrame | None:
     with warehouse.open_snapshot() as con:
-        if not _has_table(con, "subject_matches"):
+        if not warehouse.has_table(con, "subject_matches"):
             return None
         return con.execute(sql, params).df()
 

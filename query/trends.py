@@ -391,11 +391,6 @@ def counties_ranked_by_change(
 # --------------------------------------------------------------------------- hot spots
 
 
-def _has_table(c: duckdb.DuckDBPyConnection, name: str) -> bool:
-    row = c.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()
-    return bool(row and row[0])
-
-
 def emerging_hot_spots(
     viewer: Viewer,
     filters: Filters,
@@ -436,7 +431,7 @@ def emerging_hot_spots(
     """
     params: list[object] = [int(res), step]
     with _snapshot(con) as c:
-        frame = c.execute(sql, params).df() if _has_table(c, "hotspot_classes") else pd.DataFrame(
+        frame = c.execute(sql, params).df() if warehouse.has_table(c, "hotspot_classes") else pd.DataFrame(
             columns=["cell", "pattern", "county_fips", "region", "task_force", "records", "hot_steps", "cold_steps",
                      "n_steps", "trend_z", "trend_p", "first_period", "last_period"]
         )

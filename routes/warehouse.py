@@ -291,6 +291,12 @@ def open_snapshot(
         cursor.close()
 
 
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the database ``con`` reads has a table called ``name`` (e.g. one a build writes)."""
+    rows = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()
+    return bool(rows and rows[0][0])
+
+
 @contextlib.contextmanager
 def reading(con: duckdb.DuckDBPyConnection | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """``con`` when a caller passes one (tests, one page's several reads), else a snapshot.
