@@ -219,7 +219,7 @@ def _edges_sql(con: duckdb.DuckDBPyConnection, filters: Filters, level: str) -> 
         params = [*params, *wanted]
         source = f"(SELECT * FROM {CUBE_TABLE} WHERE {where})"  # noqa: S608 (trusted; values are parameters)
         edges = sql_level_edges(level, source=source, cube=True, bits=bits, source_lists=False, by_month=False)
-        return _remembered(con, f"SELECT '{level}' AS level, * EXCLUDE (level) FROM ({edges})", params)  # noqa: S608
+        return _remembered(con, edges, params)
     if _has_table(con, FACTS_TABLE):  # none in a warehouse built before it existed
         where, params = replace(plain, indicators=()).where()
         if plain.indicators:
@@ -228,12 +228,12 @@ def _edges_sql(con: duckdb.DuckDBPyConnection, filters: Filters, level: str) -> 
         table = AREA_FACTS_TABLE if level not in CELL_LEVELS and _has_table(con, AREA_FACTS_TABLE) else FACTS_TABLE
         facts = sql_fact_records(where, table=table)
         edges = sql_level_edges(level, source=f"({facts})", weight="n", bits=bits, source_lists=False, by_month=False)
-        return _remembered(con, f"SELECT '{level}' AS level, * EXCLUDE (level) FROM ({edges})", params)  # noqa: S608
+        return _remembered(con, edges, params)
     con.register("flow_entry_candidates", highways.entry_candidates())
     where, params = plain.where(alias="r")
     records = sql_with_source_bits(f"({sql_flow_records(where)})")
     edges = sql_level_edges(level, source=f"({records})", bits=bits, source_lists=False, by_month=False)
-    return f"SELECT '{level}' AS level, * EXCLUDE (level) FROM ({edges})", params  # noqa: S608
+    return edges, params
 
 
 def _geo_where(filters: Filters, *, prefix: str) -> tuple[str, list[object]]:
@@ -337,9 +337,7 @@ def _protect_edges(frame: pd.DataFrame, *, viewer: Viewer) -> pd.DataFrame:
         np.where(suppressed, np.nan, raw["n_sources"].to_numpy(dtype=float)), dtype="Float64"
     ).round().astype("Int64")
     drop = ["n_sources", *(f"n_{n}" for n in FLOW_INDICATORS)]
-    if not viewer.has_record_access:
-        drop.append("source_ids")
-    else:
+    if viewer.has_record_access:  # flow_edges decoded them for these viewers only
         out.loc[suppressed, "source_ids"] = None
     return out.drop(columns=drop)
 
@@ -408,7 +406,6 @@ def _rolled_edges(con: duckdb.DuckDBPyConnection, filters: Filters, level: str, 
           AND (d_cell IS NOT NULL OR d_area IS NOT NULL)
     """  # noqa: S608 (trusted identifiers; filter values are parameters)
     frame = con.execute(sql, [*params, *geo_params]).df()
-    frame["source_ids"] = decode_source_bits(frame.pop("source_bits"), _source_ids(con))
     frame["level"] = [chain[int(a)] for a in frame["shown_at"]]
     frame["rolled_up"] = frame["level"] != level
     kind = frame["level"].map(lambda lv: "cell" if lv in CELL_LEVELS else lv)
@@ -455,6 +452,9 @@ def flow_edges(
     with _connection(con) as c:
         _guard(c, viewer, filters)
         frame = _rolled_edges(c, filters, level, k=viewer.k)
+        bits = frame.pop("source_bits")
+        if viewer.has_record_access:  # which sources: only for those who may see it
+            frame["source_ids"] = decode_source_bits(bits, _source_ids(c))
     frame = _add_places(frame)
     out = _protect_edges(frame, viewer=viewer)
     columns = [
