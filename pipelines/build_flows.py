@@ -59,7 +59,7 @@ Tables (all rebuilt from scratch; building twice gives the same tables):
     reads a slice of it (:func:`geo.flow_places.sql_flow_area_cube`).
 
 ``flow_sources``
-    ``bit``, ``source_id``: the sources of flow records, sorted by id; bit
+    ``bit``, ``source_id``: the sources of records, sorted by id; bit
     ``bit`` of ``source_bits`` (and ``source_bit`` of ``flow_facts``) stands
     for that source.
 
@@ -163,16 +163,14 @@ def _register_places(con: duckdb.DuckDBPyConnection) -> None:
 
 def _build_flows(con: duckdb.DuckDBPyConnection) -> int:
     con.register("flow_entry_candidates", highways.entry_candidates())
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _flow_records_plain AS {sql_flow_records()}")
     con.execute(f"DROP TABLE IF EXISTS {SOURCES_TABLE}")
     con.execute(f"""
         CREATE TABLE {SOURCES_TABLE} AS
         SELECT (row_number() OVER (ORDER BY source_id) - 1)::INTEGER AS bit, source_id
-        FROM (SELECT DISTINCT source_id FROM _flow_records_plain)
+        FROM (SELECT DISTINCT source_id FROM records)
     """)  # noqa: S608 (trusted identifiers)
     bits = _rows(con, SOURCES_TABLE)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _flow_records AS {sql_with_source_bits('_flow_records_plain')}")
-    con.execute("DROP TABLE _flow_records_plain")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _flow_records AS {sql_with_source_bits(f'({sql_flow_records()})')}")
     with table_timer(FACTS_TABLE):
         con.execute(f"DROP TABLE IF EXISTS {FACTS_TABLE}")
         con.execute(f"CREATE TABLE {FACTS_TABLE} AS {sql_flow_facts()}")
