@@ -66,16 +66,25 @@ _DIMENSIONS = (
 )
 
 
-def _cell_counts_sql() -> str:
+def _per_resolution_sql(table: str, *, source: str, counts: str, keys: str = "", order: str) -> str:
+    """``table``: ``source`` rows per map resolution, cell (a record's parent there) and dimension.
+
+    A row counts at ``res`` only when its destination was indexed at ``dest_res >= res``.
+    """
     parts = [
-        f"SELECT {res}::TINYINT AS res, {sql_cell_to_parent('dest_cell', res)} AS cell, "  # noqa: S608 (ints from geo.grid)
-        f"{_DIMENSIONS}, count(*) AS records, coalesce(sum(victim_count), 0) AS victims "
-        f"FROM records WHERE dest_cell IS NOT NULL AND dest_res >= {res} "
-        f"GROUP BY ALL"
+        f"SELECT {keys}{res}::TINYINT AS res, {sql_cell_to_parent('dest_cell', res)} AS cell, "  # noqa: S608 (ints from geo.grid)
+        f"{_DIMENSIONS}, {counts} FROM {source} WHERE dest_cell IS NOT NULL AND dest_res >= {res} GROUP BY ALL"
         for res in MAP_RESOLUTIONS
     ]
     union = "\nUNION ALL\n".join(parts)
-    return f"CREATE OR REPLACE TABLE cell_counts AS SELECT * FROM ({union}) ORDER BY res, month, cell"  # noqa: S608
+    return f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM ({union}) ORDER BY {order}"  # noqa: S608
+
+
+def _cell_counts_sql() -> str:
+    return _per_resolution_sql(
+        "cell_counts", source="records", order="res, month, cell",
+        counts="count(*) AS records, coalesce(sum(victim_count), 0) AS victims",
+    )
 
 
 _COUNTY_SQL = f"""
@@ -105,17 +114,10 @@ GROUP BY ALL
 
 
 def _cell_indicator_sql() -> str:
-    parts = [
-        f"SELECT indicator, {res}::TINYINT AS res, {sql_cell_to_parent('dest_cell', res)} AS cell, "  # noqa: S608 (ints from geo.grid)
-        f"{_DIMENSIONS}, sum(records)::BIGINT AS records, coalesce(sum(victims), 0)::BIGINT AS victims "
-        f"FROM _cell_indicator_base WHERE dest_cell IS NOT NULL AND dest_res >= {res} "
-        f"GROUP BY ALL"
-        for res in MAP_RESOLUTIONS
-    ]
-    union = "\nUNION ALL\n".join(parts)
-    return (
-        "CREATE OR REPLACE TABLE cell_indicator_counts AS "  # noqa: S608
-        f"SELECT * FROM ({union}) ORDER BY indicator, res, month, cell"
+    return _per_resolution_sql(
+        "cell_indicator_counts", source="_cell_indicator_base", keys="indicator, ",
+        order="indicator, res, month, cell",
+        counts="sum(records)::BIGINT AS records, coalesce(sum(victims), 0)::BIGINT AS victims",
     )
 
 
