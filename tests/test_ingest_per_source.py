@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from demo_truth import assert_ground_truth_met
 
 from pipelines import tokens
 
@@ -56,21 +57,10 @@ def test_per_source_ingest_meets_ground_truth_and_matches_setup_demo(tmp_env, mo
     assert totals["files"] == len(truth["files"]) and totals["rows_read"] == truth["rows_written"]
 
     con = duckdb.connect(str(live), read_only=True)
-    got = {}
-    for batch_id, sid, name, *counts in con.execute(
-        "SELECT batch_id, source_id, file_name, rows_read, loaded, updated, duplicates, "
-        "quarantined FROM batches"
-    ).fetchall():
-        reasons = dict(con.execute(
-            "SELECT reasons[1], count(*) FROM quarantine WHERE batch_id = ? GROUP BY 1", [batch_id]
-        ).fetchall())
-        got[(sid, name)] = (*counts, reasons)
-    con.close()
-    assert len(got) == len(truth["files"])
-    for rel, t in truth["files"].items():
-        expected = (t["rows"], t["loaded"], t["updated"], t["duplicates"], t["quarantined"],
-                    {k: v for k, v in t["quarantine_reasons"].items() if v})
-        assert got[(t["source_id"], Path(rel).name)] == expected, rel
+    try:
+        assert_ground_truth_met(con, truth)
+    finally:
+        con.close()
 
     built = tmp_env / "warehouse" / "setup.duckdb"
     setup_demo._ingest_demo(demo, built)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import duckdb
 import pytest
+from demo_truth import assert_ground_truth_met
 
 from pipelines import _readers, cli, tokens
 from pipelines.ingest import map_columns
@@ -43,21 +43,10 @@ def test_ground_truth_counts_are_met_exactly(demo):
     done, _ = demo
     truth = json.loads((done.demo_dir / "ground_truth.json").read_text())
     con = connect(done)
-    got = {}
-    for batch_id, sid, name, *counts in con.execute(
-        "SELECT batch_id, source_id, file_name, rows_read, loaded, updated, duplicates, "
-        "quarantined FROM batches"
-    ).fetchall():
-        reasons = dict(con.execute(
-            "SELECT reasons[1], count(*) FROM quarantine WHERE batch_id = ? GROUP BY 1", [batch_id]
-        ).fetchall())
-        got[(sid, name)] = (*counts, reasons)
-    con.close()
-    assert len(got) == len(truth["files"])
-    for rel, t in truth["files"].items():
-        expected = (t["rows"], t["loaded"], t["updated"], t["duplicates"], t["quarantined"],
-                    {k: v for k, v in t["quarantine_reasons"].items() if v})
-        assert got[(t["source_id"], Path(rel).name)] == expected, rel
+    try:
+        assert_ground_truth_met(con, truth)
+    finally:
+        con.close()
     assert sum(b.rows_read for b in done.batches) == truth["rows_written"]
 
 
