@@ -253,7 +253,14 @@ def sql_level_edges(
         for area, column in _CONTEXT_COLUMN.items():
             expr = f"{side}_{area}" if area in keep else "NULL::VARCHAR"
             context.append(f"{expr} AS {name}_{column}")
-    groups = sorted({f"o_{a}" for a in keep} | {f"d_{a}" for a in keep} | {o_key, d_key})
+    # Group on what identifies the ends and carry the rest with any_value: the
+    # entry, state and country follow from o_outside, and a record's region from
+    # its county (both set at ingest from data/reference/). Task forces are kept
+    # as keys: their map is configuration and may change between ingests.
+    # Fewer, narrower keys make the hash aggregate about twice as fast.
+    derived = {f"{side}_region" for side in ("o", "d")} if "county" in keep else set()
+    groups = sorted(({f"o_{a}" for a in keep} | {f"d_{a}" for a in keep} | {o_key, d_key}) - derived)
+    carried = ", ".join(f"any_value({c}) AS {c}" for c in ("o_entry", "o_state", "o_country", *sorted(derived)))
     if cube:
         weight = "records"
 
@@ -290,7 +297,7 @@ def sql_level_edges(
         {"len(source_ids) AS sources, source_ids," if source_lists else "bit_count(source_bits) AS sources,"}{" source_bits," if bits is not None else ""}
         {", ".join(f"n_{n}" for n in FLOW_INDICATORS)}
     FROM (
-        SELECT {time_keys}o_outside, o_entry, o_state, o_country, {", ".join(groups)},
+        SELECT {time_keys}o_outside, {", ".join(groups)}, {carried},
             {counted()} AS records,
             sum(victims)::BIGINT AS victims,
             {minors} AS minors,
@@ -303,7 +310,7 @@ def sql_level_edges(
             {indicators}
         FROM {source}
         WHERE (o_outside IS NOT NULL OR {o_key} IS NOT NULL) AND {d_key} IS NOT NULL
-        GROUP BY {time_keys}o_outside, o_entry, o_state, o_country, {", ".join(groups)}
+        GROUP BY {time_keys}o_outside, {", ".join(groups)}
     )
     """  # noqa: S608 (trusted identifiers only; values are parameters)
 
@@ -388,20 +395,50 @@ def sql_flow_area_cube(bits: int, source: str = "_flow_records") -> str:
     (``bits`` long). Sorted by indicator and month, so one indicator and a period
     are a small slice.
     """
+    return _sql_cube(bits, source, keys=CUBE_KEYS)
+
+
+#: :data:`CUBE_TABLE` with the res 4 cells of both ends: the statewide cell map under
+#: record-type, source-kind or one-indicator filters reads it instead of the facts
+#: (res 5 and 6 are drawn for part of the state only, a small read of the facts).
+CELL_CUBE_TABLE = "flow_res4_cube"
+CELL_CUBE_KEYS = (
+    "indicator", "month", "trafficking_type", "record_type", "source_kind",
+    "o_outside", "o_county", "o_task_force", "o_cell4", "d_county", "d_task_force", "d_cell4",
+)
+#: Carried, not grouped on: they follow from ``o_outside`` or the county.
+_CELL_CUBE_CARRIED = ("o_entry", "o_state", "o_country", "o_region", "d_region")
+
+
+def sql_flow_cell_cube(bits: int, source: str = "_flow_records") -> str:
+    """A ``SELECT`` of :data:`CELL_CUBE_TABLE`: :func:`sql_flow_area_cube` per res 4 origin and destination cell.
+
+    Only rows :func:`sql_level_edges` keeps at ``res4`` (a destination cell, and
+    an origin cell or an out-of-state origin).
+    """
+    return _sql_cube(bits, source, keys=CELL_CUBE_KEYS, carried=_CELL_CUBE_CARRIED,
+                     where="(o_outside IS NOT NULL OR o_cell4 IS NOT NULL) AND d_cell4 IS NOT NULL")
+
+
+def _sql_cube(bits: int, source: str, *, keys: tuple[str, ...], carried: tuple[str, ...] = (),
+              where: str = "TRUE") -> str:
     names = ", ".join(f"({bit}, '{name}')" for bit, name in enumerate(FLOW_INDICATORS))
     counts = ", ".join(f"(count(*) FILTER (WHERE ind_{n}))::INTEGER AS n_{n}" for n in FLOW_INDICATORS)
+    kept = "".join(f"any_value({c}) AS {c}, " for c in carried)
+    group = ", ".join(k for k in keys)
     return f"""
-    WITH tagged AS (
-        SELECT NULL::VARCHAR AS indicator, * FROM {source}
+    WITH kept AS (SELECT * FROM {source} WHERE {where}),
+    tagged AS (
+        SELECT NULL::VARCHAR AS indicator, * FROM kept
         UNION ALL
-        SELECT i.name AS indicator, r.* FROM {source} AS r
+        SELECT i.name AS indicator, r.* FROM kept AS r
         JOIN (VALUES {names}) AS i(bit, name) ON (r.indicator_mask & (1 << i.bit)) <> 0
     )
-    SELECT {", ".join(CUBE_KEYS)}, count(*)::INTEGER AS records, sum(victims)::BIGINT AS victims,
+    SELECT {group}, {kept}count(*)::INTEGER AS records, sum(victims)::BIGINT AS victims,
         (count(*) FILTER (WHERE ind_minor))::INTEGER AS minors, {counts},
         bitstring_agg(source_bit, 0, {max(int(bits), 1) - 1}) AS source_bits
     FROM tagged
-    GROUP BY ALL ORDER BY indicator NULLS FIRST, month, trafficking_type
+    GROUP BY {group} ORDER BY indicator NULLS FIRST, month, trafficking_type
     """  # noqa: S608 (trusted identifiers only)
 
 

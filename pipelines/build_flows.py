@@ -58,6 +58,11 @@ Tables (all rebuilt from scratch; building twice gives the same tables):
     ``n_<indicator>``, ``source_bits``. A filter naming at most one indicator
     reads a slice of it (:func:`geo.flow_places.sql_flow_area_cube`).
 
+``flow_res4_cube``
+    The same per H3 res 4 cell of both ends (the rows with a res 4 edge), for
+    the statewide cell map under such filters
+    (:func:`geo.flow_places.sql_flow_cell_cube`).
+
 ``flow_sources``
     ``bit``, ``source_id``: the sources of records, sorted by id; bit
     ``bit`` of ``source_bits`` (and ``source_bit`` of ``flow_facts``) stands
@@ -113,6 +118,7 @@ from scipy import stats
 from geo import highways
 from geo.flow_places import (
     AREA_FACTS_TABLE,
+    CELL_CUBE_TABLE,
     CUBE_TABLE,
     FACTS_TABLE,
     FLOW_INDICATORS,
@@ -123,6 +129,7 @@ from geo.flow_places import (
     outside_places,
     sql_flow_area_cube,
     sql_flow_area_facts,
+    sql_flow_cell_cube,
     sql_flow_facts,
     sql_flow_records,
     sql_level_edges,
@@ -132,7 +139,7 @@ from pipelines.build import table_timer
 
 log = logging.getLogger(__name__)
 
-TABLES = ("flows", "flow_facts", "flow_area_facts", "flow_area_cube", "flow_sources", "location_totals", "coordination_pairs", "route_shifts")
+TABLES = ("flows", "flow_facts", "flow_area_facts", "flow_area_cube", "flow_res4_cube", "flow_sources", "location_totals", "coordination_pairs", "route_shifts")
 
 #: The recent window and the trailing baseline of :func:`classify_shifts`, in months.
 RECENT_MONTHS = 3
@@ -180,6 +187,9 @@ def _build_flows(con: duckdb.DuckDBPyConnection) -> int:
     with table_timer(CUBE_TABLE):
         con.execute(f"DROP TABLE IF EXISTS {CUBE_TABLE}")
         con.execute(f"CREATE TABLE {CUBE_TABLE} AS {sql_flow_area_cube(bits)}")
+    with table_timer(CELL_CUBE_TABLE):
+        con.execute(f"DROP TABLE IF EXISTS {CELL_CUBE_TABLE}")
+        con.execute(f"CREATE TABLE {CELL_CUBE_TABLE} AS {sql_flow_cell_cube(bits)}")
     union = "\nUNION ALL\n".join(sql_level_edges(level, bits=bits) for level in FLOW_LEVELS)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _flow_edges AS {union}")
     _register_places(con)
@@ -453,6 +463,7 @@ def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     counts[FACTS_TABLE] = _rows(con, FACTS_TABLE)
     counts[AREA_FACTS_TABLE] = _rows(con, AREA_FACTS_TABLE)
     counts[CUBE_TABLE] = _rows(con, CUBE_TABLE)
+    counts[CELL_CUBE_TABLE] = _rows(con, CELL_CUBE_TABLE)
     counts[SOURCES_TABLE] = _rows(con, SOURCES_TABLE)
     with table_timer("location_totals"):
         counts["location_totals"] = _build_location_totals(con)

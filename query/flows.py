@@ -50,6 +50,7 @@ import pyarrow as pa
 from geo import highways, reference
 from geo.flow_places import (
     AREA_FACTS_TABLE,
+    CELL_CUBE_TABLE,
     CELL_LEVELS,
     CUBE_TABLE,
     FACTS_TABLE,
@@ -173,7 +174,7 @@ def _remembered(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) 
     ).fetchall()
     if not rows or not rows[0][1] or not rows[0][0]:
         return sql, params
-    key = (str(rows[0][0]), sql, tuple(params))
+    key = (str(rows[0][0]), sql, tuple(tuple(p) if isinstance(p, list) else p for p in params))
     with _MEMO_LOCK:
         frame = _MEMO.get(key)
         if frame is not None:
@@ -197,29 +198,43 @@ def _needs_records(filters: Filters) -> bool:
 
 
 def _edges_sql(con: duckdb.DuckDBPyConnection, filters: Filters, level: str) -> tuple[str, list[object]]:
-    """Edges at ``level`` under every filter except geography, one row per edge: SQL over ``flows`` columns.
+    """Edges at ``level`` under every filter, one row per edge: SQL over ``flows`` columns.
 
-    Computed once per snapshot and filters (:func:`_remembered`), so the readers
-    of one page view share it.
+    Geography stays a filter for the caller to apply on the end it means, except
+    at the cell levels: there the edges are first narrowed to those with either
+    end in the selection (res 5 and 6 are only offered for part of the state, and
+    the statewide cell edges are the bulk of the work). Computed once per
+    snapshot and filters (:func:`_remembered`), so the readers of one page view
+    share it.
     """
-    plain = replace(filters, regions=(), counties=(), task_forces=())
-    if not _needs_records(filters):
+    edges, params = _edges_statewide_sql(con, replace(filters, regions=(), counties=(), task_forces=()), level)
+    if level in CELL_LEVELS and any(getattr(filters, n) for n in _GEO_FILTERS):
+        dest, dest_params = _geo_where(filters, prefix="dest_")
+        origin, origin_params = _geo_where(filters, prefix="origin_")
+        edges = f"SELECT * FROM ({edges}) WHERE ({dest}) OR ({origin})"  # noqa: S608 (trusted; values are parameters)
+        params = [*params, *dest_params, *origin_params]
+    return _remembered(con, edges, params)
+
+
+def _edges_statewide_sql(con: duckdb.DuckDBPyConnection, plain: Filters, level: str) -> tuple[str, list[object]]:
+    """The SQL of :func:`_edges_sql` for filters without geography, from the smallest table that answers."""
+    if not _needs_records(plain):
         where, params = plain.where()
         sums = ", ".join(f"sum({c})::BIGINT AS {c}" for c in _FLOW_SUMS)
-        return _remembered(con, f"""
+        return f"""
             SELECT {", ".join(_EDGE_KEYS)}, {sums}, bit_count(bit_or(source_bits)) AS sources,
                 bit_or(source_bits) AS source_bits
             FROM flows WHERE level = '{level}' AND {where} GROUP BY ALL
-        """, params)  # noqa: S608 (level checked; values are parameters)
+        """, params  # noqa: S608 (level checked; values are parameters)
     bits = len(_source_ids(con))
     wanted = set(plain.indicators)
-    if level not in CELL_LEVELS and len(wanted) <= 1 and _has_table(con, CUBE_TABLE):
+    cube = CUBE_TABLE if level not in CELL_LEVELS else CELL_CUBE_TABLE if level == "res4" else None
+    if cube and len(wanted) <= 1 and _has_table(con, cube):
         where, params = replace(plain, indicators=()).where()
         where = f"{where} AND indicator {'= ?' if wanted else 'IS NULL'}"
         params = [*params, *wanted]
-        source = f"(SELECT * FROM {CUBE_TABLE} WHERE {where})"  # noqa: S608 (trusted; values are parameters)
-        edges = sql_level_edges(level, source=source, cube=True, bits=bits, source_lists=False, by_month=False)
-        return _remembered(con, edges, params)
+        source = f"(SELECT * FROM {cube} WHERE {where})"  # noqa: S608 (trusted; values are parameters)
+        return sql_level_edges(level, source=source, cube=True, bits=bits, source_lists=False, by_month=False), params
     if _has_table(con, FACTS_TABLE):  # none in a warehouse built before it existed
         where, params = replace(plain, indicators=()).where()
         if plain.indicators:
@@ -227,13 +242,11 @@ def _edges_sql(con: duckdb.DuckDBPyConnection, filters: Filters, level: str) -> 
             params = [*params, indicator_mask(plain.indicators)]
         table = AREA_FACTS_TABLE if level not in CELL_LEVELS and _has_table(con, AREA_FACTS_TABLE) else FACTS_TABLE
         facts = sql_fact_records(where, table=table)
-        edges = sql_level_edges(level, source=f"({facts})", weight="n", bits=bits, source_lists=False, by_month=False)
-        return _remembered(con, edges, params)
+        return sql_level_edges(level, source=f"({facts})", weight="n", bits=bits, source_lists=False, by_month=False), params
     con.register("flow_entry_candidates", highways.entry_candidates())
     where, params = plain.where(alias="r")
     records = sql_with_source_bits(f"({sql_flow_records(where)})")
-    edges = sql_level_edges(level, source=f"({records})", bits=bits, source_lists=False, by_month=False)
-    return edges, params
+    return sql_level_edges(level, source=f"({records})", bits=bits, source_lists=False, by_month=False), params
 
 
 def _geo_where(filters: Filters, *, prefix: str) -> tuple[str, list[object]]:

@@ -206,11 +206,35 @@ def test_flow_facts_give_what_the_records_give(con, monkeypatch: pytest.MonkeyPa
         out += [qf.coordination_pairs(viewer, filters, level=level, con=con) for level in qf.COORDINATION_LEVELS]
         return out
 
-    for table in ("flow_facts", "flow_area_facts", "flow_area_cube"):
+    for table in ("flow_facts", "flow_area_facts", "flow_area_cube", "flow_res4_cube"):
         assert qf._has_table(con, table)
-    from_facts = reads()  # the cube (area levels, ≤ 1 indicator), the area facts or the facts
+    from_facts = reads()  # the cubes (area levels and res 4, ≤ 1 indicator), the area facts or the facts
     monkeypatch.setattr(qf, "_has_table", lambda _con, _name: False)
     from_records = reads()
     assert sum(len(f) for f in from_facts) > 0
     for facts, records in zip(from_facts, from_records, strict=True):
         pd.testing.assert_frame_equal(facts, records)
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        Filters(counties=("06001",)),
+        Filters(regions=("Region II",), record_types=("tip",)),
+        Filters(task_forces=("la",), indicators=("online_ads",)),
+    ],
+    ids=["county", "region-tips", "task-force-online-ads"],
+)
+def test_cell_edges_narrowed_before_aggregating_equal_the_statewide_ones_filtered(
+    con, monkeypatch: pytest.MonkeyPatch, filters: Filters
+) -> None:
+    """At the cell levels the edges are cut to the selected area first: the map is what the statewide edges filtered give."""
+    viewer = VIEWERS[2]
+    levels = [level for level in qf.levels_for(filters) if level in ("res4", "res5", "res6")]
+    narrowed = [qf.flow_edges(viewer, filters, level=level, con=con) for level in levels]
+    monkeypatch.setattr(qf, "_GEO_FILTERS", ())  # _edges_sql then leaves geography to the reader
+    statewide = [qf.flow_edges(viewer, filters, level=level, con=con) for level in levels]
+    assert levels == ["res6", "res5", "res4"]
+    assert sum(len(f) for f in narrowed) > 0
+    for fast, slow in zip(narrowed, statewide, strict=True):
+        pd.testing.assert_frame_equal(fast, slow)
