@@ -84,6 +84,34 @@ def sql_cell_to_parent(column: str, res: int) -> str:
     return f"((({column} & {keep}) | {res << _RES_SHIFT}) | {unused})"
 
 
+def child_ranges(cell: int, finest: int = 15) -> list[tuple[int, int, int]]:
+    """``(res, low, high)`` per resolution from the cell's own to ``finest``: its descendants there, as id ranges.
+
+    A cell's children at one resolution share its base cell and digits and differ
+    only in the digits below it, which come after them in the id's bits, so they
+    are exactly the valid cells of that resolution in ``low..high`` (digits 0, up
+    to digits 6). A table sorted by cell reads a few short ranges instead of
+    working out every row's parent.
+
+    >>> c = h3.str_to_int(h3.latlng_to_cell(34.05, -118.25, 5))
+    >>> [(r, lo, hi)] = [x for x in child_ranges(c) if x[0] == 7]
+    >>> kids = [h3.str_to_int(k) for k in h3.cell_to_children(h3.int_to_str(c), 7)]
+    >>> (min(kids), max(kids)) == (lo, hi)
+    True
+    """
+    cell = int(cell)
+    res = cell_resolution(cell)
+    out = []
+    digits = 0  # the digits between res and r, all set
+    for r in range(res, int(finest) + 1):
+        if r > res:
+            digits |= 7 << (3 * (15 - r))
+        low = ((cell & ~_RES_MASK) | (r << _RES_SHIFT)) & ~digits
+        sixes = sum(6 << (3 * (15 - d)) for d in range(res + 1, r + 1))
+        out.append((r, low, low | sixes))
+    return out
+
+
 def cells_to_strings(cells: Iterable[int]) -> list[str]:
     """Integer cells to the hex strings deck.gl's H3HexagonLayer draws."""
     return [h3.int_to_str(int(c)) for c in cells]

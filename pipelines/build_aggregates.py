@@ -29,6 +29,19 @@ Tables (dropped and recreated on each run; idempotent):
 ``county_indicator_month_counts``
     ``county_month_counts`` with ``indicator`` in front, built the same way: the
     coarse (county) part of a one-indicator heatmap read.
+``indicator_sets``
+    ``set_id``, ``indicators``: each distinct indicator list of ``records``
+    (``list_sort(list_distinct(indicators))``, non-empty) once, numbered.
+``cell_indicator_sets``
+    One row per ``dest_res`` x ``dest_cell`` (the record's own, finest cell) x
+    ``month`` x ``trafficking_type`` x ``record_type`` x ``source_kind`` x
+    ``dest_county_fips`` (region, task force) x ``set_id``: ``records``,
+    ``victims``; records with a cell and at least one indicator. Sorted by
+    ``dest_cell``, so the records inside one map cell are a few short ranges
+    (one per resolution finer than it). A cell's breakdown under an indicator
+    filter reads it instead of ``records``: the sets holding a wanted indicator
+    are picked from the small ``indicator_sets``, and what co-occurs with them
+    is the sets' lists, unnested once per set, not once per record.
 ``cell_build_state``
     One row: the fingerprint of ``records`` and ``batches`` these tables were
     built from (``FINGERPRINT_SQL`` of ``pipelines/build_trend_aggregates.py``).
@@ -57,7 +70,7 @@ log = logging.getLogger(__name__)
 #: The tables this step owns (``cell_build_state`` last: it is written after the others).
 TABLES = (
     "cell_counts", "county_month_counts", "cell_indicator_counts", "county_indicator_month_counts",
-    "cell_build_state",
+    "indicator_sets", "cell_indicator_sets", "cell_build_state",
 )
 
 _DIMENSIONS = (
@@ -131,6 +144,32 @@ ORDER BY indicator, month, dest_county_fips
 """  # noqa: S608 (fixed text)
 
 
+# Records with a cell and an indicator, per finest cell, dimension and indicator list
+# (sorted and de-duplicated): the lists are numbered from this one pass.
+_SET_BASE_SQL = f"""
+CREATE OR REPLACE TEMP TABLE _indicator_set_base AS
+SELECT dest_res, dest_cell, {_DIMENSIONS}, list_sort(list_distinct(indicators)) AS indicators,
+       count(*)::BIGINT AS records, coalesce(sum(victim_count), 0)::BIGINT AS victims
+FROM records
+WHERE dest_cell IS NOT NULL AND len(list_distinct(indicators)) > 0
+GROUP BY ALL
+"""  # noqa: S608 (fixed text)
+
+_INDICATOR_SETS_SQL = """
+CREATE OR REPLACE TABLE indicator_sets AS
+SELECT (row_number() OVER (ORDER BY indicators) - 1)::INTEGER AS set_id, indicators
+FROM (SELECT DISTINCT indicators FROM _indicator_set_base)
+"""
+
+_CELL_INDICATOR_SETS_SQL = f"""
+CREATE OR REPLACE TABLE cell_indicator_sets AS
+SELECT b.dest_res, b.dest_cell, {", ".join(f"b.{d.strip()}" for d in _DIMENSIONS.split(","))}, s.set_id,
+       b.records, b.victims
+FROM _indicator_set_base AS b JOIN indicator_sets AS s USING (indicators)
+ORDER BY b.dest_cell
+"""  # noqa: S608 (fixed text)
+
+
 def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Recreate the tables of :data:`TABLES` from ``records``.
 
@@ -154,6 +193,11 @@ def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     with table_timer("county_indicator_month_counts"):
         con.execute(_COUNTY_INDICATOR_SQL)
         con.execute("DROP TABLE IF EXISTS _cell_indicator_base")
+    with table_timer("cell_indicator_sets"):
+        con.execute(_SET_BASE_SQL)
+        con.execute(_INDICATOR_SETS_SQL)
+        con.execute(_CELL_INDICATOR_SETS_SQL)
+        con.execute("DROP TABLE IF EXISTS _indicator_set_base")
     con.execute(f"CREATE OR REPLACE TABLE cell_build_state AS {FINGERPRINT_SQL}")  # noqa: S608 (fixed text)
     counts: dict[str, int] = {}
     for table in TABLES:

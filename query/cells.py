@@ -22,11 +22,12 @@ never different):
 - several indicators: ``records`` (a record carrying two of them would count
   twice in the per-indicator tables).
 
-:func:`cell_breakdown` splits a cell by indicator from ``cell_indicator_counts``
-when no indicator filter is set; under a one-indicator filter its other
-dimensions come from there and only the indicator split (which indicators the
-matching records carry besides ``x``) reads ``records``, narrowed to the cell's
-id ranges.
+:func:`cell_breakdown` reads ``cell_counts`` and splits a cell by indicator from
+``cell_indicator_counts`` when no indicator filter is set. Under any indicator
+filter (one or several) it reads ``cell_indicator_sets``: the cell's records per
+distinct indicator list, a few id ranges of a table sorted by cell, so which
+indicators co-occur with the wanted ones comes from the lists, not from
+``records``.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ _connection = warehouse.reading  # an optional connection, else a fresh snapshot
 #: The tables of ``pipelines/build_aggregates.py`` and its state row.
 _AGGREGATE_TABLES = (
     "cell_counts", "county_month_counts", "cell_indicator_counts", "county_indicator_month_counts",
+    "indicator_sets", "cell_indicator_sets",
 )
 _STATE_TABLE = "cell_build_state"
 _FRESH_SQL = (
@@ -392,37 +394,51 @@ def _as_cell(cell: int | str) -> int:
     return int(cell)
 
 
-def _indicator_part(
-    con: duckdb.DuckDBPyConnection, source: _Source, filters: Filters, *, res: int, cell_id: int
-) -> pd.DataFrame:
-    """The 'indicator' rows of a breakdown when ``source`` (current pre-aggregates) is read.
+def _indicator_part(con: duckdb.DuckDBPyConnection, filters: Filters, *, res: int, cell_id: int) -> pd.DataFrame:
+    """The 'indicator' rows of a breakdown without an indicator filter, from ``cell_indicator_counts``.
 
-    Without an indicator filter: records per indicator of the cell, from
-    ``cell_indicator_counts`` (a record counts under each indicator it carries,
-    as ``unnest`` over ``records`` counts it). Under a one-indicator filter the
-    rows are the indicators the matching records carry (``x`` itself and what
-    co-occurs with it), which no pre-aggregate holds: ``records`` of the cell are
-    read first (an optimiser fence keeps the cheap cell test ahead of the list
-    test), then narrowed to those carrying ``x``.
+    Records per indicator of the cell (a record counts under each indicator it
+    carries, as ``unnest`` over ``records`` counts it).
+    """
+    where, params = filters.where(side="dest")
+    return con.execute(
+        "SELECT 'indicator' AS dimension, indicator AS value, sum(records)::BIGINT AS records, "  # noqa: S608 (where from Filters)
+        "sum(victims)::BIGINT AS victims FROM cell_indicator_counts "
+        f"WHERE res = ? AND cell = ? AND {where} GROUP BY ALL ORDER BY records DESC, value",
+        [res, cell_id, *params],
+    ).df()
+
+
+def _indicator_set_read(
+    con: duckdb.DuckDBPyConnection, filters: Filters, *, res: int, cell_id: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A cell's records under an indicator filter, from ``cell_indicator_sets`` (fresh pre-aggregates).
+
+    Returns the additive rows (``trafficking_type``, ``record_type``,
+    ``source_kind``, ``month``, ``records``, ``victims``) and the 'indicator'
+    rows: every indicator the matching records carry, the wanted ones and what
+    co-occurs with them. The cell's records are a few id ranges of the table
+    (:func:`geo.grid.child_ranges`); the indicator lists are unnested once per
+    list, not once per record.
     """
     where, params = replace(filters, indicators=()).where(side="dest")
-    if source.indicator is None:
-        return con.execute(
-            "SELECT 'indicator' AS dimension, indicator AS value, sum(records)::BIGINT AS records, "  # noqa: S608 (where from Filters)
-            "sum(victims)::BIGINT AS victims FROM cell_indicator_counts "
-            f"WHERE res = ? AND cell = ? AND {where} GROUP BY ALL ORDER BY records DESC, value",
-            [res, cell_id, *params],
-        ).df()
-    parent = grid.sql_cell_to_parent("dest_cell", res)
-    return con.execute(
-        "SELECT 'indicator' AS dimension, value, count(*) AS records, "  # noqa: S608 (trusted expression, values as parameters)
-        "coalesce(sum(victim_count), 0)::BIGINT AS victims FROM ("
-        "SELECT unnest(list_distinct(indicators)) AS value, victim_count FROM ("
-        "SELECT indicators, victim_count FROM records "
-        f"WHERE dest_cell IS NOT NULL AND dest_res >= ? AND {parent} = ? AND {where} OFFSET 0"
-        ") WHERE list_contains(indicators, ?)) GROUP BY ALL ORDER BY records DESC, value",
-        [res, cell_id, *params, source.indicator],
+    ranges = " OR ".join(f"dest_cell BETWEEN {low} AND {high}" for _, low, high in grid.child_ranges(cell_id))
+    rows = con.execute(
+        "SELECT trafficking_type, record_type, source_kind, strftime(month, '%Y-%m') AS month, set_id, "  # noqa: S608 (ints from geo.grid; where from Filters)
+        "sum(records)::BIGINT AS records, sum(victims)::BIGINT AS victims FROM cell_indicator_sets "
+        f"WHERE ({ranges}) AND dest_res >= ? AND {where} "
+        "AND set_id IN (SELECT set_id FROM indicator_sets WHERE list_has_any(indicators, ?::VARCHAR[])) "
+        "GROUP BY ALL",
+        [res, *params, list(filters.indicators)],
     ).df()
+    per_set = rows.groupby("set_id", as_index=False)[["records", "victims"]].sum()
+    sets = con.execute(
+        "SELECT set_id, unnest(indicators) AS value FROM indicator_sets WHERE set_id IN (SELECT unnest(?::INTEGER[]))",
+        [per_set["set_id"].astype(int).tolist()],
+    ).df()
+    part = sets.merge(per_set, on="set_id").groupby("value", as_index=False)[["records", "victims"]].sum()
+    part = part.assign(dimension="indicator").sort_values(["records", "value"], ascending=[False, True])
+    return rows.drop(columns="set_id"), part[["dimension", "value", "records", "victims"]]
 
 
 def cell_breakdown(
@@ -465,8 +481,11 @@ def cell_breakdown(
     parts = []
     with _connection(con) as c:
         _guard(c, viewer, filters)
-        source = _aggregate_source(c, filters)
-        if source is not None:
+        indicator_rows = None
+        if filters.indicators:
+            if _aggregates_fresh(c):
+                agg, indicator_rows = _indicator_set_read(c, filters, res=res, cell_id=cell_id)
+        elif (source := _aggregate_source(c, filters)) is not None:
             # the additive dimensions from the pre-aggregate (one small read)
             agg_where, agg_params = source.where(filters)
             agg = c.execute(
@@ -475,13 +494,15 @@ def cell_breakdown(
                 f"WHERE res = ? AND cell = ? AND {agg_where} GROUP BY ALL",
                 [res, cell_id, *agg_params],
             ).df()
+            indicator_rows = _indicator_part(c, filters, res=res, cell_id=cell_id)
+        if indicator_rows is not None:
             total = int(agg["records"].sum())
             for dimension in ("trafficking_type", "record_type", "source_kind", "month"):
                 part = agg.groupby(agg[dimension].fillna("not given"), as_index=False)[["records", "victims"]].sum()
                 part = part.rename(columns={dimension: "value"}).assign(dimension=dimension)
                 by = "value" if dimension == "month" else "records"
                 parts.append(part.sort_values(by, ascending=dimension == "month")[["dimension", "value", "records", "victims"]])
-            parts.append(_indicator_part(c, source, filters, res=res, cell_id=cell_id))
+            parts.append(indicator_rows)
         else:
             row = c.execute(f"SELECT count(*) {base}", base_params).fetchone()
             total = int(row[0]) if row else 0
@@ -513,6 +534,7 @@ def cell_breakdown(
     order = {d: i for i, d in enumerate(BREAKDOWN_DIMENSIONS)}
     frame = pd.concat(parts, ignore_index=True)
     frame = frame.sort_values("dimension", key=lambda d: d.map(order), kind="stable").reset_index(drop=True)
+    frame["dimension"] = frame["dimension"].astype(object)  # one dtype whichever tables answered
     frame["value"] = frame["value"].astype(str)
     frame[_COUNT_COLUMNS] = frame[_COUNT_COLUMNS].astype("int64")
     if total < viewer.k:

@@ -22,7 +22,7 @@ def built(tmp_path: Path) -> Path:
     return path
 
 
-COUNT_TABLES = [t for t in build_aggregates.TABLES if t != "cell_build_state"]
+COUNT_TABLES = [t for t in build_aggregates.TABLES if t not in ("cell_build_state", "indicator_sets")]
 
 
 def test_build_writes_every_table_and_is_idempotent(built: Path) -> None:
@@ -32,10 +32,36 @@ def test_build_writes_every_table_and_is_idempotent(built: Path) -> None:
         counts = build_aggregates.build(con)
     with warehouse.open_snapshot(path=built) as con:
         second = {t: con.execute(f"SELECT count(*), sum(records) FROM {t}").fetchall()[0] for t in COUNT_TABLES}  # noqa: S608
-        temp = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_cell_indicator_base'").fetchone()
+        sets = con.execute("SELECT count(*) FROM indicator_sets").fetchone()
+        temp = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name IN ('_cell_indicator_base', '_indicator_set_base')"
+        ).fetchone()
     assert first == second
-    assert counts == {**{t: second[t][0] for t in COUNT_TABLES}, "cell_build_state": 1}
+    assert sets is not None and sets[0] > 0
+    assert counts == {**{t: second[t][0] for t in COUNT_TABLES}, "indicator_sets": sets[0], "cell_build_state": 1}
     assert temp == (0,)
+
+
+def test_indicator_sets_cover_every_record_with_a_cell_and_an_indicator(built: Path) -> None:
+    with warehouse.open_snapshot(path=built) as con:
+        expected = con.execute(
+            "SELECT count(*), coalesce(sum(victim_count), 0) FROM records "
+            "WHERE dest_cell IS NOT NULL AND len(list_distinct(indicators)) > 0"
+        ).fetchone()
+        got = con.execute("SELECT sum(records), sum(victims) FROM cell_indicator_sets").fetchone()
+        per_indicator = con.execute(
+            "SELECT value, sum(c.records) FROM cell_indicator_sets AS c JOIN ("
+            "SELECT set_id, unnest(indicators) AS value FROM indicator_sets) USING (set_id) GROUP BY ALL ORDER BY 1"
+        ).fetchall()
+        from_records = con.execute(
+            "SELECT value, count(*) FROM (SELECT unnest(list_distinct(indicators)) AS value FROM records "
+            "WHERE dest_cell IS NOT NULL) WHERE value IS NOT NULL GROUP BY ALL ORDER BY 1"
+        ).fetchall()
+        lists = con.execute("SELECT count(*), count(DISTINCT indicators) FROM indicator_sets").fetchone()
+    assert got is not None and expected is not None and expected[0] > 0
+    assert tuple(int(x) for x in got) == tuple(int(x) for x in expected)
+    assert per_indicator == from_records
+    assert lists is not None and lists[0] == lists[1]
 
 
 @pytest.mark.parametrize("res", grid.MAP_RESOLUTIONS)

@@ -252,7 +252,7 @@ def _breakdowns(paths: dict[str, Path], filters: Filters, hex_id: str) -> tuple[
     return a.sort_values(key).reset_index(drop=True), b.sort_values(key).reset_index(drop=True)
 
 
-@pytest.mark.parametrize("res", [5, 7, 9])
+@pytest.mark.parametrize("res", [4, 5, 7, 9])
 @pytest.mark.parametrize(
     "filters",
     [Filters(), *ONE_INDICATOR, Filters(indicators=("motel", "agriculture"))],
@@ -274,6 +274,19 @@ def test_breakdown_with_indicators_same_with_and_without_aggregates(
         if res == 5 and filters in (Filters(), ONE_INDICATOR[0]):  # busy enough that indicator rows are shown, not all suppressed
             assert b.loc[b["dimension"].eq("indicator"), "records"].notna().any()
         pd.testing.assert_frame_equal(a, b)
+
+
+def test_breakdown_under_indicators_reads_the_indicator_sets(paths: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    read = cells._indicator_set_read
+    monkeypatch.setattr(cells, "_indicator_set_read", lambda *a, **k: calls.append(k) or read(*a, **k))
+    counts = _read(paths["built"], cells.cell_counts, LEADERSHIP, Filters(), res=5)
+    hex_id = cells.top_cells(counts, n=1)["hex"][0]
+    for filters in (*ONE_INDICATOR, Filters(indicators=("motel", "agriculture"))):
+        _read(paths["built"], cells.cell_breakdown, LEADERSHIP, filters, cell=hex_id)
+        _read(paths["plain"], cells.cell_breakdown, LEADERSHIP, filters, cell=hex_id)  # no tables: records
+    _read(paths["built"], cells.cell_breakdown, LEADERSHIP, Filters(), cell=hex_id)  # no indicator: cell_counts
+    assert len(calls) == 3
 
 
 def _copy(src: Path, dst: Path) -> Path:

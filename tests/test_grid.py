@@ -45,3 +45,19 @@ def test_parent_finer_than_cell_is_refused() -> None:
 
 def test_precision_never_allows_finer_than_its_support() -> None:
     assert grid.PRECISION_MAX_RES == {"point": 9, "zip": 7, "place": 6, "county": None}
+
+
+@pytest.mark.parametrize("res", [4, 5, 6, 7])
+def test_child_ranges_hold_exactly_the_descendants(res: int) -> None:
+    rng = np.random.default_rng(res)
+    for lat, lng in zip(rng.uniform(32.6, 41.9, 20), rng.uniform(-124.3, -114.2, 20), strict=True):
+        cell = h3.str_to_int(h3.latlng_to_cell(float(lat), float(lng), res))
+        ranges = grid.child_ranges(cell, finest=9)
+        assert [r for r, _, _ in ranges] == list(range(res, 10))
+        for r, low, high in ranges:
+            kids = [h3.str_to_int(k) for k in h3.cell_to_children(h3.int_to_str(cell), r)]
+            assert (min(kids), max(kids)) == (low, high)
+            # a neighbour's children at r lie outside; any valid r-cell inside has this parent
+            for ring in h3.grid_ring(h3.int_to_str(cell), 1):
+                other = [h3.str_to_int(k) for k in h3.cell_to_children(ring, r)]
+                assert not any(low <= k <= high for k in other)
