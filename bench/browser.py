@@ -3,7 +3,8 @@
 :func:`measure_browser` starts ``streamlit run app.py`` on a free 127.0.0.1 port
 against the built warehouse (demo data, so the demo role switcher lets a browser
 in without signing in), opens a fresh Chromium context, and times ``goto`` to the
-first visible ``canvas`` of a deck.gl chart (the statewide county map): the cold
+first frame in which the first deck.gl chart's ``canvas`` (the statewide county
+map) is visible *and* has been drawn on (:data:`FIRST_MAP_PROBE`): the cold
 figure, with a server that has run no script yet. A second fresh context gives the warm figure. Then it
 opens every page the navigation lists and reads the server's RSS (``VmRSS``) and
 peak (``VmHWM``) from ``/proc``.
@@ -12,6 +13,7 @@ peak (``VmHWM``) from ``/proc``.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -34,6 +36,40 @@ VIEWPORT = {"width": 1366, "height": 768}
 #: statewide ranking table beside the map), often before deck.gl's code has loaded,
 #: so a bare ``canvas`` could stop the clock on the table instead of the map.
 MAP_CANVAS = '[data-testid="stDeckGlJsonChart"] canvas'
+#: Run in the page before any of its scripts: marks the frame in which the first map
+#: is shown. deck.gl puts its canvas in the page (visible, blank) before it can draw:
+#: it first loads its WebGL code and compiles its shaders, which in software WebGL
+#: takes up to a second or more. So the clock stops at the first animation frame
+#: that begins after a frame in which WebGL drew on :data:`MAP_CANVAS` while it was
+#: visible (non-empty box, not hidden: Playwright's "visible"), i.e. once that frame
+#: has been handed to the screen. Checked on every frame, not at Playwright's polling
+#: intervals (0, 20, 50, 100, 100 ms, then every 500 ms), which made the figure up
+#: to half a second late.
+FIRST_MAP_PROBE = """
+(() => {
+  let frame = 0, drawnIn = null;
+  for (const proto of [self.WebGL2RenderingContext, self.WebGLRenderingContext].map(c => c && c.prototype)) {
+    if (!proto) continue;
+    for (const name of ['drawArrays', 'drawElements', 'drawArraysInstanced', 'drawElementsInstanced']) {
+      const draw = proto[name];
+      if (!draw) continue;
+      proto[name] = function (...args) {
+        if (drawnIn === null && this.canvas === document.querySelector(MAP_CANVAS)) {
+          const box = this.canvas.getBoundingClientRect();
+          if (box.width > 0 && box.height > 0 && this.canvas.checkVisibility()) drawnIn = frame;
+        }
+        return draw.apply(this, args);
+      };
+    }
+  }
+  const tick = () => {
+    frame += 1;
+    if (drawnIn !== null && frame >= drawnIn + 2) { self.__routesFirstMapShown = performance.now(); return; }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+})();
+""".replace("MAP_CANVAS", json.dumps(MAP_CANVAS))
 
 
 def _free_port() -> int:
@@ -119,9 +155,10 @@ def _first_map(browser, url: str, timeout_ms: int) -> float:
     context = browser.new_context(viewport=VIEWPORT, service_workers="block")
     try:
         page = context.new_page()
+        page.add_init_script(FIRST_MAP_PROBE)
         started = time.perf_counter()
         page.goto(url, wait_until="commit", timeout=timeout_ms)
-        page.wait_for_selector(MAP_CANVAS, state="visible", timeout=timeout_ms)
+        page.wait_for_function("() => self.__routesFirstMapShown", polling="raf", timeout=timeout_ms)
         return time.perf_counter() - started
     finally:
         context.close()
