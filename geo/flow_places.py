@@ -253,14 +253,7 @@ def sql_level_edges(
         for area, column in _CONTEXT_COLUMN.items():
             expr = f"{side}_{area}" if area in keep else "NULL::VARCHAR"
             context.append(f"{expr} AS {name}_{column}")
-    # Group on what identifies the ends and carry the rest with any_value: the
-    # entry, state and country follow from o_outside, and a record's region from
-    # its county (both set at ingest from data/reference/). Task forces are kept
-    # as keys: their map is configuration and may change between ingests.
-    # Fewer, narrower keys make the hash aggregate about twice as fast.
-    derived = {f"{side}_region" for side in ("o", "d")} if "county" in keep else set()
-    groups = sorted(({f"o_{a}" for a in keep} | {f"d_{a}" for a in keep} | {o_key, d_key}) - derived)
-    carried = ", ".join(f"any_value({c}) AS {c}" for c in ("o_entry", "o_state", "o_country", *sorted(derived)))
+    groups = sorted({f"o_{a}" for a in keep} | {f"d_{a}" for a in keep} | {o_key, d_key})
     if cube:
         weight = "records"
 
@@ -297,7 +290,7 @@ def sql_level_edges(
         {"len(source_ids) AS sources, source_ids," if source_lists else "bit_count(source_bits) AS sources,"}{" source_bits," if bits is not None else ""}
         {", ".join(f"n_{n}" for n in FLOW_INDICATORS)}
     FROM (
-        SELECT {time_keys}o_outside, {", ".join(groups)}, {carried},
+        SELECT {time_keys}o_outside, o_entry, o_state, o_country, {", ".join(groups)},
             {counted()} AS records,
             sum(victims)::BIGINT AS victims,
             {minors} AS minors,
@@ -310,7 +303,7 @@ def sql_level_edges(
             {indicators}
         FROM {source}
         WHERE (o_outside IS NOT NULL OR {o_key} IS NOT NULL) AND {d_key} IS NOT NULL
-        GROUP BY {time_keys}o_outside, {", ".join(groups)}
+        GROUP BY {time_keys}o_outside, o_entry, o_state, o_country, {", ".join(groups)}
     )
     """  # noqa: S608 (trusted identifiers only; values are parameters)
 
