@@ -8,7 +8,7 @@ from maps import decks
 from maps import statewide_maps as sm
 from query import trends
 from routes.errors import RoutesError
-from ui import chrome
+from ui import charts, chrome
 from ui import filters as ui_filters
 from ui.cache import snapshot_cached
 from ui.session import current_viewer
@@ -101,14 +101,14 @@ with series_box:
         with statewide_tab:
             series = monthly_series(viewer, filters)
             if series["records"].notna().any():
-                st.line_chart(series, x="month", y="records", height=240, x_label="", y_label="records", color="#3b6e8f")
+                st.image(charts.line_chart_svg(series, height=240), width="stretch")
             else:
                 st.info("Every month is suppressed under these filters (fewer than k records).")
         with region_tab:
             by_region = monthly_series(viewer, filters, by="region")
             shown = by_region[by_region.groupby("region")["records"].transform(lambda r: r.notna().any())]
             if len(shown):
-                st.line_chart(shown, x="month", y="records", color="region", height=260, x_label="", y_label="records")
+                st.image(charts.line_chart_svg(shown, series="region", height=260), width="stretch")
             else:
                 st.info("Every region's months are suppressed under these filters.")
     except RoutesError as error:
