@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from maps import decks
 from maps import statewide_maps as sm
 from query import trends
+from query.filters import Filters
 from routes.errors import RoutesError
-from ui import charts, chrome
+from ui import charts, chrome, deferred
 from ui import filters as ui_filters
 from ui.cache import snapshot_cached
 from ui.session import current_viewer
@@ -116,6 +118,26 @@ with series_box:
     st.caption("Gaps are months suppressed because they hold fewer than k records (or would reveal one that does).")
 
 # ---------------------------------------------------------------- emerging hot spots
+
+
+@st.fragment
+def hot_spot_map(spots: pd.DataFrame, *, step: str, show_all: bool, filters: Filters) -> None:
+    """The hot-spot map; on a session's first view, only once the browser has shown the county map.
+
+    Two maps set up in the same frame share the browser's (software) shader
+    compiling: the one at the bottom of the page made the county map wait.
+    """
+    if deferred.after_first_map("statewide_hot_spots"):
+        st.pydeck_chart(
+            sm.hot_spot_deck(spots, step=step, show_no_pattern=show_all,
+                             view_state=decks.view_for_counties(filters.counties, regions=filters.regions)),
+            key="statewide_hot_spots", height=480,
+        )
+    else:
+        with st.container(height=480, border=False):  # the map's place, so nothing below moves
+            st.caption("The hot-spot map is drawn once the county map is on screen.")
+
+
 st.markdown("#### Emerging hot spots")
 left, middle, right = st.columns([2, 2, 2])
 with left:
@@ -139,11 +161,7 @@ else:
     window = chrome.format_period(spots["first_period"].min(), spots["last_period"].max())
     map_column, legend_column = st.columns([5, 2])
     with map_column:
-        st.pydeck_chart(
-            sm.hot_spot_deck(spots, step=step, show_no_pattern=bool(show_all),
-                             view_state=decks.view_for_counties(filters.counties, regions=filters.regions)),
-            key="statewide_hot_spots", height=480,
-        )
+        hot_spot_map(spots, step=step, show_all=bool(show_all), filters=filters)
     with legend_column:
         chrome.draw_legend(sm.hot_spot_legend(spots))
     st.caption(

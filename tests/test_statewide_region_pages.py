@@ -49,10 +49,18 @@ def _metrics(app: AppTest) -> dict[str, str]:
 
 
 def test_statewide_shows_headline_series_counties_and_hot_spots(built: Path) -> None:
+    from ui import deferred
+
     app = _page(STATEWIDE)
     assert not app.exception
     metrics = _metrics(app)
     assert metrics["Records"] == "1,532" and "Tips" in metrics
+    # a session's first view: the county map only; the hot-spot map waits for the browser
+    assert len(app.get("deck_gl_json_chart")) == 1
+    assert "drawn once the county map is on screen" in _text(app)
+    app.session_state[deferred.ready_key("statewide_hot_spots")] = True  # what the browser's trigger sets
+    app.run()
+    assert not app.exception
     assert len(app.get("deck_gl_json_chart")) == 2  # county rates, hot spots
     text = _text(app)
     assert "Jan 2025 – Dec 2025" in text
