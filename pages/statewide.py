@@ -120,7 +120,6 @@ with series_box:
 # ---------------------------------------------------------------- emerging hot spots
 
 
-@st.fragment
 def hot_spot_map(spots: pd.DataFrame, *, step: str, show_all: bool, filters: Filters) -> None:
     """The hot-spot map; on a session's first view, only once the browser has shown the county map.
 

@@ -9,9 +9,16 @@ map (below the fold) made the county map at the top wait about half a second.
 page it mounts a tiny component (no iframe, no library) that waits until the
 first deck.gl canvas has its WebGL drawing buffer, a few frames more (deck.gl
 draws its first frame in the next one) and an idle moment of the browser, then
-triggers a rerun of the enclosing fragment; from then on the part is drawn at
-once. If the trigger never comes (no map on the page, a script error), a timer
-sends it after :data:`FALLBACK_MS` anyway.
+triggers a rerun of the page; from then on the part is drawn at once. If the
+trigger never comes (no map on the page, a script error), a timer sends it after
+:data:`FALLBACK_MS` anyway; if the user has gone to another page meanwhile, it
+is not sent at all.
+
+A rerun of the whole page, not of a fragment: a fragment rerun requested while a
+full run is in progress (the user has just changed a filter or clicked another
+page) replaces that run, which then never finishes drawing. A full rerun request
+merely restarts it, as any widget does. Unchanged elements (the county map) are
+sent again as references to the browser's cached copy.
 """
 
 from __future__ import annotations
@@ -26,8 +33,13 @@ FALLBACK_MS = 8000
 _JS = """
 export default function ({ setTriggerValue }) {
   const MAP = '[data-testid="stDeckGlJsonChart"] canvas';
+  const page = window.location.pathname;
   let done = false, framesSinceDevice = 0;
-  const fire = () => { if (!done) { done = true; setTriggerValue("ready", true); } };
+  const fire = () => {
+    if (done) return;
+    done = true;
+    if (window.location.pathname === page) setTriggerValue("ready", true);  // not after leaving the page
+  };
   const idle = (f) => (window.requestIdleCallback ? window.requestIdleCallback(f, { timeout: 1000 }) : setTimeout(f, 50));
   const frame = () => {
     if (done) return;
@@ -60,7 +72,7 @@ def ready_key(key: str) -> str:
 def after_first_map(key: str) -> bool:
     """Whether to draw the part now; if not, mount the trigger that asks for it.
 
-    Call it inside an ``st.fragment``: the trigger reruns that fragment only.
+    Not inside an ``st.fragment`` (see the module's notes): the trigger reruns the page.
     """
     flag = ready_key(key)
     if st.session_state.get(flag):
