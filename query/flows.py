@@ -241,6 +241,18 @@ def _edges_statewide_sql(con: duckdb.DuckDBPyConnection, plain: Filters, level: 
             where = f"{where} AND (indicator_mask & ?) <> 0"
             params = [*params, indicator_mask(plain.indicators)]
         table = AREA_FACTS_TABLE if level not in CELL_LEVELS and _has_table(con, AREA_FACTS_TABLE) else FACTS_TABLE
+        if level in CELL_LEVELS:
+            # Facts are nearly one per record (month, source and three resolutions of
+            # cells apart); summed first over what this level does not keep, the
+            # edge aggregate with its twenty counts has a few times fewer rows.
+            res = CELL_LEVELS[level]
+            keys = (
+                "o_outside, o_entry, o_state, o_country, o_county, o_region, o_task_force, "
+                f"o_cell{res}, d_county, d_region, d_task_force, d_cell{res}, "
+                "record_type, source_bit, indicator_mask, ind_minor"
+            )
+            table = f"(SELECT {keys}, sum(n)::BIGINT AS n, sum(victims)::BIGINT AS victims FROM {table} WHERE {where} GROUP BY ALL)"  # noqa: S608 (trusted)
+            where = "TRUE"
         facts = sql_fact_records(where, table=table)
         return sql_level_edges(level, source=f"({facts})", weight="n", bits=bits, source_lists=False, by_month=False), params
     con.register("flow_entry_candidates", highways.entry_candidates())
