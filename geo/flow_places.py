@@ -333,10 +333,13 @@ def decode_source_bits(bits: pd.Series, source_ids: list[str]) -> pd.Series:
     >>> decode_source_bits(pd.Series(["101", None]), ["a", "b", "c"]).tolist()
     [['a', 'c'], None]
     """
-    return bits.map(
-        lambda text: None if not isinstance(text, str)
-        else [source_ids[i] for i, ch in enumerate(text) if ch == "1"]
-    )
+    # few distinct patterns (at most 2 ** sources) among many edges: decode each once
+    decoded = {
+        text: [source_ids[i] for i, ch in enumerate(text) if ch == "1"]
+        for text in bits.dropna().unique() if isinstance(text, str)
+    }
+    return pd.Series([decoded.get(text) if isinstance(text, str) else None for text in bits],
+                     index=bits.index, dtype=object)
 
 
 def sql_flow_facts(source: str = "_flow_records") -> str:
