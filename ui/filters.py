@@ -148,6 +148,20 @@ def sidebar_filters(viewer: Viewer, *, key: str = "f") -> Filters:
 HISTOGRAM_RGB = ("#3b6e8f", "#b8cad6")  # bars inside and outside the chosen period
 
 
+def compact_count(n: float) -> str:
+    """A count short enough for a small axis label.
+
+    >>> [compact_count(n) for n in (20, 9999, 12345, 999_499, 1_234_567)]
+    ['20', '9,999', '12k', '999k', '1.2M']
+    """
+    n = int(n)
+    if n < 10_000:
+        return f"{n:,}"
+    if n < 999_500:
+        return f"{n / 1000:.0f}k"
+    return f"{n / 1_000_000:.1f}M"
+
+
 def histogram_svg(
     histogram: pd.DataFrame, *, selected: tuple[date, date] | None = None, width: int = 240, height: int = 64
 ) -> str:
@@ -164,14 +178,15 @@ def histogram_svg(
     months = [pd.Timestamp(m).date().replace(day=1) for m in histogram["month"]]
     values = pd.to_numeric(histogram["records"], errors="coerce").astype("float64").tolist()
     top = max((v for v in values if v == v), default=0.0) or 1.0
-    left, bottom = 26, 12  # room for the value label and the year ticks
+    label = compact_count(top)
+    left, bottom = max(26, 5 * len(label) + 4), 12  # room for the value label and the year ticks
     plot_w, plot_h = width - left, height - bottom
     step = plot_w / max(len(months), 1)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="8" fill="#5a6270">',
         "<title>Records per month (suppressed months left blank)</title>",
-        f'<text x="{left - 3}" y="8" text-anchor="end">{int(top):,}</text>',
+        f'<text x="{left - 3}" y="8" text-anchor="end">{label}</text>',
         f'<line x1="{left}" y1="{plot_h + 0.5}" x2="{width}" y2="{plot_h + 0.5}" stroke="#c9ced6"/>',
     ]
     for i, (month, value) in enumerate(zip(months, values, strict=True)):

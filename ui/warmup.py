@@ -32,6 +32,7 @@ _LOG = logging.getLogger(__name__)
 MODULES = (
     "streamlit.emojis",
     "PIL.Image",
+    "altair",  # st.line_chart on the Region page
     "pandas",
     "pyarrow",
     "duckdb",
