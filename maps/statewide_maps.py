@@ -225,7 +225,8 @@ def hot_spot_legend(spots: pd.DataFrame, *, definitions: dict[str, str] | None =
 
     counts = spots["pattern"].value_counts()
     entries = tuple(
-        LegendEntry(f"{key.replace('_', ' ').capitalize()} ({int(counts[key]):,} cells)", HOT_SPOT_RGBA[key])
+        LegendEntry(f"{key.replace('_', ' ').capitalize()} ({int(counts[key]):,} cell{'' if int(counts[key]) == 1 else 's'})",
+                    HOT_SPOT_RGBA[key])
         for key in PATTERNS
         if key in counts.index
     )

@@ -86,7 +86,7 @@ def test_hot_spot_deck_colours_patterns_and_hides_no_pattern_on_request() -> Non
 
 def test_hot_spot_legend_lists_the_patterns_present_in_order() -> None:
     legend = sm.hot_spot_legend(_spots())
-    assert [e.label for e in legend.entries] == ["Persistent hot spot (1 cells)", "No pattern (1 cells)"]
+    assert [e.label for e in legend.entries] == ["Persistent hot spot (1 cell)", "No pattern (1 cell)"]
 
 
 def test_tables_spell_hidden_values_suppressed() -> None:
