@@ -41,7 +41,7 @@ Tables (all rebuilt from scratch; building twice gives the same tables):
     ``record_type``, ``source_id``, ``source_bit``, ``source_kind``, ``indicator_mask``,
     ``ind_minor``, the origin's outside id, entry, state, country, county,
     region, task force and cells at res 4/5/6, the destination's county, region,
-    task force and cells), with ``n`` (records) and ``victims``; in month order.
+    task force and cells), with ``n`` (records) and ``victims``; sorted by record type, then month.
     ``flows`` keeps neither record type, source kind nor indicators, so the
     query layer re-aggregates this table under such filters
     (:func:`geo.flow_places.sql_fact_records`) instead of ``records``.
