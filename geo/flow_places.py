@@ -422,7 +422,7 @@ def _sql_cube(bits: int, source: str, *, keys: tuple[str, ...], carried: tuple[s
     names = ", ".join(f"({bit}, '{name}')" for bit, name in enumerate(FLOW_INDICATORS))
     counts = ", ".join(f"(count(*) FILTER (WHERE ind_{n}))::INTEGER AS n_{n}" for n in FLOW_INDICATORS)
     kept = "".join(f"any_value({c}) AS {c}, " for c in carried)
-    group = ", ".join(k for k in keys)
+    group = ", ".join(keys)
     return f"""
     WITH kept AS (SELECT * FROM {source} WHERE {where}),
     tagged AS (

@@ -178,18 +178,15 @@ def _build_flows(con: duckdb.DuckDBPyConnection) -> int:
     """)  # noqa: S608 (trusted identifiers)
     bits = _rows(con, SOURCES_TABLE)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _flow_records AS {sql_with_source_bits(f'({sql_flow_records()})')}")
-    with table_timer(FACTS_TABLE):
-        con.execute(f"DROP TABLE IF EXISTS {FACTS_TABLE}")
-        con.execute(f"CREATE TABLE {FACTS_TABLE} AS {sql_flow_facts()}")
-    with table_timer(AREA_FACTS_TABLE):
-        con.execute(f"DROP TABLE IF EXISTS {AREA_FACTS_TABLE}")
-        con.execute(f"CREATE TABLE {AREA_FACTS_TABLE} AS {sql_flow_area_facts()}")
-    with table_timer(CUBE_TABLE):
-        con.execute(f"DROP TABLE IF EXISTS {CUBE_TABLE}")
-        con.execute(f"CREATE TABLE {CUBE_TABLE} AS {sql_flow_area_cube(bits)}")
-    with table_timer(CELL_CUBE_TABLE):
-        con.execute(f"DROP TABLE IF EXISTS {CELL_CUBE_TABLE}")
-        con.execute(f"CREATE TABLE {CELL_CUBE_TABLE} AS {sql_flow_cell_cube(bits)}")
+    # each reads the one before it or _flow_records; the cubes need the number of source bits
+    for table, sql in (
+        (FACTS_TABLE, sql_flow_facts()),
+        (AREA_FACTS_TABLE, sql_flow_area_facts()),
+        (CUBE_TABLE, sql_flow_area_cube(bits)),
+        (CELL_CUBE_TABLE, sql_flow_cell_cube(bits)),
+    ):
+        with table_timer(table):
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}")
     union = "\nUNION ALL\n".join(sql_level_edges(level, bits=bits) for level in FLOW_LEVELS)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _flow_edges AS {union}")
     _register_places(con)

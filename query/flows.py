@@ -17,10 +17,11 @@ and task-force edges have no coarser level.
 The tables come from ``pipelines/build_flows.py`` and
 ``pipelines/build_corridors.py``. Filters on period, trafficking type and
 geography read them directly; a filter on record type, source kind or indicator
-reads ``flow_area_cube`` at the area levels when at most one indicator is named,
-else re-aggregates ``flow_facts`` (:func:`geo.flow_places.sql_fact_records`), or, in a
+reads ``flow_area_cube`` at the area levels (``flow_res4_cube`` at res 4) when at most
+one indicator is named, else re-aggregates ``flow_facts`` (:func:`geo.flow_places.sql_fact_records`), or, in a
 warehouse built before that table existed, recomputes the edges from ``records``
-with the same SQL (:func:`geo.flow_places.sql_flow_records`). Geographic filters apply to the
+with the same SQL (:func:`geo.flow_places.sql_flow_records`). At res 4-6 the edges are
+first cut to those with an end in the selected area. Geographic filters apply to the
 destination (``coordination_pairs``: to either end; ``location_totals``: to the
 location itself).
 
