@@ -521,7 +521,8 @@ def location_totals(
     """Incoming, outgoing and internal flow records per place at ``level``.
 
     Geographic filters select the places themselves (at region and task-force
-    level: those containing a selected county). Each count is protected on its
+    level: those containing a selected county); a cell on the selection's border
+    counts only its records inside it. Each count is protected on its
     own (a place with 400 outgoing and 3 incoming shows 400 and suppressed).
 
     Returns
@@ -535,6 +536,10 @@ def location_totals(
     with _connection(con) as c:
         _guard(c, viewer, filters)
         edges, params = _edges_sql(c, filters, level)
+        # an end's areas are single-valued at county level and finer (a cell on a border has a
+        # row per area): there the filter keeps the parts inside; a region or task force is kept whole
+        allowed = _allowed_locations(filters, level) if level in ("region", "task_force") else None
+        inside, inside_params = ("TRUE", []) if allowed is not None else _geo_where(filters, prefix="")
         origin_area = ", ".join(f"origin_{a} AS {a}" for a in ("county_fips", "region", "task_force"))
         dest_area = ", ".join(f"dest_{a} AS {a}" for a in ("county_fips", "region", "task_force"))
         frame = c.execute(f"""
@@ -548,21 +553,12 @@ def location_totals(
                 SELECT dest_id, dest_kind, {dest_area}, 0, 0, records FROM e WHERE origin_id = dest_id
             )
             SELECT location_id, location_kind,
-                any_value(county_fips) AS county_fips, any_value(region) AS region,
-                any_value(task_force) AS task_force,
                 sum(incoming)::BIGINT AS incoming, sum(outgoing)::BIGINT AS outgoing,
                 sum(internal)::BIGINT AS internal
-            FROM ends GROUP BY location_id, location_kind
-        """, params).df()  # noqa: S608 (trusted identifiers; values are parameters)
-    allowed = _allowed_locations(filters, level) if level in ("region", "task_force") else None
+            FROM ends WHERE {inside} GROUP BY location_id, location_kind
+        """, [*params, *inside_params]).df()  # noqa: S608 (trusted identifiers; values are parameters)
     if allowed is not None:
         frame = frame[frame["location_id"].isin(allowed)]
-    elif any(getattr(filters, n) for n in _GEO_FILTERS):
-        keep = pd.Series(True, index=frame.index)
-        for name, column in (("regions", "region"), ("counties", "county_fips"), ("task_forces", "task_force")):
-            if getattr(filters, name):
-                keep &= frame[column].isin(getattr(filters, name))
-        frame = frame[keep]
     frame = frame.rename(columns={"location_id": "origin_id", "location_kind": "origin_kind"})
     frame = _add_places(frame.reset_index(drop=True), sides=("origin",)).rename(
         columns={"origin_id": "location_id", "origin_kind": "location_kind",

@@ -238,3 +238,32 @@ def test_cell_edges_narrowed_before_aggregating_equal_the_statewide_ones_filtere
     assert sum(len(f) for f in narrowed) > 0
     for fast, slow in zip(narrowed, statewide, strict=True):
         pd.testing.assert_frame_equal(fast, slow)
+
+
+def test_location_totals_of_a_cell_on_the_border_count_only_the_part_inside(con) -> None:
+    """A res 4 cell spanning two regions, under one region: its records in that region, every time the same."""
+    raw = con.sql("""
+        WITH e AS (SELECT origin_id, dest_id, origin_region, dest_region, records FROM flows WHERE level = 'res4'),
+        ends AS (
+            SELECT dest_id AS id, dest_region AS region, records AS incoming, 0 AS outgoing, 0 AS internal
+            FROM e WHERE origin_id <> dest_id
+            UNION ALL SELECT origin_id, origin_region, 0, records, 0 FROM e WHERE origin_id <> dest_id
+            UNION ALL SELECT dest_id, dest_region, 0, 0, records FROM e WHERE origin_id = dest_id
+        )
+        SELECT id, region, sum(incoming) AS incoming, sum(outgoing) AS outgoing, sum(internal) AS internal
+        FROM ends GROUP BY ALL
+    """).df()
+    border = raw.groupby("id")["region"].nunique()
+    border = set(border[border > 1].index)
+    assert border  # the test data has cells on a regional border
+    inside = raw[raw["region"] == "Region I"].groupby("id")[["incoming", "outgoing", "internal"]].sum()
+    totals = qf.location_totals(VIEWERS[1], Filters(regions=("Region I",)), level="res4", con=con)
+    totals = totals.set_index("location_id")
+    assert set(totals.index) == set(inside.index)
+    checked = 0
+    for column in ("incoming", "outgoing", "internal"):
+        shown = totals[column].dropna()
+        pd.testing.assert_series_equal(shown.astype("int64"), inside.loc[shown.index, column].astype("int64"),
+                                       check_names=False)
+        checked += len(shown.index.intersection(list(border)))
+    assert checked > 0  # some border cell's count is shown, and it is the part inside
