@@ -32,6 +32,7 @@ Angeles, not in the desert.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 
 import geopandas as gpd
@@ -415,6 +416,72 @@ def sql_flow_cell_cube(bits: int, source: str = "_flow_records") -> str:
     """
     return _sql_cube(bits, source, keys=CELL_CUBE_KEYS, carried=_CELL_CUBE_CARRIED,
                      where="(o_outside IS NOT NULL OR o_cell4 IS NOT NULL) AND d_cell4 IS NOT NULL")
+
+
+#: The ``flows`` table (``pipelines/build_flows.py``): what identifies an edge there
+#: (and the areas of its ends), and the counts that add up over months and types.
+FLOWS_TABLE = "flows"
+EDGE_KEYS = (
+    "level", "origin_id", "origin_kind", "origin_cell", "origin_county_fips", "origin_region",
+    "origin_task_force", "origin_entry", "origin_state", "origin_country", "dest_id", "dest_kind",
+    "dest_cell", "dest_county_fips", "dest_region", "dest_task_force",
+)
+EDGE_SUMS = (
+    "records", "victims", "minors", "tips", "incidents", "recoveries", "services", "confirmed",
+    *(f"n_{n}" for n in FLOW_INDICATORS),
+)
+
+
+@dataclass(frozen=True)
+class _AllTimeShape:
+    """How a month-keyed table sums over its months: keys (but ``month``), counts and their type, order."""
+
+    keys: tuple[str, ...]
+    sums: tuple[str, ...]
+    sum_type: str
+    order: str
+    carried: tuple[str, ...] = ()  # follow from the keys (any value of the group will do)
+    bits: bool = True  # has ``source_bits`` to OR
+
+
+_CUBE_SUMS = ("records", "victims", "minors", *(f"n_{n}" for n in FLOW_INDICATORS))
+_ALL_TIME_SHAPES = {
+    FLOWS_TABLE: _AllTimeShape(("level", "trafficking_type", *EDGE_KEYS[1:]), EDGE_SUMS, "BIGINT",
+                               "level, trafficking_type"),
+    FACTS_TABLE: _AllTimeShape(tuple(k for k in FACT_KEYS if k != "month"), ("n", "victims"), "INTEGER",
+                               "record_type, trafficking_type", bits=False),
+    CUBE_TABLE: _AllTimeShape(tuple(k for k in CUBE_KEYS if k != "month"), _CUBE_SUMS, "INTEGER",
+                              "indicator NULLS FIRST, record_type, trafficking_type"),
+    CELL_CUBE_TABLE: _AllTimeShape(tuple(k for k in CELL_CUBE_KEYS if k != "month"), _CUBE_SUMS, "INTEGER",
+                                   "indicator NULLS FIRST, record_type, trafficking_type",
+                                   carried=_CELL_CUBE_CARRIED),
+}
+
+#: Each month-keyed table summed over its months, for a view of the whole period (no
+#: start or end: the app's default): about a third of the facts' rows, a tenth of
+#: the cubes' and ``flows``'. A copy has its table's keys and counts, not ``month``
+#: (nor, for ``flows``, the names, places, source lists and shares it derives).
+ALL_TIME_TABLES = {table: f"{table}_all_time" for table in _ALL_TIME_SHAPES}
+
+
+def sql_all_time(table: str) -> str:
+    """A ``SELECT`` of ``ALL_TIME_TABLES[table]``: the rows of ``table`` summed over ``month``.
+
+    Counts keep their table's type (``victims`` is BIGINT everywhere) and
+    ``source_bits`` are OR-ed, so a reader sums the copy exactly as it sums the
+    monthly table with no period filter.
+    """
+    shape = _ALL_TIME_SHAPES[table]
+    totals = ", ".join(
+        f"sum({c})::{'BIGINT' if c == 'victims' else shape.sum_type} AS {c}" for c in shape.sums
+    )
+    carried = "".join(f", any_value({c}) AS {c}" for c in shape.carried)
+    bits = ", bit_or(source_bits) AS source_bits" if shape.bits else ""
+    keys = ", ".join(shape.keys)
+    return (
+        f"SELECT {keys}{carried}, {totals}{bits} FROM {table} "  # noqa: S608 (trusted identifiers)
+        f"GROUP BY {keys} ORDER BY {shape.order}"
+    )
 
 
 def _sql_cube(bits: int, source: str, *, keys: tuple[str, ...], carried: tuple[str, ...] = (),

@@ -63,6 +63,13 @@ Tables (all rebuilt from scratch; building twice gives the same tables):
     the statewide cell map under such filters
     (:func:`geo.flow_places.sql_flow_cell_cube`).
 
+``flows_all_time``, ``flow_facts_all_time``, ``flow_area_cube_all_time``, ``flow_res4_cube_all_time``
+    ``flows``, ``flow_facts``, ``flow_area_cube`` and ``flow_res4_cube`` summed
+    over their months (:func:`geo.flow_places.sql_all_time`): the same keys and
+    counts but no ``month`` (and ``flows_all_time`` without the names, places,
+    source lists and shares ``flows`` derives). What a view of the whole period,
+    the app's default, reads: a third of the facts' rows, a tenth of the others'.
+
 ``flow_sources``
     ``bit``, ``source_id``: the sources of records, sorted by id; bit
     ``bit`` of ``source_bits`` (and ``source_bit`` of ``flow_facts``) stands
@@ -117,16 +124,19 @@ from scipy import stats
 
 from geo import highways
 from geo.flow_places import (
+    ALL_TIME_TABLES,
     AREA_FACTS_TABLE,
     CELL_CUBE_TABLE,
     CUBE_TABLE,
     FACTS_TABLE,
     FLOW_INDICATORS,
     FLOW_LEVELS,
+    FLOWS_TABLE,
     SOURCES_TABLE,
     area_places,
     cell_places,
     outside_places,
+    sql_all_time,
     sql_flow_area_cube,
     sql_flow_area_facts,
     sql_flow_cell_cube,
@@ -139,7 +149,7 @@ from pipelines.build import table_timer
 
 log = logging.getLogger(__name__)
 
-TABLES = ("flows", "flow_facts", "flow_area_facts", "flow_area_cube", "flow_res4_cube", "flow_sources", "location_totals", "coordination_pairs", "route_shifts")
+TABLES = ("flows", "flow_facts", "flow_area_facts", "flow_area_cube", "flow_res4_cube", *ALL_TIME_TABLES.values(), "flow_sources", "location_totals", "coordination_pairs", "route_shifts")
 
 #: The recent window and the trailing baseline of :func:`classify_shifts`, in months.
 RECENT_MONTHS = 3
@@ -184,6 +194,7 @@ def _build_flows(con: duckdb.DuckDBPyConnection) -> int:
         (AREA_FACTS_TABLE, sql_flow_area_facts()),
         (CUBE_TABLE, sql_flow_area_cube(bits)),
         (CELL_CUBE_TABLE, sql_flow_cell_cube(bits)),
+        *((ALL_TIME_TABLES[t], sql_all_time(t)) for t in (FACTS_TABLE, CUBE_TABLE, CELL_CUBE_TABLE)),
     ):
         with table_timer(table):
             con.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}")
@@ -210,7 +221,9 @@ def _build_flows(con: duckdb.DuckDBPyConnection) -> int:
     con.execute("DROP TABLE _flow_edges")
     con.execute("DROP TABLE _flow_records")
     con.unregister("_flow_places")
-    return _rows(con, "flows")
+    with table_timer(ALL_TIME_TABLES[FLOWS_TABLE]):
+        con.execute(f"CREATE OR REPLACE TABLE {ALL_TIME_TABLES[FLOWS_TABLE]} AS {sql_all_time(FLOWS_TABLE)}")
+    return _rows(con, FLOWS_TABLE)
 
 
 def _build_location_totals(con: duckdb.DuckDBPyConnection) -> int:
@@ -461,6 +474,8 @@ def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     counts[AREA_FACTS_TABLE] = _rows(con, AREA_FACTS_TABLE)
     counts[CUBE_TABLE] = _rows(con, CUBE_TABLE)
     counts[CELL_CUBE_TABLE] = _rows(con, CELL_CUBE_TABLE)
+    for table in ALL_TIME_TABLES.values():
+        counts[table] = _rows(con, table)
     counts[SOURCES_TABLE] = _rows(con, SOURCES_TABLE)
     with table_timer("location_totals"):
         counts["location_totals"] = _build_location_totals(con)

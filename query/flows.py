@@ -18,8 +18,9 @@ The tables come from ``pipelines/build_flows.py`` and
 ``pipelines/build_corridors.py``. Filters on period, trafficking type and
 geography read them directly; a filter on record type, source kind or indicator
 reads ``flow_area_cube`` at the area levels (``flow_res4_cube`` at res 4) when at most
-one indicator is named, else re-aggregates ``flow_facts`` (:func:`geo.flow_places.sql_fact_records`), or, in a
-warehouse built before that table existed, recomputes the edges from ``records``
+one indicator is named, else re-aggregates ``flow_facts`` (:func:`geo.flow_places.sql_fact_records`);
+a view of the whole period reads their all-time copies (``*_all_time``, ``flows`` too). A warehouse
+built before those tables existed recomputes the edges from ``records``
 with the same SQL (:func:`geo.flow_places.sql_flow_records`). At res 4-6 the edges are
 first cut to those with an end in the selected area. Geographic filters apply to the
 destination (``coordination_pairs``: to either end; ``location_totals``: to the
@@ -50,12 +51,16 @@ import pyarrow as pa
 
 from geo import highways, reference
 from geo.flow_places import (
+    ALL_TIME_TABLES,
     AREA_FACTS_TABLE,
     CELL_CUBE_TABLE,
     CELL_LEVELS,
     CUBE_TABLE,
+    EDGE_KEYS,
+    EDGE_SUMS,
     FACTS_TABLE,
     FLOW_INDICATORS,
+    FLOWS_TABLE,
     SOURCES_TABLE,
     area_places,
     cell_places,
@@ -145,17 +150,6 @@ def _source_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [str(r[0]) for r in con.execute(f"SELECT source_id FROM {SOURCES_TABLE} ORDER BY bit").fetchall()]  # noqa: S608
 
 
-#: What identifies an edge (and the areas of its ends) in ``flows`` rows, and what adds up.
-_EDGE_KEYS = (
-    "level", "origin_id", "origin_kind", "origin_cell", "origin_county_fips", "origin_region",
-    "origin_task_force", "origin_entry", "origin_state", "origin_country", "dest_id", "dest_kind",
-    "dest_cell", "dest_county_fips", "dest_region", "dest_task_force",
-)
-_FLOW_SUMS = (
-    "records", "victims", "minors", "tips", "incidents", "recoveries", "services", "confirmed",
-    *(f"n_{n}" for n in FLOW_INDICATORS),
-)
-
 #: Edges summed over the period and types (from ``flows``, or re-aggregated from ``flow_facts``), per (read-only snapshot file, SQL, parameters):
 #: a page's flows, totals, corridors and coordination pairs share one aggregation.
 _MEMO: OrderedDict[tuple[str, str, tuple[object, ...]], pa.Table] = OrderedDict()
@@ -221,11 +215,11 @@ def _edges_statewide_sql(con: duckdb.DuckDBPyConnection, plain: Filters, level: 
     """The SQL of :func:`_edges_sql` for filters without geography, from the smallest table that answers."""
     if not _needs_records(plain):
         where, params = plain.where()
-        sums = ", ".join(f"sum({c})::BIGINT AS {c}" for c in _FLOW_SUMS)
+        sums = ", ".join(f"sum({c})::BIGINT AS {c}" for c in EDGE_SUMS)
         return f"""
-            SELECT {", ".join(_EDGE_KEYS)}, {sums}, bit_count(bit_or(source_bits)) AS sources,
+            SELECT {", ".join(EDGE_KEYS)}, {sums}, bit_count(bit_or(source_bits)) AS sources,
                 bit_or(source_bits) AS source_bits
-            FROM flows WHERE level = '{level}' AND {where} GROUP BY ALL
+            FROM {_all_time_or(con, plain, FLOWS_TABLE)} WHERE level = '{level}' AND {where} GROUP BY ALL
         """, params  # noqa: S608 (level checked; values are parameters)
     bits = len(_source_ids(con))
     wanted = set(plain.indicators)
@@ -234,14 +228,16 @@ def _edges_statewide_sql(con: duckdb.DuckDBPyConnection, plain: Filters, level: 
         where, params = replace(plain, indicators=()).where()
         where = f"{where} AND indicator {'= ?' if wanted else 'IS NULL'}"
         params = [*params, *wanted]
-        source = f"(SELECT * FROM {cube} WHERE {where})"  # noqa: S608 (trusted; values are parameters)
+        source = f"(SELECT * FROM {_all_time_or(con, plain, cube)} WHERE {where})"  # noqa: S608 (trusted; values are parameters)
         return sql_level_edges(level, source=source, cube=True, bits=bits, source_lists=False, by_month=False), params
     if _has_table(con, FACTS_TABLE):  # none in a warehouse built before it existed
         where, params = replace(plain, indicators=()).where()
         if plain.indicators:
             where = f"{where} AND (indicator_mask & ?) <> 0"
             params = [*params, indicator_mask(plain.indicators)]
-        table = AREA_FACTS_TABLE if level not in CELL_LEVELS and _has_table(con, AREA_FACTS_TABLE) else FACTS_TABLE
+        table = _all_time_or(con, plain, FACTS_TABLE)
+        if table == FACTS_TABLE and level not in CELL_LEVELS and _has_table(con, AREA_FACTS_TABLE):
+            table = AREA_FACTS_TABLE
         if level in CELL_LEVELS:
             # Facts are nearly one per record (month, source and three resolutions of
             # cells apart); summed first over what this level does not keep, the
@@ -260,6 +256,13 @@ def _edges_statewide_sql(con: duckdb.DuckDBPyConnection, plain: Filters, level: 
     where, params = plain.where(alias="r")
     records = sql_with_source_bits(f"({sql_flow_records(where)})")
     return sql_level_edges(level, source=f"({records})", bits=bits, source_lists=False, by_month=False), params
+
+
+def _all_time_or(con: duckdb.DuckDBPyConnection, filters: Filters, table: str) -> str:
+    """``table``'s all-time copy for a view of the whole period (no start, no end), where the warehouse has it."""
+    whole = filters.start is None and filters.end is None
+    copy = ALL_TIME_TABLES.get(table)
+    return copy if whole and copy and _has_table(con, copy) else table
 
 
 def _geo_where(filters: Filters, *, prefix: str) -> tuple[str, list[object]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 from warehouse_fixture import make_small_warehouse
 
+from geo.flow_places import ALL_TIME_TABLES
 from pipelines import build
 from query import flows as qf
 from query.filters import Filters
@@ -195,9 +197,22 @@ def test_vectorised_partition_protection_equals_row_by_row(k: int) -> None:
     ],
     ids=["tips", "confirmed-sex", "ngo-hotline", "online-ads", "minor-drugs-tips"],
 )
-def test_flow_facts_give_what_the_records_give(con, monkeypatch: pytest.MonkeyPatch, filters: Filters) -> None:
-    """Under record-type, source-kind and indicator filters, the flow pre-aggregates stand in for ``records`` exactly."""
+@pytest.mark.parametrize(
+    "period", [None, (date(2024, 3, 1), date(2025, 10, 1))], ids=["all-time-copies", "monthly-tables"]
+)
+def test_flow_facts_give_what_the_records_give(
+    con, monkeypatch: pytest.MonkeyPatch, filters: Filters, period: tuple[date, date] | None
+) -> None:
+    """Under record-type, source-kind and indicator filters, the flow pre-aggregates stand in for ``records`` exactly.
+
+    A view of the whole period reads the all-time copies; a period reads the monthly tables.
+    """
     viewer = VIEWERS[2]
+    if period:
+        filters = filters.with_period(*period)
+    read_tables: list[str] = []
+    has_table = qf._has_table
+    monkeypatch.setattr(qf, "_has_table", lambda c, name: read_tables.append(name) or has_table(c, name))
 
     def reads() -> list[pd.DataFrame]:
         out = [qf.flow_edges(viewer, filters, level=level, con=con) for level in qf.EDGE_LEVELS]
@@ -206,14 +221,51 @@ def test_flow_facts_give_what_the_records_give(con, monkeypatch: pytest.MonkeyPa
         out += [qf.coordination_pairs(viewer, filters, level=level, con=con) for level in qf.COORDINATION_LEVELS]
         return out
 
-    for table in ("flow_facts", "flow_area_facts", "flow_area_cube", "flow_res4_cube"):
-        assert qf._has_table(con, table)
+    for table in ("flow_facts", "flow_area_facts", "flow_area_cube", "flow_res4_cube", *ALL_TIME_TABLES.values()):
+        assert has_table(con, table)
     from_facts = reads()  # the cubes (area levels and res 4, ≤ 1 indicator), the area facts or the facts
+    asked_for_copies = any(name in ALL_TIME_TABLES.values() for name in read_tables)
+    assert asked_for_copies == (period is None)
     monkeypatch.setattr(qf, "_has_table", lambda _con, _name: False)
     from_records = reads()
     assert sum(len(f) for f in from_facts) > 0
     for facts, records in zip(from_facts, from_records, strict=True):
         pd.testing.assert_frame_equal(facts, records)
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        Filters(),
+        Filters(trafficking_types=("sex", "labor"), regions=("Region I",)),
+        Filters(record_types=("tip", "service"), counties=("06037",)),
+        Filters(indicators=("online_ads",), task_forces=("la",)),
+        Filters(indicators=("minor", "drugs")),
+    ],
+    ids=["everything", "types-region", "record-types-counties", "indicator-task-force", "two-indicators"],
+)
+def test_all_time_copies_give_what_the_monthly_tables_give(con, monkeypatch: pytest.MonkeyPatch, filters: Filters) -> None:
+    """A view of the whole period reads the ``*_all_time`` copies, with the same result as summing every month."""
+    viewer = VIEWERS[2]
+
+    def reads() -> list[pd.DataFrame]:
+        out = [qf.flow_edges(viewer, filters, level=level, con=con) for level in qf.levels_for(filters)]
+        out += [qf.location_totals(viewer, filters, level=level, con=con) for level in ("res4", "county")]
+        out.append(qf.corridor_loads(viewer, filters, con=con))
+        out += [qf.coordination_pairs(viewer, filters, level=level, con=con) for level in qf.COORDINATION_LEVELS]
+        return out
+
+    asked: list[str] = []
+    has_table = qf._has_table
+    monkeypatch.setattr(qf, "_has_table", lambda c, name: asked.append(name) or has_table(c, name))
+    from_copies = reads()
+    assert set(asked) & set(ALL_TIME_TABLES.values())
+    copies = set(ALL_TIME_TABLES.values())
+    monkeypatch.setattr(qf, "_has_table", lambda c, name: name not in copies and has_table(c, name))
+    from_months = reads()
+    assert sum(len(f) for f in from_copies) > 0
+    for fast, slow in zip(from_copies, from_months, strict=True):
+        pd.testing.assert_frame_equal(fast, slow)
 
 
 @pytest.mark.parametrize(
