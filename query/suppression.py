@@ -612,13 +612,16 @@ def _guard_indicators(con: duckdb.DuckDBPyConnection, filters: Filters, *, k: in
         for drop in chosen
         if len(chosen) > 1
     ]
-    # every count in one scan: the selection itself first, then each neighbour
+    # every count in one scan: the selection itself first, then each neighbour; each of them
+    # is the first neighbour's condition (no indicator filter) and some indicators, so the
+    # scan reads only the rows that condition keeps
     source = count_source(con, [filters, *neighbours], side=side)
     wheres = [source.where(f, side=side) for f in (filters, *neighbours)]
     columns = ", ".join(source.count_filtered(w) for w, _ in wheres)
+    widest, widest_params = wheres[1]
     row = con.execute(
-        f"SELECT {columns} FROM {source.table}",  # noqa: S608 (trusted column names)
-        [p for _, params in wheres for p in params],
+        f"SELECT {columns} FROM {source.table} WHERE {widest}",  # noqa: S608 (trusted column names)
+        [*(p for _, params in wheres for p in params), *widest_params],
     ).fetchall()[0]
     base, counts = int(row[0]), [int(c) for c in row[1:]]
     for neighbour, count in zip(neighbours, counts, strict=True):
