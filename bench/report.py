@@ -257,10 +257,11 @@ def write_report(results: dict, *, out_path: Path, chart_path: Path) -> None:
         f"**Machine**: {m['cores']} cores, {m['memory_gib']} GiB, {m['cpu']}, {m['os']}.  ",
         "**Versions**: " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".",
         "",
-        "**Read this first.** The machine was shared with other engineers' test runs while this ran "
-        "(one-minute load average " + ", ".join(
+        "**Read this first.** This machine has 2 cores and is shared with other engineers' work. The "
+        "one-minute load average was " + ", ".join(
             f"{_f(sizes[s].get('load_average_start'), 1)}–{_f(sizes[s].get('load_average_end'), 1)} at {_n(s)}"
-            for s in ordered) + " on 2 cores), so wall times include waiting for a core, often most of them. "
+            for s in ordered) + " at the start and end of each size; it counts the benchmark's own steps too "
+        "(one keeping both cores busy gives about 2 by itself), so it shows other work only where it goes above that. "
         "CPU seconds (user + system) of each child process are given beside the wall time: on an idle 2-core "
         "machine a step's wall time would lie roughly between half its CPU seconds (both cores busy, as DuckDB "
         "can) and its CPU seconds (one core, as the pandas and Python parts are). Every speed figure is also "
