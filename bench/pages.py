@@ -163,8 +163,19 @@ def viewers(warehouse_path: Path) -> dict:
 
 
 def measure_pages(warehouse_path: Path, *, repeats: int = 30, seed: int = 11) -> dict:
-    """p50/p95 per page (whole view) and per function, for each viewer."""
+    """p50/p95 per page (whole view) and per function, for each viewer.
+
+    The query layer reads the warehouse ``ROUTES_WAREHOUSE`` names, so that must
+    be ``warehouse_path`` (else this would time another warehouse, the demo's say).
+    """
+    from routes import settings
     from routes.errors import RoutesError
+
+    if settings.warehouse_path().resolve() != Path(warehouse_path).resolve():
+        raise ValueError(
+            f"the query layer reads {settings.warehouse_path()}, not {warehouse_path}: "
+            f"set ROUTES_WAREHOUSE={warehouse_path} to measure that warehouse"
+        )
 
     months = _months(warehouse_path)
     rng = random.Random(seed)

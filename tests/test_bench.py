@@ -74,3 +74,14 @@ def test_quick_run_writes_every_section(tmp_env: Path, monkeypatch: pytest.Monke
     baseline_table = text.split("Ratio = baseline seconds")[1].split("Physical reference")[0]
     assert baseline_table.count("×") >= 3
     assert "not measured" in text and "10 M not run" in text
+
+
+def test_page_queries_refuse_to_time_a_warehouse_the_query_layer_does_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``measure_pages`` of one warehouse while ``ROUTES_WAREHOUSE`` names another would time the wrong one."""
+    from bench.pages import measure_pages
+
+    monkeypatch.setenv("ROUTES_WAREHOUSE", str(tmp_path / "other" / "routes.duckdb"))
+    with pytest.raises(ValueError, match="set ROUTES_WAREHOUSE="):
+        measure_pages(tmp_path / "measured" / "routes.duckdb")
