@@ -68,7 +68,8 @@ HOT_SPOT_RGBA: dict[str, tuple[int, int, int, int]] = {
 _SUPPRESSED_TEXT = "suppressed (fewer than k records)"
 
 
-def _fmt_int(value: object) -> str:
+def count_text(value: object) -> str:
+    """A count for a table: "suppressed" when hidden (never blank or 0), else with thousands separators."""
     return "suppressed" if pd.isna(value) else f"{int(value):,}"  # type: ignore[call-overload]
 
 
@@ -101,7 +102,7 @@ def _county_tips(rates: pd.DataFrame) -> list[str]:
         else:
             tips.append(
                 f"{row.county} County ({row.region})\n{_fmt_rate(row.rate_per_100k)} per 100,000 residents\n"
-                f"{_fmt_int(row.records)} records · population {int(row.population):,}\n{period}"
+                f"{count_text(row.records)} records · population {int(row.population):,}\n{period}"
             )
     return tips
 
@@ -267,8 +268,8 @@ def headline_metrics(headline: pd.DataFrame, *, against: str = "previous", colum
             delta, note = None, "change not shown: a figure is suppressed (fewer than k)" if pd.isna(current[column]) or pd.isna(other[column]) else "no earlier figure to compare"
         else:
             delta = f"{int(change):+,}" + ("" if pd.isna(pct) else f" ({float(pct):+.1f} %)")
-            note = f"against {_fmt_int(other[column])} in {when}"
-        out.append(Metric(_METRIC_LABELS.get(column, column), _fmt_int(current[column]), delta, note))
+            note = f"against {count_text(other[column])} in {when}"
+        out.append(Metric(_METRIC_LABELS.get(column, column), count_text(current[column]), delta, note))
     return out
 
 
@@ -279,8 +280,8 @@ def ranking_table(ranked: pd.DataFrame) -> pd.DataFrame:
             "Rank": [("" if pd.isna(r) else str(int(r))) for r in ranked["rank"]],
             "County": ranked["county"].astype(str),
             "Region": ranked["region"].astype(str),
-            "Records": [_fmt_int(v) for v in ranked["records"]],
-            "Before": [_fmt_int(v) for v in ranked["records_before"]],
+            "Records": [count_text(v) for v in ranked["records"]],
+            "Before": [count_text(v) for v in ranked["records_before"]],
             "Change": ["—" if pd.isna(v) else f"{int(v):+,}" for v in ranked["change"]],
             "Change %": ["—" if pd.isna(v) else f"{float(v):+.1f} %" for v in ranked["change_pct"]],
             "Per 100k": [_fmt_rate(v) for v in ranked["rate_per_100k"]],
@@ -296,20 +297,36 @@ def rates_table(rates: pd.DataFrame) -> pd.DataFrame:
         {
             "County": rows["county"].astype(str),
             "Region": rows["region"].astype(str),
-            "Records": [_fmt_int(v) for v in rows["records"]],
+            "Records": [count_text(v) for v in rows["records"]],
             "Per 100k": [_fmt_rate(v) for v in rows["rate_per_100k"]],
             "Population": [f"{int(v):,}" for v in rows["population"]],
         }
     )
 
 
-def flows_table(edges: pd.DataFrame, *, side: str) -> pd.DataFrame:
-    """Flow edges for display: the place at the other end (``side``: ``origin`` or ``dest``) and counts."""
+def flows_table(edges: pd.DataFrame, *, side: str | None = None) -> pd.DataFrame:
+    """Flow edges (or coordination pairs) for display: hidden counts read "suppressed".
+
+    ``side`` (``origin`` or ``dest``) keeps only the place at that end, for a
+    table of one place's flows in or out; by default both ends are shown, with
+    the pairs' task forces, rank and ``rolled_up`` when the frame has them.
+    """
+    ends = {"origin": "From", "dest": "To"}
+    out = pd.DataFrame(index=range(len(edges)))
+    if "rank" in edges.columns:
+        out["Rank"] = ["" if pd.isna(v) else str(int(v)) for v in edges["rank"]]
+    for end in [side] if side else list(ends):
+        out[ends[end]] = edges[f"{end}_name"].astype(str).to_list()
+    if side is None:
+        for end, label in (("origin", "From task force"), ("dest", "To task force")):
+            if f"{end}_task_force_name" in edges.columns:
+                out[label] = edges[f"{end}_task_force_name"].fillna("").astype(str).to_list()
     columns = {"records": "Records", "victims": "Victims", "tips": "Tips", "confirmed": "Confirmed", "services": "Services"}
-    out = pd.DataFrame({"From" if side == "origin" else "To": edges[f"{side}_name"].astype(str).to_list()})
     for column, label in columns.items():
         if column in edges.columns:
-            out[label] = [_fmt_int(v) for v in edges[column]]
+            out[label] = [count_text(v) for v in edges[column]]
     if "sources" in edges.columns:
         out["Agencies"] = ["" if pd.isna(v) else str(int(v)) for v in edges["sources"]]
+    if side is None and "rolled_up" in edges.columns:
+        out["Rolled up"] = edges["rolled_up"].astype(bool).to_list()
     return out

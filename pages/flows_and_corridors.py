@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import duckdb
 import streamlit as st
 
 from maps import colours, decks, layers
+from maps import statewide_maps as sm
 from routes.errors import RoutesError
 from ui import chrome
 from ui import filters as ui_filters
@@ -112,8 +115,8 @@ with legend_column:
     st.caption(f"{len(visible):,} flows shown · {int(drawn['suppressed'].sum()):,} suppressed (under k, not drawn)")
 
 st.markdown("#### Flows")
-flow_table = visible[["origin_name", "dest_name", "records", "victims", "tips", "confirmed", "services", "sources", "rolled_up"]]
-st.dataframe(flow_table.head(200), hide_index=True, width="stretch")
+st.dataframe(sm.flows_table(visible.head(200)), hide_index=True, width="stretch")
+st.caption("Rolled up: under k at the chosen grouping, so counted with its neighbours one level coarser.")
 
 st.markdown("#### Task forces that share a route")
 try:
@@ -125,16 +128,33 @@ except duckdb.Error:
 if pairs is None or pairs.empty:
     st.caption("No cross-task-force flows under these filters.")
 else:
-    st.dataframe(
-        pairs[["rank", "origin_name", "dest_name", "origin_task_force_name", "dest_task_force_name", "records", "tips", "confirmed", "sources"]],
-        hide_index=True, width="stretch",
-    )
+    st.dataframe(sm.flows_table(pairs.drop(columns=["victims"])), hide_index=True, width="stretch")
 
 with st.expander("Route shifts: flows new, growing, fading or gone in the last quarter"):
     try:
         shifts = shifts_of(viewer, level="county")
-        changed = shifts[shifts["shift"].ne("steady")]
-        st.dataframe(changed[["shift", "origin_name", "dest_name", "recent", "baseline", "rate_ratio"]].head(100), hide_index=True, width="stretch")
+        changed = shifts[shifts["shift"].ne("steady")].head(100)
+        if changed.empty:
+            st.caption("No county-to-county flow changed beyond what chance explains.")
+        else:
+            st.dataframe(
+                {
+                    "Change": changed["shift"].tolist(),
+                    "From": changed["origin_name"].tolist(),
+                    "To": changed["dest_name"].tolist(),
+                    "Recent": [sm.count_text(v) for v in changed["recent"]],
+                    "Baseline": [sm.count_text(v) for v in changed["baseline"]],
+                    "Rate ratio": ["" if math.isnan(v) else f"{v:.2f}" for v in changed["rate_ratio"].astype(float)],
+                },
+                hide_index=True, width="stretch",
+            )
+        if len(shifts):
+            first = shifts.iloc[0]
+            st.caption(
+                f"Recent: {chrome.format_period(first['recent_start'], first['recent_end'])}; baseline: "
+                f"{chrome.format_period(first['baseline_start'], first['baseline_end'])}. Rate ratio: recent "
+                "records per month over the baseline's; blank where either count is suppressed."
+            )
     except (RoutesError, duckdb.Error, KeyError):
         st.caption("Route shifts are not built yet (`python -m pipelines build`).")
 

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -145,6 +146,20 @@ def test_flows_widget_paths(warehouse_env: Path) -> None:
     _ok(app.selectbox(key="flows_other").select_index(1).run())
     _ok(app.toggle(key="url_corridors").set_value(False).run())
     assert app.query_params["corridors"] in ("0", ["0"])
+
+
+def test_flows_tables_say_suppressed_where_a_count_is_hidden(warehouse_env: Path) -> None:
+    """Hidden counts in the flow, pair and shift tables read "suppressed", never None, blank or 0."""
+    app = _ok(_app(FLOWS, VIEWERS["lead"]).run())
+    _ok(app.select_slider(key="url_level").set_value("res4").run())
+    tables = [frame.value for frame in app.dataframe]
+    assert tables
+    counts = ("Records", "Victims", "Tips", "Confirmed", "Services", "Recent", "Baseline")
+    cells = pd.concat([t[c] for t in tables for c in counts if c in t.columns], ignore_index=True)
+    assert not cells.isna().any()
+    assert cells.eq("suppressed").any()  # the res 4 table hides some parts
+    flows = tables[0]
+    assert list(flows.columns[:2]) == ["From", "To"] and "Rolled up" in flows.columns
 
 
 def test_flows_without_built_tables_says_how_to_build(tmp_env: Path) -> None:
