@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from geo import grid, reference
+from geo.flow_places import near_place_names
 from query import suppression
 from query.aggregates import FINGERPRINT_SQL, count_source
 from query.filters import Filters
@@ -609,16 +610,18 @@ def cell_from_hex(hex_id: str) -> tuple[int, int]:
 
 
 def cell_label(hex_id: str, county_fips: str | None = None) -> str:
-    """A human name for a cell: its resolution, centre and county.
+    """A human name for a cell: its resolution, the place nearest its centre, its county.
 
     >>> cell_label("872830828ffffff", "06075")
-    'res-7 cell at 37.77, -122.42 (San Francisco)'
+    'res-7 cell: San Francisco (San Francisco County)'
+    >>> cell_label("8629a4707ffffff")
+    'res-6 cell: 5 km S of Escondido'
     """
     lat, lng = h3.cell_to_latlng(hex_id)
     res = h3.get_resolution(hex_id)
     names = reference.load_regions().set_index("county_fips")["county"]
-    county = f" ({names.get(county_fips, county_fips)})" if county_fips else ""
-    return f"res-{res} cell at {lat:.2f}, {lng:.2f}{county}"
+    county = f" ({names.get(county_fips, county_fips)} County)" if county_fips else ""
+    return f"res-{res} cell: {near_place_names(np.array([lat]), np.array([lng]))[0]}{county}"
 
 
 def top_cells(counts: pd.DataFrame, *, n: int = 25) -> pd.DataFrame:
