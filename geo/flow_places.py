@@ -39,6 +39,7 @@ import geopandas as gpd
 import h3
 import numpy as np
 import pandas as pd
+import shapely
 
 from geo import highways, reference
 from geo.grid import sql_cell_to_parent
@@ -613,26 +614,20 @@ def cell_places(cell_ids: list[str]) -> pd.DataFrame:
     })
 
 
-#: Places are looked up in square buckets of this many degrees and their eight neighbours.
-_BUCKET_DEG = 0.5
 _KM_PER_DEG_LAT = 110.57
 _COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
+#: Longitude is shrunk by cos(37 deg), California's middle, so the nearest-place search
+#: measures east-west distances about as kilometres do (within 5 % statewide).
+_LNG_SCALE = float(np.cos(np.radians(37.0)))
 
 
 @cache
-def _gazetteer() -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[tuple[int, int], np.ndarray]]:
-    """Place latitudes, longitudes, names, and per bucket the places in it and around it."""
+def _gazetteer() -> tuple[np.ndarray, np.ndarray, np.ndarray, shapely.STRtree]:
+    """Place latitudes, longitudes, names, and a tree of them for nearest-place queries."""
     places = reference.load_places().dropna(subset=["lat", "lng", "name"]).reset_index(drop=True)
     lat, lng = places["lat"].to_numpy(float), places["lng"].to_numpy(float)
-    keys = zip(np.floor(lat / _BUCKET_DEG).astype(int), np.floor(lng / _BUCKET_DEG).astype(int), strict=True)
-    own: dict[tuple[int, int], list[int]] = {}
-    for index, key in enumerate(keys):
-        own.setdefault(key, []).append(index)
-    around: dict[tuple[int, int], np.ndarray] = {}
-    for i, j in {(i + di, j + dj) for i, j in own for di in (-1, 0, 1) for dj in (-1, 0, 1)}:
-        near = [p for di in (-1, 0, 1) for dj in (-1, 0, 1) for p in own.get((i + di, j + dj), [])]
-        around[(i, j)] = np.array(near, dtype=int)
-    return lat, lng, places["name"].astype(str).to_numpy(), around
+    tree = shapely.STRtree(shapely.points(lng * _LNG_SCALE, lat))
+    return lat, lng, places["name"].astype(str).to_numpy(), tree
 
 
 def near_place_names(lat: np.ndarray, lng: np.ndarray) -> list[str]:
@@ -641,43 +636,21 @@ def near_place_names(lat: np.ndarray, lng: np.ndarray) -> list[str]:
     >>> near_place_names(np.array([34.0522, 34.2]), np.array([-118.2437, -118.2437]))
     ['Los Angeles', '4 km S of La Crescenta-Montrose']
     """
-    p_lat, p_lng, names, around = _gazetteer()
+    p_lat, p_lng, names, tree = _gazetteer()
     lat, lng = np.asarray(lat, dtype=float), np.asarray(lng, dtype=float)
-    best = np.full(len(lat), -1)
-    keys = pd.DataFrame({"i": np.floor(lat / _BUCKET_DEG).astype(int), "j": np.floor(lng / _BUCKET_DEG).astype(int)})
-    for (i, j), rows in keys.groupby(["i", "j"]).indices.items() if len(keys) else []:
-        candidates = around.get((int(i), int(j)))
-        if candidates is not None and len(candidates):
-            index, distance = _nearest(lat[rows], lng[rows], p_lat[candidates], p_lng[candidates])
-            # exact while nearer than any place outside the 3 x 3 buckets can be
-            sure = distance <= _BUCKET_DEG * np.cos(np.radians(lat[rows]))
-            best[rows[sure]] = candidates[index[sure]]
-    far = np.flatnonzero(best < 0)  # the rest: against every place
-    if len(far) and len(names):
-        best[far] = _nearest(lat[far], lng[far], p_lat, p_lng)[0]
-    found = best >= 0
-    index = np.where(found, best, 0)
+    if not len(lat) or not len(names):
+        return [f"{y:.2f}, {x:.2f}" for y, x in zip(lat.tolist(), lng.tolist(), strict=True)]
+    pairs = tree.query_nearest(shapely.points(lng * _LNG_SCALE, lat), all_matches=False)
+    index = np.empty(len(lat), dtype=int)
+    index[pairs[0]] = pairs[1]
     north = (lat - p_lat[index]) * _KM_PER_DEG_LAT
     east = (lng - p_lng[index]) * _KM_PER_DEG_LAT * np.cos(np.radians(lat))
     km = np.hypot(north, east)
     heading = np.round(np.degrees(np.arctan2(east, north)) / 45).astype(int) % 8
     return [
-        (f"{y:.2f}, {x:.2f}" if not ok else str(names[i]) if d < 2 else f"{d:.0f} km {_COMPASS[h]} of {names[i]}")
-        for ok, i, d, h, y, x in zip(found.tolist(), index.tolist(), km.tolist(), heading.tolist(),
-                                     lat.tolist(), lng.tolist(), strict=True)
+        str(names[i]) if d < 2 else f"{d:.0f} km {_COMPASS[h]} of {names[i]}"
+        for i, d, h in zip(index.tolist(), km.tolist(), heading.tolist(), strict=True)
     ]
-
-
-def _nearest(lat: np.ndarray, lng: np.ndarray, p_lat: np.ndarray, p_lng: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each point, the index into ``p_lat``/``p_lng`` of the nearest place and its distance.
-
-    Distances are equirectangular, in degrees of latitude (a degree of longitude
-    counts ``cos(lat)``).
-    """
-    scale = np.cos(np.radians(lat))[:, None]
-    d2 = (lat[:, None] - p_lat[None, :]) ** 2 + ((lng[:, None] - p_lng[None, :]) * scale) ** 2
-    index = np.argmin(d2, axis=1)
-    return index, np.sqrt(d2[np.arange(len(lat)), index])
 
 
 @cache

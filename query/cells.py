@@ -617,18 +617,25 @@ def cell_label(hex_id: str, county_fips: str | None = None) -> str:
     >>> cell_label("8629a4707ffffff")
     'res-6 cell: 5 km S of Escondido'
     """
-    lat, lng = h3.cell_to_latlng(hex_id)
-    res = h3.get_resolution(hex_id)
+    return _cell_labels([hex_id], [county_fips])[0]
+
+
+def _cell_labels(hex_ids: list[str], county_fips: list[str | None]) -> list[str]:
+    """:func:`cell_label` of many cells, their nearest places found in one lookup."""
+    centres = np.array([h3.cell_to_latlng(h) for h in hex_ids], dtype=float).reshape(-1, 2)
+    places = near_place_names(centres[:, 0], centres[:, 1])
     names = reference.load_regions().set_index("county_fips")["county"]
-    county = f" ({names.get(county_fips, county_fips)} County)" if county_fips else ""
-    return f"res-{res} cell: {near_place_names(np.array([lat]), np.array([lng]))[0]}{county}"
+    return [
+        f"res-{h3.get_resolution(h)} cell: {place}" + (f" ({names.get(f, f)} County)" if isinstance(f, str) and f else "")
+        for h, f, place in zip(hex_ids, county_fips, places, strict=True)
+    ]
 
 
 def top_cells(counts: pd.DataFrame, *, n: int = 25) -> pd.DataFrame:
     """The ``n`` shown cells with the largest ``value``: ``hex``, ``res``, ``label``, ``value``."""
     shown = counts[counts["level"].eq("cell") & ~counts["suppressed"].astype(bool)]
     shown = shown.sort_values("value", ascending=False, kind="stable").head(n)
-    labels = [cell_label(h, f) for h, f in zip(shown["hex"], shown["county_fips"], strict=True)]
+    labels = _cell_labels(shown["hex"].to_list(), shown["county_fips"].to_list())
     return pd.DataFrame(
         {"hex": shown["hex"].to_list(), "res": shown["res"].to_list(), "label": labels, "value": shown["value"].to_list()}
     )
