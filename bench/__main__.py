@@ -81,7 +81,7 @@ def _step_build(warehouse_path: Path) -> dict:
     seconds = time.perf_counter() - started
     tables = dict(build.TABLE_SECONDS)
     with warehouse.write_snapshot(path=warehouse_path) as con:  # what setup-demo does last
-        warehouse.set_meta(con, "is_demo", "true")
+        warehouse.mark_demo(con)
     return {"seconds": seconds, "table_seconds": tables, "rows": counts}
 
 

@@ -606,6 +606,7 @@ def _ingest_batch(
              counts["duplicates"], counts["quarantined"]],
         )
         _set_data_as_of(con)
+        warehouse.end_demo(con)  # any file loaded after setup-demo is not the demo's
     summary = BatchSummary(
         batch_id=batch_id, source_id=source.source_id, file_name=file_name, file_sha256=digest,
         rows_read=rows, reasons=_ordered(reasons), seconds=time.perf_counter() - started,

@@ -9,7 +9,8 @@
    repeat earlier ones (the byte copy, the corrections file) so they count as
    duplicates and updates exactly as ``ground_truth.json`` says;
 4. run ``pipelines.build.build_warehouse()`` when that module exists;
-5. mark the warehouse as demo data (``meta.is_demo = 'true'``).
+5. mark the warehouse as demo data (:func:`routes.warehouse.mark_demo`): the
+   first source or file loaded into it later by any other command ends demo mode.
 
 Everything is built into a file beside the live warehouse and swapped in at the
 end, so the app never sees a half-built demo.
@@ -94,7 +95,7 @@ def setup_demo(
         batches = _ingest_demo(out, work)
         built = _build(work)
         with warehouse.write_snapshot(path=work) as con:
-            warehouse.set_meta(con, "is_demo", "true")
+            warehouse.mark_demo(con)
         os.replace(work, live)
     finally:
         _remove(work)

@@ -92,7 +92,12 @@ def make_source(
 
 
 def upsert_source(con: duckdb.DuckDBPyConnection, source: Source) -> None:
-    """Insert or update ``source`` on an open write connection (validated by the caller)."""
+    """Insert or update ``source`` on an open write connection (validated by the caller).
+
+    A source written here is not the demo's: it ends demo mode for good
+    (``setup-demo`` marks its own file as demo data after its sources are in).
+    """
+    warehouse.end_demo(con)
     con.execute(
         "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source_id) DO UPDATE SET "
         "name = excluded.name, kind = excluded.kind, task_force = excluded.task_force, "

@@ -10,7 +10,9 @@ reopens. One writer at a time is ensured with an advisory lock file.
 Tables (every column documented here is the contract the query layer reads):
 
 ``meta``
-    ``key``, ``value``: ``schema_version``, ``is_demo`` (``'true'`` for demo data),
+    ``key``, ``value``: ``schema_version``, ``is_demo`` (``'true'`` while the
+    warehouse holds only what ``setup-demo`` loaded; see :func:`is_demo`),
+    ``demo_fingerprint`` (the sources and batches ``setup-demo`` loaded),
     ``data_as_of`` (latest ``occurred_at``), ``built_at``.
 ``sources``
     The source registry: ``source_id``, ``name``, ``kind`` (``law_enforcement``,
@@ -189,6 +191,61 @@ def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
     """Read one ``meta`` entry, or ``None``."""
     row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
     return None if row is None else str(row[0])
+
+
+#: The sources and batches a warehouse holds, as one hash: demo mode lasts only
+#: while it equals the one ``setup-demo`` recorded (:func:`mark_demo`).
+_DEMO_FINGERPRINT_SQL = """
+SELECT md5(
+    coalesce((SELECT string_agg(concat_ws(chr(31), source_id, name, kind,
+                                          coalesce(task_force, ''), coalesce(contact, '')),
+                                chr(30) ORDER BY source_id) FROM sources), '')
+    || chr(29) ||
+    coalesce((SELECT string_agg(concat_ws(chr(31), batch_id, source_id,
+                                          coalesce(file_sha256, '')),
+                                chr(30) ORDER BY batch_id) FROM batches), ''))
+"""
+
+
+def _demo_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
+    row = con.execute(_DEMO_FINGERPRINT_SQL).fetchone()
+    return "" if row is None else str(row[0])
+
+
+def mark_demo(con: duckdb.DuckDBPyConnection) -> None:
+    """Mark a warehouse that holds only the demo generator's data as demo data.
+
+    Only ``setup-demo`` (and test and bench fixtures of synthetic data) call it,
+    on a file nobody reads yet. It records the sources and batches loaded so far:
+    any later source or batch ends demo mode (:func:`is_demo`).
+    """
+    set_meta(con, "is_demo", "true")
+    set_meta(con, "demo_fingerprint", _demo_fingerprint(con))
+
+
+def end_demo(con: duckdb.DuckDBPyConnection) -> None:
+    """End demo mode for good: called by every write of a source or a batch.
+
+    The app then asks for sign-in. Nothing turns demo mode back on but a new
+    ``setup-demo`` into a fresh file.
+    """
+    if get_meta(con, "is_demo") not in (None, "false"):
+        log.warning("This warehouse held demo data only; it now holds other data too, so "
+                    "the app will ask everyone to sign in")
+    set_meta(con, "is_demo", "false")
+
+
+def is_demo(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the warehouse still holds only what the demo generator made.
+
+    True only while ``meta.is_demo`` is ``'true'`` *and* the sources and batches
+    are exactly those :func:`mark_demo` recorded: a source added or a file
+    ingested by any path (even one that forgot to call :func:`end_demo`) ends it.
+    """
+    if get_meta(con, "is_demo") != "true":
+        return False
+    recorded = get_meta(con, "demo_fingerprint")
+    return recorded is not None and recorded == _demo_fingerprint(con)
 
 
 @contextlib.contextmanager

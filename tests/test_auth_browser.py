@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.sources import add_source
 from query.viewer import Viewer
 from routes import accounts
 from tests.browser import (
@@ -110,6 +111,26 @@ def test_local_sign_in_lockout_and_idle_expiry(real_warehouse: Path) -> None:
         wait_for_run(page)
         page.get_by_text("without activity").wait_for(timeout=60_000)
         assert "Signed in as" not in _text(page)
+        assert not rec.off_machine(), rec.off_machine()
+
+
+def test_a_demo_warehouse_with_one_real_source_asks_for_sign_in(tmp_env: Path) -> None:
+    """Issue 18, failure 1: the first real source ends demo mode, in the browser too."""
+    require_chromium()
+    make_small_warehouse(tmp_env / "warehouse" / "routes.duckdb", n=600, is_demo=True)
+    with app_server(tmp_env, env={}) as url, chromium_page() as (page, rec):
+        page.goto(url, wait_until="load")
+        wait_for_run(page)
+        page.get_by_text("Demo mode").wait_for(timeout=60_000)  # the demo opens as before
+    add_source("sjso", name="San Joaquin County Sheriff", kind="law_enforcement",
+               task_force="san_joaquin", contact="HT unit desk")
+    with app_server(tmp_env, env={}) as url, chromium_page() as (page, rec):
+        page.goto(url, wait_until="load")
+        wait_for_run(page)
+        page.get_by_label("User name").wait_for(timeout=60_000)
+        text = _text(page)
+        assert "Demo mode" not in text and "Demo role" not in text
+        assert page.locator('[data-testid="stDataFrame"], [data-testid="stMetric"], canvas').count() == 0
         assert not rec.off_machine(), rec.off_machine()
 
 

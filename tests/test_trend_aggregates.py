@@ -45,7 +45,7 @@ def _write(path: Path, records: pd.DataFrame) -> None:
             "INSERT INTO batches VALUES ('fixture-batch', 'hotline', 'fixture.csv', 'x', NULL, ?, ?, ?, ?, 0, 0, 0)",
             [datetime(2026, 1, 1), datetime(2026, 1, 1), len(records), len(records)],
         )
-        warehouse.set_meta(con, "is_demo", "true")
+        warehouse.mark_demo(con)
 
 
 def _records_with_gaps(n: int = 3000) -> pd.DataFrame:

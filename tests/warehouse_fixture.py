@@ -140,6 +140,9 @@ def make_small_warehouse(path: Path, *, n: int = 3000, seed: int = 1, is_demo: b
             "?, ?, ?, ?, 0, 0, 0)",
             [datetime(2026, 1, 1), datetime(2026, 1, 1), n, n],
         )
-        warehouse.set_meta(con, "is_demo", "true" if is_demo else "false")
+        if is_demo:
+            warehouse.mark_demo(con)
+        else:
+            warehouse.set_meta(con, "is_demo", "false")
         warehouse.set_meta(con, "data_as_of", date(2025, 12, 31).isoformat())
     return records

@@ -10,7 +10,9 @@ stops the script (``st.stop()``):
   ``ROUTES_OIDC_ROLES`` (``group=role[:task_force],…``; the first group of that
   list the user belongs to wins). A user with no mapped group is refused.
 - **Local accounts** (:mod:`routes.accounts`): a user name and password form.
-- **Demo mode**, only when the warehouse's ``meta.is_demo`` is ``'true'``: no
+- **Demo mode**, only while the warehouse holds nothing but what ``setup-demo``
+  loaded (:func:`routes.warehouse.is_demo`; the first other source or file ends
+  it for good): no
   sign-in, a banner, and a role switcher in the sidebar (analyst and lead bound
   to one of the demo's task forces, partner, leadership, admin) so a newcomer can
   see what each role sees. A warehouse holding real data never shows anything
@@ -128,7 +130,7 @@ def sign_in_page() -> None:
 def demo_state() -> tuple[bool, tuple[str, ...]]:
     """Whether the warehouse holds demo data, and the demo's task forces.
 
-    Reads ``meta.is_demo`` once per warehouse snapshot; a missing or unreadable
+    Reads :func:`routes.warehouse.is_demo` once per warehouse snapshot; a missing or unreadable
     warehouse is *not* a demo.
     """
     path = settings.warehouse_path()
@@ -142,7 +144,7 @@ def demo_state() -> tuple[bool, tuple[str, ...]]:
 def _read_demo_state(path: Any) -> tuple[bool, tuple[str, ...]]:
     try:
         with warehouse.open_snapshot(path=path) as con:
-            is_demo = warehouse.get_meta(con, "is_demo") == "true"
+            is_demo = warehouse.is_demo(con)
             rows = con.execute(
                 "SELECT DISTINCT task_force FROM sources WHERE task_force IS NOT NULL ORDER BY 1"
             ).fetchall()
