@@ -17,6 +17,8 @@ import briefings
 from query.viewer import Viewer
 from tests.test_briefings import make_built_warehouse
 
+pytestmark = pytest.mark.browser  # `make test-fast` must not start Chromium
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
