@@ -184,6 +184,34 @@ def record_event(
     at
         When; defaults to now (UTC).
     """
+    return _append(viewer.user, viewer.role, viewer.task_force, action=action, what=what,
+                   filters=filters, purpose=purpose, audience=audience, at=at)
+
+
+def record_sign_in_failure(user: str, *, reason: str, at: datetime | None = None) -> int:
+    """Log a failed sign-in (action ``sign_in_failed``) for the name typed, with the reason.
+
+    There is no viewer yet, so the entry's role reads ``none``; the reason
+    (unknown user, wrong password, locked, disabled) is for admins only: the
+    person signing in is told the same thing whatever it was.
+    """
+    typed = "".join(c if c.isprintable() else "?" for c in str(user))[:64]
+    return _append(typed or "(empty)", "none", None, action="sign_in_failed",
+                   what=f"local sign-in as {typed!r}: {reason}", at=at)
+
+
+def _append(
+    user: str,
+    role: str,
+    task_force: str | None,
+    *,
+    action: str,
+    what: str,
+    filters: Filters | Mapping[str, Any] | None = None,
+    purpose: str | None = None,
+    audience: str | None = None,
+    at: datetime | None = None,
+) -> int:
     if not action or not what:
         raise ValueError(f"an audit entry needs an action and a what; got {action!r}, {what!r}")
     when = (at or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="microseconds")
@@ -196,8 +224,8 @@ def record_event(
             seq = 1 if last is None else int(last["seq"]) + 1
             prev = GENESIS if last is None else str(last["hash"])
             entry = {
-                "seq": seq, "at": when, "user": viewer.user, "role": viewer.role,
-                "task_force": viewer.task_force, "action": action, "what": what,
+                "seq": seq, "at": when, "user": user, "role": role,
+                "task_force": task_force, "action": action, "what": what,
                 "filters": _filters_json(filters), "purpose": purpose, "audience": audience,
             }
             mac = entry_mac(key, prev, entry)
