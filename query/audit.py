@@ -352,6 +352,30 @@ def verify_chain(*, against: str | Path | None = None) -> int:
     return len(rows)
 
 
+def count_events(*, user: str, action: str, since: datetime, matching: str | None = None) -> int:
+    """How many ``action`` entries ``user`` has in the log since ``since`` (rate limits, probes).
+
+    Parameters
+    ----------
+    matching
+        Only entries whose ``filters`` JSON has this key with a value above 0
+        (e.g. ``"matched_cases"`` for uploads that matched other agencies).
+    """
+    clauses = ["user = ?", "action = ?", "at >= ?"]
+    params: list[object] = [user, action, since.astimezone(UTC).isoformat(timespec="microseconds")]
+    if matching:
+        clauses.append("coalesce(json_extract(filters, ?), 0) > 0")
+        params.append(f"$.{matching}")
+    con = _connect()
+    try:
+        row = con.execute(
+            f"SELECT count(*) FROM audit_log WHERE {' AND '.join(clauses)}", params  # noqa: S608
+        ).fetchone()
+    finally:
+        con.close()
+    return int(row[0])
+
+
 def read_log(
     viewer: Viewer,
     *,
