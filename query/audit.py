@@ -51,7 +51,7 @@ from query.viewer import Viewer
 from routes import control, files, settings
 from routes.errors import AccessDenied, AuditChainError, ConfigError
 
-__all__ = ["head", "read_log", "record_event", "verify_chain"]
+__all__ = ["head", "read_log", "verify_chain"]  # readers; record_event is the writer every module calls
 
 GENESIS = "0" * 64
 
