@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -146,3 +147,11 @@ def load_key_file(path: Path, *, what: str, setting: str, warehouse_dir: Path) -
             "(delete it only if nothing was ever written with it)"
         )
     return key
+
+
+def copy_private(source: Path, target: Path) -> Path:
+    """Copy ``source`` to ``target`` as an owner-only file (a warehouse copy Routes will open)."""
+    target.unlink(missing_ok=True)
+    create_private(target)
+    shutil.copyfile(source, target)  # keeps the 0600 of the file it writes into
+    return target

@@ -59,12 +59,16 @@ def test_a_warehouse_readable_by_others_is_refused_with_the_fix(small: Path, mod
             pass
     with pytest.raises(ConfigError, match=fix):
         warehouse.connect_readonly()
-    with pytest.raises(ConfigError, match=fix):
-        with warehouse.write_snapshot():
-            pass
     os.chmod(small, 0o600)  # the fix the message gives works
     with warehouse.open_snapshot() as con:
         assert con.execute("SELECT count(*) FROM records").fetchone()[0] == 200
+
+
+def test_a_write_replaces_a_warehouse_others_could_read_with_an_owner_only_one(small: Path) -> None:
+    os.chmod(small, 0o644)
+    with warehouse.write_snapshot() as con:
+        warehouse.set_meta(con, "built_at", "now")
+    assert _mode(small) == 0o600
 
 
 def test_a_control_store_readable_by_others_is_refused(tmp_env: Path) -> None:
