@@ -59,5 +59,5 @@ bench-large: install-dev ## the benchmarks at 10 M records too
 vendor: install ## refresh data/reference/ from ../shared/reference and validate it
 	$(PY) -m pipelines vendor --from ../shared/reference
 
-clean: ## remove working data (warehouse, demo files); keeps .venv and the key
-	rm -rf data/warehouse data/demo tests/artifacts
+clean: ## remove working data (warehouse, control store and its audit anchor, demo files); keeps .venv and the keys
+	rm -rf data/warehouse data/demo tests/artifacts data/secrets/audit.anchor

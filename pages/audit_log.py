@@ -17,7 +17,8 @@ if viewer.role != "admin":
     st.stop()
 st.caption(
     "Every view of record-level data, every export and every account, source or retention "
-    "change (28 CFR 23.20(f)). Each entry is chained to the previous one by SHA-256."
+    "change (28 CFR 23.20(f)). Each entry is chained to the previous one by a keyed MAC and "
+    "anchored outside the control store (docs/ACCESS.md)."
 )
 
 with st.sidebar:
@@ -25,7 +26,9 @@ with st.sidebar:
     action = st.selectbox(
         "Action",
         ["(any)", "view_records", "export", "account_add", "account_disable", "account_enable",
-         "account_reset", "source_change", "retention_review", "retention_purge"],
+         "account_reset", "source_add", "source_change", "ingest", "upload", "upload_refused",
+         "operation_add", "operations_import", "operation_probe", "sign_in", "sign_in_failed",
+         "retention_review", "retention_purge"],
         key="audit_action",
     )
     days = st.date_input("Between", value=(), key="audit_days")
@@ -42,7 +45,7 @@ if st.button("Verify the chain", type="primary"):
     except RoutesError as exc:
         st.error(f"The audit log does not verify: {exc}")
     else:
-        st.success(f"Chain intact: {n:,} entries verified. Note this number; a shorter chain later means entries were cut off.")
+        st.success(f"Chain intact and matching its anchor: {n:,} entries verified (head {audit.head()}).")
 
 try:
     log = audit.read_log(viewer, user=user, action=None if action == "(any)" else action,

@@ -154,7 +154,7 @@ else:
         if st.button("Commit this file", key="intake_commit", type="primary"):
             try:
                 done = ingest.ingest_upload(data, file_name=name, source_id=target,
-                                            profile_text=profile_text)
+                                            profile_text=profile_text, by=viewer)
             except RoutesError as exc:
                 _error(exc)
             st.session_state.pop("intake_pending", None)

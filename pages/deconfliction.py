@@ -31,7 +31,7 @@ MATCH_LABELS = {
 CONFLICT_LABELS = {
     "own_operation": "Your operation", "own_start": "Your start", "own_end": "Your end",
     "other_source": "Other agency", "other_contact": "Call", "other_start": "Their start",
-    "other_end": "Their end", "within_m": "Areas within (m)", "note": "Note",
+    "other_end": "Their end", "within": "Areas", "note": "Note",
 }
 
 
@@ -160,7 +160,7 @@ else:
                     str(source), kind=kind, place=place or None, lat=lat, lng=lng, radius_m=radius,
                     start=datetime.combine(start_day, start_time),
                     end=datetime.combine(end_day, end_time), contact=contact,
-                    task_force=viewer.task_force, created_by=viewer.user,
+                    task_force=viewer.task_force, created_by=viewer.user, by=viewer,
                 )
             except RoutesError as exc:
                 st.error(str(exc))

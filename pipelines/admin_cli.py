@@ -9,7 +9,9 @@ Examples::
     python -m pipelines users list
     python -m pipelines users disable maria
     python -m pipelines users reset maria --password-stdin < newpass.txt
+    python -m pipelines audit head            # note the printed SEQ:MAC somewhere safe
     python -m pipelines audit verify
+    python -m pipelines audit verify --against 1234:9f86d08…   # or a copy of the anchor file
     python -m pipelines retention review
     python -m pipelines retention purge --yes
 """
@@ -26,7 +28,7 @@ import pandas as pd
 from query import audit
 from query.viewer import ROLES, Viewer
 from routes import accounts, warehouse
-from routes.errors import ConfigError
+from routes.errors import AuditChainError, ConfigError
 
 #: Records come up for review this many years after they were last validated.
 RETENTION_YEARS = 5
@@ -70,7 +72,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     aud = subparsers.add_parser("audit", help="the audit log")
     a = aud.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
-    a.add_parser("verify", help="check the audit log's hash chain").set_defaults(func=_audit_verify)
+    ver = a.add_parser("verify", help="check the audit log's MAC chain against its anchor")
+    ver.add_argument("--against", metavar="HEAD_OR_FILE",
+                     help="a head SEQ:MAC noted from `audit head`, or a copy of the anchor file "
+                          "(default: the anchor file, ROUTES_AUDIT_ANCHOR)")
+    ver.set_defaults(func=_audit_verify)
+    a.add_parser("head", help="print the log's head SEQ:MAC for you to keep").set_defaults(func=_audit_head)
 
     ret = subparsers.add_parser("retention", help=f"records {RETENTION_YEARS} years after validation")
     r = ret.add_subparsers(dest="retention_command", metavar="ACTION", required=True)
@@ -107,8 +114,19 @@ def _users_reset(args: argparse.Namespace) -> int:
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
-    n = audit.verify_chain()
-    print(f"audit log verified: {n} entries, chain intact")
+    try:
+        n = audit.verify_chain(against=args.against)
+    except AuditChainError as exc:
+        print(f"audit log does NOT verify: {exc}", file=sys.stderr)
+        return 2
+    print(f"audit log verified: {n} entries, chain intact and matching its anchor; head {audit.head()}")
+    return 0
+
+
+def _audit_head(args: argparse.Namespace) -> int:
+    print("Keep this line somewhere the control store's writers cannot reach; "
+          "`audit verify --against` it later:", file=sys.stderr)
+    print(audit.head())
     return 0
 
 

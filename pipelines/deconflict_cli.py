@@ -34,7 +34,7 @@ _MATCH_SHOWN = [
 ]
 _CONFLICT_SHOWN = [
     "conflict_id", "own_operation", "own_start", "own_end", "other_source", "other_contact",
-    "other_start", "other_end", "within_m",
+    "other_start", "other_end", "within",
 ]
 _OPERATION_SHOWN = [
     "operation_id", "source_id", "task_force", "kind", "start_at", "end_at", "radius_m",

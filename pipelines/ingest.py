@@ -55,7 +55,7 @@ import pyarrow.compute as pc
 from tqdm import tqdm
 
 from geo import grid, reference
-from pipelines import _readers, _validate, tokens
+from pipelines import _readers, _validate, tokens, upload_audit
 from pipelines.profiles import (
     CONTRACT_FIELDS,
     ENUMS,
@@ -67,6 +67,7 @@ from pipelines.profiles import (
     profile_for_columns,
 )
 from pipelines.sources import Source, get_source, source_from
+from query.viewer import Viewer
 from routes import settings, warehouse
 from routes.errors import IngestError, ProfileError, RoutesError
 
@@ -222,6 +223,7 @@ def ingest_files(
     profile_path: str | Path | None = None,
     warehouse_path: Path | None = None,
     on_error: Callable[[Path, RoutesError], None] | None = None,
+    by: Viewer | None = None,
 ) -> list[BatchSummary]:
     """Ingest the files for ``source_id`` in one snapshot, each file its own batch.
 
@@ -246,6 +248,9 @@ def ingest_files(
         Called with ``(path, error)`` for each file that cannot be read. Without
         it the first such error is raised once the files that were read have
         landed.
+    by
+        Who ingests, for the audit log (an ``ingest`` entry per file, with its
+        SHA-256); defaults to the command line's user.
 
     Returns
     -------
@@ -303,6 +308,8 @@ def ingest_files(
             summaries.append(summary)
         if not summaries:
             raise _NothingRead  # leave the live warehouse untouched
+    for done in summaries:
+        upload_audit.record_ingest(by or upload_audit.cli_actor(), done)
     if failures and on_error is None:
         raise failures[0][1]
     return summaries
@@ -315,13 +322,27 @@ def ingest_upload(
     source_id: str,
     profile_text: str | None = None,
     warehouse_path: Path | None = None,
+    by: Viewer | None = None,
 ) -> BatchSummary:
-    """Ingest the bytes of an uploaded file (the browser page's commit)."""
+    """Ingest the bytes of an uploaded file (the browser page's commit); audited and rate-limited.
+
+    ``by`` (the signed-in user; defaults to the command line's) is refused once
+    they made ``ROUTES_UPLOAD_MATCH_LIMIT`` uploads matching other agencies'
+    identifiers within 24 hours; each upload is logged with the file's SHA-256 and
+    how many identifiers and cases of other agencies it matched
+    (:mod:`pipelines.upload_audit`).
+    """
+    actor = by or upload_audit.cli_actor()
     source = get_source(source_id, warehouse_path=warehouse_path)
+    upload_audit.check_upload_quota(actor, file_name=file_name, source_id=source.source_id)
     profile = parse_profile(profile_text, name="uploaded profile") if profile_text else None
     _check_profile_source(profile, source)
-    return _ingest_one(data, file_name=file_name, source=source, profile=profile,
-                       warehouse_path=warehouse_path)
+    summary = _ingest_one(data, file_name=file_name, source=source, profile=profile,
+                          warehouse_path=warehouse_path)
+    found = upload_audit.batch_matches(summary.batch_id, source_id=source.source_id,
+                                       warehouse_path=warehouse_path)
+    upload_audit.record_ingest(actor, summary, action="upload", matches=found)
+    return summary
 
 
 def preview_file(

@@ -18,6 +18,14 @@ Two operations **conflict** when
 Times are California local wall-clock times (naive ``datetime``); an aware time is
 converted to ``America/Los_Angeles`` first.
 
+Every operation added is written to the audit log (``operation_add``; a file
+import once, ``operations_import``). A user who adds more than
+:func:`routes.settings.probe_operations` (``ROUTES_PROBE_OPERATIONS``, default 5)
+operations within an hour gets an ``operation_probe`` entry for each further
+one: a run of operations is how someone would map where another agency's
+secret operation lies from which probes conflict with it (admins see these on
+the **Audit log** page).
+
 Conflicts are kept in the control store's ``operation_conflicts`` table, which
 :func:`refresh_conflicts` rewrites after every change to the operations (a
 conflict keeps its ``conflict_id`` and ``first_raised_at``); the query layer
@@ -27,11 +35,12 @@ its kind or place) is decided in ``query/matches.py``, not here.
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import logging
 import math
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,6 +50,8 @@ import pandas as pd
 
 from geo import reference
 from geo.geocode import geocode
+from query import audit
+from query.viewer import Viewer
 from routes import control, settings, warehouse
 from routes.errors import (
     IngestError,
@@ -56,6 +67,9 @@ OPERATION_KINDS = ("raid", "surveillance", "undercover", "arrest", "rescue", "ot
 
 #: Default for :func:`deconflict_distance_m`.
 DEFAULT_DISTANCE_M = settings.DEFAULT_DECONFLICT_DISTANCE_M
+
+#: The window in which more than ``ROUTES_PROBE_OPERATIONS`` additions by one user are flagged.
+PROBE_WINDOW = timedelta(hours=1)
 
 #: The largest radius accepted (a county-sized operation is not a plan to deconflict).
 MAX_RADIUS_M = 50_000.0
@@ -218,8 +232,9 @@ def add_operation(
     created_by: str | None = None,
     path: Path | None = None,
     refresh: bool = True,
+    by: Viewer | None = None,
 ) -> str:
-    """Record a planned operation; return its id (re-adding the same one updates it).
+    """Record a planned operation; return its id (re-adding the same one updates it). Audited.
 
     Parameters
     ----------
@@ -245,7 +260,59 @@ def add_operation(
         The control store; defaults to :func:`routes.settings.control_path`.
     refresh
         Whether to :func:`refresh_conflicts` afterwards.
+    by
+        Who adds it, for the audit log; without it the command line's user
+        (``cli:<os user>``, acting as admin: whoever runs it has the machine).
     """
+    op_id = _store_operation(
+        source_id, start=start, end=end, contact=contact, kind=kind, lat=lat, lng=lng,
+        place=place, radius_m=radius_m, task_force=task_force, operation_id=operation_id,
+        created_by=created_by, path=path,
+    )
+    actor = by or _cli_actor(created_by)
+    audit.record_event(actor, action="operation_add", what=f"operation {op_id} of {source_id!r}")
+    _flag_probe(actor, op_id)
+    if refresh:
+        refresh_conflicts(path=path)
+    return op_id
+
+
+def _cli_actor(created_by: str | None) -> Viewer:
+    return Viewer(user=created_by or f"cli:{getpass.getuser()}", role="admin")
+
+
+def _flag_probe(actor: Viewer, op_id: str) -> None:
+    """Log ``operation_probe`` when ``actor`` added more than the allowed operations within the hour."""
+    limit = settings.probe_operations()
+    added = audit.count_events(user=actor.user, action="operation_add",
+                               since=datetime.now(UTC) - PROBE_WINDOW)
+    if added > limit:
+        audit.record_event(
+            actor, action="operation_probe",
+            what=f"{actor.user!r} added {added} operations within {PROBE_WINDOW} (more than "
+                 f"ROUTES_PROBE_OPERATIONS={limit}), the latest {op_id}: possibly probing where "
+                 "other agencies' planned operations are",
+        )
+        log.warning("%s added %d operations within an hour (limit %d)", actor.user, added, limit)
+
+
+def _store_operation(
+    source_id: str,
+    *,
+    start: datetime | str,
+    end: datetime | str,
+    contact: str,
+    kind: str,
+    lat: float | None,
+    lng: float | None,
+    place: str | None,
+    radius_m: float,
+    task_force: str | None,
+    operation_id: str | None,
+    created_by: str | None,
+    path: Path | None,
+) -> str:
+    """Validate and store one operation (no audit, no conflict refresh); return its id."""
     source_id = (source_id or "").strip()
     if not source_id:
         raise OperationError("an operation needs the agency's source id")
@@ -281,8 +348,6 @@ def add_operation(
     finally:
         con.close()
     log.info("Recorded operation %s of %s (%s to %s)", op_id, source_id, start_at, end_at)
-    if refresh:
-        refresh_conflicts(path=path)
     return op_id
 
 
@@ -303,13 +368,16 @@ _FILE_ALIASES = {
 
 
 def load_operations_file(
-    path: Path | str, *, created_by: str | None = None, control_path: Path | None = None
+    path: Path | str, *, created_by: str | None = None, control_path: Path | None = None,
+    by: Viewer | None = None,
 ) -> int:
     """Import planned operations from a CSV (the demo's ``operations.csv``).
 
     Columns: ``source_id``, ``start``, ``end``, ``contact``, ``kind``,
     ``radius_m`` and either ``lat`` + ``lng`` or ``place``; optional
     ``operation_id`` and ``task_force``. Re-importing the same file changes nothing.
+    The import is one audit entry (``operations_import``: the file's name,
+    SHA-256 and how many operations), by ``by`` or the command line's user.
 
     Returns
     -------
@@ -343,7 +411,7 @@ def load_operations_file(
         }
         lat, lng = values.get("lat"), values.get("lng")
         try:
-            add_operation(
+            _store_operation(
                 str(values["source_id"] or ""),
                 start=str(values["start"]),
                 end=str(values["end"]),
@@ -357,12 +425,14 @@ def load_operations_file(
                 operation_id=values.get("operation_id"),
                 created_by=created_by,
                 path=control_path,
-                refresh=False,
             )
         except (ValueError, UnknownSourceError) as exc:  # OperationError too
             raise IngestError(f"{str(file)!r} line {number}: {exc}") from None
         count += 1
     log.info("Imported %d operations from %s", count, file)
+    digest = hashlib.sha256(file.read_bytes()).hexdigest()
+    audit.record_event(by or _cli_actor(created_by), action="operations_import",
+                       what=f"{count} operations from {file.name!r} (SHA-256 {digest})")
     refresh_conflicts(path=control_path)
     return count
 

@@ -33,7 +33,7 @@ from pathlib import Path
 from pipelines import _readers
 from pipelines.ingest import BatchSummary, ingest_file_into, prepare_file
 from pipelines.sources import make_source, upsert_source
-from routes import settings, warehouse
+from routes import files, settings, warehouse
 from routes.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ def setup_demo(
         log.info("A warehouse already exists at %s; nothing to do", live)
         return DemoSetup(live, out, generated=False, built=False, skipped=True)
     generated = _ensure_demo_files(out, records=records, seed=seed, force=force)
-    live.parent.mkdir(parents=True, exist_ok=True)
+    files.private_folder(live.parent)  # 0700 when it creates it
     work = live.with_name(f".{live.name}.demo-{os.getpid()}.duckdb")
     _remove(work)
     try:

@@ -9,13 +9,16 @@ the same id again with the same details changes nothing.
 from __future__ import annotations
 
 import argparse
+import getpass
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
+from query import audit
+from query.viewer import Viewer
 from routes import warehouse
 from routes.errors import ConfigError, UnknownSourceError, WarehouseMissingError
 
@@ -58,8 +61,13 @@ def add_source(
     task_force: str | None = None,
     contact: str | None = None,
     warehouse_path: Path | None = None,
+    by: Viewer | None = None,
 ) -> Source:
     """Register a source, or update its details if the id exists.
+
+    A new source is logged as ``source_add``, changed details as
+    ``source_change`` (old and new values), by ``by`` or the command line's
+    user (``cli:<os user>``, acting as admin).
 
     Raises
     ------
@@ -68,8 +76,25 @@ def add_source(
     """
     source = make_source(source_id, name=name, kind=kind, task_force=task_force, contact=contact)
     with warehouse.write_snapshot(path=warehouse_path) as con:
+        try:
+            before: Source | None = source_from(con, source_id)
+        except UnknownSourceError:
+            before = None
         upsert_source(con, source)
+    _audit_source(before, source, by=by)
     return source
+
+
+def _audit_source(before: Source | None, after: Source, *, by: Viewer | None) -> None:
+    actor = by or Viewer(user=f"cli:{getpass.getuser()}", role="admin")
+    if before is None:
+        audit.record_event(actor, action="source_add", what=f"source {after.source_id!r}: {after}")
+        return
+    changes = [f"{f.name} {getattr(before, f.name)!r} -> {getattr(after, f.name)!r}"
+               for f in fields(Source) if getattr(before, f.name) != getattr(after, f.name)]
+    if changes:
+        audit.record_event(actor, action="source_change",
+                           what=f"source {after.source_id!r}: " + "; ".join(changes))
 
 
 def make_source(

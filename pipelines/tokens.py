@@ -17,7 +17,8 @@ kind                normalisation                                     example
 
 then tokenised as ``HMAC-SHA256(key, kind + ":" + normalised)`` in hex. The key is
 32 random bytes in :func:`routes.settings.key_file` (``ROUTES_KEY_FILE``), created
-with mode 0600 on first use and refused inside the warehouse's folder. Losing the
+with mode 0600 on first use and refused inside the warehouse's folder or when the
+group or others may read it (:func:`routes.files.load_key_file`). Losing the
 key means new tokens no longer match old ones (deconfliction across the change
 stops working) until every source is re-ingested; keep a copy offline.
 """
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 import re
 import unicodedata
 from pathlib import Path
@@ -34,15 +34,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from routes import settings
-from routes.errors import ConfigError
+from routes import files, settings
 
 log = logging.getLogger(__name__)
 
 #: The identifier kinds stored in ``record_identifiers.kind``.
 KINDS = ("phone", "email", "vehicle_plate", "ad_handle", "subject")
 
-_KEY_BYTES = 32
 _keys: dict[Path, bytes] = {}
 
 
@@ -57,29 +55,8 @@ def load_key(*, path: Path | None = None) -> bytes:
     key_path = (path or settings.key_file()).resolve()
     if key_path in _keys:
         return _keys[key_path]
-    warehouse_dir = settings.warehouse_path().resolve().parent
-    if key_path.parent == warehouse_dir or warehouse_dir in key_path.parents:
-        raise ConfigError(
-            f"the token key {str(key_path)!r} sits inside the warehouse folder "
-            f"{str(warehouse_dir)!r}; point ROUTES_KEY_FILE somewhere else "
-            "(the key must never travel with the warehouse)"
-        )
-    if not key_path.exists():
-        key_path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it meanwhile
-            pass
-        else:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(os.urandom(_KEY_BYTES))
-            log.warning("Created a new token key at %s (mode 0600); keep a copy offline", key_path)
-    key = key_path.read_bytes()
-    if len(key) < 16:
-        raise ConfigError(
-            f"the token key {str(key_path)!r} holds {len(key)} bytes; it needs at least 16 "
-            "(delete it only if no data was ever tokenised with it)"
-        )
+    key = files.load_key_file(key_path, what="the token key", setting="ROUTES_KEY_FILE",
+                              warehouse_dir=settings.warehouse_path().parent)
     _keys[key_path] = key
     return key
 

@@ -7,9 +7,11 @@ What each role gets
     their own task force, seen from their side. Of the other side they see the
     agency, its task force, its case number and point of contact, which
     identifier kinds matched and how many, and when each side last saw them (a
-    date); for an operation, the other's contact and time window and how close
-    the two areas come ("within N m", rounded up to 100 m). Never an identifier,
-    a token, the other side's record, or the other operation's kind or place.
+    date); for an operation, the other's contact and time window and "within
+    500 m" (the conflict radius, ``ROUTES_DECONFLICT_DISTANCE_M``), never a finer
+    distance: a distance per conflict let nine probe operations place a secret
+    operation to about 10 m. Never an identifier, a token, the other side's
+    record, or the other operation's kind or place.
 ``leadership``, ``admin``
     :func:`match_counts` and :func:`conflict_counts` only: counts by region
     and/or month, with every count under k suppressed.
@@ -28,7 +30,6 @@ and a rebuild raises only matches whose id is new.
 from __future__ import annotations
 
 import logging
-import math
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -39,7 +40,7 @@ import pandas as pd
 from query import audit
 from query.suppression import suppress_small_counts
 from query.viewer import Viewer
-from routes import control, warehouse
+from routes import control, settings, warehouse
 from routes.errors import AccessDenied
 
 __all__ = [
@@ -68,7 +69,7 @@ MATCH_COLUMNS = [
 #: The columns :func:`operation_conflicts` returns.
 CONFLICT_COLUMNS = [
     "conflict_id", "own_operation", "own_start", "own_end", "other_source",
-    "other_task_force", "other_contact", "other_start", "other_end", "within_m",
+    "other_task_force", "other_contact", "other_start", "other_end", "within",
     "first_raised_at", "acknowledged", "acknowledged_by", "note",
 ]
 
@@ -359,9 +360,13 @@ def _read_conflicts(*, control_path: Path | None) -> pd.DataFrame:
         con.close()
 
 
-def _within_m(gap_m: float) -> int:
-    """The gap between two areas rounded up to 100 m (0 when they overlap)."""
-    return int(math.ceil(max(float(gap_m), 0.0) / 100.0) * 100)
+def conflict_radius_text() -> str:
+    """What every conflict says of how close the two areas come: the conflict radius.
+
+    >>> conflict_radius_text()
+    'within 500 m'
+    """
+    return f"within {settings.deconflict_distance_m():,.0f} m"
 
 
 def operation_conflicts(
@@ -374,8 +379,8 @@ def operation_conflicts(
     """The operation conflicts that involve the viewer's task force, from its side.
 
     Of the other operation only its agency, task force, contact and time window
-    are shown, and ``within_m``: how close the two areas come, rounded up to
-    100 m. Parameters as for :func:`open_matches`.
+    are shown, and ``within``: the same "within 500 m" (the conflict radius) for
+    every conflict, never the distance itself. Parameters as for :func:`open_matches`.
 
     Returns
     -------
@@ -384,6 +389,7 @@ def operation_conflicts(
     """
     task_force = _require_record_role(viewer, "operation conflicts")
     raw = _read_conflicts(control_path=control_path)
+    within = conflict_radius_text()
     rows = []
     for c in raw.to_dict("records"):
         for own, other in (("a", "b"), ("b", "a")):
@@ -396,7 +402,7 @@ def operation_conflicts(
                     "other_task_force": c[f"task_force_{other}"],
                     "other_contact": c[f"contact_{other}"],
                     "other_start": c[f"start_{other}"], "other_end": c[f"end_{other}"],
-                    "within_m": _within_m(c["gap_m"]),
+                    "within": within,
                     "first_raised_at": c["first_raised_at"],
                 })
                 break

@@ -5,9 +5,10 @@ the user name, an Argon2id hash of the password (never the password), the role,
 the task force an ``analyst`` or ``lead`` is bound to, a ``disabled`` flag, and
 the failed-attempt counter. After :data:`MAX_FAILED` failed sign-ins in a row an
 account is locked for :data:`LOCKOUT` (an admin's password reset unlocks it).
+Every failed sign-in looks and takes the same (:func:`authenticate`).
 
-Every change is written to the audit log by the admin who made it
-(:func:`query.audit.record_event`).
+Every change is written to the audit log by the admin who made it, and every
+sign-in and failed sign-in as well (:func:`query.audit.record_event`).
 """
 
 from __future__ import annotations
@@ -161,8 +162,22 @@ def reset_password(user: str, password: str, *, by: Viewer) -> None:
     audit.record_event(by, action="account_reset", what=f"password of account {user!r}")
 
 
+#: The one answer to every failed sign-in, whatever the reason (see :func:`authenticate`).
+SIGN_IN_FAILED = (
+    "unknown user or wrong password, or the account is locked or disabled; "
+    "try again later or ask an admin"
+)
+
+
 def authenticate(user: str, password: str, *, now: datetime | None = None) -> Viewer:
-    """Check a local sign-in; return the :class:`Viewer` it signs in as.
+    """Check a local sign-in; return the :class:`Viewer` it signs in as. Audited.
+
+    Every failure (unknown user, wrong password, locked or disabled account) runs
+    the same Argon2id check and raises the same :data:`SIGN_IN_FAILED`, so
+    neither the answer nor its time tells them apart; the audit log
+    (``sign_in_failed``) records the reason for admins. The failure count and the
+    lock are read and written in one ``BEGIN IMMEDIATE`` transaction, so
+    concurrent wrong passwords lock the account as surely as sequential ones.
 
     Parameters
     ----------
@@ -174,44 +189,56 @@ def authenticate(user: str, password: str, *, now: datetime | None = None) -> Vi
     Raises
     ------
     AuthError
-        Wrong user or password (one message for both), a disabled account, or an
-        account locked after :data:`MAX_FAILED` failures (until the time named).
+        :data:`SIGN_IN_FAILED`. After :data:`MAX_FAILED` failures in a row the
+        account is locked for :data:`LOCKOUT` (an admin's reset unlocks it).
     """
     at = _now(now)
     con = _connect()
     try:
-        row = con.execute("SELECT * FROM accounts WHERE user = ?", [user]).fetchone()
-        if row is None:
-            _verify(_DUMMY_HASH, password)  # same work as a real check
-            raise AuthError("unknown user or wrong password; try again or ask an admin")
-        if row["locked_until"] and datetime.fromisoformat(row["locked_until"]) > at:
-            until = datetime.fromisoformat(row["locked_until"]).strftime("%H:%M UTC")
-            raise AuthError(
-                f"account {user!r} is locked after {MAX_FAILED} failed sign-ins; "
-                f"try again after {until} or ask an admin to reset the password"
-            )
-        if row["disabled"]:
-            raise AuthError(f"account {user!r} is disabled; ask an admin")
-        if not _verify(row["password_hash"], password):
-            failed = (0 if row["locked_until"] else int(row["failed_attempts"])) + 1
-            locked = (at + LOCKOUT).isoformat() if failed >= MAX_FAILED else None
-            con.execute(
-                "UPDATE accounts SET failed_attempts = ?, locked_until = ? WHERE user = ?",
-                [0 if locked else failed, locked, user],
-            )
-            if locked:
-                raise AuthError(
-                    f"account {user!r} is now locked for {int(LOCKOUT.total_seconds() // 60)} minutes "
-                    f"after {MAX_FAILED} failed sign-ins; ask an admin if you forgot the password"
-                )
-            raise AuthError("unknown user or wrong password; try again or ask an admin")
-        con.execute(
-            "UPDATE accounts SET failed_attempts = 0, locked_until = NULL, last_sign_in = ? WHERE user = ?",
-            [at.isoformat(), user],
-        )
-        return Viewer(user=user, role=row["role"], task_force=row["task_force"])
+        row = con.execute("SELECT password_hash FROM accounts WHERE user = ?", [user]).fetchone()
+        checked_hash = _DUMMY_HASH if row is None else str(row["password_hash"])
+        matches = _verify(checked_hash, password)  # the same work on every path
+        con.execute("BEGIN IMMEDIATE")  # the read-check-write of the count below is one transaction
+        try:
+            reason, viewer = _settle(con, user, matches=matches, checked_hash=checked_hash, at=at)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
     finally:
         con.close()
+    if viewer is None:
+        audit.record_sign_in_failure(user, reason=reason)
+        raise AuthError(SIGN_IN_FAILED)
+    audit.record_event(viewer, action="sign_in", what=f"local account {user!r}")
+    return viewer
+
+
+def _settle(
+    con: sqlite3.Connection, user: str, *, matches: bool, checked_hash: str, at: datetime
+) -> tuple[str, Viewer | None]:
+    """Inside the transaction: update the account; return (failure reason, viewer or None)."""
+    row = con.execute("SELECT * FROM accounts WHERE user = ?", [user]).fetchone()
+    if row is None:
+        return "unknown user", None
+    locked_until = datetime.fromisoformat(row["locked_until"]) if row["locked_until"] else None
+    if locked_until is not None and locked_until > at:
+        return f"account locked until {locked_until.isoformat(timespec='seconds')}", None
+    if row["disabled"]:
+        return "account disabled", None
+    if not matches or row["password_hash"] != checked_hash:  # a reset meanwhile: check again
+        failed = (0 if locked_until is not None else int(row["failed_attempts"])) + 1
+        lock = (at + LOCKOUT).isoformat() if failed >= MAX_FAILED else None
+        con.execute(
+            "UPDATE accounts SET failed_attempts = ?, locked_until = ? WHERE user = ?",
+            [0 if lock else failed, lock, user],
+        )
+        return "wrong password" + (f"; account now locked until {lock}" if lock else ""), None
+    con.execute(
+        "UPDATE accounts SET failed_attempts = 0, locked_until = NULL, last_sign_in = ? WHERE user = ?",
+        [at.isoformat(), user],
+    )
+    return "", Viewer(user=user, role=row["role"], task_force=row["task_force"])
 
 
 def _verify(password_hash: str, password: str) -> bool:

@@ -12,6 +12,10 @@ environment variable       meaning                                          defa
                            operations and acknowledgements (app-written)
 ``ROUTES_KEY_FILE``        the secret HMAC key for identifier tokens;       ``data/secrets/routes.key``
                            created with mode 0600 on first use
+``ROUTES_AUDIT_KEY_FILE``  the secret key of the audit log's MAC chain;     ``audit.key`` beside the
+                           created with mode 0600 on first use              token key
+``ROUTES_AUDIT_ANCHOR``    the append-only file each audit entry's head     ``audit.anchor`` beside the
+                           (count and MAC) is appended to                   token key
 ``ROUTES_DEMO_DIR``        where ``pipelines demo`` writes its exports      ``data/demo``
 ``ROUTES_DEMO_RECORDS``    size of the demo that ``make run`` generates     ``60000``
 ``ROUTES_K``               small-cell threshold k (only raised, never       ``11``
@@ -25,6 +29,10 @@ environment variable       meaning                                          defa
 ``ROUTES_QUIET``           ``1`` hides progress bars (tests set it)         ``0``
 ``ROUTES_DECONFLICT_       planned operations of two agencies conflict      ``500``
 DISTANCE_M``               when their areas come within this many metres
+``ROUTES_UPLOAD_MATCH_    uploads per user and rolling 24 hours whose      ``10``
+LIMIT``                    identifiers match another agency's records
+``ROUTES_PROBE_             operations one user may add within an hour      ``5``
+OPERATIONS``               before each further one is logged as a probe
 ``ROUTES_IDLE_MINUTES``    minutes without activity before a signed-in      ``30``
                            session ends (decimals allowed, for tests)
 ``ROUTES_OIDC_ROLE_CLAIM`` the OIDC claim holding a user's groups           ``groups``
@@ -73,6 +81,16 @@ def control_path() -> Path:
 def key_file() -> Path:
     """The secret key for identifier tokens; it must never sit inside the warehouse."""
     return _env_path("ROUTES_KEY_FILE", DATA_DIR / "secrets" / "routes.key")
+
+
+def audit_key_file() -> Path:
+    """The secret key of the audit log's MAC chain; like the token key, never beside the warehouse."""
+    return _env_path("ROUTES_AUDIT_KEY_FILE", key_file().parent / "audit.key")
+
+
+def audit_anchor_file() -> Path:
+    """The append-only file that keeps the audit log's head outside the control store."""
+    return _env_path("ROUTES_AUDIT_ANCHOR", key_file().parent / "audit.anchor")
 
 
 def demo_dir() -> Path:
@@ -129,6 +147,31 @@ def deconflict_distance_m() -> float:
     if value < 0:
         raise ConfigError(f"ROUTES_DECONFLICT_DISTANCE_M must not be negative, not {raw!r}")
     return value
+
+
+def _env_int(name: str, default: int) -> int:
+    from routes.errors import ConfigError
+
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative, not {raw!r}")
+    return value
+
+
+def upload_match_limit() -> int:
+    """Uploads per user and rolling 24 hours allowed to match other agencies' identifiers."""
+    return _env_int("ROUTES_UPLOAD_MATCH_LIMIT", 10)
+
+
+def probe_operations() -> int:
+    """Operations one user may add within an hour before each further one is logged as a probe."""
+    return _env_int("ROUTES_PROBE_OPERATIONS", 5)
 
 
 def quiet() -> bool:

@@ -5,7 +5,10 @@ writer never writes the live file: :func:`write_snapshot` copies it aside, yield
 read-write connection on the copy, checkpoints, and swaps the copy in with
 :func:`os.replace`. A failure or a kill at any moment leaves the live file exactly
 as it was; the app keeps reading the snapshot it opened (the old inode) until it
-reopens. One writer at a time is ensured with an advisory lock file.
+reopens. One writer at a time is ensured with an advisory lock file. Snapshots
+are written mode 0600 in a folder created 0700 (so a write also replaces a live
+file others could read with an owner-only one), and readers refuse a live file the
+group or others may read, with the ``chmod`` that fixes it (:mod:`routes.files`).
 
 Tables (every column documented here is the contract the query layer reads):
 
@@ -69,7 +72,7 @@ from pathlib import Path
 
 import duckdb
 
-from routes import settings
+from routes import files, settings
 from routes.errors import WarehouseBusyError, WarehouseMissingError
 
 log = logging.getLogger(__name__)
@@ -250,8 +253,9 @@ def is_demo(con: duckdb.DuckDBPyConnection) -> bool:
 
 @contextlib.contextmanager
 def _writer_lock(live: Path, *, wait_s: float) -> Iterator[None]:
-    live.parent.mkdir(parents=True, exist_ok=True)
+    files.private_folder(live.parent)
     lock_path = live.with_name(live.name + ".lock")
+    files.create_private(lock_path)
     with open(lock_path, "a+") as handle:
         deadline = time.monotonic() + wait_s
         while True:
@@ -311,8 +315,10 @@ def write_snapshot(
         _remove_stale_copies(live)
         work = live.with_name(f".{live.name}.{os.getpid()}.tmp")
         if live.exists():
-            shutil.copyfile(live, work)
+            files.create_private(work)
+            shutil.copyfile(live, work)  # keeps the 0600 of the file it writes into
         con = duckdb.connect(str(work))
+        files.make_private(work)
         try:
             ensure_schema(con)
             yield con
@@ -385,6 +391,7 @@ def _shared_database(live: Path, memory_limit: str, threads: int) -> duckdb.Duck
     if version is None:
         connect_readonly(path=live)  # raises WarehouseMissingError with advice
     assert version is not None
+    files.check_owner_only(live, what="the warehouse")
     with _SHARED_LOCK:
         cached = _SHARED.get(live)
         if cached is not None and cached[0] == version:
@@ -399,8 +406,7 @@ def _shared_database(live: Path, memory_limit: str, threads: int) -> duckdb.Duck
 
 
 def _reader_link(live: Path, version: tuple[int, int]) -> Path:
-    readers = live.parent / ".readers"
-    readers.mkdir(exist_ok=True)
+    readers = files.private_folder(live.parent / ".readers")
     name = f"{live.stem}-{version[0]}-{version[1]}{live.suffix}"
     link = readers / name
     for old in readers.glob(f"{live.stem}-*{live.suffix}"):
@@ -425,6 +431,7 @@ def connect_readonly(
             f"no warehouse at {str(live)!r}; build the demo with `make demo` "
             "or ingest files with `python -m pipelines ingest`"
         )
+    files.check_owner_only(live, what="the warehouse")
     return duckdb.connect(
         str(live),
         read_only=True,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -51,14 +55,20 @@ def test_wrong_password_and_unknown_user_say_the_same(alice: str) -> None:
     assert str(wrong.value) == str(unknown.value)
 
 
+def _locked_until(user: str) -> str | None:
+    value = accounts.list_accounts().set_index("user").loc[user, "locked_until"]
+    return None if value is None or pd.isna(value) else str(value)
+
+
 def test_five_failures_lock_for_ten_minutes(alice: str) -> None:
-    for i in range(4):
-        with pytest.raises(AuthError, match="wrong password"):
+    # The lock used to be announced ("locked for 10 minutes … after 09:10 UTC"): that told
+    # anyone which accounts exist. The message is now the same; the state is the admin's.
+    for i in range(5):
+        with pytest.raises(AuthError, match="^" + re.escape(accounts.SIGN_IN_FAILED) + "$"):
             accounts.authenticate(alice, "bad", now=T0 + timedelta(seconds=i))
-    with pytest.raises(AuthError, match="locked for 10 minutes"):
-        accounts.authenticate(alice, "bad", now=T0 + timedelta(seconds=5))
+    assert _locked_until(alice) == (T0 + timedelta(seconds=4, minutes=10)).isoformat()
     # even the right password is refused while locked
-    with pytest.raises(AuthError, match="locked .* after 09:10 UTC"):
+    with pytest.raises(AuthError, match=re.escape(accounts.SIGN_IN_FAILED)):
         accounts.authenticate(alice, PASSWORD, now=T0 + timedelta(minutes=9, seconds=59))
     assert accounts.authenticate(alice, PASSWORD, now=T0 + timedelta(minutes=10, seconds=6)).user == alice
 
@@ -80,11 +90,13 @@ def test_reset_unlocks_and_disable_refuses(alice: str) -> None:
     accounts.reset_password(alice, "a brand new passphrase", by=ADMIN)
     assert accounts.authenticate(alice, "a brand new passphrase", now=T0 + timedelta(seconds=7)).role == "analyst"
     accounts.set_disabled(alice, by=ADMIN)
-    with pytest.raises(AuthError, match="disabled"):
+    with pytest.raises(AuthError, match=re.escape(accounts.SIGN_IN_FAILED)):
         accounts.authenticate(alice, "a brand new passphrase", now=T0 + timedelta(seconds=8))
-    actions = audit.read_log(ADMIN)["action"].tolist()
-    assert actions == ["account_disable", "account_reset", "account_add"]
-    assert audit.verify_chain() == 3
+    log = audit.read_log(ADMIN)
+    assert log["action"].tolist() == ["sign_in_failed", "account_disable", "sign_in", "account_reset",
+                                      *["sign_in_failed"] * 5, "account_add"]
+    assert log["what"].iloc[0] == "local sign-in as 'alice': account disabled"
+    assert audit.verify_chain() == 10
 
 
 def test_account_rules_name_the_bad_value(tmp_env: Path) -> None:
@@ -104,6 +116,83 @@ def test_account_rules_name_the_bad_value(tmp_env: Path) -> None:
         accounts.add_account("bob", PASSWORD, role="partner", by=ADMIN)
     with pytest.raises(ConfigError, match="no account 'carol'"):
         accounts.set_disabled("carol", by=ADMIN)
+
+
+# -- issue 18: lockout under concurrency, one answer and one cost for every failure --------
+
+
+def test_forty_concurrent_wrong_passwords_lock_the_account(alice: str) -> None:
+    start = threading.Barrier(40)
+    failures: list[str] = []
+
+    def attempt() -> None:
+        start.wait()
+        try:
+            accounts.authenticate(alice, "a wrong guess")
+        except AuthError as exc:
+            failures.append(str(exc))
+
+    threads = [threading.Thread(target=attempt) for _ in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(failures) == 40 and set(failures) == {accounts.SIGN_IN_FAILED}
+    assert _locked_until(alice) is not None
+    with pytest.raises(AuthError):
+        accounts.authenticate(alice, PASSWORD)  # the right password waits out the lock
+    assert (audit.read_log(ADMIN, action="sign_in_failed")["what"]
+            .str.contains("account now locked").sum()) >= 1
+
+
+def _failure_paths(user: str) -> dict[str, tuple[str, str]]:
+    accounts.add_account("locked1", PASSWORD, role="partner", by=ADMIN)
+    for _ in range(accounts.MAX_FAILED):
+        with pytest.raises(AuthError):
+            accounts.authenticate("locked1", "bad")
+    accounts.add_account("off1", PASSWORD, role="partner", by=ADMIN)
+    accounts.set_disabled("off1", by=ADMIN)
+    return {"unknown user": ("nobody", "whatever"), "wrong password": (user, "bad"),
+            "locked": ("locked1", PASSWORD), "disabled": ("off1", PASSWORD)}
+
+
+def test_every_failure_says_the_same_and_runs_argon2(alice: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    paths = _failure_paths(alice)
+    calls: list[str] = []
+    real = accounts._HASHER
+
+    class Spy:
+        def verify(self, hash_: str, password: str) -> bool:
+            calls.append(password)
+            return real.verify(hash_, password)
+
+    monkeypatch.setattr(accounts, "_HASHER", Spy())
+    messages = {}
+    for name, (user, password) in paths.items():
+        calls.clear()
+        with pytest.raises(AuthError) as caught:
+            accounts.authenticate(user, password)
+        messages[name] = str(caught.value)
+        assert calls == [password], f"{name}: the password hash did not run"
+    assert set(messages.values()) == {accounts.SIGN_IN_FAILED}, messages
+    assert "locked1" not in accounts.SIGN_IN_FAILED
+
+
+def test_every_failure_takes_about_as_long(alice: str) -> None:
+    paths = _failure_paths(alice)
+
+    def seconds(user: str, password: str) -> float:
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.perf_counter()
+            with pytest.raises(AuthError):
+                accounts.authenticate(user, password)
+            best = min(best, time.perf_counter() - t0)
+        return best
+
+    times = {name: seconds(*args) for name, args in paths.items()}
+    # generous: the report measured 0.5 ms for locked against 248 ms for a wrong password
+    assert min(times.values()) > 0.3 * max(times.values()), times
 
 
 # ---------------------------------------------------------------- ui/session.py

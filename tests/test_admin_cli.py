@@ -45,8 +45,11 @@ def test_users_add_list_disable_reset(tmp_env: Path, capsys: pytest.CaptureFixtu
     assert _run(capsys, monkeypatch, "users", "disable", "maria", "--enable")[0] == 0
     assert accounts.authenticate("maria", "another long passphrase").user == "maria"
     log = audit.read_log(ADMIN)
-    assert log["action"].tolist() == ["account_enable", "account_reset", "account_disable", "account_add"]
-    assert log["user"].str.startswith("cli:").all()
+    assert log["action"].tolist() == ["sign_in", "account_enable", "account_reset", "account_disable",
+                                      "sign_in", "account_add"]
+    changes = log[log["action"] != "sign_in"]
+    assert changes["user"].str.startswith("cli:").all()
+    assert (log[log["action"] == "sign_in"]["user"] == "maria").all()
 
 
 def test_user_errors_are_one_line_messages(tmp_env: Path, capsys: pytest.CaptureFixture[str],

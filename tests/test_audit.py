@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import sqlite3
+import stat
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from pipelines.cli import main
 from query import audit
 from query.filters import Filters
 from query.viewer import Viewer
 from routes import settings
-from routes.errors import AccessDenied, AuditChainError
+from routes.errors import AccessDenied, AuditChainError, ConfigError
 
 ADMIN = Viewer("root", "admin")
 ANALYST = Viewer("ana", "analyst", "la")
@@ -67,7 +70,9 @@ def test_an_edited_entry_is_named(tmp_env: Path) -> None:
         audit.verify_chain()
 
 
-def test_an_edited_entry_with_a_recomputed_hash_breaks_the_next_link(tmp_env: Path) -> None:
+def test_an_edited_entry_with_a_recomputed_hash_is_named(tmp_env: Path) -> None:
+    # Was "breaks the next link": with an unkeyed chain only entry 3 noticed; the MAC
+    # chain names the edited entry itself (no one without the key can recompute it).
     _fill(5)
     con = _raw(settings.control_path())
     con.row_factory = sqlite3.Row
@@ -76,7 +81,7 @@ def test_an_edited_entry_with_a_recomputed_hash_breaks_the_next_link(tmp_env: Pa
     con.execute("UPDATE audit_log SET user = ?, hash = ? WHERE seq = 2",
                 [row["user"], audit.entry_hash(row["prev_hash"], row)])
     con.close()
-    with pytest.raises(AuditChainError, match="entry 3 "):
+    with pytest.raises(AuditChainError, match="entry 2 .*unkeyed hash"):
         audit.verify_chain()
 
 
@@ -123,3 +128,109 @@ def test_read_log_filters(tmp_env: Path) -> None:
 def test_record_event_names_missing_fields(tmp_env: Path) -> None:
     with pytest.raises(ValueError, match="''"):
         audit.record_event(ADMIN, action="", what="x")
+
+
+# -- issue 18: a writer of the file cannot forge the log unnoticed ------------------------
+
+
+def _rechain(con: sqlite3.Connection, mac: Callable[[str, dict[str, object]], str]) -> None:
+    """Renumber the entries 1, 2, … and recompute every link, as an intruder would."""
+    con.row_factory = sqlite3.Row
+    rows = [dict(r) for r in con.execute("SELECT * FROM audit_log ORDER BY seq").fetchall()]
+    con.execute("DELETE FROM audit_log")
+    prev = audit.GENESIS
+    for seq, row in enumerate(rows, start=1):
+        row.update(seq=seq, prev_hash=prev)
+        row["hash"] = prev = mac(prev, row)
+        cols = [*audit.HASHED, "prev_hash", "hash"]
+        con.execute(f"INSERT INTO audit_log ({', '.join(cols)}) "  # noqa: S608 (fixed names)
+                    f"VALUES ({', '.join('?' * len(cols))})", [row[c] for c in cols])
+
+
+def _without_key(prev: str, row: dict[str, object]) -> str:
+    return audit.entry_hash(prev, row)  # what anyone can compute: the old unkeyed chain
+
+
+def _with_key(prev: str, row: dict[str, object]) -> str:
+    return audit.entry_mac(audit.audit_key(), prev, row)  # an intruder who also stole the audit key
+
+
+def _verify_cli(*argv: str) -> int:
+    return main(["audit", "verify", *argv])
+
+
+@pytest.mark.parametrize("mac", [_without_key, _with_key], ids=["rehashed", "re-MACed with the key"])
+def test_an_edited_and_rechained_log_fails(tmp_env: Path, mac: Callable[[str, dict[str, object]], str]) -> None:
+    _fill(5)
+    con = _raw(settings.control_path())
+    con.execute("UPDATE audit_log SET what = 'nothing to see' WHERE seq = 3")
+    _rechain(con, mac)
+    con.close()
+    with pytest.raises(AuditChainError):
+        audit.verify_chain()
+    assert _verify_cli("--against", str(settings.audit_anchor_file())) == 2
+
+
+@pytest.mark.parametrize("mac", [_without_key, _with_key], ids=["rehashed", "re-MACed with the key"])
+def test_a_deleted_and_renumbered_entry_fails(tmp_env: Path, mac: Callable[[str, dict[str, object]], str]) -> None:
+    _fill(5)
+    con = _raw(settings.control_path())
+    con.execute("DELETE FROM audit_log WHERE seq = 2")
+    _rechain(con, mac)
+    con.close()
+    with pytest.raises(AuditChainError):
+        audit.verify_chain()
+
+
+@pytest.mark.parametrize("cut", ["DELETE FROM audit_log WHERE seq > 3", "DELETE FROM audit_log",
+                                 "DROP TABLE audit_log"], ids=["truncated", "emptied", "dropped"])
+def test_a_truncated_emptied_or_dropped_log_fails(tmp_env: Path, cut: str) -> None:
+    _fill(5)
+    con = _raw(settings.control_path())
+    con.execute(cut)
+    con.close()
+    with pytest.raises(AuditChainError, match="anchor .* names audit entry"):
+        audit.verify_chain()
+    assert _verify_cli("--against", str(settings.audit_anchor_file())) == 2
+
+
+def test_a_deleted_control_store_fails(tmp_env: Path) -> None:
+    _fill(3)
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(settings.control_path()) + suffix).unlink(missing_ok=True)
+    with pytest.raises(AuditChainError, match="entry 3 "):
+        audit.verify_chain()
+
+
+def test_a_noted_head_catches_a_cut_even_without_the_anchor_file(tmp_env: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    _fill(4)
+    assert main(["audit", "head"]) == 0
+    noted = capsys.readouterr().out.split()[-1]
+    assert noted == audit.head() and noted.startswith("4:")
+    _fill(2)  # the log grows: the old head still verifies
+    assert _verify_cli("--against", noted) == 0
+    assert "6 entries" in capsys.readouterr().out
+    con = _raw(settings.control_path())
+    con.execute("DELETE FROM audit_log WHERE seq > 2")
+    con.close()
+    settings.audit_anchor_file().unlink()  # the intruder also removed the anchor file
+    with pytest.raises(AuditChainError, match="names audit entry 4"):
+        audit.verify_chain(against=noted)
+    with pytest.raises(AuditChainError, match="names none of them"):
+        audit.verify_chain()  # without an anchor, a log with entries proves nothing
+
+
+def test_files_of_the_chain_are_owner_only_and_apart_from_the_warehouse(tmp_env: Path) -> None:
+    _fill(1)
+    for path in (settings.audit_key_file(), settings.audit_anchor_file(), settings.control_path()):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    lines = settings.audit_anchor_file().read_text().splitlines()
+    assert lines[0].split("\t")[:2] == audit.head().split(":")
+    assert settings.audit_key_file().parent != settings.warehouse_path().parent
+
+
+def test_verify_against_something_that_is_not_an_anchor(tmp_env: Path) -> None:
+    _fill(1)
+    with pytest.raises(ConfigError, match="'nowhere.txt' is neither a head"):
+        audit.verify_chain(against="nowhere.txt")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -171,13 +173,13 @@ def test_each_side_sees_the_others_contact_and_time_not_its_plan(
     row = la.iloc[0]
     assert (row.other_source, row.other_contact) == ("sdso", "Sgt. B 555-0200")
     assert row.other_start == pd.Timestamp("2026-12-03 08:00")
-    assert row.within_m == 0  # ~145 m apart, 200 m of radii: the areas overlap
+    assert row.within == "within 500 m"  # ~145 m apart, 200 m of radii: the areas overlap
     sd = matches.operation_conflicts(SD).iloc[0]
     assert sd.other_contact == "Det. A 555-0100"
     text = " ".join(str(v) for v in sd)
     assert "undercover" not in text and "motel" not in text and "34.05" not in text
     assert matches.operation_conflicts(ALAMEDA).empty
-    assert [e["action"] for e in _audit_log()] == ["view_conflicts"] * 3
+    assert [e["action"] for e in _audit_log()] == ["operation_add"] * 2 + ["view_conflicts"] * 3
 
 
 def test_conflict_acknowledgement_and_counts(tmp_env: Path) -> None:
@@ -193,9 +195,58 @@ def test_conflict_acknowledgement_and_counts(tmp_env: Path) -> None:
     assert set(counts.region) == {"Region I"}
 
 
-def test_within_m_rounds_up_to_100() -> None:
-    assert [matches._within_m(g) for g in (0.0, 1.0, 100.0, 101.0, 449.9)] == [
-        0, 100, 100, 200, 500]
+# -- issue 18: a planned operation cannot be located by probing -------------------------
+
+SECRET = (34.0522, -118.2437)  # LAPD's secret undercover operation, radius 150 m
+
+
+def _probe_grid(step_m: float = 250.0) -> list[tuple[float, float]]:
+    """Nine probe centres on a 3 x 3 grid around a guess 120 m off the secret."""
+    lat0, lng0 = SECRET[0] + 120 / 111_195, SECRET[1]
+    per_lng = 111_195 * math.cos(math.radians(lat0))
+    return [(lat0 + dy * step_m / 111_195, lng0 + dx * step_m / per_lng)
+            for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+
+
+def _distance_shown(row: pd.Series) -> float | None:
+    """The metres a conflict row tells the other side (``within_m`` then, ``within`` now)."""
+    for column in ("within_m", "within"):
+        if column in row.index:
+            digits = re.sub(r"[^0-9.]", "", str(row[column]))
+            return float(digits) if digits else None
+    return None
+
+
+def test_nine_probe_operations_cannot_triangulate_a_secret_operation(tmp_env: Path) -> None:
+    operations.add_operation(
+        "lapd", lat=SECRET[0], lng=SECRET[1], radius_m=150, start="2026-12-03 05:00",
+        end="2026-12-03 09:00", contact="Det. A 555-0100", kind="undercover", task_force="la",
+    )
+    probes = {}
+    for lat, lng in _probe_grid():
+        op = operations.add_operation(
+            "sdso", lat=lat, lng=lng, radius_m=0, start="2026-12-03 06:00", end="2026-12-03 07:00",
+            contact="Sgt. B 555-0200", kind="other", task_force="san_diego", by=SD,
+        )
+        probes[op] = (lat, lng)
+    shown = matches.operation_conflicts(SD).set_index("own_operation")
+    assert set(shown.index) == set(probes)  # every probe conflicts: that much is deconfliction
+    distances = {op: _distance_shown(shown.loc[op]) for op in probes}
+    # With "within N m" rounded to 100 m, the nine distances placed the operation within
+    # about 100 m by trilateration. Every conflict must now say the same: the radius.
+    assert "within_m" not in shown.columns
+    assert set(distances.values()) == {500.0}, distances
+    assert set(shown["within"]) == {"within 500 m"}
+    # and the campaign is on the admins' audit log
+    probes_logged = audit.read_log(ADMIN, action="operation_probe")
+    assert len(probes_logged) == 9 - 5 and set(probes_logged["user"]) == {"sam"}
+    assert len(audit.read_log(ADMIN, action="operation_add", user="sam")) == 9
+
+
+def test_the_conflict_radius_follows_the_setting(tmp_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROUTES_DECONFLICT_DISTANCE_M", "1000")
+    _plan_conflict()
+    assert set(matches.operation_conflicts(LA)["within"]) == {"within 1,000 m"}
 
 
 def test_own_agencies(built: Path) -> None:

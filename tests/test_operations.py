@@ -162,3 +162,32 @@ def test_conflicts_are_kept_with_their_first_raised_time(tmp_env: Path) -> None:
     assert [tuple(r) for r in again] == [tuple(r) for r in first]
     assert operations.refresh_conflicts(distance_m=100) == {
         "operation_conflicts": 0, "new_conflicts": 0}
+
+
+# -- issue 18: adding operations is logged; a run of them is flagged ---------------------
+
+
+def test_adding_and_importing_operations_is_logged(tmp_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+
+    from query import audit
+    from query.viewer import Viewer
+
+    admin = Viewer("root", "admin")
+    lead = Viewer("lee", "lead", "sacramento")
+    op = _add("sacpd", CAPITOL, "2026-12-01 06:00", "2026-12-01 10:00", by=lead)
+    entry = audit.read_log(admin, action="operation_add").iloc[0]
+    assert (entry["user"], entry["task_force"]) == ("lee", "sacramento")
+    assert entry["what"] == f"operation {op} of 'sacpd'"
+    csv = tmp_env / "ops.csv"
+    csv.write_text("source_id,task_force,lat,lng,start,end,contact\n"
+                   f"sheriff,sacramento,{EAST_600M[0]},{EAST_600M[1]},2026-12-02 06:00,2026-12-02 07:00,B\n")
+    operations.load_operations_file(csv)
+    imported = audit.read_log(admin, action="operations_import").iloc[0]
+    assert imported["user"].startswith("cli:")
+    assert hashlib.sha256(csv.read_bytes()).hexdigest() in imported["what"]
+    monkeypatch.setenv("ROUTES_PROBE_OPERATIONS", "2")
+    for hour in range(3):
+        _add("sacpd", CAPITOL, f"2026-12-05 0{hour}:00", f"2026-12-05 0{hour}:30", by=lead)
+    flagged = audit.read_log(admin, action="operation_probe")
+    assert len(flagged) == 2 and flagged["what"].str.contains("added [34] operations").all()

@@ -140,3 +140,12 @@ def test_again_without_force_changes_nothing(demo, capsys):
     assert cli.main(["setup-demo", "--records", str(RECORDS)]) == 0
     assert "already exists" in capsys.readouterr().out
     assert done.warehouse_path.stat().st_mtime_ns == before
+
+
+def test_make_runs_warehouse_is_owner_only_in_an_owner_only_folder(demo):
+    import stat
+
+    done, _ = demo
+    live = done.warehouse_path
+    assert stat.S_IMODE(live.stat().st_mode) == 0o600
+    assert stat.S_IMODE(live.parent.stat().st_mode) == 0o700

@@ -52,3 +52,18 @@ def test_cli(tmp_env, capsys):
     assert cli.main(["sources", "add", "x", "--name", "X", "--kind", "ngo",
                      "--task-force", "atlantis"]) == 2
     assert "atlantis" in capsys.readouterr().err
+
+
+def test_adding_and_changing_a_source_is_logged(tmp_env):
+    from query import audit
+    from query.viewer import Viewer
+
+    admin = Viewer("root", "admin")
+    sources.add_source("ngo1", name="Harbor", kind="ngo")
+    sources.add_source("ngo1", name="Harbor", kind="ngo")  # nothing changed: nothing logged
+    sources.add_source("ngo1", name="Harbor Light", kind="ngo", contact="desk 555-0100", by=admin)
+    log = audit.read_log(admin)
+    assert log["action"].tolist() == ["source_change", "source_add"]
+    assert log["user"].iloc[1].startswith("cli:") and log["user"].iloc[0] == "root"
+    assert log["what"].iloc[0] == ("source 'ngo1': name 'Harbor' -> 'Harbor Light'; "
+                                   "contact None -> 'desk 555-0100'")

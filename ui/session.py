@@ -30,6 +30,7 @@ from typing import Any
 
 import streamlit as st
 
+from query import audit
 from query.viewer import RECORD_ROLES, ROLES, Viewer
 from routes import accounts, settings, warehouse
 from routes.errors import AccessDenied, AuthError, RoutesError
@@ -41,6 +42,7 @@ EXPIRED_KEY = "routes_expired"
 DEMO_ROLE_KEY = "routes_demo_role"
 DEMO_TASK_FORCE_KEY = "routes_demo_task_force"
 APP_VIEWER_KEY = "routes_app_viewer"  # the viewer app.py decided in this run
+OIDC_FAILURE_LOGGED_KEY = "routes_oidc_failure_logged"
 
 _DEMO_CACHE: dict[tuple[str, object], tuple[bool, tuple[str, ...]]] = {}
 
@@ -239,10 +241,16 @@ def _signed_in_viewer() -> Viewer | None:
         try:
             viewer = viewer_from_claims(st.user.to_dict())
         except AuthError as exc:
+            if not st.session_state.get(OIDC_FAILURE_LOGGED_KEY):  # once per session
+                st.session_state[OIDC_FAILURE_LOGGED_KEY] = True
+                audit.record_sign_in_failure(str(st.user.to_dict().get("email") or "oidc-user"),
+                                             reason=f"single sign-on: {exc}")
             st.error(str(exc))
             if st.button("Sign out"):
                 st.logout()
             st.stop()
+        if last is None:  # the session's first run after signing in
+            audit.record_event(viewer, action="sign_in", what="single sign-on (OpenID Connect)")
         st.session_state[LAST_ACTIVE_KEY] = now
         return viewer
     if isinstance(local, Viewer):
