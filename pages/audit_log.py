@@ -7,12 +7,14 @@ from datetime import UTC, datetime, time
 import streamlit as st
 
 from query import audit
+from query.policy import Capability
 from routes.errors import RoutesError
+from ui import tables
 from ui.session import current_viewer
 
 viewer = current_viewer()
 st.title("Audit log")
-if viewer.role != "admin":
+if not viewer.can(Capability.READ_AUDIT_LOG):
     st.error(f"Role {viewer.role!r} may not read the audit log; ask an admin.")
     st.stop()
 st.caption(
@@ -50,5 +52,5 @@ try:
 except RoutesError as exc:
     st.warning(str(exc))
     st.stop()
-st.dataframe(log.drop(columns=["hash"]), hide_index=True, width="stretch")
+tables.show_table(log.drop(columns=["hash"]), viewer=viewer, name="Audit log", hide_index=True, width="stretch")
 st.caption(f"{len(log):,} entries shown, newest first.")
