@@ -27,7 +27,7 @@ with st.sidebar:
     action = st.selectbox(
         "Action",
         ["(any)", "view_records", "export", "account_add", "account_disable", "account_enable",
-         "account_reset", "source_change", "retention_review", "retention_purge"],
+         "account_reset", "source_change", "retention_review", "retention_purge", "download_table"],
         key="audit_action",
     )
     days = st.date_input("Between", value=(), key="audit_days")
