@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name}{inspect.signature(fn)}")
         return 0
     if not args.role:
-        raise ConfigError("say which role to read as with --as ROLE (analyst, lead, partner, leadership, admin)")
+        raise ConfigError(f"say which role to read as with --as ROLE ({', '.join(ROLES)})")
     name = str(args.reader or DEFAULT_READERS.get(args.module) or next(iter(readers), ""))
     if name not in readers:
         raise ConfigError(f"no reader {name!r} in query.{args.module}; readers: {', '.join(readers) or 'none'}")
