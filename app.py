@@ -16,6 +16,7 @@ import streamlit as st
 
 def main() -> None:
     """One script run: sign-in or the role's navigation, then the chosen page."""
+    from query.policy import Capability
     from ui.session import sign_in_page, viewer_or_none
 
     # page_icon: an emoji favicon is drawn locally; a ":material/…:" one is fetched from fonts.gstatic.com
@@ -37,12 +38,14 @@ def main() -> None:
         st.Page("pages/deconfliction.py", title="Deconfliction", icon=":material/handshake:"),
     ]
     admin = [
-        st.Page("pages/audit_log.py", title="Audit log", icon=":material/policy:"),
-        st.Page("pages/accounts.py", title="Accounts", icon=":material/group:"),
+        page for capability, page in (
+            (Capability.READ_AUDIT_LOG, st.Page("pages/audit_log.py", title="Audit log", icon=":material/policy:")),
+            (Capability.MANAGE_ACCOUNTS, st.Page("pages/accounts.py", title="Accounts", icon=":material/group:")),
+        ) if viewer.can(capability)
     ]
 
     sections = {"Explore": explore, "Work": work}
-    if viewer.role == "admin":
+    if admin:
         sections["Administration"] = admin
 
     st.navigation(sections).run()

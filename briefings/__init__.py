@@ -14,8 +14,9 @@
 
 Who may export
 --------------
-``admin`` and ``leadership`` may export any region or county. A ``lead`` may
-export their own area: a county of their task force, or a Cal OES Mutual Aid
+By capability (:mod:`query.policy`): ``export_any_place`` (``admin``,
+``leadership``) may export any region or county; ``export_own_region`` (a
+``lead``) their own area: a county of their task force, or a Cal OES Mutual Aid
 Region that contains one of their task force's counties. Everyone else
 (``analyst``, ``partner``) gets :class:`routes.errors.AccessDenied`.
 """
@@ -36,14 +37,11 @@ from briefings.audiences import Audience, audience_viewer, get_audience
 from geo import reference
 from query import audit
 from query.filters import Filters
+from query.policy import Capability
 from query.viewer import Viewer
 from routes.errors import AccessDenied
 
 __all__ = ["BriefingFiles", "check_exporter", "export_briefing"]
-
-#: Roles that may export any place.
-EXPORT_ANY_ROLES = frozenset({"admin", "leadership"})
-
 
 @dataclass(frozen=True)
 class BriefingFiles:
@@ -67,9 +65,9 @@ class BriefingFiles:
 
 def check_exporter(exporter: Viewer, place: _collect.Place) -> None:
     """Raise :class:`AccessDenied` unless ``exporter`` may export ``place`` (see the module docstring)."""
-    if exporter.role in EXPORT_ANY_ROLES:
+    if exporter.can(Capability.EXPORT_ANY_PLACE):
         return
-    if exporter.role != "lead":
+    if not exporter.can(Capability.EXPORT_OWN_REGION):
         raise AccessDenied(
             f"role {exporter.role!r} may not export briefings; ask your task-force lead, "
             "leadership or an admin"

@@ -34,12 +34,13 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from query.policy import aggregate_only_roles
 from query.viewer import Viewer
 from routes import settings
 from routes.errors import ConfigError
 
-#: Roles an audience may take: they see aggregates only, never records.
-AGGREGATE_ROLES = frozenset({"partner", "leadership"})
+#: Roles an audience may take: they see aggregates only, never records (from the policy table).
+AGGREGATE_ROLES = aggregate_only_roles()
 
 
 @dataclass(frozen=True)

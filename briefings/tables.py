@@ -1,7 +1,7 @@
 """A briefing's tables as CSV and its map layers as GeoJSON.
 
 CSV cells that a spreadsheet would run as a formula are neutralised
-(:func:`neutralise_cell`): any cell whose text starts with ``=``, ``+``, ``-``,
+by the one writer all of Routes uses (:mod:`routes.safe_output`): any cell whose text starts with ``=``, ``+``, ``-``,
 ``@``, a tab or a carriage return gets a leading ``'``. That includes negative
 numbers (a change of ``-12`` is written ``'-12``): the CSV is for reading and
 pasting, and the GeoJSON keeps every number as a number.
@@ -12,7 +12,6 @@ Suppressed counts are empty cells in CSV and ``null`` in GeoJSON, with
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -22,8 +21,10 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-#: Characters that make a spreadsheet read a cell as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+from routes import safe_output
+from routes.safe_output import FORMULA_PREFIXES, neutralise_cell
+
+__all__ = ["FORMULA_PREFIXES", "layers_geojson", "neutralise_cell", "write_csv", "write_geojson", "write_tables"]
 
 #: The columns each CSV keeps, in order (only those present are written).
 CSV_COLUMNS: dict[str, list[str]] = {
@@ -45,33 +46,10 @@ GEOJSON_PROPERTIES: dict[str, list[str]] = {
 }
 
 
-def neutralise_cell(value: object) -> str:
-    """The CSV text of ``value``, with a leading ``'`` when a spreadsheet would run it.
-
-    >>> [neutralise_cell(v) for v in ["=1+1", "@SUM(A1)", "-3", "Lodi", None, 12]]
-    ["'=1+1", "'@SUM(A1)", "'-3", 'Lodi', '', '12']
-    """
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, float) and value.is_integer():
-        text = str(int(value))
-    else:
-        text = str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
-
-
 def write_csv(frame: pd.DataFrame, path: Path, *, columns: Iterable[str] | None = None) -> Path:
     """Write ``frame`` (the ``columns`` present, in order) to ``path`` with every cell neutralised."""
-    keep = [c for c in (columns or frame.columns) if c in frame.columns]
-    path = Path(path)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([neutralise_cell(c) for c in keep])
-        for row in frame[keep].astype("object").itertuples(index=False, name=None):
-            writer.writerow([neutralise_cell(v) for v in row])
-    return path
+    safe_output.write_csv(frame, Path(path), columns=columns)
+    return Path(path)
 
 
 def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: Path, *, stem: str) -> dict[str, Path]:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import streamlit as st
 
+from query.policy import Capability
 from query.viewer import RECORD_ROLES, ROLES
 from routes import accounts
 from routes.errors import RoutesError
+from ui import tables
 from ui.session import current_viewer
 
 viewer = current_viewer()
 st.title("Accounts")
-if viewer.role != "admin":
+if not viewer.can(Capability.MANAGE_ACCOUNTS):
     st.error(f"Role {viewer.role!r} may not manage accounts; ask an admin.")
     st.stop()
 st.caption(
@@ -20,7 +22,7 @@ st.caption(
     "managed there; their roles come from ROUTES_OIDC_ROLES. Every change is audited."
 )
 
-st.dataframe(accounts.list_accounts(), hide_index=True, width="stretch")
+tables.show_table(accounts.list_accounts(), viewer=viewer, name="Accounts", hide_index=True, width="stretch")
 
 add, change = st.columns(2)
 with add, st.form("account_add", clear_on_submit=True):

@@ -7,12 +7,14 @@ from datetime import UTC, datetime, time
 import streamlit as st
 
 from query import audit
+from query.policy import Capability
 from routes.errors import RoutesError
+from ui import tables
 from ui.session import current_viewer
 
 viewer = current_viewer()
 st.title("Audit log")
-if viewer.role != "admin":
+if not viewer.can(Capability.READ_AUDIT_LOG):
     st.error(f"Role {viewer.role!r} may not read the audit log; ask an admin.")
     st.stop()
 st.caption(
@@ -28,7 +30,7 @@ with st.sidebar:
         ["(any)", "view_records", "export", "account_add", "account_disable", "account_enable",
          "account_reset", "source_add", "source_change", "ingest", "upload", "upload_refused",
          "operation_add", "operations_import", "operation_probe", "sign_in", "sign_in_failed",
-         "retention_review", "retention_purge"],
+         "retention_review", "retention_purge", "download_table"],
         key="audit_action",
     )
     days = st.date_input("Between", value=(), key="audit_days")
@@ -53,5 +55,5 @@ try:
 except RoutesError as exc:
     st.warning(str(exc))
     st.stop()
-st.dataframe(log.drop(columns=["hash"]), hide_index=True, width="stretch")
+tables.show_table(log.drop(columns=["hash"]), viewer=viewer, name="Audit log", hide_index=True, width="stretch")
 st.caption(f"{len(log):,} entries shown, newest first.")

@@ -17,6 +17,7 @@ from pipelines import ingest
 from query import intake
 from routes import settings
 from routes.errors import RoutesError
+from ui import tables
 
 try:  # the shared chrome and session helpers (the demo admin until they exist)
     from ui import chrome
@@ -71,13 +72,16 @@ try:
 except RoutesError as exc:
     _error(exc)
 
-precision_cols = [*intake.PRECISIONS, "origin only"]
+count_cols = [COUNT_LABELS[c] for c in intake.VOLUME_COLUMNS] + [*intake.PRECISIONS, "origin only"]
 st.markdown("#### Sources")
+if summary.empty:
+    st.info("Your role sees the intake of its own task force's sources only, and none is registered for it.")
 table = summary.drop(columns=["may_browse"]).rename(columns=COUNT_LABELS)
-if viewer.role in intake.COUNT_ONLY_ROLES:
-    table = _suppressed(table, precision_cols)
-    st.caption(f"Record counts under {viewer.k} are suppressed.")
-st.dataframe(table, hide_index=True, width="stretch")
+hidden = [c for c in count_cols if table[c].isna().any()]
+if hidden:
+    table = _suppressed(table, hidden)
+    st.caption(f"Counts under {viewer.k} of sources whose records you may not see are suppressed.")
+tables.show_table(table, viewer=viewer, name="Sources", hide_index=True, width="stretch")
 st.caption("Geocoding precision: how many loaded records sit at a point, ZIP, place or "
            "county centroid (or have only an origin).")
 
@@ -85,9 +89,9 @@ st.markdown("#### Quarantined rows by first reason")
 if reasons.empty:
     st.write("Nothing quarantined.")
 else:
-    wide = reasons.pivot_table(index="source_id", columns="reason", values="rows",
-                               aggfunc="sum", fill_value=0).reset_index()
-    st.dataframe(wide, hide_index=True, width="stretch")
+    shown_rows = reasons.assign(rows=["suppressed" if pd.isna(v) else f"{int(v):,}" for v in reasons["rows"]])
+    wide = shown_rows.pivot(index="source_id", columns="reason", values="rows").fillna("0").reset_index()
+    tables.show_table(wide, viewer=viewer, name="Quarantined rows by reason", hide_index=True, width="stretch")
 
 sources = list(summary["source_id"])
 if sources:
@@ -97,7 +101,9 @@ if sources:
         batches = intake.source_batches(viewer, chosen)
     except RoutesError as exc:
         _error(exc)
-    st.dataframe(batches, hide_index=True, width="stretch")
+    hidden = [c for c in intake.VOLUME_COLUMNS if batches[c].isna().any()]
+    tables.show_table(_suppressed(batches, hidden) if hidden else batches, viewer=viewer, name=f"Batches of {chosen}",
+                      hide_index=True, width="stretch")
     allowed = bool(summary.loc[summary["source_id"] == chosen, "may_browse"].iloc[0])
     if allowed:
         if st.toggle("Show quarantined rows (audited)", key="intake_show_quarantine"):
@@ -107,7 +113,8 @@ if sources:
                 _error(exc)
             st.caption("Rows as the source sent them, identifiers replaced by tokens. "
                        "Untrusted text: shown as plain text only.")
-            st.dataframe(rows, hide_index=True, width="stretch")
+            tables.show_table(rows, viewer=viewer, name=f"Quarantined rows of {chosen}", hide_index=True,
+                              width="stretch")
     else:
         st.caption("Quarantined rows of this source are visible to its own task force and admins.")
 

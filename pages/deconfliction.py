@@ -17,8 +17,9 @@ import streamlit as st
 
 from pipelines import operations
 from query import matches
+from query.policy import Capability
 from routes.errors import RoutesError
-from ui import chrome
+from ui import chrome, tables
 from ui.session import current_viewer
 
 MATCH_LABELS = {
@@ -69,7 +70,7 @@ st.caption(
     "Neither side sees the other's identifiers, records or plans. Every view is audited."
 )
 
-if viewer.role == "partner":
+if not (viewer.can(Capability.SEE_DECONFLICTION_DETAIL) or viewer.can(Capability.SEE_DECONFLICTION_COUNTS)):
     st.info("Deconfliction is for law-enforcement task forces; partners see nothing here.")
     chrome.attribution_footer()
     st.stop()
@@ -84,10 +85,10 @@ if not viewer.has_record_access:
     left, right = st.columns(2)
     with left:
         st.markdown("**Subject matches by region and month**")
-        st.dataframe(_counts(match_counts, "matches"), hide_index=True, width="stretch")
+        tables.show_table(_counts(match_counts, "matches"), viewer=viewer, name="Subject matches by region and month", hide_index=True, width="stretch")
     with right:
         st.markdown("**Operation conflicts by region and month**")
-        st.dataframe(_counts(conflict_counts, "conflicts"), hide_index=True, width="stretch")
+        tables.show_table(_counts(conflict_counts, "conflicts"), viewer=viewer, name="Operation conflicts by region and month", hide_index=True, width="stretch")
     chrome.attribution_footer()
     st.stop()
 
@@ -105,8 +106,8 @@ st.markdown(f"#### Subject matches ({len(found)})")
 if found.empty:
     st.write("No other agency shares an identifier with your task force's cases.")
 else:
-    st.dataframe(
-        found[["acknowledged", *MATCH_LABELS]].rename(columns=MATCH_LABELS),
+    tables.show_table(
+        found[["acknowledged", *MATCH_LABELS]].rename(columns=MATCH_LABELS), viewer=viewer, name="Subject matches",
         hide_index=True, width="stretch",
     )
     match_label = {
@@ -119,9 +120,9 @@ st.markdown(f"#### Operation conflicts ({len(conflicts)})")
 if conflicts.empty:
     st.write("No other agency plans an operation near yours at the same time.")
 else:
-    st.dataframe(
-        conflicts[["acknowledged", *CONFLICT_LABELS]].rename(columns=CONFLICT_LABELS),
-        hide_index=True, width="stretch",
+    tables.show_table(
+        conflicts[["acknowledged", *CONFLICT_LABELS]].rename(columns=CONFLICT_LABELS), viewer=viewer,
+        name="Operation conflicts", hide_index=True, width="stretch",
     )
     conflict_label = {
         r.conflict_id: f"{r.own_operation} ↔ {r.other_source} {r.other_start:%Y-%m-%d %H:%M}"

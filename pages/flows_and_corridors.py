@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 
 import duckdb
+import pandas as pd
 import streamlit as st
 
 from maps import colours, decks, layers
 from maps import statewide_maps as sm
 from routes.errors import RoutesError
-from ui import chrome
+from ui import chrome, tables
 from ui import filters as ui_filters
 from ui.cache import snapshot_cached
 from ui.session import current_viewer
@@ -115,7 +116,7 @@ with legend_column:
     st.caption(f"{len(visible):,} flows shown · {int(drawn['suppressed'].sum()):,} suppressed (under k, not drawn)")
 
 st.markdown("#### Flows")
-st.dataframe(sm.flows_table(visible.head(200)), hide_index=True, width="stretch")
+tables.show_table(sm.flows_table(visible.head(200)), viewer=viewer, name="Flows", filters=filters, hide_index=True, width="stretch")
 st.caption("Rolled up: under k at the chosen grouping, so counted with its neighbours one level coarser.")
 
 st.markdown("#### Task forces that share a route")
@@ -128,7 +129,7 @@ except duckdb.Error:
 if pairs is None or pairs.empty:
     st.caption("No cross-task-force flows under these filters.")
 else:
-    st.dataframe(sm.flows_table(pairs.drop(columns=["victims"])), hide_index=True, width="stretch")
+    tables.show_table(sm.flows_table(pairs.drop(columns=["victims"])), viewer=viewer, name="Task forces sharing a route", filters=filters, hide_index=True, width="stretch")
 
 with st.expander("Route shifts: flows new, growing, fading or gone in the last quarter"):
     try:
@@ -137,15 +138,15 @@ with st.expander("Route shifts: flows new, growing, fading or gone in the last q
         if changed.empty:
             st.caption("No county-to-county flow changed beyond what chance explains.")
         else:
-            st.dataframe(
-                {
+            tables.show_table(
+                pd.DataFrame({
                     "Change": changed["shift"].tolist(),
                     "From": changed["origin_name"].tolist(),
                     "To": changed["dest_name"].tolist(),
                     "Recent": [sm.count_text(v) for v in changed["recent"]],
                     "Baseline": [sm.count_text(v) for v in changed["baseline"]],
                     "Rate ratio": ["" if math.isnan(v) else f"{v:.2f}" for v in changed["rate_ratio"].astype(float)],
-                },
+                }), viewer=viewer, name="Route shifts",
                 hide_index=True, width="stretch",
             )
         if len(shifts):

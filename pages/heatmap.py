@@ -7,7 +7,7 @@ import streamlit as st
 from maps import colours, decks
 from query import cells
 from routes.errors import RoutesError
-from ui import chrome
+from ui import chrome, tables
 from ui import filters as ui_filters
 from ui.cache import snapshot_cached
 from ui.session import current_viewer
@@ -158,7 +158,8 @@ if choice:
         tabs = st.tabs([DIMENSION_LABELS[d] for d in cells.BREAKDOWN_DIMENSIONS])
         for tab, dimension in zip(tabs, cells.BREAKDOWN_DIMENSIONS, strict=True):
             with tab:
-                chrome.count_table(breakdown[breakdown["dimension"].eq(dimension)], label=DIMENSION_LABELS[dimension])
+                chrome.count_table(breakdown[breakdown["dimension"].eq(dimension)], label=DIMENSION_LABELS[dimension],
+                                   viewer=viewer)
     records_in_cell = getattr(_records, "records_in_cell", None)
     if viewer.has_record_access and records_in_cell is not None:
         with st.expander("Records behind this cell: your task force's only; every view is audited"):
@@ -169,7 +170,8 @@ if choice:
                 except RoutesError as error:
                     chrome.show_error(error)
                 st.caption(f"{len(rows):,} records (newest first)")
-                st.dataframe(rows, hide_index=True, width="stretch")
+                tables.show_table(rows, viewer=viewer, name="Records in cell", filters=filters, hide_index=True,
+                                  width="stretch")
 
 chrome.attribution_footer()
 ui_filters.advance_play()

@@ -13,7 +13,7 @@ from geo import reference
 from maps import statewide_maps as sm
 from query import trends
 from routes.errors import RoutesError
-from ui import chrome
+from ui import chrome, tables
 from ui import filters as ui_filters
 from ui.cache import snapshot_cached
 from ui.session import current_viewer
@@ -83,7 +83,7 @@ with side_column:
         st.info("Every month is suppressed here (fewer than k records).")
     st.caption("Gaps are suppressed months (fewer than k records, or revealing one that is).")
     st.markdown("**Its counties**")
-    st.dataframe(sm.rates_table(profile.county_rates), hide_index=True, width="stretch", height=180)
+    tables.show_table(sm.rates_table(profile.county_rates), viewer=viewer, name="County rates", hide_index=True, width="stretch", height=180)
 
 st.markdown("#### Flows in and out")
 if profile.flows_in is None:
@@ -93,16 +93,16 @@ else:
     flows_in_column, flows_out_column = st.columns(2)
     with flows_in_column:
         st.caption("Into this place, from elsewhere (point source → here), by county")
-        st.dataframe(sm.flows_table(profile.flows_in, side="origin"), hide_index=True, width="stretch", height=220)
+        tables.show_table(sm.flows_table(profile.flows_in, side="origin"), viewer=viewer, name="Flows in", hide_index=True, width="stretch", height=220)
     with flows_out_column:
         st.caption("Out of this place, to elsewhere (here → destination), by county")
-        st.dataframe(sm.flows_table(profile.flows_out, side="dest"), hide_index=True, width="stretch", height=220)
+        tables.show_table(sm.flows_table(profile.flows_out, side="dest"), viewer=viewer, name="Flows out", hide_index=True, width="stretch", height=220)
     for note in profile.notes:
         st.caption(note)
 
 st.markdown("#### Neighbouring counties")
 st.caption("Counties that border this place or face it across the Bay, over the same period.")
-st.dataframe(sm.rates_table(profile.neighbours), hide_index=True, width="stretch")
+tables.show_table(sm.rates_table(profile.neighbours), viewer=viewer, name="Neighbouring counties", hide_index=True, width="stretch")
 
 st.markdown("#### Briefing export")
 if importlib.util.find_spec("briefings") is not None and hasattr(importlib.import_module("briefings"), "export_briefing"):

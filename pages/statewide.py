@@ -10,7 +10,7 @@ from maps import statewide_maps as sm
 from query import trends
 from query.filters import Filters
 from routes.errors import RoutesError
-from ui import charts, chrome, deferred
+from ui import charts, chrome, deferred, tables
 from ui import filters as ui_filters
 from ui.cache import snapshot_cached
 from ui.session import current_viewer
@@ -79,7 +79,7 @@ except RoutesError as error:
     chrome.show_error(error)
 with table_column:
     st.caption(f"Counties ranked by change against {AGAINST[against]}")
-    st.dataframe(sm.ranking_table(ranked), hide_index=True, height=480, width="stretch")
+    tables.show_table(sm.ranking_table(ranked), viewer=viewer, name="County ranking", filters=filters, hide_index=True, height=480, width="stretch")
 
 # ---------------------------------------------------------------- headline figures
 try:

@@ -21,19 +21,14 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from datetime import UTC, date, datetime
+from datetime import date
 
-import pandas as pd
-
+from pipelines import retention
+from pipelines.retention import RETENTION_YEARS
 from query import audit
 from query.viewer import ROLES, Viewer
-from routes import accounts, warehouse
+from routes import accounts, safe_output
 from routes.errors import AuditChainError, ConfigError
-
-#: Records come up for review this many years after they were last validated.
-RETENTION_YEARS = 5
-
-_RECORD_TABLES = ("record_identifiers", "record_history")
 
 
 def cli_admin() -> Viewer:
@@ -130,50 +125,25 @@ def _audit_head(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cutoff(as_of: date | None) -> datetime:
-    day = as_of or datetime.now(UTC).date()
-    try:
-        day = day.replace(year=day.year - RETENTION_YEARS)
-    except ValueError:  # 29 February
-        day = day.replace(year=day.year - RETENTION_YEARS, day=28)
-    return datetime(day.year, day.month, day.day)
-
-
-def records_due(*, as_of: date | None = None) -> pd.DataFrame:
-    """Records last validated more than :data:`RETENTION_YEARS` years before ``as_of``."""
-    with warehouse.open_snapshot() as con:
-        return con.execute(
-            "SELECT source_id, record_id, source_task_force, validated_at FROM records "
-            "WHERE validated_at < ? ORDER BY validated_at, source_id, record_id",
-            [_cutoff(as_of)],
-        ).df()
-
-
 def _retention_review(args: argparse.Namespace) -> int:
-    due = records_due(as_of=args.as_of)
+    due = retention.records_due(as_of=args.as_of)
+    quarantined = retention.quarantine_due(as_of=args.as_of)
     audit.record_event(cli_admin(), action="retention_review",
-                       what=f"{len(due)} records validated before {_cutoff(args.as_of).date()}")
-    due.to_csv(sys.stdout, index=False)
-    print(f"{len(due)} records are due for review", file=sys.stderr)
+                       what=f"{len(due)} records validated before {retention.cutoff(args.as_of).date()}, "
+                            f"{quarantined} quarantined rows")
+    safe_output.write_csv(due, sys.stdout)
+    print(f"{len(due)} records are due for review (and {quarantined} quarantined rows)", file=sys.stderr)
     return 0
 
 
 def _retention_purge(args: argparse.Namespace) -> int:
-    cutoff = _cutoff(args.as_of)
-    due = records_due(as_of=args.as_of)
+    due = retention.records_due(as_of=args.as_of)
+    quarantined = retention.quarantine_due(as_of=args.as_of)
     if not args.yes:
-        print(f"{len(due)} records would be removed; run again with --yes to remove them", file=sys.stderr)
+        print(f"{len(due)} records and {quarantined} quarantined rows would be removed; "
+              "run again with --yes to remove them", file=sys.stderr)
         return 1
-    with warehouse.write_snapshot() as con:
-        con.register("due", due[["source_id", "record_id"]])
-        for table in _RECORD_TABLES:
-            con.execute(
-                f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM due "  # noqa: S608 (fixed names)
-                "WHERE due.source_id = t.source_id AND due.record_id = t.record_id)"
-            )
-        removed = con.execute("DELETE FROM records WHERE validated_at < ?", [cutoff]).fetchall()[0][0]
-    audit.record_event(cli_admin(), action="retention_purge",
-                       what=f"removed {removed} records validated before {cutoff.date()}")
-    print(f"removed {removed} records validated before {cutoff.date()}; "
-          "run `python -m pipelines build` to refresh the aggregates")
+    result = retention.purge(by=cli_admin(), as_of=args.as_of)
+    audit.record_event(cli_admin(), action="retention_purge", what=result.format())
+    print(f"{result.format()}; the warehouse was rewritten without them and its aggregates rebuilt")
     return 0

@@ -131,29 +131,39 @@ def build_warehouse(
     >>> counts["flows"]
     0
     """
+    started = time.perf_counter()
+    with warehouse.write_snapshot(path=warehouse_path) as con:
+        counts = run_steps(con, steps=steps)
+    _say(f"build finished in {time.perf_counter() - started:.2f} s")
+    return counts
+
+
+def run_steps(con: duckdb.DuckDBPyConnection, *, steps: tuple[str, ...] | None = None) -> dict[str, int]:
+    """Run the builder modules on ``con`` (an open write snapshot) and set the build's ``meta``.
+
+    :func:`build_warehouse` opens the snapshot itself; a retention purge runs the
+    same steps inside its own snapshot, so the derived tables forget with it.
+    """
     steps = BUILD_STEPS if steps is None else steps
     counts: dict[str, int] = {}
     TABLE_SECONDS.clear()
     TABLE_CPU_SECONDS.clear()
-    started = time.perf_counter()
-    with warehouse.write_snapshot(path=warehouse_path) as con:
-        for number, name in enumerate(steps, start=1):
-            module = _load_step(name)
-            if module is None:
-                log.info("Skipped build step %s: the module is not written yet", name)
-                _say(f"[{number}/{len(steps)}] {name}: skipped (not written yet)")
-                continue
-            _say(f"[{number}/{len(steps)}] {name} …")
-            step_started = time.perf_counter()
-            written = module.build(con)
-            elapsed = time.perf_counter() - step_started
-            for table, rows in written.items():
-                counts[table] = int(rows)
-                _say(f"      {table:<24} {int(rows):>10,} rows")
-            _say(f"      {name} took {elapsed:.2f} s")
-            log.info("Built %s in %.2f s: %s", name, elapsed, written)
-        _set_build_meta(con)
-    _say(f"build finished in {time.perf_counter() - started:.2f} s")
+    for number, name in enumerate(steps, start=1):
+        module = _load_step(name)
+        if module is None:
+            log.info("Skipped build step %s: the module is not written yet", name)
+            _say(f"[{number}/{len(steps)}] {name}: skipped (not written yet)")
+            continue
+        _say(f"[{number}/{len(steps)}] {name} …")
+        step_started = time.perf_counter()
+        written = module.build(con)
+        elapsed = time.perf_counter() - step_started
+        for table, rows in written.items():
+            counts[table] = int(rows)
+            _say(f"      {table:<24} {int(rows):>10,} rows")
+        _say(f"      {name} took {elapsed:.2f} s")
+        log.info("Built %s in %.2f s: %s", name, elapsed, written)
+    _set_build_meta(con)
     return counts
 
 

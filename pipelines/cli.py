@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from routes.errors import RoutesError
+from routes.safe_output import terminal_text
 
 #: Modules that register commands, in the order ``--help`` lists them.
 COMMAND_MODULES = (
@@ -75,5 +76,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except RoutesError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {terminal_text(exc, keep_lines=True)}", file=sys.stderr)
         return 2

@@ -11,7 +11,9 @@
 
 The reads go through ``query/matches.py`` (role rules, small cells, audit); what a
 run listed is remembered per task force on the ``deconflict`` channel, so the
-next run lists only what is new. Exit code 0, also when nothing is new.
+next run lists only what is new. Exit code 0, also when nothing is new. Every
+printed cell passes :func:`routes.safe_output.terminal_text` (another agency's
+case number cannot carry terminal escape sequences to this screen).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pandas as pd
 from pipelines import operations
 from query import matches
 from query.viewer import ROLES, Viewer
+from routes import safe_output
 
 #: The seen-state channel of this command.
 CHANNEL = "deconflict"
@@ -112,11 +115,11 @@ def _user(given: str | None) -> str:
 
 
 def _print_table(title: str, frame: pd.DataFrame) -> None:
-    print(f"{title} ({len(frame)})")
+    print(f"{safe_output.terminal_text(title)} ({len(frame)})")
     if frame.empty:
         print("  none")
-    else:
-        print(frame.to_string(index=False, na_rep="suppressed"))
+    else:  # case numbers and contacts are the agencies' own text: never let them drive the terminal
+        print(safe_output.terminal_frame(frame).to_string(index=False, na_rep="suppressed"))
     print()
 
 

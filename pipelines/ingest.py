@@ -70,6 +70,7 @@ from pipelines.sources import Source, get_source, source_from
 from query.viewer import Viewer
 from routes import settings, warehouse
 from routes.errors import IngestError, ProfileError, RoutesError
+from routes.safe_output import terminal_text
 
 log = logging.getLogger(__name__)
 
@@ -1165,5 +1166,5 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
     for summary in ingest_files(args.paths, source_id=args.source, profile_path=args.profile,
                                 on_error=report):
-        print(summary.format())
+        print(terminal_text(summary.format(), keep_lines=True))  # the file name is the sender's text
     return 1 if failed else 0

@@ -4,7 +4,9 @@ The command line is one more reader and obeys the same rules as the app: it
 calls the public readers of ``query/<module>.py`` with a :class:`Viewer` of the
 role given by ``--as``, so small cells are suppressed and record-level data is
 refused exactly as on the pages. Before printing, every frame is checked once
-more for a count under k; one found is an error, never output.
+more for a count under k; one found is an error, never output. The CSV comes
+from :func:`routes.safe_output.write_csv`: a cell a spreadsheet would run as a
+formula gets a leading ``'`` and control characters are removed.
 
 Examples::
 
@@ -30,6 +32,7 @@ import pandas as pd
 from query.filters import Filters
 from query.suppression import max_visible_count_below_k
 from query.viewer import ROLES, Viewer
+from routes import safe_output
 from routes.errors import ConfigError, RoutesError
 
 #: The query modules the command reads through (those that exist).
@@ -139,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name}{inspect.signature(fn)}")
         return 0
     if not args.role:
-        raise ConfigError("say which role to read as with --as ROLE (analyst, lead, partner, leadership, admin)")
+        raise ConfigError(f"say which role to read as with --as ROLE ({', '.join(ROLES)})")
     name = str(args.reader or DEFAULT_READERS.get(args.module) or next(iter(readers), ""))
     if name not in readers:
         raise ConfigError(f"no reader {name!r} in query.{args.module}; readers: {', '.join(readers) or 'none'}")
@@ -175,6 +178,6 @@ def run(args: argparse.Namespace) -> int:
             raise LeakError(f"{name} returned a count of {worst} (under k={viewer.k}) in {label!r}; nothing printed")
     for label, frame in frames:
         if len(frames) > 1:
-            print(f"# {label}")
-        frame.to_csv(sys.stdout, index=False)
+            print(f"# {safe_output.terminal_text(label)}")
+        safe_output.write_csv(frame, sys.stdout)
     return 0

@@ -21,6 +21,7 @@ from query import audit
 from query.viewer import Viewer
 from routes import warehouse
 from routes.errors import ConfigError, UnknownSourceError, WarehouseMissingError
+from routes.safe_output import terminal_text
 
 #: The kinds of agency a source can be (``DESIGN.md``).
 SOURCE_KINDS = ("law_enforcement", "ngo", "hotline", "fusion")
@@ -220,5 +221,5 @@ def _cmd_list(args: argparse.Namespace) -> int:
         return 0
     width = max(len(s.source_id) for s in sources)
     for s in sources:
-        print(f"{s.source_id:<{width}}  {s.kind:<15}  {s.task_force or '-':<16}  {s.name}")
+        print(terminal_text(f"{s.source_id:<{width}}  {s.kind:<15}  {s.task_force or '-':<16}  {s.name}"))
     return 0

@@ -47,6 +47,7 @@ from typing import Any
 import pandas as pd
 
 from query.filters import Filters
+from query.policy import Capability
 from query.viewer import Viewer
 from routes import control, files, settings
 from routes.errors import AccessDenied, AuditChainError, ConfigError
@@ -390,9 +391,9 @@ def read_log(
     Raises
     ------
     AccessDenied
-        For every role but ``admin``.
+        For every role without ``read_audit_log`` (:mod:`query.policy`).
     """
-    if viewer.role != "admin":
+    if not viewer.can(Capability.READ_AUDIT_LOG):
         raise AccessDenied(f"role {viewer.role!r} may not read the audit log; ask an admin")
     clauses, params = ["TRUE"], []
     for column, value in (("user", user), ("action", action)):

@@ -10,6 +10,7 @@ from datetime import date
 
 import duckdb
 
+from query.policy import Capability
 from query.viewer import Viewer
 from routes import warehouse
 
@@ -35,7 +36,7 @@ def snapshot_dates(
     ``data_as_of`` is the ``meta`` entry the build writes (latest ``occurred_at``);
     the months bound every record's ``month``. Values are ``None`` when unknown.
     """
-    del viewer  # every role sees the same calendar
+    viewer.require(Capability.SEE_AGGREGATES, "see the data's calendar")  # the same for every such role
 
     def read(c: duckdb.DuckDBPyConnection) -> dict[str, date | None]:
         as_of = warehouse.get_meta(c, "data_as_of")

@@ -1,33 +1,47 @@
 """What the Data intake page reads: batches, quarantine and geocoding precision per source.
 
-Every function takes the :class:`~query.viewer.Viewer` first.
+Every function takes the :class:`~query.viewer.Viewer` first; what it may see
+comes from :mod:`query.policy`:
 
-- Everyone may see operational counts per source: batches, rows read, loaded,
-  updated, duplicates, quarantined by reason (these count rows of files, not
-  victims). Partners and leadership see the geocoding-precision mix (which counts
-  records) with values under k shown as suppressed.
-- Quarantined rows (the row as read, identifiers already tokenised) are
-  record-level: admins may browse any source's, analysts and leads only their
-  own task force's sources'; partners and leadership never. Each browse is written
-  to the audit log.
-- Upload: admins to any source, analysts, leads and partners to the sources of
-  their own task force; leadership to none.
+- **Which sources.** A viewer with ``see_all_sources_intake`` sees every source;
+  one with ``see_own_sources_intake`` only the sources of its own task force (a
+  partner bound to no task force sees none): never another source's name, file
+  names or volumes. Neither: :class:`AccessDenied`.
+- **Small counts.** Per-source counts (rows read, loaded, updated, duplicates,
+  quarantined, quarantined by reason, the geocoding-precision mix, each batch's
+  counts) from 1 to k-1 are shown only to a viewer who may see that source's
+  records (``see_own_sources_small_counts`` for its own task force's sources,
+  ``see_any_source_detail`` for any). For everyone else they are ``<NA>``
+  (shown as suppressed), with complementary suppression within a source so no
+  hidden count is "the total minus the visible parts". The number of files is
+  not a count of rows and is always shown.
+- **Quarantined rows** (the row as read, identifiers already tokenised) are
+  record-level: ``see_any_source_detail`` for any source, ``see_own_records``
+  for its own task force's sources. Each browse is written to the audit log.
+- **Upload**: ``upload_any_source`` to any source, ``upload_own_sources`` to the
+  sources of its own task force.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import duckdb
 import pandas as pd
 
 from query.aggregates import is_fresh
+from query.policy import Capability
 from query.viewer import Viewer
 from routes import warehouse
 from routes.errors import AccessDenied
 
-#: Roles whose record-count figures are small-cell protected on this page.
-COUNT_ONLY_ROLES = frozenset({"partner", "leadership"})
+__all__ = ["quarantine_reasons", "quarantine_rows", "source_batches", "source_summary", "upload_sources"]
 
 PRECISIONS = ("point", "zip", "place", "county")
+
+#: Per-source row counts whose values under k are hidden from viewers without record access.
+#: ``rows_read`` is the total of the four parts after it.
+VOLUME_COLUMNS = ("rows_read", "loaded", "updated", "duplicates", "quarantined")
 
 _SOURCES_SQL = """
 SELECT s.source_id, s.name, s.kind, s.task_force,
@@ -82,6 +96,17 @@ def _source_task_force(con: duckdb.DuckDBPyConnection, source_id: str) -> str | 
     return row[0]
 
 
+def _visible_task_force(viewer: Viewer, con: duckdb.DuckDBPyConnection, source_id: str) -> str | None:
+    """The task force of ``source_id``, if ``viewer`` may see that source; else AccessDenied."""
+    task_force = _source_task_force(con, source_id)
+    if visible_sources(viewer, pd.DataFrame({"task_force": [task_force]})).empty:
+        raise AccessDenied(
+            f"{viewer.user!r} (role {viewer.role!r}) sees the intake of its own task force's sources only, "
+            f"not of {source_id!r}"
+        )
+    return task_force
+
+
 def may_browse_quarantine(viewer: Viewer, source_task_force: str | None) -> bool:
     """Whether ``viewer`` may read quarantined rows of a source of ``source_task_force``.
 
@@ -90,21 +115,97 @@ def may_browse_quarantine(viewer: Viewer, source_task_force: str | None) -> bool
     >>> may_browse_quarantine(Viewer("p", "partner"), "la")
     False
     """
-    if viewer.role == "admin":
+    if viewer.can(Capability.SEE_ANY_SOURCE_DETAIL):
         return True
     return viewer.may_see_records_of(source_task_force)
+
+
+def may_see_small_counts(viewer: Viewer, source_task_force: str | None) -> bool:
+    """Whether ``viewer`` sees the exact intake counts (under k too) of a source of ``source_task_force``.
+
+    >>> may_see_small_counts(Viewer("a", "analyst", "la"), "la"), may_see_small_counts(Viewer("a", "analyst", "la"), "sd")
+    (True, False)
+    >>> may_see_small_counts(Viewer("p", "partner", "la"), "la")
+    False
+    """
+    if viewer.can(Capability.SEE_ANY_SOURCE_DETAIL):
+        return True
+    return (viewer.can(Capability.SEE_OWN_SOURCES_SMALL_COUNTS) and source_task_force is not None
+            and source_task_force == viewer.task_force)
+
+
+def visible_sources(viewer: Viewer, sources: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``sources`` (with a ``task_force`` column) whose intake ``viewer`` may see.
+
+    Raises
+    ------
+    AccessDenied
+        The viewer's role may see no source's intake at all.
+    """
+    if viewer.can(Capability.SEE_ALL_SOURCES_INTAKE):
+        return sources
+    viewer.require(Capability.SEE_OWN_SOURCES_INTAKE, "see data intake")
+    if not viewer.task_force:
+        return sources.iloc[0:0]
+    return sources[sources["task_force"] == viewer.task_force]
+
+
+def hide_small_counts(values: Sequence[int | None], *, k: int) -> list[int | None]:
+    """Hide each count from 1 to k-1, then enough others that the hidden ones add up to 0 or k at least.
+
+    For parts of one total that is shown elsewhere (a source's volumes, its
+    reasons, its precision mix): the smallest visible non-zero part is hidden
+    too while the hidden parts add up to less than k.
+
+    >>> hide_small_counts([3, 40, 12, 0], k=11)
+    [None, 40, None, 0]
+    >>> hide_small_counts([0, 25, 30], k=11)
+    [0, 25, 30]
+    """
+    out: list[int | None] = [None if v is not None and 0 < v < k else v for v in values]
+    hidden = sum(int(v) for v, o in zip(values, out, strict=True) if o is None and v is not None)
+    while 0 < hidden < k:
+        visible = [(v, i) for i, v in enumerate(out) if v]
+        if not visible:
+            break
+        smallest, at = min(visible)
+        out[at] = None
+        hidden += int(smallest)
+    return out
+
+
+def _protect_rows(frame: pd.DataFrame, columns: list[str], exact: pd.Series, *, k: int) -> pd.DataFrame:
+    """Row by row, :func:`hide_small_counts` over ``columns`` where ``exact`` is false."""
+    out = frame.copy()
+    for column in columns:
+        out[column] = out[column].astype("Int64")
+    for index in out.index[~exact.to_numpy(dtype=bool)]:
+        values = [None if pd.isna(v) else int(v) for v in out.loc[index, columns]]
+        out.loc[index, columns] = pd.array(hide_small_counts(values, k=k), dtype="Int64")
+    return out
+
+
+def _protect_volumes(frame: pd.DataFrame, exact: pd.Series, *, k: int) -> pd.DataFrame:
+    """Hide small volumes; the total ``rows_read`` goes whenever a part is hidden and the parts are visible."""
+    parts = [c for c in VOLUME_COLUMNS[1:] if c in frame.columns]
+    out = _protect_rows(frame, parts, exact, k=k)
+    total = out["rows_read"].astype("Int64")
+    hidden_any = out[parts].isna().any(axis=1)
+    out["rows_read"] = total.mask((~exact.to_numpy(dtype=bool)) & (hidden_any | ((total > 0) & (total < k))))
+    return out
 
 
 def source_summary(viewer: Viewer, *, con: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
     """One row per source: batches, row counts, last update, and the precision mix.
 
     Precision columns (``point``, ``zip``, ``place``, ``county``, ``origin only``)
-    count loaded records by destination precision; for partners and leadership a
-    value under k is ``None`` (shown as suppressed). ``may_browse`` says whether
+    count loaded records by destination precision. Only the sources the viewer
+    may see (:func:`visible_sources`); counts under k are ``<NA>`` (shown as
+    suppressed) unless :func:`may_see_small_counts`. ``may_browse`` says whether
     this viewer may open the source's quarantine.
     """
     with _connection(con) as c:
-        summary = c.sql(_SOURCES_SQL).df()
+        summary = visible_sources(viewer, c.sql(_SOURCES_SQL).df()).reset_index(drop=True)
         # the build's per-source precision counts, while they match the records
         mix = c.sql(_PRECISION_AGGREGATE_SQL if is_fresh(c) else _PRECISION_SQL).df()
     columns = [*PRECISIONS, "origin only"]
@@ -118,9 +219,8 @@ def source_summary(viewer: Viewer, *, con: duckdb.DuckDBPyConnection | None = No
             wide[col] = 0
     out = summary.merge(wide[["source_id", *columns]], on="source_id", how="left")
     out[columns] = out[columns].fillna(0).astype("Int64")
-    if viewer.role in COUNT_ONLY_ROLES:
-        for col in columns:
-            out[col] = out[col].where((out[col] >= viewer.k) | (out[col] == 0))
+    exact = pd.Series([may_see_small_counts(viewer, tf) for tf in out["task_force"]], index=out.index, dtype=bool)
+    out = _protect_rows(_protect_volumes(out, exact, k=viewer.k), columns, exact, k=viewer.k)
     out["may_browse"] = [may_browse_quarantine(viewer, tf) for tf in out["task_force"]]
     return out
 
@@ -130,22 +230,41 @@ def quarantine_reasons(
 ) -> pd.DataFrame:
     """Quarantined rows by source and first reason (``source_id``, ``reason``, ``rows``).
 
-    Operational counts of file rows, so every role may see them; no row content.
+    Of the sources the viewer may see; no row content. ``rows`` under k is
+    ``<NA>`` (with complementary suppression within a source) unless
+    :func:`may_see_small_counts`.
     """
     with _connection(con) as c:
         out = c.sql(_REASONS_SQL).df()
+        shown = visible_sources(viewer, c.sql("SELECT source_id, task_force FROM sources").df())
+    task_forces = dict(zip(shown["source_id"], shown["task_force"], strict=True))
+    out = out[out["source_id"].isin(list(task_forces))]
     if source_id is not None:
-        out = out[out["source_id"] == source_id].reset_index(drop=True)
+        out = out[out["source_id"] == source_id]
+    out = out.reset_index(drop=True)
+    out["rows"] = out["rows"].astype("Int64")
+    for sid, group in out.groupby("source_id"):
+        if not may_see_small_counts(viewer, task_forces[sid]):
+            values = [int(v) for v in group["rows"]]
+            out.loc[group.index, "rows"] = pd.array(hide_small_counts(values, k=viewer.k), dtype="Int64")
     return out
 
 
 def source_batches(
     viewer: Viewer, source_id: str, *, limit: int = 100, con: duckdb.DuckDBPyConnection | None = None
 ) -> pd.DataFrame:
-    """The latest batches of one source (file names and counts; no row content)."""
+    """The latest batches of one source (file names and counts; no row content).
+
+    Raises
+    ------
+    AccessDenied
+        No such source, or one the viewer may not see (:func:`visible_sources`).
+    """
     with _connection(con) as c:
-        _source_task_force(c, source_id)
-        return c.execute(_BATCHES_SQL, [source_id, int(limit)]).df()
+        task_force = _visible_task_force(viewer, c, source_id)
+        batches = c.execute(_BATCHES_SQL, [source_id, int(limit)]).df()
+    exact = pd.Series(may_see_small_counts(viewer, task_force), index=batches.index, dtype=bool)
+    return _protect_volumes(batches, exact, k=viewer.k)
 
 
 def quarantine_rows(
@@ -163,10 +282,10 @@ def quarantine_rows(
     Raises
     ------
     AccessDenied
-        The viewer is a partner or leadership, or an analyst or lead of another
-        task force than the source's.
+        The viewer may see no records (quarantine counts only), or only another
+        task force's than the source's.
     """
-    if viewer.role in COUNT_ONLY_ROLES:
+    if not (viewer.can(Capability.SEE_ANY_SOURCE_DETAIL) or viewer.can(Capability.SEE_OWN_RECORDS)):
         raise AccessDenied(
             f"role {viewer.role!r} sees quarantine counts only, never quarantined rows"
         )
@@ -198,8 +317,8 @@ def upload_sources(
     """The sources ``viewer`` may upload files for (``source_id``, ``name``, ``task_force``)."""
     with _connection(con) as c:
         sources = c.sql("SELECT source_id, name, kind, task_force FROM sources ORDER BY source_id").df()
-    if viewer.role == "admin":
+    if viewer.can(Capability.UPLOAD_ANY_SOURCE):
         return sources
-    if viewer.role == "leadership" or not viewer.task_force:
+    if not viewer.can(Capability.UPLOAD_OWN_SOURCES) or not viewer.task_force:
         return sources.iloc[0:0]
     return sources[sources["task_force"] == viewer.task_force].reset_index(drop=True)

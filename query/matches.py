@@ -1,8 +1,8 @@
 """Deconfliction reads: subject matches and operation conflicts, by role.
 
-What each role gets
--------------------
-``analyst``, ``lead``
+What each role gets (by its capabilities in :mod:`query.policy`)
+---------------------------------------------------------------
+``see_deconfliction_detail`` (``analyst``, ``lead``)
     :func:`open_matches` and :func:`operation_conflicts`: only those that involve
     their own task force, seen from their side. Of the other side they see the
     agency, its task force, its case number and point of contact, which
@@ -12,10 +12,10 @@ What each role gets
     distance: a distance per conflict let nine probe operations place a secret
     operation to about 10 m. Never an identifier, a token, the other side's
     record, or the other operation's kind or place.
-``leadership``, ``admin``
-    :func:`match_counts` and :func:`conflict_counts` only: counts by region
+``see_deconfliction_counts`` (``analyst``, ``lead``, ``leadership``, ``admin``)
+    :func:`match_counts` and :func:`conflict_counts`: counts by region
     and/or month, with every count under k suppressed.
-``partner``
+neither (``partner``, any role without the capability)
     Nothing (:class:`routes.errors.AccessDenied`).
 
 Every record-level view and every acknowledgement is written to the audit log
@@ -38,6 +38,7 @@ from pathlib import Path
 import pandas as pd
 
 from query import audit
+from query.policy import Capability
 from query.suppression import suppress_small_counts
 from query.viewer import Viewer
 from routes import control, settings, warehouse
@@ -124,19 +125,18 @@ def _control(path: Path | None = None) -> sqlite3.Connection:
 
 
 def _require_record_role(viewer: Viewer, what: str) -> str:
-    if viewer.role == "partner":
-        raise AccessDenied(f"role 'partner' may not see {what}")
-    if not viewer.has_record_access or not viewer.task_force:
+    if viewer.can(Capability.SEE_DECONFLICTION_DETAIL) and viewer.task_force:
+        return viewer.task_force
+    if viewer.can(Capability.SEE_DECONFLICTION_COUNTS):
         raise AccessDenied(
             f"role {viewer.role!r} sees deconfliction counts only; "
             "use match_counts() / conflict_counts()"
         )
-    return viewer.task_force
+    raise AccessDenied(f"role {viewer.role!r} may not see {what}")
 
 
 def _require_counts_role(viewer: Viewer) -> None:
-    if viewer.role == "partner":
-        raise AccessDenied("role 'partner' may not see deconfliction data")
+    viewer.require(Capability.SEE_DECONFLICTION_COUNTS, "see deconfliction data")
 
 
 def _scope(viewer: Viewer) -> str:

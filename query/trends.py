@@ -31,6 +31,7 @@ import pandas as pd
 from geo import grid, reference
 from query.aggregates import count_source
 from query.filters import Filters
+from query.policy import Capability
 from query.suppression import guard_filters, suppress_small_counts
 from query.viewer import Viewer
 from routes import warehouse
@@ -94,7 +95,7 @@ def resolve_period(
     ``end`` is the filters' end or the latest month in the warehouse; ``start`` is
     the filters' start or :data:`DEFAULT_MONTHS` months back from ``end``.
     """
-    del viewer  # every viewer sees the same calendar
+    viewer.require(Capability.SEE_AGGREGATES, "see the data's calendar")  # the same for every such viewer
     end = filters.end.replace(day=1) if filters.end else None
     if end is None:
         with _snapshot(con) as c:

@@ -1,17 +1,24 @@
-"""Who is asking: the viewer every query-layer function takes first."""
+"""Who is asking: the viewer every query-layer function takes first.
+
+What a viewer may do is decided by :mod:`query.policy` (one table from role to
+:class:`~query.policy.Capability`, default deny); callers ask
+:meth:`Viewer.can` or :meth:`Viewer.require`, never compare roles.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from query.policy import POLICY, Capability, capabilities_of, task_force_roles
 from routes import settings
 from routes.errors import AccessDenied
 
-#: The roles of ``DESIGN.md``; what each may see is decided in this package only.
+#: The roles of ``DESIGN.md`` (accounts, OIDC and the CLI offer these); each needs an
+#: entry in :data:`query.policy.POLICY`, or a viewer of it is refused.
 ROLES = ("analyst", "lead", "partner", "leadership", "admin")
 
-#: Roles bound to a task force and allowed that task force's records.
-RECORD_ROLES = frozenset({"analyst", "lead"})
+#: Roles bound to a task force and allowed that task force's records (from the policy).
+RECORD_ROLES = task_force_roles()
 
 
 @dataclass(frozen=True)
@@ -23,9 +30,16 @@ class Viewer:
     user
         The account name (or OIDC subject); written to the audit log.
     role
-        One of :data:`ROLES`.
+        One of :data:`ROLES` with an entry in :data:`query.policy.POLICY`.
     task_force
-        The task force an ``analyst`` or ``lead`` is bound to.
+        The task force an ``analyst`` or ``lead`` is bound to (required for the
+        roles of :func:`query.policy.task_force_roles`); a ``partner`` may be bound
+        to one too: its own sources are that task force's.
+
+    Raises
+    ------
+    AccessDenied
+        An unknown role, a role without a policy entry, or a missing task force.
     """
 
     user: str
@@ -35,13 +49,29 @@ class Viewer:
     def __post_init__(self) -> None:
         if self.role not in ROLES:
             raise AccessDenied(f"unknown role {self.role!r}; roles are {', '.join(ROLES)}")
-        if self.role in RECORD_ROLES and not self.task_force:
+        if self.role not in POLICY:
+            raise AccessDenied(
+                f"role {self.role!r} has no entry in the policy table (query/policy.py POLICY), "
+                "so it may do nothing; add one there"
+            )
+        if self.role in task_force_roles() and not self.task_force:
             raise AccessDenied(f"role {self.role!r} must be bound to a task force")
+
+    def can(self, capability: Capability) -> bool:
+        """Whether this viewer's role has ``capability`` (default deny)."""
+        return capability in capabilities_of(self.role)
+
+    def require(self, capability: Capability, what: str) -> None:
+        """Raise :class:`AccessDenied` naming ``what`` unless this viewer :meth:`can` do ``capability``."""
+        if not self.can(capability):
+            raise AccessDenied(
+                f"{self.user!r} (role {self.role!r}) may not {what}: the role lacks {capability.value!r}"
+            )
 
     @property
     def has_record_access(self) -> bool:
-        """Whether this viewer may see any record-level data at all."""
-        return self.role in RECORD_ROLES
+        """Whether this viewer may see any record-level data at all (its own task force's)."""
+        return self.can(Capability.SEE_OWN_RECORDS) and bool(self.task_force)
 
     def may_see_records_of(self, task_force: str | None) -> bool:
         """Whether this viewer may see the records contributed by ``task_force``."""
@@ -49,5 +79,10 @@ class Viewer:
 
     @property
     def k(self) -> int:
-        """The small-cell threshold that applies to this viewer's aggregates."""
+        """The small-cell threshold of this viewer's aggregates.
+
+        Every aggregate reader reads it, so a role without
+        :attr:`~query.policy.Capability.SEE_AGGREGATES` is refused by all of them.
+        """
+        self.require(Capability.SEE_AGGREGATES, "see aggregates")
         return settings.small_cell_k()

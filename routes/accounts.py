@@ -22,6 +22,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from query import audit
+from query.policy import Capability, capabilities_of
 from query.viewer import RECORD_ROLES, ROLES, Viewer
 from routes import control
 from routes.errors import AccessDenied, AuthError, ConfigError
@@ -72,7 +73,7 @@ def _check_password(password: str) -> None:
 
 
 def _require_admin(by: Viewer) -> None:
-    if by.role != "admin":
+    if not by.can(Capability.MANAGE_ACCOUNTS):
         raise AccessDenied(f"role {by.role!r} may not manage accounts; ask an admin")
 
 
@@ -93,8 +94,8 @@ def add_account(
         raise ConfigError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
     if role in RECORD_ROLES and not task_force:
         raise ConfigError(f"role {role!r} needs --task-force (the task force whose records it may see)")
-    if role not in RECORD_ROLES:
-        task_force = None
+    if not capabilities_of(role) & {Capability.SEE_OWN_SOURCES_INTAKE, Capability.UPLOAD_OWN_SOURCES}:
+        task_force = None  # a partner keeps one: its own sources are that task force's
     _check_password(password)
     stamp = _now(None).isoformat()
     con = _connect()

@@ -289,7 +289,7 @@ def _fsync(path: Path) -> None:
 
 @contextlib.contextmanager
 def write_snapshot(
-    *, path: Path | None = None, wait_s: float = 600.0
+    *, path: Path | None = None, wait_s: float = 600.0, fresh: bool = False
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Yield a read-write connection on a copy of the warehouse; swap it in on success.
 
@@ -299,6 +299,13 @@ def write_snapshot(
         The live warehouse file; defaults to :func:`routes.settings.warehouse_path`.
     wait_s
         How long to wait for another writer before :class:`WarehouseBusyError`.
+    fresh
+        Swap in a fresh file holding only the rows the copy still has, not the copy
+        itself: DuckDB leaves deleted rows' bytes in a file's free blocks, so a
+        delete that must forget (a retention purge) writes the kept rows anew
+        (``COPY FROM DATABASE``) and the copy with the old bytes is removed. The
+        readers' snapshot links of older versions are removed too
+        (:func:`clear_reader_links`).
 
     Examples
     --------
@@ -323,16 +330,36 @@ def write_snapshot(
             ensure_schema(con)
             yield con
             con.execute("CHECKPOINT")
+            if fresh:
+                _copy_to_fresh(con, work)
             con.close()
-            _fsync(work)
-            os.replace(work, live)
+            swapped = work.with_name(work.name + ".fresh") if fresh else work
+            _fsync(swapped)
+            os.replace(swapped, live)
             _fsync(live.parent)
             log.info("Swapped in a new warehouse snapshot at %s", live)
+            if fresh:
+                work.unlink(missing_ok=True)
+                clear_reader_links(live)
         except BaseException:
             con.close()
-            work.unlink(missing_ok=True)
-            Path(str(work) + ".wal").unlink(missing_ok=True)
+            for left in (work, work.with_name(work.name + ".fresh")):
+                left.unlink(missing_ok=True)
+                Path(str(left) + ".wal").unlink(missing_ok=True)
             raise
+
+
+def _copy_to_fresh(con: duckdb.DuckDBPyConnection, work: Path) -> None:
+    """Write every table of ``con`` (open on ``work``) into the new file ``work.fresh``, same mode."""
+    target = work.with_name(work.name + ".fresh")
+    target.unlink(missing_ok=True)
+    source = con.execute("SELECT current_database()").fetchall()[0][0]
+    con.execute("ATTACH ? AS routes_fresh", [str(target)])
+    try:
+        con.execute(f'COPY FROM DATABASE "{source}" TO routes_fresh')
+    finally:
+        con.execute("DETACH routes_fresh")
+    os.chmod(target, work.stat().st_mode & 0o777)
 
 
 @contextlib.contextmanager
@@ -403,6 +430,29 @@ def _shared_database(live: Path, memory_limit: str, threads: int) -> duckdb.Duck
         database = connect_readonly(path=link, memory_limit=memory_limit, threads=threads)
         _SHARED[live] = (version, database)
         return database
+
+
+def clear_reader_links(live: Path) -> int:
+    """Remove every reader link of ``live`` but the current file's; return how many went.
+
+    A link keeps an old snapshot's bytes on disk after a swap (until the next read
+    replaces it): after a purge none may stay. Readers that still have an old
+    snapshot open keep reading it until they close it.
+    """
+    readers = live.parent / ".readers"
+    current = snapshot_version(live)
+    removed = 0
+    for old in readers.glob(f"{live.stem}-*{live.suffix}"):
+        if current is None or old.stat().st_ino != current[0]:
+            old.unlink(missing_ok=True)
+            removed += 1
+    for partial in readers.glob(f".{live.stem}-*{live.suffix}.*"):
+        partial.unlink(missing_ok=True)
+    with _SHARED_LOCK:
+        cached = _SHARED.get(live)
+        if cached is not None and cached[0] != current:
+            del _SHARED[live]
+    return removed
 
 
 def _reader_link(live: Path, version: tuple[int, int]) -> Path:

@@ -110,8 +110,10 @@ def test_account_rules_name_the_bad_value(tmp_env: Path) -> None:
         accounts.add_account("bad name!", PASSWORD, role="partner", by=ADMIN)
     with pytest.raises(AccessDenied, match="'analyst'"):
         accounts.add_account("bob", PASSWORD, role="partner", by=Viewer("a", "analyst", "la"))
-    accounts.add_account("bob", PASSWORD, role="partner", task_force="ignored", by=ADMIN)
+    accounts.add_account("bob", PASSWORD, role="leadership", task_force="ignored", by=ADMIN)
     assert accounts.authenticate("bob", PASSWORD).task_force is None
+    accounts.add_account("ngo-la", PASSWORD, role="partner", task_force="la", by=ADMIN)  # its own sources
+    assert accounts.authenticate("ngo-la", PASSWORD).task_force == "la"
     with pytest.raises(ConfigError, match="exists already"):
         accounts.add_account("bob", PASSWORD, role="partner", by=ADMIN)
     with pytest.raises(ConfigError, match="no account 'carol'"):

@@ -6,9 +6,11 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from query import intake
+from query.suppression import max_visible_count_below_k
 from query.viewer import Viewer
 from routes import settings, warehouse
 from routes.errors import AccessDenied
@@ -20,7 +22,9 @@ ADMIN = Viewer("root", "admin")
 LA_ANALYST = Viewer("ana", "analyst", "la")
 SD_LEAD = Viewer("sam", "lead", "san_diego")
 PARTNER = Viewer("ngo", "partner")
+LA_PARTNER = Viewer("ngo-la", "partner", "la")  # a partner whose own source is LA's
 LEADERSHIP = Viewer("cal", "leadership")
+VOLUMES = ["rows_read", "loaded", "updated", "duplicates", "quarantined"]
 
 
 @pytest.fixture
@@ -41,27 +45,55 @@ def wh(tmp_env):
     return path
 
 
-def test_summary_counts_for_everyone(wh):
-    for viewer in (ADMIN, LA_ANALYST, PARTNER, LEADERSHIP):
+def test_exact_small_counts_only_with_record_access(wh):
+    for viewer in (ADMIN, LA_ANALYST):  # every source / its own source: exact, under k too
+        lapd = intake.source_summary(viewer).set_index("source_id").loc["lapd"]
+        assert lapd["batches"] == 1 and lapd["quarantined"] == 3 and lapd["rows_read"] == 5
+        reasons = intake.quarantine_reasons(viewer, source_id="lapd")
+        assert dict(zip(reasons["reason"], reasons["rows"], strict=True)) == {"bad_date": 2, "outside_california": 1}
+        assert "row" not in reasons.columns
+    for viewer in (LEADERSHIP, SD_LEAD, LA_PARTNER):  # no record access to lapd: nothing from 1 to k-1
         summary = intake.source_summary(viewer)
         lapd = summary.set_index("source_id").loc["lapd"]
-        assert lapd["batches"] == 1 and lapd["quarantined"] == 3 and lapd["rows_read"] == 5
-        assert set(intake.PRECISIONS) <= set(summary.columns)
-    reasons = intake.quarantine_reasons(PARTNER, source_id="lapd")
-    assert dict(zip(reasons["reason"], reasons["rows"], strict=True)) == {"bad_date": 2, "outside_california": 1}
-    assert "row" not in reasons.columns
+        assert lapd["batches"] == 1  # files, not rows
+        assert all(pd.isna(lapd[c]) for c in ("rows_read", "loaded", "quarantined")), (viewer.role, lapd[VOLUMES].to_dict())
+        assert lapd["updated"] == 0 and lapd["duplicates"] == 0  # a true zero is no small count
+        assert intake.quarantine_reasons(viewer, source_id="lapd")["rows"].isna().all()
+        batches = intake.source_batches(viewer, "lapd")
+        assert batches[["rows_read", "loaded", "quarantined"]].isna().all().all()
+        assert max_visible_count_below_k(summary.drop(columns=["batches"]), k=viewer.k) is None
 
 
-def test_precision_counts_under_k_are_suppressed_for_count_only_roles(wh):
+def test_a_partner_sees_only_its_own_sources(wh):
+    own = intake.source_summary(LA_PARTNER)
+    assert list(own["source_id"]) == ["lapd"]
+    assert set(intake.quarantine_reasons(LA_PARTNER)["source_id"]) <= {"lapd"}
+    assert intake.source_summary(PARTNER).empty and intake.quarantine_reasons(PARTNER).empty
+    with pytest.raises(AccessDenied, match="own task force's sources only"):
+        intake.source_batches(LA_PARTNER, "sdsheriff")
+    with pytest.raises(AccessDenied, match="own task force's sources only"):
+        intake.source_batches(PARTNER, "lapd")
+    assert list(intake.upload_sources(LA_PARTNER)["source_id"]) == ["lapd"]
+
+
+def test_hidden_parts_are_not_the_total_minus_the_visible_ones():
+    assert intake.hide_small_counts([20, 15, 3, 0], k=11) == [20, None, None, 0]
+    assert intake.hide_small_counts([3, 4, 5, 30], k=11) == [None, None, None, 30]
+    assert intake.hide_small_counts([0, 0, 12], k=11) == [0, 0, 12]
+
+
+def test_precision_counts_under_k_are_suppressed_without_record_access(wh):
     full = intake.source_summary(ADMIN).set_index("source_id")
-    shown = intake.source_summary(PARTNER).set_index("source_id")
+    shown = intake.source_summary(LEADERSHIP).set_index("source_id")
     for col in intake.PRECISIONS:
         for sid in full.index:
             value = full.loc[sid, col]
-            if 0 < value < PARTNER.k:
-                assert shown.loc[sid, col] is None or shown.loc[sid, col] != shown.loc[sid, col] or str(shown.loc[sid, col]) == "<NA>"
-            else:
-                assert shown.loc[sid, col] == value
+            if 0 < value < LEADERSHIP.k:
+                assert pd.isna(shown.loc[sid, col])
+            else:  # shown, or hidden by complement (then the hidden ones add up to k at least)
+                assert pd.isna(shown.loc[sid, col]) or shown.loc[sid, col] == value
+        hidden = [full.loc[sid, c] for c in intake.PRECISIONS if pd.isna(shown.loc[sid, c])]
+        assert sum(hidden) == 0 or sum(hidden) >= LEADERSHIP.k
     assert full[list(intake.PRECISIONS)].to_numpy().sum() > 0
 
 
@@ -122,9 +154,24 @@ def test_page_renders_for_admin_and_shows_quarantine_when_asked(wh):
 
 
 def test_page_for_partner_has_counts_only(wh):
-    at = _page(PARTNER)
+    at = _page(LA_PARTNER)
     assert not at.exception
     assert not [t for t in at.toggle if t.key == "intake_show_quarantine"]
     text = "\n".join(d.value.to_csv() for d in at.dataframe)
     assert "Q1" not in text
     assert any("are suppressed" in c.value for c in at.caption)
+
+
+def test_page_for_partner_names_no_other_source(wh):
+    at = _page(LA_PARTNER)
+    assert not at.exception
+    text = "\n".join(d.value.to_csv() for d in at.dataframe)
+    others = ("sdsheriff", "hotline", "ngo_bay", "San Diego Sheriff", "sacramento", "alameda", "Bay Area NGO")
+    assert "lapd" in text and not [o for o in others if o.lower() in text.lower()], text
+    assert at.selectbox(key="intake_source").options == ["lapd"]
+    for frame in (d.value.drop(columns=["Files", "row_number"], errors="ignore") for d in at.dataframe):
+        numbers = frame.apply(lambda s: pd.to_numeric(s.astype(str).str.replace(",", ""), errors="coerce"))
+        small = numbers[(numbers > 0) & (numbers < LA_PARTNER.k)].stack().dropna()
+        assert small.empty, f"a count under k shows: {small.to_dict()}"
+    at = _page(PARTNER)
+    assert not at.exception and any("own task force's sources only" in i.value for i in at.info)

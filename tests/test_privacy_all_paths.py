@@ -38,7 +38,9 @@ import query
 from geo import grid
 from pipelines import query_cli
 from pipelines.cli import main as cli_main
+from query import viewer as viewer_module
 from query.filters import INDICATORS, RECORD_TYPES, SOURCE_KINDS, TRAFFICKING_TYPES, Filters
+from query.policy import Capability, aggregate_only_roles, capabilities_of, task_force_roles
 from query.suppression import COUNT_COLUMNS, FilterIsolationError, max_visible_count_below_k
 from query.viewer import Viewer
 from routes.errors import AccessDenied, RoutesError
@@ -46,13 +48,32 @@ from tests.warehouse_fixture import SOURCES, SPARSE_COUNTY, SPARSE_RECORDS, make
 
 K = 11
 REPO = Path(__file__).resolve().parent.parent
-VIEWERS = (
-    Viewer("t-analyst", "analyst", "la"),
-    Viewer("t-lead", "lead", "san_diego"),
-    Viewer("t-partner", "partner"),
-    Viewer("t-leadership", "leadership"),
-    Viewer("t-admin", "admin"),
-)
+_TASK_FORCES = ("la", "san_diego")
+
+
+def viewers_from_policy(roles: tuple[str, ...] | None = None) -> tuple[Viewer, ...]:
+    """One viewer per role of the policy table (``query/policy.py``), never a hand-written list.
+
+    Roles bound to a task force take ``la`` or ``san_diego`` in turn; a role that
+    may be bound to one for its own sources (a partner) comes twice, unbound and
+    bound to ``la``. A role added to the table is covered here without a word.
+    """
+    bound = sorted(task_force_roles())
+    out = []
+    for role in roles if roles is not None else tuple(viewer_module.ROLES):
+        caps = capabilities_of(role)
+        if role in bound:
+            out.append(Viewer(f"t-{role}", role, _TASK_FORCES[bound.index(role) % len(_TASK_FORCES)]))
+            continue
+        out.append(Viewer(f"t-{role}", role))
+        if caps & {Capability.SEE_OWN_SOURCES_INTAKE, Capability.UPLOAD_OWN_SOURCES}:
+            out.append(Viewer(f"t-{role}-la", role, "la"))
+    return tuple(out)
+
+
+VIEWERS = viewers_from_policy()
+#: A viewer that sees aggregates only (the strictest small-cell rules).
+AGGREGATE_VIEWER = next(v for v in VIEWERS if v.role in aggregate_only_roles() and not v.task_force)
 MONTHS = [date(2024 + m // 12, m % 12 + 1, 1) for m in range(24)]
 
 
@@ -318,7 +339,7 @@ def _readers_with_filters() -> list[tuple[str, Callable[..., Any]]]:
             if "filters" in inspect.signature(fn).parameters and m not in ("records", "audit")]
 
 
-@pytest.mark.parametrize("viewer", VIEWERS, ids=[v.role for v in VIEWERS])
+@pytest.mark.parametrize("viewer", VIEWERS, ids=[v.user for v in VIEWERS])
 def test_two_overlapping_filters_cannot_isolate_the_sparse_county(env: dict[str, Any], viewer: Viewer) -> None:
     values = _fixture_values(env["records"])
     neighbour = next(c for c in values["counties"] if c != SPARSE_COUNTY)
@@ -347,7 +368,7 @@ def test_two_overlapping_filters_cannot_isolate_the_sparse_county(env: dict[str,
 
 def test_statewide_total_minus_visible_parts(env: dict[str, Any]) -> None:
     """Whatever a breakdown hides together is k or more: the sparse 3 never stand alone."""
-    viewer = Viewer("t-partner", "partner")
+    viewer = AGGREGATE_VIEWER
     total = len(env["records"])
     for where, fn in _readers_with_filters():
         result = call_safely(fn, viewer, _plain_kwargs(fn, _fixture_values(env["records"])))
@@ -365,7 +386,7 @@ def test_the_guard_refuses_the_isolating_selection_everywhere(env: dict[str, Any
     for where, fn in _readers_with_filters():
         kwargs = {k: v for k, v in _plain_kwargs(fn, values).items() if k != "filters"}
         try:
-            result = fn(VIEWERS[2], **kwargs, filters=Filters(counties=(SPARSE_COUNTY, neighbour)))
+            result = fn(AGGREGATE_VIEWER, **kwargs, filters=Filters(counties=(SPARSE_COUNTY, neighbour)))
         except (FilterIsolationError, AccessDenied):
             continue
         except (RoutesError, ValueError, LookupError):
@@ -435,7 +456,7 @@ def test_cli_obeys_the_same_rules(env: dict[str, Any], module: str, name: str,
                 assert "record_id" not in frame.columns or viewer.has_record_access
 
     run()
-    code, _ = _cli("query", module, name, "--as", "partner", *_cli_params(fn, values))
+    code, _ = _cli("query", module, name, "--as", AGGREGATE_VIEWER.role, *_cli_params(fn, values))
     capsys.readouterr()
     assert code == 0 or answered, f"the CLI never answered for query {module} {name}"
 
@@ -444,7 +465,7 @@ def test_cli_refuses_the_isolating_selection(env: dict[str, Any], capsys: pytest
     neighbour = next(c for c in _fixture_values(env["records"])["counties"] if c != SPARSE_COUNTY)
     for module, name in CLI_READERS:
         fn = dict(query_cli.readers_of(module))[name]
-        code, out = _cli("query", module, name, "--as", "partner", "--counties", f"{SPARSE_COUNTY},{neighbour}",
+        code, out = _cli("query", module, name, "--as", AGGREGATE_VIEWER.role, "--counties", f"{SPARSE_COUNTY},{neighbour}",
                          *_cli_params(fn, _fixture_values(env["records"])))
         err = capsys.readouterr().err
         for frame in _csv_frames(out) if code == 0 else []:
@@ -485,8 +506,8 @@ def _scan_app(at: Any, *, where: str) -> None:
 def test_every_page_under_every_demo_role(env: dict[str, Any], page: Path) -> None:
     from streamlit.testing.v1 import AppTest
 
-    for role, task_force in (("analyst", "la"), ("lead", "san_diego"), ("partner", None),
-                             ("leadership", None), ("admin", None)):
+    demo_roles = {v.role: v.task_force for v in reversed(VIEWERS) if v.task_force is None or v.role in task_force_roles()}
+    for role, task_force in demo_roles.items():
         at = AppTest.from_file(str(page), default_timeout=120)
         at.session_state["routes_demo_role"] = role
         if task_force:

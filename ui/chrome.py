@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from maps.colours import SUPPRESSED_RGBA, Legend
+from query.viewer import Viewer
 from routes import settings
 
 
@@ -83,11 +84,16 @@ def show_error(error: Exception) -> None:
     st.stop()
 
 
-def count_table(frame: pd.DataFrame, *, label: str = "value") -> None:
+def count_table(frame: pd.DataFrame, *, label: str = "value", viewer: Viewer | None = None) -> None:
     """A table of counts where hidden values read "suppressed", never blank or zero."""
     shown = frame.drop(columns=[c for c in ("dimension", "suppressed") if c in frame.columns]).copy()
     for column in ("records", "victims"):
         if column in shown.columns:
             shown[column] = [("suppressed" if pd.isna(v) else f"{int(v):,}") for v in shown[column]]
     shown = shown.rename(columns={"value": label})
-    st.dataframe(shown, hide_index=True, width="stretch")
+    if viewer is None:
+        st.dataframe(shown, hide_index=True, width="stretch")
+    else:  # with the audited safe download
+        from ui import tables
+
+        tables.show_table(shown, viewer=viewer, name=f"Counts by {label}", hide_index=True, width="stretch")

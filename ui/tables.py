@@ -1,0 +1,74 @@
+"""Every table a page shows, and its one way out: a safe, audited CSV download.
+
+Streamlit's own table toolbar offers a CSV download and a clipboard copy that
+nobody logs and that writes cells raw. ``.streamlit/config.toml`` turns them
+off (``client.disableDataExport = true``), and pages draw tables through
+:func:`show_table`, which adds a **Download CSV** button for viewers with
+:attr:`~query.policy.Capability.DOWNLOAD_TABLES`. The file comes from
+:func:`routes.safe_output.csv_bytes` (formula cells neutralised, control
+characters removed) and each download writes an audit entry (action
+``download_table``: which table, how many rows, which columns, the filters).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from query import audit
+from query.filters import Filters
+from query.policy import Capability
+from query.viewer import Viewer
+from routes import safe_output
+
+#: The audit action of a table download.
+DOWNLOAD_ACTION = "download_table"
+
+
+def table_file_name(name: str) -> str:
+    """The download's file name for a table called ``name``.
+
+    >>> table_file_name("Open subject matches (la)")
+    'routes_open_subject_matches_la.csv'
+    """
+    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "table"
+    return f"routes_{slug}.csv"
+
+
+def record_download(viewer: Viewer, *, name: str, rows: int, columns: list[str],
+                    filters: Filters | None = None) -> None:
+    """Write the audit entry of one table download (the button's ``on_click``)."""
+    audit.record_event(
+        viewer, action=DOWNLOAD_ACTION,
+        what=f"table {name!r}: {rows} rows ({', '.join(map(str, columns))}) as {table_file_name(name)}",
+        filters=filters,
+    )
+
+
+def show_table(data: pd.DataFrame, *, viewer: Viewer, name: str, filters: Filters | None = None,
+               **dataframe_options: Any) -> None:
+    """``st.dataframe(data, **dataframe_options)`` and, under it, the audited safe download.
+
+    Parameters
+    ----------
+    data
+        The frame exactly as shown (the download holds what the viewer sees, no more).
+    viewer
+        Who is looking; the button shows only with ``download_tables``.
+    name
+        What the table is, for the file name and the audit entry (unique on the page).
+    filters
+        The filters the table was read with, for the audit entry.
+    """
+    st.dataframe(data, **dataframe_options)
+    if data.empty or not viewer.can(Capability.DOWNLOAD_TABLES):
+        return
+    st.download_button(
+        "Download CSV", data=safe_output.csv_bytes(data), file_name=table_file_name(name), mime="text/csv",
+        key=f"download_{table_file_name(name)}", on_click=record_download, args=(viewer,),
+        kwargs={"name": name, "rows": len(data), "columns": [str(c) for c in data.columns], "filters": filters},
+        help="A CSV of this table; the download is written to the audit log.",
+    )
