@@ -112,10 +112,6 @@ _PREPOSITIONS = frozenset({"in", "near", "at", "off", "outside", "by", "around",
 _LEADS = frozenset({"in", "near", "at", "from", "to", "into", "outside", "around", "for", "of", "by",
                     "off", "the", "a", "an", "and", "or", "north", "south", "east", "west",
                     "downtown", "northern", "southern", "eastern", "western", "central"})
-#: A California place this small (population or ZIP weight) counts inside free text
-#: only after one of :data:`_PLACE_LEADS` ("south of Holt" is a street in Pomona).
-TINY_PLACE = 1000.0
-_PLACE_LEADS = frozenset({"in", "near", "at", "outside", "from", "to", "into", "around"})
 _NICKNAME_LEADS = frozenset({"in", "near", "at", "from", "to", "into", "outside", "around"})
 _ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th)$")
 _WORD_HYPHEN = re.compile(r"[^\W\d_]-[^\W\d_]")
@@ -222,6 +218,7 @@ class _Tokens:
     ca_marker: bool  # the text says CA / California
     hyphened: list[bool]  # token i is joined to token i + 1 by a hyphen ("cul-de-sac")
     set_aside: list[str]  # gazetteer names found but not taken, and why
+    refused: list[tuple[int, int]]  # their token spans: no typo is read into them
 
     @classmethod
     def from_text(cls, text: str) -> _Tokens:
@@ -235,7 +232,7 @@ class _Tokens:
             hyphened.extend(_hyphen_flags(part, len(toks)))
         words = expand_tokens(raw)
         content = [bool(w) and r not in _NOISE and not r.isdigit() for r, w in zip(raw, words, strict=True)]
-        return cls(raw, words, segment, content, any(r in _CA_CODES for r in raw), hyphened, [])
+        return cls(raw, words, segment, content, any(r in _CA_CODES for r in raw), hyphened, [], [])
 
     def key(self, start: int, stop: int) -> str:
         return " ".join(w for w in self.words[start:stop] if w)
@@ -343,6 +340,7 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
             weak = False
             if not whole_text:
                 reason = _street_reason(tokens, start, stop, key, gaz)
+                street = reason is not None
                 if reason is None and key in NICKNAME_KEYS and not whole_segment:
                     lead = prev if not key.startswith("the ") else (
                         tokens.raw[start - 1] if start > 0 else "")
@@ -351,15 +349,13 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
                         reason = "a nickname inside other words"
                     elif lead not in _NICKNAME_LEADS and not at_end:
                         reason = "a nickname only counts alone or after 'in'"
-                if reason is None and not whole_segment and prev not in _PLACE_LEADS \
-                        and all(c.is_california and c.kind == "place" and c.weight <= TINY_PLACE
-                                for c in cands):
-                    reason = "a hamlet named without 'in'/'near'"
                 if reason is None and not cands[0].is_california and not whole_segment \
                         and not _is_region(cands[0], key) and prev and prev not in _LEADS:
                     reason = "part of a longer name"
                 if reason is not None:
                     refused.append((start, stop, key, reason))
+                    if street:
+                        tokens.refused.append((start, stop))
                     continue
             if not whole_segment:
                 after_preposition = start > 0 and tokens.raw[start - 1] in _PREPOSITIONS
@@ -392,6 +388,7 @@ def _drop_between_streets(matches: list[_Match], tokens: _Tokens) -> list[_Match
         if m.start > 0 and tokens.raw[m.start - 1] == "between" and m.stop < len(tokens.raw) \
                 and tokens.raw[m.stop] == "and" and (m.stop + 1) not in starts:
             tokens.set_aside.append(f"'{m.words}' set aside: a cross street (between it and a non-place)")
+            tokens.refused.append((m.start, m.stop))
             continue
         out.append(m)
     return out
@@ -425,6 +422,8 @@ def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer, *, deletes_only: bool = Fals
     for i in range(n):
         if tokens.content[i]:
             segments.setdefault(tokens.segment[i], []).append(i)
+    content_all = [i for i in range(n) if tokens.content[i]]
+    best_rank: tuple[bool, int, int, float, str] | None = None
     for start in range(n):
         if not tokens.content[start]:
             continue
@@ -432,8 +431,8 @@ def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer, *, deletes_only: bool = Fals
             if tokens.segment[stop - 1] != tokens.segment[start] or not tokens.content[stop - 1]:
                 break
             query = tokens.key(start, stop)
-            if len(query) < 4:
-                continue
+            if len(query) < 4 or any(a < stop and start < b for a, b in tokens.refused):
+                continue  # short, or words already read as a name and set aside
             if stop - start > 1 and (tokens.raw[start] in _PREPOSITIONS or tokens.raw[stop - 1] in _PREPOSITIONS):
                 continue
             covered = [i for i in range(start, stop) if tokens.content[i]]
@@ -451,20 +450,23 @@ def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer, *, deletes_only: bool = Fals
                 if len(query) < 5 and len(key) < 5 or key in COMMON_WORDS and not whole_segment:
                     continue
                 dist = OSA.distance(query, key, score_cutoff=limit)
-                if dist > limit or dist == 0 or key in _STREET_WORDS or key in NICKNAME_KEYS:
-                    continue  # an exact hit was already weighed (and maybe set aside)
+                if dist > limit or dist == 0 or key in NICKNAME_KEYS or (
+                        key in _STREET_WORDS and len(covered) < len(content_all)):
+                    continue  # an exact hit was already weighed; "Bouleard" alone is the town
                 match = _Match(start, stop, key, _side(gaz.names[key], tokens.ca_marker),
                                whole_segment, False, dist, words=" ".join(tokens.raw[start:stop]))
-                rank = (whole_segment, len(key), -dist)
-                if best is None or rank > (best.whole_segment, len(best.key), -best.distance):
-                    best = match
+                # ties go to the more populous name, then the key: never to the order of a set
+                rank = (whole_segment, len(key), -dist, match.cands[0].weight, key)
+                if best_rank is None or rank > best_rank:
+                    best, best_rank = match, rank
     if best is not None or deletes_only:
         return [best] if best is not None else []
     for idx in segments.values():
         query = tokens.key(idx[0], idx[-1] + 1)
         if len(query) < 6 or len(idx) > 5:
             continue
-        if _street_reason(tokens, idx[0], idx[-1] + 1, query, gaz) is not None:
+        if _street_reason(tokens, idx[0], idx[-1] + 1, query, gaz) is not None or any(
+                a <= idx[-1] and idx[0] < b for a, b in tokens.refused):
             continue
         hit = process.extractOne(query, gaz.choices, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
         if hit is not None and hit[0] != query and hit[0] not in _STREET_WORDS:
