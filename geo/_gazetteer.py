@@ -98,8 +98,27 @@ NICKNAMES: dict[str, tuple[str, str, float]] = {
     "yosemite": ("Mariposa", "county", 0.5),
     "coachella valley": ("Riverside", "county", 0.7),
     "napa valley": ("Napa", "county", 0.7),
+    "imperial valley": ("Imperial", "county", 0.7),
     "silicon valley": ("Santa Clara", "county", 0.6),
 }
+
+#: Nickname keys (one-word slang and "the ..." forms, not a place's own name): they
+#: count only when they stand alone or after "in"/"near"/"from" ("in the OC", "Sac",
+#: not "the city of Fresno" nor "a cul-de-sac").
+NICKNAME_KEYS = frozenset(
+    name_key(k) for k, (target, _kind, _conf) in NICKNAMES.items()
+    if name_key(k) != name_key(target) and (" " not in name_key(k) or k.startswith("the "))
+)
+
+#: Mexico's 32 states (and the usual short forms): after a place name they name
+#: where it is, like a US state ("Tecate, Baja California").
+MEXICAN_STATES = frozenset({
+    "Aguascalientes", "Baja California", "Baja California Sur", "Campeche", "Chiapas",
+    "Chihuahua", "Coahuila", "Colima", "Durango", "Guanajuato", "Guerrero", "Hidalgo", "Jalisco",
+    "Mexico State", "Michoacan", "Morelos", "Nayarit", "Nuevo Leon", "Oaxaca", "Puebla",
+    "Queretaro", "Quintana Roo", "San Luis Potosi", "Sinaloa", "Sonora", "Tabasco", "Tamaulipas",
+    "Tlaxcala", "Veracruz", "Yucatan", "Zacatecas", "Mexico City",
+})
 
 #: Single words that are also place names ("Likely", "Weed", "Alpine") but in free
 #: text are more often ordinary words; they match only as a whole segment.

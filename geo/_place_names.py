@@ -63,7 +63,13 @@ STREET_SUFFIXES = frozenset(
     "freeway plz plaza sq square aly alley row loop".split()
 )
 
+#: Street types in the plural ("76th and Figueroa streets") and words that make a
+#: name before them a corridor or a region rather than the town ("Holt Corridor").
+STREET_PLURALS = frozenset("streets avenues boulevards roads drives highways freeways".split())
+CORRIDOR_WORDS = frozenset("corridor corridors valley sector".split())
+
 _DOTTED_INITIAL = re.compile(r"\b([a-z])\.\s?(?=[a-z]\.)")
+_POSSESSIVE = re.compile(r"(?<=[a-z])['’`´]s\b")
 _APOSTROPHE = re.compile(r"['’`´]")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
@@ -79,14 +85,18 @@ def strip_accents(text: str) -> str:
 
 
 def raw_tokens(text: str) -> list[str]:
-    """Lower-case word tokens with dotted initials joined, before any expansion.
+    """Lower-case word tokens with dotted initials joined and possessives dropped.
 
     >>> raw_tokens("S.F. / Mt. Shasta, CA")
     ['sf', 'mt', 'shasta', 'ca']
+    >>> raw_tokens("Fresno's Parkway Drive")
+    ['fresno', 'parkway', 'drive']
     """
-    lowered = strip_accents(text).lower()
-    lowered = _DOTTED_INITIAL.sub(r"\1", lowered)
-    lowered = _APOSTROPHE.sub("", lowered)
+    lowered = (text if text.isascii() else strip_accents(text)).lower()
+    if "." in lowered:
+        lowered = _DOTTED_INITIAL.sub(r"\1", lowered)
+    if _APOSTROPHE.search(lowered):
+        lowered = _APOSTROPHE.sub("", _POSSESSIVE.sub("", lowered))
     return _NON_WORD.sub(" ", lowered).split()
 
 

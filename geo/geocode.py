@@ -18,13 +18,27 @@ What it understands, in the order it tries:
 3. an explicit state or country ("Reno, NV", "Phoenix AZ", "Tijuana, Mexico");
 4. place names (GeoNames places and ZIP-city names), county forms ("Kern Co.",
    "County of San Diego") and nicknames ("Sacto", "NoHo", "the OC") found anywhere
-   in the text, abbreviations (Mt., Ft., St., So.) and numerals unified; a name
-   followed by a street suffix ("Harbor Blvd") is a street, not a town;
+   in the text, abbreviations (Mt., Ft., St., So.), numerals and possessives
+   ("Fresno's") unified;
 5. typos: a one-edit deletion index first, then ``rapidfuzz`` on the segments.
 
+Words in a street position are never a place: a street type by itself
+("Boulevard"), a name before a street type ("Harbor Blvd", "Stockton Boulevard") or
+before "Corridor"/"Valley" when that is no name itself, "the 700 block of X", cross
+streets ("76th and X", "X and Y Street", "between X and Y" when only one side is a
+place). Nicknames count only standing alone or after "in"/"near"/"from" ("the City"
+is not "the city of Fresno"), a hamlet only after such a word, an out-of-state city
+not inside a longer name ("Otay Mesa"). A full state, Mexican state or country
+right after a place wins over a California namesake ("Pasadena, Texas", "Tecate,
+Baja California"), in both roles. When readings disagree on the county (two places
+in different counties, a place and a county that does not hold it, "London,
+Ontario") and neither is clearly stronger, the answer is an error that says so,
+never a guess. ``matched`` names the gazetteer entry and the words it came from,
+and what was set aside and why ("'boulevard' set aside: a street type").
+
 Ambiguous names ("Burbank" is in Los Angeles and in Santa Clara counties) use a
-county or ZIP hint in the same text, else the more populous place with a lower
-confidence.
+county or ZIP hint in the same text (or the county that every place named shares),
+else the more populous place with a lower confidence.
 
 The precision decides the finest H3 resolution a record may be indexed at
 (:data:`geo.grid.PRECISION_MAX_RES`: point 9, zip 7, place 6, county none).
@@ -46,8 +60,23 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from geo._coordinates import LatLng, _fix_pair, text_to_latlng
-from geo._gazetteer import COMMON_WORDS, Candidate, Gazetteer, latlngs_to_counties, load_gazetteer
-from geo._place_names import STREET_SUFFIXES, expand_tokens, name_key, raw_tokens
+from geo._gazetteer import (
+    COMMON_WORDS,
+    MEXICAN_STATES,
+    NICKNAME_KEYS,
+    Candidate,
+    Gazetteer,
+    latlngs_to_counties,
+    load_gazetteer,
+)
+from geo._place_names import (
+    CORRIDOR_WORDS,
+    STREET_PLURALS,
+    STREET_SUFFIXES,
+    expand_tokens,
+    name_key,
+    raw_tokens,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +107,17 @@ _EMPTY = frozenset({
 })
 _SEGMENT_SPLIT = re.compile(r"[,;|/()\[\]\n\t]+|\s-\s|\s+to\s+|\s+–\s+")
 _PREPOSITIONS = frozenset({"in", "near", "at", "off", "outside", "by", "around", "of", "from", "the"})
+#: What may stand before a nickname ("in the OC") or an out-of-state city inside free
+#: text ("heading for Las Vegas"); anything else there makes it part of another name.
+_LEADS = frozenset({"in", "near", "at", "from", "to", "into", "outside", "around", "for", "of", "by",
+                    "off", "the", "a", "an", "and", "or", "north", "south", "east", "west",
+                    "downtown", "northern", "southern", "eastern", "western", "central"})
+_NICKNAME_LEADS = frozenset({"in", "near", "at", "from", "to", "into", "outside", "around"})
+_ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th)$")
+_WORD_HYPHEN = re.compile(r"[^\W\d_]-[^\W\d_]")
+_STREET_WORDS = STREET_SUFFIXES | STREET_PLURALS
+_STREET_NEIGHBOURS = _STREET_WORDS | CORRIDOR_WORDS | {"and"}
+_STREET_LEADS = frozenset({"of", "and"})
 _ZIP = re.compile(r"(?<![\d.])(\d{5})(?:\s?-\s?(\d{4}))?(?![\d.])")
 _AMBIGUOUS_CODES = frozenset({
     "in", "or", "me", "ok", "hi", "co", "la", "de", "id", "oh", "al", "pa", "ma", "mo", "ga", "wa",
@@ -149,7 +189,9 @@ def _county_name(fips: str) -> str:
     return load_gazetteer().county_names.get(fips, fips)
 
 
-def _place_result(cand: Candidate, confidence: float, note: str | None = None) -> dict[str, Any]:
+def _place_result(cand: Candidate, confidence: float, note: str | None = None,
+                  words: str = "") -> dict[str, Any]:
+    """A California answer; ``matched`` names the gazetteer entry and the words it came from."""
     county = _county_name(cand.county_fips or "")
     if cand.kind == "county":
         matched = f"{cand.name} (county)"
@@ -157,6 +199,8 @@ def _place_result(cand: Candidate, confidence: float, note: str | None = None) -
     else:
         matched = f"{cand.name} (place, {county})"
         precision = "place"
+    if words:
+        matched += f" from '{words}'"
     if note:
         matched += f"; {note}"
     return _placed(cand.lat, cand.lng, cand.county_fips or "", precision, confidence, matched)
@@ -172,21 +216,40 @@ class _Tokens:
     segment: list[int]
     content: list[bool]  # not noise, not empty
     ca_marker: bool  # the text says CA / California
+    hyphened: list[bool]  # token i is joined to token i + 1 by a hyphen ("cul-de-sac")
+    set_aside: list[str]  # gazetteer names found but not taken, and why
+    refused: list[tuple[int, int]]  # their token spans: no typo is read into them
 
     @classmethod
     def from_text(cls, text: str) -> _Tokens:
         raw: list[str] = []
         segment: list[int] = []
+        hyphened: list[bool] = []
         for seg_id, part in enumerate(_SEGMENT_SPLIT.split(text)):
             toks = raw_tokens(part)
             raw.extend(toks)
             segment.extend([seg_id] * len(toks))
+            hyphened.extend(_hyphen_flags(part, len(toks)))
         words = expand_tokens(raw)
         content = [bool(w) and r not in _NOISE and not r.isdigit() for r, w in zip(raw, words, strict=True)]
-        return cls(raw, words, segment, content, any(r in _CA_CODES for r in raw))
+        return cls(raw, words, segment, content, any(r in _CA_CODES for r in raw), hyphened, [], [])
 
     def key(self, start: int, stop: int) -> str:
         return " ".join(w for w in self.words[start:stop] if w)
+
+
+def _hyphen_flags(part: str, count: int) -> list[bool]:
+    """For each token of ``part``, whether a hyphen joins it to the next one."""
+    if _WORD_HYPHEN.search(part) is None:
+        return [False] * count
+    flags: list[bool] = []
+    for chunk in part.split():
+        pieces = [raw_tokens(p) for p in chunk.split("-")]
+        for piece_no, piece in enumerate(pieces):
+            for i in range(len(piece)):
+                flags.append(i == len(piece) - 1 and piece_no < len(pieces) - 1
+                             and any(pieces[piece_no + 1:]))
+    return flags if len(flags) == count else [False] * count
 
 
 @dataclass(slots=True)
@@ -199,27 +262,72 @@ class _Match:
     whole_text: bool
     distance: int = 0
     weak: bool = False  # a short nickname at the end of free text ("motel SF")
+    words: str = ""  # the words of the text it came from
 
     @property
     def is_california(self) -> bool:
         return self.cands[0].is_california
 
 
+def _street_reason(tokens: _Tokens, start: int, stop: int, key: str, gaz: Gazetteer) -> str | None:
+    """Why the name at ``tokens[start:stop]`` stands in a street position, or ``None``.
+
+    A street type is never a place by itself ("Boulevard"); a name before a street
+    type is a street ("Harbor Blvd"), before "Corridor"/"Valley" a corridor or region
+    ("Holt Corridor", "San Joaquin Valley") unless that is a name itself; "the 700
+    block of X" and "76th and X" / "X and 76th" / "X and Y Street" are streets.
+    """
+    raw, seg, n = tokens.raw, tokens.segment, len(tokens.raw)
+    nxt = raw[stop] if stop < n else ""
+    prev = raw[start - 1] if start > 0 else ""
+    if key not in _STREET_WORDS and nxt not in _STREET_NEIGHBOURS and prev not in _STREET_LEADS:
+        return None  # the common case, without the checks below
+
+    def at(i: int) -> str:
+        return raw[i] if 0 <= i < n and seg[i] == seg[start] else ""
+
+    nxt, prev = at(stop), at(start - 1)
+    if key in _STREET_WORDS:
+        return "a street type"
+    if nxt in _STREET_WORDS and at(stop + 1) not in _STREET_WORDS:
+        return "a street name"  # not "Fresno's Parkway Drive", where the street is "Parkway"
+    if nxt in CORRIDOR_WORDS and f"{key} {nxt}" not in gaz.names:
+        return f"names a {nxt}"
+    if prev == "of" and at(start - 2) == "block":
+        return "a block of a street"
+    before_and = at(start - 2)
+    if prev == "and" and (_ORDINAL.match(before_and) or before_and in _STREET_WORDS):
+        return "a cross street"
+    if nxt == "and":
+        if _ORDINAL.match(at(stop + 1)):
+            return "a cross street"
+        for j in range(stop + 2, stop + 5):
+            if at(j) in _STREET_WORDS:
+                return "a cross street"
+    return None
+
+
 def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
-    """Maximal n-gram matches of gazetteer keys, streets and common words left out."""
+    """Maximal n-gram matches of gazetteer keys; streets, nicknames out of place and
+    common words left out (and noted in ``tokens.set_aside``)."""
     n = len(tokens.words)
     content_idx = [i for i in range(n) if tokens.content[i]]
     seg_content: dict[int, list[int]] = {}
     for i in content_idx:
         seg_content.setdefault(tokens.segment[i], []).append(i)
     found: list[_Match] = []
+    refused: list[tuple[int, int, str, str]] = []
+    words = tokens.words
     for start in range(n):
-        if not tokens.words[start]:
+        if not words[start]:
             continue
+        key = ""
         for stop in range(start + 1, min(start + 7, n + 1)):
             if tokens.segment[stop - 1] != tokens.segment[start]:
                 break
-            key = tokens.key(start, stop)
+            word = words[stop - 1]
+            if word:
+                key = f"{key} {word}" if key else word  # tokens.key(start, stop), grown
             cands = gaz.names.get(key)
             if cands is None:
                 continue
@@ -227,6 +335,28 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
             seg_all = seg_content.get(tokens.segment[start], [])
             whole_segment = bool(covered) and covered == seg_all
             whole_text = bool(covered) and covered == content_idx
+            prev = tokens.raw[start - 1] if start > 0 and tokens.segment[start - 1] == tokens.segment[start] else ""
+            nxt = tokens.raw[stop] if stop < n and tokens.segment[stop] == tokens.segment[start] else ""
+            weak = False
+            if not whole_text:
+                reason = _street_reason(tokens, start, stop, key, gaz)
+                street = reason is not None
+                if reason is None and key in NICKNAME_KEYS and not whole_segment:
+                    lead = prev if not key.startswith("the ") else (
+                        tokens.raw[start - 1] if start > 0 else "")
+                    at_end = bool(covered) and covered[-1] == content_idx[-1] and len(key) <= 3
+                    if nxt == "of" or (start > 0 and tokens.hyphened[start - 1]) or tokens.hyphened[stop - 1]:
+                        reason = "a nickname inside other words"
+                    elif lead not in _NICKNAME_LEADS and not at_end:
+                        reason = "a nickname only counts alone or after 'in'"
+                if reason is None and not cands[0].is_california and not whole_segment \
+                        and not _is_region(cands[0], key) and prev and prev not in _LEADS:
+                    reason = "part of a longer name"
+                if reason is not None:
+                    refused.append((start, stop, key, reason))
+                    if street:
+                        tokens.refused.append((start, stop))
+                    continue
             if not whole_segment:
                 after_preposition = start > 0 and tokens.raw[start - 1] in _PREPOSITIONS
                 at_end = bool(covered) and covered[-1] == content_idx[-1]
@@ -235,17 +365,45 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
                 if len(key) <= 3 and not (after_preposition or at_end):
                     continue  # "LA", "OC" likewise, or last
                 weak = len(key) <= 3 and not after_preposition
-                nxt = tokens.raw[stop] if stop < n else ""
-                if nxt in STREET_SUFFIXES and tokens.segment[min(stop, n - 1)] == tokens.segment[start]:
-                    continue
             found.append(_Match(start, stop, key, _side(cands, tokens.ca_marker),
-                                whole_segment, whole_text, weak=weak if not whole_segment else False))
+                                whole_segment, whole_text, weak=weak,
+                                words=" ".join(tokens.raw[start:stop])))
     maximal = [
         m for m in found
         if not any(o is not m and o.start <= m.start and m.stop <= o.stop
                    and (o.stop - o.start) > (m.stop - m.start) for o in found)
     ]
+    maximal = _drop_between_streets(maximal, tokens)
+    for start, stop, _key, reason in refused:
+        if not any(m.start <= start and stop <= m.stop for m in maximal):
+            tokens.set_aside.append(f"'{' '.join(tokens.raw[start:stop])}' set aside: {reason}")
     return maximal
+
+
+def _drop_between_streets(matches: list[_Match], tokens: _Tokens) -> list[_Match]:
+    """"between Belmont and Olive": when only one side is a place, both are streets."""
+    out = []
+    starts = {m.start for m in matches}
+    for m in matches:
+        if m.start > 0 and tokens.raw[m.start - 1] == "between" and m.stop < len(tokens.raw) \
+                and tokens.raw[m.stop] == "and" and (m.stop + 1) not in starts:
+            tokens.set_aside.append(f"'{m.words}' set aside: a cross street (between it and a non-place)")
+            tokens.refused.append((m.start, m.stop))
+            continue
+        out.append(m)
+    return out
+
+
+def _is_region(cand: Candidate, key: str) -> bool:
+    """An out-of-state match that names a state, a country or a Mexican state."""
+    if cand.is_california:
+        return False
+    gaz = load_gazetteer()
+    if cand.kind == "state":
+        region = gaz.region_of.get("state:" + cand.state)
+    else:
+        region = gaz.region_of.get("country:" + cand.country)
+    return (region is not None and cand.name == region.name) or cand.name in MEXICAN_STATES
 
 
 def _side(cands: tuple[Candidate, ...], ca_marker: bool) -> tuple[Candidate, ...]:
@@ -264,6 +422,8 @@ def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer, *, deletes_only: bool = Fals
     for i in range(n):
         if tokens.content[i]:
             segments.setdefault(tokens.segment[i], []).append(i)
+    content_all = [i for i in range(n) if tokens.content[i]]
+    best_rank: tuple[bool, int, int, float, str] | None = None
     for start in range(n):
         if not tokens.content[start]:
             continue
@@ -271,8 +431,8 @@ def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer, *, deletes_only: bool = Fals
             if tokens.segment[stop - 1] != tokens.segment[start] or not tokens.content[stop - 1]:
                 break
             query = tokens.key(start, stop)
-            if len(query) < 4:
-                continue
+            if len(query) < 4 or any(a < stop and start < b for a, b in tokens.refused):
+                continue  # short, or words already read as a name and set aside
             if stop - start > 1 and (tokens.raw[start] in _PREPOSITIONS or tokens.raw[stop - 1] in _PREPOSITIONS):
                 continue
             covered = [i for i in range(start, stop) if tokens.content[i]]
@@ -283,29 +443,37 @@ def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer, *, deletes_only: bool = Fals
             hits: set[str] = set(gaz.deletes.get(query, ()))
             for i in range(len(query)):
                 hits.update(gaz.deletes.get(query[:i] + query[i + 1:], ()))
+            if hits and _street_reason(tokens, start, stop, query, gaz) is not None:
+                continue
             limit = 1 if len(query) < 10 else 2
             for key in hits:
                 if len(query) < 5 and len(key) < 5 or key in COMMON_WORDS and not whole_segment:
                     continue
                 dist = OSA.distance(query, key, score_cutoff=limit)
-                if dist > limit:
-                    continue
+                if dist > limit or dist == 0 or key in NICKNAME_KEYS or (
+                        key in _STREET_WORDS and len(covered) < len(content_all)):
+                    continue  # an exact hit was already weighed; "Bouleard" alone is the town
                 match = _Match(start, stop, key, _side(gaz.names[key], tokens.ca_marker),
-                               whole_segment, False, dist)
-                rank = (whole_segment, len(key), -dist)
-                if best is None or rank > (best.whole_segment, len(best.key), -best.distance):
-                    best = match
+                               whole_segment, False, dist, words=" ".join(tokens.raw[start:stop]))
+                # ties go to the more populous name, then the key: never to the order of a set
+                rank = (whole_segment, len(key), -dist, match.cands[0].weight, key)
+                if best_rank is None or rank > best_rank:
+                    best, best_rank = match, rank
     if best is not None or deletes_only:
         return [best] if best is not None else []
     for idx in segments.values():
         query = tokens.key(idx[0], idx[-1] + 1)
         if len(query) < 6 or len(idx) > 5:
             continue
+        if _street_reason(tokens, idx[0], idx[-1] + 1, query, gaz) is not None or any(
+                a <= idx[-1] and idx[0] < b for a, b in tokens.refused):
+            continue
         hit = process.extractOne(query, gaz.choices, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
-        if hit is not None:
+        if hit is not None and hit[0] != query and hit[0] not in _STREET_WORDS:
             key = hit[0]
             cands = _side(gaz.names[key], tokens.ca_marker)
-            return [_Match(idx[0], idx[-1] + 1, key, cands, True, False, 2)]
+            return [_Match(idx[0], idx[-1] + 1, key, cands, True, False, 2,
+                           words=" ".join(tokens.raw[idx[0]:idx[-1] + 1]))]
     return []
 
 
@@ -345,33 +513,93 @@ def _resolve_place(match: _Match, hints: set[str], *, base: float,
         confidence = min(confidence, 0.75 if match.distance == 1 else 0.65)
         typo = f"read as {cand.name!r}"
         note = typo if note is None else f"{typo}; {note}"
-    return _place_result(cand, confidence, note)
+    return _place_result(cand, confidence, note, match.words)
 
 
-def _choose(matches: list[_Match], text: str, role: str, *, note: str | None = None) -> dict[str, Any] | None:
+def _region_after(matches: list[_Match], tokens: _Tokens) -> tuple[_Match, _Match] | None:
+    """A place directly followed by an out-of-state state, Mexican state or country
+    ("Tecate, Baja California", "Pasadena, Texas", "Portland, Maine"): the place is
+    over there, whatever its California or other namesakes."""
+    for m in matches:
+        if m.is_california and m.cands[0].kind != "place" or _is_region(m.cands[0], m.key):
+            continue
+        for r in matches:
+            if r.start == m.stop and not r.is_california and _is_region(r.cands[0], r.key):
+                return m, r
+    return None
+
+
+def _clash_after_outside(matches: list[_Match], tokens: _Tokens) -> str | None:
+    """"London, Ontario": an out-of-state place directly followed by a California
+    place name. Both readings are as strong; say so rather than guess."""
+    if tokens.ca_marker:
+        return None
+    for r in matches:
+        if r.is_california or _is_region(r.cands[0], r.key):
+            continue
+        for m in matches:
+            if m.start == r.stop and m.is_california and m.cands[0].kind == "place":
+                return (f"'{r.words} {m.words}' reads both as {r.cands[0].name} ({r.cands[0].state or r.cands[0].country}) "
+                        f"and as {m.cands[0].name} ({_describe_counties(m)}); not guessing which")
+    return None
+
+
+def _choose(matches: list[_Match], text: str, role: str, *, note: str | None = None,
+            tokens: _Tokens | None = None) -> dict[str, Any] | None:
+    if tokens is not None:
+        clash = _clash_after_outside(matches, tokens)
+        if clash is not None:
+            return _empty_result(clash)
+        pair = _region_after(matches, tokens)
+        if pair is not None:
+            place, region = pair
+            return _outside(region.cands[0], text, role, confidence=0.8,
+                            note=f"from '{place.words} {region.words}': {place.words} in "
+                                 f"{region.cands[0].name}, whatever its namesakes")
+    matches = [m for m in matches if not (m.is_california and m.cands[0].kind == "state")]
     ca = [m for m in matches if m.is_california]
     if ca:
         places = [m for m in ca if m.cands[0].kind == "place"]
         counties = [m for m in ca if m.cands[0].kind == "county"]
         hints = {m.cands[0].county_fips or "" for m in counties}
+        if len(hints) > 1:
+            names = ", ".join(sorted(_county_name(h) for h in hints))
+            return _empty_result(f"the text names more than one county ({names}); not guessing which")
         if places:
             consistent = [m for m in places if not hints or any(c.county_fips in hints for c in m.cands)]
             pool = consistent or places
             chosen = max(pool, key=lambda m: (m.whole_text, len(m.key), m.whole_segment, -m.start))
+            others = [m for m in pool if m is not chosen and (m.start, m.stop) != (chosen.start, chosen.stop)]
+            if others and not hints:
+                shared = set.intersection(*[{c.county_fips for c in m.cands if c.is_california}
+                                            for m in [chosen, *others]])
+                if not shared:
+                    listed = "; ".join(f"'{m.words}' ({_describe_counties(m)})" for m in [chosen, *others])
+                    return _empty_result(f"the text names places in different counties: {listed}; "
+                                         "not guessing which")
+                hints = {f for f in shared if f}
             base = 0.9 if chosen.whole_text else 0.8
             if hints and not consistent:
-                base = 0.6
-                note = (note + "; " if note else "") + "county named in the text disagrees"
-            return _resolve_place(chosen, _hint_counties(ca, chosen), base=base, note=note)
+                county = _county_name(next(iter(hints)))
+                return _empty_result(f"'{chosen.words}' ({_describe_counties(chosen)}) is not in "
+                                     f"{county} County, which the text also names; not guessing which")
+            return _resolve_place(chosen, _hint_counties(ca, chosen) | {h for h in hints if h}, base=base,
+                                  note=note)
         chosen = max(counties, key=lambda m: (len(m.key), -m.start))
         base = 0.9 if chosen.whole_text else 0.85
         if chosen.distance:
             base = 0.7
-        return _place_result(chosen.cands[0], min(base, chosen.cands[0].confidence), note)
+        return _place_result(chosen.cands[0], min(base, chosen.cands[0].confidence), note, chosen.words)
     if matches:
         chosen = max(matches, key=lambda m: (len(m.key), -m.start))
-        return _outside(chosen.cands[0], text, role, confidence=0.8 if chosen.distance == 0 else 0.6)
+        return _outside(chosen.cands[0], text, role, confidence=0.8 if chosen.distance == 0 else 0.6,
+                        note=f"from '{chosen.words}'" if chosen.words else None)
     return None
+
+
+def _describe_counties(match: _Match) -> str:
+    fips = sorted({c.county_fips or "" for c in match.cands if c.is_california})
+    return " or ".join(f"{_county_name(f)} County" for f in fips)
 
 
 # --------------------------------------------------------------------------- pieces
@@ -493,7 +721,7 @@ def _resolve_text(text: str, role: str) -> dict[str, Any] | _PendingPoint:
         if cands is not None:
             cands = _side(cands, tokens.ca_marker)
         if cands is not None and cands[0].is_california:
-            match = _Match(0, len(tokens.words), core, cands, True, True)
+            match = _Match(0, len(tokens.words), core, cands, True, True, words=" ".join(tokens.raw))
             return _choose([match], text, role) or _empty_result()
     # 2. coordinates
     if any(ch.isdigit() for ch in text):
@@ -515,7 +743,7 @@ def _resolve_text(text: str, role: str) -> dict[str, Any] | _PendingPoint:
             if cands is not None:
                 cands = _side(cands, True)
             if cands is not None and cands[0].is_california and zip5 is None:
-                match = _Match(0, 1, key, cands, True, False)
+                match = _Match(0, 1, key, cands, True, False, words=key)
                 return _choose([match], text, role, note="street not located; place centroid") or _empty_result()
     # 4. an explicit state or country outside California
     matches = _find_matches(tokens, gaz)
@@ -536,13 +764,18 @@ def _resolve_text(text: str, role: str) -> dict[str, Any] | _PendingPoint:
         note = "street not located; place centroid"
     if matches and not any(m.whole_segment and m.is_california for m in matches):
         matches = _prefer_longer_typo(matches, tokens, gaz)
-    chosen = _choose(matches, text, role, note=note)
-    if chosen is not None:
-        return chosen
-    chosen = _choose(_fuzzy_matches(tokens, gaz), text, role, note=note)
-    if chosen is not None:
-        return chosen
-    return _empty_result(f"no California place found in {_quote(text)!r}")
+    chosen = _choose(matches, text, role, note=note, tokens=tokens)
+    if chosen is None:
+        chosen = _choose(_fuzzy_matches(tokens, gaz), text, role, note=note)
+    if chosen is None:
+        chosen = _empty_result(f"no California place found in {_quote(text)!r}")
+    if tokens.set_aside:
+        why = "; ".join(tokens.set_aside)
+        if chosen["matched"] is not None:
+            chosen["matched"] += f"; {why}"
+        elif chosen["error"] is not None:
+            chosen["error"] += f" ({why})"
+    return chosen
 
 
 def _prefer_longer_typo(matches: list[_Match], tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
@@ -680,7 +913,7 @@ def geocode(text: str | None, *, role: Role = "destination") -> dict[str, Any]:
     --------
     >>> r = geocode("I-5 near Lodi")
     >>> r["county_fips"], r["precision"], r["matched"]
-    ('06077', 'place', 'Lodi (place, San Joaquin)')
+    ('06077', 'place', "Lodi (place, San Joaquin) from 'lodi'")
     >>> geocode("Reno, NV")["error"]
     'outside California: Reno, NV'
     >>> geocode("Reno, NV", role="origin")["state"]

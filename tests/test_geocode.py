@@ -108,7 +108,7 @@ def test_result_has_exactly_the_contract_columns() -> None:
     result = geocode("Lodi")
     assert list(result) == GEOCODE_COLUMNS
     assert result["county_fips"] == "06077"
-    assert result["matched"] == "Lodi (place, San Joaquin)"
+    assert result["matched"] == "Lodi (place, San Joaquin) from 'lodi'"
     assert (result["state"], result["country"], result["error"]) == ("CA", "US", None)
     assert 0 < result["confidence"] <= 1
 
@@ -253,7 +253,7 @@ def test_misspelling_is_read_with_lower_confidence() -> None:
 
 def test_free_text_street_name_is_not_the_town() -> None:
     result = geocode("Motel 6 on Harbor Blvd, Anaheim")
-    assert result["matched"] == "Anaheim (place, Orange)"
+    assert result["matched"] == "Anaheim (place, Orange) from 'anaheim'"
     assert geocode("5000 Riverside Dr, Chino")["county_fips"] == "06071"
 
 
