@@ -38,12 +38,13 @@ measurement                   cell                                              
 ``flows_region``              origin region × destination region × year           —
 ``flows_county``              origin county × destination county × year           above
 ``flows_type``                … × record type                                     above
+``flows_traffic``             … × trafficking type                                ``flows_county``
 ============================  ==================================================  ======
 
 The budget per release, ``ROUTES_RELEASE_RHO`` (default :data:`DEFAULT_RHO`),
-is split over the 13 measurements by weight: 4 for ``records_month`` (the
+is split over the 14 measurements by weight: 4 for ``records_month`` (the
 statewide monthly series must be within 2 %), 1 for each other, so
-σ = Δ / √(2ρw/16): 3.3 records per cell, 1.6 for the statewide months, 16.3
+σ = Δ / √(2ρw/17): 3.4 records per cell, 1.7 for the statewide months, 16.8
 victims.
 
 Consistency
@@ -86,7 +87,10 @@ Tables
 ``release_flows``
     ``month`` (1 January of the year), ``origin_county_fips``, ``origin_region``,
     ``origin_task_force``, ``dest_county_fips``, ``dest_region``,
-    ``dest_task_force``, ``record_type``, ``records``; in-state ends only.
+    ``dest_task_force``, ``record_type``, ``trafficking_type``, ``records``;
+    in-state ends only. Each edge twice: by record type (``trafficking_type``
+    NULL) and by trafficking type (``record_type`` NULL); both add up to the
+    same released edge.
 ``release_meta``
     ``key``, ``value``: the month range, the build id, σ per measurement.
 ``release_corridor_paths``, ``release_corridor_segments``
@@ -100,7 +104,7 @@ Tables
     by Mann-Kendall) computed from the released res-5 and res-6 cells per
     quarter (the last 16 complete quarters): the step is always ``quarter``.
 ``release_noise`` (never read for a viewer)
-    ``measurement``, ``key``, ``true_value``, ``noise``.
+    ``measurement``, ``key`` (a 64-bit hash of the cell's key), ``true_value``, ``noise``.
 ``release_ledger``
     ``build_id``, ``built_at``, ``measurement``, ``cells``, ``redrawn``,
     ``scale``, ``rho``: the budget spent per build and measurement.
@@ -175,6 +179,10 @@ MEASUREMENTS = (
     Measurement("flows_county", ("year", "o_region", "d_region", "o_county", "d_county"), parent="flows_region"),
     Measurement(
         "flows_type", ("year", "o_region", "d_region", "o_county", "d_county", "record_type"), parent="flows_county"
+    ),
+    Measurement(
+        "flows_traffic", ("year", "o_region", "d_region", "o_county", "d_county", "trafficking_type"),
+        parent="flows_county",
     ),
 )
 MEASUREMENT_NAMES = tuple(m.name for m in MEASUREMENTS)
@@ -320,7 +328,8 @@ def _spread(group: np.ndarray, weights: np.ndarray, parent_total: np.ndarray) ->
 
 
 def _month_range(con: duckdb.DuckDBPyConnection) -> list[date]:
-    row = con.execute("SELECT min(month), max(month) FROM records").fetchone()
+    rows = con.execute("SELECT min(month), max(month) FROM records").fetchall()
+    row = rows[0] if rows else None
     if row is None or row[0] is None:
         return []
     return [d.date() for d in pd.date_range(row[0], row[1], freq="MS")]
@@ -380,7 +389,7 @@ def _cell_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def _flow_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return con.execute("""
         SELECT year(month) AS year, origin_county_fips AS o_county, dest_county_fips AS d_county,
-            record_type, count(*) AS records
+            record_type, trafficking_type, count(*) AS records
         FROM records
         WHERE month IS NOT NULL AND origin_county_fips IS NOT NULL AND dest_county_fips IS NOT NULL
         GROUP BY ALL
@@ -398,11 +407,10 @@ class _Ledger:
     rows: list[dict[str, object]]
 
 
-def _key_strings(frame: pd.DataFrame, keys: tuple[str, ...]) -> pd.Series:
-    out = frame[keys[0]].astype(str)
-    for key in keys[1:]:
-        out = out + "|" + frame[key].astype(str)
-    return out
+def _key_hashes(frame: pd.DataFrame, keys: tuple[str, ...]) -> pd.Series:
+    """A 64-bit key per cell (pandas' fixed-key hash of the key columns' text): stable across builds."""
+    text = frame[list(keys)].astype(str)
+    return pd.util.hash_pandas_object(text, index=False).astype(np.int64)
 
 
 def _measure(
@@ -410,7 +418,7 @@ def _measure(
 ) -> np.ndarray:
     """The noisy counts of ``domain[m.value]`` (stored noise reused where the true value did not change)."""
     scale = scale_for(m, ledger.rho)
-    keys = _key_strings(domain, m.keys)
+    keys = _key_hashes(domain, m.keys)
     true = domain[m.value].to_numpy(dtype=np.int64)
     old = con.execute(
         "SELECT key, true_value, noise FROM release_noise WHERE measurement = ?", [m.name]
@@ -553,12 +561,18 @@ def _measure_flows(con: duckdb.DuckDBPyConnection, months: list[date], ledger: _
         counties.drop(columns="records").merge(pd.DataFrame({"record_type": list(RECORD_TYPES)}), how="cross"),
         raw, ["year", "o_region", "d_region", "o_county", "d_county", "record_type"], ["records"],
     )
+    traffic = _with_counts(
+        counties.drop(columns="records").merge(pd.DataFrame({"trafficking_type": list(TRAFFICKING_TYPES)}), how="cross"),
+        raw, ["year", "o_region", "d_region", "o_county", "d_county", "trafficking_type"], ["records"],
+    )
     by = {m.name: m for m in MEASUREMENTS}
     r0 = _released_level(con, by["flows_region"], regions, ledger, None)
     r1 = _released_level(con, by["flows_county"], counties, ledger, r0, ("year", "o_region", "d_region"))
-    return _released_level(
-        con, by["flows_type"], types, ledger, r1, ("year", "o_region", "d_region", "o_county", "d_county")
-    )
+    edge = ("year", "o_region", "d_region", "o_county", "d_county")
+    by_type = _released_level(con, by["flows_type"], types, ledger, r1, edge)
+    by_traffic = _released_level(con, by["flows_traffic"], traffic, ledger, r1, edge)
+    # one table: rows by record type (trafficking type NULL), then rows by trafficking type (record type NULL)
+    return pd.concat([by_type.assign(trafficking_type=None), by_traffic.assign(record_type=None)], ignore_index=True)
 
 
 # ------------------------------------------------------------------ writing
@@ -570,7 +584,7 @@ CREATE TABLE IF NOT EXISTS release_ledger (
     scale DOUBLE, rho DOUBLE
 )
 """
-_NOISE_DDL = "CREATE TABLE IF NOT EXISTS release_noise (measurement VARCHAR, key VARCHAR, true_value BIGINT, noise BIGINT)"
+_NOISE_DDL = "CREATE TABLE IF NOT EXISTS release_noise (measurement VARCHAR, key BIGINT, true_value BIGINT, noise BIGINT)"
 
 
 def _write(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame, order: str) -> int:
@@ -593,10 +607,10 @@ def _areas(frame: pd.DataFrame, column: str, prefix: str) -> pd.DataFrame:
 def spent_last_year(con: duckdb.DuckDBPyConnection, *, now: datetime) -> float:
     """ρ charged by the builds of the 365 days before ``now`` (``release_ledger``)."""
     con.execute(_LEDGER_DDL)
-    row = con.execute(
+    rows = con.execute(
         "SELECT coalesce(sum(rho), 0) FROM release_ledger WHERE built_at > ?::TIMESTAMP - INTERVAL 365 DAY", [now]
-    ).fetchone()
-    return float(row[0]) if row else 0.0
+    ).fetchall()
+    return float(rows[0][0]) if rows else 0.0
 
 
 def build(con: duckdb.DuckDBPyConnection, *, now: Callable[[], datetime] | None = None) -> dict[str, int]:
@@ -613,10 +627,10 @@ def build(con: duckdb.DuckDBPyConnection, *, now: Callable[[], datetime] | None 
     months = _month_range(con)
     ledger = _Ledger(str(uuid.uuid4()), started, rho, [])
     if not months:
-        fine = pd.DataFrame(columns=["month", "county", "record_type", "trafficking_type",
-                                     "released_records", "released_victims", "released_minors"])
-        cells = pd.DataFrame(columns=["quarter", "county", "cell5", "cell6", "released"])
-        flows = pd.DataFrame(columns=["year", "o_county", "d_county", "record_type", "released"])
+        fine = pd.DataFrame(columns=["month", "county", "record_type", "trafficking_type", "records", "victims",
+                                     "minors", "released_records", "released_victims", "released_minors"])
+        cells = pd.DataFrame(columns=["quarter", "county", "cell5", "cell6", "records", "released"])
+        flows = pd.DataFrame(columns=["year", "o_county", "d_county", "record_type", "trafficking_type", "records", "released"])
     else:
         fine = _measure_counts(con, months, ledger)
         county_month = fine.groupby(["month", "county"], as_index=False)["released_records"].sum()
@@ -636,7 +650,7 @@ def build(con: duckdb.DuckDBPyConnection, *, now: Callable[[], datetime] | None 
     flow_rows = flow_rows.assign(month=pd.to_datetime(flow_rows["year"].astype(str) + "-01-01").dt.date if len(flow_rows) else [])
     flow_rows = flow_rows.rename(columns={"released": "records"})[
         ["month", "origin_county_fips", "origin_region", "origin_task_force",
-         "dest_county_fips", "dest_region", "dest_task_force", "record_type", "records"]
+         "dest_county_fips", "dest_region", "dest_task_force", "record_type", "trafficking_type", "records"]
     ]
     written["release_flows"] = _write(con, "release_flows", flow_rows, "month, origin_county_fips, dest_county_fips")
     meta = {
@@ -712,7 +726,7 @@ def _hotspots(con: duckdb.DuckDBPyConnection, months: list[date]) -> int:
 
 
 def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchone()[0])  # type: ignore[index]
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchall()[0][0])
 
 
 def _cell_rows(cells: pd.DataFrame) -> pd.DataFrame:

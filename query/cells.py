@@ -590,6 +590,7 @@ def _released_breakdown(
     with _connection(con) as c:
         _guard(c, viewer, filters)
         release.check_cell_filters(filters)
+        release.require(c, release.CELLS_TABLE)
         where, params = release.widen_to_quarters(filters).where(side="dest")
         frame = c.execute(
             "SELECT 'month' AS dimension, strftime(month, '%Y-%m') AS value, sum(records)::BIGINT AS records "  # noqa: S608 (where from Filters)
@@ -626,6 +627,7 @@ def histogram_by_month(
         _guard(c, viewer, unbounded)
         # the trend pre-aggregates count every record (indicator filters through their mask)
         if release.reads_release(viewer):
+            release.require(c, release.COUNTS_TABLE)
             source = release.count_source(unbounded)
         else:
             source = count_source(c, [unbounded])

@@ -545,6 +545,7 @@ def _released_flow_edges(
         _guard(c, viewer, filters)
         frame = release.edges(c, filters, level)
     frame = frame[frame["records"] > 0].reset_index(drop=True)
+    split = not frame["tips"].isna().any()  # no split by record type under a trafficking-type filter
     frame["level"], frame["rolled_up"] = level, False
     if level == "county":  # as the exact reader does: a small county edge joins its regions' edge
         small = frame["records"] < viewer.k
@@ -553,6 +554,9 @@ def _released_flow_edges(
         ].sum()
         rest = rest.assign(origin_id=rest["origin_region"], dest_id=rest["dest_region"], level="region", rolled_up=True)
         frame = pd.concat([frame[~small], rest], ignore_index=True)
+    if not split:
+        for column in _PARTITION:
+            frame[column] = pd.array([pd.NA] * len(frame), dtype="Int64")
     frame["origin_kind"] = frame["level"]
     frame["dest_kind"] = frame["level"]
     frame = _add_places(frame)

@@ -15,8 +15,8 @@ What the release resolves, and so what a filter can narrow for these viewers:
 - counts: month × county (region, task force) × record type × trafficking type;
 - map cells: H3 res 4-6 per quarter (a period is widened to whole quarters;
   finer resolutions show res 6);
-- flows: county to county per year and record type (a period is widened to
-  whole years; in-state origins only).
+- flows: county to county per year, by record type or by trafficking type
+  (not both at once; a period is widened to whole years; in-state origins only).
 
 A source-kind or indicator filter cannot be answered from it:
 :class:`ReleaseFilterError` says which filter to remove.
@@ -36,6 +36,7 @@ from query.filters import Filters
 from query.suppression import FilterIsolationError
 from query.viewer import Viewer
 from routes import warehouse
+from routes.errors import RoutesError
 
 __all__ = ["protection_note", "release_summary"]
 
@@ -58,9 +59,37 @@ class ReleaseFilterError(FilterIsolationError):
     """A filter the protected release cannot answer (it has no such breakdown)."""
 
 
+class ReleaseNotBuiltError(RoutesError, LookupError):
+    """The warehouse has no protected release (built before it existed, or never built)."""
+
+
+def require(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Raise :class:`ReleaseNotBuiltError` when ``table`` of the release is missing (never fall back to exact counts)."""
+    if not warehouse.has_table(con, table):
+        raise ReleaseNotBuiltError(
+            f"the protected release ({table!r}) is not built in this warehouse, so figures for this "
+            "viewer cannot be shown; run `python -m pipelines build`"
+        )
+
+
 def reads_release(viewer: Viewer) -> bool:
     """Whether ``viewer``'s aggregate views read the protected release (no record access)."""
     return not viewer.has_record_access
+
+
+def _full(values: tuple[str, ...], every: tuple[str, ...]) -> bool:
+    return bool(values) and set(every) <= set(values)
+
+
+def plain(filters: Filters) -> Filters:
+    """``filters`` without a type filter that names every type (the same selection as none)."""
+    from query.filters import RECORD_TYPES, TRAFFICKING_TYPES
+
+    if _full(filters.record_types, RECORD_TYPES):
+        filters = replace(filters, record_types=())
+    if _full(filters.trafficking_types, TRAFFICKING_TYPES):
+        filters = replace(filters, trafficking_types=())
+    return filters
 
 
 def check_filters(filters: Filters) -> None:
@@ -183,6 +212,7 @@ def widen_to_years(filters: Filters) -> Filters:
 def check_cell_filters(filters: Filters) -> None:
     """Refuse the filters the release's map cells cannot answer (they count every type together)."""
     check_filters(filters)
+    filters = plain(filters)
     if filters.record_types or filters.trafficking_types:
         raise ReleaseFilterError(
             "the protected map counts every record type and trafficking type together; "
@@ -197,8 +227,9 @@ def raw_cells(con: duckdb.DuckDBPyConnection, filters: Filters, res: int) -> pd.
     ``records``, ``victims`` (``<NA>``: the release counts no victims per cell).
     """
     check_cell_filters(filters)
+    require(con, CELLS_TABLE)
     res = min(int(res), FINEST_RES)
-    where, params = widen_to_quarters(filters).where(side="dest")
+    where, params = widen_to_quarters(plain(filters)).where(side="dest")
     frame = con.execute(
         "SELECT cell, dest_county_fips AS county_fips, sum(records)::BIGINT AS records "  # noqa: S608 (where from Filters)
         f"FROM {CELLS_TABLE} WHERE res = ? AND {where} GROUP BY ALL",
@@ -217,12 +248,23 @@ def edges(con: duckdb.DuckDBPyConnection, filters: Filters, level: str) -> pd.Da
     Geographic filters apply to the destination. Columns: ``origin_id``,
     ``dest_id``, the ends' ``*_county_fips`` / ``*_region`` / ``*_task_force``
     (single-valued at and above their level, else ``None``), ``records``,
-    ``tips``, ``incidents``, ``recoveries``, ``services``, ``confirmed``.
+    ``tips``, ``incidents``, ``recoveries``, ``services``, ``confirmed``
+    (``<NA>`` under a trafficking-type filter).
     """
     check_filters(filters)
     if level not in ("county", "region", "task_force"):
         raise ValueError(f"the protected release has flows by county, region or task force, not {level!r}")
+    require(con, FLOWS_TABLE)
+    filters = plain(filters)
+    if filters.record_types and filters.trafficking_types:
+        raise ReleaseFilterError(
+            "the protected flows count record types and trafficking types separately, not together; "
+            "remove the record-type or the trafficking-type filter"
+        )
+    by_traffic = bool(filters.trafficking_types)
+    rows = "record_type IS NULL" if by_traffic else "trafficking_type IS NULL"
     where, params = widen_to_years(filters).where(side="dest")
+    where = f"{rows} AND {where}"
     column = {"county": "county_fips", "region": "region", "task_force": "task_force"}[level]
     keep = {"county": ("county_fips", "region", "task_force"), "region": ("region",), "task_force": ("task_force",)}[level]
     areas = ", ".join(f"origin_{a}, dest_{a}" for a in keep)
@@ -241,4 +283,7 @@ def edges(con: duckdb.DuckDBPyConnection, filters: Filters, level: str) -> pd.Da
         params,
     ).df()
     frame["confirmed"] = frame["incidents"] + frame["recoveries"]
+    if by_traffic:  # rows by trafficking type do not split by record type
+        for column in ("tips", "incidents", "recoveries", "services", "confirmed"):
+            frame[column] = pd.array([pd.NA] * len(frame), dtype="Int64")
     return frame

@@ -90,6 +90,7 @@ def _source(c: duckdb.DuckDBPyConnection, viewer: Viewer, filters: list[Filters]
     if release.reads_release(viewer):
         for f in filters:
             release.check_filters(f)
+        release.require(c, release.COUNTS_TABLE)
         return release.count_source(filters[0] if filters else Filters())
     return count_source(c, filters)
 
