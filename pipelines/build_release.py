@@ -33,7 +33,8 @@ measurement                   cell                                              
 ``victims_county_type``       county × month × record type (victims)              above
 ``minors_month``              month (records with a minor)                        —
 ``minors_county_type``        county × month × record type (minors)               above
-``cells_res5``                county × res-5 cell × quarter                       county × quarter (released)
+``cells_res4``                county × res-4 cell × quarter                       county × quarter (released)
+``cells_res5``                county × res-5 cell × quarter                       above
 ``cells_res6``                county × res-6 cell × quarter                       above
 ``flows_region``              origin region × destination region × year           —
 ``flows_county``              origin county × destination county × year           above
@@ -42,10 +43,11 @@ measurement                   cell                                              
 ============================  ==================================================  ======
 
 The budget per release, ``ROUTES_RELEASE_RHO`` (default :data:`DEFAULT_RHO`),
-is split over the 14 measurements by weight: 4 for ``records_month`` (the
-statewide monthly series must be within 2 %), 1 for each other, so
-σ = Δ / √(2ρw/17): 3.4 records per cell, 1.7 for the statewide months, 16.8
-victims.
+is split over the 15 measurements by weight, σ = Δ / √(2ρw/Σw) with Σw = 17.2:
+4 for ``records_month`` (the statewide monthly series must be within 2 %:
+σ 1.7), 0.6 for the county × type and finest record counts (their small
+differences are what differencing attacks recover, so they get more noise:
+σ 4.4), 1 for every other (σ 3.4 records, 16.9 victims).
 
 Consistency
 -----------
@@ -94,11 +96,13 @@ Tables
 ``release_meta``
     ``key``, ``value``: the month range, the build id, σ per measurement.
 ``release_corridor_paths``, ``release_corridor_segments``
-    The highway route of every county pair, between the counties' anchors
-    (most populous places, :func:`geo.flow_places.county_anchors`), and every
-    segment's geometry: reference data only, so a released flow is routed the
-    same whether or not records support the pair. (``corridor_paths`` snaps to
-    the records' own points: not for these viewers.)
+    ``origin_id``, ``dest_id``, ``segment_id``, ``weight``: the highway routes
+    of every county pair between the counties' anchors (their busiest
+    released res-4 cells, :func:`county_anchor_points`), ``weight`` the share of
+    the pair's flows along the segment; and every segment's geometry. Reference
+    data and released numbers only, so a released flow is routed the same
+    whether or not records support the pair. (``corridor_paths`` snaps to the
+    records' own points: not for these viewers.)
 ``release_hotspot_classes``
     ``hotspot_classes`` (``pipelines/build_hotspots.py``: Gi* per step, trend
     by Mann-Kendall) computed from the released res-5 and res-6 cells per
@@ -143,7 +147,7 @@ TABLES = (*RELEASE_TABLES, "release_noise", "release_ledger")
 VICTIM_CAP = 5
 #: ρ per release (zCDP) and per 365 days of rebuilds.
 DEFAULT_RHO = 0.75
-DEFAULT_RHO_YEAR = 15.0
+DEFAULT_RHO_YEAR = 9.0
 #: Record types and trafficking types of the domain (records with others are not released).
 RECORD_TYPES = ("tip", "incident", "recovery", "service")
 TRAFFICKING_TYPES = ("sex", "labor", "both", "unknown")
@@ -161,20 +165,25 @@ class Measurement:
     value: str = "records"
     sensitivity: int = 1
     parent: str | None = None
-    weight: int = 1
+    weight: float = 1.0
 
 
 MEASUREMENTS = (
     Measurement("records_month", ("month",), weight=4),
     Measurement("records_county_month", ("month", "county"), parent="records_month"),
-    Measurement("records_county_type", ("month", "county", "record_type"), parent="records_county_month"),
-    Measurement("records_fine", ("month", "county", "record_type", "trafficking_type"), parent="records_county_type"),
+    Measurement(
+        "records_county_type", ("month", "county", "record_type"), parent="records_county_month", weight=0.6
+    ),
+    Measurement(
+        "records_fine", ("month", "county", "record_type", "trafficking_type"), parent="records_county_type", weight=0.6
+    ),
     Measurement("victims_month", ("month",), "victims", VICTIM_CAP),
     Measurement("victims_county_type", ("month", "county", "record_type"), "victims", VICTIM_CAP, "victims_month"),
     Measurement("minors_month", ("month",), "minors"),
     Measurement("minors_county_type", ("month", "county", "record_type"), "minors", parent="minors_month"),
-    Measurement("cells_res5", ("quarter", "county", "cell5")),
-    Measurement("cells_res6", ("quarter", "county", "cell5", "cell6"), parent="cells_res5"),
+    Measurement("cells_res4", ("quarter", "county", "cell4")),
+    Measurement("cells_res5", ("quarter", "county", "cell4", "cell5"), parent="cells_res4"),
+    Measurement("cells_res6", ("quarter", "county", "cell4", "cell5", "cell6"), parent="cells_res5"),
     Measurement("flows_region", ("year", "o_region", "d_region")),
     Measurement("flows_county", ("year", "o_region", "d_region", "o_county", "d_county"), parent="flows_region"),
     Measurement(
@@ -346,7 +355,7 @@ def cell_domain() -> pd.DataFrame:
     """The (county, res-6 cell) pairs the release measures: cells holding a gazetteer place or ZIP.
 
     Fixed by the shipped reference data, never by the records: ``county``,
-    ``cell5``, ``cell6`` (BIGINT). A record in a cell outside it counts in its
+    ``cell4``, ``cell5``, ``cell6`` (BIGINT, the res-6 cell and its parents). A record in a cell outside it counts in its
     county's "no cell" row.
     """
     places = reference.load_places()[["county_fips", "lat", "lng"]]
@@ -355,7 +364,8 @@ def cell_domain() -> pd.DataFrame:
     cells = [int(h3.str_to_int(h3.latlng_to_cell(a, b, 6))) for a, b in zip(points["lat"], points["lng"], strict=True)]
     frame = pd.DataFrame({"county": points["county_fips"].astype(str).to_numpy(), "cell6": cells}).drop_duplicates()
     frame["cell5"] = [int(h3.str_to_int(h3.cell_to_parent(h3.int_to_str(c), 5))) for c in frame["cell6"]]
-    return frame.sort_values(["county", "cell6"]).reset_index(drop=True)[["county", "cell5", "cell6"]]
+    frame["cell4"] = [int(h3.str_to_int(h3.cell_to_parent(h3.int_to_str(c), 4))) for c in frame["cell6"]]
+    return frame.sort_values(["county", "cell6"]).reset_index(drop=True)[["county", "cell4", "cell5", "cell6"]]
 
 
 def _quarter(month: pd.Series) -> pd.Series:
@@ -521,24 +531,30 @@ def _measure_cells(
     raw = raw.merge(pairs, on=["county", "cell6"], how="left")
     raw.loc[raw["_in"].isna(), "cell6"] = np.nan
     raw["cell6"] = raw["cell6"].fillna(0).astype(np.int64)  # 0: in no cell of the domain
-    raw = raw.merge(known[["cell6", "cell5"]].drop_duplicates("cell6"), on="cell6", how="left")
-    raw["cell5"] = raw["cell5"].fillna(0).astype(np.int64)
+    # nullable integers: a merge that leaves gaps must not turn 64-bit cell ids into floats
+    parents = known[["cell6", "cell5", "cell4"]].drop_duplicates("cell6").astype({"cell5": "Int64", "cell4": "Int64"})
+    raw = raw.merge(parents, on="cell6", how="left")
+    raw[["cell5", "cell4"]] = raw[["cell5", "cell4"]].fillna(0).astype(np.int64)
     quarters = sorted(set(_quarter(pd.Series(months))))
     counties = _counties()["county_fips"].tolist()
     counties.remove(_NO_COUNTY)
     units = pd.concat(
-        [known, pd.DataFrame({"county": counties, "cell5": 0, "cell6": 0})], ignore_index=True
-    ).sort_values(["county", "cell5", "cell6"], ignore_index=True)
+        [known, pd.DataFrame({"county": counties, "cell4": 0, "cell5": 0, "cell6": 0})], ignore_index=True
+    ).sort_values(["county", "cell4", "cell5", "cell6"], ignore_index=True)
     q = pd.DataFrame({"quarter": quarters})
-    leaves = _with_counts(q.merge(units, how="cross"), raw, ["quarter", "county", "cell5", "cell6"], ["records"])
-    parents5 = _with_counts(
-        q.merge(units[["county", "cell5"]].drop_duplicates(), how="cross"), raw, ["quarter", "county", "cell5"], ["records"]
-    )
+
+    def level(keys: list[str]) -> pd.DataFrame:
+        return _with_counts(q.merge(units[keys].drop_duplicates(), how="cross"), raw, ["quarter", *keys], ["records"])
+
     top = county_month[county_month["county"] != _NO_COUNTY].assign(quarter=lambda f: _quarter(f["month"]))
     top = top.groupby(["quarter", "county"], as_index=False)["released"].sum()
     by = {m.name: m for m in MEASUREMENTS}
-    r5 = _released_level(con, by["cells_res5"], parents5, ledger, top, ("quarter", "county"))
-    return _released_level(con, by["cells_res6"], leaves, ledger, r5, ("quarter", "county", "cell5"))
+    r4 = _released_level(con, by["cells_res4"], level(["county", "cell4"]), ledger, top, ("quarter", "county"))
+    r5 = _released_level(
+        con, by["cells_res5"], level(["county", "cell4", "cell5"]), ledger, r4, ("quarter", "county", "cell4")
+    )
+    leaves = level(["county", "cell4", "cell5", "cell6"])
+    return _released_level(con, by["cells_res6"], leaves, ledger, r5, ("quarter", "county", "cell4", "cell5"))
 
 
 def _measure_flows(con: duckdb.DuckDBPyConnection, months: list[date], ledger: _Ledger) -> pd.DataFrame:
@@ -629,7 +645,7 @@ def build(con: duckdb.DuckDBPyConnection, *, now: Callable[[], datetime] | None 
     if not months:
         fine = pd.DataFrame(columns=["month", "county", "record_type", "trafficking_type", "records", "victims",
                                      "minors", "released_records", "released_victims", "released_minors"])
-        cells = pd.DataFrame(columns=["quarter", "county", "cell5", "cell6", "records", "released"])
+        cells = pd.DataFrame(columns=["quarter", "county", "cell4", "cell5", "cell6", "records", "released"])
         flows = pd.DataFrame(columns=["year", "o_county", "d_county", "record_type", "trafficking_type", "records", "released"])
     else:
         fine = _measure_counts(con, months, ledger)
@@ -662,7 +678,7 @@ def build(con: duckdb.DuckDBPyConnection, *, now: Callable[[], datetime] | None 
     written["release_meta"] = _write(
         con, "release_meta", pd.DataFrame({"key": list(meta), "value": list(meta.values())}), "key"
     )
-    written.update(_corridors(con))
+    written.update(_corridors(con, cells))
     written["release_hotspot_classes"] = _hotspots(con, months)
     if ledger.rows:
         con.register("_ledger_rows", pd.DataFrame(ledger.rows))
@@ -672,25 +688,67 @@ def build(con: duckdb.DuckDBPyConnection, *, now: Callable[[], datetime] | None 
     return written
 
 
-def _corridors(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """``release_corridor_paths`` and ``release_corridor_segments`` from reference data only."""
-    from geo import highways
+#: At most this many anchors per county, each holding at least this share of its released cells' records.
+ANCHORS = 3
+ANCHOR_SHARE = 0.1
+
+
+def county_anchor_points(cells: pd.DataFrame) -> pd.DataFrame:
+    """Where a county's flows start and end, from released numbers only: ``county``, ``lat``, ``lng``, ``weight``.
+
+    The county's busiest released res-4 cells (up to :data:`ANCHORS`, each with
+    at least :data:`ANCHOR_SHARE` of them), weighted by their released records;
+    a county with none is anchored at its most populous place
+    (:func:`geo.flow_places.county_anchors`).
+    """
     from geo.flow_places import county_anchors
+
+    per = cells[cells["cell4"].astype("int64") != 0].groupby(["county", "cell4"], as_index=False)["released"].sum()
+    per = per.sort_values(["county", "released", "cell4"], ascending=[True, False, True])
+    per = per[per["released"] > 0].groupby("county").head(ANCHORS)
+    per["weight"] = per["released"] / per.groupby("county")["released"].transform("sum")
+    per = per[per["weight"] >= ANCHOR_SHARE]
+    per["weight"] = per["weight"] / per.groupby("county")["weight"].transform("sum")
+    centres = [h3.cell_to_latlng(h3.int_to_str(int(c))) for c in per["cell4"]]
+    per["lat"] = [c[0] for c in centres]
+    per["lng"] = [c[1] for c in centres]
+    fallback = county_anchors().rename(columns={"county_fips": "county"})
+    fallback = fallback[~fallback["county"].isin(per["county"])].assign(weight=1.0)
+    return pd.concat([per[["county", "lat", "lng", "weight"]], fallback[["county", "lat", "lng", "weight"]]], ignore_index=True)
+
+
+def _corridors(con: duckdb.DuckDBPyConnection, cells: pd.DataFrame) -> dict[str, int]:
+    """``release_corridor_paths`` and ``release_corridor_segments``, from reference data and released cells.
+
+    A county pair's flows follow the shortest highway paths between the two
+    counties' anchors (:func:`county_anchor_points`), each path with the product
+    of its anchors' weights; ``weight`` per segment is the share of the pair's
+    flows that pass along it.
+    """
+    from geo import highways
     from pipelines.build_corridors import corridor_graph
 
     graph = corridor_graph()
-    anchors = county_anchors()
-    nodes = highways.nearest_nodes(graph, anchors["lat"].to_numpy(), anchors["lng"].to_numpy())
-    node_of = dict(zip(anchors["county_fips"], (int(n) for n in nodes), strict=True))
-    pairs = [(o, d) for o in node_of for d in node_of if o != d and node_of[o] != node_of[d]]
-    paths = highways.shortest_path_segments(graph, {(node_of[o], node_of[d]) for o, d in pairs})
-    rows = [(o, d, seq, int(segment)) for o, d in pairs for seq, segment in enumerate(paths[(node_of[o], node_of[d])])]
-    frame = pd.DataFrame(rows, columns=["origin_id", "dest_id", "seq", "segment_id"])
+    anchors = county_anchor_points(cells) if len(cells) else county_anchor_points(
+        pd.DataFrame(columns=["county", "cell4", "released"])
+    )
+    anchors["node"] = highways.nearest_nodes(graph, anchors["lat"].to_numpy(), anchors["lng"].to_numpy()).astype(int)
+    pairs = anchors.merge(anchors, how="cross", suffixes=("_o", "_d"))
+    pairs = pairs[(pairs["county_o"] != pairs["county_d"]) & (pairs["node_o"] != pairs["node_d"])]
+    pairs = pairs.assign(weight=pairs["weight_o"] * pairs["weight_d"])
+    paths = highways.shortest_path_segments(graph, set(zip(pairs["node_o"], pairs["node_d"], strict=True)))
+    rows = [
+        (o, d, int(segment), w)
+        for o, d, u, v, w in zip(pairs["county_o"], pairs["county_d"], pairs["node_o"], pairs["node_d"], pairs["weight"], strict=True)
+        for segment in paths[(u, v)]
+    ]
+    frame = pd.DataFrame(rows, columns=["origin_id", "dest_id", "segment_id", "weight"])
+    frame = frame.groupby(["origin_id", "dest_id", "segment_id"], as_index=False)["weight"].sum()
     segments = highways.segments_frame(graph)[
         ["segment_id", "route", "kind", "length_km", "from_lat", "from_lng", "to_lat", "to_lng", "wkt"]
     ]
     return {
-        "release_corridor_paths": _write(con, "release_corridor_paths", frame, "origin_id, dest_id, seq"),
+        "release_corridor_paths": _write(con, "release_corridor_paths", frame, "origin_id, dest_id, segment_id"),
         "release_corridor_segments": _write(con, "release_corridor_segments", segments, "segment_id"),
     }
 
@@ -739,10 +797,8 @@ def _cell_rows(cells: pd.DataFrame) -> pd.DataFrame:
             "month": pd.Series(dtype=object), "records": pd.Series(dtype="int64"),
         })
     parts = []
-    cell4 = {c: int(h3.str_to_int(h3.cell_to_parent(h3.int_to_str(c), 4))) for c in cells["cell5"].unique() if c}
     for res, column in ((6, "cell6"), (5, "cell5"), (4, "cell4")):
-        frame = cells.assign(cell4=cells["cell5"].map(lambda c: cell4.get(c, 0)))
-        frame = frame.groupby(["quarter", "county", column], as_index=False)["released"].sum()
+        frame = cells.groupby(["quarter", "county", column], as_index=False)["released"].sum()
         frame = frame.rename(columns={column: "cell"}).assign(res=res)
         parts.append(frame)
     out = _areas(pd.concat(parts, ignore_index=True), "county", "dest")

@@ -686,6 +686,7 @@ def corridor_loads(
     filters = filters or Filters()
     released = release.reads_release(viewer)
     paths, segments = (release.PATHS_TABLE, release.SEGMENTS_TABLE) if released else ("corridor_paths", "corridor_segments")
+    weight = "p.weight" if released else "1"  # the release splits a county pair over its anchors' routes
     with _connection(con) as c:
         _guard(c, viewer, filters)
         edges, params = _released_edges_sql(c, filters, "county") if released else _edges_sql(c, filters, "county")
@@ -699,8 +700,8 @@ def corridor_loads(
                 SELECT DISTINCT segment_id, route, kind, length_km, from_lat, from_lng, to_lat, to_lng, wkt
                 FROM {segments}
             )
-            SELECT g.*, sum(e.records)::BIGINT AS load, sum(e.victims)::BIGINT AS victims,
-                count(*) AS od_pairs
+            SELECT g.*, round(sum(e.records * {weight}))::BIGINT AS load, sum(e.victims)::BIGINT AS victims,
+                count(DISTINCT (e.origin_id, e.dest_id)) AS od_pairs
             FROM e JOIN {paths} AS p ON p.origin_id = e.origin_id AND p.dest_id = e.dest_id
             JOIN geometry AS g ON g.segment_id = p.segment_id
             GROUP BY ALL

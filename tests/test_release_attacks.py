@@ -133,19 +133,24 @@ def one_more_month(path: Path) -> Pairs:
 def one_more_record_type(path: Path) -> Pairs:
     """County rates for types T and T + one more type: the difference is that type's count."""
     out: Pairs = []
-    truth = _truth(path, "SELECT dest_county_fips AS c, year(month) AS y, record_type AS t, count(*) AS n FROM records GROUP BY ALL")
-    for year in YEARS:
-        for base, extra in ((("tip",), "incident"), (("incident",), "recovery"), (("tip", "incident"), "service"), (("tip",), "service")):
-            period = {"start": year, "end": date(year.year, 12, 1)}
-            try:
-                a = trends.county_rates(PARTNER, Filters(**period, record_types=base)).set_index("county_fips")
-                b = trends.county_rates(PARTNER, Filters(**period, record_types=(*base, extra))).set_index("county_fips")
-            except FilterIsolationError:
-                continue
-            both = a["records"].notna() & b["records"].notna()
-            n = truth[(truth["y"] == year.year) & (truth["t"] == extra)].set_index("c")["n"]
-            for county in a.index[both]:
-                out.append((float(b.at[county, "records"] - a.at[county, "records"]), float(n.get(county, 0))))
+    truth = _truth(path, "SELECT dest_county_fips AS c, month, record_type AS t, count(*) AS n FROM records GROUP BY ALL")
+    truth["month"] = pd.to_datetime(truth["month"]).dt.date
+    types = ("tip", "incident", "recovery", "service")
+    halves = [(date(y, m, 1), date(y, m + 5, 1)) for y in (2024, 2025) for m in (1, 7)]
+    for start, end in halves:
+        for base in types:
+            for extra in (t for t in types if t != base):
+                period = {"start": start, "end": end}
+                try:
+                    a = trends.county_rates(PARTNER, Filters(**period, record_types=(base,))).set_index("county_fips")
+                    b = trends.county_rates(PARTNER, Filters(**period, record_types=(base, extra))).set_index("county_fips")
+                except FilterIsolationError:
+                    continue
+                both = a["records"].notna() & b["records"].notna()
+                inside = truth[(truth["month"] >= start) & (truth["month"] <= end) & (truth["t"] == extra)]
+                n = inside.groupby("c")["n"].sum()
+                for county in a.index[both]:
+                    out.append((float(b.at[county, "records"] - a.at[county, "records"]), float(n.get(county, 0))))
     return out
 
 
@@ -264,12 +269,14 @@ def location_minus_edges(path: Path) -> Pairs:
     return out
 
 
+#: The attacks over the small fixture. ``parent_minus_shown_children`` needs map cells with k
+#: or more records, which this fixture's even spread has too few of: it runs on the 60 k demo
+#: (tests/test_release_utility.py).
 ATTACKS: dict[str, Callable[[Path], Pairs]] = {
     "region edge minus county edges": region_minus_county_edges,
     "one more month": one_more_month,
     "one more record type": one_more_record_type,
     "headline previous period": headline_previous_period,
-    "cell_counts parent minus cell_change children": parent_minus_shown_children,
     "adjacent corridor segments": adjacent_segments,
     "location_totals minus edges": location_minus_edges,
 }
