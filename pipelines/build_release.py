@@ -118,7 +118,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -134,7 +133,7 @@ import pandas as pd
 from geo import reference
 from pipelines.build import table_timer
 from query import release
-from routes.errors import ConfigError
+from routes import settings
 
 log = logging.getLogger(__name__)
 
@@ -145,9 +144,9 @@ TABLES = (*RELEASE_TABLES, "release_noise", "release_ledger")
 
 #: A record's victims count at most this much (a larger ``victim_count`` is clamped).
 VICTIM_CAP = 5
-#: ρ per release (zCDP) and per 365 days of rebuilds.
-DEFAULT_RHO = 0.75
-DEFAULT_RHO_YEAR = 9.0
+#: ρ per release (zCDP) and per 365 days of rebuilds (``routes/settings.py``).
+DEFAULT_RHO = settings.DEFAULT_RELEASE_RHO
+DEFAULT_RHO_YEAR = settings.DEFAULT_RELEASE_RHO_YEAR
 #: Record types and trafficking types of the domain (records with others are not released).
 RECORD_TYPES = ("tip", "incident", "recovery", "service")
 TRAFFICKING_TYPES = ("sex", "labor", "both", "unknown")
@@ -200,27 +199,14 @@ MEASUREMENT_NAMES = tuple(m.name for m in MEASUREMENTS)
 # ------------------------------------------------------------------ settings and accounting
 
 
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a positive number (zCDP rho), not {raw!r}") from None
-    if not value > 0:
-        raise ConfigError(f"{name} must be a positive number (zCDP rho), not {raw!r}")
-    return value
-
-
 def release_rho() -> float:
-    """ρ (zCDP) one release spends over all its measurements (``ROUTES_RELEASE_RHO``)."""
-    return _env_float("ROUTES_RELEASE_RHO", DEFAULT_RHO)
+    """ρ (zCDP) one release spends over all its measurements (:func:`routes.settings.release_rho`)."""
+    return settings.release_rho()
 
 
 def release_rho_year() -> float:
-    """ρ the rebuilds of any 365 days may spend together (``ROUTES_RELEASE_RHO_YEAR``)."""
-    return _env_float("ROUTES_RELEASE_RHO_YEAR", DEFAULT_RHO_YEAR)
+    """ρ the rebuilds of any 365 days may spend together (:func:`routes.settings.release_rho_year`)."""
+    return settings.release_rho_year()
 
 
 def _enable_opendp():  # noqa: ANN202 (the opendp prelude module)
