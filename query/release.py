@@ -137,12 +137,13 @@ def scales(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
 
 
 def typical_error(con: duckdb.DuckDBPyConnection) -> int | None:
-    """The 95 % error of one released count at the finest level, in records (``None``: no release).
+    """The 95 % error of one released county-month count, in records (``None``: no release).
 
-    The discrete Gaussian's σ of the finest count measurement, times 1.96,
-    rounded up. Reconciliation with the coarser levels only shrinks it.
+    The discrete Gaussian's σ of the county × month measurement (what most
+    tables and maps add up), times 1.96, rounded up; ``python -m pipelines
+    release report`` gives it for every level.
     """
-    sigma = scales(con).get("records_fine")
+    sigma = scales(con).get("records_county_month")
     return None if sigma is None else math.ceil(_Z95 * sigma)
 
 

@@ -189,6 +189,6 @@ def test_the_protection_note_quotes_the_typical_error(built: Path, monkeypatch: 
     monkeypatch.setenv("ROUTES_WAREHOUSE", str(built))
     with warehouse.open_snapshot(path=built) as con:
         note = release.protection_note(Viewer("p", "partner"), con=con)
-        sigma = release.scales(con)["records_fine"]
+        sigma = release.scales(con)["records_county_month"]
     assert note is not None and f"±{int(np.ceil(1.96 * sigma))} at 95 %" in note
     assert "fewer than 11" in note
