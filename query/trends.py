@@ -118,6 +118,7 @@ def resolve_period(
     if end is None:
         with _snapshot(con) as c:
             if release.reads_release(viewer):  # the release's last month: no read of records
+                release.require(c, release.META_TABLE)
                 span = release.month_range(c)
                 end = span[1] if span else None
             else:
