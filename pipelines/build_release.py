@@ -118,6 +118,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -624,7 +625,14 @@ def build(con: duckdb.DuckDBPyConnection, *, now: Callable[[], datetime] | None 
     if spent_last_year(con, now=started) + rho > release_rho_year() and all(
         _has(con, t) for t in RELEASE_TABLES
     ):
-        log.warning("Release not re-measured: the 365-day budget ROUTES_RELEASE_RHO_YEAR would be exceeded")
+        message = (
+            f"Release not re-measured: this build's rho {rho:g} would take the last 365 days past "
+            f"ROUTES_RELEASE_RHO_YEAR={release_rho_year():g}; the previous release stays "
+            "(see `python -m pipelines release report`)"
+        )
+        log.warning(message)
+        if not settings.quiet():
+            print(message, file=sys.stderr, flush=True)
         return {}
     months = _month_range(con)
     ledger = _Ledger(str(uuid.uuid4()), started, rho, [])
