@@ -192,3 +192,17 @@ def test_the_protection_note_quotes_the_typical_error(built: Path, monkeypatch: 
         sigma = release.scales(con)["records_county_month"]
     assert note is not None and f"±{int(np.ceil(1.96 * sigma))} at 95 %" in note
     assert "fewer than 11" in note
+
+
+def test_release_report_prints_the_budget_per_measurement_and_the_total(
+    built: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipelines.cli import main
+
+    assert main(["release", "report", "--warehouse", str(built)]) == 0
+    out = capsys.readouterr().out
+    for m in MEASUREMENTS:
+        assert m.name in out
+    assert "total per release" in out and "0.7500" in out
+    assert "allows 12 charged rebuilds a year" in out
+    assert "Charged in the last 365 days: rho 0.7500" in out
