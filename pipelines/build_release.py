@@ -405,9 +405,14 @@ class _Ledger:
 
 
 def _key_hashes(frame: pd.DataFrame, keys: tuple[str, ...]) -> pd.Series:
-    """A 64-bit key per cell (pandas' fixed-key hash of the key columns' text): stable across builds."""
-    text = frame[list(keys)].astype(str)
-    return pd.util.hash_pandas_object(text, index=False).astype(np.int64)
+    """A 64-bit key per cell (pandas' fixed-key hash of the key columns, dates as days): stable across builds."""
+    columns = {}
+    for key in keys:
+        column = frame[key]
+        if column.dtype == object and len(column) and isinstance(column.iloc[0], date):
+            column = pd.Series(pd.to_datetime(column).to_numpy().astype("datetime64[D]").astype(np.int64), index=frame.index)
+        columns[key] = column
+    return pd.util.hash_pandas_object(pd.DataFrame(columns), index=False).astype(np.int64)
 
 
 def _measure(
@@ -731,12 +736,12 @@ def _corridors(con: duckdb.DuckDBPyConnection, cells: pd.DataFrame) -> dict[str,
     pairs = pairs[(pairs["county_o"] != pairs["county_d"]) & (pairs["node_o"] != pairs["node_d"])]
     pairs = pairs.assign(weight=pairs["weight_o"] * pairs["weight_d"])
     paths = highways.shortest_path_segments(graph, set(zip(pairs["node_o"], pairs["node_d"], strict=True)))
-    rows = [
-        (o, d, int(segment), w)
-        for o, d, u, v, w in zip(pairs["county_o"], pairs["county_d"], pairs["node_o"], pairs["node_d"], pairs["weight"], strict=True)
-        for segment in paths[(u, v)]
-    ]
-    frame = pd.DataFrame(rows, columns=["origin_id", "dest_id", "segment_id", "weight"])
+    steps = pd.DataFrame(
+        [(u, v, segment) for (u, v), segments in paths.items() for segment in segments],
+        columns=["node_o", "node_d", "segment_id"],
+    ).astype({"node_o": int, "node_d": int, "segment_id": int})
+    frame = pairs[["county_o", "county_d", "node_o", "node_d", "weight"]].merge(steps, on=["node_o", "node_d"])
+    frame = frame.rename(columns={"county_o": "origin_id", "county_d": "dest_id"})
     frame = frame.groupby(["origin_id", "dest_id", "segment_id"], as_index=False)["weight"].sum()
     segments = highways.segments_frame(graph)[
         ["segment_id", "route", "kind", "length_km", "from_lat", "from_lng", "to_lat", "to_lng", "wkt"]
