@@ -320,6 +320,13 @@ def _readers_with_filters() -> list[tuple[str, Callable[..., Any]]]:
 
 @pytest.mark.parametrize("viewer", VIEWERS, ids=[v.role for v in VIEWERS])
 def test_two_overlapping_filters_cannot_isolate_the_sparse_county(env: dict[str, Any], viewer: Viewer) -> None:
+    from query import release
+
+    if release.reads_release(viewer):
+        # The difference of two released answers is a released, noisy number: small ones are allowed
+        # (they read the truth only at the rate the noise allows). tests/test_release_attacks.py
+        # measures that rate over many filter sets; one pair of answers cannot.
+        pytest.skip(f"{viewer.role} reads the protected release: see tests/test_release_attacks.py")
     values = _fixture_values(env["records"])
     neighbour = next(c for c in values["counties"] if c != SPARSE_COUNTY)
     pairs = [
