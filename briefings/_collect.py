@@ -19,7 +19,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo import reference
 from maps.colours import ColourScale, fixed_scale
-from query import briefing_reads, cells, flows, trends
+from query import briefing_reads, cells, flows, release, trends
 from query.filters import Filters
 from query.suppression import FilterIsolationError
 from query.viewer import Viewer
@@ -109,6 +109,8 @@ def collect(viewer: Viewer, place: Place, *, start: date, end: date) -> Briefing
     res = RES_FOR_KIND[place.kind]
     notes: list[str] = []
     with warehouse.open_snapshot() as con:
+        protected = release.protection_note(viewer, con=con)
+        notes += [protected] if protected else []
         dates = briefing_reads.snapshot_dates(viewer, con=con)
         headline, basis = _headline(viewer, place, period, con=con, notes=notes)
         counties = _county_table(viewer, place, period, con=con)

@@ -10,6 +10,7 @@ import streamlit as st
 
 from maps import colours, decks, layers
 from maps import statewide_maps as sm
+from query.release import ReleaseNotBuiltError
 from routes.errors import RoutesError
 from ui import chrome, tables
 from ui import filters as ui_filters
@@ -74,6 +75,10 @@ try:
     edges = edges_of(viewer, filters, level=level)
     locations = totals_of(viewer, filters, level=level)
     corridors = loads_of(viewer, filters) if show_corridors else None
+except ReleaseNotBuiltError:
+    st.info(BUILD_NOTE)
+    chrome.attribution_footer()
+    st.stop()
 except RoutesError as error:
     chrome.show_error(error)
 except duckdb.Error:
@@ -122,6 +127,10 @@ st.caption("Rolled up: under k at the chosen grouping, so counted with its neigh
 st.markdown("#### Task forces that share a route")
 try:
     pairs = pairs_of(viewer, filters, level="task_force" if level == "task_force" else "region")
+except ReleaseNotBuiltError:
+    st.info(BUILD_NOTE)
+    chrome.attribution_footer()
+    st.stop()
 except RoutesError as error:
     chrome.show_error(error)
 except duckdb.Error:

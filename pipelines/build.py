@@ -25,6 +25,9 @@ module                          tables
                                 ``trend_build_state``
 ``pipelines.build_hotspots``    ``hotspot_classes``
 ``pipelines.build_matches``     ``subject_matches``
+``pipelines.build_release``     ``release_counts``, ``release_cells``,
+                                ``release_flows``, ``release_meta`` (the protected
+                                release), ``release_noise``, ``release_ledger``
 ==============================  ====================================================
 
 The build also sets two ``meta`` entries: ``built_at`` (UTC, ISO 8601) and
@@ -58,6 +61,7 @@ BUILD_STEPS = (
     "pipelines.build_trend_aggregates",
     "pipelines.build_hotspots",
     "pipelines.build_matches",
+    "pipelines.build_release",
 )
 
 

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "pipelines.sources",          # sources add|list
     "pipelines.ingest",           # ingest PATH… --source ID
     "pipelines.build",            # build: aggregates, flows, corridors, matches
+    "pipelines.release_cli",      # release report: the protected release's budget
     "pipelines.geocode_cli",      # geocode TEXT… | --in FILE
     "pipelines.admin_cli",        # users, audit, retention
     "pipelines.query_cli",        # read aggregates through the query layer

@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from query import release
 from query.filters import Filters
 from query.suppression import max_visible_count_below_k
 from query.viewer import ROLES, Viewer
@@ -180,4 +181,7 @@ def run(args: argparse.Namespace) -> int:
         if len(frames) > 1:
             print(f"# {safe_output.terminal_text(label)}")
         safe_output.write_csv(frame, sys.stdout)
+    note = release.protection_note(viewer)
+    if note:  # on stderr: the CSV on stdout stays machine-readable
+        print(note, file=sys.stderr)
     return 0

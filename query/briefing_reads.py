@@ -11,6 +11,7 @@ from datetime import date
 import duckdb
 
 from query.policy import Capability
+from query import release
 from query.viewer import Viewer
 from routes import warehouse
 
@@ -34,14 +35,18 @@ def snapshot_dates(
     """The snapshot's dates: ``data_as_of``, ``first_month``, ``last_month``.
 
     ``data_as_of`` is the ``meta`` entry the build writes (latest ``occurred_at``);
-    the months bound every record's ``month``. Values are ``None`` when unknown.
+    the months bound every record's ``month`` (for a viewer who reads the
+    protected release: the release's months). Values are ``None`` when unknown.
     """
     viewer.require(Capability.SEE_AGGREGATES, "see the data's calendar")  # the same for every such role
 
     def read(c: duckdb.DuckDBPyConnection) -> dict[str, date | None]:
         as_of = warehouse.get_meta(c, "data_as_of")
-        row = c.execute("SELECT min(month), max(month) FROM records").fetchone()
-        first, last = (row or (None, None))
+        if release.reads_release(viewer):  # the release's month range: no read of records
+            first, last = release.month_range(c) or (None, None)
+        else:
+            row = c.execute("SELECT min(month), max(month) FROM records").fetchone()
+            first, last = (row or (None, None))
         return {"data_as_of": _as_date(as_of), "first_month": _as_date(first), "last_month": _as_date(last)}
 
     if con is not None:

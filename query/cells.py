@@ -42,7 +42,7 @@ import pandas as pd
 
 from geo import grid, reference
 from geo.flow_places import near_place_names
-from query import suppression
+from query import release, suppression
 from query.aggregates import FINGERPRINT_SQL, count_source
 from query.filters import Filters
 from query.viewer import Viewer
@@ -135,6 +135,9 @@ def _aggregate_source(con: duckdb.DuckDBPyConnection, filters: Filters) -> _Sour
 
 
 def _guard(con: duckdb.DuckDBPyConnection, viewer: Viewer, filters: Filters) -> None:
+    if release.reads_release(viewer):  # the release: no guard on true counts (see query/release.py)
+        release.check_filters(filters)
+        return
     guard = getattr(suppression, "guard_filters", None)
     if guard is not None:
         guard(con, filters, k=viewer.k, side="dest")
@@ -150,8 +153,16 @@ def _check_res(res: int) -> int:
 # ----------------------------------------------------------------------- counts
 
 
-def _raw_cells(con: duckdb.DuckDBPyConnection, filters: Filters, res: int) -> pd.DataFrame:
-    """Unprotected counts per (cell at ``res``, county), and per county for coarse records."""
+def _raw_cells(
+    con: duckdb.DuckDBPyConnection, filters: Filters, res: int, viewer: Viewer | None = None
+) -> pd.DataFrame:
+    """Counts per (cell at ``res``, county), and per county for coarse records.
+
+    Exact (unprotected) counts, or the protected release's for a ``viewer`` who
+    reads it (:func:`query.release.raw_cells`: res 6 at most, quarters).
+    """
+    if viewer is not None and release.reads_release(viewer):
+        return release.raw_cells(con, filters, res)
     where, params = filters.where(side="dest")
     source = _aggregate_source(con, filters)
     if source is not None:
@@ -271,11 +282,20 @@ def cell_counts(
     res = _check_res(res)
     if measure not in MEASURES:
         raise ValueError(f"measure {measure!r} is not one of {', '.join(MEASURES)}")
+    protected = release.reads_release(viewer)
+    if protected:
+        if measure == "victims":
+            raise release.ReleaseFilterError(
+                "the protected map counts records, not victims; choose the records or per-capita measure"
+            )
+        res = min(res, release.FINEST_RES)
     with _connection(con) as c:
         _guard(c, viewer, filters)
-        raw = _raw_cells(c, filters, res)
+        raw = _raw_cells(c, filters, res, viewer)
     raw["cell"] = raw["cell"].astype("Int64")
     out = _protect_cells(raw, k=viewer.k, res=res).reset_index(drop=True)
+    if protected:
+        out["victims"] = pd.array([pd.NA] * len(out), dtype="Int64")
     is_cell = out["level"].eq("cell")
     out["hex"] = None
     if is_cell.any():
@@ -311,8 +331,11 @@ def scale_values(
     res = _check_res(res)
     if measure not in MEASURES:
         raise ValueError(f"measure {measure!r} is not one of {', '.join(MEASURES)}")
+    if release.reads_release(viewer):
+        res = min(res, release.FINEST_RES)
+        measure = "records" if measure == "victims" else measure
     with _connection(con) as c:
-        raw = _raw_cells(c, Filters(), res)
+        raw = _raw_cells(c, Filters(), res, viewer)
     cells = raw[raw["cell"].notna()]
     per_cell = cells.groupby("cell").agg(records=("records", "sum"), victims=("victims", "sum"))
     per_cell = per_cell[per_cell["records"] >= viewer.k]
@@ -352,11 +375,17 @@ def cell_change(
     if measure not in MEASURES:
         raise ValueError(f"measure {measure!r} is not one of {', '.join(MEASURES)}")
     column = "victims" if measure == "victims" else "records"
+    if release.reads_release(viewer):
+        if measure == "victims":
+            raise release.ReleaseFilterError(
+                "the protected map counts records, not victims; choose the records or per-capita measure"
+            )
+        res = min(res, release.FINEST_RES)
     with _connection(con) as c:
         _guard(c, viewer, before)
         _guard(c, viewer, after)
-        a = _raw_cells(c, before, res)
-        b = _raw_cells(c, after, res)
+        a = _raw_cells(c, before, res, viewer)
+        b = _raw_cells(c, after, res, viewer)
     sides = []
     for name, raw in (("before", a), ("after", b)):
         cells = raw[raw["cell"].notna()].groupby("cell")[column].sum().rename(name)
@@ -471,6 +500,8 @@ def cell_breakdown(
     """
     cell_id = _as_cell(cell)
     res = _check_res(grid.cell_resolution(cell_id) if res is None else res)
+    if release.reads_release(viewer):
+        return _released_breakdown(viewer, filters, cell_id=cell_id, res=res, con=con)
     if grid.cell_resolution(cell_id) != res:
         cell_id = grid.cell_to_parent(cell_id, res)
     parent = grid.sql_cell_to_parent("dest_cell", res)
@@ -549,6 +580,32 @@ def cell_breakdown(
     return suppression.suppress_small_counts(frame, k=viewer.k, count_columns=_COUNT_COLUMNS)
 
 
+def _released_breakdown(
+    viewer: Viewer, filters: Filters, *, cell_id: int, res: int, con: duckdb.DuckDBPyConnection | None
+) -> pd.DataFrame:
+    """A cell's released records per quarter (the release has no other breakdown per cell)."""
+    res = min(res, release.FINEST_RES)
+    if grid.cell_resolution(cell_id) > res:
+        cell_id = grid.cell_to_parent(cell_id, res)
+    with _connection(con) as c:
+        _guard(c, viewer, filters)
+        release.check_cell_filters(filters)
+        release.require(c, release.CELLS_TABLE)
+        where, params = release.widen_to_quarters(filters).where(side="dest")
+        frame = c.execute(
+            "SELECT 'month' AS dimension, strftime(month, '%Y-%m') AS value, sum(records)::BIGINT AS records "  # noqa: S608 (where from Filters)
+            f"FROM {release.CELLS_TABLE} WHERE res = ? AND cell = ? AND {where} GROUP BY ALL ORDER BY value",
+            [res, cell_id, *params],
+        ).df()
+    frame["records"] = frame["records"].astype("int64")
+    frame["victims"] = pd.array([pd.NA] * len(frame), dtype="Int64")
+    if int(frame["records"].sum()) < viewer.k:
+        frame["records"] = pd.array([pd.NA] * len(frame), dtype="Int64")
+        frame["suppressed"] = True
+        return frame
+    return suppression.protect_breakdown(frame, k=viewer.k, margins=[["dimension"]], count_columns=["records"])
+
+
 # -------------------------------------------------------------------- histogram
 
 
@@ -569,7 +626,11 @@ def histogram_by_month(
     with _connection(con) as c:
         _guard(c, viewer, unbounded)
         # the trend pre-aggregates count every record (indicator filters through their mask)
-        source = count_source(c, [unbounded])
+        if release.reads_release(viewer):
+            release.require(c, release.COUNTS_TABLE)
+            source = release.count_source(unbounded)
+        else:
+            source = count_source(c, [unbounded])
         where, params = source.where(unbounded)
         sql = (
             f"SELECT month, {source.records} AS records, coalesce({source.victims}, 0)::BIGINT AS victims "  # noqa: S608

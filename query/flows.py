@@ -74,7 +74,7 @@ from geo.flow_places import (
     sql_with_source_bits,
 )
 from geo.grid import sql_cell_to_parent
-from query import suppression
+from query import release, suppression
 from query.filters import Filters
 from query.viewer import Viewer
 from routes import warehouse
@@ -140,6 +140,9 @@ _has_table = warehouse.has_table
 
 
 def _guard(con: duckdb.DuckDBPyConnection, viewer: Viewer, filters: Filters) -> None:
+    if release.reads_release(viewer):  # the release: no guard on true counts (see query/release.py)
+        release.check_filters(filters)
+        return
     guard = getattr(suppression, "guard_filters", None)
     if guard is not None:
         guard(con, filters, k=viewer.k, side="dest")
@@ -478,6 +481,8 @@ def flow_edges(
     """
     check_level(level, allowed=EDGE_LEVELS)
     filters = filters or Filters()
+    if release.reads_release(viewer):
+        return _released_flow_edges(viewer, filters, level=level, top_n=top_n, con=con)
     with _connection(con) as c:
         _guard(c, viewer, filters)
         frame = _rolled_edges(c, filters, level, k=viewer.k)
@@ -493,6 +498,80 @@ def flow_edges(
     ]
     if "source_ids" in out.columns:
         columns.insert(columns.index("sources") + 1, "source_ids")
+    return _order(out[columns], top_n=top_n)
+
+
+# ------------------------------------------------------------------ the protected release
+
+
+#: The columns of ``route_shifts`` (``pipelines/build_flows.py``).
+_SHIFT_COLUMNS = (
+    "kind", "level", "trafficking_type", "origin_id", "origin_name", "dest_id", "dest_name", "segment_id", "route",
+    "recent_start", "recent_end", "baseline_start", "baseline_end", "recent_days", "baseline_days", "recent",
+    "baseline", "recent_per_month", "baseline_per_month", "rate_ratio", "p_value", "q_value", "shift",
+)
+
+
+def _released_level(level: str) -> str:
+    """The release has flows between areas only: a cell level reads as county."""
+    return "county" if level in CELL_LEVELS else level
+
+
+def _released_edges_sql(con: duckdb.DuckDBPyConnection, filters: Filters, level: str) -> tuple[str, list[object]]:
+    """Released edges at ``level`` (no geography applied) as a relation with the columns ``_edges_sql`` gives.
+
+    ``victims`` and ``minors`` are NULL (the release measures flow records),
+    ``source_bits`` empty: who supports an edge is not released.
+    """
+    frame = release.edges(con, replace(filters, regions=(), counties=(), task_forces=()), level)
+    kind = level
+    frame["origin_kind"] = kind
+    frame["dest_kind"] = kind
+    frame["victims"] = pd.array([pd.NA] * len(frame), dtype="Int64")
+    frame["minors"] = pd.array([pd.NA] * len(frame), dtype="Int64")
+    for name in FLOW_INDICATORS:
+        frame[f"n_{name}"] = pd.array([pd.NA] * len(frame), dtype="Int64")
+    name = f"_released_edges_{level}_{abs(hash(filters)):x}"
+    con.register(name, frame)
+    return f"SELECT *, '0'::BIT AS source_bits FROM {name}", []  # noqa: S608 (own name)
+
+
+def _released_flow_edges(
+    viewer: Viewer, filters: Filters, *, level: str, top_n: int | None, con: duckdb.DuckDBPyConnection | None
+) -> pd.DataFrame:
+    """:func:`flow_edges` from the protected release: county edges under k shown between regions."""
+    level = _released_level(level)
+    with _connection(con) as c:
+        _guard(c, viewer, filters)
+        frame = release.edges(c, filters, level)
+    frame = frame[frame["records"] > 0].reset_index(drop=True)
+    split = not frame["tips"].isna().any()  # no split by record type under a trafficking-type filter
+    frame["level"], frame["rolled_up"] = level, False
+    if level == "county":  # as the exact reader does: a small county edge joins its regions' edge
+        small = frame["records"] < viewer.k
+        rest = frame[small].groupby(["origin_region", "dest_region"], as_index=False)[
+            ["records", "tips", "incidents", "recoveries", "services", "confirmed"]
+        ].sum()
+        rest = rest.assign(origin_id=rest["origin_region"], dest_id=rest["dest_region"], level="region", rolled_up=True)
+        frame = pd.concat([frame[~small], rest], ignore_index=True)
+    if not split:
+        for column in _PARTITION:
+            frame[column] = pd.array([pd.NA] * len(frame), dtype="Int64")
+    frame["origin_kind"] = frame["level"]
+    frame["dest_kind"] = frame["level"]
+    frame = _add_places(frame)
+    for column in ("victims", "minors"):
+        frame[column] = pd.array([pd.NA] * len(frame), dtype="Int64")
+    out = suppression.suppress_small_counts(frame, k=viewer.k, count_columns=["records", *_PARTITION])
+    out = _protect_partition(out, k=viewer.k)
+    out["sources"] = pd.array([pd.NA] * len(out), dtype="Int64")
+    for name in FLOW_INDICATORS:
+        out[f"share_{name}"] = pd.array([pd.NA] * len(out), dtype="Float64")
+    columns = [
+        "level", "rolled_up", "origin_id", "origin_kind", "origin_name", "origin_lat", "origin_lng",
+        "dest_id", "dest_kind", "dest_name", "dest_lat", "dest_lng", *EDGE_COUNTS, "sources",
+        *(f"share_{n}" for n in FLOW_INDICATORS), "suppressed",
+    ]
     return _order(out[columns], top_n=top_n)
 
 
@@ -536,9 +615,12 @@ def location_totals(
     """
     check_level(level, allowed=EDGE_LEVELS)
     filters = filters or Filters()
+    released = release.reads_release(viewer)
+    if released:
+        level = _released_level(level)
     with _connection(con) as c:
         _guard(c, viewer, filters)
-        edges, params = _edges_sql(c, filters, level)
+        edges, params = _released_edges_sql(c, filters, level) if released else _edges_sql(c, filters, level)
         # an end's areas are single-valued at county level and finer (a cell on a border has a
         # row per area): there the filter keeps the parts inside; a region or task force is kept whole
         allowed = _allowed_locations(filters, level) if level in ("region", "task_force") else None
@@ -602,9 +684,12 @@ def corridor_loads(
         ``od_pairs``, ``suppressed``, busiest first.
     """
     filters = filters or Filters()
+    released = release.reads_release(viewer)
+    paths, segments = (release.PATHS_TABLE, release.SEGMENTS_TABLE) if released else ("corridor_paths", "corridor_segments")
+    weight = "p.weight" if released else "1"  # the release splits a county pair over its anchors' routes
     with _connection(con) as c:
         _guard(c, viewer, filters)
-        edges, params = _edges_sql(c, filters, "county")
+        edges, params = _released_edges_sql(c, filters, "county") if released else _edges_sql(c, filters, "county")
         geo, geo_params = _geo_where(filters, prefix="dest_")
         frame = c.execute(f"""
             WITH e AS (
@@ -613,14 +698,17 @@ def corridor_loads(
             ),
             geometry AS (
                 SELECT DISTINCT segment_id, route, kind, length_km, from_lat, from_lng, to_lat, to_lng, wkt
-                FROM corridor_segments
+                FROM {segments}
             )
-            SELECT g.*, sum(e.records)::BIGINT AS load, sum(e.victims)::BIGINT AS victims,
-                count(*) AS od_pairs
-            FROM e JOIN corridor_paths AS p ON p.origin_id = e.origin_id AND p.dest_id = e.dest_id
+            SELECT g.*, round(sum(e.records * {weight}))::BIGINT AS load, sum(e.victims)::BIGINT AS victims,
+                count(DISTINCT (e.origin_id, e.dest_id)) AS od_pairs
+            FROM e JOIN {paths} AS p ON p.origin_id = e.origin_id AND p.dest_id = e.dest_id
             JOIN geometry AS g ON g.segment_id = p.segment_id
             GROUP BY ALL
         """, [*params, *geo_params]).df()  # noqa: S608 (trusted identifiers; values are parameters)
+    if released:  # the release routes records, not victims
+        frame = frame[frame["load"] > 0].reset_index(drop=True)
+        frame["victims"] = pd.array([pd.NA] * len(frame), dtype="Int64")
     out = suppression.suppress_small_counts(frame, k=viewer.k, count_columns=["load", "victims"])
     out["od_pairs"] = out["od_pairs"].astype("Int64").mask(out["suppressed"])
     out = out.assign(_v=out["load"].astype("Float64").fillna(-1)).sort_values(
@@ -656,9 +744,10 @@ def coordination_pairs(
     check_level(level, allowed=COORDINATION_LEVELS)
     filters = filters or Filters()
     keys = {"county": "county_fips", "region": "region", "task_force": "task_force"}[level]
+    released = release.reads_release(viewer)
     with _connection(con) as c:
         _guard(c, viewer, filters)
-        edges, params = _edges_sql(c, filters, "county")
+        edges, params = _released_edges_sql(c, filters, "county") if released else _edges_sql(c, filters, "county")
         dest_geo, dest_params = _geo_where(filters, prefix="dest_")
         origin_geo, origin_params = _geo_where(filters, prefix="origin_")
         frame = c.execute(f"""
@@ -680,8 +769,13 @@ def coordination_pairs(
     frame["dest_name"] = frame["dest_id"].map(names)
     frame["origin_task_force_name"] = frame["origin_task_force"].map(tf_names)
     frame["dest_task_force_name"] = frame["dest_task_force"].map(tf_names)
+    if released:
+        frame = frame[frame["records"] > 0].reset_index(drop=True)
     out = suppression.suppress_small_counts(frame, k=viewer.k, count_columns=["records", "victims", "tips", "confirmed"])
     out["sources"] = out["n_sources"].astype("Int64").mask(out["suppressed"])
+    if released:  # the release measures records and types only
+        out["victims"] = pd.array([pd.NA] * len(out), dtype="Int64")
+        out["sources"] = pd.array([pd.NA] * len(out), dtype="Int64")
     out["level"] = level
     out = _order(out)
     out["rank"] = pd.array(np.where(out["suppressed"], np.nan, np.arange(1, len(out) + 1)), dtype="Float64").astype("Int64")
@@ -719,6 +813,9 @@ def route_shifts(
     """
     check_level(level, allowed=SHIFT_LEVELS)
     kind = "segment" if level == "segment" else "edge"
+    if release.reads_release(viewer):
+        # the release counts flows per year: a three-month window against a year is not in it
+        return pd.DataFrame(columns=[*_SHIFT_COLUMNS, "suppressed"])
     with _connection(con) as c:
         frame = c.execute(
             "SELECT * FROM route_shifts WHERE kind = ? AND level = ? AND trafficking_type = ?",

@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 from geo import grid, reference
-from query.aggregates import count_source
+from query import release
+from query.aggregates import CountSource, count_source
 from query.filters import Filters
 from query.policy import Capability
 from query.suppression import guard_filters, suppress_small_counts
@@ -73,8 +74,26 @@ _snapshot = warehouse.reading  # an optional connection, else a fresh snapshot
 
 
 def _guard(c: duckdb.DuckDBPyConnection, viewer: Viewer, filters: Filters) -> None:
-    """Refuse filters that would isolate records (rule 4 of ``query.suppression``)."""
+    """Refuse filters that would isolate records (rule 4 of ``query.suppression``).
+
+    A viewer who reads the protected release gets no guard (noise protects the
+    differences; a refusal decided on true counts would leak them), only a
+    refusal of the filters the release cannot answer.
+    """
+    if release.reads_release(viewer):
+        release.check_filters(filters)
+        return
     guard_filters(c, filters, k=viewer.k)
+
+
+def _source(c: duckdb.DuckDBPyConnection, viewer: Viewer, filters: list[Filters]) -> CountSource:
+    """Where ``viewer``'s counts come from: the protected release, or the exact pre-aggregates."""
+    if release.reads_release(viewer):
+        for f in filters:
+            release.check_filters(f)
+        release.require(c, release.COUNTS_TABLE)
+        return release.count_source(filters[0] if filters else Filters())
+    return count_source(c, filters)
 
 
 def _add_months(day: date, months: int) -> date:
@@ -92,17 +111,23 @@ def resolve_period(
 ) -> tuple[date, date] | None:
     """The current period ``(start, end)`` as first days of months, or ``None`` with no data.
 
-    ``end`` is the filters' end or the latest month in the warehouse; ``start`` is
-    the filters' start or :data:`DEFAULT_MONTHS` months back from ``end``.
+    ``end`` is the filters' end or the latest month in the warehouse (in the
+    protected release, for a viewer who reads it); ``start`` is the filters'
+    start or :data:`DEFAULT_MONTHS` months back from ``end``.
     """
     viewer.require(Capability.SEE_AGGREGATES, "see the data's calendar")  # the same for every such viewer
     end = filters.end.replace(day=1) if filters.end else None
     if end is None:
         with _snapshot(con) as c:
-            row = c.execute("SELECT max(month) FROM records").fetchone()
-        if row is None or row[0] is None:
+            if release.reads_release(viewer):  # the release's last month: no read of records
+                release.require(c, release.META_TABLE)
+                span = release.month_range(c)
+                end = span[1] if span else None
+            else:
+                row = c.execute("SELECT max(month) FROM records").fetchone()
+                end = row[0] if row else None
+        if end is None:
             return None
-        end = row[0]
     start = filters.start.replace(day=1) if filters.start else _add_months(end, 1 - DEFAULT_MONTHS)
     if start > end:
         start = end
@@ -163,7 +188,7 @@ def headline_figures(
         spans = _comparison_periods(*period)
         earliest = min(s for s, _ in spans.values())
         wide = filters.with_period(earliest, period[1])
-        source = count_source(c, [wide])
+        source = _source(c, viewer, [wide])
         where, params = source.where(wide)
         sql = f"""
             SELECT month, record_type, {source.records} AS records, {source.victims} AS victims,
@@ -242,7 +267,7 @@ def monthly_series(
     region = f"coalesce(dest_region, '{NO_REGION}') AS region, " if by else ""
     with _snapshot(con) as c:
         _guard(c, viewer, filters)
-        source = count_source(c, [filters])
+        source = _source(c, viewer, [filters])
         where, params = source.where(filters)
         sql = f"""
             SELECT month, {region}{source.records} AS records, {source.victims} AS victims
@@ -273,10 +298,10 @@ def monthly_series(
 
 
 def _county_counts(
-    c: duckdb.DuckDBPyConnection, filters: Filters, *, start: date, end: date
+    c: duckdb.DuckDBPyConnection, viewer: Viewer, filters: Filters, *, start: date, end: date
 ) -> pd.DataFrame:
     period = filters.with_period(start, end)
-    source = count_source(c, [period])
+    source = _source(c, viewer, [period])
     where, params = source.where(period)
     sql = f"""
         SELECT dest_county_fips AS county_fips, {source.records} AS records, {source.victims} AS victims
@@ -328,7 +353,7 @@ def county_rates(
             return _county_frame(viewer, filters, pd.DataFrame(columns=["county_fips", "records", "victims"])).assign(
                 rate_per_100k=pd.NA, start=None, end=None
             )
-        counts = _county_counts(c, filters, start=period[0], end=period[1])
+        counts = _county_counts(c, viewer, filters, start=period[0], end=period[1])
     frame = _county_frame(viewer, filters, counts)
     population = frame["population"].astype("Float64")
     frame["rate_per_100k"] = (frame["records"].astype("Float64") / population * 100_000).round(2)
@@ -370,8 +395,8 @@ def counties_ranked_by_change(
         if period is None:
             return pd.DataFrame(columns=["rank", "county_fips", "county", "region", "records", "records_before", "change", "change_pct"])
         spans = _comparison_periods(*period)
-        now = _county_frame(viewer, filters, _county_counts(c, filters, start=spans["current"][0], end=spans["current"][1]))
-        before = _county_frame(viewer, filters, _county_counts(c, filters, start=spans[against][0], end=spans[against][1]))
+        now = _county_frame(viewer, filters, _county_counts(c, viewer, filters, start=spans["current"][0], end=spans["current"][1]))
+        before = _county_frame(viewer, filters, _county_counts(c, viewer, filters, start=spans[against][0], end=spans[against][1]))
     out = now[["county_fips", "county", "region", "population", "records", "suppressed"]].copy()
     out["records_before"] = before["records"].array
     out["change"], out["change_pct"] = _change(out["records"], out["records_before"])
@@ -407,6 +432,9 @@ def emerging_hot_spots(
     only the geographic filters (regions, counties, task forces, by each cell's
     main county) apply here: the period and type filters do not change a pattern.
 
+    For a viewer who reads the protected release, the same analysis run by the
+    build on released cells (``release_hotspot_classes``): always per quarter.
+
     Parameters
     ----------
     res
@@ -431,8 +459,12 @@ def emerging_hot_spots(
         FROM hotspot_classes WHERE res = ? AND step = ? ORDER BY cell
     """
     params: list[object] = [int(res), step]
+    table = "hotspot_classes"
+    if release.reads_release(viewer):  # classes computed from released cells, per quarter
+        table, params = release.HOTSPOTS_TABLE, [int(res), "quarter"]
+        sql = sql.replace("FROM hotspot_classes", f"FROM {table}")
     with _snapshot(con) as c:
-        frame = c.execute(sql, params).df() if warehouse.has_table(c, "hotspot_classes") else pd.DataFrame(
+        frame = c.execute(sql, params).df() if warehouse.has_table(c, table) else pd.DataFrame(
             columns=["cell", "pattern", "county_fips", "region", "task_force", "records", "hot_steps", "cold_steps",
                      "n_steps", "trend_z", "trend_p", "first_period", "last_period"]
         )

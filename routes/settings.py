@@ -20,6 +20,12 @@ environment variable       meaning                                          defa
 ``ROUTES_DEMO_RECORDS``    size of the demo that ``make run`` generates     ``60000``
 ``ROUTES_K``               small-cell threshold k (only raised, never       ``11``
                            below 11)
+``ROUTES_RELEASE_RHO``     privacy budget of one protected release          ``0.75``
+                           (ρ-zCDP, split over its measurements; see
+                           ``pipelines/build_release.py``)
+``ROUTES_RELEASE_RHO_      ρ all charged rebuilds of any 365 days may       ``9`` (12 charged
+YEAR``                     spend together; past it the release stays        rebuilds a year)
+                           as it was
 ``ROUTES_HIGHWAYS``        highway layer for corridors (GeoJSON,            the schematic layer in
                            Shapefile or GeoParquet)                         ``data/reference/``
 ``ROUTES_TASK_FORCES``     task-force configuration (CSV: task_force,       ``data/task_forces.csv``
@@ -200,3 +206,33 @@ def oidc_roles() -> dict[str, str]:
         if sep and group.strip() and role.strip():
             mapping[group.strip()] = role.strip()
     return mapping
+
+
+#: The protected release's default budgets (ρ-zCDP): per release, and per 365 days of rebuilds.
+DEFAULT_RELEASE_RHO = 0.75
+DEFAULT_RELEASE_RHO_YEAR = 9.0
+
+
+def _positive_float(name: str, default: float) -> float:
+    from routes.errors import ConfigError
+
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a positive number (zCDP rho), not {raw!r}") from None
+    if not value > 0:
+        raise ConfigError(f"{name} must be a positive number (zCDP rho), not {raw!r}")
+    return value
+
+
+def release_rho() -> float:
+    """ρ (zCDP) one protected release spends over all its measurements (``ROUTES_RELEASE_RHO``)."""
+    return _positive_float("ROUTES_RELEASE_RHO", DEFAULT_RELEASE_RHO)
+
+
+def release_rho_year() -> float:
+    """ρ the charged rebuilds of any 365 days may spend together (``ROUTES_RELEASE_RHO_YEAR``)."""
+    return _positive_float("ROUTES_RELEASE_RHO_YEAR", DEFAULT_RELEASE_RHO_YEAR)

@@ -75,7 +75,7 @@ def le_files(built: Path) -> briefings.BriefingFiles:
 #: Numbers in briefing text that are not counts: dates, page numbers, signed changes,
 #: decimals and percentages, route names, H3 resolutions, lengths.
 _NOT_COUNTS = [
-    r"\d{4}-\d{2}-\d{2}", r"Page \d+ of \d+", r"[+\-−–]\s?\d[\d,]*(?:\.\d+)?%?", r"\d[\d,]*\.\d+%?",
+    r"\d{4}-\d{2}-\d{2}", r"Page \d+ of \d+", r"[+\-−–±]\s?\d[\d,]*(?:\.\d+)?%?", r"\d[\d,]*\.\d+%?",
     r"\b(?:I|US|SR)-\d+", r"\bres \d+", r"\b(?:19|20)\d{2}\b", r"\d[\d,]* km\b",
 ]
 
@@ -91,6 +91,7 @@ def small_counts_in_text(text: str, *, k: int = K) -> list[int]:
 def test_the_text_checker_can_fail() -> None:
     assert small_counts_in_text("Alpine 3 records · 7 victims") == [3, 7]
     assert small_counts_in_text("Page 1 of 2 · I-5 · +3 (+5.0%) · 2025-12-01 · 9 km · 11 · 0") == []
+    assert small_counts_in_text("typical error ±7 at 95 %") == []  # an error margin, not a count
 
 
 def small_counts_in_csv(path: Path) -> list[tuple[str, str]]:

@@ -16,8 +16,10 @@ from query.viewer import Viewer
 from routes import warehouse
 from tests.warehouse_fixture import SPARSE_COUNTY, make_small_warehouse
 
-LEADERSHIP = Viewer("lead-user", "leadership")
-PARTNER = Viewer("ngo-user", "partner")
+#: Viewers with record access read the exact tables, whose arithmetic and suppression these tests
+#: check; viewers without it read the protected release (tests/test_release_*.py).
+EXACT = Viewer("lead-user", "analyst", "la")
+EXACT_OTHER = Viewer("ngo-user", "lead", "san_diego")
 
 
 @pytest.fixture(scope="module")
@@ -43,21 +45,21 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.mark.parametrize("res", [4, 6, 7, 9])
 def test_aggregates_and_records_agree(paths: dict[str, Path], res: int) -> None:
-    a = _read(paths["plain"], cells.cell_counts, LEADERSHIP, Filters(), res=res)
-    b = _read(paths["built"], cells.cell_counts, LEADERSHIP, Filters(), res=res)
+    a = _read(paths["plain"], cells.cell_counts, EXACT, Filters(), res=res)
+    b = _read(paths["built"], cells.cell_counts, EXACT, Filters(), res=res)
     pd.testing.assert_frame_equal(_sorted(a), _sorted(b))
 
 
 @pytest.mark.parametrize("res", grid.MAP_RESOLUTIONS)
 def test_no_count_under_k_is_visible(paths: dict[str, Path], res: int) -> None:
-    out = _read(paths["built"], cells.cell_counts, PARTNER, Filters(), res=res)
-    assert suppression.max_visible_count_below_k(out, k=PARTNER.k) is None
+    out = _read(paths["built"], cells.cell_counts, EXACT_OTHER, Filters(), res=res)
+    assert suppression.max_visible_count_below_k(out, k=EXACT_OTHER.k) is None
     assert out.loc[out["suppressed"], ["records", "victims", "value"]].isna().all().all()
     assert not (out["records"] == 0).any()  # suppressed is never shown as zero
 
 
 def test_never_finer_than_precision(paths: dict[str, Path]) -> None:
-    out = _read(paths["built"], cells.cell_counts, LEADERSHIP, Filters(), res=9)
+    out = _read(paths["built"], cells.cell_counts, EXACT, Filters(), res=9)
     shown = out[out["level"].eq("cell")]
     assert (shown["res"] <= 9).all()
     with warehouse.open_snapshot(path=paths["built"]) as con:
@@ -67,7 +69,7 @@ def test_never_finer_than_precision(paths: dict[str, Path]) -> None:
 
 
 def test_cells_are_hex_strings_the_map_can_draw(paths: dict[str, Path]) -> None:
-    out = _read(paths["built"], cells.cell_counts, LEADERSHIP, Filters(), res=6)
+    out = _read(paths["built"], cells.cell_counts, EXACT, Filters(), res=6)
     shown = out[out["level"].eq("cell")]
     assert shown["hex"].map(lambda h: grid.is_valid_cell(cells.cell_from_hex(h)[0])).all()
     assert (out.loc[out["level"].eq("county"), "hex"].isna()).all()
@@ -75,47 +77,47 @@ def test_cells_are_hex_strings_the_map_can_draw(paths: dict[str, Path]) -> None:
 
 def test_sparse_county_never_shows_its_three_records(paths: dict[str, Path]) -> None:
     for res in grid.MAP_RESOLUTIONS:
-        out = _read(paths["built"], cells.cell_counts, PARTNER, Filters(), res=res)
+        out = _read(paths["built"], cells.cell_counts, EXACT_OTHER, Filters(), res=res)
         alpine = out[out["county_fips"].eq(SPARSE_COUNTY)]
         assert alpine["records"].isna().all(), alpine
 
 
 def test_measures(paths: dict[str, Path]) -> None:
-    rec = _read(paths["built"], cells.cell_counts, LEADERSHIP, Filters(), res=5, measure="records")
-    vic = _read(paths["built"], cells.cell_counts, LEADERSHIP, Filters(), res=5, measure="victims")
-    cap = _read(paths["built"], cells.cell_counts, LEADERSHIP, Filters(), res=5, measure="per_capita")
+    rec = _read(paths["built"], cells.cell_counts, EXACT, Filters(), res=5, measure="records")
+    vic = _read(paths["built"], cells.cell_counts, EXACT, Filters(), res=5, measure="victims")
+    cap = _read(paths["built"], cells.cell_counts, EXACT, Filters(), res=5, measure="per_capita")
     shown = ~rec["suppressed"]
     assert (rec.loc[shown, "value"] == rec.loc[shown, "records"].astype("Float64")).all()
     assert (vic.loc[~vic["suppressed"], "value"] >= vic.loc[~vic["suppressed"], "records"].astype("Float64")).all()
     assert (cap.loc[~cap["suppressed"], "value"] > 0).all()
     with pytest.raises(ValueError, match="measure"):
-        cells.cell_counts(LEADERSHIP, Filters(), res=5, measure="density")
+        cells.cell_counts(EXACT, Filters(), res=5, measure="density")
     with pytest.raises(ValueError, match="resolution"):
-        cells.cell_counts(LEADERSHIP, Filters(), res=11)
+        cells.cell_counts(EXACT, Filters(), res=11)
 
 
 def test_filters_narrow_counts_and_indicators_use_records(paths: dict[str, Path]) -> None:
-    full = _read(paths["built"], cells.cell_counts, LEADERSHIP, Filters(), res=4)
-    sex = _read(paths["built"], cells.cell_counts, LEADERSHIP, Filters(trafficking_types=("sex",)), res=4)
+    full = _read(paths["built"], cells.cell_counts, EXACT, Filters(), res=4)
+    sex = _read(paths["built"], cells.cell_counts, EXACT, Filters(trafficking_types=("sex",)), res=4)
     assert sex["records"].fillna(0).sum() < full["records"].fillna(0).sum()
     with_ind = Filters(indicators=("motel",))
-    a = _read(paths["plain"], cells.cell_counts, LEADERSHIP, with_ind, res=4)
-    b = _read(paths["built"], cells.cell_counts, LEADERSHIP, with_ind, res=4)
+    a = _read(paths["plain"], cells.cell_counts, EXACT, with_ind, res=4)
+    b = _read(paths["built"], cells.cell_counts, EXACT, with_ind, res=4)
     pd.testing.assert_frame_equal(_sorted(a), _sorted(b))
 
 
 def test_breakdown_of_a_busy_cell(paths: dict[str, Path]) -> None:
-    counts = _read(paths["built"], cells.cell_counts, LEADERSHIP, Filters(), res=6)
+    counts = _read(paths["built"], cells.cell_counts, EXACT, Filters(), res=6)
     top = cells.top_cells(counts, n=3)
     assert len(top) == 3 and top["value"].is_monotonic_decreasing
-    out = _read(paths["built"], cells.cell_breakdown, LEADERSHIP, Filters(), cell=top["hex"][0])
+    out = _read(paths["built"], cells.cell_breakdown, EXACT, Filters(), cell=top["hex"][0])
     assert set(out["dimension"]) == set(cells.BREAKDOWN_DIMENSIONS)
-    assert suppression.max_visible_count_below_k(out, k=LEADERSHIP.k) is None
+    assert suppression.max_visible_count_below_k(out, k=EXACT.k) is None
     total = top["value"][0]
     for dimension in ("trafficking_type", "record_type", "source_kind"):
         part = out[out["dimension"].eq(dimension)]
         hidden = total - part["records"].fillna(0).sum()
-        assert hidden == 0 or hidden >= LEADERSHIP.k, (dimension, part)
+        assert hidden == 0 or hidden >= EXACT.k, (dimension, part)
 
 
 def test_breakdown_of_a_small_cell_is_all_suppressed(paths: dict[str, Path]) -> None:
@@ -127,15 +129,15 @@ def test_breakdown_of_a_small_cell_is_all_suppressed(paths: dict[str, Path]) -> 
         with warehouse.open_snapshot(path=paths["built"]) as con:
             cell = con.execute("SELECT dest_cell FROM records WHERE dest_county_fips = ? LIMIT 1", [SPARSE_COUNTY]).fetchone()
     assert cell is not None
-    out = _read(paths["built"], cells.cell_breakdown, PARTNER, Filters(), cell=int(cell[0]))
+    out = _read(paths["built"], cells.cell_breakdown, EXACT_OTHER, Filters(), cell=int(cell[0]))
     assert out["suppressed"].all() and out["records"].isna().all()
 
 
 def test_histogram_ignores_the_period(paths: dict[str, Path]) -> None:
     one = Filters(start=date(2024, 3, 1), end=date(2024, 3, 1))
-    out = _read(paths["built"], cells.histogram_by_month, LEADERSHIP, one)
+    out = _read(paths["built"], cells.histogram_by_month, EXACT, one)
     assert len(out) == 24 and out["month"].iloc[0] == date(2024, 1, 1)
-    plain = _read(paths["plain"], cells.histogram_by_month, LEADERSHIP, Filters())
+    plain = _read(paths["plain"], cells.histogram_by_month, EXACT, Filters())
     pd.testing.assert_frame_equal(out, plain)
 
 
@@ -150,8 +152,8 @@ def test_histogram_from_pre_aggregates_equals_records(paths: dict[str, Path], fi
         from query.aggregates import count_source
 
         assert count_source(con, [filters]).aggregated  # the built path really reads the pre-aggregates
-    built = _read(paths["built"], cells.histogram_by_month, LEADERSHIP, filters)
-    plain = _read(paths["plain"], cells.histogram_by_month, LEADERSHIP, filters)
+    built = _read(paths["built"], cells.histogram_by_month, EXACT, filters)
+    plain = _read(paths["plain"], cells.histogram_by_month, EXACT, filters)
     assert built["records"].notna().any()
     pd.testing.assert_frame_equal(built, plain)
 
@@ -159,11 +161,11 @@ def test_histogram_from_pre_aggregates_equals_records(paths: dict[str, Path], fi
 def test_change_between_two_periods(paths: dict[str, Path]) -> None:
     before = Filters(start=date(2024, 1, 1), end=date(2024, 12, 1))
     after = Filters(start=date(2025, 1, 1), end=date(2025, 12, 1))
-    out = _read(paths["built"], cells.cell_change, LEADERSHIP, before, after, res=4)
+    out = _read(paths["built"], cells.cell_change, EXACT, before, after, res=4)
     shown = out[~out["suppressed"]]
     assert len(shown) > 0
     assert (shown["change"] == (shown["after"] - shown["before"]).astype("Float64")).all()
-    k = LEADERSHIP.k
+    k = EXACT.k
     for column in ("before", "after"):
         values = shown[column]
         assert not ((values > 0) & (values < k)).any()
@@ -178,25 +180,25 @@ def test_period_months() -> None:
 
 def test_reads_the_live_snapshot_by_default(paths: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ROUTES_WAREHOUSE", str(paths["built"]))
-    out = cells.cell_counts(LEADERSHIP, Filters(), res=5)
+    out = cells.cell_counts(EXACT, Filters(), res=5)
     assert len(out) > 0
 
 
 def test_breakdown_same_with_and_without_aggregates(paths: dict[str, Path]) -> None:
-    counts = _read(paths["built"], cells.cell_counts, LEADERSHIP, Filters(), res=5)
+    counts = _read(paths["built"], cells.cell_counts, EXACT, Filters(), res=5)
     hex_id = cells.top_cells(counts, n=1)["hex"][0]
-    a = _read(paths["plain"], cells.cell_breakdown, LEADERSHIP, Filters(), cell=hex_id)
-    b = _read(paths["built"], cells.cell_breakdown, LEADERSHIP, Filters(), cell=hex_id)
+    a = _read(paths["plain"], cells.cell_breakdown, EXACT, Filters(), cell=hex_id)
+    b = _read(paths["built"], cells.cell_breakdown, EXACT, Filters(), cell=hex_id)
     key = ["dimension", "value"]
     pd.testing.assert_frame_equal(a.sort_values(key).reset_index(drop=True), b.sort_values(key).reset_index(drop=True))
 
 
 def test_scale_values_hold_no_small_counts(paths: dict[str, Path]) -> None:
     for measure in cells.MEASURES:
-        values = _read(paths["built"], cells.scale_values, PARTNER, res=6, measure=measure)
+        values = _read(paths["built"], cells.scale_values, EXACT_OTHER, res=6, measure=measure)
         assert len(values) > 0
         if measure != "per_capita":
-            assert (values >= PARTNER.k).all()
+            assert (values >= EXACT_OTHER.k).all()
 
 
 # ------------------------------------------------ per-indicator pre-aggregates
@@ -230,8 +232,8 @@ def test_the_fixture_can_tell_a_wrong_precision_rule(paths: dict[str, Path]) -> 
 def test_one_indicator_counts_from_aggregates_equal_records(paths: dict[str, Path], res: int, filters: Filters) -> None:
     assert _source_table(paths["built"], filters) == "cell_indicator_counts"
     assert _source_table(paths["plain"], filters) == "records"
-    a = _read(paths["plain"], cells.cell_counts, LEADERSHIP, filters, res=res)
-    b = _read(paths["built"], cells.cell_counts, LEADERSHIP, filters, res=res)
+    a = _read(paths["plain"], cells.cell_counts, EXACT, filters, res=res)
+    b = _read(paths["built"], cells.cell_counts, EXACT, filters, res=res)
     assert b["records"].notna().any() and b["level"].eq("county").any()
     pd.testing.assert_frame_equal(_sorted(a), _sorted(b))
 
@@ -240,15 +242,15 @@ def test_several_indicators_read_records(paths: dict[str, Path]) -> None:
     both = Filters(indicators=("motel", "drugs"))
     assert _source_table(paths["built"], both) == "records"
     assert _source_table(paths["built"], Filters(indicators=("motel", "motel"))) == "cell_indicator_counts"
-    a = _read(paths["plain"], cells.cell_counts, LEADERSHIP, both, res=6)
-    b = _read(paths["built"], cells.cell_counts, LEADERSHIP, both, res=6)
+    a = _read(paths["plain"], cells.cell_counts, EXACT, both, res=6)
+    b = _read(paths["built"], cells.cell_counts, EXACT, both, res=6)
     pd.testing.assert_frame_equal(_sorted(a), _sorted(b))
 
 
 def _breakdowns(paths: dict[str, Path], filters: Filters, hex_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     key = ["dimension", "value"]
-    a = _read(paths["plain"], cells.cell_breakdown, LEADERSHIP, filters, cell=hex_id)
-    b = _read(paths["built"], cells.cell_breakdown, LEADERSHIP, filters, cell=hex_id)
+    a = _read(paths["plain"], cells.cell_breakdown, EXACT, filters, cell=hex_id)
+    b = _read(paths["built"], cells.cell_breakdown, EXACT, filters, cell=hex_id)
     return a.sort_values(key).reset_index(drop=True), b.sort_values(key).reset_index(drop=True)
 
 
@@ -280,12 +282,12 @@ def test_breakdown_under_indicators_reads_the_indicator_sets(paths: dict[str, Pa
     calls = []
     read = cells._indicator_set_read
     monkeypatch.setattr(cells, "_indicator_set_read", lambda *a, **k: calls.append(k) or read(*a, **k))
-    counts = _read(paths["built"], cells.cell_counts, LEADERSHIP, Filters(), res=5)
+    counts = _read(paths["built"], cells.cell_counts, EXACT, Filters(), res=5)
     hex_id = cells.top_cells(counts, n=1)["hex"][0]
     for filters in (*ONE_INDICATOR, Filters(indicators=("motel", "agriculture"))):
-        _read(paths["built"], cells.cell_breakdown, LEADERSHIP, filters, cell=hex_id)
-        _read(paths["plain"], cells.cell_breakdown, LEADERSHIP, filters, cell=hex_id)  # no tables: records
-    _read(paths["built"], cells.cell_breakdown, LEADERSHIP, Filters(), cell=hex_id)  # no indicator: cell_counts
+        _read(paths["built"], cells.cell_breakdown, EXACT, filters, cell=hex_id)
+        _read(paths["plain"], cells.cell_breakdown, EXACT, filters, cell=hex_id)  # no tables: records
+    _read(paths["built"], cells.cell_breakdown, EXACT, Filters(), cell=hex_id)  # no indicator: cell_counts
     assert len(calls) == 3
 
 
@@ -303,14 +305,14 @@ def test_stale_or_missing_cell_aggregates_are_not_read(paths: dict[str, Path], t
             con.execute("DELETE FROM records WHERE dest_county_fips = (SELECT min(dest_county_fips) FROM records)")
     assert _source_table(stale, motel) == "records" and _source_table(stale, Filters()) == "records"
     for filters in (Filters(), motel):
-        a = _read(plain, cells.cell_counts, LEADERSHIP, filters, res=7)
-        b = _read(stale, cells.cell_counts, LEADERSHIP, filters, res=7)
+        a = _read(plain, cells.cell_counts, EXACT, filters, res=7)
+        b = _read(stale, cells.cell_counts, EXACT, filters, res=7)
         pd.testing.assert_frame_equal(_sorted(a), _sorted(b))
     missing = _copy(paths["built"], tmp_path / "missing.duckdb")
     with warehouse.write_snapshot(path=missing) as con:
         con.execute("DROP TABLE cell_indicator_counts")
     assert _source_table(missing, motel) == "records"
     pd.testing.assert_frame_equal(
-        _sorted(_read(missing, cells.cell_counts, LEADERSHIP, motel, res=5)),
-        _sorted(_read(paths["plain"], cells.cell_counts, LEADERSHIP, motel, res=5)),
+        _sorted(_read(missing, cells.cell_counts, EXACT, motel, res=5)),
+        _sorted(_read(paths["plain"], cells.cell_counts, EXACT, motel, res=5)),
     )

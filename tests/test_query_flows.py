@@ -19,6 +19,9 @@ from query.viewer import Viewer
 from routes import warehouse
 
 VIEWERS = [Viewer("u", "partner"), Viewer("u", "leadership"), Viewer("u", "analyst", task_force="la")]
+#: A viewer with record access reads the exact tables: the arithmetic of the exact path is tested
+#: through it (viewers without record access read the protected release: tests/test_release_*.py).
+EXACT = VIEWERS[2]
 K = 11
 
 
@@ -26,7 +29,9 @@ K = 11
 def con(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
     path: Path = tmp_path_factory.mktemp("qflows") / "w.duckdb"
     make_small_warehouse(path, n=3000, seed=1)
-    build.build_warehouse(warehouse_path=path, steps=("pipelines.build_flows", "pipelines.build_corridors"))
+    build.build_warehouse(
+        warehouse_path=path, steps=("pipelines.build_flows", "pipelines.build_corridors", "pipelines.build_release")
+    )
     connection = warehouse.connect_readonly(path=path)
     yield connection
     connection.close()
@@ -76,13 +81,13 @@ def test_roll_up_counts_every_record_once(con) -> None:
 
 
 def test_small_edges_roll_up_to_coarser_levels(con) -> None:
-    edges = qf.flow_edges(VIEWERS[0], Filters(), level="county", con=con)
+    edges = qf.flow_edges(EXACT, Filters(), level="county", con=con)
     assert {"county", "region"} <= set(edges["level"])
     assert edges.loc[edges["level"] == "region", "rolled_up"].all()
 
 
 def test_records_filters_give_the_same_edges_as_the_tables(con) -> None:
-    viewer = VIEWERS[1]
+    viewer = EXACT
     from_tables = qf.flow_edges(viewer, Filters(), level="county", con=con)
     from_records = qf.flow_edges(
         viewer, Filters(record_types=("tip", "incident", "recovery", "service")), level="county", con=con
@@ -91,7 +96,7 @@ def test_records_filters_give_the_same_edges_as_the_tables(con) -> None:
 
 
 def test_top_n_and_order(con) -> None:
-    top = qf.flow_edges(VIEWERS[0], Filters(), level="county", top_n=5, con=con)
+    top = qf.flow_edges(EXACT, Filters(), level="county", top_n=5, con=con)
     assert len(top) == 5 and not top["suppressed"].any()
     assert top["records"].is_monotonic_decreasing
 
@@ -102,12 +107,12 @@ def test_only_record_roles_see_which_sources(con) -> None:
 
 
 def test_destination_filters_apply(con) -> None:
-    edges = qf.flow_edges(VIEWERS[1], Filters(task_forces=("la", "orange")), level="county", con=con)
+    edges = qf.flow_edges(EXACT, Filters(task_forces=("la", "orange")), level="county", con=con)
     assert set(edges.loc[edges["level"] == "county", "dest_id"]) <= {"06037", "06059"}
 
 
 def test_out_of_state_origins_are_drawn_at_their_entry(con) -> None:
-    edges = qf.flow_edges(VIEWERS[1], Filters(), level="county", con=con)
+    edges = qf.flow_edges(EXACT, Filters(), level="county", con=con)
     outside = edges[edges["origin_kind"].isin(["state", "country"])]
     assert len(outside) > 0
     assert outside["origin_name"].str.contains(" via ").all()
@@ -115,7 +120,7 @@ def test_out_of_state_origins_are_drawn_at_their_entry(con) -> None:
 
 
 def test_corridor_loads_follow_the_filters(con) -> None:
-    viewer = VIEWERS[1]
+    viewer = EXACT
     everything = qf.corridor_loads(viewer, Filters(), con=con)
     sex_only = qf.corridor_loads(viewer, Filters(trafficking_types=("sex",)), con=con)
     assert everything["load"].max() >= sex_only["load"].max()
@@ -123,7 +128,7 @@ def test_corridor_loads_follow_the_filters(con) -> None:
 
 
 def test_coordination_pairs_are_ranked_and_name_both_task_forces(con) -> None:
-    pairs = qf.coordination_pairs(VIEWERS[1], Filters(), level="task_force", con=con)
+    pairs = qf.coordination_pairs(EXACT, Filters(), level="task_force", con=con)
     shown = pairs[~pairs["suppressed"]]
     assert shown["rank"].tolist() == list(range(1, len(shown) + 1))
     assert (shown["origin_task_force"] != shown["dest_task_force"]).all()
@@ -131,7 +136,7 @@ def test_coordination_pairs_are_ranked_and_name_both_task_forces(con) -> None:
 
 
 def test_route_shift_rates_are_blank_when_a_count_is_hidden(con) -> None:
-    shifts = qf.route_shifts(VIEWERS[0], level="county", con=con)
+    shifts = qf.route_shifts(EXACT, level="county", con=con)
     hidden = shifts["recent"].isna() | shifts["baseline"].isna()
     assert hidden.any()
     assert shifts.loc[hidden, ["p_value", "rate_ratio", "recent_per_month"]].isna().all().all()
@@ -140,7 +145,7 @@ def test_route_shift_rates_are_blank_when_a_count_is_hidden(con) -> None:
 
 def test_bad_level_names_the_choices(con) -> None:
     with pytest.raises(ValueError, match="'zip'.*res6"):
-        qf.flow_edges(VIEWERS[0], Filters(), level="zip", con=con)
+        qf.flow_edges(EXACT, Filters(), level="zip", con=con)
 
 
 def _protect_partition_row_by_row(frame, *, k):
@@ -309,7 +314,7 @@ def test_location_totals_of_a_cell_on_the_border_count_only_the_part_inside(con)
     border = set(border[border > 1].index)
     assert border  # the test data has cells on a regional border
     inside = raw[raw["region"] == "Region I"].groupby("id")[["incoming", "outgoing", "internal"]].sum()
-    totals = qf.location_totals(VIEWERS[1], Filters(regions=("Region I",)), level="res4", con=con)
+    totals = qf.location_totals(EXACT, Filters(regions=("Region I",)), level="res4", con=con)
     totals = totals.set_index("location_id")
     assert set(totals.index) == set(inside.index)
     checked = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,9 @@ from tests.warehouse_fixture import make_small_warehouse
 STATEWIDE = str(settings.REPO_ROOT / "pages" / "statewide.py")
 REGION = str(settings.REPO_ROOT / "pages" / "region.py")
 LEADER = Viewer("lee", "leadership")
+#: Reads the exact tables (record access): the page's exact numbers and its "not built" notes are checked
+#: through it; leadership reads the protected release (test_statewide_leadership_sees_the_release).
+ANALYST = Viewer("ana", "analyst", "la")
 
 
 @pytest.fixture
@@ -51,7 +55,7 @@ def _metrics(app: AppTest) -> dict[str, str]:
 def test_statewide_shows_headline_series_counties_and_hot_spots(built: Path) -> None:
     from ui import deferred
 
-    app = _page(STATEWIDE)
+    app = _page(STATEWIDE, ANALYST)
     assert not app.exception
     metrics = _metrics(app)
     assert metrics["Records"] == "1,532" and "Tips" in metrics
@@ -91,9 +95,24 @@ def test_statewide_opens_a_bookmarked_view(built: Path) -> None:
 
 def test_statewide_says_when_hot_spots_are_not_built(tmp_env: Path) -> None:
     make_small_warehouse(settings.warehouse_path(), n=500, is_demo=False)
-    app = _page(STATEWIDE)
+    app = _page(STATEWIDE, ANALYST)
     assert not app.exception
     assert "have not been computed" in _text(app)
+    # a viewer who reads the protected release is told it is not built, never shown exact counts
+    app = _page(STATEWIDE)
+    assert not app.exception
+    assert "protected release" in " ".join(w.value for w in app.warning) and not _metrics(app)
+
+
+def test_statewide_leadership_sees_the_release(built: Path) -> None:
+    from query import trends
+    from query.filters import Filters
+
+    app = _page(STATEWIDE)
+    assert not app.exception
+    released = trends.headline_figures(LEADER, Filters(start=date(2025, 1, 1), end=date(2025, 12, 1)))
+    assert _metrics(app)["Records"] == f"{int(released.loc[0, 'records']):,}"
+    assert "Figures for this viewer are protected" in _text(app)
 
 
 def test_statewide_partner_never_sees_a_small_count(built: Path) -> None:

@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from maps.colours import SUPPRESSED_RGBA, Legend
+from query import release
 from query.viewer import Viewer
 from routes import settings
 
@@ -39,6 +40,16 @@ def page_header(title: str, what_it_counts: str, period: str, precision: str) ->
         f"**Counts:** {what_it_counts} · **Period:** {period} · **Precision:** {precision} · "
         f"counts under {k} are suppressed"
     )
+
+
+def protection_caption(viewer: Viewer) -> None:
+    """Say, once per page, that this viewer's figures are protected and how far off they may be.
+
+    Nothing for a viewer whose views read exact counts (``query.release.protection_note``).
+    """
+    note = release.protection_note(viewer)
+    if note:
+        st.caption(f"🔒 {note}")
 
 
 def _swatch(rgba: tuple[int, ...], *, hatch: bool = False) -> str:

@@ -29,6 +29,7 @@ from query.filters import INDICATORS, RECORD_TYPES, SOURCE_KINDS, TRAFFICKING_TY
 from query.viewer import Viewer
 from routes.errors import RoutesError
 from ui.cache import snapshot_cached
+from ui.chrome import protection_caption
 
 #: Seconds between two months while playing.
 PLAY_INTERVAL_S = 1.5
@@ -142,6 +143,7 @@ def sidebar_filters(viewer: Viewer, *, key: str = "f") -> Filters:
     with period_box:
         filters = _period(viewer, filters, seeded=seeded, key=key)
     _sync_params({"from": None, "to": None, **{f: None for f in _LISTS}, **filters.to_query_params()})
+    protection_caption(viewer)  # every aggregate page draws these filters once: its note goes here
     return filters
 
 

@@ -1,0 +1,806 @@
+"""Build step: the protected release every aggregate view reads for viewers without record access.
+
+Cell suppression protects each answer alone, not the differences between
+answers (``docs/ACCESS.md``). So the numbers shown to a viewer without record
+access come from one release made here: counts over a fixed domain, measured
+with OpenDP's discrete Gaussian mechanism under zero-concentrated differential
+privacy (ρ-zCDP), made consistent and stored. Readers for those viewers read only
+the ``release_*`` tables (``query/release.py``); every figure they derive is
+post-processing of released numbers and costs no budget.
+
+Measurements
+------------
+Each measurement counts every record (with a month) in exactly one cell of a
+fixed domain: the 58 counties (plus "no destination county"), every month from
+the first to the last month of ``records``, the record and trafficking types,
+the H3 cells that hold a gazetteer place or ZIP centroid (reference data, not
+the records), the years. Cells with no record are measured too, so the presence
+of a key reveals nothing. A record's ``victim_count`` is clamped to
+:data:`VICTIM_CAP` (0 when missing). So a record changes one cell of a
+measurement by 1 (by at most :data:`VICTIM_CAP` for victims): the L2
+sensitivity of a measurement's vector is 1 (``VICTIM_CAP``), and the discrete
+Gaussian with scale σ costs ρ = Δ² / (2σ²) (OpenDP's ``map``). Measurements
+compose: a release costs the sum of their ρ.
+
+============================  ==================================================  ======
+measurement                   cell                                                parent
+============================  ==================================================  ======
+``records_month``             month                                               —
+``records_county_month``      county × month                                      above
+``records_county_type``       county × month × record type                        above
+``records_fine``              county × month × record type × trafficking type     above
+``victims_month``             month (victims)                                     —
+``victims_county_type``       county × month × record type (victims)              above
+``minors_month``              month (records with a minor)                        —
+``minors_county_type``        county × month × record type (minors)               above
+``cells_res4``                county × res-4 cell × quarter                       county × quarter (released)
+``cells_res5``                county × res-5 cell × quarter                       above
+``cells_res6``                county × res-6 cell × quarter                       above
+``flows_region``              origin region × destination region × year           —
+``flows_county``              origin county × destination county × year           above
+``flows_type``                … × record type                                     above
+``flows_traffic``             … × trafficking type                                ``flows_county``
+============================  ==================================================  ======
+
+The budget per release, ``ROUTES_RELEASE_RHO`` (default :data:`DEFAULT_RHO`),
+is split over the 15 measurements by weight, σ = Δ / √(2ρw/Σw) with Σw = 17.2:
+4 for ``records_month`` (the statewide monthly series must be within 2 %:
+σ 1.7), 0.6 for the county × type and finest record counts (their small
+differences are what differencing attacks recover, so they get more noise:
+σ 4.4), 1 for every other (σ 3.4 records, 16.9 victims).
+
+Consistency
+-----------
+Measuring only the finest cells and summing upwards fails on sparse cubes: a
+county-year sums 12 × 16 fine cells, mostly zero, whose noise (and the bias of
+clamping it at zero) swamps the total. So levels are measured separately and
+reconciled top down (as the 2020 Census's TopDown does): the coarsest level is
+the noisy count clamped at 0; the children of each released parent are the
+nearest non-negative vector that sums to the parent (a Euclidean projection
+onto the scaled simplex, :func:`fit_to_parent`), rounded to integers that keep
+the sum (largest remainders). Then every parent equals the sum of its children,
+every count is a non-negative integer, and small noisy cells next to big ones
+shrink to zero instead of adding bias. Victims and minors are measured per
+county × month × record type and spread over the trafficking types in proportion
+to the released records (post-processing).
+
+Noise is never handed out twice for the same count
+----------------------------------------------------
+``release_noise`` keeps, per measurement and cell, the true value and the noise
+drawn for it. A rebuild reuses the stored noise of every cell whose true value
+did not change, and draws new noise only for the others; so rebuilding without
+new data gives the same release, and averaging releases learns nothing new about
+an unchanged cell. A build that draws any new noise for a measurement charges
+that measurement's ρ again in ``release_ledger``. When the ledger's last 365
+days plus this build would pass ``ROUTES_RELEASE_RHO_YEAR`` (default
+:data:`DEFAULT_RHO_YEAR`), the release is not re-measured: the previous release
+stays (and the build says so).
+
+Tables
+------
+``release_counts``
+    ``month``, ``dest_county_fips``, ``dest_region``, ``dest_task_force``,
+    ``record_type``, ``trafficking_type``, ``records``, ``victims``, ``minors``
+    (non-zero rows only; a missing row is a released zero).
+``release_cells``
+    ``res`` (4, 5, 6), ``cell``, ``dest_county_fips``, ``dest_region``,
+    ``dest_task_force``, ``month`` (the first month of the quarter), ``records``;
+    ``cell`` NULL for the county's records in no cell of the domain.
+``release_flows``
+    ``month`` (1 January of the year), ``origin_county_fips``, ``origin_region``,
+    ``origin_task_force``, ``dest_county_fips``, ``dest_region``,
+    ``dest_task_force``, ``record_type``, ``trafficking_type``, ``records``;
+    in-state ends only. Each edge twice: by record type (``trafficking_type``
+    NULL) and by trafficking type (``record_type`` NULL); both add up to the
+    same released edge.
+``release_meta``
+    ``key``, ``value``: the month range, the build id, σ per measurement.
+``release_corridor_paths``, ``release_corridor_segments``
+    ``origin_id``, ``dest_id``, ``segment_id``, ``weight``: the highway routes
+    of every county pair between the counties' anchors (their busiest
+    released res-4 cells, :func:`county_anchor_points`), ``weight`` the share of
+    the pair's flows along the segment; and every segment's geometry. Reference
+    data and released numbers only, so a released flow is routed the same
+    whether or not records support the pair. (``corridor_paths`` snaps to the
+    records' own points: not for these viewers.)
+``release_hotspot_classes``
+    ``hotspot_classes`` (``pipelines/build_hotspots.py``: Gi* per step, trend
+    by Mann-Kendall) computed from the released res-5 and res-6 cells per
+    quarter (the last 16 complete quarters): the step is always ``quarter``.
+``release_noise`` (never read for a viewer)
+    ``measurement``, ``key`` (a 64-bit hash of the cell's key), ``true_value``, ``noise``.
+``release_ledger``
+    ``build_id``, ``built_at``, ``measurement``, ``cells``, ``redrawn``,
+    ``scale``, ``rho``: the budget spent per build and measurement.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import cache
+
+import duckdb
+import h3
+import numpy as np
+import pandas as pd
+
+from geo import reference
+from pipelines.build import table_timer
+from query import release
+from routes import settings
+
+log = logging.getLogger(__name__)
+
+#: The tables a viewer without record access may read.
+RELEASE_TABLES = tuple(t for t in release.RELEASE_TABLES if t != "meta")
+#: The tables this step owns (``release_noise`` holds true counts: never for viewers).
+TABLES = (*RELEASE_TABLES, "release_noise", "release_ledger")
+
+#: A record's victims count at most this much (a larger ``victim_count`` is clamped).
+VICTIM_CAP = 5
+#: ρ per release (zCDP) and per 365 days of rebuilds (``routes/settings.py``).
+DEFAULT_RHO = settings.DEFAULT_RELEASE_RHO
+DEFAULT_RHO_YEAR = settings.DEFAULT_RELEASE_RHO_YEAR
+#: Record types and trafficking types of the domain (records with others are not released).
+RECORD_TYPES = ("tip", "incident", "recovery", "service")
+TRAFFICKING_TYPES = ("sex", "labor", "both", "unknown")
+#: Values drawn per OpenDP call (two threads share the work: the sampler releases the GIL).
+_CHUNK = 20_000
+_NO_COUNTY = ""
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One noisy count vector: its name, its cell key, its value and its L2 sensitivity."""
+
+    name: str
+    keys: tuple[str, ...]
+    value: str = "records"
+    sensitivity: int = 1
+    parent: str | None = None
+    weight: float = 1.0
+
+
+MEASUREMENTS = (
+    Measurement("records_month", ("month",), weight=4),
+    Measurement("records_county_month", ("month", "county"), parent="records_month"),
+    Measurement(
+        "records_county_type", ("month", "county", "record_type"), parent="records_county_month", weight=0.6
+    ),
+    Measurement(
+        "records_fine", ("month", "county", "record_type", "trafficking_type"), parent="records_county_type", weight=0.6
+    ),
+    Measurement("victims_month", ("month",), "victims", VICTIM_CAP),
+    Measurement("victims_county_type", ("month", "county", "record_type"), "victims", VICTIM_CAP, "victims_month"),
+    Measurement("minors_month", ("month",), "minors"),
+    Measurement("minors_county_type", ("month", "county", "record_type"), "minors", parent="minors_month"),
+    Measurement("cells_res4", ("quarter", "county", "cell4")),
+    Measurement("cells_res5", ("quarter", "county", "cell4", "cell5"), parent="cells_res4"),
+    Measurement("cells_res6", ("quarter", "county", "cell4", "cell5", "cell6"), parent="cells_res5"),
+    Measurement("flows_region", ("year", "o_region", "d_region")),
+    Measurement("flows_county", ("year", "o_region", "d_region", "o_county", "d_county"), parent="flows_region"),
+    Measurement(
+        "flows_type", ("year", "o_region", "d_region", "o_county", "d_county", "record_type"), parent="flows_county"
+    ),
+    Measurement(
+        "flows_traffic", ("year", "o_region", "d_region", "o_county", "d_county", "trafficking_type"),
+        parent="flows_county",
+    ),
+)
+MEASUREMENT_NAMES = tuple(m.name for m in MEASUREMENTS)
+
+
+# ------------------------------------------------------------------ settings and accounting
+
+
+def release_rho() -> float:
+    """ρ (zCDP) one release spends over all its measurements (:func:`routes.settings.release_rho`)."""
+    return settings.release_rho()
+
+
+def release_rho_year() -> float:
+    """ρ the rebuilds of any 365 days may spend together (:func:`routes.settings.release_rho_year`)."""
+    return settings.release_rho_year()
+
+
+def _enable_opendp():  # noqa: ANN202 (the opendp prelude module)
+    import opendp.prelude as dp
+
+    dp.enable_features("contrib")
+    return dp
+
+
+@cache
+def _mechanism(scale: float):  # noqa: ANN202 (an opendp Measurement)
+    """OpenDP's discrete Gaussian over integer vectors (L2 distance), at ``scale``."""
+    dp = _enable_opendp()
+    space = dp.vector_domain(dp.atom_domain(T=int)), dp.l2_distance(T=int)
+    return dp.m.make_gaussian(*space, scale=scale)
+
+
+def scale_for(measurement: Measurement, rho: float) -> float:
+    """σ of ``measurement`` when a release spends ``rho`` split over :data:`MEASUREMENTS` by weight."""
+    share = rho * measurement.weight / sum(m.weight for m in MEASUREMENTS)
+    return measurement.sensitivity / math.sqrt(2 * share)
+
+
+def rho_of(measurement: Measurement, scale: float) -> float:
+    """ρ that OpenDP's accountant gives the measurement at ``scale`` (its privacy map at Δ)."""
+    return float(_mechanism(float(scale)).map(measurement.sensitivity))
+
+
+def draw_noise(n: int, scale: float) -> np.ndarray:
+    """``n`` draws of the discrete Gaussian with ``scale`` (OpenDP, two threads)."""
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    mechanism = _mechanism(float(scale))
+    sizes = [min(_CHUNK, n - i) for i in range(0, n, _CHUNK)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        parts = list(pool.map(lambda size: mechanism([0] * size), sizes))
+    return np.concatenate([np.asarray(p, dtype=np.int64) for p in parts])
+
+
+# ------------------------------------------------------------------ reconciliation
+
+
+def fit_to_parent(noisy: np.ndarray, group: np.ndarray, parent_total: np.ndarray) -> np.ndarray:
+    """Non-negative integers, closest to ``noisy``, that add up to each group's parent.
+
+    Parameters
+    ----------
+    noisy
+        The children's noisy counts.
+    group
+        Each child's group, as an index into ``parent_total`` (0..n_groups-1).
+    parent_total
+        Each group's released total (non-negative integers).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``x = max(noisy - τ, 0)`` with τ per group chosen so ``x`` sums to the
+        parent (the Euclidean projection onto the scaled simplex), then rounded:
+        floors plus one for the largest remainders (ties: the first child), so
+        every group sums exactly to its parent.
+
+    Examples
+    --------
+    >>> fit_to_parent(np.array([5, -2, 1]), np.array([0, 0, 0]), np.array([4])).tolist()
+    [4, 0, 0]
+    >>> fit_to_parent(np.array([3, 3, 0]), np.array([0, 0, 0]), np.array([9])).tolist()
+    [4, 4, 1]
+    """
+    y = np.asarray(noisy, dtype=float)
+    g = np.asarray(group, dtype=np.int64)
+    total = np.asarray(parent_total, dtype=float)
+    n = len(y)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.lexsort((-y, g))
+    ys, gs = y[order], g[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(gs)) + 1]
+    sizes = np.diff(np.r_[starts, n])
+    position = np.arange(n) - np.repeat(starts, sizes) + 1
+    cumulative = np.cumsum(ys)
+    before = np.repeat(np.r_[0.0, cumulative[starts[1:] - 1]], sizes)
+    tau_j = (cumulative - before - total[gs]) / position
+    valid = ys - tau_j > 0
+    # the last valid position of each group decides τ (valid positions are a prefix)
+    last = np.full(len(starts), -1, dtype=np.int64)
+    np.maximum.at(last, np.repeat(np.arange(len(starts)), sizes), np.where(valid, np.arange(n), -1))
+    tau = np.where(last >= 0, tau_j[np.maximum(last, 0)], np.inf)
+    x = np.maximum(ys - np.repeat(tau, sizes), 0.0)
+    x[np.repeat(total[gs[starts]], sizes) <= 0] = 0.0
+    floors = np.floor(x + 1e-9)
+    short = np.round(total[gs[starts]] - np.add.reduceat(floors, starts)).astype(np.int64)
+    remainder = x - floors
+    rank_order = np.lexsort((np.arange(n), -remainder, np.repeat(np.arange(len(starts)), sizes)))
+    rank = np.empty(n, dtype=np.int64)
+    rank[rank_order] = np.arange(n) - np.repeat(starts, sizes)
+    floors += rank < np.repeat(short, sizes)
+    out = np.empty(n, dtype=np.int64)
+    out[order] = floors.astype(np.int64)
+    return out
+
+
+def _spread(group: np.ndarray, weights: np.ndarray, parent_total: np.ndarray) -> np.ndarray:
+    """Split each group's total over its members in proportion to ``weights`` (integers, sums kept)."""
+    w = np.asarray(weights, dtype=float)
+    g = np.asarray(group, dtype=np.int64)
+    sums = np.bincount(g, weights=w, minlength=len(parent_total))
+    sizes = np.bincount(g, minlength=len(parent_total))
+    share = np.where(sums[g] > 0, w / np.where(sums[g] > 0, sums[g], 1), 1.0 / np.maximum(sizes[g], 1))
+    return fit_to_parent(share * parent_total[g], g, parent_total)
+
+
+# ------------------------------------------------------------------ the domain
+
+
+def _month_range(con: duckdb.DuckDBPyConnection) -> list[date]:
+    rows = con.execute("SELECT min(month), max(month) FROM records").fetchall()
+    row = rows[0] if rows else None
+    if row is None or row[0] is None:
+        return []
+    return [d.date() for d in pd.date_range(row[0], row[1], freq="MS")]
+
+
+def _counties() -> pd.DataFrame:
+    dims = reference.county_dimensions()[["county_fips", "region", "task_force"]]
+    none = pd.DataFrame({"county_fips": [_NO_COUNTY], "region": [None], "task_force": [None]})
+    return pd.concat([dims, none], ignore_index=True)
+
+
+@cache
+def cell_domain() -> pd.DataFrame:
+    """The (county, res-6 cell) pairs the release measures: cells holding a gazetteer place or ZIP.
+
+    Fixed by the shipped reference data, never by the records: ``county``,
+    ``cell4``, ``cell5``, ``cell6`` (BIGINT, the res-6 cell and its parents). A record in a cell outside it counts in its
+    county's "no cell" row.
+    """
+    places = reference.load_places()[["county_fips", "lat", "lng"]]
+    zips = reference.load_zips()[["county_fips", "lat", "lng"]]
+    points = pd.concat([places, zips], ignore_index=True).dropna()
+    cells = [int(h3.str_to_int(h3.latlng_to_cell(a, b, 6))) for a, b in zip(points["lat"], points["lng"], strict=True)]
+    frame = pd.DataFrame({"county": points["county_fips"].astype(str).to_numpy(), "cell6": cells}).drop_duplicates()
+    frame["cell5"] = [int(h3.str_to_int(h3.cell_to_parent(h3.int_to_str(c), 5))) for c in frame["cell6"]]
+    frame["cell4"] = [int(h3.str_to_int(h3.cell_to_parent(h3.int_to_str(c), 4))) for c in frame["cell6"]]
+    return frame.sort_values(["county", "cell6"]).reset_index(drop=True)[["county", "cell4", "cell5", "cell6"]]
+
+
+def _quarter(month: pd.Series) -> pd.Series:
+    m = pd.to_datetime(month)
+    return pd.to_datetime(pd.DataFrame({"year": m.dt.year, "month": (m.dt.month - 1) // 3 * 3 + 1, "day": 1})).dt.date
+
+
+# ------------------------------------------------------------------ true counts
+
+
+def _record_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return con.execute(f"""
+        SELECT month, coalesce(dest_county_fips, '{_NO_COUNTY}') AS county, record_type, trafficking_type,
+            count(*) AS records,
+            sum(least(greatest(coalesce(victim_count, 0), 0), {VICTIM_CAP}))::BIGINT AS victims,
+            count(*) FILTER (WHERE minor_involved)::BIGINT AS minors
+        FROM records WHERE month IS NOT NULL GROUP BY ALL
+    """).df()  # noqa: S608 (constants)
+
+
+def _cell_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    from geo.grid import sql_cell_to_parent
+
+    return con.execute(f"""
+        SELECT month, dest_county_fips AS county,
+            CASE WHEN dest_res >= 6 THEN {sql_cell_to_parent('dest_cell', 6)} END AS cell6, count(*) AS records
+        FROM records WHERE month IS NOT NULL AND dest_county_fips IS NOT NULL GROUP BY ALL
+    """).df()  # noqa: S608 (constants)
+
+
+def _flow_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return con.execute("""
+        SELECT year(month) AS year, origin_county_fips AS o_county, dest_county_fips AS d_county,
+            record_type, trafficking_type, count(*) AS records
+        FROM records
+        WHERE month IS NOT NULL AND origin_county_fips IS NOT NULL AND dest_county_fips IS NOT NULL
+        GROUP BY ALL
+    """).df()
+
+
+# ------------------------------------------------------------------ measuring
+
+
+@dataclass
+class _Ledger:
+    build_id: str
+    built_at: datetime
+    rho: float
+    rows: list[dict[str, object]]
+
+
+def _key_hashes(frame: pd.DataFrame, keys: tuple[str, ...]) -> pd.Series:
+    """A 64-bit key per cell (pandas' fixed-key hash of the key columns, dates as days): stable across builds."""
+    columns = {}
+    for key in keys:
+        column = frame[key]
+        if column.dtype == object and len(column) and isinstance(column.iloc[0], date):
+            column = pd.Series(pd.to_datetime(column).to_numpy().astype("datetime64[D]").astype(np.int64), index=frame.index)
+        columns[key] = column
+    return pd.util.hash_pandas_object(pd.DataFrame(columns), index=False).astype(np.int64)
+
+
+def _measure(
+    con: duckdb.DuckDBPyConnection, m: Measurement, domain: pd.DataFrame, ledger: _Ledger
+) -> np.ndarray:
+    """The noisy counts of ``domain[m.value]`` (stored noise reused where the true value did not change)."""
+    scale = scale_for(m, ledger.rho)
+    keys = _key_hashes(domain, m.keys)
+    true = domain[m.value].to_numpy(dtype=np.int64)
+    old = con.execute(
+        "SELECT key, true_value, noise FROM release_noise WHERE measurement = ?", [m.name]
+    ).df().set_index("key")
+    previous_true = keys.map(old["true_value"]).to_numpy(dtype=float, na_value=np.nan)
+    previous_noise = keys.map(old["noise"]).to_numpy(dtype=float, na_value=np.nan)
+    reuse = previous_true == true  # NaN (a new cell) is never equal
+    noise = np.where(reuse, np.nan_to_num(previous_noise), 0).astype(np.int64)
+    redraw = ~reuse
+    with table_timer(f"noise {m.name}"):
+        noise[redraw] = draw_noise(int(redraw.sum()), scale)
+    con.execute("DELETE FROM release_noise WHERE measurement = ?", [m.name])
+    stored = pd.DataFrame({"measurement": m.name, "key": keys.to_numpy(), "true_value": true, "noise": noise})
+    con.register("_release_noise_rows", stored)
+    con.execute("INSERT INTO release_noise SELECT * FROM _release_noise_rows")
+    con.unregister("_release_noise_rows")
+    ledger.rows.append({
+        "build_id": ledger.build_id, "built_at": ledger.built_at, "measurement": m.name,
+        "cells": len(true), "redrawn": int(redraw.sum()), "scale": scale,
+        "rho": rho_of(m, scale) if redraw.any() else 0.0,
+    })
+    return true + noise
+
+
+def _released_level(
+    con: duckdb.DuckDBPyConnection,
+    m: Measurement,
+    domain: pd.DataFrame,
+    ledger: _Ledger,
+    parent: pd.DataFrame | None,
+    parent_keys: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """``domain`` with ``released``: measured, then fitted to ``parent`` (keys and ``released``)."""
+    noisy = _measure(con, m, domain, ledger)
+    out = domain.copy()
+    if parent is None:
+        out["released"] = np.maximum(noisy, 0)
+        return out
+    codes = out[list(parent_keys)].merge(
+        parent[list(parent_keys)].reset_index(names="_g"), on=list(parent_keys), how="left"
+    )["_g"].to_numpy()
+    if np.isnan(codes.astype(float)).any():
+        raise ValueError(f"measurement {m.name!r} has cells without a parent in {parent_keys!r}")
+    out["released"] = fit_to_parent(noisy, codes.astype(np.int64), parent["released"].to_numpy(dtype=np.int64))
+    return out
+
+
+def _product(**columns: Sequence[object]) -> pd.DataFrame:
+    index = pd.MultiIndex.from_product(list(columns.values()), names=list(columns))
+    return index.to_frame(index=False)
+
+
+def _with_counts(domain: pd.DataFrame, counts: pd.DataFrame, keys: list[str], values: list[str]) -> pd.DataFrame:
+    summed = counts.groupby(keys, as_index=False)[values].sum()
+    out = domain.merge(summed, on=keys, how="left")
+    out[values] = out[values].fillna(0).astype(np.int64)
+    return out
+
+
+def _measure_counts(con: duckdb.DuckDBPyConnection, months: list[date], ledger: _Ledger) -> pd.DataFrame:
+    raw = _record_counts(con)
+    raw["month"] = pd.to_datetime(raw["month"]).dt.date
+    counties = _counties()["county_fips"].tolist()
+    values = ["records", "victims", "minors"]
+    by = {m.name: m for m in MEASUREMENTS}
+    level0 = _with_counts(_product(month=months), raw, ["month"], values)
+    level1 = _with_counts(_product(month=months, county=counties), raw, ["month", "county"], values)
+    level2 = _with_counts(
+        _product(month=months, county=counties, record_type=list(RECORD_TYPES)), raw, ["month", "county", "record_type"], values
+    )
+    level3 = _with_counts(
+        _product(month=months, county=counties, record_type=list(RECORD_TYPES), trafficking_type=list(TRAFFICKING_TYPES)),
+        raw, ["month", "county", "record_type", "trafficking_type"], values,
+    )
+    r0 = _released_level(con, by["records_month"], level0, ledger, None)
+    r1 = _released_level(con, by["records_county_month"], level1, ledger, r0, ("month",))
+    r2 = _released_level(con, by["records_county_type"], level2, ledger, r1, ("month", "county"))
+    r3 = _released_level(con, by["records_fine"], level3, ledger, r2, ("month", "county", "record_type"))
+    fine = r3.rename(columns={"released": "released_records"})
+    for value in ("victims", "minors"):
+        top = _released_level(con, by[f"{value}_month"], level0, ledger, None)
+        per_type = _released_level(con, by[f"{value}_county_type"], level2, ledger, top, ("month",))
+        group_keys = ["month", "county", "record_type"]
+        codes = fine[group_keys].merge(per_type[group_keys].reset_index(names="_g"), on=group_keys, how="left")["_g"]
+        fine[f"released_{value}"] = _spread(
+            codes.to_numpy(dtype=np.int64), fine["released_records"].to_numpy(),
+            per_type["released"].to_numpy(dtype=np.int64),
+        )
+    return fine
+
+
+def _measure_cells(
+    con: duckdb.DuckDBPyConnection, months: list[date], county_month: pd.DataFrame, ledger: _Ledger
+) -> pd.DataFrame:
+    raw = _cell_counts(con)
+    raw["month"] = pd.to_datetime(raw["month"]).dt.date
+    raw["quarter"] = _quarter(raw["month"])
+    known = cell_domain()
+    pairs = known[["county", "cell6"]].assign(_in=True)
+    raw = raw.merge(pairs, on=["county", "cell6"], how="left")
+    raw.loc[raw["_in"].isna(), "cell6"] = np.nan
+    raw["cell6"] = raw["cell6"].fillna(0).astype(np.int64)  # 0: in no cell of the domain
+    # nullable integers: a merge that leaves gaps must not turn 64-bit cell ids into floats
+    parents = known[["cell6", "cell5", "cell4"]].drop_duplicates("cell6").astype({"cell5": "Int64", "cell4": "Int64"})
+    raw = raw.merge(parents, on="cell6", how="left")
+    raw[["cell5", "cell4"]] = raw[["cell5", "cell4"]].fillna(0).astype(np.int64)
+    quarters = sorted(set(_quarter(pd.Series(months))))
+    counties = _counties()["county_fips"].tolist()
+    counties.remove(_NO_COUNTY)
+    units = pd.concat(
+        [known, pd.DataFrame({"county": counties, "cell4": 0, "cell5": 0, "cell6": 0})], ignore_index=True
+    ).sort_values(["county", "cell4", "cell5", "cell6"], ignore_index=True)
+    q = pd.DataFrame({"quarter": quarters})
+
+    def level(keys: list[str]) -> pd.DataFrame:
+        return _with_counts(q.merge(units[keys].drop_duplicates(), how="cross"), raw, ["quarter", *keys], ["records"])
+
+    top = county_month[county_month["county"] != _NO_COUNTY].assign(quarter=lambda f: _quarter(f["month"]))
+    top = top.groupby(["quarter", "county"], as_index=False)["released"].sum()
+    by = {m.name: m for m in MEASUREMENTS}
+    r4 = _released_level(con, by["cells_res4"], level(["county", "cell4"]), ledger, top, ("quarter", "county"))
+    r5 = _released_level(
+        con, by["cells_res5"], level(["county", "cell4", "cell5"]), ledger, r4, ("quarter", "county", "cell4")
+    )
+    leaves = level(["county", "cell4", "cell5", "cell6"])
+    return _released_level(con, by["cells_res6"], leaves, ledger, r5, ("quarter", "county", "cell4", "cell5"))
+
+
+def _measure_flows(con: duckdb.DuckDBPyConnection, months: list[date], ledger: _Ledger) -> pd.DataFrame:
+    raw = _flow_counts(con)
+    dims = reference.county_dimensions()[["county_fips", "region"]]
+    region = dims.set_index("county_fips")["region"]
+    raw["o_region"] = raw["o_county"].map(region)
+    raw["d_region"] = raw["d_county"].map(region)
+    raw = raw.dropna(subset=["o_region", "d_region"])
+    years = sorted({d.year for d in months})
+    pairs = dims.merge(dims, how="cross", suffixes=("_o", "_d")).rename(columns={
+        "county_fips_o": "o_county", "county_fips_d": "d_county", "region_o": "o_region", "region_d": "d_region",
+    })
+    y = pd.DataFrame({"year": years})
+    regions = _with_counts(
+        y.merge(pairs[["o_region", "d_region"]].drop_duplicates(), how="cross"), raw, ["year", "o_region", "d_region"], ["records"]
+    )
+    counties = _with_counts(y.merge(pairs, how="cross"), raw, ["year", "o_region", "d_region", "o_county", "d_county"], ["records"])
+    types = _with_counts(
+        counties.drop(columns="records").merge(pd.DataFrame({"record_type": list(RECORD_TYPES)}), how="cross"),
+        raw, ["year", "o_region", "d_region", "o_county", "d_county", "record_type"], ["records"],
+    )
+    traffic = _with_counts(
+        counties.drop(columns="records").merge(pd.DataFrame({"trafficking_type": list(TRAFFICKING_TYPES)}), how="cross"),
+        raw, ["year", "o_region", "d_region", "o_county", "d_county", "trafficking_type"], ["records"],
+    )
+    by = {m.name: m for m in MEASUREMENTS}
+    r0 = _released_level(con, by["flows_region"], regions, ledger, None)
+    r1 = _released_level(con, by["flows_county"], counties, ledger, r0, ("year", "o_region", "d_region"))
+    edge = ("year", "o_region", "d_region", "o_county", "d_county")
+    by_type = _released_level(con, by["flows_type"], types, ledger, r1, edge)
+    by_traffic = _released_level(con, by["flows_traffic"], traffic, ledger, r1, edge)
+    # one table: rows by record type (trafficking type NULL), then rows by trafficking type (record type NULL)
+    return pd.concat([by_type.assign(trafficking_type=None), by_traffic.assign(record_type=None)], ignore_index=True)
+
+
+# ------------------------------------------------------------------ writing
+
+
+_LEDGER_DDL = """
+CREATE TABLE IF NOT EXISTS release_ledger (
+    build_id VARCHAR, built_at TIMESTAMP, measurement VARCHAR, cells BIGINT, redrawn BIGINT,
+    scale DOUBLE, rho DOUBLE
+)
+"""
+_NOISE_DDL = "CREATE TABLE IF NOT EXISTS release_noise (measurement VARCHAR, key BIGINT, true_value BIGINT, noise BIGINT)"
+
+
+def _write(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame, order: str) -> int:
+    with table_timer(name):
+        con.register("_release_rows", frame)
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _release_rows ORDER BY {order}")  # noqa: S608 (own names)
+        con.unregister("_release_rows")
+    return len(frame)
+
+
+def _areas(frame: pd.DataFrame, column: str, prefix: str) -> pd.DataFrame:
+    dims = reference.county_dimensions().set_index("county_fips")
+    out = frame.copy()
+    out[f"{prefix}_county_fips"] = out[column].where(out[column] != _NO_COUNTY, None)
+    out[f"{prefix}_region"] = out[column].map(dims["region"])
+    out[f"{prefix}_task_force"] = out[column].map(dims["task_force"])
+    return out
+
+
+def spent_last_year(con: duckdb.DuckDBPyConnection, *, now: datetime) -> float:
+    """ρ charged by the builds of the 365 days before ``now`` (``release_ledger``)."""
+    con.execute(_LEDGER_DDL)
+    rows = con.execute(
+        "SELECT coalesce(sum(rho), 0) FROM release_ledger WHERE built_at > ?::TIMESTAMP - INTERVAL 365 DAY", [now]
+    ).fetchall()
+    return float(rows[0][0]) if rows else 0.0
+
+
+def build(con: duckdb.DuckDBPyConnection, *, now: Callable[[], datetime] | None = None) -> dict[str, int]:
+    """Measure, reconcile and store the release; charge the ledger. Rows per table written."""
+    started = (now or (lambda: datetime.now(UTC).replace(tzinfo=None)))()
+    con.execute(_LEDGER_DDL)
+    con.execute(_NOISE_DDL)
+    rho = release_rho()
+    if spent_last_year(con, now=started) + rho > release_rho_year() and all(
+        _has(con, t) for t in RELEASE_TABLES
+    ):
+        message = (
+            f"Release not re-measured: this build's rho {rho:g} would take the last 365 days past "
+            f"ROUTES_RELEASE_RHO_YEAR={release_rho_year():g}; the previous release stays "
+            "(see `python -m pipelines release report`)"
+        )
+        log.warning(message)
+        if not settings.quiet():
+            print(message, file=sys.stderr, flush=True)
+        return {}
+    months = _month_range(con)
+    ledger = _Ledger(str(uuid.uuid4()), started, rho, [])
+    if not months:
+        fine = pd.DataFrame(columns=["month", "county", "record_type", "trafficking_type", "records", "victims",
+                                     "minors", "released_records", "released_victims", "released_minors"])
+        cells = pd.DataFrame(columns=["quarter", "county", "cell4", "cell5", "cell6", "records", "released"])
+        flows = pd.DataFrame(columns=["year", "o_county", "d_county", "record_type", "trafficking_type", "records", "released"])
+    else:
+        fine = _measure_counts(con, months, ledger)
+        county_month = fine.groupby(["month", "county"], as_index=False)["released_records"].sum()
+        cells = _measure_cells(con, months, county_month.rename(columns={"released_records": "released"}), ledger)
+        flows = _measure_flows(con, months, ledger)
+    # the true values never reach a release table: only the released columns are kept
+    counts = _areas(fine.drop(columns=["records", "victims", "minors"]), "county", "dest")
+    counts = counts[counts["released_records"] > 0].rename(
+        columns={"released_records": "records", "released_victims": "victims", "released_minors": "minors"}
+    )
+    counts = counts[["month", "dest_county_fips", "dest_region", "dest_task_force", "record_type", "trafficking_type",
+                     "records", "victims", "minors"]]
+    written = {"release_counts": _write(con, "release_counts", counts, "month, dest_county_fips")}
+    written["release_cells"] = _write(con, "release_cells", _cell_rows(cells), "res, month, cell")
+    flows = flows.drop(columns="records")[flows["released"] > 0]
+    flow_rows = _areas(_areas(flows, "o_county", "origin"), "d_county", "dest")
+    flow_rows = flow_rows.assign(month=pd.to_datetime(flow_rows["year"].astype(str) + "-01-01").dt.date if len(flow_rows) else [])
+    flow_rows = flow_rows.rename(columns={"released": "records"})[
+        ["month", "origin_county_fips", "origin_region", "origin_task_force",
+         "dest_county_fips", "dest_region", "dest_task_force", "record_type", "trafficking_type", "records"]
+    ]
+    written["release_flows"] = _write(con, "release_flows", flow_rows, "month, origin_county_fips, dest_county_fips")
+    meta = {
+        "build_id": ledger.build_id, "built_at": started.isoformat(),
+        "first_month": months[0].isoformat() if months else "", "last_month": months[-1].isoformat() if months else "",
+        "rho": repr(rho), "victim_cap": str(VICTIM_CAP),
+        **{f"scale:{m.name}": repr(scale_for(m, rho)) for m in MEASUREMENTS},
+    }
+    written["release_meta"] = _write(
+        con, "release_meta", pd.DataFrame({"key": list(meta), "value": list(meta.values())}), "key"
+    )
+    written.update(_corridors(con, cells))
+    written["release_hotspot_classes"] = _hotspots(con, months)
+    if ledger.rows:
+        con.register("_ledger_rows", pd.DataFrame(ledger.rows))
+        con.execute("INSERT INTO release_ledger SELECT * FROM _ledger_rows")
+        con.unregister("_ledger_rows")
+    written["release_ledger"] = len(ledger.rows)
+    return written
+
+
+#: At most this many anchors per county, each holding at least this share of its released cells' records.
+ANCHORS = 3
+ANCHOR_SHARE = 0.1
+
+
+def county_anchor_points(cells: pd.DataFrame) -> pd.DataFrame:
+    """Where a county's flows start and end, from released numbers only: ``county``, ``lat``, ``lng``, ``weight``.
+
+    The county's busiest released res-4 cells (up to :data:`ANCHORS`, each with
+    at least :data:`ANCHOR_SHARE` of them), weighted by their released records;
+    a county with none is anchored at its most populous place
+    (:func:`geo.flow_places.county_anchors`).
+    """
+    from geo.flow_places import county_anchors
+
+    per = cells[cells["cell4"].astype("int64") != 0].groupby(["county", "cell4"], as_index=False)["released"].sum()
+    per = per.sort_values(["county", "released", "cell4"], ascending=[True, False, True])
+    per = per[per["released"] > 0].groupby("county").head(ANCHORS)
+    per["weight"] = per["released"] / per.groupby("county")["released"].transform("sum")
+    per = per[per["weight"] >= ANCHOR_SHARE]
+    per["weight"] = per["weight"] / per.groupby("county")["weight"].transform("sum")
+    centres = [h3.cell_to_latlng(h3.int_to_str(int(c))) for c in per["cell4"]]
+    per["lat"] = [c[0] for c in centres]
+    per["lng"] = [c[1] for c in centres]
+    fallback = county_anchors().rename(columns={"county_fips": "county"})
+    fallback = fallback[~fallback["county"].isin(per["county"])].assign(weight=1.0)
+    return pd.concat([per[["county", "lat", "lng", "weight"]], fallback[["county", "lat", "lng", "weight"]]], ignore_index=True)
+
+
+def _corridors(con: duckdb.DuckDBPyConnection, cells: pd.DataFrame) -> dict[str, int]:
+    """``release_corridor_paths`` and ``release_corridor_segments``, from reference data and released cells.
+
+    A county pair's flows follow the shortest highway paths between the two
+    counties' anchors (:func:`county_anchor_points`), each path with the product
+    of its anchors' weights; ``weight`` per segment is the share of the pair's
+    flows that pass along it.
+    """
+    from geo import highways
+    from pipelines.build_corridors import corridor_graph
+
+    graph = corridor_graph()
+    anchors = county_anchor_points(cells) if len(cells) else county_anchor_points(
+        pd.DataFrame(columns=["county", "cell4", "released"])
+    )
+    anchors["node"] = highways.nearest_nodes(graph, anchors["lat"].to_numpy(), anchors["lng"].to_numpy()).astype(int)
+    pairs = anchors.merge(anchors, how="cross", suffixes=("_o", "_d"))
+    pairs = pairs[(pairs["county_o"] != pairs["county_d"]) & (pairs["node_o"] != pairs["node_d"])]
+    pairs = pairs.assign(weight=pairs["weight_o"] * pairs["weight_d"])
+    paths = highways.shortest_path_segments(graph, set(zip(pairs["node_o"], pairs["node_d"], strict=True)))
+    steps = pd.DataFrame(
+        [(u, v, segment) for (u, v), segments in paths.items() for segment in segments],
+        columns=["node_o", "node_d", "segment_id"],
+    ).astype({"node_o": int, "node_d": int, "segment_id": int})
+    frame = pairs[["county_o", "county_d", "node_o", "node_d", "weight"]].merge(steps, on=["node_o", "node_d"])
+    frame = frame.rename(columns={"county_o": "origin_id", "county_d": "dest_id"})
+    frame = frame.groupby(["origin_id", "dest_id", "segment_id"], as_index=False)["weight"].sum()
+    segments = highways.segments_frame(graph)[
+        ["segment_id", "route", "kind", "length_km", "from_lat", "from_lng", "to_lat", "to_lng", "wkt"]
+    ]
+    return {
+        "release_corridor_paths": _write(con, "release_corridor_paths", frame, "origin_id, dest_id, segment_id"),
+        "release_corridor_segments": _write(con, "release_corridor_segments", segments, "segment_id"),
+    }
+
+
+def _hotspots(con: duckdb.DuckDBPyConnection, months: list[date]) -> int:
+    """``release_hotspot_classes``: the emerging hot-spot analysis run on released cells only."""
+    from pipelines import build_hotspots as hs
+
+    frames = []
+    if months:
+        as_of = (pd.Timestamp(months[-1]) + pd.offsets.MonthEnd(0)).date()
+        last = hs.last_complete_step(as_of, step="quarter")
+        first = max(_quarter(pd.Series([months[0]]))[0], (pd.Timestamp(last) - pd.DateOffset(months=3 * (hs.MAX_STEPS["quarter"] - 1))).date())
+        periods = hs.step_periods(first, last, step="quarter") if first <= last else []
+        for res in hs.RESOLUTIONS if len(periods) >= hs.MIN_STEPS else ():
+            cells = con.execute(
+                "SELECT cell, month AS period, dest_county_fips, dest_region, dest_task_force, records "
+                "FROM release_cells WHERE res = ? AND cell IS NOT NULL AND month BETWEEN ? AND ?",
+                [res, periods[0], periods[-1]],
+            ).df()
+            if cells.empty:
+                continue
+            cells["period"] = pd.to_datetime(cells["period"]).dt.date
+            counts = cells.groupby(["cell", "period"], as_index=False)["records"].sum()
+            found = hs.emerging_hot_spots_of(counts, periods, rings=hs.RINGS.get(res, 1))
+            by_county = cells.groupby(["cell", "dest_county_fips", "dest_region", "dest_task_force"], as_index=False)["records"].sum()
+            top = by_county.sort_values(["cell", "records", "dest_county_fips"], ascending=[True, False, True]).drop_duplicates("cell")
+            top = top.rename(columns={"dest_county_fips": "county_fips", "dest_region": "region", "dest_task_force": "task_force"})
+            found = found.merge(top.drop(columns="records"), on="cell", how="left")
+            frames.append(found.assign(res=res, step="quarter", first_period=periods[0], last_period=periods[-1]))
+    frame = pd.concat(frames, ignore_index=True) if frames else hs._empty_frame()
+    return _write(con, "release_hotspot_classes", frame, "res, cell")
+
+
+def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchall()[0][0])
+
+
+def _cell_rows(cells: pd.DataFrame) -> pd.DataFrame:
+    """Released res-6 leaves summed to res 5 and res 4 (the "no cell" rows keep ``cell`` NULL at every res)."""
+    cells = cells.drop(columns="records")[cells["released"] > 0]
+    if cells.empty:
+        return pd.DataFrame({
+            "res": pd.Series(dtype="int64"), "cell": pd.Series(dtype="int64"), "dest_county_fips": pd.Series(dtype=object),
+            "dest_region": pd.Series(dtype=object), "dest_task_force": pd.Series(dtype=object),
+            "month": pd.Series(dtype=object), "records": pd.Series(dtype="int64"),
+        })
+    parts = []
+    for res, column in ((6, "cell6"), (5, "cell5"), (4, "cell4")):
+        frame = cells.groupby(["quarter", "county", column], as_index=False)["released"].sum()
+        frame = frame.rename(columns={column: "cell"}).assign(res=res)
+        parts.append(frame)
+    out = _areas(pd.concat(parts, ignore_index=True), "county", "dest")
+    out["cell"] = out["cell"].astype("Int64").mask(out["cell"].eq(0))
+    out = out.rename(columns={"quarter": "month", "released": "records"})
+    return out[["res", "cell", "dest_county_fips", "dest_region", "dest_task_force", "month", "records"]]

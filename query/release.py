@@ -1,0 +1,290 @@
+"""The protected release, as the query layer reads it for viewers without record access.
+
+``pipelines/build_release.py`` measures the release (OpenDP discrete Gaussian,
+ρ-zCDP, reconciled top down) and documents its tables. Every aggregate reader
+of ``query/`` asks :func:`reads_release` first; for those viewers it reads only
+the tables of :data:`RELEASE_TABLES` (the all-paths privacy test checks this on
+a warehouse that holds nothing else), never ``records`` or another derived
+table, and skips the filter guard (a refusal decided on true counts would itself
+leak them; noise makes it unneeded). Every figure it then derives (sums,
+changes, rates, roll-ups, "fewer than 11") is post-processing of released
+numbers.
+
+What the release resolves, and so what a filter can narrow for these viewers:
+
+- counts: month × county (region, task force) × record type × trafficking type;
+- map cells: H3 res 4-6 per quarter (a period is widened to whole quarters;
+  finer resolutions show res 6);
+- flows: county to county per year, by record type or by trafficking type
+  (not both at once; a period is widened to whole years; in-state origins only).
+
+A source-kind or indicator filter cannot be answered from it:
+:class:`ReleaseFilterError` says which filter to remove.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+from query.aggregates import CountSource
+from query.filters import Filters
+from query.suppression import FilterIsolationError
+from query.viewer import Viewer
+from routes import warehouse
+from routes.errors import RoutesError
+
+__all__ = ["protection_note", "release_summary"]
+
+COUNTS_TABLE = "release_counts"
+CELLS_TABLE = "release_cells"
+FLOWS_TABLE = "release_flows"
+META_TABLE = "release_meta"
+PATHS_TABLE = "release_corridor_paths"
+SEGMENTS_TABLE = "release_corridor_segments"
+HOTSPOTS_TABLE = "release_hotspot_classes"
+#: What a reader for a viewer without record access may read (and nothing else; ``meta`` holds dates).
+RELEASE_TABLES = (COUNTS_TABLE, CELLS_TABLE, FLOWS_TABLE, META_TABLE, PATHS_TABLE, SEGMENTS_TABLE, HOTSPOTS_TABLE, "meta")
+#: The finest H3 resolution of the release.
+FINEST_RES = 6
+#: z of a two-sided 95 % interval.
+_Z95 = 1.96
+
+
+class ReleaseFilterError(FilterIsolationError):
+    """A filter the protected release cannot answer (it has no such breakdown)."""
+
+
+class ReleaseNotBuiltError(RoutesError, LookupError):
+    """The warehouse has no protected release (built before it existed, or never built)."""
+
+
+def require(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Raise :class:`ReleaseNotBuiltError` when ``table`` of the release is missing (never fall back to exact counts)."""
+    if not warehouse.has_table(con, table):
+        raise ReleaseNotBuiltError(
+            f"the protected release ({table!r}) is not built in this warehouse, so figures for this "
+            "viewer cannot be shown; run `python -m pipelines build`"
+        )
+
+
+def reads_release(viewer: Viewer) -> bool:
+    """Whether ``viewer``'s aggregate views read the protected release (no record access)."""
+    return not viewer.has_record_access
+
+
+def _full(values: tuple[str, ...], every: tuple[str, ...]) -> bool:
+    return bool(values) and set(every) <= set(values)
+
+
+def plain(filters: Filters) -> Filters:
+    """``filters`` without a type filter that names every type (the same selection as none)."""
+    from query.filters import RECORD_TYPES, TRAFFICKING_TYPES
+
+    if _full(filters.record_types, RECORD_TYPES):
+        filters = replace(filters, record_types=())
+    if _full(filters.trafficking_types, TRAFFICKING_TYPES):
+        filters = replace(filters, trafficking_types=())
+    return filters
+
+
+def check_filters(filters: Filters) -> None:
+    """Refuse the filters the release has no breakdown for (source kind, indicators)."""
+    if filters.source_kinds:
+        raise ReleaseFilterError(
+            f"figures for this viewer come from the protected release, which has no breakdown by "
+            f"source kind; remove the source-kind filter {list(filters.source_kinds)!r}"
+        )
+    if filters.indicators:
+        raise ReleaseFilterError(
+            f"figures for this viewer come from the protected release, which has no breakdown by "
+            f"indicator; remove the indicator filter {list(filters.indicators)!r}"
+        )
+
+
+def count_source(filters: Filters) -> CountSource:
+    """The release's count table, read as :class:`query.aggregates.CountSource` reads ``trend_counts``."""
+    check_filters(filters)
+    return CountSource(
+        COUNTS_TABLE,
+        records="coalesce(sum(records), 0)::BIGINT",
+        victims="coalesce(sum(victims), 0)::BIGINT",
+        minors="coalesce(sum(minors), 0)::BIGINT",
+    )
+
+
+def _meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    if not warehouse.has_table(con, META_TABLE):
+        return {}
+    return {str(k): str(v) for k, v in con.execute(f"SELECT key, value FROM {META_TABLE}").fetchall()}  # noqa: S608
+
+
+def month_range(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
+    """The first and last month of the release, or ``None`` when it is empty or not built."""
+    meta = _meta(con)
+    if not meta.get("first_month") or not meta.get("last_month"):
+        return None
+    return date.fromisoformat(meta["first_month"]), date.fromisoformat(meta["last_month"])
+
+
+def scales(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
+    """σ per measurement of the release read by ``con`` (from ``release_meta``)."""
+    return {k.split(":", 1)[1]: float(v) for k, v in _meta(con).items() if k.startswith("scale:")}
+
+
+def typical_error(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The 95 % error of one released county-month count, in records (``None``: no release).
+
+    The discrete Gaussian's σ of the county × month measurement (what most
+    tables and maps add up), times 1.96, rounded up; ``python -m pipelines
+    release report`` gives it for every level.
+    """
+    sigma = scales(con).get("records_county_month")
+    return None if sigma is None else math.ceil(_Z95 * sigma)
+
+
+def protection_note(viewer: Viewer, *, con: duckdb.DuckDBPyConnection | None = None) -> str | None:
+    """The sentence every page, export and CLI reader prints beside protected figures.
+
+    ``None`` for a viewer whose views read exact counts.
+
+    >>> protection_note(Viewer("a", "analyst", "la")) is None
+    True
+    """
+    if not reads_release(viewer):
+        return None
+    with warehouse.reading(con) as c:
+        error = typical_error(c)
+    k = viewer.k
+    margin = f"typical error ±{error} at 95 %" if error is not None else "release not built yet"
+    return (
+        f"Figures for this viewer are protected (differential privacy; {margin}); "
+        f"counts under {k} read 'fewer than {k}'."
+    )
+
+
+def release_summary(viewer: Viewer, *, con: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
+    """Per measurement of the current release: ``measurement``, ``scale`` (σ), ``error_95``.
+
+    Public facts about the mechanism (no count): what the protection note and
+    ``python -m pipelines release report`` quote.
+    """
+    del viewer  # the same mechanism for everyone
+    with warehouse.reading(con) as c:
+        sigma = scales(c)
+    return pd.DataFrame({
+        "measurement": list(sigma), "scale": list(sigma.values()),
+        "error_95": [math.ceil(_Z95 * s) for s in sigma.values()],
+    })
+
+
+# ------------------------------------------------------------------ periods
+
+
+def _quarter_start(day: date) -> date:
+    return date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+
+
+def widen_to_quarters(filters: Filters) -> Filters:
+    """``filters`` with the period widened to whole quarters (rows of ``release_cells`` are quarters).
+
+    >>> widen_to_quarters(Filters(start=date(2025, 2, 1), end=date(2025, 7, 1))).start
+    datetime.date(2025, 1, 1)
+    """
+    start = _quarter_start(filters.start) if filters.start else None
+    end = _quarter_start(filters.end) if filters.end else None
+    return replace(filters, start=start, end=end)
+
+
+def widen_to_years(filters: Filters) -> Filters:
+    """``filters`` with the period widened to whole years (rows of ``release_flows`` are years)."""
+    start = date(filters.start.year, 1, 1) if filters.start else None
+    end = date(filters.end.year, 1, 1) if filters.end else None
+    return replace(filters, start=start, end=end)
+
+
+# ------------------------------------------------------------------ cells
+
+
+def check_cell_filters(filters: Filters) -> None:
+    """Refuse the filters the release's map cells cannot answer (they count every type together)."""
+    check_filters(filters)
+    filters = plain(filters)
+    if filters.record_types or filters.trafficking_types:
+        raise ReleaseFilterError(
+            "the protected map counts every record type and trafficking type together; "
+            "remove the record-type and trafficking-type filters to see it"
+        )
+
+
+def raw_cells(con: duckdb.DuckDBPyConnection, filters: Filters, res: int) -> pd.DataFrame:
+    """Released records per (cell at ``res``, county), plus each county's records in no cell.
+
+    The shape of ``query.cells._raw_cells``: ``cell``, ``county_fips``,
+    ``records``, ``victims`` (``<NA>``: the release counts no victims per cell).
+    """
+    check_cell_filters(filters)
+    require(con, CELLS_TABLE)
+    res = min(int(res), FINEST_RES)
+    where, params = widen_to_quarters(plain(filters)).where(side="dest")
+    frame = con.execute(
+        "SELECT cell, dest_county_fips AS county_fips, sum(records)::BIGINT AS records "  # noqa: S608 (where from Filters)
+        f"FROM {CELLS_TABLE} WHERE res = ? AND {where} GROUP BY ALL",
+        [res, *params],
+    ).df()
+    frame["victims"] = pd.array([pd.NA] * len(frame), dtype="Int64")
+    return frame
+
+
+# ------------------------------------------------------------------ flows
+
+
+def edges(con: duckdb.DuckDBPyConnection, filters: Filters, level: str) -> pd.DataFrame:
+    """Released flow records per edge at ``level`` (``county``, ``region`` or ``task_force``).
+
+    Geographic filters apply to the destination. Columns: ``origin_id``,
+    ``dest_id``, the ends' ``*_county_fips`` / ``*_region`` / ``*_task_force``
+    (single-valued at and above their level, else ``None``), ``records``,
+    ``tips``, ``incidents``, ``recoveries``, ``services``, ``confirmed``
+    (``<NA>`` under a trafficking-type filter).
+    """
+    check_filters(filters)
+    if level not in ("county", "region", "task_force"):
+        raise ValueError(f"the protected release has flows by county, region or task force, not {level!r}")
+    require(con, FLOWS_TABLE)
+    filters = plain(filters)
+    if filters.record_types and filters.trafficking_types:
+        raise ReleaseFilterError(
+            "the protected flows count record types and trafficking types separately, not together; "
+            "remove the record-type or the trafficking-type filter"
+        )
+    by_traffic = bool(filters.trafficking_types)
+    rows = "record_type IS NULL" if by_traffic else "trafficking_type IS NULL"
+    where, params = widen_to_years(filters).where(side="dest")
+    where = f"{rows} AND {where}"
+    column = {"county": "county_fips", "region": "region", "task_force": "task_force"}[level]
+    keep = {"county": ("county_fips", "region", "task_force"), "region": ("region",), "task_force": ("task_force",)}[level]
+    areas = ", ".join(f"origin_{a}, dest_{a}" for a in keep)
+    missing = ", ".join(
+        f"NULL::VARCHAR AS origin_{a}, NULL::VARCHAR AS dest_{a}"
+        for a in ("county_fips", "region", "task_force") if a not in keep
+    )
+    by_type = ", ".join(
+        f"coalesce(sum(records) FILTER (WHERE record_type = '{t}'), 0)::BIGINT AS {name}"
+        for t, name in (("tip", "tips"), ("incident", "incidents"), ("recovery", "recoveries"), ("service", "services"))
+    )
+    frame = con.execute(
+        f"SELECT origin_{column} AS origin_id, dest_{column} AS dest_id, {areas}, "  # noqa: S608 (fixed names; values as parameters)
+        f"{missing + ', ' if missing else ''}sum(records)::BIGINT AS records, {by_type} "
+        f"FROM {FLOWS_TABLE} WHERE {where} GROUP BY ALL",
+        params,
+    ).df()
+    frame["confirmed"] = frame["incidents"] + frame["recoveries"]
+    if by_traffic:  # rows by trafficking type do not split by record type
+        for column in ("tips", "incidents", "recoveries", "services", "confirmed"):
+            frame[column] = pd.array([pd.NA] * len(frame), dtype="Int64")
+    return frame

@@ -1,0 +1,208 @@
+"""The protected release: mechanism, consistency, noise reuse, the ledger and the budget cap."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines import build_release
+from pipelines.build import build_warehouse
+from pipelines.build_release import MEASUREMENTS, fit_to_parent, rho_of, scale_for
+from query import release
+from routes import warehouse
+from tests.warehouse_fixture import make_small_warehouse
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    path = tmp_path_factory.mktemp("release") / "routes.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ROUTES_QUIET", "1")
+        make_small_warehouse(path, n=3000)
+        build_warehouse(warehouse_path=path)
+        yield path
+
+
+def _read(path: Path, sql: str) -> pd.DataFrame:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql).df()
+
+
+# ------------------------------------------------------------------ reconciliation
+
+
+def test_fit_to_parent_gives_non_negative_integers_that_sum_to_each_parent() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        n, groups = int(rng.integers(1, 40)), int(rng.integers(1, 6))
+        group = rng.integers(0, groups, n)
+        noisy = rng.integers(-15, 40, n)
+        parent = rng.integers(0, 80, groups)
+        out = fit_to_parent(noisy, group, parent)
+        assert out.dtype == np.int64 and (out >= 0).all()
+        for g in range(groups):
+            if (group == g).any():
+                assert out[group == g].sum() == parent[g]
+
+
+def test_fit_to_parent_keeps_the_order_of_the_noisy_counts() -> None:
+    out = fit_to_parent(np.array([40, 3, 12, -4]), np.zeros(4, dtype=int), np.array([50]))
+    assert out[0] >= out[2] >= out[1] >= out[3] == 0
+
+
+# ------------------------------------------------------------------ mechanism and accounting
+
+
+def test_the_accountant_is_opendp_and_the_split_spends_the_budget() -> None:
+    rho = build_release.DEFAULT_RHO
+    spent = sum(rho_of(m, scale_for(m, rho)) for m in MEASUREMENTS)
+    assert spent == pytest.approx(rho, rel=1e-6)
+    # the discrete Gaussian's map: rho = sensitivity^2 / (2 sigma^2)
+    fine = next(m for m in MEASUREMENTS if m.name == "records_fine")
+    assert rho_of(fine, 2.0) == pytest.approx(1 / 8)
+
+
+def test_noise_is_integer_and_has_the_scale_asked_for() -> None:
+    draws = build_release.draw_noise(20_000, 3.0)
+    assert draws.dtype == np.int64
+    assert abs(draws.mean()) < 0.1
+    assert draws.std() == pytest.approx(3.0, rel=0.05)
+
+
+# ------------------------------------------------------------------ the tables
+
+
+def test_release_counts_are_consistent_non_negative_and_not_the_truth(built: Path) -> None:
+    counts = _read(built, "SELECT * FROM release_counts")
+    assert (counts[["records", "victims", "minors"]] >= 0).all().all()
+    assert counts["records"].dtype.kind == "i"
+    truth = _read(built, """
+        SELECT month, coalesce(dest_county_fips, '') AS county, record_type, trafficking_type, count(*) AS n
+        FROM records GROUP BY ALL""")
+    released = counts.assign(county=counts["dest_county_fips"].fillna(""))
+    both = truth.merge(released, on=["month", "county", "record_type", "trafficking_type"], how="outer")
+    both = both.fillna({"n": 0, "records": 0})
+    # noise: a good share of the finest cells differ from the truth ...
+    assert (both["n"] != both["records"]).mean() > 0.3
+    # ... while the statewide months are close (their measurement has the largest share of the budget)
+    months = both.groupby("month")[["n", "records"]].sum()
+    assert (months["records"] - months["n"]).abs().max() <= 8
+
+
+def test_cells_and_flows_add_up_to_their_parents(built: Path) -> None:
+    cells = _read(built, "SELECT res, month, dest_county_fips, sum(records) AS n FROM release_cells GROUP BY ALL")
+    by_res = cells.pivot_table(index=["month", "dest_county_fips"], columns="res", values="n", aggfunc="sum")
+    assert (by_res[4] == by_res[5]).all() and (by_res[5] == by_res[6]).all()
+    # every county's cells (and its records in no cell) add up to the released county count of the quarter
+    counts = _read(built, """
+        SELECT date_trunc('quarter', month)::DATE AS month, dest_county_fips, sum(records) AS n
+        FROM release_counts WHERE dest_county_fips IS NOT NULL GROUP BY ALL""")
+    six = cells[cells["res"] == 6].merge(counts, on=["month", "dest_county_fips"], how="outer").fillna(0)
+    assert (six["n_x"] == six["n_y"]).all()
+    assert not _read(built, "SELECT * FROM release_flows WHERE records < 0").shape[0]
+
+
+def test_release_tables_hold_no_true_count_column(built: Path) -> None:
+    for table in build_release.RELEASE_TABLES:
+        columns = set(_read(built, f"SELECT * FROM {table} LIMIT 0").columns)  # noqa: S608 (own names)
+        assert not columns & {"true_value", "noise", "n"}, table
+
+
+# ------------------------------------------------------------------ rebuilds
+
+
+def _ledger(path: Path) -> pd.DataFrame:
+    return _read(path, "SELECT * FROM release_ledger ORDER BY built_at, measurement")
+
+
+def _snapshot(path: Path, table: str) -> pd.DataFrame:
+    frame = _read(path, f"SELECT * FROM {table}")  # noqa: S608 (own names)
+    return frame.sort_values(list(frame.columns)).reset_index(drop=True)
+
+
+def test_a_rebuild_without_new_data_gives_the_same_release_and_spends_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROUTES_QUIET", "1")
+    path = tmp_path / "routes.duckdb"
+    make_small_warehouse(path, n=1500)
+    build_warehouse(warehouse_path=path, steps=("pipelines.build_release",))
+    first = {t: _snapshot(path, t) for t in ("release_counts", "release_cells", "release_flows")}
+    build_warehouse(warehouse_path=path, steps=("pipelines.build_release",))
+    for table, frame in first.items():
+        pd.testing.assert_frame_equal(_snapshot(path, table), frame)
+    ledger = _ledger(path)
+    builds = ledger.groupby("build_id", sort=False)["rho"].sum()
+    assert len(builds) == 2
+    assert builds.iloc[0] == pytest.approx(build_release.DEFAULT_RHO)
+    assert builds.iloc[1] == 0
+
+
+def test_a_rebuild_redraws_only_changed_cells_and_charges_their_measurements(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROUTES_QUIET", "1")
+    path = tmp_path / "routes.duckdb"
+    records = make_small_warehouse(path, n=1500)
+    build_warehouse(warehouse_path=path, steps=("pipelines.build_release",))
+    with warehouse.write_snapshot(path=path) as con:  # one record deleted: a few cells change
+        con.execute("DELETE FROM records WHERE record_id = ?", [str(records["record_id"].iloc[0])])
+    build_warehouse(warehouse_path=path, steps=("pipelines.build_release",))
+    second = _ledger(path).groupby("build_id", sort=False).tail(len(MEASUREMENTS))
+    second = second.iloc[-len(MEASUREMENTS):].set_index("measurement")
+    assert (second["redrawn"] <= 1).all() and second["redrawn"].sum() >= 1
+    charged = second[second["redrawn"] > 0]
+    assert charged["rho"].gt(0).all()
+    assert second.loc[second["redrawn"] == 0, "rho"].eq(0).all()
+
+
+def test_the_yearly_cap_keeps_the_previous_release(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROUTES_QUIET", "1")
+    path = tmp_path / "routes.duckdb"
+    records = make_small_warehouse(path, n=1500)
+    build_warehouse(warehouse_path=path, steps=("pipelines.build_release",))
+    before = _snapshot(path, "release_counts")
+    monkeypatch.setenv("ROUTES_RELEASE_RHO_YEAR", "1.0")  # the first build spent 0.75 of it
+    with warehouse.write_snapshot(path=path) as con:
+        con.execute("DELETE FROM records WHERE record_id = ?", [str(records["record_id"].iloc[0])])
+    build_warehouse(warehouse_path=path, steps=("pipelines.build_release",))
+    pd.testing.assert_frame_equal(_snapshot(path, "release_counts"), before)
+    assert len(_ledger(path)) == len(MEASUREMENTS)
+
+
+def test_a_bad_budget_setting_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROUTES_RELEASE_RHO", "lots")
+    with pytest.raises(ValueError, match="'lots'"):
+        build_release.release_rho()
+
+
+def test_the_cell_domain_comes_from_reference_data_only() -> None:
+    domain = build_release.cell_domain()
+    assert len(domain) > 1000
+    assert domain["county"].str.len().eq(5).all()
+
+
+def test_the_protection_note_quotes_the_typical_error(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from query.viewer import Viewer
+
+    monkeypatch.setenv("ROUTES_WAREHOUSE", str(built))
+    with warehouse.open_snapshot(path=built) as con:
+        note = release.protection_note(Viewer("p", "partner"), con=con)
+        sigma = release.scales(con)["records_county_month"]
+    assert note is not None and f"±{int(np.ceil(1.96 * sigma))} at 95 %" in note
+    assert "fewer than 11" in note
+
+
+def test_release_report_prints_the_budget_per_measurement_and_the_total(
+    built: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipelines.cli import main
+
+    assert main(["release", "report", "--warehouse", str(built)]) == 0
+    out = capsys.readouterr().out
+    for m in MEASUREMENTS:
+        assert m.name in out
+    assert "total per release" in out and "0.7500" in out
+    assert "allows 12 charged rebuilds a year" in out
+    assert "Charged in the last 365 days: rho 0.7500" in out
