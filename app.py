@@ -16,6 +16,7 @@ import streamlit as st
 
 def main() -> None:
     """One script run: sign-in or the role's navigation, then the chosen page."""
+    from ui.chrome import run_guarded
     from ui.session import sign_in_page, viewer_or_none
 
     # page_icon: an emoji favicon is drawn locally; a ":material/…:" one is fetched from fonts.gstatic.com
@@ -45,7 +46,7 @@ def main() -> None:
     if viewer.role == "admin":
         sections["Administration"] = admin
 
-    st.navigation(sections).run()
+    run_guarded(st.navigation(sections).run)
 
 
 if __name__ == "__main__":

@@ -176,3 +176,44 @@ def test_demo_mode_role_switcher(warehouse_env: Path, tmp_env: Path) -> None:
         app = _app(HEATMAP, None)
         app.session_state[session.DEMO_ROLE_KEY] = role
         _ok(app.run())
+
+
+def test_stop_while_playing_keeps_the_page(warehouse_env: Path) -> None:
+    """Pressing Stop mid-play resets the period; it used to raise StreamlitAPIException
+    (a widget's state set after the widget was drawn)."""
+    app = _ok(_app(HEATMAP, VIEWERS["leadership"]).run())
+    months = app.select_slider(key="f_period").options
+    app.session_state["f_playing"] = True  # as after Play, between two steps
+    app.session_state["f_play_step"] = 3
+    app.session_state["f_period"] = (app.select_slider(key="f_period").value[0],) * 2
+    stop = next(b for b in app.button if b.key == "f_play_button")
+    _ok(stop.click().run())
+    assert app.session_state["f_playing"] is False
+    first, last = app.select_slider(key="f_period").value
+    assert (first.strftime("%b %Y"), last.strftime("%b %Y")) == (months[0], months[-1])
+
+
+def test_error_boxes_offer_no_outside_links() -> None:
+    """Streamlit's error box would show internals and "Ask Google"/"Ask ChatGPT" links."""
+    import tomllib
+
+    config = tomllib.loads((settings.REPO_ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorLinks"] is False
+    assert config["client"]["showErrorDetails"] == "none"
+
+
+def test_an_unexpected_page_error_is_a_friendly_logged_message(caplog: pytest.LogCaptureFixture) -> None:
+    def script() -> None:
+        from ui.chrome import run_guarded
+
+        def broken_page() -> None:
+            raise KeyError("a bug")
+
+        run_guarded(broken_page)
+
+    with caplog.at_level("ERROR", logger="ui.chrome"):
+        app = AppTest.from_function(script).run()
+    assert not app.exception
+    assert "Something went wrong on this page" in app.error[0].value
+    reference = app.error[0].value.split("reference ")[1][:8]
+    assert any(reference in r.getMessage() and r.exc_info for r in caplog.records)

@@ -6,6 +6,9 @@
 from __future__ import annotations
 
 import html
+import logging
+import uuid
+from collections.abc import Callable
 from datetime import date
 
 import pandas as pd
@@ -13,6 +16,8 @@ import streamlit as st
 
 from maps.colours import SUPPRESSED_RGBA, Legend
 from routes import settings
+
+_LOG = logging.getLogger(__name__)
 
 
 def format_period(start: date | None, end: date | None) -> str:
@@ -91,3 +96,25 @@ def count_table(frame: pd.DataFrame, *, label: str = "value") -> None:
             shown[column] = [("suppressed" if pd.isna(v) else f"{int(v):,}") for v in shown[column]]
     shown = shown.rename(columns={"value": label})
     st.dataframe(shown, hide_index=True, width="stretch")
+
+
+def run_guarded(run_page: Callable[[], object]) -> None:
+    """Run a page; an unexpected error becomes a plain message and a log entry.
+
+    Streamlit's own error box is kept out of sight (``client.showErrorDetails =
+    "none"`` and ``client.showErrorLinks = false`` in ``.streamlit/config.toml``):
+    it would show internals and offer search links to the internet. The message
+    carries a short reference that is also in the server log, so an admin can find
+    the traceback. (``st.stop``/``st.rerun`` are not ``Exception`` and pass through.)
+    """
+    try:
+        run_page()
+    except Exception:
+        reference = uuid.uuid4().hex[:8]
+        _LOG.exception("Page failed (reference %s)", reference)
+        st.error(
+            "Something went wrong on this page, and it has been logged "
+            f"(reference {reference}). Reload the page or choose another one; if it "
+            "happens again, give your administrator the reference.",
+            icon=":material/error:",
+        )

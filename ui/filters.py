@@ -235,17 +235,25 @@ def _period(viewer: Viewer, filters: Filters, *, seeded: Filters, key: str) -> F
         format_func=lambda d: d.strftime("%b %Y"), disabled=playing,
     )
     label = ":material/stop: Stop" if playing else ":material/play_arrow: Play months"
-    if st.button(label, key=f"{key}_play_button", help="Step through the months one by one"):
-        if playing:
-            st.session_state[play_key] = False
-            st.session_state[slider_key] = (months[0], months[-1])
-        else:
-            st.session_state[play_key] = True
-            st.session_state[step_key] = 0
-        st.rerun()
+    # a callback, not `if st.button(...)`: it runs before the slider is drawn, the only
+    # moment its state may change (after, Streamlit raises StreamlitWidgetAlreadyInstantiatedError)
+    st.button(
+        label, key=f"{key}_play_button", help="Step through the months one by one",
+        on_click=_toggle_play, args=(key, months[0], months[-1]),
+    )
     if (start, end) == (months[0], months[-1]) and len(months) > 1:
         return filters.with_period(None, None)
     return filters.with_period(start, end)
+
+
+def _toggle_play(key: str, first: date, last: date) -> None:
+    """Play from the first month, or stop and select every month again."""
+    if st.session_state.get(f"{key}_playing"):
+        st.session_state[f"{key}_playing"] = False
+        st.session_state[f"{key}_period"] = (first, last)
+    else:
+        st.session_state[f"{key}_playing"] = True
+        st.session_state[f"{key}_play_step"] = 0
 
 
 def _nearest(months: Sequence[date], value: date) -> date:
