@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -135,3 +136,49 @@ def test_region_page_shows_flows_and_exports_a_briefing(built: Path) -> None:
     assert not app.exception
     assert any("Briefing written" in s.value for s in app.success)
     assert any(b.label.startswith("Download briefing_") for b in app.get("download_button"))
+
+
+def test_region_briefing_pack_and_files_stay_after_a_download(built: Path) -> None:
+    """One export: a pack zip of every file, one audit entry; the buttons survive a rerun."""
+    import io
+    import zipfile
+
+    from query import audit
+
+    admin = Viewer("adm", "admin")
+    app = _page(REGION, params={"kind": "county", "place": "06037"})
+    app.text_input(key="region_purpose").input("quarterly task force meeting").run()
+    before = len(audit.read_log(admin, action="export"))
+    app.button(key="region_export").click().run()
+    assert not app.exception
+    labels = [b.label for b in app.get("download_button")]
+    assert labels[0] == ":material/folder_zip: Download briefing pack" and len(labels) >= 7
+    app.run()  # a click on a download button reran the page, and every button was gone
+    assert [b.label for b in app.get("download_button")] == labels
+    pack_name, pack_bytes = app.session_state["region_briefing"][1][0]
+    assert pack_name.endswith("_pack.zip")
+    names = zipfile.ZipFile(io.BytesIO(pack_bytes)).namelist()
+    assert {Path(n).suffix for n in names} == {".pdf", ".png", ".html", ".csv", ".geojson"}
+    assert len(names) == len(labels) - 1  # the pack holds every single file
+    assert len(audit.read_log(admin, action="export")) == before + 1
+
+
+def test_region_flows_cover_the_headers_period(built: Path) -> None:
+    """The flows tables count the period the header names (they were all-time, so a PDF of
+    that period showed other numbers)."""
+    from datetime import date
+
+    from maps import statewide_maps as sm
+    from query import trends
+    from query.filters import Filters
+
+    app = _page(REGION, params={"kind": "county", "place": "06037"})
+    assert not app.exception
+    period = trends.resolve_period(LEADER, Filters())
+    assert period is not None and period[0] > date(2000, 1, 1)
+    expected = trends.region_profile(LEADER, county="06037", filters=Filters().with_period(*period))
+    everything = trends.region_profile(LEADER, county="06037", filters=Filters())
+    shown_in = app.dataframe[1].value
+    expected_in = sm.flows_table(expected.flows_in, side="origin")
+    assert not sm.flows_table(everything.flows_in, side="origin").equals(expected_in)  # the test can tell
+    pd.testing.assert_frame_equal(shown_in.reset_index(drop=True), expected_in.reset_index(drop=True))
