@@ -217,3 +217,47 @@ def test_an_unexpected_page_error_is_a_friendly_logged_message(caplog: pytest.Lo
     assert "Something went wrong on this page" in app.error[0].value
     reference = app.error[0].value.split("reference ")[1][:8]
     assert any(reference in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+APP = str(settings.REPO_ROOT / "app.py")
+
+
+def test_filters_follow_the_user_across_pages(warehouse_env: Path) -> None:
+    """Filters chosen on one page stay chosen on the next, in its widgets and its link."""
+    app = _ok(_app(APP, VIEWERS["analyst"]).run())
+    app.switch_page("pages/heatmap.py")
+    _ok(app.run())
+    _ok(app.multiselect(key="f_record_types").set_value(["tip"]).run())
+    _ok(app.multiselect(key="f_regions").set_value(["Region I"]).run())
+    for page in ("pages/flows_and_corridors.py", "pages/statewide.py", "pages/region.py"):
+        app.switch_page(page)
+        for key in list(app.query_params):  # a click on the sidebar's page link drops the query string
+            del app.query_params[key]
+        _ok(app.run())
+        assert app.multiselect(key="f_record_types").value == ["tip"], page
+        assert app.multiselect(key="f_regions").value == ["Region I"], page
+        assert app.query_params["record_types"] in ("tip", ["tip"]), page
+    # clearing a filter on a page clears it for the next one too
+    _ok(app.multiselect(key="f_record_types").set_value([]).run())
+    app.switch_page("pages/heatmap.py")
+    for key in list(app.query_params):
+        del app.query_params[key]
+    _ok(app.run())
+    assert app.multiselect(key="f_record_types").value == []
+    assert app.multiselect(key="f_regions").value == ["Region I"]
+
+
+def test_a_deep_link_lands_on_its_page_after_sign_in(warehouse_env: Path) -> None:
+    """Signed out, /heatmap?res=5 shows the sign-in form; after sign-in, the heatmap with res 5."""
+    from ui import session
+
+    app = AppTest.from_file(APP, default_timeout=90)
+    app.query_params["res"] = "5"
+    app.switch_page("pages/heatmap.py")
+    _ok(app.run())
+    assert app.text_input(key="routes_sign_in_user").label == "User name"  # the sign-in form
+    assert not app.get("deck_gl_json_chart")
+    app.session_state[session.VIEWER_KEY] = VIEWERS["analyst"]  # what a successful sign-in stores
+    app.session_state[session.LAST_ACTIVE_KEY] = time.time()
+    _ok(app.run())
+    assert app.select_slider(key="url_res").value == 5  # the heatmap, with the link's settings

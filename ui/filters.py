@@ -56,6 +56,39 @@ class Comparison:
     after: Filters
 
 
+#: Query parameters that follow the user from page to page (a page's own controls stay on it).
+SHARED_PARAMS = ("from", "to", *_LISTS, "cmp", "cmp_from", "cmp_to")
+_SHARED_KEY = "routes_shared_params"  # session state: the shared parameters' last values
+_PAGE_KEY = "routes_filters_page"  # session state: the page the filters were last drawn on
+
+
+def _page_id() -> str:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.page_script_hash if ctx is not None else ""
+
+
+def _follow_user(widget_keys: Sequence[str]) -> None:
+    """On arrival at another page, bring the shared filters along.
+
+    A click on a page link drops the query string, and Streamlit scopes widget
+    state to a page: both are restored from the values the user last chose (a
+    link that carries filters of its own wins).
+    """
+    page = _page_id()
+    if st.session_state.get(_PAGE_KEY) == page:
+        return
+    st.session_state[_PAGE_KEY] = page
+    saved: dict[str, str] = st.session_state.get(_SHARED_KEY, {})
+    if saved and not any(name in st.query_params for name in SHARED_PARAMS):
+        for name, value in saved.items():
+            st.query_params[name] = value
+    for widget_key in widget_keys:  # re-seeded from the URL below
+        if widget_key in st.session_state:
+            del st.session_state[widget_key]
+
+
 def _params() -> dict[str, str]:
     return {k: str(v) for k, v in st.query_params.to_dict().items()}
 
@@ -67,13 +100,23 @@ def _seed(key: str, value: object) -> None:
 
 
 def _sync_params(owned: dict[str, str | None]) -> None:
-    """Write the keys this module owns into the URL; drop the ones at their default."""
+    """Write the keys this module owns into the URL; drop the ones at their default.
+
+    The shared ones (:data:`SHARED_PARAMS`) are also kept for the next page.
+    """
+    saved: dict[str, str] = dict(st.session_state.get(_SHARED_KEY, {}))
     for key, value in owned.items():
         if value:
             if st.query_params.get(key) != value:
                 st.query_params[key] = value
         elif key in st.query_params:
             del st.query_params[key]
+        if key in SHARED_PARAMS:
+            if value:
+                saved[key] = value
+            else:
+                saved.pop(key, None)
+    st.session_state[_SHARED_KEY] = saved
 
 
 def _options() -> dict[str, list[str]]:
@@ -119,6 +162,7 @@ def sidebar_filters(viewer: Viewer, *, key: str = "f") -> Filters:
         Empty fields mean "all"; ``start``/``end`` stay ``None`` while the slider
         spans every month (so the query layer has nothing to check).
     """
+    _follow_user([*(f"{key}_{field}" for field in _LISTS), f"{key}_period", f"{key}_playing", "cmp_mode", "cmp_period"])
     seeded = Filters.from_query_params(_params())
     options = _options()
     sidebar = st.sidebar
