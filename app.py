@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-
 #: The pages, by section: (file, title, icon). Administration is for admins only.
 SECTIONS: dict[str, list[tuple[str, str, str]]] = {
     "Explore": [
