@@ -1,0 +1,113 @@
+"""A day's work in a real browser: links, sign-in, filters across pages, playback.
+
+What AppTest cannot show: what the browser's address bar and Streamlit's
+frontend do (a deep link before sign-in, a click on a page link that drops the
+query string, a press on Stop while the script is rerunning). Screenshots land in
+``tests/artifacts/journey-*.png``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from tests import browser
+from tests.warehouse_fixture import make_small_warehouse
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+USER, PASSWORD = "alice", "correct horse battery staple"
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    browser.require_chromium()
+    from pipelines.build import build_warehouse
+    from query.viewer import Viewer
+    from routes import accounts
+
+    root = tmp_path_factory.mktemp("journeys")
+    path = root / "warehouse" / "routes.duckdb"
+    make_small_warehouse(path, n=6000, seed=3, is_demo=False)
+    build_warehouse(warehouse_path=path)
+    with pytest.MonkeyPatch.context() as patch:  # the same control store the server uses
+        patch.setenv("ROUTES_WAREHOUSE", str(path))
+        patch.setenv("ROUTES_CONTROL", str(path.parent / "control.sqlite"))
+        patch.setenv("ROUTES_KEY_FILE", str(path.parent / "secrets" / "routes.key"))
+        accounts.add_account(USER, PASSWORD, role="analyst", task_force="la", by=Viewer("setup", "admin"))
+    with browser.streamlit_server(warehouse=path) as url:
+        yield url
+
+
+def _sign_in(page: object) -> None:
+    page.get_by_label("User name").fill(USER)  # type: ignore[attr-defined]
+    page.get_by_label("Password", exact=True).fill(PASSWORD)  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Sign in", exact=True).click()  # type: ignore[attr-defined]
+    page.wait_for_selector('[data-testid="stSidebarNavLink"]', timeout=60_000)  # type: ignore[attr-defined]
+    browser.wait_for_run(page)
+
+
+def _no_error_box(page: object) -> None:
+    exception = page.locator('[data-testid="stException"]')  # type: ignore[attr-defined]
+    assert exception.count() == 0, exception.first.inner_text()[:500]
+    body = page.locator("body").inner_text()  # type: ignore[attr-defined]
+    assert "Ask Google" not in body and "Ask ChatGPT" not in body
+
+
+def test_a_deep_link_survives_sign_in(app_url: str) -> None:
+    """/heatmap?res=5 before sign-in: the sign-in form (no "Page not found"), then that view."""
+    with browser.chromium_page() as (page, recorder):
+        page.goto(f"{app_url}/heatmap?res=5&record_types=tip", wait_until="load")
+        page.get_by_label("User name").wait_for(timeout=60_000)
+        browser.wait_for_run(page)
+        browser.save_screenshot(page, "journey-deep-link-sign-in")
+        assert "Page not found" not in page.locator("body").inner_text()
+        _sign_in(page)
+        page.wait_for_selector(browser.MAP_CANVAS, state="visible", timeout=60_000)
+        browser.wait_for_run(page)
+        browser.save_screenshot(page, "journey-deep-link-after-sign-in")
+        assert re.search(r"/heatmap\?", page.url), page.url
+        assert "res=5" in page.url and "record_types=tip" in page.url, page.url
+        assert "Heatmap" in page.locator('[data-testid="stMain"]').inner_text()
+        _no_error_box(page)
+        assert recorder.off_machine() == [], recorder.off_machine()
+
+
+def test_filters_follow_a_click_on_a_page_link(app_url: str) -> None:
+    with browser.chromium_page() as (page, _):
+        page.goto(f"{app_url}/heatmap?record_types=tip&regions=Region+I", wait_until="load")
+        _sign_in(page)
+        page.wait_for_selector(browser.MAP_CANVAS, state="visible", timeout=60_000)
+        for title, path in (("Flows and corridors", "flows_and_corridors"), ("Statewide", ""), ("Region", "region")):
+            page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=title).first.click()
+            page.wait_for_function(
+                f"() => location.pathname.replace(/\\/$/, '').endsWith('/{path}'.replace(/\\/$/, ''))",
+                timeout=30_000,
+            )
+            browser.wait_for_run(page)
+            page.wait_for_function("() => location.search.includes('record_types=tip')", timeout=30_000)
+            sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+            assert "tip" in sidebar and "Region I" in sidebar, (title, sidebar[:400])
+            _no_error_box(page)
+        browser.save_screenshot(page, "journey-filters-followed")
+
+
+def test_play_then_stop_keeps_the_page(app_url: str) -> None:
+    with browser.chromium_page() as (page, _):
+        page.goto(f"{app_url}/heatmap", wait_until="load")
+        _sign_in(page)
+        page.wait_for_selector(browser.MAP_CANVAS, state="visible", timeout=60_000)
+        browser.wait_for_run(page)
+        page.get_by_role("button", name=re.compile("Play months")).click()
+        page.get_by_role("button", name=re.compile("Stop")).wait_for(timeout=30_000)
+        page.wait_for_timeout(2500)  # a month or two played
+        page.get_by_role("button", name=re.compile("Stop")).click()
+        page.get_by_role("button", name=re.compile("Play months")).wait_for(timeout=30_000)
+        browser.wait_for_run(page)
+        browser.save_screenshot(page, "journey-play-stopped")
+        _no_error_box(page)
+        assert page.locator(browser.MAP_CANVAS).count() >= 1
+
+
