@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from maps import colours, decks
+from maps import colours, decks, statewide_maps
 from query import cells
 from routes.errors import RoutesError
 from ui import chrome
@@ -68,7 +68,7 @@ period = chrome.format_period(filters.start or (months[0] if months else None), 
 with header:
     chrome.page_header(
         "Heatmap explorer",
-        WHAT[measure],
+        f"{statewide_maps.records_text(filters.record_types)} at their destination" if measure == "records" else WHAT[measure],
         period if comparison is None else f"{chrome.format_period(comparison.before.start, comparison.before.end)} vs {period}",
         f"H3 res {res} hexagons (~{area} each); records located less precisely are counted in their county (pale fill)",
     )

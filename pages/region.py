@@ -79,12 +79,16 @@ current = profile.headline[profile.headline["period"].eq("current")]
 period_text = chrome.format_period(current["start"].iloc[0], current["end"].iloc[0]) if len(current) else "no data"
 chrome.page_header(
     profile.name,
-    "records at their destination in this place; flows from point source to destination",
+    f"{sm.records_text(filters.record_types)} at their destination in this place; flows from point source to destination",
     period_text,
     "county (rates per 100,000 residents); flows by county",
 )
 
-for column, metric in zip(st.columns(4), sm.headline_metrics(profile.headline, columns=("records", "victims", "tips", "recoveries")), strict=True):
+metrics = sm.headline_metrics(
+    profile.headline,
+    columns=sm.metric_columns(filters.record_types, base=("records", "victims"), unfiltered=("tips", "recoveries")),
+)
+for column, metric in zip(st.columns(len(metrics)), metrics, strict=True):
     column.metric(metric.label, metric.value, metric.delta, help=metric.help, delta_color="off")
 
 map_column, side_column = st.columns([3, 2])

@@ -40,7 +40,7 @@ period_text = chrome.format_period(*period)
 
 chrome.page_header(
     "Statewide",
-    "records (tips, incidents, recoveries, service intakes) at their destination",
+    f"{sm.records_text(filters.record_types)} at their destination",
     period_text,
     "county and Cal OES region; hot spots on H3 hexagons",
 )
@@ -86,7 +86,7 @@ try:
     headline = headline_figures(viewer, filters)
 except RoutesError as error:
     chrome.show_error(error)
-metrics = sm.headline_metrics(headline, against=against)
+metrics = sm.headline_metrics(headline, against=against, columns=sm.metric_columns(filters.record_types))
 with headline_box:
     for column, metric in zip(st.columns(len(metrics)), metrics, strict=True):
         column.metric(metric.label, metric.value, metric.delta, help=metric.help, delta_color="off")

@@ -182,3 +182,17 @@ def test_region_flows_cover_the_headers_period(built: Path) -> None:
     expected_in = sm.flows_table(expected.flows_in, side="origin")
     assert not sm.flows_table(everything.flows_in, side="origin").equals(expected_in)  # the test can tell
     pd.testing.assert_frame_equal(shown_in.reset_index(drop=True), expected_in.reset_index(drop=True))
+
+
+@pytest.mark.parametrize("script", [STATEWIDE, REGION])
+def test_headline_and_tiles_follow_the_record_type_filter(built: Path, script: str) -> None:
+    """Filtered to tips: the header names tips only, and no tile shows another type as 0."""
+    app = _page(script, params={"record_types": "tip"})
+    assert not app.exception
+    caption = " ".join(c.value for c in app.caption)
+    assert "records (tips only)" in caption and "service intakes" not in caption
+    labels = set(_metrics(app))
+    assert {"Records", "Victims"} <= labels
+    assert not labels & {"Incidents", "Recoveries", "Service intakes"}, labels
+    app = _page(script, params={"record_types": "tip,recovery"})
+    assert {"Tips", "Recoveries"} <= set(_metrics(app)) and "Incidents" not in _metrics(app)
