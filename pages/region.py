@@ -6,6 +6,7 @@ import importlib
 import importlib.util
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
@@ -15,13 +16,14 @@ from maps import statewide_maps as sm
 from query import trends
 from query.suppression import FilterIsolationError
 from routes.errors import RoutesError
-from ui import chrome
+from ui import charts, chrome
 from ui import filters as ui_filters
 from ui.cache import snapshot_cached
 from ui.session import current_viewer
 
 region_profile = snapshot_cached(trends.region_profile)
 resolve_period = snapshot_cached(trends.resolve_period)
+monthly_series = snapshot_cached(trends.monthly_series)
 
 KINDS = {"region": "Cal OES region", "task_force": "Task force", "county": "County"}
 
@@ -98,8 +100,10 @@ with map_column:
     chrome.draw_legend(legend)
 with side_column:
     st.markdown("**Trend: records per month**")
-    if profile.trend["records"].notna().any():
-        st.line_chart(profile.trend, x="month", y="records", height=200, x_label="", y_label="records", color="#3b6e8f")
+    # every month (not only the period's few), the period shaded
+    trend = monthly_series(viewer, replace(filters, regions=(), task_forces=(), counties=profile.counties).with_period(None, None))
+    if trend["records"].notna().any():
+        st.image(charts.line_chart_svg(trend, height=260, width=560, highlight=period), width="stretch")
     else:
         st.info("Every month is suppressed here (fewer than k records).")
     st.caption("Gaps are suppressed months (fewer than k records, or revealing one that is).")

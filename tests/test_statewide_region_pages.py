@@ -196,3 +196,19 @@ def test_headline_and_tiles_follow_the_record_type_filter(built: Path, script: s
     assert not labels & {"Incidents", "Recoveries", "Service intakes"}, labels
     app = _page(script, params={"record_types": "tip,recovery"})
     assert {"Tips", "Recoveries"} <= set(_metrics(app)) and "Incidents" not in _metrics(app)
+
+
+@pytest.mark.parametrize("script", [STATEWIDE, REGION])
+def test_trend_shows_the_long_series_with_the_period_shaded(built: Path, script: str) -> None:
+    """A quarter chosen: the trend still runs over every month, the quarter shaded (was 3 points)."""
+    app = _page(script, params={"from": "2025-10", "to": "2025-12"})
+    assert not app.exception
+    import base64
+
+    images = [
+        base64.b64decode(img.url.split(",", 1)[1]).decode()
+        for element in app.get("image") for img in element.proto.imgs if img.url.startswith("data:image/svg")
+    ]
+    trend = [i for i in images if "chosen period" in i]
+    assert trend, images[:1]
+    assert "2024" in trend[0] and "2025" in trend[0]  # the long series' year ticks
