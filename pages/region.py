@@ -90,8 +90,7 @@ metrics = sm.headline_metrics(
     profile.headline,
     columns=sm.metric_columns(filters.record_types, base=("records", "victims"), unfiltered=("tips", "recoveries")),
 )
-for column, metric in zip(st.columns(len(metrics)), metrics, strict=True):
-    column.metric(metric.label, metric.value, metric.delta, help=metric.help, delta_color="off")
+chrome.metric_row(metrics)
 
 map_column, side_column = st.columns([3, 2])
 with map_column:

@@ -88,8 +88,7 @@ except RoutesError as error:
     chrome.show_error(error)
 metrics = sm.headline_metrics(headline, against=against, columns=sm.metric_columns(filters.record_types))
 with headline_box:
-    for column, metric in zip(st.columns(len(metrics)), metrics, strict=True):
-        column.metric(metric.label, metric.value, metric.delta, help=metric.help, delta_color="off")
+    chrome.metric_row(metrics)
     st.caption(
         f"{period_text} against {AGAINST[against]}. A change is shown only when both figures are; "
         "more records can mean more reporting and more work by agencies, not only more trafficking."

@@ -19,6 +19,7 @@ from tests.warehouse_fixture import make_small_warehouse
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 USER, PASSWORD = "alice", "correct horse battery staple"
+LEADER = "lena"
 
 
 @pytest.fixture(scope="module")
@@ -37,12 +38,13 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         patch.setenv("ROUTES_CONTROL", str(path.parent / "control.sqlite"))
         patch.setenv("ROUTES_KEY_FILE", str(path.parent / "secrets" / "routes.key"))
         accounts.add_account(USER, PASSWORD, role="analyst", task_force="la", by=Viewer("setup", "admin"))
+        accounts.add_account(LEADER, PASSWORD, role="leadership", by=Viewer("setup", "admin"))
     with browser.streamlit_server(warehouse=path) as url:
         yield url
 
 
-def _sign_in(page: object) -> None:
-    page.get_by_label("User name").fill(USER)  # type: ignore[attr-defined]
+def _sign_in(page: object, user: str = USER) -> None:
+    page.get_by_label("User name").fill(user)  # type: ignore[attr-defined]
     page.get_by_label("Password", exact=True).fill(PASSWORD)  # type: ignore[attr-defined]
     page.get_by_role("button", name="Sign in", exact=True).click()  # type: ignore[attr-defined]
     page.wait_for_selector('[data-testid="stSidebarNavLink"]', timeout=60_000)  # type: ignore[attr-defined]
@@ -111,3 +113,21 @@ def test_play_then_stop_keeps_the_page(app_url: str) -> None:
         assert page.locator(browser.MAP_CANVAS).count() >= 1
 
 
+
+
+def test_leadership_headline_is_readable_at_1024_px(app_url: str) -> None:
+    """Every headline figure whole at 1024 x 768 with the sidebar open (was cut to "6,…")."""
+    with browser.chromium_page() as (page, _):
+        page.set_viewport_size({"width": 1024, "height": 768})
+        page.goto(app_url, wait_until="load")
+        _sign_in(page, LEADER)
+        page.wait_for_selector(browser.MAP_CANVAS, state="visible", timeout=60_000)
+        browser.wait_for_run(page)
+        values = page.locator('[data-testid="stMetricValue"]')
+        assert values.count() >= 4
+        cut = page.evaluate(
+            """() => [...document.querySelectorAll('[data-testid="stMetricValue"], [data-testid="stMetricValue"] *')]
+                 .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)"""
+        )
+        browser.save_screenshot(page, "journey-leadership-1024")
+        assert cut == [], f"figures cut at 1024 px: {cut}"

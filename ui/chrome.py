@@ -8,13 +8,14 @@ from __future__ import annotations
 import html
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 
 import pandas as pd
 import streamlit as st
 
 from maps.colours import SUPPRESSED_RGBA, Legend
+from maps.statewide_maps import Metric
 from routes import settings
 
 _LOG = logging.getLogger(__name__)
@@ -118,3 +119,22 @@ def run_guarded(run_page: Callable[[], object]) -> None:
             "happens again, give your administrator the reference.",
             icon=":material/error:",
         )
+
+
+#: A headline tile's width in pixels: room for "123,456" in the metric's large type.
+TILE_WIDTH_PX = 156
+
+
+def metric_row(metrics: Sequence[Metric]) -> None:
+    """Headline figures as tiles that wrap onto a second line rather than shrink.
+
+    Equal columns cut a figure to "6,…" once the window narrows (1024 px with the
+    sidebar open leaves about 90 px for each of seven); tiles of a fixed width in a
+    wrapping row keep every figure whole.
+    """
+    with st.container(horizontal=True, wrap=True, gap="medium"):
+        for metric in metrics:
+            st.metric(
+                metric.label, metric.value, metric.delta, help=metric.help, delta_color="off",
+                width=TILE_WIDTH_PX,
+            )
