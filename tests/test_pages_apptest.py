@@ -261,3 +261,33 @@ def test_a_deep_link_lands_on_its_page_after_sign_in(warehouse_env: Path) -> Non
     app.session_state[session.LAST_ACTIVE_KEY] = time.time()
     _ok(app.run())
     assert app.select_slider(key="url_res").value == 5  # the heatmap, with the link's settings
+
+
+@pytest.mark.parametrize("script", [HEATMAP, FLOWS, str(settings.REPO_ROOT / "pages" / "statewide.py")])
+def test_a_small_county_is_explained_by_name_and_keeps_the_period(warehouse_env: Path, script: str) -> None:
+    """Alpine alone is refused: the message names counties (no FIPS codes), offers to add
+    them or clear the filter, and the period stays as chosen (it used to jump)."""
+    import re
+
+    from geo import reference
+
+    app = _ok(_app(script, VIEWERS["partner"], params={"from": "2024-03", "to": "2024-08"}).run())
+    _ok(app.multiselect(key="f_counties").set_value(["06003"]).run())
+    start, end = app.select_slider(key="f_period").value
+    assert (start.isoformat(), end.isoformat()) == ("2024-03-01", "2024-08-01")
+    assert app.query_params["from"] in ("2024-03", ["2024-03"])
+    shown = " ".join(w.value for w in app.warning) + " ".join(b.label for b in app.button)
+    assert not re.search(r"\b06\d{3}\b", shown), shown
+    assert "Alpine county alone" in shown, shown
+    add = next(b for b in app.button if b.key == "routes_fix_add_counties")
+    named = set(re.findall(r"[A-Z][a-z]+(?: [A-Z][a-z]+)*", add.label.removeprefix("Add ")))
+    _ok(add.click().run())
+    regions = reference.load_regions()
+    names = dict(zip(regions["county_fips"], regions["county"], strict=True))
+    assert {names[c] for c in app.multiselect(key="f_counties").value} == named | {"Alpine"}
+    assert app.select_slider(key="f_period").value == (start, end)
+    app.session_state["f_counties"] = ["06003"]
+    _ok(app.run())
+    _ok(app.button(key="routes_fix_clear_counties").click().run())
+    assert app.multiselect(key="f_counties").value == []
+    assert app.select_slider(key="f_period").value == (start, end)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -14,8 +15,10 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from geo import reference
 from maps.colours import SUPPRESSED_RGBA, Legend
 from maps.statewide_maps import Metric
+from query.suppression import FilterIsolationError
 from routes import settings
 
 _LOG = logging.getLogger(__name__)
@@ -83,9 +86,59 @@ def attribution_footer() -> None:
     st.caption(settings.ATTRIBUTION)
 
 
-def show_error(error: Exception) -> None:
-    """A domain error as a user message (pages call this at the edge), then stop the page."""
-    st.warning(str(error), icon=":material/shield:")
+_FIPS_LIST = re.compile(r"\[('06\d{3}'(?:, '06\d{3}')*)\]")
+_FIPS = re.compile(r"\b06\d{3}\b")
+
+
+def county_names(fips: Sequence[str]) -> str:
+    """``"Modoc and Trinity counties"`` for ``["06049", "06105"]`` (unknown codes as given)."""
+    names = reference.load_regions().set_index("county_fips")["county"].to_dict()
+    words = [str(names.get(code, code)) for code in fips]
+    listed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    return f"{listed} {'county' if len(words) == 1 else 'counties'}" if words else ""
+
+
+def name_counties(message: str) -> str:
+    """A message with its county FIPS codes replaced by county names."""
+    message = _FIPS_LIST.sub(lambda m: county_names(re.findall(r"06\d{3}", m.group(1))), message)
+    return _FIPS.sub(lambda m: county_names([m.group(0)]), message)
+
+
+def _add_counties(fips: Sequence[str], key: str) -> None:
+    chosen = list(st.session_state.get(key, []))
+    st.session_state[key] = chosen + [c for c in fips if c not in chosen]
+
+
+def _clear(key: str) -> None:
+    st.session_state[key] = []
+
+
+def show_error(error: Exception, *, filters_key: str = "f") -> None:
+    """A domain error as a user message (pages call this at the edge), then stop the page.
+
+    A county selection the small-cell rules refuse is explained with the counties'
+    names, and two buttons do what the message suggests: add the counties it
+    names, or clear the county filter (the period stays as chosen).
+    """
+    message = str(error)
+    if isinstance(error, FilterIsolationError) and message.startswith("the county selection"):
+        missing = re.findall(r"06\d{3}", message)
+        chosen = county_names(list(st.session_state.get(f"{filters_key}_counties", []))) or "This selection"
+        st.warning(
+            f"{chosen[0].upper()}{chosen[1:]} alone hold{'s' if chosen.endswith('county') else ''} "
+            "too few records to show on its own here: a count under "
+            f"{settings.small_cell_k()} could be worked out by comparing this view with a "
+            f"neighbouring one. Add {county_names(missing)} to the selection, or look at the "
+            "whole region.",
+            icon=":material/shield:",
+        )
+        add, clear = st.columns(2)
+        add.button(f"Add {county_names(missing)}", key="routes_fix_add_counties", type="primary",
+                   on_click=_add_counties, args=(missing, f"{filters_key}_counties"))
+        clear.button("Clear the county filter", key="routes_fix_clear_counties",
+                     on_click=_clear, args=(f"{filters_key}_counties",))
+    else:
+        st.warning(name_counties(message), icon=":material/shield:")
     st.stop()
 
 

@@ -248,13 +248,25 @@ def histogram_svg(
     return "".join(parts)
 
 
+def _calendar(viewer: Viewer) -> list[date]:
+    """Every month with data, whatever the filters: the period slider's stops.
+
+    Taken from the filters' own histogram, the stops changed with a county and an
+    earlier choice no longer fitted them, so the period jumped without a word.
+    """
+    try:
+        return _months(_histogram(viewer, Filters()))
+    except RoutesError:
+        return _months(pd.DataFrame({"month": [], "records": []}))
+
+
 def _period(viewer: Viewer, filters: Filters, *, seeded: Filters, key: str) -> Filters:
+    months = _calendar(viewer)
     try:
         histogram = _histogram(viewer, filters)
-    except RoutesError as error:
-        st.warning(str(error), icon=":material/shield:")
+    except RoutesError:  # the page explains the refusal; the period stays as chosen
+        st.caption("No bars: these filters are refused (see the page).")
         histogram = pd.DataFrame({"month": [], "records": []})
-    months = _months(histogram)
     st.session_state[f"{key}_months_total"] = len(months)
     slider_key, play_key, step_key = f"{key}_period", f"{key}_playing", f"{key}_play_step"
     first = (max(seeded.start, months[0]) if seeded.start else months[0])
@@ -271,7 +283,10 @@ def _period(viewer: Viewer, filters: Filters, *, seeded: Filters, key: str) -> F
         st.session_state[slider_key] = (months[step], months[step])
 
     if not histogram.empty:
-        # a small SVG, not a Vega chart: no chart library to load before a page's map
+        # a small SVG, not a Vega chart: no chart library to load before a page's map;
+        # one bar per stop of the slider (a month without records is an empty slot)
+        by_month = histogram.assign(month=[pd.Timestamp(m).date().replace(day=1) for m in histogram["month"]])
+        histogram = by_month.groupby("month")["records"].sum(min_count=1).reindex(months, fill_value=0).rename_axis("month").reset_index()
         selected = st.session_state.get(slider_key)
         st.image(histogram_svg(histogram, selected=selected if isinstance(selected, tuple) else None))
     start, end = st.select_slider(
@@ -398,8 +413,6 @@ def url_choice(label: str, options: Sequence[object], *, param: str, default: ob
 
 
 def available_months(viewer: Viewer, filters: Filters) -> list[date]:
-    """Every month from the first to the last with data under ``filters`` (period ignored)."""
-    try:
-        return _months(_histogram(viewer, filters))
-    except RoutesError:
-        return []
+    """Every month from the first to the last with data (the slider's stops; period ignored)."""
+    del filters  # the calendar is the same under every filter (see _calendar)
+    return _calendar(viewer)
