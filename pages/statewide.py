@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import streamlit as st
 
@@ -9,6 +11,7 @@ from maps import decks
 from maps import statewide_maps as sm
 from query import trends
 from query.filters import Filters
+from query.suppression import FilterIsolationError
 from routes.errors import RoutesError
 from ui import charts, chrome, deferred
 from ui import filters as ui_filters
@@ -28,6 +31,15 @@ STEP_LABELS = {"month": "Months", "quarter": "Quarters"}
 viewer = current_viewer()
 filters = ui_filters.sidebar_filters(viewer)
 
+default_period = None
+if filters.start is None and filters.end is None:  # nothing chosen: the last full quarter
+    default_period = ui_filters.last_full_quarter(ui_filters.available_months(viewer, filters), today=date.today())
+    if default_period is not None:
+        try:  # a quarter of a small selection may be refused: then the query layer's default
+            headline_figures(viewer, filters.with_period(*default_period))
+            filters = filters.with_period(*default_period)
+        except FilterIsolationError:
+            default_period = None
 try:
     period = resolve_period(viewer, filters)
 except RoutesError as error:
@@ -36,7 +48,7 @@ if period is None:
     chrome.page_header("Statewide", "records at their destination", "no data", "county")
     st.info("The warehouse holds no records yet. Load the demo with `make demo`, or ingest files.")
     st.stop()
-period_text = chrome.format_period(*period)
+period_text = chrome.format_period(*period) + (" (the last full quarter)" if default_period else "")
 
 chrome.page_header(
     "Statewide",
@@ -53,7 +65,7 @@ headline_box, series_box, counties_box = st.container(), st.container(), st.cont
 
 with headline_box:
     against = str(ui_filters.url_choice(
-        "Compare with", list(AGAINST), param="against", default="previous", horizontal=True,
+        "Compare with", list(AGAINST), param="against", default="year_before", horizontal=True,
         format_func=AGAINST.get,
     ))
 

@@ -55,7 +55,8 @@ def test_statewide_shows_headline_series_counties_and_hot_spots(built: Path) -> 
     app = _page(STATEWIDE)
     assert not app.exception
     metrics = _metrics(app)
-    assert metrics["Records"] == "1,532" and "Tips" in metrics
+    # the default period is the last full quarter (Oct-Dec 2025 in this fixture), against a year before
+    assert metrics["Records"] == "356" and "Tips" in metrics
     # a session's first view: the county map only; the hot-spot map waits for the browser
     assert len(app.get("deck_gl_json_chart")) == 1
     assert "drawn once the county map is on screen" in _text(app)
@@ -64,16 +65,17 @@ def test_statewide_shows_headline_series_counties_and_hot_spots(built: Path) -> 
     assert not app.exception
     assert len(app.get("deck_gl_json_chart")) == 2  # county rates, hot spots
     text = _text(app)
-    assert "Jan 2025 – Dec 2025" in text
+    assert "Oct 2025 – Dec 2025 (the last full quarter)" in text
     assert "Los Angeles" in text and "suppressed" in text  # Alpine's 3 records never show
     assert "Emerging hot spots" in text and "Persistent hot spot" in text
 
 
 def test_statewide_widgets_change_the_view(built: Path) -> None:
     app = _page(STATEWIDE)
-    app.radio(key="url_against").set_value("year_before").run()
+    assert app.radio(key="url_against").value == "year_before"  # the default: like with like
+    app.radio(key="url_against").set_value("previous").run()
     assert not app.exception
-    assert app.query_params["against"] == "year_before"
+    assert app.query_params["against"] == "previous"
     app.radio(key="url_hs_res").set_value(5).run()
     app.radio(key="url_hs_step").set_value("quarter").run()
     app.toggle(key="url_hs_all").set_value(False).run()
@@ -212,3 +214,13 @@ def test_trend_shows_the_long_series_with_the_period_shaded(built: Path, script:
     trend = [i for i in images if "chosen period" in i]
     assert trend, images[:1]
     assert "2024" in trend[0] and "2025" in trend[0]  # the long series' year ticks
+
+
+def test_statewide_default_comparison_means_something(built: Path) -> None:
+    """The default period is a quarter, so 'previous' and 'a year before' are other months
+    (with 12 months both were the same, and the toggle changed nothing)."""
+    app = _page(STATEWIDE)
+    year_before = [m.proto.delta for m in app.metric]
+    app.radio(key="url_against").set_value("previous").run()
+    assert not app.exception
+    assert [m.proto.delta for m in app.metric] != year_before

@@ -94,8 +94,10 @@ def county_names(fips: Sequence[str]) -> str:
     """``"Modoc and Trinity counties"`` for ``["06049", "06105"]`` (unknown codes as given)."""
     names = reference.load_regions().set_index("county_fips")["county"].to_dict()
     words = [str(names.get(code, code)) for code in fips]
+    if not words:
+        return ""
     listed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
-    return f"{listed} {'county' if len(words) == 1 else 'counties'}" if words else ""
+    return f"{listed} {'county' if len(words) == 1 else 'counties'}"
 
 
 def name_counties(message: str) -> str:

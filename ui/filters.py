@@ -315,6 +315,32 @@ def _toggle_play(key: str, first: date, last: date) -> None:
         st.session_state[f"{key}_play_step"] = 0
 
 
+def last_full_quarter(months: Sequence[date], *, today: date) -> tuple[date, date] | None:
+    """The last calendar quarter wholly inside ``months`` and over before ``today``'s month.
+
+    A quarter is a meaningful default for a headline: set against the same quarter a
+    year before, it compares like with like (a 12-month default made "the previous
+    period" and "a year before" the same months).
+
+    >>> months = [date(2025, m, 1) for m in range(1, 13)]
+    >>> last_full_quarter(months, today=date(2026, 3, 4))
+    (datetime.date(2025, 10, 1), datetime.date(2025, 12, 1))
+    >>> last_full_quarter(months, today=date(2025, 12, 4))  # December still being filled
+    (datetime.date(2025, 7, 1), datetime.date(2025, 9, 1))
+    >>> last_full_quarter(months[:2], today=date(2026, 1, 1)) is None
+    True
+    """
+    available = set(months)
+    this_month = today.replace(day=1)
+    for end in sorted(available, reverse=True):
+        if end.month % 3 or end >= this_month:
+            continue
+        start = _shift(end, -2)
+        if start in available and _shift(end, -1) in available:
+            return start, end
+    return None
+
+
 def _nearest(months: Sequence[date], value: date) -> date:
     value = value.replace(day=1)
     return value if value in months else min(months, key=lambda m: abs((m - value).days))
