@@ -102,7 +102,8 @@ with side_column:
     # every month (not only the period's few), the period shaded
     trend = monthly_series(viewer, replace(filters, regions=(), task_forces=(), counties=profile.counties).with_period(None, None))
     if trend["records"].notna().any():
-        st.image(charts.line_chart_svg(trend, height=260, width=560, highlight=period), width="stretch")
+        st.image(charts.line_chart_svg(trend, height=260, width=560, highlight=period), width="stretch",
+                 alt=f"Line chart: records per month in {profile.name}, {period_text} shaded")
     else:
         st.info("Every month is suppressed here (fewer than k records).")
     st.caption("Gaps are suppressed months (fewer than k records, or revealing one that is).")

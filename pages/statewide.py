@@ -115,14 +115,16 @@ with series_box:
             # the long series, every month, with the chosen period shaded: a quarter is not three dots
             series = monthly_series(viewer, filters.with_period(None, None))
             if series["records"].notna().any():
-                st.image(charts.line_chart_svg(series, height=240, highlight=period), width="stretch")
+                st.image(charts.line_chart_svg(series, height=240, highlight=period), width="stretch",
+                         alt=f"Line chart: statewide records per month, {period_text} shaded")
             else:
                 st.info("Every month is suppressed under these filters (fewer than k records).")
         with region_tab:
             by_region = monthly_series(viewer, filters.with_period(None, None), by="region")
             shown = by_region[by_region.groupby("region")["records"].transform(lambda r: r.notna().any())]
             if len(shown):
-                st.image(charts.line_chart_svg(shown, series="region", height=260, highlight=period), width="stretch")
+                st.image(charts.line_chart_svg(shown, series="region", height=260, highlight=period), width="stretch",
+                         alt=f"Line chart: records per month in each Cal OES region, {period_text} shaded")
             else:
                 st.info("Every region's months are suppressed under these filters.")
     except RoutesError as error:

@@ -131,3 +131,35 @@ def test_leadership_headline_is_readable_at_1024_px(app_url: str) -> None:
         )
         browser.save_screenshot(page, "journey-leadership-1024")
         assert cut == [], f"figures cut at 1024 px: {cut}"
+
+
+#: axe-core's rule tags for WCAG 2.0 and 2.1, levels A and AA.
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+PAGES = ["", "heatmap", "flows_and_corridors", "region", "data_intake", "deconfliction"]
+
+
+def test_every_page_passes_axe_wcag_21_aa(app_url: str) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    found: dict[str, list[str]] = {}
+    with browser.chromium_page() as (page, recorder):
+        page.goto(app_url, wait_until="load")
+        _sign_in(page)
+        for path in PAGES:
+            # a click on the page link: a new load would be a new, signed-out session
+            page.locator(f'[data-testid="stSidebarNavLink"][href$="/{path}"]').first.click()
+            page.wait_for_function(f"() => location.pathname.replace(/\\/$/, '') === '/{path}'.replace(/\\/$/, '')",
+                                   timeout=30_000)
+            browser.wait_for_run(page)
+            if path in ("", "heatmap", "flows_and_corridors", "region"):
+                page.wait_for_selector(browser.MAP_CANVAS, state="visible", timeout=60_000)
+            results = axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_21_AA}})
+            violations = results.response["violations"]
+            if violations:
+                found[path or "statewide"] = [
+                    f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes'][:3]]}"
+                    for v in violations
+                ]
+        assert recorder.off_machine() == [], recorder.off_machine()  # axe-core is injected locally
+    assert found == {}, "\n".join(f"{page}: {v}" for page, vs in found.items() for v in vs)

@@ -288,7 +288,8 @@ def _period(viewer: Viewer, filters: Filters, *, seeded: Filters, key: str) -> F
         by_month = histogram.assign(month=[pd.Timestamp(m).date().replace(day=1) for m in histogram["month"]])
         histogram = by_month.groupby("month")["records"].sum(min_count=1).reindex(months, fill_value=0).rename_axis("month").reset_index()
         selected = st.session_state.get(slider_key)
-        st.image(histogram_svg(histogram, selected=selected if isinstance(selected, tuple) else None))
+        st.image(histogram_svg(histogram, selected=selected if isinstance(selected, tuple) else None),
+                 alt="Bar chart: records per month; the chosen period's bars are dark")
     start, end = st.select_slider(
         "Period", options=months, value=(months[0], months[-1]), key=slider_key,
         format_func=lambda d: d.strftime("%b %Y"), disabled=playing,
