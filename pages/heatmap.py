@@ -134,6 +134,26 @@ with legend_column:
         f"{int(counts['level'].eq('county').sum()):,} counties with records not in a cell"
     )
 
+suppressed_share = float(shown["suppressed"].astype(bool).mean()) if len(shown) else 0.0
+coarser = [r for r in decks.RES_NAMES if r < res]
+if suppressed_share > 0.5:
+    # most cells hidden: a map of grey says little; one click to cells that hold more records
+    note = (
+        f"{suppressed_share:.0%} of these cells are suppressed (fewer than {viewer.k} records, or a "
+        "change from such a count)."
+    )
+    if coarser:
+        st.warning(note + f" Coarser cells hold more records each: try {decks.RES_NAMES[coarser[-1]][0]} (res {coarser[-1]}).",
+                   icon=":material/grid_off:")
+
+        def _coarser(to: int) -> None:
+            st.session_state["url_res"] = to
+
+        st.button(f"Show {decks.RES_NAMES[coarser[-1]][0]} cells (res {coarser[-1]})", key="heatmap_coarser",
+                  on_click=_coarser, args=(coarser[-1],), type="primary")
+    else:
+        st.warning(note + " Widen the period or the filters to show more.", icon=":material/grid_off:")
+
 st.markdown("#### Inside a cell")
 top = cells.top_cells(counts, n=25)
 options = ([selected_hex] if selected_hex and selected_hex not in set(top["hex"]) else []) + top["hex"].tolist()

@@ -291,3 +291,27 @@ def test_a_small_county_is_explained_by_name_and_keeps_the_period(warehouse_env:
     _ok(app.button(key="routes_fix_clear_counties").click().run())
     assert app.multiselect(key="f_counties").value == []
     assert app.select_slider(key="f_period").value == (start, end)
+
+
+def test_a_mostly_suppressed_heatmap_says_so_and_offers_coarser_cells(warehouse_env: Path) -> None:
+    """A change map of LA tips by year: most cells are hidden; say so, one click to coarser."""
+    params = {"res": "8", "counties": "06037", "record_types": "tip", "from": "2025-01", "to": "2025-12",
+              "cmp": "change", "cmp_from": "2024-01", "cmp_to": "2024-12"}
+    app = _ok(_app(HEATMAP, VIEWERS["partner"], params=params).run())
+    assert any("cells are suppressed" in w.value for w in app.warning), [w.value for w in app.warning]
+    _ok(app.button(key="heatmap_coarser").click().run())
+    assert app.select_slider(key="url_res").value == 7
+    assert app.query_params["res"] in ("7", ["7"])
+
+
+def test_change_tooltips_give_the_percentage_beside_the_count() -> None:
+    from maps import decks
+
+    change = pd.DataFrame({
+        "res": [6, 6], "county_fips": ["06037", "06037"], "suppressed": [False, False],
+        "before": [20, 0], "after": [30, 12], "change": [10, 12],
+    })
+    assert decks.change_tips(change) == [
+        "res-6 cell, Los Angeles\n20 → 30 (+10 records, +50 %)",
+        "res-6 cell, Los Angeles\n0 → 12 (+12 records, new)",
+    ]
