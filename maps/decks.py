@@ -111,7 +111,7 @@ def make_deck(
     with software WebGL), worth it where routes matter, not on a county choropleth.
     """
     under = L.base_layers(labels=labels) if base else []
-    over = under[-1:] if base and labels else []  # the labels go on top
+    over = under[-3:] if base and labels else []  # the labels (counties, places, highways) go on top
     return CompactDeck(
         layers=[*under[: len(under) - len(over)], *layers, *over],
         initial_view_state=view_state or pdk.ViewState(**CALIFORNIA_VIEW, pitch=0, bearing=0),

@@ -163,3 +163,20 @@ def test_every_page_passes_axe_wcag_21_aa(app_url: str) -> None:
                 ]
         assert recorder.off_machine() == [], recorder.off_machine()  # axe-core is injected locally
     assert found == {}, "\n".join(f"{page}: {v}" for page, vs in found.items() for v in vs)
+
+
+def test_place_names_draw_offline_when_zoomed_in(app_url: str) -> None:
+    """The heatmap of one county shows place and county names; deck.gl's font atlas is drawn
+    in the page (no font or tile request leaves 127.0.0.1)."""
+    with browser.chromium_page() as (page, recorder):
+        page.goto(f"{app_url}/heatmap?counties=06037&res=6", wait_until="load")
+        _sign_in(page)
+        page.wait_for_selector(browser.MAP_CANVAS, state="visible", timeout=60_000)
+        browser.wait_for_run(page)
+        page.wait_for_timeout(2000)
+        path = browser.save_screenshot(page, "journey-heatmap-place-names")
+        assert path.stat().st_size > 0
+        _no_error_box(page)
+        assert recorder.off_machine() == [], recorder.off_machine()
+        assert not [u for u in recorder.requests if re.search(r"\.(woff2?|ttf|otf)(\?|$)|fonts\.", u)
+                    and "127.0.0.1" not in u]

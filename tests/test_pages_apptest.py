@@ -315,3 +315,17 @@ def test_change_tooltips_give_the_percentage_beside_the_count() -> None:
         "res-6 cell, Los Angeles\n20 → 30 (+10 records, +50 %)",
         "res-6 cell, Los Angeles\n0 → 12 (+12 records, new)",
     ]
+
+
+def test_maps_carry_place_county_and_highway_names(warehouse_env: Path) -> None:
+    """Zoomed in, a map says where it is: gazetteer places (sized by population), counties, routes."""
+    import json
+
+    app = _ok(_app(HEATMAP, VIEWERS["analyst"], params={"counties": "06037"}).run())
+    spec = json.loads(app.get("deck_gl_json_chart")[0].proto.json)
+    layers = {layer["id"]: layer for layer in spec["layers"]}
+    assert {"county-labels", "place-labels", "highway-labels"} <= set(layers)
+    assert list(layers)[-3:] == ["county-labels", "place-labels", "highway-labels"]  # over the data
+    places = {row["label"]: row["size"] for row in layers["place-labels"]["data"]}
+    assert places["Los Angeles"] > places["Long Beach"] > places["Lancaster"] > 0  # large cities appear first
+    assert "LOS ANGELES" in {row["label"] for row in layers["county-labels"]["data"]}
