@@ -89,15 +89,16 @@ county_scale = colours.heatmap_scale(
     [], view_values=counts.loc[counts["level"].eq("county"), "value"],
     unit=MEASURE_LABELS[measure].lower(), n=4, palette_name="blues",
 )
-view = decks.view_for_counties(filters.counties, regions=filters.regions)
+view = chrome.map_view("heatmap_map", decks.view_for_counties(filters.counties, regions=filters.regions))
 
 map_column, legend_column = st.columns([5, 1.4])
 selected_hex = None
 with map_column:
+    chrome.reset_view_button("heatmap_map", fitted=zoomed_in)
     if comparison is None:
         event = st.pydeck_chart(
             decks.heatmap_deck(counts, scale=scale, county_scale=county_scale, measure=measure, view_state=view),
-            on_select="rerun", selection_mode="single-object", key="heatmap_map", height=520,
+            on_select="rerun", selection_mode="single-object", key=chrome.map_key("heatmap_map"), height=520,
         )
         picked = (event.selection.objects.get("cells") or []) if event and event.selection else []
         selected_hex = picked[0].get("hex") if picked else None
@@ -110,10 +111,10 @@ with map_column:
         a, b = st.columns(2)
         with a:
             st.caption(f"Before: {chrome.format_period(comparison.before.start, comparison.before.end)}")
-            st.pydeck_chart(decks.heatmap_deck(before, scale=scale, county_scale=county_scale, measure=measure, view_state=half_view), key="heatmap_before", height=420)
+            st.pydeck_chart(decks.heatmap_deck(before, scale=scale, county_scale=county_scale, measure=measure, view_state=half_view), key=chrome.map_key("heatmap_map") + "_before", height=420)
         with b:
             st.caption(f"After: {period}")
-            st.pydeck_chart(decks.heatmap_deck(counts, scale=scale, county_scale=county_scale, measure=measure, view_state=half_view), key="heatmap_after", height=420)
+            st.pydeck_chart(decks.heatmap_deck(counts, scale=scale, county_scale=county_scale, measure=measure, view_state=half_view), key=chrome.map_key("heatmap_map") + "_after", height=420)
     else:
         try:
             change = cell_change(viewer, comparison.before, comparison.after, res=res, measure=measure)
@@ -121,7 +122,7 @@ with map_column:
             chrome.show_error(error)
         shown = change
         change_scale = colours.diverging_scale(change["change"].abs().max(), unit=f"change in {MEASURE_LABELS[measure].lower()}")
-        st.pydeck_chart(decks.change_deck(change, scale=change_scale, measure=measure, view_state=view), key="heatmap_change", height=560)
+        st.pydeck_chart(decks.change_deck(change, scale=change_scale, measure=measure, view_state=view), key=chrome.map_key("heatmap_map") + "_change", height=560)
 with legend_column:
     if comparison is not None and comparison.mode == "change":
         chrome.draw_legend(change_scale.legend("Change per cell"))

@@ -329,3 +329,16 @@ def test_maps_carry_place_county_and_highway_names(warehouse_env: Path) -> None:
     places = {row["label"]: row["size"] for row in layers["place-labels"]["data"]}
     assert places["Los Angeles"] > places["Long Beach"] > places["Lancaster"] > 0  # large cities appear first
     assert "LOS ANGELES" in {row["label"] for row in layers["county-labels"]["data"]}
+
+
+@pytest.mark.parametrize(("script", "name"), [(HEATMAP, "heatmap_map"), (FLOWS, "flows_map")])
+def test_fit_to_selection_redraws_the_map_at_its_starting_view(warehouse_env: Path, script: str, name: str) -> None:
+    import json
+
+    app = _ok(_app(script, VIEWERS["analyst"], params={"counties": "06037"}).run())
+    button = app.button(key=f"routes_reset_{name}")
+    assert "Fit to selection" in button.label
+    first = json.loads(app.get("deck_gl_json_chart")[0].proto.json)["initialViewState"]
+    _ok(button.click().run())
+    again = json.loads(app.get("deck_gl_json_chart")[0].proto.json)["initialViewState"]
+    assert again != first and abs(again["longitude"] - first["longitude"]) < 1e-5  # the same view, anew

@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
+import copy
 import html
 import logging
 import re
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import date
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -193,3 +195,33 @@ def metric_row(metrics: Sequence[Metric]) -> None:
                 metric.label, metric.value, metric.delta, help=metric.help, delta_color="off",
                 width=TILE_WIDTH_PX,
             )
+
+
+def map_key(name: str) -> str:
+    """The chart key of map ``name``: a new one after :func:`reset_view_button` is pressed."""
+    return f"{name}_{int(st.session_state.get(f'routes_view_{name}', 0))}"
+
+
+def map_view(name: str, view: Any) -> Any:
+    """``view`` (a ``pydeck.ViewState``) nudged by a millionth of a degree per reset of map
+    ``name``: a chart without a selection has no key in the browser, and a changed starting
+    view is what makes it fly back."""
+    count = int(st.session_state.get(f"routes_view_{name}", 0))
+    if count and view is not None:
+        view = copy.copy(view)
+        view.longitude = float(view.longitude) + count * 1e-6
+    return view
+
+
+def _bump(name: str) -> None:
+    st.session_state[f"routes_view_{name}"] = int(st.session_state.get(f"routes_view_{name}", 0)) + 1
+
+
+def reset_view_button(name: str, *, fitted: bool) -> None:
+    """A button that redraws map ``name`` at its starting view: fitted to the selection
+    (``fitted``), else the whole state; panning and zooming away is undone in one click."""
+    st.button(
+        ":material/center_focus_strong: " + ("Fit to selection" if fitted else "Reset view"),
+        key=f"routes_reset_{name}", on_click=_bump, args=(name,),
+        help="Back to the map's starting view" + (": the chosen counties or regions" if fitted else ": all of California"),
+    )
