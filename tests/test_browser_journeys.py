@@ -36,10 +36,11 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with pytest.MonkeyPatch.context() as patch:  # the same control store the server uses
         patch.setenv("ROUTES_WAREHOUSE", str(path))
         patch.setenv("ROUTES_CONTROL", str(path.parent / "control.sqlite"))
-        patch.setenv("ROUTES_KEY_FILE", str(path.parent / "secrets" / "routes.key"))
+        patch.setenv("ROUTES_KEY_FILE", str(root / "secrets" / "routes.key"))
         accounts.add_account(USER, PASSWORD, role="analyst", task_force="la", by=Viewer("setup", "admin"))
         accounts.add_account(LEADER, PASSWORD, role="leadership", by=Viewer("setup", "admin"))
-    with browser.streamlit_server(warehouse=path) as url:
+    # the key outside the warehouse folder, as pipelines.tokens.load_key insists (the session cookie is signed with it)
+    with browser.streamlit_server(warehouse=path, env={"ROUTES_KEY_FILE": str(root / "secrets" / "routes.key")}) as url:
         yield url
 
 
@@ -180,3 +181,26 @@ def test_place_names_draw_offline_when_zoomed_in(app_url: str) -> None:
         assert recorder.off_machine() == [], recorder.off_machine()
         assert not [u for u in recorder.requests if re.search(r"\.(woff2?|ttf|otf)(\?|$)|fonts\.", u)
                     and "127.0.0.1" not in u]
+
+
+def test_a_reload_keeps_the_user_signed_in_until_sign_out(app_url: str) -> None:
+    with browser.chromium_page() as (page, recorder):
+        page.goto(f"{app_url}/region", wait_until="load")
+        _sign_in(page)
+        page.wait_for_function(
+            "() => document.cookie.includes('routes_session=')", timeout=30_000
+        )
+        assert "routes_session" not in page.url  # nothing in the URL
+        page.reload(wait_until="load")
+        page.wait_for_selector('[data-testid="stSidebarNavLink"]', timeout=60_000)
+        browser.wait_for_run(page)
+        assert "Signed in as alice" in page.locator('[data-testid="stSidebar"]').inner_text().replace("**", "")
+        assert re.search(r"/region(\?|$)", page.url), page.url
+        browser.save_screenshot(page, "journey-reload-signed-in")
+        page.get_by_role("button", name="Sign out").click()
+        page.get_by_label("User name").wait_for(timeout=30_000)
+        page.wait_for_function("() => !document.cookie.includes('routes_session=')", timeout=30_000)
+        page.reload(wait_until="load")
+        page.get_by_label("User name").wait_for(timeout=60_000)
+        assert page.locator('[data-testid="stSidebarNavLink"]').count() == 0
+        _no_error_box(page)
