@@ -13,42 +13,60 @@ from __future__ import annotations
 
 import streamlit as st
 
+#: The pages, by section: (file, title, icon). Administration pages need a capability (NEEDS).
+SECTIONS: dict[str, list[tuple[str, str, str]]] = {
+    "Explore": [
+        ("pages/statewide.py", "Statewide", ":material/monitoring:"),
+        ("pages/heatmap.py", "Heatmap explorer", ":material/hexagon:"),
+        ("pages/flows_and_corridors.py", "Flows and corridors", ":material/conversion_path:"),
+        ("pages/region.py", "Region", ":material/map:"),
+    ],
+    "Work": [
+        ("pages/data_intake.py", "Data intake", ":material/upload_file:"),
+        ("pages/deconfliction.py", "Deconfliction", ":material/handshake:"),
+    ],
+    "Administration": [
+        ("pages/audit_log.py", "Audit log", ":material/policy:"),
+        ("pages/accounts.py", "Accounts", ":material/group:"),
+    ],
+}
+DEFAULT_PAGE = "pages/statewide.py"
+#: Pages shown only to viewers with a capability (``query.policy.Capability`` names).
+NEEDS = {"pages/audit_log.py": "READ_AUDIT_LOG", "pages/accounts.py": "MANAGE_ACCOUNTS"}
+
 
 def main() -> None:
     """One script run: sign-in or the role's navigation, then the chosen page."""
+    from pathlib import Path
+
     from query.policy import Capability
+    from ui.chrome import run_guarded
     from ui.session import sign_in_page, viewer_or_none
 
     # page_icon: an emoji favicon is drawn locally; a ":material/…:" one is fetched from fonts.gstatic.com
     st.set_page_config(page_title="Routes", page_icon="🧭", layout="wide")
 
     viewer = viewer_or_none()
-    if viewer is None:  # nobody signed in: route to the sign-in form only; not even page names show
-        st.navigation([st.Page(sign_in_page, title="Sign in")], position="hidden").run()
+    if viewer is None:
+        # nobody signed in: every page's address leads to the sign-in form (no page names
+        # show, and a deep link is no "Page not found"); the same address after sign-in
+        # is that page, with its query string
+        sign_in = [
+            st.Page(sign_in_page, title="Sign in", url_path=Path(path).stem, default=path == DEFAULT_PAGE)
+            for pages in SECTIONS.values() for path, _, _ in pages
+        ]
+        st.navigation(sign_in, position="hidden").run()
         st.stop()
 
-    explore = [
-        st.Page("pages/statewide.py", title="Statewide", icon=":material/monitoring:", default=True),
-        st.Page("pages/heatmap.py", title="Heatmap explorer", icon=":material/hexagon:"),
-        st.Page("pages/flows_and_corridors.py", title="Flows and corridors", icon=":material/conversion_path:"),
-        st.Page("pages/region.py", title="Region", icon=":material/map:"),
+    # one flat list, in the sections' order: Streamlit draws section headers inside the
+    # list (<ul><div><header>), which screen readers and axe-core's WCAG rules reject
+    pages = [
+        st.Page(path, title=title, icon=icon, default=path == DEFAULT_PAGE)
+        for section in SECTIONS.values()
+        for path, title, icon in section
+        if path not in NEEDS or viewer.can(Capability[NEEDS[path]])
     ]
-    work = [
-        st.Page("pages/data_intake.py", title="Data intake", icon=":material/upload_file:"),
-        st.Page("pages/deconfliction.py", title="Deconfliction", icon=":material/handshake:"),
-    ]
-    admin = [
-        page for capability, page in (
-            (Capability.READ_AUDIT_LOG, st.Page("pages/audit_log.py", title="Audit log", icon=":material/policy:")),
-            (Capability.MANAGE_ACCOUNTS, st.Page("pages/accounts.py", title="Accounts", icon=":material/group:")),
-        ) if viewer.can(capability)
-    ]
-
-    sections = {"Explore": explore, "Work": work}
-    if admin:
-        sections["Administration"] = admin
-
-    st.navigation(sections).run()
+    run_guarded(st.navigation(pages).run)
 
 
 if __name__ == "__main__":

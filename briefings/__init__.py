@@ -8,9 +8,10 @@
    (:func:`briefings.audiences.audience_viewer`), never as the exporter, so a
    briefing holds only what its audience may see: aggregates, every count under
    k hidden;
-3. writes the files into a hidden folder inside ``out_dir``, records the
-   dissemination in the audit log (who, to whom, why, what), and only then
-   moves the files into ``out_dir``: no briefing leaves without its audit entry.
+3. writes the files into a hidden folder inside ``out_dir`` (with ``pack=True``
+   also one zip of them all, the "briefing pack"), records the dissemination in
+   the audit log (who, to whom, why, what: one entry for every file), and only
+   then moves the files into ``out_dir``: no briefing leaves without its audit entry.
 
 Who may export
 --------------
@@ -28,6 +29,7 @@ import re
 import shutil
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -55,10 +57,11 @@ class BriefingFiles:
     audit_seq: int
     seconds: float = 0.0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    pack: Path | None = None
 
     @property
     def paths(self) -> list[Path]:
-        """Every file written, PDF first."""
+        """Every single file written, PDF first (the pack, which holds them all, is :attr:`pack`)."""
         out = [self.pdf, self.png, *([self.html] if self.html else []), *self.csv.values(), self.geojson]
         return out
 
@@ -105,6 +108,7 @@ def export_briefing(
     purpose: str,
     out_dir: Path | str,
     html: bool = True,
+    pack: bool = False,
 ) -> BriefingFiles:
     """Export a briefing of one region or county over ``start``..``end`` for ``audience``.
 
@@ -125,6 +129,9 @@ def export_briefing(
         The folder to write into (created when missing).
     html
         Also write the interactive offline HTML map.
+    pack
+        Also write ``<stem>_pack.zip`` holding every other file (the same
+        dissemination: one audit entry names them all, the zip included).
 
     Returns
     -------
@@ -156,6 +163,8 @@ def export_briefing(
     try:
         written = _write_all(data, chosen, work=work, stem=stem, purpose=purpose.strip(),
                              prepared_by=f"{viewer.user} ({viewer.role})", html=html)
+        if pack:
+            written["pack"] = _write_pack(list(written.values()), work / f"{stem}_pack.zip")
         what = (
             f"briefing of {place.name} ({place.kind} {place.key}), {first:%Y-%m} to {last:%Y-%m}, "
             f"read as role {reader.role}: " + ", ".join(p.name for p in written.values())
@@ -174,8 +183,18 @@ def export_briefing(
         pdf=final["pdf"], png=final["png"], html=final.get("html"),
         csv={k.removeprefix("csv:"): v for k, v in final.items() if k.startswith("csv:")},
         geojson=final["geojson"], audit_seq=seq, seconds=round(time.perf_counter() - started, 2),
-        notes=tuple(data.notes),
+        notes=tuple(data.notes), pack=final.get("pack"),
     )
+
+
+def _write_pack(paths: list[Path], path: Path) -> Path:
+    """One zip of ``paths`` (flat, by file name), deflated; written whole or not at all."""
+    partial = path.with_suffix(".zip.part")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for member in paths:
+            archive.write(member, arcname=member.name)
+    os.replace(partial, path)
+    return path
 
 
 def _write_all(

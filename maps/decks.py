@@ -111,7 +111,7 @@ def make_deck(
     with software WebGL), worth it where routes matter, not on a county choropleth.
     """
     under = L.base_layers(labels=labels) if base else []
-    over = under[-1:] if base and labels else []  # the labels go on top
+    over = under[-3:] if base and labels else []  # the labels (counties, places, highways) go on top
     return CompactDeck(
         layers=[*under[: len(under) - len(over)], *layers, *over],
         initial_view_state=view_state or pdk.ViewState(**CALIFORNIA_VIEW, pitch=0, bearing=0),
@@ -215,6 +215,19 @@ def heatmap_deck(
     return make_deck(drawn, view_state=view_state)
 
 
+def percent_change(before: object, after: object) -> str:
+    """The relative change beside the absolute one; "new" where nothing came before.
+
+    >>> [percent_change(b, a) for b, a in ((20, 30), (40, 30), (0, 12), (0, 0))]
+    ['+50 %', '-25 %', 'new', '±0 %']
+    """
+    b, a = float(before or 0), float(after or 0)  # type: ignore[arg-type]
+    if b == 0:
+        return "new" if a > 0 else "±0 %"
+    pct = (a - b) / b * 100
+    return "±0 %" if round(pct) == 0 else f"{pct:+.0f} %"
+
+
 def change_tips(change: pd.DataFrame, *, measure: str = "records") -> list[str]:
     """Plain-text tooltips for :func:`query.cells.cell_change` rows."""
     names = _county_names()
@@ -226,7 +239,8 @@ def change_tips(change: pd.DataFrame, *, measure: str = "records") -> list[str]:
             body = "change suppressed: a count under k in one of the periods"
         else:
             sign = "+" if (row.change or 0) > 0 else ""
-            body = f"{_fmt_count(row.before)} → {_fmt_count(row.after)} ({sign}{_fmt_count(row.change)} {unit})"
+            body = f"{_fmt_count(row.before)} → {_fmt_count(row.after)} ({sign}{_fmt_count(row.change)} {unit}"
+            body += f", {percent_change(row.before, row.after)})"
         tips.append(f"res-{row.res} cell, {county}\n{body}")
     return tips
 

@@ -12,6 +12,7 @@ cell id exactly, so the integer never reaches the browser.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -206,6 +207,99 @@ def highway_label_layer() -> pdk.Layer:
     )
 
 
+#: Places with fewer residents are left off the map (the gazetteer still geocodes them).
+PLACE_LABEL_MIN_POPULATION = 15_000
+
+
+def place_label_size_m(population: float) -> float:
+    """A place name's height in metres: larger places read from further out.
+
+    Sized in metres, a label grows as the map zooms in: Los Angeles (3.8 M) is
+    legible on the statewide view, a town of 100,000 from about zoom 8, one of
+    15,000 from about zoom 10; below that they are specks, not clutter.
+
+    >>> [round(place_label_size_m(p) / 1000, 1) for p in (3_820_914, 100_000, 15_000)]
+    [36.6, 7.1, 3.0]
+    """
+    return 40.0 * float(population) ** 0.45
+
+
+#: A place keeps its label only this far (km) from every larger labelled place.
+PLACE_LABEL_SPACING_KM = 12.0
+
+
+@cache
+def _place_rows() -> list[dict[str, Any]]:
+    """Labelled places: the largest first, each at least :data:`PLACE_LABEL_SPACING_KM` from the
+    ones kept before it (in the Los Angeles basin, every suburb's name on top of the next
+    made none legible)."""
+    places = reference.load_places()
+    big = places[places["population"].fillna(0) >= PLACE_LABEL_MIN_POPULATION]
+    kept: list[tuple[float, float, str, float]] = []
+    for r in big.sort_values("population", ascending=False).itertuples(index=False):
+        lat, lng = float(r.lat), float(r.lng)
+        near = any(
+            math.hypot((lng - k_lng) * 111.3 * math.cos(math.radians(lat)), (lat - k_lat) * 111.3) < PLACE_LABEL_SPACING_KM
+            for k_lat, k_lng, _, _ in kept
+        )
+        if not near:
+            kept.append((lat, lng, str(r.name), float(r.population)))
+    return [  # smallest first: deck.gl draws later rows on top, so a city's name covers a suburb's
+        {"position": [round(lng, 4), round(lat, 4)], "label": name, "size": round(place_label_size_m(population))}
+        for lat, lng, name, population in reversed(kept)
+    ]
+
+
+def place_label_layer() -> pdk.Layer:
+    """Names of the gazetteer's places, appearing by zoom, largest first (drawn locally)."""
+    return pdk.Layer(
+        "TextLayer",
+        _place_rows(),
+        id="place-labels",
+        get_position="position",
+        get_text="label",
+        get_size="size",
+        size_units=_literal("meters"),
+        size_max_pixels=15,
+        get_color=[31, 42, 51, 235],
+        outline_width=3,
+        outline_color=[251, 251, 249, 230],
+        font_settings={"sdf": True},
+        character_set=_literal("auto"),
+        font_family=_literal("sans-serif"),
+        pickable=False,
+    )
+
+
+@cache
+def _county_label_rows() -> list[dict[str, Any]]:
+    counties = reference.load_counties()
+    points = counties.geometry.representative_point()
+    names = counties["name"]
+    return [
+        {"position": [round(pt.x, 4), round(pt.y, 4)], "label": f"{str(name).upper()}"}
+        for name, pt in zip(names, points, strict=True)
+    ]
+
+
+def county_label_layer() -> pdk.Layer:
+    """County names in grey capitals at a point inside each county, readable from zoom ~6."""
+    return pdk.Layer(
+        "TextLayer",
+        _county_label_rows(),
+        id="county-labels",
+        get_position="position",
+        get_text="label",
+        get_size=9000,
+        size_units=_literal("meters"),
+        size_max_pixels=12,
+        get_color=[90, 98, 112, 200],
+        character_set=_literal("auto"),
+        font_family=_literal("sans-serif"),
+        pickable=False,
+    )
+
+
 def tile_layer(url: str) -> pdk.Layer:
     """A basemap from a configured tile URL (only when ``ROUTES_TILE_URL`` is set).
 
@@ -228,7 +322,7 @@ def base_layers(*, labels: bool = True) -> list[pdk.Layer]:
         layers.append(tile_layer(url))
     layers += [county_outline_layer(), highway_layer()]
     if labels:
-        layers.append(highway_label_layer())
+        layers += [county_label_layer(), place_label_layer(), highway_label_layer()]
     return layers
 
 
@@ -557,6 +651,7 @@ __all__ = [
     "base_legend_entries",
     "corridor_layer",
     "county_fill_layer",
+    "county_label_layer",
     "county_line_layer",
     "county_outline_layer",
     "hexagon_layer",
@@ -565,6 +660,7 @@ __all__ = [
     "highway_layer",
     "location_layer",
     "location_legend",
+    "place_label_layer",
     "suppressed_hexagon_layer",
     "tile_layer",
 ]

@@ -254,6 +254,47 @@ _METRIC_LABELS = {
 }
 
 
+#: Record type -> (headline column, words for a header).
+RECORD_TYPE_TEXT = {
+    "tip": ("tips", "tips"), "incident": ("incidents", "incidents"),
+    "recovery": ("recoveries", "recoveries"), "service": ("services", "service intakes"),
+}
+
+
+def records_text(record_types: Sequence[str] = ()) -> str:
+    """What "records" means under a record-type filter (all types when it is empty).
+
+    >>> records_text(())
+    'records (tips, incidents, recoveries, service intakes)'
+    >>> records_text(("tip",))
+    'records (tips only)'
+    """
+    chosen = [t for t in RECORD_TYPE_TEXT if t in record_types] or list(RECORD_TYPE_TEXT)
+    words = ", ".join(RECORD_TYPE_TEXT[t][1] for t in chosen)
+    return f"records ({words}{' only' if len(chosen) == 1 else ''})"
+
+
+def metric_columns(
+    record_types: Sequence[str] = (), *, base: Sequence[str] = ("records", "victims", "minors"),
+    unfiltered: Sequence[str] | None = None,
+) -> list[str]:
+    """The headline figures to show: ``base``, then one per chosen record type.
+
+    With no record-type filter, every type (or ``unfiltered``); with one type, none
+    (its count is the records figure); never a type the filter leaves out, which
+    would read as a 0 that is no finding.
+
+    >>> metric_columns(("tip", "recovery"))
+    ['records', 'victims', 'minors', 'tips', 'recoveries']
+    >>> metric_columns(("tip",), base=("records", "victims"))
+    ['records', 'victims']
+    """
+    if not record_types:
+        return [*base, *(unfiltered if unfiltered is not None else [c for c, _ in RECORD_TYPE_TEXT.values()])]
+    chosen = [RECORD_TYPE_TEXT[t][0] for t in RECORD_TYPE_TEXT if t in record_types]
+    return [*base, *(chosen if len(chosen) > 1 else [])]
+
+
 def headline_metrics(headline: pd.DataFrame, *, against: str = "previous", columns: Sequence[str] | None = None) -> list[Metric]:
     """:func:`query.trends.headline_figures` as metrics with change against ``against``."""
     if headline.empty:

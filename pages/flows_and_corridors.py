@@ -105,13 +105,14 @@ if corridors is not None and len(corridors):
 
 map_column, legend_column = st.columns([5, 1.5])
 with map_column:
+    chrome.reset_view_button("flows_map", fitted=bool(filters.counties or filters.regions))
     st.pydeck_chart(
         decks.flows_deck(
             edges=drawn, locations=locations, corridors=corridors, edge_scale=edge_scale,
             corridor_scale=corridor_scale, top_n=int(top_n),
-            view_state=decks.view_for_counties(filters.counties, regions=filters.regions),
+            view_state=chrome.map_view("flows_map", decks.view_for_counties(filters.counties, regions=filters.regions)),
         ),
-        key="flows_map", height=560,
+        key=chrome.map_key("flows_map"), height=560,
     )
 with legend_column:
     chrome.draw_legend(layers.arc_legend(edge_scale, top_n=int(top_n)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from maps import colours, decks
+from maps import colours, decks, statewide_maps
 from query import cells
 from routes.errors import RoutesError
 from ui import chrome, tables
@@ -68,7 +68,7 @@ period = chrome.format_period(filters.start or (months[0] if months else None), 
 with header:
     chrome.page_header(
         "Heatmap explorer",
-        WHAT[measure],
+        f"{statewide_maps.records_text(filters.record_types)} at their destination" if measure == "records" else WHAT[measure],
         period if comparison is None else f"{chrome.format_period(comparison.before.start, comparison.before.end)} vs {period}",
         f"H3 res {res} hexagons (~{area} each); records located less precisely are counted in their county (pale fill)",
     )
@@ -89,15 +89,16 @@ county_scale = colours.heatmap_scale(
     [], view_values=counts.loc[counts["level"].eq("county"), "value"],
     unit=MEASURE_LABELS[measure].lower(), n=4, palette_name="blues",
 )
-view = decks.view_for_counties(filters.counties, regions=filters.regions)
+view = chrome.map_view("heatmap_map", decks.view_for_counties(filters.counties, regions=filters.regions))
 
 map_column, legend_column = st.columns([5, 1.4])
 selected_hex = None
 with map_column:
+    chrome.reset_view_button("heatmap_map", fitted=zoomed_in)
     if comparison is None:
         event = st.pydeck_chart(
             decks.heatmap_deck(counts, scale=scale, county_scale=county_scale, measure=measure, view_state=view),
-            on_select="rerun", selection_mode="single-object", key="heatmap_map", height=520,
+            on_select="rerun", selection_mode="single-object", key=chrome.map_key("heatmap_map"), height=520,
         )
         picked = (event.selection.objects.get("cells") or []) if event and event.selection else []
         selected_hex = picked[0].get("hex") if picked else None
@@ -110,10 +111,10 @@ with map_column:
         a, b = st.columns(2)
         with a:
             st.caption(f"Before: {chrome.format_period(comparison.before.start, comparison.before.end)}")
-            st.pydeck_chart(decks.heatmap_deck(before, scale=scale, county_scale=county_scale, measure=measure, view_state=half_view), key="heatmap_before", height=420)
+            st.pydeck_chart(decks.heatmap_deck(before, scale=scale, county_scale=county_scale, measure=measure, view_state=half_view), key=chrome.map_key("heatmap_map") + "_before", height=420)
         with b:
             st.caption(f"After: {period}")
-            st.pydeck_chart(decks.heatmap_deck(counts, scale=scale, county_scale=county_scale, measure=measure, view_state=half_view), key="heatmap_after", height=420)
+            st.pydeck_chart(decks.heatmap_deck(counts, scale=scale, county_scale=county_scale, measure=measure, view_state=half_view), key=chrome.map_key("heatmap_map") + "_after", height=420)
     else:
         try:
             change = cell_change(viewer, comparison.before, comparison.after, res=res, measure=measure)
@@ -121,7 +122,7 @@ with map_column:
             chrome.show_error(error)
         shown = change
         change_scale = colours.diverging_scale(change["change"].abs().max(), unit=f"change in {MEASURE_LABELS[measure].lower()}")
-        st.pydeck_chart(decks.change_deck(change, scale=change_scale, measure=measure, view_state=view), key="heatmap_change", height=560)
+        st.pydeck_chart(decks.change_deck(change, scale=change_scale, measure=measure, view_state=view), key=chrome.map_key("heatmap_map") + "_change", height=560)
 with legend_column:
     if comparison is not None and comparison.mode == "change":
         chrome.draw_legend(change_scale.legend("Change per cell"))
@@ -133,6 +134,26 @@ with legend_column:
         f"{len(visible):,} cells shown · {int(shown['suppressed'].sum()):,} cells suppressed · "
         f"{int(counts['level'].eq('county').sum()):,} counties with records not in a cell"
     )
+
+suppressed_share = float(shown["suppressed"].astype(bool).mean()) if len(shown) else 0.0
+coarser = [r for r in decks.RES_NAMES if r < res]
+if suppressed_share > 0.5:
+    # most cells hidden: a map of grey says little; one click to cells that hold more records
+    note = (
+        f"{suppressed_share:.0%} of these cells are suppressed (fewer than {viewer.k} records, or a "
+        "change from such a count)."
+    )
+    if coarser:
+        st.warning(note + f" Coarser cells hold more records each: try {decks.RES_NAMES[coarser[-1]][0]} (res {coarser[-1]}).",
+                   icon=":material/grid_off:")
+
+        def _coarser(to: int) -> None:
+            st.session_state["url_res"] = to
+
+        st.button(f"Show {decks.RES_NAMES[coarser[-1]][0]} cells (res {coarser[-1]})", key="heatmap_coarser",
+                  on_click=_coarser, args=(coarser[-1],), type="primary")
+    else:
+        st.warning(note + " Widen the period or the filters to show more.", icon=":material/grid_off:")
 
 st.markdown("#### Inside a cell")
 top = cells.top_cells(counts, n=25)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
@@ -12,13 +14,16 @@ import streamlit as st
 from geo import reference
 from maps import statewide_maps as sm
 from query import trends
+from query.suppression import FilterIsolationError
 from routes.errors import RoutesError
-from ui import chrome, tables
+from ui import charts, chrome, tables
 from ui import filters as ui_filters
 from ui.cache import snapshot_cached
 from ui.session import current_viewer
 
 region_profile = snapshot_cached(trends.region_profile)
+resolve_period = snapshot_cached(trends.resolve_period)
+monthly_series = snapshot_cached(trends.monthly_series)
 
 KINDS = {"region": "Cal OES region", "task_force": "Task force", "county": "County"}
 
@@ -53,8 +58,22 @@ with pick_place:
 if place not in choices[kind]:
     place = options[0]
 
+flows_note = None
 try:
-    profile = region_profile(viewer, **{kind: place}, filters=filters)
+    # every part of the page, flows included, over the period the header names
+    period = resolve_period(viewer, filters)
+    try:
+        profile = region_profile(viewer, **{kind: place}, filters=filters.with_period(*period) if period else filters)
+    except FilterIsolationError:
+        if filters.start or filters.end:
+            raise
+        # the default period, named explicitly, is refused for this role: the whole
+        # page over every month would contradict the header, so flows say what they count
+        profile = region_profile(viewer, **{kind: place}, filters=filters)
+        flows_note = (
+            "These flows count every month: over the header's period alone they would let a "
+            "count under k be worked out. Choose a longer period in the sidebar to compare them."
+        )
 except RoutesError as error:
     chrome.show_error(error)
 
@@ -62,13 +81,16 @@ current = profile.headline[profile.headline["period"].eq("current")]
 period_text = chrome.format_period(current["start"].iloc[0], current["end"].iloc[0]) if len(current) else "no data"
 chrome.page_header(
     profile.name,
-    "records at their destination in this place; flows from point source to destination",
+    f"{sm.records_text(filters.record_types)} at their destination in this place; flows from point source to destination",
     period_text,
     "county (rates per 100,000 residents); flows by county",
 )
 
-for column, metric in zip(st.columns(4), sm.headline_metrics(profile.headline, columns=("records", "victims", "tips", "recoveries")), strict=True):
-    column.metric(metric.label, metric.value, metric.delta, help=metric.help, delta_color="off")
+metrics = sm.headline_metrics(
+    profile.headline,
+    columns=sm.metric_columns(filters.record_types, base=("records", "victims"), unfiltered=("tips", "recoveries")),
+)
+chrome.metric_row(metrics)
 
 map_column, side_column = st.columns([3, 2])
 with map_column:
@@ -77,8 +99,11 @@ with map_column:
     chrome.draw_legend(legend)
 with side_column:
     st.markdown("**Trend: records per month**")
-    if profile.trend["records"].notna().any():
-        st.line_chart(profile.trend, x="month", y="records", height=200, x_label="", y_label="records", color="#3b6e8f")
+    # every month (not only the period's few), the period shaded
+    trend = monthly_series(viewer, replace(filters, regions=(), task_forces=(), counties=profile.counties).with_period(None, None))
+    if trend["records"].notna().any():
+        st.image(charts.line_chart_svg(trend, height=260, width=560, highlight=period), width="stretch",
+                 alt=f"Line chart: records per month in {profile.name}, {period_text} shaded")
     else:
         st.info("Every month is suppressed here (fewer than k records).")
     st.caption("Gaps are suppressed months (fewer than k records, or revealing one that is).")
@@ -99,6 +124,8 @@ else:
         tables.show_table(sm.flows_table(profile.flows_out, side="dest"), viewer=viewer, name="Flows out", hide_index=True, width="stretch", height=220)
     for note in profile.notes:
         st.caption(note)
+    if flows_note:
+        st.warning(flows_note, icon=":material/info:")
 
 st.markdown("#### Neighbouring counties")
 st.caption("Counties that border this place or face it across the Bay, over the same period.")
@@ -113,19 +140,33 @@ if importlib.util.find_spec("briefings") is not None and hasattr(importlib.impor
     else:
         audience = st.selectbox("Audience", list(audiences), key="region_audience", format_func=lambda a: str(a).replace("_", " "))
         purpose = st.text_input("Purpose (printed on the briefing and written to the audit log)", key="region_purpose")
+        export_key = (kind, place, str(current["start"].iloc[0]), str(current["end"].iloc[0]), audience, purpose.strip())
         if st.button(":material/description: Export briefing", key="region_export", disabled=not purpose.strip()):
             out_dir = Path(tempfile.mkdtemp(prefix="routes-briefing-"))
             try:
-                briefings.export_briefing(
+                written = briefings.export_briefing(
                     viewer, **{kind: place}, start=current["start"].iloc[0], end=current["end"].iloc[0],
-                    audience=audience, purpose=purpose.strip(), out_dir=out_dir,
+                    audience=audience, purpose=purpose.strip(), out_dir=out_dir, pack=True,
                 )
             except (RoutesError, ValueError) as error:
                 chrome.show_error(error)
-            files = sorted(p for p in out_dir.rglob("*") if p.is_file())
-            st.success(f"Briefing written: {len(files)} files.")
-            for path in files:
-                st.download_button(f"Download {path.name}", path.read_bytes(), file_name=path.name, key=f"dl_{path.name}")
+            # kept for this session: downloading one file must not take the others away
+            st.session_state["region_briefing"] = (
+                export_key, [(p.name, p.read_bytes()) for p in [written.pack, *written.paths] if p is not None],
+            )
+            shutil.rmtree(out_dir, ignore_errors=True)
+        exported = st.session_state.get("region_briefing")
+        if exported and exported[0] == export_key:
+            (pack_name, pack_bytes), *singles = exported[1]
+            st.success(f"Briefing written: {len(singles)} files, one audit entry.")
+            st.download_button(
+                ":material/folder_zip: Download briefing pack", pack_bytes, file_name=pack_name,
+                mime="application/zip", key="dl_pack", type="primary", on_click="ignore",
+                help="One zip: the PDF, the PNG map, the offline HTML map, the CSV tables and the GeoJSON layers",
+            )
+            st.caption("or one file at a time (the same export: no new audit entry)")
+            for name, data in singles:
+                st.download_button(f"Download {name}", data, file_name=name, key=f"dl_{name}", on_click="ignore")
 else:
     st.info("Briefing exports (PDF, PNG, tables) for this place will start here once the briefings package is installed.")
 

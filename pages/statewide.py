@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import streamlit as st
 
@@ -9,6 +11,7 @@ from maps import decks
 from maps import statewide_maps as sm
 from query import trends
 from query.filters import Filters
+from query.suppression import FilterIsolationError
 from routes.errors import RoutesError
 from ui import charts, chrome, deferred, tables
 from ui import filters as ui_filters
@@ -28,6 +31,15 @@ STEP_LABELS = {"month": "Months", "quarter": "Quarters"}
 viewer = current_viewer()
 filters = ui_filters.sidebar_filters(viewer)
 
+default_period = None
+if filters.start is None and filters.end is None:  # nothing chosen: the last full quarter
+    default_period = ui_filters.last_full_quarter(ui_filters.available_months(viewer, filters), today=date.today())
+    if default_period is not None:
+        try:  # a quarter of a small selection may be refused: then the query layer's default
+            headline_figures(viewer, filters.with_period(*default_period))
+            filters = filters.with_period(*default_period)
+        except FilterIsolationError:
+            default_period = None
 try:
     period = resolve_period(viewer, filters)
 except RoutesError as error:
@@ -36,11 +48,11 @@ if period is None:
     chrome.page_header("Statewide", "records at their destination", "no data", "county")
     st.info("The warehouse holds no records yet. Load the demo with `make demo`, or ingest files.")
     st.stop()
-period_text = chrome.format_period(*period)
+period_text = chrome.format_period(*period) + (" (the last full quarter)" if default_period else "")
 
 chrome.page_header(
     "Statewide",
-    "records (tips, incidents, recoveries, service intakes) at their destination",
+    f"{sm.records_text(filters.record_types)} at their destination",
     period_text,
     "county and Cal OES region; hot spots on H3 hexagons",
 )
@@ -53,7 +65,7 @@ headline_box, series_box, counties_box = st.container(), st.container(), st.cont
 
 with headline_box:
     against = str(ui_filters.url_choice(
-        "Compare with", list(AGAINST), param="against", default="previous", horizontal=True,
+        "Compare with", list(AGAINST), param="against", default="year_before", horizontal=True,
         format_func=AGAINST.get,
     ))
 
@@ -86,10 +98,9 @@ try:
     headline = headline_figures(viewer, filters)
 except RoutesError as error:
     chrome.show_error(error)
-metrics = sm.headline_metrics(headline, against=against)
+metrics = sm.headline_metrics(headline, against=against, columns=sm.metric_columns(filters.record_types))
 with headline_box:
-    for column, metric in zip(st.columns(len(metrics)), metrics, strict=True):
-        column.metric(metric.label, metric.value, metric.delta, help=metric.help, delta_color="off")
+    chrome.metric_row(metrics)
     st.caption(
         f"{period_text} against {AGAINST[against]}. A change is shown only when both figures are; "
         "more records can mean more reporting and more work by agencies, not only more trafficking."
@@ -101,16 +112,19 @@ with series_box:
     statewide_tab, region_tab = st.tabs(["Statewide", "By Cal OES region"])
     try:
         with statewide_tab:
-            series = monthly_series(viewer, filters)
+            # the long series, every month, with the chosen period shaded: a quarter is not three dots
+            series = monthly_series(viewer, filters.with_period(None, None))
             if series["records"].notna().any():
-                st.image(charts.line_chart_svg(series, height=240), width="stretch")
+                st.image(charts.line_chart_svg(series, height=240, highlight=period), width="stretch",
+                         alt=f"Line chart: statewide records per month, {period_text} shaded")
             else:
                 st.info("Every month is suppressed under these filters (fewer than k records).")
         with region_tab:
-            by_region = monthly_series(viewer, filters, by="region")
+            by_region = monthly_series(viewer, filters.with_period(None, None), by="region")
             shown = by_region[by_region.groupby("region")["records"].transform(lambda r: r.notna().any())]
             if len(shown):
-                st.image(charts.line_chart_svg(shown, series="region", height=260), width="stretch")
+                st.image(charts.line_chart_svg(shown, series="region", height=260, highlight=period), width="stretch",
+                         alt=f"Line chart: records per month in each Cal OES region, {period_text} shaded")
             else:
                 st.info("Every region's months are suppressed under these filters.")
     except RoutesError as error:

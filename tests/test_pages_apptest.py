@@ -176,3 +176,169 @@ def test_demo_mode_role_switcher(warehouse_env: Path, tmp_env: Path) -> None:
         app = _app(HEATMAP, None)
         app.session_state[session.DEMO_ROLE_KEY] = role
         _ok(app.run())
+
+
+def test_stop_while_playing_keeps_the_page(warehouse_env: Path) -> None:
+    """Pressing Stop mid-play resets the period; it used to raise StreamlitAPIException
+    (a widget's state set after the widget was drawn)."""
+    app = _ok(_app(HEATMAP, VIEWERS["leadership"]).run())
+    months = app.select_slider(key="f_period").options
+    app.session_state["f_playing"] = True  # as after Play, between two steps
+    app.session_state["f_play_step"] = 3
+    app.session_state["f_period"] = (app.select_slider(key="f_period").value[0],) * 2
+    stop = next(b for b in app.button if b.key == "f_play_button")
+    _ok(stop.click().run())
+    assert app.session_state["f_playing"] is False
+    first, last = app.select_slider(key="f_period").value
+    assert (first.strftime("%b %Y"), last.strftime("%b %Y")) == (months[0], months[-1])
+
+
+def test_error_boxes_offer_no_outside_links() -> None:
+    """Streamlit's error box would show internals and "Ask Google"/"Ask ChatGPT" links."""
+    import tomllib
+
+    config = tomllib.loads((settings.REPO_ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorLinks"] is False
+    assert config["client"]["showErrorDetails"] == "none"
+
+
+def test_an_unexpected_page_error_is_a_friendly_logged_message(caplog: pytest.LogCaptureFixture) -> None:
+    def script() -> None:
+        from ui.chrome import run_guarded
+
+        def broken_page() -> None:
+            raise KeyError("a bug")
+
+        run_guarded(broken_page)
+
+    with caplog.at_level("ERROR", logger="ui.chrome"):
+        app = AppTest.from_function(script).run()
+    assert not app.exception
+    assert "Something went wrong on this page" in app.error[0].value
+    reference = app.error[0].value.split("reference ")[1][:8]
+    assert any(reference in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+APP = str(settings.REPO_ROOT / "app.py")
+
+
+def test_filters_follow_the_user_across_pages(warehouse_env: Path) -> None:
+    """Filters chosen on one page stay chosen on the next, in its widgets and its link."""
+    app = _ok(_app(APP, VIEWERS["analyst"]).run())
+    app.switch_page("pages/heatmap.py")
+    _ok(app.run())
+    _ok(app.multiselect(key="f_record_types").set_value(["tip"]).run())
+    _ok(app.multiselect(key="f_regions").set_value(["Region I"]).run())
+    for page in ("pages/flows_and_corridors.py", "pages/statewide.py", "pages/region.py"):
+        app.switch_page(page)
+        for key in list(app.query_params):  # a click on the sidebar's page link drops the query string
+            del app.query_params[key]
+        _ok(app.run())
+        assert app.multiselect(key="f_record_types").value == ["tip"], page
+        assert app.multiselect(key="f_regions").value == ["Region I"], page
+        assert app.query_params["record_types"] in ("tip", ["tip"]), page
+    # clearing a filter on a page clears it for the next one too
+    _ok(app.multiselect(key="f_record_types").set_value([]).run())
+    app.switch_page("pages/heatmap.py")
+    for key in list(app.query_params):
+        del app.query_params[key]
+    _ok(app.run())
+    assert app.multiselect(key="f_record_types").value == []
+    assert app.multiselect(key="f_regions").value == ["Region I"]
+
+
+def test_a_deep_link_lands_on_its_page_after_sign_in(warehouse_env: Path) -> None:
+    """Signed out, /heatmap?res=5 shows the sign-in form; after sign-in, the heatmap with res 5."""
+    from ui import session
+
+    app = AppTest.from_file(APP, default_timeout=90)
+    app.query_params["res"] = "5"
+    app.switch_page("pages/heatmap.py")
+    _ok(app.run())
+    assert app.text_input(key="routes_sign_in_user").label == "User name"  # the sign-in form
+    assert not app.get("deck_gl_json_chart")
+    app.session_state[session.VIEWER_KEY] = VIEWERS["analyst"]  # what a successful sign-in stores
+    app.session_state[session.LAST_ACTIVE_KEY] = time.time()
+    _ok(app.run())
+    assert app.select_slider(key="url_res").value == 5  # the heatmap, with the link's settings
+
+
+@pytest.mark.parametrize("script", [HEATMAP, FLOWS, str(settings.REPO_ROOT / "pages" / "statewide.py")])
+def test_a_small_county_is_explained_by_name_and_keeps_the_period(warehouse_env: Path, script: str) -> None:
+    """Alpine alone is refused: the message names counties (no FIPS codes), offers to add
+    them or clear the filter, and the period stays as chosen (it used to jump)."""
+    import re
+
+    from geo import reference
+
+    app = _ok(_app(script, VIEWERS["partner"], params={"from": "2024-03", "to": "2024-08"}).run())
+    _ok(app.multiselect(key="f_counties").set_value(["06003"]).run())
+    start, end = app.select_slider(key="f_period").value
+    assert (start.isoformat(), end.isoformat()) == ("2024-03-01", "2024-08-01")
+    assert app.query_params["from"] in ("2024-03", ["2024-03"])
+    shown = " ".join(w.value for w in app.warning) + " ".join(b.label for b in app.button)
+    assert not re.search(r"\b06\d{3}\b", shown), shown
+    assert "Alpine county alone" in shown, shown
+    add = next(b for b in app.button if b.key == "routes_fix_add_counties")
+    named = set(re.findall(r"[A-Z][a-z]+(?: [A-Z][a-z]+)*", add.label.removeprefix("Add ")))
+    _ok(add.click().run())
+    regions = reference.load_regions()
+    names = dict(zip(regions["county_fips"], regions["county"], strict=True))
+    assert {names[c] for c in app.multiselect(key="f_counties").value} == named | {"Alpine"}
+    assert app.select_slider(key="f_period").value == (start, end)
+    app.session_state["f_counties"] = ["06003"]
+    _ok(app.run())
+    _ok(app.button(key="routes_fix_clear_counties").click().run())
+    assert app.multiselect(key="f_counties").value == []
+    assert app.select_slider(key="f_period").value == (start, end)
+
+
+def test_a_mostly_suppressed_heatmap_says_so_and_offers_coarser_cells(warehouse_env: Path) -> None:
+    """A change map of LA tips by year: most cells are hidden; say so, one click to coarser."""
+    params = {"res": "8", "counties": "06037", "record_types": "tip", "from": "2025-01", "to": "2025-12",
+              "cmp": "change", "cmp_from": "2024-01", "cmp_to": "2024-12"}
+    app = _ok(_app(HEATMAP, VIEWERS["partner"], params=params).run())
+    assert any("cells are suppressed" in w.value for w in app.warning), [w.value for w in app.warning]
+    _ok(app.button(key="heatmap_coarser").click().run())
+    assert app.select_slider(key="url_res").value == 7
+    assert app.query_params["res"] in ("7", ["7"])
+
+
+def test_change_tooltips_give_the_percentage_beside_the_count() -> None:
+    from maps import decks
+
+    change = pd.DataFrame({
+        "res": [6, 6], "county_fips": ["06037", "06037"], "suppressed": [False, False],
+        "before": [20, 0], "after": [30, 12], "change": [10, 12],
+    })
+    assert decks.change_tips(change) == [
+        "res-6 cell, Los Angeles\n20 → 30 (+10 records, +50 %)",
+        "res-6 cell, Los Angeles\n0 → 12 (+12 records, new)",
+    ]
+
+
+def test_maps_carry_place_county_and_highway_names(warehouse_env: Path) -> None:
+    """Zoomed in, a map says where it is: gazetteer places (sized by population), counties, routes."""
+    import json
+
+    app = _ok(_app(HEATMAP, VIEWERS["analyst"], params={"counties": "06037"}).run())
+    spec = json.loads(app.get("deck_gl_json_chart")[0].proto.json)
+    layers = {layer["id"]: layer for layer in spec["layers"]}
+    assert {"county-labels", "place-labels", "highway-labels"} <= set(layers)
+    assert list(layers)[-3:] == ["county-labels", "place-labels", "highway-labels"]  # over the data
+    places = {row["label"]: row["size"] for row in layers["place-labels"]["data"]}
+    assert places["Los Angeles"] > places["Long Beach"] > places["Lancaster"] > 0  # large cities appear first
+    assert "LOS ANGELES" in {row["label"] for row in layers["county-labels"]["data"]}
+
+
+@pytest.mark.parametrize(("script", "name"), [(HEATMAP, "heatmap_map"), (FLOWS, "flows_map")])
+def test_fit_to_selection_redraws_the_map_at_its_starting_view(warehouse_env: Path, script: str, name: str) -> None:
+    import json
+
+    app = _ok(_app(script, VIEWERS["analyst"], params={"counties": "06037"}).run())
+    button = app.button(key=f"routes_reset_{name}")
+    assert "Fit to selection" in button.label
+    first = json.loads(app.get("deck_gl_json_chart")[0].proto.json)["initialViewState"]
+    _ok(button.click().run())
+    again = json.loads(app.get("deck_gl_json_chart")[0].proto.json)["initialViewState"]
+    assert again != first and abs(again["longitude"] - first["longitude"]) < 1e-5  # the same view, anew

@@ -6,6 +6,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -58,7 +59,8 @@ def test_statewide_shows_headline_series_counties_and_hot_spots(built: Path) -> 
     app = _page(STATEWIDE, ANALYST)
     assert not app.exception
     metrics = _metrics(app)
-    assert metrics["Records"] == "1,532" and "Tips" in metrics
+    # the default period is the last full quarter (Oct-Dec 2025 in this fixture), against a year before
+    assert metrics["Records"] == "356" and "Tips" in metrics
     # a session's first view: the county map only; the hot-spot map waits for the browser
     assert len(app.get("deck_gl_json_chart")) == 1
     assert "drawn once the county map is on screen" in _text(app)
@@ -67,16 +69,17 @@ def test_statewide_shows_headline_series_counties_and_hot_spots(built: Path) -> 
     assert not app.exception
     assert len(app.get("deck_gl_json_chart")) == 2  # county rates, hot spots
     text = _text(app)
-    assert "Jan 2025 – Dec 2025" in text
+    assert "Oct 2025 – Dec 2025 (the last full quarter)" in text
     assert "Los Angeles" in text and "suppressed" in text  # Alpine's 3 records never show
     assert "Emerging hot spots" in text and "Persistent hot spot" in text
 
 
 def test_statewide_widgets_change_the_view(built: Path) -> None:
     app = _page(STATEWIDE)
-    app.radio(key="url_against").set_value("year_before").run()
+    assert app.radio(key="url_against").value == "year_before"  # the default: like with like
+    app.radio(key="url_against").set_value("previous").run()
     assert not app.exception
-    assert app.query_params["against"] == "year_before"
+    assert app.query_params["against"] == "previous"
     app.radio(key="url_hs_res").set_value(5).run()
     app.radio(key="url_hs_step").set_value("quarter").run()
     app.toggle(key="url_hs_all").set_value(False).run()
@@ -154,3 +157,89 @@ def test_region_page_shows_flows_and_exports_a_briefing(built: Path) -> None:
     assert not app.exception
     assert any("Briefing written" in s.value for s in app.success)
     assert any(b.label.startswith("Download briefing_") for b in app.get("download_button"))
+
+
+def test_region_briefing_pack_and_files_stay_after_a_download(built: Path) -> None:
+    """One export: a pack zip of every file, one audit entry; the buttons survive a rerun."""
+    import io
+    import zipfile
+
+    from query import audit
+
+    admin = Viewer("adm", "admin")
+    app = _page(REGION, params={"kind": "county", "place": "06037"})
+    app.text_input(key="region_purpose").input("quarterly task force meeting").run()
+    before = len(audit.read_log(admin, action="export"))
+    app.button(key="region_export").click().run()
+    assert not app.exception
+    labels = [b.label for b in app.get("download_button")]
+    assert labels[0] == ":material/folder_zip: Download briefing pack" and len(labels) >= 7
+    app.run()  # a click on a download button reran the page, and every button was gone
+    assert [b.label for b in app.get("download_button")] == labels
+    pack_name, pack_bytes = app.session_state["region_briefing"][1][0]
+    assert pack_name.endswith("_pack.zip")
+    names = zipfile.ZipFile(io.BytesIO(pack_bytes)).namelist()
+    assert {Path(n).suffix for n in names} == {".pdf", ".png", ".html", ".csv", ".geojson"}
+    assert len(names) == len(labels) - 1  # the pack holds every single file
+    assert len(audit.read_log(admin, action="export")) == before + 1
+
+
+def test_region_flows_cover_the_headers_period(built: Path) -> None:
+    """The flows tables count the period the header names (they were all-time, so a PDF of
+    that period showed other numbers)."""
+    from datetime import date
+
+    from maps import statewide_maps as sm
+    from query import trends
+    from query.filters import Filters
+
+    app = _page(REGION, params={"kind": "county", "place": "06037"})
+    assert not app.exception
+    period = trends.resolve_period(LEADER, Filters())
+    assert period is not None and period[0] > date(2000, 1, 1)
+    expected = trends.region_profile(LEADER, county="06037", filters=Filters().with_period(*period))
+    everything = trends.region_profile(LEADER, county="06037", filters=Filters())
+    shown_in = app.dataframe[1].value
+    expected_in = sm.flows_table(expected.flows_in, side="origin")
+    assert not sm.flows_table(everything.flows_in, side="origin").equals(expected_in)  # the test can tell
+    pd.testing.assert_frame_equal(shown_in.reset_index(drop=True), expected_in.reset_index(drop=True))
+
+
+@pytest.mark.parametrize("script", [STATEWIDE, REGION])
+def test_headline_and_tiles_follow_the_record_type_filter(built: Path, script: str) -> None:
+    """Filtered to tips: the header names tips only, and no tile shows another type as 0."""
+    app = _page(script, params={"record_types": "tip"})
+    assert not app.exception
+    caption = " ".join(c.value for c in app.caption)
+    assert "records (tips only)" in caption and "service intakes" not in caption
+    labels = set(_metrics(app))
+    assert {"Records", "Victims"} <= labels
+    assert not labels & {"Incidents", "Recoveries", "Service intakes"}, labels
+    app = _page(script, params={"record_types": "tip,recovery"})
+    assert {"Tips", "Recoveries"} <= set(_metrics(app)) and "Incidents" not in _metrics(app)
+
+
+@pytest.mark.parametrize("script", [STATEWIDE, REGION])
+def test_trend_shows_the_long_series_with_the_period_shaded(built: Path, script: str) -> None:
+    """A quarter chosen: the trend still runs over every month, the quarter shaded (was 3 points)."""
+    app = _page(script, params={"from": "2025-10", "to": "2025-12"})
+    assert not app.exception
+    import base64
+
+    images = [
+        base64.b64decode(img.url.split(",", 1)[1]).decode()
+        for element in app.get("image") for img in element.proto.imgs if img.url.startswith("data:image/svg")
+    ]
+    trend = [i for i in images if "chosen period" in i]
+    assert trend, images[:1]
+    assert "2024" in trend[0] and "2025" in trend[0]  # the long series' year ticks
+
+
+def test_statewide_default_comparison_means_something(built: Path) -> None:
+    """The default period is a quarter, so 'previous' and 'a year before' are other months
+    (with 12 months both were the same, and the toggle changed nothing)."""
+    app = _page(STATEWIDE)
+    year_before = [m.proto.delta for m in app.metric]
+    app.radio(key="url_against").set_value("previous").run()
+    assert not app.exception
+    assert [m.proto.delta for m in app.metric] != year_before

@@ -44,15 +44,20 @@ def line_chart_svg(
     width: int = 960,
     colours: Sequence[str] | None = None,
     label: str = "records",
+    highlight: tuple[date, date] | None = None,
 ) -> str:
     """Monthly values as SVG lines: one per value of ``series`` (or one line), NaN as gaps.
 
     ``width`` × ``height`` is the drawing's size in pixels; ``st.image(svg,
-    width="stretch")`` scales it to its container.
+    width="stretch")`` scales it to its container. ``highlight`` (first and last
+    month, inclusive) shades the chosen period behind the long series.
 
     >>> months = [date(2024, m, 1) for m in (1, 2, 3, 4)]
     >>> svg = line_chart_svg(pd.DataFrame({"month": months, "records": [20, 25, None, 7]}))
     >>> svg.startswith("<svg") and svg.count("<polyline") == 1 and svg.count("<circle") == 1
+    True
+    >>> "chosen period" in line_chart_svg(pd.DataFrame({"month": months, "records": [1, 2, 3, 4]}),
+    ...                                   highlight=(date(2024, 3, 1), date(2024, 4, 1)))
     True
     """
     months = sorted({pd.Timestamp(m).date().replace(day=1) for m in frame[x]})
@@ -79,6 +84,20 @@ def line_chart_svg(
         f'font-family="sans-serif" font-size="11" fill="#5a6270">',
         f"<title>{html.escape(label.capitalize())} per month (suppressed months left blank)</title>",
     ]
+    if highlight is not None and months:
+        lo, hi = (d.replace(day=1) for d in highlight)
+        inside = [m for m in months if lo <= m <= hi]
+        if inside:
+            x0, x1 = px(inside[0]) - step / 2, px(inside[-1]) + step / 2
+            x0, x1 = max(x0, left), min(x1, width - right)
+            parts.append(
+                f'<rect x="{x0:.1f}" y="{top_pad + legend_h}" width="{max(x1 - x0, 2):.1f}" height="{plot_h}" '
+                f'fill="#f3d98b" fill-opacity="0.45"/>'
+            )
+            parts.append(
+                f'<text x="{(x0 + x1) / 2:.1f}" y="{top_pad + legend_h + 11}" text-anchor="middle" '
+                f'fill="#6b5310">chosen period</text>'
+            )
     for i in range(5):  # horizontal grid lines and their values
         value = top * i / 4
         yy = py(value)

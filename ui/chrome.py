@@ -5,16 +5,27 @@
 
 from __future__ import annotations
 
+import copy
 import html
+import logging
+import re
+import uuid
+from collections.abc import Callable, Sequence
 from datetime import date
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from geo import reference
 from maps.colours import SUPPRESSED_RGBA, Legend
+from maps.statewide_maps import Metric
 from query import release
+from query.suppression import FilterIsolationError
 from query.viewer import Viewer
 from routes import settings
+
+_LOG = logging.getLogger(__name__)
 
 
 def format_period(start: date | None, end: date | None) -> str:
@@ -89,9 +100,61 @@ def attribution_footer() -> None:
     st.caption(settings.ATTRIBUTION)
 
 
-def show_error(error: Exception) -> None:
-    """A domain error as a user message (pages call this at the edge), then stop the page."""
-    st.warning(str(error), icon=":material/shield:")
+_FIPS_LIST = re.compile(r"\[('06\d{3}'(?:, '06\d{3}')*)\]")
+_FIPS = re.compile(r"\b06\d{3}\b")
+
+
+def county_names(fips: Sequence[str]) -> str:
+    """``"Modoc and Trinity counties"`` for ``["06049", "06105"]`` (unknown codes as given)."""
+    names = reference.load_regions().set_index("county_fips")["county"].to_dict()
+    words = [str(names.get(code, code)) for code in fips]
+    if not words:
+        return ""
+    listed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    return f"{listed} {'county' if len(words) == 1 else 'counties'}"
+
+
+def name_counties(message: str) -> str:
+    """A message with its county FIPS codes replaced by county names."""
+    message = _FIPS_LIST.sub(lambda m: county_names(re.findall(r"06\d{3}", m.group(1))), message)
+    return _FIPS.sub(lambda m: county_names([m.group(0)]), message)
+
+
+def _add_counties(fips: Sequence[str], key: str) -> None:
+    chosen = list(st.session_state.get(key, []))
+    st.session_state[key] = chosen + [c for c in fips if c not in chosen]
+
+
+def _clear(key: str) -> None:
+    st.session_state[key] = []
+
+
+def show_error(error: Exception, *, filters_key: str = "f") -> None:
+    """A domain error as a user message (pages call this at the edge), then stop the page.
+
+    A county selection the small-cell rules refuse is explained with the counties'
+    names, and two buttons do what the message suggests: add the counties it
+    names, or clear the county filter (the period stays as chosen).
+    """
+    message = str(error)
+    if isinstance(error, FilterIsolationError) and message.startswith("the county selection"):
+        missing = re.findall(r"06\d{3}", message)
+        chosen = county_names(list(st.session_state.get(f"{filters_key}_counties", []))) or "This selection"
+        st.warning(
+            f"{chosen[0].upper()}{chosen[1:]} alone hold{'s' if chosen.endswith('county') else ''} "
+            "too few records to show on its own here: a count under "
+            f"{settings.small_cell_k()} could be worked out by comparing this view with a "
+            f"neighbouring one. Add {county_names(missing)} to the selection, or look at the "
+            "whole region.",
+            icon=":material/shield:",
+        )
+        add, clear = st.columns(2)
+        add.button(f"Add {county_names(missing)}", key="routes_fix_add_counties", type="primary",
+                   on_click=_add_counties, args=(missing, f"{filters_key}_counties"))
+        clear.button("Clear the county filter", key="routes_fix_clear_counties",
+                     on_click=_clear, args=(f"{filters_key}_counties",))
+    else:
+        st.warning(name_counties(message), icon=":material/shield:")
     st.stop()
 
 
@@ -108,3 +171,74 @@ def count_table(frame: pd.DataFrame, *, label: str = "value", viewer: Viewer | N
         from ui import tables
 
         tables.show_table(shown, viewer=viewer, name=f"Counts by {label}", hide_index=True, width="stretch")
+
+
+def run_guarded(run_page: Callable[[], object]) -> None:
+    """Run a page; an unexpected error becomes a plain message and a log entry.
+
+    Streamlit's own error box is kept out of sight (``client.showErrorDetails =
+    "none"`` and ``client.showErrorLinks = false`` in ``.streamlit/config.toml``):
+    it would show internals and offer search links to the internet. The message
+    carries a short reference that is also in the server log, so an admin can find
+    the traceback. (``st.stop``/``st.rerun`` are not ``Exception`` and pass through.)
+    """
+    try:
+        run_page()
+    except Exception:
+        reference = uuid.uuid4().hex[:8]
+        _LOG.exception("Page failed (reference %s)", reference)
+        st.error(
+            "Something went wrong on this page, and it has been logged "
+            f"(reference {reference}). Reload the page or choose another one; if it "
+            "happens again, give your administrator the reference.",
+            icon=":material/error:",
+        )
+
+
+#: A headline tile's width in pixels: room for "123,456" in the metric's large type.
+TILE_WIDTH_PX = 156
+
+
+def metric_row(metrics: Sequence[Metric]) -> None:
+    """Headline figures as tiles that wrap onto a second line rather than shrink.
+
+    Equal columns cut a figure to "6,…" once the window narrows (1024 px with the
+    sidebar open leaves about 90 px for each of seven); tiles of a fixed width in a
+    wrapping row keep every figure whole.
+    """
+    with st.container(horizontal=True, wrap=True, gap="medium"):
+        for metric in metrics:
+            st.metric(
+                metric.label, metric.value, metric.delta, help=metric.help, delta_color="off",
+                width=TILE_WIDTH_PX,
+            )
+
+
+def map_key(name: str) -> str:
+    """The chart key of map ``name``: a new one after :func:`reset_view_button` is pressed."""
+    return f"{name}_{int(st.session_state.get(f'routes_view_{name}', 0))}"
+
+
+def map_view(name: str, view: Any) -> Any:
+    """``view`` (a ``pydeck.ViewState``) nudged by a millionth of a degree per reset of map
+    ``name``: a chart without a selection has no key in the browser, and a changed starting
+    view is what makes it fly back."""
+    count = int(st.session_state.get(f"routes_view_{name}", 0))
+    if count and view is not None:
+        view = copy.copy(view)
+        view.longitude = float(view.longitude) + count * 1e-6
+    return view
+
+
+def _bump(name: str) -> None:
+    st.session_state[f"routes_view_{name}"] = int(st.session_state.get(f"routes_view_{name}", 0)) + 1
+
+
+def reset_view_button(name: str, *, fitted: bool) -> None:
+    """A button that redraws map ``name`` at its starting view: fitted to the selection
+    (``fitted``), else the whole state; panning and zooming away is undone in one click."""
+    st.button(
+        ":material/center_focus_strong: " + ("Fit to selection" if fitted else "Reset view"),
+        key=f"routes_reset_{name}", on_click=_bump, args=(name,),
+        help="Back to the map's starting view" + (": the chosen counties or regions" if fitted else ": all of California"),
+    )

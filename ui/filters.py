@@ -57,6 +57,39 @@ class Comparison:
     after: Filters
 
 
+#: Query parameters that follow the user from page to page (a page's own controls stay on it).
+SHARED_PARAMS = ("from", "to", *_LISTS, "cmp", "cmp_from", "cmp_to")
+_SHARED_KEY = "routes_shared_params"  # session state: the shared parameters' last values
+_PAGE_KEY = "routes_filters_page"  # session state: the page the filters were last drawn on
+
+
+def _page_id() -> str:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.page_script_hash if ctx is not None else ""
+
+
+def _follow_user(widget_keys: Sequence[str]) -> None:
+    """On arrival at another page, bring the shared filters along.
+
+    A click on a page link drops the query string, and Streamlit scopes widget
+    state to a page: both are restored from the values the user last chose (a
+    link that carries filters of its own wins).
+    """
+    page = _page_id()
+    if st.session_state.get(_PAGE_KEY) == page:
+        return
+    st.session_state[_PAGE_KEY] = page
+    saved: dict[str, str] = st.session_state.get(_SHARED_KEY, {})
+    if saved and not any(name in st.query_params for name in SHARED_PARAMS):
+        for name, value in saved.items():
+            st.query_params[name] = value
+    for widget_key in widget_keys:  # re-seeded from the URL below
+        if widget_key in st.session_state:
+            del st.session_state[widget_key]
+
+
 def _params() -> dict[str, str]:
     return {k: str(v) for k, v in st.query_params.to_dict().items()}
 
@@ -68,13 +101,23 @@ def _seed(key: str, value: object) -> None:
 
 
 def _sync_params(owned: dict[str, str | None]) -> None:
-    """Write the keys this module owns into the URL; drop the ones at their default."""
+    """Write the keys this module owns into the URL; drop the ones at their default.
+
+    The shared ones (:data:`SHARED_PARAMS`) are also kept for the next page.
+    """
+    saved: dict[str, str] = dict(st.session_state.get(_SHARED_KEY, {}))
     for key, value in owned.items():
         if value:
             if st.query_params.get(key) != value:
                 st.query_params[key] = value
         elif key in st.query_params:
             del st.query_params[key]
+        if key in SHARED_PARAMS:
+            if value:
+                saved[key] = value
+            else:
+                saved.pop(key, None)
+    st.session_state[_SHARED_KEY] = saved
 
 
 def _options() -> dict[str, list[str]]:
@@ -120,6 +163,7 @@ def sidebar_filters(viewer: Viewer, *, key: str = "f") -> Filters:
         Empty fields mean "all"; ``start``/``end`` stay ``None`` while the slider
         spans every month (so the query layer has nothing to check).
     """
+    _follow_user([*(f"{key}_{field}" for field in _LISTS), f"{key}_period", f"{key}_playing", "cmp_mode", "cmp_period"])
     seeded = Filters.from_query_params(_params())
     options = _options()
     sidebar = st.sidebar
@@ -206,13 +250,25 @@ def histogram_svg(
     return "".join(parts)
 
 
+def _calendar(viewer: Viewer) -> list[date]:
+    """Every month with data, whatever the filters: the period slider's stops.
+
+    Taken from the filters' own histogram, the stops changed with a county and an
+    earlier choice no longer fitted them, so the period jumped without a word.
+    """
+    try:
+        return _months(_histogram(viewer, Filters()))
+    except RoutesError:
+        return _months(pd.DataFrame({"month": [], "records": []}))
+
+
 def _period(viewer: Viewer, filters: Filters, *, seeded: Filters, key: str) -> Filters:
+    months = _calendar(viewer)
     try:
         histogram = _histogram(viewer, filters)
-    except RoutesError as error:
-        st.warning(str(error), icon=":material/shield:")
+    except RoutesError:  # the page explains the refusal; the period stays as chosen
+        st.caption("No bars: these filters are refused (see the page).")
         histogram = pd.DataFrame({"month": [], "records": []})
-    months = _months(histogram)
     st.session_state[f"{key}_months_total"] = len(months)
     slider_key, play_key, step_key = f"{key}_period", f"{key}_playing", f"{key}_play_step"
     first = (max(seeded.start, months[0]) if seeded.start else months[0])
@@ -229,25 +285,63 @@ def _period(viewer: Viewer, filters: Filters, *, seeded: Filters, key: str) -> F
         st.session_state[slider_key] = (months[step], months[step])
 
     if not histogram.empty:
-        # a small SVG, not a Vega chart: no chart library to load before a page's map
+        # a small SVG, not a Vega chart: no chart library to load before a page's map;
+        # one bar per stop of the slider (a month without records is an empty slot)
+        by_month = histogram.assign(month=[pd.Timestamp(m).date().replace(day=1) for m in histogram["month"]])
+        histogram = by_month.groupby("month")["records"].sum(min_count=1).reindex(months, fill_value=0).rename_axis("month").reset_index()
         selected = st.session_state.get(slider_key)
-        st.image(histogram_svg(histogram, selected=selected if isinstance(selected, tuple) else None))
+        st.image(histogram_svg(histogram, selected=selected if isinstance(selected, tuple) else None),
+                 alt="Bar chart: records per month; the chosen period's bars are dark")
     start, end = st.select_slider(
         "Period", options=months, value=(months[0], months[-1]), key=slider_key,
         format_func=lambda d: d.strftime("%b %Y"), disabled=playing,
     )
     label = ":material/stop: Stop" if playing else ":material/play_arrow: Play months"
-    if st.button(label, key=f"{key}_play_button", help="Step through the months one by one"):
-        if playing:
-            st.session_state[play_key] = False
-            st.session_state[slider_key] = (months[0], months[-1])
-        else:
-            st.session_state[play_key] = True
-            st.session_state[step_key] = 0
-        st.rerun()
+    # a callback, not `if st.button(...)`: it runs before the slider is drawn, the only
+    # moment its state may change (after, Streamlit raises StreamlitWidgetAlreadyInstantiatedError)
+    st.button(
+        label, key=f"{key}_play_button", help="Step through the months one by one",
+        on_click=_toggle_play, args=(key, months[0], months[-1]),
+    )
     if (start, end) == (months[0], months[-1]) and len(months) > 1:
         return filters.with_period(None, None)
     return filters.with_period(start, end)
+
+
+def _toggle_play(key: str, first: date, last: date) -> None:
+    """Play from the first month, or stop and select every month again."""
+    if st.session_state.get(f"{key}_playing"):
+        st.session_state[f"{key}_playing"] = False
+        st.session_state[f"{key}_period"] = (first, last)
+    else:
+        st.session_state[f"{key}_playing"] = True
+        st.session_state[f"{key}_play_step"] = 0
+
+
+def last_full_quarter(months: Sequence[date], *, today: date) -> tuple[date, date] | None:
+    """The last calendar quarter wholly inside ``months`` and over before ``today``'s month.
+
+    A quarter is a meaningful default for a headline: set against the same quarter a
+    year before, it compares like with like (a 12-month default made "the previous
+    period" and "a year before" the same months).
+
+    >>> months = [date(2025, m, 1) for m in range(1, 13)]
+    >>> last_full_quarter(months, today=date(2026, 3, 4))
+    (datetime.date(2025, 10, 1), datetime.date(2025, 12, 1))
+    >>> last_full_quarter(months, today=date(2025, 12, 4))  # December still being filled
+    (datetime.date(2025, 7, 1), datetime.date(2025, 9, 1))
+    >>> last_full_quarter(months[:2], today=date(2026, 1, 1)) is None
+    True
+    """
+    available = set(months)
+    this_month = today.replace(day=1)
+    for end in sorted(available, reverse=True):
+        if end.month % 3 or end >= this_month:
+            continue
+        start = _shift(end, -2)
+        if start in available and _shift(end, -1) in available:
+            return start, end
+    return None
 
 
 def _nearest(months: Sequence[date], value: date) -> date:
@@ -348,8 +442,6 @@ def url_choice(label: str, options: Sequence[object], *, param: str, default: ob
 
 
 def available_months(viewer: Viewer, filters: Filters) -> list[date]:
-    """Every month from the first to the last with data under ``filters`` (period ignored)."""
-    try:
-        return _months(_histogram(viewer, filters))
-    except RoutesError:
-        return []
+    """Every month from the first to the last with data (the slider's stops; period ignored)."""
+    del filters  # the calendar is the same under every filter (see _calendar)
+    return _calendar(viewer)

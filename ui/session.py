@@ -34,6 +34,7 @@ from query import audit
 from query.viewer import RECORD_ROLES, ROLES, Viewer
 from routes import accounts, settings, warehouse
 from routes.errors import AccessDenied, AuthError, RoutesError
+from ui import session_cookie
 
 #: Session-state keys (tests set them to drive the app).
 VIEWER_KEY = "routes_viewer"
@@ -253,8 +254,13 @@ def _signed_in_viewer() -> Viewer | None:
             audit.record_event(viewer, action="sign_in", what="single sign-on (OpenID Connect)")
         st.session_state[LAST_ACTIVE_KEY] = now
         return viewer
+    if local is None and not oidc_user:  # a reload: a new session, perhaps with a session cookie
+        local = session_cookie.restore(now=now)
+        if local is not None:
+            st.session_state[VIEWER_KEY] = local
     if isinstance(local, Viewer):
         st.session_state[LAST_ACTIVE_KEY] = now
+        session_cookie.remember(local, now=now)
         return local
     return None
 
@@ -264,6 +270,7 @@ def sign_out(*, expired: bool = False) -> None:
     for key in (VIEWER_KEY, LAST_ACTIVE_KEY):
         st.session_state.pop(key, None)
     st.session_state[EXPIRED_KEY] = expired
+    session_cookie.forget()
     if oidc_configured() and getattr(st.user, "is_logged_in", False):
         st.logout()
 
@@ -280,6 +287,7 @@ def _draw_account_box(viewer: Viewer) -> None:
 
 
 def _draw_sign_in() -> None:
+    session_cookie.flush()  # after sign-out or expiry: the expired cookie
     st.title("Routes")
     st.write("Sign in to see California's shared map of human-trafficking intelligence.")
     if st.session_state.pop(EXPIRED_KEY, False):
