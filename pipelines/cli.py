@@ -23,6 +23,8 @@ COMMAND_MODULES = (
     "pipelines.sources",          # sources add|list
     "pipelines.ingest",           # ingest PATH… --source ID
     "pipelines.build",            # build: aggregates, flows, corridors, matches
+    "pipelines.lake",             # lake export: the Parquet lake other engines build from
+    "pipelines.release_load",     # release load: swap a Spark build's tables into the warehouse
     "pipelines.geocode_cli",      # geocode TEXT… | --in FILE
     "pipelines.admin_cli",        # users, audit, retention
     "pipelines.query_cli",        # read aggregates through the query layer
