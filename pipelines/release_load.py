@@ -1,0 +1,126 @@
+"""``python -m pipelines release load DIR``: swap a Spark build's tables into the warehouse.
+
+``DIR`` is what ``python -m pipelines build --engine spark --out DIR`` wrote. The
+load opens one :func:`routes.warehouse.write_snapshot` (a copy of the warehouse,
+swapped in with ``os.replace`` on success), so it is atomic as the DuckDB build
+is: a failure or a kill leaves the live warehouse as it was.
+
+Each table is loaded with the column types the DuckDB step gives it (the step is
+run once on an empty in-memory warehouse to learn them; Spark has no ``HUGEINT``,
+for one) and in the order the DuckDB step stores it, so the app reads the same
+table whichever engine built it.
+
+The load refuses a build whose lake was exported from other records than the
+warehouse now holds (a later ingest or retention delete): the fingerprint of
+``records`` and ``batches`` in the lake's manifest must equal the warehouse's.
+When it does, a step's state table (``cell_build_state`` for the aggregates) is
+written from it, so the query layer trusts the loaded tables exactly as it
+trusts a DuckDB build's. A build missing any table of a step is refused too: a
+step's state table vouches for all of its tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import io
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipelines.build_trend_aggregates import FINGERPRINT_SQL
+from pipelines.lake import fingerprint
+from pipelines.spark_build import read_build_manifest
+from routes import settings, warehouse
+from routes.errors import RoutesError
+
+
+def load_release(build_dir: Path, *, warehouse_path: Path | None = None) -> dict[str, int]:
+    """Replace the warehouse's tables with those of the Spark build in ``build_dir``; rows per table.
+
+    Raises
+    ------
+    RoutesError
+        ``build_dir`` is not a Spark build, misses a table, or was built from a
+        lake of other records than the warehouse holds.
+    """
+    build_dir = Path(build_dir)
+    manifest = read_build_manifest(build_dir)
+    counts: dict[str, int] = {}
+    with warehouse.write_snapshot(path=warehouse_path) as con:
+        now = fingerprint(con)
+        if now != manifest["lake_fingerprint"]:
+            raise RoutesError(
+                f"the warehouse changed since the lake of {str(build_dir)!r} was exported "
+                f"(lake {manifest['lake_fingerprint']}, warehouse now {now}); "
+                "export the lake again, rebuild with --engine spark, then load"
+            )
+        for module, step in manifest["steps"].items():
+            types = _duckdb_types(module)
+            for table, spec in step["tables"].items():
+                counts[table] = _load_table(con, build_dir / table, table, types[table], spec["order"])
+            if step.get("state_table"):
+                con.execute(f"CREATE OR REPLACE TABLE {step['state_table']} AS {FINGERPRINT_SQL}")  # noqa: S608 (name from our manifest)
+    return counts
+
+
+def _load_table(con: duckdb.DuckDBPyConnection, folder: Path, table: str, types: dict[str, str], order: str) -> int:
+    files = sorted(folder.glob("*.parquet"))
+    if not files:
+        raise RoutesError(f"{str(folder)!r} holds no Parquet files; rebuild with --engine spark")
+    columns = ", ".join(f'CAST("{name}" AS {kind}) AS "{name}"' for name, kind in types.items())
+    con.execute(
+        f"CREATE OR REPLACE TABLE {table} AS SELECT {columns} FROM read_parquet(?) ORDER BY {order}",  # noqa: S608 (names from the DuckDB step)
+        [[str(f) for f in files]],
+    )
+    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
+    return int(row[0]) if row else 0
+
+
+def _duckdb_types(module: str) -> dict[str, dict[str, str]]:
+    """Column -> DuckDB type, per table, as the DuckDB ``module`` creates them (run on no records)."""
+    step: Any = importlib.import_module(module)
+    con = duckdb.connect()
+    try:
+        warehouse.ensure_schema(con)
+        with contextlib.redirect_stderr(io.StringIO()):  # its per-table timings
+            step.build(con)
+        return {
+            table: {name: kind for name, kind, *_ in con.execute(f"DESCRIBE {table}").fetchall()}  # noqa: S608
+            for table in step.TABLES
+        }
+    finally:
+        con.close()
+
+
+def _run_load(args: argparse.Namespace) -> int:
+    live = Path(args.warehouse).expanduser().resolve() if args.warehouse else None
+    counts = load_release(Path(args.build_dir).expanduser().resolve(), warehouse_path=live)
+    if not settings.quiet():
+        for table, n in counts.items():
+            print(f"{table:<32} {n:>12,} rows")
+        print("loaded into the warehouse")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``release`` command (``release load DIR``)."""
+    parser = subparsers.add_parser(
+        "release",
+        help="load tables built by another engine into the warehouse",
+        description="Tables built elsewhere (build --engine spark) into the warehouse the app serves.",
+    )
+    actions = parser.add_subparsers(dest="release_command", metavar="ACTION", required=True)
+    load = actions.add_parser(
+        "load",
+        help="swap a Spark build's tables into the warehouse, atomically",
+        description=(
+            "Replace the warehouse's copies of the tables in DIR (written by "
+            "`python -m pipelines build --engine spark --out DIR`) in one atomic snapshot."
+        ),
+    )
+    load.add_argument("build_dir", metavar="DIR", help="the --out directory of a Spark build")
+    load.add_argument("--warehouse", help="warehouse file (default: ROUTES_WAREHOUSE)")
+    load.set_defaults(func=_run_load)
