@@ -13,10 +13,12 @@ table whichever engine built it.
 The load refuses a build whose lake was exported from other records than the
 warehouse now holds (a later ingest or retention delete): the fingerprint of
 ``records`` and ``batches`` in the lake's manifest must equal the warehouse's.
-When it does, a step's state table (``cell_build_state`` for the aggregates) is
-written from it, so the query layer trusts the loaded tables exactly as it
-trusts a DuckDB build's. A build missing any table of a step is refused too: a
-step's state table vouches for all of its tables.
+When it does, each step's state table (``cell_build_state``, ``trend_build_state``)
+is written as the DuckDB step writes it, so the query layer trusts the loaded
+tables exactly as it trusts a DuckDB build's. A build missing any table of a step
+is refused too: a step's state table vouches for all of its tables. Table names,
+types and order come from the code (``spark_build.SPARK_STEPS``), never from the
+build's files.
 """
 
 from __future__ import annotations
@@ -30,9 +32,8 @@ from typing import Any
 
 import duckdb
 
-from pipelines.build_trend_aggregates import FINGERPRINT_SQL
 from pipelines.lake import fingerprint
-from pipelines.spark_build import read_build_manifest
+from pipelines.spark_build import STEPS_BY_MODULE, read_build_manifest
 from routes import settings, warehouse
 from routes.errors import RoutesError
 
@@ -57,12 +58,19 @@ def load_release(build_dir: Path, *, warehouse_path: Path | None = None) -> dict
                 f"(lake {manifest['lake_fingerprint']}, warehouse now {now}); "
                 "export the lake again, rebuild with --engine spark, then load"
             )
-        for module, step in manifest["steps"].items():
+        for module, built in manifest["steps"].items():
+            step = STEPS_BY_MODULE.get(module)
+            names = [t.name for t in step.tables] if step else []
+            if step is None or sorted(built["tables"]) != sorted(names):
+                raise RoutesError(
+                    f"{str(build_dir)!r} holds {module} as {sorted(built['tables'])}, which this "
+                    f"version does not build on Spark as {sorted(names)}; rebuild with --engine spark"
+                )
             types = _duckdb_types(module)
-            for table, spec in step["tables"].items():
-                counts[table] = _load_table(con, build_dir / table, table, types[table], spec["order"])
-            if step.get("state_table"):
-                con.execute(f"CREATE OR REPLACE TABLE {step['state_table']} AS {FINGERPRINT_SQL}")  # noqa: S608 (name from our manifest)
+            for table in step.tables:  # names, types and order from the code, never from the files
+                counts[table.name] = _load_table(con, build_dir / table.name, table.name, types[table.name], table.order)
+            if step.state_table:
+                con.execute(f"CREATE OR REPLACE TABLE {step.state_table} AS {step.state_sql}")  # noqa: S608 (fixed text)
     return counts
 
 

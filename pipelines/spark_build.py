@@ -11,22 +11,27 @@ what ``spark-submit`` takes: ``local[2]`` (the default), ``spark://host:7077``,
 
 Steps on Spark so far: ``pipelines.build_aggregates`` (``cell_counts``,
 ``county_month_counts``, ``cell_indicator_counts``, ``county_indicator_month_counts``,
-``indicator_sets``, ``cell_indicator_sets``). The other steps (flows, corridors,
-trends, hot spots, matches, the protected release) still run only on DuckDB.
+``indicator_sets``, ``cell_indicator_sets``) and ``pipelines.build_trend_aggregates``
+(``trend_indicator_bits``, ``trend_counts``, ``trend_indicator_counts``,
+``source_precision_counts``). The other steps (flows, corridors, hot spots,
+matches, the protected release) still run only on DuckDB.
 
-One definition per step: each table's query is the very text the DuckDB step runs
-(``build_aggregates.cell_counts_select()``, ``COUNTY_MONTH_SELECT`` and the
-others): DuckDB and Spark SQL agree on ``GROUP BY ALL``, ``::`` casts, 64-bit
-``&``/``|`` (so H3 parents are the same arithmetic, ``geo.grid.sql_cell_to_parent``),
+One definition per step: each table's query is the very text the DuckDB step
+runs (``build_aggregates.cell_counts_select()``, ``COUNTY_MONTH_SELECT``,
+``build_trend_aggregates.trend_select()`` and the others). DuckDB and Spark SQL
+agree on ``GROUP BY ALL``, ``::`` casts, 64-bit ``&``/``|`` (so H3 parents are the
+same arithmetic, ``geo.grid.sql_cell_to_parent``), ``count(*) FILTER (WHERE ...)``,
 ``row_number()`` and ``JOIN ... USING``. Only where the dialects part is there a
-second text here: the two intermediate views that unnest indicator lists
-(DuckDB's ``unnest``/``list_distinct``/``len``/``list_sort`` are Spark's
-``explode``/``array_distinct``/``size``/``array_sort``, and DuckDB's ``list_distinct``
-drops NULL elements where Spark's ``array_distinct`` keeps one, hence
-``array_compact``; the equality test found that). Shared text cannot drift;
-the dialect-specific views, and every table end to end, are held equal by
-``tests/test_spark_build.py`` (marker ``spark``), which builds a small warehouse
-with both engines and compares each table row for row.
+second text here: the three queries that unnest indicator lists (two intermediate
+views of the aggregates, and ``trend_indicator_bits``), because DuckDB's
+``unnest``/``list_distinct``/``len``/``list_sort`` are Spark's
+``explode``/``array_distinct``/``size``/``array_sort`` (and DuckDB's
+``list_distinct`` drops NULL elements where Spark's ``array_distinct`` keeps one,
+hence ``array_compact``: the equality test found that); and the trend mask's
+membership test is one argument (``list_contains`` / ``array_contains``). Shared
+text cannot drift; the dialect-specific queries, and every table end to end, are
+held equal by ``tests/test_spark_build.py`` (marker ``spark``), which builds a
+small warehouse with both engines and compares each table row for row.
 
 PySpark is a development requirement (``requirements-dev.txt``), not a runtime one:
 the app never imports it; only this module does, and only when called.
@@ -39,12 +44,14 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines import build_aggregates
+from pipelines import build_aggregates, build_trend_aggregates
+from pipelines.build_trend_aggregates import FINGERPRINT_SQL
 from pipelines.lake import read_manifest
 from routes import settings
 from routes.errors import RoutesError
@@ -92,7 +99,8 @@ class SparkTable:
     """
 
     name: str
-    select: str
+    #: The query, or a function of the session giving it (when it depends on an earlier table).
+    select: str | Callable[[SparkSession], str]
     order: str
     views: tuple[tuple[str, str], ...] = ()
 
@@ -103,8 +111,10 @@ class SparkStep:
 
     module: str
     tables: tuple[SparkTable, ...]
-    #: A table of the step holding the records fingerprint it was built from, or None.
+    #: A table of the step holding the records fingerprint it was built from, or None,
+    #: and the DuckDB query ``release load`` writes it with (on the warehouse it loads into).
     state_table: str | None = None
+    state_sql: str = FINGERPRINT_SQL
 
 
 AGGREGATES = SparkStep(
@@ -129,8 +139,45 @@ AGGREGATES = SparkStep(
     ),
 )
 
+_SPARK_TREND_BITS = f"""
+WITH found AS (
+    SELECT indicator, count(*) AS n
+    FROM (SELECT explode(indicators) AS indicator FROM records)
+    WHERE indicator IS NOT NULL
+    GROUP BY indicator
+), ranked AS (
+    SELECT indicator, (row_number() OVER (ORDER BY n DESC, indicator) - 1)::INTEGER AS bit FROM found
+)
+SELECT indicator, bit, (SELECT count(*) FROM found) <= {build_trend_aggregates.MAX_BITS} AS complete
+FROM ranked WHERE bit < {build_trend_aggregates.MAX_BITS}
+"""  # noqa: S608 (fixed text); DuckDB's _BITS_SQL with explode for unnest
+
+
+def _trend_indicator_select(spark: SparkSession) -> str:
+    """``trend_indicator_counts``'s query with the mask of the bits Spark just wrote."""
+    rows = spark.sql("SELECT indicator, bit FROM trend_indicator_bits ORDER BY bit").collect()
+    bits = [(str(r["indicator"]), int(r["bit"])) for r in rows]
+    return build_trend_aggregates.trend_select(
+        build_trend_aggregates.mask_expression(bits, contains="array_contains")
+    )
+
+
+TRENDS = SparkStep(
+    module="pipelines.build_trend_aggregates",
+    state_table="trend_build_state",
+    state_sql=f"SELECT *, uuid()::VARCHAR AS build_id FROM ({FINGERPRINT_SQL})",  # noqa: S608 (as the DuckDB step)
+    tables=(
+        SparkTable("trend_indicator_bits", _SPARK_TREND_BITS, "bit"),
+        SparkTable("trend_counts", build_trend_aggregates.trend_select(None), "month, dest_county_fips"),
+        SparkTable("trend_indicator_counts", _trend_indicator_select, "month, dest_county_fips"),
+        SparkTable("source_precision_counts", build_trend_aggregates.PRECISION_SELECT, "source_id"),
+    ),
+)
+
 #: The steps the Spark engine runs, in order.
-SPARK_STEPS: tuple[SparkStep, ...] = (AGGREGATES,)
+SPARK_STEPS: tuple[SparkStep, ...] = (AGGREGATES, TRENDS)
+#: The same, by the DuckDB step's module name.
+STEPS_BY_MODULE = {step.module: step for step in SPARK_STEPS}
 
 #: Partition columns of the lake, cast back to the warehouse's types on reading
 #: (a reader infers them from directory names; ``kind=1`` would otherwise be an int).
@@ -209,7 +256,8 @@ def build_on_spark(
                     frame = session.sql(sql).persist()
                     frame.createOrReplaceTempView(view)
                     cached.append(frame)
-                session.sql(table.select).write.parquet(str(work / table.name))
+                select = table.select if isinstance(table.select, str) else table.select(session)
+                session.sql(select).write.parquet(str(work / table.name))
                 # Later tables read this one as written (e.g. cell_indicator_sets joins indicator_sets).
                 written = session.read.parquet(str(work / table.name))
                 written.createOrReplaceTempView(table.name)

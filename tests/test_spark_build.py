@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -10,10 +11,10 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipelines import build, build_aggregates, lake, spark_build
+from pipelines import build, build_aggregates, build_trend_aggregates, lake, spark_build
 from pipelines.cli import main
 from pipelines.release_load import load_release
-from query import cells
+from query import aggregates, cells
 from routes import warehouse
 from routes.errors import RoutesError
 from tests.spark_session import spark  # noqa: F401 (fixture)
@@ -36,7 +37,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> dict[str, Pat
     lake.export_lake(tmp / "lake", warehouse_path=live)
     duck = tmp / "duckdb.duckdb"
     shutil.copyfile(live, duck)
-    build.build_warehouse(warehouse_path=duck, steps=("pipelines.build_aggregates",))
+    build.build_warehouse(warehouse_path=duck, steps=tuple(spark_build.STEPS_BY_MODULE))
     spark_build.build_on_spark(tmp / "lake", tmp / "spark_out", spark=spark)
     return {"live": live, "lake": tmp / "lake", "duck": duck, "out": tmp / "spark_out"}
 
@@ -95,6 +96,24 @@ def test_release_load_swaps_in_the_duckdb_tables_types_and_order(built: dict[str
     # The state table vouches for the loaded tables: the query layer reads them, not records.
     with warehouse.open_snapshot(path=live) as cursor:
         assert cells._aggregates_fresh(cursor)
+        assert aggregates.is_fresh(cursor)
+        build_id = cursor.execute("SELECT build_id FROM trend_build_state").fetchone()
+    assert build_id is not None and len(build_id[0]) == 36  # a new id, so per-build caches start afresh
+
+
+@pytest.mark.spark
+def test_release_load_refuses_a_build_missing_a_table(built: dict[str, Path], tmp_path: Path) -> None:
+    partial = tmp_path / "partial"
+    shutil.copytree(built["out"], partial)
+    manifest = spark_build.read_build_manifest(partial)
+    del manifest["steps"]["pipelines.build_aggregates"]["tables"]["indicator_sets"]
+    (partial / spark_build.BUILD_MANIFEST).write_text(json.dumps(manifest))
+    live = tmp_path / "routes.duckdb"
+    shutil.copyfile(built["live"], live)
+    before = live.read_bytes()
+    with pytest.raises(RoutesError, match="does not build on Spark as"):
+        load_release(partial, warehouse_path=live)
+    assert live.read_bytes() == before
 
 
 @pytest.mark.spark
@@ -122,7 +141,9 @@ def test_build_engine_spark_needs_lake_and_out(capsys: pytest.CaptureFixture[str
 
 def test_shared_queries_are_the_duckdb_steps_own_text() -> None:
     """The Spark step runs the DuckDB step's query text itself: one definition, nothing to drift."""
-    for table in spark_build.AGGREGATES.tables:
+    for table in (*spark_build.AGGREGATES.tables, *spark_build.TRENDS.tables):
+        if not isinstance(table.select, str) or table.name == "trend_indicator_bits":
+            continue  # Spark's own text (explode) or a query made at run time: held equal by the tests above
         creator = {
             "cell_counts": build_aggregates._cell_counts_sql(),
             "county_month_counts": build_aggregates._COUNTY_SQL,
@@ -130,5 +151,7 @@ def test_shared_queries_are_the_duckdb_steps_own_text() -> None:
             "county_indicator_month_counts": build_aggregates._COUNTY_INDICATOR_SQL,
             "indicator_sets": build_aggregates._INDICATOR_SETS_SQL,
             "cell_indicator_sets": build_aggregates._CELL_INDICATOR_SETS_SQL,
+            "trend_counts": build_trend_aggregates._trend_sql("trend_counts", None),
+            "source_precision_counts": build_trend_aggregates._PRECISION_SQL,
         }[table.name]
         assert table.select in creator
