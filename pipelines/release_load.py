@@ -103,6 +103,44 @@ def _duckdb_types(module: str) -> dict[str, dict[str, str]]:
         con.close()
 
 
+def compare_release(build_dir: Path, *, warehouse_path: Path | None = None) -> dict[str, tuple[int, int, int]]:
+    """Per table of a Spark build: (rows in the warehouse, rows only there, rows only in the build).
+
+    Compares the build with the warehouse's own tables (built by DuckDB), row for
+    row with duplicates counted (``EXCEPT ALL`` both ways), columns by name. Equal
+    tables give ``(n, 0, 0)``. Reads only; the warehouse is not changed.
+    """
+    build_dir = Path(build_dir)
+    manifest = read_build_manifest(build_dir)
+    result: dict[str, tuple[int, int, int]] = {}
+    with warehouse.open_snapshot(path=warehouse_path) as con:
+        for module in manifest["steps"]:
+            step = STEPS_BY_MODULE.get(module)
+            for table in step.tables if step else ():
+                files = [str(f) for f in sorted((build_dir / table.name).glob("*.parquet"))]
+                columns = ", ".join(f'"{r[0]}"' for r in con.execute(f"DESCRIBE {table.name}").fetchall())  # noqa: S608 (names from the code)
+                ours = f"(SELECT {columns} FROM {table.name})"  # noqa: S608
+                theirs = f"(SELECT {columns} FROM read_parquet($files))"  # noqa: S608
+                counts = con.execute(
+                    f"SELECT (SELECT count(*) FROM {table.name}), "  # noqa: S608
+                    f"(SELECT count(*) FROM ({ours} EXCEPT ALL {theirs})), "
+                    f"(SELECT count(*) FROM ({theirs} EXCEPT ALL {ours}))",
+                    {"files": files},
+                ).fetchone()
+                assert counts is not None
+                result[table.name] = (int(counts[0]), int(counts[1]), int(counts[2]))
+    return result
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    live = Path(args.warehouse).expanduser().resolve() if args.warehouse else None
+    result = compare_release(Path(args.build_dir).expanduser().resolve(), warehouse_path=live)
+    for table, (rows, only_here, only_there) in result.items():
+        verdict = "equal" if only_here == only_there == 0 else "DIFFERENT"
+        print(f"{table:<32} {rows:>12,} rows  only in warehouse {only_here:>8,}  only in build {only_there:>8,}  {verdict}")
+    return 0 if all(a == b == 0 for _, a, b in result.values()) else 1
+
+
 def _run_load(args: argparse.Namespace) -> int:
     live = Path(args.warehouse).expanduser().resolve() if args.warehouse else None
     counts = load_release(Path(args.build_dir).expanduser().resolve(), warehouse_path=live)
@@ -132,3 +170,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     load.add_argument("build_dir", metavar="DIR", help="the --out directory of a Spark build")
     load.add_argument("--warehouse", help="warehouse file (default: ROUTES_WAREHOUSE)")
     load.set_defaults(func=_run_load)
+    compare = actions.add_parser(
+        "compare",
+        help="check a Spark build row for row against the warehouse's DuckDB-built tables",
+        description=(
+            "For each table of DIR, count the rows only in the warehouse and only in DIR "
+            "(duplicates counted). Exit status 0 when every table is equal, 1 otherwise. "
+            "Build the warehouse with `python -m pipelines build` from the same records first."
+        ),
+    )
+    compare.add_argument("build_dir", metavar="DIR", help="the --out directory of a Spark build")
+    compare.add_argument("--warehouse", help="warehouse file (default: ROUTES_WAREHOUSE)")
+    compare.set_defaults(func=_run_compare)

@@ -44,6 +44,7 @@ import json
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -193,6 +194,8 @@ def spark_session(master: str = DEFAULT_MASTER, *, driver_memory: str = "1g") ->
             "the Spark engine needs pyspark: `.venv/bin/pip install -r requirements-dev.txt` "
             "(and Java 17: `apt-get install openjdk-17-jre-headless`)"
         ) from exc
+    # pyspark 4.3 warns that pandas 3 is not fully supported; this engine uses no pandas API.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     builder = (
         SparkSession.builder.master(master)
         .appName("routes-build")

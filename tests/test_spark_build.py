@@ -155,3 +155,22 @@ def test_shared_queries_are_the_duckdb_steps_own_text() -> None:
             "source_precision_counts": build_trend_aggregates._PRECISION_SQL,
         }[table.name]
         assert table.select in creator
+
+
+@pytest.mark.spark
+def test_release_compare_says_equal_and_finds_a_changed_row(
+    built: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["release", "compare", str(built["out"]), "--warehouse", str(built["duck"])]) == 0
+    assert capsys.readouterr().out.count(" equal") == len(SPARK_TABLES)
+    tampered = tmp_path / "tampered"
+    shutil.copytree(built["out"], tampered)
+    shutil.rmtree(tampered / "trend_counts")
+    (tampered / "trend_counts").mkdir()
+    duckdb.connect().execute(
+        f"COPY (SELECT * REPLACE (records + (row_number() OVER () = 1)::INT AS records) "  # noqa: S608 (paths from the test)
+        f"FROM read_parquet('{built['out'] / 'trend_counts'}/*.parquet')) TO '{tampered / 'trend_counts' / 'x.parquet'}'"
+    )
+    assert main(["release", "compare", str(tampered), "--warehouse", str(built["duck"])]) == 1
+    out = capsys.readouterr().out
+    assert [line.split()[0] for line in out.splitlines() if line.endswith("DIFFERENT")] == ["trend_counts"]
