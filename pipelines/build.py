@@ -49,6 +49,7 @@ from types import ModuleType
 
 import duckdb
 
+from pipelines.build_memory import limit_build_memory
 from routes import settings, warehouse
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,7 @@ def build_warehouse(
     """
     started = time.perf_counter()
     with warehouse.write_snapshot(path=warehouse_path) as con:
+        limit_build_memory(con, warehouse_path or settings.warehouse_path())  # ROUTES_BUILD_MEMORY
         counts = run_steps(con, steps=steps)
     _say(f"build finished in {time.perf_counter() - started:.2f} s")
     return counts
@@ -172,6 +174,10 @@ def run_steps(con: duckdb.DuckDBPyConnection, *, steps: tuple[str, ...] | None =
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.engine == "spark":
+        from pipelines.spark_build import run_spark_build  # pyspark only when asked for
+
+        return run_spark_build(args)
     path = Path(args.warehouse).expanduser().resolve() if args.warehouse else None
     build_warehouse(warehouse_path=path)
     return 0
@@ -188,4 +194,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("--warehouse", help="warehouse file (default: ROUTES_WAREHOUSE)")
+    from pipelines.spark_build import add_engine_arguments  # imports build steps, which import this
+
+    add_engine_arguments(parser)
     parser.set_defaults(func=_run)

@@ -79,34 +79,48 @@ _DIMENSIONS = (
 )
 
 
-def _per_resolution_sql(table: str, *, source: str, counts: str, keys: str = "", order: str) -> str:
-    """``table``: ``source`` rows per map resolution, cell (a record's parent there) and dimension.
+def _per_resolution_select(*, source: str, counts: str, keys: str = "") -> str:
+    """``source`` rows per map resolution, cell (a record's parent there) and dimension.
 
     A row counts at ``res`` only when its destination was indexed at ``dest_res >= res``.
+    Plain SQL that DuckDB and Spark SQL both run (``GROUP BY ALL``, ``::`` casts,
+    64-bit ``&``/``|``).
     """
     parts = [
         f"SELECT {keys}{res}::TINYINT AS res, {sql_cell_to_parent('dest_cell', res)} AS cell, "  # noqa: S608 (ints from geo.grid)
         f"{_DIMENSIONS}, {counts} FROM {source} WHERE dest_cell IS NOT NULL AND dest_res >= {res} GROUP BY ALL"
         for res in MAP_RESOLUTIONS
     ]
-    union = "\nUNION ALL\n".join(parts)
+    return "\nUNION ALL\n".join(parts)
+
+
+def _per_resolution_sql(table: str, *, source: str, counts: str, keys: str = "", order: str) -> str:
+    """``CREATE`` ``table`` from :func:`_per_resolution_select`, sorted by ``order``."""
+    union = _per_resolution_select(source=source, counts=counts, keys=keys)
     return f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM ({union}) ORDER BY {order}"  # noqa: S608
 
 
-def _cell_counts_sql() -> str:
-    return _per_resolution_sql(
-        "cell_counts", source="records", order="res, month, cell",
-        counts="count(*) AS records, coalesce(sum(victim_count), 0) AS victims",
+def cell_counts_select() -> str:
+    """The query behind ``cell_counts``; the DuckDB and the Spark build both run this text."""
+    return _per_resolution_select(
+        source="records", counts="count(*) AS records, coalesce(sum(victim_count), 0) AS victims"
     )
 
 
-_COUNTY_SQL = f"""
-CREATE OR REPLACE TABLE county_month_counts AS
+def _cell_counts_sql() -> str:
+    return f"CREATE OR REPLACE TABLE cell_counts AS SELECT * FROM ({cell_counts_select()}) ORDER BY res, month, cell"  # noqa: S608
+
+
+#: The query behind ``county_month_counts``; the DuckDB and the Spark build both run this text.
+COUNTY_MONTH_SELECT = f"""
 SELECT {_DIMENSIONS}, dest_res, count(*) AS records, coalesce(sum(victim_count), 0) AS victims
 FROM records
 WHERE dest_county_fips IS NOT NULL
 GROUP BY ALL
-ORDER BY month, dest_county_fips
+"""  # noqa: S608 (fixed text)
+
+_COUNTY_SQL = f"""
+CREATE OR REPLACE TABLE county_month_counts AS{COUNTY_MONTH_SELECT}ORDER BY month, dest_county_fips
 """  # noqa: S608 (fixed text)
 
 
@@ -126,21 +140,28 @@ GROUP BY ALL
 """  # noqa: S608 (fixed text)
 
 
+_INDICATOR_COUNTS = "sum(records)::BIGINT AS records, coalesce(sum(victims), 0)::BIGINT AS victims"
+
+
+def cell_indicator_counts_select() -> str:
+    """The query behind ``cell_indicator_counts`` (from ``_cell_indicator_base``); both engines run it."""
+    return _per_resolution_select(source="_cell_indicator_base", keys="indicator, ", counts=_INDICATOR_COUNTS)
+
+
 def _cell_indicator_sql() -> str:
-    return _per_resolution_sql(
-        "cell_indicator_counts", source="_cell_indicator_base", keys="indicator, ",
-        order="indicator, res, month, cell",
-        counts="sum(records)::BIGINT AS records, coalesce(sum(victims), 0)::BIGINT AS victims",
-    )
+    return f"CREATE OR REPLACE TABLE cell_indicator_counts AS SELECT * FROM ({cell_indicator_counts_select()}) ORDER BY indicator, res, month, cell"  # noqa: S608
 
 
-_COUNTY_INDICATOR_SQL = f"""
-CREATE OR REPLACE TABLE county_indicator_month_counts AS
+#: The query behind ``county_indicator_month_counts``; both engines run it.
+COUNTY_INDICATOR_SELECT = f"""
 SELECT indicator, {_DIMENSIONS}, dest_res, sum(records)::BIGINT AS records, coalesce(sum(victims), 0)::BIGINT AS victims
 FROM _cell_indicator_base
 WHERE dest_county_fips IS NOT NULL
 GROUP BY ALL
-ORDER BY indicator, month, dest_county_fips
+"""  # noqa: S608 (fixed text)
+
+_COUNTY_INDICATOR_SQL = f"""
+CREATE OR REPLACE TABLE county_indicator_month_counts AS{COUNTY_INDICATOR_SELECT}ORDER BY indicator, month, dest_county_fips
 """  # noqa: S608 (fixed text)
 
 
@@ -155,18 +176,24 @@ WHERE dest_cell IS NOT NULL AND len(list_distinct(indicators)) > 0
 GROUP BY ALL
 """  # noqa: S608 (fixed text)
 
-_INDICATOR_SETS_SQL = """
-CREATE OR REPLACE TABLE indicator_sets AS
+#: The query behind ``indicator_sets`` (from ``_indicator_set_base``); both engines run it.
+INDICATOR_SETS_SELECT = """
 SELECT (row_number() OVER (ORDER BY indicators) - 1)::INTEGER AS set_id, indicators
 FROM (SELECT DISTINCT indicators FROM _indicator_set_base)
 """
 
-_CELL_INDICATOR_SETS_SQL = f"""
-CREATE OR REPLACE TABLE cell_indicator_sets AS
+_INDICATOR_SETS_SQL = f"""
+CREATE OR REPLACE TABLE indicator_sets AS{INDICATOR_SETS_SELECT}"""  # noqa: S608 (fixed text)
+
+#: The query behind ``cell_indicator_sets``; both engines run it.
+CELL_INDICATOR_SETS_SELECT = f"""
 SELECT b.dest_res, b.dest_cell, {", ".join(f"b.{d.strip()}" for d in _DIMENSIONS.split(","))}, s.set_id,
        b.records, b.victims
 FROM _indicator_set_base AS b JOIN indicator_sets AS s USING (indicators)
-ORDER BY b.dest_cell
+"""  # noqa: S608 (fixed text)
+
+_CELL_INDICATOR_SETS_SQL = f"""
+CREATE OR REPLACE TABLE cell_indicator_sets AS{CELL_INDICATOR_SETS_SELECT}ORDER BY b.dest_cell
 """  # noqa: S608 (fixed text)
 
 

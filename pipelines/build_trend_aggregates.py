@@ -84,10 +84,19 @@ ORDER BY bit
 def _mask_expression(con: duckdb.DuckDBPyConnection) -> str:
     """SQL for the indicator mask of one ``records`` row (``0::BIGINT`` when no bits)."""
     bits = con.execute("SELECT indicator, bit FROM trend_indicator_bits ORDER BY bit").fetchall()
+    return mask_expression(bits)
+
+
+def mask_expression(bits: list[tuple[str, int]], *, contains: str = "list_contains") -> str:
+    """SQL for the indicator mask of one ``records`` row from ``(indicator, bit)`` pairs.
+
+    ``contains`` names the engine's list-membership function (DuckDB's
+    ``list_contains``, Spark's ``array_contains``); the rest is the same text on both.
+    """
     if not bits:
         return "0::BIGINT"
     terms = [
-        f"(CASE WHEN list_contains(indicators, {_quote(name)}) THEN {1 << int(bit)} ELSE 0 END)::BIGINT"
+        f"(CASE WHEN {contains}(indicators, {_quote(name)}) THEN {1 << int(bit)} ELSE 0 END)::BIGINT"
         for name, bit in bits
     ]
     return "coalesce(" + " | ".join(terms) + ", 0::BIGINT)"
@@ -106,26 +115,34 @@ FINGERPRINT_SQL = (
 )
 
 
-def _trend_sql(table: str, mask: str | None) -> str:
+def trend_select(mask: str | None) -> str:
+    """The query behind ``trend_counts`` (``mask`` None) and ``trend_indicator_counts``; both engines run it."""
     dims = ", ".join(TREND_DIMENSIONS)
     masked = f", {mask} AS indicator_mask" if mask else ""
     return f"""
-CREATE OR REPLACE TABLE {table} AS
 SELECT {dims}{masked},
        count(*)::BIGINT AS records,
        sum(victim_count)::BIGINT AS victims,
        (count(*) FILTER (WHERE minor_involved))::BIGINT AS minors
 FROM records
 GROUP BY ALL
-ORDER BY month, dest_county_fips
 """  # noqa: S608 (fixed column names; indicator names quoted)
 
 
-_PRECISION_SQL = """
-CREATE OR REPLACE TABLE source_precision_counts AS
+def _trend_sql(table: str, mask: str | None) -> str:
+    return f"""
+CREATE OR REPLACE TABLE {table} AS{trend_select(mask)}ORDER BY month, dest_county_fips
+"""  # noqa: S608 (fixed column names; indicator names quoted)
+
+
+#: The query behind ``source_precision_counts``; both engines run it.
+PRECISION_SELECT = """
 SELECT source_id, coalesce(dest_precision, 'origin only') AS precision, count(*)::BIGINT AS records
-FROM records GROUP BY ALL ORDER BY source_id
-"""
+FROM records GROUP BY ALL"""
+
+_PRECISION_SQL = f"""
+CREATE OR REPLACE TABLE source_precision_counts AS{PRECISION_SELECT} ORDER BY source_id
+"""  # noqa: S608 (fixed text)
 
 
 def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

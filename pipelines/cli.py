@@ -24,7 +24,8 @@ COMMAND_MODULES = (
     "pipelines.sources",          # sources add|list
     "pipelines.ingest",           # ingest PATH… --source ID
     "pipelines.build",            # build: aggregates, flows, corridors, matches
-    "pipelines.release_cli",      # release report: the protected release's budget
+    "pipelines.release_cli",      # release report | load | compare: the protected release; a Spark build's tables
+    "pipelines.lake",             # lake export: the Parquet lake other engines build from
     "pipelines.geocode_cli",      # geocode TEXT… | --in FILE
     "pipelines.admin_cli",        # users, audit, retention
     "pipelines.query_cli",        # read aggregates through the query layer

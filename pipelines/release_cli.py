@@ -104,13 +104,16 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``release`` command (``release report``)."""
+    """Add the ``release`` command (``release report``, ``release load DIR``, ``release compare DIR``)."""
     parser = subparsers.add_parser(
         "release",
-        help="the protected release: privacy budget and expected error",
+        help="the protected release's budget (report); load or compare a Spark build's tables",
         description="Report the protected release's budget per measurement, its total and expected errors.",
     )
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     report = sub.add_parser("report", help="budget per measurement, total, error per level, rebuilds a year")
     report.add_argument("--warehouse", help="warehouse file (default: ROUTES_WAREHOUSE)")
     report.set_defaults(func=_run)
+    from pipelines import release_load  # load / compare: tables a Spark build wrote
+
+    release_load.add_actions(sub)

@@ -10,8 +10,8 @@ from datetime import date
 
 import duckdb
 
-from query.policy import Capability
 from query import release
+from query.policy import Capability
 from query.viewer import Viewer
 from routes import warehouse
 

@@ -1,0 +1,178 @@
+"""``python -m pipelines release load DIR``: swap a Spark build's tables into the warehouse.
+
+``DIR`` is what ``python -m pipelines build --engine spark --out DIR`` wrote. The
+load opens one :func:`routes.warehouse.write_snapshot` (a copy of the warehouse,
+swapped in with ``os.replace`` on success), so it is atomic as the DuckDB build
+is: a failure or a kill leaves the live warehouse as it was.
+
+Each table is loaded with the column types the DuckDB step gives it (the step is
+run once on an empty in-memory warehouse to learn them; Spark has no ``HUGEINT``,
+for one) and in the order the DuckDB step stores it, so the app reads the same
+table whichever engine built it.
+
+The load refuses a build whose lake was exported from other records than the
+warehouse now holds (a later ingest or retention delete): the fingerprint of
+``records`` and ``batches`` in the lake's manifest must equal the warehouse's.
+When it does, each step's state table (``cell_build_state``, ``trend_build_state``)
+is written as the DuckDB step writes it, so the query layer trusts the loaded
+tables exactly as it trusts a DuckDB build's. A build missing any table of a step
+is refused too: a step's state table vouches for all of its tables. Table names,
+types and order come from the code (``spark_build.SPARK_STEPS``), never from the
+build's files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import io
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipelines.lake import fingerprint
+from pipelines.spark_build import STEPS_BY_MODULE, read_build_manifest
+from routes import settings, warehouse
+from routes.errors import RoutesError
+
+
+def load_release(build_dir: Path, *, warehouse_path: Path | None = None) -> dict[str, int]:
+    """Replace the warehouse's tables with those of the Spark build in ``build_dir``; rows per table.
+
+    Raises
+    ------
+    RoutesError
+        ``build_dir`` is not a Spark build, misses a table, or was built from a
+        lake of other records than the warehouse holds.
+    """
+    build_dir = Path(build_dir)
+    manifest = read_build_manifest(build_dir)
+    counts: dict[str, int] = {}
+    with warehouse.write_snapshot(path=warehouse_path) as con:
+        now = fingerprint(con)
+        if now != manifest["lake_fingerprint"]:
+            raise RoutesError(
+                f"the warehouse changed since the lake of {str(build_dir)!r} was exported "
+                f"(lake {manifest['lake_fingerprint']}, warehouse now {now}); "
+                "export the lake again, rebuild with --engine spark, then load"
+            )
+        for module, built in manifest["steps"].items():
+            step = STEPS_BY_MODULE.get(module)
+            names = [t.name for t in step.tables] if step else []
+            if step is None or sorted(built["tables"]) != sorted(names):
+                raise RoutesError(
+                    f"{str(build_dir)!r} holds {module} as {sorted(built['tables'])}, which this "
+                    f"version does not build on Spark as {sorted(names)}; rebuild with --engine spark"
+                )
+            types = _duckdb_types(module)
+            for table in step.tables:  # names, types and order from the code, never from the files
+                counts[table.name] = _load_table(con, build_dir / table.name, table.name, types[table.name], table.order)
+            if step.state_table:
+                con.execute(f"CREATE OR REPLACE TABLE {step.state_table} AS {step.state_sql}")  # noqa: S608 (fixed text)
+    return counts
+
+
+def _load_table(con: duckdb.DuckDBPyConnection, folder: Path, table: str, types: dict[str, str], order: str) -> int:
+    files = sorted(folder.glob("*.parquet"))
+    if not files:
+        raise RoutesError(f"{str(folder)!r} holds no Parquet files; rebuild with --engine spark")
+    columns = ", ".join(f'CAST("{name}" AS {kind}) AS "{name}"' for name, kind in types.items())
+    con.execute(
+        f"CREATE OR REPLACE TABLE {table} AS SELECT {columns} FROM read_parquet(?) ORDER BY {order}",  # noqa: S608 (names from the DuckDB step)
+        [[str(f) for f in files]],
+    )
+    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
+    return int(row[0]) if row else 0
+
+
+def _duckdb_types(module: str) -> dict[str, dict[str, str]]:
+    """Column -> DuckDB type, per table, as the DuckDB ``module`` creates them (run on no records)."""
+    step: Any = importlib.import_module(module)
+    con = duckdb.connect()
+    try:
+        warehouse.ensure_schema(con)
+        with contextlib.redirect_stderr(io.StringIO()):  # its per-table timings
+            step.build(con)
+        return {
+            table: {name: kind for name, kind, *_ in con.execute(f"DESCRIBE {table}").fetchall()}  # noqa: S608
+            for table in step.TABLES
+        }
+    finally:
+        con.close()
+
+
+def compare_release(build_dir: Path, *, warehouse_path: Path | None = None) -> dict[str, tuple[int, int, int]]:
+    """Per table of a Spark build: (rows in the warehouse, rows only there, rows only in the build).
+
+    Compares the build with the warehouse's own tables (built by DuckDB), row for
+    row with duplicates counted (``EXCEPT ALL`` both ways), columns by name. Equal
+    tables give ``(n, 0, 0)``. Reads only; the warehouse is not changed.
+    """
+    build_dir = Path(build_dir)
+    manifest = read_build_manifest(build_dir)
+    result: dict[str, tuple[int, int, int]] = {}
+    with warehouse.open_snapshot(path=warehouse_path) as con:
+        for module in manifest["steps"]:
+            step = STEPS_BY_MODULE.get(module)
+            for table in step.tables if step else ():
+                files = [str(f) for f in sorted((build_dir / table.name).glob("*.parquet"))]
+                columns = ", ".join(f'"{r[0]}"' for r in con.execute(f"DESCRIBE {table.name}").fetchall())  # noqa: S608 (names from the code)
+                ours = f"(SELECT {columns} FROM {table.name})"  # noqa: S608
+                theirs = f"(SELECT {columns} FROM read_parquet($files))"  # noqa: S608
+                counts = con.execute(
+                    f"SELECT (SELECT count(*) FROM {table.name}), "  # noqa: S608
+                    f"(SELECT count(*) FROM ({ours} EXCEPT ALL {theirs})), "
+                    f"(SELECT count(*) FROM ({theirs} EXCEPT ALL {ours}))",
+                    {"files": files},
+                ).fetchone()
+                assert counts is not None
+                result[table.name] = (int(counts[0]), int(counts[1]), int(counts[2]))
+    return result
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    live = Path(args.warehouse).expanduser().resolve() if args.warehouse else None
+    result = compare_release(Path(args.build_dir).expanduser().resolve(), warehouse_path=live)
+    for table, (rows, only_here, only_there) in result.items():
+        verdict = "equal" if only_here == only_there == 0 else "DIFFERENT"
+        print(f"{table:<32} {rows:>12,} rows  only in warehouse {only_here:>8,}  only in build {only_there:>8,}  {verdict}")
+    return 0 if all(a == b == 0 for _, a, b in result.values()) else 1
+
+
+def _run_load(args: argparse.Namespace) -> int:
+    live = Path(args.warehouse).expanduser().resolve() if args.warehouse else None
+    counts = load_release(Path(args.build_dir).expanduser().resolve(), warehouse_path=live)
+    if not settings.quiet():
+        for table, n in counts.items():
+            print(f"{table:<32} {n:>12,} rows")
+        print("loaded into the warehouse")
+    return 0
+
+
+def add_actions(actions: argparse._SubParsersAction) -> None:
+    """Add ``load DIR`` and ``compare DIR`` to the ``release`` command (:mod:`pipelines.release_cli`)."""
+    load = actions.add_parser(
+        "load",
+        help="swap a Spark build's tables into the warehouse, atomically",
+        description=(
+            "Replace the warehouse's copies of the tables in DIR (written by "
+            "`python -m pipelines build --engine spark --out DIR`) in one atomic snapshot."
+        ),
+    )
+    load.add_argument("build_dir", metavar="DIR", help="the --out directory of a Spark build")
+    load.add_argument("--warehouse", help="warehouse file (default: ROUTES_WAREHOUSE)")
+    load.set_defaults(func=_run_load)
+    compare = actions.add_parser(
+        "compare",
+        help="check a Spark build row for row against the warehouse's DuckDB-built tables",
+        description=(
+            "For each table of DIR, count the rows only in the warehouse and only in DIR "
+            "(duplicates counted). Exit status 0 when every table is equal, 1 otherwise. "
+            "Build the warehouse with `python -m pipelines build` from the same records first."
+        ),
+    )
+    compare.add_argument("build_dir", metavar="DIR", help="the --out directory of a Spark build")
+    compare.add_argument("--warehouse", help="warehouse file (default: ROUTES_WAREHOUSE)")
+    compare.set_defaults(func=_run_compare)

@@ -1,0 +1,350 @@
+"""``python -m pipelines build --engine spark --lake DIR --out DIR2``: build steps on Apache Spark.
+
+For records that outgrow one machine: the same derived tables as the DuckDB build
+(``pipelines/build.py``), computed by PySpark (Spark SQL) from the Parquet lake of
+``python -m pipelines lake export`` and written as Parquet under ``DIR2``, one
+directory per table plus ``_routes_build.json`` (the lake's fingerprint, the rows
+per table, the order each table is stored in). ``python -m pipelines release load
+DIR2`` then swaps them into the DuckDB warehouse the app serves. ``--master`` takes
+what ``spark-submit`` takes: ``local[2]`` (the default), ``spark://host:7077``,
+``yarn``.
+
+Steps on Spark so far: ``pipelines.build_aggregates`` (``cell_counts``,
+``county_month_counts``, ``cell_indicator_counts``, ``county_indicator_month_counts``,
+``indicator_sets``, ``cell_indicator_sets``) and ``pipelines.build_trend_aggregates``
+(``trend_indicator_bits``, ``trend_counts``, ``trend_indicator_counts``,
+``source_precision_counts``). The other steps (flows, corridors, hot spots,
+matches, the protected release) still run only on DuckDB.
+
+One definition per step: each table's query is the very text the DuckDB step
+runs (``build_aggregates.cell_counts_select()``, ``COUNTY_MONTH_SELECT``,
+``build_trend_aggregates.trend_select()`` and the others). DuckDB and Spark SQL
+agree on ``GROUP BY ALL``, ``::`` casts, 64-bit ``&``/``|`` (so H3 parents are the
+same arithmetic, ``geo.grid.sql_cell_to_parent``), ``count(*) FILTER (WHERE ...)``,
+``row_number()`` and ``JOIN ... USING``. Only where the dialects part is there a
+second text here: the three queries that unnest indicator lists (two intermediate
+views of the aggregates, and ``trend_indicator_bits``), because DuckDB's
+``unnest``/``list_distinct``/``len``/``list_sort`` are Spark's
+``explode``/``array_distinct``/``size``/``array_sort`` (and DuckDB's
+``list_distinct`` drops NULL elements where Spark's ``array_distinct`` keeps one,
+hence ``array_compact``: the equality test found that); and the trend mask's
+membership test is one argument (``list_contains`` / ``array_contains``). Shared
+text cannot drift; the dialect-specific queries, and every table end to end, are
+held equal by ``tests/test_spark_build.py`` (marker ``spark``), which builds a
+small warehouse with both engines and compares each table row for row.
+
+PySpark is a development requirement (``requirements-dev.txt``), not a runtime one:
+the app never imports it; only this module does, and only when called.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipelines import build_aggregates, build_trend_aggregates
+from pipelines.build_trend_aggregates import FINGERPRINT_SQL
+from pipelines.lake import read_manifest
+from routes import settings
+from routes.errors import RoutesError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import SparkSession
+
+#: The manifest a Spark build writes beside its tables.
+BUILD_MANIFEST = "_routes_build.json"
+DEFAULT_MASTER = "local[2]"
+
+#: The aggregates' dimensions: the DuckDB step's own list, so the two cannot differ.
+_DIMENSIONS = build_aggregates._DIMENSIONS
+
+# Spark's text for the two intermediate views of build_aggregates whose DuckDB text
+# uses list functions Spark names differently (see the module docstring).
+_SPARK_CELL_INDICATOR_BASE = f"""
+SELECT indicator, dest_cell, dest_res, {_DIMENSIONS},
+       count(*)::BIGINT AS records, sum(victim_count)::BIGINT AS victims
+FROM (
+    SELECT explode(array_compact(array_distinct(indicators))) AS indicator, dest_cell, dest_res, {_DIMENSIONS}, victim_count
+    FROM records
+    WHERE (dest_cell IS NOT NULL OR dest_county_fips IS NOT NULL) AND size(indicators) > 0
+)
+WHERE indicator IS NOT NULL
+GROUP BY ALL
+"""  # noqa: S608 (fixed text)
+
+_SPARK_INDICATOR_SET_BASE = f"""
+SELECT dest_res, dest_cell, {_DIMENSIONS}, array_sort(array_compact(array_distinct(indicators))) AS indicators,
+       count(*)::BIGINT AS records, coalesce(sum(victim_count), 0)::BIGINT AS victims
+FROM records
+WHERE dest_cell IS NOT NULL AND size(array_compact(array_distinct(indicators))) > 0
+GROUP BY ALL
+"""  # noqa: S608 (fixed text)
+
+
+@dataclass(frozen=True)
+class SparkTable:
+    """One derived table as Spark computes it.
+
+    ``views`` are intermediate views (name, Spark SQL) made first and kept for the
+    tables after; ``order`` is the sort the DuckDB step stores the table in, which
+    ``release load`` restores (the query layer's reads rely on it).
+    """
+
+    name: str
+    #: The query, or a function of the session giving it (when it depends on an earlier table).
+    select: str | Callable[[SparkSession], str]
+    order: str
+    views: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class SparkStep:
+    """A DuckDB build step (``module``) that also runs on Spark, table by table."""
+
+    module: str
+    tables: tuple[SparkTable, ...]
+    #: A table of the step holding the records fingerprint it was built from, or None,
+    #: and the DuckDB query ``release load`` writes it with (on the warehouse it loads into).
+    state_table: str | None = None
+    state_sql: str = FINGERPRINT_SQL
+
+
+AGGREGATES = SparkStep(
+    module="pipelines.build_aggregates",
+    state_table="cell_build_state",
+    tables=(
+        SparkTable("cell_counts", build_aggregates.cell_counts_select(), "res, month, cell"),
+        SparkTable("county_month_counts", build_aggregates.COUNTY_MONTH_SELECT, "month, dest_county_fips"),
+        SparkTable(
+            "cell_indicator_counts", build_aggregates.cell_indicator_counts_select(),
+            "indicator, res, month, cell", views=(("_cell_indicator_base", _SPARK_CELL_INDICATOR_BASE),),
+        ),
+        SparkTable(
+            "county_indicator_month_counts", build_aggregates.COUNTY_INDICATOR_SELECT,
+            "indicator, month, dest_county_fips",
+        ),
+        SparkTable(
+            "indicator_sets", build_aggregates.INDICATOR_SETS_SELECT, "set_id",
+            views=(("_indicator_set_base", _SPARK_INDICATOR_SET_BASE),),
+        ),
+        SparkTable("cell_indicator_sets", build_aggregates.CELL_INDICATOR_SETS_SELECT, "dest_cell"),
+    ),
+)
+
+_SPARK_TREND_BITS = f"""
+WITH found AS (
+    SELECT indicator, count(*) AS n
+    FROM (SELECT explode(indicators) AS indicator FROM records)
+    WHERE indicator IS NOT NULL
+    GROUP BY indicator
+), ranked AS (
+    SELECT indicator, (row_number() OVER (ORDER BY n DESC, indicator) - 1)::INTEGER AS bit FROM found
+)
+SELECT indicator, bit, (SELECT count(*) FROM found) <= {build_trend_aggregates.MAX_BITS} AS complete
+FROM ranked WHERE bit < {build_trend_aggregates.MAX_BITS}
+"""  # noqa: S608 (fixed text); DuckDB's _BITS_SQL with explode for unnest
+
+
+def _trend_indicator_select(spark: SparkSession) -> str:
+    """``trend_indicator_counts``'s query with the mask of the bits Spark just wrote."""
+    rows = spark.sql("SELECT indicator, bit FROM trend_indicator_bits ORDER BY bit").collect()
+    bits = [(str(r["indicator"]), int(r["bit"])) for r in rows]
+    return build_trend_aggregates.trend_select(
+        build_trend_aggregates.mask_expression(bits, contains="array_contains")
+    )
+
+
+TRENDS = SparkStep(
+    module="pipelines.build_trend_aggregates",
+    state_table="trend_build_state",
+    state_sql=f"SELECT *, uuid()::VARCHAR AS build_id FROM ({FINGERPRINT_SQL})",  # noqa: S608 (as the DuckDB step)
+    tables=(
+        SparkTable("trend_indicator_bits", _SPARK_TREND_BITS, "bit"),
+        SparkTable("trend_counts", build_trend_aggregates.trend_select(None), "month, dest_county_fips"),
+        SparkTable("trend_indicator_counts", _trend_indicator_select, "month, dest_county_fips"),
+        SparkTable("source_precision_counts", build_trend_aggregates.PRECISION_SELECT, "source_id"),
+    ),
+)
+
+#: The steps the Spark engine runs, in order.
+SPARK_STEPS: tuple[SparkStep, ...] = (AGGREGATES, TRENDS)
+#: The same, by the DuckDB step's module name.
+STEPS_BY_MODULE = {step.module: step for step in SPARK_STEPS}
+
+#: Partition columns of the lake, cast back to the warehouse's types on reading
+#: (a reader infers them from directory names; ``kind=1`` would otherwise be an int).
+_PARTITION_TYPES = {"records": {"month": "DATE"}, "record_identifiers": {"kind": "STRING"}}
+
+
+def spark_session(master: str = DEFAULT_MASTER, *, driver_memory: str = "1g") -> SparkSession:
+    """A Spark session for the build: no web UI, no progress bars, UTC, few shuffle partitions locally."""
+    try:
+        from pyspark.sql import SparkSession
+    except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
+        raise RoutesError(
+            "the Spark engine needs pyspark: `.venv/bin/pip install -r requirements-dev.txt` "
+            "(and Java 17: `apt-get install openjdk-17-jre-headless`)"
+        ) from exc
+    # pyspark 4.3 warns that pandas 3 is not fully supported; this engine uses no pandas API.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+    builder = (
+        SparkSession.builder.master(master)
+        .appName("routes-build")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.memory", driver_memory)
+    )
+    if master.startswith("local"):
+        builder = builder.config("spark.sql.shuffle.partitions", "4")
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def register_lake(spark: SparkSession, lake: Path) -> None:
+    """Make the lake's tables Spark views named as in the warehouse."""
+    for table in ("records", "record_identifiers", "sources"):
+        frame = spark.read.parquet(str(Path(lake) / table))
+        for column, kind in _PARTITION_TYPES.get(table, {}).items():
+            frame = frame.withColumn(column, frame[column].cast(kind))
+        frame.createOrReplaceTempView(table)
+
+
+def build_on_spark(
+    lake: Path, out: Path, *, master: str = DEFAULT_MASTER, spark: SparkSession | None = None
+) -> dict[str, int]:
+    """Run :data:`SPARK_STEPS` over ``lake``; write each table as Parquet under ``out`` (atomically).
+
+    Parameters
+    ----------
+    lake
+        A lake written by ``python -m pipelines lake export``.
+    out
+        The directory to write; an earlier build there is replaced as a whole.
+    master
+        The Spark master, when no ``spark`` session is given.
+    spark
+        A session to use (and leave running); by default one is started and stopped.
+
+    Returns
+    -------
+    dict
+        Rows written per table.
+    """
+    lake, out = Path(lake), Path(out)
+    lake_manifest = read_manifest(lake)
+    session = spark or spark_session(master)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    shutil.rmtree(work, ignore_errors=True)
+    started = time.perf_counter()
+    counts: dict[str, int] = {}
+    try:
+        register_lake(session, lake)
+        for step in SPARK_STEPS:
+            cached = []
+            for table in step.tables:
+                table_started = time.perf_counter()
+                for view, sql in table.views:
+                    frame = session.sql(sql).persist()
+                    frame.createOrReplaceTempView(view)
+                    cached.append(frame)
+                select = table.select if isinstance(table.select, str) else table.select(session)
+                session.sql(select).write.parquet(str(work / table.name))
+                # Later tables read this one as written (e.g. cell_indicator_sets joins indicator_sets).
+                written = session.read.parquet(str(work / table.name))
+                written.createOrReplaceTempView(table.name)
+                counts[table.name] = written.count()
+                _say(f"      {table.name:<32} {counts[table.name]:>10,} rows  {time.perf_counter() - table_started:>7.2f} s")
+            for frame in cached:
+                frame.unpersist()
+        manifest = {
+            "format": "routes-build/1",
+            "engine": "spark",
+            "spark_version": session.version,
+            "master": session.sparkContext.master,
+            "built_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+            "lake": str(lake),
+            "lake_fingerprint": lake_manifest["fingerprint"],
+            "steps": {
+                step.module: {
+                    "state_table": step.state_table,
+                    "tables": {t.name: {"rows": counts[t.name], "order": t.order} for t in step.tables},
+                }
+                for step in SPARK_STEPS
+            },
+        }
+        (work / BUILD_MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        _swap_in(work, out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    finally:
+        if spark is None:
+            session.stop()
+    _say(f"spark build finished in {time.perf_counter() - started:.2f} s")
+    return counts
+
+
+def _swap_in(work: Path, out: Path) -> None:
+    old = out.with_name(f".{out.name}.{os.getpid()}.old")
+    if out.exists():
+        if not (out / BUILD_MANIFEST).exists():
+            raise RoutesError(
+                f"{str(out)!r} exists and is not a Routes Spark build (no {BUILD_MANIFEST}); "
+                "choose an empty or new directory for --out"
+            )
+        os.replace(out, old)
+    os.replace(work, out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def read_build_manifest(build_dir: Path) -> dict[str, Any]:
+    """The manifest of a Spark build; a clear error when ``build_dir`` is not one."""
+    path = Path(build_dir) / BUILD_MANIFEST
+    if not path.exists():
+        raise RoutesError(
+            f"{str(build_dir)!r} is not a Routes Spark build (no {BUILD_MANIFEST}); "
+            "write one with `python -m pipelines build --engine spark --lake DIR --out DIR`"
+        )
+    result: dict[str, Any] = json.loads(path.read_text())
+    return result
+
+
+def _say(message: str) -> None:
+    if not settings.quiet():
+        print(message, flush=True)
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``build`` command's engine options (``--engine``, ``--lake``, ``--master``, ``--out``)."""
+    parser.add_argument(
+        "--engine", choices=("duckdb", "spark"), default="duckdb",
+        help="duckdb (default): rebuild the warehouse in place; spark: build from --lake into --out",
+    )
+    parser.add_argument("--lake", help="with --engine spark: the lake (`python -m pipelines lake export`)")
+    parser.add_argument("--master", default=DEFAULT_MASTER, help="with --engine spark: the Spark master (default local[2])")
+    parser.add_argument("--out", help="with --engine spark: the directory for the built tables (Parquet)")
+
+
+def run_spark_build(args: argparse.Namespace) -> int:
+    """``build --engine spark``: check the options, build, say what to do next."""
+    if not args.lake or not args.out:
+        raise RoutesError(
+            "--engine spark needs --lake DIR (from `python -m pipelines lake export --out DIR`) "
+            "and --out DIR2 (where the tables go)"
+        )
+    out = Path(args.out).expanduser().resolve()
+    build_on_spark(Path(args.lake).expanduser().resolve(), out, master=args.master)
+    _say(f"tables written to {out}; load them with `python -m pipelines release load {args.out}`")
+    return 0
