@@ -85,7 +85,7 @@ def streamlit_server(
         **os.environ,
         "ROUTES_WAREHOUSE": str(warehouse),
         "ROUTES_CONTROL": str(warehouse.parent / "control.sqlite"),
-        "ROUTES_KEY_FILE": str(warehouse.parent / "secrets" / "routes.key"),
+        "ROUTES_KEY_FILE": str(warehouse.parent.parent / "secrets" / "routes.key"),  # never inside the warehouse folder
         "ROUTES_QUIET": "1",
         "ROUTES_TILE_URL": "",
         "PYTHONPATH": str(REPO),

@@ -63,7 +63,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with pytest.MonkeyPatch.context() as patch:  # the same control store the server uses
         patch.setenv("ROUTES_WAREHOUSE", str(path))
         patch.setenv("ROUTES_CONTROL", str(path.parent / "control.sqlite"))
-        patch.setenv("ROUTES_KEY_FILE", str(path.parent / "secrets" / "routes.key"))
+        patch.setenv("ROUTES_KEY_FILE", str(path.parent.parent / "secrets" / "routes.key"))
         for role, (user, task_force) in ACCOUNTS.items():
             accounts.add_account(user, PASSWORD, role=role, task_force=task_force, by=Viewer("setup", "admin"))
     with browser.streamlit_server(warehouse=path) as url:

@@ -36,7 +36,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     with warehouse.write_snapshot(path=path) as con:
         con.execute("UPDATE sources SET name = ? WHERE source_id = 'lapd'", [HOSTILE])
     env = {"ROUTES_WAREHOUSE": str(path), "ROUTES_CONTROL": str(path.parent / "control.sqlite"),
-           "ROUTES_KEY_FILE": str(path.parent / "secrets" / "routes.key")}
+           "ROUTES_KEY_FILE": str(path.parent.parent / "secrets" / "routes.key")}
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
             patch.setenv(key, value)
@@ -73,7 +73,7 @@ def test_no_toolbar_download_and_an_audited_safe_one(served: tuple[str, Path], m
     cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
     assert f"'{HOSTILE}" in cells and not [c for c in cells if c.startswith(("=", "+", "-", "@"))]
     monkeypatch.setenv("ROUTES_CONTROL", str(path.parent / "control.sqlite"))
-    monkeypatch.setenv("ROUTES_KEY_FILE", str(path.parent / "secrets" / "routes.key"))
+    monkeypatch.setenv("ROUTES_KEY_FILE", str(path.parent.parent / "secrets" / "routes.key"))
     from query import audit
     from query.viewer import Viewer
 
