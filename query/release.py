@@ -33,6 +33,7 @@ import pandas as pd
 
 from query.aggregates import CountSource
 from query.filters import Filters
+from query.policy import Capability
 from query.suppression import FilterIsolationError
 from query.viewer import Viewer
 from routes import warehouse
@@ -155,6 +156,7 @@ def protection_note(viewer: Viewer, *, con: duckdb.DuckDBPyConnection | None = N
     >>> protection_note(Viewer("a", "analyst", "la")) is None
     True
     """
+    viewer.require(Capability.SEE_AGGREGATES, "see the release's error margins")
     if not reads_release(viewer):
         return None
     with warehouse.reading(con) as c:
@@ -173,7 +175,7 @@ def release_summary(viewer: Viewer, *, con: duckdb.DuckDBPyConnection | None = N
     Public facts about the mechanism (no count): what the protection note and
     ``python -m pipelines release report`` quote.
     """
-    del viewer  # the same mechanism for everyone
+    viewer.require(Capability.SEE_AGGREGATES, "see the release's error margins")  # same for every such viewer
     with warehouse.reading(con) as c:
         sigma = scales(c)
     return pd.DataFrame({

@@ -21,6 +21,7 @@ from geo import reference
 from maps.colours import SUPPRESSED_RGBA, Legend
 from maps.statewide_maps import Metric
 from query import release
+from query.policy import Capability
 from query.suppression import FilterIsolationError
 from query.viewer import Viewer
 from routes import settings
@@ -58,6 +59,8 @@ def protection_caption(viewer: Viewer) -> None:
 
     Nothing for a viewer whose views read exact counts (``query.release.protection_note``).
     """
+    if not viewer.can(Capability.SEE_AGGREGATES):
+        return  # the page's readers refuse this viewer and say why
     note = release.protection_note(viewer)
     if note:
         st.caption(f"🔒 {note}")
