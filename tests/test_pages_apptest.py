@@ -107,7 +107,9 @@ def test_heatmap_restores_a_bookmarked_view(warehouse_env: Path) -> None:
 
 def test_heatmap_for_partner_shows_no_records(warehouse_env: Path) -> None:
     app = _ok(_app(HEATMAP, VIEWERS["partner"]).run())
-    _ok(app.selectbox(key="heatmap_cell").select_index(0).run())
+    assert app.get("deck_gl_json_chart"), "the partner's heatmap draws"
+    if app.selectbox(key="heatmap_cell").options:  # the release may round every small cell to 0
+        _ok(app.selectbox(key="heatmap_cell").select_index(0).run())
     assert not [b for b in app.button if b.key == "heatmap_show_records"]
 
 
