@@ -1,7 +1,7 @@
 """Text that leaves Routes safely: CSV a spreadsheet will not run, lines a terminal will not obey.
 
 Agencies load their own text (``case_number``, ``contact``, quarantined rows,
-file names, source names), so any cell may hold ``=HYPERLINK("http://…")``,
+file names, source names), so any cell may hold ``=HYPERLINK("…")``,
 ``=cmd|' /C calc'!A0`` or an ANSI escape sequence. Every CSV Routes writes
 (the ``query`` CLI, every in-page table download, briefing tables) goes through
 :func:`write_csv` / :func:`csv_bytes`; everything printed to a terminal goes
