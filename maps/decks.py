@@ -140,6 +140,17 @@ def _fmt_count(value: object) -> str:
     return f"{number:,.0f}" if number.is_integer() else f"{number:,.1f}"
 
 
+def _fmt_rate(value: object) -> str:
+    """A rate per 100,000 always with one decimal, so it never reads as a count.
+
+    >>> _fmt_rate(1.0), _fmt_rate(12.345), _fmt_rate(None)
+    ('1.0', '12.3', 'suppressed')
+    """
+    if value is None or pd.isna(value):
+        return "suppressed"
+    return f"{float(value):,.1f}"  # type: ignore[arg-type]
+
+
 def _county_names() -> dict[str, str]:
     return reference.load_regions().set_index("county_fips")["county"].to_dict()
 
@@ -168,7 +179,7 @@ def cell_tips(counts: pd.DataFrame, *, measure: str = "records") -> list[str]:
         if row.suppressed:
             body = "suppressed: fewer than k records"
         else:
-            body = f"{_fmt_count(row.records)} records · {_fmt_count(row.victims)} victims · {_fmt_count(row.per_100k)} per 100,000 residents"
+            body = f"{_fmt_count(row.records)} records · {_fmt_count(row.victims)} victims · {_fmt_rate(row.per_100k)} per 100,000 residents"
         tips.append("\n".join(part for part in (head, body, why) if part))
     return tips
 

@@ -198,8 +198,19 @@ def run_guarded(run_page: Callable[[], object]) -> None:
         )
 
 
-#: A headline tile's width in pixels: room for "123,456" in the metric's large type.
+#: A headline tile's narrowest width in pixels: room for "123,456" in the metric's large type.
 TILE_WIDTH_PX = 156
+#: Pixels per character of a metric's large type (a little over its widest glyphs).
+_TILE_PX_PER_CHAR = 22
+
+
+def tile_width(value: object) -> int:
+    """The width of a headline tile that shows ``value`` whole.
+
+    >>> tile_width("123,456"), tile_width("suppressed"), tile_width("fewer than 11")
+    (156, 220, 286)
+    """
+    return max(TILE_WIDTH_PX, _TILE_PX_PER_CHAR * len(str(value)))
 
 
 def metric_row(metrics: Sequence[Metric]) -> None:
@@ -213,7 +224,7 @@ def metric_row(metrics: Sequence[Metric]) -> None:
         for metric in metrics:
             st.metric(
                 metric.label, metric.value, metric.delta, help=metric.help, delta_color="off",
-                width=TILE_WIDTH_PX,
+                width=tile_width(metric.value),
             )
 
 
