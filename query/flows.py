@@ -74,7 +74,7 @@ from geo.flow_places import (
     sql_with_source_bits,
 )
 from geo.grid import sql_cell_to_parent
-from query import release, suppression
+from query import release, scope, suppression
 from query.filters import Filters
 from query.viewer import Viewer
 from routes import warehouse
@@ -135,7 +135,7 @@ _OUTSIDE = "origin_kind IN ('state', 'country')"
 # ------------------------------------------------------------------ plumbing
 
 
-_connection = warehouse.reading  # an optional connection, else a fresh snapshot
+_connection = scope.reading  # the viewer's scope: the warehouse (release), or its own records' database
 _has_table = warehouse.has_table
 
 
@@ -483,7 +483,7 @@ def flow_edges(
     filters = filters or Filters()
     if release.reads_release(viewer):
         return _released_flow_edges(viewer, filters, level=level, top_n=top_n, con=con)
-    with _connection(con) as c:
+    with _connection(viewer, con) as c:
         _guard(c, viewer, filters)
         frame = _rolled_edges(c, filters, level, k=viewer.k)
         bits = frame.pop("source_bits")
@@ -541,7 +541,7 @@ def _released_flow_edges(
 ) -> pd.DataFrame:
     """:func:`flow_edges` from the protected release: county edges under k shown between regions."""
     level = _released_level(level)
-    with _connection(con) as c:
+    with _connection(viewer, con) as c:
         _guard(c, viewer, filters)
         frame = release.edges(c, filters, level)
     frame = frame[frame["records"] > 0].reset_index(drop=True)
@@ -618,7 +618,7 @@ def location_totals(
     released = release.reads_release(viewer)
     if released:
         level = _released_level(level)
-    with _connection(con) as c:
+    with _connection(viewer, con) as c:
         _guard(c, viewer, filters)
         edges, params = _released_edges_sql(c, filters, level) if released else _edges_sql(c, filters, level)
         # an end's areas are single-valued at county level and finer (a cell on a border has a
@@ -687,7 +687,7 @@ def corridor_loads(
     released = release.reads_release(viewer)
     paths, segments = (release.PATHS_TABLE, release.SEGMENTS_TABLE) if released else ("corridor_paths", "corridor_segments")
     weight = "p.weight" if released else "1"  # the release splits a county pair over its anchors' routes
-    with _connection(con) as c:
+    with _connection(viewer, con) as c:
         _guard(c, viewer, filters)
         edges, params = _released_edges_sql(c, filters, "county") if released else _edges_sql(c, filters, "county")
         geo, geo_params = _geo_where(filters, prefix="dest_")
@@ -745,7 +745,7 @@ def coordination_pairs(
     filters = filters or Filters()
     keys = {"county": "county_fips", "region": "region", "task_force": "task_force"}[level]
     released = release.reads_release(viewer)
-    with _connection(con) as c:
+    with _connection(viewer, con) as c:
         _guard(c, viewer, filters)
         edges, params = _released_edges_sql(c, filters, "county") if released else _edges_sql(c, filters, "county")
         dest_geo, dest_params = _geo_where(filters, prefix="dest_")
@@ -816,7 +816,7 @@ def route_shifts(
     if release.reads_release(viewer):
         # the release counts flows per year: a three-month window against a year is not in it
         return pd.DataFrame(columns=[*_SHIFT_COLUMNS, "suppressed"])
-    with _connection(con) as c:
+    with _connection(viewer, con) as c:
         frame = c.execute(
             "SELECT * FROM route_shifts WHERE kind = ? AND level = ? AND trafficking_type = ?",
             [kind, level, trafficking_type],

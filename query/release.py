@@ -74,8 +74,15 @@ def require(con: duckdb.DuckDBPyConnection, table: str) -> None:
 
 
 def reads_release(viewer: Viewer) -> bool:
-    """Whether ``viewer``'s aggregate views read the protected release (no record access)."""
-    return not viewer.has_record_access
+    """Whether ``viewer``'s aggregate views read the protected release.
+
+    Every viewer does, except an analyst or lead who chose the scope of its own
+    task force's records (:attr:`query.viewer.Viewer.counts_own_records`).
+
+    >>> reads_release(Viewer("a", "analyst", "la")), reads_release(Viewer("a", "analyst", "la", "own"))
+    (True, False)
+    """
+    return not viewer.counts_own_records
 
 
 def _full(values: tuple[str, ...], every: tuple[str, ...]) -> bool:
@@ -153,7 +160,7 @@ def protection_note(viewer: Viewer, *, con: duckdb.DuckDBPyConnection | None = N
 
     ``None`` for a viewer whose views read exact counts.
 
-    >>> protection_note(Viewer("a", "analyst", "la")) is None
+    >>> protection_note(Viewer("a", "analyst", "la", "own")) is None
     True
     """
     viewer.require(Capability.SEE_AGGREGATES, "see the release's error margins")
