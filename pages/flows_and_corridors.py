@@ -32,7 +32,7 @@ BUILD_NOTE = (
     "(or `make demo`) to derive flows and corridors from the records."
 )
 
-viewer = current_viewer()
+viewer = ui_filters.scope_choice(current_viewer())  # all agencies (release) or own records (exact)
 header = st.container()
 map_controls = st.sidebar.container()  # drawn above the shared filters, filled once they are known
 filters = ui_filters.sidebar_filters(viewer)

@@ -38,7 +38,7 @@ def _choices() -> dict[str, dict[str, str]]:
     }
 
 
-viewer = current_viewer()
+viewer = ui_filters.scope_choice(current_viewer())  # all agencies (release) or own records (exact)
 filters = ui_filters.sidebar_filters(viewer)
 choices = _choices()
 

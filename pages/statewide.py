@@ -28,7 +28,7 @@ emerging_hot_spots = snapshot_cached(trends.emerging_hot_spots)
 AGAINST = {"previous": "the previous period", "year_before": "the same period a year before"}
 STEP_LABELS = {"month": "Months", "quarter": "Quarters"}
 
-viewer = current_viewer()
+viewer = ui_filters.scope_choice(current_viewer())  # all agencies (release) or own records (exact)
 filters = ui_filters.sidebar_filters(viewer)
 
 default_period = None

@@ -17,8 +17,7 @@ An analyst or lead reads two kinds of aggregate, never mixed in one answer:
 is an in-memory database holding the own task force's ``records``, its
 ``sources`` and ``batches``, and the tables derived from them by the same build
 steps as the warehouse's (``pipelines.build``, without matches and without the
-release), plus ``meta`` and the public highway paths of ``corridor_paths``. It is
-made once per read-only snapshot and task force and kept (a few entries);
+release), plus ``meta``. It is made once per read-only snapshot and task force and kept (a few entries);
 the exact readers then run on it unchanged.
 """
 
@@ -110,15 +109,15 @@ def reading(viewer: Viewer, con: duckdb.DuckDBPyConnection | None = None) -> Ite
         assert viewer.task_force is not None
         file = _snapshot_file(c)
         if file is None:  # a write connection: build afresh, keep nothing
-            own = own_records_database(c, viewer.task_force)
+            fresh = own_records_database(c, viewer.task_force)
             try:
-                yield own
+                yield fresh
             finally:
-                own.close()
+                fresh.close()
             return
         key = (file, viewer.task_force)
         with _CACHE_LOCK:
-            own = _CACHE.get(key)
+            own: duckdb.DuckDBPyConnection | None = _CACHE.get(key)
             if own is not None:
                 _CACHE.move_to_end(key)
         if own is None:
