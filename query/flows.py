@@ -43,6 +43,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import date
 
 import duckdb
 import numpy as np
@@ -814,13 +815,14 @@ def route_shifts(
     check_level(level, allowed=SHIFT_LEVELS)
     kind = "segment" if level == "segment" else "edge"
     if release.reads_release(viewer):
-        # the release counts flows per year: a three-month window against a year is not in it
-        return pd.DataFrame(columns=[*_SHIFT_COLUMNS, "suppressed"])
-    with _connection(viewer, con) as c:
-        frame = c.execute(
-            "SELECT * FROM route_shifts WHERE kind = ? AND level = ? AND trafficking_type = ?",
-            [kind, level, trafficking_type],
-        ).df()
+        with _connection(viewer, con) as c:
+            frame = _released_shifts(c, level=level, trafficking_type=trafficking_type)
+    else:
+        with _connection(viewer, con) as c:
+            frame = c.execute(
+                "SELECT * FROM route_shifts WHERE kind = ? AND level = ? AND trafficking_type = ?",
+                [kind, level, trafficking_type],
+            ).df()
     out = suppression.suppress_small_counts(frame, k=viewer.k, count_columns=["recent", "baseline"])
     either = out["recent"].isna() | out["baseline"].isna()
     for column in ("recent_per_month", "baseline_per_month", "rate_ratio", "p_value", "q_value"):
@@ -830,3 +832,60 @@ def route_shifts(
         _o=out["shift"].map(order), _v=out["recent"].astype("Float64").fillna(-1)
     ).sort_values(["_o", "_v"], ascending=[True, False], kind="stable").drop(columns=["_o", "_v"])
     return out.reset_index(drop=True)
+
+
+def _released_year_counts(
+    con: duckdb.DuckDBPyConnection, filters: Filters, *, level: str
+) -> pd.DataFrame:
+    """Released flow records of one period per edge (``origin_id``, ``dest_id``) or per segment (``segment_id``, ``route``)."""
+    if level != "segment":
+        frame = release.edges(con, filters, level)
+        return frame.groupby(["origin_id", "dest_id"], as_index=False)["records"].sum()
+    edges, params = _released_edges_sql(con, filters, "county")
+    return con.execute(f"""
+        WITH e AS (SELECT origin_id, dest_id, sum(records)::BIGINT AS records FROM ({edges}) GROUP BY ALL),
+        geometry AS (SELECT DISTINCT segment_id, route FROM {release.SEGMENTS_TABLE})
+        SELECT g.segment_id, g.route, round(sum(e.records * p.weight))::BIGINT AS records
+        FROM e JOIN {release.PATHS_TABLE} AS p ON p.origin_id = e.origin_id AND p.dest_id = e.dest_id
+        JOIN geometry AS g ON g.segment_id = p.segment_id
+        GROUP BY ALL
+    """, params).df()  # noqa: S608 (trusted identifiers; values are parameters)
+
+
+def _released_shifts(con: duckdb.DuckDBPyConnection, *, level: str, trafficking_type: str) -> pd.DataFrame:
+    """Route shifts from released flows only (post-processing: no budget, no read of ``records``).
+
+    The release counts flows per year, so the recent window is the release's
+    last year (up to its last month) and the baseline the year before (from the
+    release's first month at the earliest); edges and segments are then classed
+    exactly as the build classes exact counts (``pipelines.build_flows.classify_shifts``).
+    """
+    from pipelines.build_flows import shifts_frame  # pure: classes counts, writes nothing
+
+    release.require(con, release.FLOWS_TABLE)
+    span = release.month_range(con)
+    if span is None or span[1].year == span[0].year:
+        return pd.DataFrame(columns=list(_SHIFT_COLUMNS))
+    first, last = span
+    recent_start, baseline_start = date(last.year, 1, 1), max(date(last.year - 1, 1, 1), first)
+    recent_end = (pd.Timestamp(last) + pd.offsets.MonthEnd(0)).date()
+    windows: dict[str, date | int] = {
+        "recent_start": recent_start, "recent_end": recent_end,
+        "baseline_start": baseline_start, "baseline_end": date(last.year - 1, 12, 31),
+        "recent_days": (recent_end - recent_start).days + 1, "baseline_days": (recent_start - baseline_start).days,
+    }
+    types = () if trafficking_type == "all" else (trafficking_type,)
+    keys = ["segment_id", "route"] if level == "segment" else ["origin_id", "dest_id"]
+    recent = _released_year_counts(con, Filters(start=last, end=last, trafficking_types=types), level=level)
+    baseline = _released_year_counts(con, Filters(start=baseline_start, end=baseline_start, trafficking_types=types), level=level)
+    counts = recent.merge(baseline, on=keys, how="outer", suffixes=("_recent", "_baseline"))
+    counts["recent"] = counts.pop("records_recent").fillna(0).astype("int64")
+    counts["baseline"] = counts.pop("records_baseline").fillna(0).astype("int64")
+    counts = counts[counts["recent"] + counts["baseline"] > 0].reset_index(drop=True)
+    counts["kind"] = "segment" if level == "segment" else "edge"
+    counts["level"], counts["trafficking_type"] = level, trafficking_type
+    if level != "segment":
+        names = area_places().drop_duplicates("id").set_index("id")["name"]
+        counts["origin_name"] = counts["origin_id"].map(names)
+        counts["dest_name"] = counts["dest_id"].map(names)
+    return shifts_frame(counts, windows)
