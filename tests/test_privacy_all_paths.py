@@ -42,7 +42,7 @@ from query import viewer as viewer_module
 from query.filters import INDICATORS, RECORD_TYPES, SOURCE_KINDS, TRAFFICKING_TYPES, Filters
 from query.policy import Capability, aggregate_only_roles, capabilities_of, task_force_roles
 from query.suppression import COUNT_COLUMNS, FilterIsolationError, max_visible_count_below_k
-from query.viewer import Viewer
+from query.viewer import OWN_RECORDS, Viewer
 from routes.errors import AccessDenied, RoutesError
 from tests.warehouse_fixture import SOURCES, SPARSE_COUNTY, SPARSE_RECORDS, make_small_warehouse
 
@@ -54,7 +54,8 @@ _TASK_FORCES = ("la", "san_diego")
 def viewers_from_policy(roles: tuple[str, ...] | None = None) -> tuple[Viewer, ...]:
     """One viewer per role of the policy table (``query/policy.py``), never a hand-written list.
 
-    Roles bound to a task force take ``la`` or ``san_diego`` in turn; a role that
+    Roles bound to a task force take ``la`` or ``san_diego`` in turn, in both
+    aggregate scopes (all agencies, own records); a role that
     may be bound to one for its own sources (a partner) comes twice, unbound and
     bound to ``la``. A role added to the table is covered here without a word.
     """
@@ -63,7 +64,9 @@ def viewers_from_policy(roles: tuple[str, ...] | None = None) -> tuple[Viewer, .
     for role in roles if roles is not None else tuple(viewer_module.ROLES):
         caps = capabilities_of(role)
         if role in bound:
-            out.append(Viewer(f"t-{role}", role, _TASK_FORCES[bound.index(role) % len(_TASK_FORCES)]))
+            task_force = _TASK_FORCES[bound.index(role) % len(_TASK_FORCES)]
+            out.append(Viewer(f"t-{role}", role, task_force))
+            out.append(Viewer(f"t-{role}-own", role, task_force, OWN_RECORDS))  # exact, own records only
             continue
         out.append(Viewer(f"t-{role}", role))
         if caps & {Capability.SEE_OWN_SOURCES_INTAKE, Capability.UPLOAD_OWN_SOURCES}:
@@ -450,6 +453,8 @@ def test_cli_obeys_the_same_rules(env: dict[str, Any], module: str, name: str,
         argv = ["query", module, name, "--as", viewer.role]
         if viewer.task_force:
             argv += ["--task-force", viewer.task_force]
+        if viewer.counts_own_records:
+            argv += ["--scope", viewer.scope]
         for key, value in filters.to_query_params().items():
             argv += [f"--{key.replace('_', '-')}", value]
         if "res" in inspect.signature(fn).parameters:
@@ -571,12 +576,17 @@ def test_exports_when_briefings_exist(env: dict[str, Any], tmp_path: Path) -> No
 
 
 def _release_viewers() -> list[Viewer]:
-    """One viewer per role without record access (derived from the roles): they must read the release."""
+    """One viewer per role in its default scope (derived from the roles): every one must read the release.
+
+    Analysts and leads too: their default scope is "all agencies"; only the
+    "my task force's records" scope (tests/test_scope.py) reads exact counts.
+    """
+    from query import release
     from query.viewer import ROLES
 
-    viewers = [Viewer(f"t-{role}", role, "la") if role in ("analyst", "lead") else Viewer(f"t-{role}", role)
+    viewers = [Viewer(f"t-{role}", role, "la") if role in task_force_roles() else Viewer(f"t-{role}", role)
                for role in ROLES]
-    return [v for v in viewers if not v.has_record_access]
+    return [v for v in viewers if release.reads_release(v)]
 
 
 #: Readers outside the release's scope whose reads for these viewers are not counts of records:
@@ -586,7 +596,16 @@ _INTAKE = (
     "Data intake reports ingest batches and quarantine (source metadata), not the release's aggregat"
     "es of records: own sources only and k-suppressed (query/intake.py, tests/test_intake_query.py)"
 )
+_RECORD_LEVEL = (
+    "a record-level feature of a viewer with record access (its own task force's records, deconfliction "
+    "about them), not an aggregate; refused to every other viewer (test_record_readers_refuse_other_roles)"
+)
 NOT_AGGREGATES: dict[str, str] = {
+    "records.records_for_source": _RECORD_LEVEL,
+    "records.records_in_cell": _RECORD_LEVEL,
+    "matches.open_matches": _RECORD_LEVEL,
+    "matches.operation_conflicts": _RECORD_LEVEL,
+    "matches.own_agencies": _RECORD_LEVEL,
     "intake.quarantine_reasons": _INTAKE,
     "intake.quarantine_rows": _INTAKE,
     "intake.source_batches": _INTAKE,
@@ -632,7 +651,7 @@ def test_readers_for_viewers_without_record_access_read_only_the_release(
     import duckdb
 
     viewers = _release_viewers()
-    assert {v.role for v in viewers} >= {"partner", "leadership", "admin"}
+    assert {v.role for v in viewers} == set(viewer_module.ROLES), "every role's default scope must read the release"
     values = _fixture_values(env["records"])
     year = Filters(start=MONTHS[12], end=MONTHS[23])
     answered: set[str] = set()
