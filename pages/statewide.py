@@ -100,7 +100,7 @@ except RoutesError as error:
     chrome.show_error(error)
 metrics = sm.headline_metrics(headline, against=against, columns=sm.metric_columns(filters.record_types))
 with headline_box:
-    chrome.metric_row(metrics)
+    chrome.metric_row(metrics, viewer=viewer)
     st.caption(
         f"{period_text} against {AGAINST[against]}. A change is shown only when both figures are; "
         "more records can mean more reporting and more work by agencies, not only more trafficking."

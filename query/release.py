@@ -176,6 +176,35 @@ def protection_note(viewer: Viewer, *, con: duckdb.DuckDBPyConnection | None = N
     )
 
 
+def hidden_text(viewer: Viewer) -> str:
+    """How a hidden count reads for ``viewer``: ``"fewer than 11"`` for a released value, else ``"suppressed"``.
+
+    A released value under k is shown as the hotline does ("fewer than 11";
+    post-processing, so it costs no budget). An exact count is hidden either
+    because it is under k or to protect another one (complementary suppression),
+    so for viewers who read exact counts it stays "suppressed".
+
+    >>> hidden_text(Viewer("p", "partner")), hidden_text(Viewer("a", "analyst", "la", "own"))
+    ('fewer than 11', 'suppressed')
+    """
+    return f"fewer than {viewer.k}" if reads_release(viewer) else "suppressed"
+
+
+#: Count columns the release does not measure for flows and corridors (their readers fill them with ``<NA>``).
+FLOW_COLUMNS_NOT_RELEASED = ("victims", "minors", "sources", "od_pairs")
+
+
+def drop_unreleased(viewer: Viewer, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (flows, corridors, coordination pairs) without the columns the release has no figure for.
+
+    For a viewer who reads the release, a ``<NA>`` there means "not measured",
+    not "fewer than k": a page or export drops them rather than show either.
+    """
+    if not reads_release(viewer):
+        return frame
+    return frame.drop(columns=[c for c in FLOW_COLUMNS_NOT_RELEASED if c in frame.columns])
+
+
 def release_summary(viewer: Viewer, *, con: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
     """Per measurement of the current release: ``measurement``, ``scale`` (σ), ``error_95``.
 
