@@ -35,7 +35,7 @@ import pandas as pd
 
 from query import release
 from query.filters import Filters
-from query.suppression import max_visible_count_below_k
+from query.suppression import count_columns_of, max_visible_count_below_k
 from query.viewer import ALL_AGENCIES, ROLES, SCOPES, Viewer
 from routes import safe_output
 from routes.errors import ConfigError, RoutesError
@@ -118,6 +118,23 @@ def _param_value(text: str) -> object:
     return text
 
 
+def _as_shown(viewer: Viewer, frame: pd.DataFrame, *, module: str) -> pd.DataFrame:
+    """``frame`` as a release viewer reads it: a hidden count reads "fewer than 11", flows lose unmeasured figures.
+
+    Exact viewers' frames are printed as read (a hidden count is an empty cell
+    and ``suppressed`` is true).
+    """
+    if not release.reads_release(viewer):
+        return frame
+    if module == "flows":
+        frame = release.drop_unreleased(viewer, frame)
+    hidden = release.hidden_text(viewer)
+    out = frame.copy()
+    for column in count_columns_of(out):
+        out[column] = out[column].astype(object).where(out[column].notna(), hidden)
+    return out
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``query``."""
     p = subparsers.add_parser(
@@ -187,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
     for label, frame in frames:
         if len(frames) > 1:
             print(f"# {safe_output.terminal_text(label)}")
-        safe_output.write_csv(frame, sys.stdout)
+        safe_output.write_csv(_as_shown(viewer, frame, module=args.module), sys.stdout)
     note = release.protection_note(viewer)
     if note:  # on stderr: the CSV on stdout stays machine-readable
         print(note, file=sys.stderr)
