@@ -519,13 +519,17 @@ def test_every_page_under_every_demo_role(env: dict[str, Any], page: Path) -> No
     from streamlit.testing.v1 import AppTest
 
     demo_roles = {v.role: v.task_force for v in reversed(VIEWERS) if v.task_force is None or v.role in task_force_roles()}
-    for role, task_force in demo_roles.items():
+    runs = [(role, task_force, None) for role, task_force in demo_roles.items()]
+    runs += [(role, task_force, OWN_RECORDS) for role, task_force in demo_roles.items() if role in task_force_roles()]
+    for role, task_force, scope in runs:
         at = AppTest.from_file(str(page), default_timeout=120)
         at.session_state["routes_demo_role"] = role
         if task_force:
             at.session_state["routes_demo_task_force"] = task_force
+        if scope:  # the sidebar's "Count" choice, as a bookmarked URL gives it
+            at.query_params["scope"] = scope
         at.run()
-        where = f"pages/{page.name} as {role}"
+        where = f"pages/{page.name} as {role}" + (f" (scope {scope})" if scope else "")
         assert not at.exception, f"{where}: {[e.value for e in at.exception]}"
         _scan_app(at, where=where)
 
