@@ -17,12 +17,20 @@ from query.filters import Filters
 from query.suppression import max_visible_count_below_k
 from query.viewer import Viewer
 from routes import warehouse
+from tests.exact_path import exact_viewer, read_the_whole_warehouse
 
-VIEWERS = [Viewer("u", "partner"), Viewer("u", "leadership"), Viewer("u", "analyst", task_force="la")]
-#: A viewer with record access reads the exact tables: the arithmetic of the exact path is tested
-#: through it (viewers without record access read the protected release: tests/test_release_*.py).
+#: The last reads the exact path, whose arithmetic these tests check over every record of the fixture
+#: (tests/exact_path.py): in the product it serves an analyst's or lead's own-records scope, on its own
+#: records only (tests/test_scope.py); every other view reads the protected release (tests/test_release_*.py).
+VIEWERS = [Viewer("u", "partner"), Viewer("u", "leadership"), exact_viewer("u", "analyst", "la")]
 EXACT = VIEWERS[2]
 K = 11
+
+
+@pytest.fixture(autouse=True)
+def _exact_path_over_every_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The exact path reads the whole fixture warehouse (release viewers read its release as before)."""
+    read_the_whole_warehouse(monkeypatch)
 
 
 @pytest.fixture(scope="module")
