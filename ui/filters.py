@@ -457,7 +457,7 @@ def scope_choice(viewer: Viewer) -> Viewer:
         return viewer
     with st.sidebar:
         scope = url_choice(
-            "Count", list(SCOPE_LABELS), param="scope", default=ALL_AGENCIES,
+            "Count", list(SCOPE_LABELS), param="scope", default=viewer.scope,  # a signed-in viewer's: all
             format_func=SCOPE_LABELS.get, horizontal=False,
             help="All agencies: every agency's records, from the protected release (small noise, the same "
                  "for everyone). My task force's records: only records your task force's sources sent, exact.",
