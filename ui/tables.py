@@ -60,7 +60,7 @@ def hidden_as_released(data: pd.DataFrame, *, viewer: Viewer) -> pd.DataFrame:
     hidden = release.hidden_text(viewer) if viewer.can(Capability.SEE_AGGREGATES) else "suppressed"
     if hidden == "suppressed" or data.empty:
         return data
-    text = [c for c in data.columns if data[c].dtype == object]
+    text = [c for c in data.columns if data[c].dtype == object or pd.api.types.is_string_dtype(data[c])]
     if not text:
         return data
     out = data.copy()
