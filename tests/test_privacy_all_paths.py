@@ -684,6 +684,6 @@ def test_readers_for_viewers_without_record_access_read_only_the_release(
         "trends.headline_figures", "trends.monthly_series", "trends.county_rates", "trends.counties_ranked_by_change",
         "trends.emerging_hot_spots", "cells.cell_counts", "cells.cell_change", "cells.histogram_by_month",
         "cells.cell_breakdown", "flows.flow_edges", "flows.location_totals", "flows.corridor_loads",
-        "flows.coordination_pairs",
+        "flows.coordination_pairs", "flows.route_shifts",
     }
     assert expected <= answered, f"these readers never answered on the release alone: {sorted(expected - answered)}"
