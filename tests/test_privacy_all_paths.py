@@ -485,6 +485,23 @@ def test_cli_refuses_the_isolating_selection(env: dict[str, Any], capsys: pytest
         assert code in (0, 2), err
 
 
+def test_cli_release_viewers_read_fewer_than_k_and_own_scope_reads_suppressed(
+    env: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A hidden released count prints "fewer than 11" (never an empty cell); an exact hidden count stays empty."""
+    hidden = f"fewer than {K}"
+    for argv in (["--as", "partner"], ["--as", "analyst", "--task-force", "la"]):
+        code, out = _cli("query", "trends", "county_rates", *argv)
+        assert code == 0 and "Figures for this viewer are protected" in capsys.readouterr().err
+        frame = _csv_frames(out)[0]
+        assert frame["records"].astype(str).eq(hidden).any(), f"{argv}: no hidden county reads {hidden!r}"
+        assert not frame["records"].isna().any()
+    code, out = _cli("query", "trends", "county_rates", "--as", "analyst", "--task-force", "la", "--scope", "own")
+    assert code == 0 and "protected" not in capsys.readouterr().err
+    frame = _csv_frames(out)[0]
+    assert not frame["records"].astype(str).eq(hidden).any() and frame["records"].isna().any()
+
+
 # ------------------------------------------------------------------------ the app
 
 
