@@ -32,6 +32,7 @@ import duckdb
 
 from query.viewer import Viewer
 from routes import settings, warehouse
+from routes.errors import AccessDenied
 
 __all__: list[str] = []
 
@@ -43,6 +44,9 @@ OWN_STEPS = (
     "pipelines.build_trend_aggregates",
     "pipelines.build_hotspots",
 )
+
+#: The table that marks an own-records database (and names its task force).
+MARK_TABLE = "_own_records_of"
 
 _CACHE: OrderedDict[tuple[str, str], duckdb.DuckDBPyConnection] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
@@ -90,7 +94,15 @@ def own_records_database(con: duckdb.DuckDBPyConnection, task_force: str) -> duc
     _copy(con, own, "records", "SELECT * FROM records WHERE source_task_force = ?", [task_force])
     with contextlib.redirect_stderr(None) if settings.quiet() else contextlib.nullcontext():
         build.run_steps(own, steps=OWN_STEPS)
+    own.execute(f"CREATE TABLE {MARK_TABLE} AS SELECT ?::VARCHAR AS task_force", [task_force])  # noqa: S608
     return own
+
+
+def _own_task_force(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The task force whose own-records database ``con`` reads (a reader nested in another), else ``None``."""
+    if not warehouse.has_table(con, MARK_TABLE):
+        return None
+    return str(con.execute(f"SELECT task_force FROM {MARK_TABLE}").fetchall()[0][0])  # noqa: S608
 
 
 @contextlib.contextmanager
@@ -107,6 +119,14 @@ def reading(viewer: Viewer, con: duckdb.DuckDBPyConnection | None = None) -> Ite
             yield c
             return
         assert viewer.task_force is not None
+        already = _own_task_force(c)
+        if already is not None:  # a reader called by another with its connection (a region profile)
+            if already != viewer.task_force:
+                raise AccessDenied(
+                    f"this connection reads the records of task force {already!r}, not {viewer.task_force!r}"
+                )
+            yield c
+            return
         file = _snapshot_file(c)
         if file is None:  # a write connection: build afresh, keep nothing
             fresh = own_records_database(c, viewer.task_force)

@@ -142,3 +142,24 @@ def test_without_the_own_records_database_the_other_record_shows(
         monkeypatch.setattr(module, name, whole)
     base, other = _answers(warehouses["base"], OWN), _answers(warehouses["other"], OWN)
     assert any(not _same(base[name], other[name]) for name in READS)
+
+
+def test_the_own_database_is_built_once_per_snapshot_and_task_force(
+    warehouses: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Readers nested in readers (a headline resolves its period) reuse it; a page's second read costs no build."""
+    from query import scope
+
+    built: list[str] = []
+    real = scope.own_records_database
+
+    def counting(con: duckdb.DuckDBPyConnection, task_force: str) -> duckdb.DuckDBPyConnection:
+        built.append(task_force)
+        return real(con, task_force)
+
+    monkeypatch.setattr(scope, "own_records_database", counting)
+    monkeypatch.setattr(scope, "_CACHE", type(scope._CACHE)())
+    for _ in range(2):
+        trends.headline_figures(OWN, Filters())  # the live snapshot, as the pages read it
+        trends.region_profile(OWN, county="06037", filters=YEAR)
+    assert built == ["la"]
