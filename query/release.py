@@ -1,4 +1,7 @@
-"""The protected release, as the query layer reads it for viewers without record access.
+"""The protected release, as the query layer reads it for every viewer in the "all agencies" scope.
+
+That is every viewer without record access, and analysts and leads unless they
+chose their own task force's records (:mod:`query.scope`).
 
 ``pipelines/build_release.py`` measures the release (OpenDP discrete Gaussian,
 ρ-zCDP, reconciled top down) and documents its tables. Every aggregate reader
