@@ -160,16 +160,26 @@ def test_flows_widget_paths(warehouse_env: Path) -> None:
     assert app.query_params["corridors"] in ("0", ["0"])
 
 
-def test_flows_tables_say_suppressed_where_a_count_is_hidden(warehouse_env: Path) -> None:
-    """Hidden counts in the flow, pair and shift tables read "suppressed", never None, blank or 0."""
-    app = _ok(_app(FLOWS, VIEWERS["lead"]).run())
+@pytest.mark.parametrize(("scope", "hidden"), [("all", "fewer than 11"), ("own", "suppressed")])
+def test_flows_tables_say_suppressed_where_a_count_is_hidden(
+    warehouse_env: Path, monkeypatch: pytest.MonkeyPatch, scope: str, hidden: str
+) -> None:
+    """Hidden counts in the flow, pair and shift tables never read None, blank or 0: a released one reads
+    "fewer than 11" (the lead's default scope), an exact one "suppressed" (its own-records scope, here
+    over the whole fixture)."""
+    viewer = VIEWERS["lead"]
+    if scope == "own":
+        read_the_whole_warehouse(monkeypatch)
+        viewer = exact_viewer("lee", "lead", "san_diego")
+    app = _ok(_app(FLOWS, viewer).run())
     _ok(app.select_slider(key="url_level").set_value("res4").run())
     tables = [frame.value for frame in app.dataframe]
     assert tables
     counts = ("Records", "Victims", "Tips", "Confirmed", "Services", "Recent", "Baseline")
     cells = pd.concat([t[c] for t in tables for c in counts if c in t.columns], ignore_index=True)
     assert not cells.isna().any()
-    assert cells.eq("suppressed").any()  # the res 4 table hides some parts
+    assert cells.eq(hidden).any()  # the res 4 table hides some parts
+    assert not cells.eq({"fewer than 11": "suppressed", "suppressed": "fewer than 11"}[hidden]).any()
     flows = tables[0]
     assert list(flows.columns[:2]) == ["From", "To"] and "Rolled up" in flows.columns
 
