@@ -69,18 +69,18 @@ def _legend_rows(rows: list[tuple[str, tuple[float, float, float, float]]]) -> s
     )
 
 
-def _corridor_tips(segments: pd.DataFrame) -> list[str]:
+def _corridor_tips(segments: pd.DataFrame, *, k: int) -> list[str]:
     tips = []
     for row in segments.itertuples(index=False):
         where = f", {row.county}" if getattr(row, "county", "") else ""
-        body = "suppressed: fewer than k flow records" if row.suppressed else f"{fmt_count(row.load)} flow records"
+        body = f"fewer than {k} flow records" if row.suppressed else f"{fmt_count(row.load, k=k)} flow records"
         tips.append(f"{row.route}{where} (schematic)\n{body}")
     return tips
 
 
-def _flow_tips(edges: pd.DataFrame) -> list[str]:
+def _flow_tips(edges: pd.DataFrame, *, k: int) -> list[str]:
     return [
-        f"{row.origin_name} → {row.dest_name}\n{fmt_count(row.records)} records · {fmt_count(row.victims)} victims"
+        f"{row.origin_name} → {row.dest_name}\n{fmt_count(row.records, k=k)} records"
         for row in edges.itertuples(index=False)
     ]
 
@@ -101,11 +101,11 @@ def build_deck(data: BriefingData) -> pdk.Deck:
             path=[[[a, b], [c, d]] for a, b, c, d in zip(
                 data.corridors["from_lng"], data.corridors["from_lat"], data.corridors["to_lng"],
                 data.corridors["to_lat"], strict=True)],
-            tip=_corridor_tips(data.corridors),
+            tip=_corridor_tips(data.corridors, k=data.k),
         )
         drawn.append(L.corridor_layer(segments.drop(columns=["geometry"], errors="ignore"), scale=data.corridor_scale))
     if not data.flows.empty:
-        drawn.append(L.arc_layer(data.flows.assign(tip=_flow_tips(data.flows)), scale=data.flow_scale, top_n=len(data.flows)))
+        drawn.append(L.arc_layer(data.flows.assign(tip=_flow_tips(data.flows, k=data.k)), scale=data.flow_scale, top_n=len(data.flows)))
     view = decks.view_for_counties(list(data.place.counties), width_px=1100, height_px=760)
     return decks.make_deck(drawn, view_state=view, height=760)
 
@@ -113,7 +113,7 @@ def build_deck(data: BriefingData) -> pdk.Deck:
 def _panel(data: BriefingData, audience: Audience, purpose: str) -> str:
     e = html.escape
     as_of = data.data_as_of.isoformat() if data.data_as_of else "unknown"
-    suppressed = f"suppressed (fewer than {data.k})"
+    suppressed = f"fewer than {data.k}"
     return f"""
 <div class="marking top">{e(audience.marking_text(k=data.k))}</div>
 <div id="briefing-panel">

@@ -97,10 +97,24 @@ def period_label(start: Any, end: Any) -> str:
     return f"{start:%b %Y} – {end:%b %Y}"
 
 
-def fmt_count(value: object) -> str:
-    """A protected count as text: ``"1,234"``, or ``"suppressed"`` when hidden."""
+def fmt_count(value: object, *, k: int | None = None) -> str:
+    """A protected count as text: ``"1,234"``, or when hidden ``"fewer than k"`` (given ``k``) else ``"suppressed"``.
+
+    A briefing reads the protected release (its audiences are aggregate-only
+    roles), so its hidden counts are released values under k: "fewer than 11".
+
+    >>> fmt_count(1234), fmt_count(None, k=11), fmt_count(None)
+    ('1,234', 'fewer than 11', 'suppressed')
+    """
     if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
-        return "suppressed"
+        return f"fewer than {k}" if k is not None else "suppressed"
+    return f"{int(value):,}"  # type: ignore[call-overload]
+
+
+def _not_released(value: object) -> str:
+    """A figure the release does not measure (victims of a flow): a dash, never "fewer than k"."""
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return "–"
     return f"{int(value):,}"  # type: ignore[call-overload]
 
 
@@ -281,8 +295,9 @@ def _area_line(data: BriefingData) -> str:
 
 def _headline_table(data: BriefingData) -> Table:
     rows = [
-        [row.label, fmt_count(row.current), fmt_count(row.previous), fmt_change(row.change, row.change_pct),
-         fmt_count(row.year_before), fmt_change(row.yoy_change, row.yoy_change_pct)]
+        [row.label, fmt_count(row.current, k=data.k), fmt_count(row.previous, k=data.k),
+         fmt_change(row.change, row.change_pct),
+         fmt_count(row.year_before, k=data.k), fmt_change(row.yoy_change, row.yoy_change_pct)]
         for row in data.headline.itertuples(index=False)
     ]
     header = ["", "This period", "Previous period", "Change", "Same months a year before", "Change"]
@@ -301,7 +316,7 @@ def _short(name: object) -> str:
 def _page_two(data: BriefingData, styles: dict[str, ParagraphStyle], *, rows: int) -> list[Any]:
     out: list[Any] = []
     counties = [
-        [row.county, fmt_count(row.records), fmt_count(row.victims),
+        [row.county, fmt_count(row.records, k=data.k), fmt_count(row.victims, k=data.k),
          "–" if pd.isna(row.rate_per_100k) else f"{float(row.rate_per_100k):.1f}",
          fmt_change(row.change, row.change_pct)]
         for row in data.counties.itertuples(index=False)
@@ -310,7 +325,7 @@ def _page_two(data: BriefingData, styles: dict[str, ParagraphStyle], *, rows: in
             _table(["County", "Records", "Victims", "Records per 100,000 residents", "Change from previous period"],
                    counties or _none_row("No counties.", 5), [2.0, 1.0, 1.0, 1.6, 1.9], numeric_from=1)]
     corridors = [
-        [row.route, row.county, fmt_count(row.load), f"{float(row.length_km):,.0f} km"]
+        [row.route, row.county, fmt_count(row.load, k=data.k), f"{float(row.length_km):,.0f} km"]
         for row in _collect.top_corridors(data.corridors, n=rows).itertuples(index=False)
     ]
     out += [Paragraph("Busiest corridors", styles["h2"]),
@@ -319,7 +334,7 @@ def _page_two(data: BriefingData, styles: dict[str, ParagraphStyle], *, rows: in
             _table(["Route", "County", "Flow records", "Length shown"],
                    corridors or _none_row("No corridor with a load of k or more.", 4), [2.0, 2.3, 1.6, 1.6], numeric_from=2)]
     flows = [
-        [row.origin_name, row.dest_name, row.direction, fmt_count(row.records), fmt_count(row.victims)]
+        [row.origin_name, row.dest_name, row.direction, fmt_count(row.records, k=data.k), _not_released(row.victims)]
         for row in data.flows.head(rows).itertuples(index=False)
     ]
     out += [Paragraph("Busiest flows (point source to destination)", styles["h2"]),
@@ -327,7 +342,7 @@ def _page_two(data: BriefingData, styles: dict[str, ParagraphStyle], *, rows: in
                    flows or _none_row("No flow of k or more records.", 5), [2.6, 1.9, 0.9, 1.0, 1.1], numeric_from=3)]
     pairs = [
         [f"{row.origin_name} ({_short(row.origin_task_force_name)})", f"{row.dest_name} ({_short(row.dest_task_force_name)})",
-         fmt_count(row.records), fmt_count(row.victims)]
+         fmt_count(row.records, k=data.k), _not_released(row.victims)]
         for row in data.pairs.head(rows).itertuples(index=False)
     ]
     out += [Paragraph("Task forces that share routes (coordination pairs; HT = Human Trafficking)", styles["h2"]),

@@ -148,7 +148,7 @@ def _legend(fig: plt.Figure, data: BriefingData, *, drew_flows: bool, drew_corri
         handles.append(Patch(facecolor=colour, edgecolor="white", lw=0.4))
         labels.append(label)
     handles.append(Patch(facecolor=_rgba(SUPPRESSED_RGBA), edgecolor=_rgba(SUPPRESSED_LINE_RGBA), hatch="////", lw=0.6))
-    labels.append(f"suppressed (fewer than {data.k})")
+    labels.append(f"fewer than {data.k}")
     handles.append(Patch(facecolor=(0.80, 0.80, 0.88, 0.6), edgecolor=COUNTY_LINE, lw=0.6))
     labels.append("county-level records (too coarse\nfor a cell, or rolled up)")
     if drew_corridors:

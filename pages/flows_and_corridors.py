@@ -10,6 +10,7 @@ import streamlit as st
 
 from maps import colours, decks, layers
 from maps import statewide_maps as sm
+from query import release
 from query.release import ReleaseNotBuiltError
 from routes.errors import RoutesError
 from ui import chrome, tables
@@ -32,7 +33,7 @@ BUILD_NOTE = (
     "(or `make demo`) to derive flows and corridors from the records."
 )
 
-viewer = current_viewer()
+viewer = ui_filters.scope_choice(current_viewer())  # all agencies (release) or own records (exact)
 header = st.container()
 map_controls = st.sidebar.container()  # drawn above the shared filters, filled once they are known
 filters = ui_filters.sidebar_filters(viewer)
@@ -122,7 +123,7 @@ with legend_column:
     st.caption(f"{len(visible):,} flows shown · {int(drawn['suppressed'].sum()):,} suppressed (under k, not drawn)")
 
 st.markdown("#### Flows")
-tables.show_table(sm.flows_table(visible.head(200)), viewer=viewer, name="Flows", filters=filters, hide_index=True, width="stretch")
+tables.show_table(sm.flows_table(release.drop_unreleased(viewer, visible.head(200))), viewer=viewer, name="Flows", filters=filters, hide_index=True, width="stretch")
 st.caption("Rolled up: under k at the chosen grouping, so counted with its neighbours one level coarser.")
 
 st.markdown("#### Task forces that share a route")
@@ -139,12 +140,16 @@ except duckdb.Error:
 if pairs is None or pairs.empty:
     st.caption("No cross-task-force flows under these filters.")
 else:
-    tables.show_table(sm.flows_table(pairs.drop(columns=["victims"])), viewer=viewer, name="Task forces sharing a route", filters=filters, hide_index=True, width="stretch")
+    tables.show_table(sm.flows_table(release.drop_unreleased(viewer, pairs.drop(columns=["victims"]))), viewer=viewer, name="Task forces sharing a route", filters=filters, hide_index=True, width="stretch")
 
-with st.expander("Route shifts: flows new, growing, fading or gone in the last quarter"):
+with st.expander("Route shifts: flows new, growing, fading or gone lately"):
     try:
         shifts = shifts_of(viewer, level="county")
         changed = shifts[shifts["shift"].ne("steady")].head(100)
+        if not shifts.empty:  # the release counts flows per year: its windows are years, the exact ones a quarter
+            first = shifts.iloc[0]
+            st.caption(f"Recent {chrome.format_period(first['recent_start'], first['recent_end'])} against "
+                       f"{chrome.format_period(first['baseline_start'], first['baseline_end'])}.")
         if changed.empty:
             st.caption("No county-to-county flow changed beyond what chance explains.")
         else:

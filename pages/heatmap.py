@@ -33,7 +33,7 @@ DIMENSION_LABELS = {
     "indicator": "Indicators", "month": "Month",
 }
 
-viewer = current_viewer()
+viewer = ui_filters.scope_choice(current_viewer())  # all agencies (release) or own records (exact)
 header = st.container()
 with st.sidebar:
     st.markdown("**Map**")

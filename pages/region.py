@@ -13,7 +13,7 @@ import streamlit as st
 
 from geo import reference
 from maps import statewide_maps as sm
-from query import trends
+from query import release, trends
 from query.suppression import FilterIsolationError
 from routes.errors import RoutesError
 from ui import charts, chrome, tables
@@ -38,7 +38,7 @@ def _choices() -> dict[str, dict[str, str]]:
     }
 
 
-viewer = current_viewer()
+viewer = ui_filters.scope_choice(current_viewer())  # all agencies (release) or own records (exact)
 filters = ui_filters.sidebar_filters(viewer)
 choices = _choices()
 
@@ -90,7 +90,7 @@ metrics = sm.headline_metrics(
     profile.headline,
     columns=sm.metric_columns(filters.record_types, base=("records", "victims"), unfiltered=("tips", "recoveries")),
 )
-chrome.metric_row(metrics)
+chrome.metric_row(metrics, viewer=viewer)
 
 map_column, side_column = st.columns([3, 2])
 with map_column:
@@ -118,10 +118,10 @@ else:
     flows_in_column, flows_out_column = st.columns(2)
     with flows_in_column:
         st.caption("Into this place, from elsewhere (point source → here), by county")
-        tables.show_table(sm.flows_table(profile.flows_in, side="origin"), viewer=viewer, name="Flows in", hide_index=True, width="stretch", height=220)
+        tables.show_table(sm.flows_table(release.drop_unreleased(viewer, profile.flows_in), side="origin"), viewer=viewer, name="Flows in", hide_index=True, width="stretch", height=220)
     with flows_out_column:
         st.caption("Out of this place, to elsewhere (here → destination), by county")
-        tables.show_table(sm.flows_table(profile.flows_out, side="dest"), viewer=viewer, name="Flows out", hide_index=True, width="stretch", height=220)
+        tables.show_table(sm.flows_table(release.drop_unreleased(viewer, profile.flows_out), side="dest"), viewer=viewer, name="Flows out", hide_index=True, width="stretch", height=220)
     for note in profile.notes:
         st.caption(note)
     if flows_note:

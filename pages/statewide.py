@@ -28,7 +28,7 @@ emerging_hot_spots = snapshot_cached(trends.emerging_hot_spots)
 AGAINST = {"previous": "the previous period", "year_before": "the same period a year before"}
 STEP_LABELS = {"month": "Months", "quarter": "Quarters"}
 
-viewer = current_viewer()
+viewer = ui_filters.scope_choice(current_viewer())  # all agencies (release) or own records (exact)
 filters = ui_filters.sidebar_filters(viewer)
 
 default_period = None
@@ -100,7 +100,7 @@ except RoutesError as error:
     chrome.show_error(error)
 metrics = sm.headline_metrics(headline, against=against, columns=sm.metric_columns(filters.record_types))
 with headline_box:
-    chrome.metric_row(metrics)
+    chrome.metric_row(metrics, viewer=viewer)
     st.caption(
         f"{period_text} against {AGAINST[against]}. A change is shown only when both figures are; "
         "more records can mean more reporting and more work by agencies, not only more trafficking."

@@ -13,6 +13,10 @@ Examples::
     python -m pipelines query trends headline_figures --as leadership --from 2025-01
     python -m pipelines query cells cell_counts --as partner --param res=6 --counties 06037
     python -m pipelines query cells --list
+    python -m pipelines query trends monthly_series --as analyst --task-force la --scope own
+
+An analyst or lead reads the protected release (every agency's records) unless
+``--scope own`` asks for its own task force's records only, exactly.
 """
 
 from __future__ import annotations
@@ -31,8 +35,8 @@ import pandas as pd
 
 from query import release
 from query.filters import Filters
-from query.suppression import max_visible_count_below_k
-from query.viewer import ROLES, Viewer
+from query.suppression import count_columns_of, max_visible_count_below_k
+from query.viewer import ALL_AGENCIES, ROLES, SCOPES, Viewer
 from routes import safe_output
 from routes.errors import ConfigError, RoutesError
 
@@ -114,6 +118,23 @@ def _param_value(text: str) -> object:
     return text
 
 
+def _as_shown(viewer: Viewer, frame: pd.DataFrame, *, module: str) -> pd.DataFrame:
+    """``frame`` as a release viewer reads it: a hidden count reads "fewer than 11", flows lose unmeasured figures.
+
+    Exact viewers' frames are printed as read (a hidden count is an empty cell
+    and ``suppressed`` is true).
+    """
+    if not release.reads_release(viewer):
+        return frame
+    if module == "flows":
+        frame = release.drop_unreleased(viewer, frame)
+    hidden = release.hidden_text(viewer)
+    out = frame.copy()
+    for column in count_columns_of(out):
+        out[column] = out[column].astype(object).where(out[column].notna(), hidden)
+    return out
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``query``."""
     p = subparsers.add_parser(
@@ -125,6 +146,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--list", action="store_true", help="list the module's readers and exit")
     p.add_argument("--as", dest="role", choices=ROLES, help="the role to read as (required)")
     p.add_argument("--task-force", help="the task force an analyst or lead is bound to")
+    p.add_argument("--scope", choices=SCOPES, default=ALL_AGENCIES,
+                   help="what an analyst or lead counts: 'all' agencies' records (the protected release, the "
+                        "default) or its 'own' task force's records only (exact, small counts suppressed)")
     p.add_argument("--from", dest="start", type=_month, help="first month, YYYY-MM")
     p.add_argument("--to", dest="end", type=_month, help="last month, YYYY-MM")
     for name in ("trafficking_types", "record_types", "source_kinds", "regions", "counties", "task_forces", "indicators"):
@@ -147,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
     name = str(args.reader or DEFAULT_READERS.get(args.module) or next(iter(readers), ""))
     if name not in readers:
         raise ConfigError(f"no reader {name!r} in query.{args.module}; readers: {', '.join(readers) or 'none'}")
-    viewer = Viewer(user=f"cli:{getpass.getuser()}", role=args.role, task_force=args.task_force)
+    viewer = Viewer(user=f"cli:{getpass.getuser()}", role=args.role, task_force=args.task_force, scope=args.scope)
     filters = Filters(
         start=args.start, end=args.end,
         **{n: getattr(args, n) for n in ("trafficking_types", "record_types", "source_kinds", "regions",
@@ -180,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
     for label, frame in frames:
         if len(frames) > 1:
             print(f"# {safe_output.terminal_text(label)}")
-        safe_output.write_csv(frame, sys.stdout)
+        safe_output.write_csv(_as_shown(viewer, frame, module=args.module), sys.stdout)
     note = release.protection_note(viewer)
     if note:  # on stderr: the CSV on stdout stays machine-readable
         print(note, file=sys.stderr)

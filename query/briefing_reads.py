@@ -10,7 +10,7 @@ from datetime import date
 
 import duckdb
 
-from query import release
+from query import release, scope
 from query.policy import Capability
 from query.viewer import Viewer
 from routes import warehouse
@@ -49,7 +49,5 @@ def snapshot_dates(
             first, last = (row or (None, None))
         return {"data_as_of": _as_date(as_of), "first_month": _as_date(first), "last_month": _as_date(last)}
 
-    if con is not None:
-        return read(con)
-    with warehouse.open_snapshot() as opened:
-        return read(opened)
+    with scope.reading(viewer, con) as c:  # own scope: the months of its own records
+        return read(c)

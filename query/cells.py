@@ -42,11 +42,10 @@ import pandas as pd
 
 from geo import grid, reference
 from geo.flow_places import near_place_names
-from query import release, suppression
+from query import release, scope, suppression
 from query.aggregates import FINGERPRINT_SQL, count_source
 from query.filters import Filters
 from query.viewer import Viewer
-from routes import warehouse
 
 __all__ = [
     "BREAKDOWN_DIMENSIONS",
@@ -79,7 +78,7 @@ _COUNT_COLUMNS = ["records", "victims"]
 # ------------------------------------------------------------------ connections
 
 
-_connection = warehouse.reading  # an optional connection, else a fresh snapshot
+_connection = scope.reading  # the viewer's scope: the warehouse (release), or its own records' database
 
 
 #: The tables of ``pipelines/build_aggregates.py`` and its state row.
@@ -289,7 +288,7 @@ def cell_counts(
                 "the protected map counts records, not victims; choose the records or per-capita measure"
             )
         res = min(res, release.FINEST_RES)
-    with _connection(con) as c:
+    with _connection(viewer, con) as c:
         _guard(c, viewer, filters)
         raw = _raw_cells(c, filters, res, viewer)
     raw["cell"] = raw["cell"].astype("Int64")
@@ -334,7 +333,7 @@ def scale_values(
     if release.reads_release(viewer):
         res = min(res, release.FINEST_RES)
         measure = "records" if measure == "victims" else measure
-    with _connection(con) as c:
+    with _connection(viewer, con) as c:
         raw = _raw_cells(c, Filters(), res, viewer)
     cells = raw[raw["cell"].notna()]
     per_cell = cells.groupby("cell").agg(records=("records", "sum"), victims=("victims", "sum"))
@@ -381,7 +380,7 @@ def cell_change(
                 "the protected map counts records, not victims; choose the records or per-capita measure"
             )
         res = min(res, release.FINEST_RES)
-    with _connection(con) as c:
+    with _connection(viewer, con) as c:
         _guard(c, viewer, before)
         _guard(c, viewer, after)
         a = _raw_cells(c, before, res, viewer)
@@ -511,7 +510,7 @@ def cell_breakdown(
     )
     base_params: list[object] = [res, cell_id, *params]
     parts = []
-    with _connection(con) as c:
+    with _connection(viewer, con) as c:
         _guard(c, viewer, filters)
         indicator_rows = None
         if filters.indicators:
@@ -587,7 +586,7 @@ def _released_breakdown(
     res = min(res, release.FINEST_RES)
     if grid.cell_resolution(cell_id) > res:
         cell_id = grid.cell_to_parent(cell_id, res)
-    with _connection(con) as c:
+    with _connection(viewer, con) as c:
         _guard(c, viewer, filters)
         release.check_cell_filters(filters)
         release.require(c, release.CELLS_TABLE)
@@ -623,7 +622,7 @@ def histogram_by_month(
         ``month`` (date, first of the month), ``records``, ``victims``, ``suppressed``.
     """
     unbounded = filters.with_period(None, None)
-    with _connection(con) as c:
+    with _connection(viewer, con) as c:
         _guard(c, viewer, unbounded)
         # the trend pre-aggregates count every record (indicator filters through their mask)
         if release.reads_release(viewer):

@@ -43,6 +43,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import date
 
 import duckdb
 import numpy as np
@@ -74,7 +75,7 @@ from geo.flow_places import (
     sql_with_source_bits,
 )
 from geo.grid import sql_cell_to_parent
-from query import release, suppression
+from query import release, scope, suppression
 from query.filters import Filters
 from query.viewer import Viewer
 from routes import warehouse
@@ -135,7 +136,7 @@ _OUTSIDE = "origin_kind IN ('state', 'country')"
 # ------------------------------------------------------------------ plumbing
 
 
-_connection = warehouse.reading  # an optional connection, else a fresh snapshot
+_connection = scope.reading  # the viewer's scope: the warehouse (release), or its own records' database
 _has_table = warehouse.has_table
 
 
@@ -483,7 +484,7 @@ def flow_edges(
     filters = filters or Filters()
     if release.reads_release(viewer):
         return _released_flow_edges(viewer, filters, level=level, top_n=top_n, con=con)
-    with _connection(con) as c:
+    with _connection(viewer, con) as c:
         _guard(c, viewer, filters)
         frame = _rolled_edges(c, filters, level, k=viewer.k)
         bits = frame.pop("source_bits")
@@ -541,7 +542,7 @@ def _released_flow_edges(
 ) -> pd.DataFrame:
     """:func:`flow_edges` from the protected release: county edges under k shown between regions."""
     level = _released_level(level)
-    with _connection(con) as c:
+    with _connection(viewer, con) as c:
         _guard(c, viewer, filters)
         frame = release.edges(c, filters, level)
     frame = frame[frame["records"] > 0].reset_index(drop=True)
@@ -618,7 +619,7 @@ def location_totals(
     released = release.reads_release(viewer)
     if released:
         level = _released_level(level)
-    with _connection(con) as c:
+    with _connection(viewer, con) as c:
         _guard(c, viewer, filters)
         edges, params = _released_edges_sql(c, filters, level) if released else _edges_sql(c, filters, level)
         # an end's areas are single-valued at county level and finer (a cell on a border has a
@@ -687,7 +688,7 @@ def corridor_loads(
     released = release.reads_release(viewer)
     paths, segments = (release.PATHS_TABLE, release.SEGMENTS_TABLE) if released else ("corridor_paths", "corridor_segments")
     weight = "p.weight" if released else "1"  # the release splits a county pair over its anchors' routes
-    with _connection(con) as c:
+    with _connection(viewer, con) as c:
         _guard(c, viewer, filters)
         edges, params = _released_edges_sql(c, filters, "county") if released else _edges_sql(c, filters, "county")
         geo, geo_params = _geo_where(filters, prefix="dest_")
@@ -745,7 +746,7 @@ def coordination_pairs(
     filters = filters or Filters()
     keys = {"county": "county_fips", "region": "region", "task_force": "task_force"}[level]
     released = release.reads_release(viewer)
-    with _connection(con) as c:
+    with _connection(viewer, con) as c:
         _guard(c, viewer, filters)
         edges, params = _released_edges_sql(c, filters, "county") if released else _edges_sql(c, filters, "county")
         dest_geo, dest_params = _geo_where(filters, prefix="dest_")
@@ -814,13 +815,14 @@ def route_shifts(
     check_level(level, allowed=SHIFT_LEVELS)
     kind = "segment" if level == "segment" else "edge"
     if release.reads_release(viewer):
-        # the release counts flows per year: a three-month window against a year is not in it
-        return pd.DataFrame(columns=[*_SHIFT_COLUMNS, "suppressed"])
-    with _connection(con) as c:
-        frame = c.execute(
-            "SELECT * FROM route_shifts WHERE kind = ? AND level = ? AND trafficking_type = ?",
-            [kind, level, trafficking_type],
-        ).df()
+        with _connection(viewer, con) as c:
+            frame = _released_shifts(c, level=level, trafficking_type=trafficking_type)
+    else:
+        with _connection(viewer, con) as c:
+            frame = c.execute(
+                "SELECT * FROM route_shifts WHERE kind = ? AND level = ? AND trafficking_type = ?",
+                [kind, level, trafficking_type],
+            ).df()
     out = suppression.suppress_small_counts(frame, k=viewer.k, count_columns=["recent", "baseline"])
     either = out["recent"].isna() | out["baseline"].isna()
     for column in ("recent_per_month", "baseline_per_month", "rate_ratio", "p_value", "q_value"):
@@ -830,3 +832,60 @@ def route_shifts(
         _o=out["shift"].map(order), _v=out["recent"].astype("Float64").fillna(-1)
     ).sort_values(["_o", "_v"], ascending=[True, False], kind="stable").drop(columns=["_o", "_v"])
     return out.reset_index(drop=True)
+
+
+def _released_year_counts(
+    con: duckdb.DuckDBPyConnection, filters: Filters, *, level: str
+) -> pd.DataFrame:
+    """Released flow records of one period per edge (``origin_id``, ``dest_id``) or per segment (``segment_id``, ``route``)."""
+    if level != "segment":
+        frame = release.edges(con, filters, level)
+        return frame.groupby(["origin_id", "dest_id"], as_index=False)["records"].sum()
+    edges, params = _released_edges_sql(con, filters, "county")
+    return con.execute(f"""
+        WITH e AS (SELECT origin_id, dest_id, sum(records)::BIGINT AS records FROM ({edges}) GROUP BY ALL),
+        geometry AS (SELECT DISTINCT segment_id, route FROM {release.SEGMENTS_TABLE})
+        SELECT g.segment_id, g.route, round(sum(e.records * p.weight))::BIGINT AS records
+        FROM e JOIN {release.PATHS_TABLE} AS p ON p.origin_id = e.origin_id AND p.dest_id = e.dest_id
+        JOIN geometry AS g ON g.segment_id = p.segment_id
+        GROUP BY ALL
+    """, params).df()  # noqa: S608 (trusted identifiers; values are parameters)
+
+
+def _released_shifts(con: duckdb.DuckDBPyConnection, *, level: str, trafficking_type: str) -> pd.DataFrame:
+    """Route shifts from released flows only (post-processing: no budget, no read of ``records``).
+
+    The release counts flows per year, so the recent window is the release's
+    last year (up to its last month) and the baseline the year before (from the
+    release's first month at the earliest); edges and segments are then classed
+    exactly as the build classes exact counts (``pipelines.build_flows.classify_shifts``).
+    """
+    from pipelines.build_flows import shifts_frame  # pure: classes counts, writes nothing
+
+    release.require(con, release.FLOWS_TABLE)
+    span = release.month_range(con)
+    if span is None or span[1].year == span[0].year:
+        return pd.DataFrame(columns=list(_SHIFT_COLUMNS))
+    first, last = span
+    recent_start, baseline_start = date(last.year, 1, 1), max(date(last.year - 1, 1, 1), first)
+    recent_end = (pd.Timestamp(last) + pd.offsets.MonthEnd(0)).date()
+    windows: dict[str, date | int] = {
+        "recent_start": recent_start, "recent_end": recent_end,
+        "baseline_start": baseline_start, "baseline_end": date(last.year - 1, 12, 31),
+        "recent_days": (recent_end - recent_start).days + 1, "baseline_days": (recent_start - baseline_start).days,
+    }
+    types = () if trafficking_type == "all" else (trafficking_type,)
+    keys = ["segment_id", "route"] if level == "segment" else ["origin_id", "dest_id"]
+    recent = _released_year_counts(con, Filters(start=last, end=last, trafficking_types=types), level=level)
+    baseline = _released_year_counts(con, Filters(start=baseline_start, end=baseline_start, trafficking_types=types), level=level)
+    counts = recent.merge(baseline, on=keys, how="outer", suffixes=("_recent", "_baseline"))
+    counts["recent"] = counts.pop("records_recent").fillna(0).astype("int64")
+    counts["baseline"] = counts.pop("records_baseline").fillna(0).astype("int64")
+    counts = counts[counts["recent"] + counts["baseline"] > 0].reset_index(drop=True)
+    counts["kind"] = "segment" if level == "segment" else "edge"
+    counts["level"], counts["trafficking_type"] = level, trafficking_type
+    if level != "segment":
+        names = area_places().drop_duplicates("id").set_index("id")["name"]
+        counts["origin_name"] = counts["origin_id"].map(names)
+        counts["dest_name"] = counts["dest_id"].map(names)
+    return shifts_frame(counts, windows)

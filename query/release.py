@@ -1,4 +1,7 @@
-"""The protected release, as the query layer reads it for viewers without record access.
+"""The protected release, as the query layer reads it for every viewer in the "all agencies" scope.
+
+That is every viewer without record access, and analysts and leads unless they
+chose their own task force's records (:mod:`query.scope`).
 
 ``pipelines/build_release.py`` measures the release (OpenDP discrete Gaussian,
 ρ-zCDP, reconciled top down) and documents its tables. Every aggregate reader
@@ -74,8 +77,15 @@ def require(con: duckdb.DuckDBPyConnection, table: str) -> None:
 
 
 def reads_release(viewer: Viewer) -> bool:
-    """Whether ``viewer``'s aggregate views read the protected release (no record access)."""
-    return not viewer.has_record_access
+    """Whether ``viewer``'s aggregate views read the protected release.
+
+    Every viewer does, except an analyst or lead who chose the scope of its own
+    task force's records (:attr:`query.viewer.Viewer.counts_own_records`).
+
+    >>> reads_release(Viewer("a", "analyst", "la")), reads_release(Viewer("a", "analyst", "la", "own"))
+    (True, False)
+    """
+    return not viewer.counts_own_records
 
 
 def _full(values: tuple[str, ...], every: tuple[str, ...]) -> bool:
@@ -153,7 +163,7 @@ def protection_note(viewer: Viewer, *, con: duckdb.DuckDBPyConnection | None = N
 
     ``None`` for a viewer whose views read exact counts.
 
-    >>> protection_note(Viewer("a", "analyst", "la")) is None
+    >>> protection_note(Viewer("a", "analyst", "la", "own")) is None
     True
     """
     viewer.require(Capability.SEE_AGGREGATES, "see the release's error margins")
@@ -167,6 +177,35 @@ def protection_note(viewer: Viewer, *, con: duckdb.DuckDBPyConnection | None = N
         f"Figures for this viewer are protected (differential privacy; {margin}); "
         f"counts under {k} read 'fewer than {k}'."
     )
+
+
+def hidden_text(viewer: Viewer) -> str:
+    """How a hidden count reads for ``viewer``: ``"fewer than 11"`` for a released value, else ``"suppressed"``.
+
+    A released value under k is shown as the hotline does ("fewer than 11";
+    post-processing, so it costs no budget). An exact count is hidden either
+    because it is under k or to protect another one (complementary suppression),
+    so for viewers who read exact counts it stays "suppressed".
+
+    >>> hidden_text(Viewer("p", "partner")), hidden_text(Viewer("a", "analyst", "la", "own"))
+    ('fewer than 11', 'suppressed')
+    """
+    return f"fewer than {viewer.k}" if reads_release(viewer) else "suppressed"
+
+
+#: Count columns the release does not measure for flows and corridors (their readers fill them with ``<NA>``).
+FLOW_COLUMNS_NOT_RELEASED = ("victims", "minors", "sources", "od_pairs")
+
+
+def drop_unreleased(viewer: Viewer, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (flows, corridors, coordination pairs) without the columns the release has no figure for.
+
+    For a viewer who reads the release, a ``<NA>`` there means "not measured",
+    not "fewer than k": a page or export drops them rather than show either.
+    """
+    if not reads_release(viewer):
+        return frame
+    return frame.drop(columns=[c for c in FLOW_COLUMNS_NOT_RELEASED if c in frame.columns])
 
 
 def release_summary(viewer: Viewer, *, con: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from geo import grid, reference
-from query import release
+from query import release, scope
 from query.aggregates import CountSource, count_source
 from query.filters import Filters
 from query.policy import Capability
@@ -70,7 +70,7 @@ DEFAULT_MONTHS = 12
 # --------------------------------------------------------------------------- plumbing
 
 
-_snapshot = warehouse.reading  # an optional connection, else a fresh snapshot
+_snapshot = scope.reading  # the viewer's scope: the warehouse (release), or its own records' database
 
 
 def _guard(c: duckdb.DuckDBPyConnection, viewer: Viewer, filters: Filters) -> None:
@@ -118,7 +118,7 @@ def resolve_period(
     viewer.require(Capability.SEE_AGGREGATES, "see the data's calendar")  # the same for every such viewer
     end = filters.end.replace(day=1) if filters.end else None
     if end is None:
-        with _snapshot(con) as c:
+        with _snapshot(viewer, con) as c:
             if release.reads_release(viewer):  # the release's last month: no read of records
                 release.require(c, release.META_TABLE)
                 span = release.month_range(c)
@@ -180,7 +180,7 @@ def headline_figures(
         hidden). Records by type are protected against "records minus the other
         types". Empty when the warehouse has no records.
     """
-    with _snapshot(con) as c:
+    with _snapshot(viewer, con) as c:
         _guard(c, viewer, filters)
         period = resolve_period(viewer, filters, con=c)
         if period is None:
@@ -265,7 +265,7 @@ def monthly_series(
     if by not in (None, "region"):
         raise ValueError(f"by must be None or 'region', not {by!r}")
     region = f"coalesce(dest_region, '{NO_REGION}') AS region, " if by else ""
-    with _snapshot(con) as c:
+    with _snapshot(viewer, con) as c:
         _guard(c, viewer, filters)
         source = _source(c, viewer, [filters])
         where, params = source.where(filters)
@@ -346,7 +346,7 @@ def county_rates(
         Every county the geographic filters allow appears, with zero when it has
         no records.
     """
-    with _snapshot(con) as c:
+    with _snapshot(viewer, con) as c:
         _guard(c, viewer, filters)
         period = resolve_period(viewer, filters, con=c)
         if period is None:
@@ -389,7 +389,7 @@ def counties_ranked_by_change(
     """
     if against not in ("previous", "year_before"):
         raise ValueError(f"against must be 'previous' or 'year_before', not {against!r}")
-    with _snapshot(con) as c:
+    with _snapshot(viewer, con) as c:
         _guard(c, viewer, filters)
         period = resolve_period(viewer, filters, con=c)
         if period is None:
@@ -463,7 +463,7 @@ def emerging_hot_spots(
     if release.reads_release(viewer):  # classes computed from released cells, per quarter
         table, params = release.HOTSPOTS_TABLE, [int(res), "quarter"]
         sql = sql.replace("FROM hotspot_classes", f"FROM {table}")
-    with _snapshot(con) as c:
+    with _snapshot(viewer, con) as c:
         frame = c.execute(sql, params).df() if warehouse.has_table(c, table) else pd.DataFrame(
             columns=["cell", "pattern", "county_fips", "region", "task_force", "records", "hot_steps", "cold_steps",
                      "n_steps", "trend_z", "trend_p", "first_period", "last_period"]

@@ -7,7 +7,7 @@ What a viewer may do is decided by :mod:`query.policy` (one table from role to
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from query.policy import POLICY, Capability, capabilities_of, task_force_roles
 from routes import settings
@@ -19,6 +19,12 @@ ROLES = ("analyst", "lead", "partner", "leadership", "admin")
 
 #: Roles bound to a task force and allowed that task force's records (from the policy).
 RECORD_ROLES = task_force_roles()
+
+#: The aggregate scope of every agency's records: the protected release (the default).
+ALL_AGENCIES = "all"
+#: The aggregate scope of the viewer's own task force's records: exact, under the k rules.
+OWN_RECORDS = "own"
+SCOPES = (ALL_AGENCIES, OWN_RECORDS)
 
 
 @dataclass(frozen=True)
@@ -35,16 +41,23 @@ class Viewer:
         The task force an ``analyst`` or ``lead`` is bound to (required for the
         roles of :func:`query.policy.task_force_roles`); a ``partner`` may be bound
         to one too: its own sources are that task force's.
+    scope
+        What the aggregate readers count: :data:`ALL_AGENCIES` (the default: the
+        protected release, records of every agency) or :data:`OWN_RECORDS` (exact,
+        only the records whose source belongs to ``task_force``; only for a viewer
+        with record access). One answer never mixes the two.
 
     Raises
     ------
     AccessDenied
-        An unknown role, a role without a policy entry, or a missing task force.
+        An unknown role, a role without a policy entry, a missing task force, or
+        the own-records scope for a viewer without record access.
     """
 
     user: str
     role: str
     task_force: str | None = None
+    scope: str = "all"
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
@@ -56,6 +69,13 @@ class Viewer:
             )
         if self.role in task_force_roles() and not self.task_force:
             raise AccessDenied(f"role {self.role!r} must be bound to a task force")
+        if self.scope not in SCOPES:
+            raise AccessDenied(f"unknown scope {self.scope!r}; scopes are {', '.join(SCOPES)}")
+        if self.scope == OWN_RECORDS and not self.has_record_access:
+            raise AccessDenied(
+                f"{self.user!r} (role {self.role!r}) may not count its own task force's records exactly: "
+                f"the role lacks {Capability.SEE_OWN_RECORDS.value!r}; use the scope {ALL_AGENCIES!r}"
+            )
 
     def can(self, capability: Capability) -> bool:
         """Whether this viewer's role has ``capability`` (default deny)."""
@@ -76,6 +96,15 @@ class Viewer:
     def may_see_records_of(self, task_force: str | None) -> bool:
         """Whether this viewer may see the records contributed by ``task_force``."""
         return self.has_record_access and task_force is not None and task_force == self.task_force
+
+    @property
+    def counts_own_records(self) -> bool:
+        """Whether this viewer's aggregates count only its own task force's records, exactly."""
+        return self.scope == OWN_RECORDS and self.has_record_access
+
+    def with_scope(self, scope: str) -> Viewer:
+        """This viewer with another aggregate ``scope`` (:data:`SCOPES`)."""
+        return replace(self, scope=scope)
 
     @property
     def k(self) -> int:

@@ -12,14 +12,21 @@ from geo import grid
 from pipelines import build_aggregates, build_trend_aggregates
 from query import cells, suppression
 from query.filters import Filters
-from query.viewer import Viewer
 from routes import warehouse
+from tests.exact_path import exact_viewer, read_the_whole_warehouse
 from tests.warehouse_fixture import SPARSE_COUNTY, make_small_warehouse
 
-#: Viewers with record access read the exact tables, whose arithmetic and suppression these tests
-#: check; viewers without it read the protected release (tests/test_release_*.py).
-EXACT = Viewer("lead-user", "analyst", "la")
-EXACT_OTHER = Viewer("ngo-user", "lead", "san_diego")
+#: The exact path, whose arithmetic and suppression these tests check over every record of the fixture
+#: (tests/exact_path.py): in the product it serves an analyst's or lead's own-records scope, on its own
+#: records only (tests/test_scope.py); every other view reads the protected release (tests/test_release_*.py).
+EXACT = exact_viewer("lead-user", "analyst", "la")
+EXACT_OTHER = exact_viewer("ngo-user", "lead", "san_diego")
+
+
+@pytest.fixture(autouse=True)
+def _exact_path_over_every_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test here reads the whole fixture warehouse through the exact path."""
+    read_the_whole_warehouse(monkeypatch)
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from query.viewer import Viewer
 from routes import settings
+from tests.exact_path import exact_viewer, read_the_whole_warehouse
 from tests.warehouse_fixture import make_small_warehouse
 
 PAGES = sorted((settings.REPO_ROOT / "pages").glob("*.py"))
@@ -26,8 +27,17 @@ VIEWERS = {
     "leadership": Viewer("lea", "leadership"),
     "admin": Viewer("adm", "admin"),
 }
+#: An analyst in the own-records scope: the exact path, over every record of the fixture in the tests
+#: that take ``exact_path`` (tests/exact_path.py); the default scope reads the release like a partner.
+EXACT_ANALYST = exact_viewer("ana", "analyst", "la")
 HEATMAP = str(settings.REPO_ROOT / "pages" / "heatmap.py")
 FLOWS = str(settings.REPO_ROOT / "pages" / "flows_and_corridors.py")
+
+
+@pytest.fixture
+def exact_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The exact path reads the whole fixture warehouse (its guard, breakdowns and suppression)."""
+    read_the_whole_warehouse(monkeypatch)
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +80,8 @@ def test_every_page_runs_for_every_role(warehouse_env: Path, page: Path, role: s
     _ok(_app(str(page), VIEWERS[role]).run())
 
 
-def test_heatmap_widget_paths(warehouse_env: Path) -> None:
-    app = _ok(_app(HEATMAP, VIEWERS["analyst"]).run())
+def test_heatmap_widget_paths(warehouse_env: Path, exact_path: None) -> None:
+    app = _ok(_app(HEATMAP, EXACT_ANALYST).run())
     assert len(app.get("deck_gl_json_chart")) == 1
     caption = " ".join(c.value for c in app.caption)
     assert "Counts:" in caption and "Period:" in caption and "Precision:" in caption
@@ -150,16 +160,26 @@ def test_flows_widget_paths(warehouse_env: Path) -> None:
     assert app.query_params["corridors"] in ("0", ["0"])
 
 
-def test_flows_tables_say_suppressed_where_a_count_is_hidden(warehouse_env: Path) -> None:
-    """Hidden counts in the flow, pair and shift tables read "suppressed", never None, blank or 0."""
-    app = _ok(_app(FLOWS, VIEWERS["lead"]).run())
+@pytest.mark.parametrize(("scope", "hidden"), [("all", "fewer than 11"), ("own", "suppressed")])
+def test_flows_tables_say_suppressed_where_a_count_is_hidden(
+    warehouse_env: Path, monkeypatch: pytest.MonkeyPatch, scope: str, hidden: str
+) -> None:
+    """Hidden counts in the flow, pair and shift tables never read None, blank or 0: a released one reads
+    "fewer than 11" (the lead's default scope), an exact one "suppressed" (its own-records scope, here
+    over the whole fixture)."""
+    viewer = VIEWERS["lead"]
+    if scope == "own":
+        read_the_whole_warehouse(monkeypatch)
+        viewer = exact_viewer("lee", "lead", "san_diego")
+    app = _ok(_app(FLOWS, viewer).run())
     _ok(app.select_slider(key="url_level").set_value("res4").run())
     tables = [frame.value for frame in app.dataframe]
     assert tables
     counts = ("Records", "Victims", "Tips", "Confirmed", "Services", "Recent", "Baseline")
     cells = pd.concat([t[c] for t in tables for c in counts if c in t.columns], ignore_index=True)
     assert not cells.isna().any()
-    assert cells.eq("suppressed").any()  # the res 4 table hides some parts
+    assert cells.eq(hidden).any()  # the res 4 table hides some parts
+    assert not cells.eq({"fewer than 11": "suppressed", "suppressed": "fewer than 11"}[hidden]).any()
     flows = tables[0]
     assert list(flows.columns[:2]) == ["From", "To"] and "Rolled up" in flows.columns
 
@@ -266,16 +286,16 @@ def test_a_deep_link_lands_on_its_page_after_sign_in(warehouse_env: Path) -> Non
 
 
 @pytest.mark.parametrize("script", [HEATMAP, FLOWS, str(settings.REPO_ROOT / "pages" / "statewide.py")])
-def test_a_small_county_is_explained_by_name_and_keeps_the_period(warehouse_env: Path, script: str) -> None:
+def test_a_small_county_is_explained_by_name_and_keeps_the_period(warehouse_env: Path, exact_path: None, script: str) -> None:
     """Alpine alone is refused: the message names counties (no FIPS codes), offers to add
     them or clear the filter, and the period stays as chosen (it used to jump)."""
     import re
 
     from geo import reference
 
-    # an analyst: the guard refuses isolating filters on the exact path; viewers who read
-    # the protected release (partners since the release) are never refused
-    app = _ok(_app(script, VIEWERS["analyst"], params={"from": "2024-03", "to": "2024-08"}).run())
+    # an analyst's own-records scope: the guard refuses isolating filters on the exact path; viewers
+    # who read the protected release (everyone's default scope) are never refused
+    app = _ok(_app(script, EXACT_ANALYST, params={"from": "2024-03", "to": "2024-08"}).run())
     _ok(app.multiselect(key="f_counties").set_value(["06003"]).run())
     start, end = app.select_slider(key="f_period").value
     assert (start.isoformat(), end.isoformat()) == ("2024-03-01", "2024-08-01")
@@ -297,12 +317,12 @@ def test_a_small_county_is_explained_by_name_and_keeps_the_period(warehouse_env:
     assert app.select_slider(key="f_period").value == (start, end)
 
 
-def test_a_mostly_suppressed_heatmap_says_so_and_offers_coarser_cells(warehouse_env: Path) -> None:
+def test_a_mostly_suppressed_heatmap_says_so_and_offers_coarser_cells(warehouse_env: Path, exact_path: None) -> None:
     """A change map of LA tips by year: most cells are hidden; say so, one click to coarser."""
     params = {"res": "8", "counties": "06037", "record_types": "tip", "from": "2025-01", "to": "2025-12",
               "cmp": "change", "cmp_from": "2024-01", "cmp_to": "2024-12"}
-    # an analyst's exact, k-suppressed map (a partner's protected map takes no type filter)
-    app = _ok(_app(HEATMAP, VIEWERS["analyst"], params=params).run())
+    # an analyst's exact, k-suppressed map (own-records scope; the protected map takes no type filter)
+    app = _ok(_app(HEATMAP, EXACT_ANALYST, params=params).run())
     assert any("cells are suppressed" in w.value for w in app.warning), [w.value for w in app.warning]
     _ok(app.button(key="heatmap_coarser").click().run())
     assert app.select_slider(key="url_res").value == 7

@@ -42,7 +42,7 @@ from query import viewer as viewer_module
 from query.filters import INDICATORS, RECORD_TYPES, SOURCE_KINDS, TRAFFICKING_TYPES, Filters
 from query.policy import Capability, aggregate_only_roles, capabilities_of, task_force_roles
 from query.suppression import COUNT_COLUMNS, FilterIsolationError, max_visible_count_below_k
-from query.viewer import Viewer
+from query.viewer import OWN_RECORDS, Viewer
 from routes.errors import AccessDenied, RoutesError
 from tests.warehouse_fixture import SOURCES, SPARSE_COUNTY, SPARSE_RECORDS, make_small_warehouse
 
@@ -54,7 +54,8 @@ _TASK_FORCES = ("la", "san_diego")
 def viewers_from_policy(roles: tuple[str, ...] | None = None) -> tuple[Viewer, ...]:
     """One viewer per role of the policy table (``query/policy.py``), never a hand-written list.
 
-    Roles bound to a task force take ``la`` or ``san_diego`` in turn; a role that
+    Roles bound to a task force take ``la`` or ``san_diego`` in turn, in both
+    aggregate scopes (all agencies, own records); a role that
     may be bound to one for its own sources (a partner) comes twice, unbound and
     bound to ``la``. A role added to the table is covered here without a word.
     """
@@ -63,7 +64,9 @@ def viewers_from_policy(roles: tuple[str, ...] | None = None) -> tuple[Viewer, .
     for role in roles if roles is not None else tuple(viewer_module.ROLES):
         caps = capabilities_of(role)
         if role in bound:
-            out.append(Viewer(f"t-{role}", role, _TASK_FORCES[bound.index(role) % len(_TASK_FORCES)]))
+            task_force = _TASK_FORCES[bound.index(role) % len(_TASK_FORCES)]
+            out.append(Viewer(f"t-{role}", role, task_force))
+            out.append(Viewer(f"t-{role}-own", role, task_force, OWN_RECORDS))  # exact, own records only
             continue
         out.append(Viewer(f"t-{role}", role))
         if caps & {Capability.SEE_OWN_SOURCES_INTAKE, Capability.UPLOAD_OWN_SOURCES}:
@@ -450,6 +453,8 @@ def test_cli_obeys_the_same_rules(env: dict[str, Any], module: str, name: str,
         argv = ["query", module, name, "--as", viewer.role]
         if viewer.task_force:
             argv += ["--task-force", viewer.task_force]
+        if viewer.counts_own_records:
+            argv += ["--scope", viewer.scope]
         for key, value in filters.to_query_params().items():
             argv += [f"--{key.replace('_', '-')}", value]
         if "res" in inspect.signature(fn).parameters:
@@ -478,6 +483,23 @@ def test_cli_refuses_the_isolating_selection(env: dict[str, Any], capsys: pytest
         for frame in _csv_frames(out) if code == 0 else []:
             assert max_visible_count_below_k(frame, k=K) is None
         assert code in (0, 2), err
+
+
+def test_cli_release_viewers_read_fewer_than_k_and_own_scope_reads_suppressed(
+    env: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A hidden released count prints "fewer than 11" (never an empty cell); an exact hidden count stays empty."""
+    hidden = f"fewer than {K}"
+    for argv in (["--as", "partner"], ["--as", "analyst", "--task-force", "la"]):
+        code, out = _cli("query", "trends", "county_rates", *argv)
+        assert code == 0 and "Figures for this viewer are protected" in capsys.readouterr().err
+        frame = _csv_frames(out)[0]
+        assert frame["records"].astype(str).eq(hidden).any(), f"{argv}: no hidden county reads {hidden!r}"
+        assert not frame["records"].isna().any()
+    code, out = _cli("query", "trends", "county_rates", "--as", "analyst", "--task-force", "la", "--scope", "own")
+    assert code == 0 and "protected" not in capsys.readouterr().err
+    frame = _csv_frames(out)[0]
+    assert not frame["records"].astype(str).eq(hidden).any() and frame["records"].isna().any()
 
 
 # ------------------------------------------------------------------------ the app
@@ -514,13 +536,17 @@ def test_every_page_under_every_demo_role(env: dict[str, Any], page: Path) -> No
     from streamlit.testing.v1 import AppTest
 
     demo_roles = {v.role: v.task_force for v in reversed(VIEWERS) if v.task_force is None or v.role in task_force_roles()}
-    for role, task_force in demo_roles.items():
+    runs = [(role, task_force, None) for role, task_force in demo_roles.items()]
+    runs += [(role, task_force, OWN_RECORDS) for role, task_force in demo_roles.items() if role in task_force_roles()]
+    for role, task_force, scope in runs:
         at = AppTest.from_file(str(page), default_timeout=120)
         at.session_state["routes_demo_role"] = role
         if task_force:
             at.session_state["routes_demo_task_force"] = task_force
+        if scope:  # the sidebar's "Count" choice, as a bookmarked URL gives it
+            at.query_params["scope"] = scope
         at.run()
-        where = f"pages/{page.name} as {role}"
+        where = f"pages/{page.name} as {role}" + (f" (scope {scope})" if scope else "")
         assert not at.exception, f"{where}: {[e.value for e in at.exception]}"
         _scan_app(at, where=where)
 
@@ -571,12 +597,17 @@ def test_exports_when_briefings_exist(env: dict[str, Any], tmp_path: Path) -> No
 
 
 def _release_viewers() -> list[Viewer]:
-    """One viewer per role without record access (derived from the roles): they must read the release."""
+    """One viewer per role in its default scope (derived from the roles): every one must read the release.
+
+    Analysts and leads too: their default scope is "all agencies"; only the
+    "my task force's records" scope (tests/test_scope.py) reads exact counts.
+    """
+    from query import release
     from query.viewer import ROLES
 
-    viewers = [Viewer(f"t-{role}", role, "la") if role in ("analyst", "lead") else Viewer(f"t-{role}", role)
+    viewers = [Viewer(f"t-{role}", role, "la") if role in task_force_roles() else Viewer(f"t-{role}", role)
                for role in ROLES]
-    return [v for v in viewers if not v.has_record_access]
+    return [v for v in viewers if release.reads_release(v)]
 
 
 #: Readers outside the release's scope whose reads for these viewers are not counts of records:
@@ -586,7 +617,16 @@ _INTAKE = (
     "Data intake reports ingest batches and quarantine (source metadata), not the release's aggregat"
     "es of records: own sources only and k-suppressed (query/intake.py, tests/test_intake_query.py)"
 )
+_RECORD_LEVEL = (
+    "a record-level feature of a viewer with record access (its own task force's records, deconfliction "
+    "about them), not an aggregate; refused to every other viewer (test_record_readers_refuse_other_roles)"
+)
 NOT_AGGREGATES: dict[str, str] = {
+    "records.records_for_source": _RECORD_LEVEL,
+    "records.records_in_cell": _RECORD_LEVEL,
+    "matches.open_matches": _RECORD_LEVEL,
+    "matches.operation_conflicts": _RECORD_LEVEL,
+    "matches.own_agencies": _RECORD_LEVEL,
     "intake.quarantine_reasons": _INTAKE,
     "intake.quarantine_rows": _INTAKE,
     "intake.source_batches": _INTAKE,
@@ -632,7 +672,7 @@ def test_readers_for_viewers_without_record_access_read_only_the_release(
     import duckdb
 
     viewers = _release_viewers()
-    assert {v.role for v in viewers} >= {"partner", "leadership", "admin"}
+    assert {v.role for v in viewers} == set(viewer_module.ROLES), "every role's default scope must read the release"
     values = _fixture_values(env["records"])
     year = Filters(start=MONTHS[12], end=MONTHS[23])
     answered: set[str] = set()
@@ -661,6 +701,6 @@ def test_readers_for_viewers_without_record_access_read_only_the_release(
         "trends.headline_figures", "trends.monthly_series", "trends.county_rates", "trends.counties_ranked_by_change",
         "trends.emerging_hot_spots", "cells.cell_counts", "cells.cell_change", "cells.histogram_by_month",
         "cells.cell_breakdown", "flows.flow_edges", "flows.location_totals", "flows.corridor_loads",
-        "flows.coordination_pairs",
+        "flows.coordination_pairs", "flows.route_shifts",
     }
     assert expected <= answered, f"these readers never answered on the release alone: {sorted(expected - answered)}"

@@ -17,12 +17,20 @@ from query.filters import Filters
 from query.suppression import max_visible_count_below_k
 from query.viewer import Viewer
 from routes import warehouse
+from tests.exact_path import exact_viewer, read_the_whole_warehouse
 
-VIEWERS = [Viewer("u", "partner"), Viewer("u", "leadership"), Viewer("u", "analyst", task_force="la")]
-#: A viewer with record access reads the exact tables: the arithmetic of the exact path is tested
-#: through it (viewers without record access read the protected release: tests/test_release_*.py).
+#: The last reads the exact path, whose arithmetic these tests check over every record of the fixture
+#: (tests/exact_path.py): in the product it serves an analyst's or lead's own-records scope, on its own
+#: records only (tests/test_scope.py); every other view reads the protected release (tests/test_release_*.py).
+VIEWERS = [Viewer("u", "partner"), Viewer("u", "leadership"), exact_viewer("u", "analyst", "la")]
 EXACT = VIEWERS[2]
 K = 11
+
+
+@pytest.fixture(autouse=True)
+def _exact_path_over_every_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The exact path reads the whole fixture warehouse (release viewers read its release as before)."""
+    read_the_whole_warehouse(monkeypatch)
 
 
 @pytest.fixture(scope="module")
@@ -324,3 +332,31 @@ def test_location_totals_of_a_cell_on_the_border_count_only_the_part_inside(con)
                                        check_names=False)
         checked += len(shown.index.intersection(list(border)))
     assert checked > 0  # some border cell's count is shown, and it is the part inside
+
+
+@pytest.mark.parametrize("level", ["county", "region", "segment"])
+def test_release_viewers_get_route_shifts_from_released_flows(con: duckdb.DuckDBPyConnection, level: str) -> None:
+    """Route shifts for a viewer who reads the release: its last year against the year before, released flows only."""
+    from query import release
+
+    partner = VIEWERS[0]
+    shifts = qf.route_shifts(partner, level=level, con=con)
+    assert len(shifts), "release viewers get route shifts"
+    _assert_protected(shifts)
+    span = release.month_range(con)
+    assert span is not None
+    last = span[1]
+    assert set(shifts["recent_start"]) == {date(last.year, 1, 1)}
+    assert set(shifts["baseline_end"]) == {date(last.year - 1, 12, 31)}
+    assert set(shifts["shift"]) <= {"new", "growing", "steady", "fading", "gone"}
+    if level == "segment":
+        return
+    year = lambda y: release.edges(con, Filters(start=date(y, 1, 1), end=date(y, 12, 1)), level)  # noqa: E731
+    recent, baseline = year(last.year), year(last.year - 1)
+    shown = shifts[shifts["recent"].notna() & shifts["baseline"].notna()]
+    assert len(shown)
+    recent_by = recent.groupby(["origin_id", "dest_id"])["records"].sum()
+    baseline_by = baseline.groupby(["origin_id", "dest_id"])["records"].sum()
+    for row in shown.head(20).itertuples():
+        key = (row.origin_id, row.dest_id)
+        assert (int(row.recent), int(row.baseline)) == (int(recent_by.get(key, 0)), int(baseline_by.get(key, 0)))

@@ -84,13 +84,13 @@ def _region(fips: pd.Series) -> pd.Series:
 # ------------------------------------------------------------------ the attacks
 
 
-def region_minus_county_edges(path: Path) -> Pairs:
+def region_minus_county_edges(path: Path, viewer: Viewer = PARTNER) -> Pairs:
     """A region edge minus the county edges shown inside it: the hidden county edges."""
     out: Pairs = []
     for f in _year_filters():
         try:
-            regions = flows.flow_edges(PARTNER, f, level="region")
-            counties = flows.flow_edges(PARTNER, f, level="county")
+            regions = flows.flow_edges(viewer, f, level="region")
+            counties = flows.flow_edges(viewer, f, level="county")
         except FilterIsolationError:
             continue
         shown = counties[counties["level"].eq("county") & ~counties["suppressed"]].copy()
@@ -110,7 +110,7 @@ def region_minus_county_edges(path: Path) -> Pairs:
     return out
 
 
-def one_more_month(path: Path) -> Pairs:
+def one_more_month(path: Path, viewer: Viewer = PARTNER) -> Pairs:
     """County rates over months a..b and a..b+1: the difference is each county's month b+1."""
     out: Pairs = []
     truth = _truth(path, "SELECT dest_county_fips AS c, month, count(*) AS n FROM records GROUP BY ALL")
@@ -119,8 +119,8 @@ def one_more_month(path: Path) -> Pairs:
     for m in range(1, 23):
         end, after = date(2024 + (m - 1) // 12, (m - 1) % 12 + 1, 1), date(2024 + m // 12, m % 12 + 1, 1)
         try:
-            a = trends.county_rates(PARTNER, Filters(start=start, end=end)).set_index("county_fips")
-            b = trends.county_rates(PARTNER, Filters(start=start, end=after)).set_index("county_fips")
+            a = trends.county_rates(viewer, Filters(start=start, end=end)).set_index("county_fips")
+            b = trends.county_rates(viewer, Filters(start=start, end=after)).set_index("county_fips")
         except FilterIsolationError:
             continue
         both = a["records"].notna() & b["records"].notna()
@@ -130,7 +130,7 @@ def one_more_month(path: Path) -> Pairs:
     return out
 
 
-def one_more_record_type(path: Path) -> Pairs:
+def one_more_record_type(path: Path, viewer: Viewer = PARTNER) -> Pairs:
     """County rates for types T and T + one more type: the difference is that type's count."""
     out: Pairs = []
     truth = _truth(path, "SELECT dest_county_fips AS c, month, record_type AS t, count(*) AS n FROM records GROUP BY ALL")
@@ -142,8 +142,8 @@ def one_more_record_type(path: Path) -> Pairs:
             for extra in (t for t in types if t != base):
                 period = {"start": start, "end": end}
                 try:
-                    a = trends.county_rates(PARTNER, Filters(**period, record_types=(base,))).set_index("county_fips")
-                    b = trends.county_rates(PARTNER, Filters(**period, record_types=(base, extra))).set_index("county_fips")
+                    a = trends.county_rates(viewer, Filters(**period, record_types=(base,))).set_index("county_fips")
+                    b = trends.county_rates(viewer, Filters(**period, record_types=(base, extra))).set_index("county_fips")
                 except FilterIsolationError:
                     continue
                 both = a["records"].notna() & b["records"].notna()
@@ -154,7 +154,7 @@ def one_more_record_type(path: Path) -> Pairs:
     return out
 
 
-def headline_previous_period(path: Path) -> Pairs:
+def headline_previous_period(path: Path, viewer: Viewer = PARTNER) -> Pairs:
     """The previous-period figure of two counties minus that of one: the other's count."""
     out: Pairs = []
     truth = _truth(path, "SELECT dest_county_fips AS c, year(month) AS y, count(*) AS n FROM records GROUP BY ALL")
@@ -164,14 +164,14 @@ def headline_previous_period(path: Path) -> Pairs:
     period = {"start": date(2025, 1, 1), "end": date(2025, 12, 1)}
     for anchor in big:
         try:
-            alone = trends.headline_figures(PARTNER, Filters(**period, counties=(anchor,))).set_index("period")
+            alone = trends.headline_figures(viewer, Filters(**period, counties=(anchor,))).set_index("period")
         except FilterIsolationError:
             continue
         for county in counties:
             if county == anchor:
                 continue
             try:
-                pair = trends.headline_figures(PARTNER, Filters(**period, counties=(anchor, county))).set_index("period")
+                pair = trends.headline_figures(viewer, Filters(**period, counties=(anchor, county))).set_index("period")
             except FilterIsolationError:
                 continue
             if pd.isna(pair.at["previous", "records"]) or pd.isna(alone.at["previous", "records"]):
@@ -181,7 +181,7 @@ def headline_previous_period(path: Path) -> Pairs:
     return out
 
 
-def parent_minus_shown_children(path: Path) -> Pairs:
+def parent_minus_shown_children(path: Path, viewer: Viewer = PARTNER) -> Pairs:
     """A cell of ``cell_counts`` minus its children that ``cell_change`` shows: the hidden children."""
     out: Pairs = []
     grid = cells.grid
@@ -191,8 +191,8 @@ def parent_minus_shown_children(path: Path) -> Pairs:
         for parent_res in (4, 5):
             child_res = parent_res + 1
             try:
-                parents = cells.cell_counts(PARTNER, f, res=parent_res)
-                change = cells.cell_change(PARTNER, nothing, f, res=child_res)
+                parents = cells.cell_counts(viewer, f, res=parent_res)
+                change = cells.cell_change(viewer, nothing, f, res=child_res)
             except FilterIsolationError:
                 continue
             shown = change[~change["suppressed"] & change["after"].notna()].copy()
@@ -212,13 +212,13 @@ def parent_minus_shown_children(path: Path) -> Pairs:
     return out
 
 
-def adjacent_segments(path: Path) -> Pairs:
+def adjacent_segments(path: Path, viewer: Viewer = PARTNER) -> Pairs:
     """Two neighbouring highway segments: the difference of their loads is the flows on one only."""
     out: Pairs = []
-    table = release.PATHS_TABLE if release.reads_release(PARTNER) else "corridor_paths"
+    table = release.PATHS_TABLE if release.reads_release(viewer) else "corridor_paths"
     for f in _year_filters():
         try:
-            loads = flows.corridor_loads(PARTNER, f)
+            loads = flows.corridor_loads(viewer, f)
         except FilterIsolationError:
             continue
         where, params = _types_sql(f)
@@ -242,13 +242,13 @@ def adjacent_segments(path: Path) -> Pairs:
     return out
 
 
-def location_minus_edges(path: Path) -> Pairs:
+def location_minus_edges(path: Path, viewer: Viewer = PARTNER) -> Pairs:
     """A county's incoming total minus the incoming county edges shown: the hidden ones."""
     out: Pairs = []
     for f in _year_filters():
         try:
-            totals = flows.location_totals(PARTNER, f, level="county").set_index("location_id")
-            edges = flows.flow_edges(PARTNER, f, level="county")
+            totals = flows.location_totals(viewer, f, level="county").set_index("location_id")
+            edges = flows.flow_edges(viewer, f, level="county")
         except FilterIsolationError:
             continue
         shown = edges[edges["level"].eq("county") & ~edges["suppressed"] & edges["origin_kind"].eq("county")]
@@ -272,7 +272,7 @@ def location_minus_edges(path: Path) -> Pairs:
 #: The attacks over the small fixture. ``parent_minus_shown_children`` needs map cells with k
 #: or more records, which this fixture's even spread has too few of: it runs on the 60 k demo
 #: (tests/test_release_utility.py).
-ATTACKS: dict[str, Callable[[Path], Pairs]] = {
+ATTACKS: dict[str, Callable[[Path, Viewer], Pairs]] = {
     "region edge minus county edges": region_minus_county_edges,
     "one more month": one_more_month,
     "one more record type": one_more_record_type,
@@ -308,3 +308,91 @@ def test_the_attacks_succeed_without_the_release(path: Path, monkeypatch: pytest
         hit_rate, _, n = _score(ATTACKS[name](path))
         exact[name] = (hit_rate, n)
     assert any(n > 0 and rate == 1.0 for rate, n in exact.values()), exact
+
+
+# ------------------------------------------------- analysts and leads (issue 17: one release for them too)
+
+
+#: Viewers with record access attacking other agencies' records: their default scope is "all agencies".
+ANALYST = Viewer("attacker-analyst", "analyst", "la")
+LEAD = Viewer("attacker-lead", "lead", "san_diego")
+
+
+@pytest.mark.parametrize("viewer", [ANALYST, LEAD], ids=["analyst", "lead"])
+@pytest.mark.parametrize("name", [n for n in ATTACKS if n not in AT_THE_FLOOR])
+def test_analysts_and_leads_recover_no_small_count_exactly(path: Path, name: str, viewer: Viewer) -> None:
+    """The partner's attacks, run by an analyst or lead in the "all agencies" scope (the release)."""
+    hit_rate, mean_error, n = _score(ATTACKS[name](path, viewer))
+    print(f"{name} as {viewer.role}: {n} small counts recovered, exact {hit_rate:.0%}, mean abs error {mean_error:.2f}")
+    assert n >= 10, f"{name}: only {n} small counts to judge; the attack needs more filter sets"
+    assert hit_rate <= 0.25, f"{name} as {viewer.role}: {hit_rate:.0%} of {n} small counts recovered exactly"
+    assert mean_error >= 1.5, f"{name} as {viewer.role}: mean error {mean_error:.2f} over {n} small counts"
+
+
+def release_minus_own_records(path: Path, viewer: Viewer) -> Pairs:
+    """Every agency's count (the "all agencies" scope) minus the viewer's own task force's exact count.
+
+    The strongest mix of the two scopes: the attacker knows its own records
+    exactly (it may list them, and the "my task force's records" scope counts
+    them), so whatever the all-agencies figure says beyond them is the other
+    agencies' count, per county, year and record-type set.
+    """
+    out: Pairs = []
+    truth = _truth(path, """
+        SELECT dest_county_fips AS c, month, record_type AS t, source_task_force = ? AS own, count(*) AS n
+        FROM records GROUP BY ALL""", [viewer.task_force])
+    truth["month"] = pd.to_datetime(truth["month"]).dt.date
+    for f in _year_filters():
+        try:
+            every = trends.county_rates(viewer, f).set_index("county_fips")
+        except FilterIsolationError:
+            continue
+        assert f.start is not None and f.end is not None
+        chosen = truth[(truth["month"] >= f.start) & (truth["month"] <= f.end)
+                       & (truth["t"].isin(f.record_types) if f.record_types else True)]
+        own = chosen[chosen["own"]].groupby("c")["n"].sum()
+        others = chosen[~chosen["own"]].groupby("c")["n"].sum()
+        for county in every.index[every["records"].notna()]:
+            recovered = float(every.at[county, "records"]) - float(own.get(county, 0))
+            out.append((recovered, float(others.get(county, 0))))
+    return out
+
+
+@pytest.mark.parametrize("viewer", [ANALYST, LEAD], ids=["analyst", "lead"])
+def test_release_minus_own_records_recovers_no_small_count_exactly(path: Path, viewer: Viewer) -> None:
+    """Own exact minus the release gives other agencies' small counts only at the noise's rate."""
+    hit_rate, mean_error, n = _score(release_minus_own_records(path, viewer))
+    print(f"release minus own records as {viewer.role}: {n} small counts, exact {hit_rate:.0%}, "
+          f"mean abs error {mean_error:.2f}")
+    assert hit_rate <= 0.25, f"as {viewer.role}: {hit_rate:.0%} of {n} other agencies' small counts recovered exactly"
+    assert n >= 10, f"only {n} small counts of other agencies to judge"
+    assert mean_error >= 1.5, f"as {viewer.role}: mean error {mean_error:.2f} over {n} small counts"
+
+
+def test_own_scope_minus_release_recovers_no_small_count_exactly(path: Path) -> None:
+    """The same attack with the own counts read from the "my task force's records" scope where it shows them."""
+    from query.viewer import OWN_RECORDS
+
+    viewer, own_viewer = ANALYST, ANALYST.with_scope(OWN_RECORDS)
+    truth = _truth(path, "SELECT dest_county_fips AS c, month, record_type AS t, count(*) AS n FROM records "
+                         "WHERE source_task_force <> ? GROUP BY ALL", [viewer.task_force])
+    truth["month"] = pd.to_datetime(truth["month"]).dt.date
+    out: Pairs = []
+    for f in _year_filters():
+        every = trends.county_rates(viewer, f).set_index("county_fips")["records"]
+        try:
+            own = trends.county_rates(own_viewer, f).set_index("county_fips")["records"]
+        except FilterIsolationError:  # the own scope keeps the small-cell guard on its exact counts
+            continue
+        assert f.start is not None and f.end is not None
+        chosen = truth[(truth["month"] >= f.start) & (truth["month"] <= f.end)
+                       & (truth["t"].isin(f.record_types) if f.record_types else True)]
+        others = chosen.groupby("c")["n"].sum()
+        for county in every.index[every.notna()]:
+            if county in own.index and pd.notna(own[county]):
+                out.append((float(every[county] - own[county]), float(others.get(county, 0))))
+    hit_rate, mean_error, n = _score(out)
+    print(f"own scope minus release: {n} small counts, exact {hit_rate:.0%}, mean abs error {mean_error:.2f}")
+    assert n >= 10, f"only {n} small counts of other agencies to judge"
+    assert hit_rate <= 0.25, f"{hit_rate:.0%} of {n} other agencies' small counts recovered exactly"
+    assert mean_error >= 1.5, f"mean error {mean_error:.2f} over {n} small counts"

@@ -13,14 +13,22 @@ from streamlit.testing.v1 import AppTest
 from pipelines import build
 from query.viewer import Viewer
 from routes import settings
+from tests.exact_path import exact_viewer, read_the_whole_warehouse
 from tests.warehouse_fixture import make_small_warehouse
 
 STATEWIDE = str(settings.REPO_ROOT / "pages" / "statewide.py")
 REGION = str(settings.REPO_ROOT / "pages" / "region.py")
 LEADER = Viewer("lee", "leadership")
-#: Reads the exact tables (record access): the page's exact numbers and its "not built" notes are checked
-#: through it; leadership reads the protected release (test_statewide_leadership_sees_the_release).
-ANALYST = Viewer("ana", "analyst", "la")
+#: Reads the exact path over every record of the fixture (tests/exact_path.py): the page's exact numbers
+#: and its "not built" notes are checked through it. In the product the exact path serves an analyst's
+#: own-records scope on its own records only (tests/test_scope.py); leadership, and analysts by default,
+#: read the protected release (test_statewide_leadership_sees_the_release).
+ANALYST = exact_viewer("ana", "analyst", "la")
+
+
+@pytest.fixture(autouse=True)
+def _exact_path_over_every_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    read_the_whole_warehouse(monkeypatch)
 
 
 @pytest.fixture
@@ -121,8 +129,8 @@ def test_statewide_leadership_sees_the_release(built: Path) -> None:
 def test_statewide_partner_never_sees_a_small_count(built: Path) -> None:
     app = _page(STATEWIDE, Viewer("ngo", "partner"), params={"regions": "Region III"})
     assert not app.exception
-    for value in _metrics(app).values():
-        assert value == "suppressed" or int(value.replace(",", "")) >= 11 or value == "0"
+    for value in _metrics(app).values():  # a hidden released figure reads as the hotline's "fewer than 11"
+        assert value == "fewer than 11" or int(value.replace(",", "")) >= 11 or value == "0"
 
 
 def test_region_page_for_a_region_task_force_and_county(built: Path) -> None:
@@ -193,8 +201,9 @@ def test_region_flows_cover_the_headers_period(built: Path) -> None:
     from datetime import date
 
     from maps import statewide_maps as sm
-    from query import trends
+    from query import release, trends
     from query.filters import Filters
+    from ui.tables import hidden_as_released
 
     app = _page(REGION, params={"kind": "county", "place": "06037"})
     assert not app.exception
@@ -203,8 +212,12 @@ def test_region_flows_cover_the_headers_period(built: Path) -> None:
     expected = trends.region_profile(LEADER, county="06037", filters=Filters().with_period(*period))
     everything = trends.region_profile(LEADER, county="06037", filters=Filters())
     shown_in = app.dataframe[1].value
-    expected_in = sm.flows_table(expected.flows_in, side="origin")
-    assert not sm.flows_table(everything.flows_in, side="origin").equals(expected_in)  # the test can tell
+
+    def as_shown(flows: pd.DataFrame) -> pd.DataFrame:  # no unmeasured victims; hidden reads "fewer than 11"
+        return hidden_as_released(sm.flows_table(release.drop_unreleased(LEADER, flows), side="origin"), viewer=LEADER)
+
+    expected_in = as_shown(expected.flows_in)
+    assert not as_shown(everything.flows_in).equals(expected_in)  # the test can tell
     pd.testing.assert_frame_equal(shown_in.reset_index(drop=True), expected_in.reset_index(drop=True))
 
 

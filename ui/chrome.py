@@ -162,11 +162,12 @@ def show_error(error: Exception, *, filters_key: str = "f") -> None:
 
 
 def count_table(frame: pd.DataFrame, *, label: str = "value", viewer: Viewer | None = None) -> None:
-    """A table of counts where hidden values read "suppressed", never blank or zero."""
+    """A table of counts where hidden values read "suppressed" ("fewer than 11" when released), never blank or zero."""
     shown = frame.drop(columns=[c for c in ("dimension", "suppressed") if c in frame.columns]).copy()
+    hidden = release.hidden_text(viewer) if viewer is not None else "suppressed"
     for column in ("records", "victims"):
         if column in shown.columns:
-            shown[column] = [("suppressed" if pd.isna(v) else f"{int(v):,}") for v in shown[column]]
+            shown[column] = [(hidden if pd.isna(v) else f"{int(v):,}") for v in shown[column]]
     shown = shown.rename(columns={"value": label})
     if viewer is None:
         st.dataframe(shown, hide_index=True, width="stretch")
@@ -213,18 +214,21 @@ def tile_width(value: object) -> int:
     return max(TILE_WIDTH_PX, _TILE_PX_PER_CHAR * len(str(value)))
 
 
-def metric_row(metrics: Sequence[Metric]) -> None:
+def metric_row(metrics: Sequence[Metric], *, viewer: Viewer | None = None) -> None:
     """Headline figures as tiles that wrap onto a second line rather than shrink.
 
     Equal columns cut a figure to "6,…" once the window narrows (1024 px with the
     sidebar open leaves about 90 px for each of seven); tiles of a fixed width in a
-    wrapping row keep every figure whole.
+    wrapping row keep every figure whole. A hidden figure reads as ``viewer``'s
+    :func:`query.release.hidden_text` ("fewer than 11" for a released value).
     """
+    hidden = release.hidden_text(viewer) if viewer is not None else "suppressed"
     with st.container(horizontal=True, wrap=True, gap="medium"):
         for metric in metrics:
+            value = hidden if metric.value == "suppressed" else metric.value
             st.metric(
-                metric.label, metric.value, metric.delta, help=metric.help, delta_color="off",
-                width=tile_width(metric.value),
+                metric.label, value, metric.delta, help=metric.help, delta_color="off",
+                width=tile_width(value),
             )
 
 

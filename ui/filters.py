@@ -26,7 +26,7 @@ import streamlit as st
 from geo import reference
 from query import cells
 from query.filters import INDICATORS, RECORD_TYPES, SOURCE_KINDS, TRAFFICKING_TYPES, Filters
-from query.viewer import Viewer
+from query.viewer import ALL_AGENCIES, OWN_RECORDS, Viewer
 from routes.errors import RoutesError
 from ui.cache import snapshot_cached
 from ui.chrome import protection_caption
@@ -439,6 +439,30 @@ def url_choice(label: str, options: Sequence[object], *, param: str, default: ob
     value = draw(label, list(options), key=widget_key, **kwargs)  # type: ignore[operator]
     _sync_params({param: str(value) if value != default else None})
     return value
+
+
+#: The aggregate scopes an analyst or lead chooses between, as the sidebar names them.
+SCOPE_LABELS = {ALL_AGENCIES: "All agencies (protected)", OWN_RECORDS: "My task force's records (exact)"}
+
+
+def scope_choice(viewer: Viewer) -> Viewer:
+    """The viewer with the aggregate scope chosen in the sidebar (for viewers with record access).
+
+    One choice for the whole page: every figure then counts either every
+    agency's records (the protected release) or only the viewer's own task
+    force's records (exact); a page never mixes the two. Viewers without record
+    access have no choice to make: they always read the release.
+    """
+    if not viewer.has_record_access:
+        return viewer
+    with st.sidebar:
+        scope = url_choice(
+            "Count", list(SCOPE_LABELS), param="scope", default=viewer.scope,  # a signed-in viewer's: all
+            format_func=SCOPE_LABELS.get, horizontal=False,
+            help="All agencies: every agency's records, from the protected release (small noise, the same "
+                 "for everyone). My task force's records: only records your task force's sources sent, exact.",
+        )
+    return viewer.with_scope(str(scope))
 
 
 def available_months(viewer: Viewer, filters: Filters) -> list[date]:

@@ -208,7 +208,7 @@ def viewer_from_claims(claims: Mapping[str, Any]) -> Viewer:
     >>> import os
     >>> os.environ["ROUTES_OIDC_ROLES"] = "ht-admins=admin,la-htf=analyst:la"
     >>> viewer_from_claims({"email": "a@x.org", "groups": ["staff", "la-htf"]})
-    Viewer(user='a@x.org', role='analyst', task_force='la')
+    Viewer(user='a@x.org', role='analyst', task_force='la', scope='all')
     >>> del os.environ["ROUTES_OIDC_ROLES"]
     """
     claim = settings.oidc_role_claim()

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from query import audit
+from query import audit, release
 from query.filters import Filters
 from query.policy import Capability
 from query.viewer import Viewer
@@ -48,6 +48,27 @@ def record_download(viewer: Viewer, *, name: str, rows: int, columns: list[str],
     )
 
 
+def hidden_as_released(data: pd.DataFrame, *, viewer: Viewer) -> pd.DataFrame:
+    """``data`` with cells reading "suppressed" spelled as ``viewer`` reads a hidden count.
+
+    For a viewer who reads the protected release that is "fewer than 11"
+    (:func:`query.release.hidden_text`); other viewers' tables are unchanged.
+
+    >>> hidden_as_released(pd.DataFrame({"Records": ["12", "suppressed"]}), viewer=Viewer("p", "partner"))["Records"].tolist()
+    ['12', 'fewer than 11']
+    """
+    hidden = release.hidden_text(viewer) if viewer.can(Capability.SEE_AGGREGATES) else "suppressed"
+    if hidden == "suppressed" or data.empty:
+        return data
+    text = [c for c in data.columns if data[c].dtype == object or pd.api.types.is_string_dtype(data[c])]
+    if not text:
+        return data
+    out = data.copy()
+    for column in text:
+        out[column] = out[column].map(lambda v: hidden if isinstance(v, str) and v == "suppressed" else v)
+    return out
+
+
 def show_table(data: pd.DataFrame, *, viewer: Viewer, name: str, filters: Filters | None = None,
                **dataframe_options: Any) -> None:
     """``st.dataframe(data, **dataframe_options)`` and, under it, the audited safe download.
@@ -63,6 +84,7 @@ def show_table(data: pd.DataFrame, *, viewer: Viewer, name: str, filters: Filter
     filters
         The filters the table was read with, for the audit entry.
     """
+    data = hidden_as_released(data, viewer=viewer)
     st.dataframe(data, **dataframe_options)
     if data.empty or not viewer.can(Capability.DOWNLOAD_TABLES):
         return
