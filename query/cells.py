@@ -602,7 +602,8 @@ def _released_breakdown(
         frame["records"] = pd.array([pd.NA] * len(frame), dtype="Int64")
         frame["suppressed"] = True
         return frame
-    return suppression.protect_breakdown(frame, k=viewer.k, margins=[["dimension"]], count_columns=["records"])
+    return suppression.protect_breakdown(frame, k=viewer.k, margins=[["dimension"]], count_columns=["records"],
+                                         complementary=False)  # released counts: noise protects them
 
 
 # -------------------------------------------------------------------- histogram
@@ -637,7 +638,8 @@ def histogram_by_month(
         )
         frame = c.execute(sql, params).df()
     frame["month"] = pd.to_datetime(frame["month"]).dt.date
-    return suppression.suppress_small_counts(frame, k=viewer.k, count_columns=_COUNT_COLUMNS)
+    return suppression.suppress_small_counts(frame, k=viewer.k, count_columns=_COUNT_COLUMNS,
+                                             complementary=not release.reads_release(viewer))
 
 
 def period_months(filters: Filters, *, available: list[date] | None = None) -> int:

@@ -355,8 +355,9 @@ def _protect_edges(frame: pd.DataFrame, *, viewer: Viewer) -> pd.DataFrame:
     """Suppress the counts of an edge frame and blank what would reveal them."""
     k = viewer.k
     raw = frame.copy()
-    out = suppression.suppress_small_counts(frame, k=k, count_columns=EDGE_COUNTS)
-    out = _protect_partition(out, k=k)
+    released = release.reads_release(viewer)
+    out = suppression.suppress_small_counts(frame, k=k, count_columns=EDGE_COUNTS, complementary=not released)
+    out = out if released else _protect_partition(out, k=k)
     suppressed = out["suppressed"].to_numpy(dtype=bool)
     records = raw["records"].to_numpy(dtype=float)
     for name in FLOW_INDICATORS:
@@ -563,8 +564,9 @@ def _released_flow_edges(
     frame = _add_places(frame)
     for column in ("victims", "minors"):
         frame[column] = pd.array([pd.NA] * len(frame), dtype="Int64")
-    out = suppression.suppress_small_counts(frame, k=viewer.k, count_columns=["records", *_PARTITION])
-    out = _protect_partition(out, k=viewer.k)
+    out = suppression.suppress_small_counts(frame, k=viewer.k, count_columns=["records", *_PARTITION],
+                                            complementary=not release.reads_release(viewer))
+    out = out if release.reads_release(viewer) else _protect_partition(out, k=viewer.k)
     out["sources"] = pd.array([pd.NA] * len(out), dtype="Int64")
     for name in FLOW_INDICATORS:
         out[f"share_{name}"] = pd.array([pd.NA] * len(out), dtype="Float64")
@@ -653,7 +655,8 @@ def location_totals(
     protected = frame.copy()
     hidden = np.ones(len(frame), dtype=bool)
     for column in ("incoming", "outgoing", "internal"):
-        one = suppression.suppress_small_counts(frame[["location_id", column]], k=viewer.k, count_columns=[column])
+        one = suppression.suppress_small_counts(frame[["location_id", column]], k=viewer.k, count_columns=[column],
+                                                complementary=not release.reads_release(viewer))
         protected[column] = one[column]
         hidden &= one[column].isna().to_numpy() | (frame[column].to_numpy() == 0)
     protected["suppressed"] = hidden & (frame[["incoming", "outgoing", "internal"]].sum(axis=1).to_numpy() > 0)
@@ -710,7 +713,7 @@ def corridor_loads(
     if released:  # the release routes records, not victims
         frame = frame[frame["load"] > 0].reset_index(drop=True)
         frame["victims"] = pd.array([pd.NA] * len(frame), dtype="Int64")
-    out = suppression.suppress_small_counts(frame, k=viewer.k, count_columns=["load", "victims"])
+    out = suppression.suppress_small_counts(frame, k=viewer.k, count_columns=["load", "victims"], complementary=not released)
     out["od_pairs"] = out["od_pairs"].astype("Int64").mask(out["suppressed"])
     out = out.assign(_v=out["load"].astype("Float64").fillna(-1)).sort_values(
         ["_v", "segment_id"], ascending=[False, True], kind="stable"
@@ -772,7 +775,8 @@ def coordination_pairs(
     frame["dest_task_force_name"] = frame["dest_task_force"].map(tf_names)
     if released:
         frame = frame[frame["records"] > 0].reset_index(drop=True)
-    out = suppression.suppress_small_counts(frame, k=viewer.k, count_columns=["records", "victims", "tips", "confirmed"])
+    out = suppression.suppress_small_counts(frame, k=viewer.k, count_columns=["records", "victims", "tips", "confirmed"],
+                                            complementary=not released)
     out["sources"] = out["n_sources"].astype("Int64").mask(out["suppressed"])
     if released:  # the release measures records and types only
         out["victims"] = pd.array([pd.NA] * len(out), dtype="Int64")
@@ -823,7 +827,8 @@ def route_shifts(
                 "SELECT * FROM route_shifts WHERE kind = ? AND level = ? AND trafficking_type = ?",
                 [kind, level, trafficking_type],
             ).df()
-    out = suppression.suppress_small_counts(frame, k=viewer.k, count_columns=["recent", "baseline"])
+    out = suppression.suppress_small_counts(frame, k=viewer.k, count_columns=["recent", "baseline"],
+                                            complementary=not release.reads_release(viewer))
     either = out["recent"].isna() | out["baseline"].isna()
     for column in ("recent_per_month", "baseline_per_month", "rate_ratio", "p_value", "q_value"):
         out[column] = out[column].astype("Float64").mask(either)

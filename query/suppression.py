@@ -111,6 +111,7 @@ def protect_breakdown(
     k: int,
     margins: Sequence[Sequence[str]] = ((),),
     count_columns: Sequence[str] | None = None,
+    complementary: bool = True,
 ) -> pd.DataFrame:
     """Primary and complementary suppression (rules 1 and 2 of this module).
 
@@ -127,6 +128,11 @@ def protect_breakdown(
         ``margins=[["county_fips"], ["month"]]``.
     count_columns
         The columns to protect; defaults to those in :data:`COUNT_COLUMNS`.
+    complementary
+        ``False`` for released (noise-protected) counts: only values under k are
+        hidden (they read "fewer than k"); hiding a released value of k or more
+        to protect another would make it read "fewer than k" falsely, and noise,
+        not complements, is what protects released counts from differencing.
 
     Returns
     -------
@@ -142,6 +148,8 @@ def protect_breakdown(
     >>> f = pd.DataFrame({"county": ["a", "b", "c"], "records": [3, 40, 15]})
     >>> protect_breakdown(f, k=11)["records"].tolist()
     [<NA>, 40, <NA>]
+    >>> protect_breakdown(f, k=11, complementary=False)["records"].tolist()
+    [<NA>, 40, 15]
     """
     out = frame.copy()
     columns = list(count_columns) if count_columns is not None else count_columns_of(out)
@@ -152,8 +160,11 @@ def protect_breakdown(
     raw = {c: pd.to_numeric(out[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan) for c in columns}
     hidden = {c: np.isnan(raw[c]) | ((raw[c] > 0) & (raw[c] < k)) for c in columns}
     values = {c: np.nan_to_num(raw[c], nan=0.0) for c in columns}
-    groups = [_group_indices(out, m) for m in margins]
-    for _ in range(50):
+    groups = [_group_indices(out, m) for m in margins] if complementary else []
+    if not complementary:  # a row under k is hidden whole, and nothing else
+        for c in columns:
+            hidden[c] |= hidden[primary]
+    for _ in range(50 if complementary else 0):
         before = sum(int(h.sum()) for h in hidden.values())
         for c in columns:
             for margin_groups in groups:
@@ -175,6 +186,7 @@ def suppress_small_counts(
     k: int,
     count_columns: Sequence[str] | None = None,
     margins: Sequence[Sequence[str]] = ((),),
+    complementary: bool = True,
 ) -> pd.DataFrame:
     """Blank every count under ``k``, then protect the frame's totals by complement.
 
@@ -188,7 +200,7 @@ def suppress_small_counts(
     >>> out[["records", "victims", "suppressed"]].to_dict("list")
     {'records': [None, None, 30], 'victims': [None, None, 40], 'suppressed': [True, True, False]}
     """
-    return protect_breakdown(frame, k=k, margins=margins, count_columns=count_columns)
+    return protect_breakdown(frame, k=k, margins=margins, count_columns=count_columns, complementary=complementary)
 
 
 def max_visible_count_below_k(frame: pd.DataFrame, *, k: int) -> int | None:

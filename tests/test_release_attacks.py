@@ -13,6 +13,7 @@ checks that they then recover the counts exactly: the tests can fail.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -396,3 +397,30 @@ def test_own_scope_minus_release_recovers_no_small_count_exactly(path: Path) -> 
     assert n >= 10, f"only {n} small counts of other agencies to judge"
     assert hit_rate <= 0.25, f"{hit_rate:.0%} of {n} other agencies' small counts recovered exactly"
     assert mean_error >= 1.5, f"mean error {mean_error:.2f} over {n} small counts"
+
+
+# ------------------------------------------------------------------ display of released counts
+
+
+def test_a_released_count_of_k_or_more_is_never_hidden_as_fewer_than_k(path: Path) -> None:
+    """Hidden released values read "fewer than 11", so only released values under k may be hidden.
+
+    Complementary suppression (right for exact counts) hid released edges of k or
+    more to protect a small neighbour, and the page then said "fewer than 11" of
+    a released 13. Noise protects released counts; complements are not needed.
+    """
+    checked = 0
+    with duckdb.connect(str(path), read_only=True) as con:
+        regions = sorted(reference.load_regions()["region"].unique())
+        for filters in (dataclasses.replace(f, regions=(r,)) for f in _year_filters() for r in regions):
+            shown = flows.flow_edges(PARTNER, filters, level="county", con=con)
+            shown = shown[(shown["level"] == "county") & ~shown.get("rolled_up", False)]
+            raw = release.edges(con, filters, "county").set_index(["origin_id", "dest_id"])["records"]
+            for row in shown.itertuples(index=False):
+                released = int(raw.get((row.origin_id, row.dest_id), 0))
+                checked += 1
+                if pd.isna(row.records):
+                    assert released < K, (filters, row.origin_id, row.dest_id, released)
+                else:
+                    assert int(row.records) == released
+    assert checked > 50, checked  # (main's complements hid a released 13 here)
