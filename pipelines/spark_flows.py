@@ -1,4 +1,4 @@
-"""The first tables of ``pipelines.build_flows`` on Spark: ``flow_sources``, ``flow_facts``, ``flow_area_facts``.
+"""Part of ``pipelines.build_flows`` on Spark: ``flow_sources``, ``flow_facts`` (and all-time), ``flow_area_facts``, the edges.
 
 Not yet a step of :data:`pipelines.spark_build.SPARK_STEPS`: ``release load`` swaps a
 step's tables in together, and the flow step has more tables (``flows`` at every
@@ -8,7 +8,7 @@ that do not run on Spark yet. What is here is held equal to DuckDB's tables by
 
 One definition: the queries are ``geo.flow_places``'s own text
 (:func:`~geo.flow_places.sql_flow_records`, :func:`~geo.flow_places.sql_flow_facts`,
-:func:`~geo.flow_places.sql_flow_area_facts`), with the three DuckDB spellings
+:func:`~geo.flow_places.sql_flow_area_facts`), with the DuckDB spellings
 Spark names differently rewritten by :func:`duckdb_to_spark` (``list_contains`` is
 ``array_contains``, the empty list ``[]`` is ``array()``, ``arg_min`` is ``min_by``).
 H3 parents are the shared 64-bit arithmetic (``geo.grid.sql_cell_to_parent``).
@@ -20,12 +20,16 @@ from typing import TYPE_CHECKING
 
 from geo import highways
 from geo.flow_places import (
+    ALL_TIME_TABLES,
     AREA_FACTS_TABLE,
     FACTS_TABLE,
+    FLOW_LEVELS,
     SOURCES_TABLE,
+    sql_all_time,
     sql_flow_area_facts,
     sql_flow_facts,
     sql_flow_records,
+    sql_level_edges,
     sql_with_source_bits,
 )
 
@@ -33,7 +37,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession
 
 #: DuckDB spellings in the shared flow SQL and Spark's for the same function.
-_SPELLINGS = (("list_contains(", "array_contains("), (", [])", ", array())"), ("arg_min(", "min_by("))
+_SPELLINGS = (
+    ("list_contains(", "array_contains("), (", [])", ", array())"), ("arg_min(", "min_by("),
+    ("list_sort(list_distinct(list(", "array_sort(array_distinct(collect_list("), ("len(source_ids)", "size(source_ids)"), ("::VARCHAR", "::STRING"),
+)
 
 SOURCES_SELECT = (
     "SELECT (row_number() OVER (ORDER BY source_id) - 1)::INTEGER AS bit, source_id "
@@ -66,4 +73,16 @@ def flow_fact_tables(spark: SparkSession) -> dict[str, object]:
     facts = spark.sql(sql_flow_facts()).persist()
     facts.createOrReplaceTempView(FACTS_TABLE)
     area = spark.sql(sql_flow_area_facts())
-    return {SOURCES_TABLE: sources, FACTS_TABLE: facts, AREA_FACTS_TABLE: area}
+    all_time = spark.sql(sql_all_time(FACTS_TABLE))
+    return {SOURCES_TABLE: sources, FACTS_TABLE: facts, AREA_FACTS_TABLE: area, ALL_TIME_TABLES[FACTS_TABLE]: all_time}
+
+
+def flow_edges(spark: SparkSession) -> object:
+    """The edges of every level of :data:`~geo.flow_places.FLOW_LEVELS` (``_flow_edges`` of the DuckDB step), without ``source_bits``.
+
+    Call after :func:`flow_fact_tables` (it reads ``_flow_records``). The DuckDB
+    step's edges also carry ``source_bits``, a DuckDB ``BIT`` from
+    ``bitstring_agg`` that Spark has no type for: not here yet.
+    """
+    union = "\nUNION ALL\n".join(duckdb_to_spark(sql_level_edges(level)) for level in FLOW_LEVELS)
+    return spark.sql(union)
