@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from test_geocode_real_text import RIGHT_COUNTY_MIN, WRONG_COUNTY_MAX, Scores, score
 
 FRESH = Path(__file__).parent / "data" / "geocode_fresh_holdout.csv"
