@@ -221,8 +221,13 @@ def heatmap_deck(
             )
         )
         drawn.append(L.county_line_layer(coarse, layer_id=f"{layer_id}-county-lines", opacity=0.35))
+    rolled = cells["rolled_up"].fillna(False).astype(bool) & ~cells["suppressed"].fillna(False).astype(bool) \
+        if "rolled_up" in cells.columns else pd.Series(False, index=cells.index)
+    if rolled.any():  # outlines beneath the exact cells: a large low-count parent must not dominate
+        drawn.append(L.rolled_up_hexagon_layer(cells[rolled], scale=scale, value_column=value_column,
+                                               layer_id=f"{layer_id}-rolled-up"))
     drawn.append(L.suppressed_hexagon_layer(cells, layer_id=f"{layer_id}-suppressed"))
-    drawn.append(L.hexagon_layer(cells, scale=scale, value_column=value_column, layer_id=layer_id))
+    drawn.append(L.hexagon_layer(cells[~rolled], scale=scale, value_column=value_column, layer_id=layer_id))
     return make_deck(drawn, view_state=view_state)
 
 

@@ -379,6 +379,29 @@ def hexagon_layer(
     )
 
 
+def rolled_up_hexagon_layer(
+    cells: pd.DataFrame, *, scale: ColourScale, value_column: str = "value", layer_id: str = "cells-rolled-up",
+) -> pdk.Layer:
+    """Cells rolled up into a coarser parent, drawn as an outline in the scale's colour and not filled.
+
+    A rolled-up parent is large and its count is small: filled, it would outweigh the
+    exact cells around it, and a pale fill under them would blend into colours the
+    legend lacks.
+    """
+    data = pd.DataFrame(
+        {
+            "hex": cells["hex"].astype(str).to_list(),
+            "line": _rgba_lists(scale.rgba_of(cells[value_column])),
+            "tip": _tip_column(cells, None),
+        }
+    )
+    return pdk.Layer(
+        "H3HexagonLayer", data, id=layer_id, get_hexagon="hex", filled=False, stroked=True,
+        get_line_color="line", line_width_units=PIXELS, get_line_width=2.5, extruded=False,
+        pickable=True, auto_highlight=True,
+    )
+
+
 def suppressed_hexagon_layer(cells: pd.DataFrame, *, layer_id: str = "cells-suppressed") -> pdk.Layer:
     """Suppressed cells (fewer than k records): grey with a dark outline, never a gap or zero."""
     shown = cells[cells["suppressed"].fillna(False).astype(bool)] if "suppressed" in cells else cells.iloc[:0]
@@ -665,8 +688,9 @@ def focus_legend(route: str) -> Legend:
     """The legend of a selected corridor segment and the flows routed over it."""
     return Legend(
         title="In focus",
-        entries=(LegendEntry(f"selected segment ({route}) and the flows routed over it", FOCUS_RGBA),),
-        note="click another segment to change it, or the map's empty space to clear it",
+        entries=(LegendEntry(f"selected {route} segment", FOCUS_RGBA),),
+        note="red arcs: the flows routed over it (listed below the map); click another segment to change it, "
+        "or the map's empty space to clear it",
     )
 
 
@@ -688,6 +712,7 @@ __all__ = [
     "highway_layer",
     "location_layer",
     "location_legend",
+    "rolled_up_hexagon_layer",
     "place_label_layer",
     "suppressed_hexagon_layer",
     "tile_layer",

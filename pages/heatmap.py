@@ -131,6 +131,8 @@ with legend_column:
     else:
         chrome.draw_legend(scale.legend(f"{MEASURE_LABELS[measure]} per cell"))
         chrome.draw_legend(county_scale.legend("County fill: records not in a cell", suppressed=False))
+        if "rolled_up" in counts.columns and counts["rolled_up"].fillna(False).astype(bool).any():
+            st.caption("Outlined hexagons: small cells rolled up into a larger one, its count in the outline's colour.")
     visible = shown[~shown["suppressed"].astype(bool)]
     st.caption(
         f"{len(visible):,} cells shown · {int(shown['suppressed'].sum()):,} cells suppressed · "

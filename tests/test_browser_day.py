@@ -201,10 +201,7 @@ def test_the_leads_briefing_pack(app_url: str) -> None:
                                "b => b.innerText.includes('Export briefing') && !b.disabled)", timeout=30_000)
         export.click()
         pack_button = page.get_by_role("button", name="Download briefing pack")
-        try:
-            pack_button.wait_for(timeout=90_000)
-        finally:
-            _shot(page, "lead-2-export")
+        pack_button.wait_for(timeout=90_000)
         pack_button.scroll_into_view_if_needed()
         _shot(page, "lead-2-pack-ready")
         with page.expect_download() as download:

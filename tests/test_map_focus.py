@@ -36,3 +36,26 @@ def test_changing_the_detail_level_clears_a_picked_cell() -> None:
     _ok(app.select_slider(key="url_res").set_value(7).run())
     assert app.selectbox(key="heatmap_cell").value is None, "a res-6 cell described under a res-7 map"
     assert not app.tabs, "no breakdown of a cell the map no longer draws"
+
+
+def test_rolled_up_parents_are_outlines_beneath_the_exact_cells() -> None:
+    import h3
+    import pandas as pd
+
+    from maps import colours, decks
+
+    child = h3.latlng_to_cell(34.05, -118.25, 7)
+    parent = h3.cell_to_parent(h3.latlng_to_cell(34.6, -118.1, 7), 5)
+    counts = pd.DataFrame({
+        "level": ["cell", "cell"], "hex": [child, parent], "res": [7, 5], "county_fips": ["06037", "06037"],
+        "value": [40.0, 12.0], "records": [40, 12], "victims": [50, 15], "per_100k": [1.0, 0.3],
+        "rolled_up": [False, True], "suppressed": [False, False],
+    })
+    scale = colours.fixed_scale(50, n=5, minimum=11, palette_name="viridis")
+    spec = json.loads(decks.heatmap_deck(counts, scale=scale).to_json())
+    layers = {layer["id"]: layer for layer in spec["layers"]}
+    assert [row["hex"] for row in layers["cells"]["data"]] == [child], "the rolled-up parent is not filled"
+    rolled = layers["cells-rolled-up"]
+    assert [row["hex"] for row in rolled["data"]] == [parent] and rolled["filled"] is False
+    ids = list(layers)
+    assert ids.index("cells-rolled-up") < ids.index("cells"), "beneath the exact cells"
