@@ -138,6 +138,8 @@ def test_the_analysts_day(app_url: str) -> None:
         browser.wait_for_run(page)
         page.get_by_role("tab", name="Record type").wait_for(timeout=30_000)
         page.get_by_role("tab", name="Type", exact=True).scroll_into_view_if_needed()
+        page.wait_for_selector('[role="tabpanel"] [data-testid="stDataFrame"] canvas', timeout=30_000)
+        page.wait_for_timeout(800)  # the table grid paints its rows
         _shot(page, "analyst-2-cluster-breakdown")
         assert "Los Angeles" in cluster, cluster  # the demo's busiest cells are in LA
 
@@ -230,6 +232,7 @@ def test_the_statewide_story_at_1024_px(app_url: str) -> None:
                  .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)"""
         )
         assert page.locator('[data-testid="stMetricValue"]').count() >= 4 and cut == [], cut
+        page.mouse.move(660, 500)  # over the page, not the sidebar, so the wheel scrolls the story
         page.mouse.wheel(0, 700)
         page.wait_for_timeout(500)
         _shot(page, "leadership-2-map-and-trend-1024")
