@@ -177,7 +177,7 @@ if segment is not None and over is not None:
     if over.empty:
         st.caption("No county-to-county flow of k or more records is routed over this segment under these filters.")
     else:
-        tables.show_table(sm.flows_table(over.head(200)), viewer=viewer, name="Flows over a corridor segment",
+        tables.show_table(sm.flows_table(release.drop_unreleased(viewer, over.head(200))), viewer=viewer, name="Flows over a corridor segment",
                           filters=filters, hide_index=True, width="stretch")
     st.caption("Routes run county to county on the schematic highways; flows rolled up to a region follow no segment.")
 elif corridors is not None and len(corridors):

@@ -25,7 +25,7 @@ def _pick(app: object, key: str, layer: str, index: int, row: dict[str, object])
 
 
 def test_changing_the_detail_level_clears_a_picked_cell() -> None:
-    app = _ok(_app(HEATMAP, VIEWERS["analyst"], params={"counties": "06037", "res": "6"}).run())
+    app = _ok(_app(HEATMAP, VIEWERS["analyst"], params={"counties": "06037", "res": "6", "scope": "own"}).run())
     chart = app.get("deck_gl_json_chart")[0]
     spec = json.loads(chart.proto.json)
     row = next(layer for layer in spec["layers"] if layer["id"] == "cells")["data"][0]
