@@ -138,6 +138,8 @@ with legend_column:
         f"{len(visible):,} cells shown · {int(shown['suppressed'].sum()):,} cells suppressed · "
         f"{int(counts['level'].eq('county').sum()):,} counties with records not in a cell"
     )
+    if visible.empty and counts["level"].eq("county").any():
+        st.caption(cells.no_cells_reason(viewer, res))
 
 suppressed_share = float(shown["suppressed"].astype(bool).mean()) if len(shown) else 0.0
 coarser = [r for r in decks.RES_NAMES if r < res]
