@@ -92,6 +92,38 @@ def _pixel(canvas_box: dict[str, float], view: object, lng: float, lat: float) -
     return (canvas_box["x"] + canvas_box["width"] / 2 + px - cx, canvas_box["y"] + canvas_box["height"] / 2 + py - cy)
 
 
+def _hover_segment(page: object, canvas: dict[str, float], view: object, seg: object, seen: list[str]) -> tuple[float, float] | None:
+    """Point at ``seg`` (its middle, then either side of it) until deck.gl's tooltip names a corridor segment.
+
+    deck.gl picks on the next animation frame, which a busy machine delays: the
+    tooltip is awaited for up to 2 s at each point rather than read after a fixed
+    pause. A tooltip naming something else (an arc or a place drawn over the
+    segment) moves on to the next point. Returns the point, or None.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for frac in (0.5, 0.35, 0.65):
+        lng = seg.from_lng + (seg.to_lng - seg.from_lng) * frac  # type: ignore[attr-defined]
+        lat = seg.from_lat + (seg.to_lat - seg.from_lat) * frac  # type: ignore[attr-defined]
+        x, y = _pixel(canvas, view, lng, lat)
+        page.mouse.move(x - 6, y - 6)  # type: ignore[attr-defined]  # arrive from off the line, so deck.gl sees a move onto it
+        page.mouse.move(x, y, steps=3)  # type: ignore[attr-defined]
+        try:
+            page.wait_for_function(  # type: ignore[attr-defined]
+                "() => { const t = document.querySelector('.deck-tooltip');"
+                " return !!t && getComputedStyle(t).display !== 'none' && t.innerText.trim().length > 0 }",
+                timeout=2_000,
+            )
+        except PlaywrightTimeout:
+            seen.append("(none)")
+            continue
+        text = page.locator(".deck-tooltip").first.inner_text()  # type: ignore[attr-defined]
+        seen.append(text.splitlines()[0] if text else "")
+        if "schematic segment" in text:  # the corridor, not an arc or a place over it
+            return x, y
+    return None
+
+
 def test_keyboard_focus_on_a_map_is_a_visible_ring(app_url: str) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
@@ -158,18 +190,16 @@ def test_the_analysts_day(app_url: str) -> None:
         loads = flows.corridor_loads(Viewer("ana", "analyst", "la"))
         # the longest busy segments: their middles lie away from the place circles drawn over them
         loads = loads[~loads["suppressed"].astype(bool)].head(20).sort_values("length_km", ascending=False)
+        seen: list[str] = []
         for seg in loads.itertuples():
-            x, y = _pixel(canvas, view, (seg.from_lng + seg.to_lng) / 2, (seg.from_lat + seg.to_lat) / 2)
-            page.mouse.move(x, y)
-            page.wait_for_timeout(300)
-            tip = page.locator(".deck-tooltip")
-            if tip.count() and "schematic segment" in tip.first.inner_text():  # the corridor, not an arc under it
-                page.mouse.click(x, y)
+            point = _hover_segment(page, canvas, view, seg, seen)
+            if point:
+                page.mouse.click(*point)
                 page.get_by_text("Flows routed over the selected").first.wait_for(timeout=60_000)
                 browser.wait_for_run(page)
                 break
         else:
-            pytest.fail("no busy corridor segment was under the pointer at its middle")
+            pytest.fail(f"no busy corridor segment answered the pointer; tooltips seen: {seen[:8]}")
         page.wait_for_timeout(1000)
         _shot(page, "analyst-4-corridor-selected")
         page.get_by_text("Flows routed over the selected").scroll_into_view_if_needed()
