@@ -11,7 +11,6 @@ from maps import decks
 from maps import statewide_maps as sm
 from query import trends
 from query.filters import Filters
-from query.suppression import FilterIsolationError
 from routes.errors import RoutesError
 from ui import charts, chrome, deferred, tables
 from ui import filters as ui_filters
@@ -29,17 +28,10 @@ AGAINST = {"previous": "the previous period", "year_before": "the same period a 
 STEP_LABELS = {"month": "Months", "quarter": "Quarters"}
 
 viewer = ui_filters.scope_choice(current_viewer())  # all agencies (release) or own records (exact)
-filters = ui_filters.sidebar_filters(viewer)
-
-default_period = None
-if filters.start is None and filters.end is None:  # nothing chosen: the last full quarter
-    default_period = ui_filters.last_full_quarter(ui_filters.available_months(viewer, filters), today=date.today())
-    if default_period is not None:
-        try:  # a quarter of a small selection may be refused: then the query layer's default
-            headline_figures(viewer, filters.with_period(*default_period))
-            filters = filters.with_period(*default_period)
-        except FilterIsolationError:
-            default_period = None
+# nothing chosen yet: the slider starts at the last full quarter (against the same quarter a year before)
+quarter = ui_filters.last_full_quarter(ui_filters.available_months(viewer, Filters()), today=date.today())
+filters = ui_filters.sidebar_filters(viewer, default_period=quarter)
+default_period = quarter if quarter and (filters.start, filters.end) == quarter else None
 try:
     period = resolve_period(viewer, filters)
 except RoutesError as error:

@@ -153,7 +153,9 @@ def _months(histogram: pd.DataFrame) -> list[date]:
     return [d.date() for d in pd.date_range(lo, hi, freq="MS")]
 
 
-def sidebar_filters(viewer: Viewer, *, key: str = "f") -> Filters:
+def sidebar_filters(
+    viewer: Viewer, *, key: str = "f", default_period: tuple[date, date] | None = None
+) -> Filters:
     """Draw the shared filters in the sidebar and return what they select.
 
     Parameters
@@ -162,6 +164,10 @@ def sidebar_filters(viewer: Viewer, *, key: str = "f") -> Filters:
         The signed-in viewer (the histogram behind the period slider is theirs).
     key
         Prefix of the widgets' keys (one set of filters per page is the norm).
+    default_period
+        Where the period slider starts when neither the link nor an earlier page
+        chose a period (Statewide starts at the last full quarter); ``None``
+        starts it at every month.
 
     Returns
     -------
@@ -191,7 +197,7 @@ def sidebar_filters(viewer: Viewer, *, key: str = "f") -> Filters:
     filters = Filters(**chosen)  # type: ignore[arg-type]
 
     with period_box:
-        filters = _period(viewer, filters, seeded=seeded, key=key)
+        filters = _period(viewer, filters, seeded=seeded, key=key, default_period=default_period)
     _sync_params({"from": None, "to": None, **{f: None for f in _LISTS}, **filters.to_query_params()})
     protection_caption(viewer)  # every aggregate page draws these filters once: its note goes here
     return filters
@@ -268,7 +274,9 @@ def _calendar(viewer: Viewer) -> list[date]:
         return _months(pd.DataFrame({"month": [], "records": []}))
 
 
-def _period(viewer: Viewer, filters: Filters, *, seeded: Filters, key: str) -> Filters:
+def _period(
+    viewer: Viewer, filters: Filters, *, seeded: Filters, key: str, default_period: tuple[date, date] | None = None
+) -> Filters:
     months = _calendar(viewer)
     try:
         histogram = _histogram(viewer, filters)
@@ -282,6 +290,9 @@ def _period(viewer: Viewer, filters: Filters, *, seeded: Filters, key: str) -> F
     first, last = _nearest(months, first), _nearest(months, last)
     if seeded.start or seeded.end:
         _seed(slider_key, (first, last))
+    elif default_period and all(m in months for m in default_period) and slider_key not in st.session_state:
+        # the page's default shows on the slider itself, so the slider and the header agree
+        st.session_state[slider_key] = default_period
     current = st.session_state.get(slider_key, (months[0], months[-1]))
     if not (isinstance(current, tuple) and current[0] in months and current[1] in months):
         st.session_state[slider_key] = (months[0], months[-1])
