@@ -368,6 +368,8 @@ def flows_table(edges: pd.DataFrame, *, side: str | None = None) -> pd.DataFrame
             out[label] = [count_text(v) for v in edges[column]]
     if "sources" in edges.columns:
         out["Agencies"] = ["" if pd.isna(v) else str(int(v)) for v in edges["sources"]]
+    if "share" in edges.columns:  # flows over a corridor segment: the part routed over it
+        out["Share over the segment"] = ["" if pd.isna(v) else f"{float(v):.0%}" for v in edges["share"]]
     if side is None and "rolled_up" in edges.columns:
         out["Rolled up"] = edges["rolled_up"].astype(bool).to_list()
     return out

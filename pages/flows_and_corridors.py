@@ -179,6 +179,14 @@ if segment is not None and over is not None:
     else:
         tables.show_table(sm.flows_table(release.drop_unreleased(viewer, over.head(200))), viewer=viewer, name="Flows over a corridor segment",
                           filters=filters, hide_index=True, width="stretch")
+        listed = over[~over["suppressed"].astype(bool)]
+        carried = int(round(float((listed["records"].astype(float) * listed["share"]).sum())))
+        load_text = "" if pd.isna(segment["load"]) else (
+            f" The flows listed carry {carried:,} of this segment's load of {int(segment['load']):,} flow records;"
+            " the rest are flows too small to list."
+        )
+        st.caption("Share over the segment: the part of each flow routed over it (a flow between two counties may"
+                   " take several routes)." + load_text)
     st.caption("Routes run county to county on the schematic highways; flows rolled up to a region follow no segment.")
 elif corridors is not None and len(corridors):
     st.caption("Click a corridor segment on the map to highlight and list the flows routed over it.")

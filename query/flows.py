@@ -760,14 +760,22 @@ def segment_flows(
 
     The rows of :func:`flow_edges` at county level (protected as there: a flow
     under k is rolled up to its region and so is on no segment) whose path
-    (``corridor_paths``) uses the segment, busiest first.
+    (``corridor_paths``) uses the segment, busiest first, with ``share``: the
+    part of the flow routed over the segment. An exact path carries a whole
+    pair (1.0); the release splits a pair over the routes between its counties'
+    anchors, and the segment's load in :func:`corridor_loads` is the sum of
+    ``records × share``.
     """
     filters = filters or Filters()
-    paths = release.PATHS_TABLE if release.reads_release(viewer) else "corridor_paths"
+    released = release.reads_release(viewer)
+    paths = release.PATHS_TABLE if released else "corridor_paths"
+    share = "sum(weight)" if released else "1.0"
     with _connection(viewer, con) as c:
         edges = flow_edges(viewer, filters, level="county", con=c)
         pairs = c.execute(
-            f"SELECT DISTINCT origin_id, dest_id FROM {paths} WHERE segment_id = ?", [int(segment_id)]  # noqa: S608 (trusted table name)
+            f"SELECT origin_id, dest_id, least({share}, 1.0)::DOUBLE AS share FROM {paths}"  # noqa: S608 (trusted table name)
+            " WHERE segment_id = ? GROUP BY origin_id, dest_id",
+            [int(segment_id)],
         ).df()
     over = edges[edges["level"].eq("county")].merge(pairs, on=["origin_id", "dest_id"], how="inner")
     return _order(over)

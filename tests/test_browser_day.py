@@ -152,6 +152,7 @@ def test_keyboard_focus_on_a_map_is_a_visible_ring(app_url: str) -> None:
 def test_the_analysts_day(app_url: str) -> None:
     from maps import decks
     from query import flows
+    from query.filters import Filters
     from query.viewer import Viewer
 
     with browser.chromium_page() as (page, recorder):
@@ -182,14 +183,21 @@ def test_the_analysts_day(app_url: str) -> None:
         _shot(page, "analyst-3-drill-in")
         assert "res 7" in page.locator('[data-testid="stMain"]').inner_text()
 
-        # 3. follow a corridor: click the busiest highway segment, read the flows routed over it
-        _open(page, f"{app_url}/flows_and_corridors?level=county")
-        view = decks.view_for_counties([])
+        # 3. follow a corridor into Los Angeles: click the busiest highway segment in view,
+        # read the flows routed over it (the county is in the link: filters follow the
+        # user across pages, so a link without it would still carry LA from step 2)
+        _open(page, f"{app_url}/flows_and_corridors?level=county&counties=06037")
+        view = decks.view_for_counties(["06037"])
         page.locator(browser.MAP_CANVAS).first.scroll_into_view_if_needed()
         canvas = page.locator(browser.MAP_CANVAS).first.bounding_box()
-        loads = flows.corridor_loads(Viewer("ana", "analyst", "la"))
-        # the longest busy segments: their middles lie away from the place circles drawn over them
-        loads = loads[~loads["suppressed"].astype(bool)].head(20).sort_values("length_km", ascending=False)
+        loads = flows.corridor_loads(Viewer("ana", "analyst", "la"), Filters(counties=("06037",)))
+        # the longest busy segments whose middles are on the map: away from the place circles drawn over them
+        loads = loads[~loads["suppressed"].astype(bool)].head(40)
+        middles = [_pixel(canvas, view, (r.from_lng + r.to_lng) / 2, (r.from_lat + r.to_lat) / 2) for r in loads.itertuples()]
+        on_map = [canvas["x"] + 20 < x < canvas["x"] + canvas["width"] - 20 and canvas["y"] + 20 < y < canvas["y"] + canvas["height"] - 20
+                  for x, y in middles]
+        loads = loads[on_map].head(20).sort_values("length_km", ascending=False)
+        assert len(loads), "no busy corridor segment lies on the Los Angeles map"
         seen: list[str] = []
         for seg in loads.itertuples():
             point = _hover_segment(page, canvas, view, seg, seen)

@@ -7,6 +7,7 @@ follow the place in focus.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pandas as pd
@@ -51,6 +52,8 @@ def test_a_clicked_corridor_segment_highlights_and_lists_its_flows() -> None:
     # the analyst reads the release by default, which has no victims per flow: the
     # column is left out rather than shown as "fewer than 11" for every flow
     assert "Victims" not in listed[0].value.columns, list(listed[0].value.columns)
+    assert "Share over the segment" in listed[0].value.columns, list(listed[0].value.columns)
+    assert any("of this segment's load" in c.value for c in app.caption), [c.value for c in app.caption]
 
 
 def test_the_corridors_follow_the_place_in_focus() -> None:
@@ -75,3 +78,25 @@ def test_corridor_loads_keep_only_the_flows_of_the_focus() -> None:
     shown = merged[~merged["suppressed_focus"] & ~merged["suppressed_all"]]
     assert (shown["load_focus"] <= shown["load_all"]).all() and (shown["load_focus"] < shown["load_all"]).any()
     assert flows.corridor_loads(viewer, origins=[]).empty
+
+
+def test_the_flows_listed_over_a_segment_add_up_to_its_load() -> None:
+    """The release splits a county pair over several routes: the table says which part goes over the segment.
+
+    Without the share, a segment with a load of 125 listed three flows of 102, 98
+    and 72 records: the screen contradicted itself.
+    """
+    from query import flows
+    from query.filters import Filters
+
+    for viewer in (VIEWERS["analyst"], dataclasses.replace(VIEWERS["analyst"], scope="own")):
+        loads = flows.corridor_loads(viewer)
+        for seg in loads[~loads["suppressed"].astype(bool)].head(5).itertuples():
+            over = flows.segment_flows(viewer, Filters(), segment_id=int(seg.segment_id))
+            assert over["share"].between(0, 1, inclusive="right").all(), over["share"]
+            shown = over[~over["suppressed"].astype(bool)]
+            carried = float((shown["records"].astype(float) * shown["share"]).sum())
+            # the load also counts flows too small to list (under k: rolled up, on no segment)
+            assert carried <= seg.load + len(shown), (viewer.scope, seg.segment_id, carried, seg.load)
+            if viewer.scope == "own":  # exact paths: one route per pair, carried whole
+                assert over["share"].eq(1.0).all(), over["share"]
