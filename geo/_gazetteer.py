@@ -3,8 +3,8 @@
 Everything a string is matched against lives here as plain dicts keyed by
 :func:`geo._place_names.name_key`: California places (GeoNames) and ZIP-city names,
 county forms ("kern county", "county of kern"), nicknames ("sacto", "noho", "oc"),
-out-of-state states, countries and a few dozen cities people often name as an
-origin ("reno", "tijuana"), ZIPs, and a one-edit deletion index for typos.
+out-of-state states, countries, Mexico's states and a few dozen cities people often
+name as an origin ("reno", "tijuana"), ZIPs, and a one-edit deletion index for typos.
 Points get their county from the county polygons through an STRtree.
 """
 
@@ -337,6 +337,11 @@ def load_gazetteer() -> Gazetteer:
             by_key[key] = [cand] + [c for c in by_key.get(key, []) if c.is_california]
         else:
             by_key[key].append(cand)
+    mexico = country_codes["mx"]
+    for state in sorted(MEXICAN_STATES):  # the ones the shipped centroids lack, as Mexico
+        if name_key(state) not in by_key:
+            by_key[name_key(state)].append(Candidate("country", state, None, mexico.lat, mexico.lng,
+                                                     0.0, "", "MX"))
     names = {
         key: tuple(sorted(cands, key=lambda c: (c.is_california, -c.weight, c.county_fips or "")))
         for key, cands in by_key.items()

@@ -130,6 +130,9 @@ _CA_CODES = frozenset({"ca", "california", "calif", "cali"})
 _STATE_FORM = re.compile(r"\s*(?P<abbr>[A-Za-z](?:\.\s?[A-Za-z]{1,3}|[A-Za-z]){0,4})(?P<dot>\.)?(?![A-Za-z])")
 #: Postal codes that are words and no AP abbreviation ("In", "Or", "Id"): capitals only.
 _POSTAL_WORDS = frozenset(k for k in STATE_ABBREVIATION_WORDS if len(k) == 2) - {"la", "mo"}
+#: Mexican states written short after a place ("Tecate, B.C."), in capitals.
+_MEXICAN_STATE_ABBREVIATIONS = {"bc": "Baja California", "bcs": "Baja California Sur"}
+_MEXICAN_STATE_KEYS = frozenset(name_key(s) for s in MEXICAN_STATES)
 #: Words that end a place name read backwards from a comma ("a woman from | Dalton, Ga.").
 _PLACE_STOPS = _LEADS | _PREPOSITIONS | _NOISE | {"was", "is", "were", "are", "said"}
 #: Words before a name that say it is where someone came from, or went to or was.
@@ -226,12 +229,13 @@ def _place_result(cand: Candidate, confidence: float, note: str | None = None,
 
 @dataclass(frozen=True, slots=True)
 class _StateMark:
-    """A US state written right after "Place," ("Vidalia, Ga.", "Gary, IN", "Fargo, N.D.")."""
+    """A state written right after "Place," ("Vidalia, Ga.", "Gary, IN", "Tecate, B.C.")."""
 
     start: int  # its first token
     stop: int
-    code: str  # postal code
+    code: str  # postal code, or the name of a Mexican state
     written: str  # as the text wrote it
+    country: str = "US"
 
 
 @dataclass(slots=True)
@@ -287,7 +291,12 @@ def _state_mark(part: str, first: int) -> _StateMark | None:
     if found is None:
         return None
     written = found.group("abbr")
-    code = STATE_ABBREVIATIONS.get(re.sub(r"[^a-z]", "", written.lower()))
+    key = re.sub(r"[^a-z]", "", written.lower())
+    code = STATE_ABBREVIATIONS.get(key)
+    if code is None and key in _MEXICAN_STATE_ABBREVIATIONS and written[0].isupper():
+        end = found.end("dot") if found.group("dot") else found.end("abbr")
+        return _StateMark(first, first + len(raw_tokens(part[:end])), _MEXICAN_STATE_ABBREVIATIONS[key],
+                          part[:end].strip(), "MX")
     if code is None or code == "CA":
         return None
     dotted = found.group("dot") is not None or "." in written
@@ -295,7 +304,6 @@ def _state_mark(part: str, first: int) -> _StateMark | None:
     if not dotted and rest and not rest[0].isdigit():
         return None  # "OR Modesto": a word, not a state
     letters = re.sub(r"[^A-Za-z]", "", written)
-    key = letters.lower()
     if not letters.isupper() and (key in _POSTAL_WORDS or key in STATE_ABBREVIATION_WORDS
                                   and (letters.islower() or not dotted)):
         return None  # "Gary, In", "fresno, la", "Jackson, Miss": words unless "IN", "Miss."
@@ -618,18 +626,23 @@ def _with_pairs(matches: list[_Match], tokens: _Tokens, gaz: Gazetteer) -> list[
     California ("Pasadena, Texas", "Tecate, Baja California", "Vidalia, Ga.",
     "Gary, IN") is over there, whatever its California namesakes or near-misses:
     the two become one outside match, and no typo is read into the place's words."""
-    regions: list[tuple[int, int, Candidate, str]] = []
+    regions: list[tuple[int, int, Candidate, str, _Match | None]] = []
     for mark in tokens.states:
-        regions.append((mark.start, mark.stop, gaz.state_codes[mark.code.lower()], mark.written))
+        cand = gaz.state_codes[mark.code.lower()] if mark.country == "US" else _mexican_state(mark.code, gaz)
+        regions.append((mark.start, mark.stop, cand, mark.written, None))
     marked = [(mark.start, mark.stop) for mark in tokens.states]
     for r in matches:
-        if _is_pair_region(r) and not any(a < r.stop and r.start < b for a, b in marked):
-            regions.append((r.start, r.stop, r.cands[0], ""))
+        if any(a < r.stop and r.start < b for a, b in marked):
+            continue
+        if _is_pair_region(r):
+            regions.append((r.start, r.stop, r.cands[0], "", r))
+        elif r.is_california and r.key in _MEXICAN_STATE_KEYS and r.whole_segment and r.start in tokens.after_comma:
+            regions.append((r.start, r.stop, _mexican_state(r.key, gaz), "", r))  # "..., Sonora"
     if not regions:
         return matches
     out = list(matches)
-    for start, stop, region, written in sorted(regions, key=lambda r: r[0]):
-        if written == "" and not any(m.start == start and m.cands[0] == region for m in out):
+    for start, stop, region, written, match in sorted(regions, key=lambda r: r[0]):
+        if match is not None and match not in out:
             continue  # already part of an earlier pair
         found = _place_before(tokens, start, out)
         if found is None:
@@ -637,6 +650,8 @@ def _with_pairs(matches: list[_Match], tokens: _Tokens, gaz: Gazetteer) -> list[
         first, place = found
         if place is None and start not in tokens.after_comma:
             continue  # a name the gazetteer lacks pairs only across a comma ("Vidalia, Georgia")
+        if match is not None and match.is_california and (place is None or place.is_california):
+            continue  # "Jamestown, Sonora" is in Tuolumne County; "Hermosillo, Sonora" in Mexico
         place_words = " ".join(tokens.raw[first:start])
         if written and region.state in ("CO", "LA") and (
                 place is not None and place.is_california or f"{tokens.key(first, start)} county" in gaz.names):
@@ -653,6 +668,13 @@ def _with_pairs(matches: list[_Match], tokens: _Tokens, gaz: Gazetteer) -> list[
                           False, False, words=words, pair=why))
         tokens.refused.append((first, stop))
     return sorted(out, key=lambda m: m.start)
+
+
+def _mexican_state(name: str, gaz: Gazetteer) -> Candidate:
+    """A Mexican state as an outside region (Mexico, named after the state)."""
+    mexico = gaz.country_codes["mx"]
+    title = next((s for s in MEXICAN_STATES if name_key(s) == name_key(name)), name)
+    return Candidate("country", title, None, mexico.lat, mexico.lng, 0.0, "", "MX")
 
 
 def _cues(matches: list[_Match], tokens: _Tokens) -> list[str]:

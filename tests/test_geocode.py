@@ -350,6 +350,21 @@ def test_an_abbreviated_state_inside_a_sentence(text: str, dest_fips: str, origi
     assert (origin["state"], origin["precision"]) == (origin_state, "state"), origin
 
 
+@pytest.mark.parametrize("text", [
+    "Torreón, Coahuila",  # a Mexican state the shipped centroids lack
+    "Hermosillo, Sonora",  # Sonora is also a town in Tuolumne County
+    "Tecate, B.C.",  # Tecate is also a hamlet in San Diego County
+    "Ensenada, BC",
+])
+def test_a_mexican_state_after_a_place_is_mexico(text: str) -> None:
+    _kept_outside(text, None, "MX")
+
+
+def test_sonora_after_a_californian_place_stays_in_tuolumne() -> None:
+    assert geocode("Jamestown, Sonora")["county_fips"] == "06109"
+    assert geocode("in Sonora")["county_fips"] == "06109"
+
+
 @pytest.mark.parametrize(("text", "country"), [
     ("brought into the United States from Honduras", "HN"),
     ("girls moved from Guatemala into the United States", "GT"),
