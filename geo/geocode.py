@@ -136,7 +136,7 @@ _MEXICAN_STATE_KEYS = frozenset(name_key(s) for s in MEXICAN_STATES)
 #: Words that end a place name read backwards from a comma ("a woman from | Dalton, Ga.").
 _PLACE_STOPS = _LEADS | _PREPOSITIONS | _NOISE | {"was", "is", "were", "are", "said"}
 #: Words before a name that say it is where someone came from, or went to or was.
-_SOURCE_WORDS = frozenset({"from"})
+_SOURCE_WORDS = frozenset({"from", "native", "citizen", "citizens", "national", "nationals", "hometown"})
 _DESTINATION_WORDS = frozenset({"to", "into", "in", "at", "inside", "within", "toward", "towards"})
 #: Words that may stand between such a word and the name ("from the city of Mexicali").
 _CUE_SKIP = frozenset({"the", "a", "an", "of", "city", "town", "state", "country", "nearby",
@@ -679,7 +679,8 @@ def _mexican_state(name: str, gaz: Gazetteer) -> Candidate:
 
 def _cues(matches: list[_Match], tokens: _Tokens) -> list[str]:
     """For each match, "from" when the text names it as where someone came from
-    ("from Mexico", "out of Honduras"), "to" when as where they went or were
+    ("from Mexico", "out of Honduras", "born in Oaxaca", "a native of Jalisco",
+    "nationals of China"), "to" when as where they went or were
     ("to Los Angeles", "into the United States", "in Fresno"), else "". A match
     right after a comma takes the cue of the match before it ("from Oaxaca, Mexico")."""
     cues: list[str] = []
@@ -692,7 +693,8 @@ def _cues(matches: list[_Match], tokens: _Tokens) -> list[str]:
         cue = ""
         if j >= 0 and tokens.segment[j] == seg:
             word = tokens.raw[j]
-            if word in _SOURCE_WORDS or (word == "out" and tokens.raw[j + 1] == "of"):
+            if word in _SOURCE_WORDS or (word == "out" and tokens.raw[j + 1] == "of") \
+                    or (word == "in" and j > 0 and tokens.raw[j - 1] == "born"):
                 cue = "from"
             elif word in _DESTINATION_WORDS:
                 cue = "to"

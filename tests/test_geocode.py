@@ -379,6 +379,8 @@ def test_the_origin_is_the_most_specific_country_named(text: str, country: str) 
     ("workers from El Salvador picked crops near Salinas", "06053", (None, "SV", "country")),
     ("driven from Bakersfield, Calif., to Phoenix, Ariz.", None, ("CA", "US", "place")),
     ("taken from Sacramento to Reno", None, ("CA", "US", "place")),
+    ("born in Guatemala, arrested in Oakland", "06001", (None, "GT", "country")),
+    ("a native of Jalisco living in Fresno", "06019", (None, "MX", "country")),
 ])
 def test_from_names_the_origin_and_not_the_destination(
     text: str, dest_fips: str | None, origin: tuple[str | None, str, str]
