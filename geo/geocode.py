@@ -15,7 +15,10 @@ What it understands, in the order it tries:
 2. ZIP and ZIP+4 (PO-box-only ZIPs get confidence 0.4: their centroid is the post
    office, not where anybody lives); street addresses are parsed with
    ``usaddress`` and placed at their ZIP or town centroid, and say so;
-3. an explicit state or country ("Reno, NV", "Phoenix AZ", "Tijuana, Mexico");
+3. an explicit state or country ("Reno, NV", "Phoenix AZ", "Tijuana, Mexico"), and a
+   US state written after "Place," in AP or postal form anywhere in the text
+   ("Vidalia, Ga.", "Fargo, N.D.", "Gary, IN"; a form that is also a word, such as
+   "IN", "OR", "Miss", only in capitals or with its period);
 4. place names (GeoNames places and ZIP-city names), county forms ("Kern Co.",
    "County of San Diego") and nicknames ("Sacto", "NoHo", "the OC") found anywhere
    in the text, abbreviations (Mt., Ft., St., So.), numerals and possessives
@@ -30,7 +33,11 @@ place). Nicknames count only standing alone or after "in"/"near"/"from" ("the Ci
 is not "the city of Fresno"), a hamlet only after such a word, an out-of-state city
 not inside a longer name ("Otay Mesa"). A full state, Mexican state or country
 right after a place wins over a California namesake ("Pasadena, Texas", "Tecate,
-Baja California"), in both roles. When readings disagree on the county (two places
+Baja California", "Vidalia, Ga."), in both roles, and no typo is read into that
+place ("Vidalia" is not Visalia). When a text names places in and out of California,
+the role decides: an origin is what follows "from" ("born in", "a native of"), a
+destination leaves that out ("trafficked from China to Los Angeles": China, Los
+Angeles), and "the United States" is the least specific country. When readings disagree on the county (two places
 in different counties, a place and a county that does not hold it, "London,
 Ontario") and neither is clearly stronger, the answer is an error that says so,
 never a guess. ``matched`` names the gazetteer entry and the words it came from,
