@@ -115,6 +115,7 @@ _EMPTY = frozenset({
     "confidential", "undisclosed", "withheld", "other", "north unknown", "not applicable",
 })
 _SEGMENT_SPLIT = re.compile(r"[,;|/()\[\]\n\t]+|\s-\s|\s+to\s+|\s+–\s+")
+_SEGMENT_SPLIT_KEEP = re.compile(f"({_SEGMENT_SPLIT.pattern})")
 _PREPOSITIONS = frozenset({"in", "near", "at", "off", "outside", "by", "around", "of", "from", "the"})
 #: What may stand before a nickname ("in the OC") or an out-of-state city inside free
 #: text ("heading for Las Vegas"); anything else there makes it part of another name.
@@ -263,8 +264,11 @@ class _Tokens:
         raw: list[str] = []
         segment: list[int] = []
         hyphened: list[bool] = []
-        parts = _SEGMENT_SPLIT.split(text)
-        seps = _SEGMENT_SPLIT.findall(text) if "," in text else []
+        if "," in text:  # the separators too: a state may follow a comma
+            pieces = _SEGMENT_SPLIT_KEEP.split(text)
+            parts, seps = pieces[::2], pieces[1::2]
+        else:
+            parts, seps = _SEGMENT_SPLIT.split(text), []
         after_comma: set[int] = set()
         states: list[_StateMark] = []
         for seg_id, part in enumerate(parts):
@@ -298,7 +302,7 @@ def _state_mark(part: str, first: int) -> _StateMark | None:
     if found is None:
         return None
     written = found.group("abbr")
-    key = re.sub(r"[^a-z]", "", written.lower())
+    key = written.lower().replace(".", "").replace(" ", "")
     code = STATE_ABBREVIATIONS.get(key)
     if code is None and key in _MEXICAN_STATE_ABBREVIATIONS and written[0].isupper():
         end = found.end("dot") if found.group("dot") else found.end("abbr")
@@ -633,6 +637,8 @@ def _with_pairs(matches: list[_Match], tokens: _Tokens, gaz: Gazetteer) -> list[
     California ("Pasadena, Texas", "Tecate, Baja California", "Vidalia, Ga.",
     "Gary, IN") is over there, whatever its California namesakes or near-misses:
     the two become one outside match, and no typo is read into the place's words."""
+    if not tokens.states and all(m.is_california and m.key not in _MEXICAN_STATE_KEYS for m in matches):
+        return matches  # the common case: nothing outside California named
     regions: list[tuple[int, int, Candidate, str, _Match | None]] = []
     for mark in tokens.states:
         cand = gaz.state_codes[mark.code.lower()] if mark.country == "US" else _mexican_state(mark.code, gaz)
