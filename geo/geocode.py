@@ -37,11 +37,12 @@ Baja California", "Vidalia, Ga."), in both roles, and no typo is read into that
 place ("Vidalia" is not Visalia). When a text names places in and out of California,
 the role decides: an origin is what follows "from" ("born in", "a native of"), a
 destination leaves that out ("trafficked from China to Los Angeles": China, Los
-Angeles), and "the United States" is the least specific country. When readings disagree on the county (two places
-in different counties, a place and a county that does not hold it, "London,
-Ontario") and neither is clearly stronger, the answer is an error that says so,
-never a guess. ``matched`` names the gazetteer entry and the words it came from,
-and what was set aside and why ("'boulevard' set aside: a street type").
+Angeles), and "the United States" is the least specific country. When readings
+disagree on the county (two places in different counties, a place and a county that
+does not hold it, "London, Ontario") and neither is clearly stronger, the answer is
+an error that says so, never a guess. ``matched`` names the gazetteer entry and the
+words it came from, and what was set aside and why ("'boulevard' set aside: a street
+type").
 
 Ambiguous names ("Burbank" is in Los Angeles and in Santa Clara counties) use a
 county or ZIP hint in the same text (or the county that every place named shares),
@@ -291,7 +292,8 @@ class _Tokens:
 
 
 def _state_mark(part: str, first: int) -> _StateMark | None:
-    """The US state that ``part`` (the text after a comma) starts with, or ``None``.
+    """The US state (or Baja California, "B.C.") that ``part``, the text after a
+    comma, starts with, or ``None``.
 
     A form of :data:`STATE_ABBREVIATIONS` counts when it ends the part, or is
     followed by a ZIP, or carries its period ("Ga. police said"); one that is also
@@ -625,8 +627,7 @@ def _place_before(tokens: _Tokens, stop: int, matches: list[_Match]) -> tuple[in
     first = last
     while first > 0 and last - first < 2 and tokens.segment[first - 1] == tokens.segment[last]:
         word = tokens.raw[first - 1]
-        if not word.isalpha() or word in _PLACE_STOPS or any(m.start < first <= m.stop - 1 or
-                                                              m.stop == first for m in matches):
+        if not word.isalpha() or word in _PLACE_STOPS or any(m.start <= first - 1 < m.stop for m in matches):
             break
         first -= 1
     return first, None
