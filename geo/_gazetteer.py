@@ -3,8 +3,8 @@
 Everything a string is matched against lives here as plain dicts keyed by
 :func:`geo._place_names.name_key`: California places (GeoNames) and ZIP-city names,
 county forms ("kern county", "county of kern"), nicknames ("sacto", "noho", "oc"),
-out-of-state states, countries and a few dozen cities people often name as an
-origin ("reno", "tijuana"), ZIPs, and a one-edit deletion index for typos.
+out-of-state states, countries, Mexico's states and a few dozen cities people often
+name as an origin ("reno", "tijuana"), ZIPs, and a one-edit deletion index for typos.
 Points get their county from the county polygons through an STRtree.
 """
 
@@ -119,6 +119,37 @@ MEXICAN_STATES = frozenset({
     "Queretaro", "Quintana Roo", "San Luis Potosi", "Sinaloa", "Sonora", "Tabasco", "Tamaulipas",
     "Tlaxcala", "Veracruz", "Yucatan", "Zacatecas", "Mexico City",
 })
+
+#: How US states are written after a place name ("Vidalia, Ga.", "Fargo, N.D."): the
+#: AP Stylebook's abbreviations (the eight states it never abbreviates are matched by
+#: their full names), older forms still in print ("Tex.", "Wisc.", "Penna.") and the
+#: postal codes, keyed by their letters in lower case (dots and spaces dropped) →
+#: postal code. The geocoder reads them only in the "Place, Abbr" shape.
+STATE_ABBREVIATIONS: dict[str, str] = {
+    # AP Stylebook
+    "ala": "AL", "ariz": "AZ", "ark": "AR", "calif": "CA", "colo": "CO", "conn": "CT",
+    "del": "DE", "fla": "FL", "ga": "GA", "ill": "IL", "ind": "IN", "kan": "KS", "ky": "KY",
+    "la": "LA", "md": "MD", "mass": "MA", "mich": "MI", "minn": "MN", "miss": "MS", "mo": "MO",
+    "mont": "MT", "neb": "NE", "nev": "NV", "nh": "NH", "nj": "NJ", "nm": "NM", "ny": "NY",
+    "nc": "NC", "nd": "ND", "okla": "OK", "ore": "OR", "pa": "PA", "ri": "RI", "sc": "SC",
+    "sd": "SD", "tenn": "TN", "vt": "VT", "va": "VA", "wash": "WA", "wva": "WV", "wis": "WI",
+    "wyo": "WY", "dc": "DC", "pr": "PR",
+    # older forms
+    "cal": "CA", "alas": "AK", "ida": "ID", "kans": "KS", "nebr": "NE", "oreg": "OR",
+    "tex": "TX", "wisc": "WI", "penn": "PA", "penna": "PA", "ndak": "ND", "sdak": "SD",
+    "nmex": "NM",
+    # postal codes
+    **{code.lower(): code for code in (
+        "AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV "
+        "NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC PR").split()},
+}
+
+#: Written forms of :data:`STATE_ABBREVIATIONS` that are also words or Californian
+#: name parts ("In", "Miss", "Wash", "La", "Del"): without a period they count as a
+#: state only in capitals ("Gary, IN"), never in title or lower case.
+STATE_ABBREVIATION_WORDS = frozenset(
+    "in or me hi oh ok id de al ma mo la co miss mass wash ill ore del mont ind cal ida".split()
+)
 
 #: Single words that are also place names ("Likely", "Weed", "Alpine") but in free
 #: text are more often ordinary words; they match only as a whole segment.
@@ -306,6 +337,11 @@ def load_gazetteer() -> Gazetteer:
             by_key[key] = [cand] + [c for c in by_key.get(key, []) if c.is_california]
         else:
             by_key[key].append(cand)
+    mexico = country_codes["mx"]
+    for state in sorted(MEXICAN_STATES):  # the ones the shipped centroids lack, as Mexico
+        if name_key(state) not in by_key:
+            by_key[name_key(state)].append(Candidate("country", state, None, mexico.lat, mexico.lng,
+                                                     0.0, "", "MX"))
     names = {
         key: tuple(sorted(cands, key=lambda c: (c.is_california, -c.weight, c.county_fips or "")))
         for key, cands in by_key.items()

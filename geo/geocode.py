@@ -15,7 +15,10 @@ What it understands, in the order it tries:
 2. ZIP and ZIP+4 (PO-box-only ZIPs get confidence 0.4: their centroid is the post
    office, not where anybody lives); street addresses are parsed with
    ``usaddress`` and placed at their ZIP or town centroid, and say so;
-3. an explicit state or country ("Reno, NV", "Phoenix AZ", "Tijuana, Mexico");
+3. an explicit state or country ("Reno, NV", "Phoenix AZ", "Tijuana, Mexico"), and a
+   US state written after "Place," in AP or postal form anywhere in the text
+   ("Vidalia, Ga.", "Fargo, N.D.", "Gary, IN"; a form that is also a word, such as
+   "IN", "OR", "Miss", only in capitals or with its period);
 4. place names (GeoNames places and ZIP-city names), county forms ("Kern Co.",
    "County of San Diego") and nicknames ("Sacto", "NoHo", "the OC") found anywhere
    in the text, abbreviations (Mt., Ft., St., So.), numerals and possessives
@@ -30,11 +33,16 @@ place). Nicknames count only standing alone or after "in"/"near"/"from" ("the Ci
 is not "the city of Fresno"), a hamlet only after such a word, an out-of-state city
 not inside a longer name ("Otay Mesa"). A full state, Mexican state or country
 right after a place wins over a California namesake ("Pasadena, Texas", "Tecate,
-Baja California"), in both roles. When readings disagree on the county (two places
-in different counties, a place and a county that does not hold it, "London,
-Ontario") and neither is clearly stronger, the answer is an error that says so,
-never a guess. ``matched`` names the gazetteer entry and the words it came from,
-and what was set aside and why ("'boulevard' set aside: a street type").
+Baja California", "Vidalia, Ga."), in both roles, and no typo is read into that
+place ("Vidalia" is not Visalia). When a text names places in and out of California,
+the role decides: an origin is what follows "from" ("born in", "a native of"), a
+destination leaves that out ("trafficked from China to Los Angeles": China, Los
+Angeles), and "the United States" is the least specific country. When readings
+disagree on the county (two places in different counties, a place and a county that
+does not hold it, "London, Ontario") and neither is clearly stronger, the answer is
+an error that says so, never a guess. ``matched`` names the gazetteer entry and the
+words it came from, and what was set aside and why ("'boulevard' set aside: a street
+type").
 
 Ambiguous names ("Burbank" is in Los Angeles and in Santa Clara counties) use a
 county or ZIP hint in the same text (or the county that every place named shares),
@@ -64,6 +72,8 @@ from geo._gazetteer import (
     COMMON_WORDS,
     MEXICAN_STATES,
     NICKNAME_KEYS,
+    STATE_ABBREVIATION_WORDS,
+    STATE_ABBREVIATIONS,
     Candidate,
     Gazetteer,
     latlngs_to_counties,
@@ -106,6 +116,7 @@ _EMPTY = frozenset({
     "confidential", "undisclosed", "withheld", "other", "north unknown", "not applicable",
 })
 _SEGMENT_SPLIT = re.compile(r"[,;|/()\[\]\n\t]+|\s-\s|\s+to\s+|\s+–\s+")
+_SEGMENT_SPLIT_KEEP = re.compile(f"({_SEGMENT_SPLIT.pattern})")
 _PREPOSITIONS = frozenset({"in", "near", "at", "off", "outside", "by", "around", "of", "from", "the"})
 #: What may stand before a nickname ("in the OC") or an out-of-state city inside free
 #: text ("heading for Las Vegas"); anything else there makes it part of another name.
@@ -124,6 +135,22 @@ _AMBIGUOUS_CODES = frozenset({
     "ak", "ar", "ne", "ms", "mi", "sc", "va",
 })
 _CA_CODES = frozenset({"ca", "california", "calif", "cali"})
+#: An abbreviation at the start of a segment: "Ga.", "N.H.", "W. Va.", "Penna", "NV".
+_STATE_FORM = re.compile(r"\s*(?P<abbr>[A-Za-z](?:\.\s?[A-Za-z]{1,3}|[A-Za-z]){0,4})(?P<dot>\.)?(?![A-Za-z])")
+#: Postal codes that are words and no AP abbreviation ("In", "Or", "Id"): capitals only.
+_POSTAL_WORDS = frozenset(k for k in STATE_ABBREVIATION_WORDS if len(k) == 2) - {"la", "mo"}
+#: Mexican states written short after a place ("Tecate, B.C."), in capitals.
+_MEXICAN_STATE_ABBREVIATIONS = {"bc": "Baja California", "bcs": "Baja California Sur"}
+_MEXICAN_STATE_KEYS = frozenset(name_key(s) for s in MEXICAN_STATES)
+#: Words that end a place name read backwards from a comma ("a woman from | Dalton, Ga.").
+_PLACE_STOPS = _LEADS | _PREPOSITIONS | _NOISE | {"was", "is", "were", "are", "said"}
+#: Words before a name that say it is where someone came from, or went to or was.
+_SOURCE_WORDS = frozenset({"from", "native", "citizen", "citizens", "national", "nationals", "hometown"})
+_DESTINATION_WORDS = frozenset({"to", "into", "in", "at", "inside", "within", "toward", "towards"})
+#: Words that may stand between such a word and the name ("from the city of Mexicali").
+_CUE_SKIP = frozenset({"the", "a", "an", "of", "city", "town", "state", "country", "nearby",
+                       "neighboring", "downtown", "northern", "southern", "eastern", "western",
+                       "central", "north", "south", "east", "west", "rural", "suburban"})
 _ADDRESS_START = re.compile(r"^\s*\d+[a-zA-Z]?\s+\S")
 _CACHE: dict[tuple[str, str], dict[str, Any]] = {}
 _CACHE_LIMIT = 1_000_000
@@ -209,6 +236,17 @@ def _place_result(cand: Candidate, confidence: float, note: str | None = None,
 # --------------------------------------------------------------------------- tokens
 
 
+@dataclass(frozen=True, slots=True)
+class _StateMark:
+    """A state written right after "Place," ("Vidalia, Ga.", "Gary, IN", "Tecate, B.C.")."""
+
+    start: int  # its first token
+    stop: int
+    code: str  # postal code, or the name of a Mexican state
+    written: str  # as the text wrote it
+    country: str = "US"
+
+
 @dataclass(slots=True)
 class _Tokens:
     raw: list[str]
@@ -219,23 +257,72 @@ class _Tokens:
     hyphened: list[bool]  # token i is joined to token i + 1 by a hyphen ("cul-de-sac")
     set_aside: list[str]  # gazetteer names found but not taken, and why
     refused: list[tuple[int, int]]  # their token spans: no typo is read into them
+    after_comma: frozenset[int] = frozenset()  # first tokens of segments that follow a comma
+    states: tuple[_StateMark, ...] = ()  # states written as "Place, Abbr"
 
     @classmethod
     def from_text(cls, text: str) -> _Tokens:
         raw: list[str] = []
         segment: list[int] = []
         hyphened: list[bool] = []
-        for seg_id, part in enumerate(_SEGMENT_SPLIT.split(text)):
+        if "," in text:  # the separators too: a state may follow a comma
+            pieces = _SEGMENT_SPLIT_KEEP.split(text)
+            parts, seps = pieces[::2], pieces[1::2]
+        else:
+            parts, seps = _SEGMENT_SPLIT.split(text), []
+        after_comma: set[int] = set()
+        states: list[_StateMark] = []
+        for seg_id, part in enumerate(parts):
             toks = raw_tokens(part)
+            if seg_id and seps and "," in seps[seg_id - 1] and toks:
+                after_comma.add(len(raw))
+                mark = _state_mark(part, len(raw))
+                if mark is not None:
+                    states.append(mark)
             raw.extend(toks)
             segment.extend([seg_id] * len(toks))
             hyphened.extend(_hyphen_flags(part, len(toks)))
         words = expand_tokens(raw)
         content = [bool(w) and r not in _NOISE and not r.isdigit() for r, w in zip(raw, words, strict=True)]
-        return cls(raw, words, segment, content, any(r in _CA_CODES for r in raw), hyphened, [], [])
+        return cls(raw, words, segment, content, any(r in _CA_CODES for r in raw), hyphened, [], [],
+                   frozenset(after_comma), tuple(states))
 
     def key(self, start: int, stop: int) -> str:
         return " ".join(w for w in self.words[start:stop] if w)
+
+
+def _state_mark(part: str, first: int) -> _StateMark | None:
+    """The US state (or Baja California, "B.C.") that ``part``, the text after a
+    comma, starts with, or ``None``.
+
+    A form of :data:`STATE_ABBREVIATIONS` counts when it ends the part, or is
+    followed by a ZIP, or carries its period ("Ga. police said"); one that is also
+    a word (:data:`STATE_ABBREVIATION_WORDS`) needs capitals ("IN", "MISS") or a
+    capital and its period ("Miss."), and a postal-only one capitals ("ID", not "Id.").
+    """
+    found = _STATE_FORM.match(part)
+    if found is None:
+        return None
+    written = found.group("abbr")
+    key = written.lower().replace(".", "").replace(" ", "")
+    code = STATE_ABBREVIATIONS.get(key)
+    if code is None and key in _MEXICAN_STATE_ABBREVIATIONS and written[0].isupper():
+        end = found.end("dot") if found.group("dot") else found.end("abbr")
+        return _StateMark(first, first + len(raw_tokens(part[:end])), _MEXICAN_STATE_ABBREVIATIONS[key],
+                          part[:end].strip(), "MX")
+    if code is None or code == "CA":
+        return None
+    dotted = found.group("dot") is not None or "." in written
+    rest = part[found.end():].strip()
+    if not dotted and rest and not rest[0].isdigit():
+        return None  # "OR Modesto": a word, not a state
+    letters = re.sub(r"[^A-Za-z]", "", written)
+    if not letters.isupper() and (key in _POSTAL_WORDS or key in STATE_ABBREVIATION_WORDS
+                                  and (letters.islower() or not dotted)):
+        return None  # "Gary, In", "fresno, la", "Jackson, Miss": words unless "IN", "Miss."
+    end = found.end("dot") if dotted and found.group("dot") else found.end("abbr")
+    count = len(raw_tokens(part[:end]))
+    return _StateMark(first, first + count, code, (written + (found.group("dot") or "")).strip())
 
 
 def _hyphen_flags(part: str, count: int) -> list[bool]:
@@ -263,6 +350,7 @@ class _Match:
     distance: int = 0
     weak: bool = False  # a short nickname at the end of free text ("motel SF")
     words: str = ""  # the words of the text it came from
+    pair: str = ""  # for "Place, State": why the place is read in that state
 
     @property
     def is_california(self) -> bool:
@@ -516,17 +604,137 @@ def _resolve_place(match: _Match, hints: set[str], *, base: float,
     return _place_result(cand, confidence, note, match.words)
 
 
-def _region_after(matches: list[_Match], tokens: _Tokens) -> tuple[_Match, _Match] | None:
-    """A place directly followed by an out-of-state state, Mexican state or country
-    ("Tecate, Baja California", "Pasadena, Texas", "Portland, Maine"): the place is
-    over there, whatever its California or other namesakes."""
+def _is_pair_region(match: _Match) -> bool:
+    """A state, Mexican state or country that can say where the place before it is
+    ("Pasadena, Texas"); not the United States ("Fresno, United States")."""
+    cand = match.cands[0]
+    return not match.pair and not cand.is_california and _is_region(cand, match.key) \
+        and not (cand.kind == "country" and cand.country == "US")
+
+
+def _place_before(tokens: _Tokens, stop: int, matches: list[_Match]) -> tuple[int, _Match | None] | None:
+    """Where the place name that ends right before token ``stop`` starts, and its
+    gazetteer match if it has one (a Californian place or county, or a town
+    elsewhere); for a name the gazetteer lacks ("Vidalia") up to three words back
+    to a lead word ("a woman from Dalton"). ``None``: no name there."""
     for m in matches:
-        if m.is_california and m.cands[0].kind != "place" or _is_region(m.cands[0], m.key):
+        if m.stop == stop and not m.pair and (
+                m.cands[0].kind in ("place", "county") if m.is_california else not _is_pair_region(m)):
+            return m.start, m
+    last = stop - 1
+    if last < 0 or not tokens.raw[last].isalpha() or tokens.raw[last] in _PLACE_STOPS:
+        return None
+    first = last
+    while first > 0 and last - first < 2 and tokens.segment[first - 1] == tokens.segment[last]:
+        word = tokens.raw[first - 1]
+        if not word.isalpha() or word in _PLACE_STOPS or any(m.start <= first - 1 < m.stop for m in matches):
+            break
+        first -= 1
+    return first, None
+
+
+def _with_pairs(matches: list[_Match], tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
+    """A place directly followed by a state, Mexican state or country outside
+    California ("Pasadena, Texas", "Tecate, Baja California", "Vidalia, Ga.",
+    "Gary, IN") is over there, whatever its California namesakes or near-misses:
+    the two become one outside match, and no typo is read into the place's words."""
+    if not tokens.states and all(m.is_california and m.key not in _MEXICAN_STATE_KEYS for m in matches):
+        return matches  # the common case: nothing outside California named
+    regions: list[tuple[int, int, Candidate, str, _Match | None]] = []
+    for mark in tokens.states:
+        cand = gaz.state_codes[mark.code.lower()] if mark.country == "US" else _mexican_state(mark.code, gaz)
+        regions.append((mark.start, mark.stop, cand, mark.written, None))
+    marked = [(mark.start, mark.stop) for mark in tokens.states]
+    for r in matches:
+        if any(a < r.stop and r.start < b for a, b in marked):
             continue
-        for r in matches:
-            if r.start == m.stop and not r.is_california and _is_region(r.cands[0], r.key):
-                return m, r
-    return None
+        if _is_pair_region(r):
+            regions.append((r.start, r.stop, r.cands[0], "", r))
+        elif r.is_california and r.key in _MEXICAN_STATE_KEYS and r.whole_segment and r.start in tokens.after_comma:
+            regions.append((r.start, r.stop, _mexican_state(r.key, gaz), "", r))  # "..., Sonora"
+    if not regions:
+        return matches
+    out = list(matches)
+    for start, stop, region, written, match in sorted(regions, key=lambda r: r[0]):
+        if match is not None and match not in out:
+            continue  # already part of an earlier pair
+        found = _place_before(tokens, start, out)
+        if found is None:
+            continue
+        first, place = found
+        if place is None and start not in tokens.after_comma:
+            continue  # a name the gazetteer lacks pairs only across a comma ("Vidalia, Georgia")
+        if match is not None and match.is_california and (place is None or place.is_california):
+            continue  # "Jamestown, Sonora" is in Tuolumne County; "Hermosillo, Sonora" in Mexico
+        place_words = " ".join(tokens.raw[first:start])
+        if written and region.state in ("CO", "LA") and (
+                place is not None and place.is_california or f"{tokens.key(first, start)} county" in gaz.names):
+            continue  # "Kern, CO", "Compton, LA": county, Los Angeles
+        words = " ".join(tokens.raw[first:stop])
+        if written:
+            why = f"from '{words}': '{written}' after {place_words} names {region.name}"
+        elif place is not None:
+            why = f"from '{words}': {place_words} in {region.name}, whatever its namesakes"
+        else:
+            why = f"from '{words}': {place_words} in {region.name}"
+        out = [m for m in out if not (m.start < stop and first < m.stop)]
+        out.append(_Match(first, stop, f"{tokens.key(first, start)} {region.name.lower()}", (region,),
+                          False, False, words=words, pair=why))
+        tokens.refused.append((first, stop))
+    return sorted(out, key=lambda m: m.start)
+
+
+def _mexican_state(name: str, gaz: Gazetteer) -> Candidate:
+    """A Mexican state as an outside region (Mexico, named after the state)."""
+    mexico = gaz.country_codes["mx"]
+    title = next((s for s in MEXICAN_STATES if name_key(s) == name_key(name)), name)
+    return Candidate("country", title, None, mexico.lat, mexico.lng, 0.0, "", "MX")
+
+
+def _cues(matches: list[_Match], tokens: _Tokens) -> list[str]:
+    """For each match, "from" when the text names it as where someone came from
+    ("from Mexico", "out of Honduras", "born in Oaxaca", "a native of Jalisco",
+    "nationals of China"), "to" when as where they went or were
+    ("to Los Angeles", "into the United States", "in Fresno"), else "". A match
+    right after a comma takes the cue of the match before it ("from Oaxaca, Mexico")."""
+    cues: list[str] = []
+    prev_stop = -1
+    for m in matches:
+        j, steps = m.start - 1, 0
+        seg = tokens.segment[m.start]
+        while j >= 0 and tokens.segment[j] == seg and tokens.raw[j] in _CUE_SKIP and steps < 4:
+            j, steps = j - 1, steps + 1
+        cue = ""
+        if j >= 0 and tokens.segment[j] == seg:
+            word = tokens.raw[j]
+            if word in _SOURCE_WORDS or (word == "out" and tokens.raw[j + 1] == "of") \
+                    or (word == "in" and j > 0 and tokens.raw[j - 1] == "born"):
+                cue = "from"
+            elif word in _DESTINATION_WORDS:
+                cue = "to"
+        elif cues and j + 1 in tokens.after_comma and prev_stop <= m.start:
+            cue = cues[-1]
+        cues.append(cue)
+        prev_stop = m.stop
+    return cues
+
+
+def _by_role(matches: list[_Match], tokens: _Tokens, role: str) -> list[_Match]:
+    """When a text names places both in and out of California, or several outside
+    it, keep the ones its words give the role: an origin is what it names after
+    "from" ("trafficked from China to Los Angeles" → China); a destination the
+    Californian places it names after "to"/"into"/"in" ("a Dalton, Ga., woman
+    arrested in Fresno"), else what it does not name after "from"."""
+    if len(matches) < 2 or all(m.is_california for m in matches):
+        return matches
+    ordered = sorted(matches, key=lambda m: m.start)
+    cues = _cues(ordered, tokens)
+    if role == "origin":
+        kept = [m for m, cue in zip(ordered, cues, strict=True) if cue == "from"]
+    else:
+        kept = [m for m, cue in zip(ordered, cues, strict=True) if cue == "to" and m.is_california] or \
+            [m for m, cue in zip(ordered, cues, strict=True) if cue != "from"]
+    return kept or matches
 
 
 def _clash_after_outside(matches: list[_Match], tokens: _Tokens) -> str | None:
@@ -550,12 +758,10 @@ def _choose(matches: list[_Match], text: str, role: str, *, note: str | None = N
         clash = _clash_after_outside(matches, tokens)
         if clash is not None:
             return _empty_result(clash)
-        pair = _region_after(matches, tokens)
-        if pair is not None:
-            place, region = pair
-            return _outside(region.cands[0], text, role, confidence=0.8,
-                            note=f"from '{place.words} {region.words}': {place.words} in "
-                                 f"{region.cands[0].name}, whatever its namesakes")
+        matches = _by_role(matches, tokens, role)
+        pairs = [m for m in matches if m.pair]
+        if pairs:
+            return _outside(pairs[0].cands[0], text, role, confidence=0.8, note=pairs[0].pair)
     matches = [m for m in matches if not (m.is_california and m.cands[0].kind == "state")]
     ca = [m for m in matches if m.is_california]
     if ca:
@@ -590,11 +796,15 @@ def _choose(matches: list[_Match], text: str, role: str, *, note: str | None = N
         if chosen.distance:
             base = 0.7
         return _place_result(chosen.cands[0], min(base, chosen.cands[0].confidence), note, chosen.words)
-    if matches:
-        chosen = max(matches, key=lambda m: (len(m.key), -m.start))
+    if matches:  # outside California: the most specific name; "the United States" last
+        chosen = max(matches, key=lambda m: (not _is_united_states(m.cands[0]), len(m.key), -m.start))
         return _outside(chosen.cands[0], text, role, confidence=0.8 if chosen.distance == 0 else 0.6,
                         note=f"from '{chosen.words}'" if chosen.words else None)
     return None
+
+
+def _is_united_states(cand: Candidate) -> bool:
+    return cand.kind == "country" and cand.country == "US"
 
 
 def _describe_counties(match: _Match) -> str:
@@ -745,9 +955,11 @@ def _resolve_text(text: str, role: str) -> dict[str, Any] | _PendingPoint:
             if cands is not None and cands[0].is_california and zip5 is None:
                 match = _Match(0, 1, key, cands, True, False, words=key)
                 return _choose([match], text, role, note="street not located; place centroid") or _empty_result()
-    # 4. an explicit state or country outside California
-    matches = _find_matches(tokens, gaz)
-    region = _explicit_region(text, tokens, gaz, matches)
+    # 4. an explicit state or country outside California (when the text names
+    # other places too, the roles of its words decide, below)
+    matches = _with_pairs(_find_matches(tokens, gaz), tokens, gaz)
+    region = None if len(matches) > 1 and any(m.pair for m in matches) else \
+        _explicit_region(text, tokens, gaz, matches)
     if region is not None:
         return _outside(region, text, role, label=text.strip())
     # 5. a ZIP

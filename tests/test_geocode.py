@@ -263,6 +263,136 @@ def test_louisiana_and_colorado_still_recognised() -> None:
     assert geocode("Kern, CO")["county_fips"] == "06029"
 
 
+# --------------------------------------------------------------------------- places outside California
+
+
+def _kept_outside(text: str, state: str | None, country: str = "US") -> None:
+    """Rejected as a destination, kept at state (or country) level as an origin."""
+    dest = geocode(text)
+    assert dest["county_fips"] is None and dest["error"].startswith("outside California"), dest
+    origin = geocode(text, role="origin")
+    assert (origin["state"], origin["country"]) == (state, country), origin
+    assert origin["precision"] == ("state" if state else "country"), origin
+    assert origin["county_fips"] is None and origin["error"] is None, origin
+
+
+@pytest.mark.parametrize(("text", "state"), [
+    ("Statesboro, Ga.", "GA"),
+    ("Tupelo, Miss.", "MS"),
+    ("Dothan, Ala.", "AL"),
+    ("Tulsa, Okla.", "OK"),
+    ("Lubbock, Tex.", "TX"),
+    ("Wheeling, W. Va.", "WV"),
+    ("Minot, N. Dak.", "ND"),
+    ("Annapolis, Md.", "MD"),
+    ("Springfield, Mo.", "MO"),
+    ("Hartford, Conn.", "CT"),
+    ("Burlington, Vt.", "VT"),
+    ("Olympia, Wash.", "WA"),
+    ("Cheyenne, Wyo.", "WY"),
+    ("Shreveport, La.", "LA"),
+    ("Nashville, Tenn.", "TN"),
+    ("Lebanon, Ind.", "IN"),
+    ("Scranton, Penna.", "PA"),
+    ("MACON, GA. (WXYZ)", "GA"),
+    ("Statesboro, Ga", "GA"),
+    ("statesboro, ga", "GA"),
+    ("Bangor, ME", "ME"),
+    ("Gary, IN 46402", "IN"),
+])
+def test_a_state_written_ap_or_postal_after_a_place_is_that_state(text: str, state: str) -> None:
+    _kept_outside(text, state)
+
+
+@pytest.mark.parametrize(("text", "state"), [
+    ("Eureka, Mont.", "MT"),  # Eureka, Humboldt County
+    ("Burbank, Ill.", "IL"),  # Burbank, Los Angeles County
+    ("Wilmington, Del.", "DE"),  # Wilmington, Los Angeles
+    ("Richmond, Va.", "VA"),  # Richmond, Contra Costa County
+    ("Lancaster, Pa.", "PA"),  # Lancaster, Los Angeles County
+    ("Auburn, Ala.", "AL"),  # Auburn, Placer County
+    ("Salina, Okla.", "OK"),  # one letter from Salinas, Monterey County
+    ("Mercer, Pa.", "PA"),  # one letter from Merced
+])
+def test_a_named_state_beats_a_californian_namesake_or_near_miss(text: str, state: str) -> None:
+    _kept_outside(text, state)
+
+
+def test_the_state_and_its_abbreviation_are_named_in_matched() -> None:
+    origin = geocode("Salina, Okla.", role="origin")
+    assert "'Okla.' after salina names Oklahoma" in origin["matched"], origin
+    assert "read as" not in origin["matched"]  # no typo was read into "Salina"
+
+
+@pytest.mark.parametrize(("text", "fips"), [
+    ("Fresno, OR Modesto", None),  # "OR" before a word is the conjunction
+    ("Gary, In", None),  # title-case "In" is a word
+    ("fresno, la", None),  # lower-case "la" is not Louisiana
+    ("Compton, LA", "06037"),
+    ("Kern, CO", "06029"),
+    ("Kern, Co.", "06029"),
+    ("a motel in or near Stockton", "06077"),
+])
+def test_a_word_that_looks_like_a_state_code_is_not_a_state(text: str, fips: str | None) -> None:
+    dest = geocode(text)
+    origin = geocode(text, role="origin")
+    assert dest["county_fips"] == fips, dest
+    assert origin["precision"] not in ("state", "country"), origin
+
+
+@pytest.mark.parametrize(("text", "dest_fips", "origin_state"), [
+    ("a Dothan, Ala., man arrested at a Fresno motel", "06019", "AL"),
+    ("a woman from Tupelo, Miss., was found in Stockton", "06077", "MS"),
+])
+def test_an_abbreviated_state_inside_a_sentence(text: str, dest_fips: str, origin_state: str) -> None:
+    assert geocode(text)["county_fips"] == dest_fips
+    origin = geocode(text, role="origin")
+    assert (origin["state"], origin["precision"]) == (origin_state, "state"), origin
+
+
+@pytest.mark.parametrize("text", [
+    "Torreón, Coahuila",  # a Mexican state the shipped centroids lack
+    "Hermosillo, Sonora",  # Sonora is also a town in Tuolumne County
+    "Tecate, B.C.",  # Tecate is also a hamlet in San Diego County
+    "Ensenada, BC",
+])
+def test_a_mexican_state_after_a_place_is_mexico(text: str) -> None:
+    _kept_outside(text, None, "MX")
+
+
+def test_sonora_after_a_californian_place_stays_in_tuolumne() -> None:
+    assert geocode("Jamestown, Sonora")["county_fips"] == "06109"
+    assert geocode("in Sonora")["county_fips"] == "06109"
+
+
+@pytest.mark.parametrize(("text", "country"), [
+    ("brought into the United States from Honduras", "HN"),
+    ("girls moved from Guatemala into the United States", "GT"),
+    ("workers recruited out of Nicaragua", "NI"),
+])
+def test_the_origin_is_the_most_specific_country_named(text: str, country: str) -> None:
+    _kept_outside(text, None, country)
+
+
+@pytest.mark.parametrize(("text", "dest_fips", "origin"), [
+    ("trafficked from Vietnam to San Jose", "06085", (None, "VN", "country")),
+    ("workers from El Salvador picked crops near Salinas", "06053", (None, "SV", "country")),
+    ("driven from Bakersfield, Calif., to Phoenix, Ariz.", None, ("CA", "US", "place")),
+    ("taken from Sacramento to Reno", None, ("CA", "US", "place")),
+    ("born in Guatemala, arrested in Oakland", "06001", (None, "GT", "country")),
+    ("a native of Jalisco living in Fresno", "06019", (None, "MX", "country")),
+])
+def test_from_names_the_origin_and_not_the_destination(
+    text: str, dest_fips: str | None, origin: tuple[str | None, str, str]
+) -> None:
+    dest = geocode(text)
+    assert dest["county_fips"] == dest_fips, dest
+    if dest_fips is None:
+        assert dest["error"].startswith("outside California"), dest
+    got = geocode(text, role="origin")
+    assert (got["state"], got["country"], got["precision"]) == origin, got
+
+
 # --------------------------------------------------------------------------- structured fields
 
 
