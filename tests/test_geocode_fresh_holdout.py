@@ -14,6 +14,11 @@ First evaluation (2026-12-04, the geocoder of commit c93a23c, no change since):
 1 of 112 Californian phrases in a wrong county (0.9 %); 16 of 20 places outside
 California handled (rejected as a destination and kept at state or country as an
 origin).
+
+After the outside-California rules (merge 6e527cf, written for the classes of
+failure above with invented phrases): 87/88, 1/112, 20/20. This set has now been
+looked at while fixing, so its figures are a regression guard; the honest figure
+is the second holdout's (``test_geocode_fresh_holdout_2``).
 """
 
 from __future__ import annotations
@@ -53,12 +58,14 @@ def test_fresh_holdout_right_and_wrong_county_targets(scores: Scores) -> None:
     assert scores.wrong_share <= WRONG_COUNTY_MAX, scores
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "first evaluation 2026-12-04: 16/20 places outside California handled. Misses: "
-    "'Vidalia, Ga.' placed in Tulare County (read as Visalia), 'SAVANNAH, Ga. (WSAV)' and "
-    "'Douglas, Ga.' rejected without keeping Georgia as an origin ('Ga.' not read as a state), "
-    "'smuggled into the United States from Mexico' kept as US rather than Mexico"))
 def test_fresh_holdout_outside_target(scores: Scores) -> None:
+    """20/20 since the outside-California rules (merge 6e527cf); a regression guard, no longer a fresh figure.
+
+    The first evaluation's misses ('Vidalia, Ga.' read as Visalia, 'SAVANNAH, Ga.'
+    and 'Douglas, Ga.' not kept as Georgia, 'from Mexico' kept as US) were the
+    classes of failure those rules were written for, with invented phrases; the
+    untouched second holdout gives the honest figure.
+    """
     assert scores.outside_ok == scores.outside, scores
 
 
@@ -67,4 +74,4 @@ def test_fresh_holdout_does_not_slip_below_the_first_evaluation(scores: Scores) 
     assert (scores.places, scores.californian, scores.outside) == (88, 112, 20)
     assert scores.right >= 87, scores
     assert scores.wrong <= 1, scores
-    assert scores.outside_ok >= 16, scores
+    assert scores.outside_ok >= 20, scores

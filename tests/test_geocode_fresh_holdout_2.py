@@ -18,6 +18,12 @@ Californian phrases in a wrong county (2.6 %), all of them phrases that name no 
 county; 24 of 35 places outside California handled (rejected as a destination and kept at
 state or country as an origin), 4 of the 11 misses placed inside California. All three of
 the issue's targets are missed here; the xfail reasons below list every miss.
+
+Second evaluation (2026-12-04, main after merge 6e527cf: the outside-California rules,
+written without sight of this set): 104/112 right, 4/152 wrong, 25/35 outside handled.
+The rules fixed every miss of the first holdout they were written against and one more
+here: most misses on this set are of other kinds (gazetteer gaps, Oregon and Utah towns
+named without their state, typo matches onto Californian places).
 """
 
 from __future__ import annotations
@@ -111,4 +117,4 @@ def test_second_holdout_does_not_slip_below_the_first_evaluation(scores: Scores)
     assert (scores.places, scores.californian, scores.outside) == (112, 152, 35)
     assert scores.right >= 104, scores
     assert scores.wrong <= 4, scores
-    assert scores.outside_ok >= 24, scores
+    assert scores.outside_ok >= 25, scores
