@@ -216,6 +216,44 @@ def draw_map(data: BriefingData, path: Path, *, dpi: int = DPI) -> Path:
     return path
 
 
+def describe(data: BriefingData) -> str:
+    """The map of :func:`draw_map` in words: the PDF's alternate text for it.
+
+    It says what is drawn, in the order of the legend, from the same rows the
+    drawing uses; the only count it names is the busiest flow's, which the flows
+    table prints too.
+    """
+    counties = reference.load_counties()
+    names = counties.loc[counties["county_fips"].isin(data.place.counties), "name"].astype(str).tolist()
+    parts = [f"Map of {data.place.name} ({len(names)} {'county' if len(names) == 1 else 'counties'}: "
+             f"{', '.join(sorted(names))}), outlined and named, with neighbouring counties in pale grey."]
+    cells = data.cells[data.cells["level"].eq("cell")]
+    hidden = int(cells["suppressed"].astype(bool).sum())
+    if cells.empty:
+        parts.append(f"No H3 cell (resolution {data.res}) is drawn.")
+    else:
+        parts.append(f"{len(cells) - hidden} H3 cells (resolution {data.res}) are shaded by records, darker for more; "
+                     f"{hidden} cells with fewer than {data.k} records are grey and hatched.")
+    county_level = data.cells[data.cells["level"].eq("county")]
+    if not county_level.empty:
+        grey = int(county_level["suppressed"].astype(bool).sum())
+        parts.append(f"{len(county_level)} counties are shaded as a whole (records too coarse for a cell, or rolled up), "
+                     f"{grey} of them grey and hatched (fewer than {data.k} records).")
+    shown = data.corridors[~data.corridors["suppressed"].astype(bool)] if not data.corridors.empty else data.corridors
+    if not shown.empty:
+        parts.append(f"{len(shown)} highway corridor segments are coloured and widened by the flow records routed along them.")
+    if not data.flows.empty:
+        top = data.flows.iloc[0]
+        parts.append(f"{len(data.flows)} flows are purple arcs from a point source (orange dot) to a destination, "
+                     f"wider for more records; the busiest runs from {top['origin_name']} to {top['dest_name']} "
+                     f"({int(top['records']):,} records).")
+    else:
+        parts.append("No flow is drawn.")
+    parts.append("Highways are schematic brown lines. A legend at the right explains the colours; "
+                 "a scale bar and a north arrow are on the map.")
+    return " ".join(parts)
+
+
 def _draw_county_fill(ax: plt.Axes, data: BriefingData, mine: gpd.GeoDataFrame) -> None:
     rows = data.cells[data.cells["level"].eq("county")]
     if rows.empty:
