@@ -154,9 +154,10 @@ def test_catalog_says_tagged_in_english_with_its_title(files: briefings.Briefing
         assert [e.role for e in document] == ["Document"]
 
 
-def test_every_mark_on_every_page_is_tagged_or_a_footer_artifact(files: briefings.BriefingFiles) -> None:
-    pages = _content(files.pdf)
-    with pikepdf.open(files.pdf) as pdf:
+def _assert_every_mark_tagged(path: Path) -> list[PageContent]:
+    """Every mark of every page in marked content: bound to the tree both ways, or the footer as an artifact."""
+    pages = _content(path)
+    with pikepdf.open(path) as pdf:
         tree = _structure(pdf)
         owner = {mark: e for e in tree.walk() for mark in e.marks}
         assert len(owner) == sum(len(e.marks) for e in tree.walk()), "a marked-content sequence is in two elements"
@@ -176,8 +177,13 @@ def test_every_mark_on_every_page_is_tagged_or_a_footer_artifact(files: briefing
             footer = {marking, f"Page {index + 1} of {len(pages)}"}
             others = [t for t in content.artifact_text if t not in footer]
             assert len(others) == 1 and others[0].startswith("Routes briefing · "), content.artifact_text
-        texts = [t for content in pages for lines in content.text.values() for _, _, t in lines]
-        assert any("Counts under 11 are not shown" in t for t in texts) and "Sources and attribution" in texts
+    return pages
+
+
+def test_every_mark_on_every_page_is_tagged_or_a_footer_artifact(files: briefings.BriefingFiles) -> None:
+    pages = _assert_every_mark_tagged(files.pdf)
+    texts = [t for content in pages for lines in content.text.values() for _, _, t in lines]
+    assert any("Counts under 11 are not shown" in t for t in texts) and "Sources and attribution" in texts
 
 
 def test_headings_are_h1_then_h2_for_each_section(files: briefings.BriefingFiles) -> None:
@@ -251,3 +257,34 @@ def test_reading_order_is_the_order_on_the_page(files: briefings.BriefingFiles) 
         assert sequence[0][1] == _text(document.kids[0], pages)[:40], "the marking is read first on the page"
         ys = [y for y, _ in sequence]
         assert all(b <= a + 0.5 for a, b in itertools.pairwise(ys)), f"page {page + 1} read out of order: {sequence}"
+
+
+def test_a_paragraph_and_a_table_split_across_pages_stay_tagged(tmp_path: Path) -> None:
+    """A briefing's parts that do not fit a page: one P over two pages, a table per page with its header row."""
+    from briefings import pdf as briefing_pdf
+    from briefings.pdf_tags import write_structure
+
+    briefing_pdf._register_fonts()
+    styles = briefing_pdf._styles()
+    canvas_class = type("SplitCanvas", (briefing_pdf._NumberedCanvas,),
+                        {"decorate": staticmethod(briefing_pdf._decorator("MARKING", "Routes briefing · split"))})
+    counties = [[f"County {i}", f"{100 + i:,}"] for i in range(90)]
+    story = [
+        briefing_pdf._para("Split", styles["title"]),
+        briefing_pdf._para("A long paragraph. " * 400, styles["body"]),
+        briefing_pdf._table(["County", "Records"], counties, [2.0, 1.0], numeric_from=1, caption="Counties"),
+    ]
+    path = tmp_path / "split.pdf"
+    pages = briefing_pdf._build(story, path=path, canvas_class=canvas_class, title="Split", marking="MARKING")
+    write_structure(path, canvas_class.tagged, title="Split")  # type: ignore[attr-defined]
+    assert pages >= 3
+
+    content = _assert_every_mark_tagged(path)
+    with pikepdf.open(path) as pdf:
+        document = _structure(pdf).kids[0]
+    long = [e for e in document.kids if e.role == "P" and _text(e, content).startswith("A long paragraph.")]
+    assert len(long) == 1 and {p for p, _ in long[0].marks} == {0, 1}
+    tables = [e for e in document.kids if e.role == "Table"]
+    assert len(tables) >= 2
+    assert all([_text(cell, content) for cell in table.kids[0].kids] == ["County", "Records"] for table in tables)
+    assert [_text(row.kids[0], content) for table in tables for row in table.kids[1:]] == [c for c, _ in counties]
