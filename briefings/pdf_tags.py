@@ -130,19 +130,21 @@ class Tagged(Flowable):  # type: ignore[misc]
         self.node = node
         self.inner = inner
 
-    def wrapOn(self, canvas: Canvas, available_width: float, available_height: float) -> tuple[float, float]:  # noqa: N802
-        self.width, self.height = self.inner.wrapOn(canvas, available_width, available_height)
-        return self.width, self.height
-
     def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
-        self.width, self.height = self.inner.wrap(available_width, available_height)
+        canvas = getattr(self, "canv", None)  # set by reportlab while it wraps and splits
+        if canvas is None:
+            self.width, self.height = self.inner.wrap(available_width, available_height)
+        else:
+            self.width, self.height = self.inner.wrapOn(canvas, available_width, available_height)
         return self.width, self.height
-
-    def splitOn(self, canvas: Canvas, available_width: float, available_height: float) -> list[Flowable]:  # noqa: N802
-        return [Tagged(self.node, part) for part in self.inner.splitOn(canvas, available_width, available_height)]
 
     def split(self, available_width: float, available_height: float) -> list[Flowable]:
-        return [Tagged(self.node, part) for part in self.inner.split(available_width, available_height)]
+        canvas = getattr(self, "canv", None)
+        if canvas is None:
+            parts = self.inner.split(available_width, available_height)
+        else:
+            parts = self.inner.splitOn(canvas, available_width, available_height)
+        return [Tagged(self.node, part) for part in parts]
 
     def getSpaceBefore(self) -> float:  # noqa: N802 (reportlab's name)
         return float(self.inner.getSpaceBefore())
