@@ -268,4 +268,4 @@ def write_structure(path: Path, tagger: Tagger, *, title: str, lang: str = LANG)
         pdf.docinfo.Title = pikepdf.String(title)
         with pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
             meta["dc:title"] = title
-        pdf.save(path)
+        pdf.save(path, min_version="1.7")  # Table attributes (Summary) and page /Tabs are PDF 1.5–1.7

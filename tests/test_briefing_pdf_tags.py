@@ -12,6 +12,8 @@ left to right. This is not a PDF/UA conformance check (no veraPDF here).
 from __future__ import annotations
 
 import itertools
+import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -288,3 +290,17 @@ def test_a_paragraph_and_a_table_split_across_pages_stay_tagged(tmp_path: Path) 
     assert len(tables) >= 2
     assert all([_text(cell, content) for cell in table.kids[0].kids] == ["County", "Records"] for table in tables)
     assert [_text(row.kids[0], content) for table in tables for row in table.kids[1:]] == [c for c, _ in counties]
+
+
+@pytest.mark.skipif(shutil.which("pdfinfo") is None, reason="pdfinfo (poppler-utils) is not installed")
+def test_poppler_reads_the_structure_tree_with_its_text(partner_files: briefings.BriefingFiles) -> None:  # noqa: F811
+    """Another reader than the ones above (poppler) finds the tree and the text under it, without a complaint."""
+    info = subprocess.run(["pdfinfo", str(partner_files.pdf)], capture_output=True, text=True, check=True)
+    assert "Tagged:          yes" in info.stdout and "PDF version:     1.7" in info.stdout
+    tree = subprocess.run(["pdfinfo", "-struct-text", str(partner_files.pdf)], capture_output=True, text=True, check=True)
+    assert tree.stderr == ""
+    lines = [line.strip() for line in tree.stdout.splitlines()]
+    assert lines[:4] == ["Document", "P (block)", '"FOR OFFICIAL USE ONLY — AGGREGATES, COUNTS UNDER 11 NOT SHOWN"', "H1 (block)"]
+    assert lines[4] == '"Regional briefing: Cal OES Mutual Aid Region IV"'
+    assert {"Figure:", "Table (block):", "TR", "TH:", "TD", "H2 (block)"} <= set(lines)
+    assert '"Sources and attribution"' in lines
