@@ -216,6 +216,17 @@ def draw_map(data: BriefingData, path: Path, *, dpi: int = DPI) -> Path:
     return path
 
 
+def _n(count: int, word: str) -> str:
+    """``count`` and ``word``, plural unless one.
+
+    >>> _n(1, "flow"), _n(3, "flow"), _n(0, "county")
+    ('1 flow', '3 flows', '0 counties')
+    """
+    if count == 1:
+        return f"1 {word}"
+    return f"{count} {word[:-1] + 'ies' if word.endswith('y') else word + 's'}"
+
+
 def describe(data: BriefingData) -> str:
     """The map of :func:`draw_map` in words: the PDF's alternate text for it.
 
@@ -225,26 +236,26 @@ def describe(data: BriefingData) -> str:
     """
     counties = reference.load_counties()
     names = counties.loc[counties["county_fips"].isin(data.place.counties), "name"].astype(str).tolist()
-    parts = [f"Map of {data.place.name} ({len(names)} {'county' if len(names) == 1 else 'counties'}: "
+    parts = [f"Map of {data.place.name} ({_n(len(names), 'county')}: "
              f"{', '.join(sorted(names))}), outlined and named, with neighbouring counties in pale grey."]
     cells = data.cells[data.cells["level"].eq("cell")]
     hidden = int(cells["suppressed"].astype(bool).sum())
     if cells.empty:
         parts.append(f"No H3 cell (resolution {data.res}) is drawn.")
     else:
-        parts.append(f"{len(cells) - hidden} H3 cells (resolution {data.res}) are shaded by records, darker for more; "
-                     f"{hidden} cells with fewer than {data.k} records are grey and hatched.")
+        parts.append(f"H3 cells (resolution {data.res}): {len(cells) - hidden} shaded by records, darker for more; "
+                     f"{hidden} with fewer than {data.k} records grey and hatched.")
     county_level = data.cells[data.cells["level"].eq("county")]
     if not county_level.empty:
         grey = int(county_level["suppressed"].astype(bool).sum())
-        parts.append(f"{len(county_level)} counties are shaded as a whole (records too coarse for a cell, or rolled up), "
+        parts.append(f"Shaded as a whole (records too coarse for a cell, or rolled up): {_n(len(county_level), 'county')}, "
                      f"{grey} of them grey and hatched (fewer than {data.k} records).")
     shown = data.corridors[~data.corridors["suppressed"].astype(bool)] if not data.corridors.empty else data.corridors
     if not shown.empty:
-        parts.append(f"{len(shown)} highway corridor segments are coloured and widened by the flow records routed along them.")
+        parts.append(f"Corridors: {_n(len(shown), 'highway segment')} coloured and widened by the flow records routed along them.")
     if not data.flows.empty:
         top = data.flows.iloc[0]
-        parts.append(f"{len(data.flows)} flows are purple arcs from a point source (orange dot) to a destination, "
+        parts.append(f"Flows: {_n(len(data.flows), 'purple arc')} from a point source (orange dot) to a destination, "
                      f"wider for more records; the busiest runs from {top['origin_name']} to {top['dest_name']} "
                      f"({int(top['records']):,} records).")
     else:

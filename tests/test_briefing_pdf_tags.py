@@ -11,6 +11,7 @@ left to right. This is not a PDF/UA conformance check (no veraPDF here).
 
 from __future__ import annotations
 
+import csv
 import itertools
 import shutil
 import subprocess
@@ -207,7 +208,10 @@ def test_the_map_is_a_figure_with_alternate_text(files: briefings.BriefingFiles)
         figure = figures[0]
         alt = str(figure.obj.get("/Alt", ""))
         assert figure.obj.A.O == "/Layout" and len(figure.obj.A.BBox) == 4
-    assert alt.startswith("Map of Cal OES Mutual Aid Region") and "counties" in alt and "flow" in alt, alt
+    assert alt.startswith("Map of Cal OES Mutual Aid Region") and "Corridors:" in alt and "flow" in alt, alt
+    with open(files.csv["counties"], newline="", encoding="utf-8") as handle:
+        counties = [row["county"] for row in csv.DictReader(handle)]
+    assert counties and all(name in alt for name in counties), alt  # it names the place's counties
     # the image itself is drawn inside the figure's marked content
     assert [(0, mcid) for mcid in pages[0].images.values()] == figure.marks
 
