@@ -193,13 +193,13 @@ def _decorator(marking: str, left_footer: str) -> Any:
     return decorate
 
 
-#: The structure role of a paragraph style (the others are P).
-_ROLES = {"title": "H1", "h2": "H2"}
+#: The structure tag of a paragraph style (the others are P).
+_TAGS = {"title": "H1", "h2": "H2"}
 
 
 def _para(text: str, style: ParagraphStyle) -> Tagged:
     """A paragraph of ``text`` (markup) tagged H1, H2 or P by its style."""
-    return Tagged(Node(_ROLES.get(style.name, "P")), Paragraph(text, style))
+    return Tagged(Node(_TAGS.get(style.name, "P")), Paragraph(text, style))
 
 
 def _table(

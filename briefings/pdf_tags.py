@@ -47,11 +47,11 @@ class Mark:
 
 @dataclass(eq=False)
 class Node:
-    """A structure element: its standard role (``H1``, ``P``, ``Figure``, ``Table``, ``TD``…),
+    """A structure element: its tag (``H1``, ``P``, ``Figure``, ``Table``, ``TD``…),
     its alternate text, its attributes (``/A``, of the ``owner`` ``Table`` or ``Layout``)
     and its kids in reading order."""
 
-    role: str
+    tag: str
     alt: str | None = None
     owner: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
@@ -88,7 +88,7 @@ class Tagger:
         mcid = self._next_mcid.get(self.page, 0)
         self._next_mcid[self.page] = mcid + 1
         node.kids.append(Mark(self.page, mcid))
-        canvas.addLiteral(f"/{node.role} <</MCID {mcid}>> BDC")
+        canvas.addLiteral(f"/{node.tag} <</MCID {mcid}>> BDC")
 
     @staticmethod
     def end(canvas: Canvas) -> None:
@@ -156,7 +156,7 @@ class Tagged(Flowable):  # type: ignore[misc]
         tagger = tagger_of(canvas)
         if not self.node.kids:  # first drawn here
             tagger.add(self.node)
-        if self.node.role == "Figure":
+        if self.node.tag == "Figure":
             left = self.inner._hAlignAdjust(x, _sW)
             self.node.owner = "Layout"
             self.node.attributes.update(
@@ -205,15 +205,15 @@ class TableTags:
     def _cell(self, table: Any, row: int, col: int) -> Node:
         attributes: dict[str, Any] = {}
         if row == 0:
-            role, attributes["Scope"] = "TH", pikepdf.Name.Column
+            tag, attributes["Scope"] = "TH", pikepdf.Name.Column
         elif col == 0 and self.row_headers:
-            role, attributes["Scope"] = "TH", pikepdf.Name.Row
+            tag, attributes["Scope"] = "TH", pikepdf.Name.Row
         else:
-            role = "TD"
+            tag = "TD"
         span = (getattr(table, "_spanRanges", None) or {}).get((col, row))
         if span is not None and span[2] > span[0]:
             attributes["ColSpan"] = span[2] - span[0] + 1
-        return Node(role, owner="Table" if attributes else None, attributes=attributes)
+        return Node(tag, owner="Table" if attributes else None, attributes=attributes)
 
 
 def write_structure(path: Path, tagger: Tagger, *, title: str, lang: str = LANG) -> None:
@@ -225,7 +225,7 @@ def write_structure(path: Path, tagger: Tagger, *, title: str, lang: str = LANG)
         parents: dict[int, dict[int, pikepdf.Object]] = {i: {} for i in range(len(pages))}
 
         def element(node: Node, parent: pikepdf.Object) -> pikepdf.Object:
-            elem = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructElem, S=pikepdf.Name("/" + node.role), P=parent))
+            elem = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructElem, S=pikepdf.Name("/" + node.tag), P=parent))
             marks = [kid for kid in node.kids if isinstance(kid, Mark)]
             if marks:
                 elem.Pg = pages[marks[0].page]

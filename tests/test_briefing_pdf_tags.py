@@ -40,7 +40,7 @@ def files(request: pytest.FixtureRequest) -> briefings.BriefingFiles:
 
 @dataclass
 class Element:
-    role: str
+    tag: str
     obj: pikepdf.Object
     marks: list[tuple[int, int]] = field(default_factory=list)  # (page index, MCID)
     kids: list[Element] = field(default_factory=list)
@@ -154,7 +154,7 @@ def test_catalog_says_tagged_in_english_with_its_title(files: briefings.Briefing
         assert tree.Type == "/StructTreeRoot" and "/ParentTree" in tree
         assert int(tree.ParentTreeNextKey) == len(pdf.pages)
         document = _structure(pdf).kids
-        assert [e.role for e in document] == ["Document"]
+        assert [e.tag for e in document] == ["Document"]
 
 
 def _assert_every_mark_tagged(path: Path) -> list[PageContent]:
@@ -193,17 +193,17 @@ def test_headings_are_h1_then_h2_for_each_section(files: briefings.BriefingFiles
     pages = _content(files.pdf)
     with pikepdf.open(files.pdf) as pdf:
         document = _structure(pdf).kids[0]
-    headings = [(e.role, _text(e, pages)) for e in document.kids if e.role in ("H1", "H2", "H3", "H4", "H5", "H6")]
+    headings = [(e.tag, _text(e, pages)) for e in document.kids if e.tag in ("H1", "H2", "H3", "H4", "H5", "H6")]
     assert headings[0][0] == "H1" and headings[0][1].startswith("Regional briefing: Cal OES Mutual Aid Region")
     assert headings[1:] == [("H2", name) for name in SECTIONS]
-    roles = {e.role for e in document.walk()}
+    roles = {e.tag for e in document.walk()}
     assert roles <= {"Document", "H1", "H2", "P", "Figure", "Table", "TR", "TH", "TD"}, roles
 
 
 def test_the_map_is_a_figure_with_alternate_text(files: briefings.BriefingFiles) -> None:
     pages = _content(files.pdf)
     with pikepdf.open(files.pdf) as pdf:
-        figures = [e for e in _structure(pdf).walk() if e.role == "Figure"]
+        figures = [e for e in _structure(pdf).walk() if e.tag == "Figure"]
         assert len(figures) == 1
         figure = figures[0]
         alt = str(figure.obj.get("/Alt", ""))
@@ -219,24 +219,24 @@ def test_the_map_is_a_figure_with_alternate_text(files: briefings.BriefingFiles)
 def test_tables_are_tagged_with_header_cells(files: briefings.BriefingFiles) -> None:
     pages = _content(files.pdf)
     with pikepdf.open(files.pdf) as pdf:
-        tables = [e for e in _structure(pdf).walk() if e.role == "Table"]
+        tables = [e for e in _structure(pdf).walk() if e.tag == "Table"]
         assert len(tables) == 5
         for table in tables:
             assert str(table.obj.A.Summary), "a table without a summary"
-            assert table.marks == [] and {kid.role for kid in table.kids} == {"TR"}
+            assert table.marks == [] and {kid.tag for kid in table.kids} == {"TR"}
             header, *rows = table.kids
-            assert {cell.role for cell in header.kids} == {"TH"}
+            assert {cell.tag for cell in header.kids} == {"TH"}
             assert {str(cell.obj.A.Scope) for cell in header.kids} == {"/Column"}
             assert rows, "a table without a row"
             for row in rows:
                 width = sum(int(cell.obj.A.get("/ColSpan", 1)) if "/A" in cell.obj else 1 for cell in row.kids)
-                assert width == len(header.kids) and {cell.role for cell in row.kids} <= {"TH", "TD"}
+                assert width == len(header.kids) and {cell.tag for cell in row.kids} <= {"TH", "TD"}
     counties = next(t for t in tables if str(t.obj.A.Summary).startswith("Counties"))
     assert [_text(cell, pages) for cell in counties.kids[0].kids] == [
         "County", "Records", "Victims", "Records per 100,000 residents", "Change from previous period"]
     headline = tables[0]
     assert [_text(row.kids[0], pages) for row in headline.kids[1:3]] == ["Records (all types)", "Victims"]
-    assert {row.kids[0].role for row in headline.kids[1:]} == {"TH"}  # row headers
+    assert {row.kids[0].tag for row in headline.kids[1:]} == {"TH"}  # row headers
 
 
 def test_reading_order_is_the_order_on_the_page(files: briefings.BriefingFiles) -> None:
@@ -246,7 +246,7 @@ def test_reading_order_is_the_order_on_the_page(files: briefings.BriefingFiles) 
         document = _structure(pdf).kids[0]
     units: list[list[Element]] = []  # what is read as one line: an element, or a table row
     for element in document.kids:
-        units += [[row] for row in element.kids] if element.role == "Table" else [[element]]
+        units += [[row] for row in element.kids] if element.tag == "Table" else [[element]]
     tops: dict[int, list[tuple[float, str]]] = {}
     for (unit,) in units:
         lines = {page: [(x, y) for e in unit.walk() for p, m in e.marks if p == page for x, y, _ in pages[p].text.get(m, [])]
@@ -254,7 +254,7 @@ def test_reading_order_is_the_order_on_the_page(files: briefings.BriefingFiles) 
         for page, points in lines.items():
             if points:
                 tops.setdefault(page, []).append((max(y for _, y in points), _text(unit, pages)[:40]))
-        if unit.role == "TR":
+        if unit.tag == "TR":
             starts = [min(pages[p].text[m][0][0] for p, m in cell.marks) for cell in unit.kids
                       if any(m in pages[p].text for p, m in cell.marks)]
             assert starts == sorted(starts), f"cells of a row out of order: {_text(unit, pages)}"
@@ -288,9 +288,9 @@ def test_a_paragraph_and_a_table_split_across_pages_stay_tagged(tmp_path: Path) 
     content = _assert_every_mark_tagged(path)
     with pikepdf.open(path) as pdf:
         document = _structure(pdf).kids[0]
-    long = [e for e in document.kids if e.role == "P" and _text(e, content).startswith("A long paragraph.")]
+    long = [e for e in document.kids if e.tag == "P" and _text(e, content).startswith("A long paragraph.")]
     assert len(long) == 1 and {p for p, _ in long[0].marks} == {0, 1}
-    tables = [e for e in document.kids if e.role == "Table"]
+    tables = [e for e in document.kids if e.tag == "Table"]
     assert len(tables) >= 2
     assert all([_text(cell, content) for cell in table.kids[0].kids] == ["County", "Records"] for table in tables)
     assert [_text(row.kids[0], content) for table in tables for row in table.kids[1:]] == [c for c, _ in counties]
