@@ -7,6 +7,12 @@ corridors, the busiest flows, the task-force pairs that share routes (who should
 coordinate), and sources and attribution. Every page carries the handling
 marking in its header and its footer, and "Page n of m".
 
+The PDF is tagged (:mod:`briefings.pdf_tags`): a structure tree in reading order
+binds every heading (H1, H2), paragraph, table (TR, TH, TD) and the map (a Figure
+with alternate text from :func:`briefings.static_map.describe`) to its content;
+rules, table backgrounds and the running footer are artifacts. The catalog says
+it is marked, in US English, and that viewers show its title.
+
 Text from outside the code (place names, the purpose, the exporter's name) is
 escaped before reportlab reads it as markup. The font is Bitstream Vera, shipped
 with reportlab, so the PDF renders the same on every machine, offline.
@@ -40,7 +46,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from briefings import _collect
+from briefings import _collect, static_map
+from briefings.pdf_tags import Node, TableTags, Tagged, Tagger, tagger_of, write_structure
 from routes import settings
 
 if TYPE_CHECKING:
@@ -129,25 +136,31 @@ def fmt_change(value: object, pct: object = None) -> str:
 
 
 class _NumberedCanvas(rl_canvas.Canvas):
-    """A canvas that knows the page count when it saves, for "Page n of m"."""
+    """A canvas that knows the page count when it saves, for "Page n of m", and tags its content."""
 
     decorate: Any = None
     #: Pages of the last document saved with this class.
     pages: int = 0
+    #: The structure of the last document saved with this class.
+    tagged: Tagger | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._pages: list[dict[str, Any]] = []
+        self.tagger = Tagger()
 
     def showPage(self) -> None:  # noqa: N802 (reportlab's name)
         self._pages.append(dict(self.__dict__))
         self._startPage()
+        self.tagger.next_page()
 
     def save(self) -> None:
         total = len(self._pages)
         type(self).pages = total
-        for state in self._pages:
+        type(self).tagged = self.tagger
+        for index, state in enumerate(self._pages):
             self.__dict__.update(state)
+            self.tagger.page = index
             if self.decorate is not None:
                 self.decorate(self, self._pageNumber, total)
             super().showPage()
@@ -158,26 +171,46 @@ def _decorator(marking: str, left_footer: str) -> Any:
     width, height = letter
 
     def decorate(c: rl_canvas.Canvas, page: int, total: int) -> None:
+        """The marking at the top (read first on the page), the rules, the marking again and the footer (artifacts)."""
+        tagger = tagger_of(c)
         c.saveState()
-        for y in (height - 0.36 * inch, 0.26 * inch):
-            c.setFillColor(MARKING_COLOUR)
-            c.setFont(FONT_BOLD, 8.5)
-            c.drawCentredString(width / 2, y, marking)
-        c.setStrokeColor(RULE)
-        c.setLineWidth(0.5)
-        c.line(MARGIN, height - 0.44 * inch, width - MARGIN, height - 0.44 * inch)
-        c.line(MARGIN, 0.42 * inch, width - MARGIN, 0.42 * inch)
-        c.setFillColor(INK)
-        c.setFont(FONT, 7)
-        c.drawString(MARGIN, 0.30 * inch + 0.18 * inch, left_footer)
-        c.drawRightString(width - MARGIN, 0.30 * inch + 0.18 * inch, f"Page {page} of {total}")
+        c.setFillColor(MARKING_COLOUR)
+        c.setFont(FONT_BOLD, 8.5)
+        with tagger.tag(c, tagger.add(Node("P"), first_on_page=page - 1)):
+            c.drawCentredString(width / 2, height - 0.36 * inch, marking)
+        with tagger.artifact(c, "Pagination"):
+            c.drawCentredString(width / 2, 0.26 * inch, marking)
+            c.setStrokeColor(RULE)
+            c.setLineWidth(0.5)
+            c.line(MARGIN, height - 0.44 * inch, width - MARGIN, height - 0.44 * inch)
+            c.line(MARGIN, 0.42 * inch, width - MARGIN, 0.42 * inch)
+            c.setFillColor(INK)
+            c.setFont(FONT, 7)
+            c.drawString(MARGIN, 0.30 * inch + 0.18 * inch, left_footer)
+            c.drawRightString(width - MARGIN, 0.30 * inch + 0.18 * inch, f"Page {page} of {total}")
         c.restoreState()
 
     return decorate
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float], *, numeric_from: int) -> Table:
-    """A table with a header row; a single row with only its first cell set spans the table."""
+#: The structure tag of a paragraph style (the others are P).
+_TAGS = {"title": "H1", "h2": "H2"}
+
+
+def _para(text: str, style: ParagraphStyle) -> Tagged:
+    """A paragraph of ``text`` (markup) tagged H1, H2 or P by its style."""
+    return Tagged(Node(_TAGS.get(style.name, "P")), Paragraph(text, style))
+
+
+def _table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float], *, numeric_from: int,
+    caption: str, row_headers: bool = False,
+) -> Table:
+    """A table with a header row; a single row with only its first cell set spans the table.
+
+    Tagged Table, TR, TH (the header row; with ``row_headers`` the first column too) and
+    TD, with a summary of ``caption`` and the columns.
+    """
     styles = _styles()
     right = ParagraphStyle("cell-right", parent=styles["cell"], alignment=2)
 
@@ -186,7 +219,11 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequenc
 
     body = [[cell(i, h) for i, h in enumerate(header)]]
     body += [[cell(i, v) for i, v in enumerate(row)] for row in rows]
-    table = Table(body, colWidths=[w * inch for w in widths], repeatRows=1)
+    spans = len(rows) == 1 and not any(rows[0][1:])
+    summary = f"{caption}: {rows[0][0]}" if spans else (
+        f"{caption}: {len(rows)} {'row' if len(rows) == 1 else 'rows'}; columns {', '.join(h for h in header if h)}.")
+    tags = TableTags(summary, row_headers=row_headers)
+    table = Table(body, colWidths=[w * inch for w in widths], repeatRows=1, renderCB=tags)
     table.setStyle(TableStyle([
         ("FONT", (0, 0), (-1, -1), FONT, 7.5),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e4e8eb")),
@@ -196,7 +233,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequenc
         ("TOPPADDING", (0, 0), (-1, -1), 1.5),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
         ("ALIGN", (numeric_from, 0), (-1, -1), "RIGHT"),
-        *([("SPAN", (0, 1), (-1, 1))] if len(rows) == 1 and not any(rows[0][1:]) else []),
+        *([("SPAN", (0, 1), (-1, 1))] if spans else []),
     ]))
     return table
 
@@ -238,49 +275,51 @@ def build_pdf(
     marking = audience.marking_text(k=data.k)
     period = period_label(data.start, data.end)
     as_of = data.data_as_of.isoformat() if data.data_as_of else "unknown"
+    title = f"Routes briefing: {data.place.name}, {period}"
+    map_alt = static_map.describe(data)
+
     def page_one() -> list[Any]:
         story: list[Any] = [
-            Paragraph(escape(f"{'Regional' if data.place.kind == 'region' else 'County'} briefing: {data.place.name}"), styles["title"]),
+            _para(escape(f"{'Regional' if data.place.kind == 'region' else 'County'} briefing: {data.place.name}"), styles["title"]),
             Spacer(1, 3),
-            Paragraph(
+            _para(
                 f"<b>Period:</b> {escape(period)} &nbsp;·&nbsp; <b>Data as of:</b> {escape(as_of)} "
                 f"&nbsp;·&nbsp; <b>Area:</b> {escape(_area_line(data))}", styles["meta"],
             ),
-            Paragraph(
+            _para(
                 f"<b>Prepared for:</b> {escape(audience.label)} &nbsp;·&nbsp; <b>Purpose:</b> {escape(purpose)}",
                 styles["meta"],
             ),
-            Paragraph(
+            _para(
                 f"<b>Prepared by:</b> {escape(prepared_by)} on {created_at:%Y-%m-%d} with Routes. "
                 "Aggregates only: no record-level data.", styles["meta"],
             ),
             Spacer(1, 5),
-            Image(str(map_png), width=7.3 * inch, height=5.0 * inch),
-            Paragraph(escape(suppression_note(data.k)), styles["note"]),
-            KeepTogether([Paragraph("Headline figures", styles["h2"]), _headline_table(data)]),
+            Tagged(Node("Figure", alt=map_alt), Image(str(map_png), width=7.3 * inch, height=5.0 * inch)),
+            _para(escape(suppression_note(data.k)), styles["note"]),
+            KeepTogether([_para("Headline figures", styles["h2"]), _headline_table(data)]),
         ]
         if data.notes:
-            story += [Paragraph(escape(note), styles["small"]) for note in data.notes]
+            story += [_para(escape(note), styles["small"]) for note in data.notes]
         return story
 
     footer = f"Routes briefing · {data.place.name} · {period}"
     canvas_class = type("BriefingCanvas", (_NumberedCanvas,), {"decorate": staticmethod(_decorator(marking, footer))})
     for rows in ROW_LIMITS:
-        pages = _build(data, [*page_one(), PageBreak(), *_page_two(data, styles, rows=rows)], path=path,
-                       canvas_class=canvas_class, period=period, marking=marking)
+        pages = _build([*page_one(), PageBreak(), *_page_two(data, styles, rows=rows)], path=path,
+                       canvas_class=canvas_class, title=title, marking=marking)
         if pages <= MAX_PAGES:
             break
+    write_structure(Path(path), canvas_class.tagged, title=title)  # type: ignore[attr-defined]
     return Path(path)
 
 
-def _build(
-    data: BriefingData, story: list[Any], *, path: Path, canvas_class: type, period: str, marking: str
-) -> int:
+def _build(story: list[Any], *, path: Path, canvas_class: type, title: str, marking: str) -> int:
     """Write ``story`` to ``path``; return the number of pages."""
     doc = SimpleDocTemplate(
         str(path), pagesize=letter, leftMargin=MARGIN, rightMargin=MARGIN,
         topMargin=0.6 * inch, bottomMargin=0.6 * inch,
-        title=f"Routes briefing: {data.place.name}, {period}", author="Routes", subject=marking,
+        title=title, author="Routes", subject=marking,
     )
     doc.build(story, canvasmaker=canvas_class)
     return int(canvas_class.pages)  # type: ignore[attr-defined]
@@ -303,7 +342,8 @@ def _headline_table(data: BriefingData) -> Table:
     header = ["", "This period", "Previous period", "Change", "Same months a year before", "Change"]
     if not rows:
         rows = _none_row("No records in this period.", len(header))
-    return _table(header, rows, [2.2, 0.95, 1.0, 1.1, 1.15, 1.1], numeric_from=1)
+    return _table(header, rows, [2.2, 0.95, 1.0, 1.1, 1.15, 1.1], numeric_from=1,
+                  caption="Headline figures", row_headers=True)
 
 
 def _short(name: object) -> str:
@@ -321,43 +361,47 @@ def _page_two(data: BriefingData, styles: dict[str, ParagraphStyle], *, rows: in
          fmt_change(row.change, row.change_pct)]
         for row in data.counties.itertuples(index=False)
     ]
-    out += [Paragraph("Counties", styles["h2"]),
+    out += [_para("Counties", styles["h2"]),
             _table(["County", "Records", "Victims", "Records per 100,000 residents", "Change from previous period"],
-                   counties or _none_row("No counties.", 5), [2.0, 1.0, 1.0, 1.6, 1.9], numeric_from=1)]
+                   counties or _none_row("No counties.", 5), [2.0, 1.0, 1.0, 1.6, 1.9], numeric_from=1,
+                   caption="Counties")]
     corridors = [
         [row.route, row.county, fmt_count(row.load, k=data.k), f"{float(row.length_km):,.0f} km"]
         for row in _collect.top_corridors(data.corridors, n=rows).itertuples(index=False)
     ]
-    out += [Paragraph("Busiest corridors", styles["h2"]),
-            Paragraph("Flow records routed along each highway (the busiest segment of the route in that county; "
+    out += [_para("Busiest corridors", styles["h2"]),
+            _para("Flow records routed along each highway (the busiest segment of the route in that county; "
                       "highways are schematic).", styles["small"]),
             _table(["Route", "County", "Flow records", "Length shown"],
-                   corridors or _none_row("No corridor with a load of k or more.", 4), [2.0, 2.3, 1.6, 1.6], numeric_from=2)]
+                   corridors or _none_row("No corridor with a load of k or more.", 4), [2.0, 2.3, 1.6, 1.6], numeric_from=2,
+                   caption="Busiest corridors")]
     flows = [
         [row.origin_name, row.dest_name, row.direction, fmt_count(row.records, k=data.k), _not_released(row.victims)]
         for row in data.flows.head(rows).itertuples(index=False)
     ]
-    out += [Paragraph("Busiest flows (point source to destination)", styles["h2"]),
+    out += [_para("Busiest flows (point source to destination)", styles["h2"]),
             _table(["From (point source)", "To (destination)", "Direction", "Records", "Victims"],
-                   flows or _none_row("No flow of k or more records.", 5), [2.6, 1.9, 0.9, 1.0, 1.1], numeric_from=3)]
+                   flows or _none_row("No flow of k or more records.", 5), [2.6, 1.9, 0.9, 1.0, 1.1], numeric_from=3,
+                   caption="Busiest flows")]
     pairs = [
         [f"{row.origin_name} ({_short(row.origin_task_force_name)})", f"{row.dest_name} ({_short(row.dest_task_force_name)})",
          fmt_count(row.records, k=data.k), _not_released(row.victims)]
         for row in data.pairs.head(rows).itertuples(index=False)
     ]
-    out += [Paragraph("Task forces that share routes (coordination pairs; HT = Human Trafficking)", styles["h2"]),
+    out += [_para("Task forces that share routes (coordination pairs; HT = Human Trafficking)", styles["h2"]),
             _table(["From (task force)", "To (task force)", "Records", "Victims"],
-                   pairs or _none_row("No pair of k or more records.", 4), [3.1, 3.1, 0.65, 0.65], numeric_from=2)]
+                   pairs or _none_row("No pair of k or more records.", 4), [3.1, 3.1, 0.65, 0.65], numeric_from=2,
+                   caption="Task forces that share routes")]
     out += [
-        Paragraph("Sources and attribution", styles["h2"]),
-        Paragraph(
+        _para("Sources and attribution", styles["h2"]),
+        _para(
             "Incident, tip and victim-service records shared with Routes by California task forces, law "
             "enforcement agencies, victim-service organisations and the National Human Trafficking Hotline, "
             "placed on the H3 grid and read through the Routes query layer (role rules and small-cell "
             "protection). Rates use Census 2019 county population estimates. "
             + escape(settings.ATTRIBUTION), styles["small"],
         ),
-        Paragraph(
+        _para(
             "This briefing is a dissemination recorded in the Routes audit log (who, to whom, why, what). "
             "Do not pass it to anyone outside the audience named on page 1.", styles["small"],
         ),

@@ -216,6 +216,55 @@ def draw_map(data: BriefingData, path: Path, *, dpi: int = DPI) -> Path:
     return path
 
 
+def _n(count: int, word: str) -> str:
+    """``count`` and ``word``, plural unless one.
+
+    >>> _n(1, "flow"), _n(3, "flow"), _n(0, "county")
+    ('1 flow', '3 flows', '0 counties')
+    """
+    if count == 1:
+        return f"1 {word}"
+    return f"{count} {word[:-1] + 'ies' if word.endswith('y') else word + 's'}"
+
+
+def describe(data: BriefingData) -> str:
+    """The map of :func:`draw_map` in words: the PDF's alternate text for it.
+
+    It says what is drawn, in the order of the legend, from the same rows the
+    drawing uses; the only count it names is the busiest flow's, which the flows
+    table prints too.
+    """
+    counties = reference.load_counties()
+    names = counties.loc[counties["county_fips"].isin(data.place.counties), "name"].astype(str).tolist()
+    parts = [f"Map of {data.place.name} ({_n(len(names), 'county')}: "
+             f"{', '.join(sorted(names))}), outlined and named, with neighbouring counties in pale grey."]
+    cells = data.cells[data.cells["level"].eq("cell")]
+    hidden = int(cells["suppressed"].astype(bool).sum())
+    if cells.empty:
+        parts.append(f"No H3 cell (resolution {data.res}) is drawn.")
+    else:
+        parts.append(f"H3 cells (resolution {data.res}): {len(cells) - hidden} shaded by records, darker for more; "
+                     f"{hidden} with fewer than {data.k} records grey and hatched.")
+    county_level = data.cells[data.cells["level"].eq("county")]
+    if not county_level.empty:
+        grey = int(county_level["suppressed"].astype(bool).sum())
+        parts.append(f"Shaded as a whole (records too coarse for a cell, or rolled up): {_n(len(county_level), 'county')}, "
+                     f"{grey} of them grey and hatched (fewer than {data.k} records).")
+    shown = data.corridors[~data.corridors["suppressed"].astype(bool)] if not data.corridors.empty else data.corridors
+    if not shown.empty:
+        parts.append(f"Corridors: {_n(len(shown), 'highway segment')} coloured and widened by the flow records routed along them.")
+    if not data.flows.empty:
+        top = data.flows.iloc[0]
+        parts.append(f"Flows: {_n(len(data.flows), 'purple arc')} from a point source (orange dot) to a destination, "
+                     f"wider for more records; the busiest runs from {top['origin_name']} to {top['dest_name']} "
+                     f"({int(top['records']):,} records).")
+    else:
+        parts.append("No flow is drawn.")
+    parts.append("Highways are schematic brown lines. A legend at the right explains the colours; "
+                 "a scale bar and a north arrow are on the map.")
+    return " ".join(parts)
+
+
 def _draw_county_fill(ax: plt.Axes, data: BriefingData, mine: gpd.GeoDataFrame) -> None:
     rows = data.cells[data.cells["level"].eq("county")]
     if rows.empty:
