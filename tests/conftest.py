@@ -1,9 +1,17 @@
-"""Shared fixtures. Every test runs quiet, offline, and against temporary paths."""
+"""Shared fixtures. Every test runs quiet, offline, and against temporary paths.
+
+What test files share beyond fixtures (builders, the browser driver, scoring) is in
+``tests/support/``; a test file never imports another test file (``tests/test_layers.py``).
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,3 +26,50 @@ def tmp_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ROUTES_KEY_FILE", str(tmp_path / "secrets" / "routes.key"))
     monkeypatch.setenv("ROUTES_DEMO_DIR", str(tmp_path / "demo"))
     return tmp_path
+
+
+@pytest.fixture(scope="module")
+def pages_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The page tests' warehouse (4,000 records, not demo data, built), one per test module; settings point at it."""
+    from pipelines.build import build_warehouse
+    from routes import settings
+    from tests.support.warehouse_fixture import make_small_warehouse
+
+    root = tmp_path_factory.mktemp("pages")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("ROUTES_WAREHOUSE", str(root / "warehouse" / "routes.duckdb"))
+    patch.setenv("ROUTES_CONTROL", str(root / "warehouse" / "control.sqlite"))
+    patch.setenv("ROUTES_KEY_FILE", str(root / "secrets" / "routes.key"))
+    patch.setenv("ROUTES_DEMO_DIR", str(root / "demo"))
+    path = settings.warehouse_path()
+    make_small_warehouse(path, n=4000, seed=2, is_demo=False)
+    build_warehouse(warehouse_path=path)
+    yield path
+    patch.undo()
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One local Spark session for the tests marked ``spark``: one JVM, ``local[2]``, 1 GB, stopped at the end.
+
+    Without Java or pyspark the tests are skipped with a message, except under CI
+    (``.ci/run`` installs both), where that is a failure.
+    """
+    missing = [
+        what
+        for what, ok in (
+            ("Java (apt-get install openjdk-17-jre-headless)", shutil.which("java") or os.environ.get("JAVA_HOME")),
+            ("pyspark (pip install -r requirements-dev.txt)", importlib.util.find_spec("pyspark")),
+        )
+        if not ok
+    ]
+    if missing:
+        message = "the Spark tests need " + " and ".join(missing)
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from pipelines.spark_build import spark_session
+
+    session = spark_session("local[2]", driver_memory="1g")
+    yield session
+    session.stop()

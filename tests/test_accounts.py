@@ -17,7 +17,7 @@ from query import audit
 from query.viewer import Viewer
 from routes import accounts, settings
 from routes.errors import AccessDenied, AuthError, ConfigError
-from tests.warehouse_fixture import make_small_warehouse
+from tests.support.warehouse_fixture import make_small_warehouse
 
 ADMIN = Viewer("root", "admin")
 PASSWORD = "correct horse battery"

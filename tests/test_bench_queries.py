@@ -8,7 +8,7 @@ import pytest
 
 from bench import bench_queries
 from pipelines import build
-from tests.warehouse_fixture import make_small_warehouse
+from tests.support.warehouse_fixture import make_small_warehouse
 
 
 def test_run_reports_p50_p95_per_reader_and_the_reference(tmp_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 import briefings
 from query.viewer import Viewer
-from tests.test_briefings import make_built_warehouse
+from tests.support.warehouse_fixture import make_built_warehouse
 
 pytestmark = pytest.mark.browser  # `make test-fast` must not start Chromium
 

@@ -21,28 +21,13 @@ from briefings.audiences import AUDIENCES, audience_viewer, get_audience, load_a
 from query import audit
 from query.viewer import Viewer
 from routes.errors import AccessDenied, ConfigError
-from tests.warehouse_fixture import SPARSE_COUNTY
+from tests.support.warehouse_fixture import SPARSE_COUNTY, make_built_warehouse
 
 K = 11
 PERIOD = ("2025-01", "2025-12")
 #: Columns of the CSV and GeoJSON files that hold counts of records or people.
 COUNT_FIELDS = {"records", "victims", "load", "current", "previous", "year_before", "records_before",
                 "minors", "tips", "incidents", "recoveries", "services", "confirmed"}
-
-
-def make_built_warehouse(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Point the settings at ``root``, write the fixture warehouse and build its derived tables."""
-    from pipelines.build import build_warehouse
-    from tests.warehouse_fixture import make_small_warehouse
-
-    monkeypatch.setenv("ROUTES_WAREHOUSE", str(root / "warehouse" / "routes.duckdb"))
-    monkeypatch.setenv("ROUTES_CONTROL", str(root / "warehouse" / "control.sqlite"))
-    monkeypatch.setenv("ROUTES_KEY_FILE", str(root / "secrets" / "routes.key"))
-    monkeypatch.setenv("ROUTES_QUIET", "1")
-    monkeypatch.delenv("ROUTES_K", raising=False)
-    path = root / "warehouse" / "routes.duckdb"
-    make_small_warehouse(path)
-    build_warehouse(warehouse_path=path)
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from warehouse_fixture import make_small_warehouse
 
 from pipelines import build
 from pipelines.cli import main
 from routes import warehouse
+from tests.support.warehouse_fixture import make_small_warehouse
 
 DERIVED = (
     "flows", "location_totals", "coordination_pairs", "route_shifts",

@@ -19,9 +19,7 @@ import importlib
 import importlib.util
 import inspect
 import io
-import pkgutil
 import re
-import typing
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import redirect_stdout
@@ -34,44 +32,25 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import query
 from geo import grid
 from pipelines import query_cli
 from pipelines.cli import main as cli_main
 from query import viewer as viewer_module
 from query.filters import INDICATORS, RECORD_TYPES, SOURCE_KINDS, TRAFFICKING_TYPES, Filters
-from query.policy import Capability, aggregate_only_roles, capabilities_of, task_force_roles
+from query.policy import aggregate_only_roles, task_force_roles
 from query.suppression import COUNT_COLUMNS, FilterIsolationError, max_visible_count_below_k
 from query.viewer import OWN_RECORDS, Viewer
 from routes.errors import AccessDenied, RoutesError
-from tests.warehouse_fixture import SOURCES, SPARSE_COUNTY, SPARSE_RECORDS, make_small_warehouse
+from tests.support.readers import discover_readers, hint_of, plain_kwargs, viewers_from_policy
+from tests.support.warehouse_fixture import (
+    SOURCES,
+    SPARSE_COUNTY,
+    SPARSE_RECORDS,
+    make_small_warehouse,
+)
 
 K = 11
 REPO = Path(__file__).resolve().parent.parent
-_TASK_FORCES = ("la", "san_diego")
-
-
-def viewers_from_policy(roles: tuple[str, ...] | None = None) -> tuple[Viewer, ...]:
-    """One viewer per role of the policy table (``query/policy.py``), never a hand-written list.
-
-    Roles bound to a task force take ``la`` or ``san_diego`` in turn, in both
-    aggregate scopes (all agencies, own records); a role that
-    may be bound to one for its own sources (a partner) comes twice, unbound and
-    bound to ``la``. A role added to the table is covered here without a word.
-    """
-    bound = sorted(task_force_roles())
-    out = []
-    for role in roles if roles is not None else tuple(viewer_module.ROLES):
-        caps = capabilities_of(role)
-        if role in bound:
-            task_force = _TASK_FORCES[bound.index(role) % len(_TASK_FORCES)]
-            out.append(Viewer(f"t-{role}", role, task_force))
-            out.append(Viewer(f"t-{role}-own", role, task_force, OWN_RECORDS))  # exact, own records only
-            continue
-        out.append(Viewer(f"t-{role}", role))
-        if caps & {Capability.SEE_OWN_SOURCES_INTAKE, Capability.UPLOAD_OWN_SOURCES}:
-            out.append(Viewer(f"t-{role}-la", role, "la"))
-    return tuple(out)
 
 
 VIEWERS = viewers_from_policy()
@@ -102,25 +81,6 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------- readers
-
-
-def discover_readers() -> list[tuple[str, str, Callable[..., Any]]]:
-    """``(module, name, function)`` of every public reader in ``query/``."""
-    found = []
-    for info in sorted(pkgutil.iter_modules(query.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"query.{info.name}")
-        for name in getattr(module, "__all__", ()):
-            fn = getattr(module, name, None)
-            if not inspect.isfunction(fn):
-                continue
-            signature = inspect.signature(fn)
-            params = list(signature.parameters)
-            if not params or params[0] != "viewer":
-                continue
-            if signature.return_annotation in (None, "None"):
-                continue  # a writer (acknowledge, mark_seen, …)
-            found.append((info.name, name, fn))
-    return found
 
 
 READERS = discover_readers()
@@ -165,13 +125,6 @@ def filters_strategy(values: dict[str, list[Any]]) -> st.SearchStrategy[Filters]
     return build()
 
 
-def _hint(fn: Callable[..., Any], name: str) -> Any:
-    try:
-        return typing.get_type_hints(fn).get(name)
-    except Exception:
-        return None
-
-
 def arguments_strategy(fn: Callable[..., Any], values: dict[str, list[Any]]) -> st.SearchStrategy[dict[str, Any]]:
     """Keyword arguments for ``fn`` drawn from its signature (beyond ``viewer``)."""
     filters = filters_strategy(values)
@@ -182,7 +135,7 @@ def arguments_strategy(fn: Callable[..., Any], values: dict[str, list[Any]]) -> 
         kwargs: dict[str, Any] = {}
         res = draw(st.sampled_from(grid.MAP_RESOLUTIONS))
         for p in params:
-            hint, name = _hint(fn, p.name), p.name
+            hint, name = hint_of(fn, p.name), p.name
             if name in ("con", "control_path"):
                 continue
             if name in ("filters", "before", "after") or hint is Filters:
@@ -292,29 +245,12 @@ def test_every_reader_for_every_role(env: dict[str, Any], module: str, name: str
     run()
     # the same reader with no narrowing at all must answer someone
     for viewer in VIEWERS:
-        result = call_safely(fn, viewer, _plain_kwargs(fn, values))
+        result = call_safely(fn, viewer, plain_kwargs(fn, values))
         if result is not None:
             answered[viewer.role] += 1
             assert_safe(viewer, result, records=records, where=where)
     build_note = f" (the build failed: {env['build_error']!r})" if env["build_error"] else ""
     assert answered, f"{where} refused every call for every role: the test proves nothing{build_note}"
-
-
-def _plain_kwargs(fn: Callable[..., Any], values: dict[str, list[Any]]) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {}
-    for p in list(inspect.signature(fn).parameters.values())[1:]:
-        if p.name in ("filters", "before", "after") or _hint(fn, p.name) is Filters:
-            kwargs[p.name] = Filters()
-        elif p.name == "res":
-            kwargs[p.name] = 6
-        elif p.name == "cell":
-            kwargs[p.name] = grid.cell_to_parent(values["cells9"][0], 6)
-            kwargs["res"] = 6
-        elif p.name == "source_id":
-            kwargs[p.name] = "lapd"
-        elif p.name == "segment_id":  # a highway segment (query.flows.segment_flows)
-            kwargs[p.name] = 1
-    return kwargs
 
 
 def test_record_readers_refuse_other_roles(env: dict[str, Any]) -> None:
@@ -364,7 +300,7 @@ def test_two_overlapping_filters_cannot_isolate_the_sparse_county(env: dict[str,
     ]
     for where, fn in _readers_with_filters():
         for wide, narrow in pairs:
-            kwargs = {k: v for k, v in _plain_kwargs(fn, values).items() if k != "filters"}
+            kwargs = {k: v for k, v in plain_kwargs(fn, values).items() if k != "filters"}
             a = call_safely(fn, viewer, {**kwargs, "filters": wide})
             b = call_safely(fn, viewer, {**kwargs, "filters": narrow})
             if not isinstance(a, pd.DataFrame) or not isinstance(b, pd.DataFrame):
@@ -383,7 +319,7 @@ def test_statewide_total_minus_visible_parts(env: dict[str, Any]) -> None:
     viewer = AGGREGATE_VIEWER
     total = len(env["records"])
     for where, fn in _readers_with_filters():
-        result = call_safely(fn, viewer, _plain_kwargs(fn, _fixture_values(env["records"])))
+        result = call_safely(fn, viewer, plain_kwargs(fn, _fixture_values(env["records"])))
         if not isinstance(result, pd.DataFrame) or "records" not in result.columns or "county_fips" not in result.columns:
             continue
         if result["county_fips"].duplicated().any():
@@ -396,7 +332,7 @@ def test_the_guard_refuses_the_isolating_selection_everywhere(env: dict[str, Any
     values = _fixture_values(env["records"])
     neighbour = next(c for c in values["counties"] if c != SPARSE_COUNTY)
     for where, fn in _readers_with_filters():
-        kwargs = {k: v for k, v in _plain_kwargs(fn, values).items() if k != "filters"}
+        kwargs = {k: v for k, v in plain_kwargs(fn, values).items() if k != "filters"}
         try:
             result = fn(AGGREGATE_VIEWER, **kwargs, filters=Filters(counties=(SPARSE_COUNTY, neighbour)))
         except (FilterIsolationError, AccessDenied):
@@ -584,7 +520,7 @@ def test_exports_when_briefings_exist(env: dict[str, Any], tmp_path: Path) -> No
             fn = getattr(module, name)
             if not inspect.isfunction(fn) or list(inspect.signature(fn).parameters)[:1] != ["viewer"]:
                 continue
-            kwargs = _plain_kwargs(fn, values)
+            kwargs = plain_kwargs(fn, values)
             for p in inspect.signature(fn).parameters.values():
                 if p.name in ("out", "out_dir", "directory", "path") and p.default is inspect.Parameter.empty:
                     kwargs[p.name] = tmp_path / f"{stem}-{name}"
@@ -685,7 +621,7 @@ def test_readers_for_viewers_without_record_access_read_only_the_release(
         where = f"{module}.{name}"
         if where in NOT_AGGREGATES:
             continue
-        plain = _plain_kwargs(fn, values)
+        plain = plain_kwargs(fn, values)
         calls = [plain, {k: (year if isinstance(v, Filters) else v) for k, v in plain.items()}]
         for viewer in viewers:
             for kwargs in calls:
