@@ -6,10 +6,12 @@ module's ``__all__`` whose first parameter is ``viewer``; writers, annotated
 its signature and filter combinations drawn by hypothesis, against a fixture
 warehouse with a sparse county of 3 records. Then the same through the CLI
 (``python -m pipelines query`` in-process) and the app (``AppTest`` of each page
-under each demo role). A differencing attack tries to recover the sparse county.
+under each demo role), and every export of ``briefings/`` (discovered the same
+way) for every role: refused to a role that may not export, and no count under
+k in what it writes. A differencing attack tries to recover the sparse county.
 
-A reader that never answers (for any role, in any example) fails the test: a
-test that only ever sees refusals proves nothing.
+A reader that never answers (for any role, in any example), or exports that never
+write, fail the test: a test that only ever sees refusals proves nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import importlib
 import importlib.util
 import inspect
 import io
+import json
+import pkgutil
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -32,12 +36,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from geo import grid
+from geo import grid, reference
 from pipelines import query_cli
+from pipelines.build import build_warehouse
 from pipelines.cli import main as cli_main
 from query import viewer as viewer_module
 from query.filters import INDICATORS, RECORD_TYPES, SOURCE_KINDS, TRAFFICKING_TYPES, Filters
-from query.policy import aggregate_only_roles, task_force_roles
+from query.policy import Capability, aggregate_only_roles, task_force_roles
 from query.suppression import COUNT_COLUMNS, FilterIsolationError, max_visible_count_below_k
 from query.viewer import OWN_RECORDS, Viewer
 from routes.errors import AccessDenied, RoutesError
@@ -72,12 +77,8 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         mp.setenv("ROUTES_K", str(K))
         path = root / "warehouse" / "routes.duckdb"
         records = make_small_warehouse(path, n=3000, is_demo=True)
-        build_error = None  # a failing build fails here, loudly
-        if importlib.util.find_spec("pipelines.build"):
-            from pipelines.build import build_warehouse
-
-            build_warehouse(warehouse_path=path)
-        yield {"root": root, "path": path, "records": records, "build_error": build_error}
+        build_warehouse(warehouse_path=path)
+        yield {"root": root, "path": path, "records": records}
 
 
 # ---------------------------------------------------------------------- readers
@@ -91,8 +92,7 @@ def test_readers_were_discovered() -> None:
     names = {f"{m}.{n}" for m, n, _ in READERS}
     assert {"records.records_in_cell", "records.records_for_source", "audit.read_log"} <= names
     for module in ("cells", "trends", "flows"):
-        if importlib.util.find_spec(f"query.{module}"):
-            assert any(m == module for m, _, _ in READERS), f"query.{module} lists no reader in __all__"
+        assert any(m == module for m, _, _ in READERS), f"query.{module} lists no reader in __all__"
 
 
 def _fixture_values(records: pd.DataFrame) -> dict[str, list[Any]]:
@@ -249,8 +249,7 @@ def test_every_reader_for_every_role(env: dict[str, Any], module: str, name: str
         if result is not None:
             answered[viewer.role] += 1
             assert_safe(viewer, result, records=records, where=where)
-    build_note = f" (the build failed: {env['build_error']!r})" if env["build_error"] else ""
-    assert answered, f"{where} refused every call for every role: the test proves nothing{build_note}"
+    assert answered, f"{where} refused every call for every role: the test proves nothing"
 
 
 def test_record_readers_refuse_other_roles(env: dict[str, Any]) -> None:
@@ -507,30 +506,166 @@ def test_real_data_pages_show_nothing_before_sign_in(env: dict[str, Any], tmp_pa
 # ---------------------------------------------------------------------- exports
 
 
-def test_exports_when_briefings_exist(env: dict[str, Any], tmp_path: Path) -> None:
-    package = REPO / "briefings"
-    modules = [p.stem for p in package.glob("*.py") if not p.stem.startswith("_")]
-    if not modules:
-        pytest.skip("briefings/ has no export module yet: nothing to check")
-    values = _fixture_values(env["records"])
-    checked = 0
-    for stem in modules:
-        module = importlib.import_module(f"briefings.{stem}")
+def discover_exports() -> list[tuple[str, Callable[..., Any]]]:
+    """``(name, function)`` of every public export of ``briefings/``, found like the readers.
+
+    A name in the ``__all__`` of the package or of one of its public modules,
+    taking ``viewer`` first and returning what it wrote (a check, ``-> None``,
+    such as ``check_exporter``, is left out).
+    """
+    import briefings
+
+    modules = [briefings, *(importlib.import_module(f"briefings.{info.name}")
+                            for info in pkgutil.iter_modules(briefings.__path__) if not info.name.startswith("_"))]
+    found: dict[str, Callable[..., Any]] = {}
+    for module in modules:
         for name in getattr(module, "__all__", ()):
-            fn = getattr(module, name)
-            if not inspect.isfunction(fn) or list(inspect.signature(fn).parameters)[:1] != ["viewer"]:
+            fn = getattr(module, name, None)
+            if not inspect.isfunction(fn):
                 continue
-            kwargs = plain_kwargs(fn, values)
-            for p in inspect.signature(fn).parameters.values():
-                if p.name in ("out", "out_dir", "directory", "path") and p.default is inspect.Parameter.empty:
-                    kwargs[p.name] = tmp_path / f"{stem}-{name}"
-            for viewer in VIEWERS:
-                result = call_safely(fn, viewer, kwargs)
-                if result is not None:
-                    checked += 1
-                    assert_safe(viewer, result, records=env["records"], where=f"briefings.{stem}.{name}")
-    for csv in tmp_path.rglob("*.csv"):
-        assert max_visible_count_below_k(pd.read_csv(csv), k=K) is None, f"export {csv.name}"
+            signature = inspect.signature(fn)
+            if list(signature.parameters)[:1] != ["viewer"] or signature.return_annotation in (None, "None"):
+                continue
+            found[f"{module.__name__}.{name}"] = fn
+    return sorted(found.items())
+
+
+EXPORTS = discover_exports()
+#: The region that holds the sparse county: every export of it must hide the 3 records.
+SPARSE_REGION = str(reference.county_dimensions().set_index("county_fips").at[SPARSE_COUNTY, "region"])
+#: The audience each viewer exports for (the admin also exports for an audience of each other role).
+FIRST_AUDIENCE = "partner"
+
+
+def export_kwargs(fn: Callable[..., Any], *, place: dict[str, str], audience: str, out: Path) -> dict[str, Any]:
+    """Keyword arguments for export ``fn`` (beyond ``viewer``): ``place``, the fixture's last year, ``audience``."""
+    kwargs: dict[str, Any] = {}
+    for p in list(inspect.signature(fn).parameters.values())[1:]:
+        if p.name in ("region", "county"):
+            if p.name in place:
+                kwargs[p.name] = place[p.name]
+        elif p.name == "start":
+            kwargs[p.name] = "2025-01"
+        elif p.name == "end":
+            kwargs[p.name] = "2025-12"
+        elif p.name == "audience":
+            kwargs[p.name] = audience
+        elif p.name == "purpose":
+            kwargs[p.name] = "privacy test of every export"
+        elif p.name in ("out", "out_dir", "directory", "path"):
+            kwargs[p.name] = out
+        elif p.default is inspect.Parameter.empty:
+            raise AssertionError(
+                f"{fn.__module__}.{fn.__name__}: no argument builder for required parameter {p.name!r}; "
+                "teach tests/test_privacy_all_paths.py about it"
+            )
+    return kwargs
+
+
+def _places(viewer: Viewer) -> list[dict[str, str]]:
+    """The sparse county's region, and for a viewer bound to a task force one of its own counties."""
+    places = [{"region": SPARSE_REGION}]
+    if viewer.task_force:
+        dims = reference.county_dimensions()
+        own = dims.loc[dims["task_force"] == viewer.task_force, "county_fips"]
+        places.append({"county": str(own.iloc[0])})
+    return places
+
+
+def _may_export(viewer: Viewer) -> bool:
+    return viewer.can(Capability.EXPORT_ANY_PLACE) or viewer.can(Capability.EXPORT_OWN_REGION)
+
+
+def check_exports(exports: list[tuple[str, Callable[..., Any]]], runs: list[tuple[Viewer, str]], *,
+                  records: pd.DataFrame, out: Path) -> int:
+    """Run every export for every ``(viewer, audience)`` at every place of :func:`_places`; return how many wrote.
+
+    A viewer without an export capability must be refused (``AccessDenied``);
+    whatever an export returns or writes (CSV tables, GeoJSON layers) must hold
+    no count under k and no record row.
+    """
+    wrote = 0
+    for name, fn in exports:
+        for viewer, audience in runs:
+            for place in _places(viewer):
+                where = f"{name} by {viewer.user} ({viewer.role}) of {place} for {audience}"
+                folder = out / f"{name}-{viewer.user}-{'-'.join(place.values())}-{audience}"
+                try:
+                    result = fn(viewer, **export_kwargs(fn, place=place, audience=audience, out=folder))
+                except AccessDenied:
+                    continue
+                assert _may_export(viewer), f"{where}: a {viewer.role} may not export, yet the export ran"
+                assert_safe(viewer, result, records=records, where=where)
+                files = [path for path in folder.rglob("*") if path.is_file()]
+                assert files, f"{where}: returned but wrote no file"
+                for path in files:
+                    frames = []
+                    if path.suffix == ".csv":
+                        frames = [pd.read_csv(path)]
+                    elif path.suffix == ".geojson":
+                        features = json.loads(path.read_text(encoding="utf-8"))["features"]
+                        frames = [pd.DataFrame([f["properties"] for f in features])] if features else []
+                    for frame in frames:
+                        worst = max_visible_count_below_k(frame, k=K)
+                        assert worst is None, f"{where}: {path.name} shows a count of {worst} (under k={K})"
+                        assert "record_id" not in frame.columns, f"{where}: {path.name} holds record rows"
+                wrote += 1
+    return wrote
+
+
+def _export_runs() -> list[tuple[Viewer, str]]:
+    """Each role (and task force) exporting for a partner; the admin also for one audience of every other role.
+
+    An export reads as its audience, never as the exporter, so the exporter's
+    scope changes nothing and audiences of the same role read the same.
+    """
+    from briefings.audiences import load_audiences
+
+    exporters = list({(v.role, v.task_force): v for v in VIEWERS}.values())
+    admin = next(v for v in exporters if v.role == "admin")
+    by_role = {a.role: name for name, a in sorted(load_audiences().items(), reverse=True)}
+    others = sorted(name for role, name in by_role.items() if name != FIRST_AUDIENCE and role != "partner")
+    return [(viewer, FIRST_AUDIENCE) for viewer in exporters] + [(admin, audience) for audience in others]
+
+
+def test_every_export_for_every_role(env: dict[str, Any], tmp_path: Path) -> None:
+    """Every export, found from the code, run by every viewer: refused or safe; some must write."""
+    names = [name for name, _ in EXPORTS]
+    assert "briefings.export_briefing" in names, f"the briefing export was not found among {names}"
+    wrote = check_exports(EXPORTS, _export_runs(), records=env["records"], out=tmp_path)
+    assert wrote > 0, "no export wrote anything for any viewer: the test proves nothing"
+    refused = [v.role for v in VIEWERS if not _may_export(v)]
+    assert refused, "every role may export: the refusal is never checked"
+
+
+def test_the_export_check_fails_when_an_export_is_unguarded(
+    env: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check above can fail: without the exporter check, a partner's export is caught."""
+    import briefings
+
+    monkeypatch.setattr(briefings, "check_exporter", lambda exporter, place: None)
+    partner = next(v for v in VIEWERS if v.role == "partner" and not v.task_force)
+    with pytest.raises(AssertionError, match="may not export, yet the export ran"):
+        check_exports(EXPORTS, [(partner, FIRST_AUDIENCE)], records=env["records"], out=tmp_path)
+
+
+def test_the_export_check_fails_when_an_export_writes_a_small_count(
+    env: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check above can fail: an export that writes a count under k into its CSV tables is caught."""
+    from briefings import tables
+
+    real = tables.write_tables
+
+    def leaky(frames: dict[str, pd.DataFrame], *args: Any, **kwargs: Any) -> dict[str, Path]:
+        leaked = {**frames, "counties": pd.DataFrame({"county_fips": [SPARSE_COUNTY], "records": [SPARSE_RECORDS]})}
+        return real(leaked, *args, **kwargs)
+
+    monkeypatch.setattr(tables, "write_tables", leaky)
+    admin = next(v for v in VIEWERS if v.role == "admin")
+    with pytest.raises(AssertionError, match=f"shows a count of {SPARSE_RECORDS}"):
+        check_exports(EXPORTS, [(admin, FIRST_AUDIENCE)], records=env["records"], out=tmp_path)
 
 
 # ------------------------------------------------- viewers without record access read only the release
