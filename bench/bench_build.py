@@ -19,9 +19,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("ROUTES_QUIET", "1")
 
-from tests.support.warehouse_fixture import make_small_warehouse  # noqa: E402
-
 from pipelines import build  # noqa: E402
+from tests.support.warehouse_fixture import make_small_warehouse  # noqa: E402
 
 
 def run(records: int = 1_000_000, *, seed: int = 1) -> dict[str, float]:
