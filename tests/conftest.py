@@ -18,6 +18,13 @@ import pytest
 os.environ.setdefault("ROUTES_QUIET", "1")
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tell the browser harness whether this test is marked ``browser``, before its fixtures start."""
+    from tests.support import browser
+
+    browser.MARKED = item.get_closest_marker("browser") is not None
+
+
 @pytest.fixture
 def tmp_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point the warehouse, control store, key file and demo folder at ``tmp_path``."""

@@ -7,7 +7,8 @@
 - Only ``app.py``, ``ui/`` and ``pages/`` import Streamlit.
 - Only the sign-in code and the admin CLI construct a viewer that may be an admin.
 - No test file imports another test file: what tests share is in ``tests/support/``
-  or a fixture of ``tests/conftest.py``.
+  or a fixture of ``tests/conftest.py``; only the browser harness launches Chromium,
+  and only for a test marked ``browser``.
 
 Where the code breaks a rule today, the break is listed below with its reason.
 The lists may only shrink: a new break fails, and so does a listed one that is
@@ -21,6 +22,8 @@ import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 ARCHITECTURE = REPO / "docs" / "ARCHITECTURE.md"
@@ -364,3 +367,36 @@ def test_no_test_file_imports_another() -> None:
     found += [f"tests/{name}.py: a helper beside the tests: move it to tests/support/" for name in sorted(helpers)]
     assert not found, "test files importing test files (move what they share to tests/support/ or "\
         "a fixture in tests/conftest.py):\n" + "\n".join(found)
+
+
+def test_only_the_browser_harness_launches_chromium() -> None:
+    """Chromium starts only in ``tests/support/browser.py`` (``launch_chromium``), which refuses unmarked tests."""
+    harness = REPO / "tests" / "support" / "browser.py"
+    found = []
+    for path in sorted((REPO / "tests").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and node.attr == "launch" and isinstance(node.value, ast.Attribute)
+                    and node.value.attr == "chromium" and path != harness):
+                found.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert not found, f"Chromium launched outside tests/support/browser.py (use launch_chromium): {found}"
+
+
+def test_an_unmarked_test_cannot_start_chromium_or_the_app_server(tmp_path: Path) -> None:
+    """This test has no browser marker: the harness refuses before anything starts."""
+    from tests.support import browser
+
+    assert not browser.MARKED
+    with pytest.raises(pytest.fail.Exception, match="without the browser marker"):
+        browser.launch_chromium(object())
+    with pytest.raises(pytest.fail.Exception, match="without the browser marker"):
+        with browser.streamlit_server(warehouse=tmp_path / "routes.duckdb"):
+            pass
+
+
+@pytest.mark.browser
+def test_a_browser_test_is_known_to_the_harness() -> None:
+    """``tests/conftest.py`` tells the harness about the marker (starts nothing itself)."""
+    from tests.support import browser
+
+    assert browser.MARKED
