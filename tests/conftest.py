@@ -18,6 +18,13 @@ import pytest
 os.environ.setdefault("ROUTES_QUIET", "1")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that starts a browser or a JVM (marked ``browser`` or ``spark``) is ``slow`` too."""
+    for item in items:
+        if item.get_closest_marker("browser") or item.get_closest_marker("spark"):
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Tell the browser harness whether this test is marked ``browser``, before its fixtures start."""
     from tests.support import browser
