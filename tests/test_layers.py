@@ -21,6 +21,7 @@ import ast
 import re
 import sys
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -182,9 +183,15 @@ def unit_files(unit: str) -> list[Path]:
     return sorted(p for p in (REPO / unit).rglob("*.py") if "__pycache__" not in p.parts)
 
 
+@cache
+def syntax_tree(path: Path) -> ast.Module:
+    """The parsed ``path`` (each file is parsed once per run)."""
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
 def imports_of(path: Path) -> Iterator[tuple[int, str]]:
     """``(line, absolute module name)`` of every import in ``path``, wherever it is written."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    tree = syntax_tree(path)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -247,7 +254,7 @@ def admin_viewers(path: Path) -> list[tuple[str, int, str]]:
     by ``replace(viewer, role=...)``; its role is the second positional argument
     or ``role=``. A role that is an expression (a column, an argument) may be admin.
     """
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    tree = syntax_tree(path)
     owner = _enclosing_functions(tree)
     out = []
     for node in ast.walk(tree):
@@ -267,9 +274,13 @@ def admin_viewers(path: Path) -> list[tuple[str, int, str]]:
 
 
 def _python_folders() -> set[str]:
-    skip = {".venv", "data", "docs", ".git"}
-    tops = {p.relative_to(REPO).parts[0] for p in REPO.glob("*/**/*.py") if p.relative_to(REPO).parts[0] not in skip}
-    return {t for t in tops if not t.startswith(".")} | {p.stem for p in REPO.glob("*.py")}
+    """Top-level folders of the repository that hold Python code (not ``data/``, ``docs/``, hidden ones), and top-level modules."""
+    folders = {
+        d.name for d in REPO.iterdir()
+        if d.is_dir() and not d.is_symlink() and not d.name.startswith(".") and d.name not in ("data", "docs")
+        and next(d.rglob("*.py"), None) is not None
+    }
+    return folders | {p.stem for p in REPO.glob("*.py")}
 
 
 # ------------------------------------------------------------------ the tests
@@ -374,7 +385,7 @@ def test_only_the_browser_harness_launches_chromium() -> None:
     harness = REPO / "tests" / "support" / "browser.py"
     found = []
     for path in sorted((REPO / "tests").rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        tree = syntax_tree(path)
         for node in ast.walk(tree):
             if (isinstance(node, ast.Attribute) and node.attr == "launch" and isinstance(node.value, ast.Attribute)
                     and node.value.attr == "chromium" and path != harness):
