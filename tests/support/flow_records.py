@@ -25,9 +25,9 @@ def write_flow_warehouse(path: Path, records: pd.DataFrame) -> Path:
 
 
 def flow_record(i: int, *, origin: str | None, dest: str, month: str = "2025-06-01", kind: str = "tip",
-            source: str = "hotline", ttype: str = "sex", victims: int = 1,
-            indicators: tuple[str, ...] = (), state: str | None = None, country: str | None = None,
-            origin_latlng: tuple[float, float] | None = None) -> dict:
+                source: str = "hotline", ttype: str = "sex", victims: int = 1,
+                indicators: tuple[str, ...] = (), state: str | None = None, country: str | None = None,
+                origin_latlng: tuple[float, float] | None = None) -> dict:
     """One flow record ``H<i>`` from county ``origin`` (or a ``state``/``country``) to county ``dest``."""
     dims = reference.county_dimensions().set_index("county_fips")
     anchors = reference.load_counties().set_index("county_fips").geometry
