@@ -156,6 +156,7 @@ def test_two_readings_in_different_counties_are_not_guessed() -> None:
     assert london["country"] is None and "not guessing" in london["error"]
 
 
+@pytest.mark.slow  # geocodes in fresh Python processes
 def test_typo_ties_do_not_depend_on_the_hash_seed() -> None:
     """"Chio" is one edit from Chico and from Chino: the more populous wins, every run."""
     import subprocess

@@ -140,6 +140,7 @@ def test_a_role_without_an_entry_is_refused_by_the_cli(unlisted_role: str, small
         assert "no entry in the policy table" in captured.err and not captured.out
 
 
+@pytest.mark.slow  # every page under AppTest
 def test_a_role_without_an_entry_sees_nothing_on_any_page(unlisted_role: str, small_warehouse: pd.DataFrame) -> None:
     from streamlit.testing.v1 import AppTest
 
