@@ -247,6 +247,7 @@ def test_differencing_recovers_no_small_count_exactly(path: Path, name: str) -> 
     assert mean_error >= 1.5, f"{name}: mean error {mean_error:.2f} over {n} small counts"
 
 
+@pytest.mark.slow  # four attacks on the exact path, every filter set
 def test_the_attacks_succeed_without_the_release(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The readers' exact path (before the release) gives the small counts away, attack by attack."""
     monkeypatch.setattr(release, "reads_release", lambda viewer: False)
@@ -305,6 +306,7 @@ def release_minus_own_records(path: Path, viewer: Viewer) -> Pairs:
     return out
 
 
+@pytest.mark.slow  # every county, year and record-type set, twice
 @pytest.mark.parametrize("viewer", [ANALYST, LEAD], ids=["analyst", "lead"])
 def test_release_minus_own_records_recovers_no_small_count_exactly(path: Path, viewer: Viewer) -> None:
     """Own exact minus the release gives other agencies' small counts only at the noise's rate."""
