@@ -1,7 +1,7 @@
 """Benchmark the build: seconds per output table for a synthetic warehouse.
 
 ``python bench/bench_build.py [RECORDS]`` (default 1,000,000) writes a synthetic
-warehouse (``tests/warehouse_fixture.py``, fixed seed) into a temporary folder,
+warehouse (``tests/support/warehouse_fixture.py``, fixed seed) into a temporary folder,
 runs :func:`pipelines.build.build_warehouse` once to warm caches (highway graph,
 reference data) on a small warehouse, then times the full build. Target
 (``docs/DESIGN.md``): 1 M records in at most 30 s on 2 cores.
@@ -16,12 +16,11 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+sys.path.insert(0, str(REPO))
 os.environ.setdefault("ROUTES_QUIET", "1")
 
-from warehouse_fixture import make_small_warehouse  # noqa: E402
-
 from pipelines import build  # noqa: E402
+from tests.support.warehouse_fixture import make_small_warehouse  # noqa: E402
 
 
 def run(records: int = 1_000_000, *, seed: int = 1) -> dict[str, float]:

@@ -17,20 +17,8 @@ from pipelines import ingest
 from query import intake
 from routes import settings
 from routes.errors import RoutesError
-from ui import tables
-
-try:  # the shared chrome and session helpers (the demo admin until they exist)
-    from ui import chrome
-except ImportError:  # pragma: no cover
-    chrome = None  # type: ignore[assignment]
-try:
-    from ui.session import current_viewer
-except ImportError:  # pragma: no cover
-    from query.viewer import Viewer
-
-    def current_viewer() -> Viewer:  # type: ignore[misc]
-        return Viewer("demo", "admin")
-
+from ui import chrome, tables
+from ui.session import current_viewer
 
 FILE_TYPES = ["csv", "tsv", "txt", "xlsx", "json", "jsonl", "ndjson", "geojson", "parquet"]
 COUNT_LABELS = {
@@ -41,8 +29,7 @@ COUNT_LABELS = {
 
 
 def _error(exc: Exception) -> None:
-    if chrome is not None:
-        chrome.show_error(exc)
+    chrome.show_error(exc)
     st.error(str(exc))
     st.stop()
 
@@ -167,5 +154,4 @@ else:
             st.session_state.pop("intake_pending", None)
             st.success(done.format())
 
-if chrome is not None:
-    chrome.attribution_footer()
+chrome.attribution_footer()

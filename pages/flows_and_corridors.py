@@ -11,18 +11,13 @@ import streamlit as st
 from geo import reference
 from maps import colours, decks, layers
 from maps import statewide_maps as sm
-from query import release
+from query import flows, release
 from query.release import ReleaseNotBuiltError
 from routes.errors import RoutesError
 from ui import chrome, tables
 from ui import filters as ui_filters
 from ui.cache import snapshot_cached
 from ui.session import current_viewer
-
-try:
-    from query import flows
-except ImportError:  # pragma: no cover - until query/flows.py exists
-    flows = None
 
 LEVELS = {
     "region": "Cal OES region", "task_force": "task force", "county": "county",
@@ -71,7 +66,7 @@ viewer = ui_filters.scope_choice(current_viewer())  # all agencies (release) or 
 header = st.container()
 map_controls = st.sidebar.container()  # drawn above the shared filters, filled once they are known
 filters = ui_filters.sidebar_filters(viewer)
-levels = [level for level in LEVELS if level in flows.levels_for(filters)] if flows else list(LEVELS)
+levels = [level for level in LEVELS if level in flows.levels_for(filters)]
 if st.session_state.get("url_level") not in levels:  # e.g. the region filter was just cleared
     st.session_state.pop("url_level", None)
 with map_controls:
@@ -94,11 +89,6 @@ with header:
         period,
         f"places grouped by {LEVELS[level]}; corridors routed on schematic highways between counties",
     )
-
-if flows is None:
-    st.info(BUILD_NOTE)
-    chrome.attribution_footer()
-    st.stop()
 
 edges_of = snapshot_cached(flows.flow_edges)
 segment_flows_of = snapshot_cached(flows.segment_flows)

@@ -6,16 +6,12 @@ import streamlit as st
 
 from maps import colours, decks, statewide_maps
 from query import cells
+from query.records import records_in_cell
 from routes.errors import RoutesError
 from ui import chrome, tables
 from ui import filters as ui_filters
 from ui.cache import snapshot_cached
 from ui.session import current_viewer
-
-try:  # record-level reads arrive with the access-control work
-    from query import records as _records
-except ImportError:  # pragma: no cover - until query/records.py exists
-    _records = None
 
 cell_counts = snapshot_cached(cells.cell_counts)
 scale_values = snapshot_cached(cells.scale_values)
@@ -189,8 +185,7 @@ if choice:
             with tab:
                 chrome.count_table(breakdown[breakdown["dimension"].eq(dimension)], label=DIMENSION_LABELS[dimension],
                                    viewer=viewer)
-    records_in_cell = getattr(_records, "records_in_cell", None)
-    if viewer.has_record_access and records_in_cell is not None:
+    if viewer.has_record_access:
         with st.expander("Records behind this cell: your task force's only; every view is audited"):
             if st.button("Show my task force's records in this cell", key="heatmap_show_records"):
                 cell_id, cell_res = cells.cell_from_hex(choice)

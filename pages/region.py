@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import shutil
 import tempfile
 from dataclasses import replace
@@ -111,64 +109,59 @@ with side_column:
     tables.show_table(sm.rates_table(profile.county_rates), viewer=viewer, name="County rates", hide_index=True, width="stretch", height=180)
 
 st.markdown("#### Flows in and out")
-if profile.flows_in is None:
-    for note in profile.notes:
-        st.info(note)
-else:
-    flows_in_column, flows_out_column = st.columns(2)
-    with flows_in_column:
-        st.caption("Into this place, from elsewhere (point source → here), by county")
-        tables.show_table(sm.flows_table(release.drop_unreleased(viewer, profile.flows_in), side="origin"), viewer=viewer, name="Flows in", hide_index=True, width="stretch", height=220)
-    with flows_out_column:
-        st.caption("Out of this place, to elsewhere (here → destination), by county")
-        tables.show_table(sm.flows_table(release.drop_unreleased(viewer, profile.flows_out), side="dest"), viewer=viewer, name="Flows out", hide_index=True, width="stretch", height=220)
-    for note in profile.notes:
-        st.caption(note)
-    if flows_note:
-        st.warning(flows_note, icon=":material/info:")
+flows_in_column, flows_out_column = st.columns(2)
+with flows_in_column:
+    st.caption("Into this place, from elsewhere (point source → here), by county")
+    tables.show_table(sm.flows_table(release.drop_unreleased(viewer, profile.flows_in), side="origin"), viewer=viewer, name="Flows in", hide_index=True, width="stretch", height=220)
+with flows_out_column:
+    st.caption("Out of this place, to elsewhere (here → destination), by county")
+    tables.show_table(sm.flows_table(release.drop_unreleased(viewer, profile.flows_out), side="dest"), viewer=viewer, name="Flows out", hide_index=True, width="stretch", height=220)
+for note in profile.notes:
+    st.caption(note)
+if flows_note:
+    st.warning(flows_note, icon=":material/info:")
 
 st.markdown("#### Neighbouring counties")
 st.caption("Counties that border this place or face it across the Bay, over the same period.")
 tables.show_table(sm.rates_table(profile.neighbours), viewer=viewer, name="Neighbouring counties", hide_index=True, width="stretch")
 
 st.markdown("#### Briefing export")
-if importlib.util.find_spec("briefings") is not None and hasattr(importlib.import_module("briefings"), "export_briefing"):
-    briefings = importlib.import_module("briefings")
-    audiences = importlib.import_module("briefings.audiences").AUDIENCES
-    if kind == "task_force":
-        st.info("Briefings are exported for a Cal OES region or a county: choose one above.")
-    else:
-        audience = st.selectbox("Audience", list(audiences), key="region_audience", format_func=lambda a: str(a).replace("_", " "))
-        purpose = st.text_input("Purpose (printed on the briefing and written to the audit log)", key="region_purpose")
-        export_key = (kind, place, str(current["start"].iloc[0]), str(current["end"].iloc[0]), audience, purpose.strip())
-        if st.button(":material/description: Export briefing", key="region_export", disabled=not purpose.strip()):
-            out_dir = Path(tempfile.mkdtemp(prefix="routes-briefing-"))
-            try:
-                written = briefings.export_briefing(
-                    viewer, **{kind: place}, start=current["start"].iloc[0], end=current["end"].iloc[0],
-                    audience=audience, purpose=purpose.strip(), out_dir=out_dir, pack=True,
-                )
-            except (RoutesError, ValueError) as error:
-                chrome.show_error(error)
-            # kept for this session: downloading one file must not take the others away
-            st.session_state["region_briefing"] = (
-                export_key, [(p.name, p.read_bytes()) for p in [written.pack, *written.paths] if p is not None],
-            )
-            shutil.rmtree(out_dir, ignore_errors=True)
-        exported = st.session_state.get("region_briefing")
-        if exported and exported[0] == export_key:
-            (pack_name, pack_bytes), *singles = exported[1]
-            st.success(f"Briefing written: {len(singles)} files, one audit entry.")
-            st.download_button(
-                ":material/folder_zip: Download briefing pack", pack_bytes, file_name=pack_name,
-                mime="application/zip", key="dl_pack", type="primary", on_click="ignore",
-                help="One zip: the PDF, the PNG map, the offline HTML map, the CSV tables and the GeoJSON layers",
-            )
-            st.caption("or one file at a time (the same export: no new audit entry)")
-            for name, data in singles:
-                st.download_button(f"Download {name}", data, file_name=name, key=f"dl_{name}", on_click="ignore")
+# imported here, after the page is drawn: the PDF and map libraries behind it load late on a cold start
+import briefings  # noqa: E402
+from briefings.audiences import AUDIENCES as audiences  # noqa: E402
+
+if kind == "task_force":
+    st.info("Briefings are exported for a Cal OES region or a county: choose one above.")
 else:
-    st.info("Briefing exports (PDF, PNG, tables) for this place will start here once the briefings package is installed.")
+    audience = st.selectbox("Audience", list(audiences), key="region_audience", format_func=lambda a: str(a).replace("_", " "))
+    purpose = st.text_input("Purpose (printed on the briefing and written to the audit log)", key="region_purpose")
+    export_key = (kind, place, str(current["start"].iloc[0]), str(current["end"].iloc[0]), audience, purpose.strip())
+    if st.button(":material/description: Export briefing", key="region_export", disabled=not purpose.strip()):
+        out_dir = Path(tempfile.mkdtemp(prefix="routes-briefing-"))
+        try:
+            written = briefings.export_briefing(
+                viewer, **{kind: place}, start=current["start"].iloc[0], end=current["end"].iloc[0],
+                audience=audience, purpose=purpose.strip(), out_dir=out_dir, pack=True,
+            )
+        except (RoutesError, ValueError) as error:
+            chrome.show_error(error)
+        # kept for this session: downloading one file must not take the others away
+        st.session_state["region_briefing"] = (
+            export_key, [(p.name, p.read_bytes()) for p in [written.pack, *written.paths] if p is not None],
+        )
+        shutil.rmtree(out_dir, ignore_errors=True)
+    exported = st.session_state.get("region_briefing")
+    if exported and exported[0] == export_key:
+        (pack_name, pack_bytes), *singles = exported[1]
+        st.success(f"Briefing written: {len(singles)} files, one audit entry.")
+        st.download_button(
+            ":material/folder_zip: Download briefing pack", pack_bytes, file_name=pack_name,
+            mime="application/zip", key="dl_pack", type="primary", on_click="ignore",
+            help="One zip: the PDF, the PNG map, the offline HTML map, the CSV tables and the GeoJSON layers",
+        )
+        st.caption("or one file at a time (the same export: no new audit entry)")
+        for name, data in singles:
+            st.download_button(f"Download {name}", data, file_name=name, key=f"dl_{name}", on_click="ignore")
 
 chrome.attribution_footer()
 ui_filters.advance_play()

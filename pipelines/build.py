@@ -45,7 +45,6 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 
 import duckdb
 
@@ -84,16 +83,6 @@ def table_timer(table: str) -> Iterator[None]:
     TABLE_SECONDS[table] = TABLE_SECONDS.get(table, 0.0) + elapsed
     TABLE_CPU_SECONDS[table] = TABLE_CPU_SECONDS.get(table, 0.0) + cpu
     _say(f"      {table:<24} {elapsed:>8.2f} s  (cpu {cpu:.2f} s)")
-
-
-def _load_step(name: str) -> ModuleType | None:
-    """Import one builder module; ``None`` when exactly that module does not exist yet."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != name:  # a missing dependency inside the module is a real error
-            raise
-        return None
 
 
 def _say(message: str) -> None:
@@ -155,11 +144,7 @@ def run_steps(con: duckdb.DuckDBPyConnection, *, steps: tuple[str, ...] | None =
     TABLE_SECONDS.clear()
     TABLE_CPU_SECONDS.clear()
     for number, name in enumerate(steps, start=1):
-        module = _load_step(name)
-        if module is None:
-            log.info("Skipped build step %s: the module is not written yet", name)
-            _say(f"[{number}/{len(steps)}] {name}: skipped (not written yet)")
-            continue
+        module = importlib.import_module(name)
         _say(f"[{number}/{len(steps)}] {name} …")
         step_started = time.perf_counter()
         written = module.build(con)

@@ -8,7 +8,7 @@
 3. ingest every file with its source's profile, originals first, then files that
    repeat earlier ones (the byte copy, the corrections file) so they count as
    duplicates and updates exactly as ``ground_truth.json`` says;
-4. run ``pipelines.build.build_warehouse()`` when that module exists;
+4. run ``pipelines.build.build_warehouse()``;
 5. mark the warehouse as demo data (:func:`routes.warehouse.mark_demo`): the
    first source or file loaded into it later by any other command ends demo mode.
 
@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
-import importlib
-import importlib.util
 import json
 import logging
 import os
@@ -30,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines import _readers
+from pipelines import _readers, build, demo
 from pipelines.ingest import BatchSummary, ingest_file_into, prepare_file
 from pipelines.sources import make_source, upsert_source
 from routes import files, settings, warehouse
@@ -116,13 +114,6 @@ def _ensure_demo_files(out: Path, *, records: int, seed: int, force: bool) -> bo
                 return False
         except ValueError:
             pass
-    try:
-        demo = importlib.import_module("pipelines.demo")
-    except ModuleNotFoundError as exc:
-        raise ConfigError(
-            "the demo generator (pipelines/demo.py) is not available; generate the files "
-            "elsewhere into the demo folder or update the repository"
-        ) from exc
     out.mkdir(parents=True, exist_ok=True)
     demo.generate_demo(out, records=records, seed=seed)
     marker.write_text(json.dumps(wanted))
@@ -216,10 +207,6 @@ def _ingest_demo(out: Path, work: Path) -> list[BatchSummary]:
 
 
 def _build(work: Path) -> bool:
-    if importlib.util.find_spec("pipelines.build") is None:
-        log.warning("pipelines.build is not available yet; derived tables not built")
-        return False
-    build = importlib.import_module("pipelines.build")
     build.build_warehouse(warehouse_path=work)
     return True
 

@@ -19,7 +19,6 @@ months ending at ``end`` (:func:`resolve_period`).
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
@@ -29,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from geo import grid, reference
-from query import release, scope
+from query import flows, release, scope
 from query.aggregates import CountSource, count_source
 from query.filters import Filters
 from query.policy import Capability
@@ -582,7 +581,7 @@ def region_profile(
         (the bordering counties' rates, for comparison) and ``flows_in`` /
         ``flows_out``: the county-level edges of :func:`query.flows.flow_edges`
         (statewide, protected as one table) that end / start in the place and
-        come from / go to elsewhere (``None`` when ``query.flows`` is missing).
+        come from / go to elsewhere.
     """
     kind, key, name, members = _place_of(region=region, task_force=task_force, county=county)
     anywhere = replace(filters, regions=(), task_forces=(), counties=())
@@ -606,21 +605,10 @@ def region_profile(
 
 def _flows_of(
     viewer: Viewer, filters: Filters, members: tuple[str, ...], notes: list[str]
-) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """Flows into and out of ``members`` through ``query.flows``, when it offers them."""
-    try:
-        flows = importlib.import_module("query.flows")
-    except ModuleNotFoundError as exc:
-        if exc.name != "query.flows":
-            raise
-        notes.append("Flows are not available yet (query.flows is not installed).")
-        return None, None
-    reader = getattr(flows, "flow_edges", None)
-    if reader is None:
-        notes.append("Flows are not available: query.flows has no flow_edges().")
-        return None, None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Flows into and out of ``members`` through ``query.flows``."""
     # statewide county edges (protected as one table), then the ones crossing the place's edge
-    edges = reader(viewer, filters, level="county")
+    edges = flows.flow_edges(viewer, filters, level="county")
     at_county = edges[edges["level"].eq("county")] if "level" in edges.columns else edges
     inside = set(members)
     origin = at_county["origin_id"].isin(inside)

@@ -1,13 +1,38 @@
-"""Shared fixtures. Every test runs quiet, offline, and against temporary paths."""
+"""Shared fixtures. Every test runs quiet, offline, and against temporary paths.
+
+What test files share beyond fixtures (builders, the browser driver, scoring) is in
+``tests/support/``; a test file never imports another test file (``tests/test_layers.py``).
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+if TYPE_CHECKING:
+    import briefings
+
 os.environ.setdefault("ROUTES_QUIET", "1")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that starts a browser or a JVM (marked ``browser`` or ``spark``) is ``slow`` too."""
+    for item in items:
+        if item.get_closest_marker("browser") or item.get_closest_marker("spark"):
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tell the browser harness whether this test is marked ``browser``, before its fixtures start."""
+    from tests.support import browser
+
+    browser.MARKED = item.get_closest_marker("browser") is not None
 
 
 @pytest.fixture
@@ -18,3 +43,90 @@ def tmp_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ROUTES_KEY_FILE", str(tmp_path / "secrets" / "routes.key"))
     monkeypatch.setenv("ROUTES_DEMO_DIR", str(tmp_path / "demo"))
     return tmp_path
+
+
+@pytest.fixture(scope="module")
+def pages_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The page tests' warehouse (4,000 records, not demo data, built), one per test module; settings point at it."""
+    from pipelines.build import build_warehouse
+    from routes import settings
+    from tests.support.warehouse_fixture import make_small_warehouse
+
+    root = tmp_path_factory.mktemp("pages")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("ROUTES_WAREHOUSE", str(root / "warehouse" / "routes.duckdb"))
+    patch.setenv("ROUTES_CONTROL", str(root / "warehouse" / "control.sqlite"))
+    patch.setenv("ROUTES_KEY_FILE", str(root / "secrets" / "routes.key"))
+    patch.setenv("ROUTES_DEMO_DIR", str(root / "demo"))
+    path = settings.warehouse_path()
+    make_small_warehouse(path, n=4000, seed=2, is_demo=False)
+    build_warehouse(warehouse_path=path)
+    yield path
+    patch.undo()
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One local Spark session for the tests marked ``spark``: one JVM, ``local[2]``, 1 GB, stopped at the end.
+
+    Without Java or pyspark the tests are skipped with a message, except under CI
+    (``.ci/run`` installs both), where that is a failure.
+    """
+    missing = [
+        what
+        for what, ok in (
+            ("Java (apt-get install openjdk-17-jre-headless)", shutil.which("java") or os.environ.get("JAVA_HOME")),
+            ("pyspark (pip install -r requirements-dev.txt)", importlib.util.find_spec("pyspark")),
+        )
+        if not ok
+    ]
+    if missing:
+        message = "the Spark tests need " + " and ".join(missing)
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from pipelines.spark_build import spark_session
+
+    session = spark_session("local[2]", driver_memory="1g")
+    yield session
+    session.stop()
+
+
+# ------------------------------------------------------------- briefings (test_briefings, test_briefing_pdf_tags)
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The small fixture's warehouse, built, for the briefing tests."""
+    from tests.support.warehouse_fixture import make_built_warehouse
+
+    root = tmp_path_factory.mktemp("briefings")
+    with pytest.MonkeyPatch.context() as mp:
+        make_built_warehouse(root, mp)
+        yield root
+
+
+@pytest.fixture(scope="module")
+def partner_files(built: Path) -> briefings.BriefingFiles:
+    """A partner briefing of Region IV, which holds the sparse county (3 records)."""
+    import briefings
+    from query.viewer import Viewer
+    from tests.support.warehouse_fixture import BRIEFING_PERIOD
+
+    return briefings.export_briefing(
+        Viewer("ana", "admin"), region="Region IV", start=BRIEFING_PERIOD[0], end=BRIEFING_PERIOD[1],
+        audience="partner", purpose="Partner services meeting", out_dir=built / "out-partner",
+    )
+
+
+@pytest.fixture(scope="module")
+def le_files(built: Path) -> briefings.BriefingFiles:
+    """A law-enforcement briefing of Region I (full flow and pair tables)."""
+    import briefings
+    from query.viewer import Viewer
+    from tests.support.warehouse_fixture import BRIEFING_PERIOD
+
+    return briefings.export_briefing(
+        Viewer("lee", "lead", "la"), region="Region I", start=BRIEFING_PERIOD[0], end=BRIEFING_PERIOD[1],
+        audience="law_enforcement", purpose="Task force <b>meeting</b> & =cmd", out_dir=built / "out-le",
+    )
+

@@ -17,7 +17,7 @@ from query import audit
 from query.viewer import Viewer
 from routes import accounts, settings
 from routes.errors import AccessDenied, AuthError, ConfigError
-from tests.warehouse_fixture import make_small_warehouse
+from tests.support.warehouse_fixture import make_small_warehouse
 
 ADMIN = Viewer("root", "admin")
 PASSWORD = "correct horse battery"
@@ -123,6 +123,7 @@ def test_account_rules_name_the_bad_value(tmp_env: Path) -> None:
 # -- issue 18: lockout under concurrency, one answer and one cost for every failure --------
 
 
+@pytest.mark.slow  # forty argon2 hashes in threads
 def test_forty_concurrent_wrong_passwords_lock_the_account(alice: str) -> None:
     start = threading.Barrier(40)
     failures: list[str] = []
@@ -180,6 +181,7 @@ def test_every_failure_says_the_same_and_runs_argon2(alice: str, monkeypatch: py
     assert "locked1" not in accounts.SIGN_IN_FAILED
 
 
+@pytest.mark.slow  # times many sign-in attempts
 def test_every_failure_takes_about_as_long(alice: str) -> None:
     paths = _failure_paths(alice)
 

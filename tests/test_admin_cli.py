@@ -15,7 +15,7 @@ from pipelines.cli import main
 from query import audit
 from query.viewer import Viewer
 from routes import accounts, settings
-from tests.warehouse_fixture import make_small_warehouse
+from tests.support.warehouse_fixture import make_small_warehouse
 
 ADMIN = Viewer("root", "admin")
 PASSWORD = "a long enough passphrase"

@@ -25,14 +25,14 @@ from pipelines.sources import add_source
 from query import audit
 from query.viewer import Viewer
 from routes import accounts
-from tests.browser import (
+from tests.support.browser import (
     chromium_page,
     free_port,
     require_chromium,
     streamlit_server,
     wait_for_run,
 )
-from tests.warehouse_fixture import make_small_warehouse
+from tests.support.warehouse_fixture import make_small_warehouse
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

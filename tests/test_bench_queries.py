@@ -8,9 +8,10 @@ import pytest
 
 from bench import bench_queries
 from pipelines import build
-from tests.warehouse_fixture import make_small_warehouse
+from tests.support.warehouse_fixture import make_small_warehouse
 
 
+@pytest.mark.slow  # runs every reader of the bench several times
 def test_run_reports_p50_p95_per_reader_and_the_reference(tmp_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_env / "bench" / "routes.duckdb"
     path.parent.mkdir(parents=True, exist_ok=True)

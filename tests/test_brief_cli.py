@@ -10,7 +10,7 @@ import pytest
 from pipelines.cli import main
 from query import audit
 from query.viewer import Viewer
-from tests.test_briefings import make_built_warehouse
+from tests.support.warehouse_fixture import make_built_warehouse
 
 
 @pytest.fixture(scope="module")

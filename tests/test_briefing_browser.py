@@ -15,19 +15,15 @@ import pytest
 
 import briefings
 from query.viewer import Viewer
-from tests.test_briefings import make_built_warehouse
+from tests.support.browser import CHROMIUM, launch_chromium
+from tests.support.warehouse_fixture import make_built_warehouse
 
 pytestmark = pytest.mark.browser  # `make test-fast` must not start Chromium
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 
 
 def _browser_missing() -> str | None:
-    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
+    if not (CHROMIUM.exists() or shutil.which("chromium")):
         return f"Chromium is not installed at {CHROMIUM}"
     try:
         import playwright.sync_api  # noqa: F401
@@ -62,7 +58,7 @@ def test_html_map_draws_offline(html_file: Path) -> None:
     dialogs: list[str] = []
     errors: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch_chromium(p)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.on("request", lambda r: requests.append(r.url))

@@ -24,7 +24,6 @@ import pytest
 from pypdf import PageObject, PdfReader
 
 import briefings
-from tests.test_briefings import built, le_files, partner_files  # noqa: F401 (fixtures)
 
 #: Operators that put something on the page: text, images and shadings, fills and strokes.
 PAINTING = {"Tj", "TJ", "'", '"', "Do", "sh", "f", "F", "f*", "B", "B*", "b", "b*", "S", "s", "INLINE IMAGE"}

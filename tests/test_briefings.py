@@ -21,53 +21,12 @@ from briefings.audiences import AUDIENCES, audience_viewer, get_audience, load_a
 from query import audit
 from query.viewer import Viewer
 from routes.errors import AccessDenied, ConfigError
-from tests.warehouse_fixture import SPARSE_COUNTY
+from tests.support.warehouse_fixture import SPARSE_COUNTY
 
 K = 11
-PERIOD = ("2025-01", "2025-12")
 #: Columns of the CSV and GeoJSON files that hold counts of records or people.
 COUNT_FIELDS = {"records", "victims", "load", "current", "previous", "year_before", "records_before",
                 "minors", "tips", "incidents", "recoveries", "services", "confirmed"}
-
-
-def make_built_warehouse(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Point the settings at ``root``, write the fixture warehouse and build its derived tables."""
-    from pipelines.build import build_warehouse
-    from tests.warehouse_fixture import make_small_warehouse
-
-    monkeypatch.setenv("ROUTES_WAREHOUSE", str(root / "warehouse" / "routes.duckdb"))
-    monkeypatch.setenv("ROUTES_CONTROL", str(root / "warehouse" / "control.sqlite"))
-    monkeypatch.setenv("ROUTES_KEY_FILE", str(root / "secrets" / "routes.key"))
-    monkeypatch.setenv("ROUTES_QUIET", "1")
-    monkeypatch.delenv("ROUTES_K", raising=False)
-    path = root / "warehouse" / "routes.duckdb"
-    make_small_warehouse(path)
-    build_warehouse(warehouse_path=path)
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    root = tmp_path_factory.mktemp("briefings")
-    with pytest.MonkeyPatch.context() as mp:
-        make_built_warehouse(root, mp)
-        yield root
-
-
-@pytest.fixture(scope="module")
-def partner_files(built: Path) -> briefings.BriefingFiles:
-    """A partner briefing of Region IV, which holds the sparse county (3 records)."""
-    return briefings.export_briefing(
-        Viewer("ana", "admin"), region="Region IV", start=PERIOD[0], end=PERIOD[1],
-        audience="partner", purpose="Partner services meeting", out_dir=built / "out-partner",
-    )
-
-
-@pytest.fixture(scope="module")
-def le_files(built: Path) -> briefings.BriefingFiles:
-    return briefings.export_briefing(
-        Viewer("lee", "lead", "la"), region="Region I", start=PERIOD[0], end=PERIOD[1],
-        audience="law_enforcement", purpose="Task force <b>meeting</b> & =cmd", out_dir=built / "out-le",
-    )
 
 
 # --------------------------------------------------------------------------- helpers

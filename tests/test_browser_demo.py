@@ -3,7 +3,7 @@
 This is the walking skeleton's promise (``make run`` → a populated statewide
 map with no network) and the demo-mode promise of the access rules: a newcomer
 switches roles and sees what each role sees. Real-browser only: it drives
-Debian's chromium through Playwright (``tests/browser.py``).
+Debian's chromium through Playwright (``tests/support/browser.py``).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import browser
-from tests.warehouse_fixture import make_small_warehouse
+from tests.support import browser
+from tests.support.warehouse_fixture import make_small_warehouse
 
 pytestmark = pytest.mark.browser
 

@@ -1,4 +1,4 @@
-"""Tests for pipelines/build.py: one atomic snapshot, idempotent, steps skipped until written."""
+"""Tests for pipelines/build.py: one atomic snapshot, idempotent, every step must exist."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from warehouse_fixture import make_small_warehouse
 
 from pipelines import build
 from pipelines.cli import main
 from routes import warehouse
+from tests.support.warehouse_fixture import make_small_warehouse
 
 DERIVED = (
     "flows", "location_totals", "coordination_pairs", "route_shifts",
@@ -85,13 +85,14 @@ def test_a_failing_step_leaves_the_warehouse_unchanged(
     assert not list(path.parent.glob(".w.duckdb.*.tmp*"))
 
 
-def test_a_step_not_written_yet_is_skipped(tmp_path: Path) -> None:
+def test_a_step_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    """No step is skipped: a missing one fails the build, which leaves the warehouse as it was."""
     path = tmp_path / "w.duckdb"
     make_small_warehouse(path, n=300, seed=3)
-    counts = build.build_warehouse(
-        warehouse_path=path, steps=("pipelines.build_flows", "pipelines.build_not_written_yet")
-    )
-    assert counts["flows"] > 0
+    before = path.read_bytes()
+    with pytest.raises(ModuleNotFoundError, match="pipelines.build_not_written_yet"):
+        build.build_warehouse(warehouse_path=path, steps=("pipelines.build_flows", "pipelines.build_not_written_yet"))
+    assert path.read_bytes() == before
 
 
 def test_a_missing_dependency_inside_a_step_is_an_error(

@@ -10,7 +10,7 @@ import pytest
 from geo import grid
 from pipelines import build_aggregates
 from routes import warehouse
-from tests.warehouse_fixture import make_small_warehouse
+from tests.support.warehouse_fixture import make_small_warehouse
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_build_flows import _record, _write
 
 from geo import highways
 from pipelines import build_corridors
 from routes import warehouse
+from tests.support.flow_records import flow_record, write_flow_warehouse
 
 
 def _segments(path: Path) -> pd.DataFrame:
@@ -35,11 +35,11 @@ def _path_routes(path: Path, origin_id: str, dest_id: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def known_routes(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    rows = [_record(i, origin="06067", dest="06037") for i in range(12)]            # Sacramento → LA
-    rows += [_record(100 + i, origin=None, dest="06037", state="NV", country="US",
+    rows = [flow_record(i, origin="06067", dest="06037") for i in range(12)]            # Sacramento → LA
+    rows += [flow_record(100 + i, origin=None, dest="06037", state="NV", country="US",
                      origin_latlng=(36.17, -115.14)) for i in range(5)]               # Las Vegas → LA
-    rows += [_record(200 + i, origin="06037", dest="06037") for i in range(4)]        # within LA
-    return _write(tmp_path_factory.mktemp("corridors") / "w.duckdb", pd.DataFrame(rows))
+    rows += [flow_record(200 + i, origin="06037", dest="06037") for i in range(4)]        # within LA
+    return write_flow_warehouse(tmp_path_factory.mktemp("corridors") / "w.duckdb", pd.DataFrame(rows))
 
 
 def test_sacramento_to_los_angeles_loads_i5(known_routes: Path) -> None:

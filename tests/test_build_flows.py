@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from warehouse_fixture import SOURCES, make_records
 
 from geo import grid, reference
-from pipelines import build, build_flows
+from pipelines import build_flows
 from routes import warehouse
+from tests.support.flow_records import flow_record, write_flow_warehouse
+from tests.support.warehouse_fixture import make_records
 
 COUNT_KEYS = ["month", "trafficking_type", "origin_id", "dest_id"]
-
-
-def _write(path: Path, records: pd.DataFrame) -> Path:
-    with warehouse.write_snapshot(path=path) as con:
-        con.register("src", SOURCES.assign(added_at=datetime(2026, 1, 1)))
-        con.execute("INSERT INTO sources SELECT source_id, name, kind, task_force, contact, added_at FROM src")
-        con.register("recs", records)
-        con.execute("INSERT INTO records BY NAME SELECT * FROM recs")
-    build.build_warehouse(warehouse_path=path, steps=("pipelines.build_flows", "pipelines.build_corridors"))
-    return path
 
 
 def _flows(path: Path, level: str) -> pd.DataFrame:
@@ -40,7 +31,7 @@ def fixture_records() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, fixture_records: pd.DataFrame) -> Path:
-    return _write(tmp_path_factory.mktemp("flows") / "w.duckdb", fixture_records)
+    return write_flow_warehouse(tmp_path_factory.mktemp("flows") / "w.duckdb", fixture_records)
 
 
 # ------------------------------------------------------------- a hand-made input
@@ -48,63 +39,26 @@ def built(tmp_path_factory: pytest.TempPathFactory, fixture_records: pd.DataFram
 DIMS = None
 
 
-def _record(i: int, *, origin: str | None, dest: str, month: str = "2025-06-01", kind: str = "tip",
-            source: str = "hotline", ttype: str = "sex", victims: int = 1,
-            indicators: tuple[str, ...] = (), state: str | None = None, country: str | None = None,
-            origin_latlng: tuple[float, float] | None = None) -> dict:
-    dims = reference.county_dimensions().set_index("county_fips")
-    anchors = reference.load_counties().set_index("county_fips").geometry
-    d_pt = anchors[dest].representative_point()
-    row = {
-        "source_id": source, "record_id": f"H{i}", "batch_id": "b", "source_kind": "hotline",
-        "source_task_force": None, "record_type": kind,
-        "occurred_at": datetime.fromisoformat(month), "month": date.fromisoformat(month),
-        "trafficking_type": ttype, "victim_count": victims, "minor_involved": False,
-        "indicators": list(indicators),
-        "dest_lat": d_pt.y, "dest_lng": d_pt.x, "dest_precision": "place",
-        "dest_county_fips": dest, "dest_region": dims.loc[dest, "region"],
-        "dest_task_force": dims.loc[dest, "task_force"],
-        "dest_cell": grid.latlng_to_cell(d_pt.y, d_pt.x, 6), "dest_res": 6,
-    }
-    if origin is not None:
-        o_pt = anchors[origin].representative_point()
-        row.update({
-            "origin_lat": o_pt.y, "origin_lng": o_pt.x, "origin_precision": "place",
-            "origin_county_fips": origin, "origin_region": dims.loc[origin, "region"],
-            "origin_task_force": dims.loc[origin, "task_force"],
-            "origin_cell": grid.latlng_to_cell(o_pt.y, o_pt.x, 6), "origin_res": 6,
-            "origin_state": "CA", "origin_country": "US",
-        })
-    elif state or country:
-        lat, lng = origin_latlng or (None, None)
-        row.update({
-            "origin_lat": lat, "origin_lng": lng,
-            "origin_precision": "state" if country in (None, "US") else "country",
-            "origin_state": state, "origin_country": country,
-        })
-    return row
-
-
 @pytest.fixture(scope="module")
 def hand_made(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rows = [
         # Sacramento → Los Angeles: 3 records, 2 sources, 1 tip + 2 confirmed, 5 victims
-        _record(1, origin="06067", dest="06037", kind="tip", victims=1, indicators=("drugs",)),
-        _record(2, origin="06067", dest="06037", kind="incident", source="lapd", victims=3),
-        _record(3, origin="06067", dest="06037", kind="recovery", source="lapd", victims=1,
+        flow_record(1, origin="06067", dest="06037", kind="tip", victims=1, indicators=("drugs",)),
+        flow_record(2, origin="06067", dest="06037", kind="incident", source="lapd", victims=3),
+        flow_record(3, origin="06067", dest="06037", kind="recovery", source="lapd", victims=1,
                 indicators=("drugs", "online_ads")),
         # Fresno → Alameda, labour, another month
-        _record(4, origin="06019", dest="06001", month="2025-07-01", ttype="labor", kind="service"),
+        flow_record(4, origin="06019", dest="06001", month="2025-07-01", ttype="labor", kind="service"),
         # out of state: Las Vegas, Reno, Nevada, Mexico (country), Tijuana
-        _record(5, origin=None, dest="06037", state="NV", country="US", origin_latlng=(36.17, -115.14)),
-        _record(6, origin=None, dest="06061", state="NV", country="US", origin_latlng=(39.53, -119.81)),
-        _record(7, origin=None, dest="06037", state="NV", country="US", origin_latlng=(39.3, -116.6)),
-        _record(8, origin=None, dest="06073", country="MX", origin_latlng=(23.6, -102.5)),
-        _record(9, origin=None, dest="06037", country="MX", origin_latlng=(32.51, -117.04)),
+        flow_record(5, origin=None, dest="06037", state="NV", country="US", origin_latlng=(36.17, -115.14)),
+        flow_record(6, origin=None, dest="06061", state="NV", country="US", origin_latlng=(39.53, -119.81)),
+        flow_record(7, origin=None, dest="06037", state="NV", country="US", origin_latlng=(39.3, -116.6)),
+        flow_record(8, origin=None, dest="06073", country="MX", origin_latlng=(23.6, -102.5)),
+        flow_record(9, origin=None, dest="06037", country="MX", origin_latlng=(32.51, -117.04)),
         # no origin: not a flow
-        _record(10, origin=None, dest="06037"),
+        flow_record(10, origin=None, dest="06037"),
     ]
-    return _write(tmp_path_factory.mktemp("hand") / "w.duckdb", pd.DataFrame(rows))
+    return write_flow_warehouse(tmp_path_factory.mktemp("hand") / "w.duckdb", pd.DataFrame(rows))
 
 
 def test_hand_made_edge_counts(hand_made: Path) -> None:
@@ -242,10 +196,10 @@ def test_classify_shifts_uses_the_exact_conditional_test() -> None:
 
 def test_a_planted_new_route_is_new_and_a_stopped_one_gone(tmp_path: Path, fixture_records: pd.DataFrame) -> None:
     base = fixture_records.copy()
-    new = [_record(100 + i, origin="06015", dest="06003", month="2025-11-01") for i in range(15)]
-    old = [_record(200 + i, origin="06093", dest="06049", month=f"2025-0{1 + i % 6}-01") for i in range(60)]
+    new = [flow_record(100 + i, origin="06015", dest="06003", month="2025-11-01") for i in range(15)]
+    old = [flow_record(200 + i, origin="06093", dest="06049", month=f"2025-0{1 + i % 6}-01") for i in range(60)]
     frame = pd.concat([base, pd.DataFrame(new + old)], ignore_index=True)
-    path = _write(tmp_path / "w.duckdb", frame)
+    path = write_flow_warehouse(tmp_path / "w.duckdb", frame)
     with warehouse.open_snapshot(path=path) as con:
         shifts = con.execute(
             "SELECT origin_id, dest_id, shift, recent, baseline FROM route_shifts "

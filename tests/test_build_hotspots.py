@@ -14,7 +14,7 @@ import pytest
 
 from pipelines import build_hotspots as bh
 from routes import warehouse
-from tests.warehouse_fixture import make_small_warehouse
+from tests.support.warehouse_fixture import make_small_warehouse
 
 #: A res-6 cell in the Central Valley, and the 10-ring patch around it (331 cells).
 CENTRE = h3.str_to_int(h3.latlng_to_cell(36.75, -119.8, 6))

@@ -11,7 +11,7 @@ import pytest
 
 from pipelines import build_matches
 from routes import warehouse
-from tests.deconfliction_fixture import IDENTIFIERS, write_identifiers
+from tests.support.deconfliction_fixture import IDENTIFIERS, write_identifiers
 
 
 @pytest.fixture

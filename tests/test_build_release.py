@@ -15,7 +15,7 @@ from pipelines.build import build_warehouse
 from pipelines.build_release import MEASUREMENTS, fit_to_parent, rho_of, scale_for
 from query import release
 from routes import warehouse
-from tests.warehouse_fixture import make_small_warehouse
+from tests.support.warehouse_fixture import make_small_warehouse
 
 
 @pytest.fixture(scope="module")

@@ -13,11 +13,11 @@ from pipelines import build_aggregates, build_trend_aggregates
 from query import cells, suppression
 from query.filters import Filters
 from routes import warehouse
-from tests.exact_path import exact_viewer, read_the_whole_warehouse
-from tests.warehouse_fixture import SPARSE_COUNTY, make_small_warehouse
+from tests.support.exact_path import exact_viewer, read_the_whole_warehouse
+from tests.support.warehouse_fixture import SPARSE_COUNTY, make_small_warehouse
 
 #: The exact path, whose arithmetic and suppression these tests check over every record of the fixture
-#: (tests/exact_path.py): in the product it serves an analyst's or lead's own-records scope, on its own
+#: (tests/support/exact_path.py): in the product it serves an analyst's or lead's own-records scope, on its own
 #: records only (tests/test_scope.py); every other view reads the protected release (tests/test_release_*.py).
 EXACT = exact_viewer("lead-user", "analyst", "la")
 EXACT_OTHER = exact_viewer("ngo-user", "lead", "san_diego")

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from streamlit.util import AttributeDictionary
 
-from tests.test_pages_apptest import FLOWS, VIEWERS, _app, _ok, warehouse_env  # noqa: F401 (the module's fixture)
+from tests.support.apptest import FLOWS, VIEWERS, page_app, ran_ok
 
-pytestmark = pytest.mark.usefixtures("warehouse_env")
+pytestmark = pytest.mark.usefixtures("pages_warehouse")
 
 
 def _layers(app: object) -> dict[str, dict]:
@@ -32,7 +32,7 @@ def test_a_clicked_corridor_segment_highlights_and_lists_its_flows() -> None:
     from query import flows
     from query.filters import Filters
 
-    app = _ok(_app(FLOWS, VIEWERS["analyst"], params={"level": "county"}).run())
+    app = ran_ok(page_app(FLOWS, VIEWERS["analyst"], params={"level": "county"}).run())
     layers = _layers(app)
     ids = list(layers)
     assert ids.index("corridors") > ids.index("flows"), "corridors over the arcs: the pointer picks the corridor"
@@ -40,7 +40,7 @@ def test_a_clicked_corridor_segment_highlights_and_lists_its_flows() -> None:
     app.session_state[_chart_key(app)] = AttributeDictionary(
         {"selection": {"indices": {"corridors": [0]}, "objects": {"corridors": [busiest]}}}
     )
-    _ok(app.run())
+    ran_ok(app.run())
     expected = flows.segment_flows(VIEWERS["analyst"], Filters(), segment_id=int(busiest["segment_id"]))
     assert len(expected), "the busiest segment carries flows"
     layers = _layers(app)
@@ -57,10 +57,10 @@ def test_a_clicked_corridor_segment_highlights_and_lists_its_flows() -> None:
 
 
 def test_the_corridors_follow_the_place_in_focus() -> None:
-    app = _ok(_app(FLOWS, VIEWERS["analyst"], params={"level": "county"}).run())
+    app = ran_ok(page_app(FLOWS, VIEWERS["analyst"], params={"level": "county"}).run())
     everything = {row["segment_id"] for row in _layers(app)["corridors"]["data"]}
-    _ok(app.radio(key="flows_mode").set_value("outgoing").run())
-    _ok(app.selectbox(key="flows_place").set_value("06073").run())  # San Diego
+    ran_ok(app.radio(key="flows_mode").set_value("outgoing").run())
+    ran_ok(app.selectbox(key="flows_place").set_value("06073").run())  # San Diego
     leaving = _layers(app)["corridors"]["data"]
     assert leaving and {row["segment_id"] for row in leaving} < everything
     loads = pd.Series([row["width"] for row in leaving])

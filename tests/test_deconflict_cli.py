@@ -8,7 +8,7 @@ import pytest
 
 from pipelines import operations
 from pipelines.cli import main
-from tests.deconfliction_fixture import IDENTIFIERS, build_warehouse
+from tests.support.deconfliction_fixture import IDENTIFIERS, build_warehouse
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

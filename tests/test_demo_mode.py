@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from pipelines import cli, tokens
 from pipelines.sources import add_source
 from routes import settings, warehouse
-from tests.warehouse_fixture import make_small_warehouse
+from tests.support.warehouse_fixture import make_small_warehouse
 
 PAGE = textwrap.dedent(
     """

@@ -12,7 +12,7 @@ from pipelines import tokens
 from query import audit
 from routes import control, files, settings, warehouse
 from routes.errors import ConfigError
-from tests.warehouse_fixture import make_small_warehouse
+from tests.support.warehouse_fixture import make_small_warehouse
 
 
 def _mode(path: Path) -> int:

@@ -6,7 +6,7 @@ releases and local news about trafficking), built on 2026-12-04 with the search
 tool's stored pages. Each row was labelled by reading its page, and the file was
 committed (5195e0f) BEFORE the geocoder was first run on it; phrases already in
 ``geocode_real_text.csv`` were left out. Columns and kinds are those of
-``geocode_real_text.csv`` (see ``test_geocode_real_text``), without a split: the
+``geocode_real_text.csv`` (see ``tests/support/geocode_scores.py``), without a split: the
 whole file is holdout. Never tune rules on it.
 
 First evaluation (2026-12-04, the geocoder of commit c93a23c, no change since):
@@ -27,7 +27,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_geocode_real_text import RIGHT_COUNTY_MIN, WRONG_COUNTY_MAX, Scores, score
+
+from tests.support.geocode_scores import RIGHT_COUNTY_MIN, WRONG_COUNTY_MAX, Scores, score
 
 FRESH = Path(__file__).parent / "data" / "geocode_fresh_holdout.csv"
 

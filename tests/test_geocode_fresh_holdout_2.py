@@ -32,7 +32,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_geocode_real_text import RIGHT_COUNTY_MIN, WRONG_COUNTY_MAX, Scores, score
+
+from tests.support.geocode_scores import RIGHT_COUNTY_MIN, WRONG_COUNTY_MAX, Scores, score
 
 DATA = Path(__file__).parent / "data"
 FRESH_2 = DATA / "geocode_fresh_holdout_2.csv"

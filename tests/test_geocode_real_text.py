@@ -13,64 +13,15 @@ of the phrase before any rule was changed: rules are tuned on ``tune`` only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from geo.geocode import geocode, geocode_locations
+from geo.geocode import geocode
+from tests.support.geocode_scores import RIGHT_COUNTY_MIN, WRONG_COUNTY_MAX, Scores, score
 
 REAL_TEXT = Path(__file__).parent / "data" / "geocode_real_text.csv"
-
-#: The issue's targets.
-RIGHT_COUNTY_MIN = 0.97  # of phrases naming a Californian place
-WRONG_COUNTY_MAX = 0.01  # of all Californian phrases
-
-
-@dataclass(frozen=True)
-class Scores:
-    places: int  # phrases naming a Californian place
-    right: int  # ... placed in the labelled county
-    rejected: int  # ... given an error
-    californian: int  # all Californian phrases
-    wrong: int  # ... placed in a county other than the label
-    outside: int  # phrases naming somewhere outside California
-    outside_ok: int  # ... rejected as a destination and kept at state/country as an origin
-
-    @property
-    def right_share(self) -> float:
-        return self.right / self.places
-
-    @property
-    def wrong_share(self) -> float:
-        return self.wrong / self.californian
-
-
-def score(frame: pd.DataFrame) -> Scores:
-    """Score the geocoder on rows of the real-text set (see the module docstring)."""
-    dest = geocode_locations(frame["phrase"], role="destination")
-    orig = geocode_locations(frame["phrase"], role="origin")
-    kind = frame["kind"]
-    placed = dest["county_fips"].notna()
-    right = placed & (dest["county_fips"] == frame["expected_county_fips"])
-    californian = kind.isin(["ca_place", "ca_no_place"])
-    outside = kind == "outside"
-    kept = (orig["country"] == frame["expected_country"]) & (
-        orig["state"].fillna("") == frame["expected_state"]
-    ) & orig["precision"].isin(["state", "country"])
-    outside_ok = outside & dest["error"].notna() & dest["county_fips"].isna() & kept
-    places = kind == "ca_place"
-    return Scores(
-        places=int(places.sum()),
-        right=int((places & right).sum()),
-        rejected=int((places & ~placed).sum()),
-        californian=int(californian.sum()),
-        wrong=int((californian & placed & ~right).sum()),
-        outside=int(outside.sum()),
-        outside_ok=int(outside_ok.sum()),
-    )
-
 
 @pytest.fixture(scope="module")
 def real_text() -> pd.DataFrame:
@@ -205,6 +156,7 @@ def test_two_readings_in_different_counties_are_not_guessed() -> None:
     assert london["country"] is None and "not guessing" in london["error"]
 
 
+@pytest.mark.slow  # geocodes in fresh Python processes
 def test_typo_ties_do_not_depend_on_the_hash_seed() -> None:
     """"Chio" is one edit from Chico and from Chino: the more populous wins, every run."""
     import subprocess

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from demo_truth import assert_ground_truth_met
 
 from pipelines import tokens
+from tests.support.demo_truth import assert_ground_truth_met
 
 pytest.importorskip("pipelines.demo")
 pytestmark = pytest.mark.slow

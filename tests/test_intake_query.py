@@ -14,7 +14,7 @@ from query.suppression import max_visible_count_below_k
 from query.viewer import Viewer
 from routes import settings, warehouse
 from routes.errors import AccessDenied
-from tests.warehouse_fixture import make_small_warehouse
+from tests.support.warehouse_fixture import make_small_warehouse
 
 REPO = Path(__file__).resolve().parent.parent
 

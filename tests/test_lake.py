@@ -14,8 +14,7 @@ from pipelines import lake
 from pipelines.cli import main
 from routes import warehouse
 from routes.errors import RoutesError
-from tests.spark_session import spark  # noqa: F401 (fixture)
-from tests.warehouse_fixture import make_small_warehouse
+from tests.support.warehouse_fixture import make_small_warehouse
 
 IDENTIFIERS = [
     ("hotline", "R000001", "phone", "tok-a", datetime(2026, 1, 2)),
@@ -108,7 +107,7 @@ def test_export_will_not_replace_a_folder_that_is_not_a_lake(exported: tuple[Pat
 
 
 @pytest.mark.spark
-def test_spark_reads_the_lake_back_equal(exported: tuple[Path, Path], spark: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_spark_reads_the_lake_back_equal(exported: tuple[Path, Path], spark: Any, tmp_path: Path) -> None:
     """Spark opens the lake as it is; what it read, written back out, equals the warehouse."""
     live, out = exported
     frame = spark.read.parquet(str(out / "records"))

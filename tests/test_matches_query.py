@@ -13,7 +13,7 @@ from pipelines import operations
 from query import audit, matches
 from query.viewer import Viewer
 from routes.errors import AccessDenied
-from tests.deconfliction_fixture import IDENTIFIERS, build_warehouse
+from tests.support.deconfliction_fixture import IDENTIFIERS, build_warehouse
 
 LA = Viewer("ana", "analyst", "la")
 SD = Viewer("sam", "lead", "san_diego")

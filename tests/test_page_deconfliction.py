@@ -12,7 +12,7 @@ from pipelines import operations
 from query import matches
 from query.viewer import Viewer
 from routes import settings
-from tests.deconfliction_fixture import IDENTIFIERS, build_warehouse
+from tests.support.deconfliction_fixture import IDENTIFIERS, build_warehouse
 
 PAGE = str(settings.REPO_ROOT / "pages" / "deconfliction.py")
 

@@ -7,31 +7,21 @@ test signs a viewer in through session state as ``ui/session.py`` documents.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from query.viewer import Viewer
 from routes import settings
-from tests.exact_path import exact_viewer, read_the_whole_warehouse
-from tests.warehouse_fixture import make_small_warehouse
+from tests.support.apptest import FLOWS, HEATMAP, VIEWERS, page_app, ran_ok
+from tests.support.exact_path import exact_viewer, read_the_whole_warehouse
+from tests.support.warehouse_fixture import make_small_warehouse
 
 PAGES = sorted((settings.REPO_ROOT / "pages").glob("*.py"))
-VIEWERS = {
-    "analyst": Viewer("ana", "analyst", "la"),
-    "lead": Viewer("lee", "lead", "san_diego"),
-    "partner": Viewer("pat", "partner"),
-    "leadership": Viewer("lea", "leadership"),
-    "admin": Viewer("adm", "admin"),
-}
 #: An analyst in the own-records scope: the exact path, over every record of the fixture in the tests
-#: that take ``exact_path`` (tests/exact_path.py); the default scope reads the release like a partner.
+#: that take ``exact_path`` (tests/support/exact_path.py); the default scope reads the release like a partner.
 EXACT_ANALYST = exact_viewer("ana", "analyst", "la")
-HEATMAP = str(settings.REPO_ROOT / "pages" / "heatmap.py")
-FLOWS = str(settings.REPO_ROOT / "pages" / "flows_and_corridors.py")
 
 
 @pytest.fixture
@@ -40,71 +30,37 @@ def exact_path(monkeypatch: pytest.MonkeyPatch) -> None:
     read_the_whole_warehouse(monkeypatch)
 
 
-@pytest.fixture(scope="module")
-def warehouse_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    from pipelines.build import build_warehouse
-
-    root = tmp_path_factory.mktemp("pages")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("ROUTES_WAREHOUSE", str(root / "warehouse" / "routes.duckdb"))
-    patch.setenv("ROUTES_CONTROL", str(root / "warehouse" / "control.sqlite"))
-    patch.setenv("ROUTES_KEY_FILE", str(root / "secrets" / "routes.key"))
-    patch.setenv("ROUTES_DEMO_DIR", str(root / "demo"))
-    path = settings.warehouse_path()
-    make_small_warehouse(path, n=4000, seed=2, is_demo=False)
-    build_warehouse(warehouse_path=path)
-    yield path
-    patch.undo()
-
-
-def _app(script: str, viewer: Viewer | None, *, params: dict[str, str] | None = None) -> AppTest:
-    from ui import session
-
-    app = AppTest.from_file(script, default_timeout=90)
-    if viewer is not None:
-        app.session_state[session.VIEWER_KEY] = viewer
-        app.session_state[session.LAST_ACTIVE_KEY] = time.time()
-    for key, value in (params or {}).items():
-        app.query_params[key] = value
-    return app
-
-
-def _ok(app: AppTest) -> AppTest:
-    assert not app.exception, [e.value for e in app.exception]
-    return app
-
-
 @pytest.mark.parametrize("role", list(VIEWERS))
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.stem)
-def test_every_page_runs_for_every_role(warehouse_env: Path, page: Path, role: str) -> None:
-    _ok(_app(str(page), VIEWERS[role]).run())
+def test_every_page_runs_for_every_role(pages_warehouse: Path, page: Path, role: str) -> None:
+    ran_ok(page_app(str(page), VIEWERS[role]).run())
 
 
-def test_heatmap_widget_paths(warehouse_env: Path, exact_path: None) -> None:
-    app = _ok(_app(HEATMAP, EXACT_ANALYST).run())
+def test_heatmap_widget_paths(pages_warehouse: Path, exact_path: None) -> None:
+    app = ran_ok(page_app(HEATMAP, EXACT_ANALYST).run())
     assert len(app.get("deck_gl_json_chart")) == 1
     caption = " ".join(c.value for c in app.caption)
     assert "Counts:" in caption and "Period:" in caption and "Precision:" in caption
     for res in (4, 5, 7, 8, 9, 6):
-        _ok(app.select_slider(key="url_res").set_value(res).run())
+        ran_ok(app.select_slider(key="url_res").set_value(res).run())
     for measure in ("victims", "per_capita", "records"):
-        _ok(app.radio(key="url_measure").set_value(measure).run())
-    _ok(app.toggle(key="url_rescale").set_value(True).run())
-    _ok(app.selectbox(key="heatmap_cell").select_index(0).run())
+        ran_ok(app.radio(key="url_measure").set_value(measure).run())
+    ran_ok(app.toggle(key="url_rescale").set_value(True).run())
+    ran_ok(app.selectbox(key="heatmap_cell").select_index(0).run())
     assert [t.label for t in app.tabs] == ["Type", "Record type", "Source kind", "Indicators", "Month"]
-    _ok(app.button(key="heatmap_show_records").click().run())  # analyst: own records, audited
+    ran_ok(app.button(key="heatmap_show_records").click().run())  # analyst: own records, audited
     assert any("records (newest first)" in c.value for c in app.caption)
     for mode in ("side", "change", "off"):
-        _ok(app.radio(key="cmp_mode").set_value(mode).run())
-    _ok(app.multiselect(key="f_trafficking_types").set_value(["sex"]).run())
-    _ok(app.multiselect(key="f_indicators").set_value(["motel"]).run())
-    _ok(app.multiselect(key="f_regions").set_value(["Region I"]).run())
-    _ok(app.multiselect(key="f_counties").set_value(["06037"]).run())
+        ran_ok(app.radio(key="cmp_mode").set_value(mode).run())
+    ran_ok(app.multiselect(key="f_trafficking_types").set_value(["sex"]).run())
+    ran_ok(app.multiselect(key="f_indicators").set_value(["motel"]).run())
+    ran_ok(app.multiselect(key="f_regions").set_value(["Region I"]).run())
+    ran_ok(app.multiselect(key="f_counties").set_value(["06037"]).run())
 
 
-def test_heatmap_restores_a_bookmarked_view(warehouse_env: Path) -> None:
+def test_heatmap_restores_a_bookmarked_view(pages_warehouse: Path) -> None:
     params = {"res": "5", "measure": "victims", "from": "2024-06", "to": "2025-05", "trafficking_types": "sex,labor", "cmp": "change"}
-    app = _ok(_app(HEATMAP, VIEWERS["leadership"], params=params).run())
+    app = ran_ok(page_app(HEATMAP, VIEWERS["leadership"], params=params).run())
     assert app.select_slider(key="url_res").value == 5
     assert app.radio(key="url_measure").value == "victims"
     assert app.multiselect(key="f_trafficking_types").value == ["sex", "labor"]
@@ -115,54 +71,54 @@ def test_heatmap_restores_a_bookmarked_view(warehouse_env: Path) -> None:
     assert "Jun 2024 – May 2025" in caption
 
 
-def test_heatmap_for_partner_shows_no_records(warehouse_env: Path) -> None:
-    app = _ok(_app(HEATMAP, VIEWERS["partner"]).run())
+def test_heatmap_for_partner_shows_no_records(pages_warehouse: Path) -> None:
+    app = ran_ok(page_app(HEATMAP, VIEWERS["partner"]).run())
     assert app.get("deck_gl_json_chart"), "the partner's heatmap draws"
     if app.selectbox(key="heatmap_cell").options:  # the release may round every small cell to 0
-        _ok(app.selectbox(key="heatmap_cell").select_index(0).run())
+        ran_ok(app.selectbox(key="heatmap_cell").select_index(0).run())
     assert not [b for b in app.button if b.key == "heatmap_show_records"]
 
 
-def test_play_steps_through_the_months(warehouse_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_play_steps_through_the_months(pages_warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from ui import filters as ui_filters
 
     monkeypatch.setattr(ui_filters, "PLAY_INTERVAL_S", 0.0)
-    app = _ok(_app(HEATMAP, VIEWERS["leadership"]).run())
+    app = ran_ok(page_app(HEATMAP, VIEWERS["leadership"]).run())
     play = next(b for b in app.button if b.key == "f_play_button")
-    _ok(play.click().run())
+    ran_ok(play.click().run())
     assert app.session_state["f_playing"] is False  # played to the end, then stopped
     start, end = app.select_slider(key="f_period").value
     assert start == end  # the last month played
 
 
-def test_flows_widget_paths(warehouse_env: Path) -> None:
-    app = _ok(_app(FLOWS, VIEWERS["lead"]).run())
+def test_flows_widget_paths(pages_warehouse: Path) -> None:
+    app = ran_ok(page_app(FLOWS, VIEWERS["lead"]).run())
     assert len(app.get("deck_gl_json_chart")) == 1
     # statewide: no hexagons finer than res 4 (aggregation follows the zoom)
     assert "res6" not in app.select_slider(key="url_level").options
     for level in ("region", "task_force", "res4", "county"):
-        _ok(app.select_slider(key="url_level").set_value(level).run())
-    _ok(app.multiselect(key="f_counties").set_value(["06073"]).run())
+        ran_ok(app.select_slider(key="url_level").set_value(level).run())
+    ran_ok(app.multiselect(key="f_counties").set_value(["06073"]).run())
     for level in ("res5", "res6"):
-        _ok(app.select_slider(key="url_level").set_value(level).run())
+        ran_ok(app.select_slider(key="url_level").set_value(level).run())
         assert app.query_params["level"] in (level, [level])
     # clearing the county takes the map back to a statewide grouping
-    _ok(app.multiselect(key="f_counties").set_value([]).run())
+    ran_ok(app.multiselect(key="f_counties").set_value([]).run())
     assert app.select_slider(key="url_level").value == "county"
-    _ok(app.select_slider(key="url_level").set_value("res4").run())
-    _ok(app.selectbox(key="url_top").set_value(50).run())
-    _ok(app.radio(key="flows_mode").set_value("incoming").run())
-    _ok(app.selectbox(key="flows_place").select_index(0).run())
-    _ok(app.radio(key="flows_mode").set_value("outgoing").run())
-    _ok(app.radio(key="flows_mode").set_value("between").run())
-    _ok(app.selectbox(key="flows_other").select_index(1).run())
-    _ok(app.toggle(key="url_corridors").set_value(False).run())
+    ran_ok(app.select_slider(key="url_level").set_value("res4").run())
+    ran_ok(app.selectbox(key="url_top").set_value(50).run())
+    ran_ok(app.radio(key="flows_mode").set_value("incoming").run())
+    ran_ok(app.selectbox(key="flows_place").select_index(0).run())
+    ran_ok(app.radio(key="flows_mode").set_value("outgoing").run())
+    ran_ok(app.radio(key="flows_mode").set_value("between").run())
+    ran_ok(app.selectbox(key="flows_other").select_index(1).run())
+    ran_ok(app.toggle(key="url_corridors").set_value(False).run())
     assert app.query_params["corridors"] in ("0", ["0"])
 
 
 @pytest.mark.parametrize(("scope", "hidden"), [("all", "fewer than 11"), ("own", "suppressed")])
 def test_flows_tables_say_suppressed_where_a_count_is_hidden(
-    warehouse_env: Path, monkeypatch: pytest.MonkeyPatch, scope: str, hidden: str
+    pages_warehouse: Path, monkeypatch: pytest.MonkeyPatch, scope: str, hidden: str
 ) -> None:
     """Hidden counts in the flow, pair and shift tables never read None, blank or 0: a released one reads
     "fewer than 11" (the lead's default scope), an exact one "suppressed" (its own-records scope, here
@@ -171,8 +127,8 @@ def test_flows_tables_say_suppressed_where_a_count_is_hidden(
     if scope == "own":
         read_the_whole_warehouse(monkeypatch)
         viewer = exact_viewer("lee", "lead", "san_diego")
-    app = _ok(_app(FLOWS, viewer).run())
-    _ok(app.select_slider(key="url_level").set_value("res4").run())
+    app = ran_ok(page_app(FLOWS, viewer).run())
+    ran_ok(app.select_slider(key="url_level").set_value("res4").run())
     tables = [frame.value for frame in app.dataframe]
     assert tables
     counts = ("Records", "Victims", "Tips", "Confirmed", "Services", "Recent", "Baseline")
@@ -186,30 +142,30 @@ def test_flows_tables_say_suppressed_where_a_count_is_hidden(
 
 def test_flows_without_built_tables_says_how_to_build(tmp_env: Path) -> None:
     make_small_warehouse(settings.warehouse_path(), n=500, seed=4, is_demo=False)
-    app = _ok(_app(FLOWS, VIEWERS["leadership"]).run())
+    app = ran_ok(page_app(FLOWS, VIEWERS["leadership"]).run())
     assert any("python -m pipelines build" in i.value for i in app.info)
 
 
-def test_demo_mode_role_switcher(warehouse_env: Path, tmp_env: Path) -> None:
+def test_demo_mode_role_switcher(pages_warehouse: Path, tmp_env: Path) -> None:
     from ui import session
 
     make_small_warehouse(settings.warehouse_path(), n=1500, seed=5, is_demo=True)
     for role in ("partner", "admin", "analyst"):
-        app = _app(HEATMAP, None)
+        app = page_app(HEATMAP, None)
         app.session_state[session.DEMO_ROLE_KEY] = role
-        _ok(app.run())
+        ran_ok(app.run())
 
 
-def test_stop_while_playing_keeps_the_page(warehouse_env: Path) -> None:
+def test_stop_while_playing_keeps_the_page(pages_warehouse: Path) -> None:
     """Pressing Stop mid-play resets the period; it used to raise StreamlitAPIException
     (a widget's state set after the widget was drawn)."""
-    app = _ok(_app(HEATMAP, VIEWERS["leadership"]).run())
+    app = ran_ok(page_app(HEATMAP, VIEWERS["leadership"]).run())
     months = app.select_slider(key="f_period").options
     app.session_state["f_playing"] = True  # as after Play, between two steps
     app.session_state["f_play_step"] = 3
     app.session_state["f_period"] = (app.select_slider(key="f_period").value[0],) * 2
     stop = next(b for b in app.button if b.key == "f_play_button")
-    _ok(stop.click().run())
+    ran_ok(stop.click().run())
     assert app.session_state["f_playing"] is False
     first, last = app.select_slider(key="f_period").value
     assert (first.strftime("%b %Y"), last.strftime("%b %Y")) == (months[0], months[-1])
@@ -244,49 +200,49 @@ def test_an_unexpected_page_error_is_a_friendly_logged_message(caplog: pytest.Lo
 APP = str(settings.REPO_ROOT / "app.py")
 
 
-def test_filters_follow_the_user_across_pages(warehouse_env: Path) -> None:
+def test_filters_follow_the_user_across_pages(pages_warehouse: Path) -> None:
     """Filters chosen on one page stay chosen on the next, in its widgets and its link."""
-    app = _ok(_app(APP, VIEWERS["analyst"]).run())
+    app = ran_ok(page_app(APP, VIEWERS["analyst"]).run())
     app.switch_page("pages/heatmap.py")
-    _ok(app.run())
-    _ok(app.multiselect(key="f_record_types").set_value(["tip"]).run())
-    _ok(app.multiselect(key="f_regions").set_value(["Region I"]).run())
+    ran_ok(app.run())
+    ran_ok(app.multiselect(key="f_record_types").set_value(["tip"]).run())
+    ran_ok(app.multiselect(key="f_regions").set_value(["Region I"]).run())
     for page in ("pages/flows_and_corridors.py", "pages/statewide.py", "pages/region.py"):
         app.switch_page(page)
         for key in list(app.query_params):  # a click on the sidebar's page link drops the query string
             del app.query_params[key]
-        _ok(app.run())
+        ran_ok(app.run())
         assert app.multiselect(key="f_record_types").value == ["tip"], page
         assert app.multiselect(key="f_regions").value == ["Region I"], page
         assert app.query_params["record_types"] in ("tip", ["tip"]), page
     # clearing a filter on a page clears it for the next one too
-    _ok(app.multiselect(key="f_record_types").set_value([]).run())
+    ran_ok(app.multiselect(key="f_record_types").set_value([]).run())
     app.switch_page("pages/heatmap.py")
     for key in list(app.query_params):
         del app.query_params[key]
-    _ok(app.run())
+    ran_ok(app.run())
     assert app.multiselect(key="f_record_types").value == []
     assert app.multiselect(key="f_regions").value == ["Region I"]
 
 
-def test_a_deep_link_lands_on_its_page_after_sign_in(warehouse_env: Path) -> None:
+def test_a_deep_link_lands_on_its_page_after_sign_in(pages_warehouse: Path) -> None:
     """Signed out, /heatmap?res=5 shows the sign-in form; after sign-in, the heatmap with res 5."""
     from ui import session
 
     app = AppTest.from_file(APP, default_timeout=90)
     app.query_params["res"] = "5"
     app.switch_page("pages/heatmap.py")
-    _ok(app.run())
+    ran_ok(app.run())
     assert app.text_input(key="routes_sign_in_user").label == "User name"  # the sign-in form
     assert not app.get("deck_gl_json_chart")
     app.session_state[session.VIEWER_KEY] = VIEWERS["analyst"]  # what a successful sign-in stores
     app.session_state[session.LAST_ACTIVE_KEY] = time.time()
-    _ok(app.run())
+    ran_ok(app.run())
     assert app.select_slider(key="url_res").value == 5  # the heatmap, with the link's settings
 
 
 @pytest.mark.parametrize("script", [HEATMAP, FLOWS, str(settings.REPO_ROOT / "pages" / "statewide.py")])
-def test_a_small_county_is_explained_by_name_and_keeps_the_period(warehouse_env: Path, exact_path: None, script: str) -> None:
+def test_a_small_county_is_explained_by_name_and_keeps_the_period(pages_warehouse: Path, exact_path: None, script: str) -> None:
     """Alpine alone is refused: the message names counties (no FIPS codes), offers to add
     them or clear the filter, and the period stays as chosen (it used to jump)."""
     import re
@@ -295,8 +251,8 @@ def test_a_small_county_is_explained_by_name_and_keeps_the_period(warehouse_env:
 
     # an analyst's own-records scope: the guard refuses isolating filters on the exact path; viewers
     # who read the protected release (everyone's default scope) are never refused
-    app = _ok(_app(script, EXACT_ANALYST, params={"from": "2024-03", "to": "2024-08"}).run())
-    _ok(app.multiselect(key="f_counties").set_value(["06003"]).run())
+    app = ran_ok(page_app(script, EXACT_ANALYST, params={"from": "2024-03", "to": "2024-08"}).run())
+    ran_ok(app.multiselect(key="f_counties").set_value(["06003"]).run())
     start, end = app.select_slider(key="f_period").value
     assert (start.isoformat(), end.isoformat()) == ("2024-03-01", "2024-08-01")
     assert app.query_params["from"] in ("2024-03", ["2024-03"])
@@ -305,26 +261,26 @@ def test_a_small_county_is_explained_by_name_and_keeps_the_period(warehouse_env:
     assert "Alpine county alone" in shown, shown
     add = next(b for b in app.button if b.key == "routes_fix_add_counties")
     named = set(re.findall(r"[A-Z][a-z]+(?: [A-Z][a-z]+)*", add.label.removeprefix("Add ")))
-    _ok(add.click().run())
+    ran_ok(add.click().run())
     regions = reference.load_regions()
     names = dict(zip(regions["county_fips"], regions["county"], strict=True))
     assert {names[c] for c in app.multiselect(key="f_counties").value} == named | {"Alpine"}
     assert app.select_slider(key="f_period").value == (start, end)
     app.session_state["f_counties"] = ["06003"]
-    _ok(app.run())
-    _ok(app.button(key="routes_fix_clear_counties").click().run())
+    ran_ok(app.run())
+    ran_ok(app.button(key="routes_fix_clear_counties").click().run())
     assert app.multiselect(key="f_counties").value == []
     assert app.select_slider(key="f_period").value == (start, end)
 
 
-def test_a_mostly_suppressed_heatmap_says_so_and_offers_coarser_cells(warehouse_env: Path, exact_path: None) -> None:
+def test_a_mostly_suppressed_heatmap_says_so_and_offers_coarser_cells(pages_warehouse: Path, exact_path: None) -> None:
     """A change map of LA tips by year: most cells are hidden; say so, one click to coarser."""
     params = {"res": "8", "counties": "06037", "record_types": "tip", "from": "2025-01", "to": "2025-12",
               "cmp": "change", "cmp_from": "2024-01", "cmp_to": "2024-12"}
     # an analyst's exact, k-suppressed map (own-records scope; the protected map takes no type filter)
-    app = _ok(_app(HEATMAP, EXACT_ANALYST, params=params).run())
+    app = ran_ok(page_app(HEATMAP, EXACT_ANALYST, params=params).run())
     assert any("cells are suppressed" in w.value for w in app.warning), [w.value for w in app.warning]
-    _ok(app.button(key="heatmap_coarser").click().run())
+    ran_ok(app.button(key="heatmap_coarser").click().run())
     assert app.select_slider(key="url_res").value == 7
     assert app.query_params["res"] in ("7", ["7"])
 
@@ -342,11 +298,11 @@ def test_change_tooltips_give_the_percentage_beside_the_count() -> None:
     ]
 
 
-def test_maps_carry_place_county_and_highway_names(warehouse_env: Path) -> None:
+def test_maps_carry_place_county_and_highway_names(pages_warehouse: Path) -> None:
     """Zoomed in, a map says where it is: gazetteer places (sized by population), counties, routes."""
     import json
 
-    app = _ok(_app(HEATMAP, VIEWERS["analyst"], params={"counties": "06037"}).run())
+    app = ran_ok(page_app(HEATMAP, VIEWERS["analyst"], params={"counties": "06037"}).run())
     spec = json.loads(app.get("deck_gl_json_chart")[0].proto.json)
     layers = {layer["id"]: layer for layer in spec["layers"]}
     assert {"county-labels", "place-labels", "highway-labels"} <= set(layers)
@@ -357,13 +313,13 @@ def test_maps_carry_place_county_and_highway_names(warehouse_env: Path) -> None:
 
 
 @pytest.mark.parametrize(("script", "name"), [(HEATMAP, "heatmap_map"), (FLOWS, "flows_map")])
-def test_fit_to_selection_redraws_the_map_at_its_starting_view(warehouse_env: Path, script: str, name: str) -> None:
+def test_fit_to_selection_redraws_the_map_at_its_starting_view(pages_warehouse: Path, script: str, name: str) -> None:
     import json
 
-    app = _ok(_app(script, VIEWERS["analyst"], params={"counties": "06037"}).run())
+    app = ran_ok(page_app(script, VIEWERS["analyst"], params={"counties": "06037"}).run())
     button = app.button(key=f"routes_reset_{name}")
     assert "Fit to selection" in button.label
     first = json.loads(app.get("deck_gl_json_chart")[0].proto.json)["initialViewState"]
-    _ok(button.click().run())
+    ran_ok(button.click().run())
     again = json.loads(app.get("deck_gl_json_chart")[0].proto.json)["initialViewState"]
     assert again != first and abs(again["longitude"] - first["longitude"]) < 1e-5  # the same view, anew

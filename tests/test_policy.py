@@ -27,9 +27,9 @@ from query.suppression import max_visible_count_below_k
 from query.viewer import ROLES, Viewer
 from routes import settings, warehouse
 from routes.errors import AccessDenied
-from tests.deconfliction_fixture import build_warehouse as build_deconfliction
-from tests.test_privacy_all_paths import READERS, _plain_kwargs, viewers_from_policy
-from tests.warehouse_fixture import make_small_warehouse
+from tests.support.deconfliction_fixture import build_warehouse as build_deconfliction
+from tests.support.readers import discover_readers, plain_kwargs, viewers_from_policy
+from tests.support.warehouse_fixture import make_small_warehouse
 
 REPO = Path(__file__).resolve().parent.parent
 NEW_ROLE = "auditor"
@@ -115,8 +115,8 @@ def test_a_role_without_an_entry_is_refused_by_every_reader(unlisted_role: str, 
     values = {"cells9": small_warehouse["dest_cell"][small_warehouse["dest_res"] == 9].astype("int64").tolist()}
     for bound in (None, "la"):
         viewer = _unchecked_viewer(unlisted_role, bound)
-        for module, name, fn in READERS:
-            kwargs = _plain_kwargs(fn, values)
+        for module, name, fn in discover_readers():
+            kwargs = plain_kwargs(fn, values)
             params = inspect.signature(fn).parameters
             if "region" in params and not {"region", "county", "task_force"} & set(kwargs):
                 kwargs["region"] = "Region I"
@@ -140,6 +140,7 @@ def test_a_role_without_an_entry_is_refused_by_the_cli(unlisted_role: str, small
         assert "no entry in the policy table" in captured.err and not captured.out
 
 
+@pytest.mark.slow  # every page under AppTest
 def test_a_role_without_an_entry_sees_nothing_on_any_page(unlisted_role: str, small_warehouse: pd.DataFrame) -> None:
     from streamlit.testing.v1 import AppTest
 

@@ -6,10 +6,12 @@ module's ``__all__`` whose first parameter is ``viewer``; writers, annotated
 its signature and filter combinations drawn by hypothesis, against a fixture
 warehouse with a sparse county of 3 records. Then the same through the CLI
 (``python -m pipelines query`` in-process) and the app (``AppTest`` of each page
-under each demo role). A differencing attack tries to recover the sparse county.
+under each demo role), and every export of ``briefings/`` (discovered the same
+way) for every role: refused to a role that may not export, and no count under
+k in what it writes. A differencing attack tries to recover the sparse county.
 
-A reader that never answers (for any role, in any example) fails the test: a
-test that only ever sees refusals proves nothing.
+A reader that never answers (for any role, in any example), or exports that never
+write, fail the test: a test that only ever sees refusals proves nothing.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ import importlib
 import importlib.util
 import inspect
 import io
+import json
 import pkgutil
 import re
-import typing
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import redirect_stdout
@@ -34,44 +36,26 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import query
-from geo import grid
+from geo import grid, reference
 from pipelines import query_cli
+from pipelines.build import build_warehouse
 from pipelines.cli import main as cli_main
 from query import viewer as viewer_module
 from query.filters import INDICATORS, RECORD_TYPES, SOURCE_KINDS, TRAFFICKING_TYPES, Filters
-from query.policy import Capability, aggregate_only_roles, capabilities_of, task_force_roles
+from query.policy import Capability, aggregate_only_roles, task_force_roles
 from query.suppression import COUNT_COLUMNS, FilterIsolationError, max_visible_count_below_k
 from query.viewer import OWN_RECORDS, Viewer
 from routes.errors import AccessDenied, RoutesError
-from tests.warehouse_fixture import SOURCES, SPARSE_COUNTY, SPARSE_RECORDS, make_small_warehouse
+from tests.support.readers import discover_readers, hint_of, plain_kwargs, viewers_from_policy
+from tests.support.warehouse_fixture import (
+    SOURCES,
+    SPARSE_COUNTY,
+    SPARSE_RECORDS,
+    make_small_warehouse,
+)
 
 K = 11
 REPO = Path(__file__).resolve().parent.parent
-_TASK_FORCES = ("la", "san_diego")
-
-
-def viewers_from_policy(roles: tuple[str, ...] | None = None) -> tuple[Viewer, ...]:
-    """One viewer per role of the policy table (``query/policy.py``), never a hand-written list.
-
-    Roles bound to a task force take ``la`` or ``san_diego`` in turn, in both
-    aggregate scopes (all agencies, own records); a role that
-    may be bound to one for its own sources (a partner) comes twice, unbound and
-    bound to ``la``. A role added to the table is covered here without a word.
-    """
-    bound = sorted(task_force_roles())
-    out = []
-    for role in roles if roles is not None else tuple(viewer_module.ROLES):
-        caps = capabilities_of(role)
-        if role in bound:
-            task_force = _TASK_FORCES[bound.index(role) % len(_TASK_FORCES)]
-            out.append(Viewer(f"t-{role}", role, task_force))
-            out.append(Viewer(f"t-{role}-own", role, task_force, OWN_RECORDS))  # exact, own records only
-            continue
-        out.append(Viewer(f"t-{role}", role))
-        if caps & {Capability.SEE_OWN_SOURCES_INTAKE, Capability.UPLOAD_OWN_SOURCES}:
-            out.append(Viewer(f"t-{role}-la", role, "la"))
-    return tuple(out)
 
 
 VIEWERS = viewers_from_policy()
@@ -93,34 +77,11 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         mp.setenv("ROUTES_K", str(K))
         path = root / "warehouse" / "routes.duckdb"
         records = make_small_warehouse(path, n=3000, is_demo=True)
-        build_error = None  # a failing build fails here, loudly
-        if importlib.util.find_spec("pipelines.build"):
-            from pipelines.build import build_warehouse
-
-            build_warehouse(warehouse_path=path)
-        yield {"root": root, "path": path, "records": records, "build_error": build_error}
+        build_warehouse(warehouse_path=path)
+        yield {"root": root, "path": path, "records": records}
 
 
 # ---------------------------------------------------------------------- readers
-
-
-def discover_readers() -> list[tuple[str, str, Callable[..., Any]]]:
-    """``(module, name, function)`` of every public reader in ``query/``."""
-    found = []
-    for info in sorted(pkgutil.iter_modules(query.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"query.{info.name}")
-        for name in getattr(module, "__all__", ()):
-            fn = getattr(module, name, None)
-            if not inspect.isfunction(fn):
-                continue
-            signature = inspect.signature(fn)
-            params = list(signature.parameters)
-            if not params or params[0] != "viewer":
-                continue
-            if signature.return_annotation in (None, "None"):
-                continue  # a writer (acknowledge, mark_seen, …)
-            found.append((info.name, name, fn))
-    return found
 
 
 READERS = discover_readers()
@@ -131,8 +92,7 @@ def test_readers_were_discovered() -> None:
     names = {f"{m}.{n}" for m, n, _ in READERS}
     assert {"records.records_in_cell", "records.records_for_source", "audit.read_log"} <= names
     for module in ("cells", "trends", "flows"):
-        if importlib.util.find_spec(f"query.{module}"):
-            assert any(m == module for m, _, _ in READERS), f"query.{module} lists no reader in __all__"
+        assert any(m == module for m, _, _ in READERS), f"query.{module} lists no reader in __all__"
 
 
 def _fixture_values(records: pd.DataFrame) -> dict[str, list[Any]]:
@@ -165,13 +125,6 @@ def filters_strategy(values: dict[str, list[Any]]) -> st.SearchStrategy[Filters]
     return build()
 
 
-def _hint(fn: Callable[..., Any], name: str) -> Any:
-    try:
-        return typing.get_type_hints(fn).get(name)
-    except Exception:
-        return None
-
-
 def arguments_strategy(fn: Callable[..., Any], values: dict[str, list[Any]]) -> st.SearchStrategy[dict[str, Any]]:
     """Keyword arguments for ``fn`` drawn from its signature (beyond ``viewer``)."""
     filters = filters_strategy(values)
@@ -182,7 +135,7 @@ def arguments_strategy(fn: Callable[..., Any], values: dict[str, list[Any]]) -> 
         kwargs: dict[str, Any] = {}
         res = draw(st.sampled_from(grid.MAP_RESOLUTIONS))
         for p in params:
-            hint, name = _hint(fn, p.name), p.name
+            hint, name = hint_of(fn, p.name), p.name
             if name in ("con", "control_path"):
                 continue
             if name in ("filters", "before", "after") or hint is Filters:
@@ -292,29 +245,11 @@ def test_every_reader_for_every_role(env: dict[str, Any], module: str, name: str
     run()
     # the same reader with no narrowing at all must answer someone
     for viewer in VIEWERS:
-        result = call_safely(fn, viewer, _plain_kwargs(fn, values))
+        result = call_safely(fn, viewer, plain_kwargs(fn, values))
         if result is not None:
             answered[viewer.role] += 1
             assert_safe(viewer, result, records=records, where=where)
-    build_note = f" (the build failed: {env['build_error']!r})" if env["build_error"] else ""
-    assert answered, f"{where} refused every call for every role: the test proves nothing{build_note}"
-
-
-def _plain_kwargs(fn: Callable[..., Any], values: dict[str, list[Any]]) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {}
-    for p in list(inspect.signature(fn).parameters.values())[1:]:
-        if p.name in ("filters", "before", "after") or _hint(fn, p.name) is Filters:
-            kwargs[p.name] = Filters()
-        elif p.name == "res":
-            kwargs[p.name] = 6
-        elif p.name == "cell":
-            kwargs[p.name] = grid.cell_to_parent(values["cells9"][0], 6)
-            kwargs["res"] = 6
-        elif p.name == "source_id":
-            kwargs[p.name] = "lapd"
-        elif p.name == "segment_id":  # a highway segment (query.flows.segment_flows)
-            kwargs[p.name] = 1
-    return kwargs
+    assert answered, f"{where} refused every call for every role: the test proves nothing"
 
 
 def test_record_readers_refuse_other_roles(env: dict[str, Any]) -> None:
@@ -364,7 +299,7 @@ def test_two_overlapping_filters_cannot_isolate_the_sparse_county(env: dict[str,
     ]
     for where, fn in _readers_with_filters():
         for wide, narrow in pairs:
-            kwargs = {k: v for k, v in _plain_kwargs(fn, values).items() if k != "filters"}
+            kwargs = {k: v for k, v in plain_kwargs(fn, values).items() if k != "filters"}
             a = call_safely(fn, viewer, {**kwargs, "filters": wide})
             b = call_safely(fn, viewer, {**kwargs, "filters": narrow})
             if not isinstance(a, pd.DataFrame) or not isinstance(b, pd.DataFrame):
@@ -383,7 +318,7 @@ def test_statewide_total_minus_visible_parts(env: dict[str, Any]) -> None:
     viewer = AGGREGATE_VIEWER
     total = len(env["records"])
     for where, fn in _readers_with_filters():
-        result = call_safely(fn, viewer, _plain_kwargs(fn, _fixture_values(env["records"])))
+        result = call_safely(fn, viewer, plain_kwargs(fn, _fixture_values(env["records"])))
         if not isinstance(result, pd.DataFrame) or "records" not in result.columns or "county_fips" not in result.columns:
             continue
         if result["county_fips"].duplicated().any():
@@ -396,7 +331,7 @@ def test_the_guard_refuses_the_isolating_selection_everywhere(env: dict[str, Any
     values = _fixture_values(env["records"])
     neighbour = next(c for c in values["counties"] if c != SPARSE_COUNTY)
     for where, fn in _readers_with_filters():
-        kwargs = {k: v for k, v in _plain_kwargs(fn, values).items() if k != "filters"}
+        kwargs = {k: v for k, v in plain_kwargs(fn, values).items() if k != "filters"}
         try:
             result = fn(AGGREGATE_VIEWER, **kwargs, filters=Filters(counties=(SPARSE_COUNTY, neighbour)))
         except (FilterIsolationError, AccessDenied):
@@ -571,30 +506,166 @@ def test_real_data_pages_show_nothing_before_sign_in(env: dict[str, Any], tmp_pa
 # ---------------------------------------------------------------------- exports
 
 
-def test_exports_when_briefings_exist(env: dict[str, Any], tmp_path: Path) -> None:
-    package = REPO / "briefings"
-    modules = [p.stem for p in package.glob("*.py") if not p.stem.startswith("_")]
-    if not modules:
-        pytest.skip("briefings/ has no export module yet: nothing to check")
-    values = _fixture_values(env["records"])
-    checked = 0
-    for stem in modules:
-        module = importlib.import_module(f"briefings.{stem}")
+def discover_exports() -> list[tuple[str, Callable[..., Any]]]:
+    """``(name, function)`` of every public export of ``briefings/``, found like the readers.
+
+    A name in the ``__all__`` of the package or of one of its public modules,
+    taking ``viewer`` first and returning what it wrote (a check, ``-> None``,
+    such as ``check_exporter``, is left out).
+    """
+    import briefings
+
+    modules = [briefings, *(importlib.import_module(f"briefings.{info.name}")
+                            for info in pkgutil.iter_modules(briefings.__path__) if not info.name.startswith("_"))]
+    found: dict[str, Callable[..., Any]] = {}
+    for module in modules:
         for name in getattr(module, "__all__", ()):
-            fn = getattr(module, name)
-            if not inspect.isfunction(fn) or list(inspect.signature(fn).parameters)[:1] != ["viewer"]:
+            fn = getattr(module, name, None)
+            if not inspect.isfunction(fn):
                 continue
-            kwargs = _plain_kwargs(fn, values)
-            for p in inspect.signature(fn).parameters.values():
-                if p.name in ("out", "out_dir", "directory", "path") and p.default is inspect.Parameter.empty:
-                    kwargs[p.name] = tmp_path / f"{stem}-{name}"
-            for viewer in VIEWERS:
-                result = call_safely(fn, viewer, kwargs)
-                if result is not None:
-                    checked += 1
-                    assert_safe(viewer, result, records=env["records"], where=f"briefings.{stem}.{name}")
-    for csv in tmp_path.rglob("*.csv"):
-        assert max_visible_count_below_k(pd.read_csv(csv), k=K) is None, f"export {csv.name}"
+            signature = inspect.signature(fn)
+            if list(signature.parameters)[:1] != ["viewer"] or signature.return_annotation in (None, "None"):
+                continue
+            found[f"{module.__name__}.{name}"] = fn
+    return sorted(found.items())
+
+
+EXPORTS = discover_exports()
+#: The region that holds the sparse county: every export of it must hide the 3 records.
+SPARSE_REGION = str(reference.county_dimensions().set_index("county_fips").at[SPARSE_COUNTY, "region"])
+#: The audience each viewer exports for (the admin also exports for an audience of each other role).
+FIRST_AUDIENCE = "partner"
+
+
+def export_kwargs(fn: Callable[..., Any], *, place: dict[str, str], audience: str, out: Path) -> dict[str, Any]:
+    """Keyword arguments for export ``fn`` (beyond ``viewer``): ``place``, the fixture's last year, ``audience``."""
+    kwargs: dict[str, Any] = {}
+    for p in list(inspect.signature(fn).parameters.values())[1:]:
+        if p.name in ("region", "county"):
+            if p.name in place:
+                kwargs[p.name] = place[p.name]
+        elif p.name == "start":
+            kwargs[p.name] = "2025-01"
+        elif p.name == "end":
+            kwargs[p.name] = "2025-12"
+        elif p.name == "audience":
+            kwargs[p.name] = audience
+        elif p.name == "purpose":
+            kwargs[p.name] = "privacy test of every export"
+        elif p.name in ("out", "out_dir", "directory", "path"):
+            kwargs[p.name] = out
+        elif p.default is inspect.Parameter.empty:
+            raise AssertionError(
+                f"{fn.__module__}.{fn.__name__}: no argument builder for required parameter {p.name!r}; "
+                "teach tests/test_privacy_all_paths.py about it"
+            )
+    return kwargs
+
+
+def _places(viewer: Viewer) -> list[dict[str, str]]:
+    """The sparse county's region, and for a viewer bound to a task force one of its own counties."""
+    places = [{"region": SPARSE_REGION}]
+    if viewer.task_force:
+        dims = reference.county_dimensions()
+        own = dims.loc[dims["task_force"] == viewer.task_force, "county_fips"]
+        places.append({"county": str(own.iloc[0])})
+    return places
+
+
+def _may_export(viewer: Viewer) -> bool:
+    return viewer.can(Capability.EXPORT_ANY_PLACE) or viewer.can(Capability.EXPORT_OWN_REGION)
+
+
+def check_exports(exports: list[tuple[str, Callable[..., Any]]], runs: list[tuple[Viewer, str]], *,
+                  records: pd.DataFrame, out: Path) -> int:
+    """Run every export for every ``(viewer, audience)`` at every place of :func:`_places`; return how many wrote.
+
+    A viewer without an export capability must be refused (``AccessDenied``);
+    whatever an export returns or writes (CSV tables, GeoJSON layers) must hold
+    no count under k and no record row.
+    """
+    wrote = 0
+    for name, fn in exports:
+        for viewer, audience in runs:
+            for place in _places(viewer):
+                where = f"{name} by {viewer.user} ({viewer.role}) of {place} for {audience}"
+                folder = out / f"{name}-{viewer.user}-{'-'.join(place.values())}-{audience}"
+                try:
+                    result = fn(viewer, **export_kwargs(fn, place=place, audience=audience, out=folder))
+                except AccessDenied:
+                    continue
+                assert _may_export(viewer), f"{where}: a {viewer.role} may not export, yet the export ran"
+                assert_safe(viewer, result, records=records, where=where)
+                files = [path for path in folder.rglob("*") if path.is_file()]
+                assert files, f"{where}: returned but wrote no file"
+                for path in files:
+                    frames = []
+                    if path.suffix == ".csv":
+                        frames = [pd.read_csv(path)]
+                    elif path.suffix == ".geojson":
+                        features = json.loads(path.read_text(encoding="utf-8"))["features"]
+                        frames = [pd.DataFrame([f["properties"] for f in features])] if features else []
+                    for frame in frames:
+                        worst = max_visible_count_below_k(frame, k=K)
+                        assert worst is None, f"{where}: {path.name} shows a count of {worst} (under k={K})"
+                        assert "record_id" not in frame.columns, f"{where}: {path.name} holds record rows"
+                wrote += 1
+    return wrote
+
+
+def _export_runs() -> list[tuple[Viewer, str]]:
+    """Each role (and task force) exporting for a partner; the admin also for one audience of every other role.
+
+    An export reads as its audience, never as the exporter, so the exporter's
+    scope changes nothing and audiences of the same role read the same.
+    """
+    from briefings.audiences import load_audiences
+
+    exporters = list({(v.role, v.task_force): v for v in VIEWERS}.values())
+    admin = next(v for v in exporters if v.role == "admin")
+    by_role = {a.role: name for name, a in sorted(load_audiences().items(), reverse=True)}
+    others = sorted(name for role, name in by_role.items() if name != FIRST_AUDIENCE and role != "partner")
+    return [(viewer, FIRST_AUDIENCE) for viewer in exporters] + [(admin, audience) for audience in others]
+
+
+def test_every_export_for_every_role(env: dict[str, Any], tmp_path: Path) -> None:
+    """Every export, found from the code, run by every viewer: refused or safe; some must write."""
+    names = [name for name, _ in EXPORTS]
+    assert "briefings.export_briefing" in names, f"the briefing export was not found among {names}"
+    wrote = check_exports(EXPORTS, _export_runs(), records=env["records"], out=tmp_path)
+    assert wrote > 0, "no export wrote anything for any viewer: the test proves nothing"
+    refused = [v.role for v in VIEWERS if not _may_export(v)]
+    assert refused, "every role may export: the refusal is never checked"
+
+
+def test_the_export_check_fails_when_an_export_is_unguarded(
+    env: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check above can fail: without the exporter check, a partner's export is caught."""
+    import briefings
+
+    monkeypatch.setattr(briefings, "check_exporter", lambda exporter, place: None)
+    partner = next(v for v in VIEWERS if v.role == "partner" and not v.task_force)
+    with pytest.raises(AssertionError, match="may not export, yet the export ran"):
+        check_exports(EXPORTS, [(partner, FIRST_AUDIENCE)], records=env["records"], out=tmp_path)
+
+
+def test_the_export_check_fails_when_an_export_writes_a_small_count(
+    env: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check above can fail: an export that writes a count under k into its CSV tables is caught."""
+    from briefings import tables
+
+    real = tables.write_tables
+
+    def leaky(frames: dict[str, pd.DataFrame], *args: Any, **kwargs: Any) -> dict[str, Path]:
+        leaked = {**frames, "counties": pd.DataFrame({"county_fips": [SPARSE_COUNTY], "records": [SPARSE_RECORDS]})}
+        return real(leaked, *args, **kwargs)
+
+    monkeypatch.setattr(tables, "write_tables", leaky)
+    admin = next(v for v in VIEWERS if v.role == "admin")
+    with pytest.raises(AssertionError, match=f"shows a count of {SPARSE_RECORDS}"):
+        check_exports(EXPORTS, [(admin, FIRST_AUDIENCE)], records=env["records"], out=tmp_path)
 
 
 # ------------------------------------------------- viewers without record access read only the release
@@ -685,7 +756,7 @@ def test_readers_for_viewers_without_record_access_read_only_the_release(
         where = f"{module}.{name}"
         if where in NOT_AGGREGATES:
             continue
-        plain = _plain_kwargs(fn, values)
+        plain = plain_kwargs(fn, values)
         calls = [plain, {k: (year if isinstance(v, Filters) else v) for k, v in plain.items()}]
         for viewer in viewers:
             for kwargs in calls:

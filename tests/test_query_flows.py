@@ -8,7 +8,6 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from warehouse_fixture import make_small_warehouse
 
 from geo.flow_places import ALL_TIME_TABLES
 from pipelines import build
@@ -17,10 +16,11 @@ from query.filters import Filters
 from query.suppression import max_visible_count_below_k
 from query.viewer import Viewer
 from routes import warehouse
-from tests.exact_path import exact_viewer, read_the_whole_warehouse
+from tests.support.exact_path import exact_viewer, read_the_whole_warehouse
+from tests.support.warehouse_fixture import make_small_warehouse
 
 #: The last reads the exact path, whose arithmetic these tests check over every record of the fixture
-#: (tests/exact_path.py): in the product it serves an analyst's or lead's own-records scope, on its own
+#: (tests/support/exact_path.py): in the product it serves an analyst's or lead's own-records scope, on its own
 #: records only (tests/test_scope.py); every other view reads the protected release (tests/test_release_*.py).
 VIEWERS = [Viewer("u", "partner"), Viewer("u", "leadership"), exact_viewer("u", "analyst", "la")]
 EXACT = VIEWERS[2]

@@ -14,7 +14,7 @@ from query.records import RECORD_COLUMNS, records_for_source, records_in_cell
 from query.viewer import Viewer
 from routes import settings
 from routes.errors import AccessDenied
-from tests.warehouse_fixture import make_small_warehouse
+from tests.support.warehouse_fixture import make_small_warehouse
 
 ADMIN = Viewer("root", "admin")
 

@@ -19,23 +19,17 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pytest
 
 from geo import reference
 from pipelines.build import build_warehouse
-from query import cells, flows, release, trends
+from query import flows, release, trends
 from query.filters import Filters
 from query.suppression import FilterIsolationError
 from query.viewer import Viewer
-from tests.warehouse_fixture import make_small_warehouse
-
-K = 11
-PARTNER = Viewer("attacker", "partner")
-YEARS = (date(2024, 1, 1), date(2025, 1, 1))
-TYPE_SETS = ((), ("tip",), ("incident",), ("tip", "incident"), ("recovery", "service"))
-Pairs = list[tuple[float, float]]
+from tests.support.release_attacks import PARTNER, TYPE_SETS, YEARS, K, Pairs, score, truth_of
+from tests.support.warehouse_fixture import make_small_warehouse
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +44,6 @@ def path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield root / "routes.duckdb"
 
 
-def _truth(path: Path, sql: str, params: list[object] | None = None) -> pd.DataFrame:
-    with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(sql, params or []).df()
-
-
 def _year_filters() -> Iterator[Filters]:
     for year in YEARS:
         for types in TYPE_SETS:
@@ -64,18 +53,6 @@ def _year_filters() -> Iterator[Filters]:
 def _types_sql(filters: Filters) -> tuple[str, list[object]]:
     where, params = filters.where(side="dest")
     return where, params
-
-
-def _small(pairs: Pairs) -> Pairs:
-    return [(got, true) for got, true in pairs if 1 <= true <= K - 1]
-
-
-def _score(pairs: Pairs) -> tuple[float, float, int]:
-    small = _small(pairs)
-    if not small:
-        return 0.0, 0.0, 0
-    got, true = np.array(small).T
-    return float(np.mean(got == true)), float(np.mean(np.abs(got - true))), len(small)
 
 
 def _region(fips: pd.Series) -> pd.Series:
@@ -97,7 +74,7 @@ def region_minus_county_edges(path: Path, viewer: Viewer = PARTNER) -> Pairs:
         shown = counties[counties["level"].eq("county") & ~counties["suppressed"]].copy()
         shown["o_region"], shown["d_region"] = _region(shown["origin_id"]), _region(shown["dest_id"])
         where, params = _types_sql(f)
-        true = _truth(path, f"""
+        true = truth_of(path, f"""
             SELECT origin_county_fips AS o, dest_county_fips AS d, count(*) AS n FROM records
             WHERE {where} AND origin_county_fips IS NOT NULL AND dest_county_fips IS NOT NULL GROUP BY ALL""", params)  # noqa: S608
         true["o_region"], true["d_region"] = _region(true["o"]), _region(true["d"])
@@ -114,7 +91,7 @@ def region_minus_county_edges(path: Path, viewer: Viewer = PARTNER) -> Pairs:
 def one_more_month(path: Path, viewer: Viewer = PARTNER) -> Pairs:
     """County rates over months a..b and a..b+1: the difference is each county's month b+1."""
     out: Pairs = []
-    truth = _truth(path, "SELECT dest_county_fips AS c, month, count(*) AS n FROM records GROUP BY ALL")
+    truth = truth_of(path, "SELECT dest_county_fips AS c, month, count(*) AS n FROM records GROUP BY ALL")
     truth["month"] = pd.to_datetime(truth["month"]).dt.date
     start = date(2024, 1, 1)
     for m in range(1, 23):
@@ -134,7 +111,7 @@ def one_more_month(path: Path, viewer: Viewer = PARTNER) -> Pairs:
 def one_more_record_type(path: Path, viewer: Viewer = PARTNER) -> Pairs:
     """County rates for types T and T + one more type: the difference is that type's count."""
     out: Pairs = []
-    truth = _truth(path, "SELECT dest_county_fips AS c, month, record_type AS t, count(*) AS n FROM records GROUP BY ALL")
+    truth = truth_of(path, "SELECT dest_county_fips AS c, month, record_type AS t, count(*) AS n FROM records GROUP BY ALL")
     truth["month"] = pd.to_datetime(truth["month"]).dt.date
     types = ("tip", "incident", "recovery", "service")
     halves = [(date(y, m, 1), date(y, m + 5, 1)) for y in (2024, 2025) for m in (1, 7)]
@@ -158,7 +135,7 @@ def one_more_record_type(path: Path, viewer: Viewer = PARTNER) -> Pairs:
 def headline_previous_period(path: Path, viewer: Viewer = PARTNER) -> Pairs:
     """The previous-period figure of two counties minus that of one: the other's count."""
     out: Pairs = []
-    truth = _truth(path, "SELECT dest_county_fips AS c, year(month) AS y, count(*) AS n FROM records GROUP BY ALL")
+    truth = truth_of(path, "SELECT dest_county_fips AS c, year(month) AS y, count(*) AS n FROM records GROUP BY ALL")
     previous = truth[truth["y"] == 2024].set_index("c")["n"]
     counties = reference.county_dimensions()["county_fips"].tolist()
     big = previous.sort_values(ascending=False).index[:3].tolist()
@@ -182,37 +159,6 @@ def headline_previous_period(path: Path, viewer: Viewer = PARTNER) -> Pairs:
     return out
 
 
-def parent_minus_shown_children(path: Path, viewer: Viewer = PARTNER) -> Pairs:
-    """A cell of ``cell_counts`` minus its children that ``cell_change`` shows: the hidden children."""
-    out: Pairs = []
-    grid = cells.grid
-    nothing = Filters(start=date(1990, 1, 1), end=date(1990, 12, 1))
-    periods = [Filters(), *(Filters(start=y, end=date(y.year, 12, 1)) for y in YEARS)]
-    for f in periods:
-        for parent_res in (4, 5):
-            child_res = parent_res + 1
-            try:
-                parents = cells.cell_counts(viewer, f, res=parent_res)
-                change = cells.cell_change(viewer, nothing, f, res=child_res)
-            except FilterIsolationError:
-                continue
-            shown = change[~change["suppressed"] & change["after"].notna()].copy()
-            shown["parent"] = [int(grid.cell_to_parent(int(c), parent_res)) for c in shown["cell"]]
-            where, params = f.where(side="dest")
-            true = _truth(path, f"""
-                SELECT {grid.sql_cell_to_parent('dest_cell', parent_res)} AS parent,
-                    {grid.sql_cell_to_parent('dest_cell', child_res)} AS cell, count(*) AS n
-                FROM records WHERE dest_res >= 6 AND {where} GROUP BY ALL""", params)  # noqa: S608
-            visible = set(shown["cell"].astype("int64"))
-            whole = parents[parents["level"].eq("cell") & ~parents["suppressed"] & ~parents["rolled_up"]]
-            for row in whole.itertuples():
-                kids = shown[shown["parent"] == int(row.cell)]
-                recovered = float(row.records) - float(kids["after"].sum())
-                hidden = true[(true["parent"] == int(row.cell)) & ~true["cell"].isin(visible)]
-                out.append((recovered, float(hidden["n"].sum())))
-    return out
-
-
 def adjacent_segments(path: Path, viewer: Viewer = PARTNER) -> Pairs:
     """Two neighbouring highway segments: the difference of their loads is the flows on one only."""
     out: Pairs = []
@@ -223,7 +169,7 @@ def adjacent_segments(path: Path, viewer: Viewer = PARTNER) -> Pairs:
         except FilterIsolationError:
             continue
         where, params = _types_sql(f)
-        true = _truth(path, f"""
+        true = truth_of(path, f"""
             WITH e AS (SELECT origin_county_fips AS o, dest_county_fips AS d, count(*) AS n FROM records
                        WHERE {where} AND origin_county_fips IS NOT NULL AND dest_county_fips IS NOT NULL GROUP BY ALL)
             SELECT p.segment_id, sum(e.n) AS n FROM e JOIN {table} p ON p.origin_id = e.o AND p.dest_id = e.d
@@ -255,7 +201,7 @@ def location_minus_edges(path: Path, viewer: Viewer = PARTNER) -> Pairs:
         shown = edges[edges["level"].eq("county") & ~edges["suppressed"] & edges["origin_kind"].eq("county")]
         shown = shown[shown["origin_id"] != shown["dest_id"]]
         where, params = _types_sql(f)
-        true = _truth(path, f"""
+        true = truth_of(path, f"""
             SELECT origin_county_fips AS o, dest_county_fips AS d, count(*) AS n FROM records
             WHERE {where} AND origin_county_fips IS NOT NULL AND dest_county_fips IS NOT NULL
               AND origin_county_fips <> dest_county_fips GROUP BY ALL""", params)  # noqa: S608
@@ -270,9 +216,9 @@ def location_minus_edges(path: Path, viewer: Viewer = PARTNER) -> Pairs:
     return out
 
 
-#: The attacks over the small fixture. ``parent_minus_shown_children`` needs map cells with k
-#: or more records, which this fixture's even spread has too few of: it runs on the 60 k demo
-#: (tests/test_release_utility.py).
+#: The attacks over the small fixture. ``parent_minus_shown_children`` (tests/support/release_attacks.py)
+#: needs map cells with k or more records, which this fixture's even spread has too few of: it runs
+#: on the 60 k demo (tests/test_release_utility.py).
 ATTACKS: dict[str, Callable[[Path, Viewer], Pairs]] = {
     "region edge minus county edges": region_minus_county_edges,
     "one more month": one_more_month,
@@ -294,19 +240,20 @@ AT_THE_FLOOR = {"one more record type"}
     for n in ATTACKS
 ])
 def test_differencing_recovers_no_small_count_exactly(path: Path, name: str) -> None:
-    hit_rate, mean_error, n = _score(ATTACKS[name](path))
+    hit_rate, mean_error, n = score(ATTACKS[name](path))
     print(f"{name}: {n} small counts recovered, exact {hit_rate:.0%}, mean abs error {mean_error:.2f}")
     assert n >= 10, f"{name}: only {n} small counts to judge; the attack needs more filter sets"
     assert hit_rate <= 0.25, f"{name}: {hit_rate:.0%} of {n} small counts recovered exactly"
     assert mean_error >= 1.5, f"{name}: mean error {mean_error:.2f} over {n} small counts"
 
 
+@pytest.mark.slow  # four attacks on the exact path, every filter set
 def test_the_attacks_succeed_without_the_release(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The readers' exact path (before the release) gives the small counts away, attack by attack."""
     monkeypatch.setattr(release, "reads_release", lambda viewer: False)
     exact = {}
     for name in ("region edge minus county edges", "one more month", "one more record type", "location_totals minus edges"):
-        hit_rate, _, n = _score(ATTACKS[name](path))
+        hit_rate, _, n = score(ATTACKS[name](path))
         exact[name] = (hit_rate, n)
     assert any(n > 0 and rate == 1.0 for rate, n in exact.values()), exact
 
@@ -323,7 +270,7 @@ LEAD = Viewer("attacker-lead", "lead", "san_diego")
 @pytest.mark.parametrize("name", [n for n in ATTACKS if n not in AT_THE_FLOOR])
 def test_analysts_and_leads_recover_no_small_count_exactly(path: Path, name: str, viewer: Viewer) -> None:
     """The partner's attacks, run by an analyst or lead in the "all agencies" scope (the release)."""
-    hit_rate, mean_error, n = _score(ATTACKS[name](path, viewer))
+    hit_rate, mean_error, n = score(ATTACKS[name](path, viewer))
     print(f"{name} as {viewer.role}: {n} small counts recovered, exact {hit_rate:.0%}, mean abs error {mean_error:.2f}")
     assert n >= 10, f"{name}: only {n} small counts to judge; the attack needs more filter sets"
     assert hit_rate <= 0.25, f"{name} as {viewer.role}: {hit_rate:.0%} of {n} small counts recovered exactly"
@@ -339,7 +286,7 @@ def release_minus_own_records(path: Path, viewer: Viewer) -> Pairs:
     agencies' count, per county, year and record-type set.
     """
     out: Pairs = []
-    truth = _truth(path, """
+    truth = truth_of(path, """
         SELECT dest_county_fips AS c, month, record_type AS t, source_task_force = ? AS own, count(*) AS n
         FROM records GROUP BY ALL""", [viewer.task_force])
     truth["month"] = pd.to_datetime(truth["month"]).dt.date
@@ -359,10 +306,11 @@ def release_minus_own_records(path: Path, viewer: Viewer) -> Pairs:
     return out
 
 
+@pytest.mark.slow  # every county, year and record-type set, twice
 @pytest.mark.parametrize("viewer", [ANALYST, LEAD], ids=["analyst", "lead"])
 def test_release_minus_own_records_recovers_no_small_count_exactly(path: Path, viewer: Viewer) -> None:
     """Own exact minus the release gives other agencies' small counts only at the noise's rate."""
-    hit_rate, mean_error, n = _score(release_minus_own_records(path, viewer))
+    hit_rate, mean_error, n = score(release_minus_own_records(path, viewer))
     print(f"release minus own records as {viewer.role}: {n} small counts, exact {hit_rate:.0%}, "
           f"mean abs error {mean_error:.2f}")
     assert hit_rate <= 0.25, f"as {viewer.role}: {hit_rate:.0%} of {n} other agencies' small counts recovered exactly"
@@ -375,7 +323,7 @@ def test_own_scope_minus_release_recovers_no_small_count_exactly(path: Path) -> 
     from query.viewer import OWN_RECORDS
 
     viewer, own_viewer = ANALYST, ANALYST.with_scope(OWN_RECORDS)
-    truth = _truth(path, "SELECT dest_county_fips AS c, month, record_type AS t, count(*) AS n FROM records "
+    truth = truth_of(path, "SELECT dest_county_fips AS c, month, record_type AS t, count(*) AS n FROM records "
                          "WHERE source_task_force <> ? GROUP BY ALL", [viewer.task_force])
     truth["month"] = pd.to_datetime(truth["month"]).dt.date
     out: Pairs = []
@@ -392,7 +340,7 @@ def test_own_scope_minus_release_recovers_no_small_count_exactly(path: Path) -> 
         for county in every.index[every.notna()]:
             if county in own.index and pd.notna(own[county]):
                 out.append((float(every[county] - own[county]), float(others.get(county, 0))))
-    hit_rate, mean_error, n = _score(out)
+    hit_rate, mean_error, n = score(out)
     print(f"own scope minus release: {n} small counts, exact {hit_rate:.0%}, mean abs error {mean_error:.2f}")
     assert n >= 10, f"only {n} small counts of other agencies to judge"
     assert hit_rate <= 0.25, f"{hit_rate:.0%} of {n} other agencies' small counts recovered exactly"

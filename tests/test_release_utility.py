@@ -16,7 +16,7 @@ from query import flows, trends
 from query.filters import Filters
 from query.viewer import Viewer
 from routes import warehouse
-from tests import test_release_attacks as attacks
+from tests.support.release_attacks import parent_minus_shown_children, score
 
 pytestmark = [
     pytest.mark.slow,
@@ -106,7 +106,7 @@ def test_median_relative_error_per_level(demo: tuple[Path, dict]) -> None:
 
 def test_parent_cell_minus_shown_children_recovers_no_small_count(demo: tuple[Path, dict]) -> None:
     path, _ = demo
-    hit_rate, mean_error, n = attacks._score(attacks.parent_minus_shown_children(path))
+    hit_rate, mean_error, n = score(parent_minus_shown_children(path))
     print(f"cell attack: {n} small counts, exact {hit_rate:.0%}, mean abs error {mean_error:.2f}")
     assert n >= 10
     assert hit_rate <= 0.25 and mean_error >= 1.5

@@ -15,7 +15,7 @@ from pipelines.cli import main
 from query.viewer import Viewer
 from routes import settings, warehouse
 from routes.errors import AccessDenied
-from tests.warehouse_fixture import make_small_warehouse
+from tests.support.warehouse_fixture import make_small_warehouse
 
 CASE = "PURGE-ME-CASE-0001"
 QUARANTINED = "QUARANTINE-SECRET-0077"

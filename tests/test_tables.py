@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from query import audit
 from query.viewer import Viewer
 from routes import safe_output, settings
-from tests.deconfliction_fixture import IDENTIFIERS, build_warehouse
+from tests.support.deconfliction_fixture import IDENTIFIERS, build_warehouse
 
 ADMIN = Viewer("root", "admin")
 HOSTILE = '=HYPERLINK("http://evil.example","x")'

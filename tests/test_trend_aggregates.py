@@ -26,7 +26,7 @@ from query.filters import INDICATORS, RECORD_TYPES, SOURCE_KINDS, TRAFFICKING_TY
 from query.suppression import FilterIsolationError, guard_filters
 from query.viewer import Viewer
 from routes import warehouse
-from tests.warehouse_fixture import SOURCES, make_records
+from tests.support.warehouse_fixture import SOURCES, make_records
 
 K = 11
 VIEWERS = (Viewer("leader", "leadership"), Viewer("ana", "analyst", task_force="la"), Viewer("ngo", "partner"))

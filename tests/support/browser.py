@@ -13,6 +13,12 @@ injected HTML stays text) is checked here:
 :func:`require_chromium` skips with a visible message when ``/usr/bin/chromium``
 is missing, except under ``CI=true`` where it fails: the offline promise must be
 checked in CI.
+
+Chromium and the app server start only here (:func:`launch_chromium`,
+:func:`streamlit_server`), and only for a test marked ``browser``
+(``tests/conftest.py`` tells this module before the test's fixtures start): an
+unmarked test fails instead of starting them, so ``make test-fast``
+(``-m "not browser and not slow"``) never starts Chromium.
 """
 
 from __future__ import annotations
@@ -32,13 +38,15 @@ from urllib.parse import urlparse
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("ROUTES_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 ARTIFACTS = REPO / "tests" / "artifacts"
+#: Whether the running test is marked ``browser`` (set by ``tests/conftest.py``).
+MARKED = False
 #: The app under test (``ROUTES_BROWSER_APP`` overrides it, to debug the harness itself).
 APP = Path(os.environ.get("ROUTES_BROWSER_APP", str(REPO / "app.py")))
 VIEWPORT = {"width": 1366, "height": 768}
@@ -47,6 +55,23 @@ LOCAL_SCHEMES = {"data", "blob", "about", "chrome-error"}
 LOCAL_HOSTS = {"127.0.0.1"}
 #: The canvas deck.gl draws a map on (charts have canvases of their own).
 MAP_CANVAS = '[data-testid="stDeckGlJsonChart"] canvas'
+
+
+def require_browser_marker(what: str) -> None:
+    """Fail the running test unless it is marked ``browser``: ``what`` must not start under ``make test-fast``."""
+    if not MARKED:
+        pytest.fail(
+            f"{what} started by a test without the browser marker; `make test-fast` deselects only "
+            "marked tests: add pytestmark = pytest.mark.browser (and slow) to the test module"
+        )
+
+
+def launch_chromium(playwright: object) -> object:
+    """Debian's headless chromium through a running ``sync_playwright()``; only for a test marked ``browser``."""
+    require_browser_marker("chromium")
+    return playwright.chromium.launch(  # type: ignore[attr-defined]
+        executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+    )
 
 
 def require_chromium() -> None:
@@ -79,7 +104,9 @@ def streamlit_server(
     """Run ``streamlit run app.py`` (or ``app``) on ``port`` (default: a free loopback port).
 
     Yields the base URL. ``env`` overrides the defaults (paths beside ``warehouse``).
+    Only for a test marked ``browser``.
     """
+    require_browser_marker("the app server (streamlit run)")
     port = port or free_port()
     run_env = {
         **os.environ,
@@ -159,7 +186,7 @@ def chromium_page() -> Iterator[tuple[object, Recorder]]:
 
     recorder = Recorder()
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        browser = launch_chromium(pw)
         try:
             context = browser.new_context(viewport=VIEWPORT, service_workers="block")
             page = context.new_page()

@@ -1,33 +1,19 @@
 """Hand-made identifier rows for the deconfliction tests (build, query, CLI, page).
 
-Tokens come from the real tokeniser (``pipelines.tokens``) when it is there, else
-from an HMAC stand-in with a phone normaliser.
+Tokens come from the real tokeniser (``pipelines.tokens``).
 """
 
 from __future__ import annotations
 
-import hmac
-import importlib
-import re
-
 import duckdb
 import pandas as pd
 
+from pipelines import tokens
 from routes import warehouse
 
 
 def tokenise(kind: str, raw: str) -> str:
-    """The real tokeniser when it is there, else an HMAC stand-in with a phone normaliser."""
-    try:
-        tokens = importlib.import_module("pipelines.tokens")
-    except ModuleNotFoundError as exc:
-        if exc.name != "pipelines.tokens":
-            raise
-        value = raw.strip().lower()
-        if kind == "phone":
-            digits = re.sub(r"\D", "", raw)
-            value = "+" + (digits if len(digits) == 11 else "1" + digits)
-        return hmac.digest(b"k" * 32, f"{kind}:{value}".encode(), "sha256").hex()
+    """The token of identifier ``raw`` of ``kind``, as ingest makes it."""
     token = tokens.tokenise(kind, raw)
     assert token is not None, (kind, raw)
     return token

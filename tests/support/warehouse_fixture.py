@@ -19,9 +19,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from geo import grid, reference
 from routes import warehouse
+
+#: The period of the briefings exported from the built warehouse (conftest's partner_files, le_files).
+BRIEFING_PERIOD = ("2025-01", "2025-12")
 
 SOURCES = pd.DataFrame(
     {
@@ -146,3 +150,17 @@ def make_small_warehouse(path: Path, *, n: int = 3000, seed: int = 1, is_demo: b
             warehouse.set_meta(con, "is_demo", "false")
         warehouse.set_meta(con, "data_as_of", date(2025, 12, 31).isoformat())
     return records
+
+
+def make_built_warehouse(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the settings at ``root``, write the fixture warehouse and build its derived tables."""
+    from pipelines.build import build_warehouse
+
+    monkeypatch.setenv("ROUTES_WAREHOUSE", str(root / "warehouse" / "routes.duckdb"))
+    monkeypatch.setenv("ROUTES_CONTROL", str(root / "warehouse" / "control.sqlite"))
+    monkeypatch.setenv("ROUTES_KEY_FILE", str(root / "secrets" / "routes.key"))
+    monkeypatch.setenv("ROUTES_QUIET", "1")
+    monkeypatch.delenv("ROUTES_K", raising=False)
+    path = root / "warehouse" / "routes.duckdb"
+    make_small_warehouse(path)
+    build_warehouse(warehouse_path=path)

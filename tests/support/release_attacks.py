@@ -1,0 +1,78 @@
+"""Differencing attacks on the protected release (issue 17) that several test files run.
+
+An attack returns ``(recovered, true)`` pairs: what a hostile viewer works out by
+subtracting shown numbers, and the true value from ``records``; :func:`score`
+judges the small ones. ``tests/test_release_attacks.py`` runs the attacks over a
+small fixture, ``tests/test_release_utility.py`` the cell attack over the demo.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from query import cells
+from query.filters import Filters
+from query.suppression import FilterIsolationError
+from query.viewer import Viewer
+
+K = 11
+PARTNER = Viewer("attacker", "partner")
+YEARS = (date(2024, 1, 1), date(2025, 1, 1))
+TYPE_SETS = ((), ("tip",), ("incident",), ("tip", "incident"), ("recovery", "service"))
+Pairs = list[tuple[float, float]]
+
+
+def truth_of(path: Path, sql: str, params: list[object] | None = None) -> pd.DataFrame:
+    """The true answer of ``sql`` on the warehouse at ``path`` (what an attack's guess is scored against)."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql, params or []).df()
+
+
+def _small(pairs: Pairs) -> Pairs:
+    """The pairs whose true value is a small count (1..k-1): what an attack is after."""
+    return [(got, true) for got, true in pairs if 1 <= true <= K - 1]
+
+
+def score(pairs: Pairs) -> tuple[float, float, int]:
+    """Of the small counts among ``(recovered, true)`` pairs: the share recovered exactly, the mean absolute error, how many."""
+    small = _small(pairs)
+    if not small:
+        return 0.0, 0.0, 0
+    got, true = np.array(small).T
+    return float(np.mean(got == true)), float(np.mean(np.abs(got - true))), len(small)
+
+
+def parent_minus_shown_children(path: Path, viewer: Viewer = PARTNER) -> Pairs:
+    """A cell of ``cell_counts`` minus its children that ``cell_change`` shows: the hidden children."""
+    out: Pairs = []
+    grid = cells.grid
+    nothing = Filters(start=date(1990, 1, 1), end=date(1990, 12, 1))
+    periods = [Filters(), *(Filters(start=y, end=date(y.year, 12, 1)) for y in YEARS)]
+    for f in periods:
+        for parent_res in (4, 5):
+            child_res = parent_res + 1
+            try:
+                parents = cells.cell_counts(viewer, f, res=parent_res)
+                change = cells.cell_change(viewer, nothing, f, res=child_res)
+            except FilterIsolationError:
+                continue
+            shown = change[~change["suppressed"] & change["after"].notna()].copy()
+            shown["parent"] = [int(grid.cell_to_parent(int(c), parent_res)) for c in shown["cell"]]
+            where, params = f.where(side="dest")
+            true = truth_of(path, f"""
+                SELECT {grid.sql_cell_to_parent('dest_cell', parent_res)} AS parent,
+                    {grid.sql_cell_to_parent('dest_cell', child_res)} AS cell, count(*) AS n
+                FROM records WHERE dest_res >= 6 AND {where} GROUP BY ALL""", params)  # noqa: S608
+            visible = set(shown["cell"].astype("int64"))
+            whole = parents[parents["level"].eq("cell") & ~parents["suppressed"] & ~parents["rolled_up"]]
+            for row in whole.itertuples():
+                kids = shown[shown["parent"] == int(row.cell)]
+                recovered = float(row.records) - float(kids["after"].sum())
+                hidden = true[(true["parent"] == int(row.cell)) & ~true["cell"].isin(visible)]
+                out.append((recovered, float(hidden["n"].sum())))
+    return out
