@@ -11,7 +11,8 @@
   "use strict";
   const REPORT_DELAY_MS = 400;
   const maps = document.getElementById("maps");
-  const state = {decks: [], specs: [], view: null, startKey: null, timer: null, picked: null, pickCount: 0, bundle: null};
+  const state = {decks: [], specs: [], view: null, startKey: null, reportedKey: null, timer: null, picked: null,
+                 pickCount: 0, bundle: null};
 
   function send(type, extra) {
     window.parent.postMessage(Object.assign({isStreamlitMessage: true, type: type}, extra), "*");
@@ -45,6 +46,10 @@
   function report() {
     clearTimeout(state.timer);
     state.timer = setTimeout(function () {
+      // deck.gl also reports a view when a map is laid out: only a new view (or pick) reruns the page
+      const key = viewKey(state.view) + "|" + state.startKey + "|" + state.pickCount;
+      if (key === state.reportedKey) return;
+      state.reportedKey = key;
       send("streamlit:setComponentValue", {
         dataType: "json",
         value: {view: rounded(state.view), start: state.startKey, picked: state.picked, pick_count: state.pickCount},
@@ -104,10 +109,12 @@
     const specs = args.specs;
     const start = args.view;
     const startKey = viewKey(start);
-    if (startKey !== state.startKey) {  // a new starting view from Python (first draw, reset, new filters)
+    if (startKey !== state.startKey) {  // a new starting view from Python (first draw, new filters)
+      const first = state.startKey === null;
       state.startKey = startKey;
       setView(start);
-      if (state.decks.length) report();
+      if (first) state.reportedKey = viewKey(state.view) + "|" + startKey + "|" + state.pickCount;  // Python knows it
+      else report();  // say the view now follows this start
     }
     if (specs.length !== state.decks.length) {
       for (const deck of state.decks) deck.finalize();
@@ -133,6 +140,9 @@
     const data = event.data || {};
     if (data.type !== "streamlit:render") return;
     const args = data.args;
+    // the frame's height first: Chrome runs no animation frames in a frame of height 0,
+    // and deck.gl draws in animation frames
+    send("streamlit:setFrameHeight", {height: args.height});
     loadBundle(args.bundle_url).then(function () { render(args); }).catch(function (error) {
       maps.textContent = String(error.message || error);
       send("streamlit:setFrameHeight", {height: 60});
