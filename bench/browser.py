@@ -43,7 +43,8 @@ VIEWPORT = {"width": 1366, "height": 768}
 #: The first map's canvas. Not any ``canvas``: ``st.dataframe`` draws on one too (the
 #: statewide ranking table beside the map), often before deck.gl's code has loaded,
 #: so a bare ``canvas`` could stop the clock on the table instead of the map.
-MAP_CANVAS = '[data-testid="stDeckGlJsonChart"] canvas'
+#: The synchronised side-by-side maps (``ui/deck_map.py``) draw in a frame of their own.
+MAP_CANVAS = '[data-testid="stDeckGlJsonChart"] canvas, [data-testid="routesDeckMap"] canvas'
 #: Run in the page before any of its scripts: marks the frame in which the first map
 #: is shown. deck.gl puts its canvas in the page (visible, blank) before it can draw:
 #: it first loads its WebGL code and compiles its shaders, which in software WebGL
@@ -90,9 +91,11 @@ FIRST_MAP_PROBE = """
 #: filter change or a playback step.
 SETTLE_PROBE = """
 (() => {
+  // in a map component's frame (same origin), draws are recorded on the page, on the page's clock
+  const root = self !== self.top ? self.top : self;
   const ids = new WeakMap();
-  let frame = 0, canvases = 0, drewIn = new Map();
-  self.__routesDraws = []; self.__routesMain = 0; self.__routesRunning = false;
+  let frame = 0, lastTick = 0, drewIn = new Map();
+  if (root === self) { self.__routesDraws = []; self.__routesMain = 0; self.__routesRunning = false; self.__routesCanvases = 0; }
   for (const proto of [self.WebGL2RenderingContext, self.WebGLRenderingContext].map(c => c && c.prototype)) {
     if (!proto) continue;
     for (const name of ['drawArrays', 'drawElements', 'drawArraysInstanced', 'drawElementsInstanced']) {
@@ -103,8 +106,10 @@ SETTLE_PROBE = """
         if (canvas && canvas.matches && canvas.matches(MAP_CANVAS)) {
           const box = canvas.getBoundingClientRect();
           if (box.width > 0 && box.height > 0 && canvas.checkVisibility()) {
-            if (!ids.has(canvas)) ids.set(canvas, canvases++);
+            if (!ids.has(canvas)) ids.set(canvas, root.__routesCanvases++);
             drewIn.set(ids.get(canvas), frame);
+            // a component frame's loop can stall (its first frames drawn at height 0): restart it
+            if (performance.now() - lastTick > 100) { lastTick = performance.now(); requestAnimationFrame(tick); }
           }
         }
         return draw.apply(this, args);
@@ -113,12 +118,14 @@ SETTLE_PROBE = """
   }
   const tick = () => {
     frame += 1;
+    lastTick = performance.now();
     for (const [canvas, drawn] of drewIn) {
-      if (frame >= drawn + 2) { self.__routesDraws.push([performance.now(), canvas]); drewIn.delete(canvas); }
+      if (frame >= drawn + 2) { root.__routesDraws.push([root.performance.now(), canvas]); drewIn.delete(canvas); }
     }
     requestAnimationFrame(tick);
   };
   requestAnimationFrame(tick);
+  if (root !== self) return;
   const watch = () => {
     if (!document.body) { setTimeout(watch, 5); return; }
     new MutationObserver(records => {

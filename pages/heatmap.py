@@ -8,7 +8,7 @@ from maps import colours, decks, statewide_maps
 from query import cells
 from query.records import records_in_cell
 from routes.errors import RoutesError
-from ui import chrome, tables
+from ui import chrome, deck_map, tables
 from ui import filters as ui_filters
 from ui.cache import snapshot_cached
 from ui.session import current_viewer
@@ -107,12 +107,16 @@ with map_column:
             chrome.show_error(error)
         half_view = decks.view_for_counties(filters.counties, regions=filters.regions, width_px=420, height_px=420)
         a, b = st.columns(2)
-        with a:
-            st.caption(f"Before: {chrome.format_period(comparison.before.start, comparison.before.end)}")
-            st.pydeck_chart(decks.heatmap_deck(before, scale=scale, county_scale=county_scale, measure=measure, view_state=half_view), key=chrome.map_key("heatmap_map") + "_before", height=420)
-        with b:
-            st.caption(f"After: {period}")
-            st.pydeck_chart(decks.heatmap_deck(counts, scale=scale, county_scale=county_scale, measure=measure, view_state=half_view), key=chrome.map_key("heatmap_map") + "_after", height=420)
+        before_period = chrome.format_period(comparison.before.start, comparison.before.end)
+        a.caption(f"Before: {before_period}")
+        b.caption(f"After: {period}")
+        # one component, one view: pan or zoom either map and both follow; the view goes into the link
+        deck_map.synced_maps(
+            [decks.heatmap_deck(frame, scale=scale, county_scale=county_scale, measure=measure, view_state=half_view)
+             for frame in (before, counts)],
+            key=chrome.map_key("heatmap_map") + "_side", default_view=half_view, height=420,
+            labels=[f"Heatmap, before: {before_period}", f"Heatmap, after: {period}"],
+        )
     else:
         try:
             change = cell_change(viewer, comparison.before, comparison.after, res=res, measure=measure)

@@ -13,10 +13,12 @@ Screenshots: ``docs/screenshots/<user>-<n>-<step>.png``, overwritten by each run
 from __future__ import annotations
 
 import io
+import json
 import math
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -30,6 +32,7 @@ USERS = {"ana": ("analyst", "la"), "leo": ("lead", "san_diego"), "lena": ("leade
 #: Each run's screenshots (ignored by git); the reviewed copies live in docs/screenshots/.
 SHOTS = browser.ARTIFACTS / "journeys"
 MAP = '[data-testid="stDeckGlJsonChart"]'
+SYNCED = 'iframe[src*="ui.deck_map.deck_map"]'  # the side-by-side maps with one view (ui/deck_map.py)
 
 
 @pytest.fixture(scope="module")
@@ -70,11 +73,18 @@ def _sign_in(page: object, user: str) -> None:
 
 
 def _open(page: object, url: str, *, maps: int = 1) -> None:
-    """Go to ``url`` (the session cookie keeps the user signed in) and wait for its maps."""
+    """Go to ``url`` (the session cookie keeps the user signed in) and wait for its maps.
+
+    A map is a ``st.pydeck_chart`` canvas or one in the synchronised maps' frame
+    (``ui.deck_map``: the side-by-side compare).
+    """
     page.goto(url, wait_until="load")  # type: ignore[attr-defined]
     if maps:
         page.wait_for_function(  # type: ignore[attr-defined]
-            f"() => document.querySelectorAll('{MAP} canvas').length >= {maps}", timeout=60_000
+            f"() => document.querySelectorAll('{MAP} canvas').length + [...document.querySelectorAll('{SYNCED}')]"
+            f".reduce((n, f) => n + (f.contentDocument ? f.contentDocument.querySelectorAll('canvas').length : 0), 0)"
+            f" >= {maps}",
+            timeout=60_000,
         )
     browser.wait_for_run(page)
     page.wait_for_timeout(1200)  # type: ignore[attr-defined]  # deck.gl draws its layers
@@ -218,13 +228,24 @@ def test_the_analysts_day(app_url: str) -> None:
         _open(page, shared, maps=2)
         _shot(page, "analyst-6-compare-side-by-side")
         assert page.get_by_text("Before:").count() and page.get_by_text("After:").count()
+        maps = page.frame_locator(SYNCED).locator('[data-testid="routesDeckMap"]')
+        box = maps.first.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.wheel(0, -300)  # zoom in on the left map: both maps follow, the address gains the view
+        page.wait_for_function("() => location.search.includes('view=')", timeout=30_000)
+        browser.wait_for_run(page)
+        zoomed = [maps.nth(i).get_attribute("data-view-state") for i in range(2)]
+        assert zoomed[0] == zoomed[1], zoomed
 
         # 5. share the view: the address is the view; opened anew it shows the same
         link = page.url
-        assert all(p in link for p in ("counties=06037", "cmp=side", "cmp_from=")), link  # res 6 is the default
+        assert all(p in link for p in ("counties=06037", "cmp=side", "cmp_from=", "view=")), link  # res 6 is the default
         _open(page, link, maps=2)
         _shot(page, "analyst-7-shared-link-opened")
         assert "Los Angeles" in page.locator('[data-testid="stSidebar"]').inner_text()
+        opened = [json.loads(maps.nth(i).get_attribute("data-view-state") or "{}") for i in range(2)]
+        linked = dict(zip(("longitude", "latitude", "zoom"), map(float, parse_qs(urlparse(link).query)["view"][0].split(",")), strict=True))
+        assert all(abs(view[k] - linked[k]) < 1e-6 for view in opened for k in linked), (opened, linked)
         assert recorder.off_machine() == [], recorder.off_machine()
 
 

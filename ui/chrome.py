@@ -280,6 +280,8 @@ def map_view(name: str, view: Any) -> Any:
 
 def _bump(name: str) -> None:
     st.session_state[f"routes_view_{name}"] = int(st.session_state.get(f"routes_view_{name}", 0)) + 1
+    if "view" in st.query_params:  # the panned view a synchronised map keeps in the link (ui.deck_map)
+        del st.query_params["view"]
 
 
 def reset_view_button(name: str, *, fitted: bool) -> None:

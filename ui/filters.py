@@ -437,6 +437,14 @@ def _shift(month: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+def url_param(param: str, value: str | None) -> None:
+    """Keep a page's own value (not a widget's) in the URL under ``param``; ``None`` drops it.
+
+    The same bookkeeping as :func:`url_choice` (e.g. the map's ``view``, :mod:`ui.deck_map`).
+    """
+    _sync_params({param: value})
+
+
 def url_choice(label: str, options: Sequence[object], *, param: str, default: object, widget: str = "radio", **kwargs: object) -> object:
     """A page control whose value lives in the URL under ``param``.
 
