@@ -15,8 +15,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests import browser
-from tests.warehouse_fixture import make_small_warehouse
+from tests.support import browser
+from tests.support.warehouse_fixture import make_small_warehouse
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from query.viewer import Viewer
 from routes import settings
-from tests.warehouse_fixture import make_small_warehouse
+from tests.support.warehouse_fixture import make_small_warehouse
 
 HEATMAP = str(settings.REPO_ROOT / "pages" / "heatmap.py")
 ANALYST = Viewer("ana", "analyst", "la")
