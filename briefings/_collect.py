@@ -213,7 +213,8 @@ def _headline_from_counties(viewer: Viewer, place: Place, period: Filters, *, co
     current = int(prev.loc[shown, "records"].sum())
     previous = int(prev.loc[shown, "records_before"].sum())
     year_before = int(yoy.loc[shown, "records_before"].sum())
-    label = "Records" if bool(shown.all()) else "Records in the counties shown (the others are suppressed)"
+    hidden = release.hidden_text(viewer)
+    label = "Records" if bool(shown.all()) else f"Records in the counties shown (the others read “{hidden}”)"
     frame = pd.DataFrame([{
         "measure": "records", "label": label,
         "current": current, "previous": previous, "change": current - previous,

@@ -81,7 +81,7 @@ AUDIENCES: dict[str, Audience] = {
     "partner": Audience(
         "partner", "Victim-service partners", "partner",
         "FOR OFFICIAL USE ONLY — AGGREGATES, COUNTS UNDER {k} NOT SHOWN",
-        "victim-service NGOs and other partners: suppressed aggregates only",
+        "victim-service NGOs and other partners: protected aggregates only",
     ),
     "law_enforcement": Audience(
         "law_enforcement", "Law enforcement partners", "leadership",

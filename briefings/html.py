@@ -87,14 +87,15 @@ def _flow_tips(edges: pd.DataFrame, *, k: int) -> list[str]:
 
 def build_deck(data: BriefingData) -> pdk.Deck:
     """The interactive map of ``data``: county residuals, cells, corridors and flows on the fixed scales."""
-    counts = data.cells.assign(tip=decks.cell_tips(data.cells))
+    hidden = f"fewer than {data.k}"
+    counts = data.cells.assign(tip=decks.cell_tips(data.cells, hidden=hidden))
     is_cell = counts["level"].eq("cell")
     drawn: list[pdk.Layer] = []
     coarse = counts[~is_cell]
     if not coarse.empty:
         drawn.append(L.county_fill_layer(coarse, scale=data.cell_scale, layer_id="cells-county", opacity=0.35))
         drawn.append(L.county_line_layer(coarse, layer_id="cells-county-lines", opacity=0.35))  # fills have no stroke
-    drawn.append(L.suppressed_hexagon_layer(counts[is_cell], layer_id="cells-suppressed"))
+    drawn.append(L.suppressed_hexagon_layer(counts[is_cell], layer_id="cells-suppressed", hidden=hidden))
     drawn.append(L.hexagon_layer(counts[is_cell], scale=data.cell_scale, layer_id="cells"))
     if not data.corridors.empty:
         segments = data.corridors.assign(

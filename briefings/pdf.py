@@ -48,6 +48,7 @@ from reportlab.platypus import (
 
 from briefings import _collect, static_map
 from briefings.pdf_tags import Node, TableTags, Tagged, Tagger, tagger_of, write_structure
+from maps.colours import hidden_words
 from routes import settings
 
 if TYPE_CHECKING:
@@ -105,16 +106,16 @@ def period_label(start: Any, end: Any) -> str:
 
 
 def fmt_count(value: object, *, k: int | None = None) -> str:
-    """A protected count as text: ``"1,234"``, or when hidden ``"fewer than k"`` (given ``k``) else ``"suppressed"``.
+    """A protected count as text: ``"1,234"``, or when hidden ``"fewer than k"`` (k the setting unless given).
 
     A briefing reads the protected release (its audiences are aggregate-only
     roles), so its hidden counts are released values under k: "fewer than 11".
 
-    >>> fmt_count(1234), fmt_count(None, k=11), fmt_count(None)
-    ('1,234', 'fewer than 11', 'suppressed')
+    >>> fmt_count(1234), fmt_count(None, k=12), fmt_count(None)
+    ('1,234', 'fewer than 12', 'fewer than 11')
     """
     if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
-        return f"fewer than {k}" if k is not None else "suppressed"
+        return f"fewer than {k}" if k is not None else hidden_words()
     return f"{int(value):,}"  # type: ignore[call-overload]
 
 
@@ -249,11 +250,9 @@ def suppression_note(k: int) -> str:
     True
     """
     return (
-        f"Counts under {k} are not shown (k = {k}). A count under k is printed as "
-        "“suppressed”, never as zero; a small map cell is merged into a larger one or "
-        "into its county, and a few other counts are hidden with it so that no hidden "
-        "count can be worked out by subtraction. Changes are shown only where both "
-        "counts are shown."
+        f"Counts under {k} are not shown (k = {k}). A count under {k} is printed as "
+        f"“fewer than {k}”, never as zero; a small map cell is merged into a larger one or "
+        "into its county. Changes are shown only where both counts are shown."
     )
 
 

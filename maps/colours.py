@@ -8,7 +8,7 @@ explicit option.
 
 Palettes are viridis and cividis (sequential; readable with every common form of
 colour blindness and in greyscale) and purple-orange (diverging, for change
-maps). "Suppressed" is a neutral grey that no palette uses.
+maps). A hidden count ("fewer than 11") is a neutral grey that no palette uses.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from routes import settings
 
 RGB = tuple[int, int, int]
 RGBA = tuple[int, int, int, int]
@@ -45,6 +47,19 @@ PALETTES: dict[str, tuple[RGB, ...]] = {
         (206, 205, 228), (152, 141, 190), (93, 55, 144), (45, 0, 75),
     ),
 }
+
+def hidden_words(hidden: str | None = None) -> str:
+    """How a hidden count reads on a map, in a tooltip or a table: ``hidden`` when given, else "fewer than 11".
+
+    A page passes its viewer's :func:`query.release.hidden_text`; the default is
+    how a released value under k reads, which is what every viewer sees unless
+    an analyst or lead chose its own task force's exact counts.
+
+    >>> hidden_words(), hidden_words("suppressed")
+    ('fewer than 11', 'suppressed')
+    """
+    return hidden if hidden is not None else f"fewer than {settings.small_cell_k()}"
+
 
 #: The colour of a suppressed cell or county: neutral grey, half transparent,
 #: drawn with a dark dashed-looking outline (see ``maps.layers``).
@@ -114,8 +129,8 @@ class ColourScale:
         out[np.isnan(arr)] = SUPPRESSED_RGBA
         return out
 
-    def legend(self, title: str, *, suppressed: bool = True) -> Legend:
-        """The scale as a :class:`Legend` with one entry per class."""
+    def legend(self, title: str, *, suppressed: bool = True, hidden: str | None = None) -> Legend:
+        """The scale as a :class:`Legend` with one entry per class (and one for hidden counts, reading ``hidden``)."""
         entries: list[LegendEntry] = []
         bounds = [None, *self.breaks, None]
         for i, colour in enumerate(self.colours):
@@ -130,7 +145,7 @@ class ColourScale:
                 label = f"{_fmt(lo)} to under {_fmt(hi)}"
             entries.append(LegendEntry(label, (*colour, self.alpha)))
         if suppressed:
-            entries.append(LegendEntry("suppressed (fewer than k)", SUPPRESSED_RGBA))
+            entries.append(LegendEntry(hidden_words(hidden), SUPPRESSED_RGBA))
         if self.basis.startswith("this view"):
             note = f"{self.unit}; scale fitted to this view"
         elif self.basis:

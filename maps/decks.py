@@ -22,7 +22,7 @@ from pydeck.bindings.json_tools import default_serialize
 
 from geo import reference
 from maps import layers as L
-from maps.colours import ColourScale
+from maps.colours import ColourScale, hidden_words
 
 #: The plain-text tooltip every deck uses; each pickable row carries ``tip``.
 TOOLTIP = {
@@ -133,21 +133,21 @@ RES_NAMES = {
 _MEASURE_WORDS = {"records": "records", "victims": "victims", "per_capita": "records per 100,000 residents of the county"}
 
 
-def _fmt_count(value: object) -> str:
+def _fmt_count(value: object, hidden: str | None = None) -> str:
     if value is None or pd.isna(value):
-        return "suppressed"
+        return hidden_words(hidden)
     number = float(value)  # type: ignore[arg-type]
     return f"{number:,.0f}" if number.is_integer() else f"{number:,.1f}"
 
 
-def _fmt_rate(value: object) -> str:
-    """A rate per 100,000 always with one decimal, so it never reads as a count.
+def _fmt_rate(value: object, hidden: str | None = None) -> str:
+    """A rate per 100,000 always with one decimal, so it never reads as a count (a hidden one reads ``hidden``).
 
     >>> _fmt_rate(1.0), _fmt_rate(12.345), _fmt_rate(None)
-    ('1.0', '12.3', 'suppressed')
+    ('1.0', '12.3', 'fewer than 11')
     """
     if value is None or pd.isna(value):
-        return "suppressed"
+        return hidden_words(hidden)
     return f"{float(value):,.1f}"  # type: ignore[arg-type]
 
 
@@ -155,8 +155,8 @@ def _county_names() -> dict[str, str]:
     return reference.load_regions().set_index("county_fips")["county"].to_dict()
 
 
-def cell_tips(counts: pd.DataFrame, *, measure: str = "records") -> list[str]:
-    """Plain-text tooltips for :func:`query.cells.cell_counts` rows.
+def cell_tips(counts: pd.DataFrame, *, measure: str = "records", hidden: str | None = None) -> list[str]:
+    """Plain-text tooltips for :func:`query.cells.cell_counts` rows (a hidden count reads ``hidden``).
 
     >>> import pandas as pd
     >>> row = pd.DataFrame({"level": ["cell"], "hex": ["872830828ffffff"], "res": [7],
@@ -177,9 +177,10 @@ def cell_tips(counts: pd.DataFrame, *, measure: str = "records") -> list[str]:
             head = f"res-{row.res} cell, {county}"
             why = "(small neighbouring cells rolled up into this larger one)" if row.rolled_up else ""
         if row.suppressed:
-            body = "suppressed: fewer than k records"
+            body = f"records: {hidden_words(hidden)}"
         else:
-            body = f"{_fmt_count(row.records)} records · {_fmt_count(row.victims)} victims · {_fmt_rate(row.per_100k)} per 100,000 residents"
+            body = (f"{_fmt_count(row.records, hidden)} records · {_fmt_count(row.victims, hidden)} victims · "
+                    f"{_fmt_rate(row.per_100k, hidden)} per 100,000 residents")
         tips.append("\n".join(part for part in (head, body, why) if part))
     return tips
 
@@ -192,6 +193,7 @@ def heatmap_deck(
     measure: str = "records",
     view_state: pdk.ViewState | None = None,
     layer_id: str = "cells",
+    hidden: str | None = None,
 ) -> pdk.Deck:
     """The Heatmap explorer's map: H3 cells on a fixed scale over county outlines.
 
@@ -199,7 +201,7 @@ def heatmap_deck(
     ----------
     counts
         :func:`query.cells.cell_counts` output: cell rows are drawn as hexagons
-        coloured by ``value`` (suppressed ones grey with a dark outline); county
+        coloured by ``value`` (hidden ones grey with a dark outline); county
         rows (records too coarse for the resolution, and rolled-up small cells)
         as a pale county fill beneath, never as if they were exact.
     scale
@@ -207,8 +209,10 @@ def heatmap_deck(
         the user rescales).
     county_scale
         The scale of the county fill (defaults to ``scale``).
+    hidden
+        How a hidden count reads (the page's :func:`query.release.hidden_text`; default "fewer than 11").
     """
-    counts = counts.assign(tip=cell_tips(counts, measure=measure))
+    counts = counts.assign(tip=cell_tips(counts, measure=measure, hidden=hidden))
     is_cell = counts["level"].eq("cell")
     cells, coarse = counts[is_cell], counts[~is_cell]
     value_column = "value"
@@ -226,7 +230,7 @@ def heatmap_deck(
     if rolled.any():  # outlines beneath the exact cells: a large low-count parent must not dominate
         drawn.append(L.rolled_up_hexagon_layer(cells[rolled], scale=scale, value_column=value_column,
                                                layer_id=f"{layer_id}-rolled-up"))
-    drawn.append(L.suppressed_hexagon_layer(cells, layer_id=f"{layer_id}-suppressed"))
+    drawn.append(L.suppressed_hexagon_layer(cells, layer_id=f"{layer_id}-suppressed", hidden=hidden))
     drawn.append(L.hexagon_layer(cells[~rolled], scale=scale, value_column=value_column, layer_id=layer_id))
     return make_deck(drawn, view_state=view_state)
 
@@ -244,18 +248,18 @@ def percent_change(before: object, after: object) -> str:
     return "±0 %" if round(pct) == 0 else f"{pct:+.0f} %"
 
 
-def change_tips(change: pd.DataFrame, *, measure: str = "records") -> list[str]:
-    """Plain-text tooltips for :func:`query.cells.cell_change` rows."""
+def change_tips(change: pd.DataFrame, *, measure: str = "records", hidden: str | None = None) -> list[str]:
+    """Plain-text tooltips for :func:`query.cells.cell_change` rows (a hidden count reads ``hidden``)."""
     names = _county_names()
     unit = _MEASURE_WORDS.get(measure, measure)
     tips = []
     for row in change.itertuples(index=False):
         county = names.get(row.county_fips, "several counties") if row.county_fips else "several counties"
         if row.suppressed:
-            body = "change suppressed: a count under k in one of the periods"
+            body = f"change not shown: a count in one of the periods reads {hidden_words(hidden)!r}"
         else:
             sign = "+" if (row.change or 0) > 0 else ""
-            body = f"{_fmt_count(row.before)} → {_fmt_count(row.after)} ({sign}{_fmt_count(row.change)} {unit}"
+            body = f"{_fmt_count(row.before, hidden)} → {_fmt_count(row.after, hidden)} ({sign}{_fmt_count(row.change, hidden)} {unit}"
             body += f", {percent_change(row.before, row.after)})"
         tips.append(f"res-{row.res} cell, {county}\n{body}")
     return tips
@@ -268,11 +272,12 @@ def change_deck(
     measure: str = "records",
     view_state: pdk.ViewState | None = None,
     layer_id: str = "change",
+    hidden: str | None = None,
 ) -> pdk.Deck:
-    """A change map: cells coloured on a diverging scale by ``change`` (suppressed grey)."""
-    change = change.assign(tip=change_tips(change, measure=measure))
+    """A change map: cells coloured on a diverging scale by ``change`` (hidden ones grey, reading ``hidden``)."""
+    change = change.assign(tip=change_tips(change, measure=measure, hidden=hidden))
     drawn = [
-        L.suppressed_hexagon_layer(change, layer_id=f"{layer_id}-suppressed"),
+        L.suppressed_hexagon_layer(change, layer_id=f"{layer_id}-suppressed", hidden=hidden),
         L.hexagon_layer(change, scale=scale, value_column="change", layer_id=layer_id),
     ]
     return make_deck(drawn, view_state=view_state)
@@ -291,16 +296,16 @@ def choropleth_deck(
     return make_deck([layer, L.county_line_layer(counties, layer_id=f"{layer_id}-lines", opacity=0.8)], view_state=view_state)
 
 
-def edge_tips(edges: pd.DataFrame) -> list[str]:
-    """Plain-text tooltips for flow edges (:func:`query.flows.flow_edges` rows)."""
+def edge_tips(edges: pd.DataFrame, *, hidden: str | None = None) -> list[str]:
+    """Plain-text tooltips for flow edges (:func:`query.flows.flow_edges` rows; a hidden count reads ``hidden``)."""
     tips = []
     for row in edges.to_dict("records"):
         head = f"{row.get('origin_name') or row.get('origin_id')} → {row.get('dest_name') or row.get('dest_id')}"
         if row.get("suppressed"):
-            tips.append(f"{head}\nsuppressed: fewer than k records")
+            tips.append(f"{head}\nrecords: {hidden_words(hidden)}")
             continue
-        lines = [head, f"{_fmt_count(row.get('records'))} records · {_fmt_count(row.get('victims'))} victims"]
-        parts = [f"{name} {_fmt_count(row.get(name))}" for name in ("tips", "confirmed", "services") if name in row]
+        lines = [head, f"{_fmt_count(row.get('records'), hidden)} records · {_fmt_count(row.get('victims'), hidden)} victims"]
+        parts = [f"{name} {_fmt_count(row.get(name), hidden)}" for name in ("tips", "confirmed", "services") if name in row]
         if parts:
             lines.append(" · ".join(parts))
         if row.get("sources") is not None and not pd.isna(row.get("sources")):
@@ -311,17 +316,17 @@ def edge_tips(edges: pd.DataFrame) -> list[str]:
     return tips
 
 
-def location_tips(locations: pd.DataFrame) -> list[str]:
-    """Plain-text tooltips for location circles (:func:`query.flows.location_totals` rows)."""
+def location_tips(locations: pd.DataFrame, *, hidden: str | None = None) -> list[str]:
+    """Plain-text tooltips for location circles (:func:`query.flows.location_totals` rows; hidden: ``hidden``)."""
     return [
         f"{row.get('name') or row.get('location_id')}\n"
-        f"incoming {_fmt_count(row.get('incoming'))} · outgoing {_fmt_count(row.get('outgoing'))} · "
-        f"internal {_fmt_count(row.get('internal'))}"
+        f"incoming {_fmt_count(row.get('incoming'), hidden)} · outgoing {_fmt_count(row.get('outgoing'), hidden)} · "
+        f"internal {_fmt_count(row.get('internal'), hidden)}"
         for row in locations.to_dict("records")
     ]
 
 
-def corridor_frame(segments: pd.DataFrame) -> pd.DataFrame:
+def corridor_frame(segments: pd.DataFrame, *, hidden: str | None = None) -> pd.DataFrame:
     """Corridor segments with ``path`` (``[[lng, lat], …]``) and ``tip`` for :func:`maps.layers.corridor_layer`."""
     paths = [
         [[float(a), float(b)], [float(c), float(d)]]
@@ -329,7 +334,8 @@ def corridor_frame(segments: pd.DataFrame) -> pd.DataFrame:
     ]
     tips = [
         f"{row.get('route')} (schematic segment, {float(row.get('length_km') or 0):.0f} km)\n"
-        + ("load suppressed: fewer than k records" if row.get("suppressed") else f"load: {_fmt_count(row.get('load'))} flow records")
+        + (f"load (flow records): {hidden_words(hidden)}" if row.get("suppressed")
+           else f"load: {_fmt_count(row.get('load'), hidden)} flow records")
         for row in segments.to_dict("records")
     ]
     return segments.assign(path=paths, tip=tips)
@@ -372,8 +378,12 @@ def flows_deck(
     view_state: pdk.ViewState | None = None,
     focus_segment: int | None = None,
     focus_flows: pd.DataFrame | None = None,
+    hidden: str | None = None,
 ) -> pdk.Deck:
     """The Flows and corridors map: arcs, then corridor loads, then location circles.
+
+    A hidden count reads ``hidden`` in the tooltips (the page's
+    :func:`query.release.hidden_text`; default "fewer than 11").
 
     Corridors are drawn over the arcs, so a pointer on a corridor picks the
     corridor and not a faint arc beneath it. With ``focus_segment`` (a
@@ -388,7 +398,7 @@ def flows_deck(
     def moving(frame: pd.DataFrame) -> pd.DataFrame:
         out = frame[(frame[from_columns[0]] != frame[to_columns[0]]) | (frame[from_columns[1]] != frame[to_columns[1]])]
         out = out.dropna(subset=[*from_columns, *to_columns])
-        return out.assign(tip=edge_tips(out))
+        return out.assign(tip=edge_tips(out, hidden=hidden))
 
     drawn: list[pdk.Layer] = []
     in_focus = focus_segment is not None
@@ -400,7 +410,7 @@ def flows_deck(
             )
         )
     if corridors is not None and not corridors.empty and corridor_scale is not None:
-        frame = corridor_frame(corridors)
+        frame = corridor_frame(corridors, hidden=hidden)
         chosen = frame[frame["segment_id"].eq(focus_segment)] if in_focus and "segment_id" in frame else frame.iloc[:0]
         if not chosen.empty:
             drawn.append(L.focus_path_layer(chosen))
@@ -414,7 +424,7 @@ def flows_deck(
         )
     if locations is not None and not locations.empty:
         placed = locations.dropna(subset=["lat", "lng"])
-        drawn.append(L.location_layer(placed.assign(tip=location_tips(placed))))
+        drawn.append(L.location_layer(placed.assign(tip=location_tips(placed, hidden=hidden))))
     view = view_state or pdk.ViewState(**CALIFORNIA_VIEW, pitch=0, bearing=0)
     return make_deck(drawn, view_state=view)
 

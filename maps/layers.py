@@ -30,6 +30,7 @@ from maps.colours import (
     ColourScale,
     Legend,
     LegendEntry,
+    hidden_words,
 )
 from routes import settings
 
@@ -402,10 +403,12 @@ def rolled_up_hexagon_layer(
     )
 
 
-def suppressed_hexagon_layer(cells: pd.DataFrame, *, layer_id: str = "cells-suppressed") -> pdk.Layer:
-    """Suppressed cells (fewer than k records): grey with a dark outline, never a gap or zero."""
+def suppressed_hexagon_layer(
+    cells: pd.DataFrame, *, layer_id: str = "cells-suppressed", hidden: str | None = None
+) -> pdk.Layer:
+    """Hidden cells (``suppressed``: "fewer than 11"): grey with a dark outline, never a gap or zero."""
     shown = cells[cells["suppressed"].fillna(False).astype(bool)] if "suppressed" in cells else cells.iloc[:0]
-    tips = _tip_column(shown, None) if "tip" in shown.columns else ["suppressed: fewer than k records"] * len(shown)
+    tips = _tip_column(shown, None) if "tip" in shown.columns else [f"records: {hidden_words(hidden)}"] * len(shown)
     data = pd.DataFrame({"hex": shown["hex"].astype(str).to_list(), "tip": tips})
     return pdk.Layer(
         "H3HexagonLayer",
@@ -659,8 +662,8 @@ def _as_path(value: Any) -> list[list[float]]:
 # --------------------------------------------------------------------------- legends
 
 
-def location_legend() -> Legend:
-    """The legend of :func:`location_layer`."""
+def location_legend(*, hidden: str | None = None) -> Legend:
+    """The legend of :func:`location_layer` (a hidden place's circle reads ``hidden``)."""
     return Legend(
         title="Places (circle area = flows)",
         entries=(
@@ -668,7 +671,7 @@ def location_legend() -> Legend:
             LegendEntry("mostly outgoing (point source)", LOCATION_RGBA["outgoing"]),
             LegendEntry("mostly internal", LOCATION_RGBA["internal"]),
             LegendEntry("mixed", LOCATION_RGBA["mixed"]),
-            LegendEntry("suppressed (fewer than k)", SUPPRESSED_RGBA),
+            LegendEntry(hidden_words(hidden), SUPPRESSED_RGBA),
         ),
     )
 

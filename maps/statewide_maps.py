@@ -1,14 +1,16 @@
 """Maps and display tables of the Statewide and Region pages (no streamlit).
 
 - :func:`county_rate_deck`: counties coloured by records per 100,000 residents;
-  suppressed counties grey with a dark outline (never a colour of the scale).
+  hidden counties grey with a dark outline (never a colour of the scale).
 - :func:`hot_spot_deck`: H3 cells coloured by emerging hot-spot pattern (warm
   colours hot, blues cold: a blue-orange contrast every common form of colour
   blindness keeps), with :func:`hot_spot_legend`.
 - :func:`region_deck`: one region's counties by rate, its neighbours paler,
   fitted to the region.
 - :func:`ranking_table`, :func:`rates_table`, :func:`headline_metrics`: frames
-  ready for ``st.dataframe`` / ``st.metric``, hidden counts spelled "suppressed".
+  ready for ``st.dataframe`` / ``st.metric``, hidden counts spelled as the
+  page's viewer reads them (``hidden``: :func:`query.release.hidden_text`,
+  by default "fewer than 11").
 
 Every pickable row carries a plain-text ``tip`` (shown with ``innerText`` by
 :data:`maps.decks.TOOLTIP`), so text from the data never runs as HTML.
@@ -26,7 +28,14 @@ import pydeck as pdk
 
 from maps import decks
 from maps import layers as L
-from maps.colours import SUPPRESSED_RGBA, ColourScale, Legend, LegendEntry, quantile_scale
+from maps.colours import (
+    SUPPRESSED_RGBA,
+    ColourScale,
+    Legend,
+    LegendEntry,
+    hidden_words,
+    quantile_scale,
+)
 
 __all__ = [
     "HOT_SPOT_RGBA",
@@ -65,16 +74,17 @@ HOT_SPOT_RGBA: dict[str, tuple[int, int, int, int]] = {
     "no_pattern": (200, 200, 200, 60),
 }
 
-_SUPPRESSED_TEXT = "suppressed (fewer than k records)"
+def count_text(value: object, hidden: str | None = None) -> str:
+    """A count for a table: ``hidden`` ("fewer than 11") when hidden (never blank or 0), else with thousands separators.
+
+    >>> count_text(1234), count_text(None), count_text(None, "suppressed")
+    ('1,234', 'fewer than 11', 'suppressed')
+    """
+    return hidden_words(hidden) if pd.isna(value) else f"{int(value):,}"  # type: ignore[call-overload]
 
 
-def count_text(value: object) -> str:
-    """A count for a table: "suppressed" when hidden (never blank or 0), else with thousands separators."""
-    return "suppressed" if pd.isna(value) else f"{int(value):,}"  # type: ignore[call-overload]
-
-
-def _fmt_rate(value: object) -> str:
-    return "suppressed" if pd.isna(value) else f"{float(value):,.2f}"  # type: ignore[arg-type]
+def _fmt_rate(value: object, hidden: str | None = None) -> str:
+    return hidden_words(hidden) if pd.isna(value) else f"{float(value):,.2f}"  # type: ignore[arg-type]
 
 
 def _period(start: date | None, end: date | None) -> str:
@@ -93,16 +103,16 @@ def county_rate_scale(rates: pd.DataFrame, *, basis: str = "the counties shown")
     return quantile_scale(visible[visible > 0], n=5, unit="records per 100,000 residents", basis=basis)
 
 
-def _county_tips(rates: pd.DataFrame) -> list[str]:
+def _county_tips(rates: pd.DataFrame, hidden: str | None = None) -> list[str]:
     tips = []
     for row in rates.itertuples():
         period = _period(getattr(row, "start", None), getattr(row, "end", None))
         if bool(row.suppressed):
-            tips.append(f"{row.county} County\n{_SUPPRESSED_TEXT}\n{period}")
+            tips.append(f"{row.county} County\nrecords: {hidden_words(hidden)}\n{period}")
         else:
             tips.append(
-                f"{row.county} County ({row.region})\n{_fmt_rate(row.rate_per_100k)} per 100,000 residents\n"
-                f"{count_text(row.records)} records · population {int(row.population):,}\n{period}"
+                f"{row.county} County ({row.region})\n{_fmt_rate(row.rate_per_100k, hidden)} per 100,000 residents\n"
+                f"{count_text(row.records, hidden)} records · population {int(row.population):,}\n{period}"
             )
     return tips
 
@@ -113,8 +123,9 @@ def county_rate_deck(
     scale: ColourScale | None = None,
     view_state: pdk.ViewState | None = None,
     height: int = 480,
+    hidden: str | None = None,
 ) -> tuple[pdk.Deck, Legend]:
-    """The choropleth of records per 100,000 residents, and its legend.
+    """The choropleth of records per 100,000 residents, and its legend (a hidden county reads ``hidden``).
 
     Parameters
     ----------
@@ -124,13 +135,13 @@ def county_rate_deck(
         A scale to reuse; by default :func:`county_rate_scale` of ``rates``.
     """
     scale = scale or county_rate_scale(rates)
-    frame = rates.assign(tip=_county_tips(rates))
+    frame = rates.assign(tip=_county_tips(rates, hidden))
     drawn = [
         L.county_fill_layer(frame, scale=scale, value_column="rate_per_100k", layer_id="county-rates", opacity=0.85),
         L.county_line_layer(frame, layer_id="county-rates-lines", opacity=0.85),
     ]
     deck = decks.make_deck(drawn, view_state=view_state, height=height, labels=False)
-    return deck, scale.legend("Records per 100,000 residents")
+    return deck, scale.legend("Records per 100,000 residents", hidden=hidden)
 
 
 def region_deck(
@@ -139,20 +150,21 @@ def region_deck(
     *,
     scale: ColourScale | None = None,
     height: int = 440,
+    hidden: str | None = None,
 ) -> tuple[pdk.Deck, Legend]:
-    """One region's counties by rate, its neighbours paler, the view fitted to the region."""
+    """One region's counties by rate, its neighbours paler, the view fitted to the region (hidden: ``hidden``)."""
     both = pd.concat([members, neighbours], ignore_index=True)
     scale = scale or county_rate_scale(both, basis="the region and its neighbours")
     drawn = [
-        L.county_fill_layer(neighbours.assign(tip=_county_tips(neighbours)), scale=scale,
+        L.county_fill_layer(neighbours.assign(tip=_county_tips(neighbours, hidden)), scale=scale,
                             value_column="rate_per_100k", layer_id="neighbour-rates", opacity=0.3),
-        L.county_fill_layer(members.assign(tip=_county_tips(members)), scale=scale,
+        L.county_fill_layer(members.assign(tip=_county_tips(members, hidden)), scale=scale,
                             value_column="rate_per_100k", layer_id="region-rates", opacity=0.9),
         L.county_line_layer(neighbours, layer_id="neighbour-rates-lines", opacity=0.3),
         L.county_line_layer(members, layer_id="region-rates-lines", opacity=0.9),
     ]
     view = decks.view_for_counties(list(both["county_fips"]), width_px=760, height_px=height)
-    legend = scale.legend("Records per 100,000 residents")
+    legend = scale.legend("Records per 100,000 residents", hidden=hidden)
     note = f"{legend.note}; the region's counties solid, neighbouring counties pale"
     return decks.make_deck(drawn, view_state=view, height=height), Legend(legend.title, legend.entries, note=note)
 
@@ -160,10 +172,10 @@ def region_deck(
 # --------------------------------------------------------------------------- hot spots
 
 
-def _hot_spot_tips(spots: pd.DataFrame, *, step: str) -> list[str]:
+def _hot_spot_tips(spots: pd.DataFrame, *, step: str, hidden: str | None = None) -> list[str]:
     tips = []
     for row in spots.itertuples():
-        records = _SUPPRESSED_TEXT if bool(row.suppressed) else f"{int(row.records):,} records"
+        records = f"records: {hidden_words(hidden)}" if bool(row.suppressed) else f"{int(row.records):,} records"
         trend = "rising" if row.trend_z > 0 else "falling" if row.trend_z < 0 else "flat"
         tips.append(
             f"{row.label}\n{row.definition}\n{records} over "
@@ -181,8 +193,9 @@ def hot_spot_deck(
     show_no_pattern: bool = True,
     view_state: pdk.ViewState | None = None,
     height: int = 480,
+    hidden: str | None = None,
 ) -> pdk.Deck:
-    """H3 cells coloured by their emerging hot-spot pattern.
+    """H3 cells coloured by their emerging hot-spot pattern (a hidden count reads ``hidden``).
 
     Parameters
     ----------
@@ -201,7 +214,7 @@ def hot_spot_deck(
             "hex": hexes,
             "polygon": [L.hexagon_outline(h) for h in hexes],
             "fill": fill,
-            "tip": _hot_spot_tips(shown, step=step),
+            "tip": _hot_spot_tips(shown, step=step, hidden=hidden),
         }
     )
     # the hexagons as plain polygons: an H3HexagonLayer draws with a ColumnLayer,
@@ -295,8 +308,10 @@ def metric_columns(
     return [*base, *(chosen if len(chosen) > 1 else [])]
 
 
-def headline_metrics(headline: pd.DataFrame, *, against: str = "previous", columns: Sequence[str] | None = None) -> list[Metric]:
-    """:func:`query.trends.headline_figures` as metrics with change against ``against``."""
+def headline_metrics(
+    headline: pd.DataFrame, *, against: str = "previous", columns: Sequence[str] | None = None, hidden: str | None = None
+) -> list[Metric]:
+    """:func:`query.trends.headline_figures` as metrics with change against ``against`` (hidden: ``hidden``)."""
     if headline.empty:
         return []
     rows = headline.set_index("period")
@@ -306,47 +321,49 @@ def headline_metrics(headline: pd.DataFrame, *, against: str = "previous", colum
     for column in columns or list(_METRIC_LABELS):
         change, pct = other[f"{column}_change"], other[f"{column}_change_pct"]
         if pd.isna(change):
-            delta, note = None, "change not shown: a figure is suppressed (fewer than k)" if pd.isna(current[column]) or pd.isna(other[column]) else "no earlier figure to compare"
+            shown_hidden = pd.isna(current[column]) or pd.isna(other[column])
+            delta = None
+            note = f"change not shown: a figure reads {hidden_words(hidden)!r}" if shown_hidden else "no earlier figure to compare"
         else:
             delta = f"{int(change):+,}" + ("" if pd.isna(pct) else f" ({float(pct):+.1f} %)")
-            note = f"against {count_text(other[column])} in {when}"
-        out.append(Metric(_METRIC_LABELS.get(column, column), count_text(current[column]), delta, note))
+            note = f"against {count_text(other[column], hidden)} in {when}"
+        out.append(Metric(_METRIC_LABELS.get(column, column), count_text(current[column], hidden), delta, note))
     return out
 
 
-def ranking_table(ranked: pd.DataFrame) -> pd.DataFrame:
-    """:func:`query.trends.counties_ranked_by_change` for display (text for hidden values)."""
+def ranking_table(ranked: pd.DataFrame, *, hidden: str | None = None) -> pd.DataFrame:
+    """:func:`query.trends.counties_ranked_by_change` for display (hidden values read ``hidden``)."""
     return pd.DataFrame(
         {
             "Rank": [("" if pd.isna(r) else str(int(r))) for r in ranked["rank"]],
             "County": ranked["county"].astype(str),
             "Region": ranked["region"].astype(str),
-            "Records": [count_text(v) for v in ranked["records"]],
-            "Before": [count_text(v) for v in ranked["records_before"]],
+            "Records": [count_text(v, hidden) for v in ranked["records"]],
+            "Before": [count_text(v, hidden) for v in ranked["records_before"]],
             "Change": ["—" if pd.isna(v) else f"{int(v):+,}" for v in ranked["change"]],
             "Change %": ["—" if pd.isna(v) else f"{float(v):+.1f} %" for v in ranked["change_pct"]],
-            "Per 100k": [_fmt_rate(v) for v in ranked["rate_per_100k"]],
+            "Per 100k": [_fmt_rate(v, hidden) for v in ranked["rate_per_100k"]],
         }
     )
 
 
-def rates_table(rates: pd.DataFrame) -> pd.DataFrame:
-    """:func:`query.trends.county_rates` rows for display."""
+def rates_table(rates: pd.DataFrame, *, hidden: str | None = None) -> pd.DataFrame:
+    """:func:`query.trends.county_rates` rows for display (hidden values read ``hidden``)."""
     order = np.argsort(-pd.to_numeric(rates["rate_per_100k"], errors="coerce").fillna(-1).to_numpy(), kind="stable")
     rows = rates.iloc[order]
     return pd.DataFrame(
         {
             "County": rows["county"].astype(str),
             "Region": rows["region"].astype(str),
-            "Records": [count_text(v) for v in rows["records"]],
-            "Per 100k": [_fmt_rate(v) for v in rows["rate_per_100k"]],
+            "Records": [count_text(v, hidden) for v in rows["records"]],
+            "Per 100k": [_fmt_rate(v, hidden) for v in rows["rate_per_100k"]],
             "Population": [f"{int(v):,}" for v in rows["population"]],
         }
     )
 
 
-def flows_table(edges: pd.DataFrame, *, side: str | None = None) -> pd.DataFrame:
-    """Flow edges (or coordination pairs) for display: hidden counts read "suppressed".
+def flows_table(edges: pd.DataFrame, *, side: str | None = None, hidden: str | None = None) -> pd.DataFrame:
+    """Flow edges (or coordination pairs) for display: hidden counts read ``hidden`` ("fewer than 11").
 
     ``side`` (``origin`` or ``dest``) keeps only the place at that end, for a
     table of one place's flows in or out; by default both ends are shown, with
@@ -365,7 +382,7 @@ def flows_table(edges: pd.DataFrame, *, side: str | None = None) -> pd.DataFrame
     columns = {"records": "Records", "victims": "Victims", "tips": "Tips", "confirmed": "Confirmed", "services": "Services"}
     for column, label in columns.items():
         if column in edges.columns:
-            out[label] = [count_text(v) for v in edges[column]]
+            out[label] = [count_text(v, hidden) for v in edges[column]]
     if "sources" in edges.columns:
         out["Agencies"] = ["" if pd.isna(v) else str(int(v)) for v in edges["sources"]]
     if "share" in edges.columns:  # flows over a corridor segment: the part routed over it

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from pipelines import ingest
-from query import intake
+from query import intake, release
 from routes import settings
 from routes.errors import RoutesError
 from ui import chrome, tables
@@ -34,10 +34,10 @@ def _error(exc: Exception) -> None:
     st.stop()
 
 
-def _suppressed(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+def _hidden_as_text(frame: pd.DataFrame, columns: list[str], hidden: str) -> pd.DataFrame:
     shown = frame.copy()
     for col in columns:
-        shown[col] = ["suppressed" if pd.isna(v) else f"{int(v):,}" for v in shown[col]]
+        shown[col] = [hidden if pd.isna(v) else f"{int(v):,}" for v in shown[col]]
     return shown
 
 
@@ -66,8 +66,12 @@ if summary.empty:
 table = summary.drop(columns=["may_browse"]).rename(columns=COUNT_LABELS)
 hidden = [c for c in count_cols if table[c].isna().any()]
 if hidden:
-    table = _suppressed(table, hidden)
-    st.caption(f"Counts under {viewer.k} of sources whose records you may not see are suppressed.")
+    words = release.hidden_text(viewer)
+    table = _hidden_as_text(table, hidden, words)
+    st.caption(
+        f"Counts under {viewer.k} of sources whose records you may not see read “{words}”; so does the next "
+        "smallest count of the same source where needed, so that none can be worked out by subtraction."
+    )
 tables.show_table(table, viewer=viewer, name="Sources", hide_index=True, width="stretch")
 st.caption("Geocoding precision: how many loaded records sit at a point, ZIP, place or "
            "county centroid (or have only an origin).")
@@ -76,7 +80,8 @@ st.markdown("#### Quarantined rows by first reason")
 if reasons.empty:
     st.write("Nothing quarantined.")
 else:
-    shown_rows = reasons.assign(rows=["suppressed" if pd.isna(v) else f"{int(v):,}" for v in reasons["rows"]])
+    words = release.hidden_text(viewer)
+    shown_rows = reasons.assign(rows=[words if pd.isna(v) else f"{int(v):,}" for v in reasons["rows"]])
     wide = shown_rows.pivot(index="source_id", columns="reason", values="rows").fillna("0").reset_index()
     tables.show_table(wide, viewer=viewer, name="Quarantined rows by reason", hide_index=True, width="stretch")
 
@@ -89,7 +94,8 @@ if sources:
     except RoutesError as exc:
         _error(exc)
     hidden = [c for c in intake.VOLUME_COLUMNS if batches[c].isna().any()]
-    tables.show_table(_suppressed(batches, hidden) if hidden else batches, viewer=viewer, name=f"Batches of {chosen}",
+    shown_batches = _hidden_as_text(batches, hidden, release.hidden_text(viewer)) if hidden else batches
+    tables.show_table(shown_batches, viewer=viewer, name=f"Batches of {chosen}",
                       hide_index=True, width="stretch")
     allowed = bool(summary.loc[summary["source_id"] == chosen, "may_browse"].iloc[0])
     if allowed:

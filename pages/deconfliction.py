@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from pipelines import operations
-from query import matches
+from query import matches, release
 from query.policy import Capability
 from routes.errors import RoutesError
 from ui import chrome, tables
@@ -36,9 +36,9 @@ CONFLICT_LABELS = {
 }
 
 
-def _counts(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+def _counts(frame: pd.DataFrame, column: str, hidden: str) -> pd.DataFrame:
     shown = frame.drop(columns="suppressed").copy()
-    shown[column] = ["suppressed" if pd.isna(v) else f"{int(v):,}" for v in shown[column]]
+    shown[column] = [hidden if pd.isna(v) else f"{int(v):,}" for v in shown[column]]
     return shown
 
 
@@ -81,14 +81,15 @@ if not viewer.has_record_access:
         conflict_counts = matches.conflict_counts(viewer)
     except RoutesError as exc:
         chrome.show_error(exc)
-    st.caption(f"Counts only; counts under {viewer.k} are suppressed.")
+    hidden = release.hidden_text(viewer)
+    st.caption(f"Counts only; counts under {viewer.k} read “{hidden}”.")
     left, right = st.columns(2)
     with left:
         st.markdown("**Subject matches by region and month**")
-        tables.show_table(_counts(match_counts, "matches"), viewer=viewer, name="Subject matches by region and month", hide_index=True, width="stretch")
+        tables.show_table(_counts(match_counts, "matches", hidden), viewer=viewer, name="Subject matches by region and month", hide_index=True, width="stretch")
     with right:
         st.markdown("**Operation conflicts by region and month**")
-        tables.show_table(_counts(conflict_counts, "conflicts"), viewer=viewer, name="Operation conflicts by region and month", hide_index=True, width="stretch")
+        tables.show_table(_counts(conflict_counts, "conflicts", hidden), viewer=viewer, name="Operation conflicts by region and month", hide_index=True, width="stretch")
     chrome.attribution_footer()
     st.stop()
 

@@ -63,6 +63,7 @@ def _picked_segment(picked: list[dict] | None, corridors: pd.DataFrame | None) -
 
 
 viewer = ui_filters.scope_choice(current_viewer())  # all agencies (release) or own records (exact)
+hidden = release.hidden_text(viewer)  # how a hidden count reads: "fewer than 11" (released)
 header = st.container()
 map_controls = st.sidebar.container()  # drawn above the shared filters, filled once they are known
 filters = ui_filters.sidebar_filters(viewer)
@@ -88,6 +89,7 @@ with header:
         "flow records: a point source (where a victim was recruited or lived) linked to a destination",
         period,
         f"places grouped by {LEVELS[level]}; corridors routed on schematic highways between counties",
+        viewer=viewer,
     )
 
 edges_of = snapshot_cached(flows.flow_edges)
@@ -149,7 +151,7 @@ with map_column:
             edges=drawn, locations=locations, corridors=corridors, edge_scale=edge_scale,
             corridor_scale=corridor_scale, top_n=int(top_n),
             view_state=chrome.map_view("flows_map", decks.view_for_counties(filters.counties, regions=filters.regions)),
-            focus_segment=None if segment is None else int(segment["segment_id"]), focus_flows=over,
+            focus_segment=None if segment is None else int(segment["segment_id"]), focus_flows=over, hidden=hidden,
         ),
         key=map_key, height=560, on_select="rerun", selection_mode="single-object",
     )
@@ -157,17 +159,17 @@ with legend_column:
     if segment is not None:
         chrome.draw_legend(layers.focus_legend(str(segment["route"])))
     chrome.draw_legend(layers.arc_legend(edge_scale, top_n=int(top_n)))
-    chrome.draw_legend(layers.location_legend())
+    chrome.draw_legend(layers.location_legend(hidden=hidden))
     if corridor_scale is not None:
-        chrome.draw_legend(corridor_scale.legend("Corridor load (line width and colour)", suppressed=True))
-    st.caption(f"{len(visible):,} flows shown · {int(drawn['suppressed'].sum()):,} suppressed (under k, not drawn)")
+        chrome.draw_legend(corridor_scale.legend("Corridor load (line width and colour)", suppressed=True, hidden=hidden))
+    st.caption(f"{len(visible):,} flows shown · {int(drawn['suppressed'].sum()):,} not drawn (they read “{hidden}”)")
 
 if segment is not None and over is not None:
     st.markdown(f"#### Flows routed over the selected {segment['route']} segment")
     if over.empty:
         st.caption("No county-to-county flow of k or more records is routed over this segment under these filters.")
     else:
-        tables.show_table(sm.flows_table(release.drop_unreleased(viewer, over.head(200))), viewer=viewer, name="Flows over a corridor segment",
+        tables.show_table(sm.flows_table(release.drop_unreleased(viewer, over.head(200)), hidden=hidden), viewer=viewer, name="Flows over a corridor segment",
                           filters=filters, hide_index=True, width="stretch")
         listed = over[~over["suppressed"].astype(bool)]
         carried = int(round(float((listed["records"].astype(float) * listed["share"]).sum())))
@@ -182,7 +184,7 @@ elif corridors is not None and len(corridors):
     st.caption("Click a corridor segment on the map to highlight and list the flows routed over it.")
 
 st.markdown("#### Flows")
-tables.show_table(sm.flows_table(release.drop_unreleased(viewer, visible.head(200))), viewer=viewer, name="Flows", filters=filters, hide_index=True, width="stretch")
+tables.show_table(sm.flows_table(release.drop_unreleased(viewer, visible.head(200)), hidden=hidden), viewer=viewer, name="Flows", filters=filters, hide_index=True, width="stretch")
 st.caption("Rolled up: under k at the chosen grouping, so counted with its neighbours one level coarser.")
 
 st.markdown("#### Task forces that share a route")
@@ -199,7 +201,7 @@ except duckdb.Error:
 if pairs is None or pairs.empty:
     st.caption("No cross-task-force flows under these filters.")
 else:
-    tables.show_table(sm.flows_table(release.drop_unreleased(viewer, pairs.drop(columns=["victims"]))), viewer=viewer, name="Task forces sharing a route", filters=filters, hide_index=True, width="stretch")
+    tables.show_table(sm.flows_table(release.drop_unreleased(viewer, pairs.drop(columns=["victims"])), hidden=hidden), viewer=viewer, name="Task forces sharing a route", filters=filters, hide_index=True, width="stretch")
 
 with st.expander("Route shifts: flows new, growing, fading or gone lately"):
     try:
@@ -217,8 +219,8 @@ with st.expander("Route shifts: flows new, growing, fading or gone lately"):
                     "Change": changed["shift"].tolist(),
                     "From": changed["origin_name"].tolist(),
                     "To": changed["dest_name"].tolist(),
-                    "Recent": [sm.count_text(v) for v in changed["recent"]],
-                    "Baseline": [sm.count_text(v) for v in changed["baseline"]],
+                    "Recent": [sm.count_text(v, hidden) for v in changed["recent"]],
+                    "Baseline": [sm.count_text(v, hidden) for v in changed["baseline"]],
                     "Rate ratio": ["" if math.isnan(v) else f"{v:.2f}" for v in changed["rate_ratio"].astype(float)],
                 }), viewer=viewer, name="Route shifts",
                 hide_index=True, width="stretch",
@@ -228,7 +230,7 @@ with st.expander("Route shifts: flows new, growing, fading or gone lately"):
             st.caption(
                 f"Recent: {chrome.format_period(first['recent_start'], first['recent_end'])}; baseline: "
                 f"{chrome.format_period(first['baseline_start'], first['baseline_end'])}. Rate ratio: recent "
-                "records per month over the baseline's; blank where either count is suppressed."
+                f"records per month over the baseline's; blank where either count reads “{hidden}”."
             )
     except (RoutesError, duckdb.Error, KeyError):
         st.caption("Route shifts are not built yet (`python -m pipelines build`).")

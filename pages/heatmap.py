@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from maps import colours, decks, statewide_maps
-from query import cells
+from query import cells, release
 from query.records import records_in_cell
 from routes.errors import RoutesError
 from ui import chrome, deck_map, tables
@@ -30,6 +30,7 @@ DIMENSION_LABELS = {
 }
 
 viewer = ui_filters.scope_choice(current_viewer())  # all agencies (release) or own records (exact)
+hidden = release.hidden_text(viewer)  # how a hidden count reads: "fewer than 11" (released)
 header = st.container()
 with st.sidebar:
     st.markdown("**Map**")
@@ -67,6 +68,7 @@ with header:
         f"{statewide_maps.records_text(filters.record_types)} at their destination" if measure == "records" else WHAT[measure],
         period if comparison is None else f"{chrome.format_period(comparison.before.start, comparison.before.end)} vs {period}",
         f"H3 res {res} hexagons (~{area} each); records located less precisely are counted in their county (pale fill)",
+        viewer=viewer,
     )
 
 try:
@@ -95,7 +97,7 @@ with map_column:
         # one chart per detail level: a pick is a row index, so kept across levels it would
         # highlight another cell while the breakdown below still described the old one
         event = st.pydeck_chart(
-            decks.heatmap_deck(counts, scale=scale, county_scale=county_scale, measure=measure, view_state=view),
+            decks.heatmap_deck(counts, scale=scale, county_scale=county_scale, measure=measure, view_state=view, hidden=hidden),
             on_select="rerun", selection_mode="single-object", key=f"{chrome.map_key('heatmap_map')}_res{res}", height=520,
         )
         picked = (event.selection.objects.get("cells") or []) if event and event.selection else []
@@ -112,7 +114,7 @@ with map_column:
         b.caption(f"After: {period}")
         # one component, one view: pan or zoom either map and both follow; the view goes into the link
         deck_map.synced_maps(
-            [decks.heatmap_deck(frame, scale=scale, county_scale=county_scale, measure=measure, view_state=half_view)
+            [decks.heatmap_deck(frame, scale=scale, county_scale=county_scale, measure=measure, view_state=half_view, hidden=hidden)
              for frame in (before, counts)],
             key=chrome.map_key("heatmap_map") + "_side", default_view=half_view, height=420,
             labels=[f"Heatmap, before: {before_period}", f"Heatmap, after: {period}"],
@@ -124,18 +126,18 @@ with map_column:
             chrome.show_error(error)
         shown = change
         change_scale = colours.diverging_scale(change["change"].abs().max(), unit=f"change in {MEASURE_LABELS[measure].lower()}")
-        st.pydeck_chart(decks.change_deck(change, scale=change_scale, measure=measure, view_state=view), key=chrome.map_key("heatmap_map") + "_change", height=560)
+        st.pydeck_chart(decks.change_deck(change, scale=change_scale, measure=measure, view_state=view, hidden=hidden), key=chrome.map_key("heatmap_map") + "_change", height=560)
 with legend_column:
     if comparison is not None and comparison.mode == "change":
-        chrome.draw_legend(change_scale.legend("Change per cell"))
+        chrome.draw_legend(change_scale.legend("Change per cell", hidden=hidden))
     else:
-        chrome.draw_legend(scale.legend(f"{MEASURE_LABELS[measure]} per cell"))
+        chrome.draw_legend(scale.legend(f"{MEASURE_LABELS[measure]} per cell", hidden=hidden))
         chrome.draw_legend(county_scale.legend("County fill: records not in a cell", suppressed=False))
         if "rolled_up" in counts.columns and counts["rolled_up"].fillna(False).astype(bool).any():
             st.caption("Outlined hexagons: small cells rolled up into a larger one, its count in the outline's colour.")
     visible = shown[~shown["suppressed"].astype(bool)]
     st.caption(
-        f"{len(visible):,} cells shown · {int(shown['suppressed'].sum()):,} cells suppressed · "
+        f"{len(visible):,} cells shown · {int(shown['suppressed'].sum()):,} cells read “{hidden}” · "
         f"{int(counts['level'].eq('county').sum()):,} counties with records not in a cell"
     )
     if visible.empty and counts["level"].eq("county").any():
@@ -146,8 +148,7 @@ coarser = [r for r in decks.RES_NAMES if r < res]
 if suppressed_share > 0.5:
     # most cells hidden: a map of grey says little; one click to cells that hold more records
     note = (
-        f"{suppressed_share:.0%} of these cells are suppressed (fewer than {viewer.k} records, or a "
-        "change from such a count)."
+        f"{suppressed_share:.0%} of these cells read “{hidden}” (or are a change from such a count)."
     )
     if coarser:
         st.warning(note + f" Coarser cells hold more records each: try {decks.RES_NAMES[coarser[-1]][0]} (res {coarser[-1]}).",
@@ -180,8 +181,8 @@ if choice:
         chrome.show_error(error)
     if breakdown["suppressed"].all():
         st.info(
-            f"Every part of this cell's breakdown is under {viewer.k} records (or would reveal one "
-            "by subtraction), so the breakdown is suppressed. Try a coarser detail or wider filters."
+            f"Every part of this cell's breakdown reads “{hidden}”, so the breakdown is not shown. "
+            "Try a coarser detail or wider filters."
         )
     else:
         tabs = st.tabs([DIMENSION_LABELS[d] for d in cells.BREAKDOWN_DIMENSIONS])

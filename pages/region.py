@@ -37,6 +37,7 @@ def _choices() -> dict[str, dict[str, str]]:
 
 
 viewer = ui_filters.scope_choice(current_viewer())  # all agencies (release) or own records (exact)
+hidden = release.hidden_text(viewer)  # how a hidden count reads: "fewer than 11" (released)
 filters = ui_filters.sidebar_filters(viewer)
 choices = _choices()
 
@@ -82,17 +83,19 @@ chrome.page_header(
     f"{sm.records_text(filters.record_types)} at their destination in this place; flows from point source to destination",
     period_text,
     "county (rates per 100,000 residents); flows by county",
+    viewer=viewer,
 )
 
 metrics = sm.headline_metrics(
     profile.headline,
     columns=sm.metric_columns(filters.record_types, base=("records", "victims"), unfiltered=("tips", "recoveries")),
+    hidden=hidden,
 )
 chrome.metric_row(metrics, viewer=viewer)
 
 map_column, side_column = st.columns([3, 2])
 with map_column:
-    deck, legend = sm.region_deck(profile.county_rates, profile.neighbours)
+    deck, legend = sm.region_deck(profile.county_rates, profile.neighbours, hidden=hidden)
     st.pydeck_chart(deck, key="region_map", height=440)
     chrome.draw_legend(legend)
 with side_column:
@@ -103,19 +106,19 @@ with side_column:
         st.image(charts.line_chart_svg(trend, height=260, width=560, highlight=period), width="stretch",
                  alt=f"Line chart: records per month in {profile.name}, {period_text} shaded")
     else:
-        st.info("Every month is suppressed here (fewer than k records).")
-    st.caption("Gaps are suppressed months (fewer than k records, or revealing one that is).")
+        st.info(f"Every month reads “{hidden}” here.")
+    st.caption(f"Gaps are months that read “{hidden}”.")
     st.markdown("**Its counties**")
-    tables.show_table(sm.rates_table(profile.county_rates), viewer=viewer, name="County rates", hide_index=True, width="stretch", height=180)
+    tables.show_table(sm.rates_table(profile.county_rates, hidden=hidden), viewer=viewer, name="County rates", hide_index=True, width="stretch", height=180)
 
 st.markdown("#### Flows in and out")
 flows_in_column, flows_out_column = st.columns(2)
 with flows_in_column:
     st.caption("Into this place, from elsewhere (point source → here), by county")
-    tables.show_table(sm.flows_table(release.drop_unreleased(viewer, profile.flows_in), side="origin"), viewer=viewer, name="Flows in", hide_index=True, width="stretch", height=220)
+    tables.show_table(sm.flows_table(release.drop_unreleased(viewer, profile.flows_in), side="origin", hidden=hidden), viewer=viewer, name="Flows in", hide_index=True, width="stretch", height=220)
 with flows_out_column:
     st.caption("Out of this place, to elsewhere (here → destination), by county")
-    tables.show_table(sm.flows_table(release.drop_unreleased(viewer, profile.flows_out), side="dest"), viewer=viewer, name="Flows out", hide_index=True, width="stretch", height=220)
+    tables.show_table(sm.flows_table(release.drop_unreleased(viewer, profile.flows_out), side="dest", hidden=hidden), viewer=viewer, name="Flows out", hide_index=True, width="stretch", height=220)
 for note in profile.notes:
     st.caption(note)
 if flows_note:
@@ -123,7 +126,7 @@ if flows_note:
 
 st.markdown("#### Neighbouring counties")
 st.caption("Counties that border this place or face it across the Bay, over the same period.")
-tables.show_table(sm.rates_table(profile.neighbours), viewer=viewer, name="Neighbouring counties", hide_index=True, width="stretch")
+tables.show_table(sm.rates_table(profile.neighbours, hidden=hidden), viewer=viewer, name="Neighbouring counties", hide_index=True, width="stretch")
 
 st.markdown("#### Briefing export")
 # imported here, after the page is drawn: the PDF and map libraries behind it load late on a cold start

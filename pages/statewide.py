@@ -9,7 +9,7 @@ import streamlit as st
 
 from maps import decks
 from maps import statewide_maps as sm
-from query import trends
+from query import release, trends
 from query.filters import Filters
 from routes.errors import RoutesError
 from ui import charts, chrome, deferred, tables
@@ -28,6 +28,7 @@ AGAINST = {"previous": "the previous period", "year_before": "the same period a 
 STEP_LABELS = {"month": "Months", "quarter": "Quarters"}
 
 viewer = ui_filters.scope_choice(current_viewer())  # all agencies (release) or own records (exact)
+hidden = release.hidden_text(viewer)  # how a hidden count reads: "fewer than 11" (released)
 # nothing chosen yet: the slider starts at the last full quarter (against the same quarter a year before)
 quarter = ui_filters.last_full_quarter(ui_filters.available_months(viewer, Filters()), today=date.today())
 filters = ui_filters.sidebar_filters(viewer, default_period=quarter)
@@ -37,7 +38,7 @@ try:
 except RoutesError as error:
     chrome.show_error(error)
 if period is None:
-    chrome.page_header("Statewide", "records at their destination", "no data", "county")
+    chrome.page_header("Statewide", "records at their destination", "no data", "county", viewer=viewer)
     st.info("The warehouse holds no records yet. Load the demo with `make demo`, or ingest files.")
     st.stop()
 period_text = chrome.format_period(*period) + (" (the last full quarter)" if default_period else "")
@@ -47,6 +48,7 @@ chrome.page_header(
     f"{sm.records_text(filters.record_types)} at their destination",
     period_text,
     "county and Cal OES region; hot spots on H3 hexagons",
+    viewer=viewer,
 )
 
 # The page is laid out top to bottom (headline figures, monthly series, counties,
@@ -70,12 +72,14 @@ try:
 except RoutesError as error:
     chrome.show_error(error)
 with map_column:
-    deck, legend = sm.county_rate_deck(rates, view_state=decks.view_for_counties(filters.counties, regions=filters.regions))
+    deck, legend = sm.county_rate_deck(
+        rates, view_state=decks.view_for_counties(filters.counties, regions=filters.regions), hidden=hidden
+    )
     st.pydeck_chart(deck, key="statewide_rates", height=480)
     chrome.draw_legend(legend)
     st.caption(
         f"Records per 100,000 residents (Census 2019 estimates), {period_text}, by the county of "
-        "the destination; grey counties are suppressed."
+        f"the destination; grey counties read “{hidden}”."
     )
 try:
     ranked = counties_ranked_by_change(viewer, filters, against=against)
@@ -83,14 +87,14 @@ except RoutesError as error:
     chrome.show_error(error)
 with table_column:
     st.caption(f"Counties ranked by change against {AGAINST[against]}")
-    tables.show_table(sm.ranking_table(ranked), viewer=viewer, name="County ranking", filters=filters, hide_index=True, height=480, width="stretch")
+    tables.show_table(sm.ranking_table(ranked, hidden=hidden), viewer=viewer, name="County ranking", filters=filters, hide_index=True, height=480, width="stretch")
 
 # ---------------------------------------------------------------- headline figures
 try:
     headline = headline_figures(viewer, filters)
 except RoutesError as error:
     chrome.show_error(error)
-metrics = sm.headline_metrics(headline, against=against, columns=sm.metric_columns(filters.record_types))
+metrics = sm.headline_metrics(headline, against=against, columns=sm.metric_columns(filters.record_types), hidden=hidden)
 with headline_box:
     chrome.metric_row(metrics, viewer=viewer)
     st.caption(
@@ -110,7 +114,7 @@ with series_box:
                 st.image(charts.line_chart_svg(series, height=240, highlight=period), width="stretch",
                          alt=f"Line chart: statewide records per month, {period_text} shaded")
             else:
-                st.info("Every month is suppressed under these filters (fewer than k records).")
+                st.info(f"Every month reads “{hidden}” under these filters.")
         with region_tab:
             by_region = monthly_series(viewer, filters.with_period(None, None), by="region")
             shown = by_region[by_region.groupby("region")["records"].transform(lambda r: r.notna().any())]
@@ -118,10 +122,10 @@ with series_box:
                 st.image(charts.line_chart_svg(shown, series="region", height=260, highlight=period), width="stretch",
                          alt=f"Line chart: records per month in each Cal OES region, {period_text} shaded")
             else:
-                st.info("Every region's months are suppressed under these filters.")
+                st.info(f"Every region's months read “{hidden}” under these filters.")
     except RoutesError as error:
         chrome.show_error(error)
-    st.caption("Gaps are months suppressed because they hold fewer than k records (or would reveal one that does).")
+    st.caption(f"Gaps are months that read “{hidden}”.")
 
 # ---------------------------------------------------------------- emerging hot spots
 
@@ -134,7 +138,7 @@ def hot_spot_map(spots: pd.DataFrame, *, step: str, show_all: bool, filters: Fil
     """
     if deferred.after_first_map("statewide_hot_spots"):
         st.pydeck_chart(
-            sm.hot_spot_deck(spots, step=step, show_no_pattern=show_all,
+            sm.hot_spot_deck(spots, step=step, show_no_pattern=show_all, hidden=hidden,
                              view_state=decks.view_for_counties(filters.counties, regions=filters.regions)),
             key="statewide_hot_spots", height=480,
         )

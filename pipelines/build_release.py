@@ -521,8 +521,10 @@ def _measure_cells(
     known = cell_domain()
     pairs = known[["county", "cell6"]].assign(_in=True)
     raw = raw.merge(pairs, on=["county", "cell6"], how="left")
-    raw.loc[raw["_in"].isna(), "cell6"] = np.nan
-    raw["cell6"] = raw["cell6"].fillna(0).astype(np.int64)  # 0: in no cell of the domain
+    # 0: in no cell of the domain. Never through NaN: a float64 cell id loses its low bits, and a
+    # garbled id matches no cell of the domain, so the county's records would all land in "no cell"
+    inside = raw["_in"].notna().to_numpy()
+    raw["cell6"] = np.where(inside, raw["cell6"].fillna(0).to_numpy(dtype=np.int64), 0)
     # nullable integers: a merge that leaves gaps must not turn 64-bit cell ids into floats
     parents = known[["cell6", "cell5", "cell4"]].drop_duplicates("cell6").astype({"cell5": "Int64", "cell4": "Int64"})
     raw = raw.merge(parents, on="cell6", how="left")

@@ -55,6 +55,8 @@ HOTSPOTS_TABLE = "release_hotspot_classes"
 RELEASE_TABLES = (COUNTS_TABLE, CELLS_TABLE, FLOWS_TABLE, META_TABLE, PATHS_TABLE, SEGMENTS_TABLE, HOTSPOTS_TABLE, "meta")
 #: The finest H3 resolution of the release.
 FINEST_RES = 6
+#: How an exact count hidden by small-cell suppression reads (it may be hidden to protect another: not "fewer than k").
+SUPPRESSED_TEXT = "suppressed"
 #: z of a two-sided 95 % interval.
 _Z95 = 1.96
 
@@ -190,7 +192,7 @@ def hidden_text(viewer: Viewer) -> str:
     >>> hidden_text(Viewer("p", "partner")), hidden_text(Viewer("a", "analyst", "la", "own"))
     ('fewer than 11', 'suppressed')
     """
-    return f"fewer than {viewer.k}" if reads_release(viewer) else "suppressed"
+    return f"fewer than {viewer.k}" if reads_release(viewer) else SUPPRESSED_TEXT
 
 
 #: Count columns the release does not measure for flows and corridors (their readers fill them with ``<NA>``).

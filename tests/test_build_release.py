@@ -107,6 +107,38 @@ def test_cells_and_flows_add_up_to_their_parents(built: Path) -> None:
     assert not _read(built, "SELECT * FROM release_flows WHERE records < 0").shape[0]
 
 
+def test_a_busy_county_has_its_records_in_released_res6_cells(built: Path) -> None:
+    """The busiest county's released records sit in its res-6 cells, not in its "no cell" row.
+
+    Only the records outside the cell domain belong in "no cell": the county's
+    released total minus its released res-6 cells stays within noise of their
+    true number (4 σ per quarter, added over the quarters). And with hundreds of
+    records a year, many of its cells hold k or more over the period, so a
+    partner's res-6 heatmap shows them.
+    """
+    from geo.grid import sql_cell_to_parent
+
+    with duckdb.connect(str(built), read_only=True) as con:
+        county, released = con.execute("""
+            SELECT dest_county_fips, sum(records)::BIGINT AS n FROM release_counts
+            WHERE dest_county_fips IS NOT NULL GROUP BY ALL ORDER BY n DESC LIMIT 1""").fetchall()[0]
+        cells = con.execute("""
+            SELECT cell, sum(records) AS n, count(DISTINCT month) AS quarters FROM release_cells
+            WHERE res = 6 AND dest_county_fips = ? GROUP BY ALL""", [county]).df()
+        true = con.execute(f"""
+            SELECT CASE WHEN dest_res >= 6 THEN {sql_cell_to_parent('dest_cell', 6)} END AS cell6, count(*) AS n
+            FROM records WHERE dest_county_fips = ? AND month IS NOT NULL GROUP BY ALL""", [county]).df()  # noqa: S608 (a constant expression)
+        sigma = release.scales(con)["cells_res6"]
+    in_cells = cells[cells["cell"].notna()]
+    domain = set(build_release.cell_domain().query("county == @county")["cell6"])
+    true_outside = int(true.loc[~true["cell6"].isin(domain), "n"].sum())
+    quarters = int(cells["quarters"].max())
+    outside = released - int(in_cells["n"].sum())
+    assert released >= 500, (county, released)  # the fixture's busiest county is busy
+    assert abs(outside - true_outside) <= 4 * sigma * np.sqrt(quarters), (county, released, outside, true_outside)
+    assert (in_cells["n"] >= 11).sum() >= 10, in_cells.sort_values("n").tail(10)
+
+
 def test_release_tables_hold_no_true_count_column(built: Path) -> None:
     for table in build_release.RELEASE_TABLES:
         columns = set(_read(built, f"SELECT * FROM {table} LIMIT 0").columns)  # noqa: S608 (own names)

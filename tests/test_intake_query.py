@@ -159,7 +159,7 @@ def test_page_for_partner_has_counts_only(wh):
     assert not [t for t in at.toggle if t.key == "intake_show_quarantine"]
     text = "\n".join(d.value.to_csv() for d in at.dataframe)
     assert "Q1" not in text
-    assert any("are suppressed" in c.value for c in at.caption)
+    assert any("read “fewer than 11”" in c.value for c in at.caption)
 
 
 def test_page_for_partner_names_no_other_source(wh):

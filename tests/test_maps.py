@@ -53,7 +53,7 @@ def test_legend_as_data_lists_every_class_and_suppressed() -> None:
     legend = scale.legend("Records per cell")
     assert len(legend.entries) == len(scale.colours) + 1
     assert legend.entries[-1].rgba == colours.SUPPRESSED_RGBA
-    assert "suppressed" in legend.entries[-1].label
+    assert legend.entries[-1].label == "fewer than 11"
 
 
 def test_diverging_scale_is_symmetric_and_accepts_missing() -> None:
@@ -96,7 +96,7 @@ def test_heatmap_deck_is_offline_with_text_tooltips() -> None:
     assert [row["hex"] for row in cells["data"]] == ["872830828ffffff"]
     suppressed = next(layer for layer in spec["layers"] if layer["id"] == "cells-suppressed")
     assert [row["hex"] for row in suppressed["data"]] == ["872830826ffffff"]
-    assert "suppressed" in suppressed["data"][0]["tip"]
+    assert "fewer than 11" in suppressed["data"][0]["tip"] and "suppressed" not in suppressed["data"][0]["tip"]
     assert cells["lineWidthUnits"] == "pixels"  # a literal, not an accessor
 
 
@@ -178,7 +178,7 @@ def test_locations_and_corridors_layers() -> None:
     assert "locations" in ids and "corridors" in ids
     loc = next(layer for layer in spec["layers"] if layer["id"] == "locations")
     assert loc["data"][0]["fill"] == list(layers.LOCATION_RGBA["incoming"])
-    assert "incoming 100" in loc["data"][0]["tip"] and "suppressed" in loc["data"][1]["tip"]
+    assert "incoming 100" in loc["data"][0]["tip"] and "fewer than 11" in loc["data"][1]["tip"]
 
 
 def test_county_choropleth_marks_suppressed_counties() -> None:

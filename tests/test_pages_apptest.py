@@ -279,7 +279,7 @@ def test_a_mostly_suppressed_heatmap_says_so_and_offers_coarser_cells(pages_ware
               "cmp": "change", "cmp_from": "2024-01", "cmp_to": "2024-12"}
     # an analyst's exact, k-suppressed map (own-records scope; the protected map takes no type filter)
     app = ran_ok(page_app(HEATMAP, EXACT_ANALYST, params=params).run())
-    assert any("cells are suppressed" in w.value for w in app.warning), [w.value for w in app.warning]
+    assert any("of these cells read “suppressed”" in w.value for w in app.warning), [w.value for w in app.warning]
     ran_ok(app.button(key="heatmap_coarser").click().run())
     assert app.select_slider(key="url_res").value == 7
     assert app.query_params["res"] in ("7", ["7"])

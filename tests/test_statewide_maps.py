@@ -42,7 +42,10 @@ def test_county_rate_deck_is_offline_and_draws_suppressed_counties_grey() -> Non
     assert features["06003"]["fill"][:3] == list(SUPPRESSED_RGBA[:3])  # the suppressed grey
     lines = next(layer for layer in json.loads(deck.to_json())["layers"] if layer["id"] == "county-rates-lines")
     assert lines["@@type"] == "LineLayer" and lines["data"][-1]["c"] == list(SUPPRESSED_LINE_RGBA)  # Alpine, on top
-    assert "suppressed" in features["06003"]["tip"] and "Alpine" in features["06003"]["tip"]
+    assert "fewer than 11" in features["06003"]["tip"] and "Alpine" in features["06003"]["tip"]
+    assert "suppressed" not in features["06003"]["tip"]  # the one wording of a hidden release value
+    exact, _ = sm.county_rate_deck(_rates(), hidden="suppressed")  # an exact view's wording, when the page says so
+    assert "suppressed" in {f["properties"]["county_fips"]: f["properties"] for f in _features(exact.to_json(), "county-rates")}["06003"]["tip"]
     assert features["06037"]["fill"] != list(SUPPRESSED_RGBA)
     assert HOSTILE in features["06059"]["tip"]  # carried as text; the tooltip sets innerText
     assert legend.entries[-1].rgba == SUPPRESSED_RGBA
@@ -76,7 +79,7 @@ def test_hot_spot_deck_colours_patterns_and_hides_no_pattern_on_request() -> Non
     assert deck.map_provider is None
     layer = next(layer for layer in json.loads(deck.to_json())["layers"] if layer["id"] == "hot-spots")
     assert [row["fill"] for row in layer["data"]] == [list(sm.HOT_SPOT_RGBA["persistent_hot_spot"]), list(sm.HOT_SPOT_RGBA["no_pattern"])]
-    assert "120 records" in layer["data"][0]["tip"] and "suppressed" in layer["data"][1]["tip"]
+    assert "120 records" in layer["data"][0]["tip"] and "fewer than 11" in layer["data"][1]["tip"]
     assert layer["@@type"] == "SolidPolygonLayer" and len(layer["data"][0]["polygon"]) == 6  # the hexagon's corners
     assert "TextLayer" not in {spec["@@type"] for spec in json.loads(deck.to_json())["layers"]}
     only = json.loads(sm.hot_spot_deck(_spots(), show_no_pattern=False).to_json())
@@ -89,14 +92,15 @@ def test_hot_spot_legend_lists_the_patterns_present_in_order() -> None:
     assert [e.label for e in legend.entries] == ["Persistent hot spot (1 cell)", "No pattern (1 cell)"]
 
 
-def test_tables_spell_hidden_values_suppressed() -> None:
+def test_tables_spell_hidden_values_fewer_than_k() -> None:
     rates = _rates()
     table = sm.rates_table(rates)
-    assert table.iloc[0]["County"] == "Los Angeles" and table.iloc[-1]["Records"] == "suppressed"
+    assert table.iloc[0]["County"] == "Los Angeles" and table.iloc[-1]["Records"] == "fewer than 11"
+    assert sm.rates_table(rates, hidden="suppressed").iloc[-1]["Records"] == "suppressed"
     ranked = rates.assign(rank=pd.array([1, None, 2], dtype="Int64"), records_before=pd.array([953, None, 40], dtype="Int64"),
                           change=pd.array([55, None, 0], dtype="Int64"), change_pct=pd.array([5.8, None, 0.0], dtype="Float64"))
     shown = sm.ranking_table(ranked)
-    assert shown["Records"].tolist() == ["1,008", "suppressed", "40"]
+    assert shown["Records"].tolist() == ["1,008", "fewer than 11", "40"]
     assert shown["Change"].tolist() == ["+55", "—", "+0"]
 
 
@@ -116,4 +120,4 @@ def test_headline_metrics_show_change_only_between_visible_figures() -> None:
     )
     records, minors = sm.headline_metrics(headline, columns=("records", "minors"))
     assert (records.value, records.delta) == ("120", "+20 (+20.0 %)")
-    assert minors.value == "suppressed" and minors.delta is None and "suppressed" in minors.help
+    assert minors.value == "fewer than 11" and minors.delta is None and "fewer than 11" in minors.help

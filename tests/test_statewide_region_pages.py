@@ -79,6 +79,7 @@ def test_statewide_shows_headline_series_counties_and_hot_spots(built: Path) -> 
     text = _text(app)
     assert "Oct 2025 – Dec 2025 (the last full quarter)" in text
     assert "Los Angeles" in text and "suppressed" in text  # Alpine's 3 records never show
+    assert "fewer than 11" not in text  # an exact count hidden here may be 11 or more: never "fewer than 11"
     assert "Emerging hot spots" in text and "Persistent hot spot" in text
 
 
@@ -124,6 +125,29 @@ def test_statewide_leadership_sees_the_release(built: Path) -> None:
     released = trends.headline_figures(LEADER, Filters(start=date(2025, 10, 1), end=date(2025, 12, 1)))  # the default: last full quarter
     assert _metrics(app)["Records"] == f"{int(released.loc[0, 'records']):,}"
     assert "Figures for this viewer are protected" in _text(app)
+
+
+def test_statewide_release_says_fewer_than_11_never_suppressed(built: Path) -> None:
+    """A hidden released value reads one way on the page: header, captions, legend, tables and map tooltips."""
+    import json
+
+    from ui import deferred
+
+    app = _page(STATEWIDE)
+    app.session_state[deferred.ready_key("statewide_hot_spots")] = True
+    app.run()
+    assert not app.exception
+    text = _text(app)
+    assert "counts under 11 read “fewer than 11”" in text
+    assert "suppressed" not in text
+
+    def tips(node: object) -> list[str]:
+        if isinstance(node, dict):
+            return [str(v) for k, v in node.items() if k == "tip"] + [t for v in node.values() for t in tips(v)]
+        return [t for v in node for t in tips(v)] if isinstance(node, list) else []
+
+    shown = [t for chart in app.get("deck_gl_json_chart") for t in tips(json.loads(chart.proto.json))]
+    assert shown and not [t for t in shown if "suppressed" in t]
 
 
 def test_statewide_partner_never_sees_a_small_count(built: Path) -> None:

@@ -4,7 +4,7 @@ A Vega-Lite chart (``st.line_chart``) costs the browser about a megabyte of
 JavaScript to load and compile, and the server an Altair import and chart spec on
 every run; on the Statewide page that work competed with the county map for the
 two cores its first frame needs. These charts are plain SVG images (``st.image``,
-like the period histogram): a line per series, gaps where a month is suppressed.
+like the period histogram): a line per series, gaps where a month is hidden.
 ``st.html`` would strip SVG, so there are no per-point tooltips; the figures
 themselves are in the tables and headline numbers beside them.
 """
@@ -82,7 +82,7 @@ def line_chart_svg(
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         f'font-family="sans-serif" font-size="11" fill="#5a6270">',
-        f"<title>{html.escape(label.capitalize())} per month (suppressed months left blank)</title>",
+        f"<title>{html.escape(label.capitalize())} per month (hidden months left blank)</title>",
     ]
     if highlight is not None and months:
         lo, hi = (d.replace(day=1) for d in highlight)
@@ -117,7 +117,7 @@ def line_chart_svg(
         run: list[str] = []
         runs: list[list[str]] = []
         for month, value in points:
-            if value != value:  # NaN: suppressed, a gap in the line
+            if value != value:  # NaN: hidden, a gap in the line
                 if run:
                     runs.append(run)
                 run = []

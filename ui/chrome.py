@@ -18,7 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from geo import reference
-from maps.colours import SUPPRESSED_RGBA, Legend
+from maps.colours import SUPPRESSED_RGBA, Legend, hidden_words
 from maps.statewide_maps import Metric
 from query import release
 from query.policy import Capability
@@ -45,14 +45,23 @@ def format_period(start: date | None, end: date | None) -> str:
     return f"{lo} – {hi}"
 
 
-def page_header(title: str, what_it_counts: str, period: str, precision: str) -> None:
-    """The page title and one line saying what the map counts, over when, how precisely."""
+def page_header(title: str, what_it_counts: str, period: str, precision: str, *, viewer: Viewer | None = None) -> None:
+    """The page title and one line saying what the map counts, over when, how precisely, how a hidden count reads.
+
+    A hidden count reads as ``viewer``'s :func:`query.release.hidden_text`
+    ("fewer than 11" for a released value; without a viewer, that wording too).
+    """
     st.markdown(f"### {html.escape(title)}")
     k = settings.small_cell_k()
     st.caption(
         f"**Counts:** {what_it_counts} · **Period:** {period} · **Precision:** {precision} · "
-        f"counts under {k} are suppressed"
+        f"counts under {k} read “{_hidden(viewer)}”"
     )
+
+
+def _hidden(viewer: Viewer | None) -> str:
+    """How a hidden count reads for ``viewer`` (:func:`query.release.hidden_text`; "fewer than 11" without one)."""
+    return release.hidden_text(viewer) if viewer is not None else hidden_words()
 
 
 def protection_caption(viewer: Viewer) -> None:
@@ -181,9 +190,9 @@ def show_error(error: Exception, *, filters_key: str = "f") -> None:
 
 
 def count_table(frame: pd.DataFrame, *, label: str = "value", viewer: Viewer | None = None) -> None:
-    """A table of counts where hidden values read "suppressed" ("fewer than 11" when released), never blank or zero."""
+    """A table of counts where hidden values read as :func:`query.release.hidden_text` says, never blank or zero."""
     shown = frame.drop(columns=[c for c in ("dimension", "suppressed") if c in frame.columns]).copy()
-    hidden = release.hidden_text(viewer) if viewer is not None else "suppressed"
+    hidden = _hidden(viewer)
     for column in ("records", "victims"):
         if column in shown.columns:
             shown[column] = [(hidden if pd.isna(v) else f"{int(v):,}") for v in shown[column]]
@@ -250,12 +259,13 @@ def metric_row(metrics: Sequence[Metric], *, viewer: Viewer | None = None) -> No
     Equal columns cut a figure to "6,…" once the window narrows (1024 px with the
     sidebar open leaves about 90 px for each of seven); tiles of a fixed width in a
     wrapping row keep every figure whole. A hidden figure reads as ``viewer``'s
-    :func:`query.release.hidden_text` ("fewer than 11" for a released value).
+    :func:`query.release.hidden_text` ("fewer than 11" for a released value), also
+    when the metrics were spelled with the default wording.
     """
-    hidden = release.hidden_text(viewer) if viewer is not None else "suppressed"
+    default = hidden_words()
     with st.container(horizontal=True, wrap=True, gap="medium"):
         for metric in metrics:
-            value = hidden if metric.value == "suppressed" else metric.value
+            value = _hidden(viewer) if metric.value == default else metric.value
             st.metric(
                 metric.label, value, metric.delta, help=metric.help, delta_color="off",
                 width=tile_width(value),

@@ -223,7 +223,7 @@ def compact_count(n: float) -> str:
 def histogram_svg(
     histogram: pd.DataFrame, *, selected: tuple[date, date] | None = None, width: int = 240, height: int = 64
 ) -> str:
-    """Records per month as a bar chart in SVG (suppressed months drawn as gaps).
+    """Records per month as a bar chart in SVG (hidden months drawn as gaps).
 
     Bars inside ``selected`` (inclusive months) are dark, the others light; a
     label gives the tallest bar, and the first month of every other year is marked.
@@ -243,13 +243,13 @@ def histogram_svg(
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="8" fill="#5a6270">',
-        "<title>Records per month (suppressed months left blank)</title>",
+        "<title>Records per month (hidden months left blank)</title>",
         f'<text x="{left - 3}" y="8" text-anchor="end">{label}</text>',
         f'<line x1="{left}" y1="{plot_h + 0.5}" x2="{width}" y2="{plot_h + 0.5}" stroke="#c9ced6"/>',
     ]
     for i, (month, value) in enumerate(zip(months, values, strict=True)):
         x = left + i * step
-        if value == value and value > 0:  # NaN (suppressed) is a gap
+        if value == value and value > 0:  # NaN (hidden) is a gap
             h = max(plot_h * value / top, 0.5)
             inside = selected is None or selected[0].replace(day=1) <= month <= selected[1].replace(day=1)
             colour = HISTOGRAM_RGB[0] if inside else HISTOGRAM_RGB[1]

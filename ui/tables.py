@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from maps.colours import hidden_words
 from query import audit, release
 from query.filters import Filters
 from query.policy import Capability
@@ -49,23 +50,27 @@ def record_download(viewer: Viewer, *, name: str, rows: int, columns: list[str],
 
 
 def hidden_as_released(data: pd.DataFrame, *, viewer: Viewer) -> pd.DataFrame:
-    """``data`` with cells reading "suppressed" spelled as ``viewer`` reads a hidden count.
+    """``data`` with every hidden count spelled as ``viewer`` reads one (:func:`query.release.hidden_text`).
 
-    For a viewer who reads the protected release that is "fewer than 11"
-    (:func:`query.release.hidden_text`); other viewers' tables are unchanged.
+    A table may come spelled with either wording of a hidden count (a query's
+    "suppressed", a map helper's default "fewer than 11"): both become the
+    viewer's, "fewer than 11" for a released value, "suppressed" for an exact
+    count hidden by small-cell suppression. A viewer without aggregates'
+    tables are unchanged.
 
     >>> hidden_as_released(pd.DataFrame({"Records": ["12", "suppressed"]}), viewer=Viewer("p", "partner"))["Records"].tolist()
     ['12', 'fewer than 11']
     """
-    hidden = release.hidden_text(viewer) if viewer.can(Capability.SEE_AGGREGATES) else "suppressed"
-    if hidden == "suppressed" or data.empty:
+    if not viewer.can(Capability.SEE_AGGREGATES) or data.empty:
         return data
+    hidden = release.hidden_text(viewer)
+    either = {release.SUPPRESSED_TEXT, hidden_words()} - {hidden}
     text = [c for c in data.columns if data[c].dtype == object or pd.api.types.is_string_dtype(data[c])]
     if not text:
         return data
     out = data.copy()
     for column in text:
-        out[column] = out[column].map(lambda v: hidden if isinstance(v, str) and v == "suppressed" else v)
+        out[column] = out[column].map(lambda v: hidden if isinstance(v, str) and v in either else v)
     return out
 
 
