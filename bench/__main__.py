@@ -11,7 +11,8 @@ RSS is its own):
 4. the physical reference: ``records`` written as Parquet, scanned and copied by DuckDB;
 5. the analyst baseline on the demo's largest CSV export (:mod:`bench.baseline`);
 6. every page's query-layer calls, p50/p95 (:mod:`bench.pages`);
-7. time to first map in headless Chromium and the app's RSS (:mod:`bench.browser`).
+7. time to first map in headless Chromium, every page's map, a filter change and a
+   playback step against a floor page, and the app's RSS (:mod:`bench.browser`).
 
 Once per run: the geocoder (1 M rows / 50 k distinct) and matching (1 M tokens /
 32 sources) benchmarks. Results go to ``data/bench/results.json`` and the report

@@ -8,6 +8,14 @@ map) is visible *and* has been drawn on (:data:`FIRST_MAP_PROBE`): the cold
 figure, with a server that has run no script yet. A second fresh context gives the warm figure. Then it
 opens every page the navigation lists and reads the server's RSS (``VmRSS``) and
 peak (``VmHWM``) from ``/proc``.
+
+Issue 23's figures (:func:`measure_views`, read by :func:`speed_rows`): every view
+of :data:`VIEWS` (each page, and the heatmap's side-by-side compare) from navigation
+to its maps drawn with their data (:data:`SETTLE_PROBE`, :func:`settled`), a filter
+change on Statewide and the Heatmap, and playback steps on the Heatmap
+(:func:`playback_steps`); each divided by the same measurement of a trivial page,
+``bench/floor_app.py``, on its own server in the same run (:func:`measure_floor`),
+and judged PASS/MISS against :data:`TARGETS_S` without failing the run.
 """
 
 from __future__ import annotations
@@ -70,6 +78,126 @@ FIRST_MAP_PROBE = """
   requestAnimationFrame(tick);
 })();
 """.replace("MAP_CANVAS", json.dumps(MAP_CANVAS))
+
+
+#: Run in the page before any of its scripts: records what the user sees settle.
+#: ``__routesDraws``: for every frame in which WebGL drew on a visible map canvas
+#: (:data:`MAP_CANVAS`), the time (``performance.now()``) of the animation frame two
+#: frames later, when that frame has been handed to the screen, and which canvas (by
+#: order of first draw). ``__routesMain``: the last change to the page's main area
+#: (the content of a page without a map). ``__routesRunning``: whether Streamlit's
+#: running indicator is shown. :func:`settled` reads these after a navigation, a
+#: filter change or a playback step.
+SETTLE_PROBE = """
+(() => {
+  const ids = new WeakMap();
+  let frame = 0, canvases = 0, drewIn = new Map();
+  self.__routesDraws = []; self.__routesMain = 0; self.__routesRunning = false;
+  for (const proto of [self.WebGL2RenderingContext, self.WebGLRenderingContext].map(c => c && c.prototype)) {
+    if (!proto) continue;
+    for (const name of ['drawArrays', 'drawElements', 'drawArraysInstanced', 'drawElementsInstanced']) {
+      const draw = proto[name];
+      if (!draw) continue;
+      proto[name] = function (...args) {
+        const canvas = this.canvas;
+        if (canvas && canvas.matches && canvas.matches(MAP_CANVAS)) {
+          const box = canvas.getBoundingClientRect();
+          if (box.width > 0 && box.height > 0 && canvas.checkVisibility()) {
+            if (!ids.has(canvas)) ids.set(canvas, canvases++);
+            drewIn.set(ids.get(canvas), frame);
+          }
+        }
+        return draw.apply(this, args);
+      };
+    }
+  }
+  const tick = () => {
+    frame += 1;
+    for (const [canvas, drawn] of drewIn) {
+      if (frame >= drawn + 2) { self.__routesDraws.push([performance.now(), canvas]); drewIn.delete(canvas); }
+    }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+  const watch = () => {
+    if (!document.body) { setTimeout(watch, 5); return; }
+    new MutationObserver(records => {
+      const now = performance.now();
+      self.__routesRunning = !!document.querySelector('[data-testid="stStatusWidget"]');
+      if (records.some(r => r.target.closest && r.target.closest('[data-testid="stMain"]'))) self.__routesMain = now;
+    }).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});
+  };
+  watch();
+})();
+""".replace("MAP_CANVAS", json.dumps(MAP_CANVAS))
+#: No map drawn and nothing changed in the main area for this long (and Streamlit
+#: not running): the page has settled; its figure is the last change before.
+QUIET_MS = 1500
+#: The issue's targets (issue 23, "Speed you can feel"), seconds.
+#: After a filter change, this long without a map frame: the page shows no map (a refusal, say).
+NO_MAP_MS = 10_000
+TARGETS_S = {"map": 2.0, "filter": 1.0, "playback": 0.5}
+
+
+def settled(draws: list[list[float]], main_changed: float, *, since: float, maps: int = 1) -> dict:
+    """When a page settled after ``since`` (ms, the page's clock), from :data:`SETTLE_PROBE`'s records.
+
+    ``draws`` are ``[time, canvas]`` pairs; ``maps`` is how many map canvases the
+    view has. Returns ``{"s": seconds, "what": "map" | "content"}``: the last map
+    frame after ``since`` when at least ``maps`` canvases drew (the view's maps with
+    their data, not only a first outline), else the main area's last change.
+    """
+    after = [(t, c) for t, c in draws if t >= since]
+    if after and len({c for _, c in after}) >= maps:
+        return {"s": (max(t for t, _ in after) - since) / 1000, "what": "map"}
+    return {"s": max(main_changed - since, 0.0) / 1000, "what": "content"}
+
+
+def playback_steps(draws: list[list[float]], *, since: float, gap_ms: float = 400) -> list[float]:
+    """Seconds between successive months' maps while playing.
+
+    Map frames after ``since`` come in bursts, one per month (deck.gl draws a few
+    frames as a new layer's data arrives); a pause longer than ``gap_ms`` starts the
+    next month. A step is the time from one burst's last frame to the next one's.
+    """
+    times = sorted(t for t, _ in draws if t >= since)
+    ends: list[float] = []
+    for i, t in enumerate(times):
+        if i + 1 == len(times) or times[i + 1] - t > gap_ms:
+            ends.append(t)
+    return [(b - a) / 1000 for a, b in zip(ends, ends[1:], strict=False)]
+
+
+def verdict(seconds: float | None, target: float) -> str:
+    """``PASS`` or ``MISS`` against a target (``–`` when not measured)."""
+    if seconds is None:
+        return "–"
+    return "PASS" if seconds <= target else "MISS"
+
+
+def speed_rows(speed: dict) -> list[dict]:
+    """One row per figure of :func:`measure_views`: its floor, ratio, target and verdict.
+
+    Navigation is divided by the floor page's navigation to its map, a filter
+    change and a playback step (the median of the steps) by the floor page's redraw.
+    """
+    floor = speed.get("floor", {})
+    rows = []
+    for view, f in speed.get("views", {}).items():
+        rows.append({"what": f"open {view} ({f['what']})", "s": f["s"], "floor_s": floor.get("map_s"),
+                     "target_s": TARGETS_S["map"]})
+    for view, f in speed.get("filter", {}).items():
+        rows.append({"what": f"filter change on {view} ({f['what']})", "s": f["s"],
+                     "floor_s": floor.get("redraw_s"), "target_s": TARGETS_S["filter"]})
+    steps = sorted(speed.get("playback_steps_s") or [])
+    if steps:
+        median = steps[len(steps) // 2] if len(steps) % 2 else (steps[len(steps) // 2 - 1] + steps[len(steps) // 2]) / 2
+        rows.append({"what": f"playback step on heatmap (median of {len(steps)})", "s": median,
+                     "floor_s": floor.get("redraw_s"), "target_s": TARGETS_S["playback"]})
+    for row in rows:
+        row["ratio"] = row["s"] / row["floor_s"] if row["floor_s"] else None
+        row["verdict"] = verdict(row["s"], row["target_s"])
+    return rows
 
 
 def _free_port() -> int:
@@ -164,6 +292,128 @@ def _first_map(browser, url: str, timeout_ms: int) -> float:
         context.close()
 
 
+#: The views timed, ``(name, path and query, map canvases it draws)``; 0 maps: the
+#: page's main content is what is timed. Pages the navigation does not list are skipped.
+VIEWS = (
+    ("statewide", "", 1), ("heatmap", "heatmap", 1), ("flows_and_corridors", "flows_and_corridors", 1),
+    ("region", "region", 1), ("data_intake", "data_intake", 0), ("deconfliction", "deconfliction", 0),
+    ("heatmap_compare_side", "heatmap?cmp=side", 2),
+)
+#: The filter change timed on these pages: "Record type" set to :data:`FILTER_OPTION`.
+FILTER_VIEWS = ("statewide", "heatmap")
+FILTER_OPTION = "tip"
+
+
+def _settle(page, *, since: float, maps: int, timeout_ms: int, no_map_ms: float | None = None) -> dict:
+    """Wait until the page is quiet (:data:`QUIET_MS`) after ``since``; when it settled.
+
+    Quiet only counts once ``maps`` canvases drew: deck.gl loading its code, or
+    building a large layer's attributes, is a pause with nothing else to see. With
+    ``no_map_ms`` (after a filter change, whose result may be a refusal instead of
+    a map), that long a quiet without a map frame settles too.
+    """
+    page.wait_for_function(
+        """([since, maps, quiet, noMap]) => {
+          const draws = self.__routesDraws.filter(d => d[0] >= since);
+          const last = Math.max(since, self.__routesMain, ...draws.map(d => d[0]));
+          const idle = performance.now() - last;
+          if (self.__routesRunning || document.querySelector('[data-testid="stStatusWidget"]')) return false;
+          if (maps && new Set(draws.map(d => d[1])).size < maps) return noMap !== null && idle >= noMap;
+          return idle >= quiet;
+        }""", arg=[since, maps, QUIET_MS, no_map_ms], polling=100, timeout=timeout_ms)
+    draws, main = page.evaluate("[self.__routesDraws, self.__routesMain]")
+    return settled(draws, main, since=since, maps=maps)
+
+
+def _open_view(context, url: str, maps: int, timeout_ms: int):
+    page = context.new_page()
+    page.add_init_script(SETTLE_PROBE)
+    page.goto(url, wait_until="commit", timeout=timeout_ms)
+    return page, _settle(page, since=0.0, maps=maps, timeout_ms=timeout_ms)
+
+
+def _change_filter(page, maps: int, timeout_ms: int) -> dict:
+    """Pick :data:`FILTER_OPTION` as the record type in the sidebar; when the page settled after the pick."""
+    box = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Record type").first
+    option = page.get_by_role("option", name=FILTER_OPTION, exact=True)
+    for _ in range(5):
+        box.get_by_role("combobox").first.focus(timeout=timeout_ms)
+        page.keyboard.press("ArrowDown")  # opens the list (a click on the box only focuses it)
+        with contextlib.suppress(Exception):
+            option.wait_for(timeout=3_000)
+            break
+    since = page.evaluate("performance.now()")
+    option.click(timeout=timeout_ms)
+    return _settle(page, since=since, maps=maps, timeout_ms=timeout_ms, no_map_ms=NO_MAP_MS)
+
+
+def _playback(page, timeout_ms: int, *, steps: int = 4) -> list[float]:
+    """Press "Play months" and time ``steps`` months' maps after the first."""
+    since = page.evaluate("performance.now()")
+    page.get_by_role("button", name=re.compile("Play months")).click(timeout=timeout_ms)
+    page.wait_for_function(
+        "([since, n, gap]) => { const t = self.__routesDraws.map(d => d[0]).filter(x => x >= since).sort((a, b) => a - b);"
+        " let ends = 0; for (let i = 0; i < t.length; i++) if (i + 1 === t.length ? performance.now() - t[i] > gap : t[i + 1] - t[i] > gap) ends++;"
+        " return ends > n; }", arg=[since, steps, 400], polling=100, timeout=timeout_ms)
+    draws = page.evaluate("self.__routesDraws")
+    return playback_steps(draws, since=since)[:steps]
+
+
+def measure_views(url: str, browser, *, timeout_ms: int, available: set[str]) -> dict:
+    """Every view's navigation, the filter change and a playback step, against the floor's.
+
+    Each view opens in a fresh context after one untimed visit (the server has run
+    that page's script once: the warm figure a second user sees).
+    """
+    out: dict = {"views": {}, "filter": {}, "errors": {}}
+    for name, path, maps in VIEWS:
+        if path.split("?")[0] and path.split("?")[0] not in available:
+            continue
+        try:
+            for attempt in ("untimed", "timed"):
+                context = browser.new_context(viewport=VIEWPORT, service_workers="block")
+                try:
+                    page, nav = _open_view(context, f"{url}/{path}", maps, timeout_ms)
+                    if attempt == "timed":
+                        out["views"][name] = nav
+                        if name in FILTER_VIEWS:
+                            try:
+                                out["filter"][name] = _change_filter(page, maps, timeout_ms)
+                            except Exception as exc:  # noqa: BLE001 - reported; playback still timed
+                                out["errors"][f"{name} filter"] = f"{type(exc).__name__}: {exc}"[:300]
+                        if name == "heatmap":  # on a fresh page: not after the filter change
+                            page.close()
+                            page, _ = _open_view(context, f"{url}/{path}", maps, timeout_ms)
+                            out["playback_steps_s"] = _playback(page, timeout_ms)
+                finally:
+                    context.close()
+        except Exception as exc:  # noqa: BLE001 - one view failing leaves the others' figures
+            out["errors"][name] = f"{type(exc).__name__}: {exc}"[:300]
+    return out
+
+
+def measure_floor(browser, log_dir: Path, *, timeout_ms: int) -> dict:
+    """:mod:`bench.floor_app` on its own server: navigation to its map and one redraw."""
+    with _server(Path(os.environ.get("ROUTES_WAREHOUSE", "")), log_dir / "streamlit_floor.log",
+                 REPO / "bench" / "floor_app.py") as (url, _pid):
+        for attempt in ("untimed", "timed"):
+            context = browser.new_context(viewport=VIEWPORT, service_workers="block")
+            try:
+                page, nav = _open_view(context, url, 1, timeout_ms)
+                if attempt == "timed":
+                    box = page.locator('[data-testid="stSelectbox"]').first
+                    box.get_by_role("combobox").first.click(timeout=timeout_ms)
+                    option = page.get_by_role("option", name="red", exact=True)
+                    option.wait_for(timeout=timeout_ms)
+                    since = page.evaluate("performance.now()")
+                    option.click(timeout=timeout_ms)
+                    redraw = _settle(page, since=since, maps=1, timeout_ms=timeout_ms)
+                    return {"map_s": nav["s"], "redraw_s": redraw["s"]}
+            finally:
+                context.close()
+    raise AssertionError("unreachable")
+
+
 def measure_browser(warehouse_path: Path, *, log_dir: Path, timeout_ms: int = 90_000) -> dict:
     """Cold and warm time to first map, every page's load, and the app's RSS."""
     if not CHROMIUM.exists():
@@ -194,6 +444,16 @@ def measure_browser(warehouse_path: Path, *, log_dir: Path, timeout_ms: int = 90
                     loads[target.removeprefix(url).strip("/") or "statewide"] = time.perf_counter() - started
                 out["page_loads_s"] = loads
                 context.close()
+                available = {h.split("?")[0].rstrip("/").rsplit("/", 1)[-1] for h in hrefs}
+                out["speed"] = measure_views(url, browser, timeout_ms=timeout_ms, available=available)
+                try:
+                    out["speed"]["floor"] = measure_floor(browser, log_dir, timeout_ms=timeout_ms)
+                except Exception as exc:  # noqa: BLE001 - the figures stand without their ratio
+                    out["speed"]["errors"]["floor"] = f"{type(exc).__name__}: {exc}"[:300]
+                for row in speed_rows(out["speed"]):
+                    ratio = f"{row['ratio']:.1f}× floor" if row["ratio"] else "no floor"
+                    print(f"[bench browser] {row['verdict']} {row['what']}: {row['s']:.2f} s ({ratio}; "
+                          f"target ≤ {row['target_s']:g} s)", file=sys.stderr, flush=True)
             finally:
                 browser.close()
             memory = _memory_mib(pid)

@@ -221,8 +221,13 @@ def heatmap_deck(
             )
         )
         drawn.append(L.county_line_layer(coarse, layer_id=f"{layer_id}-county-lines", opacity=0.35))
+    rolled = cells["rolled_up"].fillna(False).astype(bool) & ~cells["suppressed"].fillna(False).astype(bool) \
+        if "rolled_up" in cells.columns else pd.Series(False, index=cells.index)
+    if rolled.any():  # outlines beneath the exact cells: a large low-count parent must not dominate
+        drawn.append(L.rolled_up_hexagon_layer(cells[rolled], scale=scale, value_column=value_column,
+                                               layer_id=f"{layer_id}-rolled-up"))
     drawn.append(L.suppressed_hexagon_layer(cells, layer_id=f"{layer_id}-suppressed"))
-    drawn.append(L.hexagon_layer(cells, scale=scale, value_column=value_column, layer_id=layer_id))
+    drawn.append(L.hexagon_layer(cells[~rolled], scale=scale, value_column=value_column, layer_id=layer_id))
     return make_deck(drawn, view_state=view_state)
 
 
@@ -365,24 +370,46 @@ def flows_deck(
     from_columns: tuple[str, str] = ("origin_lat", "origin_lng"),
     to_columns: tuple[str, str] = ("dest_lat", "dest_lng"),
     view_state: pdk.ViewState | None = None,
+    focus_segment: int | None = None,
+    focus_flows: pd.DataFrame | None = None,
 ) -> pdk.Deck:
-    """The Flows and corridors map: corridor loads, then arcs, then location circles.
+    """The Flows and corridors map: arcs, then corridor loads, then location circles.
+
+    Corridors are drawn over the arcs, so a pointer on a corridor picks the
+    corridor and not a faint arc beneath it. With ``focus_segment`` (a
+    ``segment_id`` of ``corridors``) that segment is outlined and ``focus_flows``
+    (the flows routed over it, :func:`query.flows.segment_flows`) are drawn in the
+    focus colour over the others, which all fade.
 
     Internal flows (same origin and destination) are not drawn as arcs: they are
     in the location circles. Rows need the columns of :mod:`query.flows`.
     """
+
+    def moving(frame: pd.DataFrame) -> pd.DataFrame:
+        out = frame[(frame[from_columns[0]] != frame[to_columns[0]]) | (frame[from_columns[1]] != frame[to_columns[1]])]
+        out = out.dropna(subset=[*from_columns, *to_columns])
+        return out.assign(tip=edge_tips(out))
+
     drawn: list[pdk.Layer] = []
-    if corridors is not None and not corridors.empty and corridor_scale is not None:
-        drawn.append(L.corridor_layer(corridor_frame(corridors), scale=corridor_scale))
+    in_focus = focus_segment is not None
     if edges is not None and not edges.empty:
-        moving = edges[
-            (edges[from_columns[0]] != edges[to_columns[0]]) | (edges[from_columns[1]] != edges[to_columns[1]])
-        ]
-        moving = moving.dropna(subset=[*from_columns, *to_columns])
         drawn.append(
             L.arc_layer(
-                moving.assign(tip=edge_tips(moving)), count_column=count_column, top_n=top_n,
+                moving(edges), count_column=count_column, top_n=0 if in_focus else top_n,
                 scale=edge_scale, from_columns=from_columns, to_columns=to_columns,
+            )
+        )
+    if corridors is not None and not corridors.empty and corridor_scale is not None:
+        frame = corridor_frame(corridors)
+        chosen = frame[frame["segment_id"].eq(focus_segment)] if in_focus and "segment_id" in frame else frame.iloc[:0]
+        if not chosen.empty:
+            drawn.append(L.focus_path_layer(chosen))
+        drawn.append(L.corridor_layer(frame, scale=corridor_scale))
+    if in_focus and focus_flows is not None and not focus_flows.empty:
+        drawn.append(
+            L.arc_layer(
+                moving(focus_flows), count_column=count_column, top_n=len(focus_flows), scale=edge_scale,
+                from_columns=from_columns, to_columns=to_columns, layer_id="flows-focus", rgba=L.FOCUS_RGBA,
             )
         )
     if locations is not None and not locations.empty:

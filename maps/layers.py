@@ -39,6 +39,8 @@ COUNTY_LINE_RGBA = (95, 105, 115, 200)
 HIGHWAY_RGBA = (150, 95, 60, 170)
 #: Arcs outside the top N: drawn, but faded.
 FADED_ALPHA = 40
+#: What is in focus (a selected corridor segment and the flows routed over it): the legend's accent.
+FOCUS_RGBA = (214, 39, 40, 235)
 #: Arcs rise to the side so that A→B and B→A never draw on top of each other:
 #: a constant tilt turns the two directions to opposite sides of their chord.
 ARC_TILT_DEG = 22
@@ -377,6 +379,29 @@ def hexagon_layer(
     )
 
 
+def rolled_up_hexagon_layer(
+    cells: pd.DataFrame, *, scale: ColourScale, value_column: str = "value", layer_id: str = "cells-rolled-up",
+) -> pdk.Layer:
+    """Cells rolled up into a coarser parent, drawn as an outline in the scale's colour and not filled.
+
+    A rolled-up parent is large and its count is small: filled, it would outweigh the
+    exact cells around it, and a pale fill under them would blend into colours the
+    legend lacks.
+    """
+    data = pd.DataFrame(
+        {
+            "hex": cells["hex"].astype(str).to_list(),
+            "line": _rgba_lists(scale.rgba_of(cells[value_column])),
+            "tip": _tip_column(cells, None),
+        }
+    )
+    return pdk.Layer(
+        "H3HexagonLayer", data, id=layer_id, get_hexagon="hex", filled=False, stroked=True,
+        get_line_color="line", line_width_units=PIXELS, get_line_width=2.5, extruded=False,
+        pickable=True, auto_highlight=True,
+    )
+
+
 def suppressed_hexagon_layer(cells: pd.DataFrame, *, layer_id: str = "cells-suppressed") -> pdk.Layer:
     """Suppressed cells (fewer than k records): grey with a dark outline, never a gap or zero."""
     shown = cells[cells["suppressed"].fillna(False).astype(bool)] if "suppressed" in cells else cells.iloc[:0]
@@ -459,13 +484,15 @@ def arc_layer(
     to_columns: tuple[str, str] = ("dest_lat", "dest_lng"),
     layer_id: str = "flows",
     max_width_px: float = 8.0,
+    rgba: Sequence[int] | None = None,
 ) -> pdk.Layer:
     """Flow arcs, width and colour by count; the ``top_n`` largest opaque, the rest faded.
 
     Arcs are tilted by :data:`ARC_TILT_DEG`, so opposite directions between the
     same two places bow to opposite sides instead of overlapping; each arc is
     paler at its point source and full colour at its destination. Suppressed edges
-    (``suppressed``) are not drawn.
+    (``suppressed``) are not drawn. ``rgba`` draws every arc in that one colour
+    (the flows in focus) instead of by the scale.
     """
     shown = edges
     if "suppressed" in edges.columns:
@@ -479,6 +506,8 @@ def arc_layer(
     if scale is None:
         scale = _default_scale(counts)
     colours = scale.rgba_of(counts)
+    if rgba is not None:
+        colours[:] = np.asarray(rgba, dtype=colours.dtype)
     target = colours.copy()
     target[:, 3] = np.where(top, 230, FADED_ALPHA)
     source = colours.copy()
@@ -591,6 +620,8 @@ def corridor_layer(
             "tip": _tip_column(segments, None),
         }
     )
+    if "segment_id" in segments.columns:  # what a click on the map hands back to the page
+        data["segment_id"] = pd.to_numeric(segments["segment_id"]).astype(int).tolist()
     return pdk.Layer(
         "PathLayer",
         data,
@@ -603,6 +634,15 @@ def corridor_layer(
         joint_rounded=True,
         pickable=True,
         auto_highlight=True,
+    )
+
+
+def focus_path_layer(segments: pd.DataFrame, *, path_column: str = "path", layer_id: str = "corridor-focus") -> pdk.Layer:
+    """The corridor segment in focus: a wide dark casing under nothing, over the loads (not pickable)."""
+    data = pd.DataFrame({"path": [_as_path(p) for p in segments[path_column]]})
+    return pdk.Layer(
+        "PathLayer", data, id=layer_id, get_path="path", get_color=list(FOCUS_RGBA), get_width=14,
+        width_units=PIXELS, cap_rounded=True, joint_rounded=True, pickable=False,
     )
 
 
@@ -644,6 +684,16 @@ def arc_legend(scale: ColourScale, *, top_n: int) -> Legend:
     return Legend(base.title, base.entries, note=note)
 
 
+def focus_legend(route: str) -> Legend:
+    """The legend of a selected corridor segment and the flows routed over it."""
+    return Legend(
+        title="In focus",
+        entries=(LegendEntry(f"selected {route} segment", FOCUS_RGBA),),
+        note="red arcs: the flows routed over it (listed below the map); click another segment to change it, "
+        "or the map's empty space to clear it",
+    )
+
+
 __all__ = [
     "arc_layer",
     "arc_legend",
@@ -654,12 +704,15 @@ __all__ = [
     "county_label_layer",
     "county_line_layer",
     "county_outline_layer",
+    "focus_legend",
+    "focus_path_layer",
     "hexagon_layer",
     "hexagon_outline",
     "highway_label_layer",
     "highway_layer",
     "location_layer",
     "location_legend",
+    "rolled_up_hexagon_layer",
     "place_label_layer",
     "suppressed_hexagon_layer",
     "tile_layer",

@@ -8,6 +8,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from geo import reference
 from maps import colours, decks, layers
 from maps import statewide_maps as sm
 from query import release
@@ -32,6 +33,39 @@ BUILD_NOTE = (
     "The flow tables are not built yet. Run `python -m pipelines build` "
     "(or `make demo`) to derive flows and corridors from the records."
 )
+
+
+
+def _counties_of(level: str, place: str | None) -> list[str] | None:
+    """The county codes of a place at a grouping (``None`` for H3 cells, which have none)."""
+    if not place:
+        return None
+    if level == "county":
+        return [place]
+    if level in ("region", "task_force"):
+        dims = reference.county_dimensions()
+        return dims.loc[dims[level].eq(place), "county_fips"].tolist()
+    return None
+
+
+def _focus_counties(level: str, mode: str, place: str | None, other: str | None) -> tuple[list[str] | None, list[str] | None]:
+    """Origin and destination counties of the flows in focus (``None``: any)."""
+    if mode == "incoming":
+        return None, _counties_of(level, place)
+    if mode == "outgoing":
+        return _counties_of(level, place), None
+    if mode == "between" and place and other:
+        return _counties_of(level, place), _counties_of(level, other)
+    return None, None
+
+
+def _picked_segment(picked: list[dict] | None, corridors: pd.DataFrame | None) -> pd.Series | None:
+    """The corridor row of a click on the map, if that segment is still drawn."""
+    if not picked or corridors is None or "segment_id" not in picked[0]:
+        return None
+    rows = corridors[corridors["segment_id"].eq(int(picked[0]["segment_id"]))]
+    return rows.iloc[0] if len(rows) else None
+
 
 viewer = ui_filters.scope_choice(current_viewer())  # all agencies (release) or own records (exact)
 header = st.container()
@@ -67,6 +101,7 @@ if flows is None:
     st.stop()
 
 edges_of = snapshot_cached(flows.flow_edges)
+segment_flows_of = snapshot_cached(flows.segment_flows)
 totals_of = snapshot_cached(flows.location_totals)
 loads_of = snapshot_cached(flows.corridor_loads)
 pairs_of = snapshot_cached(flows.coordination_pairs)
@@ -75,7 +110,6 @@ shifts_of = snapshot_cached(flows.route_shifts)
 try:
     edges = edges_of(viewer, filters, level=level)
     locations = totals_of(viewer, filters, level=level)
-    corridors = loads_of(viewer, filters) if show_corridors else None
 except ReleaseNotBuiltError:
     st.info(BUILD_NOTE)
     chrome.attribution_footer()
@@ -98,6 +132,14 @@ with st.sidebar:
                          placeholder="choose a place", key="flows_other", disabled=mode != "between")
 
 drawn = decks.focus_edges(edges, mode=mode, location=location, other=other)
+# the corridors follow the place in focus: only the flows leaving or reaching it load them
+origins, dests = _focus_counties(str(level), mode, location, other)
+try:
+    corridors = loads_of(viewer, filters, origins=origins, dests=dests, both_ways=mode == "between") if show_corridors else None
+except RoutesError as error:
+    chrome.show_error(error)
+except duckdb.Error:
+    corridors = None
 visible = drawn[~drawn["suppressed"].astype(bool)]
 edge_scale = colours.fixed_scale(edges["records"].max() if len(edges) else None, n=5, minimum=viewer.k, palette_name="cividis", unit="flow records")
 corridor_scale = None
@@ -107,20 +149,39 @@ if corridors is not None and len(corridors):
 map_column, legend_column = st.columns([5, 1.5])
 with map_column:
     chrome.reset_view_button("flows_map", fitted=bool(filters.counties or filters.regions))
+    map_key = chrome.map_key("flows_map")
+    state = st.session_state.get(map_key)  # the segment clicked on the previous run, if any
+    picked = ((state.get("selection") or {}).get("objects") or {}).get("corridors") if state else None
+    segment = _picked_segment(picked, corridors)
+    over = segment_flows_of(viewer, filters, segment_id=int(segment["segment_id"])) if segment is not None else None
     st.pydeck_chart(
         decks.flows_deck(
             edges=drawn, locations=locations, corridors=corridors, edge_scale=edge_scale,
             corridor_scale=corridor_scale, top_n=int(top_n),
             view_state=chrome.map_view("flows_map", decks.view_for_counties(filters.counties, regions=filters.regions)),
+            focus_segment=None if segment is None else int(segment["segment_id"]), focus_flows=over,
         ),
-        key=chrome.map_key("flows_map"), height=560,
+        key=map_key, height=560, on_select="rerun", selection_mode="single-object",
     )
 with legend_column:
+    if segment is not None:
+        chrome.draw_legend(layers.focus_legend(str(segment["route"])))
     chrome.draw_legend(layers.arc_legend(edge_scale, top_n=int(top_n)))
     chrome.draw_legend(layers.location_legend())
     if corridor_scale is not None:
         chrome.draw_legend(corridor_scale.legend("Corridor load (line width and colour)", suppressed=True))
     st.caption(f"{len(visible):,} flows shown · {int(drawn['suppressed'].sum()):,} suppressed (under k, not drawn)")
+
+if segment is not None and over is not None:
+    st.markdown(f"#### Flows routed over the selected {segment['route']} segment")
+    if over.empty:
+        st.caption("No county-to-county flow of k or more records is routed over this segment under these filters.")
+    else:
+        tables.show_table(sm.flows_table(release.drop_unreleased(viewer, over.head(200))), viewer=viewer, name="Flows over a corridor segment",
+                          filters=filters, hide_index=True, width="stretch")
+    st.caption("Routes run county to county on the schematic highways; flows rolled up to a region follow no segment.")
+elif corridors is not None and len(corridors):
+    st.caption("Click a corridor segment on the map to highlight and list the flows routed over it.")
 
 st.markdown("#### Flows")
 tables.show_table(sm.flows_table(release.drop_unreleased(viewer, visible.head(200))), viewer=viewer, name="Flows", filters=filters, hide_index=True, width="stretch")

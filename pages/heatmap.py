@@ -96,9 +96,11 @@ selected_hex = None
 with map_column:
     chrome.reset_view_button("heatmap_map", fitted=zoomed_in)
     if comparison is None:
+        # one chart per detail level: a pick is a row index, so kept across levels it would
+        # highlight another cell while the breakdown below still described the old one
         event = st.pydeck_chart(
             decks.heatmap_deck(counts, scale=scale, county_scale=county_scale, measure=measure, view_state=view),
-            on_select="rerun", selection_mode="single-object", key=chrome.map_key("heatmap_map"), height=520,
+            on_select="rerun", selection_mode="single-object", key=f"{chrome.map_key('heatmap_map')}_res{res}", height=520,
         )
         picked = (event.selection.objects.get("cells") or []) if event and event.selection else []
         selected_hex = picked[0].get("hex") if picked else None
@@ -129,11 +131,15 @@ with legend_column:
     else:
         chrome.draw_legend(scale.legend(f"{MEASURE_LABELS[measure]} per cell"))
         chrome.draw_legend(county_scale.legend("County fill: records not in a cell", suppressed=False))
+        if "rolled_up" in counts.columns and counts["rolled_up"].fillna(False).astype(bool).any():
+            st.caption("Outlined hexagons: small cells rolled up into a larger one, its count in the outline's colour.")
     visible = shown[~shown["suppressed"].astype(bool)]
     st.caption(
         f"{len(visible):,} cells shown · {int(shown['suppressed'].sum()):,} cells suppressed · "
         f"{int(counts['level'].eq('county').sum()):,} counties with records not in a cell"
     )
+    if visible.empty and counts["level"].eq("county").any():
+        st.caption(cells.no_cells_reason(viewer, res))
 
 suppressed_share = float(shown["suppressed"].astype(bool).mean()) if len(shown) else 0.0
 coarser = [r for r in decks.RES_NAMES if r < res]
@@ -161,6 +167,8 @@ options = ([selected_hex] if selected_hex and selected_hex not in set(top["hex"]
 labels = dict(zip(top["hex"], top["label"], strict=True))
 if selected_hex:
     st.session_state["heatmap_cell"] = selected_hex
+elif st.session_state.get("heatmap_cell") and cells.cell_from_hex(st.session_state["heatmap_cell"])[1] != res:
+    st.session_state["heatmap_cell"] = None  # picked at another detail level: no breakdown of a cell not drawn
 choice = st.selectbox(
     "Click a hexagon on the map, or pick one of the busiest cells", options, key="heatmap_cell",
     format_func=lambda h: labels.get(h) or cells.cell_label(h), index=None, placeholder="choose a cell",

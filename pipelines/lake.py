@@ -99,7 +99,7 @@ def export_lake(out: Path, *, warehouse_path: Path | None = None) -> dict[str, i
                 "fingerprint": fingerprint(con),
             }
         (work / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        _swap_in(work, out)
+        swap_in_folder(work, out)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -126,13 +126,17 @@ def _quoted(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def _swap_in(work: Path, out: Path) -> None:
-    """Rename ``work`` to ``out``; an existing ``out`` is moved aside, then removed."""
+def swap_in_folder(work: Path, out: Path, *, manifest: str = MANIFEST, kind: str = "Routes lake") -> None:
+    """Rename folder ``work`` to ``out``; an existing ``out`` (which must hold ``manifest``) is moved aside, then removed.
+
+    The lake export and the Spark build both write a new folder beside the old one
+    and swap it in, so a reader never sees half of one.
+    """
     old = out.with_name(f".{out.name}.{os.getpid()}.old")
     if out.exists():
-        if not (out / MANIFEST).exists():
+        if not (out / manifest).exists():
             raise RoutesError(
-                f"{str(out)!r} exists and is not a Routes lake (no {MANIFEST}); "
+                f"{str(out)!r} exists and is not a {kind} (no {manifest}); "
                 "choose an empty or new directory for --out"
             )
         os.replace(out, old)
@@ -140,16 +144,21 @@ def _swap_in(work: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def read_manifest(lake: Path) -> dict[str, Any]:
-    """The lake's manifest; a clear error when ``lake`` is not one."""
-    path = Path(lake) / MANIFEST
+def read_folder_manifest(
+    folder: Path, *, manifest: str = MANIFEST, kind: str = "Routes lake",
+    how: str = "`python -m pipelines lake export --out DIR`",
+) -> dict[str, Any]:
+    """The manifest of a lake (or of a Spark build); a clear error when ``folder`` is not one."""
+    path = Path(folder) / manifest
     if not path.exists():
-        raise RoutesError(
-            f"{str(lake)!r} is not a Routes lake (no {MANIFEST}); "
-            "write one with `python -m pipelines lake export --out DIR`"
-        )
+        raise RoutesError(f"{str(folder)!r} is not a {kind} (no {manifest}); write one with {how}")
     result: dict[str, Any] = json.loads(path.read_text())
     return result
+
+
+def read_manifest(lake: Path) -> dict[str, Any]:
+    """The lake's manifest; a clear error when ``lake`` is not one."""
+    return read_folder_manifest(lake)
 
 
 def _run_export(args: argparse.Namespace) -> int:

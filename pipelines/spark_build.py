@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipelines import build_aggregates, build_trend_aggregates
 from pipelines.build_trend_aggregates import FINGERPRINT_SQL
-from pipelines.lake import read_manifest
+from pipelines.lake import read_folder_manifest, read_manifest, swap_in_folder
 from routes import settings
 from routes.errors import RoutesError
 
@@ -285,7 +285,7 @@ def build_on_spark(
             },
         }
         (work / BUILD_MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        _swap_in(work, out)
+        swap_in_folder(work, out, manifest=BUILD_MANIFEST, kind="Routes Spark build")
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -296,29 +296,12 @@ def build_on_spark(
     return counts
 
 
-def _swap_in(work: Path, out: Path) -> None:
-    old = out.with_name(f".{out.name}.{os.getpid()}.old")
-    if out.exists():
-        if not (out / BUILD_MANIFEST).exists():
-            raise RoutesError(
-                f"{str(out)!r} exists and is not a Routes Spark build (no {BUILD_MANIFEST}); "
-                "choose an empty or new directory for --out"
-            )
-        os.replace(out, old)
-    os.replace(work, out)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def read_build_manifest(build_dir: Path) -> dict[str, Any]:
     """The manifest of a Spark build; a clear error when ``build_dir`` is not one."""
-    path = Path(build_dir) / BUILD_MANIFEST
-    if not path.exists():
-        raise RoutesError(
-            f"{str(build_dir)!r} is not a Routes Spark build (no {BUILD_MANIFEST}); "
-            "write one with `python -m pipelines build --engine spark --lake DIR --out DIR`"
-        )
-    result: dict[str, Any] = json.loads(path.read_text())
-    return result
+    return read_folder_manifest(
+        build_dir, manifest=BUILD_MANIFEST, kind="Routes Spark build",
+        how="`python -m pipelines build --engine spark --lake DIR --out DIR`",
+    )
 
 
 def _say(message: str) -> None:

@@ -206,6 +206,26 @@ def _protect_cells(raw: pd.DataFrame, *, k: int, res: int) -> pd.DataFrame:
     return suppression.suppress_small_counts(grouped, k=k, count_columns=_COUNT_COLUMNS)
 
 
+def no_cells_reason(viewer: Viewer, res: int) -> str:
+    """Why a map at ``res`` shows no cell at all, only county fills, and what to do.
+
+    >>> no_cells_reason(Viewer("p", "partner"), 7)[:60]
+    'The protected release has cells down to res 6 only, and here'
+    """
+    if release.reads_release(viewer):
+        advice = "choose a coarser detail"
+        if viewer.has_record_access:
+            advice += ", or count your own task force's records (exact) under Count"
+        return (
+            f"The protected release has cells down to res {release.FINEST_RES} only, and here none of them holds "
+            f"{viewer.k} records or more over this period: every record is counted in its county. To see cells, {advice}."
+        )
+    return (
+        f"No cell at res {res} holds {viewer.k} records or more here: every record is counted in its county. "
+        "Choose a coarser detail or a longer period."
+    )
+
+
 def _dominant_county(raw: pd.DataFrame) -> pd.Series:
     cells = raw[raw["cell"].notna()]
     if cells.empty:

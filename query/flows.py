@@ -91,6 +91,7 @@ __all__ = [
     "levels_for",
     "location_totals",
     "route_shifts",
+    "segment_flows",
 ]
 
 #: Levels :func:`flow_edges` and :func:`location_totals` accept, finest first.
@@ -672,6 +673,9 @@ def corridor_loads(
     viewer: Viewer,
     filters: Filters | None = None,
     *,
+    origins: Sequence[str] | None = None,
+    dests: Sequence[str] | None = None,
+    both_ways: bool = False,
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> pd.DataFrame:
     """Flow records routed along each highway segment, under the filters.
@@ -679,6 +683,10 @@ def corridor_loads(
     The county-level edges that pass the filters (geography on the destination)
     are joined to their paths (``corridor_paths``). A segment's ``load`` under k
     is suppressed (a segment has no coarser level).
+
+    ``origins`` and ``dests`` (county FIPS codes) keep only the flows leaving
+    and arriving at those counties: the corridors of the place in focus.
+    ``both_ways`` also keeps the flows from ``dests`` to ``origins``.
 
     Returns
     -------
@@ -695,10 +703,11 @@ def corridor_loads(
         _guard(c, viewer, filters)
         edges, params = _released_edges_sql(c, filters, "county") if released else _edges_sql(c, filters, "county")
         geo, geo_params = _geo_where(filters, prefix="dest_")
+        focus, focus_params = _focus_where(origins, dests, both_ways=both_ways)
         frame = c.execute(f"""
             WITH e AS (
                 SELECT origin_id, dest_id, sum(records)::BIGINT AS records, sum(victims)::BIGINT AS victims
-                FROM ({edges}) WHERE {geo} GROUP BY origin_id, dest_id
+                FROM ({edges}) WHERE {geo} AND {focus} GROUP BY origin_id, dest_id
             ),
             geometry AS (
                 SELECT DISTINCT segment_id, route, kind, length_km, from_lat, from_lng, to_lat, to_lng, wkt
@@ -709,7 +718,7 @@ def corridor_loads(
             FROM e JOIN {paths} AS p ON p.origin_id = e.origin_id AND p.dest_id = e.dest_id
             JOIN geometry AS g ON g.segment_id = p.segment_id
             GROUP BY ALL
-        """, [*params, *geo_params]).df()  # noqa: S608 (trusted identifiers; values are parameters)
+        """, [*params, *geo_params, *focus_params]).df()  # noqa: S608 (trusted identifiers; values are parameters)
     if released:  # the release routes records, not victims
         frame = frame[frame["load"] > 0].reset_index(drop=True)
         frame["victims"] = pd.array([pd.NA] * len(frame), dtype="Int64")
@@ -719,6 +728,49 @@ def corridor_loads(
         ["_v", "segment_id"], ascending=[False, True], kind="stable"
     ).drop(columns="_v")
     return out.reset_index(drop=True)
+
+
+def _focus_where(origins: Sequence[str] | None, dests: Sequence[str] | None, *, both_ways: bool) -> tuple[str, list[object]]:
+    """``origin_id``/``dest_id`` limited to county codes (either side may be open)."""
+
+    def one_way(o: Sequence[str] | None, d: Sequence[str] | None) -> tuple[str, list[object]]:
+        clauses: list[str] = []
+        params: list[object] = []
+        for column, values in (("origin_id", o), ("dest_id", d)):
+            if values is not None:
+                clauses.append(f"{column} IN ({', '.join('?' * len(values))})" if values else "FALSE")
+                params.extend(values)
+        return (" AND ".join(clauses) or "TRUE"), params
+
+    there, params = one_way(origins, dests)
+    if not both_ways:
+        return f"({there})", params
+    back, back_params = one_way(dests, origins)
+    return f"(({there}) OR ({back}))", [*params, *back_params]
+
+
+def segment_flows(
+    viewer: Viewer,
+    filters: Filters | None = None,
+    *,
+    segment_id: int,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> pd.DataFrame:
+    """The county-to-county flows routed over highway segment ``segment_id``.
+
+    The rows of :func:`flow_edges` at county level (protected as there: a flow
+    under k is rolled up to its region and so is on no segment) whose path
+    (``corridor_paths``) uses the segment, busiest first.
+    """
+    filters = filters or Filters()
+    paths = release.PATHS_TABLE if release.reads_release(viewer) else "corridor_paths"
+    with _connection(viewer, con) as c:
+        edges = flow_edges(viewer, filters, level="county", con=c)
+        pairs = c.execute(
+            f"SELECT DISTINCT origin_id, dest_id FROM {paths} WHERE segment_id = ?", [int(segment_id)]  # noqa: S608 (trusted table name)
+        ).df()
+    over = edges[edges["level"].eq("county")].merge(pairs, on=["origin_id", "dest_id"], how="inner")
+    return _order(over)
 
 
 # ------------------------------------------------------------------ coordination

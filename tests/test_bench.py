@@ -85,3 +85,52 @@ def test_page_queries_refuse_to_time_a_warehouse_the_query_layer_does_not_read(
     monkeypatch.setenv("ROUTES_WAREHOUSE", str(tmp_path / "other" / "routes.duckdb"))
     with pytest.raises(ValueError, match="set ROUTES_WAREHOUSE="):
         measure_pages(tmp_path / "measured" / "routes.duckdb")
+
+
+def test_settled_takes_the_last_map_frame_once_every_map_drew() -> None:
+    from bench.browser import settled
+
+    draws = [[100.0, 0], [900.0, 0], [2500.0, 1], [3100.0, 0]]
+    assert settled(draws, 4000.0, since=0.0, maps=2) == {"s": 3.1, "what": "map"}
+    # a filter change at 1000 ms: frames before it do not count
+    assert settled(draws, 4000.0, since=1000.0, maps=1) == {"s": 2.1, "what": "map"}
+    # the second map never drew after the change: the main area's last change is the figure
+    assert settled(draws, 4000.0, since=2600.0, maps=2) == {"s": 1.4, "what": "content"}
+    assert settled([], 1500.0, since=0.0, maps=0) == {"s": 1.5, "what": "content"}
+
+
+def test_playback_steps_split_frames_into_months() -> None:
+    from bench.browser import playback_steps
+
+    # three months: bursts of frames ending at 1100, 2700 and 4000 ms; one frame before Play
+    draws = [[50.0, 0], [1000.0, 0], [1100.0, 0], [2600.0, 0], [2700.0, 0], [3900.0, 0], [4000.0, 0]]
+    assert playback_steps(draws, since=500.0) == pytest.approx([1.6, 1.3])
+    assert playback_steps(draws[:3], since=500.0) == []
+
+
+def test_speed_rows_judge_each_figure_against_its_target_and_floor() -> None:
+    from bench.browser import speed_rows
+
+    speed = {
+        "views": {"statewide": {"s": 4.0, "what": "map"}, "deconfliction": {"s": 1.0, "what": "content"}},
+        "filter": {"heatmap": {"s": 0.5, "what": "map"}},
+        "playback_steps_s": [5.0, 1.0, 3.0],
+        "floor": {"map_s": 2.0, "redraw_s": 0.25},
+    }
+    rows = {r["what"]: r for r in speed_rows(speed)}
+    assert rows["open statewide (map)"]["verdict"] == "MISS" and rows["open statewide (map)"]["ratio"] == 2.0
+    assert rows["open deconfliction (content)"]["verdict"] == "PASS"
+    assert rows["filter change on heatmap (map)"]["ratio"] == 2.0
+    assert rows["filter change on heatmap (map)"]["verdict"] == "PASS"
+    step = rows["playback step on heatmap (median of 3)"]
+    assert step["s"] == 3.0 and step["ratio"] == 12.0 and step["verdict"] == "MISS"
+    # no floor measured: figures and verdicts, no ratio
+    assert all(r["ratio"] is None for r in speed_rows({**speed, "floor": {}}))
+
+
+def test_report_lists_the_speed_figures_with_their_verdicts() -> None:
+    speed = {"views": {"heatmap": {"s": 7.5, "what": "map"}}, "filter": {}, "playback_steps_s": [],
+             "floor": {"map_s": 2.5, "redraw_s": 0.2}, "errors": {"region": "TimeoutError: no map"}}
+    text = "\n".join(report._speed_section({"100000": {"browser": {"speed": speed}}}, ["100000"]))
+    assert "| open heatmap (map) | 7.50 | 2.50 | 3.0× | ≤ 2 s | **MISS** |" in text
+    assert "region not measured: `TimeoutError: no map`" in text

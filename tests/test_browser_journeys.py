@@ -68,11 +68,17 @@ def test_a_deep_link_survives_sign_in(app_url: str) -> None:
         browser.save_screenshot(page, "journey-deep-link-sign-in")
         assert "Page not found" not in page.locator("body").inner_text()
         _sign_in(page)
-        page.wait_for_selector(browser.MAP_CANVAS, state="visible", timeout=60_000)
+        # the protected release has no cells by record type: the analyst is offered
+        # their own task force's exact records, where the filter works
         browser.wait_for_run(page)
         browser.save_screenshot(page, "journey-deep-link-after-sign-in")
         assert re.search(r"/heatmap\?", page.url), page.url
         assert "res=5" in page.url and "record_types=tip" in page.url, page.url
+        page.get_by_role("button", name=re.compile("Count my task force's records instead")).click()
+        page.wait_for_selector(browser.MAP_CANVAS, state="visible", timeout=60_000)
+        browser.wait_for_run(page)
+        browser.save_screenshot(page, "journey-deep-link-own-records")
+        assert "scope=own" in page.url and "record_types=tip" in page.url, page.url
         assert "Heatmap" in page.locator('[data-testid="stMain"]').inner_text()
         _no_error_box(page)
         assert recorder.off_machine() == [], recorder.off_machine()
@@ -80,7 +86,7 @@ def test_a_deep_link_survives_sign_in(app_url: str) -> None:
 
 def test_filters_follow_a_click_on_a_page_link(app_url: str) -> None:
     with browser.chromium_page() as (page, _):
-        page.goto(f"{app_url}/heatmap?record_types=tip&regions=Region+I", wait_until="load")
+        page.goto(f"{app_url}/heatmap?record_types=tip&regions=Region+I&scope=own", wait_until="load")
         _sign_in(page)
         page.wait_for_selector(browser.MAP_CANVAS, state="visible", timeout=60_000)
         for title, path in (("Flows and corridors", "flows_and_corridors"), ("Statewide", ""), ("Region", "region")):
@@ -90,7 +96,10 @@ def test_filters_follow_a_click_on_a_page_link(app_url: str) -> None:
                 timeout=30_000,
             )
             browser.wait_for_run(page)
-            page.wait_for_function("() => location.search.includes('record_types=tip')", timeout=30_000)
+            page.wait_for_function(
+                "() => location.search.includes('record_types=tip') && location.search.includes('scope=own')",
+                timeout=30_000,
+            )
             sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
             assert "tip" in sidebar and "Region I" in sidebar, (title, sidebar[:400])
             _no_error_box(page)

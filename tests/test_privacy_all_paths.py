@@ -312,6 +312,8 @@ def _plain_kwargs(fn: Callable[..., Any], values: dict[str, list[Any]]) -> dict[
             kwargs["res"] = 6
         elif p.name == "source_id":
             kwargs[p.name] = "lapd"
+        elif p.name == "segment_id":  # a highway segment (query.flows.segment_flows)
+            kwargs[p.name] = 1
     return kwargs
 
 
@@ -432,6 +434,8 @@ def _cli_params(fn: Callable[..., Any], values: dict[str, list[Any]]) -> list[st
         out += ["--param", "before=2024-01:2024-12", "--param", "after=2025-01:2025-12"]
     if "region" in params:
         out += ["--param", "region=Region I"]
+    if "segment_id" in params:
+        out += ["--param", "segment_id=1"]
     return out
 
 

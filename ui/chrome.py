@@ -23,8 +23,9 @@ from maps.statewide_maps import Metric
 from query import release
 from query.policy import Capability
 from query.suppression import FilterIsolationError
-from query.viewer import Viewer
+from query.viewer import OWN_RECORDS, Viewer
 from routes import settings
+from ui import session
 
 _LOG = logging.getLogger(__name__)
 
@@ -132,14 +133,32 @@ def _clear(key: str) -> None:
     st.session_state[key] = []
 
 
+def _count_own_records() -> None:
+    st.session_state[SCOPE_WIDGET_KEY] = OWN_RECORDS
+
+
+#: The session key of the sidebar's "Count" choice (``ui.filters.scope_choice``: ``url_choice``
+#: keys its widget ``url_<param>``, and the parameter is ``scope``).
+SCOPE_WIDGET_KEY = "url_scope"
+
+
 def show_error(error: Exception, *, filters_key: str = "f") -> None:
     """A domain error as a user message (pages call this at the edge), then stop the page.
 
     A county selection the small-cell rules refuse is explained with the counties'
     names, and two buttons do what the message suggests: add the counties it
-    names, or clear the county filter (the period stays as chosen).
+    names, or clear the county filter (the period stays as chosen). A filter the
+    protected release cannot answer offers an analyst or lead the exact count of
+    their own task force's records, where every filter works.
     """
     message = str(error)
+    viewer = session.viewer_in_this_run()
+    if (isinstance(error, release.ReleaseFilterError) and viewer is not None and viewer.has_record_access
+            and viewer.scope != OWN_RECORDS):
+        st.warning(name_counties(message), icon=":material/shield:")
+        st.button("Count my task force's records instead (exact; every filter works)",
+                  key="routes_fix_own_scope", type="primary", on_click=_count_own_records)
+        st.stop()
     if isinstance(error, FilterIsolationError) and message.startswith("the county selection"):
         missing = re.findall(r"06\d{3}", message)
         chosen = county_names(list(st.session_state.get(f"{filters_key}_counties", []))) or "This selection"
@@ -177,6 +196,16 @@ def count_table(frame: pd.DataFrame, *, label: str = "value", viewer: Viewer | N
         tables.show_table(shown, viewer=viewer, name=f"Counts by {label}", hide_index=True, width="stretch")
 
 
+#: A keyboard user's focus on a map (its toolbar, reached with Tab) rings the whole map,
+#: in the theme's primary colour (3:1 against the page and the map's pale ground).
+MAP_FOCUS_STYLE = """<style>
+[data-testid="stDeckGlJsonChart"]:has(:focus-visible) {
+  outline: 3px solid #3b6e8f; outline-offset: 3px; border-radius: 4px;
+}
+[data-testid="stDeckGlJsonChart"]:has(:focus-visible) [data-testid="stElementToolbar"] { opacity: 1; }
+</style>"""
+
+
 def run_guarded(run_page: Callable[[], object]) -> None:
     """Run a page; an unexpected error becomes a plain message and a log entry.
 
@@ -186,6 +215,7 @@ def run_guarded(run_page: Callable[[], object]) -> None:
     carries a short reference that is also in the server log, so an admin can find
     the traceback. (``st.stop``/``st.rerun`` are not ``Exception`` and pass through.)
     """
+    st.html(MAP_FOCUS_STYLE)
     try:
         run_page()
     except Exception:

@@ -29,7 +29,7 @@ from query.filters import INDICATORS, RECORD_TYPES, SOURCE_KINDS, TRAFFICKING_TY
 from query.viewer import ALL_AGENCIES, OWN_RECORDS, Viewer
 from routes.errors import RoutesError
 from ui.cache import snapshot_cached
-from ui.chrome import protection_caption
+from ui.chrome import SCOPE_WIDGET_KEY, protection_caption
 
 #: Seconds between two months while playing.
 PLAY_INTERVAL_S = 1.5
@@ -58,7 +58,7 @@ class Comparison:
 
 
 #: Query parameters that follow the user from page to page (a page's own controls stay on it).
-SHARED_PARAMS = ("from", "to", *_LISTS, "cmp", "cmp_from", "cmp_to")
+SHARED_PARAMS = ("from", "to", *_LISTS, "cmp", "cmp_from", "cmp_to", "scope")
 _SHARED_KEY = "routes_shared_params"  # session state: the shared parameters' last values
 _PAGE_KEY = "routes_filters_page"  # session state: the page the filters were last drawn on
 
@@ -88,6 +88,12 @@ def _follow_user(widget_keys: Sequence[str]) -> None:
     for widget_key in widget_keys:  # re-seeded from the URL below
         if widget_key in st.session_state:
             del st.session_state[widget_key]
+
+
+def _followed_keys(key: str = "f") -> list[str]:
+    """The widget keys :func:`_follow_user` re-seeds from the URL on arrival at a page."""
+    return [*(f"{key}_{field}" for field in _LISTS), f"{key}_period", f"{key}_playing", "cmp_mode", "cmp_period",
+            SCOPE_WIDGET_KEY]
 
 
 def _params() -> dict[str, str]:
@@ -163,7 +169,7 @@ def sidebar_filters(viewer: Viewer, *, key: str = "f") -> Filters:
         Empty fields mean "all"; ``start``/``end`` stay ``None`` while the slider
         spans every month (so the query layer has nothing to check).
     """
-    _follow_user([*(f"{key}_{field}" for field in _LISTS), f"{key}_period", f"{key}_playing", "cmp_mode", "cmp_period"])
+    _follow_user(_followed_keys(key))
     seeded = Filters.from_query_params(_params())
     options = _options()
     sidebar = st.sidebar
@@ -455,6 +461,7 @@ def scope_choice(viewer: Viewer) -> Viewer:
     """
     if not viewer.has_record_access:
         return viewer
+    _follow_user(_followed_keys())  # drawn before the filters: the scope follows the user too
     with st.sidebar:
         scope = url_choice(
             "Count", list(SCOPE_LABELS), param="scope", default=viewer.scope,  # a signed-in viewer's: all

@@ -71,6 +71,15 @@ def current_viewer() -> Viewer:
     raise AssertionError("unreachable")  # st.stop() raises
 
 
+def viewer_in_this_run() -> Viewer | None:
+    """The viewer already decided in this run (by ``app.py`` or a page), without drawing anything."""
+    for key in (APP_VIEWER_KEY, VIEWER_KEY):
+        remembered = st.session_state.get(key)
+        if isinstance(remembered, Viewer):
+            return remembered
+    return None
+
+
 def viewer_or_none() -> Viewer | None:
     """The signed-in (or demo) viewer, or ``None`` when nobody is signed in.
 
