@@ -3,16 +3,22 @@
 Builds two tables from ``record_identifiers`` joined to ``records``. No column of
 either holds a token, an identifier or anything naming one subject: a circuit is
 kept only when at least :func:`routes.settings.circuit_min_tokens` distinct
-identifiers follow it. **No reader exposes these tables yet** (see
+subjects (linked identifiers, below) follow it. **No reader exposes these tables yet** (see
 ``docs/ACCESS.md``); they are not part of the protected release.
 
 Sightings
 ---------
-A *subject* is one identifier, ``(kind, token)``. Its *sightings* are the records
-that carry it, each at the record's destination place and at ``seen_at`` (else
-the record's ``occurred_at``), ordered by time (ties by source and record id). A
-token held by more than ``max_cases_per_token`` cases is a placeholder and is
-skipped, with the same rule and cap as ``pipelines.build_matches``.
+An *identifier* is ``(kind, token)``; a token held by more than
+``max_cases_per_token`` cases is a placeholder and is skipped, with the same rule
+and cap as ``pipelines.build_matches``. A *subject* is a group of identifiers
+linked through records: two identifiers on one record (a phone and an ad handle
+typed on the same tip) are one subject, and so, transitively, are identifiers
+joined by a chain of records (connected components, :func:`_link_identifiers`).
+Counting linked identifiers once keeps a subject who left three identifiers from
+counting as three, in ``tokens`` and in a circuit's minimum. Its *sightings* are
+the records that carry any of its identifiers, each at the record's destination
+place and at ``seen_at`` (else the record's ``occurred_at``; the earliest when
+its identifiers differ), ordered by time (ties by source and record id).
 
 ``moves``: one row per level × month × origin × destination
 -----------------------------------------------------------
@@ -22,7 +28,7 @@ have a place at that level) in different places, at most
 (FIPS), ``region``, ``task_force``, ``res4``/``res5``/``res6`` (the H3 parent of
 the destination cell, as a decimal string; only records geocoded at least that
 finely). ``month`` is the month of the later sighting. ``moves`` counts moves,
-``tokens`` distinct subjects, ``sources`` distinct sources of either sighting,
+``tokens`` distinct subjects (linked identifiers), ``sources`` distinct sources of either sighting,
 ``corroborated_share`` the share of moves whose two sightings come from two
 different sources (agencies).
 
@@ -74,8 +80,8 @@ MOVE_LEVELS = ("county", "region", "task_force", "res4", "res5", "res6")
 #: The longest circuit searched for, in distinct counties (bounds the work per subject).
 MAX_CIRCUIT_PLACES = 8
 
-_SIGHTINGS_SQL = f"""
-CREATE OR REPLACE TEMP TABLE _sightings AS
+_IDENTIFIERS_SQL = f"""
+CREATE OR REPLACE TEMP TABLE _move_ids AS
 WITH ids AS (
     SELECT
         i.kind, i.token, i.source_id, i.record_id,
@@ -93,22 +99,71 @@ WITH ids AS (
     WHERE i.token IS NOT NULL
 ),
 kept AS (
-    SELECT kind, token, dense_rank() OVER (ORDER BY kind, token) AS subject
+    SELECT kind, token, dense_rank() OVER (ORDER BY kind, token) AS node
     FROM ids
     GROUP BY kind, token
     HAVING count(DISTINCT (source_id, case_key)) <= ?
 )
-SELECT
-    kept.subject, ids.source_id, ids.record_id,
-    min(ids.seen_at) AS seen_at,
-    any_value(county) AS county, any_value(region) AS region,
-    any_value(task_force) AS task_force,
-    any_value(res4) AS res4, any_value(res5) AS res5, any_value(res6) AS res6
+SELECT kept.node, ids.* EXCLUDE (kind, token, case_key, has_record)
 FROM ids
 JOIN kept USING (kind, token)
 WHERE ids.has_record AND ids.seen_at IS NOT NULL
-GROUP BY kept.subject, ids.source_id, ids.record_id
 """  # noqa: S608 (trusted H3 res ints)
+
+#: One label per identifier: the smallest identifier it is linked to through records.
+_LINK_START_SQL = """
+CREATE OR REPLACE TEMP TABLE _move_edges AS
+SELECT DISTINCT node, dense_rank() OVER (ORDER BY source_id, record_id) AS rec FROM _move_ids;
+CREATE OR REPLACE TEMP TABLE _move_labels AS SELECT DISTINCT node, node AS label FROM _move_edges;
+"""
+
+_LINK_STEP_SQL = """
+CREATE OR REPLACE TEMP TABLE _move_labels_next AS
+WITH rec AS (
+    SELECT e.rec, min(l.label) AS label
+    FROM _move_edges AS e JOIN _move_labels AS l USING (node)
+    GROUP BY e.rec
+)
+SELECT e.node, min(rec.label) AS label
+FROM _move_edges AS e JOIN rec USING (rec)
+GROUP BY e.node
+"""
+
+_SIGHTINGS_SQL = """
+CREATE OR REPLACE TEMP TABLE _sightings AS
+SELECT
+    l.label AS subject, i.source_id, i.record_id,
+    min(i.seen_at) AS seen_at,
+    any_value(county) AS county, any_value(region) AS region,
+    any_value(task_force) AS task_force,
+    any_value(res4) AS res4, any_value(res5) AS res5, any_value(res6) AS res6
+FROM _move_ids AS i
+JOIN _move_labels AS l USING (node)
+GROUP BY l.label, i.source_id, i.record_id
+"""
+
+
+def _link_identifiers(con: duckdb.DuckDBPyConnection) -> int:
+    """Label every kept identifier with its linked group; return the rounds taken.
+
+    Two identifiers on one record belong to one subject (a phone and an ad handle
+    typed on the same tip), and so, transitively, do all identifiers joined by a
+    chain of records: connected components of the identifier-record graph, by
+    propagating the smallest label until nothing changes.
+    """
+    con.execute(_LINK_START_SQL)
+    rounds = 0
+    while True:
+        rounds += 1
+        con.execute(_LINK_STEP_SQL)
+        row = con.execute(
+            "SELECT count(*) FROM _move_labels_next AS n JOIN _move_labels AS l USING (node) "
+            "WHERE n.label <> l.label"
+        ).fetchone()
+        con.execute("DROP TABLE _move_labels")
+        con.execute("ALTER TABLE _move_labels_next RENAME TO _move_labels")
+        if not row or row[0] == 0:
+            return rounds
 
 
 def _level_moves_sql(level: str) -> str:
@@ -251,7 +306,7 @@ def find_circuits(rows: pd.DataFrame, *, window_days: int, min_tokens: int) -> p
             entry.dwell.append(dwell)
     kept = {key: entry for key, entry in support.items() if len(entry.tokens) >= min_tokens}
     covered = {sub for key, entry in kept.items() for sub in _sub_paths(*key)
-               if sub in kept and kept[sub].tokens == entry.tokens}
+               if sub in kept and kept[sub].tokens <= entry.tokens}
     out = []
     for (shape, places), entry in kept.items():
         if (shape, places) in covered:
@@ -316,7 +371,11 @@ def build(
     k = settings.circuit_min_tokens() if min_tokens is None else min_tokens
     if window < 1:
         raise ValueError(f"window_days must be at least 1, not {window!r}")
-    con.execute(_SIGHTINGS_SQL, [max_cases_per_token])
+    con.execute(_IDENTIFIERS_SQL, [max_cases_per_token])
+    rounds = _link_identifiers(con)
+    con.execute(_SIGHTINGS_SQL)
+    for table in ("_move_ids", "_move_edges", "_move_labels"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
     with table_timer("moves"):
         con.execute(_moves_sql(), [window] * len(MOVE_LEVELS))
     with table_timer("circuits"):
@@ -324,5 +383,6 @@ def build(
     con.execute("DROP TABLE IF EXISTS _sightings")
     row = con.execute("SELECT count(*) FROM moves").fetchone()
     moves = int(row[0]) if row else 0
-    log.info("Built moves (%d rows) and circuits (%d)", moves, circuits)
+    log.info("Built moves (%d rows) and circuits (%d); identifiers linked in %d rounds",
+             moves, circuits, rounds)
     return {"moves": moves, "circuits": circuits}
