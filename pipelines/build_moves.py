@@ -59,7 +59,6 @@ import logging
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import duckdb
 import pandas as pd
@@ -214,8 +213,8 @@ class _Visit:
     """Consecutive sightings of one subject in one county."""
 
     county: str
-    arrived: datetime
-    last: datetime
+    arrived: float  # days since 1970
+    last: float
     sources: set[str] = field(default_factory=set)
 
 
@@ -228,28 +227,29 @@ class _Support:
     dwell: list[list[float]] = field(default_factory=list)
 
 
-def _days(later: datetime, earlier: datetime) -> float:
-    return (later - earlier).total_seconds() / 86400.0
+def _days(later: float, earlier: float) -> float:
+    return later - earlier
 
 
 def _chains(rows: pd.DataFrame, window_days: int) -> list[tuple[int, list[_Visit]]]:
-    """Cut each subject's ordered county sightings into chains of visits."""
+    """Cut each subject's ordered county sightings into chains of visits (one pass over arrays)."""
+    subjects = rows["subject"].to_numpy()
+    days = pd.to_datetime(rows["seen_at"]).to_numpy("datetime64[ms]").astype("int64") / 86_400_000.0
     chains: list[tuple[int, list[_Visit]]] = []
-    for subject, group in rows.groupby("subject", sort=False):
-        visits: list[_Visit] = []
-        previous: datetime | None = None
-        for county, seen, source in zip(group["county"], group["seen_at"], group["source_id"], strict=True):
-            seen = pd.Timestamp(seen).to_pydatetime()
-            if previous is not None and _days(seen, previous) > window_days:
-                chains.append((int(subject), visits))  # type: ignore[call-overload]
-                visits = []
-            if visits and visits[-1].county == county:
-                visits[-1].last = seen
-                visits[-1].sources.add(source)
-            else:
-                visits.append(_Visit(county, seen, seen, {source}))
-            previous = seen
-        chains.append((int(subject), visits))  # type: ignore[call-overload]
+    visits: list[_Visit] = []
+    for i, (county, source) in enumerate(zip(rows["county"].to_numpy(), rows["source_id"].to_numpy(),
+                                             strict=True)):
+        seen = float(days[i])
+        if i and (subjects[i] != subjects[i - 1] or seen - float(days[i - 1]) > window_days):
+            chains.append((int(subjects[i - 1]), visits))
+            visits = []
+        if visits and visits[-1].county == county:
+            visits[-1].last = seen
+            visits[-1].sources.add(source)
+        else:
+            visits.append(_Visit(county, seen, seen, {source}))
+    if visits:
+        chains.append((int(subjects[-1]), visits))
     return [(s, v) for s, v in chains if len(v) >= 3]
 
 
