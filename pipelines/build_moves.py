@@ -43,13 +43,21 @@ starts at the smallest FIPS, so subjects that join the loop at different
 counties count together). A sequence is kept when at least ``min_tokens``
 distinct subjects follow it; a sequence whose every follower also follows a
 longer kept sequence that contains it (a sub-path of a loop, say) is dropped, so
-the table lists each circuit once. Columns: ``rank`` (1 = most subjects, then
-most sources, then longer, loops before paths), ``circuit_id`` (stable hash of
-shape and places), ``shape`` (``loop``/``path``), ``places`` (county FIPS in
-order; a loop ends where it began), ``n_places`` (distinct counties),
-``tokens``, ``sources``, ``median_dwell_days`` (per distinct county in order: days
+the table lists each circuit once. Columns: ``rank`` (below), ``circuit_id``
+(stable hash of shape and places), ``shape`` (``loop``/``path``), ``places``
+(county FIPS in order; a loop ends where it began), ``n_places`` (distinct
+counties), ``tokens`` (subjects following it), ``cross_source_tokens`` (those
+whose sightings along it come from two or more sources), ``sources`` (distinct
+sources of all its followers' sightings along it), ``median_dwell_days`` (per distinct county in order: days
 from arriving there to arriving at the next county; for a path's last county, its
 first to last sighting there).
+
+``rank`` orders by ``cross_source_tokens``, then ``tokens``, then ``sources``, then
+longer, loops before paths. Cross-agency support comes first because a circuit
+that one agency sees whole is already in that agency's files: what only Routes
+can show is the route no single agency sees, the issue's case. Ranked by
+``tokens`` alone, the 1 M demo's top circuits were paths inside one task force's
+counties, seen by that agency alone (``bench/RESULTS.md``, issue 22).
 """
 
 from __future__ import annotations
@@ -223,6 +231,7 @@ class _Support:
     """Who follows one candidate sequence, and how long they stay at each place."""
 
     tokens: set[int] = field(default_factory=set)
+    cross_source: set[int] = field(default_factory=set)  # followers seen by 2+ sources on it
     sources: set[str] = field(default_factory=set)
     dwell: list[list[float]] = field(default_factory=list)
 
@@ -302,6 +311,8 @@ def find_circuits(rows: pd.DataFrame, *, window_days: int, min_tokens: int) -> p
         for key, dwell, sources in _occurrences(visits):
             entry = support[key]
             entry.tokens.add(subject)
+            if len(sources) >= 2:
+                entry.cross_source.add(subject)
             entry.sources |= sources
             entry.dwell.append(dwell)
     kept = {key: entry for key, entry in support.items() if len(entry.tokens) >= min_tokens}
@@ -319,14 +330,15 @@ def find_circuits(rows: pd.DataFrame, *, window_days: int, min_tokens: int) -> p
             "places": listed,
             "n_places": len(places),
             "tokens": len(entry.tokens),
+            "cross_source_tokens": len(entry.cross_source),
             "sources": len(entry.sources),
             "median_dwell_days": medians,
         })
     frame = pd.DataFrame(out, columns=["circuit_id", "shape", "places", "n_places", "tokens",
-                                       "sources", "median_dwell_days"])
+                                       "cross_source_tokens", "sources", "median_dwell_days"])
     frame = frame.sort_values(
-        ["tokens", "sources", "n_places", "shape", "circuit_id"],
-        ascending=[False, False, False, True, True],  # "loop" < "path"
+        ["cross_source_tokens", "tokens", "sources", "n_places", "shape", "circuit_id"],
+        ascending=[False, False, False, False, True, True],  # "loop" < "path"
     ).reset_index(drop=True)
     frame.insert(0, "rank", range(1, len(frame) + 1))
     return frame
@@ -345,7 +357,8 @@ def _write_circuits(con: duckdb.DuckDBPyConnection, window_days: int, min_tokens
     frame = find_circuits(rows, window_days=window_days, min_tokens=min_tokens)
     con.execute(
         "CREATE OR REPLACE TABLE circuits (rank INTEGER, circuit_id VARCHAR, shape VARCHAR, "
-        "places VARCHAR[], n_places INTEGER, tokens INTEGER, sources INTEGER, median_dwell_days DOUBLE[])"
+        "places VARCHAR[], n_places INTEGER, tokens INTEGER, cross_source_tokens INTEGER, sources INTEGER, "
+        "median_dwell_days DOUBLE[])"
     )
     if len(frame):
         con.register("_circuits_frame", frame)

@@ -76,7 +76,7 @@ def test_identifiers_on_one_record_are_one_subject() -> None:
 DEMO_RECORDS = 60_000
 MOVE_COLUMNS = ["level", "month", "origin", "destination", "moves", "tokens", "sources",
                 "corroborated_share"]
-CIRCUIT_COLUMNS = ["rank", "circuit_id", "shape", "places", "n_places", "tokens", "sources",
+CIRCUIT_COLUMNS = ["rank", "circuit_id", "shape", "places", "n_places", "tokens", "cross_source_tokens", "sources",
                    "median_dwell_days"]
 
 
