@@ -384,11 +384,12 @@ def build(
     k = settings.circuit_min_tokens() if min_tokens is None else min_tokens
     if window < 1:
         raise ValueError(f"window_days must be at least 1, not {window!r}")
-    con.execute(_IDENTIFIERS_SQL, [max_cases_per_token])
-    rounds = _link_identifiers(con)
-    con.execute(_SIGHTINGS_SQL)
-    for table in ("_move_ids", "_move_edges", "_move_labels"):
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+    with table_timer("move_sightings"):  # temp: identifiers linked into subjects
+        con.execute(_IDENTIFIERS_SQL, [max_cases_per_token])
+        rounds = _link_identifiers(con)
+        con.execute(_SIGHTINGS_SQL)
+        for table in ("_move_ids", "_move_edges", "_move_labels"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
     with table_timer("moves"):
         con.execute(_moves_sql(), [window] * len(MOVE_LEVELS))
     with table_timer("circuits"):
