@@ -32,7 +32,8 @@ INJECT_CONTACT = (
     "@SUM(1+1)*cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0",
 )
 INJECT_CASE = ("=1+1", "<b>2021-0042</b>", "@SUM(A1:A9)", "<img src=x onerror=alert(1)>")
-N_SHARED_MAX = 24
+#: Planted subjects (shared ones, then the circuits'); phones stay unique below 58.
+N_SHARED_MAX = 56
 
 
 @dataclass
@@ -192,7 +193,9 @@ class SharedSubject:
 
     @property
     def last(self) -> int:
-        return N_LAST_BG + (self.number * 5) % len(w.SHARED_LAST)
+        # the shift by ``number // 24`` keeps (first, last) unique past 24 subjects
+        k = len(w.SHARED_LAST)
+        return N_LAST_BG + (self.number * 5 + self.number // k) % k
 
     @property
     def dob(self) -> int:
@@ -210,7 +213,8 @@ class SharedSubject:
     @property
     def handle(self) -> tuple[int, str]:
         k = len(w.SHARED_HANDLE)
-        return N_HANDLE_BG + self.number % k, ["", "2", "_ca"][self.number // k % 3]
+        suffix = ["", "2", "_ca"][self.number // k] if self.number < 3 * k else f"_{self.number}"
+        return N_HANDLE_BG + self.number % k, suffix
 
 
 def _identifier_parts(r: Rows, phone_block: tuple[int, ...]) -> dict[str, np.ndarray]:

@@ -122,6 +122,30 @@ FLOWS = (
 )
 PLANTED_CORRIDORS = ("I-5", "SR-99", "I-15", "I-80")
 
+
+@dataclass(frozen=True)
+class Circuit:
+    """Subjects whose one phone turns up place after place, each sighting by an agency
+    that covers the place, typed its own way."""
+
+    name: str
+    shape: str  # "loop" (back to the first place) or "path"
+    places: tuple[str, ...]  # in the order travelled, each in a different county
+    subjects: int
+
+
+#: Planted circuits. The first two are followed by more subjects than
+#: ``ROUTES_CIRCUIT_MIN_TOKENS`` (default 5) and must rank first and second; the
+#: third by fewer, and must not be listed. Loop subjects start at different places.
+CIRCUITS = (
+    Circuit(name="i5_sr99_loop", shape="loop",
+            places=("Sacramento", "Stockton", "Fresno", "Bakersfield"), subjects=10),
+    Circuit(name="i10_path", shape="path",
+            places=("Los Angeles", "Ontario", "Palm Springs"), subjects=7),
+    Circuit(name="north_bay_loop_below_threshold", shape="loop",
+            places=("Santa Rosa", "Napa", "Vallejo"), subjects=3),
+)
+
 OUT_OF_STATE = (
     ("Las Vegas, NV", "NV", 0.25), ("Reno, NV", "NV", 0.1), ("Phoenix, AZ", "AZ", 0.2),
     ("Portland, OR", "OR", 0.1), ("Seattle, WA", "WA", 0.1), ("Houston, TX", "TX", 0.15),

@@ -73,6 +73,19 @@ Ground truth (``ground_truth.json``)
     it), ``by_source`` {source_id: n}, ``expected_corridor``}.
 ``planted_corridors``
     routes expected busiest (the planted flows' corridors).
+``planted_circuits``
+    list of {``name``, ``shape`` (``loop``: back to the first place; ``path``),
+    ``places`` (names in the order travelled), ``county_fips`` (the same, one
+    county each), ``subjects`` (how many follow it), ``subject_ids`` (their
+    entries in ``shared_subjects``, which carry ``circuit``), ``sources``,
+    ``hop_days`` [min, max) between arriving at one place and the next,
+    ``noise_days_before`` [min, max)}. Each subject carries one phone, typed in
+    its own style at each sighting by an agency covering the place (never the
+    agency of the sighting before); a loop subject starts at its own place of the
+    loop (subject *j* at place *j* mod n) and returns there; a stay sometimes has
+    a second sighting 1-4 days on; one noise sighting lies at a place off the
+    route, long before. ``w.CIRCUITS`` says which are followed by fewer subjects
+    than the default minimum and must not be found.
 ``operations``
     ``conflicting_pairs`` [[op_a, op_b], ...] (different agencies, overlapping
     times, centres within 500 m and circles overlapping), ``near_misses`` (close in
@@ -235,6 +248,8 @@ class Occurrence:
     dest: int
     kinds: tuple[str, ...]
     style: int
+    day: int = -1  # days since 1970 when planted to the day; -1: drawn in the month
+    circuit: int = -1  # index into ``w.CIRCUITS``; -1: a shared subject
 
 
 def _plan_shared(seed: int, plan: Plan) -> list[Occurrence]:
@@ -265,6 +280,66 @@ def _plan_shared(seed: int, plan: Plan) -> list[Occurrence]:
                 month = int(rng.integers(n_months - 36, n_months))
                 out.append(Occurrence(k, src, month, dest, kinds, k + style))
                 style += 1
+    return out
+
+
+#: Circuit sightings: days between arriving at one place and the next.
+CIRCUIT_HOP_DAYS = (6, 28)
+#: A noise sighting of a circuit subject lies this many days before its first
+#: circuit sighting (farther than any move window), at a place off the circuit.
+CIRCUIT_NOISE_DAYS = (120, 400)
+
+
+def _month_of_day(day: int) -> int:
+    """The index into ``w.month_list()`` of the month holding ``day`` (days since 1970)."""
+    starts = [w.month_start_day(y, m) for y, m in w.month_list()]
+    return int(np.searchsorted(starts, day, side="right")) - 1
+
+
+def _plan_circuits(seed: int, plan: Plan) -> list[Occurrence]:
+    """Circuit subjects: one phone each, seen place after place along ``w.CIRCUITS``.
+
+    Each sighting is by a phone-carrying agency that covers the place (never the
+    one of the sighting before), typed in a style of its own; a stay sometimes
+    gets a second sighting a few days later; every subject also has one noise
+    sighting elsewhere, long before. Subjects are numbered after the shared ones.
+    """
+    rng = np.random.default_rng([seed, 9191])
+    places = w.build_places()
+    months = w.month_list()
+    carriers = [i for i, s in enumerate(SOURCES) if "phone" in s.id_kinds]
+    first_day = w.month_start_day(*months[-30])
+    last_start = w.month_start_day(*months[-1]) - 200
+    pop = places.population / places.population.sum()
+    out: list[Occurrence] = []
+    number = N_SHARED
+    for c, circuit in enumerate(w.CIRCUITS):
+        stops = [places.index(name) for name in circuit.places]
+        for j in range(circuit.subjects):
+            order = stops[j % len(stops):] + stops[:j % len(stops)] if circuit.shape == "loop" else stops
+            if circuit.shape == "loop":
+                order = [*order, order[0]]
+            day = int(rng.integers(first_day + CIRCUIT_NOISE_DAYS[1], last_start))
+            sightings = []
+            for dest in order:
+                sightings.append((day, dest))
+                if rng.random() < 0.3:
+                    sightings.append((day + int(rng.integers(1, 5)), dest))
+                day += int(rng.integers(*CIRCUIT_HOP_DAYS))
+            on_route = {places.county_idx[d] for d in stops}
+            while True:
+                noise = int(rng.choice(places.n, p=pop))
+                if places.county_idx[noise] not in on_route:
+                    break
+            sightings.insert(0, (sightings[0][0] - int(rng.integers(*CIRCUIT_NOISE_DAYS)), noise))
+            previous = -1
+            for k, (when, dest) in enumerate(sightings):
+                cty = places.county_idx[dest]
+                eligible = [i for i in carriers if plan.coverage[cty, i] == 1.0 and i != previous]
+                previous = int(eligible[int(rng.integers(0, len(eligible)))])
+                out.append(Occurrence(number, previous, _month_of_day(when), dest, ("phone",),
+                                      number * 7 + k, day=when, circuit=c))
+            number += 1
     return out
 
 
@@ -310,6 +385,8 @@ def _draw(chunk: list[tuple[int, int]], forced: list[Occurrence], plan: Plan,
     starts = np.array([w.month_start_day(y, m) for y, m in months])
     dims = np.array([w.days_in_month(y, m) for y, m in months])
     day = starts[month] + (rng.random(n) * dims[month]).astype(int)
+    planted_day = np.array([o.day for o in forced], dtype=int)
+    day[n_reg:] = np.where(planted_day >= 0, planted_day, day[n_reg:])
     secs = ((18 * 3600 + rng.normal(0, 5 * 3600, n)) % 86400).astype(int)
     delay = np.minimum(rng.geometric(1 / 6, n) - 1, 120)
     ttype = np.searchsorted(np.cumsum(w.TYPE_MIX), rng.random(n) * 0.999999, side="right")
@@ -481,7 +558,7 @@ def generate_demo(out_dir: Path, *, records: int, seed: int = 7,
     (out_dir / "profiles").mkdir(parents=True, exist_ok=True)
 
     plan = _plan(records)
-    occurrences = _plan_shared(seed, plan)
+    occurrences = _plan_shared(seed, plan) + _plan_circuits(seed, plan)
     months = w.month_list()
     places = w.build_places()
     files = _Files(out_dir)
@@ -836,10 +913,14 @@ def _ground_truth(*, records, seed, dirt_rate, files: _Files, flow_loaded, count
 
     subjects: dict[int, dict] = {}
     for occ, record_id, typed in shared_rows:
+        place = (w.CIRCUITS[occ.circuit].places[0] if occ.circuit >= 0
+                 else places.name[occ.dest])
         entry = subjects.setdefault(occ.subject, {
             "subject_id": f"S{occ.subject + 1:03d}", "sources": [],
             "identifier_kinds": list(occ.kinds), "typed_forms": defaultdict(list),
-            "record_ids": defaultdict(list), "place": places.name[occ.dest]})
+            "record_ids": defaultdict(list), "place": place})
+        if occ.circuit >= 0:
+            entry["circuit"] = w.CIRCUITS[occ.circuit].name
         sid = SOURCES[occ.source].source_id
         if sid not in entry["sources"]:
             entry["sources"].append(sid)
@@ -866,6 +947,18 @@ def _ground_truth(*, records, seed, dirt_rate, files: _Files, flow_loaded, count
             "by_source": {s.source_id: int(flow_loaded[f, i]) for i, s in enumerate(SOURCES)
                           if flow_loaded[f, i]},
             "expected_corridor": flow.expected_corridor})
+
+    circuits = []
+    for c, circuit in enumerate(w.CIRCUITS):
+        members = sorted({occ.subject for occ, _, _ in shared_rows if occ.circuit == c})
+        circuits.append({
+            "name": circuit.name, "shape": circuit.shape, "places": list(circuit.places),
+            "county_fips": [places.county_fips[places.index(n)] for n in circuit.places],
+            "subjects": len(members),
+            "subject_ids": [f"S{k + 1:03d}" for k in members],
+            "sources": sorted({SOURCES[occ.source].source_id for occ, _, _ in shared_rows
+                               if occ.circuit == c}),
+            "hop_days": list(CIRCUIT_HOP_DAYS), "noise_days_before": list(CIRCUIT_NOISE_DAYS)})
 
     quarter_of = [f"{y}-Q{(m - 1) // 3 + 1}" for y, m in months]
     last_q = sorted(set(quarter_of))[-8:]
@@ -895,6 +988,7 @@ def _ground_truth(*, records, seed, dirt_rate, files: _Files, flow_loaded, count
         "shared_subjects": shared,
         "planted_flows": flows,
         "planted_corridors": list(w.PLANTED_CORRIDORS),
+        "planted_circuits": circuits,
         "operations": operations,
         "emerging_hot_spots": hot,
         "volumes": {

@@ -180,6 +180,28 @@ def probe_operations() -> int:
     return _env_int("ROUTES_PROBE_OPERATIONS", 5)
 
 
+def moves_window_days() -> int:
+    """Days within which two successive sightings of one identifier make a move (default 60)."""
+    from routes.errors import ConfigError
+
+    days = _env_int("ROUTES_MOVES_WINDOW_DAYS", 60)
+    if days < 1:
+        raise ConfigError(f"ROUTES_MOVES_WINDOW_DAYS must be at least 1 day, not {days!r}")
+    return days
+
+
+def circuit_min_tokens() -> int:
+    """Distinct identifiers that must follow a circuit before it is kept (default 5, at least 2)."""
+    from routes.errors import ConfigError
+
+    k = _env_int("ROUTES_CIRCUIT_MIN_TOKENS", 5)
+    if k < 2:
+        raise ConfigError(
+            f"ROUTES_CIRCUIT_MIN_TOKENS must be at least 2 (one would show a single subject's path), not {k!r}"
+        )
+    return k
+
+
 def quiet() -> bool:
     """Whether to hide progress bars (tests and scheduled jobs)."""
     return os.environ.get("ROUTES_QUIET", "0") == "1"

@@ -472,3 +472,31 @@ def test_cli_registers_demo_and_writes_the_layout(tmp_path, capsys):
     truth = json.loads((tmp_path / "d" / "ground_truth.json").read_text(encoding="utf-8"))
     assert truth["seed"] == 3 and truth["dirt_rate"] == 0.05
     assert "Wrote" in capsys.readouterr().out
+
+
+def test_planted_circuits_are_shared_subjects_typed_differently_along_their_places(demo):
+    out, truth = demo
+    circuits = truth["planted_circuits"]
+    assert [c["name"] for c in circuits] == [c.name for c in world.CIRCUITS]
+    loop = circuits[0]
+    assert loop["shape"] == "loop"
+    assert loop["places"] == ["Sacramento", "Stockton", "Fresno", "Bakersfield"]  # I-5 / SR-99
+    assert loop["county_fips"] == ["06067", "06077", "06019", "06029"]
+    subjects = {s["subject_id"]: s for s in truth["shared_subjects"]}
+    for circuit in circuits:
+        assert circuit["subjects"] == len(circuit["subject_ids"]) >= 3
+        assert len(set(circuit["county_fips"])) == len(circuit["places"])
+        for sid in circuit["subject_ids"]:
+            subject = subjects[sid]
+            assert subject["circuit"] == circuit["name"]
+            assert subject["identifier_kinds"] == ["phone"]
+            assert len(subject["sources"]) >= 2
+            forms = subject["typed_forms"]["phone"]
+            # one sighting per place (a loop returns), a noise sighting, sometimes a second
+            assert len(forms) >= len(circuit["places"]) + 1 + (circuit["shape"] == "loop")
+            assert len(set(forms)) >= 3 and len({_normalise("phone", f) for f in forms}) == 1
+    phones = [_normalise("phone", subjects[sid]["typed_forms"]["phone"][0])
+              for c in circuits for sid in c["subject_ids"]]
+    assert len(set(phones)) == len(phones)  # one phone per subject, never another's
+    min_tokens = 5  # routes.settings.circuit_min_tokens() by default
+    assert [c["subjects"] >= min_tokens for c in circuits] == [True, True, False]
