@@ -68,20 +68,46 @@ def corridor_graph() -> nx.Graph:
 POINT_DECIMALS = 2
 
 
-def _edge_points(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Records per county-level edge and (rounded) pair of points: where flows really start and end."""
-    con.register("flow_entry_candidates", highways.entry_candidates())
-    points = con.execute(f"""
+def _rounded(column: str) -> str:
+    """``column`` rounded to :data:`POINT_DECIMALS`, half up, in IEEE arithmetic both engines share.
+
+    Not ``round()``: DuckDB rounds the double's exact binary value and Spark its
+    shortest decimal form, so ``round(25.025, 2)`` is 25.02 on one and 25.03 on the
+    other. ``floor(x * 100 + 0.5) / 100`` is the same operations on both.
+    """
+    scale = 10**POINT_DECIMALS
+    return f"floor({column} * {scale} + 0.5) / {scale}"
+
+
+def edge_points_sql() -> str:
+    """Flow records per county-level edge and rounded pair of points (needs ``flow_entry_candidates``).
+
+    DuckDB's text; ``pipelines/spark_corridors.py`` runs it through
+    :func:`pipelines.spark_flows.duckdb_to_spark`.
+    """
+    return f"""
         WITH fr AS ({sql_flow_records()})
         SELECT coalesce(o_outside, o_county) AS origin_id, d_county AS dest_id, o_entry,
-            round(o_lat, {POINT_DECIMALS}) AS o_lat, round(o_lng, {POINT_DECIMALS}) AS o_lng,
-            round(d_lat, {POINT_DECIMALS}) AS d_lat, round(d_lng, {POINT_DECIMALS}) AS d_lng,
+            {_rounded("o_lat")} AS o_lat, {_rounded("o_lng")} AS o_lng,
+            {_rounded("d_lat")} AS d_lat, {_rounded("d_lng")} AS d_lng,
             count(*) AS records
         FROM fr
         WHERE coalesce(o_outside, o_county) IS NOT NULL AND d_county IS NOT NULL
         GROUP BY ALL
-    """).df()  # noqa: S608 (trusted SQL)
+    """  # noqa: S608 (trusted SQL)
+
+
+def _edge_points(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Records per county-level edge and (rounded) pair of points: where flows really start and end."""
+    con.register("flow_entry_candidates", highways.entry_candidates())
+    points = con.execute(edge_points_sql()).df()
     con.unregister("flow_entry_candidates")
+    return place_edge_points(points)
+
+
+def place_edge_points(points: pd.DataFrame) -> pd.DataFrame:
+    """:func:`edge_points_sql` rows with every end placed: an out-of-state origin at its
+    entry point, an end without a point at its county's anchor (:func:`geo.flow_places.county_anchors`)."""
     anchors = county_anchors().set_index("county_fips")
     entries = highways.entry_points().set_index("entry_id")
     outside = points["o_entry"].notna()
@@ -98,14 +124,18 @@ def _edge_points(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def edge_nodes(con: duckdb.DuckDBPyConnection, graph: nx.Graph) -> pd.DataFrame:
     """The graph nodes each county-level edge is routed between: ``origin_id``, ``dest_id``,
-    ``origin_node``, ``dest_node``.
+    ``origin_node``, ``dest_node`` (:func:`edge_nodes_of` the warehouse's flow points)."""
+    return edge_nodes_of(_edge_points(con), graph)
+
+
+def edge_nodes_of(points: pd.DataFrame, graph: nx.Graph) -> pd.DataFrame:
+    """The node pair of each county-level edge, from its placed points (:func:`place_edge_points`).
 
     Each record's two points snap to their nearest nodes; an edge takes the node
     pair that most of its records share (ties: the lowest node ids). So flows
     from Los Angeles to the High Desert start in Los Angeles and end near
     Victorville, not at San Bernardino County's largest town.
     """
-    points = _edge_points(con)
     columns = ["origin_id", "dest_id", "origin_node", "dest_node"]
     if points.empty:
         return pd.DataFrame(columns=columns)
@@ -116,12 +146,19 @@ def edge_nodes(con: duckdb.DuckDBPyConnection, graph: nx.Graph) -> pd.DataFrame:
     return pairs.drop_duplicates(["origin_id", "dest_id"])[columns].sort_values(["origin_id", "dest_id"], ignore_index=True)
 
 
+#: Columns of ``corridor_paths``.
+PATH_COLUMNS = ["origin_id", "dest_id", "origin_node", "dest_node", "seq", "segment_id"]
+
+
 def route_pairs(con: duckdb.DuckDBPyConnection, graph: nx.Graph) -> pd.DataFrame:
     """The path of every county-level (origin, destination): rows of ``corridor_paths``."""
-    columns = ["origin_id", "dest_id", "origin_node", "dest_node", "seq", "segment_id"]
-    pairs = edge_nodes(con, graph)
+    return route_edge_nodes(edge_nodes(con, graph), graph)
+
+
+def route_edge_nodes(pairs: pd.DataFrame, graph: nx.Graph) -> pd.DataFrame:
+    """Rows of ``corridor_paths`` for :func:`edge_nodes_of`'s pairs: one Dijkstra per origin node."""
     if pairs.empty:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=PATH_COLUMNS)
     pairs = pairs.astype({"origin_node": int, "dest_node": int})
     routed = pairs[pairs["origin_node"] != pairs["dest_node"]]
     paths = highways.shortest_path_segments(
@@ -132,7 +169,7 @@ def route_pairs(con: duckdb.DuckDBPyConnection, graph: nx.Graph) -> pd.DataFrame
         for o, d, u, v in routed.itertuples(index=False)
         for seq, segment in enumerate(paths[(u, v)])
     ]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=PATH_COLUMNS)
 
 
 def _build_paths(con: duckdb.DuckDBPyConnection, graph: nx.Graph) -> int:
@@ -150,11 +187,10 @@ def _build_paths(con: duckdb.DuckDBPyConnection, graph: nx.Graph) -> int:
     return _rows(con, "corridor_paths")
 
 
-def _build_segments(con: duckdb.DuckDBPyConnection, graph: nx.Graph) -> int:
-    con.register("_segments", highways.segments_frame(graph))
-    con.execute("DROP TABLE IF EXISTS corridor_segments")
-    con.execute("""
-        CREATE TABLE corridor_segments AS
+#: ``corridor_segments``: the county-level ``flows`` summed along ``corridor_paths`` per
+#: segment of ``_segments`` (:func:`geo.highways.segments_frame`), month and type.
+#: DuckDB's text; ``pipelines/spark_corridors.py`` runs it through ``duckdb_to_spark``.
+SEGMENTS_SELECT = """
         SELECT s.segment_id, s.route, s.kind, s.length_km,
             s.from_lat, s.from_lng, s.to_lat, s.to_lng, s.wkt,
             f.month, f.trafficking_type,
@@ -170,7 +206,13 @@ def _build_segments(con: duckdb.DuckDBPyConnection, graph: nx.Graph) -> int:
         JOIN _segments AS s ON s.segment_id = p.segment_id
         WHERE f.level = 'county'
         GROUP BY ALL
-    """)
+"""
+
+
+def _build_segments(con: duckdb.DuckDBPyConnection, graph: nx.Graph) -> int:
+    con.register("_segments", highways.segments_frame(graph))
+    con.execute("DROP TABLE IF EXISTS corridor_segments")
+    con.execute(f"CREATE TABLE corridor_segments AS {SEGMENTS_SELECT}")
     con.unregister("_segments")
     return _rows(con, "corridor_segments")
 

@@ -92,6 +92,7 @@ Columns of ``hotspot_classes``
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date
 
 import duckdb
@@ -430,53 +431,100 @@ def emerging_hot_spots_of(
 
 # --------------------------------------------------------------------------- warehouse
 
+#: The first month and the last day of the records with a cell: where the window can lie.
+#: DuckDB and Spark SQL read it alike (``pipelines/spark_hotspots.py`` runs this text).
+WINDOW_SQL = (
+    "SELECT min(month), greatest(max(occurred_at), max(reported_at))::DATE FROM records "
+    "WHERE dest_cell IS NOT NULL AND dest_cell > 0"
+)
 
-def _cell_counts(
-    con: duckdb.DuckDBPyConnection, *, res: int, step: str, first: date, last: date
-) -> pd.DataFrame:
+
+def cell_counts_sql(res: int, step: str) -> str:
+    """Records per res-``res`` cell and ``step`` period; parameters: resolution, first day, end (exclusive).
+
+    The same text runs on DuckDB and Spark SQL (``?`` parameters, ``::`` casts,
+    ``date_trunc``, 64-bit parents of :func:`geo.grid.sql_cell_to_parent`).
+    """
     cell = grid.sql_cell_to_parent("dest_cell", res)
     period = "month" if step == "month" else "date_trunc('quarter', month)::DATE"
-    sql = f"""
+    return f"""
         SELECT {cell} AS cell, {period} AS period, count(*) AS records
         FROM records
         WHERE dest_cell IS NOT NULL AND dest_cell > 0 AND dest_res >= ?
           AND month >= ? AND month < ?
         GROUP BY ALL
     """  # noqa: S608 -- trusted expressions built from integers, values as parameters
-    end = (pd.Timestamp(last) + _offset(step, 1)).date()
-    return con.execute(sql, [res, first, end]).df()
 
 
-def _cell_places(con: duckdb.DuckDBPyConnection, *, res: int, first: date, last: date) -> pd.DataFrame:
+def cell_county_counts_sql(res: int) -> str:
+    """Records per res-``res`` cell and destination county; parameters: resolution, first day, last day.
+
+    Shared by both engines; each picks the county with most records its own way
+    (:data:`CELL_PLACES_PICK`, ``pipelines/spark_hotspots.py``).
+    """
     cell = grid.sql_cell_to_parent("dest_cell", res)
-    sql = f"""
-        WITH by_county AS (
+    return f"""
             SELECT {cell} AS cell, dest_county_fips, dest_region, dest_task_force, count(*) AS n
             FROM records
             WHERE dest_cell IS NOT NULL AND dest_cell > 0 AND dest_res >= ?
               AND month >= ? AND month <= ?
             GROUP BY ALL
-        )
-        SELECT cell,  -- the county with most records; ties broken by FIPS, so rebuilds agree
+    """  # noqa: S608 -- trusted expression built from an integer, values as parameters
+
+
+#: The county with most records per cell over ``by_county`` (:func:`cell_county_counts_sql`);
+#: ties broken by FIPS, so rebuilds agree. DuckDB's ordered ``first``, which Spark lacks.
+CELL_PLACES_PICK = """
+        SELECT cell,
                first(dest_county_fips ORDER BY n DESC, dest_county_fips) AS county_fips,
                first(dest_region ORDER BY n DESC, dest_county_fips) AS region,
                first(dest_task_force ORDER BY n DESC, dest_county_fips) AS task_force
         FROM by_county GROUP BY cell
-    """  # noqa: S608 -- trusted expression built from an integer, values as parameters
+"""
+
+
+def _cell_counts(
+    con: duckdb.DuckDBPyConnection, *, res: int, step: str, first: date, last: date
+) -> pd.DataFrame:
+    return con.execute(cell_counts_sql(res, step), [res, first, step_end(last, step=step)]).df()
+
+
+def _cell_places(con: duckdb.DuckDBPyConnection, *, res: int, first: date, last: date) -> pd.DataFrame:
+    sql = f"WITH by_county AS ({cell_county_counts_sql(res)}) {CELL_PLACES_PICK}"
     return con.execute(sql, [res, first, last]).df()
 
 
-def _window(con: duckdb.DuckDBPyConnection, *, step: str) -> list[date]:
-    row = con.execute(
-        "SELECT min(month), greatest(max(occurred_at), max(reported_at))::DATE FROM records "
-        "WHERE dest_cell IS NOT NULL AND dest_cell > 0"
-    ).fetchone()
-    if row is None or row[0] is None or row[1] is None:
+def step_end(last: date, *, step: str) -> date:
+    """The day after the step that starts on ``last``: the exclusive end of a window.
+
+    >>> step_end(date(2025, 10, 1), step="quarter")
+    datetime.date(2026, 1, 1)
+    """
+    return (pd.Timestamp(last) + _offset(step, 1)).date()
+
+
+def window_periods(first_month: date | None, last_day: date | None, data_as_of: date | None, *, step: str) -> list[date]:
+    """The steps analysed: complete ones up to the data's last day, at most :data:`MAX_STEPS`.
+
+    ``first_month`` and ``last_day`` are :data:`WINDOW_SQL`'s row; ``data_as_of``
+    the warehouse's ``meta`` entry (None when unset), which can only move the end later.
+
+    >>> window_periods(date(2024, 1, 1), date(2024, 6, 30), None, step="quarter")
+    [datetime.date(2024, 1, 1), datetime.date(2024, 4, 1)]
+    """
+    if first_month is None or last_day is None:
         return []
-    as_of = max(row[1], _meta_date(con, "data_as_of") or row[1])
+    as_of = max(last_day, data_as_of or last_day)
     last = last_complete_step(as_of, step=step)
-    first = max(_step_start(row[0], step=step), (pd.Timestamp(last) - _offset(step, MAX_STEPS[step] - 1)).date())
+    first = max(_step_start(first_month, step=step), (pd.Timestamp(last) - _offset(step, MAX_STEPS[step] - 1)).date())
     return step_periods(first, last, step=step) if first <= last else []
+
+
+def _window(con: duckdb.DuckDBPyConnection, *, step: str) -> list[date]:
+    row = con.execute(WINDOW_SQL).fetchone()
+    if row is None:
+        return []
+    return window_periods(row[0], row[1], _meta_date(con, "data_as_of"), step=step)
 
 
 def _meta_date(con: duckdb.DuckDBPyConnection, key: str) -> date | None:
@@ -495,20 +543,53 @@ def hotspot_frame(
     permutations: int = 0,
 ) -> pd.DataFrame:
     """Every row of ``hotspot_classes``, computed from ``records`` on ``con``."""
+    return hotspots_of(
+        window=lambda step: _window(con, step=step),
+        cell_counts=lambda res, step, first, last: _cell_counts(con, res=res, step=step, first=first, last=last),
+        cell_places=lambda res, first, last: _cell_places(con, res=res, first=first, last=last),
+        resolutions=resolutions, steps=steps, alpha=alpha, permutations=permutations,
+    )
+
+
+def hotspots_of(
+    *,
+    window: Callable[[str], list[date]],
+    cell_counts: Callable[[int, str, date, date], pd.DataFrame],
+    cell_places: Callable[[int, date, date], pd.DataFrame],
+    resolutions: tuple[int, ...] = RESOLUTIONS,
+    steps: tuple[str, ...] = STEPS,
+    alpha: float = ALPHA,
+    permutations: int = 0,
+) -> pd.DataFrame:
+    """Every row of ``hotspot_classes`` from an engine's three reads of ``records``.
+
+    Parameters
+    ----------
+    window
+        ``step`` -> the periods analysed (:func:`window_periods`).
+    cell_counts
+        ``(res, step, first, last)`` -> ``cell``, ``period``, ``records`` (:func:`cell_counts_sql`).
+    cell_places
+        ``(res, first, last)`` -> ``cell``, ``county_fips``, ``region``, ``task_force``.
+
+    The DuckDB step (:func:`hotspot_frame`) and the Spark one
+    (``pipelines/spark_hotspots.py``) differ only in these reads: the statistics
+    run here, on the aggregated cube, for both.
+    """
     parts = []
     for step in steps:
-        periods = _window(con, step=step)
+        periods = window(step)
         if len(periods) < MIN_STEPS:
             log.info("Skipped %s hot spots: %d complete steps, %d needed", step, len(periods), MIN_STEPS)
             continue
         for res in resolutions:
-            counts = _cell_counts(con, res=res, step=step, first=periods[0], last=periods[-1])
+            counts = cell_counts(res, step, periods[0], periods[-1])
             if counts.empty:
                 continue
             found = emerging_hot_spots_of(
                 counts, periods, rings=RINGS.get(res, 1), alpha=alpha, permutations=permutations
             )
-            places = _cell_places(con, res=res, first=periods[0], last=periods[-1])
+            places = cell_places(res, periods[0], periods[-1])
             found = found.merge(places, on="cell", how="left")
             found["res"] = np.int8(res)
             found["step"] = step

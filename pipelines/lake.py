@@ -30,7 +30,8 @@ reader that starts in that instant finds no lake and fails; it never reads a mix
 The manifest records the fingerprint of ``records`` and ``batches`` the lake was
 cut from (``FINGERPRINT_SQL`` of ``pipelines/build_trend_aggregates.py``);
 ``python -m pipelines release load`` refuses a build made from a lake whose
-fingerprint no longer matches the warehouse.
+fingerprint no longer matches the warehouse. It also carries the warehouse's
+``meta`` entry ``data_as_of``, which the hot-spot window reads besides the records.
 """
 
 from __future__ import annotations
@@ -97,6 +98,8 @@ def export_lake(out: Path, *, warehouse_path: Path | None = None) -> dict[str, i
                 "partitioned_by": LAKE_TABLES,
                 "rows": rows,
                 "fingerprint": fingerprint(con),
+                # meta's data_as_of, which the hot-spot window reads besides the records
+                "data_as_of": warehouse.get_meta(con, "data_as_of"),
             }
         (work / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         swap_in_folder(work, out)

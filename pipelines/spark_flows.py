@@ -40,6 +40,9 @@ if TYPE_CHECKING:  # pragma: no cover
 _SPELLINGS = (
     ("list_contains(", "array_contains("), (", [])", ", array())"), ("arg_min(", "min_by("),
     ("list_sort(list_distinct(list(", "array_sort(array_distinct(collect_list("), ("len(source_ids)", "size(source_ids)"), ("::VARCHAR", "::STRING"),
+    # the corridor segments' union of the edges' source lists
+    ("list_sort(list_distinct(flatten(list(", "array_sort(array_distinct(flatten(collect_list("),
+    ("len(list_distinct(flatten(list(", "size(array_distinct(flatten(collect_list("),
 )
 
 SOURCES_SELECT = (
@@ -59,17 +62,23 @@ def duckdb_to_spark(sql: str) -> str:
     return sql
 
 
-def flow_fact_tables(spark: SparkSession) -> dict[str, object]:
-    """Spark frames of ``flow_sources``, ``flow_facts`` and ``flow_area_facts`` over the registered lake.
-
-    Registers the views ``flow_entry_candidates``, ``flow_sources``, ``_flow_records``
-    and ``flow_facts`` (each later query reads the one before, as in DuckDB).
-    """
+def register_flow_records(spark: SparkSession) -> object:
+    """Register ``flow_entry_candidates``, ``flow_sources`` and ``_flow_records`` (persisted); return ``flow_sources``."""
     spark.createDataFrame(highways.entry_candidates()).createOrReplaceTempView("flow_entry_candidates")
     sources = spark.sql(SOURCES_SELECT).persist()
     sources.createOrReplaceTempView(SOURCES_TABLE)
     records_sql = duckdb_to_spark(sql_with_source_bits(f"({sql_flow_records()})"))
     spark.sql(records_sql).persist().createOrReplaceTempView("_flow_records")
+    return sources
+
+
+def flow_fact_tables(spark: SparkSession) -> dict[str, object]:
+    """Spark frames of ``flow_sources``, ``flow_facts`` and ``flow_area_facts`` over the registered lake.
+
+    Registers the views ``flow_entry_candidates``, ``flow_sources``, ``_flow_records``
+    (:func:`register_flow_records`) and ``flow_facts`` (each later query reads the one before, as in DuckDB).
+    """
+    sources = register_flow_records(spark)
     facts = spark.sql(sql_flow_facts()).persist()
     facts.createOrReplaceTempView(FACTS_TABLE)
     area = spark.sql(sql_flow_area_facts())
