@@ -10,9 +10,8 @@ import duckdb
 import pytest
 
 from pipelines import build, lake, spark_build, spark_corridors
-from tests.spark_session import spark  # noqa: F401 (fixture)
-from tests.test_spark_build import _assert_same_rows
-from tests.warehouse_fixture import make_small_warehouse
+from tests.support.frames import assert_same_rows
+from tests.support.warehouse_fixture import make_small_warehouse
 
 TABLES = ("corridor_paths", "corridor_segments")
 
@@ -41,7 +40,7 @@ def test_spark_corridor_table_equals_duckdb_table(built: dict[str, Path], table:
     con.execute(f"CREATE VIEW s AS SELECT * FROM read_parquet('{built['out'] / table}/*.parquet')")  # noqa: S608 (paths from the test)
     rows = con.execute(f"SELECT count(*) FROM d.{table}").fetchone()  # noqa: S608 (names from the test)
     assert rows is not None and rows[0] > 0, f"DuckDB built no {table} rows: the test would prove nothing"
-    _assert_same_rows(con, f"d.{table}", "s")
+    assert_same_rows(con, f"d.{table}", "s")
 
 
 @pytest.mark.spark

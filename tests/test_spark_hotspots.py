@@ -12,9 +12,8 @@ import pytest
 
 from pipelines import build, lake, spark_build, spark_hotspots
 from routes import warehouse
-from tests.spark_session import spark  # noqa: F401 (fixture)
-from tests.test_spark_build import _assert_same_rows
-from tests.warehouse_fixture import make_small_warehouse
+from tests.support.frames import assert_same_rows
+from tests.support.warehouse_fixture import make_small_warehouse
 
 
 @pytest.fixture(scope="module")
@@ -58,5 +57,5 @@ def test_spark_hotspot_classes_equal_the_duckdb_table(built: dict[str, Path]) ->
     # manifest, completes December and the fourth quarter.
     last = dict(con.execute("SELECT step, max(last_period) FROM s GROUP BY step").fetchall())
     assert last == {"month": date(2025, 12, 1), "quarter": date(2025, 10, 1)}
-    _assert_same_rows(con, "d.hotspot_classes", "s")
+    assert_same_rows(con, "d.hotspot_classes", "s")
     assert con.execute("DESCRIBE s").fetchall() == con.execute("DESCRIBE d.hotspot_classes").fetchall()
