@@ -191,7 +191,13 @@ def hidden_text(viewer: Viewer) -> str:
 
     >>> hidden_text(Viewer("p", "partner")), hidden_text(Viewer("a", "analyst", "la", "own"))
     ('fewer than 11', 'suppressed')
+
+    A role without aggregates is refused by the readers, not here: a page asks
+    for the wording before its first read, and must reach that refusal
+    (``test_policy``'s role without an entry).
     """
+    if not viewer.can(Capability.SEE_AGGREGATES):
+        return SUPPRESSED_TEXT
     return f"fewer than {viewer.k}" if reads_release(viewer) else SUPPRESSED_TEXT
 
 
