@@ -72,6 +72,16 @@ def _sign_in(page: object, user: str) -> None:
     browser.wait_for_run(page)
 
 
+def _sign_in_at(page: object, url: str, user: str, *, settle_ms: int = 0) -> None:
+    """Open ``url`` signed out, sign in as ``user`` and wait until its map is drawn."""
+    page.goto(url, wait_until="load")  # type: ignore[attr-defined]
+    _sign_in(page, user)
+    page.wait_for_selector(browser.MAP_CANVAS, state="visible", timeout=60_000)  # type: ignore[attr-defined]
+    browser.wait_for_run(page)
+    if settle_ms:
+        page.wait_for_timeout(settle_ms)  # type: ignore[attr-defined]  # deck.gl draws its layers
+
+
 def _open(page: object, url: str, *, maps: int = 1) -> None:
     """Go to ``url`` (the session cookie keeps the user signed in) and wait for its maps.
 
@@ -138,10 +148,7 @@ def test_keyboard_focus_on_a_map_is_a_visible_ring(app_url: str) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
     with browser.chromium_page() as (page, recorder):
-        page.goto(f"{app_url}/heatmap", wait_until="load")
-        _sign_in(page, "ana")
-        page.wait_for_selector(browser.MAP_CANVAS, state="visible", timeout=60_000)
-        browser.wait_for_run(page)
+        _sign_in_at(page, f"{app_url}/heatmap", "ana")
         chart = page.locator(MAP).first
         assert chart.evaluate("e => getComputedStyle(e).outlineStyle") == "none"  # no ring before focus
         for _ in range(80):  # Tab through the page until the focus is on the map
@@ -168,11 +175,7 @@ def test_the_analysts_day(app_url: str) -> None:
     with browser.chromium_page() as (page, recorder):
         # 1. find a cluster: the statewide heatmap of the analyst's own task force's records
         # (exact, so the breakdown has every tab), then the busiest cell's breakdown
-        page.goto(f"{app_url}/heatmap?res=6&scope=own", wait_until="load")
-        _sign_in(page, "ana")
-        page.wait_for_selector(browser.MAP_CANVAS, state="visible", timeout=60_000)
-        browser.wait_for_run(page)
-        page.wait_for_timeout(1200)
+        _sign_in_at(page, f"{app_url}/heatmap?res=6&scope=own", "ana", settle_ms=1200)
         _shot(page, "analyst-1-heatmap")
         box = page.locator('[data-testid="stSelectbox"]').filter(has_text="busiest cells").first
         box.get_by_role("combobox").first.click()
@@ -251,10 +254,7 @@ def test_the_analysts_day(app_url: str) -> None:
 
 def test_the_leads_briefing_pack(app_url: str) -> None:
     with browser.chromium_page() as (page, recorder):
-        page.goto(f"{app_url}/region?kind=region&place=Region%20VI", wait_until="load")
-        _sign_in(page, "leo")
-        page.wait_for_selector(browser.MAP_CANVAS, state="visible", timeout=60_000)
-        browser.wait_for_run(page)
+        _sign_in_at(page, f"{app_url}/region?kind=region&place=Region%20VI", "leo")
         _shot(page, "lead-1-region")
         page.get_by_label("Purpose (printed on the briefing and written to the audit log)").fill("Quarterly meeting")
         page.keyboard.press("Tab")  # the text is committed when the box loses focus
@@ -282,11 +282,7 @@ def test_the_leads_briefing_pack(app_url: str) -> None:
 def test_the_statewide_story_at_1024_px(app_url: str) -> None:
     with browser.chromium_page() as (page, recorder):
         page.set_viewport_size({"width": 1024, "height": 768})
-        page.goto(app_url, wait_until="load")
-        _sign_in(page, "lena")
-        page.wait_for_selector(browser.MAP_CANVAS, state="visible", timeout=60_000)
-        browser.wait_for_run(page)
-        page.wait_for_timeout(1200)
+        _sign_in_at(page, app_url, "lena", settle_ms=1200)
         _shot(page, "leadership-1-headline-1024")
         cut = page.evaluate(
             """() => [...document.querySelectorAll('[data-testid="stMetricValue"], [data-testid="stMetricValue"] *')]
