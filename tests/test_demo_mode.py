@@ -69,6 +69,9 @@ def test_the_demo_itself_opens_without_sign_in(demo_warehouse: Path, tmp_env: Pa
     shown, at = _app_text(tmp_env)
     assert "VIEWER demo-analyst analyst" in shown
     assert "Demo mode" in at.warning[0].value
+    # Streamlit's bundled icon font, never an emoji: a closed network's browser may have no emoji font
+    # (the banner then showed an empty box)
+    assert at.warning[0].proto.icon.startswith(":material/"), at.warning[0].proto.icon
 
 
 def test_a_new_source_ends_demo_mode_for_good(demo_warehouse: Path, tmp_env: Path) -> None:

@@ -183,7 +183,7 @@ def _demo_viewer(task_forces: tuple[str, ...]) -> Viewer:
         st.warning(
             "Demo mode: synthetic data, no sign-in. Switch roles in the sidebar to see "
             "what each role may see.",
-            icon="🧪",
+            icon=":material/science:",  # a bundled icon font: an emoji needs a font the closed network may lack
         )
         with st.sidebar:
             st.selectbox("Demo role", ROLES, key=DEMO_ROLE_KEY)
