@@ -44,6 +44,7 @@ import shapely
 from geo import highways, reference
 from geo.grid import sql_cell_to_parent
 from routes import settings
+from routes.contract.vocabularies import INDICATORS
 
 #: The levels flows aggregate to, finest first.
 FLOW_LEVELS = ("res6", "res5", "res4", "county", "region", "task_force")
@@ -52,10 +53,7 @@ FLOW_LEVELS = ("res6", "res5", "res4", "county", "region", "task_force")
 CELL_LEVELS = {"res4": 4, "res5": 5, "res6": 6}
 
 #: The indicators whose share each edge reports (``share_<name>``).
-FLOW_INDICATORS = (
-    "online_ads", "drugs", "weapons", "gang", "debt_bondage", "cross_border",
-    "massage_business", "motel", "agriculture", "truck_stop", "minor",
-)
+FLOW_INDICATORS = INDICATORS
 
 #: Projected CRS for centroids (California Albers).
 _CA_ALBERS = 3310

@@ -36,6 +36,7 @@ from maps.colours import (
     hidden_words,
     quantile_scale,
 )
+from routes.contract.vocabularies import HOTSPOT_PATTERNS
 
 __all__ = [
     "HOT_SPOT_RGBA",
@@ -235,13 +236,11 @@ def hot_spot_deck(
 
 def hot_spot_legend(spots: pd.DataFrame, *, definitions: dict[str, str] | None = None) -> Legend:
     """The patterns present in ``spots`` (in the standard order) with their cell counts."""
-    from pipelines.hotspot_patterns import PATTERNS
-
     counts = spots["pattern"].value_counts()
     entries = tuple(
         LegendEntry(f"{key.replace('_', ' ').capitalize()} ({int(counts[key]):,} cell{'' if int(counts[key]) == 1 else 's'})",
                     HOT_SPOT_RGBA[key])
-        for key in PATTERNS
+        for key in HOTSPOT_PATTERNS
         if key in counts.index
     )
     note = "Gi* hot and cold spots per period (FDR 5 %), trend by Mann-Kendall; hover a cell for its definition"

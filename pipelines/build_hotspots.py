@@ -104,8 +104,8 @@ from libpysal.weights import W
 from scipy import stats
 
 from geo import grid
-from pipelines import hotspot_patterns
 from routes import warehouse
+from routes.contract.vocabularies import HOTSPOT_PATTERNS
 
 log = logging.getLogger(__name__)
 
@@ -133,8 +133,8 @@ MIN_STEPS = 4
 #: Share of steps that makes a location persistently hot (or cold).
 PERSISTENT_SHARE = 0.9
 
-#: Every pattern, in legend order (defined in :mod:`pipelines.hotspot_patterns`).
-PATTERNS = hotspot_patterns.PATTERNS
+#: Every pattern, in legend order (defined in :mod:`routes.contract.vocabularies`).
+PATTERNS = HOTSPOT_PATTERNS
 
 _COLUMNS = (
     "res", "step", "cell", "county_fips", "region", "task_force", "pattern", "records",

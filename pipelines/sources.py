@@ -20,11 +20,9 @@ import duckdb
 from query import audit
 from query.viewer import Viewer
 from routes import warehouse
+from routes.contract.vocabularies import SOURCE_KINDS
 from routes.errors import ConfigError, UnknownSourceError, WarehouseMissingError
 from routes.safe_output import terminal_text
-
-#: The kinds of agency a source can be (``DESIGN.md``).
-SOURCE_KINDS = ("law_enforcement", "ngo", "hotline", "fusion")
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 

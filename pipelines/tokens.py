@@ -35,11 +35,12 @@ import numpy as np
 import pandas as pd
 
 from routes import files, settings
+from routes.contract.vocabularies import IDENTIFIER_KINDS
 
 log = logging.getLogger(__name__)
 
-#: The identifier kinds stored in ``record_identifiers.kind``.
-KINDS = ("phone", "email", "vehicle_plate", "ad_handle", "subject")
+#: The identifier kinds stored in ``record_identifiers.kind`` (the contract's vocabulary).
+KINDS = IDENTIFIER_KINDS
 
 _keys: dict[Path, bytes] = {}
 

@@ -10,13 +10,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 
-TRAFFICKING_TYPES = ("sex", "labor", "both", "unknown")
-RECORD_TYPES = ("tip", "incident", "recovery", "service")
-SOURCE_KINDS = ("law_enforcement", "ngo", "hotline", "fusion")
-INDICATORS = (
-    "online_ads", "drugs", "weapons", "gang", "debt_bondage", "cross_border",
-    "massage_business", "motel", "agriculture", "truck_stop", "minor",
-)
+# The filters' vocabularies (defined once, in the contract; imported here for the pages and CLI).
+from routes.contract.vocabularies import INDICATORS, RECORD_TYPES, SOURCE_KINDS, TRAFFICKING_TYPES
+
+__all__ = ["INDICATORS", "RECORD_TYPES", "SOURCE_KINDS", "TRAFFICKING_TYPES", "Filters"]
 
 _LIST_FIELDS = (
     "trafficking_types", "record_types", "source_kinds", "regions", "counties",

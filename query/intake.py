@@ -33,11 +33,12 @@ from query.aggregates import is_fresh
 from query.policy import Capability
 from query.viewer import Viewer
 from routes import warehouse
+from routes.contract.vocabularies import IN_STATE_PRECISIONS
 from routes.errors import AccessDenied
 
 __all__ = ["quarantine_reasons", "quarantine_rows", "source_batches", "source_summary", "upload_sources"]
 
-PRECISIONS = ("point", "zip", "place", "county")
+PRECISIONS = IN_STATE_PRECISIONS
 
 #: Per-source row counts whose values under k are hidden from viewers without record access.
 #: ``rows_read`` is the total of the four parts after it.

@@ -35,6 +35,7 @@ from query.policy import Capability
 from query.suppression import guard_filters, suppress_small_counts
 from query.viewer import Viewer
 from routes import warehouse
+from routes.contract.vocabularies import HOTSPOT_PATTERNS
 
 __all__ = [
     "HEADLINE_COUNTS",
@@ -445,13 +446,11 @@ def emerging_hot_spots(
     -------
     pandas.DataFrame
         ``cell``, ``hex`` (the cell as H3 string), ``pattern`` (a key of
-        ``pipelines.hotspot_patterns.PATTERNS``), ``label``, ``county_fips``,
+        ``routes.contract.vocabularies.HOTSPOT_PATTERNS``), ``label``, ``county_fips``,
         ``region``, ``records`` (over the window, protected), ``suppressed``,
         ``hot_steps``, ``cold_steps``, ``n_steps``, ``trend_z``, ``trend_p``,
         ``first_period``, ``last_period``. Empty when the table is not built.
     """
-    from pipelines.hotspot_patterns import PATTERNS
-
     sql = """
         SELECT cell, pattern, county_fips, region, task_force, records, hot_steps, cold_steps,
                n_steps, trend_z, trend_p, first_period, last_period
@@ -470,7 +469,7 @@ def emerging_hot_spots(
     frame["records"] = frame["records"].astype("int64")
     frame.insert(1, "hex", grid.cells_to_strings(frame["cell"]))
     frame.insert(3, "label", frame["pattern"].map(lambda p: str(p).replace("_", " ").capitalize()))
-    frame["definition"] = frame["pattern"].map(PATTERNS)
+    frame["definition"] = frame["pattern"].map(HOTSPOT_PATTERNS)
     # protected statewide first, then narrowed: every view hides the same cells
     frame = suppress_small_counts(frame, k=viewer.k, margins=[[]])
     keep = np.ones(len(frame), dtype=bool)

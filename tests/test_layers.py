@@ -48,10 +48,6 @@ _WRITERS_AUDIT = (
     "query.viewer.Viewer, both above pipelines/: removed when the audit writer and the viewer type "
     "move below (routes/ or a contract package; issue 20)"
 )
-_PATTERNS_UP = (
-    "reads the hot-spot pattern names from pipelines.hotspot_patterns, a writer's module: removed when "
-    "the vocabularies move to the contract package (issue 20)"
-)
 KNOWN_IMPORT_BREAKS: dict[tuple[str, str], str] = {
     ("routes/accounts.py", "query"): (
         "sign-in returns a query.viewer.Viewer and checks roles with query.policy, above routes/: "
@@ -79,8 +75,6 @@ KNOWN_IMPORT_BREAKS: dict[tuple[str, str], str] = {
         "the own-records scope runs the build steps on its in-memory database (a deferred import): "
         "removed with the engine seam (issue 20)"
     ),
-    ("query/trends.py", "pipelines"): _PATTERNS_UP,
-    ("maps/statewide_maps.py", "pipelines"): _PATTERNS_UP,
     ("ui/session_cookie.py", "pipelines"): (
         "the session cookie is signed with a key derived from pipelines.tokens.load_key: removed when "
         "the key file helper moves to routes/ (routes.files already owns the key files)"
