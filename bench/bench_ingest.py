@@ -29,6 +29,8 @@ import pyarrow.csv as pacsv
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from routes.contract.vocabularies import RECORD_TYPES, TRAFFICKING_TYPES  # noqa: E402  (after the path)
+
 
 def _env(tmp: Path) -> None:
     os.environ["ROUTES_WAREHOUSE"] = str(tmp / "warehouse" / "routes.duckdb")
@@ -88,9 +90,9 @@ def write_big_csv(path: Path, rows: int, *, seed: int = 1, block: int = 1_000_00
             dates = (np.datetime64("2016-01-01") + days.astype("timedelta64[D]")).astype(str)
             writer.write_table(pa.table({
                 "record_id": pa.array([f"R{i:09d}" for i in ids]),
-                "record_type": pa.array(np.array(["tip", "incident", "recovery", "service"], dtype=object)[ids % 4]),
+                "record_type": pa.array(np.array(RECORD_TYPES, dtype=object)[ids % 4]),
                 "occurred_at": pa.array(dates.astype(object)),
-                "trafficking_type": pa.array(np.array(["sex", "labor", "both", "unknown"], dtype=object)[ids % 4]),
+                "trafficking_type": pa.array(np.array(TRAFFICKING_TYPES, dtype=object)[ids % 4]),
                 "location": pa.array(places[rng.integers(0, len(places), n)]),
                 "victim_count": pa.array((1 + ids % 4).astype(str).astype(object)),
                 "phone": pa.array([f"(415) 555-{i % 10000:04d}" for i in ids]),

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from pipelines import _demo_world as w
 from pipelines._demo_sources import Source
 from pipelines._demo_write import JsonText
+from routes.contract.vocabularies import RECORD_TYPES
 
 KINDS = ("phone", "email", "vehicle_plate", "ad_handle", "subject_name+dob")
 BAD_DATES = ("31/31/2019", "2019-13-45", "45/13/2021", "2020-02-30", "99/99/9999",
@@ -421,7 +422,7 @@ def render_rows(src: Source, r: Rows, *, reasons: tuple[str, ...],
                     bad = is_("bad_date")
                     arr = _mask_set(arr, bad, _pick(rng, BAD_DATES, int(bad.sum())))
         elif role == "record_type":
-            arr = _codes(rng, src.record_types, w.RECORD_TYPES, r.rtype, r.messy)
+            arr = _codes(rng, src.record_types, RECORD_TYPES, r.rtype, r.messy)
         elif role == "ttype":
             arr = _codes(rng, src.ttype_codes, w.TYPES, r.ttype, r.messy)
             bad = is_("bad_enum")

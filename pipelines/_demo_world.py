@@ -18,6 +18,7 @@ import pyarrow as pa
 import shapely
 
 from geo import reference
+from routes.contract.vocabularies import TRAFFICKING_TYPES
 
 #: The demo's "today": no date in any file reaches it; planned operations follow it.
 AS_OF = dt.date(2026, 11, 1)
@@ -33,11 +34,10 @@ YEAR_WEIGHTS = {
 }
 PUBLISHED_HOTLINE = {2016: 1323, 2017: 1305, 2018: 1656, 2019: 1507}
 
-TYPES = ("sex", "labor", "both", "unknown")
+TYPES = TRAFFICKING_TYPES  # index order: SEX, LABOR, BOTH, UNKNOWN below
 #: About three quarters sex, a tenth labour, a twentieth both, the rest unknown.
 TYPE_MIX = np.array([0.75, 0.10, 0.05, 0.10])
 SEX, LABOR, BOTH, UNKNOWN = range(4)
-RECORD_TYPES = ("tip", "incident", "recovery", "service")
 
 INDICATORS = (
     "online_ads", "motel", "massage_business", "street", "truck_stop", "drugs",

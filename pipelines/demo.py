@@ -136,6 +136,7 @@ from pipelines._demo_sources import (
 )
 from pipelines._demo_write import JsonText, open_writer
 from routes import settings
+from routes.contract.vocabularies import RECORD_TYPES
 from routes.errors import ConfigError
 
 #: The XLSX source's rows are capped (a sheet holds ~1 M rows; agencies export less).
@@ -441,7 +442,7 @@ def _draw(chunk: list[tuple[int, int]], forced: list[Occurrence], plan: Plan,
         has[sel] = True
     origin[~has] = -1
 
-    rt_cum = np.array([np.cumsum([s.rt_weights.get(t, 0.0) for t in w.RECORD_TYPES])
+    rt_cum = np.array([np.cumsum([s.rt_weights.get(t, 0.0) for t in RECORD_TYPES])
                        for s in SOURCES])
     rt_cum /= rt_cum[:, -1:]
     rtype = np.minimum((rng.random(n)[:, None] > rt_cum[src]).sum(axis=1), 3)

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from routes.contract.vocabularies import RECORD_TYPES, TRAFFICKING_TYPES
 from routes.errors import ProfileError
 
 #: The record contract (``DESIGN.md``): every field a profile may map onto.
@@ -51,8 +52,8 @@ LOCATION_FIELDS = ("location", "address", "city", "zip", "county", "lat", "lon")
 
 #: Fields with a closed set of values, and those values.
 ENUMS: dict[str, tuple[str, ...]] = {
-    "record_type": ("tip", "incident", "recovery", "service"),
-    "trafficking_type": ("sex", "labor", "both", "unknown"),
+    "record_type": RECORD_TYPES,
+    "trafficking_type": TRAFFICKING_TYPES,
     "minor_involved": ("true", "false"),
 }
 

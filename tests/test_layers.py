@@ -337,6 +337,63 @@ def test_only_sign_in_and_the_admin_cli_make_an_admin_viewer() -> None:
     assert not gone, f"no longer making an admin viewer, strike them off KNOWN_ADMIN_VIEWERS: {gone}"
 
 
+# ------------------------------------------------------------------ each vocabulary once
+
+#: Files that still spell a contract vocabulary out: why, and what removes them.
+KNOWN_VOCABULARY_COPIES: dict[str, str] = {
+    "pipelines/build_release.py": (
+        "the release's record and trafficking types: edited in parallel this stop (issue 17), moved to "
+        "routes.contract.vocabularies when that work lands"
+    ),
+    "geo/geocode.py": (
+        "the geocoder's precisions: edited in parallel this stop (issue 19), moved to "
+        "routes.contract.vocabularies when that work lands"
+    ),
+}
+
+
+def vocabulary_copies(path: Path) -> list[str]:
+    """``line: name`` of every tuple or list literal in ``path`` that spells out a contract vocabulary."""
+    from routes.contract import vocabularies as v
+
+    words = {frozenset(vocab): name for name, vocab in (
+        ("RECORD_TYPES", v.RECORD_TYPES), ("TRAFFICKING_TYPES", v.TRAFFICKING_TYPES),
+        ("SOURCE_KINDS", v.SOURCE_KINDS), ("IDENTIFIER_KINDS", v.IDENTIFIER_KINDS),
+        ("PRECISIONS", v.PRECISIONS), ("IN_STATE_PRECISIONS", v.IN_STATE_PRECISIONS),
+        ("INDICATORS", v.INDICATORS), ("HOTSPOT_PATTERNS", tuple(v.HOTSPOT_PATTERNS)),
+    )}
+    found = []
+    for node in ast.walk(syntax_tree(path)):
+        items = node.elts if isinstance(node, ast.Tuple | ast.List) else []  # a dict keyed by one is a table of its values' attributes
+        if len(items) < 3 or not all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in items):
+            continue
+        name = words.get(frozenset(e.value for e in items))  # type: ignore[union-attr]
+        if name:
+            found.append(f"{node.lineno}: {name}")
+    return found
+
+
+def test_each_vocabulary_is_spelled_out_once() -> None:
+    """The contract's vocabularies are written in ``routes/contract/`` only; everything else imports them."""
+    found = {}
+    for unit in [*UNITS, "bench"]:
+        for path in unit_files(unit):
+            file = str(path.relative_to(REPO))
+            if not file.startswith("routes/contract/") and (lines := vocabulary_copies(path)):
+                found[file] = lines
+    new = {file: lines for file, lines in found.items() if file not in KNOWN_VOCABULARY_COPIES}
+    assert not new, f"a vocabulary spelled out again: import it from routes.contract.vocabularies: {new}"
+    gone = sorted(set(KNOWN_VOCABULARY_COPIES) - set(found))
+    assert not gone, f"no longer copying a vocabulary, strike them off KNOWN_VOCABULARY_COPIES: {gone}"
+
+
+def test_the_vocabulary_check_sees_a_copy(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text('KINDS = ("ngo", "hotline", "fusion", "law_enforcement")\nOTHER = ("ngo", "x", "y")\n',
+                      encoding="utf-8")
+    assert vocabulary_copies(sample) == ["1: SOURCE_KINDS"]
+
+
 def test_the_checks_see_what_they_look_for(tmp_path: Path) -> None:
     """The walkers find a deferred, a relative and a dynamic import, a literal admin and a role from a variable."""
     sample = tmp_path / "sample.py"
