@@ -29,12 +29,11 @@ import hmac
 import logging
 import re
 import unicodedata
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from routes import files, settings
+from routes import files
 from routes.contract.vocabularies import IDENTIFIER_KINDS
 
 log = logging.getLogger(__name__)
@@ -42,24 +41,8 @@ log = logging.getLogger(__name__)
 #: The identifier kinds stored in ``record_identifiers.kind`` (the contract's vocabulary).
 KINDS = IDENTIFIER_KINDS
 
-_keys: dict[Path, bytes] = {}
-
-
-def load_key(*, path: Path | None = None) -> bytes:
-    """The HMAC key; created (32 random bytes, mode 0600) on first use.
-
-    Parameters
-    ----------
-    path
-        The key file; defaults to :func:`routes.settings.key_file`.
-    """
-    key_path = (path or settings.key_file()).resolve()
-    if key_path in _keys:
-        return _keys[key_path]
-    key = files.load_key_file(key_path, what="the token key", setting="ROUTES_KEY_FILE",
-                              warehouse_dir=settings.warehouse_path().parent)
-    _keys[key_path] = key
-    return key
+#: The HMAC key (owned by :mod:`routes.files`, which the session cookie reads it from too).
+load_key = files.token_key
 
 
 # -- normalisation -------------------------------------------------------------

@@ -15,6 +15,7 @@ import shutil
 import stat
 from pathlib import Path
 
+from routes import settings
 from routes.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -155,3 +156,20 @@ def copy_private(source: Path, target: Path) -> Path:
     create_private(target)
     shutil.copyfile(source, target)  # keeps the 0600 of the file it writes into
     return target
+
+
+_token_keys: dict[Path, bytes] = {}
+
+
+def token_key(*, path: Path | None = None) -> bytes:
+    """The HMAC key of identifier tokens (and what the session cookie's key derives from).
+
+    Created (32 random bytes, mode 0600) on first use, refused inside the
+    warehouse's folder or when others may read it (:func:`load_key_file`); read once
+    per process. ``path`` defaults to :func:`routes.settings.key_file`.
+    """
+    key_path = (path or settings.key_file()).resolve()
+    if key_path not in _token_keys:
+        _token_keys[key_path] = load_key_file(key_path, what="the token key", setting="ROUTES_KEY_FILE",
+                                              warehouse_dir=settings.warehouse_path().parent)
+    return _token_keys[key_path]

@@ -16,9 +16,9 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipelines import cli, tokens
+from pipelines import cli
 from pipelines.sources import add_source
-from routes import settings, warehouse
+from routes import files, settings, warehouse
 from tests.support.warehouse_fixture import make_small_warehouse
 
 PAGE = textwrap.dedent(
@@ -58,7 +58,7 @@ def _app_text(tmp_path: Path) -> tuple[str, AppTest]:
 
 @pytest.fixture
 def demo_warehouse(tmp_env: Path) -> Path:
-    tokens._keys.clear()
+    files._token_keys.clear()
     path = settings.warehouse_path()
     make_small_warehouse(path, n=300, is_demo=True)
     assert _is_demo(path)

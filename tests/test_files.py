@@ -31,7 +31,7 @@ def test_warehouse_snapshots_control_store_and_keys_are_owner_only(small: Path) 
         assert con.execute("SELECT count(*) FROM records").fetchone()[0] == 200
     store = control.connect()
     store.execute("CREATE TABLE t (x)")  # the -wal file exists while a connection is open
-    tokens._keys.clear()
+    files._token_keys.clear()
     tokens.load_key()
     audit.audit_key()
     readers = list((small.parent / ".readers").iterdir())
@@ -79,13 +79,13 @@ def test_a_control_store_readable_by_others_is_refused(tmp_env: Path) -> None:
 
 
 def test_a_token_key_readable_by_others_is_refused(tmp_env: Path) -> None:
-    tokens._keys.clear()
+    files._token_keys.clear()
     tokens.load_key()
     os.chmod(settings.key_file(), 0o644)
-    tokens._keys.clear()
+    files._token_keys.clear()
     with pytest.raises(ConfigError, match=f"the token key .*mode 0644.*chmod 600 {settings.key_file()}"):
         tokens.load_key()
-    tokens._keys.clear()
+    files._token_keys.clear()
 
 
 def test_an_audit_key_readable_by_others_is_refused(tmp_env: Path) -> None:

@@ -20,7 +20,7 @@ from geo import grid
 from pipelines import cli, tokens
 from pipelines.ingest import ingest_files, ingest_upload, preview_file
 from pipelines.sources import add_source
-from routes import settings
+from routes import files, settings
 from routes.errors import IngestError, ProfileError, UnknownSourceError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -98,10 +98,10 @@ def write(frame: pd.DataFrame, path: Path) -> Path:
 
 @pytest.fixture
 def env(tmp_env):
-    tokens._keys.clear()
+    files._token_keys.clear()
     add_source("hot", name="Hotline", kind="hotline", task_force="sacramento")
     yield tmp_env
-    tokens._keys.clear()
+    files._token_keys.clear()
 
 
 def snapshot(path: Path | None = None) -> dict[str, list]:

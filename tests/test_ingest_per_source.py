@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import tokens
+from routes import files
 from tests.support.demo_truth import assert_ground_truth_met
 
 pytest.importorskip("pipelines.demo")
@@ -48,7 +48,7 @@ def test_per_source_ingest_meets_ground_truth_and_matches_setup_demo(tmp_env, mo
     from pipelines import setup_demo
     from pipelines.demo import generate_demo
 
-    tokens._keys.clear()
+    files._token_keys.clear()
     demo = tmp_env / "demo"
     generate_demo(demo, records=RECORDS, seed=SEED)
     live = tmp_env / "warehouse" / "routes.duckdb"
@@ -64,5 +64,5 @@ def test_per_source_ingest_meets_ground_truth_and_matches_setup_demo(tmp_env, mo
 
     built = tmp_env / "warehouse" / "setup.duckdb"
     setup_demo._ingest_demo(demo, built)
-    tokens._keys.clear()
+    files._token_keys.clear()
     assert tables(live) == tables(built)

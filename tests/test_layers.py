@@ -75,10 +75,6 @@ KNOWN_IMPORT_BREAKS: dict[tuple[str, str], str] = {
         "the own-records scope runs the build steps on its in-memory database (a deferred import): "
         "removed with the engine seam (issue 20)"
     ),
-    ("ui/session_cookie.py", "pipelines"): (
-        "the session cookie is signed with a key derived from pipelines.tokens.load_key: removed when "
-        "the key file helper moves to routes/ (routes.files already owns the key files)"
-    ),
 }
 
 KNOWN_STREAMLIT_OUTSIDE: dict[str, str] = {

@@ -12,6 +12,7 @@ from pipelines import _readers, cli, tokens
 from pipelines.ingest import map_columns
 from pipelines.profiles import load_profile
 from pipelines.setup_demo import demo_ingest_order, setup_demo
+from routes import files
 from tests.support.demo_truth import assert_ground_truth_met
 
 pytest.importorskip("pipelines.demo")
@@ -29,10 +30,10 @@ def demo(tmp_path_factory):
         mp.setenv("ROUTES_CONTROL", str(root / "warehouse" / "control.sqlite"))
         mp.setenv("ROUTES_KEY_FILE", str(root / "secrets" / "routes.key"))
         mp.setenv("ROUTES_DEMO_DIR", str(root / "demo"))
-        tokens._keys.clear()
+        files._token_keys.clear()
         done = setup_demo(records=RECORDS, seed=SEED)
         yield done, mp
-    tokens._keys.clear()
+    files._token_keys.clear()
 
 
 def connect(done) -> duckdb.DuckDBPyConnection:

@@ -8,14 +8,15 @@ import pandas as pd
 import pytest
 
 from pipelines import tokens
+from routes import files
 from routes.errors import ConfigError
 
 
 @pytest.fixture(autouse=True)
 def _fresh_keys(tmp_env):
-    tokens._keys.clear()
+    files._token_keys.clear()
     yield
-    tokens._keys.clear()
+    files._token_keys.clear()
 
 
 @pytest.mark.parametrize(
@@ -62,7 +63,7 @@ def test_key_is_created_once_with_mode_0600(tmp_env):
     key_path = tmp_env / "secrets" / "routes.key"
     first = tokens.tokenise("email", "a@b.org")
     assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
-    tokens._keys.clear()
+    files._token_keys.clear()
     assert tokens.tokenise("email", "a@b.org") == first  # the same key is read back
 
 

@@ -15,11 +15,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines import tokens
 from pipelines.ingest import ingest_files, ingest_upload
 from pipelines.sources import add_source
 from query import audit
 from query.viewer import Viewer
+from routes import files
 from routes.errors import AccessDenied
 
 ADMIN = Viewer("root", "admin")
@@ -41,14 +41,14 @@ def _export(phones: list[str], *, prefix: str) -> pd.DataFrame:
 
 @pytest.fixture
 def two_agencies(tmp_env: Path) -> Path:
-    tokens._keys.clear()
+    files._token_keys.clear()
     add_source("lapd", name="LAPD", kind="law_enforcement", task_force="la")
     add_source("sdso", name="SD Sheriff", kind="law_enforcement", task_force="san_diego")
     theirs = tmp_env / "lapd.csv"
     _export([_phone(i) for i in range(30)], prefix="la").to_csv(theirs, index=False)
     ingest_files([theirs], source_id="lapd")
     yield tmp_env
-    tokens._keys.clear()
+    files._token_keys.clear()
 
 
 def _guesses(first: int) -> bytes:

@@ -28,7 +28,7 @@ from typing import Any
 import streamlit as st
 
 from query.viewer import Viewer
-from routes import accounts, settings
+from routes import accounts, files, settings
 from routes.errors import RoutesError
 
 _LOG = logging.getLogger(__name__)
@@ -51,9 +51,7 @@ _component: Any = None
 
 
 def _key() -> bytes:
-    from pipelines.tokens import load_key
-
-    return hmac.new(load_key(), b"routes session cookie v1", hashlib.sha256).digest()
+    return hmac.new(files.token_key(), b"routes session cookie v1", hashlib.sha256).digest()
 
 
 def _sign(user_b64: str, last: int) -> str:
