@@ -26,7 +26,7 @@ import pandas as pd
 import pydeck as pdk
 
 from briefings.pdf import fmt_count, period_label, suppression_note
-from briefings.static_map import class_labels
+from briefings.static_map import class_labels, describe
 from maps import decks
 from maps import layers as L
 from maps.colours import SUPPRESSED_RGBA
@@ -156,6 +156,10 @@ def render_html(data: BriefingData, *, audience: Audience, purpose: str) -> str:
         f"    <title>{title}</title>\n    <style>{_STYLE}</style>"
     )
     text = re.sub(r"<title>.*?</title>", lambda _m: head, text, count=1, flags=re.S)
+    # a screen reader hears the page's language and the map in words (the PDF's alternate text)
+    text = text.replace("<html>", '<html lang="en">', 1)
+    text = text.replace('<div id="deck-container">',
+                        f'<div id="deck-container" role="img" aria-label="{html.escape(describe(data))}">', 1)
     return text.replace("<body>", "<body>" + _panel(data, audience, purpose), 1)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import json
 import re
 import shutil
@@ -175,8 +176,23 @@ def test_partner_export_of_a_sparse_region_has_no_count_under_k(partner_files: b
     tips = [str(v) for key, v in _walk(_json_input(html_text)) if key == "tip"]
     assert tips, "the HTML map carries no tooltips to check"
     assert small_counts_in_text("\n".join(tips)) == []
-    panel = re.sub(r"<[^>]+>", " ", html_text[html_text.index("<body>"):html_text.index('<div id="deck-container">')])
+    panel = re.sub(r"<[^>]+>", " ", html_text[html_text.index("<body>"):html_text.index('<div id="deck-container"')])
     assert small_counts_in_text(panel) == []
+
+
+def _map_label(html_text: str) -> str:
+    found = re.search(r'<div id="deck-container" role="img" aria-label="([^"]*)">', html_text)
+    assert found, "the HTML briefing's map has no role=img with an aria-label"
+    return html.unescape(found.group(1))
+
+
+def test_the_html_map_is_described_in_words(partner_files: briefings.BriefingFiles) -> None:
+    """The offline HTML briefing names its language and describes its map, as the PDF's alternate text does."""
+    assert partner_files.html is not None
+    html_text = partner_files.html.read_text(encoding="utf-8")
+    assert '<html lang="en">' in html_text
+    label = _map_label(html_text)
+    assert label.startswith("Map of ") and "(resolution " in label and "legend" in label, label
 
 
 def test_reads_use_the_audience_role_not_the_exporter(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
