@@ -162,19 +162,27 @@ _MEMO_LOCK = threading.Lock()
 _MEMO_ENTRIES = 16
 
 
-def _remembered(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> tuple[str, list[object]]:
-    """``sql`` computed once per read-only snapshot and kept (a few entries); a relation to read it.
+def _snapshot_path(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The file of a read-only snapshot ``con`` reads, else ``None`` (a write connection, or in memory).
 
     A snapshot file never changes (a new one is swapped in under a new name), so
-    the result stays true for as long as that file is read. Write connections
-    are not remembered.
+    whatever is computed from it stays true for as long as that file is read.
     """
     rows = con.execute(
         "SELECT path, readonly FROM duckdb_databases() WHERE database_name = current_database()"
     ).fetchall()
-    if not rows or not rows[0][1] or not rows[0][0]:
+    return str(rows[0][0]) if rows and rows[0][1] and rows[0][0] else None
+
+
+def _remembered(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> tuple[str, list[object]]:
+    """``sql`` computed once per read-only snapshot and kept (a few entries); a relation to read it.
+
+    Write connections are not remembered (:func:`_snapshot_path`).
+    """
+    snapshot = _snapshot_path(con)
+    if snapshot is None:
         return sql, params
-    key = (str(rows[0][0]), sql, tuple(tuple(p) if isinstance(p, list) else p for p in params))
+    key = (snapshot, sql, tuple(tuple(p) if isinstance(p, list) else p for p in params))
     with _MEMO_LOCK:
         frame = _MEMO.get(key)
         if frame is not None:
@@ -880,7 +888,7 @@ def route_shifts(
     kind = "segment" if level == "segment" else "edge"
     if release.reads_release(viewer):
         with _connection(viewer, con) as c:
-            frame = _released_shifts(c, level=level, trafficking_type=trafficking_type)
+            frame = _released_shifts_once(c, level=level, trafficking_type=trafficking_type)
     else:
         with _connection(viewer, con) as c:
             frame = c.execute(
@@ -915,6 +923,34 @@ def _released_year_counts(
         JOIN geometry AS g ON g.segment_id = p.segment_id
         GROUP BY ALL
     """, params).df()  # noqa: S608 (trusted identifiers; values are parameters)
+
+
+_SHIFTS_MEMO: OrderedDict[tuple[str, str, str], pd.DataFrame] = OrderedDict()
+_SHIFTS_MEMO_ENTRIES = 16
+
+
+def _released_shifts_once(con: duckdb.DuckDBPyConnection, *, level: str, trafficking_type: str) -> pd.DataFrame:
+    """:func:`_released_shifts`, computed once per read-only snapshot, level and type (a copy each call).
+
+    They depend on the release alone (no filter), and their exact binomial tests
+    cost about 0.35 s per view at 10 M records (918 segment tests; ``bench/RESULTS.md``),
+    the slowest part of the Flows page there.
+    """
+    snapshot = _snapshot_path(con)
+    if snapshot is None:
+        return _released_shifts(con, level=level, trafficking_type=trafficking_type)
+    key = (snapshot, level, trafficking_type)
+    with _MEMO_LOCK:
+        frame = _SHIFTS_MEMO.get(key)
+        if frame is not None:
+            _SHIFTS_MEMO.move_to_end(key)
+    if frame is None:
+        frame = _released_shifts(con, level=level, trafficking_type=trafficking_type)
+        with _MEMO_LOCK:
+            _SHIFTS_MEMO[key] = frame
+            while len(_SHIFTS_MEMO) > _SHIFTS_MEMO_ENTRIES:
+                _SHIFTS_MEMO.popitem(last=False)
+    return frame.copy()
 
 
 def _released_shifts(con: duckdb.DuckDBPyConnection, *, level: str, trafficking_type: str) -> pd.DataFrame:

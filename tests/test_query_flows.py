@@ -360,3 +360,24 @@ def test_release_viewers_get_route_shifts_from_released_flows(con: duckdb.DuckDB
     for row in shown.head(20).itertuples():
         key = (row.origin_id, row.dest_id)
         assert (int(row.recent), int(row.baseline)) == (int(recent_by.get(key, 0)), int(baseline_by.get(key, 0)))
+
+
+def test_released_route_shifts_are_classed_once_per_snapshot(con: duckdb.DuckDBPyConnection,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The exact binomial tests run once per read-only snapshot and level; every view gets its own equal copy."""
+    from pipelines import build_flows
+
+    calls: list[int] = []
+    real = build_flows.shifts_frame
+    monkeypatch.setattr(build_flows, "shifts_frame", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(qf, "_SHIFTS_MEMO", type(qf._SHIFTS_MEMO)())
+    partner = VIEWERS[0]
+    first = qf.route_shifts(partner, level="region", con=con)
+    first.loc[:, "shift"] = "changed by the caller"
+    second = qf.route_shifts(partner, level="region", con=con)
+    assert len(calls) == 1
+    assert (second["shift"] != "changed by the caller").all()
+    qf.route_shifts(partner, level="county", con=con)
+    assert len(calls) == 2  # another level is classed on its own
+    with duckdb.connect() as memory:  # not a snapshot: never remembered
+        assert qf._snapshot_path(memory) is None
