@@ -1,0 +1,157 @@
+"""The geocoder on the fresh holdouts of real text (issue 19): one test per rule, over every set.
+
+Each set in ``tests/data/geocode_fresh_holdout*.csv`` holds location phrases quoted
+from public pages about trafficking in California (sheriff, police, district
+attorney, US Attorney, FBI and CA DOJ releases, local news), built with the search
+tool's stored pages. Each row was labelled by reading its page, and each file was
+committed BEFORE the geocoder was first run on it. No page or phrase of a set is in
+an earlier set (nor in ``geocode_real_text.csv``, the tuning set; set 1 shares some
+pages with it, not phrases). Columns and kinds:
+``tests/support/geocode_scores.py``. A set's first evaluation is its honest figure;
+once a set has been looked at while fixing misses it is a regression guard, and the
+next untouched set gives the honest figure.
+
+Set 1 (``geocode_fresh_holdout.csv``, frozen at 5195e0f; 132 phrases, 70 pages).
+First evaluation (2026-12-04, the geocoder of c93a23c): 87/88 phrases naming a
+Californian place in the right county (98.9 %), 1/112 Californian phrases in a
+wrong county (0.9 %), 16/20 places outside California handled. Its misses ('Vidalia,
+Ga.' read as Visalia, 'SAVANNAH, Ga.' and 'Douglas, Ga.' not kept as Georgia, 'from
+Mexico' kept as US) were the classes of failure the outside-California rules (merge
+6e527cf) were written for, with invented phrases: since then 87/88, 1/112, 20/20, a
+regression guard.
+
+Set 2 (``geocode_fresh_holdout_2.csv``, frozen at 3dd19ee; 187 phrases, 107 pages).
+First evaluation (2026-12-04, main cd5de87): 104/112 right (92.9 %), 4/152 wrong
+(2.6 %), 24/35 outside handled; after the outside-California rules, written
+without sight of it: 104/112, 4/152, 25/35. All three targets missed; the xfail
+reasons below list every miss. It has now been looked at, so further rules may be
+tuned on it and a third set is needed for an honest figure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.support.geocode_scores import RIGHT_COUNTY_MIN, WRONG_COUNTY_MAX, Scores, score
+
+DATA = Path(__file__).parent / "data"
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """One frozen set, the sets it must be apart from, and what it scored (a floor, not a target)."""
+
+    file: str
+    earlier: tuple[str, ...]  # files whose pages and phrases it must not share
+    min_rows: int
+    min_pages: int
+    floor: tuple[int, int, int, int, int, int]  # places, californian, outside; right >=, wrong <=, outside_ok >=
+    misses: dict[str, str]  # target -> why it is missed (an xfail reason), for targets not met
+    pages_apart: bool = True  # no page of an earlier set cited (set 1 shares pages with the tuning set)
+
+
+HOLDOUTS = {
+    "set 1": Holdout(
+        file="geocode_fresh_holdout.csv", earlier=("geocode_real_text.csv",), min_rows=120, min_pages=50,
+        floor=(88, 112, 20, 87, 1, 20), misses={}, pages_apart=False,
+    ),
+    "set 2": Holdout(
+        file="geocode_fresh_holdout_2.csv", earlier=("geocode_real_text.csv", "geocode_fresh_holdout.csv"),
+        min_rows=120, min_pages=50, floor=(112, 152, 35, 104, 4, 25),
+        misses={
+            "right county": (
+                "first evaluation 2026-12-04: 104/112 right (92.9 %), 8 rejected: 'in San Mateo County' "
+                "read against the town Rescue ('the rescue of 20 reported victims'), 'Jacumba Wilderness' "
+                "(San Diego) against Ocotillo (Imperial), 'Fairfield-Suisun chambers of commerce' against "
+                "the city of Commerce, 'the L.A. law firm' (nickname set aside), and places the gazetteer "
+                "lacks: Little Saigon (read as outside California), Travis Air Force Base, CSU Channel "
+                "Islands, 'Casita Springs' (Casitas Springs)"),
+            "wrong county": (
+                "first evaluation 2026-12-04: 4/152 wrong (2.6 %), all phrases naming no single county: "
+                "'between the Mexican border and the Los Angeles Metro region' (San Diego County) -> Los "
+                "Angeles, 'the Highway 101 corridor or in the Valley itself' (Sonoma) -> 'the valley' as "
+                "Los Angeles County, 'It starts in Sacramento, comes down over to the Bay Area' -> "
+                "Sacramento, 'as far afield as the Mojave Desert, the steep mountains on the North Coast' "
+                "-> the town Mojave (Kern)"),
+            "outside": (
+                "first evaluation 2026-12-04: 24/35 places outside California handled. Placed inside "
+                "California: 'farms near Milford' (Utah) -> Milford (Lassen), 'a través de Tijuana' -> "
+                "Traver (Tulare) by typo, 'officers in Ontario and Medford' (Oregon) -> Ontario (San "
+                "Bernardino), 'Lane County' (Oregon) -> Lake County by typo. Rejected without a state or "
+                "country kept as an origin: 'Washoe County jail', 'in Baltimore', 'Vancouver, Wash.-based', "
+                "'former Medford resident', 'Jackson County's location along the Interstate 5 corridor', "
+                "'Parish Hall in Hillsboro', and Seattle's Chinatown (read as Seattle or a Bay Area "
+                "Chinatown, not guessed)"),
+        },
+    ),
+}
+
+
+def _read(file: str) -> pd.DataFrame:
+    """A labelled set; the holdouts open with three comment lines."""
+    skip = 3 if file.startswith("geocode_fresh_holdout") else 0
+    return pd.read_csv(DATA / file, dtype=str, keep_default_na=False, skiprows=skip)
+
+
+@cache
+def _scores(name: str) -> Scores:
+    return score(_read(HOLDOUTS[name].file))
+
+
+def _target(name: str, target: str) -> object:
+    """``name`` as a parameter, marked xfail with its reason when the set misses ``target``."""
+    reason = HOLDOUTS[name].misses.get(target)
+    return pytest.param(name, marks=pytest.mark.xfail(strict=False, reason=reason)) if reason else name
+
+
+@pytest.mark.parametrize("name", HOLDOUTS)
+def test_the_set_is_big_cited_and_apart_from_earlier_sets(name: str) -> None:
+    holdout = HOLDOUTS[name]
+    fresh = _read(holdout.file)
+    assert len(fresh) >= holdout.min_rows
+    assert fresh["source_url"].nunique() >= holdout.min_pages
+    assert fresh["phrase"].str.lower().is_unique
+    assert set(fresh["kind"]) == {"ca_place", "ca_no_place", "outside"}
+    assert fresh["source_url"].str.match(r"https?://").all()
+    assert (fresh["source_title"].str.len() > 5).all()
+    labels = fresh.loc[fresh["expected_county_fips"] != "", "expected_county_fips"]
+    assert labels.str.fullmatch(r"06\d{3}").all()
+    assert (fresh.loc[fresh["kind"] == "ca_place", "expected_county_fips"] != "").all()
+    earlier = pd.concat([_read(f) for f in holdout.earlier], ignore_index=True)
+    assert not set(fresh["phrase"].str.lower()) & set(earlier["phrase"].str.lower())
+    if holdout.pages_apart:
+        assert not set(fresh["source_url"]) & set(earlier["source_url"])
+
+
+@pytest.mark.parametrize("name", [_target(n, "right county") for n in HOLDOUTS])
+def test_right_county_target(name: str) -> None:
+    scores = _scores(name)
+    assert scores.right_share >= RIGHT_COUNTY_MIN, scores
+
+
+@pytest.mark.parametrize("name", [_target(n, "wrong county") for n in HOLDOUTS])
+def test_wrong_county_target(name: str) -> None:
+    scores = _scores(name)
+    assert scores.wrong_share <= WRONG_COUNTY_MAX, scores
+
+
+@pytest.mark.parametrize("name", [_target(n, "outside") for n in HOLDOUTS])
+def test_outside_target(name: str) -> None:
+    scores = _scores(name)
+    assert scores.outside_ok == scores.outside, scores
+
+
+@pytest.mark.parametrize("name", HOLDOUTS)
+def test_no_set_slips_below_its_evaluation(name: str) -> None:
+    """A floor at each set's latest evaluation (not a target: where a target is missed it is above)."""
+    places, californian, outside, right, wrong, outside_ok = HOLDOUTS[name].floor
+    scores = _scores(name)
+    assert (scores.places, scores.californian, scores.outside) == (places, californian, outside)
+    assert scores.right >= right, scores
+    assert scores.wrong <= wrong, scores
+    assert scores.outside_ok >= outside_ok, scores
