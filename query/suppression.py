@@ -130,9 +130,14 @@ def protect_breakdown(
         The columns to protect; defaults to those in :data:`COUNT_COLUMNS`.
     complementary
         ``False`` for released (noise-protected) counts: only values under k are
-        hidden (they read "fewer than k"); hiding a released value of k or more
-        to protect another would make it read "fewer than k" falsely, and noise,
-        not complements, is what protects released counts from differencing.
+        hidden (they read "fewer than k"), **0 included**; hiding a released value
+        of k or more to protect another would make it read "fewer than k" falsely,
+        and noise, not complements, is what protects released counts from
+        differencing. A released 0 is hidden too: the release cannot tell no
+        record from a few, so "0" would claim a certainty it does not have, and
+        two released zeros subtracted "recovered" a true small count as 0 (the
+        "one more record type" attack of ``tests/test_release_attacks.py``).
+        Post-processing: it costs no privacy budget.
 
     Returns
     -------
@@ -150,6 +155,8 @@ def protect_breakdown(
     [<NA>, 40, <NA>]
     >>> protect_breakdown(f, k=11, complementary=False)["records"].tolist()
     [<NA>, 40, 15]
+    >>> protect_breakdown(pd.DataFrame({"records": [0, 12]}), k=11, complementary=False)["records"].tolist()
+    [<NA>, 12]
     """
     out = frame.copy()
     columns = list(count_columns) if count_columns is not None else count_columns_of(out)
@@ -161,7 +168,9 @@ def protect_breakdown(
     hidden = {c: np.isnan(raw[c]) | ((raw[c] > 0) & (raw[c] < k)) for c in columns}
     values = {c: np.nan_to_num(raw[c], nan=0.0) for c in columns}
     groups = [_group_indices(out, m) for m in margins] if complementary else []
-    if not complementary:  # a row under k is hidden whole, and nothing else
+    if not complementary:  # released: every value under k, 0 included; a row under k is hidden whole
+        for c in columns:
+            hidden[c] |= raw[c] < k
         for c in columns:
             hidden[c] |= hidden[primary]
     for _ in range(50 if complementary else 0):

@@ -215,9 +215,11 @@ def _headline_frame(
         .reindex(grid_, fill_value=0).reset_index()
     )
     totals = by_type.groupby("period", sort=False)[["records", "victims", "minors"]].sum().reindex(list(PERIODS)).reset_index()
-    totals = suppress_small_counts(totals, k=viewer.k, margins=[["period"]])
+    exact = not release.reads_release(viewer)  # released counts get no complements (query.suppression)
+    totals = suppress_small_counts(totals, k=viewer.k, margins=[["period"]], complementary=exact)
     # records by type: the parts of each period's total, protected against the total
-    parts = suppress_small_counts(by_type[["period", "record_type", "records"]], k=viewer.k, margins=[["period"]])
+    parts = suppress_small_counts(by_type[["period", "record_type", "records"]], k=viewer.k, margins=[["period"]],
+                                  complementary=exact)
     wide = parts.pivot(index="period", columns="record_type", values="records").reindex(list(PERIODS))
     out = totals.copy()
     for record_type, column in _TYPE_COLUMNS.items():
@@ -277,7 +279,8 @@ def monthly_series(
         raw = c.execute(sql, params).df()
     columns = ["month", *(["region"] if by else []), "records", "victims"]
     if raw.empty:
-        return suppress_small_counts(pd.DataFrame(columns=columns).astype({"records": "int64", "victims": "int64"}), k=viewer.k)
+        return suppress_small_counts(pd.DataFrame(columns=columns).astype({"records": "int64", "victims": "int64"}), k=viewer.k,
+                                     complementary=not release.reads_release(viewer))
     raw["month"] = pd.to_datetime(raw["month"]).dt.date
     first = filters.start.replace(day=1) if filters.start else min(raw["month"])
     last = filters.end.replace(day=1) if filters.end else max(raw["month"])
@@ -291,7 +294,7 @@ def monthly_series(
         frame = raw.set_index("month").reindex(pd.Index(months, name="month"), fill_value=0).reset_index()
         margins = [[]]
     frame[["records", "victims"]] = frame[["records", "victims"]].astype("int64")
-    return suppress_small_counts(frame[columns], k=viewer.k, margins=margins)
+    return suppress_small_counts(frame[columns], k=viewer.k, margins=margins, complementary=not release.reads_release(viewer))
 
 
 # --------------------------------------------------------------------------- counties
@@ -329,7 +332,8 @@ def _county_frame(viewer: Viewer, filters: Filters, counts: pd.DataFrame) -> pd.
     frame = dims.merge(counts, on="county_fips", how="left")
     frame[["records", "victims"]] = frame[["records", "victims"]].fillna(0).astype("int64")
     frame = frame.sort_values("county_fips").reset_index(drop=True)
-    return suppress_small_counts(frame, k=viewer.k, margins=[[], ["region"], ["task_force"]])
+    return suppress_small_counts(frame, k=viewer.k, margins=[[], ["region"], ["task_force"]],
+                                 complementary=not release.reads_release(viewer))
 
 
 def county_rates(
@@ -471,7 +475,7 @@ def emerging_hot_spots(
     frame.insert(3, "label", frame["pattern"].map(lambda p: str(p).replace("_", " ").capitalize()))
     frame["definition"] = frame["pattern"].map(HOTSPOT_PATTERNS)
     # protected statewide first, then narrowed: every view hides the same cells
-    frame = suppress_small_counts(frame, k=viewer.k, margins=[[]])
+    frame = suppress_small_counts(frame, k=viewer.k, margins=[[]], complementary=not release.reads_release(viewer))
     keep = np.ones(len(frame), dtype=bool)
     for column, values in (("county_fips", filters.counties), ("region", filters.regions), ("task_force", filters.task_forces)):
         if values:
