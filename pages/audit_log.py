@@ -8,10 +8,12 @@ import streamlit as st
 
 from query import audit
 from query.policy import Capability
+from routes.contract.vocabularies import AUDIT_ACTIONS
 from routes.errors import RoutesError
 from ui import tables
 from ui.session import current_viewer
 
+ANY = "(any)"
 viewer = current_viewer()
 st.title("Audit log")
 if not viewer.can(Capability.READ_AUDIT_LOG):
@@ -25,14 +27,8 @@ st.caption(
 
 with st.sidebar:
     user = st.text_input("User", key="audit_user").strip() or None
-    action = st.selectbox(
-        "Action",
-        ["(any)", "view_records", "export", "account_add", "account_disable", "account_enable",
-         "account_reset", "source_add", "source_change", "ingest", "upload", "upload_refused",
-         "operation_add", "operations_import", "operation_probe", "sign_in", "sign_in_failed",
-         "retention_review", "retention_purge", "download_table"],
-        key="audit_action",
-    )
+    chosen = st.selectbox("Action", [ANY, *AUDIT_ACTIONS], key="audit_action")  # every action the log can hold
+    action = None if chosen == ANY else chosen
     days = st.date_input("Between", value=(), key="audit_days")
     limit = st.number_input("Newest entries", min_value=10, max_value=10000, value=500, step=100)
 
@@ -50,7 +46,7 @@ if st.button("Verify the chain", type="primary"):
         st.success(f"Chain intact and matching its anchor: {n:,} entries verified (head {audit.head()}).")
 
 try:
-    log = audit.read_log(viewer, user=user, action=None if action == "(any)" else action,
+    log = audit.read_log(viewer, user=user, action=action,
                          since=since, until=until, limit=int(limit))
 except RoutesError as exc:
     st.warning(str(exc))

@@ -23,12 +23,8 @@ needs the key), removed, inserted or moved, the newest entries cut off, the log
 emptied or the control store dropped all fail verification. What this does not
 prove is in ``docs/ACCESS.md`` ("The audit log").
 
-Actions in use: ``view_records``, ``export``, ``account_add``,
-``account_disable``, ``account_enable``, ``account_reset``, ``source_add``,
-``source_change``, ``ingest``, ``upload``, ``upload_refused``,
-``operation_add``, ``operations_import``, ``operation_probe``,
-``retention_review``, ``retention_purge``, ``sign_in``, ``sign_in_failed``
-(and the deconfliction reads of ``query/matches.py``).
+Actions: :class:`routes.contract.vocabularies.AuditAction` (an entry with any
+other action is refused, so the list there is every action the log can hold).
 """
 
 from __future__ import annotations
@@ -50,6 +46,7 @@ from query.filters import Filters
 from query.policy import Capability
 from query.viewer import Viewer
 from routes import control, files, settings
+from routes.contract.vocabularies import AUDIT_ACTIONS
 from routes.errors import AccessDenied, AuditChainError, ConfigError
 
 __all__ = ["head", "read_log", "verify_chain"]  # readers; record_event is the writer every module calls
@@ -215,6 +212,9 @@ def _append(
 ) -> int:
     if not action or not what:
         raise ValueError(f"an audit entry needs an action and a what; got {action!r}, {what!r}")
+    if action not in AUDIT_ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}: add it to routes.contract.vocabularies.AuditAction "
+                         "(the log's vocabulary) before writing it")
     when = (at or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="microseconds")
     key = audit_key()
     con = _connect()

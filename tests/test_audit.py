@@ -130,6 +130,39 @@ def test_record_event_names_missing_fields(tmp_env: Path) -> None:
         audit.record_event(ADMIN, action="", what="x")
 
 
+def test_an_action_outside_the_vocabulary_is_refused_and_named(tmp_env: Path) -> None:
+    with pytest.raises(ValueError, match="'view_recrods'.*AuditAction"):
+        audit.record_event(ADMIN, action="view_recrods", what="a typo would hide this entry from every filter")
+    assert audit.read_log(ADMIN).empty
+
+
+def test_every_action_the_code_writes_is_in_the_vocabulary() -> None:
+    """Each literal ``action=`` given to the audit writers (and ``*_ACTION`` constants) is an ``AuditAction``."""
+    import ast
+
+    from routes.contract.vocabularies import AUDIT_ACTIONS
+
+    repo = Path(__file__).resolve().parent.parent
+    found: dict[str, str] = {}
+    for folder in ("routes", "query", "pipelines", "ui", "pages", "briefings"):
+        for path in (repo / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                values: list[ast.expr] = []
+                if isinstance(node, ast.Call) and getattr(node.func, "attr", "") in {
+                        "record_event", "record_ingest", "count_events", "read_log", "_append"}:
+                    values = [k.value for k in node.keywords if k.arg == "action"]
+                elif isinstance(node, ast.Assign) and any(
+                        isinstance(t, ast.Name) and t.id.endswith("_ACTION") for t in node.targets):
+                    values = [node.value]
+                for value in values:
+                    for leaf in ast.walk(value):
+                        if isinstance(leaf, ast.Constant) and isinstance(leaf.value, str):
+                            found[leaf.value] = f"{path.relative_to(repo)}:{leaf.lineno}"
+    assert len(found) >= 15, found  # the walk sees the writers
+    unknown = {a: where for a, where in found.items() if a not in AUDIT_ACTIONS}
+    assert not unknown, f"audit actions missing from routes.contract.vocabularies.AuditAction: {unknown}"
+
+
 # -- issue 18: a writer of the file cannot forge the log unnoticed ------------------------
 
 
@@ -234,3 +267,18 @@ def test_verify_against_something_that_is_not_an_anchor(tmp_env: Path) -> None:
     _fill(1)
     with pytest.raises(ConfigError, match="'nowhere.txt' is neither a head"):
         audit.verify_chain(against="nowhere.txt")
+
+
+def test_the_audit_page_filters_by_every_action_the_log_holds(tmp_env: Path) -> None:
+    """The admin's Action filter offers the whole vocabulary (it once lacked the deconfliction views)."""
+    from routes.contract.vocabularies import AUDIT_ACTIONS
+    from tests.support.apptest import VIEWERS, page_app, ran_ok
+
+    audit.record_event(ADMIN, action="view_matches", what="subject_matches: m1")
+    audit.record_event(ADMIN, action="export", what="briefing")
+    app = ran_ok(page_app(str(settings.REPO_ROOT / "pages" / "audit_log.py"), VIEWERS["admin"]).run())
+    box = app.selectbox(key="audit_action")
+    assert list(box.options) == ["(any)", *AUDIT_ACTIONS]
+    app = ran_ok(box.select("view_matches").run())
+    shown = app.dataframe[0].value
+    assert shown["action"].tolist() == ["view_matches"]

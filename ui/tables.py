@@ -24,9 +24,10 @@ from query.filters import Filters
 from query.policy import Capability
 from query.viewer import Viewer
 from routes import safe_output
+from routes.contract.vocabularies import AuditAction
 
 #: The audit action of a table download.
-DOWNLOAD_ACTION = "download_table"
+DOWNLOAD_ACTION = AuditAction.DOWNLOAD_TABLE.value
 
 
 def table_file_name(name: str) -> str:

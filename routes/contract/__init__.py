@@ -6,5 +6,5 @@ to import a writer to know a vocabulary. It holds data only: no SQL run, no I/O.
 
 - :mod:`routes.contract.vocabularies`: the closed vocabularies (record and
   trafficking types, source kinds, identifier kinds, geocoding precisions, the
-  indicators a filter offers, the hot-spot patterns).
+  indicators a filter offers, the hot-spot patterns, the audit log's actions).
 """

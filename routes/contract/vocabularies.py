@@ -59,11 +59,40 @@ class Precision(StrEnum):
     COUNTRY = "country"  # outside the United States: an origin kept at its country
 
 
+class AuditAction(StrEnum):
+    """What an audit-log entry records (``audit_log.action``; ``query.audit`` refuses any other)."""
+
+    VIEW_RECORDS = "view_records"  # record-level rows seen (a cell's records, intake's quarantined rows)
+    VIEW_MATCHES = "view_matches"  # deconfliction: subject matches listed
+    VIEW_CONFLICTS = "view_conflicts"  # deconfliction: operation conflicts listed
+    ACKNOWLEDGE_MATCH = "acknowledge_match"
+    ACKNOWLEDGE_CONFLICT = "acknowledge_conflict"
+    EXPORT = "export"  # a briefing written
+    DOWNLOAD_TABLE = "download_table"  # a shown table downloaded as CSV
+    ACCOUNT_ADD = "account_add"
+    ACCOUNT_DISABLE = "account_disable"
+    ACCOUNT_ENABLE = "account_enable"
+    ACCOUNT_RESET = "account_reset"
+    SOURCE_ADD = "source_add"
+    SOURCE_CHANGE = "source_change"
+    INGEST = "ingest"  # a file ingested from the command line
+    UPLOAD = "upload"  # a file uploaded in the app
+    UPLOAD_REFUSED = "upload_refused"
+    OPERATION_ADD = "operation_add"
+    OPERATIONS_IMPORT = "operations_import"
+    OPERATION_PROBE = "operation_probe"  # more operations in an hour than allowed: possible probing
+    RETENTION_REVIEW = "retention_review"
+    RETENTION_PURGE = "retention_purge"
+    SIGN_IN = "sign_in"
+    SIGN_IN_FAILED = "sign_in_failed"
+
+
 RECORD_TYPES: tuple[str, ...] = tuple(t.value for t in RecordType)
 TRAFFICKING_TYPES: tuple[str, ...] = tuple(t.value for t in TraffickingType)
 SOURCE_KINDS: tuple[str, ...] = tuple(k.value for k in SourceKind)
 IDENTIFIER_KINDS: tuple[str, ...] = tuple(k.value for k in IdentifierKind)
 PRECISIONS: tuple[str, ...] = tuple(p.value for p in Precision)
+AUDIT_ACTIONS: tuple[str, ...] = tuple(a.value for a in AuditAction)
 #: The precisions a destination in California can have (the others place only origins).
 IN_STATE_PRECISIONS: tuple[str, ...] = PRECISIONS[:4]
 
