@@ -66,7 +66,7 @@ def load_release(build_dir: Path, *, warehouse_path: Path | None = None) -> dict
                     f"{str(build_dir)!r} holds {module} as {sorted(built['tables'])}, which this "
                     f"version does not build on Spark as {sorted(names)}; rebuild with --engine spark"
                 )
-            types = _duckdb_types(module)
+            types = _duckdb_types(module, requires=step.requires)
             for table in step.tables:  # names, types and order from the code, never from the files
                 counts[table.name] = _load_table(con, build_dir / table.name, table.name, types[table.name], table.order)
             if step.state_table:
@@ -87,13 +87,18 @@ def _load_table(con: duckdb.DuckDBPyConnection, folder: Path, table: str, types:
     return int(row[0]) if row else 0
 
 
-def _duckdb_types(module: str) -> dict[str, dict[str, str]]:
-    """Column -> DuckDB type, per table, as the DuckDB ``module`` creates them (run on no records)."""
+def _duckdb_types(module: str, *, requires: tuple[str, ...] = ()) -> dict[str, dict[str, str]]:
+    """Column -> DuckDB type, per table, as the DuckDB ``module`` creates them (run on no records).
+
+    ``requires`` are the DuckDB steps run first, whose tables ``module`` reads.
+    """
     step: Any = importlib.import_module(module)
     con = duckdb.connect()
     try:
         warehouse.ensure_schema(con)
-        with contextlib.redirect_stderr(io.StringIO()):  # its per-table timings
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):  # per-table timings
+            for before in requires:
+                importlib.import_module(before).build(con)
             step.build(con)
         return {
             table: {name: kind for name, kind, *_ in con.execute(f"DESCRIBE {table}").fetchall()}  # noqa: S608

@@ -54,14 +54,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines import build_aggregates, build_trend_aggregates
+from pipelines import build_aggregates, build_corridors, build_trend_aggregates
 from pipelines.build_trend_aggregates import FINGERPRINT_SQL
 from pipelines.lake import read_folder_manifest, read_manifest, swap_in_folder
 from routes import settings
 from routes.errors import RoutesError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 #: The manifest a Spark build writes beside its tables.
 BUILD_MANIFEST = "_routes_build.json"
@@ -103,8 +103,9 @@ class SparkTable:
     """
 
     name: str
-    #: The query, or a function of the session giving it (when it depends on an earlier table).
-    select: str | Callable[[SparkSession], str]
+    #: The query, or a function of the session and the lake giving the query or the
+    #: frame itself (when it depends on an earlier table, or on Python on the driver).
+    select: str | Callable[[SparkSession, Path], str | DataFrame]
     order: str
     views: tuple[tuple[str, str], ...] = ()
 
@@ -119,6 +120,9 @@ class SparkStep:
     #: and the DuckDB query ``release load`` writes it with (on the warehouse it loads into).
     state_table: str | None = None
     state_sql: str = FINGERPRINT_SQL
+    #: DuckDB steps that must run before this one when ``release load`` learns its
+    #: column types on an empty warehouse (the corridor step reads ``flows``).
+    requires: tuple[str, ...] = ()
 
 
 AGGREGATES = SparkStep(
@@ -157,7 +161,7 @@ FROM ranked WHERE bit < {build_trend_aggregates.MAX_BITS}
 """  # noqa: S608 (fixed text); DuckDB's _BITS_SQL with explode for unnest
 
 
-def _trend_indicator_select(spark: SparkSession) -> str:
+def _trend_indicator_select(spark: SparkSession, lake: Path) -> str:
     """``trend_indicator_counts``'s query with the mask of the bits Spark just wrote."""
     rows = spark.sql("SELECT indicator, bit FROM trend_indicator_bits ORDER BY bit").collect()
     bits = [(str(r["indicator"]), int(r["bit"])) for r in rows]
@@ -178,8 +182,45 @@ TRENDS = SparkStep(
     ),
 )
 
+
+
+def _corridor_paths(spark: SparkSession, lake: Path) -> DataFrame:
+    """``corridor_paths`` (routed on the driver); registers the views ``corridor_segments`` reads."""
+    from pipelines import spark_corridors
+
+    return spark_corridors.corridor_tables(spark)["corridor_paths"]
+
+
+def _corridor_segments(spark: SparkSession, lake: Path) -> str:
+    from pipelines.spark_flows import duckdb_to_spark
+
+    return duckdb_to_spark(build_corridors.SEGMENTS_SELECT)
+
+
+CORRIDORS = SparkStep(
+    module="pipelines.build_corridors",
+    requires=("pipelines.build_flows",),
+    tables=(
+        SparkTable("corridor_paths", _corridor_paths, "origin_id, dest_id, seq"),
+        SparkTable("corridor_segments", _corridor_segments, "segment_id"),
+    ),
+)
+
+
+def _hotspot_classes(spark: SparkSession, lake: Path) -> DataFrame:
+    """``hotspot_classes``: the cube on Spark, the statistics on the driver."""
+    from pipelines import spark_hotspots
+
+    return spark_hotspots.hotspot_classes(spark, data_as_of=spark_hotspots.lake_data_as_of(lake))
+
+
+HOTSPOTS = SparkStep(
+    module="pipelines.build_hotspots",
+    tables=(SparkTable("hotspot_classes", _hotspot_classes, "res, step, cell"),),
+)
+
 #: The steps the Spark engine runs, in order.
-SPARK_STEPS: tuple[SparkStep, ...] = (AGGREGATES, TRENDS)
+SPARK_STEPS: tuple[SparkStep, ...] = (AGGREGATES, TRENDS, CORRIDORS, HOTSPOTS)
 #: The same, by the DuckDB step's module name.
 STEPS_BY_MODULE = {step.module: step for step in SPARK_STEPS}
 
@@ -262,8 +303,9 @@ def build_on_spark(
                     frame = session.sql(sql).persist()
                     frame.createOrReplaceTempView(view)
                     cached.append(frame)
-                select = table.select if isinstance(table.select, str) else table.select(session)
-                session.sql(select).write.parquet(str(work / table.name))
+                select = table.select if isinstance(table.select, str) else table.select(session, lake)
+                frame = session.sql(select) if isinstance(select, str) else select
+                frame.write.parquet(str(work / table.name))
                 # Later tables read this one as written (e.g. cell_indicator_sets joins indicator_sets).
                 written = session.read.parquet(str(work / table.name))
                 written.createOrReplaceTempView(table.name)
