@@ -132,6 +132,7 @@ import numpy as np
 import pandas as pd
 
 from geo import reference
+from geo.grid import sql_cell_to_parent
 from pipelines.build import table_timer
 from query import release
 from routes import settings
@@ -363,34 +364,45 @@ def _quarter(month: pd.Series) -> pd.Series:
 # ------------------------------------------------------------------ true counts
 
 
+#: The release's reads of ``records``: the true (pre-noise) counts each measurement is
+#: made from. Plain SQL that DuckDB and Spark SQL both run as written
+#: (``pipelines/spark_release.py`` runs them on the lake), so the two cannot differ.
+RECORD_COUNTS_SELECT = f"""
+    SELECT month, coalesce(dest_county_fips, '{_NO_COUNTY}') AS county, record_type, trafficking_type,
+        count(*) AS records,
+        sum(least(greatest(coalesce(victim_count, 0), 0), {VICTIM_CAP}))::BIGINT AS victims,
+        count(*) FILTER (WHERE minor_involved)::BIGINT AS minors
+    FROM records WHERE month IS NOT NULL GROUP BY ALL
+"""  # noqa: S608 (constants)
+
+CELL_COUNTS_SELECT = f"""
+    SELECT month, dest_county_fips AS county,
+        CASE WHEN dest_res >= 6 THEN {sql_cell_to_parent('dest_cell', 6)} END AS cell6, count(*) AS records
+    FROM records WHERE month IS NOT NULL AND dest_county_fips IS NOT NULL GROUP BY ALL
+"""  # noqa: S608 (constants)
+
+FLOW_COUNTS_SELECT = """
+    SELECT year(month) AS year, origin_county_fips AS o_county, dest_county_fips AS d_county,
+        record_type, trafficking_type, count(*) AS records
+    FROM records
+    WHERE month IS NOT NULL AND origin_county_fips IS NOT NULL AND dest_county_fips IS NOT NULL
+    GROUP BY ALL
+"""
+
+#: Measurement reads by name, in the order :data:`MEASUREMENTS` uses them.
+TRUE_COUNT_SELECTS = {"records": RECORD_COUNTS_SELECT, "cells": CELL_COUNTS_SELECT, "flows": FLOW_COUNTS_SELECT}
+
+
 def _record_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return con.execute(f"""
-        SELECT month, coalesce(dest_county_fips, '{_NO_COUNTY}') AS county, record_type, trafficking_type,
-            count(*) AS records,
-            sum(least(greatest(coalesce(victim_count, 0), 0), {VICTIM_CAP}))::BIGINT AS victims,
-            count(*) FILTER (WHERE minor_involved)::BIGINT AS minors
-        FROM records WHERE month IS NOT NULL GROUP BY ALL
-    """).df()  # noqa: S608 (constants)
+    return con.execute(RECORD_COUNTS_SELECT).df()
 
 
 def _cell_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    from geo.grid import sql_cell_to_parent
-
-    return con.execute(f"""
-        SELECT month, dest_county_fips AS county,
-            CASE WHEN dest_res >= 6 THEN {sql_cell_to_parent('dest_cell', 6)} END AS cell6, count(*) AS records
-        FROM records WHERE month IS NOT NULL AND dest_county_fips IS NOT NULL GROUP BY ALL
-    """).df()  # noqa: S608 (constants)
+    return con.execute(CELL_COUNTS_SELECT).df()
 
 
 def _flow_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return con.execute("""
-        SELECT year(month) AS year, origin_county_fips AS o_county, dest_county_fips AS d_county,
-            record_type, trafficking_type, count(*) AS records
-        FROM records
-        WHERE month IS NOT NULL AND origin_county_fips IS NOT NULL AND dest_county_fips IS NOT NULL
-        GROUP BY ALL
-    """).df()
+    return con.execute(FLOW_COUNTS_SELECT).df()
 
 
 # ------------------------------------------------------------------ measuring
