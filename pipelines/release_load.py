@@ -69,6 +69,8 @@ def load_release(build_dir: Path, *, warehouse_path: Path | None = None) -> dict
             types = _duckdb_types(module, requires=step.requires)
             for table in step.tables:  # names, types and order from the code, never from the files
                 counts[table.name] = _load_table(con, build_dir / table.name, table.name, types[table.name], table.order)
+            for statement in step.indexes:
+                con.execute(statement)
             if step.state_table:
                 con.execute(f"CREATE OR REPLACE TABLE {step.state_table} AS {step.state_sql}")  # noqa: S608 (fixed text)
     return counts

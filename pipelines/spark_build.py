@@ -11,13 +11,19 @@ what ``spark-submit`` takes: ``local[2]`` (the default), ``spark://host:7077``,
 
 Steps on Spark so far: ``pipelines.build_aggregates`` (``cell_counts``,
 ``county_month_counts``, ``cell_indicator_counts``, ``county_indicator_month_counts``,
-``indicator_sets``, ``cell_indicator_sets``) and ``pipelines.build_trend_aggregates``
+``indicator_sets``, ``cell_indicator_sets``), ``pipelines.build_trend_aggregates``
 (``trend_indicator_bits``, ``trend_counts``, ``trend_indicator_counts``,
-``source_precision_counts``). Computed on Spark and held equal to DuckDB by
-their tests, but not yet written by this command: part of the flows
-(``pipelines/spark_flows.py``), the corridors (``pipelines/spark_corridors.py``)
-and the hot spots (``pipelines/spark_hotspots.py``). The rest (the other flow
-tables, ``route_shifts``, matches, the protected release) runs only on DuckDB.
+``source_precision_counts``), ``pipelines.build_corridors`` (``corridor_paths``,
+``corridor_segments``: :mod:`pipelines.spark_corridors`, routing on the driver) and
+``pipelines.build_hotspots`` (``hotspot_classes``: :mod:`pipelines.spark_hotspots`,
+the statistics on the driver). Computed on Spark and held equal to DuckDB by their
+tests, but not yet written by this command: part of the flows
+(:mod:`pipelines.spark_flows`; ``release load`` swaps a step's tables as a whole and
+the rest of the flow step is not on Spark) and the protected release's pre-noise
+counts (:mod:`pipelines.spark_release`; its noise and ledger live in the warehouse).
+Still only on DuckDB: ``flows`` and the flow cubes, ``location_totals``,
+``coordination_pairs``, ``route_shifts`` (so also the corridor step's ``segment``
+rows of it), matches, moves and the protected release.
 
 One definition per step: each table's query is the very text the DuckDB step
 runs (``build_aggregates.cell_counts_select()``, ``COUNTY_MONTH_SELECT``,
@@ -123,6 +129,8 @@ class SparkStep:
     #: DuckDB steps that must run before this one when ``release load`` learns its
     #: column types on an empty warehouse (the corridor step reads ``flows``).
     requires: tuple[str, ...] = ()
+    #: Statements ``release load`` runs after loading the tables (the DuckDB step's indexes).
+    indexes: tuple[str, ...] = ()
 
 
 AGGREGATES = SparkStep(
@@ -217,6 +225,7 @@ def _hotspot_classes(spark: SparkSession, lake: Path) -> DataFrame:
 HOTSPOTS = SparkStep(
     module="pipelines.build_hotspots",
     tables=(SparkTable("hotspot_classes", _hotspot_classes, "res, step, cell"),),
+    indexes=("CREATE INDEX IF NOT EXISTS hotspot_classes_res_step ON hotspot_classes (res, step)",),
 )
 
 #: The steps the Spark engine runs, in order.

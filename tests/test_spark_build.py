@@ -108,6 +108,8 @@ def test_release_load_swaps_in_the_duckdb_tables_types_and_order(built: dict[str
     # Stored in the DuckDB step's order (the query layer's range reads rely on it).
     cells_in_order = [r[0] for r in con.execute("SELECT dest_cell FROM w.cell_indicator_sets").fetchall()]
     assert cells_in_order == sorted(cells_in_order)
+    # The DuckDB step's indexes too.
+    assert con.execute("SELECT count(*) FROM duckdb_indexes() WHERE database_name = 'w' AND index_name = 'hotspot_classes_res_step'").fetchone() == (1,)
     # The state table vouches for the loaded tables: the query layer reads them, not records.
     with warehouse.open_snapshot(path=live) as cursor:
         assert cells._aggregates_fresh(cursor)
