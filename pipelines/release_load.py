@@ -32,8 +32,9 @@ from typing import Any
 
 import duckdb
 
+from pipelines import build_release
 from pipelines.lake import fingerprint
-from pipelines.spark_build import STEPS_BY_MODULE, read_build_manifest
+from pipelines.spark_build import RELEASE_COUNTS, STEPS_BY_MODULE, read_build_manifest
 from routes import settings, warehouse
 from routes.errors import RoutesError
 
@@ -73,7 +74,33 @@ def load_release(build_dir: Path, *, warehouse_path: Path | None = None) -> dict
                 con.execute(statement)
             if step.state_table:
                 con.execute(f"CREATE OR REPLACE TABLE {step.state_table} AS {step.state_sql}")  # noqa: S608 (fixed text)
+        if manifest.get("release_true_counts"):
+            counts.update(_release_from_counts(con, build_dir / RELEASE_COUNTS))
     return counts
+
+
+def _release_from_counts(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, int]:
+    """The protected release from the build's pre-noise counts: ``build_release.build``'s own noise and ledger.
+
+    Each read is cast to the types DuckDB's own query gives (Spark's ``year()`` is an
+    INT, DuckDB's a BIGINT), so the measurements see the frames the DuckDB build sees.
+    """
+    types = duckdb.connect()
+    warehouse.ensure_schema(types)
+    relations = {}
+    for name, sql in build_release.TRUE_COUNT_SELECTS.items():
+        files = sorted((folder / name).glob("*.parquet"))
+        if not files:
+            raise RoutesError(f"{str(folder / name)!r} holds no Parquet files; rebuild with --engine spark")
+        columns = ", ".join(
+            f'CAST("{column}" AS {kind}) AS "{column}"'
+            for column, kind, *_ in types.execute(f"DESCRIBE {sql}").fetchall()  # noqa: S608 (fixed text)
+        )
+        listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+        relations[name] = f"SELECT {columns} FROM read_parquet([{listed}])"  # noqa: S608 (columns from the code)
+    types.close()
+    with contextlib.redirect_stderr(io.StringIO()):  # its per-table timings
+        return build_release.build(con, true_counts=relations)
 
 
 def _load_table(con: duckdb.DuckDBPyConnection, folder: Path, table: str, types: dict[str, str], order: str) -> int:

@@ -60,7 +60,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines import build_aggregates, build_corridors, build_trend_aggregates
+from pipelines import build_aggregates, build_corridors, build_release, build_trend_aggregates
 from pipelines.build_trend_aggregates import FINGERPRINT_SQL
 from pipelines.lake import read_folder_manifest, read_manifest, swap_in_folder
 from routes import settings
@@ -71,6 +71,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: The manifest a Spark build writes beside its tables.
 BUILD_MANIFEST = "_routes_build.json"
+#: The folder of the release's pre-noise counts (one subfolder per measurement read).
+RELEASE_COUNTS = "release_true_counts"
 DEFAULT_MASTER = "local[2]"
 
 #: The aggregates' dimensions: the DuckDB step's own list, so the two cannot differ.
@@ -322,6 +324,9 @@ def build_on_spark(
                 _say(f"      {table.name:<32} {counts[table.name]:>10,} rows  {time.perf_counter() - table_started:>7.2f} s")
             for frame in cached:
                 frame.unpersist()
+        # The release's pre-noise counts; ``release load`` draws the noise on them.
+        for name, sql in build_release.TRUE_COUNT_SELECTS.items():
+            session.sql(sql).write.parquet(str(work / RELEASE_COUNTS / name))
         manifest = {
             "format": "routes-build/1",
             "engine": "spark",
@@ -330,6 +335,7 @@ def build_on_spark(
             "built_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
             "lake": str(lake),
             "lake_fingerprint": lake_manifest["fingerprint"],
+            "release_true_counts": sorted(build_release.TRUE_COUNT_SELECTS),
             "steps": {
                 step.module: {
                     "state_table": step.state_table,
