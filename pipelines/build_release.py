@@ -132,6 +132,7 @@ import numpy as np
 import pandas as pd
 
 from geo import reference
+from geo.grid import sql_cell_to_parent
 from pipelines.build import table_timer
 from query import release
 from routes import settings
@@ -323,8 +324,8 @@ def _spread(group: np.ndarray, weights: np.ndarray, parent_total: np.ndarray) ->
 # ------------------------------------------------------------------ the domain
 
 
-def _month_range(con: duckdb.DuckDBPyConnection) -> list[date]:
-    rows = con.execute("SELECT min(month), max(month) FROM records").fetchall()
+def _month_range(con: duckdb.DuckDBPyConnection, source: str = "records") -> list[date]:
+    rows = con.execute(f"SELECT min(month), max(month) FROM {source}").fetchall()  # noqa: S608 (own names)
     row = rows[0] if rows else None
     if row is None or row[0] is None:
         return []
@@ -363,34 +364,45 @@ def _quarter(month: pd.Series) -> pd.Series:
 # ------------------------------------------------------------------ true counts
 
 
-def _record_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return con.execute(f"""
-        SELECT month, coalesce(dest_county_fips, '{_NO_COUNTY}') AS county, record_type, trafficking_type,
-            count(*) AS records,
-            sum(least(greatest(coalesce(victim_count, 0), 0), {VICTIM_CAP}))::BIGINT AS victims,
-            count(*) FILTER (WHERE minor_involved)::BIGINT AS minors
-        FROM records WHERE month IS NOT NULL GROUP BY ALL
-    """).df()  # noqa: S608 (constants)
+#: The release's reads of ``records``: the true (pre-noise) counts each measurement is
+#: made from. Plain SQL that DuckDB and Spark SQL both run as written
+#: (``pipelines/spark_release.py`` runs them on the lake), so the two cannot differ.
+RECORD_COUNTS_SELECT = f"""
+    SELECT month, coalesce(dest_county_fips, '{_NO_COUNTY}') AS county, record_type, trafficking_type,
+        count(*) AS records,
+        sum(least(greatest(coalesce(victim_count, 0), 0), {VICTIM_CAP}))::BIGINT AS victims,
+        count(*) FILTER (WHERE minor_involved)::BIGINT AS minors
+    FROM records WHERE month IS NOT NULL GROUP BY ALL
+"""  # noqa: S608 (constants)
+
+CELL_COUNTS_SELECT = f"""
+    SELECT month, dest_county_fips AS county,
+        CASE WHEN dest_res >= 6 THEN {sql_cell_to_parent('dest_cell', 6)} END AS cell6, count(*) AS records
+    FROM records WHERE month IS NOT NULL AND dest_county_fips IS NOT NULL GROUP BY ALL
+"""  # noqa: S608 (constants)
+
+FLOW_COUNTS_SELECT = """
+    SELECT year(month) AS year, origin_county_fips AS o_county, dest_county_fips AS d_county,
+        record_type, trafficking_type, count(*) AS records
+    FROM records
+    WHERE month IS NOT NULL AND origin_county_fips IS NOT NULL AND dest_county_fips IS NOT NULL
+    GROUP BY ALL
+"""
+
+#: Measurement reads by name, in the order :data:`MEASUREMENTS` uses them.
+TRUE_COUNT_SELECTS = {"records": RECORD_COUNTS_SELECT, "cells": CELL_COUNTS_SELECT, "flows": FLOW_COUNTS_SELECT}
 
 
-def _cell_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    from geo.grid import sql_cell_to_parent
-
-    return con.execute(f"""
-        SELECT month, dest_county_fips AS county,
-            CASE WHEN dest_res >= 6 THEN {sql_cell_to_parent('dest_cell', 6)} END AS cell6, count(*) AS records
-        FROM records WHERE month IS NOT NULL AND dest_county_fips IS NOT NULL GROUP BY ALL
-    """).df()  # noqa: S608 (constants)
+def _record_counts(con: duckdb.DuckDBPyConnection, sql: str = RECORD_COUNTS_SELECT) -> pd.DataFrame:
+    return con.execute(sql).df()
 
 
-def _flow_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return con.execute("""
-        SELECT year(month) AS year, origin_county_fips AS o_county, dest_county_fips AS d_county,
-            record_type, trafficking_type, count(*) AS records
-        FROM records
-        WHERE month IS NOT NULL AND origin_county_fips IS NOT NULL AND dest_county_fips IS NOT NULL
-        GROUP BY ALL
-    """).df()
+def _cell_counts(con: duckdb.DuckDBPyConnection, sql: str = CELL_COUNTS_SELECT) -> pd.DataFrame:
+    return con.execute(sql).df()
+
+
+def _flow_counts(con: duckdb.DuckDBPyConnection, sql: str = FLOW_COUNTS_SELECT) -> pd.DataFrame:
+    return con.execute(sql).df()
 
 
 # ------------------------------------------------------------------ measuring
@@ -480,8 +492,10 @@ def _with_counts(domain: pd.DataFrame, counts: pd.DataFrame, keys: list[str], va
     return out
 
 
-def _measure_counts(con: duckdb.DuckDBPyConnection, months: list[date], ledger: _Ledger) -> pd.DataFrame:
-    raw = _record_counts(con)
+def _measure_counts(
+    con: duckdb.DuckDBPyConnection, months: list[date], ledger: _Ledger, sql: str = RECORD_COUNTS_SELECT
+) -> pd.DataFrame:
+    raw = _record_counts(con, sql)
     raw["month"] = pd.to_datetime(raw["month"]).dt.date
     counties = _counties()["county_fips"].tolist()
     values = ["records", "victims", "minors"]
@@ -513,9 +527,10 @@ def _measure_counts(con: duckdb.DuckDBPyConnection, months: list[date], ledger: 
 
 
 def _measure_cells(
-    con: duckdb.DuckDBPyConnection, months: list[date], county_month: pd.DataFrame, ledger: _Ledger
+    con: duckdb.DuckDBPyConnection, months: list[date], county_month: pd.DataFrame, ledger: _Ledger,
+    sql: str = CELL_COUNTS_SELECT,
 ) -> pd.DataFrame:
-    raw = _cell_counts(con)
+    raw = _cell_counts(con, sql)
     raw["month"] = pd.to_datetime(raw["month"]).dt.date
     raw["quarter"] = _quarter(raw["month"])
     known = cell_domain()
@@ -551,8 +566,10 @@ def _measure_cells(
     return _released_level(con, by["cells_res6"], leaves, ledger, r5, ("quarter", "county", "cell4", "cell5"))
 
 
-def _measure_flows(con: duckdb.DuckDBPyConnection, months: list[date], ledger: _Ledger) -> pd.DataFrame:
-    raw = _flow_counts(con)
+def _measure_flows(
+    con: duckdb.DuckDBPyConnection, months: list[date], ledger: _Ledger, sql: str = FLOW_COUNTS_SELECT
+) -> pd.DataFrame:
+    raw = _flow_counts(con, sql)
     dims = reference.county_dimensions()[["county_fips", "region"]]
     region = dims.set_index("county_fips")["region"]
     raw["o_region"] = raw["o_county"].map(region)
@@ -623,8 +640,28 @@ def spent_last_year(con: duckdb.DuckDBPyConnection, *, now: datetime) -> float:
     return float(rows[0][0]) if rows else 0.0
 
 
-def build(con: duckdb.DuckDBPyConnection, *, now: Callable[[], datetime] | None = None) -> dict[str, int]:
-    """Measure, reconcile and store the release; charge the ledger. Rows per table written."""
+def build(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    now: Callable[[], datetime] | None = None,
+    true_counts: dict[str, str] | None = None,
+) -> dict[str, int]:
+    """Measure, reconcile and store the release; charge the ledger. Rows per table written.
+
+    ``true_counts`` (name of :data:`TRUE_COUNT_SELECTS` -> a query on ``con``) gives
+    the pre-noise counts instead of reading ``records``: ``release load`` passes
+    those a Spark build computed, and the noise, its reuse and the ledger are then
+    this very function's, on the warehouse's ``release_noise`` and ``release_ledger``.
+    """
+    if true_counts is not None and sorted(true_counts) != sorted(TRUE_COUNT_SELECTS):
+        raise ValueError(f"true_counts must give {sorted(TRUE_COUNT_SELECTS)}, not {sorted(true_counts)}")
+    return _build(con, now=now, reads={**TRUE_COUNT_SELECTS, **(true_counts or {})},
+                  months_from=f"({true_counts['records']})" if true_counts else "records")
+
+
+def _build(
+    con: duckdb.DuckDBPyConnection, *, now: Callable[[], datetime] | None, reads: dict[str, str], months_from: str
+) -> dict[str, int]:
     started = (now or (lambda: datetime.now(UTC).replace(tzinfo=None)))()
     con.execute(_LEDGER_DDL)
     con.execute(_NOISE_DDL)
@@ -641,7 +678,7 @@ def build(con: duckdb.DuckDBPyConnection, *, now: Callable[[], datetime] | None 
         if not settings.quiet():
             print(message, file=sys.stderr, flush=True)
         return {}
-    months = _month_range(con)
+    months = _month_range(con, months_from)
     ledger = _Ledger(str(uuid.uuid4()), started, rho, [])
     if not months:
         fine = pd.DataFrame(columns=["month", "county", "record_type", "trafficking_type", "records", "victims",
@@ -649,10 +686,12 @@ def build(con: duckdb.DuckDBPyConnection, *, now: Callable[[], datetime] | None 
         cells = pd.DataFrame(columns=["quarter", "county", "cell4", "cell5", "cell6", "records", "released"])
         flows = pd.DataFrame(columns=["year", "o_county", "d_county", "record_type", "trafficking_type", "records", "released"])
     else:
-        fine = _measure_counts(con, months, ledger)
+        fine = _measure_counts(con, months, ledger, reads["records"])
         county_month = fine.groupby(["month", "county"], as_index=False)["released_records"].sum()
-        cells = _measure_cells(con, months, county_month.rename(columns={"released_records": "released"}), ledger)
-        flows = _measure_flows(con, months, ledger)
+        cells = _measure_cells(
+            con, months, county_month.rename(columns={"released_records": "released"}), ledger, reads["cells"]
+        )
+        flows = _measure_flows(con, months, ledger, reads["flows"])
     # the true values never reach a release table: only the released columns are kept
     counts = _areas(fine.drop(columns=["records", "victims", "minors"]), "county", "dest")
     counts = counts[counts["released_records"] > 0].rename(

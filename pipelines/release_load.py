@@ -32,8 +32,9 @@ from typing import Any
 
 import duckdb
 
+from pipelines import build_release
 from pipelines.lake import fingerprint
-from pipelines.spark_build import STEPS_BY_MODULE, read_build_manifest
+from pipelines.spark_build import RELEASE_COUNTS, STEPS_BY_MODULE, read_build_manifest
 from routes import settings, warehouse
 from routes.errors import RoutesError
 
@@ -66,12 +67,40 @@ def load_release(build_dir: Path, *, warehouse_path: Path | None = None) -> dict
                     f"{str(build_dir)!r} holds {module} as {sorted(built['tables'])}, which this "
                     f"version does not build on Spark as {sorted(names)}; rebuild with --engine spark"
                 )
-            types = _duckdb_types(module)
+            types = _duckdb_types(module, requires=step.requires)
             for table in step.tables:  # names, types and order from the code, never from the files
                 counts[table.name] = _load_table(con, build_dir / table.name, table.name, types[table.name], table.order)
+            for statement in step.indexes:
+                con.execute(statement)
             if step.state_table:
                 con.execute(f"CREATE OR REPLACE TABLE {step.state_table} AS {step.state_sql}")  # noqa: S608 (fixed text)
+        if manifest.get("release_true_counts"):
+            counts.update(_release_from_counts(con, build_dir / RELEASE_COUNTS))
     return counts
+
+
+def _release_from_counts(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, int]:
+    """The protected release from the build's pre-noise counts: ``build_release.build``'s own noise and ledger.
+
+    Each read is cast to the types DuckDB's own query gives (Spark's ``year()`` is an
+    INT, DuckDB's a BIGINT), so the measurements see the frames the DuckDB build sees.
+    """
+    types = duckdb.connect()
+    warehouse.ensure_schema(types)
+    relations = {}
+    for name, sql in build_release.TRUE_COUNT_SELECTS.items():
+        files = sorted((folder / name).glob("*.parquet"))
+        if not files:
+            raise RoutesError(f"{str(folder / name)!r} holds no Parquet files; rebuild with --engine spark")
+        columns = ", ".join(
+            f'CAST("{column}" AS {kind}) AS "{column}"'
+            for column, kind, *_ in types.execute(f"DESCRIBE {sql}").fetchall()  # noqa: S608 (fixed text)
+        )
+        listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+        relations[name] = f"SELECT {columns} FROM read_parquet([{listed}])"  # noqa: S608 (columns from the code)
+    types.close()
+    with contextlib.redirect_stderr(io.StringIO()):  # its per-table timings
+        return build_release.build(con, true_counts=relations)
 
 
 def _load_table(con: duckdb.DuckDBPyConnection, folder: Path, table: str, types: dict[str, str], order: str) -> int:
@@ -87,13 +116,18 @@ def _load_table(con: duckdb.DuckDBPyConnection, folder: Path, table: str, types:
     return int(row[0]) if row else 0
 
 
-def _duckdb_types(module: str) -> dict[str, dict[str, str]]:
-    """Column -> DuckDB type, per table, as the DuckDB ``module`` creates them (run on no records)."""
+def _duckdb_types(module: str, *, requires: tuple[str, ...] = ()) -> dict[str, dict[str, str]]:
+    """Column -> DuckDB type, per table, as the DuckDB ``module`` creates them (run on no records).
+
+    ``requires`` are the DuckDB steps run first, whose tables ``module`` reads.
+    """
     step: Any = importlib.import_module(module)
     con = duckdb.connect()
     try:
         warehouse.ensure_schema(con)
-        with contextlib.redirect_stderr(io.StringIO()):  # its per-table timings
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):  # per-table timings
+            for before in requires:
+                importlib.import_module(before).build(con)
             step.build(con)
         return {
             table: {name: kind for name, kind, *_ in con.execute(f"DESCRIBE {table}").fetchall()}  # noqa: S608

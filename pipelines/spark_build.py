@@ -11,13 +11,19 @@ what ``spark-submit`` takes: ``local[2]`` (the default), ``spark://host:7077``,
 
 Steps on Spark so far: ``pipelines.build_aggregates`` (``cell_counts``,
 ``county_month_counts``, ``cell_indicator_counts``, ``county_indicator_month_counts``,
-``indicator_sets``, ``cell_indicator_sets``) and ``pipelines.build_trend_aggregates``
+``indicator_sets``, ``cell_indicator_sets``), ``pipelines.build_trend_aggregates``
 (``trend_indicator_bits``, ``trend_counts``, ``trend_indicator_counts``,
-``source_precision_counts``). Computed on Spark and held equal to DuckDB by
-their tests, but not yet written by this command: part of the flows
-(``pipelines/spark_flows.py``), the corridors (``pipelines/spark_corridors.py``)
-and the hot spots (``pipelines/spark_hotspots.py``). The rest (the other flow
-tables, ``route_shifts``, matches, the protected release) runs only on DuckDB.
+``source_precision_counts``), ``pipelines.build_corridors`` (``corridor_paths``,
+``corridor_segments``: :mod:`pipelines.spark_corridors`, routing on the driver) and
+``pipelines.build_hotspots`` (``hotspot_classes``: :mod:`pipelines.spark_hotspots`,
+the statistics on the driver). Computed on Spark and held equal to DuckDB by their
+tests, but not yet written by this command: part of the flows
+(:mod:`pipelines.spark_flows`; ``release load`` swaps a step's tables as a whole and
+the rest of the flow step is not on Spark) and the protected release's pre-noise
+counts (:mod:`pipelines.spark_release`; its noise and ledger live in the warehouse).
+Still only on DuckDB: ``flows`` and the flow cubes, ``location_totals``,
+``coordination_pairs``, ``route_shifts`` (so also the corridor step's ``segment``
+rows of it), matches, moves and the protected release.
 
 One definition per step: each table's query is the very text the DuckDB step
 runs (``build_aggregates.cell_counts_select()``, ``COUNTY_MONTH_SELECT``,
@@ -54,17 +60,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines import build_aggregates, build_trend_aggregates
+from pipelines import build_aggregates, build_corridors, build_release, build_trend_aggregates
 from pipelines.build_trend_aggregates import FINGERPRINT_SQL
 from pipelines.lake import read_folder_manifest, read_manifest, swap_in_folder
 from routes import settings
 from routes.errors import RoutesError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 #: The manifest a Spark build writes beside its tables.
 BUILD_MANIFEST = "_routes_build.json"
+#: The folder of the release's pre-noise counts (one subfolder per measurement read).
+RELEASE_COUNTS = "release_true_counts"
 DEFAULT_MASTER = "local[2]"
 
 #: The aggregates' dimensions: the DuckDB step's own list, so the two cannot differ.
@@ -103,8 +111,9 @@ class SparkTable:
     """
 
     name: str
-    #: The query, or a function of the session giving it (when it depends on an earlier table).
-    select: str | Callable[[SparkSession], str]
+    #: The query, or a function of the session and the lake giving the query or the
+    #: frame itself (when it depends on an earlier table, or on Python on the driver).
+    select: str | Callable[[SparkSession, Path], str | DataFrame]
     order: str
     views: tuple[tuple[str, str], ...] = ()
 
@@ -119,6 +128,11 @@ class SparkStep:
     #: and the DuckDB query ``release load`` writes it with (on the warehouse it loads into).
     state_table: str | None = None
     state_sql: str = FINGERPRINT_SQL
+    #: DuckDB steps that must run before this one when ``release load`` learns its
+    #: column types on an empty warehouse (the corridor step reads ``flows``).
+    requires: tuple[str, ...] = ()
+    #: Statements ``release load`` runs after loading the tables (the DuckDB step's indexes).
+    indexes: tuple[str, ...] = ()
 
 
 AGGREGATES = SparkStep(
@@ -157,7 +171,7 @@ FROM ranked WHERE bit < {build_trend_aggregates.MAX_BITS}
 """  # noqa: S608 (fixed text); DuckDB's _BITS_SQL with explode for unnest
 
 
-def _trend_indicator_select(spark: SparkSession) -> str:
+def _trend_indicator_select(spark: SparkSession, lake: Path) -> str:
     """``trend_indicator_counts``'s query with the mask of the bits Spark just wrote."""
     rows = spark.sql("SELECT indicator, bit FROM trend_indicator_bits ORDER BY bit").collect()
     bits = [(str(r["indicator"]), int(r["bit"])) for r in rows]
@@ -178,8 +192,46 @@ TRENDS = SparkStep(
     ),
 )
 
+
+
+def _corridor_paths(spark: SparkSession, lake: Path) -> DataFrame:
+    """``corridor_paths`` (routed on the driver); registers the views ``corridor_segments`` reads."""
+    from pipelines import spark_corridors
+
+    return spark_corridors.corridor_tables(spark)["corridor_paths"]
+
+
+def _corridor_segments(spark: SparkSession, lake: Path) -> str:
+    from pipelines.spark_flows import duckdb_to_spark
+
+    return duckdb_to_spark(build_corridors.SEGMENTS_SELECT)
+
+
+CORRIDORS = SparkStep(
+    module="pipelines.build_corridors",
+    requires=("pipelines.build_flows",),
+    tables=(
+        SparkTable("corridor_paths", _corridor_paths, "origin_id, dest_id, seq"),
+        SparkTable("corridor_segments", _corridor_segments, "segment_id"),
+    ),
+)
+
+
+def _hotspot_classes(spark: SparkSession, lake: Path) -> DataFrame:
+    """``hotspot_classes``: the cube on Spark, the statistics on the driver."""
+    from pipelines import spark_hotspots
+
+    return spark_hotspots.hotspot_classes(spark, data_as_of=spark_hotspots.lake_data_as_of(lake))
+
+
+HOTSPOTS = SparkStep(
+    module="pipelines.build_hotspots",
+    tables=(SparkTable("hotspot_classes", _hotspot_classes, "res, step, cell"),),
+    indexes=("CREATE INDEX IF NOT EXISTS hotspot_classes_res_step ON hotspot_classes (res, step)",),
+)
+
 #: The steps the Spark engine runs, in order.
-SPARK_STEPS: tuple[SparkStep, ...] = (AGGREGATES, TRENDS)
+SPARK_STEPS: tuple[SparkStep, ...] = (AGGREGATES, TRENDS, CORRIDORS, HOTSPOTS)
 #: The same, by the DuckDB step's module name.
 STEPS_BY_MODULE = {step.module: step for step in SPARK_STEPS}
 
@@ -262,8 +314,9 @@ def build_on_spark(
                     frame = session.sql(sql).persist()
                     frame.createOrReplaceTempView(view)
                     cached.append(frame)
-                select = table.select if isinstance(table.select, str) else table.select(session)
-                session.sql(select).write.parquet(str(work / table.name))
+                select = table.select if isinstance(table.select, str) else table.select(session, lake)
+                frame = session.sql(select) if isinstance(select, str) else select
+                frame.write.parquet(str(work / table.name))
                 # Later tables read this one as written (e.g. cell_indicator_sets joins indicator_sets).
                 written = session.read.parquet(str(work / table.name))
                 written.createOrReplaceTempView(table.name)
@@ -271,6 +324,9 @@ def build_on_spark(
                 _say(f"      {table.name:<32} {counts[table.name]:>10,} rows  {time.perf_counter() - table_started:>7.2f} s")
             for frame in cached:
                 frame.unpersist()
+        # The release's pre-noise counts; ``release load`` draws the noise on them.
+        for name, sql in build_release.TRUE_COUNT_SELECTS.items():
+            session.sql(sql).write.parquet(str(work / RELEASE_COUNTS / name))
         manifest = {
             "format": "routes-build/1",
             "engine": "spark",
@@ -279,6 +335,7 @@ def build_on_spark(
             "built_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
             "lake": str(lake),
             "lake_fingerprint": lake_manifest["fingerprint"],
+            "release_true_counts": sorted(build_release.TRUE_COUNT_SELECTS),
             "steps": {
                 step.module: {
                     "state_table": step.state_table,

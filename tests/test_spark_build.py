@@ -11,7 +11,16 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipelines import build, build_aggregates, build_trend_aggregates, lake, spark_build
+from pipelines import (
+    build,
+    build_aggregates,
+    build_corridors,
+    build_hotspots,
+    build_release,
+    build_trend_aggregates,
+    lake,
+    spark_build,
+)
 from pipelines.cli import main
 from pipelines.release_load import load_release
 from query import aggregates, cells
@@ -20,7 +29,14 @@ from routes.errors import RoutesError
 from tests.support.frames import assert_same_rows
 from tests.support.warehouse_fixture import make_small_warehouse
 
-SPARK_TABLES = [t.name for step in spark_build.SPARK_STEPS for t in step.tables]
+#: Every table the Spark build must write, from the DuckDB steps' own lists (not from
+#: SPARK_STEPS, so a table dropped from the Spark side fails the test below).
+#: The steps' state tables are written by ``release load``, not by Spark.
+SPARK_TABLES = [
+    table
+    for table in (*build_aggregates.TABLES, *build_trend_aggregates.TABLES, *build_corridors.TABLES, *build_hotspots.TABLES)
+    if not table.endswith("_build_state")
+]
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +53,10 @@ def built(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> dict[str, Pat
     lake.export_lake(tmp / "lake", warehouse_path=live)
     duck = tmp / "duckdb.duckdb"
     shutil.copyfile(live, duck)
-    build.build_warehouse(warehouse_path=duck, steps=tuple(spark_build.STEPS_BY_MODULE))
+    # The flow step first: the corridor step reads its ``flows``.
+    build.build_warehouse(
+        warehouse_path=duck, steps=("pipelines.build_flows", *spark_build.STEPS_BY_MODULE, "pipelines.build_release")
+    )
     spark_build.build_on_spark(tmp / "lake", tmp / "spark_out", spark=spark)
     return {"live": live, "lake": tmp / "lake", "duck": duck, "out": tmp / "spark_out"}
 
@@ -51,6 +70,18 @@ def test_spark_table_equals_duckdb_table(built: dict[str, Path], table: str) -> 
     rows = con.execute(f"SELECT count(*) FROM d.{table}").fetchone()  # noqa: S608 (paths from the test)
     assert rows is not None and rows[0] > 0, f"the fixture leaves {table} empty: the comparison would prove nothing"
     assert_same_rows(con, f"d.{table}", "s")
+
+
+@pytest.mark.spark
+def test_the_spark_build_writes_every_table_and_says_so(built: dict[str, Path]) -> None:
+    manifest = spark_build.read_build_manifest(built["out"])
+    in_manifest = sorted(t for step in manifest["steps"].values() for t in step["tables"])
+    assert in_manifest == sorted(SPARK_TABLES)
+    assert sorted(p.name for p in built["out"].iterdir() if p.is_dir()) == sorted([*SPARK_TABLES, spark_build.RELEASE_COUNTS])
+    # The release's pre-noise counts, one folder per read of records.
+    assert manifest["release_true_counts"] == sorted(build_release.TRUE_COUNT_SELECTS)
+    counted = built["out"] / spark_build.RELEASE_COUNTS
+    assert sorted(p.name for p in counted.iterdir()) == sorted(build_release.TRUE_COUNT_SELECTS)
 
 
 @pytest.mark.spark
@@ -84,6 +115,8 @@ def test_release_load_swaps_in_the_duckdb_tables_types_and_order(built: dict[str
     # Stored in the DuckDB step's order (the query layer's range reads rely on it).
     cells_in_order = [r[0] for r in con.execute("SELECT dest_cell FROM w.cell_indicator_sets").fetchall()]
     assert cells_in_order == sorted(cells_in_order)
+    # The DuckDB step's indexes too.
+    assert con.execute("SELECT count(*) FROM duckdb_indexes() WHERE database_name = 'w' AND index_name = 'hotspot_classes_res_step'").fetchone() == (1,)
     # The state table vouches for the loaded tables: the query layer reads them, not records.
     with warehouse.open_snapshot(path=live) as cursor:
         assert cells._aggregates_fresh(cursor)
@@ -165,3 +198,49 @@ def test_release_compare_says_equal_and_finds_a_changed_row(
     assert main(["release", "compare", str(tampered), "--warehouse", str(built["duck"])]) == 1
     out = capsys.readouterr().out
     assert [line.split()[0] for line in out.splitlines() if line.endswith("DIFFERENT")] == ["trend_counts"]
+
+
+@pytest.mark.spark
+def test_release_load_releases_spark_counts_with_duckdb_accounting(built: dict[str, Path], tmp_path: Path) -> None:
+    """The release from Spark's pre-noise counts: same true values per key, same ρ, noise within its bound.
+
+    OpenDP noise cannot be seeded, so the noisy values are held to rules, not compared.
+    """
+    live = tmp_path / "routes.duckdb"
+    shutil.copyfile(built["live"], live)
+    counts = load_release(built["out"], warehouse_path=live)
+    assert counts["release_counts"] > 0 and counts["release_cells"] > 0
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{built['duck']}' AS d (READ_ONLY)")
+    con.execute(f"ATTACH '{live}' AS w (READ_ONLY)")
+    # The pre-noise measurement, every key of every measurement: exactly DuckDB's.
+    truth = "SELECT measurement, key, true_value FROM {}.release_noise"
+    con.execute(f"CREATE VIEW dt AS {truth.format('d')}")
+    con.execute(f"CREATE VIEW wt AS {truth.format('w')}")
+    assert con.execute("SELECT count(*) FROM dt").fetchone()[0] > 0  # type: ignore[index]
+    assert_same_rows(con, "dt", "wt")
+    # The accounting: ρ and σ per measurement, cells measured and redrawn, the total.
+    ledger = "SELECT measurement, cells, redrawn, scale, rho FROM {}.release_ledger"
+    con.execute(f"CREATE VIEW dl AS {ledger.format('d')}")
+    con.execute(f"CREATE VIEW wl AS {ledger.format('w')}")
+    assert_same_rows(con, "dl", "wl")
+    spent = "SELECT sum(rho) FROM {}.release_ledger"
+    assert con.execute(spent.format("w")).fetchone() == con.execute(spent.format("d")).fetchone()
+    for table in build_release.RELEASE_TABLES:
+        assert con.execute(f"DESCRIBE w.{table}").fetchall() == con.execute(f"DESCRIBE d.{table}").fetchall()
+    meta = "SELECT key FROM {}.release_meta WHERE key NOT IN ('build_id', 'built_at')"
+    assert sorted(con.execute(meta.format("w")).fetchall()) == sorted(con.execute(meta.format("d")).fetchall())
+    # The noise within its error bound: no draw past 8 σ of its measurement (about 1e-15 a cell).
+    far = con.execute(
+        "SELECT count(*) FROM w.release_noise n JOIN w.release_ledger l USING (measurement) WHERE abs(n.noise) > 8 * l.scale"
+    ).fetchone()
+    assert far == (0,)
+    # A second load of the same counts redraws nothing and spends nothing (the DuckDB build's reuse).
+    con.close()
+    load_release(built["out"], warehouse_path=live)
+    with warehouse.open_snapshot(path=live) as cursor:
+        last = cursor.execute(
+            "SELECT sum(redrawn), sum(rho) FROM release_ledger WHERE build_id = "
+            "(SELECT build_id FROM release_ledger ORDER BY built_at DESC LIMIT 1)"
+        ).fetchone()
+    assert last == (0, 0.0)
