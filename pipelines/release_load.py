@@ -16,7 +16,11 @@ warehouse now holds (a later ingest or retention delete): the fingerprint of
 When it does, each step's state table (``cell_build_state``, ``trend_build_state``)
 is written as the DuckDB step writes it, so the query layer trusts the loaded
 tables exactly as it trusts a DuckDB build's. A build missing any table of a step
-is refused too: a step's state table vouches for all of its tables. Table names,
+is refused too: a step's state table vouches for all of its tables. After the steps, when the build holds the release's pre-noise counts
+(``release_true_counts/``), the protected release is measured from them by
+``build_release.build(con, true_counts=...)`` in the same snapshot: the noise is
+drawn here, in the driver, against the warehouse's ``release_noise`` and charged to
+its ``release_ledger``, exactly as the DuckDB build does. Table names,
 types and order come from the code (``spark_build.SPARK_STEPS``), never from the
 build's files.
 """

@@ -19,11 +19,17 @@ Steps on Spark so far: ``pipelines.build_aggregates`` (``cell_counts``,
 the statistics on the driver). Computed on Spark and held equal to DuckDB by their
 tests, but not yet written by this command: part of the flows
 (:mod:`pipelines.spark_flows`; ``release load`` swaps a step's tables as a whole and
-the rest of the flow step is not on Spark) and the protected release's pre-noise
-counts (:mod:`pipelines.spark_release`; its noise and ledger live in the warehouse).
+the rest of the flow step is not on Spark).
+
+The protected release: this command writes its pre-noise counts
+(``build_release.TRUE_COUNT_SELECTS``, the step's own SQL) under
+``release_true_counts/``; ``release load`` then runs ``build_release.build`` on
+them in the driver, so the release tables, ``release_noise`` and
+``release_ledger`` are the DuckDB step's, noise reuse and ρ accounting included.
+
 Still only on DuckDB: ``flows`` and the flow cubes, ``location_totals``,
 ``coordination_pairs``, ``route_shifts`` (so also the corridor step's ``segment``
-rows of it), matches, moves and the protected release.
+rows of it), matches and moves.
 
 One definition per step: each table's query is the very text the DuckDB step
 runs (``build_aggregates.cell_counts_select()``, ``COUNTY_MONTH_SELECT``,

@@ -6,13 +6,15 @@ per month and res-6 cell, per year and county pair). Those reads are what grows 
 the records; Spark runs them here with the DuckDB step's very text, and what they give
 is small (bounded by months × counties × types, whatever the records' number).
 
-Not yet a step of :data:`pipelines.spark_build.SPARK_STEPS`: the noise cannot be drawn
-where the counts are computed. ``build_release`` keeps each key's noise in
-``release_noise`` and the budget spent in ``release_ledger`` (ρ per measurement, the
-365-day total), both in the live warehouse, so that a rebuild of unchanged counts
-re-releases the same values and spends nothing. The noise step therefore belongs to
-``release load`` (in the warehouse's write snapshot, on these collected counts), which
-is the next change; until then ``build --engine spark`` writes no release tables.
+``build --engine spark`` writes these counts (``release_true_counts/`` in its
+output) and ``release load`` draws the noise on them in the driver, in the
+warehouse's write snapshot, through the DuckDB step itself
+(``build_release.build(con, true_counts=...)``): each key's noise is kept in the
+warehouse's ``release_noise`` and the budget spent in ``release_ledger`` (ρ per
+measurement, the 365-day total), so that a rebuild of unchanged counts re-releases
+the same values and spends nothing; the noise must be drawn where those live.
+:func:`true_counts` gives the same counts collected, for a driver that wants them
+as frames.
 
 Held equal to DuckDB's reads, row for row, by ``tests/test_spark_release.py``.
 """
