@@ -583,7 +583,7 @@ def _short_word_edited(query: str, key: str) -> bool:
     return any(
         q != k and min(len(q), len(k)) < TYPO_WORD_MIN
         and not (len(k) == len(q) + 1 and any(k[:i] + k[i + 1:] == q for i in range(len(k))))
-        for q, k in zip(q_words, k_words))
+        for q, k in zip(q_words, k_words, strict=True))
 
 
 def _names_outside_exactly(tokens: _Tokens, gaz: Gazetteer) -> bool:
