@@ -124,6 +124,8 @@ _LEADS = frozenset({"in", "near", "at", "from", "to", "into", "outside", "around
                     "off", "the", "a", "an", "and", "or", "north", "south", "east", "west",
                     "downtown", "northern", "southern", "eastern", "western", "central"})
 _NICKNAME_LEADS = frozenset({"in", "near", "at", "from", "to", "into", "outside", "around"})
+#: "the city of Weed", "the town of Rescue": the other place position of a common word.
+_SETTLEMENT_WORDS = frozenset({"city", "town", "community", "village", "hamlet"})
 _ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th)$")
 _WORD_HYPHEN = re.compile(r"[^\W\d_]-[^\W\d_]")
 _STREET_WORDS = STREET_SUFFIXES | STREET_PLURALS
@@ -448,7 +450,7 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
             if not whole_segment:
                 after_preposition = start > 0 and tokens.raw[start - 1] in _PREPOSITIONS
                 at_end = bool(covered) and covered[-1] == content_idx[-1]
-                if key in COMMON_WORDS and not after_preposition:
+                if key in COMMON_WORDS and not _in_place_position(tokens, start, stop):
                     continue  # "Likely", "Weed" inside other words need "in"/"near"
                 if len(key) <= 3 and not (after_preposition or at_end):
                     continue  # "LA", "OC" likewise, or last
@@ -466,6 +468,21 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
         if not any(m.start <= start and stop <= m.stop for m in maximal):
             tokens.set_aside.append(f"'{' '.join(tokens.raw[start:stop])}' set aside: {reason}")
     return maximal
+
+
+def _in_place_position(tokens: _Tokens, start: int, stop: int) -> bool:
+    """A town named by a common word ("Rescue", "Commerce") inside other words is a
+    place only after in/at/near/from/to... or "city/town of", and not before "of":
+    "in Rescue" and "the city of Commerce" are places; "the rescue of 20 victims" and
+    "chambers of commerce" are not."""
+    if start == 0:
+        return False
+    prev = tokens.raw[start - 1]
+    if stop < len(tokens.raw) and tokens.raw[stop] == "of":
+        return False
+    if prev in _NICKNAME_LEADS:
+        return True
+    return prev == "of" and start >= 2 and tokens.raw[start - 2] in _SETTLEMENT_WORDS
 
 
 def _drop_between_streets(matches: list[_Match], tokens: _Tokens) -> list[_Match]:

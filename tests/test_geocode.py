@@ -273,6 +273,23 @@ def test_typo_with_strong_evidence_is_still_read(text: str, fips: str) -> None:
     assert "read as" in result["matched"] or "conty" in result["matched"], result
 
 
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        # the common-word reading: not the town, so the place the text names wins
+        ("the rescue of 20 reported victims in San Mateo County", "06081"),
+        ("the Vacaville and Fairfield-Suisun chambers of commerce", "06095"),
+        # the place reading: after in/at/near/from or "the city of"
+        ("a motel in Commerce", "06037"),
+        ("the city of Commerce", "06037"),
+        ("arrested in Rescue", "06017"),
+    ],
+)
+def test_common_word_town_only_in_a_place_position(text: str, fips: str) -> None:
+    result = geocode(text)
+    assert result["county_fips"] == fips, result
+
+
 def test_free_text_street_name_is_not_the_town() -> None:
     result = geocode("Motel 6 on Harbor Blvd, Anaheim")
     assert result["matched"] == "Anaheim (place, Orange) from 'anaheim'"
