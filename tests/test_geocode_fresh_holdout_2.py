@@ -24,6 +24,16 @@ written without sight of this set): 104/112 right, 4/152 wrong, 25/35 outside ha
 The rules fixed every miss of the first holdout they were written against and one more
 here: most misses on this set are of other kinds (gazetteer gaps, Oregon and Utah towns
 named without their state, typo matches onto Californian places).
+
+Since then this set is a TUNING set, no longer a holdout: its misses were read and rules
+written against their kinds (branch s27-geo-rules, issue 19). A typo needs strong
+evidence (in a word under five letters only a dropped letter is read, and no typo is read
+when the text names a place outside California exactly), and a common-word town (Rescue,
+Commerce) inside other words is a place only in a place position. Third evaluation:
+106/112 right (94.6 %), 6 rejected, 4/152 wrong, 25/35 outside handled; 'Lane County' and
+'a través de Tijuana' are no longer placed inside California (rejected instead, but not
+yet kept as Oregon / Mexico as an origin, so the outside count is unchanged). An honest
+figure needs the third holdout.
 """
 
 from __future__ import annotations
@@ -79,10 +89,9 @@ def test_second_set_is_apart_from_both_earlier_sets(fresh: pd.DataFrame) -> None
 
 
 @pytest.mark.xfail(strict=False, reason=(
-    "first evaluation 2026-12-04: 104/112 right (92.9 %), 8 rejected: 'in San Mateo County' "
-    "read against the town Rescue ('the rescue of 20 reported victims'), 'Jacumba Wilderness' "
-    "(San Diego) against Ocotillo (Imperial), 'Fairfield-Suisun chambers of commerce' against "
-    "the city of Commerce, 'the L.A. law firm' (nickname set aside), and places the gazetteer "
+    "third evaluation: 106/112 right (94.6 %), 6 rejected (first: 104, 8; the Rescue and "
+    "Commerce misses are fixed): 'Jacumba Wilderness' "
+    "(San Diego) against Ocotillo (Imperial), 'the L.A. law firm' (nickname set aside), and places the gazetteer "
     "lacks: Little Saigon (read as outside California), Travis Air Force Base, CSU Channel "
     "Islands, 'Casita Springs' (Casitas Springs)"))
 def test_second_holdout_right_county_target(scores: Scores) -> None:
@@ -102,10 +111,10 @@ def test_second_holdout_wrong_county_target(scores: Scores) -> None:
 
 @pytest.mark.xfail(strict=False, reason=(
     "first evaluation 2026-12-04: 24/35 places outside California handled. Placed inside "
-    "California: 'farms near Milford' (Utah) -> Milford (Lassen), 'a través de Tijuana' -> "
-    "Traver (Tulare) by typo, 'officers in Ontario and Medford' (Oregon) -> Ontario (San "
-    "Bernardino), 'Lane County' (Oregon) -> Lake County by typo. Rejected without a state or "
-    "country kept as an origin: 'Washoe County jail', 'in Baltimore', 'Vancouver, Wash.-based', "
+    "California: 'farms near Milford' (Utah) -> Milford (Lassen), "
+    "'officers in Ontario and Medford' (Oregon) -> Ontario (San "
+    "Bernardino). Rejected without a state or country kept as an origin (now also 'a través "
+    "de Tijuana' and 'Lane County', no longer typos onto Traver and Lake County): 'Washoe County jail', 'in Baltimore', 'Vancouver, Wash.-based', "
     "'former Medford resident', 'Jackson County's location along the Interstate 5 corridor', "
     "'Parish Hall in Hillsboro', and Seattle's Chinatown (read as Seattle or a Bay Area "
     "Chinatown, not guessed)"))
@@ -116,6 +125,6 @@ def test_second_holdout_outside_target(scores: Scores) -> None:
 def test_second_holdout_does_not_slip_below_the_first_evaluation(scores: Scores) -> None:
     """A floor at the first evaluation's figures (not a target: the targets are above)."""
     assert (scores.places, scores.californian, scores.outside) == (112, 152, 35)
-    assert scores.right >= 104, scores
+    assert scores.right >= 106, scores  # third evaluation (the first: 104)
     assert scores.wrong <= 4, scores
     assert scores.outside_ok >= 25, scores
