@@ -124,6 +124,8 @@ _LEADS = frozenset({"in", "near", "at", "from", "to", "into", "outside", "around
                     "off", "the", "a", "an", "and", "or", "north", "south", "east", "west",
                     "downtown", "northern", "southern", "eastern", "western", "central"})
 _NICKNAME_LEADS = frozenset({"in", "near", "at", "from", "to", "into", "outside", "around"})
+#: "the city of Weed", "the town of Rescue": the other place position of a common word.
+_SETTLEMENT_WORDS = frozenset({"city", "town", "community", "village", "hamlet"})
 _ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th)$")
 _WORD_HYPHEN = re.compile(r"[^\W\d_]-[^\W\d_]")
 _STREET_WORDS = STREET_SUFFIXES | STREET_PLURALS
@@ -448,7 +450,7 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
             if not whole_segment:
                 after_preposition = start > 0 and tokens.raw[start - 1] in _PREPOSITIONS
                 at_end = bool(covered) and covered[-1] == content_idx[-1]
-                if key in COMMON_WORDS and not after_preposition:
+                if key in COMMON_WORDS and not _in_place_position(tokens, start, stop):
                     continue  # "Likely", "Weed" inside other words need "in"/"near"
                 if len(key) <= 3 and not (after_preposition or at_end):
                     continue  # "LA", "OC" likewise, or last
@@ -466,6 +468,21 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
         if not any(m.start <= start and stop <= m.stop for m in maximal):
             tokens.set_aside.append(f"'{' '.join(tokens.raw[start:stop])}' set aside: {reason}")
     return maximal
+
+
+def _in_place_position(tokens: _Tokens, start: int, stop: int) -> bool:
+    """A town named by a common word ("Rescue", "Commerce") inside other words is a
+    place only after in/at/near/from/to... or "city/town of", and not before "of":
+    "in Rescue" and "the city of Commerce" are places; "the rescue of 20 victims" and
+    "chambers of commerce" are not."""
+    if start == 0:
+        return False
+    prev = tokens.raw[start - 1]
+    if stop < len(tokens.raw) and tokens.raw[stop] == "of":
+        return False
+    if prev in _NICKNAME_LEADS:
+        return True
+    return prev == "of" and start >= 2 and tokens.raw[start - 2] in _SETTLEMENT_WORDS
 
 
 def _drop_between_streets(matches: list[_Match], tokens: _Tokens) -> list[_Match]:
@@ -506,6 +523,8 @@ def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer, *, deletes_only: bool = Fals
     """Misspelt names: one-edit deletion index on n-grams, then rapidfuzz on segments."""
     n = len(tokens.words)
     best: _Match | None = None
+    if _names_outside_exactly(tokens, gaz):
+        return []  # "a través de Tijuana": a near-miss word is not read over a known outside name
     segments: dict[int, list[int]] = {}
     for i in range(n):
         if tokens.content[i]:
@@ -538,7 +557,7 @@ def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer, *, deletes_only: bool = Fals
                 if len(query) < 5 and len(key) < 5 or key in COMMON_WORDS and not whole_segment:
                     continue
                 dist = OSA.distance(query, key, score_cutoff=limit)
-                if dist > limit or dist == 0 or key in NICKNAME_KEYS or (
+                if dist > limit or dist == 0 or key in NICKNAME_KEYS or _short_word_edited(query, key) or (
                         key in _STREET_WORDS and len(covered) < len(content_all)):
                     continue  # an exact hit was already weighed; "Bouleard" alone is the town
                 match = _Match(start, stop, key, _side(gaz.names[key], tokens.ca_marker),
@@ -557,12 +576,48 @@ def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer, *, deletes_only: bool = Fals
                 a <= idx[-1] and idx[0] < b for a, b in tokens.refused):
             continue
         hit = process.extractOne(query, gaz.choices, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
-        if hit is not None and hit[0] != query and hit[0] not in _STREET_WORDS:
+        if hit is not None and hit[0] != query and hit[0] not in _STREET_WORDS \
+                and not _short_word_edited(query, hit[0]):
             key = hit[0]
             cands = _side(gaz.names[key], tokens.ca_marker)
             return [_Match(idx[0], idx[-1] + 1, key, cands, True, False, 2,
                            words=" ".join(tokens.raw[idx[0]:idx[-1] + 1]))]
     return []
+
+
+#: In a word shorter than this, only a dropped letter is read as a typo ("jse" for
+#: "jose"): a changed letter is a quarter of the word and often another word, and
+#: "Lane County" (Oregon) is not a misspelt "Lake County".
+TYPO_WORD_MIN = 5
+
+
+def _short_word_edited(query: str, key: str) -> bool:
+    """True when a word of the query differs from the name's word, is shorter than
+    ``TYPO_WORD_MIN`` letters, and is not that word with one letter dropped."""
+    q_words, k_words = query.split(), key.split()
+    if len(q_words) != len(k_words):
+        return False  # a dropped or merged space ("sanjose"): judged on the whole string
+    return any(
+        q != k and min(len(q), len(k)) < TYPO_WORD_MIN
+        and not (len(k) == len(q) + 1 and any(k[:i] + k[i + 1:] == q for i in range(len(k))))
+        for q, k in zip(q_words, k_words, strict=True))
+
+
+def _names_outside_exactly(tokens: _Tokens, gaz: Gazetteer) -> bool:
+    """True when some words of the text are exactly the name of a place outside
+    California and of no Californian one ("Tijuana", "Medford"): the text names a
+    known place, so no near-miss word elsewhere is read as a Californian town."""
+    n = len(tokens.words)
+    for start in range(n):
+        if not tokens.content[start]:
+            continue
+        for stop in range(start + 1, min(start + 5, n + 1)):
+            if tokens.segment[stop - 1] != tokens.segment[start]:
+                break
+            cands = gaz.names.get(tokens.key(start, stop))
+            if cands and len(tokens.key(start, stop)) >= 4 and not any(c.is_california for c in cands):
+                return True
+    return False
 
 
 # --------------------------------------------------------------------------- choosing

@@ -251,6 +251,45 @@ def test_misspelling_is_read_with_lower_confidence() -> None:
     assert result["confidence"] < geocode("Sacramento")["confidence"]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sex trafficking hits home in Lane County",  # Oregon: one letter changed in a 4-letter word
+        "traídas a Estados Unidos a través de Tijuana",  # "través" is not Traver: Tijuana is named
+    ],
+)
+def test_typo_needs_strong_evidence(text: str) -> None:
+    result = geocode(text)
+    assert result["county_fips"] is None or pd.isna(result["county_fips"]), result
+
+
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [("San Jse", "06085"), ("in Lake Conty", "06033"), ("Sacramneto", "06067")],
+)
+def test_typo_with_strong_evidence_is_still_read(text: str, fips: str) -> None:
+    result = geocode(text)
+    assert result["county_fips"] == fips, result
+    assert "read as" in result["matched"] or "conty" in result["matched"], result
+
+
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        # the common-word reading: not the town, so the place the text names wins
+        ("the rescue of 20 reported victims in San Mateo County", "06081"),
+        ("the Vacaville and Fairfield-Suisun chambers of commerce", "06095"),
+        # the place reading: after in/at/near/from or "the city of"
+        ("a motel in Commerce", "06037"),
+        ("the city of Commerce", "06037"),
+        ("arrested in Rescue", "06017"),
+    ],
+)
+def test_common_word_town_only_in_a_place_position(text: str, fips: str) -> None:
+    result = geocode(text)
+    assert result["county_fips"] == fips, result
+
+
 def test_free_text_street_name_is_not_the_town() -> None:
     result = geocode("Motel 6 on Harbor Blvd, Anaheim")
     assert result["matched"] == "Anaheim (place, Orange) from 'anaheim'"
