@@ -87,6 +87,7 @@ from geo._place_names import (
     name_key,
     raw_tokens,
 )
+from routes.contract import vocabularies
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ GEOCODE_COLUMNS = [
 ]
 
 #: Precisions, finest first.
-PRECISIONS = ("point", "zip", "place", "county", "state", "country")
+PRECISIONS = vocabularies.PRECISIONS
 
 #: Inputs longer than this are cut before parsing (nobody types a longer place).
 MAX_TEXT_CHARS = 300

@@ -136,6 +136,7 @@ from geo.grid import sql_cell_to_parent
 from pipelines.build import table_timer
 from query import release
 from routes import settings
+from routes.contract import vocabularies
 
 log = logging.getLogger(__name__)
 
@@ -150,8 +151,8 @@ VICTIM_CAP = 5
 DEFAULT_RHO = settings.DEFAULT_RELEASE_RHO
 DEFAULT_RHO_YEAR = settings.DEFAULT_RELEASE_RHO_YEAR
 #: Record types and trafficking types of the domain (records with others are not released).
-RECORD_TYPES = ("tip", "incident", "recovery", "service")
-TRAFFICKING_TYPES = ("sex", "labor", "both", "unknown")
+RECORD_TYPES = vocabularies.RECORD_TYPES
+TRAFFICKING_TYPES = vocabularies.TRAFFICKING_TYPES
 #: Values drawn per OpenDP call (two threads share the work: the sampler releases the GIL).
 _CHUNK = 20_000
 _NO_COUNTY = ""

@@ -336,16 +336,7 @@ def test_only_sign_in_and_the_admin_cli_make_an_admin_viewer() -> None:
 # ------------------------------------------------------------------ each vocabulary once
 
 #: Files that still spell a contract vocabulary out: why, and what removes them.
-KNOWN_VOCABULARY_COPIES: dict[str, str] = {
-    "pipelines/build_release.py": (
-        "the release's record and trafficking types: edited in parallel this stop (issue 17), moved to "
-        "routes.contract.vocabularies when that work lands"
-    ),
-    "geo/geocode.py": (
-        "the geocoder's precisions: edited in parallel this stop (issue 19), moved to "
-        "routes.contract.vocabularies when that work lands"
-    ),
-}
+KNOWN_VOCABULARY_COPIES: dict[str, str] = {}
 
 
 def vocabulary_copies(path: Path) -> list[str]:
