@@ -229,7 +229,9 @@ def circuits(
         :data:`CIRCUIT_COLUMNS`: ``rank`` (1 = first), ``circuit_id``, ``shape``
         (``loop``/``path``), ``places`` (county FIPS in travel order; a loop ends
         where it began), ``place_names`` (same order), ``n_places``, ``subjects``
-        (released, or exact at least k in the own-records scope), ``sources``,
+        (released, ``<NA>`` when under k: the circuit passed the release's noisy
+        threshold but its count reads "fewer than k"; exact and at least k in
+        the own-records scope, where fewer-followed circuits are not listed), ``sources``,
         ``median_dwell_days`` (per distinct county; ``None`` from the release).
         From the release, ranked by released subjects (then longer, loops first);
         in the own-records scope, as the build ranks.
@@ -242,8 +244,7 @@ def circuits(
             release.check_filters(filters)
             release.require(c, RELEASE_CIRCUITS_TABLE)
             frame = c.execute(
-                f"SELECT circuit_id, shape, places, n_places, subjects FROM {RELEASE_CIRCUITS_TABLE} "  # noqa: S608
-                "WHERE subjects >= ?", [viewer.k]
+                f"SELECT circuit_id, shape, places, n_places, subjects FROM {RELEASE_CIRCUITS_TABLE}"  # noqa: S608
             ).df()
             frame["sources"] = pd.array([pd.NA] * len(frame), dtype="Int64")
             frame["median_dwell_days"] = None
@@ -266,6 +267,8 @@ def circuits(
         )
     frame = _rank(_through(frame, filters), by).head(limit)
     frame["place_names"] = frame["places"].map(_names)
-    frame["subjects"] = frame["subjects"].astype("Int64")
+    subjects = frame["subjects"].to_numpy(dtype=float)
+    # a released count under k reads as hidden (the circuit passed the noisy threshold; its count is not shown)
+    frame["subjects"] = pd.array(np.where(subjects < viewer.k, np.nan, subjects), dtype="Float64").round().astype("Int64")
     frame["sources"] = frame["sources"].astype("Int64")
     return frame[list(CIRCUIT_COLUMNS)].reset_index(drop=True)
