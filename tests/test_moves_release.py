@@ -1,0 +1,109 @@
+"""The protected release of moves and circuits, and the readers in ``query/moves.py``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from pipelines import build_release_moves as brm
+from pipelines.setup_demo import setup_demo
+from query import moves
+from query.filters import Filters
+from query.viewer import OWN_RECORDS, Viewer
+
+LOOP = ["06067", "06077", "06019", "06029", "06067"]  # Sacramento, San Joaquin, Fresno, Kern, back
+LONE = ["06001", "06013", "06075", "06081"]  # one subject's own path
+
+
+def _rows(route: list[str], subjects: range) -> list[tuple[int, str, datetime, str, int]]:
+    start = datetime(2025, 1, 1)
+    return [(s, f"src{i % 2}", start + timedelta(days=s % 7 + 10 * i), c, s * 100 + i)
+            for s in subjects for i, c in enumerate(route)]
+
+
+def _released_circuits(seed_subjects: int) -> pd.DataFrame:
+    rows = pd.DataFrame(_rows(LOOP, range(seed_subjects)) + _rows(LONE, range(1000, 1001)),
+                        columns=["subject", "source_id", "seen_at", "county", "record_id"])
+    con = duckdb.connect()
+    con.execute("CREATE TABLE release_noise (measurement VARCHAR, key BIGINT, true_value BIGINT, noise BIGINT)")
+    out, charge = brm._circuits_release(con, rows, 60)
+    assert charge["rho"] == pytest.approx(brm.circuits_rho())
+    return out
+
+
+def test_a_sequence_of_one_subject_is_never_released_and_a_loop_of_ten_nearly_always() -> None:
+    assert brm.circuit_delta() < 1e-5
+    loops = 0
+    for _ in range(60):
+        out = _released_circuits(10)
+        assert not any(set(p) & {"06001", "06013", "06075", "06081"} for p in out["places"])
+        loops += int((out["shape"] == "loop").any())
+    assert loops >= 54  # Pr[N(0, 1.25²) >= 7 - 10] ≈ 0.99 each
+
+
+def test_each_subject_supports_one_sequence() -> None:
+    rows = pd.DataFrame(_rows(LOOP, range(3)), columns=["subject", "source_id", "seen_at", "county", "record_id"])
+    support = brm._one_sequence(rows, 60)
+    assert sum(len(s) for s in support.values()) == 3
+    assert [k[0] for k in support] == ["loop"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict]]:
+    root = tmp_path_factory.mktemp("moves_release_demo")
+    env = {
+        "ROUTES_WAREHOUSE": str(root / "warehouse" / "routes.duckdb"),
+        "ROUTES_CONTROL": str(root / "warehouse" / "control.sqlite"),
+        "ROUTES_KEY_FILE": str(root / "secrets" / "routes.key"),
+        "ROUTES_DEMO_DIR": str(root / "demo"),
+        "ROUTES_QUIET": "1",
+    }
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in env.items():
+            mp.setenv(name, value)
+        for name in ("ROUTES_MOVES_WINDOW_DAYS", "ROUTES_CIRCUIT_MIN_TOKENS"):
+            mp.delenv(name, raising=False)
+        setup_demo(records=60_000)
+        yield root / "warehouse" / "routes.duckdb", json.loads((root / "demo" / "ground_truth.json").read_text())
+
+
+def _in_loop_order(places: list[str], expected: list[str]) -> bool:
+    cycle = places[:-1]
+    if places[0] != places[-1] or sorted(cycle) != sorted(expected):
+        return False
+    start = cycle.index(expected[0])
+    return cycle[start:] + cycle[:start] == expected
+
+
+@pytest.mark.slow
+def test_release_readers_on_the_demo(demo: tuple[Path, dict]) -> None:
+    path, truth = demo
+    partner = Viewer("p", "partner")
+    top = moves.circuits(partner)
+    assert list(top.columns) == list(moves.CIRCUIT_COLUMNS)
+    loop = next(c for c in truth["planted_circuits"] if c["shape"] == "loop")
+    assert top.iloc[0]["shape"] == "loop" and _in_loop_order(list(top.iloc[0]["places"]), loop["county_fips"]), top
+    assert len(top.iloc[0]["place_names"]) == len(top.iloc[0]["places"])
+    through = moves.circuits(partner, Filters(counties=(loop["county_fips"][1],)))
+    assert all(loop["county_fips"][1] in p for p in through["places"])
+    edges = moves.observed_moves(partner)
+    assert list(edges.columns) == list(moves.MOVE_COLUMNS)
+    shown = edges["moves"].dropna()
+    assert len(shown) and (shown >= partner.k).all() and edges["sources"].isna().all()
+    assert moves.observed_moves(partner, level="region")["dest_kind"].eq("region").all()
+    own = Viewer("a", "analyst", "sacramento", OWN_RECORDS)
+    for frame in (moves.observed_moves(own), moves.circuits(own)):
+        values = frame.astype(str).to_numpy().ravel()
+        con = duckdb.connect(str(path), read_only=True)
+        tokens = set(con.execute("SELECT DISTINCT token FROM record_identifiers").df()["token"])
+        con.close()
+        assert not any(t in v for v in values for t in tokens if len(t) >= 8)
+    for frame in (top, edges):
+        values = frame.astype(str).to_numpy().ravel()
+        assert not any(t in v for v in values for t in tokens if len(t) >= 8)
