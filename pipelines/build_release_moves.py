@@ -204,6 +204,8 @@ def build(con: duckdb.DuckDBPyConnection, years: list[int]) -> tuple[dict[str, p
         return {"release_moves": empty_moves, "release_circuits": empty_circuits}, []
     window = settings.moves_window_days()
     rows = _sightings(con)
+    if rows.empty:  # no identifiers seen: nothing to measure, nothing charged
+        return {"release_moves": empty_moves, "release_circuits": empty_circuits}, []
     moves, c1 = _moves_release(con, _subject_moves(rows, window), years)
     circuits, c2 = _circuits_release(con, rows, window)
     return {"release_moves": moves if len(moves) else empty_moves,

@@ -97,13 +97,14 @@ def test_release_readers_on_the_demo(demo: tuple[Path, dict]) -> None:
     shown = edges["moves"].dropna()
     assert len(shown) and (shown >= partner.k).all() and edges["sources"].isna().all()
     assert moves.observed_moves(partner, level="region")["dest_kind"].eq("region").all()
+    con = duckdb.connect(str(path), read_only=True)
+    tokens = {str(t) for t in con.execute("SELECT DISTINCT token FROM record_identifiers WHERE token IS NOT NULL")
+              .df()["token"]}
+    con.close()
+    assert len(tokens) > 1000
     own = Viewer("a", "analyst", "sacramento", OWN_RECORDS)
-    for frame in (moves.observed_moves(own), moves.circuits(own)):
-        values = frame.astype(str).to_numpy().ravel()
-        con = duckdb.connect(str(path), read_only=True)
-        tokens = set(con.execute("SELECT DISTINCT token FROM record_identifiers").df()["token"])
-        con.close()
-        assert not any(t in v for v in values for t in tokens if len(t) >= 8)
-    for frame in (top, edges):
+    own_moves, own_circuits = moves.observed_moves(own), moves.circuits(own)
+    assert (own_moves["moves"].dropna() >= own.k).all() and (own_circuits["subjects"] >= own.k).all()
+    for frame in (top, edges, own_moves, own_circuits):
         values = frame.astype(str).to_numpy().ravel()
         assert not any(t in v for v in values for t in tokens if len(t) >= 8)
