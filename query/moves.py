@@ -205,7 +205,8 @@ def _through(frame: pd.DataFrame, filters: Filters) -> pd.DataFrame:
     counties = _selected_counties(filters)
     if counties is None:
         return frame
-    return frame[frame["places"].map(lambda ps: bool(counties & set(ps)))]
+    through = np.array([bool(counties & set(ps)) for ps in frame["places"]], dtype=bool)
+    return frame.loc[through]
 
 
 def _rank(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
