@@ -12,6 +12,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from geo import reference
 from pipelines import build_release_moves as brm
 from pipelines.setup_demo import setup_demo
 from query import moves
@@ -140,3 +141,55 @@ def test_the_planted_loop_is_the_top_released_circuit_over_many_draws(demo: tupl
         released += int(any(is_loop))
         first += int(bool(len(out)) and is_loop[int(out["subjects"].to_numpy().argmax())])
     assert released >= 195 and first >= 170, (released, first)  # ≈ 99.9 % and ≈ 94 %
+
+
+def _true_moves(path: Path) -> pd.DataFrame:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        frame = con.execute(
+            "SELECT month, origin, destination, moves FROM moves WHERE level = 'county'"
+        ).df()
+    finally:
+        con.close()
+    frame["month"] = pd.to_datetime(frame["month"]).dt.date
+    return frame
+
+
+def _judge(pairs: list[tuple[float, float]]) -> None:
+    """Small true counts (1..k-1) among ``(recovered, true)``: exact hit ≤ 1/4 and mean error ≥ 1.5, or none shown."""
+    small = [(got, true) for got, true in pairs if 1 <= true < 11]
+    if not small:
+        return  # the small counts are not shown at all
+    hits = sum(got == true for got, true in small) / len(small)
+    error = sum(abs(got - true) for got, true in small) / len(small)
+    assert hits <= 0.25 and error >= 1.5, (hits, error, len(small))
+
+
+@pytest.mark.slow
+def test_differencing_observed_moves_does_not_recover_small_counts(demo: tuple[Path, dict]) -> None:
+    path, _ = demo
+    partner = Viewer("attacker", "partner")
+    true = _true_moves(path)
+    months = sorted(true["month"].unique())
+    pairs: list[tuple[float, float]] = []
+    # one more month: the difference is that month's moves
+    for before, after in zip(months[:-1], months[1:], strict=True):
+        a = moves.observed_moves(partner, Filters(start=months[0], end=before)).set_index(["origin_id", "dest_id"])
+        b = moves.observed_moves(partner, Filters(start=months[0], end=after)).set_index(["origin_id", "dest_id"])
+        month = true[true["month"] == after].set_index(["origin", "destination"])["moves"]
+        both = a.index[a["moves"].notna()].intersection(b.index[b["moves"].notna()])
+        pairs += [(float(b.at[key, "moves"] - a.at[key, "moves"]), float(month.get(key, 0))) for key in both]
+    # a region pair minus the county pairs shown inside it: the hidden county pairs
+    regions = reference.load_regions().set_index("county_fips")["region"]
+    counties = moves.observed_moves(partner)
+    shown = counties[counties["moves"].notna()]
+    total = true.groupby(["origin", "destination"], as_index=False)["moves"].sum()
+    total["o"], total["d"] = total["origin"].map(regions), total["destination"].map(regions)
+    visible = set(zip(shown["origin_id"], shown["dest_id"], strict=True))
+    total["hidden"] = [(o, d) not in visible for o, d in zip(total["origin"], total["destination"], strict=True)]
+    for row in moves.observed_moves(partner, level="region").dropna(subset=["moves"]).itertuples():
+        inside = shown[(shown["origin_id"].map(regions) == row.origin_id) & (shown["dest_id"].map(regions) == row.dest_id)]
+        hidden = total[(total["o"] == row.origin_id) & (total["d"] == row.dest_id) & total["hidden"]]
+        pairs.append((float(row.moves) - float(inside["moves"].sum()), float(hidden["moves"].sum())))
+    assert len(pairs) > 20
+    _judge(pairs)
