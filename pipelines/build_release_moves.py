@@ -25,7 +25,7 @@ that subject's own sightings only.
     :data:`CIRCUIT_THRESHOLD` are released, with that noisy count. This is
     Gaussian partition selection: it costs ρ = C/(2σ²) plus δ, the chance that a
     sequence no one else follows is released, ≤ Pr[Z ≥ (τ−1)/σ] (:func:`circuit_delta`,
-    ≈ 10⁻⁶). A sequence followed by one subject is released with that chance only.
+    ≈ 2·10⁻⁸). A sequence followed by one subject is released with that chance only.
 
 Noise is kept in ``release_noise`` and reused where a cell's true value did not
 change, as the rest of the release does; each measurement's charge goes to
@@ -57,7 +57,7 @@ MOVES_RHO = 0.25
 #: Each subject supports at most this many candidate circuits.
 CIRCUITS_PER_SUBJECT = 1
 #: σ of the circuits' noisy subject counts, and the release threshold on them.
-CIRCUIT_SCALE = 1.25
+CIRCUIT_SCALE = 1.0
 CIRCUIT_THRESHOLD = 7
 
 MEASUREMENT_MOVES = "moves_county"

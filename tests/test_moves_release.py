@@ -40,13 +40,13 @@ def _released_circuits(seed_subjects: int) -> pd.DataFrame:
 
 
 def test_a_sequence_of_one_subject_is_never_released_and_a_loop_of_ten_nearly_always() -> None:
-    assert brm.circuit_delta() < 1e-5
+    assert brm.circuit_delta() < 1e-7
     loops = 0
     for _ in range(60):
         out = _released_circuits(10)
         assert not any(set(p) & {"06001", "06013", "06075", "06081"} for p in out["places"])
         loops += int((out["shape"] == "loop").any())
-    assert loops >= 54  # Pr[N(0, 1.25²) >= 7 - 10] ≈ 0.99 each
+    assert loops >= 54  # Pr[N(0, 1) >= 7 - 10] > 0.99 each
 
 
 def test_each_subject_supports_one_sequence() -> None:
@@ -91,7 +91,7 @@ def test_release_readers_on_the_demo(demo: tuple[Path, dict]) -> None:
     assert list(top.columns) == list(moves.CIRCUIT_COLUMNS)
     loop = next(c for c in truth["planted_circuits"] if c["shape"] == "loop")
     released = [i for i, p in enumerate(top["places"]) if _in_loop_order(list(p), loop["county_fips"])]
-    assert released, top  # missed with chance Pr[N(0, 1.25²) <= 7 - 10 - 1] ≈ 0.1 %
+    assert released, top  # missed with chance Pr[N(0, 1) <= 7 - 10 - 1] < 0.01 %
     row = top.iloc[released[0]]
     assert row["shape"] == "loop" and row["place_names"][0] == row["place_names"][-1]
     assert len(row["place_names"]) == len(row["places"])
@@ -140,7 +140,7 @@ def test_the_planted_loop_is_the_top_released_circuit_over_many_draws(demo: tupl
         is_loop = [_in_loop_order(list(p), loop["county_fips"]) for p in out["places"]]
         released += int(any(is_loop))
         first += int(bool(len(out)) and is_loop[int(out["subjects"].to_numpy().argmax())])
-    assert released >= 195 and first >= 170, (released, first)  # ≈ 99.9 % and ≈ 94 %
+    assert released >= 195 and first >= 170, (released, first)  # > 99.9 % and ≈ 92 % (10 followers against 8)
 
 
 def _true_moves(path: Path) -> pd.DataFrame:
@@ -193,3 +193,15 @@ def test_differencing_observed_moves_does_not_recover_small_counts(demo: tuple[P
         pairs.append((float(row.moves) - float(inside["moves"].sum()), float(hidden["moves"].sum())))
     assert len(pairs) > 20
     _judge(pairs)
+
+
+@pytest.mark.slow
+def test_cli_query_moves_and_circuits(demo: tuple[Path, dict], capsys: pytest.CaptureFixture[str]) -> None:
+    from pipelines.cli import main
+
+    assert main(["query", "circuits", "--as", "partner"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("rank,circuit_id,shape,places,place_names") and "loop" in out
+    assert main(["query", "moves", "--as", "analyst", "--task-force", "sacramento", "--scope", "own"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("level,origin_id")
