@@ -25,7 +25,7 @@ module                          tables
                                 ``trend_build_state``
 ``pipelines.build_hotspots``    ``hotspot_classes``
 ``pipelines.build_matches``     ``subject_matches``
-``pipelines.build_moves``       ``moves``, ``circuits`` (no reader yet)
+``pipelines.build_moves``       ``moves``, ``circuits`` (read by ``query/moves.py``)
 ``pipelines.build_release``     ``release_counts``, ``release_cells``,
                                 ``release_flows``, ``release_meta`` (the protected
                                 release), ``release_noise``, ``release_ledger``

@@ -3,8 +3,8 @@
 Builds two tables from ``record_identifiers`` joined to ``records``. No column of
 either holds a token, an identifier or anything naming one subject: a circuit is
 kept only when at least :func:`routes.settings.circuit_min_tokens` distinct
-subjects (linked identifiers, below) follow it. **No reader exposes these tables yet** (see
-``docs/ACCESS.md``); they are not part of the protected release.
+subjects (linked identifiers, below) follow it. They are read through ``query/moves.py`` and released by ``pipelines/build_release_moves.py`` (see
+``docs/ACCESS.md``).
 
 Sightings
 ---------

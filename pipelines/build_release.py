@@ -721,6 +721,12 @@ def _build(
     )
     written.update(_corridors(con, cells))
     written["release_hotspot_classes"] = _hotspots(con, months)
+    from pipelines import build_release_moves  # it draws with this module's mechanism
+
+    moves_tables, charges = build_release_moves.build(con, sorted({m.year for m in months}))
+    for table, frame in moves_tables.items():
+        written[table] = _write(con, table, frame, "1")
+    ledger.rows.extend({"build_id": ledger.build_id, "built_at": ledger.built_at, **c} for c in charges)
     if ledger.rows:
         con.register("_ledger_rows", pd.DataFrame(ledger.rows))
         con.execute("INSERT INTO release_ledger SELECT * FROM _ledger_rows")

@@ -41,13 +41,16 @@ from routes import safe_output
 from routes.errors import ConfigError, RoutesError
 
 #: The query modules the command reads through (those that exist).
-MODULES = ("cells", "trends", "flows", "intake", "matches", "records")
+MODULES = ("cells", "trends", "flows", "intake", "matches", "records", "moves", "circuits")
+
+#: Modules named for their reader: ``query circuits`` is ``query moves circuits``.
+ALIASES = {"circuits": ("moves", "circuits")}
 
 #: Parameters that take a :class:`Filters` (``--param before=2024-01:2024-06`` sets a period).
 FILTER_PARAMS = ("filters", "before", "after")
 
 #: The reader used when none is named.
-DEFAULT_READERS = {"cells": "cell_counts", "trends": "headline_figures", "flows": "flows"}
+DEFAULT_READERS = {"cells": "cell_counts", "trends": "headline_figures", "flows": "flows", "moves": "observed_moves"}
 
 
 class LeakError(RoutesError, RuntimeError):
@@ -161,6 +164,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Call one reader as the given role; print its frames as CSV."""
+    if args.module in ALIASES:
+        args.module, args.reader = ALIASES[args.module][0], args.reader or ALIASES[args.module][1]
     readers = readers_of(args.module)
     if args.list:
         for name, fn in readers.items():

@@ -59,6 +59,7 @@ def report_lines(con: duckdb.DuckDBPyConnection | None = None) -> list[str]:
     lines += [
         f"{'total per release':<24}{'':>10}{'':>7}{'':>9}{total:>9.4f}",
         f"  = ({epsilon_at(total):.2f}, {DELTA:g})-DP (OpenDP zCDP -> approximate DP)",
+        *_subject_lines(cells),
         "",
         "Expected error per level (95 %): a measured level's own, above (reconciliation with the level",
         "above shrinks it); a sum of n released cells of one level about ±1.96 sigma sqrt(n).",
@@ -70,6 +71,32 @@ def report_lines(con: duckdb.DuckDBPyConnection | None = None) -> list[str]:
     spent_year = _spent(con)
     if spent_year is not None:
         lines.append(f"Charged in the last 365 days: rho {spent_year:.4f} ({spent_year / cap:.0%} of the cap)")
+    return lines
+
+
+def _subject_lines(cells: dict[str, int]) -> list[str]:
+    """Moves and circuits: measured per subject (linked identifiers), charged in the same ledger."""
+    from pipelines import build_release_moves as brm
+
+    lines = ["", "Per subject (linked identifiers; only when the warehouse has identifiers):"]
+    subtotal = 0.0
+    for name, sens, scale, spent in (
+        (brm.MEASUREMENT_MOVES, f"{brm.MOVES_PER_SUBJECT}^.5", brm.moves_scale(), brm.MOVES_RHO),
+        (brm.MEASUREMENT_CIRCUITS, f"{brm.CIRCUITS_PER_SUBJECT}^.5", brm.CIRCUIT_SCALE, brm.circuits_rho()),
+    ):
+        subtotal += spent
+        n = cells.get(name)
+        lines.append(
+            f"{name:<24}{(f'{n:,}' if n is not None else '-'):>10}{sens:>7}{scale:>9.2f}"
+            f"{spent:>9.4f}{'±' + str(math.ceil(1.96 * scale)):>11}"
+        )
+    lines += [
+        f"{'total per subject':<24}{'':>10}{'':>7}{'':>9}{subtotal:>9.4f}",
+        f"  = ({epsilon_at(subtotal):.2f}, {DELTA + brm.circuit_delta():.1e})-DP: at most "
+        f"{brm.MOVES_PER_SUBJECT} county pair-years and {brm.CIRCUITS_PER_SUBJECT} circuit per subject;",
+        f"  circuits are released when their noisy count reaches {brm.CIRCUIT_THRESHOLD} "
+        f"(delta {brm.circuit_delta():.1e} of that).",
+    ]
     return lines
 
 

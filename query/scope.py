@@ -45,6 +45,7 @@ OWN_STEPS = (
     "pipelines.build_aggregates",
     "pipelines.build_trend_aggregates",
     "pipelines.build_hotspots",
+    "pipelines.build_moves",
 )
 
 #: The table that marks an own-records database (and names its task force).
@@ -94,6 +95,9 @@ def own_records_database(con: duckdb.DuckDBPyConnection, task_force: str) -> duc
     _copy(con, own, "sources", "SELECT * FROM sources WHERE task_force = ?", [task_force])
     _copy(con, own, "batches", f"SELECT * FROM batches WHERE source_id IN ({own_sources})", [task_force])  # noqa: S608
     _copy(con, own, "records", "SELECT * FROM records WHERE source_task_force = ?", [task_force])
+    if warehouse.has_table(con, "record_identifiers"):  # the own records' identifiers: their moves and circuits
+        _copy(con, own, "record_identifiers",
+              f"SELECT * FROM record_identifiers WHERE source_id IN ({own_sources})", [task_force])  # noqa: S608
     with contextlib.redirect_stderr(None) if settings.quiet() else contextlib.nullcontext():
         build.run_steps(own, steps=OWN_STEPS)
     own.execute(f"CREATE TABLE {MARK_TABLE} AS SELECT ?::VARCHAR AS task_force", [task_force])  # noqa: S608

@@ -66,7 +66,7 @@ from routes.errors import AccessDenied
 #: Columns that count people or records and so fall under the k rule.
 COUNT_COLUMNS = (
     "records", "victims", "incoming", "outgoing", "internal", "load",
-    "tips", "incidents", "recoveries", "services", "minors",
+    "tips", "incidents", "recoveries", "services", "minors", "moves", "subjects",
 )
 
 _RES_SHIFT = 52

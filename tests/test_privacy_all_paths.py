@@ -91,8 +91,9 @@ SUCCESSES: Counter[str] = Counter()
 def test_readers_were_discovered() -> None:
     names = {f"{m}.{n}" for m, n, _ in READERS}
     assert {"records.records_in_cell", "records.records_for_source", "audit.read_log"} <= names
-    for module in ("cells", "trends", "flows"):
+    for module in ("cells", "trends", "flows", "moves"):
         assert any(m == module for m, _, _ in READERS), f"query.{module} lists no reader in __all__"
+    assert {"moves.observed_moves", "moves.circuits"} <= names
 
 
 def _fixture_values(records: pd.DataFrame) -> dict[str, list[Any]]:
@@ -374,7 +375,7 @@ def _cli_params(fn: Callable[..., Any], values: dict[str, list[Any]]) -> list[st
     return out
 
 
-CLI_READERS = [(m, n) for m, n, _ in READERS if m in ("cells", "trends", "flows")]
+CLI_READERS = [(m, n) for m, n, _ in READERS if m in ("cells", "trends", "flows", "moves")]
 
 
 @pytest.mark.parametrize(("module", "name"), CLI_READERS, ids=[f"{m}.{n}" for m, n in CLI_READERS])
