@@ -15,6 +15,7 @@ from query import flows, release
 from query.release import ReleaseNotBuiltError
 from routes.errors import RoutesError
 from ui import chrome, tables
+from ui import circuits as circuit_panel
 from ui import filters as ui_filters
 from ui.cache import snapshot_cached
 from ui.session import current_viewer
@@ -202,6 +203,9 @@ if pairs is None or pairs.empty:
     st.caption("No cross-task-force flows under these filters.")
 else:
     tables.show_table(sm.flows_table(release.drop_unreleased(viewer, pairs.drop(columns=["victims"])), hidden=hidden), viewer=viewer, name="Task forces sharing a route", filters=filters, hide_index=True, width="stretch")
+
+st.markdown("#### Circuits: routes the same subjects were seen along")
+circuit_panel.show_circuits(viewer, filters, hidden=hidden)
 
 with st.expander("Route shifts: flows new, growing, fading or gone lately"):
     try:

@@ -205,3 +205,31 @@ def test_cli_query_moves_and_circuits(demo: tuple[Path, dict], capsys: pytest.Ca
     assert main(["query", "moves", "--as", "analyst", "--task-force", "sacramento", "--scope", "own"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("level,origin_id")
+
+
+@pytest.mark.slow
+def test_a_lead_sees_the_planted_loop_in_order_on_the_flows_page(demo: tuple[Path, dict]) -> None:
+    """The Flows page lists released circuits with their places in travel order, and never a token."""
+    from tests.support.apptest import FLOWS, VIEWERS, page_app, ran_ok
+
+    path, truth = demo
+    loop = next(c for c in truth["planted_circuits"] if c["shape"] == "loop")
+    names = dict(zip(loop["county_fips"], loop["places"], strict=True))
+    app = ran_ok(page_app(FLOWS, VIEWERS["lead"]).run())
+    tables = [t.value for t in app.dataframe if "Places in order" in t.value.columns]
+    assert len(tables) == 1, [list(t.value.columns) for t in app.dataframe]
+    shown = tables[0]
+    loops = [p.split(" → ") for p, s in zip(shown["Places in order"], shown["Shape"], strict=True) if s == "loop"]
+    fips = {name: code for code, name in reference_names(loop["county_fips"]).items()}
+    in_order = [ps for ps in loops if _in_loop_order([fips.get(p, p) for p in ps], loop["county_fips"])]
+    assert in_order, (shown, names)
+    with duckdb.connect(str(path), read_only=True) as con:
+        tokens = [str(t) for (t,) in con.execute("SELECT DISTINCT token FROM record_identifiers").fetchall()]
+    text = " ".join(str(v) for v in shown.to_numpy().ravel()) + " ".join(c.value for c in app.caption)
+    assert not any(t in text for t in tokens if len(t) >= 8)
+
+
+def reference_names(fips: list[str]) -> dict[str, str]:
+    """County FIPS -> county name, as the page writes them."""
+    counties = reference.load_counties()
+    return dict(counties.loc[counties["county_fips"].isin(fips), ["county_fips", "name"]].itertuples(index=False))
