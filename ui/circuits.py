@@ -31,23 +31,31 @@ CAPTION = (
 def circuits_table(frame: pd.DataFrame, *, hidden: str) -> pd.DataFrame:
     """The rows of :func:`query.moves.circuits` as the page shows them: places in order, counts worded.
 
+    Dwell times are in the own-records scope only (the release has none): without
+    them the column is left out rather than shown empty.
+
     >>> f = pd.DataFrame({"rank": [1], "shape": ["loop"], "place_names": [["Fresno", "Kern", "Fresno"]],
     ...                   "subjects": pd.array([pd.NA], dtype="Int64"), "median_dwell_days": [None]})
     >>> circuits_table(f, hidden="fewer than 11").to_dict("records")[0]
-    {'Rank': 1, 'Shape': 'loop', 'Places in order': 'Fresno → Kern → Fresno', 'Subjects': 'fewer than 11', 'Median days in each place': ''}
+    {'Rank': 1, 'Shape': 'loop', 'Places in order': 'Fresno → Kern → Fresno', 'Subjects': 'fewer than 11'}
+    >>> circuits_table(f.assign(median_dwell_days=[[12.0, 30.4]]), hidden="x")["Median days in each place"].tolist()
+    ['12, 30']
     """
     def dwell(days: object) -> str:
         if not isinstance(days, list | tuple) or not days:
             return ""
         return ", ".join(f"{d:.0f}" for d in days)
 
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "Rank": frame["rank"].astype(int).tolist(),
         "Shape": frame["shape"].tolist(),
         "Places in order": [" → ".join(names) for names in frame["place_names"]],
         "Subjects": [count_text(v, hidden) for v in frame["subjects"]],
-        "Median days in each place": [dwell(d) for d in frame["median_dwell_days"]],
     })
+    days = [dwell(d) for d in frame["median_dwell_days"]]
+    if any(days):
+        out["Median days in each place"] = days
+    return out
 
 
 def show_circuits(viewer: Viewer, filters: Filters, *, hidden: str, limit: int = 10) -> None:
