@@ -92,6 +92,48 @@ def spark() -> Iterator[Any]:
     session.stop()
 
 
+# ------------------------------------------------------------- the 60 k demo (test_moves, test_moves_release, test_release_utility)
+
+DEMO_RECORDS = 60_000
+
+
+@pytest.fixture(scope="session")
+def _demo_60k_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """The 60 k demo, generated, ingested and built as ``make run`` does, once per session (read only after)."""
+    from pipelines.setup_demo import setup_demo
+
+    root = tmp_path_factory.mktemp("demo_60k")
+    env = {
+        "ROUTES_WAREHOUSE": str(root / "warehouse" / "routes.duckdb"),
+        "ROUTES_CONTROL": str(root / "warehouse" / "control.sqlite"),
+        "ROUTES_KEY_FILE": str(root / "secrets" / "routes.key"),
+        "ROUTES_DEMO_DIR": str(root / "demo"),
+        "ROUTES_QUIET": "1",
+    }
+    with pytest.MonkeyPatch.context() as mp:
+        _apply(mp, env)
+        setup_demo(records=DEMO_RECORDS)
+    return root, env
+
+
+def _apply(mp: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    for name, value in env.items():
+        mp.setenv(name, value)
+    for name in ("ROUTES_MOVES_WINDOW_DAYS", "ROUTES_CIRCUIT_MIN_TOKENS"):  # the build's defaults
+        mp.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="module")
+def demo(_demo_60k_build: tuple[Path, dict[str, str]]) -> Iterator[tuple[Path, dict]]:
+    """The shared 60 k demo's warehouse and ground truth, with the module pointed at it (its env set)."""
+    import json
+
+    root, env = _demo_60k_build
+    with pytest.MonkeyPatch.context() as mp:
+        _apply(mp, env)
+        yield Path(env["ROUTES_WAREHOUSE"]), json.loads((root / "demo" / "ground_truth.json").read_text())
+
+
 # ------------------------------------------------------------- briefings (test_briefings, test_briefing_pdf_tags)
 
 @pytest.fixture(scope="module")

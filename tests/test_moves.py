@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +11,6 @@ import pandas as pd
 import pytest
 
 from pipelines.build_moves import build, find_circuits
-from pipelines.setup_demo import setup_demo
 from routes import warehouse
 
 LOOP = ["06067", "06077", "06019", "06029", "06067"]  # Sacramento, San Joaquin, Fresno, Kern, back
@@ -73,31 +70,11 @@ def test_identifiers_on_one_record_are_one_subject() -> None:
 
 # ----------------------------------------------------- on the 60 k demo warehouse
 
-DEMO_RECORDS = 60_000
 MOVE_COLUMNS = ["level", "month", "origin", "destination", "moves", "tokens", "sources",
                 "corroborated_share"]
 CIRCUIT_COLUMNS = ["rank", "circuit_id", "shape", "places", "n_places", "tokens", "cross_source_tokens", "sources",
                    "median_dwell_days"]
 
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict]]:
-    """The 60 k demo, generated, ingested and built as ``make run`` does."""
-    root = tmp_path_factory.mktemp("moves_demo")
-    env = {
-        "ROUTES_WAREHOUSE": str(root / "warehouse" / "routes.duckdb"),
-        "ROUTES_CONTROL": str(root / "warehouse" / "control.sqlite"),
-        "ROUTES_KEY_FILE": str(root / "secrets" / "routes.key"),
-        "ROUTES_DEMO_DIR": str(root / "demo"),
-        "ROUTES_QUIET": "1",
-    }
-    with pytest.MonkeyPatch.context() as mp:
-        for name, value in env.items():
-            mp.setenv(name, value)
-        for name in ("ROUTES_MOVES_WINDOW_DAYS", "ROUTES_CIRCUIT_MIN_TOKENS"):
-            mp.delenv(name, raising=False)
-        setup_demo(records=DEMO_RECORDS)
-        yield root / "warehouse" / "routes.duckdb", json.loads((root / "demo" / "ground_truth.json").read_text())
 
 
 def _read(path: Path, sql: str) -> pd.DataFrame:

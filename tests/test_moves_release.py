@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import shutil
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +12,6 @@ import pytest
 
 from geo import reference
 from pipelines import build_release_moves as brm
-from pipelines.setup_demo import setup_demo
 from query import moves
 from query.filters import Filters
 from query.viewer import OWN_RECORDS, Viewer
@@ -55,24 +52,6 @@ def test_each_subject_supports_one_sequence() -> None:
     assert sum(len(s) for s in support.values()) == 3
     assert [k[0] for k in support] == ["loop"]
 
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict]]:
-    root = tmp_path_factory.mktemp("moves_release_demo")
-    env = {
-        "ROUTES_WAREHOUSE": str(root / "warehouse" / "routes.duckdb"),
-        "ROUTES_CONTROL": str(root / "warehouse" / "control.sqlite"),
-        "ROUTES_KEY_FILE": str(root / "secrets" / "routes.key"),
-        "ROUTES_DEMO_DIR": str(root / "demo"),
-        "ROUTES_QUIET": "1",
-    }
-    with pytest.MonkeyPatch.context() as mp:
-        for name, value in env.items():
-            mp.setenv(name, value)
-        for name in ("ROUTES_MOVES_WINDOW_DAYS", "ROUTES_CIRCUIT_MIN_TOKENS"):
-            mp.delenv(name, raising=False)
-        setup_demo(records=60_000)
-        yield root / "warehouse" / "routes.duckdb", json.loads((root / "demo" / "ground_truth.json").read_text())
 
 
 def _in_loop_order(places: list[str], expected: list[str]) -> bool:

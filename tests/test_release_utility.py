@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import h3
@@ -11,7 +9,6 @@ import pandas as pd
 import pytest
 
 from bench.release_accuracy import accuracy, level_errors
-from pipelines.setup_demo import setup_demo
 from query import flows, trends
 from query.filters import Filters
 from query.viewer import Viewer
@@ -24,24 +21,7 @@ pytestmark = [
 ]
 
 PARTNER = Viewer("ngo", "partner")
-RECORDS = 60_000
 
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict]]:
-    root = tmp_path_factory.mktemp("release_demo")
-    env = {
-        "ROUTES_WAREHOUSE": str(root / "warehouse" / "routes.duckdb"),
-        "ROUTES_CONTROL": str(root / "warehouse" / "control.sqlite"),
-        "ROUTES_KEY_FILE": str(root / "secrets" / "routes.key"),
-        "ROUTES_DEMO_DIR": str(root / "demo"),
-        "ROUTES_QUIET": "1",
-    }
-    with pytest.MonkeyPatch.context() as mp:
-        for name, value in env.items():
-            mp.setenv(name, value)
-        setup_demo(records=RECORDS)
-        yield root / "warehouse" / "routes.duckdb", json.loads((root / "demo" / "ground_truth.json").read_text())
 
 
 def test_planted_routes_are_still_the_top_county_flows(demo: tuple[Path, dict]) -> None:
