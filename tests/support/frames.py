@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 
 
@@ -13,3 +15,13 @@ def assert_same_rows(con: duckdb.DuckDBPyConnection, left: str, right: str) -> N
     for a, b in ((left, right), (right, left)):
         extra = con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM {a} EXCEPT ALL SELECT {cols} FROM {b})").fetchone()  # noqa: S608
         assert extra == (0,), f"{extra[0] if extra else '?'} rows of {a} are not in {b}"
+
+
+def assert_parquet_equals_table(warehouse: Path, table: str, parquet_dir: Path) -> None:
+    """The Parquet folder holds exactly the rows of ``table`` in the DuckDB file ``warehouse`` (which has some)."""
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{warehouse}' AS d (READ_ONLY)")
+    con.execute(f"CREATE VIEW s AS SELECT * FROM read_parquet('{parquet_dir}/*.parquet')")  # noqa: S608 (paths from the test)
+    rows = con.execute(f"SELECT count(*) FROM d.{table}").fetchone()  # noqa: S608 (names from the test)
+    assert rows is not None and rows[0] > 0, f"DuckDB built no {table} rows: the test would prove nothing"
+    assert_same_rows(con, f"d.{table}", "s")
