@@ -119,7 +119,10 @@ def test_the_planted_loop_is_the_top_released_circuit_over_many_draws(demo: tupl
         is_loop = [_in_loop_order(list(p), loop["county_fips"]) for p in out["places"]]
         released += int(any(is_loop))
         first += int(bool(len(out)) and is_loop[int(out["subjects"].to_numpy().argmax())])
-    assert released >= 195 and first >= 170, (released, first)  # > 99.9 % and ≈ 92 % (10 followers against 8)
+    # first: ≈ 88 % a draw (10 followers against 8, both with noise, plus the threshold); 170 of 200 was 1.3 sd
+    # under that mean and failed a clean run at 169, so the bound sits 5 sd under it (a real regression, the
+    # loop no longer ahead, still fails: it would be first in about half the draws)
+    assert released >= 195 and first >= 150, (released, first)
 
 
 def _true_moves(path: Path) -> pd.DataFrame:
