@@ -46,7 +46,8 @@ of several counties ("the Bay Area", "the Sierra", "the Los Angeles metro region
 "San Diego or the rest of California"; :data:`geo._gazetteer.REGIONS`) joined to a
 place by "and"/"or"/"to" or not holding it. A region that only says where its place
 is gives way to it ("the Bay Area city of Hayward"); "the Inland Empire" stays
-Riverside County, the project's convention. A highway's name is no place and no
+Riverside County, the project's convention; a place named as a reference point
+("30 miles south of Fresno") gives way to the other places a text names. A highway's name is no place and no
 typo spans a street type ("Pacific Coast Highway" is not Pacifica); a one-word
 town written in lower case after an article is a common noun ("The coyote drove
 them"); "X Village" that is no name is not X ("Elk Grove Village"), and "King
@@ -148,6 +149,8 @@ _HIGHWAY_WORDS = frozenset({"highway", "hwy", "freeway", "fwy", "expressway", "e
 #: Words that, next to a region or a place, join two things rather than qualify one
 #: ("the Sacramento area and the Central Valley", "from Sacramento to the Bay Area").
 _REGION_FIRST_WORDS = frozenset(key.split()[0] for key in REGIONS)
+_COMPASS = frozenset({"north", "south", "east", "west", "northeast", "northwest", "southeast",
+                      "southwest", "northeastern", "northwestern", "southeastern", "southwestern"})
 _ARTICLES = frozenset({"the", "a", "an", "area", "region"})
 _COORDINATORS = frozenset({"and", "or", "nor", "to", "versus", "vs"})
 #: Words between "or"/"and" and "California" when the text names the state as an
@@ -898,6 +901,8 @@ def _choose(matches: list[_Match], text: str, role: str, *, note: str | None = N
         if pairs:
             return _outside(pairs[0].cands[0], text, role, confidence=0.8, note=pairs[0].pair)
     matches = [m for m in matches if not (m.is_california and m.cands[0].kind == "state")]
+    if tokens is not None:
+        matches = _without_reference_points(matches, tokens)
     ca = [m for m in matches if m.is_california]
     if ca:
         places = [m for m in ca if m.cands[0].kind == "place"]
@@ -1054,6 +1059,26 @@ def _plural_counties(tokens: _Tokens, matches: list[_Match], gaz: Gazetteer) -> 
         return matches
     kept = [m for m in matches if not any(f.start < m.stop and m.start < f.stop for f in found)]
     return sorted(kept + found, key=lambda m: m.start)
+
+
+def _is_reference_point(match: _Match, tokens: _Tokens) -> bool:
+    """A place named to say where something else is: "60 miles east of Los Angeles"."""
+    j = match.start - 1
+    if j >= 0 and tokens.raw[j] == "the":
+        j -= 1
+    return j >= 1 and tokens.raw[j] == "of" and tokens.raw[j - 1] in _COMPASS \
+        and tokens.segment[j - 1] == tokens.segment[match.start]
+
+
+def _without_reference_points(matches: list[_Match], tokens: _Tokens) -> list[_Match]:
+    """Californian places named as reference points ("Orange County, just south of Los
+    Angeles") give way to the other Californian places or counties the text names."""
+    refs = [m for m in matches if m.is_california and _is_reference_point(m, tokens)]
+    if not refs or not any(m.is_california and m not in refs for m in matches):
+        return matches
+    for m in refs:
+        tokens.set_aside.append(f"'{m.words}' set aside: a reference point")
+    return [m for m in matches if m not in refs]
 
 
 def _is_united_states(cand: Candidate) -> bool:

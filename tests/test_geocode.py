@@ -335,6 +335,18 @@ def test_places_in_one_county_get_that_county(text: str, fips: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("a farmhouse in Kings County, about 30 miles south of Fresno", "06031"),
+        ("a massage parlor in Yuba City, north of Sacramento", "06101"),
+        ("a camp some miles east of Stockton", "06077"),  # the only place named: kept
+    ],
+)
+def test_a_reference_point_gives_way_to_the_place_it_locates(text: str, fips: str) -> None:
+    assert geocode(text)["county_fips"] == fips
+
+
+@pytest.mark.parametrize(
     "text",
     ["hiking in the Sierra", "a Sierra timber company", "a Silicon Valley startup",
      "a sweep across the Bay Area", "a massage parlor in the Los Angeles metropolitan area"],
