@@ -263,6 +263,7 @@ class Gazetteer:
     county_geoms: np.ndarray
     county_fips_order: list[str]
     county_tree: shapely.STRtree
+    part_keys: frozenset[str] = frozenset()  # parts of joint census places: need a place position
 
 
 def _county_candidates() -> tuple[dict[str, Candidate], dict[str, str], np.ndarray, list[str]]:
@@ -299,6 +300,16 @@ def _place_rows(county_names: dict[str, str]) -> list[tuple[str, Candidate]]:
         rows.append((key, Candidate("place", city.title() if city.isupper() else city, fips,
                                     float(use["lat"].mean()), float(use["lng"].mean()), weight)))
     return rows
+
+
+def _joint_parts(name: str) -> list[str]:
+    """The communities a joint census place is named after ("Poplar-Cotton Center" →
+    "poplar", "cotton center"); none for a name that is one place ("Mid-City",
+    "Carmel-by-the-Sea", "Mi-Wuk Village")."""
+    parts = [part.strip() for part in name.split("-")]
+    if len(parts) < 2 or any(len(part) < 4 or not part[0].isupper() for part in parts):
+        return []
+    return [name_key(part) for part in parts]
 
 
 def _variants(key: str) -> list[str]:
@@ -389,8 +400,16 @@ def load_gazetteer() -> Gazetteer:
         if name_key(state) not in by_key:
             by_key[name_key(state)].append(Candidate("country", state, None, mexico.lat, mexico.lng,
                                                      0.0, "", "MX"))
+    part_keys: set[str] = set()
+    for cands in list(by_key.values()):  # each community of a joint census place, where no name has it
+        for cand in cands:
+            for part in _joint_parts(cand.name) if cand.kind == "place" and cand.is_california else []:
+                if part not in by_key or part in part_keys:
+                    by_key[part].append(Candidate("place", cand.name, cand.county_fips, cand.lat, cand.lng,
+                                                  cand.weight, confidence=0.75))
+                    part_keys.add(part)
     names = {
-        key: tuple(sorted(cands, key=lambda c: (c.is_california, -c.weight, c.county_fips or "")))
+        key: tuple(sorted(dict.fromkeys(cands), key=lambda c: (c.is_california, -c.weight, c.county_fips or "")))
         for key, cands in by_key.items()
     }
     zips = {
@@ -399,7 +418,7 @@ def load_gazetteer() -> Gazetteer:
         for row in reference.load_zips().itertuples(index=False)
         if isinstance(row.county_fips, str)
     }
-    fuzzy_keys = [k for k in names if len(k) >= 5]
+    fuzzy_keys = [k for k in names if len(k) >= 5 and k not in part_keys]
     tree = shapely.STRtree(geoms)
     log.info("Built the gazetteer: %d names, %d ZIPs, %d counties", len(names), len(zips), len(counties))
     return Gazetteer(
@@ -416,6 +435,7 @@ def load_gazetteer() -> Gazetteer:
         county_geoms=geoms,
         county_fips_order=fips_order,
         county_tree=tree,
+        part_keys=frozenset(part_keys),
     )
 
 

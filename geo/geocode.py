@@ -499,6 +499,8 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
                     if street:
                         tokens.refused.append((start, stop))
                     continue
+            if key in gaz.part_keys and not whole_text and not _in_place_position(tokens, start, stop):
+                continue  # "Poplar" of Poplar-Cotton Center: only "near Poplar", not "Florence, Italy"
             if not whole_segment:
                 after_preposition = start > 0 and tokens.raw[start - 1] in _PREPOSITIONS
                 at_end = bool(covered) and covered[-1] == content_idx[-1]

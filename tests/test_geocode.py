@@ -412,6 +412,23 @@ def test_a_longer_or_other_name_is_not_its_californian_namesake(text: str) -> No
     assert _no_county(geocode(text))
 
 
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("a packing shed near Poplar", "06107"),  # of Poplar-Cotton Center, Tulare County
+        ("arrested in Larkfield", "06097"),  # of Larkfield-Wikiup, Sonoma County
+        ("a row of poplar trees outside Fresno", "06019"),  # a word, not in a place position
+        ("Florence, Italy", None),  # not Florence-Graham: a part needs a place position
+    ],
+)
+def test_a_community_of_a_joint_census_place_in_a_place_position(text: str, fips: str | None) -> None:
+    result = geocode(text)
+    if fips is None:
+        assert _no_county(result), result
+    else:
+        assert result["county_fips"] == fips, result
+
+
 # --------------------------------------------------------------------------- places outside California
 
 

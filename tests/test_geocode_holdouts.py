@@ -44,8 +44,9 @@ the classes of miss; the rows are in the file. Since then a tuning set: rules we
 written against its classes of miss (branch geo-rules, 2026-12-05: several places in
 different counties, regions of several counties, 'Sierra', highway names and typos
 across street types, town names in lower case after an article, a region qualifying
-a place, reference points, 'King County' and 'Elk Grove Village'), with invented
-phrases, then measured here: 173/187 right (92.5 %), 0/277 wrong (the target met),
+a place, reference points, 'King County' and 'Elk Grove Village', the communities of a
+joint census place such as Poplar), with invented
+phrases, then measured here: 174/187 right (93.0 %), 0/277 wrong (the target met),
 73/102 outside handled. Tuned on: not an honest figure.
 
 Set 4 (``geocode_fresh_holdout_4.csv``, frozen at 700be26; 160 phrases, 61 pages): a
@@ -116,12 +117,12 @@ HOLDOUTS = {
     "set 3": Holdout(
         file="geocode_fresh_holdout_3.csv",
         earlier=("geocode_real_text.csv", "geocode_fresh_holdout.csv", "geocode_fresh_holdout_2.csv"),
-        min_rows=200, min_pages=100, floor=(187, 277, 102, 173, 0, 73),
+        min_rows=200, min_pages=100, floor=(187, 277, 102, 174, 0, 73),
         misses={
             "right county": (
-                "tuned on (branch geo-rules): 173/187 right (92.5 %; first evaluation 168), 14 rejected: "
+                "tuned on (branch geo-rules): 174/187 right (93.0 %; first evaluation 168), 13 rejected: "
                 "gazetteer gaps (Otay Mesa Port of Entry three times, the San Onofre checkpoint, El Centro "
-                "Sector, Poplar, the Gaslamp District, Cal State LA read as outside, St. Nicholas Episcopal "
+                "Sector, the Gaslamp District, Cal State LA read as outside, St. Nicholas Episcopal "
                 "Church, 'the outskirts of Imperial' with Imperial a common word), 'SAN JOSE (CBS SF)' (a "
                 "broadcaster's nickname read as a second county), a cross street ('Belmont and First in "
                 "Fresno'), 'the East Bay portion of the San Francisco Metropolitan Area in Contra Costa "
