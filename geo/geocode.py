@@ -994,9 +994,10 @@ def _find_regions(tokens: _Tokens, matches: list[_Match]) -> list[_Region]:
 def _apart_from_regions(matches: list[_Match], regions: list[_Region],
                         tokens: _Tokens) -> tuple[list[_Match], list[_Region]]:
     """Names inside a region are no place ("San Francisco" in "the San Francisco Bay
-    Area"); a region inside a longer name is no region ("South Bay LA")."""
+    Area"); a region inside a longer name, or overlapping the end of one, is no
+    region ("South Bay LA", "the Morro Bay area")."""
     regions = [r for r in regions if not any(
-        m.start <= r.start and r.stop <= m.stop and m.stop - m.start > r.stop - r.start for m in matches)]
+        m.start < r.stop and r.start < m.stop and (m.start < r.start or r.stop < m.stop) for m in matches)]
     kept = [m for m in matches if not any(r.start < m.stop and m.start < r.stop for r in regions)]
     tokens.refused.extend((r.start, r.stop) for r in regions)
     return kept, regions

@@ -369,6 +369,8 @@ def test_sierra_county_with_its_word_and_the_inland_empire_convention() -> None:
         ("the San Francisco Bay Area town of Danville", "06013"),  # the qualified place wins
         ("the Central Valley city of Turlock", "06099"),
         ("a ranch near Lodi in the Central Valley", "06077"),
+        ("a motel in the Pismo Beach area", "06079"),  # no region
+        ("the Half Moon Bay area", "06081"),  # "Bay area" ends a town's name: no region
     ],
 )
 def test_a_region_that_qualifies_a_place_gives_way_to_it(text: str, fips: str) -> None:
