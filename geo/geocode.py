@@ -40,7 +40,18 @@ destination leaves that out ("trafficked from China to Los Angeles": China, Los
 Angeles), and "the United States" is the least specific country. When readings
 disagree on the county (two places in different counties, a place and a county that
 does not hold it, "London, Ontario") and neither is clearly stronger, the answer is
-an error that says so, never a guess. ``matched`` names the gazetteer entry and the
+an error that says so, never a guess; so is a text that names several counties
+("Fresno and Madera counties"), places outside the one county it names, or a region
+of several counties ("the Bay Area", "the Sierra", "the Los Angeles metro region",
+"San Diego or the rest of California"; :data:`geo._gazetteer.REGIONS`) joined to a
+place by "and"/"or"/"to" or not holding it. A region that only says where its place
+is gives way to it ("the Bay Area city of Hayward"); "the Inland Empire" stays
+Riverside County, the project's convention; a place named as a reference point
+("30 miles south of Fresno") gives way to the other places a text names. A highway's name is no place and no
+typo spans a street type ("Pacific Coast Highway" is not Pacifica); a one-word
+town written in lower case after an article is a common noun ("The coyote drove
+them"); "X Village" that is no name is not X ("Elk Grove Village"), and "King
+County" is not a misspelt Kings County. ``matched`` names the gazetteer entry and the
 words it came from, and what was set aside and why ("'boulevard' set aside: a street
 type").
 
@@ -70,8 +81,10 @@ from rapidfuzz.distance import OSA
 from geo._coordinates import LatLng, _fix_pair, text_to_latlng
 from geo._gazetteer import (
     COMMON_WORDS,
+    METRO_WORDS,
     MEXICAN_STATES,
     NICKNAME_KEYS,
+    REGIONS,
     STATE_ABBREVIATION_WORDS,
     STATE_ABBREVIATIONS,
     Candidate,
@@ -128,6 +141,22 @@ _NICKNAME_LEADS = frozenset({"in", "near", "at", "from", "to", "into", "outside"
 #: "the city of Weed", "the town of Rescue": the other place position of a common word.
 _SETTLEMENT_WORDS = frozenset({"city", "town", "community", "village", "hamlet"})
 _ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th)$")
+_LETTERS = re.compile(r"[A-Za-z]+")
+#: Words that make the next word a common noun: "the coyote", "a seaside apartment".
+_DETERMINERS = frozenset({"the", "a", "an", "this", "that", "his", "her", "their", "our", "its", "my"})
+#: Road types that end a named highway ("Pacific Coast Highway", "Angeles Crest Hwy").
+_HIGHWAY_WORDS = frozenset({"highway", "hwy", "freeway", "fwy", "expressway", "expy", "parkway", "pkwy"})
+#: Words that, next to a region or a place, join two things rather than qualify one
+#: ("the Sacramento area and the Central Valley", "from Sacramento to the Bay Area").
+_REGION_FIRST_WORDS = frozenset(key.split()[0] for key in REGIONS)
+_COMPASS = frozenset({"north", "south", "east", "west", "northeast", "northwest", "southeast",
+                      "southwest", "northeastern", "northwestern", "southeastern", "southwestern"})
+_ARTICLES = frozenset({"the", "a", "an", "area", "region"})
+_COORDINATORS = frozenset({"and", "or", "nor", "to", "versus", "vs"})
+#: Words between "or"/"and" and "California" when the text names the state as an
+#: alternative to a place ("San Diego or the greater area of California").
+_STATE_FILLER = frozenset({"the", "greater", "area", "of", "rest", "all", "whole", "entire", "state",
+                           "wider", "broader"})
 _WORD_HYPHEN = re.compile(r"[^\W\d_]-[^\W\d_]")
 _STREET_WORDS = STREET_SUFFIXES | STREET_PLURALS
 _STREET_NEIGHBOURS = _STREET_WORDS | CORRIDOR_WORDS | {"and"}
@@ -262,6 +291,7 @@ class _Tokens:
     refused: list[tuple[int, int]]  # their token spans: no typo is read into them
     after_comma: frozenset[int] = frozenset()  # first tokens of segments that follow a comma
     states: tuple[_StateMark, ...] = ()  # states written as "Place, Abbr"
+    text: str = ""  # as written (for its capitals)
 
     @classmethod
     def from_text(cls, text: str) -> _Tokens:
@@ -288,7 +318,7 @@ class _Tokens:
         words = expand_tokens(raw)
         content = [bool(w) and r not in _NOISE and not r.isdigit() for r, w in zip(raw, words, strict=True)]
         return cls(raw, words, segment, content, any(r in _CA_CODES for r in raw), hyphened, [], [],
-                   frozenset(after_comma), tuple(states))
+                   frozenset(after_comma), tuple(states), text)
 
     def key(self, start: int, stop: int) -> str:
         return " ".join(w for w in self.words[start:stop] if w)
@@ -326,6 +356,16 @@ def _state_mark(part: str, first: int) -> _StateMark | None:
     end = found.end("dot") if dotted and found.group("dot") else found.end("abbr")
     count = len(raw_tokens(part[:end]))
     return _StateMark(first, first + count, code, (written + (found.group("dot") or "")).strip())
+
+
+def _lower_only(text: str) -> frozenset[str]:
+    """The words a text that capitalises some words writes only in lower case ("The
+    coyote drove Mike to San Diego": coyote, drove, to...); empty for a text in one case."""
+    if text.islower() or text.isupper() or not any(ch.isupper() for ch in text):
+        return frozenset()
+    words = _LETTERS.findall(text)
+    lower = {w for w in words if w.islower()}
+    return frozenset(lower - {w.lower() for w in words if not w.islower()})
 
 
 def _hyphen_flags(part: str, count: int) -> list[bool]:
@@ -371,7 +411,9 @@ def _street_reason(tokens: _Tokens, start: int, stop: int, key: str, gaz: Gazett
     raw, seg, n = tokens.raw, tokens.segment, len(tokens.raw)
     nxt = raw[stop] if stop < n else ""
     prev = raw[start - 1] if start > 0 else ""
-    if key not in _STREET_WORDS and nxt not in _STREET_NEIGHBOURS and prev not in _STREET_LEADS:
+    after_next = raw[stop + 1] if stop + 1 < n else ""
+    if key not in _STREET_WORDS and nxt not in _STREET_NEIGHBOURS and prev not in _STREET_LEADS \
+            and after_next not in _HIGHWAY_WORDS:
         return None  # the common case, without the checks below
 
     def at(i: int) -> str:
@@ -384,6 +426,9 @@ def _street_reason(tokens: _Tokens, start: int, stop: int, key: str, gaz: Gazett
         return "a street name"  # not "Fresno's Parkway Drive", where the street is "Parkway"
     if nxt in CORRIDOR_WORDS and f"{key} {nxt}" not in gaz.names:
         return f"names a {nxt}"
+    if at(stop + 1) in _HIGHWAY_WORDS and nxt.isalpha() and nxt not in _PLACE_STOPS \
+            and nxt not in _STREET_WORDS and nxt not in ("via", "on", "along"):
+        return "a highway name"  # "Pacific Coast Highway", "Angeles Crest Hwy"
     if prev == "of" and at(start - 2) == "block":
         return "a block of a street"
     before_and = at(start - 2)
@@ -408,6 +453,7 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
         seg_content.setdefault(tokens.segment[i], []).append(i)
     found: list[_Match] = []
     refused: list[tuple[int, int, str, str]] = []
+    longer: list[tuple[int, int]] = []
     words = tokens.words
     for start in range(n):
         if not words[start]:
@@ -443,11 +489,18 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
                 if reason is None and not cands[0].is_california and not whole_segment \
                         and not _is_region(cands[0], key) and prev and prev not in _LEADS:
                     reason = "part of a longer name"
+                if reason is None:
+                    reason = _common_noun_or_longer_name(tokens, start, stop, key, gaz)
+                    street = reason is not None
+                    if reason is not None and reason.startswith("part of"):
+                        longer.append((start, stop + 1))  # nor any name inside it ("Elk")
                 if reason is not None:
                     refused.append((start, stop, key, reason))
                     if street:
                         tokens.refused.append((start, stop))
                     continue
+            if key in gaz.part_keys and not whole_text and not _in_place_position(tokens, start, stop):
+                continue  # "Poplar" of Poplar-Cotton Center: only "near Poplar", not "Florence, Italy"
             if not whole_segment:
                 after_preposition = start > 0 and tokens.raw[start - 1] in _PREPOSITIONS
                 at_end = bool(covered) and covered[-1] == content_idx[-1]
@@ -463,12 +516,31 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
         m for m in found
         if not any(o is not m and o.start <= m.start and m.stop <= o.stop
                    and (o.stop - o.start) > (m.stop - m.start) for o in found)
+        and not any(a <= m.start and m.stop <= b for a, b in longer)
     ]
     maximal = _drop_between_streets(maximal, tokens)
     for start, stop, _key, reason in refused:
         if not any(m.start <= start and stop <= m.stop for m in maximal):
             tokens.set_aside.append(f"'{' '.join(tokens.raw[start:stop])}' set aside: {reason}")
     return maximal
+
+
+def _common_noun_or_longer_name(tokens: _Tokens, start: int, stop: int, key: str,
+                                gaz: Gazetteer) -> str | None:
+    """Why a Californian name at ``tokens[start:stop]`` is no place here, or ``None``.
+
+    A one-word name written in lower case after an article, in a text that
+    capitalises its names, is a common noun ("The coyote drove him to San Diego",
+    "a seaside apartment"); a name followed by "Village" that is no name with it is
+    part of another place's name ("Elk Grove Village", Illinois).
+    """
+    prev = tokens.raw[start - 1] if start > 0 else ""
+    if stop - start == 1 and prev in _DETERMINERS and tokens.raw[start] in _lower_only(tokens.text):
+        return "a common noun (lower case after an article)"
+    nxt = tokens.raw[stop] if stop < len(tokens.raw) and tokens.segment[stop] == tokens.segment[start] else ""
+    if nxt == "village" and f"{key} village" not in gaz.names:
+        return f"part of a longer name ('{' '.join(tokens.raw[start:stop + 1])}')"
+    return None
 
 
 def _in_place_position(tokens: _Tokens, start: int, stop: int) -> bool:
@@ -541,8 +613,9 @@ def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer, *, deletes_only: bool = Fals
             query = tokens.key(start, stop)
             if len(query) < 4 or any(a < stop and start < b for a, b in tokens.refused):
                 continue  # short, or words already read as a name and set aside
-            if stop - start > 1 and (tokens.raw[start] in _PREPOSITIONS or tokens.raw[stop - 1] in _PREPOSITIONS):
-                continue
+            if stop - start > 1 and (tokens.raw[start] in _PREPOSITIONS or tokens.raw[stop - 1] in _PREPOSITIONS
+                                     or any(r in _STREET_WORDS for r in tokens.raw[start:stop])):
+                continue  # a typo never spans a street type ("Coast Highway")
             covered = [i for i in range(start, stop) if tokens.content[i]]
             whole_segment = covered == segments.get(tokens.segment[start], [])
             nxt = tokens.raw[stop] if stop < n else ""
@@ -559,7 +632,7 @@ def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer, *, deletes_only: bool = Fals
                     continue
                 dist = OSA.distance(query, key, score_cutoff=limit)
                 if dist > limit or dist == 0 or key in NICKNAME_KEYS or _short_word_edited(query, key) or (
-                        key in _STREET_WORDS and len(covered) < len(content_all)):
+                        key in _STREET_WORDS and len(covered) < len(content_all)) or _other_county(query, key, nxt):
                     continue  # an exact hit was already weighed; "Bouleard" alone is the town
                 match = _Match(start, stop, key, _side(gaz.names[key], tokens.ca_marker),
                                whole_segment, False, dist, words=" ".join(tokens.raw[start:stop]))
@@ -578,7 +651,7 @@ def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer, *, deletes_only: bool = Fals
             continue
         hit = process.extractOne(query, gaz.choices, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
         if hit is not None and hit[0] != query and hit[0] not in _STREET_WORDS \
-                and not _short_word_edited(query, hit[0]):
+                and not _short_word_edited(query, hit[0]) and not _other_county(query, hit[0], ""):
             key = hit[0]
             cands = _side(gaz.names[key], tokens.ca_marker)
             return [_Match(idx[0], idx[-1] + 1, key, cands, True, False, 2,
@@ -602,6 +675,17 @@ def _short_word_edited(query: str, key: str) -> bool:
         q != k and min(len(q), len(k)) < TYPO_WORD_MIN
         and not (len(k) == len(q) + 1 and any(k[:i] + k[i + 1:] == q for i in range(len(k))))
         for q, k in zip(q_words, k_words, strict=True))
+
+
+def _other_county(query: str, key: str, nxt: str) -> bool:
+    """True when ``key`` is a county (a county form, or a name before "County" in the
+    text) that differs from ``query`` only by a plural "s": "King County"
+    (Washington) is not a misspelt Kings County."""
+    q_words, k_words = query.split(), key.split()
+    if "county" not in k_words and nxt != "county" or len(q_words) != len(k_words):
+        return False
+    differ = [(q, k) for q, k in zip(q_words, k_words, strict=True) if q != k]
+    return len(differ) == 1 and (differ[0][0] + "s" == differ[0][1] or differ[0][1] + "s" == differ[0][0])
 
 
 def _names_outside_exactly(tokens: _Tokens, gaz: Gazetteer) -> bool:
@@ -819,6 +903,8 @@ def _choose(matches: list[_Match], text: str, role: str, *, note: str | None = N
         if pairs:
             return _outside(pairs[0].cands[0], text, role, confidence=0.8, note=pairs[0].pair)
     matches = [m for m in matches if not (m.is_california and m.cands[0].kind == "state")]
+    if tokens is not None:
+        matches = _without_reference_points(matches, tokens)
     ca = [m for m in matches if m.is_california]
     if ca:
         places = [m for m in ca if m.cands[0].kind == "place"]
@@ -829,6 +915,12 @@ def _choose(matches: list[_Match], text: str, role: str, *, note: str | None = N
             return _empty_result(f"the text names more than one county ({names}); not guessing which")
         if places:
             consistent = [m for m in places if not hints or any(c.county_fips in hints for c in m.cands)]
+            elsewhere = [m for m in places if m not in consistent and not m.weak and not m.distance]
+            if consistent and elsewhere:
+                listed = "; ".join(f"'{m.words}' ({_describe_counties(m)})" for m in elsewhere)
+                county = _county_name(next(iter(hints)))
+                return _empty_result(f"the text names places outside {county} County, which it also "
+                                     f"names: {listed}; not guessing which")
             pool = consistent or places
             chosen = max(pool, key=lambda m: (m.whole_text, len(m.key), m.whole_segment, -m.start))
             others = [m for m in pool if m is not chosen and (m.start, m.stop) != (chosen.start, chosen.stop)]
@@ -857,6 +949,139 @@ def _choose(matches: list[_Match], text: str, role: str, *, note: str | None = N
         return _outside(chosen.cands[0], text, role, confidence=0.8 if chosen.distance == 0 else 0.6,
                         note=f"from '{chosen.words}'" if chosen.words else None)
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Region:
+    """A region of several counties named in the text ("the Bay Area")."""
+
+    start: int
+    stop: int
+    words: str
+    counties: frozenset[str] | None  # the counties it covers (None: too many to list)
+
+
+def _find_regions(tokens: _Tokens, matches: list[_Match]) -> list[_Region]:
+    """Regions of several counties: :data:`REGIONS`, a place before "metro"/
+    "metropolitan" ("the Los Angeles metro region"), and California named after
+    "or"/"and" as an alternative to a place ("San Diego or the rest of California")."""
+    raw, n = tokens.raw, len(tokens.raw)
+    found: list[_Region] = []
+    i = 0
+    while i < n:
+        stop = None if tokens.words[i] not in _REGION_FIRST_WORDS else next(
+            (j for j in range(min(i + 4, n), i, -1)
+             if tokens.segment[j - 1] == tokens.segment[i] and tokens.key(i, j) in REGIONS), None)
+        if stop is not None:
+            found.append(_Region(i, stop, " ".join(raw[i:stop]), REGIONS[tokens.key(i, stop)]))
+            i = stop
+            continue
+        if raw[i] == "california":
+            j = i - 1
+            while j >= 0 and raw[j] in _STATE_FILLER and i - j < 6:
+                j -= 1
+            if j >= 0 and raw[j] in ("or", "and"):
+                found.append(_Region(j + 1, i + 1, " ".join(raw[j + 1:i + 1]), None))
+        i += 1
+    for m in matches:
+        if m.is_california and m.stop < n and raw[m.stop] in METRO_WORDS \
+                and tokens.segment[m.stop] == tokens.segment[m.start]:
+            found.append(_Region(m.start, m.stop + 1, " ".join(raw[m.start:m.stop + 1]),
+                                 frozenset(c.county_fips or "" for c in m.cands if c.is_california)))
+    return found
+
+
+def _apart_from_regions(matches: list[_Match], regions: list[_Region],
+                        tokens: _Tokens) -> tuple[list[_Match], list[_Region]]:
+    """Names inside a region are no place ("San Francisco" in "the San Francisco Bay
+    Area"); a region inside a longer name, or overlapping the end of one, is no
+    region ("South Bay LA", "the Morro Bay area")."""
+    regions = [r for r in regions if not any(
+        m.start < r.stop and r.start < m.stop and (m.start < r.start or r.stop < m.stop) for m in matches)]
+    kept = [m for m in matches if not any(r.start < m.stop and m.start < r.stop for r in regions)]
+    tokens.refused.extend((r.start, r.stop) for r in regions)
+    return kept, regions
+
+
+def _qualifies(region: _Region, place: _Match, tokens: _Tokens) -> bool:
+    """Whether ``region`` only says where ``place`` is: the place lies in it and the
+    words between them do not join two things with "and"/"or" ("the Bay Area city of
+    Hayward", "Redcrest, Calif., in the Emerald Triangle"; not "the Sacramento area
+    and the Central Valley")."""
+    if region.counties is not None and not any(c.county_fips in region.counties for c in place.cands):
+        return False
+    first, second = (place, region) if place.stop <= region.start else (region, place)
+    between = [w for w in tokens.raw[first.stop:second.start] if w not in _ARTICLES]
+    return not between or (between[0] not in _COORDINATORS and between[-1] not in _COORDINATORS)
+
+
+def _region_conflict(regions: list[_Region], matches: list[_Match], tokens: _Tokens) -> str | None:
+    """Why a text that names a region of several counties gets no county, or
+    ``None`` when every region it names only qualifies a Californian place."""
+    places = [m for m in matches if m.is_california and m.cands[0].kind in ("place", "county")]
+    loose = [r for r in regions if not any(_qualifies(r, m, tokens) for m in places)]
+    if not loose or not all(m.is_california for m in matches):
+        return None
+    region = loose[0]
+    if not places:
+        return f"'{region.words}' names a region of several counties, not one county"
+    place = places[0]
+    return (f"the text names '{region.words}', a region of several counties, and '{place.words}' "
+            f"({_describe_counties(place)}); not guessing which")
+
+
+def _plural_counties(tokens: _Tokens, matches: list[_Match], gaz: Gazetteer) -> list[_Match]:
+    """Names before "counties" are counties: "San Diego and Imperial counties",
+    "Kern, Tulare and Kings counties" (two or more counties: not one answer)."""
+    if "counties" not in tokens.raw:
+        return matches
+    raw = tokens.raw
+    found: list[_Match] = []
+    for k in (i for i, r in enumerate(raw) if r == "counties"):
+        stop = k
+        while stop > 0:
+            hit = None
+            for start in range(stop - 1, max(stop - 4, -1), -1):
+                if tokens.segment[start] != tokens.segment[stop - 1]:
+                    break
+                cands = gaz.names.get(f"{tokens.key(start, stop)} county")
+                if cands and cands[0].kind == "county" and cands[0].is_california:
+                    hit = (start, cands)
+            if hit is None:
+                break
+            start, cands = hit
+            found.append(_Match(start, stop, f"{tokens.key(start, stop)} county", cands, False, False,
+                                words=" ".join(raw[start:stop])))
+            j = start - 1
+            while j >= 0 and raw[j] in ("and", "or"):
+                j -= 1
+            if j == start - 1 and start not in tokens.after_comma:
+                break
+            stop = j + 1
+    if not found:
+        return matches
+    kept = [m for m in matches if not any(f.start < m.stop and m.start < f.stop for f in found)]
+    return sorted(kept + found, key=lambda m: m.start)
+
+
+def _is_reference_point(match: _Match, tokens: _Tokens) -> bool:
+    """A place named to say where something else is: "60 miles east of Los Angeles"."""
+    j = match.start - 1
+    if j >= 0 and tokens.raw[j] == "the":
+        j -= 1
+    return j >= 1 and tokens.raw[j] == "of" and tokens.raw[j - 1] in _COMPASS \
+        and tokens.segment[j - 1] == tokens.segment[match.start]
+
+
+def _without_reference_points(matches: list[_Match], tokens: _Tokens) -> list[_Match]:
+    """Californian places named as reference points ("Orange County, just south of Los
+    Angeles") give way to the other Californian places or counties the text names."""
+    refs = [m for m in matches if m.is_california and _is_reference_point(m, tokens)]
+    if not refs or not any(m.is_california and m not in refs for m in matches):
+        return matches
+    for m in refs:
+        tokens.set_aside.append(f"'{m.words}' set aside: a reference point")
+    return [m for m in matches if m not in refs]
 
 
 def _is_united_states(cand: Candidate) -> bool:
@@ -1013,7 +1238,7 @@ def _resolve_text(text: str, role: str) -> dict[str, Any] | _PendingPoint:
                 return _choose([match], text, role, note="street not located; place centroid") or _empty_result()
     # 4. an explicit state or country outside California (when the text names
     # other places too, the roles of its words decide, below)
-    matches = _with_pairs(_find_matches(tokens, gaz), tokens, gaz)
+    matches = _plural_counties(tokens, _with_pairs(_find_matches(tokens, gaz), tokens, gaz), gaz)
     region = None if len(matches) > 1 and any(m.pair for m in matches) else \
         _explicit_region(text, tokens, gaz, matches)
     if region is not None:
@@ -1027,9 +1252,15 @@ def _resolve_text(text: str, role: str) -> dict[str, Any] | _PendingPoint:
         if state is not None and state != "CA" and not any(m.is_california for m in matches):
             return _outside(gaz.state_codes[state.lower()], text, role, note=f"ZIP {zip5}")
         note = (note + "; " if note else "") + f"ZIP {zip5} not in the gazetteer"
-    # 6. names anywhere in the text, then typos
+    # 6. names anywhere in the text, then typos; a region of several counties is no county
     if note == "street not located":
         note = "street not located; place centroid"
+    regions = _find_regions(tokens, matches)
+    if regions:
+        matches, regions = _apart_from_regions(matches, regions, tokens)
+        conflict = _region_conflict(regions, matches, tokens)
+        if conflict is not None:
+            return _with_set_aside(_empty_result(conflict), tokens)
     if matches and not any(m.whole_segment and m.is_california for m in matches):
         matches = _prefer_longer_typo(matches, tokens, gaz)
     chosen = _choose(matches, text, role, note=note, tokens=tokens)
@@ -1037,6 +1268,11 @@ def _resolve_text(text: str, role: str) -> dict[str, Any] | _PendingPoint:
         chosen = _choose(_fuzzy_matches(tokens, gaz), text, role, note=note)
     if chosen is None:
         chosen = _empty_result(f"no California place found in {_quote(text)!r}")
+    return _with_set_aside(chosen, tokens)
+
+
+def _with_set_aside(chosen: dict[str, Any], tokens: _Tokens) -> dict[str, Any]:
+    """``chosen`` with what was set aside, and why, added to ``matched`` or ``error``."""
     if tokens.set_aside:
         why = "; ".join(tokens.set_aside)
         if chosen["matched"] is not None:

@@ -18,7 +18,8 @@ wrong county (0.9 %), 16/20 places outside California handled. Its misses ('Vida
 Ga.' read as Visalia, 'SAVANNAH, Ga.' and 'Douglas, Ga.' not kept as Georgia, 'from
 Mexico' kept as US) were the classes of failure the outside-California rules (merge
 6e527cf) were written for, with invented phrases: since then 87/88, 1/112, 20/20, a
-regression guard.
+regression guard. After the several-places, region and reference-point rules (branch
+geo-rules, 2026-12-05, written against the misses of sets 2-4): 88/88, 0/112, 20/20.
 
 Set 2 (``geocode_fresh_holdout_2.csv``, frozen at 3dd19ee; 187 phrases, 107 pages).
 First evaluation (2026-12-04, main cd5de87): 104/112 right (92.9 %), 4/152 wrong
@@ -27,7 +28,10 @@ without sight of it: 104/112, 4/152, 25/35. All three targets missed; the xfail
 reasons below list every miss. Since then it is a tuning set: its misses were read
 and rules written against their kinds (typos need strong evidence; a common-word
 town such as Rescue or Commerce is a place only in a place position). Third
-evaluation: 106/112 right (94.6 %), 4/152 wrong, 25/35 outside handled.
+evaluation: 106/112 right (94.6 %), 4/152 wrong, 25/35 outside handled. Fourth,
+after rules written against the misses of sets 2-4 (several places in different
+counties, regions of several counties, highway names; branch geo-rules): 106/112,
+1/152 wrong (0.7 %, the target met), 25/35. Tuned on: not an honest figure.
 
 Set 3 (``geocode_fresh_holdout_3.csv``, frozen at eb4382f; 379 phrases, 165 pages,
 built 2026-12-05 by a developer who never ran the geocoder or read its rules).
@@ -36,7 +40,14 @@ merge 6e527cf): 168/187 right (89.8 %), 9/277 wrong (3.2 %), 73/102 outside
 handled; second evaluation (after merge of the typo and common-word rules, written
 without sight of it): the same. All three targets missed, by more than on set 2: the rules have not
 generalised to a third sample of the world's phrasing. The xfail reasons list
-the classes of miss; the rows are in the file.
+the classes of miss; the rows are in the file. Since then a tuning set: rules were
+written against its classes of miss (branch geo-rules, 2026-12-05: several places in
+different counties, regions of several counties, 'Sierra', highway names and typos
+across street types, town names in lower case after an article, a region qualifying
+a place, reference points, 'King County' and 'Elk Grove Village', the communities of a
+joint census place such as Poplar), with invented
+phrases, then measured here: 174/187 right (93.0 %), 0/277 wrong (the target met),
+73/102 outside handled. Tuned on: not an honest figure.
 
 Set 4 (``geocode_fresh_holdout_4.csv``, frozen at 700be26; 160 phrases, 61 pages): a
 second developer built 203 rows in parallel with set 3, without sight of it or of
@@ -45,6 +56,9 @@ evaluation (2026-12-05, main after the typo and common-word rules): 77/82 right
 (93.9 %), 6/125 wrong (4.8 %), 29/35 outside handled. Two of its wrong counties are
 labels its builder flagged as unsure (checkpoints named for a town in the next
 county), and one is the project's own convention ('Inland Empire' as Riverside).
+Its misses were read with those of sets 2 and 3 (branch geo-rules): a tuning set
+since, unchanged at 77/82, 6/125, 29/35 (the convention is kept; its other misses
+are of kinds no rule was written for). The next untouched set gives the honest figure.
 """
 
 from __future__ import annotations
@@ -77,11 +91,11 @@ class Holdout:
 HOLDOUTS = {
     "set 1": Holdout(
         file="geocode_fresh_holdout.csv", earlier=("geocode_real_text.csv",), min_rows=120, min_pages=50,
-        floor=(88, 112, 20, 87, 1, 20), misses={}, pages_apart=False,
+        floor=(88, 112, 20, 88, 0, 20), misses={}, pages_apart=False,
     ),
     "set 2": Holdout(
         file="geocode_fresh_holdout_2.csv", earlier=("geocode_real_text.csv", "geocode_fresh_holdout.csv"),
-        min_rows=120, min_pages=50, floor=(112, 152, 35, 106, 4, 25),
+        min_rows=120, min_pages=50, floor=(112, 152, 35, 106, 1, 25),
         misses={
             "right county": (
                 "third evaluation (tuned on): 106/112 right (94.6 %), 6 rejected (first: 104, 8; the Rescue "
@@ -89,13 +103,6 @@ HOLDOUTS = {
                 "(Imperial), 'the L.A. law firm' (nickname set aside), and places the gazetteer lacks: "
                 "Little Saigon (read as outside California), Travis Air Force Base, CSU Channel Islands, "
                 "'Casita Springs' (Casitas Springs)"),
-            "wrong county": (
-                "first evaluation 2026-12-04: 4/152 wrong (2.6 %), all phrases naming no single county: "
-                "'between the Mexican border and the Los Angeles Metro region' (San Diego County) -> Los "
-                "Angeles, 'the Highway 101 corridor or in the Valley itself' (Sonoma) -> 'the valley' as "
-                "Los Angeles County, 'It starts in Sacramento, comes down over to the Bay Area' -> "
-                "Sacramento, 'as far afield as the Mojave Desert, the steep mountains on the North Coast' "
-                "-> the town Mojave (Kern)"),
             "outside": (
                 "25/35 places outside California handled. Placed inside California: 'farms near Milford' "
                 "(Utah) -> Milford (Lassen), 'officers in Ontario and Medford' (Oregon) -> Ontario (San "
@@ -110,25 +117,22 @@ HOLDOUTS = {
     "set 3": Holdout(
         file="geocode_fresh_holdout_3.csv",
         earlier=("geocode_real_text.csv", "geocode_fresh_holdout.csv", "geocode_fresh_holdout_2.csv"),
-        min_rows=200, min_pages=100, floor=(187, 277, 102, 168, 9, 73),
+        min_rows=200, min_pages=100, floor=(187, 277, 102, 174, 0, 73),
         misses={
             "right county": (
-                "first evaluation 2026-12-05: 168/187 right (89.8 %), 19 rejected: gazetteer gaps (Otay Mesa "
-                "Port of Entry three times, the San Onofre checkpoint, El Centro Sector, Poplar, the Gaslamp "
-                "District, Cal State LA read as outside), two places of one county read as a conflict "
-                "(Garberville/Redway, 'SAN JOSE (CBS SF)'), a common word read as a town ('coyote' against "
-                "San Diego), a cross street ('Belmont and First in Fresno') and a metro name ('San Francisco "
-                "Bay Area city of Hayward') against the place they qualify, and a court citation"),
-            "wrong county": (
-                "first evaluation 2026-12-05: 9/277 wrong (3.2 %), all phrases naming no single county: "
-                "'Sierra' (the mountains) as Sierra County twice, 'Pacific Coast Highway' as Pacifica by "
-                "typo twice, 'Silicon Valley' as Santa Clara County, and the first of several places named "
-                "('San Diego and Imperial counties', 'not just San Diego or ... California', 'the "
-                "Sacramento area and the Central Valley', 'Ontario, Montclair, and Pomona')"),
+                "tuned on (branch geo-rules): 174/187 right (93.0 %; first evaluation 168), 13 rejected: "
+                "gazetteer gaps (Otay Mesa Port of Entry three times, the San Onofre checkpoint, El Centro "
+                "Sector, the Gaslamp District, Cal State LA read as outside, St. Nicholas Episcopal "
+                "Church, 'the outskirts of Imperial' with Imperial a common word), 'SAN JOSE (CBS SF)' (a "
+                "broadcaster's nickname read as a second county), a cross street ('Belmont and First in "
+                "Fresno'), 'the East Bay portion of the San Francisco Metropolitan Area in Contra Costa "
+                "County' (the metro region read as San Francisco's county only), and a court citation"),
             "outside": (
-                "first evaluation 2026-12-05: 73/102 places outside California handled. Placed inside "
+                "first evaluation 2026-12-05: 73/102 places outside California handled (tuned on: the "
+                "same; 'King County' and 'Elk Grove Village' are now rejected rather than read as Kings "
+                "County and Elk Grove, but keep no state). Placed inside "
                 "California: namesakes without their state (Richmond and Upland-by-typo in Virginia, Lake "
-                "County, Bridgeport and Elk Grove Village in Illinois, King County WA as Kings County, "
+                "County and Bridgeport in Illinois, "
                 "Brooks County TX as Brooks, Las Vegas's 'the Valley' as Los Angeles, 'Sonora' the "
                 "Mexican state as the town, 'a Mexican village ... from San Diego'); rejected without a "
                 "state or country kept: US places the gazetteer does not hold (Gurnee, Elgin, Aurora, "
@@ -143,14 +147,16 @@ HOLDOUTS = {
         min_rows=150, min_pages=50, floor=(82, 125, 35, 77, 6, 29),
         misses={
             "right county": (
-                "first evaluation 2026-12-05: 77/82 right (93.9 %), 1 rejected, 4 in another county: "
+                "first evaluation 2026-12-05 and tuned on since (branch geo-rules, unchanged): "
+                "77/82 right (93.9 %), 1 rejected, 4 in another county: "
                 "'the Fruitvale District' (Oakland) as Santa Clara County, 'the San Clemente Border Patrol "
                 "checkpoint' as Orange and 'the Temecula Border Patrol checkpoint' as Riverside (both in "
                 "San Diego County by their builder's reading, flagged unsure), 'the Santa Maria Urban "
                 "Ministry' (San Jose) as Santa Barbara County"),
             "wrong county": (
-                "first evaluation 2026-12-05: 6/125 wrong (4.8 %): the four above, 'the Inland Empire' "
-                "as Riverside (the project's own convention; two counties), and 'Oak Park' (Sacramento) as "
+                "first evaluation 2026-12-05 and tuned on since (unchanged): 6/125 wrong (4.8 %): the "
+                "four above, 'the Inland Empire' as Riverside (the project's own convention, kept and "
+                "documented in geo._gazetteer.NICKNAMES; two counties), and 'Oak Park' (Sacramento) as "
                 "Oak Park in Ventura County"),
             "outside": "first evaluation 2026-12-05: 29/35 places outside California handled",
         },
