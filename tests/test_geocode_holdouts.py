@@ -56,6 +56,15 @@ evaluation (2026-12-05, main after the typo and common-word rules): 77/82 right
 (93.9 %), 6/125 wrong (4.8 %), 29/35 outside handled. Two of its wrong counties are
 labels its builder flagged as unsure (checkpoints named for a town in the next
 county), and one is the project's own convention ('Inland Empire' as Riverside).
+
+Set 5 (``geocode_fresh_holdout_5.csv``, frozen at 62b4946; 245 phrases, 88 pages,
+built 2026-12-05 by a developer who never ran the geocoder or read its rules; its
+header lists the labels its builder was unsure of; before its first evaluation, the
+US state of 22 outside rows was moved from the county column, where its builder
+had slipped it, to the state column). First evaluation (2026-12-05,
+main c01b706: after the rules tuned on sets 1-4): 152/159 right (95.6 %), 6/205
+wrong (2.9 %), 28/40 outside handled. All three targets missed; the rules tuned
+on sets 2-4 cut their wrong counties to 1, 0 and 6 but did not carry over to it.
 Its misses were read with those of sets 2 and 3 (branch geo-rules): a tuning set
 since, unchanged at 77/82, 6/125, 29/35 (the convention is kept; its other misses
 are of kinds no rule was written for). The next untouched set gives the honest figure.
@@ -63,6 +72,7 @@ are of kinds no rule was written for). The next untouched set gives the honest f
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -161,12 +171,25 @@ HOLDOUTS = {
             "outside": "first evaluation 2026-12-05: 29/35 places outside California handled",
         },
     ),
+    "set 5": Holdout(
+        file="geocode_fresh_holdout_5.csv",
+        earlier=("geocode_real_text.csv", "geocode_fresh_holdout.csv", "geocode_fresh_holdout_2.csv",
+                 "geocode_fresh_holdout_3.csv", "geocode_fresh_holdout_4.csv"),
+        min_rows=200, min_pages=80, floor=(159, 205, 40, 152, 6, 28),
+        misses={
+            "right county": "first evaluation 2026-12-05 (main c01b706, after the geo-rules merge): 152/159 right "
+                            "(95.6 %), 5 rejected",
+            "wrong county": "first evaluation 2026-12-05: 6/205 Californian phrases in a wrong county (2.9 %)",
+            "outside": "first evaluation 2026-12-05: 28/40 places outside California handled",
+        },
+    ),
 }
 
 
 def _read(file: str) -> pd.DataFrame:
-    """A labelled set; the holdouts open with three comment lines."""
-    skip = 3 if file.startswith("geocode_fresh_holdout") else 0
+    """A labelled set; the holdouts open with comment lines (``#``: how the set was built, unsure labels)."""
+    with open(DATA / file, encoding="utf-8") as lines:
+        skip = sum(1 for _ in itertools.takewhile(lambda line: line.startswith("#"), lines))
     return pd.read_csv(DATA / file, dtype=str, keep_default_na=False, skiprows=skip)
 
 
