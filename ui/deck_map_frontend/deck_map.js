@@ -80,7 +80,8 @@
   }
 
   function recordRendered(deck, element) {
-    if (play.pending !== null) {  // the frame drawn with the month switched to
+    if (play.warming) { play.warming = false; setTimeout(warmed, 0); }
+    else if (play.pending !== null) {  // the frame drawn with the month switched to
       const now = clock();
       const step = play.pending;
       play.pending = null;
@@ -132,7 +133,8 @@
 
   // ------------------------------------------------------------------ playback
   const GROUP_MARK = "@m";
-  const play = {args: null, key: null, index: 0, playing: false, timer: null, pending: null, log: [], controls: null};
+  const play = {args: null, key: null, index: 0, playing: false, timer: null, pending: null, log: [], controls: null,
+                warming: false, opacity: {}};
   // the page's clock when the frame is the app's (same origin), so steps line up with the page's probes
   function clock() {
     try { return window.top.performance.now(); } catch (error) { return performance.now(); }
@@ -156,8 +158,9 @@
     // a clone that changes only `visible` keeps the layer's attributes: nothing is rebuilt
     deck.setProps({layers: deck.props.layers.map(function (layer) {
       const own = groupOf(layer.id);
-      if (own === null || layer.props.visible === (own === group)) return layer;
-      return layer.clone({visible: own === group});
+      const opacity = play.opacity[layer.id];
+      if (own === null || (layer.props.visible === (own === group) && layer.props.opacity === opacity)) return layer;
+      return layer.clone({visible: own === group, opacity: opacity});
     })});
     deck.redraw(true);
     const label = args.labels[index];
@@ -241,8 +244,24 @@
     play.controls = makeControls(play.args);
     maps.parentNode.insertBefore(play.controls.bar, maps.nextSibling);
     play.index = 0;
+    // the first frame draws every month's layers, transparent but for the first month's: their
+    // buffers and shader programs are ready before the first step, which then only switches
+    const first = play.args.groups[0];
+    play.opacity = {};
+    const deck = state.decks[0];
+    deck.setProps({layers: deck.props.layers.map(function (layer) {
+      const own = groupOf(layer.id);
+      if (own === null) return layer;
+      play.opacity[layer.id] = layer.props.opacity;
+      return layer.clone({visible: true, opacity: own === first ? layer.props.opacity : 0});
+    })});
+    play.warming = true;
+  }
+
+  function warmed() {  // after the warming frame: the first month alone, then play
+    if (!play.args) return;
     showMonth(0);
-    setPlaying(args.playback.autoplay !== false);
+    setPlaying(play.args.autoplay !== false);
   }
 
   function stopPlayback() {
