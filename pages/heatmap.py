@@ -92,7 +92,8 @@ county_scale = colours.heatmap_scale(
 view = chrome.map_view("heatmap_map", decks.view_for_counties(filters.counties, regions=filters.regions))
 if playing and comparison is None:
     # every month of the period read once and sent once; the browser steps through them
-    played = cells.months_between(filters.start or months[0], filters.end or months[-1])
+    period_months = cells.months_between(filters.start or months[0], filters.end or months[-1])
+    played = period_months[-deck_map.PLAY_MAX_MONTHS:]  # a bounded read and payload; a narrower period plays earlier ones
     try:
         monthly = cell_counts_by_month(viewer, filters, res=res, measure=measure, months=tuple(played))
     except RoutesError as error:
@@ -123,8 +124,10 @@ with map_column:
             label=f"Heatmap of {MEASURE_LABELS[measure].lower()} per cell, month by month",
             notes=["refused: " + monthly.refused[m] if m in monthly.refused else "" for m in played],
         )
+        longer = (f"the last {len(played)} of the period's {len(period_months)} months (narrow the period to play "
+                  "earlier ones)" if len(period_months) > len(played) else f"{len(played)} months")
         st.caption(
-            f"Playing {len(played)} months in the map: pause or drag the slider under it; "
+            f"Playing {longer} in the map: pause or drag the slider under it; "
             "“Stop” in the sidebar shows the whole period again."
         )
     elif comparison is None:

@@ -131,3 +131,16 @@ def test_play_sends_every_month_once_and_stop_keeps_the_page(built: Path) -> Non
     assert app.get("deck_gl_json_chart")  # the single map again
     ran_ok(next(b for b in app.button if b.key == "f_play_button").click().run())  # a third press: playing again
     assert _component_args(app)["playback"]["labels"][0] == "Jan 2024"
+
+
+def test_a_long_period_plays_its_last_months(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole calendar (the default period) plays its last ``PLAY_MAX_MONTHS`` months, and says so."""
+    from ui import deck_map
+
+    monkeypatch.setattr(deck_map, "PLAY_MAX_MONTHS", 6)  # the fixture's calendar is 24 months
+    app = ran_ok(page_app(HEATMAP, VIEWERS["partner"]).run())
+    calendar = app.select_slider(key="f_period").options
+    ran_ok(next(b for b in app.button if b.key == "f_play_button").click().run())
+    labels = _component_args(app)["playback"]["labels"]
+    assert labels == calendar[-6:] and len(calendar) > 6
+    assert any(f"the last {len(labels)} of the period's {len(calendar)} months" in c.value for c in app.caption)
