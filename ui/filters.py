@@ -9,7 +9,8 @@ so copying the URL bookmarks the view; opening such a URL restores it.
 :func:`sidebar_compare` adds the compare mode (two periods side by side or a
 change map); :func:`url_choice` keeps a page's own controls (resolution,
 measure…) in the URL the same way; :func:`advance_play` steps the period one
-month per rerun while "play" is on (pages call it last).
+month per rerun while "play" is on (pages call it last), except on a page that
+plays the months in its map (``play_in_browser``: the Heatmap, ``ui.deck_map.played_months``).
 """
 
 from __future__ import annotations
