@@ -12,8 +12,8 @@ peak (``VmHWM``) from ``/proc``.
 Issue 23's figures (:func:`measure_views`, read by :func:`speed_rows`): every view
 of :data:`VIEWS` (each page, and the heatmap's side-by-side compare) from navigation
 to its maps drawn with their data (:data:`SETTLE_PROBE`, :func:`settled`), a filter
-change on Statewide and the Heatmap, and playback steps on the Heatmap
-(:func:`playback_steps`); each divided by the same measurement of a trivial page,
+change on Statewide and the Heatmap, and playback steps on the Heatmap (the
+map component's own stamps, :func:`component_steps`); each divided by the same measurement of a trivial page,
 ``bench/floor_app.py``, on its own server in the same run (:func:`measure_floor`),
 and judged PASS/MISS against :data:`TARGETS_S` without failing the run.
 """
@@ -354,16 +354,47 @@ def _change_filter(page, maps: int, timeout_ms: int) -> dict:
     return _settle(page, since=since, maps=maps, timeout_ms=timeout_ms, no_map_ms=NO_MAP_MS)
 
 
+def component_steps(log: list[list[float | None]]) -> list[float]:
+    """Seconds per playback step from the map component's stamps (``data-step-log``).
+
+    Each entry is ``[month index, switched, drawn, shown]`` (``ui/deck_map_frontend``):
+    a step is from the switch to the month until the frame drawn with it is on
+    screen (two animation frames after deck.gl drew it). The first entry is the
+    first month shown as the map appears, not a step; entries not yet on screen
+    are left out.
+
+    >>> component_steps([[0, 100.0, 900.0, 1000.0], [1, 1500.0, 1510.0, 1600.0], [2, 2100.0, 2105.0, None]])
+    [0.1]
+    """
+    return [(shown - switched) / 1000 for _, switched, _, shown in log[1:]
+            if shown is not None and switched is not None]
+
+
+#: The map component's frame, and the element on which it stamps each playback step.
+PLAY_FRAME = 'iframe[title*="deck_map"]'
+PLAY_STAMPS = '[data-testid="routesDeckMap"]'
+
+
 def _playback(page, timeout_ms: int, *, steps: int = 4) -> list[float]:
-    """Press "Play months" and time ``steps`` months' maps after the first."""
-    since = page.evaluate("performance.now()")
+    """Press "Play months" and time ``steps`` months after the first, as the map component stamps them.
+
+    The Heatmap sends every month once and the component steps in the browser
+    (``ui/deck_map.py``'s ``played_months``); each step is the time from the
+    switch to the month until its frame is on screen (:func:`component_steps`).
+    """
     page.get_by_role("button", name=re.compile("Play months")).click(timeout=timeout_ms)
-    page.wait_for_function(
-        "([since, n, gap]) => { const t = self.__routesDraws.map(d => d[0]).filter(x => x >= since).sort((a, b) => a - b);"
-        " let ends = 0; for (let i = 0; i < t.length; i++) if (i + 1 === t.length ? performance.now() - t[i] > gap : t[i + 1] - t[i] > gap) ends++;"
-        " return ends > n; }", arg=[since, steps, 400], polling=100, timeout=timeout_ms)
-    draws = page.evaluate("self.__routesDraws")
-    return playback_steps(draws, since=since)[:steps]
+    page.wait_for_selector(PLAY_FRAME, timeout=timeout_ms)
+    frame = page.frame_locator(PLAY_FRAME).first
+    stamps = frame.locator(PLAY_STAMPS).first
+    deadline = time.monotonic() + timeout_ms / 1000
+    log: list = []
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            log = json.loads(stamps.get_attribute("data-step-log", timeout=1_000) or "[]")
+        if len(component_steps(log)) >= steps:
+            break
+        page.wait_for_timeout(200)
+    return component_steps(log)[:steps]
 
 
 def measure_views(url: str, browser, *, timeout_ms: int, available: set[str]) -> dict:

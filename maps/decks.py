@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import cache
 
 import pandas as pd
@@ -212,6 +213,20 @@ def heatmap_deck(
     hidden
         How a hidden count reads (the page's :func:`query.release.hidden_text`; default "fewer than 11").
     """
+    drawn = heatmap_layers(counts, scale=scale, county_scale=county_scale, measure=measure, layer_id=layer_id, hidden=hidden)
+    return make_deck(drawn, view_state=view_state)
+
+
+def heatmap_layers(
+    counts: pd.DataFrame,
+    *,
+    scale: ColourScale,
+    county_scale: ColourScale | None = None,
+    measure: str = "records",
+    layer_id: str = "cells",
+    hidden: str | None = None,
+) -> list[pdk.Layer]:
+    """The data layers of :func:`heatmap_deck` (no base layers), bottom to top."""
     counts = counts.assign(tip=cell_tips(counts, measure=measure, hidden=hidden))
     is_cell = counts["level"].eq("cell")
     cells, coarse = counts[is_cell], counts[~is_cell]
@@ -232,7 +247,57 @@ def heatmap_deck(
                                                layer_id=f"{layer_id}-rolled-up"))
     drawn.append(L.suppressed_hexagon_layer(cells, layer_id=f"{layer_id}-suppressed", hidden=hidden))
     drawn.append(L.hexagon_layer(cells[~rolled], scale=scale, value_column=value_column, layer_id=layer_id))
-    return make_deck(drawn, view_state=view_state)
+    return drawn
+
+
+#: How a playback deck's layer id names the month group it belongs to: ``cells@m3``.
+PLAYBACK_GROUP_MARK = "@m"
+
+
+@dataclass(frozen=True)
+class PlaybackDeck:
+    """A heatmap deck holding every played month's layers, and which layers each month shows.
+
+    ``deck`` has the base layers once and, for each distinct month map, its
+    :func:`heatmap_layers` with ids ending in ``@m<group>`` (only the first month's
+    visible). ``groups[i]`` is the group month ``i`` shows: months whose maps are
+    the same (the release's months of one quarter) share one group.
+    """
+
+    deck: pdk.Deck
+    groups: tuple[int, ...]
+
+
+def heatmap_playback_deck(
+    monthly: Sequence[pd.DataFrame],
+    *,
+    scale: ColourScale,
+    county_scale: ColourScale | None = None,
+    measure: str = "records",
+    view_state: pdk.ViewState | None = None,
+    hidden: str | None = None,
+) -> PlaybackDeck:
+    """One deck for playing months in the browser: each month's map drawn as :func:`heatmap_deck` draws it.
+
+    ``monthly`` holds one :func:`query.cells.cell_counts` frame per month, in
+    playing order. The browser steps by switching which group's layers are
+    visible (``ui/deck_map_frontend``): no data is sent or rebuilt per month.
+    """
+    groups: list[int] = []
+    seen: dict[str, int] = {}
+    drawn: list[pdk.Layer] = []
+    for frame in monthly:
+        key = pd.util.hash_pandas_object(frame.reset_index(drop=True), index=False).to_numpy().tobytes().hex() \
+            if len(frame) else "empty"
+        if key not in seen:
+            group = seen[key] = len(seen)
+            for layer in heatmap_layers(frame, scale=scale, county_scale=county_scale, measure=measure,
+                                        hidden=hidden, layer_id="cells"):
+                layer.id = f"{layer.id}{PLAYBACK_GROUP_MARK}{group}"
+                layer.visible = group == 0
+                drawn.append(layer)
+        groups.append(seen[key])
+    return PlaybackDeck(deck=make_deck(drawn, view_state=view_state), groups=tuple(groups))
 
 
 def percent_change(before: object, after: object) -> str:

@@ -17,6 +17,7 @@ cell_counts = snapshot_cached(cells.cell_counts)
 scale_values = snapshot_cached(cells.scale_values)
 cell_change = snapshot_cached(cells.cell_change)
 cell_breakdown = snapshot_cached(cells.cell_breakdown)
+cell_counts_by_month = snapshot_cached(cells.cell_counts_by_month)
 
 MEASURE_LABELS = {"records": "Records", "victims": "Victims", "per_capita": "Per 100,000 residents"}
 WHAT = {
@@ -48,7 +49,8 @@ with st.sidebar:
         help="Off: colours fixed on all records statewide, so they stay comparable while filters change.",
     )
 
-filters = ui_filters.sidebar_filters(viewer)
+filters = ui_filters.sidebar_filters(viewer, play_in_browser=True)  # Play months: played in the map, no reruns
+playing = ui_filters.is_playing()
 months = ui_filters.available_months(viewer, filters)
 comparison = ui_filters.sidebar_compare(filters, months=months)
 
@@ -88,12 +90,47 @@ county_scale = colours.heatmap_scale(
     unit=MEASURE_LABELS[measure].lower(), n=4, palette_name="blues",
 )
 view = chrome.map_view("heatmap_map", decks.view_for_counties(filters.counties, regions=filters.regions))
+if playing and comparison is None:
+    # every month of the period read once and sent once; the browser steps through them
+    period_months = cells.months_between(filters.start or months[0], filters.end or months[-1])
+    played = period_months[-deck_map.PLAY_MAX_MONTHS:]  # a bounded read and payload; a narrower period plays earlier ones
+    try:
+        monthly = cell_counts_by_month(viewer, filters, res=res, measure=measure, months=tuple(played))
+    except RoutesError as error:
+        chrome.show_error(error)
+    month_cells = monthly.counts[monthly.counts["level"].eq("cell")]
+    scale = colours.heatmap_scale(  # one month's scale, as the single-month map's
+        statewide, period_fraction=1 / max(len(months), 1), minimum=viewer.k if measure != "per_capita" else 0.0,
+        unit=MEASURE_LABELS[measure].lower(), view_values=month_cells["value"] if rescale else None,
+    )
+    county_scale = colours.heatmap_scale(
+        [], view_values=monthly.counts.loc[monthly.counts["level"].eq("county"), "value"],
+        unit=MEASURE_LABELS[measure].lower(), n=4, palette_name="blues",
+    )
 
 map_column, legend_column = st.columns([5, 1.4])
 selected_hex = None
 with map_column:
     chrome.reset_view_button("heatmap_map", fitted=zoomed_in)
-    if comparison is None:
+    if playing and comparison is None:
+        by_month = {m: frame.drop(columns="month") for m, frame in monthly.counts.groupby("month", sort=False)}
+        empty = monthly.counts.drop(columns="month").iloc[:0]
+        playback = decks.heatmap_playback_deck(
+            [by_month.get(m, empty) for m in played], scale=scale, county_scale=county_scale, measure=measure,
+            view_state=view, hidden=hidden,
+        )
+        deck_map.played_months(
+            playback, months=played, key=chrome.map_key("heatmap_map") + "_play", default_view=view, height=520,
+            label=f"Heatmap of {MEASURE_LABELS[measure].lower()} per cell, month by month",
+            notes=["refused: " + monthly.refused[m] if m in monthly.refused else "" for m in played],
+        )
+        longer = (f"the last {len(played)} of the period's {len(period_months)} months (narrow the period to play "
+                  "earlier ones)" if len(period_months) > len(played) else f"{len(played)} months")
+        st.caption(
+            f"Playing {longer} in the map: pause or drag the slider under it; "
+            "“Stop” in the sidebar shows the whole period again."
+        )
+    elif comparison is None:
         # one chart per detail level: a pick is a row index, so kept across levels it would
         # highlight another cell while the breakdown below still described the old one
         event = st.pydeck_chart(
@@ -203,4 +240,3 @@ if choice:
                                   width="stretch")
 
 chrome.attribution_footer()
-ui_filters.advance_play()

@@ -53,6 +53,7 @@ __all__ = [
     "cell_breakdown",
     "cell_change",
     "cell_counts",
+    "cell_counts_by_month",
     "cell_from_hex",
     "cell_label",
     "histogram_by_month",
@@ -73,6 +74,8 @@ ROLL_UP_LEVELS = 2
 BREAKDOWN_DIMENSIONS = ("trafficking_type", "record_type", "source_kind", "indicator", "month")
 
 _COUNT_COLUMNS = ["records", "victims"]
+#: The columns of :func:`cell_counts`.
+_CELL_COLUMNS = ["level", "cell", "hex", "res", "county_fips", "records", "victims", "per_100k", "value", "rolled_up", "suppressed"]
 
 
 # ------------------------------------------------------------------ connections
@@ -330,9 +333,83 @@ def cell_counts(
     out["per_100k"] = (out["records"].astype("Float64") / pop * 100_000).round(1)
     column = {"records": "records", "victims": "victims", "per_capita": "per_100k"}[measure]
     out["value"] = out[column].astype("Float64")
-    return out[
-        ["level", "cell", "hex", "res", "county_fips", "records", "victims", "per_100k", "value", "rolled_up", "suppressed"]
-    ]
+    return out[_CELL_COLUMNS]
+
+
+@dataclass(frozen=True)
+class MonthlyCells:
+    """:func:`cell_counts` of each month of a period, read at once (what playback sends the browser).
+
+    ``counts`` holds every month's rows with a ``month`` column (first of the
+    month); ``refused`` names the months whose read the filter guard refused, with
+    its reason (they have no rows).
+    """
+
+    months: tuple[date, ...]
+    counts: pd.DataFrame
+    refused: dict[date, str]
+
+
+def months_between(start: date, end: date) -> list[date]:
+    """The first of each month from ``start`` to ``end`` (inclusive).
+
+    >>> [m.month for m in months_between(date(2024, 11, 5), date(2025, 2, 1))]
+    [11, 12, 1, 2]
+    """
+    first, last = start.year * 12 + start.month - 1, end.year * 12 + end.month - 1
+    return [date(i // 12, i % 12 + 1, 1) for i in range(first, last + 1)]
+
+
+def cell_counts_by_month(
+    viewer: Viewer,
+    filters: Filters,
+    *,
+    res: int,
+    measure: str = "records",
+    months: list[date] | tuple[date, ...],
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> MonthlyCells:
+    """:func:`cell_counts` for each of ``months`` alone, on one connection.
+
+    Each month's rows are exactly what the single-month heatmap reads (the same
+    reader, filters narrowed to that month): the same roll-up, the same cells
+    under k suppressed, and for a viewer who reads the release the month's
+    released values (its quarter's: the release's cells are quarters, so the
+    months of one quarter share one read).
+
+    Parameters
+    ----------
+    months
+        The months to read (first of the month), in the order they play.
+
+    Returns
+    -------
+    MonthlyCells
+        Every month's :func:`cell_counts` rows with a ``month`` column; a month the
+        filter guard refuses has no rows and is named in ``refused``.
+    """
+    protected = release.reads_release(viewer)
+    frames: list[pd.DataFrame] = []
+    refused: dict[date, str] = {}
+    read: dict[tuple[date, date], pd.DataFrame | str] = {}
+    with _connection(viewer, con) as c:
+        for month in months:
+            one = filters.with_period(month, month)
+            widened = release.widen_to_quarters(one) if protected else one
+            slot = (widened.start or month, widened.end or month)
+            if slot not in read:
+                try:
+                    read[slot] = cell_counts(viewer, one, res=res, measure=measure, con=c)
+                except suppression.FilterIsolationError as error:
+                    read[slot] = str(error)
+            got = read[slot]
+            if isinstance(got, str):
+                refused[month] = got
+            else:
+                frames.append(got.assign(month=month))
+    columns = ["month", *_CELL_COLUMNS]
+    counts = pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+    return MonthlyCells(months=tuple(months), counts=counts, refused=refused)
 
 
 def scale_values(

@@ -108,6 +108,15 @@ def test_playback_steps_split_frames_into_months() -> None:
     assert playback_steps(draws[:3], since=500.0) == []
 
 
+def test_component_steps_time_each_switch_to_its_frame_on_screen() -> None:
+    from bench.browser import component_steps
+
+    # the first month is the map appearing, not a step; a step not yet on screen is not counted
+    log = [[0, 100.0, 900.0, 1000.0], [1, 1500.0, 1510.0, 1600.0], [2, 2100.0, 2105.0, 2350.0], [3, 2900.0, 2905.0, None]]
+    assert component_steps(log) == pytest.approx([0.1, 0.25])
+    assert component_steps(log[:1]) == []
+
+
 def test_speed_rows_judge_each_figure_against_its_target_and_floor() -> None:
     from bench.browser import speed_rows
 

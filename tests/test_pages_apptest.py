@@ -19,6 +19,7 @@ from tests.support.exact_path import exact_viewer, read_the_whole_warehouse
 from tests.support.warehouse_fixture import make_small_warehouse
 
 PAGES = sorted((settings.REPO_ROOT / "pages").glob("*.py"))
+STATEWIDE = str(settings.REPO_ROOT / "pages" / "statewide.py")
 #: An analyst in the own-records scope: the exact path, over every record of the fixture in the tests
 #: that take ``exact_path`` (tests/support/exact_path.py); the default scope reads the release like a partner.
 EXACT_ANALYST = exact_viewer("ana", "analyst", "la")
@@ -83,7 +84,8 @@ def test_play_steps_through_the_months(pages_warehouse: Path, monkeypatch: pytes
     from ui import filters as ui_filters
 
     monkeypatch.setattr(ui_filters, "PLAY_INTERVAL_S", 0.0)
-    app = ran_ok(page_app(HEATMAP, VIEWERS["leadership"]).run())
+    # Statewide steps the period by reruns; the Heatmap plays in its map (tests/test_playback.py)
+    app = ran_ok(page_app(STATEWIDE, VIEWERS["leadership"]).run())
     play = next(b for b in app.button if b.key == "f_play_button")
     ran_ok(play.click().run())
     assert app.session_state["f_playing"] is False  # played to the end, then stopped
@@ -158,8 +160,9 @@ def test_demo_mode_role_switcher(pages_warehouse: Path, tmp_env: Path) -> None:
 
 def test_stop_while_playing_keeps_the_page(pages_warehouse: Path) -> None:
     """Pressing Stop mid-play resets the period; it used to raise StreamlitAPIException
-    (a widget's state set after the widget was drawn)."""
-    app = ran_ok(page_app(HEATMAP, VIEWERS["leadership"]).run())
+    (a widget's state set after the widget was drawn). On a page that steps by reruns (Statewide);
+    the Heatmap plays in its map and keeps the period (tests/test_playback.py)."""
+    app = ran_ok(page_app(STATEWIDE, VIEWERS["leadership"]).run())
     months = app.select_slider(key="f_period").options
     app.session_state["f_playing"] = True  # as after Play, between two steps
     app.session_state["f_play_step"] = 3

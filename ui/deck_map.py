@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ import pydeck as pdk
 import streamlit as st
 import streamlit.components.v1 as components
 
+from maps.decks import PlaybackDeck
 from maps.viewport import MapView, view_from_dict, view_from_param
 from ui import filters as ui_filters
 
@@ -103,6 +105,7 @@ def synced_maps(
     labels: Sequence[str] = (),
     pick_layer: str | None = None,
     pick_field: str = "hex",
+    playback: dict[str, Any] | None = None,
 ) -> MapState:
     """Draw ``decks`` side by side with one shared view; keep the view in the URL.
 
@@ -119,6 +122,9 @@ def synced_maps(
         Each map's accessible name (read by screen readers).
     pick_layer, pick_field
         A click on an object of layer ``pick_layer`` reports its ``pick_field``.
+    playback
+        For :func:`played_months` (one deck): month ``labels``, the layer ``groups``
+        each shows, ``notes``, ``interval_ms``, ``autoplay``, ``loop``.
     """
     deck_map, bundle = _components()
     default = view_of(default_view)
@@ -131,6 +137,7 @@ def synced_maps(
         labels=list(labels),
         pick_layer=pick_layer,
         pick_field=pick_field,
+        playback=playback,
         bundle_url=f"../{bundle.name}/index.js",
         key=key,
         default=None,
@@ -144,4 +151,36 @@ def synced_maps(
     return MapState(view=view, picked=picked)
 
 
-__all__ = ["MapState", "VIEW_PARAM", "synced_maps", "view_of"]
+#: Milliseconds between two months while playing in the browser (a month waits for the last one's frame).
+PLAY_INTERVAL_MS = 500
+#: The most months one playback sends (the last ones of a longer period): every month's layers travel
+#: at once, and the demo's whole calendar (130 months) took 9 MB and 9 s to read and build (release, 100 k records).
+PLAY_MAX_MONTHS = 36
+
+
+def played_months(
+    playback: PlaybackDeck,
+    *,
+    months: Sequence[date],
+    key: str,
+    default_view: pdk.ViewState,
+    height: int = 520,
+    label: str = "Heatmap",
+    notes: Sequence[str] = (),
+    interval_ms: int = PLAY_INTERVAL_MS,
+) -> MapState:
+    """Play ``months`` in the browser: every month's layers sent once, a play/pause button and a month slider.
+
+    ``playback`` is :func:`maps.decks.heatmap_playback_deck`'s deck; each step only
+    switches which month's layers are visible (``ui/deck_map_frontend``), with no
+    rerun of the page. The view is shared with the URL as for :func:`synced_maps`.
+    """
+    labels = [m.strftime("%b %Y") for m in months]
+    return synced_maps(
+        [playback.deck], key=key, default_view=default_view, height=height, labels=[label],
+        playback={"labels": labels, "groups": list(playback.groups), "notes": list(notes) or None,
+                  "interval_ms": int(interval_ms), "autoplay": True, "loop": False},
+    )
+
+
+__all__ = ["PLAY_INTERVAL_MS", "PLAY_MAX_MONTHS", "MapState", "VIEW_PARAM", "played_months", "synced_maps", "view_of"]

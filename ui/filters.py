@@ -9,7 +9,8 @@ so copying the URL bookmarks the view; opening such a URL restores it.
 :func:`sidebar_compare` adds the compare mode (two periods side by side or a
 change map); :func:`url_choice` keeps a page's own controls (resolution,
 measure…) in the URL the same way; :func:`advance_play` steps the period one
-month per rerun while "play" is on (pages call it last).
+month per rerun while "play" is on (pages call it last), except on a page that
+plays the months in its map (``play_in_browser``: the Heatmap, ``ui.deck_map.played_months``).
 """
 
 from __future__ import annotations
@@ -154,7 +155,7 @@ def _months(histogram: pd.DataFrame) -> list[date]:
 
 
 def sidebar_filters(
-    viewer: Viewer, *, key: str = "f", default_period: tuple[date, date] | None = None
+    viewer: Viewer, *, key: str = "f", default_period: tuple[date, date] | None = None, play_in_browser: bool = False
 ) -> Filters:
     """Draw the shared filters in the sidebar and return what they select.
 
@@ -168,6 +169,10 @@ def sidebar_filters(
         Where the period slider starts when neither the link nor an earlier page
         chose a period (Statewide starts at the last full quarter); ``None``
         starts it at every month.
+    play_in_browser
+        The page plays the months in its map component (the Heatmap): "Play months"
+        only turns playing on (:func:`is_playing`) and the period stays as chosen;
+        otherwise each rerun steps the period one month (:func:`advance_play`).
 
     Returns
     -------
@@ -197,7 +202,8 @@ def sidebar_filters(
     filters = Filters(**chosen)  # type: ignore[arg-type]
 
     with period_box:
-        filters = _period(viewer, filters, seeded=seeded, key=key, default_period=default_period)
+        filters = _period(viewer, filters, seeded=seeded, key=key, default_period=default_period,
+                          play_in_browser=play_in_browser)
     _sync_params({"from": None, "to": None, **{f: None for f in _LISTS}, **filters.to_query_params()})
     protection_caption(viewer)  # every aggregate page draws these filters once: its note goes here
     return filters
@@ -275,7 +281,8 @@ def _calendar(viewer: Viewer) -> list[date]:
 
 
 def _period(
-    viewer: Viewer, filters: Filters, *, seeded: Filters, key: str, default_period: tuple[date, date] | None = None
+    viewer: Viewer, filters: Filters, *, seeded: Filters, key: str, default_period: tuple[date, date] | None = None,
+    play_in_browser: bool = False,
 ) -> Filters:
     months = _calendar(viewer)
     try:
@@ -297,7 +304,7 @@ def _period(
     if not (isinstance(current, tuple) and current[0] in months and current[1] in months):
         st.session_state[slider_key] = (months[0], months[-1])
     playing = bool(st.session_state.get(play_key))
-    if playing:
+    if playing and not play_in_browser:
         step = min(int(st.session_state.get(step_key, 0)), len(months) - 1)
         st.session_state[slider_key] = (months[step], months[step])
 
@@ -317,19 +324,21 @@ def _period(
     # a callback, not `if st.button(...)`: it runs before the slider is drawn, the only
     # moment its state may change (after, Streamlit raises StreamlitWidgetAlreadyInstantiatedError)
     st.button(
-        label, key=f"{key}_play_button", help="Step through the months one by one",
-        on_click=_toggle_play, args=(key, months[0], months[-1]),
+        label, key=f"{key}_play_button",
+        help="Play the chosen period month by month on the map" if play_in_browser else "Step through the months one by one",
+        on_click=_toggle_play, args=(key, months[0], months[-1]), kwargs={"keep_period": play_in_browser},
     )
     if (start, end) == (months[0], months[-1]) and len(months) > 1:
         return filters.with_period(None, None)
     return filters.with_period(start, end)
 
 
-def _toggle_play(key: str, first: date, last: date) -> None:
-    """Play from the first month, or stop and select every month again."""
+def _toggle_play(key: str, first: date, last: date, *, keep_period: bool = False) -> None:
+    """Play from the first month, or stop and select every month again (``keep_period``: the period as it was)."""
     if st.session_state.get(f"{key}_playing"):
         st.session_state[f"{key}_playing"] = False
-        st.session_state[f"{key}_period"] = (first, last)
+        if not keep_period:  # played in the browser, the period was never changed
+            st.session_state[f"{key}_period"] = (first, last)
     else:
         st.session_state[f"{key}_playing"] = True
         st.session_state[f"{key}_play_step"] = 0

@@ -6,10 +6,20 @@
 // server). Panning or zooming either map moves both; the view (and a clicked object, when
 // `pick_layer` is set) goes back to Python, debounced. Each map's rendered view is also on
 // its element as `data-view-state` (JSON), for the browser tests.
+//
+// Playback (`args.playback`: month labels, the layer group each month shows, the interval):
+// the deck holds every played month's layers (ids ending `@m<group>`, see maps/decks.py);
+// a play/pause button and a month slider under the map switch which group is visible,
+// in the browser, without a Streamlit rerun. Each step's time, from the switch to the
+// frame drawn with it and handed to the screen, is on the map's element: `data-month-index`,
+// `data-month-label`, `data-step-ms` (the last step) and `data-step-log` (JSON
+// `[[index, switched, drawn, shown], ...]`: deck.gl's draw done, and two animation frames
+// later, on the page's `performance.now()` clock), for the browser tests and the bench.
 /* global createDeck, updateDeck */
 (function () {
   "use strict";
   const REPORT_DELAY_MS = 400;
+  const CONTROLS_HEIGHT_PX = 48;  // the playback bar under the map
   const maps = document.getElementById("maps");
   const state = {decks: [], specs: [], view: null, startKey: null, reportedKey: null, timer: null, picked: null,
                  pickCount: 0, bundle: null};
@@ -70,6 +80,22 @@
   }
 
   function recordRendered(deck, element) {
+    if (play.warming) { play.warming = false; setTimeout(warmed, 0); }
+    else if (play.pending !== null) {  // the frame drawn with the month switched to
+      const now = clock();
+      const step = play.pending;
+      play.pending = null;
+      const entry = [step[0], step[1], now, null];
+      play.log.push(entry);
+      // handed to the screen: the second animation frame after the draw (as bench/browser.py counts)
+      requestAnimationFrame(function () {
+        requestAnimationFrame(function () {
+          entry[3] = clock();
+          element.dataset.stepMs = String(Math.round(entry[3] - entry[1]));
+          element.dataset.stepLog = JSON.stringify(play.log.slice(-50));
+        });
+      });
+    }
     const viewport = deck.getViewports()[0];
     if (viewport) {
       element.dataset.viewState = JSON.stringify(
@@ -105,6 +131,148 @@
     return deck;
   }
 
+  // ------------------------------------------------------------------ playback
+  const GROUP_MARK = "@m";
+  const play = {args: null, key: null, index: 0, playing: false, timer: null, pending: null, log: [], controls: null,
+                warming: false, opacity: {}};
+  // the page's clock when the frame is the app's (same origin), so steps line up with the page's probes
+  function clock() {
+    try { return window.top.performance.now(); } catch (error) { return performance.now(); }
+  }
+
+  function groupOf(id) {
+    const at = id.lastIndexOf(GROUP_MARK);
+    return at < 0 ? null : Number(id.slice(at + GROUP_MARK.length));
+  }
+
+  function showMonth(index) {
+    const args = play.args;
+    const deck = state.decks[0];
+    if (!args || !deck) return;
+    const n = args.labels.length;
+    index = Math.max(0, Math.min(n - 1, index));
+    play.index = index;
+    const group = args.groups[index];
+    const element = maps.querySelector(".routes-map");
+    play.pending = [index, clock()];
+    // a clone that changes only `visible` keeps the layer's attributes: nothing is rebuilt
+    deck.setProps({layers: deck.props.layers.map(function (layer) {
+      const own = groupOf(layer.id);
+      const opacity = play.opacity[layer.id];
+      if (own === null || (layer.props.visible === (own === group) && layer.props.opacity === opacity)) return layer;
+      return layer.clone({visible: own === group, opacity: opacity});
+    })});
+    deck.redraw(true);
+    const label = args.labels[index];
+    element.dataset.monthIndex = String(index);
+    element.dataset.monthLabel = label;
+    element.setAttribute("aria-label", (args.map_label || "Map") + ": " + label);
+    const c = play.controls;
+    c.label.textContent = label + (args.notes && args.notes[index] ? " (" + args.notes[index] + ")" : "");
+    c.slider.value = String(index);
+    c.slider.setAttribute("aria-valuetext", label);
+  }
+
+  function setPlaying(playing) {
+    play.playing = playing;
+    clearTimeout(play.timer);
+    const c = play.controls;
+    c.button.textContent = playing ? "\u275A\u275A Pause" : "\u25B6 Play";
+    c.button.setAttribute("aria-label", playing ? "Pause playing months" : "Play months");
+    c.button.setAttribute("aria-pressed", playing ? "true" : "false");
+    if (playing) schedule();
+  }
+
+  function schedule() {
+    clearTimeout(play.timer);
+    play.timer = setTimeout(function tick() {
+      if (!play.playing) return;
+      if (play.pending !== null) { play.timer = setTimeout(tick, 16); return; }  // the last month not drawn yet
+      const n = play.args.labels.length;
+      if (play.index + 1 >= n) {
+        if (play.args.loop) showMonth(0); else { setPlaying(false); return; }
+      } else {
+        showMonth(play.index + 1);
+      }
+      schedule();
+    }, play.args.interval_ms);
+  }
+
+  function makeControls(args) {
+    const bar = document.createElement("div");
+    bar.className = "routes-play";
+    bar.setAttribute("role", "group");
+    bar.setAttribute("aria-label", "Play months");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "routes-play-button";
+    button.dataset.testid = "routesPlayButton";
+    const slider = document.createElement("input");
+    slider.type = "range";
+    slider.min = "0";
+    slider.max = String(args.labels.length - 1);
+    slider.step = "1";
+    slider.value = "0";
+    slider.className = "routes-play-slider";
+    slider.dataset.testid = "routesPlaySlider";
+    slider.setAttribute("aria-label", "Month");
+    const label = document.createElement("output");
+    label.className = "routes-play-label";
+    label.dataset.testid = "routesPlayLabel";
+    label.setAttribute("aria-live", "off");
+    button.addEventListener("click", function () { setPlaying(!play.playing); });
+    slider.addEventListener("input", function () {
+      setPlaying(false);
+      showMonth(Number(slider.value));
+    });
+    bar.append(button, slider, label);
+    return {bar: bar, button: button, slider: slider, label: label};
+  }
+
+  function startPlayback(args) {
+    const key = JSON.stringify([args.playback.labels, args.playback.groups]);
+    if (play.key === key) {  // the same months: keep playing where the user is (a new spec shows group 0)
+      if (state.decks[0].props.layers.some(function (l) { return groupOf(l.id) !== null && l.props.visible
+                                                          !== (groupOf(l.id) === play.args.groups[play.index]); })) {
+        showMonth(play.index);
+      }
+      return;
+    }
+    play.key = key;
+    play.args = Object.assign({map_label: (args.labels && args.labels[0]) || "Map"}, args.playback);
+    if (play.controls) play.controls.bar.remove();
+    play.controls = makeControls(play.args);
+    maps.parentNode.insertBefore(play.controls.bar, maps.nextSibling);
+    play.index = 0;
+    // the first frame draws every month's layers, transparent but for the first month's: their
+    // buffers and shader programs are ready before the first step, which then only switches
+    const first = play.args.groups[0];
+    play.opacity = {};
+    const deck = state.decks[0];
+    deck.setProps({layers: deck.props.layers.map(function (layer) {
+      const own = groupOf(layer.id);
+      if (own === null) return layer;
+      play.opacity[layer.id] = layer.props.opacity;
+      return layer.clone({visible: true, opacity: own === first ? layer.props.opacity : 0});
+    })});
+    play.warming = true;
+  }
+
+  function warmed() {  // after the warming frame: the first month alone, then play
+    if (!play.args) return;
+    showMonth(0);
+    setPlaying(play.args.autoplay !== false);
+  }
+
+  function stopPlayback() {
+    if (!play.controls) return;
+    setPlaying(false);
+    play.controls.bar.remove();
+    play.controls = null;
+    play.args = null;
+    play.key = null;
+  }
+
   function render(args) {
     const specs = args.specs;
     const start = args.view;
@@ -133,7 +301,12 @@
       }
       state.specs[index] = text;
     });
-    send("streamlit:setFrameHeight", {height: args.height});
+    if (args.playback && state.decks.length === 1) startPlayback(args); else stopPlayback();
+    send("streamlit:setFrameHeight", {height: frameHeight(args)});
+  }
+
+  function frameHeight(args) {
+    return args.height + (args.playback ? CONTROLS_HEIGHT_PX : 0);
   }
 
   window.addEventListener("message", function (event) {
@@ -142,7 +315,7 @@
     const args = data.args;
     // the frame's height first: Chrome runs no animation frames in a frame of height 0,
     // and deck.gl draws in animation frames
-    send("streamlit:setFrameHeight", {height: args.height});
+    send("streamlit:setFrameHeight", {height: frameHeight(args)});
     loadBundle(args.bundle_url).then(function () { render(args); }).catch(function (error) {
       maps.textContent = String(error.message || error);
       send("streamlit:setFrameHeight", {height: 60});
