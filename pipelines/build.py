@@ -37,7 +37,6 @@ The build also sets two ``meta`` entries: ``built_at`` (UTC, ISO 8601) and
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import importlib
 import logging
@@ -158,30 +157,3 @@ def run_steps(con: duckdb.DuckDBPyConnection, *, steps: tuple[str, ...] | None =
         log.info("Built %s in %.2f s: %s", name, elapsed, written)
     _set_build_meta(con)
     return counts
-
-
-def _run(args: argparse.Namespace) -> int:
-    if args.engine == "spark":
-        from pipelines.spark_build import run_spark_build  # pyspark only when asked for
-
-        return run_spark_build(args)
-    path = Path(args.warehouse).expanduser().resolve() if args.warehouse else None
-    build_warehouse(warehouse_path=path)
-    return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``build`` command."""
-    parser = subparsers.add_parser(
-        "build",
-        help="derive flows, corridors, aggregates, hot spots and matches from the records",
-        description=(
-            "Rebuild every derived table in one atomic warehouse snapshot. "
-            "Idempotent: building twice gives the same tables."
-        ),
-    )
-    parser.add_argument("--warehouse", help="warehouse file (default: ROUTES_WAREHOUSE)")
-    from pipelines.spark_build import add_engine_arguments  # imports build steps, which import this
-
-    add_engine_arguments(parser)
-    parser.set_defaults(func=_run)

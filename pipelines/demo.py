@@ -107,7 +107,6 @@ valid (ingest corrects it).
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import math
@@ -1001,34 +1000,3 @@ def _ground_truth(*, records, seed, dirt_rate, files: _Files, flow_loaded, count
                                 for i, t in enumerate(w.TYPES)},
         },
     }
-
-
-# ------------------------------------------------------------------------ CLI
-
-def add_demo_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``demo`` on the pipelines CLI (sets ``func``)."""
-    parser = subparsers.add_parser(
-        "demo", help="write deterministic demo exports, profiles and ground truth",
-        description="Write demo agency exports, mapping profiles, a source registry, "
-                    "planned operations and ground_truth.json.")
-    parser.add_argument("--records", type=int, default=None,
-                        help="about how many records (default: ROUTES_DEMO_RECORDS, 60000)")
-    parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="output folder (default: ROUTES_DEMO_DIR, data/demo)")
-    parser.add_argument("--dirt-rate", type=float, default=0.03,
-                        help="share of rows planted bad (default 0.03)")
-    parser.set_defaults(func=run_demo)
-    return parser
-
-
-def run_demo(args: argparse.Namespace) -> int:
-    """The ``demo`` command: generate and print a one-line summary per file."""
-    out = args.out or settings.demo_dir()
-    records = args.records if args.records is not None else settings.demo_records()
-    truth = generate_demo(out, records=records, seed=args.seed, dirt_rate=args.dirt_rate)
-    for rel, t in truth["files"].items():
-        print(f"{rel}: {t['rows']:,} rows ({t['loaded']:,} new, {t['updated']:,} updated, "
-              f"{t['duplicates']:,} duplicate, {t['quarantined']:,} bad)")
-    print(f"Wrote {truth['rows_written']:,} rows from {len(SOURCES)} sources to {out}")
-    return 0

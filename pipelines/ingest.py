@@ -30,7 +30,6 @@ and is untrusted wherever it is shown.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import json
@@ -70,7 +69,6 @@ from pipelines.sources import Source, get_source, source_from
 from query.viewer import Viewer
 from routes import settings, warehouse
 from routes.errors import IngestError, ProfileError, RoutesError
-from routes.safe_output import terminal_text
 
 log = logging.getLogger(__name__)
 
@@ -1138,33 +1136,3 @@ def _quarantine_rows(raw: pd.DataFrame, staged: pd.DataFrame, profile: Profile) 
 
 
 _QROW_JSON = json.JSONEncoder(ensure_ascii=False, default=str)
-
-
-# -- command line -----------------------------------------------------------------------
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``ingest PATH [PATH …] --source ID [--profile FILE]`` to the CLI."""
-    parser = subparsers.add_parser(
-        "ingest", help="load agency exports into the warehouse (a batch per file, one atomic swap)"
-    )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="CSV, TSV, XLSX, JSON, GeoJSON or Parquet")
-    parser.add_argument("--source", required=True, metavar="ID", help="a registered source id")
-    parser.add_argument("--profile", metavar="FILE", help="TOML mapping profile for this source")
-    parser.set_defaults(func=_cmd_ingest)
-
-
-def _cmd_ingest(args: argparse.Namespace) -> int:
-    get_source(args.source)  # refuse an unknown source before reading anything
-    if args.profile:
-        load_profile(args.profile)
-    failed: list[Path] = []
-
-    def report(path: Path, exc: RoutesError) -> None:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        failed.append(path)
-
-    for summary in ingest_files(args.paths, source_id=args.source, profile_path=args.profile,
-                                on_error=report):
-        print(terminal_text(summary.format(), keep_lines=True))  # the file name is the sender's text
-    return 1 if failed else 0

@@ -36,7 +36,6 @@ fingerprint no longer matches the warehouse. It also carries the warehouse's
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -162,34 +161,3 @@ def read_folder_manifest(
 def read_manifest(lake: Path) -> dict[str, Any]:
     """The lake's manifest; a clear error when ``lake`` is not one."""
     return read_folder_manifest(lake)
-
-
-def _run_export(args: argparse.Namespace) -> int:
-    live = Path(args.warehouse).expanduser().resolve() if args.warehouse else None
-    rows = export_lake(Path(args.out).expanduser().resolve(), warehouse_path=live)
-    if not settings.quiet():
-        for table, n in rows.items():
-            print(f"{table:<20} {n:>12,} rows")
-        print(f"lake written to {args.out}")
-    return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``lake`` command (``lake export``)."""
-    parser = subparsers.add_parser(
-        "lake",
-        help="export records, identifiers and sources as a partitioned Parquet lake",
-        description="The Parquet lake other engines (Spark, Trino, DuckDB over files) build from.",
-    )
-    actions = parser.add_subparsers(dest="lake_command", metavar="ACTION", required=True)
-    export = actions.add_parser(
-        "export",
-        help="write the lake (atomically) from the warehouse",
-        description=(
-            "Write records (partitioned by month), record_identifiers (by kind) and sources "
-            "as Hive-partitioned Parquet under --out, replacing an earlier lake there atomically."
-        ),
-    )
-    export.add_argument("--out", required=True, help="the lake directory to write")
-    export.add_argument("--warehouse", help="warehouse file (default: ROUTES_WAREHOUSE)")
-    export.set_defaults(func=_run_export)

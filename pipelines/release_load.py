@@ -27,7 +27,6 @@ build's files.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import importlib
 import io
@@ -39,7 +38,7 @@ import duckdb
 from pipelines import build_release
 from pipelines.lake import fingerprint
 from pipelines.spark_build import RELEASE_COUNTS, STEPS_BY_MODULE, read_build_manifest
-from routes import settings, warehouse
+from routes import warehouse
 from routes.errors import RoutesError
 
 
@@ -168,49 +167,3 @@ def compare_release(build_dir: Path, *, warehouse_path: Path | None = None) -> d
                 assert counts is not None
                 result[table.name] = (int(counts[0]), int(counts[1]), int(counts[2]))
     return result
-
-
-def _run_compare(args: argparse.Namespace) -> int:
-    live = Path(args.warehouse).expanduser().resolve() if args.warehouse else None
-    result = compare_release(Path(args.build_dir).expanduser().resolve(), warehouse_path=live)
-    for table, (rows, only_here, only_there) in result.items():
-        verdict = "equal" if only_here == only_there == 0 else "DIFFERENT"
-        print(f"{table:<32} {rows:>12,} rows  only in warehouse {only_here:>8,}  only in build {only_there:>8,}  {verdict}")
-    return 0 if all(a == b == 0 for _, a, b in result.values()) else 1
-
-
-def _run_load(args: argparse.Namespace) -> int:
-    live = Path(args.warehouse).expanduser().resolve() if args.warehouse else None
-    counts = load_release(Path(args.build_dir).expanduser().resolve(), warehouse_path=live)
-    if not settings.quiet():
-        for table, n in counts.items():
-            print(f"{table:<32} {n:>12,} rows")
-        print("loaded into the warehouse")
-    return 0
-
-
-def add_actions(actions: argparse._SubParsersAction) -> None:
-    """Add ``load DIR`` and ``compare DIR`` to the ``release`` command (:mod:`pipelines.release_cli`)."""
-    load = actions.add_parser(
-        "load",
-        help="swap a Spark build's tables into the warehouse, atomically",
-        description=(
-            "Replace the warehouse's copies of the tables in DIR (written by "
-            "`python -m pipelines build --engine spark --out DIR`) in one atomic snapshot."
-        ),
-    )
-    load.add_argument("build_dir", metavar="DIR", help="the --out directory of a Spark build")
-    load.add_argument("--warehouse", help="warehouse file (default: ROUTES_WAREHOUSE)")
-    load.set_defaults(func=_run_load)
-    compare = actions.add_parser(
-        "compare",
-        help="check a Spark build row for row against the warehouse's DuckDB-built tables",
-        description=(
-            "For each table of DIR, count the rows only in the warehouse and only in DIR "
-            "(duplicates counted). Exit status 0 when every table is equal, 1 otherwise. "
-            "Build the warehouse with `python -m pipelines build` from the same records first."
-        ),
-    )
-    compare.add_argument("build_dir", metavar="DIR", help="the --out directory of a Spark build")
-    compare.add_argument("--warehouse", help="warehouse file (default: ROUTES_WAREHOUSE)")
-    compare.set_defaults(func=_run_compare)

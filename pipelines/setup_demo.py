@@ -18,7 +18,6 @@ end, so the app never sees a half-built demo.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import hashlib
 import json
@@ -209,32 +208,3 @@ def _ingest_demo(out: Path, work: Path) -> list[BatchSummary]:
 def _build(work: Path) -> bool:
     build.build_warehouse(warehouse_path=work)
     return True
-
-
-# -- command line -----------------------------------------------------------------------
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``setup-demo [--records N] [--seed S] [--force]`` to the CLI."""
-    parser = subparsers.add_parser(
-        "setup-demo", help="generate the demo exports, ingest them and build the warehouse"
-    )
-    parser.add_argument("--records", type=int, default=None,
-                        help="demo size (default: ROUTES_DEMO_RECORDS, 60000)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="generator seed")
-    parser.add_argument("--force", action="store_true",
-                        help="regenerate the files and replace an existing warehouse")
-    parser.set_defaults(func=_cmd_setup_demo)
-
-
-def _cmd_setup_demo(args: argparse.Namespace) -> int:
-    done = setup_demo(records=args.records, seed=args.seed, force=args.force)
-    if done.skipped:
-        print(f"A warehouse already exists at {done.warehouse_path}; pass --force to rebuild it.")
-        return 0
-    rows = sum(b.rows_read for b in done.batches)
-    print(
-        f"Demo warehouse ready at {done.warehouse_path}: {len(done.batches)} files, "
-        f"{rows:,} rows read" + ("" if done.built else " (derived tables not built)")
-    )
-    return 0

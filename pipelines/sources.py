@@ -8,7 +8,6 @@ the same id again with the same details changes nothing.
 
 from __future__ import annotations
 
-import argparse
 import getpass
 import re
 from dataclasses import dataclass, fields
@@ -22,7 +21,6 @@ from query.viewer import Viewer
 from routes import warehouse
 from routes.contract.vocabularies import SOURCE_KINDS
 from routes.errors import ConfigError, UnknownSourceError, WarehouseMissingError
-from routes.safe_output import terminal_text
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -183,41 +181,3 @@ def get_source(source_id: str, *, warehouse_path: Path | None = None) -> Source:
         if source.source_id == source_id:
             return source
     raise _unknown(source_id)
-
-
-# -- command line -----------------------------------------------------------------
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``sources add`` and ``sources list`` to the CLI."""
-    parser = subparsers.add_parser("sources", help="register and list data sources")
-    sub = parser.add_subparsers(dest="sources_command", metavar="ACTION", required=True)
-    add = sub.add_parser("add", help="register a source (or update its details)")
-    add.add_argument("source_id", metavar="ID", help="short id, e.g. sd_sheriff")
-    add.add_argument("--name", required=True, help="the agency's name")
-    add.add_argument("--kind", required=True, choices=SOURCE_KINDS)
-    add.add_argument("--task-force", help="the task force the source belongs to")
-    add.add_argument("--contact", help="point of contact for deconfliction notices")
-    add.set_defaults(func=_cmd_add)
-    lst = sub.add_parser("list", help="list registered sources")
-    lst.set_defaults(func=_cmd_list)
-
-
-def _cmd_add(args: argparse.Namespace) -> int:
-    source = add_source(
-        args.source_id, name=args.name, kind=args.kind, task_force=args.task_force,
-        contact=args.contact,
-    )
-    print(f"Source {source.source_id!r} registered ({source.kind}, task force {source.task_force or '-'})")
-    return 0
-
-
-def _cmd_list(args: argparse.Namespace) -> int:
-    sources = list_sources()
-    if not sources:
-        print("No sources yet; add one with `python -m pipelines sources add ID --name … --kind …`")
-        return 0
-    width = max(len(s.source_id) for s in sources)
-    for s in sources:
-        print(terminal_text(f"{s.source_id:<{width}}  {s.kind:<15}  {s.task_force or '-':<16}  {s.name}"))
-    return 0

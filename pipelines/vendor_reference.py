@@ -7,7 +7,6 @@ the tests call on the committed copy.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import shutil
 from pathlib import Path
@@ -58,7 +57,7 @@ def vendor_reference(source_dir: Path, *, target_dir: Path | None = None) -> lis
     for file_name in reference.FILES.values():
         src = source_dir / file_name
         if not src.exists():
-            raise ReferenceDataError(f"{str(src)!r} is missing from the source folder")
+            raise ReferenceDataError(f"{str(src)!r} is missing from the source folder; give the folder of the public extracts with --from DIR")
         copied.append(Path(shutil.copyfile(src, target / file_name)))
     (target / "SOURCES.md").write_text(
         SOURCES_MD.format(attribution=settings.ATTRIBUTION), encoding="utf-8"
@@ -100,24 +99,3 @@ def validate_reference() -> dict[str, int]:
 def _check(ok: bool, message: str) -> None:
     if not ok:
         raise ReferenceDataError(message)
-
-
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``vendor`` command."""
-    parser = subparsers.add_parser(
-        "vendor", help="copy and validate reference data into data/reference/"
-    )
-    parser.add_argument(
-        "--from", dest="source_dir", type=Path, default=settings.REPO_ROOT.parent / "shared" / "reference",
-        help="folder of the public extracts (default: ../shared/reference)",
-    )
-    parser.set_defaults(func=_vendor_command)
-
-
-def _vendor_command(args: argparse.Namespace) -> int:
-    copied = vendor_reference(args.source_dir)
-    counts = validate_reference()
-    print(f"vendored {len(copied)} files; valid: {counts}")
-    return 0

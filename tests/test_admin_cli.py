@@ -1,4 +1,4 @@
-"""Tests of pipelines/admin_cli.py and pipelines/query_cli.py, in-process."""
+"""Tests of pipelines/cli/admin.py and pipelines/cli/reading.py, in-process."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for ``pipelines/brief_cli.py``, run in-process through the CLI."""
+"""Tests for ``pipelines/cli/brief.py``, run in-process through the CLI."""
 
 from __future__ import annotations
 

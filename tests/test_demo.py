@@ -24,7 +24,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines import _demo_world as world
-from pipelines.demo import _chunks, add_demo_parser, generate_demo
+from pipelines.cli import demos as demo_cli
+from pipelines.demo import _chunks, generate_demo
 from routes.errors import ConfigError
 
 RECORDS = 4000
@@ -463,7 +464,7 @@ def _dist_m(a: dict, b: dict) -> float:
 
 def test_cli_registers_demo_and_writes_the_layout(tmp_path, capsys):
     parser = argparse.ArgumentParser()
-    add_demo_parser(parser.add_subparsers(dest="command"))
+    demo_cli.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["demo", "--records", "500", "--seed", "3", "--out",
                               str(tmp_path / "d"), "--dirt-rate", "0.05"])
     assert args.func(args) == 0

@@ -1,4 +1,4 @@
-"""The offline geocoder (geo/geocode.py) and its CLI (pipelines/geocode_cli.py)."""
+"""The offline geocoder (geo/geocode.py) and its CLI (pipelines/cli/geocoding.py)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from geo.geocode import (
     geocode_fields,
     geocode_locations,
 )
-from pipelines.geocode_cli import add_geocode_parser
+from pipelines.cli import geocoding as geocode_cli
 
 LABELLED = Path(__file__).parent / "data" / "geocode_labelled.csv"
 
@@ -644,7 +644,7 @@ def test_latlngs_to_counties_vectorised() -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pipelines")
-    add_geocode_parser(parser.add_subparsers(dest="command"))
+    geocode_cli.register(parser.add_subparsers(dest="command"))
     return parser
 
 

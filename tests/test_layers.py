@@ -38,11 +38,6 @@ TOOLS = {
 # ------------------------------------------------------------------ the known breaks
 # Each entry: (file, what it imports) -> why it is there and what removes it.
 
-_CLI_READS = (
-    "a command-line module reads through the query layer (or exports briefings) although pipelines/ "
-    "sits below query/: removed when the command line moves into one package above query/ and "
-    "briefings/ (issue 20, 'one command-line package')"
-)
 _WRITERS_AUDIT = (
     "a writer records its change in the audit log through query.audit and names its actor with "
     "query.viewer.Viewer, both above pipelines/: removed when the audit writer and the viewer type "
@@ -53,11 +48,6 @@ KNOWN_IMPORT_BREAKS: dict[tuple[str, str], str] = {
         "sign-in returns a query.viewer.Viewer and checks roles with query.policy, above routes/: "
         "removed when accounts move above query/ or the viewer type below routes/"
     ),
-    ("pipelines/admin_cli.py", "query"): _CLI_READS,
-    ("pipelines/brief_cli.py", "query"): _CLI_READS,
-    ("pipelines/brief_cli.py", "briefings"): _CLI_READS,
-    ("pipelines/deconflict_cli.py", "query"): _CLI_READS,
-    ("pipelines/query_cli.py", "query"): _CLI_READS,
     ("pipelines/ingest.py", "query"): _WRITERS_AUDIT,
     ("pipelines/operations.py", "query"): _WRITERS_AUDIT,
     ("pipelines/retention.py", "query"): _WRITERS_AUDIT,
@@ -84,29 +74,25 @@ KNOWN_STREAMLIT_OUTSIDE: dict[str, str] = {
     ),
 }
 
-#: Where a viewer that may be an admin is made legitimately: the sign-in code and the admin CLI.
+#: Where a viewer that may be an admin is made legitimately: the sign-in code and the command line.
 ADMIN_MAKERS = {
     "routes/accounts.py": "local sign-in: the role stored with the account",
     "ui/session.py": "sign-in (OIDC claims, the demo role switcher)",
     "ui/session_cookie.py": "a remembered sign-in: the role stored with the account",
-    "pipelines/admin_cli.py": "the admin CLI: whoever holds the machine",
+    "pipelines/cli/admin.py": "the admin CLI: whoever holds the machine",
+    "pipelines/cli/reading.py": "the command line reads as the role named by --as (whoever holds the machine)",
+    "pipelines/cli/deconflict.py": "the command line reads as the role named by --as (whoever holds the machine)",
+    "pipelines/cli/brief.py": "the command line exports as the role named by --as (whoever holds the machine)",
 }
 _CLI_ACTOR = (
     "a command-line change is made as an admin 'cli:<os user>' here, in a library module, rather "
     "than by the admin CLI that calls it: removed when the command line builds its actor and passes it down"
-)
-_CLI_AS = (
-    "the command line reads as the role named by --as (any role of query.viewer.ROLES, admin "
-    "included): removed when every command's viewer is made in the one command-line package"
 )
 #: ``(file, function)`` of every other construction of a viewer that is, or may be, an admin.
 KNOWN_ADMIN_VIEWERS: dict[tuple[str, str], str] = {
     ("pipelines/sources.py", "_audit_source"): _CLI_ACTOR,
     ("pipelines/operations.py", "_cli_actor"): _CLI_ACTOR,
     ("pipelines/upload_audit.py", "cli_actor"): _CLI_ACTOR,
-    ("pipelines/query_cli.py", "run"): _CLI_AS,
-    ("pipelines/deconflict_cli.py", "_deconflict"): _CLI_AS,
-    ("pipelines/brief_cli.py", "_brief"): _CLI_AS,
     ("briefings/audiences.py", "audience_viewer"): (
         "an export reads as its audience's role, taken from a table; load_audiences refuses any role "
         "outside AGGREGATE_ROLES, so it is never an admin (the check is at run time, not in the syntax)"
@@ -154,8 +140,9 @@ def read_layer_table(text: str) -> tuple[list[str], dict[str, set[str]], dict[st
                 outside = outside or set()
             else:
                 outside = (outside or set()) | {word}
-        for name in names:
-            first_party[name], third_party[name] = allowed, outside
+        for name in names:  # the parts of one sub-package row (``pipelines/cli/``, its ``__main__.py``) import each other
+            mates = {n for n in names if n != name} if "/" in name else set()
+            first_party[name], third_party[name] = allowed | mates, outside
         units += names
     return units, first_party, third_party
 
@@ -167,10 +154,11 @@ UNITS, FIRST_PARTY, THIRD_PARTY = read_layer_table(ARCHITECTURE.read_text(encodi
 
 
 def unit_files(unit: str) -> list[Path]:
-    """The Python files of a unit (a package folder, or ``app`` for ``app.py``)."""
+    """The Python files of a unit (a package folder, or ``app`` for ``app.py``), less its sub-packages that have rows."""
     if (REPO / f"{unit}.py").is_file():
         return [REPO / f"{unit}.py"]
-    return sorted(p for p in (REPO / unit).rglob("*.py") if "__pycache__" not in p.parts)
+    inner = {p for u in UNITS if u.startswith(f"{unit}/") for p in unit_files(u)}
+    return sorted(p for p in (REPO / unit).rglob("*.py") if "__pycache__" not in p.parts and p not in inner)
 
 
 @cache
@@ -201,6 +189,15 @@ def _top(module: str) -> str:
     return module.split(".")[0]
 
 
+def unit_of(module: str) -> str:
+    """The unit an absolute module name belongs to: its sub-package with a row (``pipelines/cli``), else its top."""
+    parts = module.split(".")
+    for n in range(len(parts), 1, -1):
+        if "/".join(parts[:n]) in UNITS:
+            return "/".join(parts[:n])
+    return parts[0]
+
+
 def import_breaks() -> dict[tuple[str, str], list[str]]:
     """``(file, imported unit or package) -> [line: module, …]`` of every import the table does not allow."""
     found: dict[tuple[str, str], list[str]] = {}
@@ -208,7 +205,7 @@ def import_breaks() -> dict[tuple[str, str], list[str]]:
     for unit in UNITS:
         for path in unit_files(unit):
             for line, module in imports_of(path):
-                top = _top(module)
+                top = unit_of(module)
                 assert top, f"{path.relative_to(REPO)}:{line}: a relative import ({module}); write it absolute"
                 if top == unit or top == "__future__":
                     continue
@@ -449,3 +446,12 @@ def test_a_browser_test_is_known_to_the_harness() -> None:
     from tests.support import browser
 
     assert browser.MARKED
+
+
+def test_a_sub_package_row_is_its_own_unit() -> None:
+    """``pipelines/cli/`` has its own row: it may read query/ and briefings/; the rest of pipelines/ may not import it."""
+    assert unit_of("pipelines.cli.reading") == "pipelines/cli" and unit_of("pipelines.build") == "pipelines"
+    assert {"query", "briefings", "pipelines"} <= FIRST_PARTY["pipelines/cli"]
+    assert not {"pipelines/cli", "query", "briefings"} & FIRST_PARTY["pipelines"]
+    assert REPO / "pipelines" / "cli" / "reading.py" not in unit_files("pipelines")
+    assert REPO / "pipelines" / "__main__.py" in unit_files("pipelines/__main__")

@@ -37,9 +37,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geo import grid, reference
-from pipelines import query_cli
 from pipelines.build import build_warehouse
 from pipelines.cli import main as cli_main
+from pipelines.cli import reading as query_cli
 from query import viewer as viewer_module
 from query.filters import INDICATORS, RECORD_TYPES, SOURCE_KINDS, TRAFFICKING_TYPES, Filters
 from query.policy import Capability, aggregate_only_roles, task_force_roles

@@ -1,6 +1,6 @@
-"""``python -m pipelines release report``: the protected release's privacy budget and expected error.
+"""The protected release's privacy budget and expected error: the lines ``python -m pipelines release report`` prints.
 
-Prints, from OpenDP's accountant (the privacy map of each measurement's discrete
+From OpenDP's accountant (the privacy map of each measurement's discrete
 Gaussian, and its conversion from ρ-zCDP to (ε, δ)-DP):
 
 - per measurement: cells, sensitivity, σ, ρ spent, the 95 % error of one cell;
@@ -13,15 +13,13 @@ Only facts about the mechanism and the ledger: no count is printed.
 
 from __future__ import annotations
 
-import argparse
 import math
 from datetime import UTC, datetime
-from pathlib import Path
 
 import duckdb
 
 from pipelines import build_release
-from routes import settings, warehouse
+from routes import warehouse
 
 #: δ of the (ε, δ) the report quotes.
 DELTA = 1e-6
@@ -117,30 +115,3 @@ def _spent(con: duckdb.DuckDBPyConnection | None) -> float | None:
         [datetime.now(UTC).replace(tzinfo=None)],
     ).fetchall()
     return float(rows[0][0])
-
-
-def _run(args: argparse.Namespace) -> int:
-    path = Path(args.warehouse).expanduser().resolve() if args.warehouse else settings.warehouse_path()
-    if path.exists():
-        with warehouse.open_snapshot(path=path) as con:
-            lines = report_lines(con)
-    else:
-        lines = report_lines(None)
-    print("\n".join(lines))
-    return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``release`` command (``release report``, ``release load DIR``, ``release compare DIR``)."""
-    parser = subparsers.add_parser(
-        "release",
-        help="the protected release's budget (report); load or compare a Spark build's tables",
-        description="Report the protected release's budget per measurement, its total and expected errors.",
-    )
-    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    report = sub.add_parser("report", help="budget per measurement, total, error per level, rebuilds a year")
-    report.add_argument("--warehouse", help="warehouse file (default: ROUTES_WAREHOUSE)")
-    report.set_defaults(func=_run)
-    from pipelines import release_load  # load / compare: tables a Spark build wrote
-
-    release_load.add_actions(sub)

@@ -24,8 +24,8 @@ from geo.geocode import GEOCODE_COLUMNS, geocode, geocode_locations
 from routes.errors import IngestError
 
 
-def add_geocode_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register the ``geocode`` subcommand on an argparse ``subparsers`` object."""
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``geocode`` command."""
     parser = subparsers.add_parser(
         "geocode",
         help="geocode strings or a column of a CSV/Parquet file (offline)",
@@ -40,7 +40,6 @@ def add_geocode_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="destination (default) rejects places outside California; "
                         "origin keeps them at state or country precision")
     parser.set_defaults(func=geocode_command)
-    return parser
 
 
 def _jsonable(result: dict[str, Any]) -> dict[str, Any]:
@@ -49,7 +48,7 @@ def _jsonable(result: dict[str, Any]) -> dict[str, Any]:
 
 def _read(path: Path) -> pd.DataFrame:
     if not path.exists():
-        raise IngestError(f"input file {str(path)!r} does not exist")
+        raise IngestError(f"input file {str(path)!r} does not exist; check the --in path")
     if path.suffix.lower() in (".parquet", ".pq"):
         return pd.read_parquet(path)
     sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
