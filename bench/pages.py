@@ -65,7 +65,7 @@ def random_filters(rng: random.Random, months: list[date]):
 
 def _page_calls(page: str, viewer, filters, rng: random.Random, state: dict) -> list[tuple[str, Callable]]:
     """The ``(name, call)`` pairs a page makes for ``viewer`` under ``filters``."""
-    from query import audit, cells, flows, matches, records, trends
+    from query import audit, cells, flows, matches, moves, records, trends
     from query.filters import Filters
 
     no_period = filters.with_period(None, None)
@@ -114,14 +114,20 @@ def _page_calls(page: str, viewer, filters, rng: random.Random, state: dict) -> 
         level = rng.choice([lv for lv in ["county", "county", "region", "task_force", "res4", "res5", "res6"]
                             if lv in flows.levels_for(filters)])
         pair_level = "task_force" if level == "task_force" else "region"
-        return [
+        calls = [
             hist,
             ("flows.flow_edges", lambda: flows.flow_edges(viewer, filters, level=level)),
             ("flows.location_totals", lambda: flows.location_totals(viewer, filters, level=level)),
             ("flows.corridor_loads", lambda: flows.corridor_loads(viewer, filters)),
             ("flows.coordination_pairs", lambda: flows.coordination_pairs(viewer, filters, level=pair_level)),
             ("flows.route_shifts", lambda: flows.route_shifts(viewer, level="county")),
+            ("moves.circuits", lambda: moves.circuits(viewer, filters)),
         ]
+        # the page's evidence choice: observed moves (issue 22) in one view out of two
+        if rng.random() < 0.5:
+            move_level = "region" if level == "region" else "county"
+            calls.append(("moves.observed_moves", lambda: moves.observed_moves(viewer, filters, level=move_level)))
+        return calls
     if page == "region":
         from geo import reference
 

@@ -20,6 +20,8 @@ import pytest
 
 from pipelines import operations
 from pipelines.setup_demo import setup_demo
+from query import matches
+from query.viewer import Viewer
 from routes import warehouse
 
 pytestmark = [
@@ -59,7 +61,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
                 cases.setdefault((source, case), set()).add(record)
         operations.load_operations_file(root / "demo" / "operations.csv")
         conflicts = operations.find_conflicts()
-    return {"truth": truth, "matches": found, "cases": cases, "conflicts": conflicts}
+    return {"truth": truth, "matches": found, "cases": cases, "conflicts": conflicts, "env": env}
 
 
 def _subjects_of(demo: dict) -> dict[tuple[str, str], str]:
@@ -111,3 +113,32 @@ def test_conflicting_operations_are_exactly_the_planted_ones(demo: dict) -> None
     assert planted and found == planted
     near = {tuple(sorted(p)) for p in demo["truth"]["operations"]["near_misses"]}
     assert not near & found
+
+
+def test_an_analyst_on_a_circuit_is_pointed_to_the_agencies_that_saw_the_subject_before_or_after(demo: dict) -> None:
+    """Issue 22's deconfliction pointer: for a record of their own task force on a planted
+    circuit, an analyst sees which other agency saw the same subject, its contact and when
+    (before or after their own sighting), never the other record or an identifier."""
+    subject = next(s for s in demo["truth"]["shared_subjects"] if s.get("circuit"))
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in demo["env"].items():
+            mp.setenv(name, value)
+        with warehouse.open_snapshot() as con:
+            task_force = dict(con.execute("SELECT source_id, task_force FROM sources").fetchall())
+            tokens = {t for (t,) in con.execute("SELECT DISTINCT token FROM record_identifiers").fetchall()}
+        own = subject["sources"][0]
+        viewer = Viewer("circuit-analyst", "analyst", task_force[own])
+        seen = matches.open_matches(viewer)
+    own_cases = {case for (source, case), records in demo["cases"].items()
+                 if source == own and records & set(subject["record_ids"][own])}
+    pointers = seen[seen["own_case_number"].isin(own_cases)]
+    others = {s for s in subject["sources"] if s != own}
+    assert others and others <= set(pointers["other_source"]), pointers.to_string()
+    assert pointers["other_contact"].astype(str).str.strip().ne("").all()
+    assert pointers["other_last_seen"].notna().all() and pointers["own_last_seen"].notna().all()
+    # the pointer says whether the other agency saw the subject before or after this task force did
+    assert (pointers["other_last_seen"] != pointers["own_last_seen"]).any()
+    cells = {str(v) for v in pointers.to_numpy().ravel()}
+    assert not cells & tokens
+    # of the other side: its agency, task force, case number (the reference to ask about), contact, a date
+    assert list(pointers.columns) == matches.MATCH_COLUMNS
