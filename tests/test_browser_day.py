@@ -4,7 +4,9 @@
   corridor (a click on the busiest highway segment lists the flows routed over
   it), compares two periods side by side and shares the view;
 - the lead downloads the briefing pack from the Region page and opens the zip;
-- leadership reads the statewide story at 1024 px.
+- leadership reads the statewide story at 1024 px;
+- a partner (an NGO) sees only its own source on Data intake, uploads and commits
+  an export, reads the protected heatmap and is refused deconfliction.
 
 And keyboard focus on a map is visible (a ring around the map) and passes axe.
 Screenshots: ``docs/screenshots/<user>-<n>-<step>.png``, overwritten by each run.
@@ -28,7 +30,8 @@ from tests.support.warehouse_fixture import make_small_warehouse
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PASSWORD = "correct horse battery staple"
-USERS = {"ana": ("analyst", "la"), "leo": ("lead", "san_diego"), "lena": ("leadership", None)}
+USERS = {"ana": ("analyst", "la"), "leo": ("lead", "san_diego"), "lena": ("leadership", None),
+         "nina": ("partner", "alameda")}  # the small warehouse's NGO source ngo_bay is Alameda's
 #: Each run's screenshots (ignored by git); the reviewed copies live in docs/screenshots/.
 SHOTS = browser.ARTIFACTS / "journeys"
 MAP = '[data-testid="stDeckGlJsonChart"]'
@@ -297,3 +300,63 @@ def test_the_statewide_story_at_1024_px(app_url: str) -> None:
         page.wait_for_timeout(500)
         _shot(page, "leadership-3-further-down-1024")
         assert recorder.off_machine() == []
+
+
+def _partner_export() -> bytes:
+    rows = ["record_id,record_type,occurred_at,trafficking_type,location,case_number,contact"]
+    rows += [f"nb-{i},service,2025-0{1 + i % 9}-15,labor,Oakland,NB-{i},Intake desk" for i in range(12)]
+    rows.append("nb-bad,service,not a date,labor,Oakland,NB-X,Intake desk")  # quarantined: the preview says why
+    return ("\n".join(rows) + "\n").encode()
+
+
+def test_the_partners_day(app_url: str) -> None:
+    others = ("Los Angeles PD", "San Diego Sheriff", "Hotline", "lapd", "sdsheriff")
+    with browser.chromium_page() as (page, recorder):
+        # 1. Data intake: only the NGO's own source, no other agency's name or volume
+        page.goto(f"{app_url}/data_intake", wait_until="load")
+        _sign_in(page, "nina")
+        page.get_by_text("Upload a file").first.wait_for(timeout=60_000)
+        main = page.locator('[data-testid="stMain"]')
+        _shot(page, "partner-1-own-intake")
+        text = main.inner_text()
+        assert not [o for o in others if o in text], text[:1200]
+        box = page.locator('[data-testid="stSelectbox"]').filter(has_text="For source").first
+        box.scroll_into_view_if_needed()
+        box.get_by_role("combobox").first.click()
+        page.keyboard.press("ArrowDown")  # at the foot of the page a click alone leaves the list shut
+        page.get_by_role("option").first.wait_for(timeout=10_000)
+        options = [o.inner_text() for o in page.get_by_role("option").all()]
+        page.keyboard.press("Escape")
+        assert options == ["ngo_bay"], options  # the sources table above is a canvas grid: its rows are the same
+
+        # 2. upload an export: preview (what loads, what is quarantined and why), then commit
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(
+            files=[{"name": "ngo_bay_2025.csv", "mimeType": "text/csv", "buffer": _partner_export()}])
+        page.get_by_text("ngo_bay_2025.csv").first.wait_for(timeout=30_000)
+        page.get_by_role("button", name="Preview").click()
+        page.get_by_text("Will be quarantined").first.wait_for(timeout=60_000)
+        browser.wait_for_run(page)
+        page.get_by_text("Will be quarantined").first.scroll_into_view_if_needed()
+        _shot(page, "partner-2-upload-preview")
+        preview = main.inner_text()
+        assert "Rows read" in preview and "13" in preview, preview[-1500:]
+        page.get_by_role("button", name="Commit this file").click()
+        page.locator('[data-testid="stAlertContentSuccess"]').first.wait_for(timeout=120_000)
+        browser.wait_for_run(page)
+        _shot(page, "partner-3-committed")
+        done = page.locator('[data-testid="stAlertContentSuccess"]').first.inner_text()
+        assert "ngo_bay_2025.csv" in done or "12" in done, done
+
+        # 3. the heatmap: protected figures with their error margin, no own-records scope
+        _open(page, f"{app_url}/heatmap?res=6")
+        _shot(page, "partner-4-heatmap-protected")
+        heat = main.inner_text()
+        assert "protected" in heat and "±" in heat, heat[:800]
+        assert page.get_by_text("My task force's records (exact)").count() == 0
+
+        # 4. deconfliction: not for partners; no other agency's case or contact on the page
+        _open(page, f"{app_url}/deconfliction", maps=0)
+        _shot(page, "partner-5-deconfliction-refused")
+        refused = main.inner_text()
+        assert not any(c in refused for c in ("Det. A", "Sgt. B", "CASE-")), refused[:800]
+        assert recorder.off_machine() == [], recorder.off_machine()
