@@ -84,6 +84,9 @@ def setup_demo(
     if live.exists() and not force:
         log.info("A warehouse already exists at %s; nothing to do", live)
         return DemoSetup(live, out, generated=False, built=False, skipped=True)
+    # before minutes of generating: the ingest would refuse a key that travels with the warehouse
+    files.check_key_outside(settings.key_file(), what="the token key", setting="ROUTES_KEY_FILE",
+                            warehouse_dir=live.parent)
     generated = _ensure_demo_files(out, records=records, seed=seed, force=force)
     files.private_folder(live.parent)  # 0700 when it creates it
     work = live.with_name(f".{live.name}.demo-{os.getpid()}.duckdb")

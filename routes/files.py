@@ -102,6 +102,23 @@ def _quoted(path: Path) -> str:
     return text if all(c.isalnum() or c in "/._-" for c in text) else "'" + text.replace("'", "'\\''") + "'"
 
 
+def check_key_outside(path: Path, *, what: str, setting: str, warehouse_dir: Path) -> Path:
+    """``path`` resolved, or :class:`ConfigError` when it sits inside ``warehouse_dir``.
+
+    A key inside the warehouse folder would travel with every copy of the
+    warehouse. Checked by :func:`load_key_file`, and up front by long jobs (the
+    demo set-up) so they fail before their work rather than after it.
+    """
+    key_path = path.resolve()
+    warehouse_dir = warehouse_dir.resolve()
+    if key_path.parent == warehouse_dir or warehouse_dir in key_path.parents:
+        raise ConfigError(
+            f"{what} {str(key_path)!r} sits inside the warehouse folder {str(warehouse_dir)!r}; "
+            f"point {setting} somewhere else (the key must never travel with the warehouse)"
+        )
+    return key_path
+
+
 def load_key_file(path: Path, *, what: str, setting: str, warehouse_dir: Path) -> bytes:
     """A secret key: created (32 random bytes, mode 0600) on first use, else checked and read.
 
@@ -123,13 +140,7 @@ def load_key_file(path: Path, *, what: str, setting: str, warehouse_dir: Path) -
         The key sits inside the warehouse folder, the group or others may read it,
         or it is shorter than 16 bytes.
     """
-    key_path = path.resolve()
-    warehouse_dir = warehouse_dir.resolve()
-    if key_path.parent == warehouse_dir or warehouse_dir in key_path.parents:
-        raise ConfigError(
-            f"{what} {str(key_path)!r} sits inside the warehouse folder {str(warehouse_dir)!r}; "
-            f"point {setting} somewhere else (the key must never travel with the warehouse)"
-        )
+    key_path = check_key_outside(path, what=what, setting=setting, warehouse_dir=warehouse_dir)
     if not key_path.exists():
         private_folder(key_path.parent)
         try:
