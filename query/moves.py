@@ -35,7 +35,7 @@ from query import release, scope
 from query.filters import Filters
 from query.viewer import Viewer
 from routes import warehouse
-from routes.errors import RoutesError
+from routes.errors import TablesNotBuilt
 
 __all__ = ["MOVE_COLUMNS", "CIRCUIT_COLUMNS", "observed_moves", "circuits"]
 
@@ -57,7 +57,7 @@ CIRCUIT_COLUMNS = (
 )
 
 
-class MovesNotBuiltError(RoutesError, LookupError):
+class MovesNotBuiltError(TablesNotBuilt):
     """The own-records scope has no moves (the warehouse was built without identifiers)."""
 
 

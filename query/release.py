@@ -40,7 +40,7 @@ from query.policy import Capability
 from query.suppression import FilterIsolationError
 from query.viewer import Viewer
 from routes import warehouse
-from routes.errors import RoutesError
+from routes.errors import TablesNotBuilt
 
 __all__ = ["protection_note", "release_summary"]
 
@@ -65,7 +65,7 @@ class ReleaseFilterError(FilterIsolationError):
     """A filter the protected release cannot answer (it has no such breakdown)."""
 
 
-class ReleaseNotBuiltError(RoutesError, LookupError):
+class ReleaseNotBuiltError(TablesNotBuilt):
     """The warehouse has no protected release (built before it existed, or never built)."""
 
 

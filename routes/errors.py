@@ -24,6 +24,14 @@ class WarehouseMissingError(RoutesError, FileNotFoundError):
     """The warehouse file does not exist yet."""
 
 
+class TablesNotBuilt(RoutesError, LookupError):
+    """The warehouse lacks a derived table a reader needs (built by an older Routes, or the build stopped).
+
+    Query-layer reads raise it in place of DuckDB's catalog error
+    (:func:`routes.warehouse.reading`), naming the table and the command that builds it.
+    """
+
+
 class WarehouseBusyError(RoutesError, RuntimeError):
     """Another pipeline is writing the warehouse."""
 

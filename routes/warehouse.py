@@ -64,6 +64,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import re
 import shutil
 import threading
 import time
@@ -73,7 +74,7 @@ from pathlib import Path
 import duckdb
 
 from routes import files, settings
-from routes.errors import WarehouseBusyError, WarehouseMissingError
+from routes.errors import TablesNotBuilt, WarehouseBusyError, WarehouseMissingError
 
 log = logging.getLogger(__name__)
 
@@ -394,11 +395,42 @@ def reading(con: duckdb.DuckDBPyConnection | None = None) -> Iterator[duckdb.Duc
     Query-layer readers take an optional ``con`` and read through this, so the
     same code serves a shared connection and a fresh snapshot alike.
     """
-    if con is not None:
-        yield con
-        return
-    with open_snapshot() as opened:
-        yield opened
+    try:
+        if con is not None:
+            yield con
+            return
+        with open_snapshot() as opened:
+            yield opened
+    except duckdb.CatalogException as exc:
+        missing = tables_not_built(exc)
+        if missing is None:
+            raise
+        raise missing from exc
+
+
+def require_table(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Raise :class:`routes.errors.TablesNotBuilt` when ``con``'s database has no table ``name``.
+
+    For a reader that would otherwise answer "nothing" (an empty frame) when the build never made its table.
+    """
+    if not has_table(con, name):
+        raise TablesNotBuilt(_not_built_text(name))
+
+
+_MISSING_TABLE = re.compile(r"Table with name (\w+) does not exist")
+
+
+def tables_not_built(exc: duckdb.CatalogException) -> TablesNotBuilt | None:
+    """A missing table as :class:`routes.errors.TablesNotBuilt` with advice; ``None`` for other catalog errors."""
+    found = _MISSING_TABLE.search(str(exc))
+    if not found:
+        return None
+    return TablesNotBuilt(_not_built_text(found.group(1)))
+
+
+def _not_built_text(name: str) -> str:
+    return (f"the warehouse has no table {name!r} (built by an older Routes, or its build stopped "
+            "before it); run `python -m pipelines build` (the demo: `python -m pipelines setup-demo --force`)")
 
 
 _SHARED_LOCK = threading.Lock()
