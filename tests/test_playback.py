@@ -144,3 +144,20 @@ def test_a_long_period_plays_its_last_months(built: Path, monkeypatch: pytest.Mo
     labels = _component_args(app)["playback"]["labels"]
     assert labels == calendar[-6:] and len(calendar) > 6
     assert any(f"the last {len(labels)} of the period's {len(calendar)} months" in c.value for c in app.caption)
+
+
+def test_the_cli_reads_several_months_as_the_page_does(built: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``query cells cell_counts_by_month`` takes its months from --param months=A:B or --from/--to; none is one clear line."""
+    from pipelines.cli import main
+
+    assert main(["query", "cells", "cell_counts_by_month", "--as", "partner", "--param", "res=6",
+                 "--param", "months=2025-01:2025-03"]) == 0
+    out = capsys.readouterr().out
+    assert "month,level,cell" in out and "2025-03-01" in out and "2025-04-01" not in out, out[:400]
+    assert main(["query", "cells", "cell_counts_by_month", "--as", "partner", "--param", "res=6",
+                 "--from", "2025-02", "--to", "2025-02"]) == 0
+    out = capsys.readouterr().out
+    assert "2025-02-01" in out and "2025-01-01" not in out
+    assert main(["query", "cells", "cell_counts_by_month", "--as", "partner", "--param", "res=6"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--param months=2024-01:2024-06" in err, err

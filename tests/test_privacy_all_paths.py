@@ -157,6 +157,8 @@ def arguments_strategy(fn: Callable[..., Any], values: dict[str, list[Any]]) -> 
                 kwargs[name] = draw(st.sampled_from(values["source_ids"]))
             elif name in ("limit", "top_n"):
                 kwargs[name] = 100
+            elif name == "months":  # the heatmap's playback: several months read at once
+                kwargs[name] = sorted(draw(st.lists(st.sampled_from(MONTHS), min_size=1, max_size=4, unique=True)))
             elif p.default is not inspect.Parameter.empty:
                 continue
             elif hint is int:
@@ -372,6 +374,8 @@ def _cli_params(fn: Callable[..., Any], values: dict[str, list[Any]]) -> list[st
         out += ["--param", "region=Region I"]
     if "segment_id" in params:
         out += ["--param", "segment_id=1"]
+    if "months" in params:
+        out += ["--param", "months=2024-01:2024-06"]
     return out
 
 

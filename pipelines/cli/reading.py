@@ -34,6 +34,7 @@ from typing import Any
 import pandas as pd
 
 from query import release
+from query.cells import months_between
 from query.filters import Filters
 from query.suppression import count_columns_of, max_visible_count_below_k
 from query.viewer import ALL_AGENCIES, ROLES, SCOPES, Viewer
@@ -104,6 +105,20 @@ def _month(text: str) -> date:
         return date(year, month, 1)
     except ValueError:
         raise argparse.ArgumentTypeError(f"month {text!r} must look like 2025-03") from None
+
+
+def _months_param(value: object, filters: Filters, *, reader: str) -> list[date]:
+    """``--param months=2024-01:2024-06`` (or ``2024-01,2024-03``), else the months of ``--from``/``--to``."""
+    if isinstance(value, str) and ":" in value:
+        first, _, last = value.partition(":")
+        return months_between(_month(first), _month(last))
+    if isinstance(value, (str, tuple)):
+        return sorted({_month(str(v)) for v in ((value,) if isinstance(value, str) else value)})
+    if filters.start and filters.end:
+        return months_between(filters.start, filters.end)
+    raise ConfigError(
+        f"{reader} reads several months: give them with --param months=2024-01:2024-06, or --from and --to"
+    )
 
 
 def _list(text: str) -> tuple[str, ...]:
@@ -197,6 +212,8 @@ def run(args: argparse.Namespace) -> int:
                 kwargs[param] = filters.with_period(_month(first), _month(last))
             else:
                 kwargs.setdefault(param, filters)
+    if "months" in inspect.signature(fn).parameters:  # the heatmap's playback reader
+        kwargs["months"] = _months_param(kwargs.get("months"), filters, reader=name)
     try:
         result = fn(viewer, **kwargs)
     except (TypeError, ValueError) as exc:

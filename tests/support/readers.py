@@ -11,6 +11,7 @@ import inspect
 import pkgutil
 import typing
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import query
@@ -88,4 +89,6 @@ def plain_kwargs(fn: Callable[..., Any], values: dict[str, list[Any]]) -> dict[s
             kwargs[p.name] = "lapd"
         elif p.name == "segment_id":  # a highway segment (query.flows.segment_flows)
             kwargs[p.name] = 1
+        elif p.name == "months":  # the heatmap's playback (query.cells.cell_counts_by_month): the fixture's 24
+            kwargs[p.name] = list(values.get("months") or [date(2024 + m // 12, m % 12 + 1, 1) for m in range(24)])
     return kwargs
