@@ -85,8 +85,9 @@ def setup_demo(
         log.info("A warehouse already exists at %s; nothing to do", live)
         return DemoSetup(live, out, generated=False, built=False, skipped=True)
     # before minutes of generating: the ingest would refuse a key that travels with the warehouse
+    # (the same check as the ingest's, against the configured warehouse's folder)
     files.check_key_outside(settings.key_file(), what="the token key", setting="ROUTES_KEY_FILE",
-                            warehouse_dir=live.parent)
+                            warehouse_dir=settings.warehouse_path().parent)
     generated = _ensure_demo_files(out, records=records, seed=seed, force=force)
     files.private_folder(live.parent)  # 0700 when it creates it
     work = live.with_name(f".{live.name}.demo-{os.getpid()}.duckdb")
