@@ -446,12 +446,15 @@ def flows_deck(
     focus_flows: pd.DataFrame | None = None,
     hidden: str | None = None,
     moves: pd.DataFrame | None = None,
+    circuit: pd.Series | None = None,
 ) -> pdk.Deck:
     """The Flows and corridors map: arcs, then corridor loads, then location circles.
 
     ``moves`` (:func:`query.moves.observed_moves` rows) are drawn as arcs of their
     own colour (:data:`maps.moves_maps.MOVE_RGBA`) beside or instead of the
-    reported journeys (``edges``).
+    reported journeys (``edges``); ``circuit`` (a row of
+    :func:`query.moves.circuits`) is drawn on top, in order: numbered stops and
+    directed segments (:func:`maps.moves_maps.circuit_layers`).
 
     A hidden count reads ``hidden`` in the tooltips (the page's
     :func:`query.release.hidden_text`; default "fewer than 11").
@@ -498,6 +501,8 @@ def flows_deck(
     if locations is not None and not locations.empty:
         placed = locations.dropna(subset=["lat", "lng"])
         drawn.append(L.location_layer(placed.assign(tip=location_tips(placed, hidden=hidden))))
+    if circuit is not None:
+        drawn.extend(moves_maps.circuit_layers(circuit))
     view = view_state or pdk.ViewState(**CALIFORNIA_VIEW, pitch=0, bearing=0)
     return make_deck(drawn, view_state=view)
 

@@ -88,6 +88,7 @@ with map_controls:
     ))
     reported, observed = evidence in ("reported", "both"), evidence in ("observed", "both")
     found = circuit_panel.read_circuits(viewer, filters)
+    circuit = circuit_panel.choose_circuit(found, observed=observed)
 months = ui_filters.available_months(viewer, filters)
 
 period = chrome.format_period(filters.start or (months[0] if months else None), filters.end or (months[-1] if months else None))
@@ -163,7 +164,7 @@ with map_column:
             corridor_scale=corridor_scale, top_n=int(top_n),
             view_state=chrome.map_view("flows_map", decks.view_for_counties(filters.counties, regions=filters.regions)),
             focus_segment=None if segment is None else int(segment["segment_id"]), focus_flows=over, hidden=hidden,
-            moves=moved,
+            moves=moved, circuit=circuit,
         ),
         key=map_key, height=560, on_select="rerun", selection_mode="single-object",
     )
@@ -172,6 +173,8 @@ with legend_column:
         chrome.draw_legend(layers.focus_legend(str(segment["route"])))
     if observed:
         chrome.draw_legend(moves_maps.evidence_legend(reported=reported, observed=observed))
+    if circuit is not None:
+        chrome.draw_legend(moves_maps.circuit_legend(circuit))
     if reported:
         chrome.draw_legend(layers.arc_legend(edge_scale, top_n=int(top_n)))
         chrome.draw_legend(layers.location_legend(hidden=hidden))

@@ -88,14 +88,14 @@ def choose_circuit(found: Circuits, *, observed: bool) -> pd.Series | None:
     """The sidebar's "circuit drawn" choice: the top circuit by default when the map shows observed moves."""
     if found.frame.empty:
         return None
-    ranks = [None, *found.frame["rank"].astype(int).tolist()]
+    ranks = [0, *found.frame["rank"].astype(int).tolist()]  # 0: none drawn
     labels = {int(r): circuit_label(row) for r, row in zip(ranks[1:], found.frame.to_dict("records"), strict=True)}
     # one key per evidence: switching to observed moves draws the top circuit, back to reported draws none
     chosen = st.selectbox("Circuit drawn in order", ranks, index=1 if observed else 0,
                           key=f"flows_circuit_{'observed' if observed else 'reported'}",
-                          format_func=lambda r: "none" if r is None else labels[int(r)],
+                          format_func=lambda r: labels.get(int(r), "none"),
                           help="Numbered stops in travel order, an arrow on each step; a loop closes on stop 1.")
-    if chosen is None:
+    if not chosen:
         return None
     return found.frame[found.frame["rank"].astype(int).eq(int(chosen))].iloc[0]
 
