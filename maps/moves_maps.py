@@ -164,11 +164,12 @@ def circuit_label(row: pd.Series | dict) -> str:
     return f"{int(row['rank'])}. {row['shape']}: " + " → ".join(str(n) for n in row["place_names"])
 
 
-def circuits_table(frame: pd.DataFrame, *, hidden: str) -> pd.DataFrame:
+def circuits_table(frame: pd.DataFrame, *, hidden: str, arrow: str = "→") -> pd.DataFrame:
     """The rows of :func:`query.moves.circuits` as a table: places in order, counts worded.
 
     Dwell times are in the own-records scope only (the release has none): without
-    them the column is left out rather than shown empty.
+    them the column is left out rather than shown empty. ``arrow`` joins the
+    places (a PDF font without "→" passes "›").
 
     >>> f = pd.DataFrame({"rank": [1], "shape": ["loop"], "place_names": [["Fresno", "Kern", "Fresno"]],
     ...                   "subjects": pd.array([pd.NA], dtype="Int64"), "median_dwell_days": [None]})
@@ -185,7 +186,7 @@ def circuits_table(frame: pd.DataFrame, *, hidden: str) -> pd.DataFrame:
     out = pd.DataFrame({
         "Rank": frame["rank"].astype(int).tolist(),
         "Shape": frame["shape"].tolist(),
-        "Places in order": [" → ".join(names) for names in frame["place_names"]],
+        "Places in order": [f" {arrow} ".join(names) for names in frame["place_names"]],
         "Subjects": [_count(v, hidden) for v in frame["subjects"]],
     })
     days = [dwell(d) for d in frame["median_dwell_days"]] if "median_dwell_days" in frame else []
