@@ -212,6 +212,7 @@ def _write_all(
         "headline": data.headline, "counties": data.counties,
         "corridors": _collect.top_corridors(data.corridors, n=len(data.corridors)),
         "flows": data.flows, "coordination_pairs": data.pairs, "cells": data.cells,
+        "circuits": _collect.circuits_csv(data.circuits),
     }
     for name, path in tables.write_tables(frames, work, stem=stem).items():
         written[f"csv:{name}"] = path

@@ -19,11 +19,12 @@ from shapely.geometry.base import BaseGeometry
 
 from geo import reference
 from maps.colours import ColourScale, fixed_scale
-from query import briefing_reads, cells, flows, release, trends
+from query import briefing_reads, cells, flows, moves, release, trends
 from query.filters import Filters
 from query.suppression import FilterIsolationError
 from query.viewer import Viewer
-from routes import warehouse
+from routes import settings, warehouse
+from routes.errors import RoutesError
 
 #: H3 resolution of the heatmap: a region at res 6 (36 km2), a county at res 7 (5 km2).
 RES_FOR_KIND = {"region": 6, "county": 7}
@@ -31,6 +32,8 @@ RES_FOR_KIND = {"region": 6, "county": 7}
 TOP_FLOWS = 15
 TOP_CORRIDORS = 8
 TOP_PAIRS = 8
+#: How many circuits through the place a briefing lists (the Flows page's first ones, same ranks).
+TOP_CIRCUITS = 5
 #: Corridor segments within this distance of the place belong to its map.
 CORRIDOR_BUFFER_M = 3_000
 
@@ -77,6 +80,10 @@ class BriefingData:
     corridor_scale: ColourScale
     pairs: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    #: :func:`query.moves.circuits` through the place's counties (empty when none or not built).
+    circuits: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(moves.CIRCUIT_COLUMNS)))
+    #: Why :attr:`circuits` is empty, when it is.
+    circuits_note: str = ""
 
 
 def resolve_place(*, region: str | None, county: str | None) -> Place:
@@ -118,6 +125,7 @@ def collect(viewer: Viewer, place: Place, *, start: date, end: date) -> Briefing
         edges = flows.flow_edges(viewer, period, level="county", con=con)
         segments = flows.corridor_loads(viewer, period, con=con)
         pairs = flows.coordination_pairs(viewer, period, level="county", con=con)
+        through, circuits_note = _circuits_of(viewer, place, con=con)
     k = viewer.k
     visible = state_cells.loc[state_cells["level"].eq("cell"), "value"]
     cell_scale = fixed_scale(_max(visible), n=6, minimum=k, unit="records per cell",
@@ -132,7 +140,7 @@ def collect(viewer: Viewer, place: Place, *, start: date, end: date) -> Briefing
         cells=_cells_of(state_cells, place), cell_scale=cell_scale,
         flows=_flows_of(edges, place), flow_scale=flow_scale,
         corridors=_corridors_of(segments, place), corridor_scale=corridor_scale,
-        pairs=_pairs_of(pairs, place), notes=notes,
+        pairs=_pairs_of(pairs, place), notes=notes, circuits=through, circuits_note=circuits_note,
     )
 
 
@@ -287,3 +295,43 @@ def _pairs_of(pairs: pd.DataFrame, place: Place) -> pd.DataFrame:
     inside = set(place.counties)
     keep = pairs[(pairs["origin_id"].isin(inside) | pairs["dest_id"].isin(inside)) & ~pairs["suppressed"].astype(bool)]
     return keep.head(TOP_PAIRS).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- circuits
+
+
+def _circuits_of(viewer: Viewer, place: Place, *, con: object) -> tuple[pd.DataFrame, str]:
+    """The top circuits through the place's counties, as the Flows page reads them with those counties chosen."""
+    try:
+        frame = moves.circuits(viewer, Filters(counties=place.counties), limit=TOP_CIRCUITS, con=con)  # type: ignore[arg-type]
+    except release.ReleaseNotBuiltError:
+        return pd.DataFrame(columns=list(moves.CIRCUIT_COLUMNS)), "Circuits are not in this warehouse's release yet."
+    except RoutesError as error:  # e.g. the own-records scope built without identifiers
+        return pd.DataFrame(columns=list(moves.CIRCUIT_COLUMNS)), str(error)
+    return frame, "" if len(frame) else f"No released circuit passes through {place.name}."
+
+
+def circuits_explained() -> str:
+    """What a circuit is, in one line under the briefing's circuits (one line keeps page 2's other tables whole)."""
+    return ("Counties that several subjects (linked by shared identifiers, none shown) were seen in, in this order, "
+            f"each within {settings.moves_window_days()} days of the last, over all years.")
+
+
+def circuits_csv(frame: pd.DataFrame) -> pd.DataFrame:
+    """The circuits as the briefing's CSV holds them: places in order, a hidden count empty with ``suppressed``.
+
+    >>> f = pd.DataFrame({"rank": [1, 2], "shape": ["loop", "path"],
+    ...                   "place_names": [["Kern", "Fresno", "Tulare", "Kern"], ["Kern", "Fresno", "Merced"]],
+    ...                   "subjects": pd.array([24, pd.NA], dtype="Int64")})
+    >>> print(circuits_csv(f).to_csv(index=False).strip())
+    rank,shape,places_in_order,subjects,suppressed
+    1,loop,Kern → Fresno → Tulare → Kern,24,False
+    2,path,Kern → Fresno → Merced,,True
+    """
+    return pd.DataFrame({
+        "rank": frame["rank"].astype(int).tolist(),
+        "shape": frame["shape"].tolist(),
+        "places_in_order": [" → ".join(names) for names in frame["place_names"]],
+        "subjects": pd.array(frame["subjects"], dtype="Int64"),
+        "suppressed": frame["subjects"].isna().tolist(),
+    })

@@ -25,11 +25,13 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import pydeck as pdk
 
+from briefings._collect import circuits_explained
 from briefings.pdf import fmt_count, period_label, suppression_note
 from briefings.static_map import class_labels, describe
 from maps import decks
 from maps import layers as L
 from maps.colours import SUPPRESSED_RGBA
+from maps.moves_maps import circuits_table
 from routes import settings
 
 if TYPE_CHECKING:
@@ -111,6 +113,19 @@ def build_deck(data: BriefingData) -> pdk.Deck:
     return decks.make_deck(drawn, view_state=view, height=760)
 
 
+def _circuit_items(data: BriefingData) -> str:
+    """The circuits through the place as a list: rank, shape, places in order, subjects (hidden: "fewer than k")."""
+    if data.circuits.empty:
+        return f'<p class="small">{html.escape(data.circuits_note or "No circuit passes through this area.")}</p>'
+    shown = circuits_table(data.circuits, hidden=f"fewer than {data.k}")
+    items = "".join(
+        f"<li>{html.escape(str(r['Shape']))}: {html.escape(str(r['Places in order']))} "
+        f"({html.escape(str(r['Subjects']))} subjects)</li>"
+        for r in shown.to_dict("records")
+    )
+    return f"<ol>{items}</ol>"
+
+
 def _panel(data: BriefingData, audience: Audience, purpose: str) -> str:
     e = html.escape
     as_of = data.data_as_of.isoformat() if data.data_as_of else "unknown"
@@ -131,6 +146,9 @@ def _panel(data: BriefingData, audience: Audience, purpose: str) -> str:
   {_legend_rows(class_labels(data.flow_scale, k=data.k))}
   <p class="small">Arcs from point source (pale) to destination (dark); the busiest shown flows only.</p>
   <p class="small">Colour scales are fixed on statewide values for the period, so maps of two areas compare.</p>
+  <h2>Circuits through this {e(data.place.kind)}</h2>
+  {_circuit_items(data)}
+  <p class="small">{e(circuits_explained())}</p>
   <p class="small">{e(suppression_note(data.k))}</p>
   <p class="small">{e(settings.ATTRIBUTION)}</p>
 </div>

@@ -49,6 +49,7 @@ from reportlab.platypus import (
 from briefings import _collect, static_map
 from briefings.pdf_tags import Node, TableTags, Tagged, Tagger, tagger_of, write_structure
 from maps.colours import hidden_words
+from maps.moves_maps import circuits_table
 from routes import settings
 
 if TYPE_CHECKING:
@@ -67,6 +68,8 @@ MAX_PAGES = 2
 MAX_PURPOSE_CHARS = 240
 #: Rows of the corridor, flow and coordination tables, tried in order.
 ROW_LIMITS = (10, 8, 6, 4, 2)
+#: Joins a circuit's places in order (Vera has no "→").
+PLACE_ARROW = "›"
 #: Task-force names are long: the tables abbreviate these words (explained under the table).
 _ABBREVIATIONS = {"Human Trafficking": "HT"}
 
@@ -391,6 +394,7 @@ def _page_two(data: BriefingData, styles: dict[str, ParagraphStyle], *, rows: in
             _table(["From (task force)", "To (task force)", "Records", "Victims"],
                    pairs or _none_row("No pair of k or more records.", 4), [3.1, 3.1, 0.65, 0.65], numeric_from=2,
                    caption="Task forces that share routes")]
+    out += _circuits_section(data, styles, rows=rows)
     out += [
         _para("Sources and attribution", styles["h2"]),
         _para(
@@ -406,3 +410,19 @@ def _page_two(data: BriefingData, styles: dict[str, ParagraphStyle], *, rows: in
         ),
     ]
     return out
+
+
+def _circuits_section(data: BriefingData, styles: dict[str, ParagraphStyle], *, rows: int) -> list[Any]:
+    """"Circuits through this region": the Flows page's top ``rows`` circuits through the place, places in order."""
+    shown = (circuits_table(data.circuits.head(rows), hidden=f"fewer than {data.k}", arrow=PLACE_ARROW)
+             if len(data.circuits) else None)
+    cells = [] if shown is None else [[str(r["Rank"]), r["Shape"], r["Places in order"], r["Subjects"]]
+                                      for r in shown.to_dict("records")]
+    return [
+        _para(f"Circuits through this {data.place.kind}", styles["h2"]),
+        # one line: a three-line note cost Regions I and II of the 60 k demo two rows of every table
+        _para(escape(_collect.circuits_explained()), styles["small"]),
+        _table(["Rank", "Shape", "Places in order", "Subjects"],
+               cells or _none_row(data.circuits_note or "No circuit passes through this area.", 4),
+               [0.5, 0.6, 5.3, 1.1], numeric_from=3, caption="Circuits"),
+    ]

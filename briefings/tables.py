@@ -36,6 +36,7 @@ CSV_COLUMNS: dict[str, list[str]] = {
     "coordination_pairs": ["origin_name", "origin_task_force_name", "dest_name", "dest_task_force_name",
                            "records", "victims"],
     "cells": ["level", "hex", "res", "county_fips", "records", "victims", "rolled_up", "suppressed"],
+    "circuits": ["rank", "shape", "places_in_order", "subjects", "suppressed"],
 }
 
 #: The properties each GeoJSON layer keeps.

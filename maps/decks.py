@@ -23,6 +23,7 @@ from pydeck.bindings.json_tools import default_serialize
 
 from geo import reference
 from maps import layers as L
+from maps import moves_maps
 from maps.colours import ColourScale, hidden_words
 
 #: The plain-text tooltip every deck uses; each pickable row carries ``tip``.
@@ -444,8 +445,16 @@ def flows_deck(
     focus_segment: int | None = None,
     focus_flows: pd.DataFrame | None = None,
     hidden: str | None = None,
+    moves: pd.DataFrame | None = None,
+    circuit: pd.Series | None = None,
 ) -> pdk.Deck:
     """The Flows and corridors map: arcs, then corridor loads, then location circles.
+
+    ``moves`` (:func:`query.moves.observed_moves` rows) are drawn as arcs of their
+    own colour (:data:`maps.moves_maps.MOVE_RGBA`) beside or instead of the
+    reported journeys (``edges``); ``circuit`` (a row of
+    :func:`query.moves.circuits`) is drawn on top, in order: numbered stops and
+    directed segments (:func:`maps.moves_maps.circuit_layers`).
 
     A hidden count reads ``hidden`` in the tooltips (the page's
     :func:`query.release.hidden_text`; default "fewer than 11").
@@ -474,6 +483,8 @@ def flows_deck(
                 scale=edge_scale, from_columns=from_columns, to_columns=to_columns,
             )
         )
+    if moves is not None and not moves.empty:
+        drawn.append(moves_maps.move_arc_layer(moves, top_n=0 if in_focus else top_n, hidden=hidden))
     if corridors is not None and not corridors.empty and corridor_scale is not None:
         frame = corridor_frame(corridors, hidden=hidden)
         chosen = frame[frame["segment_id"].eq(focus_segment)] if in_focus and "segment_id" in frame else frame.iloc[:0]
@@ -490,6 +501,8 @@ def flows_deck(
     if locations is not None and not locations.empty:
         placed = locations.dropna(subset=["lat", "lng"])
         drawn.append(L.location_layer(placed.assign(tip=location_tips(placed, hidden=hidden))))
+    if circuit is not None:
+        drawn.extend(moves_maps.circuit_layers(circuit))
     view = view_state or pdk.ViewState(**CALIFORNIA_VIEW, pitch=0, bearing=0)
     return make_deck(drawn, view_state=view)
 

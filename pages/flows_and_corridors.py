@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from geo import reference
-from maps import colours, decks, layers
+from maps import colours, decks, layers, moves_maps
 from maps import statewide_maps as sm
 from query import flows, release
 from query.release import ReleaseNotBuiltError
@@ -81,6 +81,14 @@ with map_controls:
         st.caption("Finer hexagons (res 5, res 6) once a region, task force or county is chosen.")
     top_n = ui_filters.url_choice("Busiest flows drawn opaque", [10, 25, 50, 100], param="top", default=25, widget="selectbox")
     show_corridors = ui_filters.url_choice("Highway corridors", [], param="corridors", default=True, widget="toggle")
+    evidence = str(ui_filters.url_choice(
+        "Evidence", list(circuit_panel.EVIDENCE), param="evidence", default="reported", format_func=circuit_panel.EVIDENCE.get,
+        horizontal=True, help="Reported journeys: a record's point source to its destination. Observed moves: the same "
+                              "subject seen in one place, then next in another (no identifier is shown).",
+    ))
+    reported, observed = evidence in ("reported", "both"), evidence in ("observed", "both")
+    found = circuit_panel.read_circuits(viewer, filters)
+    circuit = circuit_panel.choose_circuit(found, observed=observed)
 months = ui_filters.available_months(viewer, filters)
 
 period = chrome.format_period(filters.start or (months[0] if months else None), filters.end or (months[-1] if months else None))
@@ -125,6 +133,9 @@ with st.sidebar:
                          placeholder="choose a place", key="flows_other", disabled=mode != "between")
 
 drawn = decks.focus_edges(edges, mode=mode, location=location, other=other)
+moved, moves_note = circuit_panel.read_moves(viewer, filters, level=str(level)) if observed else (None, "")
+if moved is not None:
+    moved = decks.focus_edges(moved, mode=mode, location=location, other=other)
 # the corridors follow the place in focus: only the flows leaving or reaching it load them
 origins, dests = _focus_counties(str(level), mode, location, other)
 try:
@@ -149,21 +160,32 @@ with map_column:
     over = segment_flows_of(viewer, filters, segment_id=int(segment["segment_id"])) if segment is not None else None
     st.pydeck_chart(
         decks.flows_deck(
-            edges=drawn, locations=locations, corridors=corridors, edge_scale=edge_scale,
+            edges=drawn if reported else None, locations=locations if reported else None, corridors=corridors, edge_scale=edge_scale,
             corridor_scale=corridor_scale, top_n=int(top_n),
             view_state=chrome.map_view("flows_map", decks.view_for_counties(filters.counties, regions=filters.regions)),
             focus_segment=None if segment is None else int(segment["segment_id"]), focus_flows=over, hidden=hidden,
+            moves=moved, circuit=circuit,
         ),
         key=map_key, height=560, on_select="rerun", selection_mode="single-object",
     )
 with legend_column:
     if segment is not None:
         chrome.draw_legend(layers.focus_legend(str(segment["route"])))
-    chrome.draw_legend(layers.arc_legend(edge_scale, top_n=int(top_n)))
-    chrome.draw_legend(layers.location_legend(hidden=hidden))
+    if observed:
+        chrome.draw_legend(moves_maps.evidence_legend(reported=reported, observed=observed))
+    if circuit is not None:
+        chrome.draw_legend(moves_maps.circuit_legend(circuit))
+    if reported:
+        chrome.draw_legend(layers.arc_legend(edge_scale, top_n=int(top_n)))
+        chrome.draw_legend(layers.location_legend(hidden=hidden))
     if corridor_scale is not None:
         chrome.draw_legend(corridor_scale.legend("Corridor load (line width and colour)", suppressed=True, hidden=hidden))
-    st.caption(f"{len(visible):,} flows shown · {int(drawn['suppressed'].sum()):,} not drawn (they read “{hidden}”)")
+    if reported:
+        st.caption(f"{len(visible):,} flows shown · {int(drawn['suppressed'].sum()):,} not drawn (they read “{hidden}”)")
+    if moved is not None:
+        st.caption(circuit_panel.moves_caption(moved, hidden=hidden))
+    elif moves_note:
+        st.caption(moves_note)
 
 if segment is not None and over is not None:
     st.markdown(f"#### Flows routed over the selected {segment['route']} segment")
@@ -205,7 +227,7 @@ else:
     tables.show_table(sm.flows_table(release.drop_unreleased(viewer, pairs.drop(columns=["victims"])), hidden=hidden), viewer=viewer, name="Task forces sharing a route", filters=filters, hide_index=True, width="stretch")
 
 st.markdown("#### Circuits: routes the same subjects were seen along")
-circuit_panel.show_circuits(viewer, filters, hidden=hidden)
+circuit_panel.show_circuits(found, viewer, filters, hidden=hidden)
 
 with st.expander("Route shifts: flows new, growing, fading or gone lately"):
     try:

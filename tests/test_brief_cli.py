@@ -35,9 +35,14 @@ def test_lead_exports_own_region(built: Path, capsys: pytest.CaptureFixture[str]
         "--as", "lead", "--task-force", "sacramento", "--user", "sam", "--no-html",
     )
     assert (code, err) == (0, "")
-    assert out.startswith("Wrote 9 files in ")
+    assert out.startswith("Wrote 10 files in ")
     assert "briefing_region-iv_2025-01_2025-12_partner.pdf" in out
-    assert sorted(p.suffix for p in out_dir.iterdir()) == [".csv"] * 6 + [".geojson", ".pdf", ".png"]
+    assert sorted(p.suffix for p in out_dir.iterdir()) == [".csv"] * 7 + [".geojson", ".pdf", ".png"]
+    stem = "briefing_region-iv_2025-01_2025-12_partner"
+    assert sorted(p.name.removeprefix(f"{stem}_") for p in out_dir.glob("*.csv")) == [
+        f"{name}.csv" for name in
+        ("cells", "circuits", "coordination_pairs", "corridors", "counties", "flows", "headline")
+    ]
     entry = audit.read_log(Viewer("root", "admin"), action="export").iloc[0]
     assert (entry["user"], entry["role"], entry["task_force"], entry["audience"], entry["purpose"]) == (
         "sam", "lead", "sacramento", "partner", "partner meeting"

@@ -28,7 +28,8 @@ import briefings
 #: Operators that put something on the page: text, images and shadings, fills and strokes.
 PAINTING = {"Tj", "TJ", "'", '"', "Do", "sh", "f", "F", "f*", "B", "B*", "b", "b*", "S", "s", "INLINE IMAGE"}
 SECTIONS = ["Headline figures", "Counties", "Busiest corridors", "Busiest flows (point source to destination)",
-            "Task forces that share routes (coordination pairs; HT = Human Trafficking)", "Sources and attribution"]
+            "Task forces that share routes (coordination pairs; HT = Human Trafficking)", "Circuits through this region",
+            "Sources and attribution"]
 
 
 @pytest.fixture(params=["partner", "law_enforcement"])
@@ -219,7 +220,7 @@ def test_tables_are_tagged_with_header_cells(files: briefings.BriefingFiles) -> 
     pages = _content(files.pdf)
     with pikepdf.open(files.pdf) as pdf:
         tables = [e for e in _structure(pdf).walk() if e.tag == "Table"]
-        assert len(tables) == 5
+        assert len(tables) == 6
         for table in tables:
             assert str(table.obj.A.Summary), "a table without a summary"
             assert table.marks == [] and {kid.tag for kid in table.kids} == {"TR"}
@@ -233,6 +234,8 @@ def test_tables_are_tagged_with_header_cells(files: briefings.BriefingFiles) -> 
     counties = next(t for t in tables if str(t.obj.A.Summary).startswith("Counties"))
     assert [_text(cell, pages) for cell in counties.kids[0].kids] == [
         "County", "Records", "Victims", "Records per 100,000 residents", "Change from previous period"]
+    circuits = next(t for t in tables if str(t.obj.A.Summary).startswith("Circuits"))
+    assert [_text(cell, pages) for cell in circuits.kids[0].kids] == ["Rank", "Shape", "Places in order", "Subjects"]
     headline = tables[0]
     assert [_text(row.kids[0], pages) for row in headline.kids[1:3]] == ["Records (all types)", "Victims"]
     assert {row.kids[0].tag for row in headline.kids[1:]} == {"TH"}  # row headers

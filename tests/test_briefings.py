@@ -88,7 +88,8 @@ def _walk(value: object) -> Iterator[tuple[str, object]]:
 def test_export_writes_every_file(partner_files: briefings.BriefingFiles) -> None:
     assert partner_files.pdf.suffix == ".pdf" and partner_files.png.suffix == ".png"
     assert partner_files.html is not None and partner_files.geojson.suffix == ".geojson"
-    assert set(partner_files.csv) == {"headline", "counties", "corridors", "flows", "coordination_pairs", "cells"}
+    assert set(partner_files.csv) == {"headline", "counties", "corridors", "flows", "coordination_pairs", "cells",
+                                 "circuits"}
     assert all(p.exists() and p.stat().st_size > 0 for p in partner_files.paths)
     # nothing half-written left behind
     assert not [p for p in partner_files.pdf.parent.iterdir() if p.name.startswith(".")]
