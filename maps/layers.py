@@ -12,6 +12,7 @@ cell id exactly, so the integer never reaches the browser.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from functools import cache
@@ -203,8 +204,11 @@ def highway_label_layer() -> pdk.Layer:
         get_text="label",
         get_size=11,
         get_color=[120, 70, 40, 230],
-        background=True,
-        get_background_color=[251, 251, 249, 200],
+        # a halo as the place names have (same shader, same font atlas), not a background box:
+        # the box is a shader of its own, about a quarter second more to compile in software WebGL
+        outline_width=3,
+        outline_color=[251, 251, 249, 230],
+        font_settings={"sdf": True},
         font_family=_literal("sans-serif"),
         pickable=False,
     )
@@ -378,6 +382,39 @@ def hexagon_layer(
         auto_highlight=True,
         highlight_color=[255, 140, 0, 200],
     )
+
+
+def by_resolution(layer: pdk.Layer) -> list[pdk.Layer]:
+    """An ``H3HexagonLayer`` as one layer per H3 resolution, each drawn as flat columns.
+
+    deck.gl draws H3 cells of one resolution finer than 5 as instanced hexagonal
+    columns (its ``ColumnLayer``); cells of resolution 5 or coarser, or of mixed
+    resolutions, as polygons with a ``PathLayer`` outline. That path shader is the
+    slowest of the map's to compile in software WebGL (about half a second of the
+    GPU process's time before the first frame, measured in headless Chromium), and
+    the heatmap's rolled-up parents (res 4 and 5) brought it to every page. Cells
+    of one resolution drawn as columns (``high_precision=False``) look the same at
+    California's latitudes and share the column shader.
+
+    The rows of the finest resolution keep the layer's ``id`` (what a click reports);
+    the others go in layers ``<id>-res<r>`` drawn beneath it.
+    """
+    rows = list(layer.data or [])
+    groups: dict[int, list[Any]] = {}
+    for row in rows:
+        groups.setdefault(h3.get_resolution(row["hex"]), []).append(row)
+    if not groups:
+        groups[-1] = []
+    finest = max(groups)
+    out = []
+    for res in sorted(groups):
+        part = copy.copy(layer)  # its own attribute dict: the original is left as it was
+        part.data = groups[res]
+        part.high_precision = False
+        if res != finest:
+            part.id = f"{layer.id}-res{res}"
+        out.append(part)
+    return out
 
 
 def rolled_up_hexagon_layer(
@@ -702,6 +739,7 @@ __all__ = [
     "arc_legend",
     "base_layers",
     "base_legend_entries",
+    "by_resolution",
     "corridor_layer",
     "county_fill_layer",
     "county_label_layer",
