@@ -248,3 +248,20 @@ def test_heatmap_deck_draws_hexagons_with_one_shader_and_labels_without_a_box() 
     ids = [layer["id"] for layer in spec["layers"]]
     assert ids.index("cells-rolled-up-res4") < ids.index("cells-rolled-up") < ids.index("cells")
     assert not any(layer.get("background") for layer in spec["layers"]), "a label box is a shader of its own"
+
+
+def test_corridors_and_the_segment_in_focus_are_line_layers() -> None:
+    """No PathLayer on the flows map: its shader is the slowest to compile in software WebGL."""
+    segments = pd.DataFrame({
+        "segment_id": [7, 8], "route": ["I-5", "I-5"], "length_km": [20.0, 30.0],
+        "from_lat": [34.0, 34.2], "from_lng": [-118.2, -118.4], "to_lat": [34.2, 34.5], "to_lng": [-118.4, -118.6],
+        "load": pd.array([80, None], dtype="Int64"), "suppressed": [False, True],
+    })
+    spec = _deck_json(decks.flows_deck(corridors=segments, corridor_scale=colours.fixed_scale(100), focus_segment=7))
+    by_id = {layer["id"]: layer for layer in spec["layers"]}
+    assert "PathLayer" not in {layer["@@type"] for layer in spec["layers"]}
+    corridors = by_id["corridors"]
+    assert corridors["@@type"] == "LineLayer" and [row["segment_id"] for row in corridors["data"]] == [7, 8]
+    assert corridors["data"][0]["s"] == [-118.2, 34.0] and corridors["data"][0]["t"] == [-118.4, 34.2]
+    assert "fewer than 11" in corridors["data"][1]["tip"]
+    assert by_id["corridor-focus"]["data"] == [{"s": [-118.2, 34.0], "t": [-118.4, 34.2]}]
