@@ -141,7 +141,7 @@ with map_column:
         )
         objects = event.selection.objects if event and event.selection else {}
         # the exact cells: layer "cells", and "cells-res<r>" when they span resolutions (maps.layers.by_resolution)
-        picked = next((rows for lid, rows in objects.items() if re.fullmatch(r"cells(-res\d+)?", lid) and rows), [])
+        picked: list = next((rows for lid, rows in objects.items() if re.fullmatch(r"cells(-res\d+)?", lid) and rows), [])
         selected_hex = picked[0].get("hex") if picked else None
     elif comparison.mode == "side":
         try:
