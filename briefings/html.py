@@ -97,8 +97,8 @@ def build_deck(data: BriefingData) -> pdk.Deck:
     if not coarse.empty:
         drawn.append(L.county_fill_layer(coarse, scale=data.cell_scale, layer_id="cells-county", opacity=0.35))
         drawn.append(L.county_line_layer(coarse, layer_id="cells-county-lines", opacity=0.35))  # fills have no stroke
-    drawn.append(L.suppressed_hexagon_layer(counts[is_cell], layer_id="cells-suppressed", hidden=hidden))
-    drawn.append(L.hexagon_layer(counts[is_cell], scale=data.cell_scale, layer_id="cells"))
+    drawn += L.by_resolution(L.suppressed_hexagon_layer(counts[is_cell], layer_id="cells-suppressed", hidden=hidden))
+    drawn += L.by_resolution(L.hexagon_layer(counts[is_cell], scale=data.cell_scale, layer_id="cells"))
     if not data.corridors.empty:
         segments = data.corridors.assign(
             path=[[[a, b], [c, d]] for a, b, c, d in zip(

@@ -244,10 +244,10 @@ def heatmap_layers(
     rolled = cells["rolled_up"].fillna(False).astype(bool) & ~cells["suppressed"].fillna(False).astype(bool) \
         if "rolled_up" in cells.columns else pd.Series(False, index=cells.index)
     if rolled.any():  # outlines beneath the exact cells: a large low-count parent must not dominate
-        drawn.append(L.rolled_up_hexagon_layer(cells[rolled], scale=scale, value_column=value_column,
-                                               layer_id=f"{layer_id}-rolled-up"))
-    drawn.append(L.suppressed_hexagon_layer(cells, layer_id=f"{layer_id}-suppressed", hidden=hidden))
-    drawn.append(L.hexagon_layer(cells[~rolled], scale=scale, value_column=value_column, layer_id=layer_id))
+        drawn += L.by_resolution(L.rolled_up_hexagon_layer(cells[rolled], scale=scale, value_column=value_column,
+                                                           layer_id=f"{layer_id}-rolled-up"))
+    drawn += L.by_resolution(L.suppressed_hexagon_layer(cells, layer_id=f"{layer_id}-suppressed", hidden=hidden))
+    drawn += L.by_resolution(L.hexagon_layer(cells[~rolled], scale=scale, value_column=value_column, layer_id=layer_id))
     return drawn
 
 
@@ -343,8 +343,8 @@ def change_deck(
     """A change map: cells coloured on a diverging scale by ``change`` (hidden ones grey, reading ``hidden``)."""
     change = change.assign(tip=change_tips(change, measure=measure, hidden=hidden))
     drawn = [
-        L.suppressed_hexagon_layer(change, layer_id=f"{layer_id}-suppressed", hidden=hidden),
-        L.hexagon_layer(change, scale=scale, value_column="change", layer_id=layer_id),
+        *L.by_resolution(L.suppressed_hexagon_layer(change, layer_id=f"{layer_id}-suppressed", hidden=hidden)),
+        *L.by_resolution(L.hexagon_layer(change, scale=scale, value_column="change", layer_id=layer_id)),
     ]
     return make_deck(drawn, view_state=view_state)
 

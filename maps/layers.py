@@ -12,6 +12,7 @@ cell id exactly, so the integer never reaches the browser.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from functools import cache
@@ -203,8 +204,11 @@ def highway_label_layer() -> pdk.Layer:
         get_text="label",
         get_size=11,
         get_color=[120, 70, 40, 230],
-        background=True,
-        get_background_color=[251, 251, 249, 200],
+        # a halo as the place names have (same shader, same font atlas), not a background box:
+        # the box is a shader of its own, about a quarter second more to compile in software WebGL
+        outline_width=3,
+        outline_color=[251, 251, 249, 230],
+        font_settings={"sdf": True},
         font_family=_literal("sans-serif"),
         pickable=False,
     )
@@ -378,6 +382,39 @@ def hexagon_layer(
         auto_highlight=True,
         highlight_color=[255, 140, 0, 200],
     )
+
+
+def by_resolution(layer: pdk.Layer) -> list[pdk.Layer]:
+    """An ``H3HexagonLayer`` as one layer per H3 resolution, each drawn as flat columns.
+
+    deck.gl draws H3 cells of one resolution finer than 5 as instanced hexagonal
+    columns (its ``ColumnLayer``); cells of resolution 5 or coarser, or of mixed
+    resolutions, as polygons with a ``PathLayer`` outline. That path shader is the
+    slowest of the map's to compile in software WebGL (about half a second of the
+    GPU process's time before the first frame, measured in headless Chromium), and
+    the heatmap's rolled-up parents (res 4 and 5) brought it to every page. Cells
+    of one resolution drawn as columns (``high_precision=False``) look the same at
+    California's latitudes and share the column shader.
+
+    The rows of the finest resolution keep the layer's ``id`` (what a click reports);
+    the others go in layers ``<id>-res<r>`` drawn beneath it.
+    """
+    rows = list(layer.data or [])
+    groups: dict[int, list[Any]] = {}
+    for row in rows:
+        groups.setdefault(h3.get_resolution(row["hex"]), []).append(row)
+    if not groups:
+        groups[-1] = []
+    finest = max(groups)
+    out = []
+    for res in sorted(groups):
+        part = copy.copy(layer)  # its own attribute dict: the original is left as it was
+        part.data = groups[res]
+        part.high_precision = False
+        if res != finest:
+            part.id = f"{layer.id}-res{res}"
+        out.append(part)
+    return out
 
 
 def rolled_up_hexagon_layer(
@@ -610,42 +647,55 @@ def corridor_layer(
     """Highway segments with their load: width and colour by load.
 
     ``segments`` has ``path`` (a list of ``[lng, lat]``), ``load`` (``<NA>`` when
-    suppressed: drawn thin and grey) and ``tip``.
+    suppressed: drawn thin and grey) and ``tip``. Drawn as straight ``LineLayer``
+    segments (``s`` → ``t``; a longer path becomes one row per stretch, each with
+    the segment's colour, width, ``tip`` and ``segment_id``): the line shader is on
+    every map already, a ``PathLayer``'s is the slowest to compile in software WebGL.
     """
     load = pd.to_numeric(segments[load_column], errors="coerce")
     biggest = max(float(load.max()) if load.notna().any() else 1.0, 1.0)
     width = np.where(load.isna(), 1.5, 2.0 + (max_width_px - 2.0) * np.sqrt(load.fillna(0) / biggest))
-    data = pd.DataFrame(
-        {
-            "path": [_as_path(p) for p in segments[path_column]],
-            "colour": _rgba_lists(scale.rgba_of(load)),
-            "width": np.round(width, 2).tolist(),
-            "tip": _tip_column(segments, None),
-        }
-    )
+    rows = {
+        "colour": _rgba_lists(scale.rgba_of(load)),
+        "width": np.round(width, 2).tolist(),
+        "tip": _tip_column(segments, None),
+    }
     if "segment_id" in segments.columns:  # what a click on the map hands back to the page
-        data["segment_id"] = pd.to_numeric(segments["segment_id"]).astype(int).tolist()
+        rows["segment_id"] = pd.to_numeric(segments["segment_id"]).astype(int).tolist()
+    data = _stretches([_as_path(p) for p in segments[path_column]], rows)
     return pdk.Layer(
-        "PathLayer",
+        "LineLayer",
         data,
         id=layer_id,
-        get_path="path",
+        get_source_position="s",
+        get_target_position="t",
         get_color="colour",
         get_width="width",
         width_units=PIXELS,
-        cap_rounded=True,
-        joint_rounded=True,
         pickable=True,
         auto_highlight=True,
     )
 
 
+def _stretches(paths: Sequence[list[list[float]]], columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """One ``{"s", "t", …}`` row per straight stretch of each path, with that path's ``columns`` values.
+
+    >>> _stretches([[[0, 0], [1, 1], [2, 1]]], {"tip": ["a"]})
+    [{'s': [0, 0], 't': [1, 1], 'tip': 'a'}, {'s': [1, 1], 't': [2, 1], 'tip': 'a'}]
+    """
+    out = []
+    for i, path in enumerate(paths):
+        extra = {name: values[i] for name, values in columns.items()}
+        out += [{"s": a, "t": b, **extra} for a, b in zip(path[:-1], path[1:], strict=True)]
+    return out
+
+
 def focus_path_layer(segments: pd.DataFrame, *, path_column: str = "path", layer_id: str = "corridor-focus") -> pdk.Layer:
-    """The corridor segment in focus: a wide dark casing under nothing, over the loads (not pickable)."""
-    data = pd.DataFrame({"path": [_as_path(p) for p in segments[path_column]]})
+    """The corridor segment in focus: a wide red casing under the loads (not pickable; a ``LineLayer``, as they are)."""
+    data = _stretches([_as_path(p) for p in segments[path_column]], {})
     return pdk.Layer(
-        "PathLayer", data, id=layer_id, get_path="path", get_color=list(FOCUS_RGBA), get_width=14,
-        width_units=PIXELS, cap_rounded=True, joint_rounded=True, pickable=False,
+        "LineLayer", data, id=layer_id, get_source_position="s", get_target_position="t",
+        get_color=list(FOCUS_RGBA), get_width=14, width_units=PIXELS, pickable=False,
     )
 
 
@@ -702,6 +752,7 @@ __all__ = [
     "arc_legend",
     "base_layers",
     "base_legend_entries",
+    "by_resolution",
     "corridor_layer",
     "county_fill_layer",
     "county_label_layer",

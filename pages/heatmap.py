@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 from maps import colours, decks, statewide_maps
@@ -137,7 +139,9 @@ with map_column:
             decks.heatmap_deck(counts, scale=scale, county_scale=county_scale, measure=measure, view_state=view, hidden=hidden),
             on_select="rerun", selection_mode="single-object", key=f"{chrome.map_key('heatmap_map')}_res{res}", height=520,
         )
-        picked = (event.selection.objects.get("cells") or []) if event and event.selection else []
+        objects = event.selection.objects if event and event.selection else {}
+        # the exact cells: layer "cells", and "cells-res<r>" when they span resolutions (maps.layers.by_resolution)
+        picked: list = next((rows for lid, rows in objects.items() if re.fullmatch(r"cells(-res\d+)?", lid) and rows), [])
         selected_hex = picked[0].get("hex") if picked else None
     elif comparison.mode == "side":
         try:

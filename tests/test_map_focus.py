@@ -59,3 +59,15 @@ def test_rolled_up_parents_are_outlines_beneath_the_exact_cells() -> None:
     assert [row["hex"] for row in rolled["data"]] == [parent] and rolled["filled"] is False
     ids = list(layers)
     assert ids.index("cells-rolled-up") < ids.index("cells"), "beneath the exact cells"
+
+
+def test_a_click_on_cells_of_another_resolution_is_described_too() -> None:
+    """Exact cells of several resolutions are drawn one layer per resolution (``cells-res<r>``,
+    ``maps.layers.by_resolution``): a click on one of those is a picked cell like one on ``cells``."""
+    app = ran_ok(page_app(HEATMAP, VIEWERS["analyst"], params={"counties": "06037", "res": "6", "scope": "own"}).run())
+    spec = json.loads(app.get("deck_gl_json_chart")[0].proto.json)
+    row = next(layer for layer in spec["layers"] if layer["id"] == "cells")["data"][0]
+    key = next(k for k in app.session_state._state.filtered_state if str(k).startswith("heatmap_map"))
+    _pick(app, key, "cells-res5", 0, {"hex": row["hex"]})
+    ran_ok(app.run())
+    assert app.selectbox(key="heatmap_cell").value == row["hex"]

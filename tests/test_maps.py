@@ -219,3 +219,49 @@ def test_view_fits_counties() -> None:
     region = decks.view_for_counties(regions=["Region I"])
     assert la.zoom > state.zoom and region.zoom > state.zoom
     assert 33 < la.latitude < 35.5
+
+
+def test_heatmap_deck_draws_hexagons_with_one_shader_and_labels_without_a_box() -> None:
+    """Software WebGL compiles each shader before the first frame: no path outline, no label box.
+
+    deck.gl draws H3 cells of res 5 or coarser, or of mixed resolutions, as polygons
+    outlined by a ``PathLayer`` (the slowest shader to compile); label backgrounds are a
+    shader of their own. Every hexagon layer is one resolution drawn as columns.
+    """
+    import h3
+
+    child = h3.latlng_to_cell(34.05, -118.25, 6)
+    hidden_cell = h3.latlng_to_cell(36.7, -119.8, 6)
+    parents = [h3.cell_to_parent(h3.latlng_to_cell(38.5, -121.5, 6), 5), h3.cell_to_parent(h3.latlng_to_cell(40.8, -124.1, 6), 4)]
+    counts = pd.DataFrame({
+        "level": ["cell"] * 4, "hex": [child, hidden_cell, *parents], "res": [6, 6, 5, 4],
+        "county_fips": ["06037", "06019", "06067", "06023"], "value": pd.array([40, None, 12, 14], dtype="Float64"),
+        "records": pd.array([40, None, 12, 14], dtype="Int64"), "victims": [50, None, 15, 16], "per_100k": [1.0, None, 0.3, 0.4],
+        "rolled_up": [False, False, True, True], "suppressed": [False, True, False, False],
+    })
+    spec = _deck_json(decks.heatmap_deck(counts, scale=colours.fixed_scale(50, minimum=11)))
+    hexagons = [layer for layer in spec["layers"] if layer["@@type"] == "H3HexagonLayer"]
+    assert sorted(row["hex"] for layer in hexagons for row in layer["data"]) == sorted([child, hidden_cell, *parents])
+    for layer in hexagons:
+        assert layer["highPrecision"] is False, layer["id"]
+        assert len({h3.get_resolution(row["hex"]) for row in layer["data"]}) == 1, layer["id"]
+    ids = [layer["id"] for layer in spec["layers"]]
+    assert ids.index("cells-rolled-up-res4") < ids.index("cells-rolled-up") < ids.index("cells")
+    assert not any(layer.get("background") for layer in spec["layers"]), "a label box is a shader of its own"
+
+
+def test_corridors_and_the_segment_in_focus_are_line_layers() -> None:
+    """No PathLayer on the flows map: its shader is the slowest to compile in software WebGL."""
+    segments = pd.DataFrame({
+        "segment_id": [7, 8], "route": ["I-5", "I-5"], "length_km": [20.0, 30.0],
+        "from_lat": [34.0, 34.2], "from_lng": [-118.2, -118.4], "to_lat": [34.2, 34.5], "to_lng": [-118.4, -118.6],
+        "load": pd.array([80, None], dtype="Int64"), "suppressed": [False, True],
+    })
+    spec = _deck_json(decks.flows_deck(corridors=segments, corridor_scale=colours.fixed_scale(100), focus_segment=7))
+    by_id = {layer["id"]: layer for layer in spec["layers"]}
+    assert "PathLayer" not in {layer["@@type"] for layer in spec["layers"]}
+    corridors = by_id["corridors"]
+    assert corridors["@@type"] == "LineLayer" and [row["segment_id"] for row in corridors["data"]] == [7, 8]
+    assert corridors["data"][0]["s"] == [-118.2, 34.0] and corridors["data"][0]["t"] == [-118.4, 34.2]
+    assert "fewer than 11" in corridors["data"][1]["tip"]
+    assert by_id["corridor-focus"]["data"] == [{"s": [-118.2, 34.0], "t": [-118.4, 34.2]}]
