@@ -66,7 +66,7 @@ STREET_SUFFIXES = frozenset(
 #: Street types in the plural ("76th and Figueroa streets") and words that make a
 #: name before them a corridor or a region rather than the town ("Holt Corridor").
 STREET_PLURALS = frozenset("streets avenues boulevards roads drives highways freeways".split())
-CORRIDOR_WORDS = frozenset("corridor corridors valley sector".split())
+CORRIDOR_WORDS = frozenset("corridor corridors valley sector checkpoint".split())
 
 _DOTTED_INITIAL = re.compile(r"\b([a-z])\.\s?(?=[a-z]\.)")
 _POSSESSIVE = re.compile(r"(?<=[a-z])['’`´]s\b")

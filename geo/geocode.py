@@ -51,7 +51,14 @@ Riverside County, the project's convention; a place named as a reference point
 typo spans a street type ("Pacific Coast Highway" is not Pacifica); a one-word
 town written in lower case after an article is a common noun ("The coyote drove
 them"); "X Village" that is no name is not X ("Elk Grove Village"), and "King
-County" is not a misspelt Kings County. ``matched`` names the gazetteer entry and the
+County" is not a misspelt Kings County. No typo is read into a word a text that
+capitalises its names writes in lower case ("their rings" is not Kings County) nor
+into a neighbourhood's name ("the Fruitvale District"). A town's name before
+"Border Patrol checkpoint" or a capitalised "Mall" names the checkpoint or the mall,
+not the town ("the San Clemente Border Patrol checkpoint" is on Camp Pendleton); a
+name after a network ("SAN JOSE (CBS SF)") is the station's; "Belmont and First"
+is a cross street; an out-of-state city may follow "former", "like", "greater",
+"suburban" ("the greater Phoenix area"). ``matched`` names the gazetteer entry and the
 words it came from, and what was set aside and why ("'boulevard' set aside: a street
 type").
 
@@ -136,11 +143,14 @@ _PREPOSITIONS = frozenset({"in", "near", "at", "off", "outside", "by", "around",
 #: text ("heading for Las Vegas"); anything else there makes it part of another name.
 _LEADS = frozenset({"in", "near", "at", "from", "to", "into", "outside", "around", "for", "of", "by",
                     "off", "the", "a", "an", "and", "or", "north", "south", "east", "west",
-                    "downtown", "northern", "southern", "eastern", "western", "central"})
+                    "downtown", "northern", "southern", "eastern", "western", "central",
+                    "former", "like", "greater", "suburban", "including", "metro"})
 _NICKNAME_LEADS = frozenset({"in", "near", "at", "from", "to", "into", "outside", "around"})
 #: "the city of Weed", "the town of Rescue": the other place position of a common word.
 _SETTLEMENT_WORDS = frozenset({"city", "town", "community", "village", "hamlet"})
-_ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th)$")
+_ORDINAL = re.compile(r"^(?:\d+(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth"
+                      r"|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth"
+                      r"|nineteenth|twentieth)$")
 _LETTERS = re.compile(r"[A-Za-z]+")
 #: Words that make the next word a common noun: "the coyote", "a seaside apartment".
 _DETERMINERS = frozenset({"the", "a", "an", "this", "that", "his", "her", "their", "our", "its", "my"})
@@ -161,6 +171,12 @@ _WORD_HYPHEN = re.compile(r"[^\W\d_]-[^\W\d_]")
 _STREET_WORDS = STREET_SUFFIXES | STREET_PLURALS
 _STREET_NEIGHBOURS = _STREET_WORDS | CORRIDOR_WORDS | {"and"}
 _STREET_LEADS = frozenset({"of", "and"})
+#: After "X Border Patrol": a checkpoint or station named for a town, not in it.
+_CHECKPOINT_WORDS = frozenset({"checkpoint", "checkpoints", "sector"})
+#: Networks whose local stations sign with a city's short name ("SAN JOSE (CBS SF)").
+_BROADCASTERS = frozenset({"cbs", "nbc", "abc", "fox", "cw", "pbs", "npr", "univision", "telemundo"})
+#: Words after a name that make it a neighbourhood's: no typo is read into it ("the Fruitvale District").
+_DISTRICT_WORDS = frozenset({"district", "neighborhood", "neighbourhood", "barrio", "quarter"})
 _ZIP = re.compile(r"(?<![\d.])(\d{5})(?:\s?-\s?(\d{4}))?(?![\d.])")
 _AMBIGUOUS_CODES = frozenset({
     "in", "or", "me", "ok", "hi", "co", "la", "de", "id", "oh", "al", "pa", "ma", "mo", "ga", "wa",
@@ -413,7 +429,7 @@ def _street_reason(tokens: _Tokens, start: int, stop: int, key: str, gaz: Gazett
     prev = raw[start - 1] if start > 0 else ""
     after_next = raw[stop + 1] if stop + 1 < n else ""
     if key not in _STREET_WORDS and nxt not in _STREET_NEIGHBOURS and prev not in _STREET_LEADS \
-            and after_next not in _HIGHWAY_WORDS:
+            and after_next not in _HIGHWAY_WORDS and nxt not in ("border", "mall"):
         return None  # the common case, without the checks below
 
     def at(i: int) -> str:
@@ -426,6 +442,10 @@ def _street_reason(tokens: _Tokens, start: int, stop: int, key: str, gaz: Gazett
         return "a street name"  # not "Fresno's Parkway Drive", where the street is "Parkway"
     if nxt in CORRIDOR_WORDS and f"{key} {nxt}" not in gaz.names:
         return f"names a {nxt}"
+    if nxt == "mall" and "mall" not in _lower_only(tokens.text) and tokens.text != tokens.text.upper():
+        return "names a mall"  # "Fulton Mall" (a street in Fresno); not "an El Cajon mall"
+    if nxt == "border" and at(stop + 1) == "patrol" and at(stop + 2) in _CHECKPOINT_WORDS:
+        return "names a Border Patrol checkpoint"  # often in the next county ("San Clemente", on Camp Pendleton)
     if at(stop + 1) in _HIGHWAY_WORDS and nxt.isalpha() and nxt not in _PLACE_STOPS \
             and nxt not in _STREET_WORDS and nxt not in ("via", "on", "along"):
         return "a highway name"  # "Pacific Coast Highway", "Angeles Crest Hwy"
@@ -478,6 +498,8 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
             if not whole_text:
                 reason = _street_reason(tokens, start, stop, key, gaz)
                 street = reason is not None
+                if reason is None and prev in _BROADCASTERS:
+                    reason = "a broadcaster's station name"  # "(CBS SF)", "NBC Bay Area"
                 if reason is None and key in NICKNAME_KEYS and not whole_segment:
                     lead = prev if not key.startswith("the ") else (
                         tokens.raw[start - 1] if start > 0 else "")
@@ -603,6 +625,7 @@ def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer, *, deletes_only: bool = Fals
         if tokens.content[i]:
             segments.setdefault(tokens.segment[i], []).append(i)
     content_all = [i for i in range(n) if tokens.content[i]]
+    lower = _lower_only(tokens.text)
     best_rank: tuple[bool, int, int, float, str] | None = None
     for start in range(n):
         if not tokens.content[start]:
@@ -619,8 +642,10 @@ def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer, *, deletes_only: bool = Fals
             covered = [i for i in range(start, stop) if tokens.content[i]]
             whole_segment = covered == segments.get(tokens.segment[start], [])
             nxt = tokens.raw[stop] if stop < n else ""
-            if nxt in STREET_SUFFIXES:
-                continue
+            if nxt in STREET_SUFFIXES or nxt in _DISTRICT_WORDS:
+                continue  # a street's or a neighbourhood's name: no town misspelt there
+            if all(tokens.raw[i] in lower for i in range(start, stop)):
+                continue  # a text that capitalises names writes this one in lower case: a word ("rings")
             hits: set[str] = set(gaz.deletes.get(query, ()))
             for i in range(len(query)):
                 hits.update(gaz.deletes.get(query[:i] + query[i + 1:], ()))
@@ -647,7 +672,8 @@ def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer, *, deletes_only: bool = Fals
         if len(query) < 6 or len(idx) > 5:
             continue
         if _street_reason(tokens, idx[0], idx[-1] + 1, query, gaz) is not None or any(
-                a <= idx[-1] and idx[0] < b for a, b in tokens.refused):
+                a <= idx[-1] and idx[0] < b for a, b in tokens.refused) or all(
+                tokens.raw[i] in lower for i in idx):
             continue
         hit = process.extractOne(query, gaz.choices, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
         if hit is not None and hit[0] != query and hit[0] not in _STREET_WORDS \

@@ -431,6 +431,53 @@ def test_a_community_of_a_joint_census_place_in_a_place_position(text: str, fips
         assert result["county_fips"] == fips, result
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Cartels spread their rings across the state",  # a word in lower case is no misspelt Kings
+        "the Belmond District",  # a neighbourhood's name: no misspelt Belmont read into it
+        "the Fairfeld District",
+    ],
+)
+def test_no_typo_into_a_lower_case_word_or_a_neighbourhood_name(text: str) -> None:
+    assert _no_county(geocode(text))
+
+
+def test_a_typo_in_capitals_or_in_a_text_in_one_case_is_still_read() -> None:
+    assert geocode("a motel in Sacramneto")["county_fips"] == "06067"
+    assert geocode("a motel in sacramneto")["county_fips"] == "06067"  # no capitals anywhere
+
+
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("agents at the Indio Border Patrol checkpoint", None),  # named for a town, often not in it
+        ("a kiosk near Manchester Mall", None),  # a mall's name, as a street's
+        ("a Stockton mall", "06077"),  # a mall in Stockton
+        ("the Calexico Border Patrol Station", "06025"),  # a station is in its town
+    ],
+)
+def test_a_checkpoint_or_a_mall_named_for_a_town_is_not_the_town(text: str, fips: str | None) -> None:
+    result = geocode(text)
+    if fips is None:
+        assert _no_county(result), result
+    else:
+        assert result["county_fips"] == fips, result
+
+
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("SACRAMENTO (CBS SF)", "06067"),  # a station's sign-off, not a second place
+        ("SAN DIEGO (NBC LA)", "06073"),
+        ("a bar at Lincoln and Second in Chico", "06007"),  # a cross street with an ordinal word
+    ],
+)
+def test_a_broadcaster_dateline_or_cross_street_gives_way_to_the_place(text: str, fips: str) -> None:
+    result = geocode(text)
+    assert result["county_fips"] == fips, result
+
+
 # --------------------------------------------------------------------------- places outside California
 
 
@@ -483,6 +530,16 @@ def test_a_state_written_ap_or_postal_after_a_place_is_that_state(text: str, sta
     ("Mercer, Pa.", "PA"),  # one letter from Merced
 ])
 def test_a_named_state_beats_a_californian_namesake_or_near_miss(text: str, state: str) -> None:
+    _kept_outside(text, state)
+
+
+@pytest.mark.parametrize(("text", "state"), [
+    ("a former Tucson resident", "AZ"),
+    ("cities like Denver", "CO"),
+    ("the greater Boise area", "ID"),
+    ("a suburban Reno apartment", "NV"),
+])
+def test_an_out_of_state_city_after_a_describing_word(text: str, state: str) -> None:
     _kept_outside(text, state)
 
 
