@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 import numpy as np
@@ -89,7 +89,6 @@ NICKNAMES: dict[str, tuple[str, str, float]] = {
     "inland empire": ("Riverside", "county", 0.35),
     "sfv": ("Los Angeles", "county", 0.6),
     "san fernando valley": ("Los Angeles", "county", 0.6),
-    "the valley": ("Los Angeles", "county", 0.3),
     "sgv": ("Los Angeles", "county", 0.6),
     "san gabriel valley": ("Los Angeles", "county", 0.6),
     "south bay la": ("Los Angeles", "county", 0.5),
@@ -129,6 +128,9 @@ _REGION_COUNTIES: dict[str, tuple[str, ...] | None] = {
     "So Cal": _SOUTHERN_CALIFORNIA,
     "Northern California": None, "NorCal": None, "Nor Cal": None, "Central California": None,
     "Northern and Southern California": None,
+    # "the Valley": the San Fernando, Central, Coachella, Napa, Santa Ynez... Valley
+    # (or Phoenix's, Las Vegas's): no one county.
+    "the Valley": None,
     "the Sierra": _SIERRA, "High Sierra": _SIERRA, "Sierra Nevada": _SIERRA, "Sierra foothills": _SIERRA,
     "Gold Country": ("003", "005", "009", "017", "043", "057", "061", "109"),
     "Wine Country": ("055", "097"), "High Desert": ("027", "029", "037", "071"),
@@ -264,6 +266,9 @@ class Gazetteer:
     county_fips_order: list[str]
     county_tree: shapely.STRtree
     part_keys: frozenset[str] = frozenset()  # parts of joint census places: need a place position
+    #: A county's bare name that is only the name of a smaller town in another
+    #: county ("San Joaquin", a town in Fresno County) → that county's FIPS.
+    county_namesakes: dict[str, str] = field(default_factory=dict)
 
 
 def _county_candidates() -> tuple[dict[str, Candidate], dict[str, str], np.ndarray, list[str]]:
@@ -419,6 +424,12 @@ def load_gazetteer() -> Gazetteer:
         if isinstance(row.county_fips, str)
     }
     fuzzy_keys = [k for k in names if len(k) >= 5 and k not in part_keys]
+    population = dict(zip(*reference.load_population()[["county_fips", "population"]].T.values, strict=True))
+    namesakes = {
+        name_key(name): fips for fips, name in county_names.items()
+        if (towns := [c for c in names.get(name_key(name), ()) if c.is_california and c.kind == "place"])
+        and all(c.county_fips != fips and c.weight < float(population.get(fips, 0)) for c in towns)
+    }
     tree = shapely.STRtree(geoms)
     log.info("Built the gazetteer: %d names, %d ZIPs, %d counties", len(names), len(zips), len(counties))
     return Gazetteer(
@@ -436,6 +447,7 @@ def load_gazetteer() -> Gazetteer:
         county_fips_order=fips_order,
         county_tree=tree,
         part_keys=frozenset(part_keys),
+        county_namesakes=namesakes,
     )
 
 

@@ -41,8 +41,10 @@ Angeles), and "the United States" is the least specific country. When readings
 disagree on the county (two places in different counties, a place and a county that
 does not hold it, "London, Ontario") and neither is clearly stronger, the answer is
 an error that says so, never a guess; so is a text that names several counties
-("Fresno and Madera counties"), places outside the one county it names, or a region
-of several counties ("the Bay Area", "the Sierra", "the Los Angeles metro region",
+("Fresno and Madera counties"), places outside the one county it names, a county's
+name that is also the name of a smaller town in another county ("San Joaquin": the
+county, or the town in Fresno County, unless the text says which), or a region
+of several counties ("the Bay Area", "the Sierra", "the Valley", "the Los Angeles metro region",
 "San Diego or the rest of California"; :data:`geo._gazetteer.REGIONS`) joined to a
 place by "and"/"or"/"to" or not holding it. A region that only says where its place
 is gives way to it ("the Bay Area city of Hayward"); "the Inland Empire" stays
@@ -940,6 +942,10 @@ def _choose(matches: list[_Match], text: str, role: str, *, note: str | None = N
             names = ", ".join(sorted(_county_name(h) for h in hints))
             return _empty_result(f"the text names more than one county ({names}); not guessing which")
         if places:
+            clash = _county_or_town(places, tokens, hints)
+            if clash is not None:
+                return _empty_result(clash)
+        if places:
             consistent = [m for m in places if not hints or any(c.county_fips in hints for c in m.cands)]
             elsewhere = [m for m in places if m not in consistent and not m.weak and not m.distance]
             if consistent and elsewhere:
@@ -974,6 +980,23 @@ def _choose(matches: list[_Match], text: str, role: str, *, note: str | None = N
         chosen = max(matches, key=lambda m: (not _is_united_states(m.cands[0]), len(m.key), -m.start))
         return _outside(chosen.cands[0], text, role, confidence=0.8 if chosen.distance == 0 else 0.6,
                         note=f"from '{chosen.words}'" if chosen.words else None)
+    return None
+
+
+def _county_or_town(places: list[_Match], tokens: _Tokens | None, hints: set[str]) -> str | None:
+    """"San Joaquin" alone names San Joaquin County or the small town of San Joaquin
+    in Fresno County (:attr:`Gazetteer.county_namesakes`): the two readings compete
+    unless the text says "city/town of San Joaquin" or names one of the counties."""
+    namesakes = load_gazetteer().county_namesakes
+    for m in places:
+        county = namesakes.get(m.key)
+        if county is None or m.distance or hints & ({county} | {c.county_fips or "" for c in m.cands}):
+            continue
+        raw = tokens.raw if tokens is not None else []
+        if m.start >= 2 and raw[m.start - 1] == "of" and raw[m.start - 2] in _SETTLEMENT_WORDS:
+            continue
+        return (f"'{m.words}' reads both as {_county_name(county)} County and as the town of "
+                f"{m.cands[0].name} ({_describe_counties(m)}); not guessing which")
     return None
 
 

@@ -478,6 +478,39 @@ def test_a_broadcaster_dateline_or_cross_street_gives_way_to_the_place(text: str
     assert result["county_fips"] == fips, result
 
 
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("San Joaquin's dairy farms", None),  # the county, or the town of San Joaquin in Fresno County
+        ("a clinic in San Joaquin", None),
+        ("San Joaquin", None),
+        ("the town of San Joaquin", "06019"),  # said to be the town
+        ("a deputy in San Joaquin County", "06077"),  # said to be the county
+        ("a motel in Alpine", "06073"),  # the town (San Diego County) outnumbers Alpine County
+    ],
+)
+def test_a_county_name_that_is_a_smaller_town_elsewhere_is_not_guessed(text: str, fips: str | None) -> None:
+    result = geocode(text)
+    if fips is None:
+        assert _no_county(result), result
+        assert "reads both as San Joaquin County" in result["error"], result
+    else:
+        assert result["county_fips"] == fips, result
+
+
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [("a motel in the Valley", None), ("raids across the Valley", None), ("a Van Nuys motel in the Valley", "06037")],
+)
+def test_the_valley_is_no_one_county(text: str, fips: str | None) -> None:
+    """San Fernando, Central, Coachella, Napa, Santa Ynez, or Phoenix's: not Los Angeles County by default."""
+    result = geocode(text)
+    if fips is None:
+        assert _no_county(result), result
+    else:
+        assert result["county_fips"] == fips, result
+
+
 # --------------------------------------------------------------------------- places outside California
 
 
