@@ -3,8 +3,9 @@
 Everything a string is matched against lives here as plain dicts keyed by
 :func:`geo._place_names.name_key`: California places (GeoNames) and ZIP-city names,
 county forms ("kern county", "county of kern"), nicknames ("sacto", "noho", "oc"),
-out-of-state states, countries, Mexico's states and a few dozen cities people often
-name as an origin ("reno", "tijuana"), ZIPs, and a one-edit deletion index for typos.
+out-of-state states, countries, Mexico's states, a few dozen cities people often
+name as an origin ("reno", "tijuana") and the counties of the neighbouring states
+("washoe county", "lane county"), ZIPs, and a one-edit deletion index for typos.
 Points get their county from the county polygons through an STRtree.
 """
 

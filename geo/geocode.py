@@ -58,7 +58,8 @@ capitalises its names writes in lower case ("their rings" is not Kings County) n
 into a neighbourhood's name ("the Fruitvale District"). A town's name before
 "Border Patrol checkpoint" or a capitalised "Mall" names the checkpoint or the mall,
 not the town ("the San Clemente Border Patrol checkpoint" is on Camp Pendleton); a
-name after a network ("SAN JOSE (CBS SF)") is the station's; "Belmont and First"
+name after a network ("SAN JOSE (CBS SF)") is the station's, and a hotel chain's
+("La Quinta Inn", "Fairfield Inn") no town; "Belmont and First"
 is a cross street; an out-of-state city may follow "former", "like", "greater",
 "suburban" ("the greater Phoenix area"). ``matched`` names the gazetteer entry and the
 words it came from, and what was set aside and why ("'boulevard' set aside: a street
@@ -177,6 +178,9 @@ _STREET_LEADS = frozenset({"of", "and"})
 _CHECKPOINT_WORDS = frozenset({"checkpoint", "checkpoints", "sector"})
 #: Networks whose local stations sign with a city's short name ("SAN JOSE (CBS SF)").
 _BROADCASTERS = frozenset({"cbs", "nbc", "abc", "fox", "cw", "pbs", "npr", "univision", "telemundo"})
+#: National hotel chains named like a Californian town, and the word after it in their
+#: name: "La Quinta Inn" (La Quinta, Riverside County), "Fairfield Inn", "Homewood Suites".
+_HOTEL_CHAINS = {"la quinta": ("inn", "inns"), "fairfield": ("inn",), "homewood": ("suites",)}
 #: Words after a name that make it a neighbourhood's: no typo is read into it ("the Fruitvale District").
 _DISTRICT_WORDS = frozenset({"district", "neighborhood", "neighbourhood", "barrio", "quarter"})
 _ZIP = re.compile(r"(?<![\d.])(\d{5})(?:\s?-\s?(\d{4}))?(?![\d.])")
@@ -502,6 +506,8 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
                 street = reason is not None
                 if reason is None and prev in _BROADCASTERS:
                     reason = "a broadcaster's station name"  # "(CBS SF)", "NBC Bay Area"
+                if reason is None and nxt in _HOTEL_CHAINS.get(key, ()):
+                    reason = "a hotel chain's name"  # "La Quinta Inn" in any town
                 if reason is None and key in NICKNAME_KEYS and not whole_segment:
                     lead = prev if not key.startswith("the ") else (
                         tokens.raw[start - 1] if start > 0 else "")

@@ -511,6 +511,23 @@ def test_the_valley_is_no_one_county(text: str, fips: str | None) -> None:
         assert result["county_fips"] == fips, result
 
 
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("a room at the Fairfield Inn off Highway 99", None),  # a chain, not Fairfield (Solano County)
+        ("two nights at a La Quinta Inn", None),
+        ("a room at the La Quinta Inn in Fresno", "06019"),
+        ("a motel in La Quinta", "06065"),  # the town itself
+    ],
+)
+def test_a_hotel_chain_named_like_a_town_is_not_the_town(text: str, fips: str | None) -> None:
+    result = geocode(text)
+    if fips is None:
+        assert _no_county(result), result
+    else:
+        assert result["county_fips"] == fips, result
+
+
 # --------------------------------------------------------------------------- places outside California
 
 
@@ -573,6 +590,16 @@ def test_a_named_state_beats_a_californian_namesake_or_near_miss(text: str, stat
     ("a suburban Reno apartment", "NV"),
 ])
 def test_an_out_of_state_city_after_a_describing_word(text: str, state: str) -> None:
+    _kept_outside(text, state)
+
+
+@pytest.mark.parametrize(("text", "state"), [
+    ("a Pima County detective", "AZ"),
+    ("Multnomah County prosecutors said", "OR"),
+    ("a brothel in Nye County", "NV"),
+    ("the Maricopa County jail", "AZ"),  # not Maricopa, Kern County
+])
+def test_a_county_of_a_neighbouring_state_is_that_state(text: str, state: str) -> None:
     _kept_outside(text, state)
 
 
