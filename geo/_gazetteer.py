@@ -1,7 +1,8 @@
 """The geocoder's lookup tables, built once per process from ``data/reference/``.
 
 Everything a string is matched against lives here as plain dicts keyed by
-:func:`geo._place_names.name_key`: California places (GeoNames) and ZIP-city names,
+:func:`geo._place_names.name_key`: California places (GeoNames), ZIP-city names and a few landmarks the place list
+lacks (``ca_landmarks.csv``: a port of entry, checkpoints, bases, campuses),
 county forms ("kern county", "county of kern"), nicknames ("sacto", "noho", "oc"),
 out-of-state states, countries, Mexico's states, a few dozen cities people often
 name as an origin ("reno", "tijuana") and the counties of the neighbouring states
@@ -305,6 +306,10 @@ def _place_rows(county_names: dict[str, str]) -> list[tuple[str, Candidate]]:
         weight = 500.0 * max(len(std), 1)
         rows.append((key, Candidate("place", city.title() if city.isupper() else city, fips,
                                     float(use["lat"].mean()), float(use["lng"].mean()), weight)))
+    for row in reference.load_landmarks().itertuples(index=False):  # ports of entry, bases, campuses
+        cand = Candidate("place", row.name, row.county_fips, float(row.lat), float(row.lng), 0.0)
+        for alias in dict.fromkeys([name_key(row.name), *(name_key(a) for a in row.aliases.split(";") if a)]):
+            rows.append((alias, cand))
     return rows
 
 

@@ -1200,8 +1200,8 @@ def _explicit_region(text: str, tokens: _Tokens, gaz: Gazetteer,
         before = " ".join(w for w in expand_tokens(raw[:-1]) if w)
         if last in ("co", "la") and before and (
             before + " county" in gaz.names
-            or any(m.is_california and m.stop < len(tokens.raw) for m in matches)
-        ):
+            or any(m.is_california and (m.stop < len(tokens.raw) or m.stop - m.start > 1) for m in matches)
+        ):  # "Compton, LA"; "Cal State LA", a Californian name ending in "LA"
             return None
     elif len(raw) == 1 and last in gaz.names:
         return None

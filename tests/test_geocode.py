@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from geo import reference
 from geo._coordinates import text_to_latlng
 from geo._gazetteer import latlngs_to_counties
 from geo.geocode import (
@@ -526,6 +527,29 @@ def test_a_hotel_chain_named_like_a_town_is_not_the_town(text: str, fips: str | 
         assert _no_county(result), result
     else:
         assert result["county_fips"] == fips, result
+
+
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("smuggling arrests at the Otay Mesa border crossing", "06073"),
+        ("the Rainbow checkpoint on I-15", "06073"),  # named for Temecula (Riverside), in San Diego County
+        ("agents at the San Onofre checkpoint", "06073"),
+        ("a recruiter posted to Travis Air Force Base", "06095"),  # GeoNames' "Travis AFB"
+        ("a student at Cal State LA", "06037"),  # not Louisiana
+        ("a hotel near CSU East Bay", "06001"),  # not the East Bay region
+        ("a bar in the Gaslamp Quarter", "06073"),
+    ],
+)
+def test_a_landmark_the_place_list_lacks(text: str, fips: str) -> None:
+    result = geocode(text)
+    assert result["county_fips"] == fips, result
+
+
+def test_every_landmark_lies_in_its_county() -> None:
+    landmarks = reference.load_landmarks()
+    fips, _snapped = latlngs_to_counties(landmarks["lat"].to_numpy(), landmarks["lng"].to_numpy())
+    assert list(fips) == landmarks["county_fips"].tolist()
 
 
 # --------------------------------------------------------------------------- places outside California
