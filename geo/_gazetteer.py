@@ -211,7 +211,7 @@ COMMON_WORDS = frozenset(
     "nelson oasis paradise parkway parkside peters pioneer plainview princeton rainbow "
     "raymond rescue rodeo ross seaside standard strawberry sunnyside surfside thermal twain "
     "victor vineyard vista walker wallace walnut williams woody weed cobb chester marshall "
-    "posey ryde hume igo helm ione commerce colma fellows challenge grimes keene jackson "
+    "posey ryde hume igo helm ione commerce colma fellows challenge grimes keene jackson homeland "
     "mission county city the of in on at near off by and or ca california usa us north south "
     "east west saint mount fort lake beach valley park hills springs point heights junction "
     "motel hotel inn home casino truck stop station airport mall downtown area exit"

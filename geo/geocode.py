@@ -61,7 +61,9 @@ not the town ("the San Clemente Border Patrol checkpoint" is on Camp Pendleton);
 name after a network ("SAN JOSE (CBS SF)") is the station's, and a hotel chain's
 ("La Quinta Inn", "Fairfield Inn") no town; "Belmont and First"
 is a cross street; an out-of-state city may follow "former", "like", "greater",
-"suburban" ("the greater Phoenix area"). ``matched`` names the gazetteer entry and the
+"suburban" ("the greater Phoenix area"); "a Mexican national" names Mexico, an origin.
+A court citation ("Super. Ct.") is no Connecticut, "Merced's St. Patrick" no street,
+"Julian A. Pollok" no Julian, "H.B. police" Huntington Beach. ``matched`` names the gazetteer entry and the
 words it came from, and what was set aside and why ("'boulevard' set aside: a street
 type").
 
@@ -199,6 +201,11 @@ _MEXICAN_STATE_KEYS = frozenset(name_key(s) for s in MEXICAN_STATES)
 #: Words that end a place name read backwards from a comma ("a woman from | Dalton, Ga.").
 _PLACE_STOPS = _LEADS | _PREPOSITIONS | _NOISE | {"was", "is", "were", "are", "said"}
 #: Words before a name that say it is where someone came from, or went to or was.
+#: After a nickname, words that make it a place ("H.B. police", "SF sheriff's deputies").
+_AGENCY_WORDS = frozenset({"police", "pd", "sheriff", "sheriffs"})
+#: Words before "Ct." in a court citation ("Super. Ct.", "App. Ct.", "Dist. Ct.").
+_COURT_WORDS = frozenset({"super", "superior", "sup", "app", "dist", "supreme", "county", "mun", "juv"})
+_NATIONALITY_WORDS = frozenset({"national", "nationals", "nationality", "citizen", "citizens"})
 _SOURCE_WORDS = frozenset({"from", "native", "citizen", "citizens", "national", "nationals", "hometown"})
 _DESTINATION_WORDS = frozenset({"to", "into", "in", "at", "inside", "within", "toward", "towards"})
 #: Words that may stand between such a word and the name ("from the city of Mexicali").
@@ -369,8 +376,9 @@ def _state_mark(part: str, first: int) -> _StateMark | None:
         return None
     dotted = found.group("dot") is not None or "." in written
     rest = part[found.end():].strip()
-    if not dotted and rest and not rest[0].isdigit():
-        return None  # "OR Modesto": a word, not a state
+    if not dotted and rest and not rest[0].isdigit() and not (
+            written.isupper() and len(written) == 2 and rest[0].islower() and key not in STATE_ABBREVIATION_WORDS):
+        return None  # "OR Modesto": a word, not a state; "Milwaukee, WI in 1985" is Wisconsin
     letters = re.sub(r"[^A-Za-z]", "", written)
     if not letters.isupper() and (key in _POSTAL_WORDS or key in STATE_ABBREVIATION_WORDS
                                   and (letters.islower() or not dotted)):
@@ -444,8 +452,10 @@ def _street_reason(tokens: _Tokens, start: int, stop: int, key: str, gaz: Gazett
     nxt, prev = at(stop), at(start - 1)
     if key in _STREET_WORDS:
         return "a street type"
-    if nxt in _STREET_WORDS and at(stop + 1) not in _STREET_WORDS:
-        return "a street name"  # not "Fresno's Parkway Drive", where the street is "Parkway"
+    if nxt in _STREET_WORDS and at(stop + 1) not in _STREET_WORDS and not (
+            nxt == "st" and re.search(rf"\b{re.escape(raw[stop - 1])}['’]s\s+St\.?\s+[A-Z]", tokens.text, re.I)):
+        return "a street name"  # not "Fresno's Parkway Drive", where the street is "Parkway",
+        # nor "Atwater's St. Nicholas Church" (Saint)
     if nxt in CORRIDOR_WORDS and f"{key} {nxt}" not in gaz.names:
         return f"names a {nxt}"
     if nxt == "mall" and "mall" not in _lower_only(tokens.text) and tokens.text != tokens.text.upper():
@@ -514,7 +524,7 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
                     at_end = bool(covered) and covered[-1] == content_idx[-1] and len(key) <= 3
                     if nxt == "of" or (start > 0 and tokens.hyphened[start - 1]) or tokens.hyphened[stop - 1]:
                         reason = "a nickname inside other words"
-                    elif lead not in _NICKNAME_LEADS and not at_end:
+                    elif lead not in _NICKNAME_LEADS and not at_end and nxt not in _AGENCY_WORDS:
                         reason = "a nickname only counts alone or after 'in'"
                 if reason is None and not cands[0].is_california and not whole_segment \
                         and not _is_region(cands[0], key) and prev and prev not in _LEADS:
@@ -536,7 +546,7 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
                 at_end = bool(covered) and covered[-1] == content_idx[-1]
                 if key in COMMON_WORDS and not _in_place_position(tokens, start, stop):
                     continue  # "Likely", "Weed" inside other words need "in"/"near"
-                if len(key) <= 3 and not (after_preposition or at_end):
+                if len(key) <= 3 and not (after_preposition or at_end or nxt in _AGENCY_WORDS):
                     continue  # "LA", "OC" likewise, or last
                 weak = len(key) <= 3 and not after_preposition
             found.append(_Match(start, stop, key, _side(cands, tokens.ca_marker),
@@ -568,6 +578,9 @@ def _common_noun_or_longer_name(tokens: _Tokens, start: int, stop: int, key: str
     if stop - start == 1 and prev in _DETERMINERS and tokens.raw[start] in _lower_only(tokens.text):
         return "a common noun (lower case after an article)"
     nxt = tokens.raw[stop] if stop < len(tokens.raw) and tokens.segment[stop] == tokens.segment[start] else ""
+    if stop - start == 1 and re.search(rf"\b{re.escape(tokens.raw[start])}\s+[A-Z]\.\s+[A-Z][a-z]", tokens.text,
+                                       re.I) and re.search(r"\s[A-Z]\.\s+[A-Z][a-z]", tokens.text):
+        return "a person's name (a middle initial follows)"  # "Julian A. Pollok"
     if nxt == "village" and f"{key} village" not in gaz.names:
         return f"part of a longer name ('{' '.join(tokens.raw[start:stop + 1])}')"
     return None
@@ -585,7 +598,7 @@ def _in_place_position(tokens: _Tokens, start: int, stop: int) -> bool:
         return False
     if prev in _NICKNAME_LEADS:
         return True
-    return prev == "of" and start >= 2 and tokens.raw[start - 2] in _SETTLEMENT_WORDS
+    return prev == "of" and start >= 2 and tokens.raw[start - 2] in _SETTLEMENT_WORDS | {"outskirts"}
 
 
 def _drop_between_streets(matches: list[_Match], tokens: _Tokens) -> list[_Match]:
@@ -879,7 +892,9 @@ def _cues(matches: list[_Match], tokens: _Tokens) -> list[str]:
         while j >= 0 and tokens.segment[j] == seg and tokens.raw[j] in _CUE_SKIP and steps < 4:
             j, steps = j - 1, steps + 1
         cue = ""
-        if j >= 0 and tokens.segment[j] == seg:
+        if m.key.rsplit(" ", 1)[-1] in _NATIONALITY_WORDS:
+            cue = "from"  # "a Mexican national", "of Thai nationality"
+        elif j >= 0 and tokens.segment[j] == seg:
             word = tokens.raw[j]
             if word in _SOURCE_WORDS or (word == "out" and tokens.raw[j + 1] == "of") \
                     or (word == "in" and j > 0 and tokens.raw[j - 1] == "born"):
@@ -1184,8 +1199,8 @@ def _explicit_region(text: str, tokens: _Tokens, gaz: Gazetteer,
     if not raw:
         return None
     last = raw[-1]
-    if last in _CA_CODES:
-        return None
+    if last in _CA_CODES or last == "ct" and len(raw) > 1 and raw[-2] in _COURT_WORDS:
+        return None  # "Contra Costa County Super. Ct.": a court, not Connecticut
     cand = gaz.state_codes.get(last)
     if cand is None:
         country = gaz.country_codes.get(last)

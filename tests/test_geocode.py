@@ -552,6 +552,23 @@ def test_every_landmark_lies_in_its_county() -> None:
     assert list(fips) == landmarks["county_fips"].tolist()
 
 
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("Los Angeles County Super. Ct.", "06037"),  # a court citation, not Connecticut
+        ("a fundraiser at Merced’s St. Patrick Church", "06047"),  # Saint, not a street
+        ("a stash house on the outskirts of Commerce", "06037"),  # a common-word town in a place position
+        ("S.F. police said", "06075"),  # a nickname before "police"
+        ("Homeland Security agents in Fresno", "06019"),  # the agency, not Homeland (Riverside County)
+        ("Julian A. Pollok Law Offices, Glendale, CA", "06037"),  # a person's name, not Julian
+        ("a motel in Julian", "06073"),
+    ],
+)
+def test_citations_saints_agencies_and_people_are_no_second_place(text: str, fips: str) -> None:
+    result = geocode(text)
+    assert result["county_fips"] == fips, result
+
+
 # --------------------------------------------------------------------------- places outside California
 
 
@@ -625,6 +642,26 @@ def test_an_out_of_state_city_after_a_describing_word(text: str, state: str) -> 
 ])
 def test_a_county_of_a_neighbouring_state_is_that_state(text: str, state: str) -> None:
     _kept_outside(text, state)
+
+
+def test_a_capital_postal_code_before_a_lower_case_word_is_the_state() -> None:
+    _kept_outside("two nurses from Madison, WI in 2001", "WI")
+
+
+@pytest.mark.parametrize(("text", "country"), [
+    ("a 30-year-old Guatemalan national", "GT"),
+    ("two women of Honduran nationality", "HN"),
+    ("a Thai citizen", "TH"),
+    ("relatives in Dubai", "AE"),
+    ("a cousin back home in Malawi", "MW"),
+])
+def test_a_nationality_or_a_country_outside_is_that_country(text: str, country: str) -> None:
+    _kept_outside(text, None, country)
+
+
+def test_a_nationality_is_the_origin_and_the_place_the_destination() -> None:
+    assert geocode("a Chinese national arrested in Fresno")["county_fips"] == "06019"
+    assert geocode("a Chinese national arrested in Fresno", role="origin")["country"] == "CN"
 
 
 def test_the_state_and_its_abbreviation_are_named_in_matched() -> None:
