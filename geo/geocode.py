@@ -63,7 +63,8 @@ name after a network ("SAN JOSE (CBS SF)") is the station's, and a hotel chain's
 is a cross street; an out-of-state city may follow "former", "like", "greater",
 "suburban" ("the greater Phoenix area"); "a Mexican national" names Mexico, an origin.
 A court citation ("Super. Ct.") is no Connecticut, "Merced's St. Patrick" no street,
-"Julian A. Pollok" no Julian, "H.B. police" Huntington Beach. ``matched`` names the gazetteer entry and the
+"Julian A. Pollok" no Julian, "the Santa Maria Urban Ministry" no Santa Maria (a
+saint's name before a church word), "H.B. police" Huntington Beach. ``matched`` names the gazetteer entry and the
 words it came from, and what was set aside and why ("'boulevard' set aside: a street
 type").
 
@@ -203,6 +204,11 @@ _PLACE_STOPS = _LEADS | _PREPOSITIONS | _NOISE | {"was", "is", "were", "are", "s
 #: Words before a name that say it is where someone came from, or went to or was.
 #: After a nickname, words that make it a place ("H.B. police", "SF sheriff's deputies").
 _AGENCY_WORDS = frozenset({"police", "pd", "sheriff", "sheriffs"})
+#: A town named for a saint, followed (directly or after one word) by one of these,
+#: names a parish or a ministry, which may be in any town ("Santa Clara Parish", Oxnard).
+_SAINT_WORDS = frozenset({"san", "santa", "santo", "saint", "sainte"})
+_CHURCH_WORDS = frozenset({"church", "parish", "ministry", "ministries", "cathedral", "chapel", "catholic",
+                           "episcopal", "lutheran", "presbyterian", "methodist", "baptist"})
 #: Words before "Ct." in a court citation ("Super. Ct.", "App. Ct.", "Dist. Ct.").
 _COURT_WORDS = frozenset({"super", "superior", "sup", "app", "dist", "supreme", "county", "mun", "juv"})
 _NATIONALITY_WORDS = frozenset({"national", "nationals", "nationality", "citizen", "citizens"})
@@ -581,6 +587,9 @@ def _common_noun_or_longer_name(tokens: _Tokens, start: int, stop: int, key: str
     if stop - start == 1 and re.search(rf"\b{re.escape(tokens.raw[start])}\s+[A-Z]\.\s+[A-Z][a-z]", tokens.text,
                                        re.I) and re.search(r"\s[A-Z]\.\s+[A-Z][a-z]", tokens.text):
         return "a person's name (a middle initial follows)"  # "Julian A. Pollok"
+    if key.split()[0] in _SAINT_WORDS and (nxt in _CHURCH_WORDS or nxt and stop + 1 < len(tokens.raw)
+                                           and tokens.raw[stop + 1] in _CHURCH_WORDS):
+        return "a saint's name (a church's or a ministry's)"  # "the Santa Maria Urban Ministry" in San Jose
     if nxt == "village" and f"{key} village" not in gaz.names:
         return f"part of a longer name ('{' '.join(tokens.raw[start:stop + 1])}')"
     return None

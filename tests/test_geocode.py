@@ -569,6 +569,22 @@ def test_citations_saints_agencies_and_people_are_no_second_place(text: str, fip
     assert result["county_fips"] == fips, result
 
 
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("the Santa Clara Parish food bank", None),  # a parish named for the saint, in any town
+        ("a food drive at St. Helena Catholic Church", None),  # St. Helena, Napa County, or any town
+        ("a motel in Santa Clara", "06085"),
+    ],
+)
+def test_a_saints_name_before_a_church_word_is_no_town(text: str, fips: str | None) -> None:
+    result = geocode(text)
+    if fips is None:
+        assert _no_county(result), result
+    else:
+        assert result["county_fips"] == fips, result
+
+
 # --------------------------------------------------------------------------- places outside California
 
 
@@ -641,6 +657,15 @@ def test_an_out_of_state_city_after_a_describing_word(text: str, state: str) -> 
     ("the Maricopa County jail", "AZ"),  # not Maricopa, Kern County
 ])
 def test_a_county_of_a_neighbouring_state_is_that_state(text: str, state: str) -> None:
+    _kept_outside(text, state)
+
+
+@pytest.mark.parametrize(("text", "state"), [
+    ("a cousin who lives in Memphis", "TN"),
+    ("a family in Baltimore", "MD"),
+    ("a warehouse in Long Island City", "NY"),
+])
+def test_a_large_us_city_is_its_state(text: str, state: str) -> None:
     _kept_outside(text, state)
 
 
