@@ -383,8 +383,9 @@ def _state_mark(part: str, first: int) -> _StateMark | None:
     dotted = found.group("dot") is not None or "." in written
     rest = part[found.end():].strip()
     if not dotted and rest and not rest[0].isdigit() and not (
-            written.isupper() and len(written) == 2 and rest[0].islower() and key not in STATE_ABBREVIATION_WORDS):
-        return None  # "OR Modesto": a word, not a state; "Milwaukee, WI in 1985" is Wisconsin
+            written.isupper() and len(written) == 2 and key not in STATE_ABBREVIATION_WORDS
+            and (rest[0].islower() or key not in _AMBIGUOUS_CODES)):
+        return None  # "OR Modesto": a word, not a state; "Milwaukee, WI in 1985", "Irving, TX Police" are
     letters = re.sub(r"[^A-Za-z]", "", written)
     if not letters.isupper() and (key in _POSTAL_WORDS or key in STATE_ABBREVIATION_WORDS
                                   and (letters.islower() or not dotted)):

@@ -671,6 +671,8 @@ def test_a_large_us_city_is_its_state(text: str, state: str) -> None:
 
 def test_a_capital_postal_code_before_a_lower_case_word_is_the_state() -> None:
     _kept_outside("two nurses from Madison, WI in 2001", "WI")
+    _kept_outside("the Glendale, AZ Police Department", "AZ")  # not Glendale (Los Angeles County)
+    assert geocode("Modesto, OR Turlock")["county_fips"] == "06099"  # "OR" a word: still no state
 
 
 @pytest.mark.parametrize(("text", "country"), [
