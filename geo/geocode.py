@@ -204,6 +204,7 @@ _PLACE_STOPS = _LEADS | _PREPOSITIONS | _NOISE | {"was", "is", "were", "are", "s
 #: Words before a name that say it is where someone came from, or went to or was.
 #: After a nickname, words that make it a place ("H.B. police", "SF sheriff's deputies").
 _AGENCY_WORDS = frozenset({"police", "pd", "sheriff", "sheriffs"})
+_MIDDLE_INITIAL = re.compile(r"\s[A-Z]\.\s+[A-Z][a-z]")  # "Julian A. Pollok"
 #: A town named for a saint, followed (directly or after one word) by one of these,
 #: names a parish or a ministry, which may be in any town ("Santa Clara Parish", Oxnard).
 _SAINT_WORDS = frozenset({"san", "santa", "santo", "saint", "sainte"})
@@ -585,8 +586,8 @@ def _common_noun_or_longer_name(tokens: _Tokens, start: int, stop: int, key: str
     if stop - start == 1 and prev in _DETERMINERS and tokens.raw[start] in _lower_only(tokens.text):
         return "a common noun (lower case after an article)"
     nxt = tokens.raw[stop] if stop < len(tokens.raw) and tokens.segment[stop] == tokens.segment[start] else ""
-    if stop - start == 1 and re.search(rf"\b{re.escape(tokens.raw[start])}\s+[A-Z]\.\s+[A-Z][a-z]", tokens.text,
-                                       re.I) and re.search(r"\s[A-Z]\.\s+[A-Z][a-z]", tokens.text):
+    if stop - start == 1 and _MIDDLE_INITIAL.search(tokens.text) and re.search(
+            rf"\b{re.escape(tokens.raw[start])}\s+[A-Z]\.\s+[A-Z][a-z]", tokens.text, re.I):
         return "a person's name (a middle initial follows)"  # "Julian A. Pollok"
     if key.split()[0] in _SAINT_WORDS and (nxt in _CHURCH_WORDS or nxt and stop + 1 < len(tokens.raw)
                                            and tokens.raw[stop + 1] in _CHURCH_WORDS):
