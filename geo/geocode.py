@@ -54,7 +54,8 @@ typo spans a street type ("Pacific Coast Highway" is not Pacifica); a one-word
 town written in lower case after an article is a common noun ("The coyote drove
 them"); "X Village" that is no name is not X ("Elk Grove Village"), and "King
 County" is not a misspelt Kings County. No typo is read into a word a text that
-capitalises its names writes in lower case ("their rings" is not Kings County) nor
+capitalises its names writes in lower case outside a place position ("their rings"
+is not Kings County; "in bakersfeild" is Bakersfield) nor
 into a neighbourhood's name ("the Fruitvale District"). A town's name before
 "Border Patrol checkpoint" or a capitalised "Mall" names the checkpoint or the mall,
 not the town ("the San Clemente Border Patrol checkpoint" is on Camp Pendleton); a
@@ -676,8 +677,9 @@ def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer, *, deletes_only: bool = Fals
             nxt = tokens.raw[stop] if stop < n else ""
             if nxt in STREET_SUFFIXES or nxt in _DISTRICT_WORDS:
                 continue  # a street's or a neighbourhood's name: no town misspelt there
-            if all(tokens.raw[i] in lower for i in range(start, stop)):
-                continue  # a text that capitalises names writes this one in lower case: a word ("rings")
+            if all(tokens.raw[i] in lower for i in range(start, stop)) and not _after_lead(tokens, start):
+                continue  # a text that capitalises names writes this one in lower case, and not
+                # after "in"/"near"...: a word ("their rings"), not a misspelt name ("in sacremento")
             hits: set[str] = set(gaz.deletes.get(query, ()))
             for i in range(len(query)):
                 hits.update(gaz.deletes.get(query[:i] + query[i + 1:], ()))
@@ -704,8 +706,8 @@ def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer, *, deletes_only: bool = Fals
         if len(query) < 6 or len(idx) > 5:
             continue
         if _street_reason(tokens, idx[0], idx[-1] + 1, query, gaz) is not None or any(
-                a <= idx[-1] and idx[0] < b for a, b in tokens.refused) or all(
-                tokens.raw[i] in lower for i in idx):
+                a <= idx[-1] and idx[0] < b for a, b in tokens.refused) or (all(
+                tokens.raw[i] in lower for i in idx) and not _after_lead(tokens, idx[0])):
             continue
         hit = process.extractOne(query, gaz.choices, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
         if hit is not None and hit[0] != query and hit[0] not in _STREET_WORDS \
@@ -715,6 +717,12 @@ def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer, *, deletes_only: bool = Fals
             return [_Match(idx[0], idx[-1] + 1, key, cands, True, False, 2,
                            words=" ".join(tokens.raw[idx[0]:idx[-1] + 1]))]
     return []
+
+
+def _after_lead(tokens: _Tokens, start: int) -> bool:
+    """Token ``start`` follows "in"/"near"/"at"/"from"/"to"... in its segment (a place position)."""
+    return start > 0 and tokens.segment[start - 1] == tokens.segment[start] \
+        and tokens.raw[start - 1] in _NICKNAME_LEADS
 
 
 #: In a word shorter than this, only a dropped letter is read as a typo ("jse" for

@@ -447,6 +447,7 @@ def test_no_typo_into_a_lower_case_word_or_a_neighbourhood_name(text: str) -> No
 def test_a_typo_in_capitals_or_in_a_text_in_one_case_is_still_read() -> None:
     assert geocode("a motel in Sacramneto")["county_fips"] == "06067"
     assert geocode("a motel in sacramneto")["county_fips"] == "06067"  # no capitals anywhere
+    assert geocode("Victim found at a motel in bakersfeild")["county_fips"] == "06029"  # after "in"
 
 
 @pytest.mark.parametrize(
