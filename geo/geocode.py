@@ -62,7 +62,8 @@ not the town ("the San Clemente Border Patrol checkpoint" is on Camp Pendleton);
 name after a network ("SAN JOSE (CBS SF)") is the station's, and a hotel chain's
 ("La Quinta Inn", "Fairfield Inn") no town; "Belmont and First"
 is a cross street; an out-of-state city may follow "former", "like", "greater",
-"suburban" ("the greater Phoenix area"); "a Mexican national" names Mexico, an origin.
+"suburban" ("the greater Phoenix area"), and a name right after one in the possessive
+is a part of it ("Seattle's Chinatown"); "a Mexican national" names Mexico, an origin.
 A court citation ("Super. Ct.") is no Connecticut, "Merced's St. Patrick" no street,
 "Julian A. Pollok" no Julian, "the Santa Maria Urban Ministry" no Santa Maria (a
 saint's name before a church word), "H.B. police" Huntington Beach. ``matched`` names the gazetteer entry and the
@@ -945,6 +946,21 @@ def _by_role(matches: list[_Match], tokens: _Tokens, role: str) -> list[_Match]:
     return kept or matches
 
 
+def _inside_outside_possessive(matches: list[_Match], tokens: _Tokens) -> list[_Match]:
+    """"Seattle's Chinatown", "Chicago's Bridgeport neighborhood": a Californian name
+    right after an out-of-state city in the possessive is a part of that city."""
+    out = list(matches)
+    for r in matches:
+        if r.is_california or _is_region(r.cands[0], r.key) or not re.search(
+                rf"\b{re.escape(tokens.raw[r.stop - 1])}['’`´]s\b", tokens.text, re.I):
+            continue
+        for m in matches:
+            if m.start == r.stop and m.is_california and m in out:
+                out.remove(m)
+                tokens.set_aside.append(f"'{m.words}' set aside: a part of {r.cands[0].name} ('{r.words}'s')")
+    return out
+
+
 def _clash_after_outside(matches: list[_Match], tokens: _Tokens) -> str | None:
     """"London, Ontario": an out-of-state place directly followed by a California
     place name. Both readings are as strong; say so rather than guess."""
@@ -963,6 +979,8 @@ def _clash_after_outside(matches: list[_Match], tokens: _Tokens) -> str | None:
 def _choose(matches: list[_Match], text: str, role: str, *, note: str | None = None,
             tokens: _Tokens | None = None) -> dict[str, Any] | None:
     if tokens is not None:
+        if len(matches) > 1 and not all(m.is_california for m in matches):
+            matches = _inside_outside_possessive(matches, tokens)
         clash = _clash_after_outside(matches, tokens)
         if clash is not None:
             return _empty_result(clash)

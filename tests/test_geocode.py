@@ -670,6 +670,14 @@ def test_a_large_us_city_is_its_state(text: str, state: str) -> None:
     _kept_outside(text, state)
 
 
+@pytest.mark.parametrize(("text", "state"), [
+    ("a massage parlor in Houston's Chinatown", "TX"),  # not Chinatown, San Francisco or Oakland
+    ("a bar in Denver's Hollywood district", "CO"),  # not Hollywood, Los Angeles
+])
+def test_a_part_of_an_out_of_state_city_in_the_possessive_is_there(text: str, state: str) -> None:
+    _kept_outside(text, state)
+
+
 def test_a_capital_postal_code_before_a_lower_case_word_is_the_state() -> None:
     _kept_outside("two nurses from Madison, WI in 2001", "WI")
     _kept_outside("the Glendale, AZ Police Department", "AZ")  # not Glendale (Los Angeles County)

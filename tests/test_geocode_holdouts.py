@@ -34,7 +34,7 @@ counties, regions of several counties, highway names; branch geo-rules): 106/112
 1/152 wrong (0.7 %, the target met), 25/35. Fifth, after rules written against the
 misses of sets 2-5 (branch geo-rules6: landmarks the place list lacks, 'the Valley' a
 region, counties of the neighbouring states, large US cities, nationalities...):
-108/112 right (96.4 %), 0/152 wrong, 29/35 outside handled. Tuned on: not an honest figure.
+108/112 right (96.4 %), 0/152 wrong, 30/35 outside handled. Tuned on: not an honest figure.
 
 Set 3 (``geocode_fresh_holdout_3.csv``, frozen at eb4382f; 379 phrases, 165 pages,
 built 2026-12-05 by a developer who never ran the geocoder or read its rules).
@@ -54,7 +54,7 @@ phrases, then measured here: 174/187 right (93.0 %), 0/277 wrong (the target met
 geo-rules6: landmarks such as the Otay Mesa port of entry and the San Onofre checkpoint,
 broadcaster datelines, cross streets with ordinal words, court citations, a saint's
 possessive, capital postal codes, more US cities and countries): 185/187 right (98.9 %,
-the target met), 0/277 wrong, 78/102 outside handled. Tuned on: not an honest figure.
+the target met), 0/277 wrong, 79/102 outside handled. Tuned on: not an honest figure.
 
 Set 4 (``geocode_fresh_holdout_4.csv``, frozen at 700be26; 160 phrases, 61 pages): a
 second developer built 203 rows in parallel with set 3, without sight of it or of
@@ -122,7 +122,7 @@ HOLDOUTS = {
     ),
     "set 2": Holdout(
         file="geocode_fresh_holdout_2.csv", earlier=("geocode_real_text.csv", "geocode_fresh_holdout.csv"),
-        min_rows=120, min_pages=50, floor=(112, 152, 35, 108, 0, 29),
+        min_rows=120, min_pages=50, floor=(112, 152, 35, 108, 0, 30),
         misses={
             "right county": (
                 "tuned on (branch geo-rules6): 108/112 right (96.4 %), 4 rejected (Travis Air Force Base and "
@@ -130,31 +130,32 @@ HOLDOUTS = {
                 "Imperial named), 'the L.A. law firm' (a nickname set aside), Little Saigon (not in the "
                 "gazetteer; Westminster's or San Jose's), 'Casita Springs' (Casitas Springs, not read as a typo)"),
             "outside": (
-                "tuned on (branch geo-rules6): 29/35 places outside California handled ('Washoe County "
-                "jail', 'Lane County', 'former Medford resident', 'in Baltimore' now kept). Placed inside "
+                "tuned on (branch geo-rules6): 30/35 places outside California handled ('Washoe County "
+                "jail', 'Lane County', 'former Medford resident', 'in Baltimore', Seattle's Chinatown now "
+                "kept). Placed inside "
                 "California: 'farms near Milford' (Utah) -> Milford (Lassen), 'officers in Ontario and "
                 "Medford' (Oregon) -> Ontario (San Bernardino). Rejected without a state or country kept: "
                 "\"Jackson County's location along the Interstate 5 corridor\" (a county of many states), "
-                "'Parish Hall in Hillsboro', Seattle's Chinatown (read as Seattle or a Bay Area Chinatown, "
-                "not guessed), 'a través de Tijuana'"),
+                "'Parish Hall in Hillsboro', 'a través de Tijuana'"),
         },
     ),
     "set 3": Holdout(
         file="geocode_fresh_holdout_3.csv",
         earlier=("geocode_real_text.csv", "geocode_fresh_holdout.csv", "geocode_fresh_holdout_2.csv"),
-        min_rows=200, min_pages=100, floor=(187, 277, 102, 185, 0, 78),
+        min_rows=200, min_pages=100, floor=(187, 277, 102, 185, 0, 79),
         misses={
             "outside": (
-                "tuned on (branch geo-rules6): 78/102 places outside California handled (Milwaukee, WI, "
-                "Malawi, Laredo, Long Island City, 'a suburban Las Vegas house' now kept). Placed inside "
+                "tuned on (branch geo-rules6): 79/102 places outside California handled (Milwaukee, WI, "
+                "Malawi, Laredo, Long Island City, 'a suburban Las Vegas house', Chicago's Bridgeport "
+                "neighborhood now kept). Placed inside "
                 "California: namesakes without their state ('the city of Richmond' in Virginia, Lake "
                 "County and 'the Bridgeport brothel' in Illinois, Brooks County TX as Brooks), 'Sonora' "
                 "the Mexican state as the town, 'a Mexican village ... from San Diego'; rejected without a "
                 "state or country kept: US places the gazetteer does not hold (Gurnee, Elgin, Aurora, Kane "
                 "County, Kirkland, King County, Cascade County, Nash County NC, Elk Grove Village, "
                 "Chamberlayne Avenue and the East End, Mannheim Road, Barrington Road, the Shirley Road "
-                "exit, the I-35 checkpoint, ASU), Chicago's Bridgeport (two readings, not guessed), Las Vegas's "
-                "'the Valley' (a region of no one county), and a Spanish-language phrase on Tijuana"),
+                "exit, the I-35 checkpoint, ASU), Las Vegas's 'the Valley' (a region of no one county), "
+                "and a Spanish-language phrase on Tijuana"),
         },
     ),
     "set 4": Holdout(
