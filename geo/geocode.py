@@ -615,10 +615,17 @@ def _in_place_position(tokens: _Tokens, start: int, stop: int) -> bool:
 
 
 def _drop_between_streets(matches: list[_Match], tokens: _Tokens) -> list[_Match]:
-    """"between Belmont and Olive": when only one side is a place, both are streets."""
+    """"between Belmont and Olive", "south of Holt, north of Mission": when only one side
+    is a place, both are streets."""
     out = []
     starts = {m.start for m in matches}
+    raw = tokens.raw
+    bounds = [i + 2 for i in range(len(raw) - 2) if raw[i] in _COMPASS and raw[i + 1] == "of"]
     for m in matches:
+        if len(bounds) == 2 and m.start in bounds and not all(b in starts for b in bounds):
+            tokens.set_aside.append(f"'{m.words}' set aside: a street bounding an area (the other bound is no place)")
+            tokens.refused.append((m.start, m.stop))
+            continue
         if m.start > 0 and tokens.raw[m.start - 1] == "between" and m.stop < len(tokens.raw) \
                 and tokens.raw[m.stop] == "and" and (m.stop + 1) not in starts:
             tokens.set_aside.append(f"'{m.words}' set aside: a cross street (between it and a non-place)")

@@ -586,6 +586,12 @@ def test_a_saints_name_before_a_church_word_is_no_town(text: str, fips: str | No
         assert result["county_fips"] == fips, result
 
 
+@pytest.mark.parametrize("text", ["north of Olive, south of Belmont", "east of Tulare, west of Chestnut"])
+def test_two_bounds_of_an_area_are_streets_when_one_is_no_place(text: str) -> None:
+    """As "between X and Y": "Belmont" bounding an area next to a street is a street, not Belmont."""
+    assert _no_county(geocode(text))
+
+
 # --------------------------------------------------------------------------- places outside California
 
 
