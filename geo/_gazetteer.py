@@ -1,10 +1,12 @@
 """The geocoder's lookup tables, built once per process from ``data/reference/``.
 
 Everything a string is matched against lives here as plain dicts keyed by
-:func:`geo._place_names.name_key`: California places (GeoNames) and ZIP-city names,
+:func:`geo._place_names.name_key`: California places (GeoNames), ZIP-city names and a few landmarks the place list
+lacks (``ca_landmarks.csv``: a port of entry, checkpoints, bases, campuses),
 county forms ("kern county", "county of kern"), nicknames ("sacto", "noho", "oc"),
-out-of-state states, countries, Mexico's states and a few dozen cities people often
-name as an origin ("reno", "tijuana"), ZIPs, and a one-edit deletion index for typos.
+out-of-state states, countries, Mexico's states, a few dozen cities people often
+name as an origin ("reno", "tijuana") and the counties of the neighbouring states
+("washoe county", "lane county"), ZIPs, and a one-edit deletion index for typos.
 Points get their county from the county polygons through an STRtree.
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 import numpy as np
@@ -89,7 +91,6 @@ NICKNAMES: dict[str, tuple[str, str, float]] = {
     "inland empire": ("Riverside", "county", 0.35),
     "sfv": ("Los Angeles", "county", 0.6),
     "san fernando valley": ("Los Angeles", "county", 0.6),
-    "the valley": ("Los Angeles", "county", 0.3),
     "sgv": ("Los Angeles", "county", 0.6),
     "san gabriel valley": ("Los Angeles", "county", 0.6),
     "south bay la": ("Los Angeles", "county", 0.5),
@@ -129,6 +130,9 @@ _REGION_COUNTIES: dict[str, tuple[str, ...] | None] = {
     "So Cal": _SOUTHERN_CALIFORNIA,
     "Northern California": None, "NorCal": None, "Nor Cal": None, "Central California": None,
     "Northern and Southern California": None,
+    # "the Valley": the San Fernando, Central, Coachella, Napa, Santa Ynez... Valley
+    # (or Phoenix's, Las Vegas's): no one county.
+    "the Valley": None,
     "the Sierra": _SIERRA, "High Sierra": _SIERRA, "Sierra Nevada": _SIERRA, "Sierra foothills": _SIERRA,
     "Gold Country": ("003", "005", "009", "017", "043", "057", "061", "109"),
     "Wine Country": ("055", "097"), "High Desert": ("027", "029", "037", "071"),
@@ -207,7 +211,7 @@ COMMON_WORDS = frozenset(
     "nelson oasis paradise parkway parkside peters pioneer plainview princeton rainbow "
     "raymond rescue rodeo ross seaside standard strawberry sunnyside surfside thermal twain "
     "victor vineyard vista walker wallace walnut williams woody weed cobb chester marshall "
-    "posey ryde hume igo helm ione commerce colma fellows challenge grimes keene jackson "
+    "posey ryde hume igo helm ione commerce colma fellows challenge grimes keene jackson homeland "
     "mission county city the of in on at near off by and or ca california usa us north south "
     "east west saint mount fort lake beach valley park hills springs point heights junction "
     "motel hotel inn home casino truck stop station airport mall downtown area exit"
@@ -264,6 +268,9 @@ class Gazetteer:
     county_fips_order: list[str]
     county_tree: shapely.STRtree
     part_keys: frozenset[str] = frozenset()  # parts of joint census places: need a place position
+    #: A county's bare name that is only the name of a smaller town in another
+    #: county ("San Joaquin", a town in Fresno County) → that county's FIPS.
+    county_namesakes: dict[str, str] = field(default_factory=dict)
 
 
 def _county_candidates() -> tuple[dict[str, Candidate], dict[str, str], np.ndarray, list[str]]:
@@ -299,6 +306,10 @@ def _place_rows(county_names: dict[str, str]) -> list[tuple[str, Candidate]]:
         weight = 500.0 * max(len(std), 1)
         rows.append((key, Candidate("place", city.title() if city.isupper() else city, fips,
                                     float(use["lat"].mean()), float(use["lng"].mean()), weight)))
+    for row in reference.load_landmarks().itertuples(index=False):  # ports of entry, bases, campuses
+        cand = Candidate("place", row.name, row.county_fips, float(row.lat), float(row.lng), 0.0)
+        for alias in dict.fromkeys([name_key(row.name), *(name_key(a) for a in row.aliases.split(";") if a)]):
+            rows.append((alias, cand))
     return rows
 
 
@@ -419,6 +430,12 @@ def load_gazetteer() -> Gazetteer:
         if isinstance(row.county_fips, str)
     }
     fuzzy_keys = [k for k in names if len(k) >= 5 and k not in part_keys]
+    population = dict(zip(*reference.load_population()[["county_fips", "population"]].T.values, strict=True))
+    namesakes = {
+        name_key(name): fips for fips, name in county_names.items()
+        if (towns := [c for c in names.get(name_key(name), ()) if c.is_california and c.kind == "place"])
+        and all(c.county_fips != fips and c.weight < float(population.get(fips, 0)) for c in towns)
+    }
     tree = shapely.STRtree(geoms)
     log.info("Built the gazetteer: %d names, %d ZIPs, %d counties", len(names), len(zips), len(counties))
     return Gazetteer(
@@ -436,6 +453,7 @@ def load_gazetteer() -> Gazetteer:
         county_fips_order=fips_order,
         county_tree=tree,
         part_keys=frozenset(part_keys),
+        county_namesakes=namesakes,
     )
 
 

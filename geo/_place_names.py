@@ -66,7 +66,7 @@ STREET_SUFFIXES = frozenset(
 #: Street types in the plural ("76th and Figueroa streets") and words that make a
 #: name before them a corridor or a region rather than the town ("Holt Corridor").
 STREET_PLURALS = frozenset("streets avenues boulevards roads drives highways freeways".split())
-CORRIDOR_WORDS = frozenset("corridor corridors valley sector".split())
+CORRIDOR_WORDS = frozenset("corridor corridors valley sector checkpoint".split())
 
 _DOTTED_INITIAL = re.compile(r"\b([a-z])\.\s?(?=[a-z]\.)")
 _POSSESSIVE = re.compile(r"(?<=[a-z])['’`´]s\b")
@@ -110,12 +110,16 @@ def expand_tokens(tokens: list[str]) -> list[str]:
     ['mount', 'shasta']
     >>> expand_tokens(["twenty", "nine", "palms"])
     ['29', '', 'palms']
+    >>> expand_tokens(["beale", "air", "force", "base"])
+    ['beale', 'afb', '', '']
     """
     out = [NUMBER_WORDS.get(t, ABBREVIATIONS.get(t, t)) for t in tokens]
     for i in range(len(tokens) - 1):
         if tokens[i] in _TENS and tokens[i + 1] in _UNITS:
             out[i] = str(_TENS[tokens[i]] + _UNITS[tokens[i + 1]])
             out[i + 1] = ""
+        elif tokens[i] == "air" and tokens[i + 1:i + 3] == ["force", "base"]:
+            out[i:i + 3] = ["afb", "", ""]  # "Travis Air Force Base" is GeoNames' "Travis AFB"
     return out
 
 

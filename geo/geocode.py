@@ -41,8 +41,10 @@ Angeles), and "the United States" is the least specific country. When readings
 disagree on the county (two places in different counties, a place and a county that
 does not hold it, "London, Ontario") and neither is clearly stronger, the answer is
 an error that says so, never a guess; so is a text that names several counties
-("Fresno and Madera counties"), places outside the one county it names, or a region
-of several counties ("the Bay Area", "the Sierra", "the Los Angeles metro region",
+("Fresno and Madera counties"), places outside the one county it names, a county's
+name that is also the name of a smaller town in another county ("San Joaquin": the
+county, or the town in Fresno County, unless the text says which), or a region
+of several counties ("the Bay Area", "the Sierra", "the Valley", "the Los Angeles metro region",
 "San Diego or the rest of California"; :data:`geo._gazetteer.REGIONS`) joined to a
 place by "and"/"or"/"to" or not holding it. A region that only says where its place
 is gives way to it ("the Bay Area city of Hayward"); "the Inland Empire" stays
@@ -51,7 +53,20 @@ Riverside County, the project's convention; a place named as a reference point
 typo spans a street type ("Pacific Coast Highway" is not Pacifica); a one-word
 town written in lower case after an article is a common noun ("The coyote drove
 them"); "X Village" that is no name is not X ("Elk Grove Village"), and "King
-County" is not a misspelt Kings County. ``matched`` names the gazetteer entry and the
+County" is not a misspelt Kings County. No typo is read into a word a text that
+capitalises its names writes in lower case outside a place position ("their rings"
+is not Kings County; "in bakersfeild" is Bakersfield) nor
+into a neighbourhood's name ("the Fruitvale District"). A town's name before
+"Border Patrol checkpoint" or a capitalised "Mall" names the checkpoint or the mall,
+not the town ("the San Clemente Border Patrol checkpoint" is on Camp Pendleton); a
+name after a network ("SAN JOSE (CBS SF)") is the station's, and a hotel chain's
+("La Quinta Inn", "Fairfield Inn") no town; "Belmont and First"
+is a cross street; an out-of-state city may follow "former", "like", "greater",
+"suburban" ("the greater Phoenix area"), and a name right after one in the possessive
+is a part of it ("Seattle's Chinatown"); "a Mexican national" names Mexico, an origin.
+A court citation ("Super. Ct.") is no Connecticut, "Merced's St. Patrick" no street,
+"Julian A. Pollok" no Julian, "the Santa Maria Urban Ministry" no Santa Maria (a
+saint's name before a church word), "H.B. police" Huntington Beach. ``matched`` names the gazetteer entry and the
 words it came from, and what was set aside and why ("'boulevard' set aside: a street
 type").
 
@@ -136,11 +151,14 @@ _PREPOSITIONS = frozenset({"in", "near", "at", "off", "outside", "by", "around",
 #: text ("heading for Las Vegas"); anything else there makes it part of another name.
 _LEADS = frozenset({"in", "near", "at", "from", "to", "into", "outside", "around", "for", "of", "by",
                     "off", "the", "a", "an", "and", "or", "north", "south", "east", "west",
-                    "downtown", "northern", "southern", "eastern", "western", "central"})
+                    "downtown", "northern", "southern", "eastern", "western", "central",
+                    "former", "like", "greater", "suburban", "including", "metro"})
 _NICKNAME_LEADS = frozenset({"in", "near", "at", "from", "to", "into", "outside", "around"})
 #: "the city of Weed", "the town of Rescue": the other place position of a common word.
 _SETTLEMENT_WORDS = frozenset({"city", "town", "community", "village", "hamlet"})
-_ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th)$")
+_ORDINAL = re.compile(r"^(?:\d+(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth"
+                      r"|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth"
+                      r"|nineteenth|twentieth)$")
 _LETTERS = re.compile(r"[A-Za-z]+")
 #: Words that make the next word a common noun: "the coyote", "a seaside apartment".
 _DETERMINERS = frozenset({"the", "a", "an", "this", "that", "his", "her", "their", "our", "its", "my"})
@@ -161,6 +179,15 @@ _WORD_HYPHEN = re.compile(r"[^\W\d_]-[^\W\d_]")
 _STREET_WORDS = STREET_SUFFIXES | STREET_PLURALS
 _STREET_NEIGHBOURS = _STREET_WORDS | CORRIDOR_WORDS | {"and"}
 _STREET_LEADS = frozenset({"of", "and"})
+#: After "X Border Patrol": a checkpoint or station named for a town, not in it.
+_CHECKPOINT_WORDS = frozenset({"checkpoint", "checkpoints", "sector"})
+#: Networks whose local stations sign with a city's short name ("SAN JOSE (CBS SF)").
+_BROADCASTERS = frozenset({"cbs", "nbc", "abc", "fox", "cw", "pbs", "npr", "univision", "telemundo"})
+#: National hotel chains named like a Californian town, and the word after it in their
+#: name: "La Quinta Inn" (La Quinta, Riverside County), "Fairfield Inn", "Homewood Suites".
+_HOTEL_CHAINS = {"la quinta": ("inn", "inns"), "fairfield": ("inn",), "homewood": ("suites",)}
+#: Words after a name that make it a neighbourhood's: no typo is read into it ("the Fruitvale District").
+_DISTRICT_WORDS = frozenset({"district", "neighborhood", "neighbourhood", "barrio", "quarter"})
 _ZIP = re.compile(r"(?<![\d.])(\d{5})(?:\s?-\s?(\d{4}))?(?![\d.])")
 _AMBIGUOUS_CODES = frozenset({
     "in", "or", "me", "ok", "hi", "co", "la", "de", "id", "oh", "al", "pa", "ma", "mo", "ga", "wa",
@@ -177,6 +204,17 @@ _MEXICAN_STATE_KEYS = frozenset(name_key(s) for s in MEXICAN_STATES)
 #: Words that end a place name read backwards from a comma ("a woman from | Dalton, Ga.").
 _PLACE_STOPS = _LEADS | _PREPOSITIONS | _NOISE | {"was", "is", "were", "are", "said"}
 #: Words before a name that say it is where someone came from, or went to or was.
+#: After a nickname, words that make it a place ("H.B. police", "SF sheriff's deputies").
+_AGENCY_WORDS = frozenset({"police", "pd", "sheriff", "sheriffs"})
+_MIDDLE_INITIAL = re.compile(r"\s[A-Z]\.\s+[A-Z][a-z]")  # "Julian A. Pollok"
+#: A town named for a saint, followed (directly or after one word) by one of these,
+#: names a parish or a ministry, which may be in any town ("Santa Clara Parish", Oxnard).
+_SAINT_WORDS = frozenset({"san", "santa", "santo", "saint", "sainte"})
+_CHURCH_WORDS = frozenset({"church", "parish", "ministry", "ministries", "cathedral", "chapel", "catholic",
+                           "episcopal", "lutheran", "presbyterian", "methodist", "baptist"})
+#: Words before "Ct." in a court citation ("Super. Ct.", "App. Ct.", "Dist. Ct.").
+_COURT_WORDS = frozenset({"super", "superior", "sup", "app", "dist", "supreme", "county", "mun", "juv"})
+_NATIONALITY_WORDS = frozenset({"national", "nationals", "nationality", "citizen", "citizens"})
 _SOURCE_WORDS = frozenset({"from", "native", "citizen", "citizens", "national", "nationals", "hometown"})
 _DESTINATION_WORDS = frozenset({"to", "into", "in", "at", "inside", "within", "toward", "towards"})
 #: Words that may stand between such a word and the name ("from the city of Mexicali").
@@ -347,8 +385,10 @@ def _state_mark(part: str, first: int) -> _StateMark | None:
         return None
     dotted = found.group("dot") is not None or "." in written
     rest = part[found.end():].strip()
-    if not dotted and rest and not rest[0].isdigit():
-        return None  # "OR Modesto": a word, not a state
+    if not dotted and rest and not rest[0].isdigit() and not (
+            written.isupper() and len(written) == 2 and key not in STATE_ABBREVIATION_WORDS
+            and (rest[0].islower() or key not in _AMBIGUOUS_CODES)):
+        return None  # "OR Modesto": a word, not a state; "Milwaukee, WI in 1985", "Irving, TX Police" are
     letters = re.sub(r"[^A-Za-z]", "", written)
     if not letters.isupper() and (key in _POSTAL_WORDS or key in STATE_ABBREVIATION_WORDS
                                   and (letters.islower() or not dotted)):
@@ -413,7 +453,7 @@ def _street_reason(tokens: _Tokens, start: int, stop: int, key: str, gaz: Gazett
     prev = raw[start - 1] if start > 0 else ""
     after_next = raw[stop + 1] if stop + 1 < n else ""
     if key not in _STREET_WORDS and nxt not in _STREET_NEIGHBOURS and prev not in _STREET_LEADS \
-            and after_next not in _HIGHWAY_WORDS:
+            and after_next not in _HIGHWAY_WORDS and nxt not in ("border", "mall"):
         return None  # the common case, without the checks below
 
     def at(i: int) -> str:
@@ -422,10 +462,16 @@ def _street_reason(tokens: _Tokens, start: int, stop: int, key: str, gaz: Gazett
     nxt, prev = at(stop), at(start - 1)
     if key in _STREET_WORDS:
         return "a street type"
-    if nxt in _STREET_WORDS and at(stop + 1) not in _STREET_WORDS:
-        return "a street name"  # not "Fresno's Parkway Drive", where the street is "Parkway"
+    if nxt in _STREET_WORDS and at(stop + 1) not in _STREET_WORDS and not (
+            nxt == "st" and re.search(rf"\b{re.escape(raw[stop - 1])}['’]s\s+St\.?\s+[A-Z]", tokens.text, re.I)):
+        return "a street name"  # not "Fresno's Parkway Drive", where the street is "Parkway",
+        # nor "Atwater's St. Nicholas Church" (Saint)
     if nxt in CORRIDOR_WORDS and f"{key} {nxt}" not in gaz.names:
         return f"names a {nxt}"
+    if nxt == "mall" and "mall" not in _lower_only(tokens.text) and tokens.text != tokens.text.upper():
+        return "names a mall"  # "Fulton Mall" (a street in Fresno); not "an El Cajon mall"
+    if nxt == "border" and at(stop + 1) == "patrol" and at(stop + 2) in _CHECKPOINT_WORDS:
+        return "names a Border Patrol checkpoint"  # often in the next county ("San Clemente", on Camp Pendleton)
     if at(stop + 1) in _HIGHWAY_WORDS and nxt.isalpha() and nxt not in _PLACE_STOPS \
             and nxt not in _STREET_WORDS and nxt not in ("via", "on", "along"):
         return "a highway name"  # "Pacific Coast Highway", "Angeles Crest Hwy"
@@ -478,13 +524,17 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
             if not whole_text:
                 reason = _street_reason(tokens, start, stop, key, gaz)
                 street = reason is not None
+                if reason is None and prev in _BROADCASTERS:
+                    reason = "a broadcaster's station name"  # "(CBS SF)", "NBC Bay Area"
+                if reason is None and nxt in _HOTEL_CHAINS.get(key, ()):
+                    reason = "a hotel chain's name"  # "La Quinta Inn" in any town
                 if reason is None and key in NICKNAME_KEYS and not whole_segment:
                     lead = prev if not key.startswith("the ") else (
                         tokens.raw[start - 1] if start > 0 else "")
                     at_end = bool(covered) and covered[-1] == content_idx[-1] and len(key) <= 3
                     if nxt == "of" or (start > 0 and tokens.hyphened[start - 1]) or tokens.hyphened[stop - 1]:
                         reason = "a nickname inside other words"
-                    elif lead not in _NICKNAME_LEADS and not at_end:
+                    elif lead not in _NICKNAME_LEADS and not at_end and nxt not in _AGENCY_WORDS:
                         reason = "a nickname only counts alone or after 'in'"
                 if reason is None and not cands[0].is_california and not whole_segment \
                         and not _is_region(cands[0], key) and prev and prev not in _LEADS:
@@ -506,7 +556,7 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
                 at_end = bool(covered) and covered[-1] == content_idx[-1]
                 if key in COMMON_WORDS and not _in_place_position(tokens, start, stop):
                     continue  # "Likely", "Weed" inside other words need "in"/"near"
-                if len(key) <= 3 and not (after_preposition or at_end):
+                if len(key) <= 3 and not (after_preposition or at_end or nxt in _AGENCY_WORDS):
                     continue  # "LA", "OC" likewise, or last
                 weak = len(key) <= 3 and not after_preposition
             found.append(_Match(start, stop, key, _side(cands, tokens.ca_marker),
@@ -538,6 +588,12 @@ def _common_noun_or_longer_name(tokens: _Tokens, start: int, stop: int, key: str
     if stop - start == 1 and prev in _DETERMINERS and tokens.raw[start] in _lower_only(tokens.text):
         return "a common noun (lower case after an article)"
     nxt = tokens.raw[stop] if stop < len(tokens.raw) and tokens.segment[stop] == tokens.segment[start] else ""
+    if stop - start == 1 and _MIDDLE_INITIAL.search(tokens.text) and re.search(
+            rf"\b{re.escape(tokens.raw[start])}\s+[A-Z]\.\s+[A-Z][a-z]", tokens.text, re.I):
+        return "a person's name (a middle initial follows)"  # "Julian A. Pollok"
+    if key.split()[0] in _SAINT_WORDS and (nxt in _CHURCH_WORDS or nxt and stop + 1 < len(tokens.raw)
+                                           and tokens.raw[stop + 1] in _CHURCH_WORDS):
+        return "a saint's name (a church's or a ministry's)"  # "the Santa Maria Urban Ministry" in San Jose
     if nxt == "village" and f"{key} village" not in gaz.names:
         return f"part of a longer name ('{' '.join(tokens.raw[start:stop + 1])}')"
     return None
@@ -555,14 +611,21 @@ def _in_place_position(tokens: _Tokens, start: int, stop: int) -> bool:
         return False
     if prev in _NICKNAME_LEADS:
         return True
-    return prev == "of" and start >= 2 and tokens.raw[start - 2] in _SETTLEMENT_WORDS
+    return prev == "of" and start >= 2 and tokens.raw[start - 2] in _SETTLEMENT_WORDS | {"outskirts"}
 
 
 def _drop_between_streets(matches: list[_Match], tokens: _Tokens) -> list[_Match]:
-    """"between Belmont and Olive": when only one side is a place, both are streets."""
+    """"between Belmont and Olive", "south of Holt, north of Mission": when only one side
+    is a place, both are streets."""
     out = []
     starts = {m.start for m in matches}
+    raw = tokens.raw
+    bounds = [i + 2 for i in range(len(raw) - 2) if raw[i] in _COMPASS and raw[i + 1] == "of"]
     for m in matches:
+        if len(bounds) == 2 and m.start in bounds and not all(b in starts for b in bounds):
+            tokens.set_aside.append(f"'{m.words}' set aside: a street bounding an area (the other bound is no place)")
+            tokens.refused.append((m.start, m.stop))
+            continue
         if m.start > 0 and tokens.raw[m.start - 1] == "between" and m.stop < len(tokens.raw) \
                 and tokens.raw[m.stop] == "and" and (m.stop + 1) not in starts:
             tokens.set_aside.append(f"'{m.words}' set aside: a cross street (between it and a non-place)")
@@ -603,6 +666,7 @@ def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer, *, deletes_only: bool = Fals
         if tokens.content[i]:
             segments.setdefault(tokens.segment[i], []).append(i)
     content_all = [i for i in range(n) if tokens.content[i]]
+    lower = _lower_only(tokens.text)
     best_rank: tuple[bool, int, int, float, str] | None = None
     for start in range(n):
         if not tokens.content[start]:
@@ -619,8 +683,11 @@ def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer, *, deletes_only: bool = Fals
             covered = [i for i in range(start, stop) if tokens.content[i]]
             whole_segment = covered == segments.get(tokens.segment[start], [])
             nxt = tokens.raw[stop] if stop < n else ""
-            if nxt in STREET_SUFFIXES:
-                continue
+            if nxt in STREET_SUFFIXES or nxt in _DISTRICT_WORDS:
+                continue  # a street's or a neighbourhood's name: no town misspelt there
+            if all(tokens.raw[i] in lower for i in range(start, stop)) and not _after_lead(tokens, start):
+                continue  # a text that capitalises names writes this one in lower case, and not
+                # after "in"/"near"...: a word ("their rings"), not a misspelt name ("in sacremento")
             hits: set[str] = set(gaz.deletes.get(query, ()))
             for i in range(len(query)):
                 hits.update(gaz.deletes.get(query[:i] + query[i + 1:], ()))
@@ -647,7 +714,8 @@ def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer, *, deletes_only: bool = Fals
         if len(query) < 6 or len(idx) > 5:
             continue
         if _street_reason(tokens, idx[0], idx[-1] + 1, query, gaz) is not None or any(
-                a <= idx[-1] and idx[0] < b for a, b in tokens.refused):
+                a <= idx[-1] and idx[0] < b for a, b in tokens.refused) or (all(
+                tokens.raw[i] in lower for i in idx) and not _after_lead(tokens, idx[0])):
             continue
         hit = process.extractOne(query, gaz.choices, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
         if hit is not None and hit[0] != query and hit[0] not in _STREET_WORDS \
@@ -657,6 +725,12 @@ def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer, *, deletes_only: bool = Fals
             return [_Match(idx[0], idx[-1] + 1, key, cands, True, False, 2,
                            words=" ".join(tokens.raw[idx[0]:idx[-1] + 1]))]
     return []
+
+
+def _after_lead(tokens: _Tokens, start: int) -> bool:
+    """Token ``start`` follows "in"/"near"/"at"/"from"/"to"... in its segment (a place position)."""
+    return start > 0 and tokens.segment[start - 1] == tokens.segment[start] \
+        and tokens.raw[start - 1] in _NICKNAME_LEADS
 
 
 #: In a word shorter than this, only a dropped letter is read as a typo ("jse" for
@@ -845,7 +919,9 @@ def _cues(matches: list[_Match], tokens: _Tokens) -> list[str]:
         while j >= 0 and tokens.segment[j] == seg and tokens.raw[j] in _CUE_SKIP and steps < 4:
             j, steps = j - 1, steps + 1
         cue = ""
-        if j >= 0 and tokens.segment[j] == seg:
+        if m.key.rsplit(" ", 1)[-1] in _NATIONALITY_WORDS:
+            cue = "from"  # "a Mexican national", "of Thai nationality"
+        elif j >= 0 and tokens.segment[j] == seg:
             word = tokens.raw[j]
             if word in _SOURCE_WORDS or (word == "out" and tokens.raw[j + 1] == "of") \
                     or (word == "in" and j > 0 and tokens.raw[j - 1] == "born"):
@@ -877,6 +953,21 @@ def _by_role(matches: list[_Match], tokens: _Tokens, role: str) -> list[_Match]:
     return kept or matches
 
 
+def _inside_outside_possessive(matches: list[_Match], tokens: _Tokens) -> list[_Match]:
+    """"Seattle's Chinatown", "Chicago's Bridgeport neighborhood": a Californian name
+    right after an out-of-state city in the possessive is a part of that city."""
+    out = list(matches)
+    for r in matches:
+        if r.is_california or _is_region(r.cands[0], r.key) or not re.search(
+                rf"\b{re.escape(tokens.raw[r.stop - 1])}['’`´]s\b", tokens.text, re.I):
+            continue
+        for m in matches:
+            if m.start == r.stop and m.is_california and m in out:
+                out.remove(m)
+                tokens.set_aside.append(f"'{m.words}' set aside: a part of {r.cands[0].name} ('{r.words}'s')")
+    return out
+
+
 def _clash_after_outside(matches: list[_Match], tokens: _Tokens) -> str | None:
     """"London, Ontario": an out-of-state place directly followed by a California
     place name. Both readings are as strong; say so rather than guess."""
@@ -895,6 +986,8 @@ def _clash_after_outside(matches: list[_Match], tokens: _Tokens) -> str | None:
 def _choose(matches: list[_Match], text: str, role: str, *, note: str | None = None,
             tokens: _Tokens | None = None) -> dict[str, Any] | None:
     if tokens is not None:
+        if len(matches) > 1 and not all(m.is_california for m in matches):
+            matches = _inside_outside_possessive(matches, tokens)
         clash = _clash_after_outside(matches, tokens)
         if clash is not None:
             return _empty_result(clash)
@@ -913,6 +1006,10 @@ def _choose(matches: list[_Match], text: str, role: str, *, note: str | None = N
         if len(hints) > 1:
             names = ", ".join(sorted(_county_name(h) for h in hints))
             return _empty_result(f"the text names more than one county ({names}); not guessing which")
+        if places:
+            clash = _county_or_town(places, tokens, hints)
+            if clash is not None:
+                return _empty_result(clash)
         if places:
             consistent = [m for m in places if not hints or any(c.county_fips in hints for c in m.cands)]
             elsewhere = [m for m in places if m not in consistent and not m.weak and not m.distance]
@@ -948,6 +1045,23 @@ def _choose(matches: list[_Match], text: str, role: str, *, note: str | None = N
         chosen = max(matches, key=lambda m: (not _is_united_states(m.cands[0]), len(m.key), -m.start))
         return _outside(chosen.cands[0], text, role, confidence=0.8 if chosen.distance == 0 else 0.6,
                         note=f"from '{chosen.words}'" if chosen.words else None)
+    return None
+
+
+def _county_or_town(places: list[_Match], tokens: _Tokens | None, hints: set[str]) -> str | None:
+    """"San Joaquin" alone names San Joaquin County or the small town of San Joaquin
+    in Fresno County (:attr:`Gazetteer.county_namesakes`): the two readings compete
+    unless the text says "city/town of San Joaquin" or names one of the counties."""
+    namesakes = load_gazetteer().county_namesakes
+    for m in places:
+        county = namesakes.get(m.key)
+        if county is None or m.distance or hints & ({county} | {c.county_fips or "" for c in m.cands}):
+            continue
+        raw = tokens.raw if tokens is not None else []
+        if m.start >= 2 and raw[m.start - 1] == "of" and raw[m.start - 2] in _SETTLEMENT_WORDS:
+            continue
+        return (f"'{m.words}' reads both as {_county_name(county)} County and as the town of "
+                f"{m.cands[0].name} ({_describe_counties(m)}); not guessing which")
     return None
 
 
@@ -1129,8 +1243,8 @@ def _explicit_region(text: str, tokens: _Tokens, gaz: Gazetteer,
     if not raw:
         return None
     last = raw[-1]
-    if last in _CA_CODES:
-        return None
+    if last in _CA_CODES or last == "ct" and len(raw) > 1 and raw[-2] in _COURT_WORDS:
+        return None  # "Contra Costa County Super. Ct.": a court, not Connecticut
     cand = gaz.state_codes.get(last)
     if cand is None:
         country = gaz.country_codes.get(last)
@@ -1145,8 +1259,8 @@ def _explicit_region(text: str, tokens: _Tokens, gaz: Gazetteer,
         before = " ".join(w for w in expand_tokens(raw[:-1]) if w)
         if last in ("co", "la") and before and (
             before + " county" in gaz.names
-            or any(m.is_california and m.stop < len(tokens.raw) for m in matches)
-        ):
+            or any(m.is_california and (m.stop < len(tokens.raw) or m.stop - m.start > 1) for m in matches)
+        ):  # "Compton, LA"; "Cal State LA", a Californian name ending in "LA"
             return None
     elif len(raw) == 1 and last in gaz.names:
         return None

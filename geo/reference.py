@@ -26,6 +26,9 @@ FILES: dict[str, str] = {
     "highways": "ca_highways_schematic.geojson",
 }
 
+#: Typed in by hand for Routes, not vendored from the extracts (like ``world_centroids.csv``).
+LANDMARKS_FILE = "ca_landmarks.csv"
+
 _DTYPES = {"fips": str, "county_fips": str, "zip": str}
 
 
@@ -86,6 +89,13 @@ def load_places() -> pd.DataFrame:
     """The place gazetteer: ``name``, ``county_fips``, ``lat``, ``lng``, ``population``."""
     places = pd.read_csv(get_path("places"), dtype=_DTYPES)
     return places.rename(columns={"lon": "lng"})
+
+
+@cache
+def load_landmarks() -> pd.DataFrame:
+    """Landmarks the place gazetteer lacks (ports of entry, checkpoints, bases, campuses):
+    ``name``, ``county_fips``, ``lat``, ``lng``, ``aliases`` (``;``-separated)."""
+    return pd.read_csv(settings.REFERENCE_DIR / LANDMARKS_FILE, dtype=_DTYPES, keep_default_na=False)
 
 
 @cache

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from geo import reference
 from geo._coordinates import text_to_latlng
 from geo._gazetteer import latlngs_to_counties
 from geo.geocode import (
@@ -431,6 +432,166 @@ def test_a_community_of_a_joint_census_place_in_a_place_position(text: str, fips
         assert result["county_fips"] == fips, result
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Cartels spread their rings across the state",  # a word in lower case is no misspelt Kings
+        "the Belmond District",  # a neighbourhood's name: no misspelt Belmont read into it
+        "the Fairfeld District",
+    ],
+)
+def test_no_typo_into_a_lower_case_word_or_a_neighbourhood_name(text: str) -> None:
+    assert _no_county(geocode(text))
+
+
+def test_a_typo_in_capitals_or_in_a_text_in_one_case_is_still_read() -> None:
+    assert geocode("a motel in Sacramneto")["county_fips"] == "06067"
+    assert geocode("a motel in sacramneto")["county_fips"] == "06067"  # no capitals anywhere
+    assert geocode("Victim found at a motel in bakersfeild")["county_fips"] == "06029"  # after "in"
+
+
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("agents at the Indio Border Patrol checkpoint", None),  # named for a town, often not in it
+        ("a kiosk near Manchester Mall", None),  # a mall's name, as a street's
+        ("a Stockton mall", "06077"),  # a mall in Stockton
+        ("the Calexico Border Patrol Station", "06025"),  # a station is in its town
+    ],
+)
+def test_a_checkpoint_or_a_mall_named_for_a_town_is_not_the_town(text: str, fips: str | None) -> None:
+    result = geocode(text)
+    if fips is None:
+        assert _no_county(result), result
+    else:
+        assert result["county_fips"] == fips, result
+
+
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("SACRAMENTO (CBS SF)", "06067"),  # a station's sign-off, not a second place
+        ("SAN DIEGO (NBC LA)", "06073"),
+        ("a bar at Lincoln and Second in Chico", "06007"),  # a cross street with an ordinal word
+    ],
+)
+def test_a_broadcaster_dateline_or_cross_street_gives_way_to_the_place(text: str, fips: str) -> None:
+    result = geocode(text)
+    assert result["county_fips"] == fips, result
+
+
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("San Joaquin's dairy farms", None),  # the county, or the town of San Joaquin in Fresno County
+        ("a clinic in San Joaquin", None),
+        ("San Joaquin", None),
+        ("the town of San Joaquin", "06019"),  # said to be the town
+        ("a deputy in San Joaquin County", "06077"),  # said to be the county
+        ("a motel in Alpine", "06073"),  # the town (San Diego County) outnumbers Alpine County
+    ],
+)
+def test_a_county_name_that_is_a_smaller_town_elsewhere_is_not_guessed(text: str, fips: str | None) -> None:
+    result = geocode(text)
+    if fips is None:
+        assert _no_county(result), result
+        assert "reads both as San Joaquin County" in result["error"], result
+    else:
+        assert result["county_fips"] == fips, result
+
+
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [("a motel in the Valley", None), ("raids across the Valley", None), ("a Van Nuys motel in the Valley", "06037")],
+)
+def test_the_valley_is_no_one_county(text: str, fips: str | None) -> None:
+    """San Fernando, Central, Coachella, Napa, Santa Ynez, or Phoenix's: not Los Angeles County by default."""
+    result = geocode(text)
+    if fips is None:
+        assert _no_county(result), result
+    else:
+        assert result["county_fips"] == fips, result
+
+
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("a room at the Fairfield Inn off Highway 99", None),  # a chain, not Fairfield (Solano County)
+        ("two nights at a La Quinta Inn", None),
+        ("a room at the La Quinta Inn in Fresno", "06019"),
+        ("a motel in La Quinta", "06065"),  # the town itself
+    ],
+)
+def test_a_hotel_chain_named_like_a_town_is_not_the_town(text: str, fips: str | None) -> None:
+    result = geocode(text)
+    if fips is None:
+        assert _no_county(result), result
+    else:
+        assert result["county_fips"] == fips, result
+
+
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("smuggling arrests at the Otay Mesa border crossing", "06073"),
+        ("the Rainbow checkpoint on I-15", "06073"),  # named for Temecula (Riverside), in San Diego County
+        ("agents at the San Onofre checkpoint", "06073"),
+        ("a recruiter posted to Travis Air Force Base", "06095"),  # GeoNames' "Travis AFB"
+        ("a student at Cal State LA", "06037"),  # not Louisiana
+        ("a hotel near CSU East Bay", "06001"),  # not the East Bay region
+        ("a bar in the Gaslamp Quarter", "06073"),
+    ],
+)
+def test_a_landmark_the_place_list_lacks(text: str, fips: str) -> None:
+    result = geocode(text)
+    assert result["county_fips"] == fips, result
+
+
+def test_every_landmark_lies_in_its_county() -> None:
+    landmarks = reference.load_landmarks()
+    fips, _snapped = latlngs_to_counties(landmarks["lat"].to_numpy(), landmarks["lng"].to_numpy())
+    assert list(fips) == landmarks["county_fips"].tolist()
+
+
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("Los Angeles County Super. Ct.", "06037"),  # a court citation, not Connecticut
+        ("a fundraiser at Merced’s St. Patrick Church", "06047"),  # Saint, not a street
+        ("a stash house on the outskirts of Commerce", "06037"),  # a common-word town in a place position
+        ("S.F. police said", "06075"),  # a nickname before "police"
+        ("Homeland Security agents in Fresno", "06019"),  # the agency, not Homeland (Riverside County)
+        ("Julian A. Pollok Law Offices, Glendale, CA", "06037"),  # a person's name, not Julian
+        ("a motel in Julian", "06073"),
+    ],
+)
+def test_citations_saints_agencies_and_people_are_no_second_place(text: str, fips: str) -> None:
+    result = geocode(text)
+    assert result["county_fips"] == fips, result
+
+
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("the Santa Clara Parish food bank", None),  # a parish named for the saint, in any town
+        ("a food drive at St. Helena Catholic Church", None),  # St. Helena, Napa County, or any town
+        ("a motel in Santa Clara", "06085"),
+    ],
+)
+def test_a_saints_name_before_a_church_word_is_no_town(text: str, fips: str | None) -> None:
+    result = geocode(text)
+    if fips is None:
+        assert _no_county(result), result
+    else:
+        assert result["county_fips"] == fips, result
+
+
+@pytest.mark.parametrize("text", ["north of Olive, south of Belmont", "east of Tulare, west of Chestnut"])
+def test_two_bounds_of_an_area_are_streets_when_one_is_no_place(text: str) -> None:
+    """As "between X and Y": "Belmont" bounding an area next to a street is a street, not Belmont."""
+    assert _no_county(geocode(text))
+
+
 # --------------------------------------------------------------------------- places outside California
 
 
@@ -484,6 +645,65 @@ def test_a_state_written_ap_or_postal_after_a_place_is_that_state(text: str, sta
 ])
 def test_a_named_state_beats_a_californian_namesake_or_near_miss(text: str, state: str) -> None:
     _kept_outside(text, state)
+
+
+@pytest.mark.parametrize(("text", "state"), [
+    ("a former Tucson resident", "AZ"),
+    ("cities like Denver", "CO"),
+    ("the greater Boise area", "ID"),
+    ("a suburban Reno apartment", "NV"),
+])
+def test_an_out_of_state_city_after_a_describing_word(text: str, state: str) -> None:
+    _kept_outside(text, state)
+
+
+@pytest.mark.parametrize(("text", "state"), [
+    ("a Pima County detective", "AZ"),
+    ("Multnomah County prosecutors said", "OR"),
+    ("a brothel in Nye County", "NV"),
+    ("the Maricopa County jail", "AZ"),  # not Maricopa, Kern County
+])
+def test_a_county_of_a_neighbouring_state_is_that_state(text: str, state: str) -> None:
+    _kept_outside(text, state)
+
+
+@pytest.mark.parametrize(("text", "state"), [
+    ("a cousin who lives in Memphis", "TN"),
+    ("a family in Baltimore", "MD"),
+    ("a warehouse in Long Island City", "NY"),
+])
+def test_a_large_us_city_is_its_state(text: str, state: str) -> None:
+    _kept_outside(text, state)
+
+
+@pytest.mark.parametrize(("text", "state"), [
+    ("a massage parlor in Houston's Chinatown", "TX"),  # not Chinatown, San Francisco or Oakland
+    ("a bar in Denver's Hollywood district", "CO"),  # not Hollywood, Los Angeles
+])
+def test_a_part_of_an_out_of_state_city_in_the_possessive_is_there(text: str, state: str) -> None:
+    _kept_outside(text, state)
+
+
+def test_a_capital_postal_code_before_a_lower_case_word_is_the_state() -> None:
+    _kept_outside("two nurses from Madison, WI in 2001", "WI")
+    _kept_outside("the Glendale, AZ Police Department", "AZ")  # not Glendale (Los Angeles County)
+    assert geocode("Modesto, OR Turlock")["county_fips"] == "06099"  # "OR" a word: still no state
+
+
+@pytest.mark.parametrize(("text", "country"), [
+    ("a 30-year-old Guatemalan national", "GT"),
+    ("two women of Honduran nationality", "HN"),
+    ("a Thai citizen", "TH"),
+    ("relatives in Dubai", "AE"),
+    ("a cousin back home in Malawi", "MW"),
+])
+def test_a_nationality_or_a_country_outside_is_that_country(text: str, country: str) -> None:
+    _kept_outside(text, None, country)
+
+
+def test_a_nationality_is_the_origin_and_the_place_the_destination() -> None:
+    assert geocode("a Chinese national arrested in Fresno")["county_fips"] == "06019"
+    assert geocode("a Chinese national arrested in Fresno", role="origin")["country"] == "CN"
 
 
 def test_the_state_and_its_abbreviation_are_named_in_matched() -> None:
