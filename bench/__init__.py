@@ -1,10 +1,11 @@
 """Benchmarks of Routes: how fast, at what size, against what (issue 11).
 
-``make bench`` runs ``python -m bench --sizes 100000 1000000``, then the engine
-section at the same sizes (``--engines``): for each size it
+``make bench`` runs ``python -m bench --sizes 100000 1000000``: for each size it
 generates the demo, ingests it, builds it, times every page's queries, opens the
 app in headless Chromium, runs an analyst-style baseline and a physical reference
-on the same input, and writes ``bench/RESULTS.md`` and ``bench/scaling.png``.
+on the same input, and writes ``bench/RESULTS.md`` and ``bench/scaling.png``. It
+then runs ``python -m bench --engines`` at the same sizes (:mod:`bench.engines`:
+the build on DuckDB against Spark ``local[2]``; ``bench/engines.png``).
 
 Modules
 -------
