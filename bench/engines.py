@@ -19,7 +19,9 @@ and summed; the figure is the largest sum seen. For Spark that tree is the
 Python driver plus the JVM that PySpark starts (executors run inside it in local
 mode). CPU seconds are those of every process of the tree, each read from
 ``/proc/<pid>/stat`` at the last sample it was alive (the JVM is not always reaped
-by the Python child, so ``wait4``'s figure, also kept, can leave it out). Results go to ``data/bench/engines.json``; the section
+by the Python child, so ``wait4``'s figure, also kept, can leave it out). The one-minute
+load average is sampled with the memory (lowest and highest during the step): the
+machine is shared, and a step's wall time means little without it. Results go to ``data/bench/engines.json``; the section
 of ``bench/RESULTS.md`` and ``bench/engines.png`` are rewritten from it
 (:func:`bench.report.write_engine_section`).
 """
@@ -116,12 +118,14 @@ def run_tree(args: list[str], *, env: dict[str, str], log_path: Path) -> dict:
         process = subprocess.Popen([sys.executable, *args], cwd=REPO, env=run_env, stdout=log, stderr=log)
         peak = [0.0]
         cpu: dict[int, float] = {}  # last CPU seconds seen per process of the tree
+        loads: list[float] = []  # the one-minute load average at each sample
         done = threading.Event()
 
         def sample() -> None:
             while not done.is_set():
                 pids = tree_pids(process.pid)
                 peak[0] = max(peak[0], sum(_rss_kib(p) for p in pids) / 1024)
+                loads.append(os.getloadavg()[0])
                 for p in pids:
                     seconds = cpu_s(p)
                     if seconds is not None:
@@ -140,7 +144,8 @@ def run_tree(args: list[str], *, env: dict[str, str], log_path: Path) -> dict:
     own = usage.ru_utime + usage.ru_stime  # the child and the descendants it reaped
     others = sum(v for p, v in cpu.items() if p != process.pid)
     return {"wall_s": wall, "cpu_s": max(own, cpu.get(process.pid, 0.0) + others), "cpu_wait4_s": own,
-            "peak_tree_rss_mib": peak[0], "max_rss_one_process_mib": usage.ru_maxrss / 1024}
+            "peak_tree_rss_mib": peak[0], "max_rss_one_process_mib": usage.ru_maxrss / 1024,
+            "load_min": min(loads, default=None), "load_max": max(loads, default=None)}
 
 
 # ------------------------------------------------------------------ one size

@@ -470,6 +470,15 @@ def _engine_fits(sizes: dict) -> dict[str, tuple[float, float] | None]:
     }
 
 
+def _engine_load(figures: dict) -> str:
+    """``start–end`` of a size, and ``(lowest–highest during Spark)`` when sampled."""
+    text = f"{_f(figures['load_average_start'], 1)}–{_f(figures['load_average_end'], 1)}"
+    spark = figures["spark"]
+    if spark.get("load_max") is not None:
+        text += f" (Spark {_f(spark['load_min'], 1)}–{_f(spark['load_max'], 1)})"
+    return text
+
+
 def engine_section(results: dict) -> list[str]:
     """The engine section's lines (heading included)."""
     sizes = results["sizes"]
@@ -489,8 +498,12 @@ def engine_section(results: dict) -> list[str]:
         "**Wall** includes start-up (for Spark: the JVM and the session); **build** is the build's own "
         "timer. **Peak memory** is the summed RSS of the child's process tree from `/proc/<pid>/status`, "
         "sampled every 0.1 s: for Spark the Python driver *and* the JVM (driver and executors share it in "
-        "local mode; `spark.driver.memory` 1g caps its heap, not its RSS). CPU seconds are `wait4`'s, which "
-        "include the reaped JVM.", "",
+        "local mode; `spark.driver.memory`, 1g by default, caps its heap, not its RSS). CPU seconds are the "
+        "whole tree's, each process's from `/proc/<pid>/stat` (the JVM included, which `wait4` can miss). "
+        "**Load average** is the one-minute figure at the start and the end of each size and, in brackets, "
+        "the lowest and highest seen during the Spark step: the bench's own step keeps up to 2 of the 2 "
+        "cores busy, so anything above 2 is other work competing for them, and the wall times are "
+        "inflated by up to that factor over 2 (CPU seconds much less).", "",
     ]
     rows = []
     for s in ordered:
@@ -500,7 +513,7 @@ def engine_section(results: dict) -> list[str]:
                      d["peak_tree_rss_mib"], sp["wall_s"], sp["build_s"], sp["cpu_s"], sp["peak_tree_rss_mib"],
                      _ratio(sp["wall_s"], d["wall_s"]), _ratio(sp["build_s"], d["build_s"]),
                      _ratio(sp["peak_tree_rss_mib"], d["peak_tree_rss_mib"]),
-                     f"{_f(f['load_average_start'], 1)}–{_f(f['load_average_end'], 1)}"])
+                     _engine_load(f)])
     lines += _table(["size", "records", "lake export s", "lake MiB", "DuckDB wall s", "DuckDB build s",
                      "DuckDB CPU s", "DuckDB peak MiB", "Spark wall s", "Spark build s", "Spark CPU s",
                      "Spark peak MiB (driver + JVM)", "Spark / DuckDB wall", "Spark / DuckDB build",

@@ -67,6 +67,7 @@ def test_run_tree_measures_a_grandchild(tmp_path: Path) -> None:
     assert run["peak_tree_rss_mib"] > 150
     assert run["max_rss_one_process_mib"] > 150  # wait4 counts the reaped grandchild's peak as well
     assert run["wall_s"] >= 1
+    assert 0 <= run["load_min"] <= run["load_max"] <= 4 * os.cpu_count()  # sampled during the step
 
 
 def test_engine_section_is_spliced_and_kept(tmp_path: Path) -> None:
@@ -78,6 +79,11 @@ def test_engine_section_is_spliced_and_kept(tmp_path: Path) -> None:
     assert text.index("above") < text.index(report.ENGINE_HEADING) < text.index("## Time against size")
     assert "| 100 k | 100,000 |" in text
     assert "Spark / DuckDB wall" in text
+    assert "| 1.0–2.0 |" in text  # no load sampled during the step: start–end only
+
+    results["sizes"]["1000"]["spark"].update(load_min=2.25, load_max=7.5)
+    report.write_engine_section(results, out_path=out, chart_path=tmp_path / "engines.png")
+    assert "| 1.0–2.0 (Spark 2.2–7.5) |" in out.read_text()
     assert (tmp_path / "engines.png").stat().st_size > 1000
 
     results["sizes"]["1000"]["spark"]["wall_s"] = 77.7
