@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 
 #: The budgets of ``../shared/DESIGN.md`` ("Scale").
-BUDGETS = {
+BUDGETS: dict[str, tuple[str, str, int | None, float]] = {
     "ingest": ("ingest + geocode + index + load", "1 M records in ≤ 30 s", 1_000_000, 30.0),
     "build": ("build (aggregates, flows, corridors, matches)", "1 M records in ≤ 30 s", 1_000_000, 30.0),
     "pages": ("any page's queries at 10 M records", "p95 ≤ 300 ms", 10_000_000, 300.0),
@@ -20,7 +20,9 @@ BUDGETS = {
 }
 
 
-def _n(size: int | str) -> str:
+def _n(size: int | str | None) -> str:
+    if size is None:
+        return "–"
     size = int(size)
     if size >= 1_000_000:
         return f"{size / 1_000_000:g} M"
@@ -126,7 +128,8 @@ def budgets(results: dict) -> list[list[object]]:
         elif key == "pages":
             if figures:
                 worst, where = _worst_page_p95(figures)
-                rows.append([what, target, _n(at), f"{worst:.0f} ms ({where})", _verdict(worst <= limit), ""])
+                rows.append([what, target, _n(at), f"{_f(worst, 0)} ms ({where})",
+                             _verdict(None if worst is None else worst <= limit), ""])
             else:
                 largest = max(sizes, key=int)
                 worst, where = _worst_page_p95(sizes[largest])
@@ -245,14 +248,14 @@ def _chart(results: dict, chart_path: Path) -> None:
         steps.update(sizes[s].get("build", {}).get("step_seconds", {}))
     for step in sorted(steps):
         add(f"  {step}", lambda f, step=step: f["build"]["step_seconds"][step])
-    add("slowest page view p95", lambda f: _worst_page_p95(f)[0] / 1000)
+    add("slowest page view p95", lambda f: (_worst_page_p95(f)[0] or 0) / 1000 or None)
     add("first map, cold", lambda f: f["browser"]["first_map_cold_s"])
     add("baseline ingest (extrapolated per record)",
         lambda f: f["baseline"]["seconds"]["total"] / f["baseline"]["rows"] * f["ingest"]["result"]["rows_read"])
     add("reference: DuckDB copy of Parquet", lambda f: f["reference"]["copy_parquet_s"])
     add("reference: DuckDB scan of Parquet", lambda f: f["reference"]["scan_parquet_s"])
     fig, ax = plt.subplots(figsize=(11, 6), dpi=110)
-    colours = plt.get_cmap("tab20").colors
+    colours = [plt.get_cmap("tab20")(i) for i in range(20)]
     for i, (label, values) in enumerate(series.items()):
         points = [(x, v) for x, v in zip(xs, values, strict=True) if v]
         style = "--" if label.startswith(("reference", "baseline")) else (":" if label.startswith("  ") else "-")
