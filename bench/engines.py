@@ -17,7 +17,7 @@ Peak memory is the **process tree's** resident set: every 0.1 s the RSS of the
 child and of all its descendants is read from ``/proc/<pid>/status`` (``VmRSS``)
 and summed; the figure is the largest sum seen. For Spark that tree is the
 Python driver plus the JVM that PySpark starts (executors run inside it in local
-mode). CPU seconds are those of every process of the tree, each read from
+mode); the RSS of each process at the peak is kept too. CPU seconds are those of every process of the tree, each read from
 ``/proc/<pid>/stat`` at the last sample it was alive (the JVM is not always reaped
 by the Python child, so ``wait4``'s figure, also kept, can leave it out). The one-minute
 load average is sampled with the memory (lowest and highest during the step): the
@@ -82,6 +82,14 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
+def _name(pid: int) -> str:
+    """The process's command name (``/proc/<pid>/comm``: ``python``, ``java``), or ``?`` once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return "?"
+
+
 def tree_pids(pid: int) -> list[int]:
     """``pid`` and every live descendant."""
     out, todo = [], [pid]
@@ -117,6 +125,7 @@ def run_tree(args: list[str], *, env: dict[str, str], log_path: Path) -> dict:
         started = time.perf_counter()
         process = subprocess.Popen([sys.executable, *args], cwd=REPO, env=run_env, stdout=log, stderr=log)
         peak = [0.0]
+        peak_parts: dict[str, float] = {}  # at the peak: MiB per process, keyed "pid name"
         cpu: dict[int, float] = {}  # last CPU seconds seen per process of the tree
         loads: list[float] = []  # the one-minute load average at each sample
         done = threading.Event()
@@ -124,7 +133,11 @@ def run_tree(args: list[str], *, env: dict[str, str], log_path: Path) -> dict:
         def sample() -> None:
             while not done.is_set():
                 pids = tree_pids(process.pid)
-                peak[0] = max(peak[0], sum(_rss_kib(p) for p in pids) / 1024)
+                parts = {p: _rss_kib(p) / 1024 for p in pids}
+                if sum(parts.values()) > peak[0]:
+                    peak[0] = sum(parts.values())
+                    peak_parts.clear()
+                    peak_parts.update({f"{p} {_name(p)}": mib for p, mib in parts.items() if mib})
                 loads.append(os.getloadavg()[0])
                 for p in pids:
                     seconds = cpu_s(p)
@@ -144,7 +157,8 @@ def run_tree(args: list[str], *, env: dict[str, str], log_path: Path) -> dict:
     own = usage.ru_utime + usage.ru_stime  # the child and the descendants it reaped
     others = sum(v for p, v in cpu.items() if p != process.pid)
     return {"wall_s": wall, "cpu_s": max(own, cpu.get(process.pid, 0.0) + others), "cpu_wait4_s": own,
-            "peak_tree_rss_mib": peak[0], "max_rss_one_process_mib": usage.ru_maxrss / 1024,
+            "peak_tree_rss_mib": peak[0], "peak_tree_parts_mib": peak_parts,
+            "max_rss_one_process_mib": usage.ru_maxrss / 1024,
             "load_min": min(loads, default=None), "load_max": max(loads, default=None)}
 
 
@@ -173,7 +187,8 @@ def measure_engines_at(size: int, *, work: Path) -> dict:
         "ROUTES_KEY_FILE": str(folder / "secrets" / "routes.key"),
         "ROUTES_CONTROL": str(wh.parent / "control.sqlite"), "ROUTES_QUIET": "1",
     }
-    out: dict = {"size": size, "load_average_start": load_average()}
+    out: dict = {"size": size, "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                 "load_average_start": load_average()}
     _say(f"{size:,}: demo generation and ingest")
     run_step(["-m", "pipelines", "demo", "--records", str(size), "--seed", str(SEED), "--out", str(demo)],
              env=env, log_path=folder / "demo.log")

@@ -516,11 +516,11 @@ def engine_section(results: dict) -> list[str]:
                      d["peak_tree_rss_mib"], sp["wall_s"], sp["build_s"], sp["cpu_s"], sp["peak_tree_rss_mib"],
                      _ratio(sp["wall_s"], d["wall_s"]), _ratio(sp["build_s"], d["build_s"]),
                      _ratio(sp["peak_tree_rss_mib"], d["peak_tree_rss_mib"]),
-                     _engine_load(f)])
+                     _engine_load(f), f.get("measured_at", "–")])
     lines += _table(["size", "records", "lake export s", "lake MiB", "DuckDB wall s", "DuckDB build s",
                      "DuckDB CPU s", "DuckDB peak MiB", "Spark wall s", "Spark build s", "Spark CPU s",
                      "Spark peak MiB (driver + JVM)", "Spark / DuckDB wall", "Spark / DuckDB build",
-                     "Spark / DuckDB memory", "load average"], rows)
+                     "Spark / DuckDB memory", "load average", "measured"], rows)
     tables: list[str] = []
     for s in ordered:
         for name in sizes[s]["spark"].get("table_seconds", {}):

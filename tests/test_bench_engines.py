@@ -65,9 +65,12 @@ def test_run_tree_measures_a_grandchild(tmp_path: Path) -> None:
             "\"import time; b = bytearray(150 * 2**20); b[::4096] = b'x' * len(b[::4096]); time.sleep(1)\"], check=True)")
     run = engines.run_tree(["-c", code], env={}, log_path=tmp_path / "log")
     assert run["peak_tree_rss_mib"] > 150
+    parts = run["peak_tree_parts_mib"]  # the peak, process by process: the grandchild holds most of it
+    assert sum(parts.values()) == pytest.approx(run["peak_tree_rss_mib"])
+    assert max(parts.values()) > 150 and len(parts) == 2
     assert run["max_rss_one_process_mib"] > 150  # wait4 counts the reaped grandchild's peak as well
     assert run["wall_s"] >= 1
-    assert 0 <= run["load_min"] <= run["load_max"] <= 4 * os.cpu_count()  # sampled during the step
+    assert 0 <= run["load_min"] <= run["load_max"]  # sampled during the step (a shared machine: no upper bound)
 
 
 def test_engine_section_is_spliced_and_kept(tmp_path: Path) -> None:
@@ -79,11 +82,12 @@ def test_engine_section_is_spliced_and_kept(tmp_path: Path) -> None:
     assert text.index("above") < text.index(report.ENGINE_HEADING) < text.index("## Time against size")
     assert "| 100 k | 100,000 |" in text
     assert "Spark / DuckDB wall" in text
-    assert "| 1.0–2.0 |" in text  # no load sampled during the step: start–end only
+    assert "| 1.0–2.0 | – |" in text  # no load sampled during the step: start–end only; no time recorded
 
     results["sizes"]["1000"]["spark"].update(load_min=2.25, load_max=7.5)
+    results["sizes"]["1000"]["measured_at"] = "2026-12-05 17:16 UTC"
     report.write_engine_section(results, out_path=out, chart_path=tmp_path / "engines.png")
-    assert "| 1.0–2.0 (Spark 2.2–7.5) |" in out.read_text()
+    assert "| 1.0–2.0 (Spark 2.2–7.5) | 2026-12-05 17:16 UTC |" in out.read_text()
     assert (tmp_path / "engines.png").stat().st_size > 1000
 
     results["sizes"]["1000"]["spark"]["wall_s"] = 77.7
