@@ -536,8 +536,9 @@ def engine_section(results: dict) -> list[str]:
     if fits["duckdb"] and fits["spark"]:
         (ad, bd), (as_, bs) = fits["duckdb"], fits["spark"]
         lines += [f"Fitted cost curves (least squares in log-log over the sizes above, wall seconds): DuckDB "
-                  f"{ad:.3g} · n^{bd:.2f}, Spark local[2] {as_:.3g} · n^{bs:.2f}. Extrapolations from them "
-                  "are in `docs/SCALE.md`.", ""]
+                  f"{ad:.3g} · n^{bd:.2f}, Spark local[2] {as_:.3g} · n^{bs:.2f}. Through sizes measured under "
+                  "different loads these are slopes between noisy points, not laws: `docs/SCALE.md` "
+                  "extrapolates from CPU seconds instead.", ""]
     lines += ["![build seconds and peak memory against records, DuckDB and Spark local[2]](engines.png)", "",
               "**Where Spark on 2 cores is slower, and why it still matters.** On one 2-core machine Spark "
               "is slower than DuckDB at every size measured here, and needs more memory: the JVM and the "
