@@ -33,9 +33,9 @@ YEAR``                     spend together; past it the release stays        rebu
 ``ROUTES_TILE_URL``        optional basemap tile URL template; empty =      empty
                            no basemap (offline)
 ``ROUTES_QUIET``           ``1`` hides progress bars (tests set it)         ``0``
-``ROUTES_SPARK_DRIVER_    ``build --engine spark``: the Spark driver's     ``1g``
-MEMORY``                   JVM heap (``512m``, ``4g``; ``--driver-memory``
-                           overrides it)
+``ROUTES_SPARK_DRIVER_     ``build --engine spark``: the Spark driver's     ``1g``
+MEMORY``                   JVM heap (``512m``, ``4g``); the option
+                           ``--driver-memory`` overrides it
 ``ROUTES_DECONFLICT_       planned operations of two agencies conflict      ``500``
 DISTANCE_M``               when their areas come within this many metres
 ``ROUTES_UPLOAD_MATCH_    uploads per user and rolling 24 hours whose      ``10``
