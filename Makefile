@@ -50,8 +50,9 @@ lint: install-dev ## ruff and mypy (CI runs it after the tests)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy routes geo pipelines query maps briefings ui
 
-bench: install-dev ## measure speed and memory at 100 k and 1 M records; writes bench/RESULTS.md
+bench: install-dev ## measure speed and memory at 100 k and 1 M records, DuckDB against Spark too; writes bench/RESULTS.md
 	$(PY) -m bench --sizes 100000 1000000
+	$(PY) -m bench --engines --sizes 100000 1000000
 
 bench-large: install-dev ## the benchmarks at 10 M records too
 	$(PY) -m bench --sizes 100000 1000000 10000000

@@ -3,7 +3,9 @@
 ``make bench`` runs ``python -m bench --sizes 100000 1000000``: for each size it
 generates the demo, ingests it, builds it, times every page's queries, opens the
 app in headless Chromium, runs an analyst-style baseline and a physical reference
-on the same input, and writes ``bench/RESULTS.md`` and ``bench/scaling.png``.
+on the same input, and writes ``bench/RESULTS.md`` and ``bench/scaling.png``. It
+then runs ``python -m bench --engines`` at the same sizes (:mod:`bench.engines`:
+the build on DuckDB against Spark ``local[2]``; ``bench/engines.png``).
 
 Modules
 -------
@@ -12,7 +14,9 @@ Modules
                physical reference (DuckDB scanning and copying Parquet)
 ``pages``      p50/p95 of each page's query-layer calls with varied filters
 ``browser``    time to first map in headless Chromium; app memory
-``report``     ``RESULTS.md`` and the log-log chart
+``report``     ``RESULTS.md`` and the log-log charts
+``engines``    the build on DuckDB against the build on Spark ``local[2]``
+               (``python -m bench --engines --sizes …``; peak RSS of the process tree)
 ``bench_*``    per-step benchmarks other modules own (geocoder, matches, build)
 
 This module holds what they share: the machine description, running a step as a

@@ -91,6 +91,10 @@ def _run_child_step(args: argparse.Namespace) -> int:
         result = _step_ingest(Path(args.demo), Path(args.warehouse))
     elif args.step == "build":
         result = _step_build(Path(args.warehouse))
+    elif args.step == "build-engine-steps":
+        from bench import engines
+
+        return engines.build_engine_steps(Path(args.warehouse))
     else:
         raise SystemExit(f"unknown step {args.step!r}")
     print(json.dumps(result, default=str))
@@ -230,17 +234,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-browser", action="store_true", help="skip the Chromium measurement")
     parser.add_argument("--no-modules", action="store_true", help="skip the geocoder and matching benchmarks")
     parser.add_argument("--report-only", action="store_true", help="rewrite the report from results.json")
-    parser.add_argument("--step", choices=["ingest", "build"], help=argparse.SUPPRESS)
+    parser.add_argument("--engines", action="store_true",
+                        help="only the engine section: the build on DuckDB and on Spark local[2] at --sizes")
+    parser.add_argument("--step", choices=["ingest", "build", "build-engine-steps"], help=argparse.SUPPRESS)
     parser.add_argument("--demo", help=argparse.SUPPRESS)
     parser.add_argument("--warehouse", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.step:
         return _run_child_step(args)
+    if args.report_only and args.engines:
+        from bench import report
+
+        results = json.loads((args.work / "engines.json").read_text())
+        report.write_engine_section(results, out_path=args.out, chart_path=args.out.with_name("engines.png"))
+        return 0
     if args.report_only:
         from bench import report
 
         results = json.loads((args.work / "results.json").read_text())
         report.write_report(results, out_path=args.out, chart_path=args.out.with_name("scaling.png"))
+        return 0
+    if args.engines:
+        from bench import engines
+
+        engines.run(args.sizes, work=args.work, out_path=args.out)
         return 0
     run(args.sizes, out_path=args.out, work=args.work, quick=args.quick, merge=args.merge,
         browser=not args.no_browser, modules=not args.no_modules)

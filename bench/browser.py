@@ -31,15 +31,19 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench import REPO
+
+if TYPE_CHECKING:  # pragma: no cover
+    from playwright.sync_api import ViewportSize
 
 CHROMIUM = Path(os.environ.get("ROUTES_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-VIEWPORT = {"width": 1366, "height": 768}
+VIEWPORT: ViewportSize = {"width": 1366, "height": 768}
 #: The first map's canvas. Not any ``canvas``: ``st.dataframe`` draws on one too (the
 #: statewide ranking table beside the map), often before deck.gl's code has loaded,
 #: so a bare ``canvas`` could stop the clock on the table instead of the map.

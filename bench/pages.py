@@ -226,7 +226,7 @@ def measure_pages(warehouse_path: Path, *, repeats: int = 30, seed: int = 11) ->
                 "functions": {f: {"p50_ms": 1000 * percentile(t, 50), "p95_ms": 1000 * percentile(t, 95),
                                   "max_ms": 1000 * max(t), "n": len(t), "refused": refused.get(f, 0),
                                   "errors": len(errors.get(f, [])),
-                                  "first_error": (errors.get(f) or [None])[0]}
+                                  "first_error": next(iter(errors.get(f, [])), None)}
                               for f, t in functions.items()},
             }
         out["viewers"][name] = per_viewer

@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 
 #: The budgets of ``../shared/DESIGN.md`` ("Scale").
-BUDGETS = {
+BUDGETS: dict[str, tuple[str, str, int | None, float]] = {
     "ingest": ("ingest + geocode + index + load", "1 M records in ≤ 30 s", 1_000_000, 30.0),
     "build": ("build (aggregates, flows, corridors, matches)", "1 M records in ≤ 30 s", 1_000_000, 30.0),
     "pages": ("any page's queries at 10 M records", "p95 ≤ 300 ms", 10_000_000, 300.0),
@@ -20,7 +20,9 @@ BUDGETS = {
 }
 
 
-def _n(size: int | str) -> str:
+def _n(size: int | str | None) -> str:
+    if size is None:
+        return "–"
     size = int(size)
     if size >= 1_000_000:
         return f"{size / 1_000_000:g} M"
@@ -126,7 +128,8 @@ def budgets(results: dict) -> list[list[object]]:
         elif key == "pages":
             if figures:
                 worst, where = _worst_page_p95(figures)
-                rows.append([what, target, _n(at), f"{worst:.0f} ms ({where})", _verdict(worst <= limit), ""])
+                rows.append([what, target, _n(at), f"{_f(worst, 0)} ms ({where})",
+                             _verdict(None if worst is None else worst <= limit), ""])
             else:
                 largest = max(sizes, key=int)
                 worst, where = _worst_page_p95(sizes[largest])
@@ -245,14 +248,14 @@ def _chart(results: dict, chart_path: Path) -> None:
         steps.update(sizes[s].get("build", {}).get("step_seconds", {}))
     for step in sorted(steps):
         add(f"  {step}", lambda f, step=step: f["build"]["step_seconds"][step])
-    add("slowest page view p95", lambda f: _worst_page_p95(f)[0] / 1000)
+    add("slowest page view p95", lambda f: (_worst_page_p95(f)[0] or 0) / 1000 or None)
     add("first map, cold", lambda f: f["browser"]["first_map_cold_s"])
     add("baseline ingest (extrapolated per record)",
         lambda f: f["baseline"]["seconds"]["total"] / f["baseline"]["rows"] * f["ingest"]["result"]["rows_read"])
     add("reference: DuckDB copy of Parquet", lambda f: f["reference"]["copy_parquet_s"])
     add("reference: DuckDB scan of Parquet", lambda f: f["reference"]["scan_parquet_s"])
     fig, ax = plt.subplots(figsize=(11, 6), dpi=110)
-    colours = plt.get_cmap("tab20").colors
+    colours = [plt.get_cmap("tab20")(i) for i in range(20)]
     for i, (label, values) in enumerate(series.items()):
         points = [(x, v) for x, v in zip(xs, values, strict=True) if v]
         style = "--" if label.startswith(("reference", "baseline")) else (":" if label.startswith("  ") else "-")
@@ -433,5 +436,190 @@ def write_report(results: dict, *, out_path: Path, chart_path: Path) -> None:
               "- The baseline's row inserts run on a subsample and are extrapolated linearly (factor above); "
               "the baseline runs on one CSV export, not on the XLSX/JSON/Parquet files.",
               "- Page timings are uncached first views; the app's `st.cache_data` serves repeats.", ""]
-    out_path.write_text("\n".join(lines))
+    kept = existing_engine_section(out_path)  # measured by `--engines`, a run of its own
+    text = "\n".join(lines)
+    out_path.write_text(splice_engine_section(text, kept) if kept else text)
     _chart(results, chart_path)
+
+
+# ------------------------------------------------------------------ build engines (issue 21)
+
+ENGINE_HEADING = "## Build engines: DuckDB and Spark local[2] (issue 21)"
+
+
+def power_fit(xs: list[float], ys: list[float]) -> tuple[float, float] | None:
+    """``(a, b)`` of ``y = a * x**b`` through the points (least squares in log-log); None under two points."""
+    import math
+
+    points = [(math.log(x), math.log(y)) for x, y in zip(xs, ys, strict=True) if x and y]
+    if len(points) < 2:
+        return None
+    mx = sum(p[0] for p in points) / len(points)
+    my = sum(p[1] for p in points) / len(points)
+    sxx = sum((p[0] - mx) ** 2 for p in points)
+    if sxx == 0:
+        return None
+    b = sum((p[0] - mx) * (p[1] - my) for p in points) / sxx
+    return math.exp(my - b * mx), b
+
+
+def _engine_fits(sizes: dict) -> dict[str, tuple[float, float] | None]:
+    ordered = sorted(sizes, key=int)
+    xs = [float(s) for s in ordered]
+    return {
+        "duckdb": power_fit(xs, [sizes[s]["duckdb"]["wall_s"] for s in ordered]),
+        "spark": power_fit(xs, [sizes[s]["spark"]["wall_s"] for s in ordered]),
+        "spark_build": power_fit(xs, [sizes[s]["spark"]["build_s"] or 0 for s in ordered]),
+    }
+
+
+def _engine_load(figures: dict) -> str:
+    """``start–end`` of a size, and ``(lowest–highest during Spark)`` when sampled."""
+    text = f"{_f(figures['load_average_start'], 1)}–{_f(figures['load_average_end'], 1)}"
+    spark = figures["spark"]
+    if spark.get("load_max") is not None:
+        text += f" (Spark {_f(spark['load_min'], 1)}–{_f(spark['load_max'], 1)})"
+    return text
+
+
+def engine_section(results: dict) -> list[str]:
+    """The engine section's lines (heading included)."""
+    sizes = results["sizes"]
+    ordered = sorted(sizes, key=int)
+    lines = [
+        ENGINE_HEADING, "",
+        f"Written by `{results.get('command')}` on {results['date']} "
+        f"({', '.join(f'{k} {v}' for k, v in results.get('versions', {}).items())}; "
+        f"{results['machine']['cores']} shared cores). Regenerate with "
+        "`python -m bench --engines --sizes 100000 1000000` (`make bench` runs these two sizes; give larger "
+        "ones on the command line). Raw figures: `data/bench/engines.json`.", "",
+        "What is built: the steps the Spark engine runs (`pipelines/spark_build.py`): aggregates, trend "
+        "aggregates, corridors and hot spots, plus, on Spark, the release's pre-noise counts. DuckDB runs "
+        "`build_warehouse(steps=…)` with flows, corridors, aggregates, trend aggregates and hot spots (flows "
+        "because the corridor step reads them; Spark computes the part of flows the corridors need inside "
+        "its corridor step). Same demo (seed 7), same records, one child process per engine. "
+        "**Wall** includes start-up (for Spark: the JVM and the session); **build** is the build's own "
+        "timer. **Peak memory** is the summed RSS of the child's process tree from `/proc/<pid>/status`, "
+        "sampled every 0.1 s: for Spark the Python driver *and* the JVM (driver and executors share it in "
+        "local mode; `spark.driver.memory`, 1g by default, caps its heap, not its RSS). CPU seconds are the "
+        "whole tree's, each process's from `/proc/<pid>/stat` (the JVM included, which `wait4` can miss). "
+        "**Load average** is the one-minute figure at the start and the end of each size and, in brackets, "
+        "the lowest and highest seen during the Spark step: the bench's own step keeps up to 2 of the 2 "
+        "cores busy, so anything above 2 is other work competing for them, and the wall times are "
+        "inflated by up to that factor over 2 (CPU seconds much less).", "",
+    ]
+    rows = []
+    for s in ordered:
+        f = sizes[s]
+        d, sp, lk = f["duckdb"], f["spark"], f["lake_export"]
+        rows.append([_n(s), f["records"], lk["wall_s"], f["lake_mib"], d["wall_s"], d["build_s"], d["cpu_s"],
+                     d["peak_tree_rss_mib"], sp["wall_s"], sp["build_s"], sp["cpu_s"], sp["peak_tree_rss_mib"],
+                     _ratio(sp["wall_s"], d["wall_s"]), _ratio(sp["build_s"], d["build_s"]),
+                     _ratio(sp["peak_tree_rss_mib"], d["peak_tree_rss_mib"]),
+                     _engine_load(f), f.get("measured_at", "–")])
+    lines += _table(["size", "records", "lake export s", "lake MiB", "DuckDB wall s", "DuckDB build s",
+                     "DuckDB CPU s", "DuckDB peak MiB", "Spark wall s", "Spark build s", "Spark CPU s",
+                     "Spark peak MiB (driver + JVM)", "Spark / DuckDB wall", "Spark / DuckDB build",
+                     "Spark / DuckDB memory", "load average", "measured"], rows)
+    tables: list[str] = []
+    for s in ordered:
+        for name in sizes[s]["spark"].get("table_seconds", {}):
+            if name not in tables:
+                tables.append(name)
+    header = ["table"] + [f"{engine} {_n(s)} s" for s in ordered for engine in ("DuckDB", "Spark")]
+    trows = [[t] + [sizes[s][e].get("table_seconds", {}).get(t) for s in ordered for e in ("duckdb", "spark")]
+             for t in tables]
+    lines += ["Seconds per table (DuckDB: `pipelines.build.TABLE_SECONDS`; Spark: the build's progress lines, "
+              "each a write plus a count of the written Parquet). `–`: not timed per table by that engine.", ""]
+    lines += _table(header, trows)
+    fits = _engine_fits(sizes)
+    if fits["duckdb"] and fits["spark"]:
+        (ad, bd), (as_, bs) = fits["duckdb"], fits["spark"]
+        lines += [f"Fitted cost curves (least squares in log-log over the sizes above, wall seconds): DuckDB "
+                  f"{ad:.3g} · n^{bd:.2f}, Spark local[2] {as_:.3g} · n^{bs:.2f}. Through sizes measured under "
+                  "different loads these are slopes between noisy points, not laws: `docs/SCALE.md` "
+                  "extrapolates from CPU seconds instead.", ""]
+    lines += ["![build seconds and peak memory against records, DuckDB and Spark local[2]](engines.png)", "",
+              "**Where Spark on 2 cores is slower, and why it still matters.** On one 2-core machine Spark "
+              "is slower than DuckDB at every size measured here, and needs more memory: the JVM and the "
+              "session cost seconds and a few hundred MiB before the first row is read, each table is a Spark "
+              "job (planning, task scheduling, a shuffle written to local disk between stages, Parquet "
+              "written and read back) where DuckDB runs vectorised in one process over its own columnar "
+              "storage, and `local[2]` has the same two cores DuckDB uses. The fixed cost dominates at "
+              "small sizes, so the ratio falls as records grow. What the Spark build buys is not speed on "
+              "this machine but a ceiling: DuckDB's build is bounded by one machine's memory and cores "
+              "(the 10 M build needed `ROUTES_BUILD_MEMORY` and spills to reach 4 GiB), while the same "
+              "`pipelines build --engine spark` command, unchanged, runs on a cluster with `--master yarn` "
+              "or `spark://…` where the work spreads over as many executors as the partitions allow. "
+              "The equality tests (`tests/test_spark_*.py`) keep its tables identical to DuckDB's.", ""]
+    return lines
+
+
+def splice_engine_section(text: str, section: list[str]) -> str:
+    """``text`` (a RESULTS.md) with the engine section replaced, or inserted before ``## Time against size``."""
+    block = "\n".join(section).rstrip("\n") + "\n\n"
+    start = text.find(ENGINE_HEADING)
+    if start >= 0:
+        end = text.find("\n## ", start + len(ENGINE_HEADING))
+        return text[:start] + block + (text[end + 1:] if end >= 0 else "")
+    anchor = text.find("## Time against size")
+    if anchor >= 0:
+        return text[:anchor] + block + text[anchor:]
+    return text.rstrip("\n") + "\n\n" + block
+
+
+def existing_engine_section(path: Path) -> list[str] | None:
+    """The engine section of an existing RESULTS.md, to keep it when the other sections are rewritten."""
+    if not path.exists():
+        return None
+    text = path.read_text()
+    start = text.find(ENGINE_HEADING)
+    if start < 0:
+        return None
+    end = text.find("\n## ", start + len(ENGINE_HEADING))
+    return text[start:end if end >= 0 else len(text)].rstrip("\n").split("\n") + [""]
+
+
+def write_engine_section(results: dict, *, out_path: Path, chart_path: Path) -> None:
+    """Rewrite the engine section of ``out_path`` (other sections untouched) and the engine chart."""
+    text = out_path.read_text() if out_path.exists() else "# Benchmarks\n"
+    out_path.write_text(splice_engine_section(text, engine_section(results)))
+    _engine_chart(results, chart_path)
+
+
+def _engine_chart(results: dict, chart_path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = results["sizes"]
+    ordered = sorted(sizes, key=int)
+    xs = [int(s) for s in ordered]
+    fits = _engine_fits(sizes)
+    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(12, 5), dpi=110)
+    for engine, label, colour in (("duckdb", "DuckDB", "tab:blue"), ("spark", "Spark local[2]", "tab:orange")):
+        ax_t.plot(xs, [sizes[s][engine]["wall_s"] for s in ordered], "-", marker="o", color=colour,
+                  label=f"{label}, wall (start-up included)")
+        ax_t.plot(xs, [sizes[s][engine]["build_s"] for s in ordered], ":", marker="s", color=colour,
+                  label=f"{label}, build only")
+        fit = fits[engine]
+        if fit and len(xs) >= 2:
+            far = [xs[-1], max(xs[-1] * 100, 100_000_000)]
+            ax_t.plot(far, [fit[0] * x ** fit[1] for x in far], "--", color=colour, linewidth=0.8,
+                      label=f"{label}, fitted n^{fit[1]:.2f} (extrapolated)")
+        ax_m.plot(xs, [sizes[s][engine]["peak_tree_rss_mib"] for s in ordered], "-", marker="o", color=colour,
+                  label=f"{label}, peak RSS of the process tree")
+    for ax, ylabel in ((ax_t, "seconds"), (ax_m, "MiB")):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("records")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, which="both", linewidth=0.3)
+        ax.legend(fontsize=7)
+    ax_t.set_title("build time")
+    ax_m.set_title("peak memory (Spark: driver + JVM)")
+    fig.suptitle(f"Routes build, DuckDB against Spark local[2] on 2 shared cores, {results['date']}")
+    fig.tight_layout()
+    fig.savefig(chart_path)
+    plt.close(fig)

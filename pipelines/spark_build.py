@@ -57,6 +57,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import time
 import warnings
@@ -70,7 +71,7 @@ from pipelines import build_aggregates, build_corridors, build_release, build_tr
 from pipelines.build_trend_aggregates import FINGERPRINT_SQL
 from pipelines.lake import read_folder_manifest, read_manifest, swap_in_folder
 from routes import settings
-from routes.errors import RoutesError
+from routes.errors import ConfigError, RoutesError
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
@@ -246,8 +247,13 @@ STEPS_BY_MODULE = {step.module: step for step in SPARK_STEPS}
 _PARTITION_TYPES = {"records": {"month": "DATE"}, "record_identifiers": {"kind": "STRING"}}
 
 
-def spark_session(master: str = DEFAULT_MASTER, *, driver_memory: str = "1g") -> SparkSession:
-    """A Spark session for the build: no web UI, no progress bars, UTC, few shuffle partitions locally."""
+def spark_session(master: str = DEFAULT_MASTER, *, driver_memory: str | None = None) -> SparkSession:
+    """A Spark session for the build: no web UI, no progress bars, UTC, few shuffle partitions locally.
+
+    ``driver_memory`` is ``spark.driver.memory`` (default :func:`routes.settings.spark_driver_memory`,
+    ``ROUTES_SPARK_DRIVER_MEMORY`` or ``1g``); it takes effect only when this call starts the JVM.
+    """
+    driver_memory = driver_memory or settings.spark_driver_memory()
     try:
         from pyspark.sql import SparkSession
     except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
@@ -282,7 +288,12 @@ def register_lake(spark: SparkSession, lake: Path) -> None:
 
 
 def build_on_spark(
-    lake: Path, out: Path, *, master: str = DEFAULT_MASTER, spark: SparkSession | None = None
+    lake: Path,
+    out: Path,
+    *,
+    master: str = DEFAULT_MASTER,
+    driver_memory: str | None = None,
+    spark: SparkSession | None = None,
 ) -> dict[str, int]:
     """Run :data:`SPARK_STEPS` over ``lake``; write each table as Parquet under ``out`` (atomically).
 
@@ -294,6 +305,9 @@ def build_on_spark(
         The directory to write; an earlier build there is replaced as a whole.
     master
         The Spark master, when no ``spark`` session is given.
+    driver_memory
+        The driver's heap (``4g``), when no ``spark`` session is given; default
+        :func:`routes.settings.spark_driver_memory`.
     spark
         A session to use (and leave running); by default one is started and stopped.
 
@@ -304,7 +318,7 @@ def build_on_spark(
     """
     lake, out = Path(lake), Path(out)
     lake_manifest = read_manifest(lake)
-    session = spark or spark_session(master)
+    session = spark or spark_session(master, driver_memory=driver_memory)
     out.parent.mkdir(parents=True, exist_ok=True)
     work = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     shutil.rmtree(work, ignore_errors=True)
@@ -384,6 +398,25 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lake", help="with --engine spark: the lake (`python -m pipelines lake export`)")
     parser.add_argument("--master", default=DEFAULT_MASTER, help="with --engine spark: the Spark master (default local[2])")
     parser.add_argument("--out", help="with --engine spark: the directory for the built tables (Parquet)")
+    parser.add_argument(
+        "--driver-memory",
+        help="with --engine spark: the driver's heap, e.g. 4g (default ROUTES_SPARK_DRIVER_MEMORY or 1g)",
+    )
+
+
+def local_folder(value: str, *, option: str) -> Path:
+    """``value`` as an absolute local path; a ConfigError when it is a URI (``s3://…``).
+
+    The engine reads the lake's manifest, writes the build beside ``--out`` and
+    renames it into place with the local file system, which object stores do not
+    offer; ``Path`` would also fold ``s3://b/lake`` into ``s3:/b/lake``.
+    """
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", value):
+        raise ConfigError(
+            f"{option} {value!r} is a URI; the Spark engine reads and writes local or mounted folders only: "
+            "copy the lake to a local or shared disk (or mount the bucket) and give its path (docs/SCALE.md)"
+        )
+    return Path(value).expanduser().resolve()
 
 
 def run_spark_build(args: argparse.Namespace) -> int:
@@ -393,7 +426,12 @@ def run_spark_build(args: argparse.Namespace) -> int:
             "--engine spark needs --lake DIR (from `python -m pipelines lake export --out DIR`) "
             "and --out DIR2 (where the tables go)"
         )
-    out = Path(args.out).expanduser().resolve()
-    build_on_spark(Path(args.lake).expanduser().resolve(), out, master=args.master)
+    lake, out = local_folder(args.lake, option="--lake"), local_folder(args.out, option="--out")
+    memory = (
+        settings.check_spark_memory(args.driver_memory, name="--driver-memory")
+        if args.driver_memory
+        else settings.spark_driver_memory()
+    )
+    build_on_spark(lake, out, master=args.master, driver_memory=memory)
     _say(f"tables written to {out}; load them with `python -m pipelines release load {args.out}`")
     return 0

@@ -33,6 +33,9 @@ YEAR``                     spend together; past it the release stays        rebu
 ``ROUTES_TILE_URL``        optional basemap tile URL template; empty =      empty
                            no basemap (offline)
 ``ROUTES_QUIET``           ``1`` hides progress bars (tests set it)         ``0``
+``ROUTES_SPARK_DRIVER_     ``build --engine spark``: the Spark driver's     ``1g``
+MEMORY``                   JVM heap (``512m``, ``4g``); the option
+                           ``--driver-memory`` overrides it
 ``ROUTES_DECONFLICT_       planned operations of two agencies conflict      ``500``
 DISTANCE_M``               when their areas come within this many metres
 ``ROUTES_UPLOAD_MATCH_    uploads per user and rolling 24 hours whose      ``10``
@@ -51,6 +54,7 @@ OPERATIONS``               before each further one is logged as a probe
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 #: The repository root: every default path hangs off it.
@@ -200,6 +204,30 @@ def circuit_min_tokens() -> int:
             f"ROUTES_CIRCUIT_MIN_TOKENS must be at least 2 (one would show a single subject's path), not {k!r}"
         )
     return k
+
+
+#: ``build --engine spark``'s driver heap when neither ``--driver-memory`` nor the variable sets one.
+DEFAULT_SPARK_DRIVER_MEMORY = "1g"
+
+
+def spark_driver_memory() -> str:
+    """The Spark driver's heap for ``build --engine spark`` (``ROUTES_SPARK_DRIVER_MEMORY``, default ``1g``).
+
+    A JVM size as ``spark.driver.memory`` takes it: digits and one unit of
+    ``k``, ``m``, ``g`` or ``t`` (``512m``, ``4g``). In local mode the executors
+    run inside the driver's JVM, so this heap is the whole build's.
+    """
+    raw = os.environ.get("ROUTES_SPARK_DRIVER_MEMORY", "").strip() or DEFAULT_SPARK_DRIVER_MEMORY
+    return check_spark_memory(raw, name="ROUTES_SPARK_DRIVER_MEMORY")
+
+
+def check_spark_memory(value: str, *, name: str) -> str:
+    """``value`` lower-cased when it is a JVM memory size (``512m``, ``4g``); else a ConfigError naming ``name``."""
+    from routes.errors import ConfigError
+
+    if not re.fullmatch(r"[1-9]\d*[kmgt]", value.strip().lower()):
+        raise ConfigError(f"{name} must be a JVM memory size such as 512m, 1g or 4g, not {value!r}")
+    return value.strip().lower()
 
 
 def quiet() -> bool:

@@ -163,6 +163,81 @@ def test_build_engine_spark_needs_lake_and_out(capsys: pytest.CaptureFixture[str
     assert "--engine spark needs --lake DIR" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("option", ["--lake", "--out"])
+def test_build_engine_spark_refuses_a_uri_and_names_it(
+    option: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``Path`` would fold ``s3://bucket/lake`` into ``s3:/bucket/lake`` under the current folder; say so instead."""
+    folders = {"--lake": str(tmp_path / "lake"), "--out": str(tmp_path / "out"), option: "s3://bucket/lake"}
+    assert main(["build", "--engine", "spark", *(x for kv in folders.items() for x in kv)]) == 2
+    err = capsys.readouterr().err
+    assert f"{option} 's3://bucket/lake' is a URI" in err
+    assert not (Path.cwd() / "s3:").exists()
+
+
+@pytest.fixture
+def spark_build_call(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[dict[str, Any]]:
+    """``build --engine spark``'s call of ``build_on_spark``, recorded instead of run."""
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(spark_build, "build_on_spark", lambda lake, out, **kw: calls.append({"lake": lake, **kw}))
+    monkeypatch.delenv("ROUTES_SPARK_DRIVER_MEMORY", raising=False)
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("env", "option", "expected"),
+    [(None, None, "1g"), ("4g", None, "4g"), ("4g", "6G", "6g"), (None, "512m", "512m")],
+)
+def test_build_engine_spark_driver_memory_from_option_or_setting(
+    env: str | None, option: str | None, expected: str, spark_build_call: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    if env:
+        monkeypatch.setenv("ROUTES_SPARK_DRIVER_MEMORY", env)
+    extra = ["--driver-memory", option] if option else []
+    assert main(["build", "--engine", "spark", "--lake", str(tmp_path), "--out", str(tmp_path / "o"), *extra]) == 0
+    assert spark_build_call == [{"lake": tmp_path, "master": "local[2]", "driver_memory": expected}]
+
+
+@pytest.mark.parametrize(("env", "option", "named"), [("lots", None, "ROUTES_SPARK_DRIVER_MEMORY"), (None, "4", "--driver-memory")])
+def test_build_engine_spark_refuses_a_bad_driver_memory(
+    env: str | None, option: str | None, named: str, spark_build_call: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    if env:
+        monkeypatch.setenv("ROUTES_SPARK_DRIVER_MEMORY", env)
+    extra = ["--driver-memory", option] if option else []
+    assert main(["build", "--engine", "spark", "--lake", str(tmp_path), "--out", str(tmp_path / "o"), *extra]) == 2
+    assert f"{named} must be a JVM memory size such as 512m, 1g or 4g, not {(env or option)!r}" in capsys.readouterr().err
+    assert spark_build_call == []
+
+
+def test_spark_session_asks_for_the_configured_driver_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The setting reaches ``spark.driver.memory`` (recorded on a stand-in builder; no JVM starts)."""
+    sql = pytest.importorskip("pyspark.sql")
+    seen: dict[str, str] = {}
+
+    class Builder:
+        def master(self, _: str) -> Builder:
+            return self
+
+        appName = master  # noqa: N815 (pyspark's name)
+
+        def config(self, key: str, value: str) -> Builder:
+            seen[key] = value
+            return self
+
+        def getOrCreate(self) -> Any:  # noqa: N802 (pyspark's name)
+            return type("Session", (), {"sparkContext": type("Context", (), {"setLogLevel": lambda self, _: None})()})()
+
+    monkeypatch.setattr(sql.SparkSession, "builder", Builder())
+    monkeypatch.setenv("ROUTES_SPARK_DRIVER_MEMORY", "3g")
+    spark_build.spark_session("local[2]")
+    assert seen["spark.driver.memory"] == "3g"
+    spark_build.spark_session("local[2]", driver_memory="2g")
+    assert seen["spark.driver.memory"] == "2g"
+
+
 def test_shared_queries_are_the_duckdb_steps_own_text() -> None:
     """The Spark step runs the DuckDB step's query text itself: one definition, nothing to drift."""
     for table in (*spark_build.AGGREGATES.tables, *spark_build.TRENDS.tables):

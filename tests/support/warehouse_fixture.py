@@ -96,13 +96,13 @@ def make_records(n: int = 3000, *, seed: int = 1) -> pd.DataFrame:
     out_of_state = has_origin & (rng.random(n) < 0.2)
     for col in [c for c in frame.columns if c.startswith("origin_")]:
         frame.loc[~has_origin, col] = None
-    frame["origin_state"] = np.where(has_origin, "CA", None)
-    frame["origin_country"] = np.where(has_origin, "US", None)
+    frame["origin_state"] = np.where(has_origin, "CA", None)  # type: ignore[call-overload]  # numpy's stubs lack a None scalar
+    frame["origin_country"] = np.where(has_origin, "US", None)  # type: ignore[call-overload]
     states = rng.choice(["NV", "AZ", "MX"], n)
     for col in ("origin_county_fips", "origin_region", "origin_task_force", "origin_cell", "origin_res"):
         frame.loc[out_of_state, col] = None
     frame.loc[out_of_state, "origin_precision"] = np.where(states[out_of_state] == "MX", "country", "state")
-    frame.loc[out_of_state, "origin_state"] = np.where(states[out_of_state] == "MX", None, states[out_of_state])
+    frame.loc[out_of_state, "origin_state"] = np.where(states[out_of_state] == "MX", None, states[out_of_state])  # type: ignore[call-overload]
     frame.loc[out_of_state, "origin_country"] = np.where(states[out_of_state] == "MX", "MX", "US")
     frame["content_hash"] = frame["record_id"]
     frame["validated_at"] = datetime(2026, 1, 1)
