@@ -555,7 +555,14 @@ def _released_edges_sql(con: duckdb.DuckDBPyConnection, filters: Filters, level:
 def _released_flow_edges(
     viewer: Viewer, filters: Filters, *, level: str, top_n: int | None, con: duckdb.DuckDBPyConnection | None
 ) -> pd.DataFrame:
-    """:func:`flow_edges` from the protected release: county edges under k shown between regions."""
+    """:func:`flow_edges` from the protected release: county edges under k shown between regions.
+
+    An out-of-state origin (``MX``, ``US-NV``: the release drops the entry
+    point) is the same place at every level, drawn at its default entry; its
+    small county edges join its edge to the destination's region. It has no
+    split by record type (``tips``, ``confirmed``, ``services`` are ``<NA>``),
+    and under a type filter it is left out (:func:`query.release.outside_flows_note`).
+    """
     level = _released_level(level)
     with _connection(viewer, con) as c:
         _guard(c, viewer, filters)
