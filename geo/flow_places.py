@@ -545,6 +545,20 @@ def _world_names() -> dict[str, str]:
     return names
 
 
+def outside_origin_ids() -> tuple[str, ...]:
+    """Every out-of-state origin the protected release measures, entry point dropped: ``US-NV``, ``MX``, ….
+
+    Fixed by the reference data (``world_centroids.csv``: every US state but
+    California, every country but the US, and ``US`` for a US origin of unknown
+    state), never by the records.
+
+    >>> ids = outside_origin_ids()
+    >>> "US-NV" in ids, "MX" in ids, "US" in ids, "US-CA" in ids
+    (True, True, True, False)
+    """
+    return tuple(sorted(k for k in _world_names() if k != "US-CA"))
+
+
 def outside_name(outside_id: str) -> str:
     """A readable name for an out-of-state origin id.
 
@@ -588,12 +602,24 @@ def area_places() -> pd.DataFrame:
 
 
 def outside_places(outside_ids: list[str]) -> pd.DataFrame:
-    """Out-of-state origins: ``kind`` (``state``/``country``), ``id``, ``name``, ``lat``, ``lng`` (the entry point)."""
+    """Out-of-state origins: ``kind`` (``state``/``country``), ``id``, ``name``, ``lat``, ``lng`` (the entry point).
+
+    An id without an entry point (``MX``: the protected release drops it) is
+    drawn at the origin's default entry point (:func:`geo.highways.entry_point_for`).
+
+    >>> outside_places(["MX"]).loc[0, ["kind", "name"]].tolist()
+    ['country', 'Mexico']
+    """
     entries = highways.ENTRY_POINTS
     rows = []
     for oid in sorted(set(outside_ids)):
         key, _, entry = oid.partition("@")
-        _, _, lat, lng, _ = entries[entry]
+        if not entry:
+            state = key[3:] if key.startswith("US-") else None
+            entry_id = highways.entry_point_for(state, "US" if key.startswith("US") else key)
+            _, _, lat, lng, _ = entries[entry_id]
+        else:
+            _, _, lat, lng, _ = entries[entry]
         rows.append(("state" if key.startswith("US") else "country", oid, outside_name(oid), lat, lng))
     return pd.DataFrame(rows, columns=["kind", "id", "name", "lat", "lng"])
 

@@ -209,6 +209,8 @@ elif corridors is not None and len(corridors):
 st.markdown("#### Flows")
 tables.show_table(sm.flows_table(release.drop_unreleased(viewer, visible.head(200)), hidden=hidden), viewer=viewer, name="Flows", filters=filters, hide_index=True, width="stretch")
 st.caption("Rolled up: under k at the chosen grouping, so counted with its neighbours one level coarser.")
+if (outside_note := release.outside_flows_note(viewer, filters)) is not None:
+    st.caption(outside_note)
 
 st.markdown("#### Task forces that share a route")
 try:

@@ -13,6 +13,7 @@ Measurements
 Each measurement counts every record (with a month) in exactly one cell of a
 fixed domain: the 58 counties (plus "no destination county"), every month from
 the first to the last month of ``records``, the record and trafficking types,
+the states and countries flows come from (reference data),
 the H3 cells that hold a gazetteer place or ZIP centroid (reference data, not
 the records), the years. Cells with no record are measured too, so the presence
 of a key reveals nothing. A record's ``victim_count`` is clamped to
@@ -40,14 +41,31 @@ measurement                   cell                                              
 ``flows_county``              origin county × destination county × year           above
 ``flows_type``                … × record type                                     above
 ``flows_traffic``             … × trafficking type                                ``flows_county``
+``flows_outside``             out-of-state origin × year                          —
+``flows_outside_region``      … × destination region                              above
+``flows_outside_county``      … × destination county                              above
 ============================  ==================================================  ======
 
+Out-of-state origins are every US state but California, every country of
+``data/reference/world_centroids.csv`` and ``US`` (a US origin of unknown
+state), named as :mod:`geo.flow_places` names them **without their entry
+point** (``MX@san_ysidro`` and ``MX@calexico`` are both ``MX``;
+:func:`geo.flow_places.outside_origin_ids`): 97 origins, so 97 × 65 cells a
+year (69,355 values for the 1 M demo's 11 years, 10 % more than the other
+measurements' 689 k). They have no breakdown by record or trafficking type
+(that would be eight times as many values): under a type filter they are left
+out and the reader says so (``query.release.outside_flows_note``). A record
+from an origin outside that list (a country the reference data does not name)
+is not released.
+
 The budget per release, ``ROUTES_RELEASE_RHO`` (default :data:`DEFAULT_RHO`),
-is split over the 15 measurements by weight, σ = Δ / √(2ρw/Σw) with Σw = 17.2:
+is split over the 18 measurements by weight, σ = Δ / √(2ρw/Σw) with Σw = 18.1:
 4 for ``records_month`` (the statewide monthly series must be within 2 %:
 σ 1.7), 0.6 for the county × type and finest record counts (their small
 differences are what differencing attacks recover, so they get more noise:
-σ 4.4), 1 for every other (σ 3.4 records, 16.9 victims).
+σ 4.5), 0.3 for each out-of-state flow measurement (σ 6.3: their flows are
+few and large, MX → Los Angeles some 1,200 a year at 1 M), 1 for every other
+(σ 3.5 records, 17.4 victims).
 
 Consistency
 -----------
@@ -90,16 +108,21 @@ Tables
     ``month`` (1 January of the year), ``origin_county_fips``, ``origin_region``,
     ``origin_task_force``, ``dest_county_fips``, ``dest_region``,
     ``dest_task_force``, ``record_type``, ``trafficking_type``, ``records``;
-    in-state ends only. Each edge twice: by record type (``trafficking_type``
-    NULL) and by trafficking type (``record_type`` NULL); both add up to the
-    same released edge.
+    ``origin_outside``. An in-state edge twice: by record type
+    (``trafficking_type`` NULL) and by trafficking type (``record_type`` NULL);
+    both add up to the same released edge. An edge from outside California
+    once, with ``origin_outside`` (``US-NV``, ``MX``), its ``origin_*`` areas
+    and both type columns NULL.
 ``release_meta``
     ``key``, ``value``: the month range, the build id, σ per measurement.
 ``release_corridor_paths``, ``release_corridor_segments``
     ``origin_id``, ``dest_id``, ``segment_id``, ``weight``: the highway routes
     of every county pair between the counties' anchors (their busiest
-    released res-4 cells, :func:`county_anchor_points`), ``weight`` the share of
-    the pair's flows along the segment; and every segment's geometry. Reference
+    released res-4 cells, :func:`county_anchor_points`), and of every
+    out-of-state origin from its default entry point to each county
+    (:func:`_outside_anchors`: the release does not know a record's own entry),
+    ``weight`` the share of the pair's flows along the segment; and every
+    segment's geometry. Reference
     data and released numbers only, so a released flow is routed the same
     whether or not records support the pair. (``corridor_paths`` snaps to the
     records' own points: not for these viewers.)
@@ -170,6 +193,9 @@ class Measurement:
     weight: float = 1.0
 
 
+#: Weight of each out-of-state flow measurement (small: the others' σ move by 2.6 %).
+OUTSIDE_WEIGHT = 0.3
+
 MEASUREMENTS = (
     Measurement("records_month", ("month",), weight=4),
     Measurement("records_county_month", ("month", "county"), parent="records_month"),
@@ -194,6 +220,13 @@ MEASUREMENTS = (
     Measurement(
         "flows_traffic", ("year", "o_region", "d_region", "o_county", "d_county", "trafficking_type"),
         parent="flows_county",
+    ),
+    # out-of-state origins (every state and country of the reference data): statewide, per destination region, county
+    Measurement("flows_outside", ("year", "o_outside"), weight=OUTSIDE_WEIGHT),
+    Measurement("flows_outside_region", ("year", "o_outside", "d_region"), parent="flows_outside", weight=OUTSIDE_WEIGHT),
+    Measurement(
+        "flows_outside_county", ("year", "o_outside", "d_region", "d_county"), parent="flows_outside_region",
+        weight=OUTSIDE_WEIGHT,
     ),
 )
 MEASUREMENT_NAMES = tuple(m.name for m in MEASUREMENTS)
@@ -390,8 +423,25 @@ FLOW_COUNTS_SELECT = """
     GROUP BY ALL
 """
 
+#: Flows from outside California, keyed as the flow places name the origin with its
+#: entry point dropped (``US-NV``, ``MX``; :func:`geo.flow_places.sql_flow_records`).
+OUTSIDE_FLOW_COUNTS_SELECT = """
+    SELECT year(month) AS year,
+        CASE WHEN coalesce(origin_country, 'US') = 'US' THEN 'US' || coalesce('-' || origin_state, '')
+             ELSE origin_country END AS o_outside,
+        dest_county_fips AS d_county, count(*) AS records
+    FROM records
+    WHERE month IS NOT NULL AND origin_county_fips IS NULL AND dest_county_fips IS NOT NULL
+      AND (origin_state IS NOT NULL OR origin_country IS NOT NULL)
+      AND NOT (coalesce(origin_state, '') = 'CA' AND coalesce(origin_country, 'US') = 'US')
+    GROUP BY ALL
+"""
+
 #: Measurement reads by name, in the order :data:`MEASUREMENTS` uses them.
-TRUE_COUNT_SELECTS = {"records": RECORD_COUNTS_SELECT, "cells": CELL_COUNTS_SELECT, "flows": FLOW_COUNTS_SELECT}
+TRUE_COUNT_SELECTS = {
+    "records": RECORD_COUNTS_SELECT, "cells": CELL_COUNTS_SELECT, "flows": FLOW_COUNTS_SELECT,
+    "outside_flows": OUTSIDE_FLOW_COUNTS_SELECT,
+}
 
 
 def _record_counts(con: duckdb.DuckDBPyConnection, sql: str = RECORD_COUNTS_SELECT) -> pd.DataFrame:
@@ -603,6 +653,49 @@ def _measure_flows(
     return pd.concat([by_type.assign(trafficking_type=None), by_traffic.assign(record_type=None)], ignore_index=True)
 
 
+def _measure_outside_flows(
+    con: duckdb.DuckDBPyConnection, months: list[date], ledger: _Ledger, sql: str = OUTSIDE_FLOW_COUNTS_SELECT
+) -> pd.DataFrame:
+    """Released flows from outside California: ``year``, ``o_outside``, ``d_region``, ``d_county``, ``released``.
+
+    The domain is every year × every origin of :func:`geo.flow_places.outside_origin_ids`
+    × every county (its region the parent), whatever the records hold; a record from an
+    origin outside it (a country the reference data does not list) is not released.
+    """
+    from geo.flow_places import outside_origin_ids
+
+    raw = con.execute(sql).df()
+    dims = reference.county_dimensions()[["county_fips", "region"]].rename(
+        columns={"county_fips": "d_county", "region": "d_region"}
+    )
+    raw = raw.merge(dims, on="d_county", how="inner")
+    origins = pd.DataFrame({"o_outside": list(outside_origin_ids())})
+    y = pd.DataFrame({"year": sorted({d.year for d in months})})
+    ends = y.merge(origins, how="cross").merge(dims, how="cross")
+    regions = _with_counts(
+        ends[["year", "o_outside", "d_region"]].drop_duplicates(ignore_index=True), raw,
+        ["year", "o_outside", "d_region"], ["records"],
+    )
+    counties = _with_counts(ends, raw, ["year", "o_outside", "d_region", "d_county"], ["records"])
+    totals = _with_counts(y.merge(origins, how="cross"), raw, ["year", "o_outside"], ["records"])
+    by = {m.name: m for m in MEASUREMENTS}
+    # the top is clamped at 0, which biases an empty cell up by about σ/√(2π); measured per origin (not per
+    # origin and region), that bias falls on one origin-year, and fitting shrinks it in the regions below
+    top = _released_level(con, by["flows_outside"], totals, ledger, None)
+    per_region = _released_level(con, by["flows_outside_region"], regions, ledger, top, ("year", "o_outside"))
+    return _released_level(con, by["flows_outside_county"], counties, ledger, per_region, ("year", "o_outside", "d_region"))
+
+
+def _outside_flow_rows(outside: pd.DataFrame) -> pd.DataFrame:
+    """``release_flows`` rows of :func:`_measure_outside_flows` (non-zero only; no type: both type columns NULL)."""
+    rows = outside.drop(columns="records")[outside["released"] > 0]  # the true values never reach a release table
+    rows = _areas(rows, "d_county", "dest").assign(
+        month=pd.to_datetime(rows["year"].astype(str) + "-01-01").dt.date if len(rows) else [],
+        origin_county_fips=None, origin_region=None, origin_task_force=None, record_type=None, trafficking_type=None,
+    )
+    return rows.rename(columns={"released": "records", "o_outside": "origin_outside"})
+
+
 # ------------------------------------------------------------------ writing
 
 
@@ -686,6 +779,7 @@ def _build(
                                      "minors", "released_records", "released_victims", "released_minors"])
         cells = pd.DataFrame(columns=["quarter", "county", "cell4", "cell5", "cell6", "records", "released"])
         flows = pd.DataFrame(columns=["year", "o_county", "d_county", "record_type", "trafficking_type", "records", "released"])
+        outside = pd.DataFrame(columns=["year", "o_outside", "d_region", "d_county", "records", "released"])
     else:
         fine = _measure_counts(con, months, ledger, reads["records"])
         county_month = fine.groupby(["month", "county"], as_index=False)["released_records"].sum()
@@ -693,6 +787,7 @@ def _build(
             con, months, county_month.rename(columns={"released_records": "released"}), ledger, reads["cells"]
         )
         flows = _measure_flows(con, months, ledger, reads["flows"])
+        outside = _measure_outside_flows(con, months, ledger, reads["outside_flows"])
     # the true values never reach a release table: only the released columns are kept
     counts = _areas(fine.drop(columns=["records", "victims", "minors"]), "county", "dest")
     counts = counts[counts["released_records"] > 0].rename(
@@ -705,10 +800,9 @@ def _build(
     flows = flows.drop(columns="records")[flows["released"] > 0]
     flow_rows = _areas(_areas(flows, "o_county", "origin"), "d_county", "dest")
     flow_rows = flow_rows.assign(month=pd.to_datetime(flow_rows["year"].astype(str) + "-01-01").dt.date if len(flow_rows) else [])
-    flow_rows = flow_rows.rename(columns={"released": "records"})[
-        ["month", "origin_county_fips", "origin_region", "origin_task_force",
-         "dest_county_fips", "dest_region", "dest_task_force", "record_type", "trafficking_type", "records"]
-    ]
+    parts = [flow_rows.rename(columns={"released": "records"}).assign(origin_outside=None), _outside_flow_rows(outside)]
+    flow_rows = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)[["month", "origin_county_fips", "origin_region", "origin_task_force", "dest_county_fips", "dest_region",
+       "dest_task_force", "record_type", "trafficking_type", "records", "origin_outside"]]
     written["release_flows"] = _write(con, "release_flows", flow_rows, "month, origin_county_fips, dest_county_fips")
     meta = {
         "build_id": ledger.build_id, "built_at": started.isoformat(),
@@ -764,6 +858,19 @@ def county_anchor_points(cells: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([per[["county", "lat", "lng", "weight"]], fallback[["county", "lat", "lng", "weight"]]], ignore_index=True)
 
 
+def _outside_anchors() -> pd.DataFrame:
+    """Where a released out-of-state origin's flows start: its default entry point (reference data only).
+
+    The release drops the entry point a record came through (``MX@calexico`` is
+    released as ``MX``), so its flows are routed from the origin's default entry
+    (:func:`geo.flow_places.outside_places`): ``county`` (the origin id), ``lat``, ``lng``, ``weight`` 1.
+    """
+    from geo.flow_places import outside_origin_ids, outside_places
+
+    places = outside_places(list(outside_origin_ids()))
+    return pd.DataFrame({"county": places["id"], "lat": places["lat"], "lng": places["lng"], "weight": 1.0})
+
+
 def _corridors(con: duckdb.DuckDBPyConnection, cells: pd.DataFrame) -> dict[str, int]:
     """``release_corridor_paths`` and ``release_corridor_segments``, from reference data and released cells.
 
@@ -780,7 +887,9 @@ def _corridors(con: duckdb.DuckDBPyConnection, cells: pd.DataFrame) -> dict[str,
         pd.DataFrame(columns=["county", "cell4", "released"])
     )
     anchors["node"] = highways.nearest_nodes(graph, anchors["lat"].to_numpy(), anchors["lng"].to_numpy()).astype(int)
-    pairs = anchors.merge(anchors, how="cross", suffixes=("_o", "_d"))
+    outside = _outside_anchors()
+    outside["node"] = highways.nearest_nodes(graph, outside["lat"].to_numpy(), outside["lng"].to_numpy()).astype(int)
+    pairs = pd.concat([anchors, outside], ignore_index=True).merge(anchors, how="cross", suffixes=("_o", "_d"))
     pairs = pairs[(pairs["county_o"] != pairs["county_d"]) & (pairs["node_o"] != pairs["node_d"])]
     pairs = pairs.assign(weight=pairs["weight_o"] * pairs["weight_d"])
     paths = highways.shortest_path_segments(graph, set(zip(pairs["node_o"], pairs["node_d"], strict=True)))

@@ -1,8 +1,9 @@
 """The protected release's pre-noise measurements on Spark (:mod:`pipelines.build_release`).
 
-The release reads ``records`` three times, for the true counts its measurements are
+The release reads ``records`` four times, for the true counts its measurements are
 made from (:data:`~pipelines.build_release.TRUE_COUNT_SELECTS`: per month and county,
-per month and res-6 cell, per year and county pair). Those reads are what grows with
+per month and res-6 cell, per year and county pair, per year, out-of-state origin
+and county). Those reads are what grows with
 the records; Spark runs them here with the DuckDB step's very text, and what they give
 is small (bounded by months × counties × types, whatever the records' number).
 

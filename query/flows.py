@@ -528,6 +528,12 @@ def _released_level(level: str) -> str:
     return "county" if level in CELL_LEVELS else level
 
 
+def _released_origin_kind(frame: pd.DataFrame, level: str) -> np.ndarray:
+    """``state``/``country`` for an out-of-state origin of released edges, else ``level``."""
+    outside = frame["origin_outside"].notna().to_numpy()
+    return np.where(outside, _outside_kind(frame["origin_id"]), level)
+
+
 def _released_edges_sql(con: duckdb.DuckDBPyConnection, filters: Filters, level: str) -> tuple[str, list[object]]:
     """Released edges at ``level`` (no geography applied) as a relation with the columns ``_edges_sql`` gives.
 
@@ -535,9 +541,8 @@ def _released_edges_sql(con: duckdb.DuckDBPyConnection, filters: Filters, level:
     ``source_bits`` empty: who supports an edge is not released.
     """
     frame = release.edges(con, replace(filters, regions=(), counties=(), task_forces=()), level)
-    kind = level
-    frame["origin_kind"] = kind
-    frame["dest_kind"] = kind
+    frame["origin_kind"] = _released_origin_kind(frame, level)
+    frame["dest_kind"] = level
     frame["victims"] = pd.array([pd.NA] * len(frame), dtype="Int64")
     frame["minors"] = pd.array([pd.NA] * len(frame), dtype="Int64")
     for name in FLOW_INDICATORS:
@@ -550,25 +555,37 @@ def _released_edges_sql(con: duckdb.DuckDBPyConnection, filters: Filters, level:
 def _released_flow_edges(
     viewer: Viewer, filters: Filters, *, level: str, top_n: int | None, con: duckdb.DuckDBPyConnection | None
 ) -> pd.DataFrame:
-    """:func:`flow_edges` from the protected release: county edges under k shown between regions."""
+    """:func:`flow_edges` from the protected release: county edges under k shown between regions.
+
+    An out-of-state origin (``MX``, ``US-NV``: the release drops the entry
+    point) is the same place at every level, drawn at its default entry; its
+    small county edges join its edge to the destination's region. It has no
+    split by record type (``tips``, ``confirmed``, ``services`` are ``<NA>``),
+    and under a type filter it is left out (:func:`query.release.outside_flows_note`).
+    """
     level = _released_level(level)
     with _connection(viewer, con) as c:
         _guard(c, viewer, filters)
         frame = release.edges(c, filters, level)
     frame = frame[frame["records"] > 0].reset_index(drop=True)
-    split = not frame["tips"].isna().any()  # no split by record type under a trafficking-type filter
+    # no split by record type under a trafficking-type filter (an out-of-state origin has none either)
+    split = not frame.loc[frame["origin_outside"].isna(), "tips"].isna().any()
     frame["level"], frame["rolled_up"] = level, False
     if level == "county":  # as the exact reader does: a small county edge joins its regions' edge
+        # (an out-of-state origin is the same place at every level: its small edges join (origin, dest region))
         small = frame["records"] < viewer.k
-        rest = frame[small].groupby(["origin_region", "dest_region"], as_index=False)[
-            ["records", "tips", "incidents", "recoveries", "services", "confirmed"]
-        ].sum()
-        rest = rest.assign(origin_id=rest["origin_region"], dest_id=rest["dest_region"], level="region", rolled_up=True)
-        frame = pd.concat([frame[~small], rest], ignore_index=True)
+        parts = frame[small].assign(_origin=frame["origin_outside"].fillna(frame["origin_region"]))
+        rest = parts.groupby(["_origin", "dest_region"], as_index=False).agg(
+            origin_outside=("origin_outside", "first"),
+            **{c: (c, lambda v: v.sum(min_count=1)) for c in ("records", "tips", "incidents", "recoveries", "services", "confirmed")},
+        )
+        rest = rest.assign(origin_id=rest["_origin"], dest_id=rest["dest_region"], level="region", rolled_up=True)
+        rest["origin_region"] = rest["_origin"].where(rest["origin_outside"].isna(), None)
+        frame = pd.concat([frame[~small], rest.drop(columns="_origin")], ignore_index=True) if len(rest) else frame[~small]
     if not split:
         for column in _PARTITION:
             frame[column] = pd.array([pd.NA] * len(frame), dtype="Int64")
-    frame["origin_kind"] = frame["level"]
+    frame["origin_kind"] = np.where(frame["origin_outside"].notna(), _outside_kind(frame["origin_id"]), frame["level"])
     frame["dest_kind"] = frame["level"]
     frame = _add_places(frame)
     for column in ("victims", "minors"):
@@ -987,6 +1004,8 @@ def _released_shifts(con: duckdb.DuckDBPyConnection, *, level: str, trafficking_
     counts["level"], counts["trafficking_type"] = level, trafficking_type
     if level != "segment":
         names = area_places().drop_duplicates("id").set_index("id")["name"]
+        outside = outside_places([i for i in counts["origin_id"] if i not in names.index])
+        names = pd.concat([names, outside.set_index("id")["name"]])
         counts["origin_name"] = counts["origin_id"].map(names)
         counts["dest_name"] = counts["dest_id"].map(names)
     return shifts_frame(counts, windows)

@@ -19,7 +19,9 @@ What the release resolves, and so what a filter can narrow for these viewers:
 - map cells: H3 res 4-6 per quarter (a period is widened to whole quarters;
   finer resolutions show res 6);
 - flows: county to county per year, by record type or by trafficking type
-  (not both at once; a period is widened to whole years; in-state origins only).
+  (not both at once; a period is widened to whole years); from outside
+  California (a state or country, without its entry point: ``MX``, ``US-NV``)
+  to county per year, with no type breakdown (:func:`outside_flows_note`).
 
 A source-kind or indicator filter cannot be answered from it:
 :class:`ReleaseFilterError` says which filter to remove.
@@ -42,7 +44,7 @@ from query.viewer import Viewer
 from routes import warehouse
 from routes.errors import TablesNotBuilt
 
-__all__ = ["protection_note", "release_summary"]
+__all__ = ["outside_flows_note", "protection_note", "release_summary"]
 
 COUNTS_TABLE = "release_counts"
 CELLS_TABLE = "release_cells"
@@ -231,6 +233,27 @@ def release_summary(viewer: Viewer, *, con: duckdb.DuckDBPyConnection | None = N
     })
 
 
+def outside_flows_note(viewer: Viewer, filters: Filters) -> str | None:
+    """What a flow view of ``filters`` leaves out for ``viewer``: out-of-state flows under a type filter.
+
+    The release measures flows from outside California per year and county, not
+    per record or trafficking type; ``None`` when nothing is left out.
+
+    >>> outside_flows_note(Viewer("p", "partner"), Filters(record_types=("tip",)))[:40]
+    'Flows from outside California are not sh'
+    >>> outside_flows_note(Viewer("p", "partner"), Filters()) is None
+    True
+    """
+    filters = plain(filters)
+    if not reads_release(viewer) or not (filters.record_types or filters.trafficking_types):
+        return None
+    return (
+        "Flows from outside California are not shown under a record-type or trafficking-type filter: "
+        "the protected release counts them per year and county only, with no breakdown by type; "
+        "remove the type filter to see them."
+    )
+
+
 # ------------------------------------------------------------------ periods
 
 
@@ -296,10 +319,15 @@ def edges(con: duckdb.DuckDBPyConnection, filters: Filters, level: str) -> pd.Da
     """Released flow records per edge at ``level`` (``county``, ``region`` or ``task_force``).
 
     Geographic filters apply to the destination. Columns: ``origin_id``,
-    ``dest_id``, the ends' ``*_county_fips`` / ``*_region`` / ``*_task_force``
-    (single-valued at and above their level, else ``None``), ``records``,
-    ``tips``, ``incidents``, ``recoveries``, ``services``, ``confirmed``
-    (``<NA>`` under a trafficking-type filter).
+    ``dest_id``, ``origin_outside`` (``US-NV``, ``MX``: an out-of-state origin,
+    the same at every level and also its ``origin_id``; ``None`` in state), the
+    ends' ``*_county_fips`` / ``*_region`` / ``*_task_force`` (single-valued at
+    and above their level, else ``None``; ``None`` for an out-of-state origin),
+    ``records``, ``tips``, ``incidents``, ``recoveries``, ``services``,
+    ``confirmed`` (``<NA>`` under a trafficking-type filter, and for an
+    out-of-state origin). Out-of-state origins have no breakdown by type in the
+    release: under a record-type or trafficking-type filter they are left out
+    (:func:`outside_flows_note` says so).
     """
     check_filters(filters)
     if level not in ("county", "region", "task_force"):
@@ -316,23 +344,28 @@ def edges(con: duckdb.DuckDBPyConnection, filters: Filters, level: str) -> pd.Da
     where, params = widen_to_years(filters).where(side="dest")
     where = f"{rows} AND {where}"
     column = {"county": "county_fips", "region": "region", "task_force": "task_force"}[level]
+    outside = "origin_outside IS NOT NULL"
     keep = {"county": ("county_fips", "region", "task_force"), "region": ("region",), "task_force": ("task_force",)}[level]
     areas = ", ".join(f"origin_{a}, dest_{a}" for a in keep)
     missing = ", ".join(
         f"NULL::VARCHAR AS origin_{a}, NULL::VARCHAR AS dest_{a}"
         for a in ("county_fips", "region", "task_force") if a not in keep
     )
-    by_type = ", ".join(
-        f"coalesce(sum(records) FILTER (WHERE record_type = '{t}'), 0)::BIGINT AS {name}"
+    by_type = ", ".join(  # an out-of-state origin has no breakdown by type: NULL, not 0
+        f"CASE WHEN bool_or({outside}) THEN NULL "
+        f"ELSE coalesce(sum(records) FILTER (WHERE record_type = '{t}'), 0) END::BIGINT AS {name}"
         for t, name in (("tip", "tips"), ("incident", "incidents"), ("recovery", "recoveries"), ("service", "services"))
     )
     frame = con.execute(
-        f"SELECT origin_{column} AS origin_id, dest_{column} AS dest_id, {areas}, "  # noqa: S608 (fixed names; values as parameters)
+        f"SELECT coalesce(origin_outside, origin_{column}) AS origin_id, dest_{column} AS dest_id, "  # noqa: S608 (fixed names; values as parameters)
+        f"origin_outside, {areas}, "
         f"{missing + ', ' if missing else ''}sum(records)::BIGINT AS records, {by_type} "
         f"FROM {FLOWS_TABLE} WHERE {where} GROUP BY ALL",
         params,
     ).df()
-    frame["confirmed"] = frame["incidents"] + frame["recoveries"]
+    frame["confirmed"] = frame["incidents"].astype("Int64") + frame["recoveries"].astype("Int64")
+    for column in ("tips", "incidents", "recoveries", "services"):
+        frame[column] = frame[column].astype("Int64")
     if by_traffic:  # rows by trafficking type do not split by record type
         for column in ("tips", "incidents", "recoveries", "services", "confirmed"):
             frame[column] = pd.array([pd.NA] * len(frame), dtype="Int64")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -238,3 +239,85 @@ def test_release_report_prints_the_budget_per_measurement_and_the_total(
     assert "total per release" in out and "0.7500" in out
     assert "allows 12 charged rebuilds a year" in out
     assert "Charged in the last 365 days: rho 0.7500" in out
+
+
+# ------------------------------------------------------------------ flows from outside California
+
+
+def _outside_domain(rows: list[tuple[object, ...]]) -> tuple[pd.DataFrame, list[dict[str, object]]]:
+    """The out-of-state flow measurement of a warehouse holding only ``rows`` (month, origin county, state, country, dest county)."""
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE records (month DATE, origin_county_fips VARCHAR, origin_state VARCHAR,
+                   origin_country VARCHAR, dest_county_fips VARCHAR)""")
+    if rows:
+        con.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?)", rows)
+    con.execute(build_release._NOISE_DDL)
+    ledger = build_release._Ledger("test", datetime(2026, 1, 1), build_release.release_rho(), [])
+    return build_release._measure_outside_flows(con, [date(2025, 1, 1), date(2025, 2, 1)], ledger), ledger.rows
+
+
+def test_flows_from_outside_california_are_measured_over_a_fixed_domain() -> None:
+    """No key of the out-of-state flows appears because records exist: the same cells with or without them."""
+    from geo.flow_places import outside_origin_ids
+
+    empty, _ = _outside_domain([])
+    busy, charged = _outside_domain(
+        [(date(2025, 3, 1), None, "NV", "US", "06037")] * 40 + [(date(2025, 3, 1), None, None, "MX", "06073")] * 3
+        + [(date(2025, 3, 1), None, "CA", "US", "06001")] * 5 + [(date(2025, 3, 1), "06001", "CA", "US", "06037")] * 5
+    )
+    keys = ["year", "o_outside", "d_region", "d_county"]
+    pd.testing.assert_frame_equal(empty[keys], busy[keys])
+    assert len(busy) == len(outside_origin_ids()) * 58
+    assert {"US-NV", "US-PR", "US", "MX", "GT", "PH"} <= set(busy["o_outside"]) and "US-CA" not in set(busy["o_outside"])
+    # the true counts: in-state records (with or without a county) are not out-of-state flows
+    truth = busy.set_index(["o_outside", "d_county"])["records"]
+    assert truth[("US-NV", "06037")] == 40 and truth[("MX", "06073")] == 3 and truth.sum() == 43
+    assert {r["measurement"]: r["cells"] for r in charged} == {
+        "flows_outside": len(outside_origin_ids()), "flows_outside_region": len(busy[keys[:3]].drop_duplicates()),
+        "flows_outside_county": len(busy),
+    }
+    # consistent: every region adds up to its counties, never below 0
+    assert (busy["released"] >= 0).all()
+
+
+def test_a_partner_sees_flows_from_outside_california_within_the_noise(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Released out-of-state edges exist for a partner, named and drawn, and the big ones are near the truth."""
+    from query import flows
+    from query.filters import Filters
+    from query.viewer import Viewer
+
+    monkeypatch.setenv("ROUTES_WAREHOUSE", str(built))
+    partner = Viewer("p", "partner")
+    truth = _read(built, """
+        SELECT CASE WHEN coalesce(origin_country, 'US') = 'US' THEN 'US-' || origin_state ELSE origin_country END AS o,
+            dest_region AS d, count(*) AS n, count(DISTINCT year(month)) AS years
+        FROM records WHERE origin_county_fips IS NULL AND dest_county_fips IS NOT NULL
+          AND (origin_country <> 'US' OR origin_state <> 'CA') GROUP BY ALL""")
+    years = int(_read(built, "SELECT count(DISTINCT year(month)) AS n FROM records")["n"][0])
+    with warehouse.open_snapshot(path=built) as con:
+        sigma = release.scales(con)
+        edges = flows.flow_edges(partner, Filters(), level="region", con=con)
+        counties = flows.flow_edges(partner, Filters(), level="county", con=con)
+        places = flows.location_totals(partner, Filters(), level="region", con=con).set_index("location_id")
+    outside = edges[edges["origin_kind"].isin(["state", "country"])].set_index(["origin_id", "dest_id"])
+    assert not outside.empty and outside["origin_name"].notna().all() and outside["origin_lat"].notna().all()
+    assert set(outside.reset_index()["origin_id"]) >= {"MX", "US-NV", "US-AZ"}
+    assert not outside.reset_index()["origin_id"].str.contains("@").any()  # the entry point is dropped
+    # an origin's total (its released edges add up to it): the noise of one measured cell per year
+    totals = truth.groupby("o")["n"].sum()
+    for origin in ("MX", "US-NV", "US-AZ"):
+        sd = np.sqrt(years) * sigma["flows_outside"]
+        got = float(places.loc[origin, "outgoing"])
+        assert places.loc[origin, "location_kind"] in ("state", "country")
+        assert abs(got - totals[origin]) <= 5 * sd, (origin, got, totals[origin], sd)
+    # an edge to a region: the origin total's noise, then the region's (the fit moves a big cell less than that)
+    sd = np.sqrt(years * (sigma["flows_outside"] ** 2 + sigma["flows_outside_region"] ** 2))
+    big = truth[truth["n"] >= 50]
+    assert len(big) >= 3
+    for row in big.itertuples():
+        got = float(outside.loc[(row.o, row.d), "records"])
+        assert abs(got - row.n) <= 5 * sd, (row.o, row.d, got, row.n, sd)
+    # county level: the same origins, at their entry ('MX' drawn at San Ysidro), no type split
+    mx = counties[counties["origin_id"].eq("MX")]
+    assert len(mx) and mx["origin_kind"].eq("country").all() and mx["tips"].isna().all()
+    assert abs(mx["origin_lat"].iloc[0] - 32.54) < 0.05

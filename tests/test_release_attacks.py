@@ -59,6 +59,30 @@ def _region(fips: pd.Series) -> pd.Series:
     return fips.map(reference.county_dimensions().set_index("county_fips")["region"])
 
 
+#: Out-of-state origins as the release keys them (``MX``, ``US-NV``: the exact path's ``MX@san_ysidro`` without its entry).
+OUTSIDE_KEY_SQL = """CASE WHEN coalesce(origin_country, 'US') = 'US' THEN 'US' || coalesce('-' || origin_state, '')
+    ELSE origin_country END"""
+OUTSIDE_WHERE = """origin_county_fips IS NULL AND dest_county_fips IS NOT NULL
+    AND (origin_state IS NOT NULL OR origin_country IS NOT NULL)
+    AND NOT (coalesce(origin_state, '') = 'CA' AND coalesce(origin_country, 'US') = 'US')"""
+OUTSIDE_PERIODS = (Filters(), *(Filters(start=y, end=date(y.year, 12, 1)) for y in YEARS))
+
+
+def _outside_key(origin_id: pd.Series) -> pd.Series:
+    return origin_id.astype(str).str.partition("@")[0]
+
+
+def _outside_truth(path: Path, filters: Filters) -> pd.DataFrame:
+    """True flows from outside California per (origin key, destination county): ``o``, ``d``, ``d_region``, ``n``."""
+    where, params = filters.where(side="dest")
+    true = truth_of(path, f"""
+        SELECT {OUTSIDE_KEY_SQL} AS o, dest_county_fips AS d, count(*) AS n FROM records
+        WHERE {where} AND {OUTSIDE_WHERE} GROUP BY ALL""", params)  # noqa: S608
+    true["d_region"] = _region(true["d"])
+    return true
+
+
+
 # ------------------------------------------------------------------ the attacks
 
 
@@ -169,9 +193,13 @@ def adjacent_segments(path: Path, viewer: Viewer = PARTNER) -> Pairs:
         except FilterIsolationError:
             continue
         where, params = _types_sql(f)
+        # the release routes an out-of-state origin from its default entry (``MX``), the exact path from its own
+        outside = f"origin_county_fips IS NULL AND {OUTSIDE_WHERE}" if release.reads_release(viewer) else "FALSE"
         true = truth_of(path, f"""
-            WITH e AS (SELECT origin_county_fips AS o, dest_county_fips AS d, count(*) AS n FROM records
-                       WHERE {where} AND origin_county_fips IS NOT NULL AND dest_county_fips IS NOT NULL GROUP BY ALL)
+            WITH e AS (SELECT coalesce(origin_county_fips, {OUTSIDE_KEY_SQL}) AS o, dest_county_fips AS d,
+                           count(*) AS n FROM records
+                       WHERE {where} AND ((origin_county_fips IS NOT NULL AND dest_county_fips IS NOT NULL)
+                           OR ({outside})) GROUP BY ALL)
             SELECT p.segment_id, sum(e.n) AS n FROM e JOIN {table} p ON p.origin_id = e.o AND p.dest_id = e.d
             GROUP BY ALL""", params).set_index("segment_id")["n"]  # noqa: S608
         shown = loads[~loads["suppressed"]]
@@ -198,14 +226,16 @@ def location_minus_edges(path: Path, viewer: Viewer = PARTNER) -> Pairs:
             edges = flows.flow_edges(viewer, f, level="county")
         except FilterIsolationError:
             continue
-        shown = edges[edges["level"].eq("county") & ~edges["suppressed"] & edges["origin_kind"].eq("county")]
+        # every incoming edge shown, in-state or from outside California (an outside origin keyed without its entry)
+        shown = edges[edges["level"].eq("county") & ~edges["suppressed"]]
         shown = shown[shown["origin_id"] != shown["dest_id"]]
         where, params = _types_sql(f)
         true = truth_of(path, f"""
-            SELECT origin_county_fips AS o, dest_county_fips AS d, count(*) AS n FROM records
-            WHERE {where} AND origin_county_fips IS NOT NULL AND dest_county_fips IS NOT NULL
-              AND origin_county_fips <> dest_county_fips GROUP BY ALL""", params)  # noqa: S608
-        visible = set(zip(shown["origin_id"], shown["dest_id"], strict=True))
+            SELECT coalesce(origin_county_fips, {OUTSIDE_KEY_SQL}) AS o, dest_county_fips AS d, count(*) AS n
+            FROM records
+            WHERE {where} AND ((origin_county_fips IS NOT NULL AND dest_county_fips IS NOT NULL
+              AND origin_county_fips <> dest_county_fips) OR ({OUTSIDE_WHERE})) GROUP BY ALL""", params)  # noqa: S608
+        visible = set(zip(_outside_key(shown["origin_id"]), shown["dest_id"], strict=True))
         true = true[[(o, d) not in visible for o, d in zip(true["o"], true["d"], strict=True)]]
         hidden = true.groupby("d")["n"].sum()
         for county, row in totals.iterrows():
@@ -213,6 +243,30 @@ def location_minus_edges(path: Path, viewer: Viewer = PARTNER) -> Pairs:
                 continue
             recovered = float(row["incoming"]) - float(shown.loc[shown["dest_id"] == county, "records"].sum())
             out.append((recovered, float(hidden.get(county, 0))))
+    return out
+
+
+def outside_region_minus_county_edges(path: Path, viewer: Viewer = PARTNER) -> Pairs:
+    """An out-of-state origin's edge to a region (or task force) minus its county edges shown inside: the hidden ones."""
+    out: Pairs = []
+    dims = reference.county_dimensions().set_index("county_fips")
+    for f in OUTSIDE_PERIODS:
+        counties = flows.flow_edges(viewer, f, level="county")
+        outside = counties["origin_kind"].isin(["state", "country"]) & counties["level"].eq("county")
+        shown = counties[outside & ~counties["suppressed"]].assign(o=lambda e: _outside_key(e["origin_id"]))
+        true = _outside_truth(path, f)
+        visible = set(zip(shown["o"], shown["dest_id"], strict=True))
+        true = true[[(o, d) not in visible for o, d in zip(true["o"], true["d"], strict=True)]]
+        for level in ("region", "task_force"):
+            parents = flows.flow_edges(viewer, f, level=level)
+            shown["parent"], true["parent"] = shown["dest_id"].map(dims[level]), true["d"].map(dims[level])
+            whole = parents[parents["origin_kind"].isin(["state", "country"]) & ~parents["suppressed"]]
+            whole = whole.assign(o=_outside_key(whole["origin_id"])).groupby(["o", "dest_id"], as_index=False)["records"].sum()
+            for row in whole.itertuples():
+                inside = shown[(shown["o"] == row.o) & (shown["parent"] == row.dest_id)]
+                recovered = float(row.records) - float(inside["records"].sum())
+                hidden = true[(true["o"] == row.o) & (true["parent"] == row.dest_id)]
+                out.append((recovered, float(hidden["n"].sum())))
     return out
 
 
@@ -226,6 +280,7 @@ ATTACKS: dict[str, Callable[[Path, Viewer], Pairs]] = {
     "headline previous period": headline_previous_period,
     "adjacent corridor segments": adjacent_segments,
     "location_totals minus edges": location_minus_edges,
+    "outside origin: region edge minus county edges": outside_region_minus_county_edges,
 }
 
 

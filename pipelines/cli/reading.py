@@ -230,4 +230,7 @@ def run(args: argparse.Namespace) -> int:
     note = release.protection_note(viewer)
     if note:  # on stderr: the CSV on stdout stays machine-readable
         print(note, file=sys.stderr)
+    outside = release.outside_flows_note(viewer, filters) if args.module == "flows" else None
+    if outside:
+        print(outside, file=sys.stderr)
     return 0
