@@ -14,6 +14,7 @@ checks that they then recover the counts exactly: the tests can fail.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -24,11 +25,12 @@ import pytest
 
 from geo import reference
 from pipelines.build import build_warehouse
+from pipelines.build_release import release_rho
 from query import flows, release, trends
 from query.filters import Filters
 from query.suppression import FilterIsolationError
 from query.viewer import Viewer
-from tests.support.release_attacks import PARTNER, TYPE_SETS, YEARS, K, Pairs, score, truth_of
+from tests.support.release_attacks import PARTNER, TYPE_SETS, YEARS, K, Pairs, all_but_one_cells, score, truth_of
 from tests.support.warehouse_fixture import make_small_warehouse
 
 
@@ -413,3 +415,35 @@ def test_county_rates_hide_released_counts_under_k_and_only_those(path: Path) ->
                     assert pd.isna(value), (filters, county, count, value)
                     hidden_zero += count == 0
     assert checked > 100 and hidden_zero > 0, (checked, hidden_zero)
+
+
+# ------------------------------------------------- the map by record type and by source kind
+
+
+@pytest.mark.parametrize("field", ["record_types", "source_kinds"])
+def test_map_cells_all_minus_all_but_one_recovers_no_small_count_exactly(path: Path, field: str) -> None:
+    """Every type's map cell minus the same cell under all types but one: only the noise's rate of exact hits.
+
+    Before the release answered these filters for a partner, it refused them; on
+    the exact path (the readers without the release) the attack is exact.
+    """
+    from pipelines.build_release import MEASUREMENTS, scale_for
+
+    hit_rate, mean_error, n = score(all_but_one_cells(path, field))
+    print(f"map cells, all {field} minus all but one: {n} small counts, exact {hit_rate:.0%}, "
+          f"mean abs error {mean_error:.2f}")
+    assert n >= 10, f"only {n} small counts to judge"
+    # the noise's rate: a discrete Gaussian of the cube's sigma is 0 with chance about 1/(sigma sqrt(2 pi));
+    # the bound is 5 standard deviations of an exact-hit share over n counts above it
+    sigma = scale_for(next(m for m in MEASUREMENTS if m.name == "cells_type"), release_rho())
+    rate = 1 / (sigma * math.sqrt(2 * math.pi))
+    bound = min(0.25, rate + 5 * math.sqrt(rate * (1 - rate) / n))
+    assert hit_rate <= bound, f"{hit_rate:.0%} of {n} small counts recovered exactly (noise rate {rate:.0%})"
+    assert mean_error >= 1.5, f"mean error {mean_error:.2f} over {n} small counts"
+
+
+def test_the_map_cell_attack_is_exact_without_the_release(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same attack on the readers' exact path recovers the small counts exactly: the test above can fail."""
+    monkeypatch.setattr(release, "reads_release", lambda viewer: False)
+    hit_rate, _, n = score(all_but_one_cells(path, "record_types", res_levels=(4,), domain_only=False))
+    assert n > 0 and hit_rate == 1.0, (hit_rate, n)

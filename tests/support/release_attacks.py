@@ -8,6 +8,7 @@ small fixture, ``tests/test_release_utility.py`` the cell attack over the demo.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from pathlib import Path
 
@@ -75,4 +76,54 @@ def parent_minus_shown_children(path: Path, viewer: Viewer = PARTNER) -> Pairs:
                 recovered = float(row.records) - float(kids["after"].sum())
                 hidden = true[(true["parent"] == int(row.cell)) & ~true["cell"].isin(visible)]
                 out.append((recovered, float(hidden["n"].sum())))
+    return out
+
+
+#: Filters the protected map splits by, and their vocabularies (``release_cell_parts``).
+CELL_SPLITS = {"record_types": ("record_type", ("tip", "incident", "recovery", "service")),
+               "source_kinds": ("source_kind", ("law_enforcement", "ngo", "hotline", "fusion"))}
+
+
+def all_but_one_cells(
+    path: Path, field: str, viewer: Viewer = PARTNER, *, res_levels: tuple[int, ...] = (4, 5, 6), domain_only: bool = True
+) -> Pairs:
+    """A map cell under every record type (source kind) minus the same cell under all but one: that one's count.
+
+    ``field`` is ``record_types`` or ``source_kinds``. Over the whole period and
+    each year, at each resolution of ``res_levels``; only cells shown whole
+    (not rolled up, not hidden) under both filters are subtracted. The true
+    count is that of the release's cell (records whose res-6 cell is in its
+    domain), or with ``domain_only=False`` of the whole H3 cell (what the exact
+    readers count).
+    """
+    from pipelines.build_release import cell_domain
+
+    column, values = CELL_SPLITS[field]
+    out: Pairs = []
+    grid = cells.grid
+    domain = cell_domain()
+    for period in [Filters(), *(Filters(start=y, end=date(y.year, 12, 1)) for y in YEARS)]:
+        for res in res_levels:
+            every = cells.cell_counts(viewer, period, res=res)
+            every = every[every["level"].eq("cell") & ~every["suppressed"] & ~every["rolled_up"] & every["res"].eq(res)]
+            every = every.set_index(every["cell"].astype("int64"))["records"]
+            where, params = period.where(side="dest")
+            truth = truth_of(path, f"""
+                SELECT dest_county_fips AS county, {grid.sql_cell_to_parent('dest_cell', 6)} AS cell6, {column} AS v,
+                    count(*) AS n
+                FROM records WHERE dest_res >= 6 AND {where} GROUP BY ALL""", params)  # noqa: S608 (test)
+            # a record counts in a released cell when its res-6 cell is in the release's domain
+            if domain_only:
+                truth = truth.merge(domain, on=["county", "cell6"])
+            else:
+                truth[f"cell{res}"] = [grid.cell_to_parent(int(c), res) for c in truth["cell6"]]
+            truth = truth.groupby([f"cell{res}", "v"])["n"].sum()
+            for left_out in values:
+                rest = tuple(v for v in values if v != left_out)
+                some = cells.cell_counts(viewer, dataclasses.replace(period, **{field: rest}), res=res)
+                some = some[some["level"].eq("cell") & ~some["suppressed"] & ~some["rolled_up"] & some["res"].eq(res)]
+                some = some.set_index(some["cell"].astype("int64"))["records"]
+                for cell in every.index.intersection(some.index):
+                    recovered = float(every[cell]) - float(some[cell])
+                    out.append((recovered, float(truth.get((cell, left_out), 0))))
     return out
