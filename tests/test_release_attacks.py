@@ -30,7 +30,16 @@ from query import flows, release, trends
 from query.filters import Filters
 from query.suppression import FilterIsolationError
 from query.viewer import Viewer
-from tests.support.release_attacks import PARTNER, TYPE_SETS, YEARS, K, Pairs, all_but_one_cells, score, truth_of
+from tests.support.release_attacks import (
+    PARTNER,
+    TYPE_SETS,
+    YEARS,
+    K,
+    Pairs,
+    all_but_one_cells,
+    score,
+    truth_of,
+)
 from tests.support.warehouse_fixture import make_small_warehouse
 
 
