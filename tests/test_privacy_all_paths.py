@@ -780,3 +780,90 @@ def test_readers_for_viewers_without_record_access_read_only_the_release(
         "flows.coordination_pairs", "flows.route_shifts",
     }
     assert expected <= answered, f"these readers never answered on the release alone: {sorted(expected - answered)}"
+
+
+
+def _heatmap_filters(values: dict[str, list[Any]]) -> list[Filters]:
+    """Every single choice of the Heatmap's filters, and each breakdown value with the sparse county in one quarter."""
+    quarters = [Filters(start=MONTHS[q], end=MONTHS[q + 2]) for q in range(0, 24, 3)]
+    places = [Filters(counties=(c,)) for c in sorted({SPARSE_COUNTY, *values["counties"]})]
+    places += [Filters(regions=(r,)) for r in values["regions"]]
+    narrow = [dataclasses.replace(b, counties=(SPARSE_COUNTY,), start=MONTHS[12], end=MONTHS[14]) for b in _breakdowns()]
+    return [Filters(), Filters(start=MONTHS[5], end=MONTHS[5]), *_breakdowns(), *quarters, *places, *narrow]
+
+
+def _breakdowns() -> list[Filters]:
+    """One filter per record type, source kind and indicator: what the map's released cell parts answer."""
+    out = [Filters(record_types=(t,)) for t in RECORD_TYPES]
+    out += [Filters(source_kinds=(s,)) for s in SOURCE_KINDS]
+    return out + [Filters(indicators=(i,)) for i in INDICATORS]
+
+
+def _heatmap_reads(viewer: Viewer, filters: Filters, con: Any) -> dict[str, object]:
+    """What the Heatmap page reads under ``filters``: map, playback, comparison, a cell's breakdown, the slider's bars."""
+    from query import cells
+    from query.release import ReleaseFilterError
+
+    out: dict[str, object] = {}
+    for res in (4, 6):
+        out[f"cell_counts res {res}"] = cells.cell_counts(viewer, filters, res=res, con=con)
+    first = MONTHS.index(filters.start or MONTHS[0])  # playing two months a quarter apart (two release reads)
+    played = (MONTHS[first], MONTHS[min(first + 3, len(MONTHS) - 1)])
+    out["playback"] = cells.cell_counts_by_month(viewer, filters, res=6, months=played, con=con)
+    before = dataclasses.replace(filters, start=MONTHS[0], end=MONTHS[11])
+    out["comparison"] = cells.cell_change(viewer, before, dataclasses.replace(filters, start=MONTHS[12], end=MONTHS[23]),
+                                          res=6, con=con)
+    counts = out["cell_counts res 6"]
+    assert isinstance(counts, pd.DataFrame)
+    shown = counts.loc[counts["level"].eq("cell") & counts["cell"].notna(), "cell"]
+    if len(shown):
+        out["breakdown"] = cells.cell_breakdown(viewer, filters, cell=int(shown.iloc[0]), con=con)
+    try:  # the slider's bars count from release_counts, which has no source-kind or indicator breakdown
+        out["histogram"] = cells.histogram_by_month(viewer, filters, con=con)
+    except ReleaseFilterError:
+        assert filters.source_kinds or filters.indicators, filters
+    return out
+
+
+def test_every_heatmap_filter_reads_only_the_release(env: dict[str, Any], release_only: Path) -> None:
+    """Each way the Heatmap can be filtered, on a warehouse holding only the release: every record type, source
+    kind and indicator (the map's released cell parts), each quarter, county and region, and each breakdown value
+    in the sparse county, for a partner through every read of the page; for every other role without record access
+    (its default scope), the map under each breakdown. Each answers (a read beyond the release fails with a catalog
+    error), shows no count under k, and the map under a breakdown counts fewer records than without it (the filter
+    is applied, not dropped), something under every record type and source kind. Trafficking types, two breakdowns at once and several indicators are refused by the
+    query layer."""
+    import duckdb
+
+    from query import cells
+    from query.release import ReleaseFilterError
+
+    records = env["records"]
+    options = _heatmap_filters(_fixture_values(records))
+    partner = next(v for v in _release_viewers() if v.role == "partner")
+    answered = 0
+    with duckdb.connect(str(release_only), read_only=True) as con:
+        assert_safe(partner, cells.scale_values(partner, res=6, con=con), records=records, where="scale_values")
+        for filters in options:
+            for name, result in _heatmap_reads(partner, filters, con).items():
+                assert_safe(partner, result, records=records, where=f"{name} under {filters}")
+                answered += 1
+        for viewer in _release_viewers():
+            everything = cells.cell_counts(viewer, Filters(), res=6, con=con)["records"].sum()
+            shown = set()
+            for filters in _breakdowns():
+                counts = cells.cell_counts(viewer, filters, res=6, con=con)
+                assert_safe(viewer, counts, records=records, where=f"cell_counts under {filters}")
+                assert counts["records"].sum() < everything, (viewer.role, filters, everything)
+                if counts["records"].sum() > 0:
+                    shown.add(filters.indicators or filters.record_types or filters.source_kinds)
+            # rare indicators may be hidden everywhere in this fixture; every type and kind, and some indicator, show
+            assert {(v,) for v in RECORD_TYPES + SOURCE_KINDS} <= shown and len(shown) > 8, (viewer.role, shown)
+            refused = [Filters(trafficking_types=(t,)) for t in TRAFFICKING_TYPES]
+            refused += [Filters(record_types=(RECORD_TYPES[0],), source_kinds=(SOURCE_KINDS[0],)),
+                        Filters(source_kinds=(SOURCE_KINDS[0],), indicators=(INDICATORS[0],)),
+                        Filters(indicators=INDICATORS[:2])]
+            for filters in refused:
+                with pytest.raises(ReleaseFilterError):
+                    cells.cell_counts(viewer, filters, res=6, con=con)
+    assert answered >= len(options) * 5, answered
