@@ -157,6 +157,8 @@ def arguments_strategy(fn: Callable[..., Any], values: dict[str, list[Any]]) -> 
                 kwargs[name] = draw(st.sampled_from(values["source_ids"]))
             elif name in ("limit", "top_n"):
                 kwargs[name] = 100
+            elif name == "months":  # a playback's months (query.cells.cell_counts_by_month)
+                kwargs[name] = tuple(sorted(draw(st.lists(st.sampled_from(MONTHS), min_size=1, max_size=4, unique=True))))
             elif p.default is not inspect.Parameter.empty:
                 continue
             elif hint is int:

@@ -11,6 +11,7 @@ import inspect
 import pkgutil
 import typing
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import query
@@ -74,7 +75,8 @@ def hint_of(fn: Callable[..., Any], name: str) -> Any:
 
 
 def plain_kwargs(fn: Callable[..., Any], values: dict[str, list[Any]]) -> dict[str, Any]:
-    """The least narrowing keyword arguments for reader ``fn`` (beyond ``viewer``): no filter, res 6, one cell, ``lapd``."""
+    """The least narrowing keyword arguments for reader ``fn`` (beyond ``viewer``): no filter, res 6, one cell, ``lapd``,
+    three months to play."""
     kwargs: dict[str, Any] = {}
     for p in list(inspect.signature(fn).parameters.values())[1:]:
         if p.name in ("filters", "before", "after") or hint_of(fn, p.name) is Filters:
@@ -88,4 +90,6 @@ def plain_kwargs(fn: Callable[..., Any], values: dict[str, list[Any]]) -> dict[s
             kwargs[p.name] = "lapd"
         elif p.name == "segment_id":  # a highway segment (query.flows.segment_flows)
             kwargs[p.name] = 1
+        elif p.name == "months":  # the months a playback reads (query.cells.cell_counts_by_month)
+            kwargs[p.name] = (date(2024, 1, 1), date(2024, 2, 1), date(2024, 4, 1))
     return kwargs
