@@ -374,6 +374,8 @@ def _cli_params(fn: Callable[..., Any], values: dict[str, list[Any]]) -> list[st
         out += ["--param", "region=Region I"]
     if "segment_id" in params:
         out += ["--param", "segment_id=1"]
+    if "months" in params:
+        out += ["--param", "months=2024-01,2024-02,2024-04"]
     return out
 
 

@@ -158,7 +158,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=_list, default=(), help="comma-separated")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="a keyword argument of the reader (repeatable), e.g. res=6; "
-                        "before=2024-01:2024-06 gives a filters argument its own period")
+                        "before=2024-01:2024-06 gives a filters argument its own period, "
+                        "months=2024-01,2024-02 a list of months")
     p.set_defaults(func=run)
 
 
@@ -190,6 +191,9 @@ def run(args: argparse.Namespace) -> int:
         kwargs[key.strip()] = _param_value(value.strip())
     fn = readers[name]
     for param in inspect.signature(fn).parameters:
+        if param == "months" and param in kwargs:  # months=2024-01,2024-02 (cells.cell_counts_by_month)
+            given = kwargs[param]
+            kwargs[param] = tuple(_month(str(m)) for m in (given if isinstance(given, tuple) else (given,)))
         if param in FILTER_PARAMS:
             period = kwargs.get(param)
             if isinstance(period, str) and ":" in period:  # before=2024-01:2024-06
