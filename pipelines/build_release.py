@@ -37,6 +37,12 @@ measurement                   cell                                              
 ``cells_res4``                county × res-4 cell × quarter                       county × quarter (released)
 ``cells_res5``                county × res-5 cell × quarter                       above
 ``cells_res6``                county × res-6 cell × quarter                       above
+``cells_type``                … × record type (res-6 leaves above 0 only)         ``cells_res6``
+``cells_kind``                … × source kind (res-6 leaves above 0 only)         ``cells_res6``
+``indicators_quarter``        quarter × indicator (Δ √3)                          —
+``indicators_county``         county × quarter × indicator (Δ √3)                 above
+``cells_indicator``           county × res-5 cell × quarter × indicator (Δ √3;    above
+                              cells above 0 only)
 ``flows_region``              origin region × destination region × year           —
 ``flows_county``              origin county × destination county × year           above
 ``flows_type``                … × record type                                     above
@@ -58,14 +64,55 @@ out and the reader says so (``query.release.outside_flows_note``). A record
 from an origin outside that list (a country the reference data does not name)
 is not released.
 
-The budget per release, ``ROUTES_RELEASE_RHO`` (default :data:`DEFAULT_RHO`),
-is split over the 18 measurements by weight, σ = Δ / √(2ρw/Σw) with Σw = 18.1:
-4 for ``records_month`` (the statewide monthly series must be within 2 %:
-σ 1.7), 0.6 for the county × type and finest record counts (their small
-differences are what differencing attacks recover, so they get more noise:
-σ 4.5), 0.3 for each out-of-state flow measurement (σ 6.3: their flows are
-few and large, MX → Los Angeles some 1,200 a year at 1 M), 1 for every other
-(σ 3.5 records, 17.4 victims).
+The budget per release, ``ROUTES_RELEASE_RHO`` (default :data:`DEFAULT_RHO`,
+0.75: the total did not change when the cell breakdowns and the out-of-state
+flows came, so the yearly cap still allows 12 charged rebuilds), is split over
+the 23 measurements by weight, σ = Δ / √(2ρw/Σw) with Σw = 22.6: 4 for
+``records_month`` (the statewide monthly series must be within 2 %: σ 1.9), 0.6
+for the county × type and finest record counts (their small differences are
+what differencing attacks recover, so they get more noise: σ 5.0), 0.5 for the
+two indicator levels above the cells (σ 9.5: they only steer the cells' fit),
+1.5 for ``cells_indicator`` (σ 5.5), 0.3 for each out-of-state flow measurement
+(σ 7.1: their flows are few and large, MX → Los Angeles some 1,200 a year at
+1 M), 1 for every other (σ 3.9 records, 19.4 victims). ρ per measurement
+(OpenDP's map): 0.133, 0.020 (×2), 0.017 (×2), 0.050, 0.010 (×3), 0.033 (×15);
+total 0.75 (``python -m pipelines release report``; tested).
+
+Cell breakdowns (the heatmap's record-type, source-kind and indicator filters)
+---------------------------------------------------------------------------------
+``release_cells`` counts every record of a cell together, so a viewer without
+record access could not filter the map. Three cubes answer those filters:
+
+- ``cells_type`` and ``cells_kind``: each released res-6 leaf (cell × quarter,
+  and the county's "no cell" row) split by record type, by source kind. Each
+  record is in one leaf and one type (one kind), so Δ = 1. Fitted to the
+  released leaf (:func:`fit_to_parent`), then summed to res 5 and 4 as the
+  leaves are: at every resolution a cell's types (kinds) add up to its row
+  of ``release_cells``, and a filter naming all of them is that row.
+- ``cells_indicator``: indicators overlap (a record may carry several), so a
+  record adds 1 to at most :data:`INDICATORS_PER_RECORD` indicator cells (its
+  first three filterable indicators in the vocabulary's order; in the 1 M demo
+  0.6 % of records carry four, none more; the fourth is not counted): Δ = √3. Measured at res
+  5 only (res 4 is its sum; a res-6 map under an indicator filter shows res 5:
+  at σ 5.4 per cell and quarter, res-6 cells would be mostly noise), top down
+  from quarter × indicator and county × quarter × indicator so that cells
+  holding no such record fall to 0 instead of adding a positive bias (measured
+  on the 3 k fixture: 250 phantom records per absent indicator with one level,
+  under 20 with three), each value at most its cell's released records.
+
+A filter on several record types (source kinds) reads the sum of the chosen
+types' released cells: post-processing, no further budget. Several indicators
+are refused (``query/release.py``): a sum would count a record carrying two of
+them twice. One of the three breakdowns at a time; trafficking types stay refused.
+
+Only cells that can be above 0 are measured: a child of a parent released as 0
+is released as 0 whatever its noise, so the breakdowns are drawn only under
+released parents above 0 (which parents those are is a released number, so
+choosing by it costs nothing). At 1 M records that is 157 k values per
+breakdown of record type and source kind and 182 k for indicators, instead
+of 1.05 M over the full domains. Such a measurement's domain moves with the
+released parents, so the stored noise of a cell outside this build's domain is
+kept (:class:`Measurement` ``sparse``): a cell that comes back reuses it.
 
 Consistency
 -----------
@@ -113,6 +160,10 @@ Tables
     both add up to the same released edge. An edge from outside California
     once, with ``origin_outside`` (``US-NV``, ``MX``), its ``origin_*`` areas
     and both type columns NULL.
+``release_cell_parts``
+    ``dimension`` (``record_type``, ``source_kind``, ``indicator``), ``value``,
+    then the columns of ``release_cells`` (``res`` 4-6; 4-5 for indicators);
+    non-zero rows only.
 ``release_meta``
     ``key``, ``value``: the month range, the build id, σ per measurement.
 ``release_corridor_paths``, ``release_corridor_segments``
@@ -179,6 +230,15 @@ TRAFFICKING_TYPES = vocabularies.TRAFFICKING_TYPES
 #: Values drawn per OpenDP call (two threads share the work: the sampler releases the GIL).
 _CHUNK = 20_000
 _NO_COUNTY = ""
+#: Source kinds of the domain (``sources.kind``).
+SOURCE_KINDS = vocabularies.SOURCE_KINDS
+#: The filterable indicators, and how many of them one record counts under in ``cells_indicator``.
+INDICATORS = vocabularies.INDICATORS
+INDICATORS_PER_RECORD = 3
+#: L2 sensitivity of ``cells_indicator``: a record adds 1 to at most :data:`INDICATORS_PER_RECORD` cells.
+INDICATOR_SENSITIVITY = math.sqrt(INDICATORS_PER_RECORD)
+#: The key of a res-6 leaf of ``release_cells`` (``cell6`` 0: the county's records in no cell of the domain).
+_LEAF = ("quarter", "county", "cell4", "cell5", "cell6")
 
 
 @dataclass(frozen=True)
@@ -188,9 +248,11 @@ class Measurement:
     name: str
     keys: tuple[str, ...]
     value: str = "records"
-    sensitivity: int = 1
+    sensitivity: float = 1
     parent: str | None = None
     weight: float = 1.0
+    #: Measured only under released parents above 0 (its domain follows released numbers; see "Cell breakdowns").
+    sparse: bool = False
 
 
 #: Weight of each out-of-state flow measurement (small: the others' σ move by 2.6 %).
@@ -212,6 +274,17 @@ MEASUREMENTS = (
     Measurement("cells_res4", ("quarter", "county", "cell4")),
     Measurement("cells_res5", ("quarter", "county", "cell4", "cell5"), parent="cells_res4"),
     Measurement("cells_res6", ("quarter", "county", "cell4", "cell5", "cell6"), parent="cells_res5"),
+    Measurement("cells_type", (*_LEAF, "record_type"), parent="cells_res6", sparse=True),
+    Measurement("cells_kind", (*_LEAF, "source_kind"), parent="cells_res6", sparse=True),
+    Measurement("indicators_quarter", ("quarter", "indicator"), "records", INDICATOR_SENSITIVITY, weight=0.5),
+    Measurement(
+        "indicators_county", ("quarter", "county", "indicator"), "records", INDICATOR_SENSITIVITY,
+        "indicators_quarter", weight=0.5,
+    ),
+    Measurement(
+        "cells_indicator", ("quarter", "county", "cell4", "cell5", "indicator"), "records",
+        INDICATOR_SENSITIVITY, "indicators_county", weight=1.5, sparse=True,
+    ),
     Measurement("flows_region", ("year", "o_region", "d_region")),
     Measurement("flows_county", ("year", "o_region", "d_region", "o_county", "d_county"), parent="flows_region"),
     Measurement(
@@ -266,9 +339,18 @@ def scale_for(measurement: Measurement, rho: float) -> float:
     return measurement.sensitivity / math.sqrt(2 * share)
 
 
+@cache
+def _accountant(scale: float):  # noqa: ANN202 (an opendp Measurement)
+    """The same discrete Gaussian with a real-valued L2 metric: its map takes Δ = √3 as well as 1."""
+    dp = _enable_opendp()
+    return dp.m.make_gaussian(dp.vector_domain(dp.atom_domain(T=int)), dp.l2_distance(T=float), scale=scale)
+
+
 def rho_of(measurement: Measurement, scale: float) -> float:
     """ρ that OpenDP's accountant gives the measurement at ``scale`` (its privacy map at Δ)."""
-    return float(_mechanism(float(scale)).map(measurement.sensitivity))
+    if float(measurement.sensitivity).is_integer():
+        return float(_mechanism(float(scale)).map(int(measurement.sensitivity)))
+    return float(_accountant(float(scale)).map(float(measurement.sensitivity)))
 
 
 def draw_noise(n: int, scale: float) -> np.ndarray:
@@ -409,9 +491,28 @@ RECORD_COUNTS_SELECT = f"""
     FROM records WHERE month IS NOT NULL GROUP BY ALL
 """  # noqa: S608 (constants)
 
+def _indicator_counts_sql() -> str:
+    """One count column per indicator: records that carry it among their first :data:`INDICATORS_PER_RECORD`.
+
+    A record's indicators are taken in the vocabulary's order, so each record
+    adds 1 to at most that many indicator cells (the sensitivity of
+    ``cells_indicator``); ``array_contains`` and ``FILTER`` run in DuckDB and Spark.
+    """
+    columns = []
+    for i, name in enumerate(INDICATORS):
+        has = f"array_contains(indicators, '{name}')"
+        if i >= INDICATORS_PER_RECORD:
+            before = " + ".join(f"CASE WHEN array_contains(indicators, '{e}') THEN 1 ELSE 0 END" for e in INDICATORS[:i])
+            has += f" AND ({before}) < {INDICATORS_PER_RECORD}"
+        columns.append(f"count(*) FILTER (WHERE {has}) AS ind_{name}")
+    return ",\n        ".join(columns)
+
+
 CELL_COUNTS_SELECT = f"""
     SELECT month, dest_county_fips AS county,
-        CASE WHEN dest_res >= 6 THEN {sql_cell_to_parent('dest_cell', 6)} END AS cell6, count(*) AS records
+        CASE WHEN dest_res >= 6 THEN {sql_cell_to_parent('dest_cell', 6)} END AS cell6,
+        record_type, source_kind, count(*) AS records,
+        {_indicator_counts_sql()}
     FROM records WHERE month IS NOT NULL AND dest_county_fips IS NOT NULL GROUP BY ALL
 """  # noqa: S608 (constants)
 
@@ -497,6 +598,9 @@ def _measure(
         noise[redraw] = draw_noise(int(redraw.sum()), scale)
     con.execute("DELETE FROM release_noise WHERE measurement = ?", [m.name])
     stored = pd.DataFrame({"measurement": m.name, "key": keys.to_numpy(), "true_value": true, "noise": noise})
+    if m.sparse:  # a cell outside this build's domain keeps its noise, for when its parent is above 0 again
+        kept = old[~old.index.isin(stored["key"])].reset_index()
+        stored = pd.concat([stored, kept.assign(measurement=m.name)[list(stored.columns)]], ignore_index=True)
     con.register("_release_noise_rows", stored)
     con.execute("INSERT INTO release_noise SELECT * FROM _release_noise_rows")
     con.unregister("_release_noise_rows")
@@ -516,8 +620,14 @@ def _released_level(
     parent: pd.DataFrame | None,
     parent_keys: tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """``domain`` with ``released``: measured, then fitted to ``parent`` (keys and ``released``)."""
+    """``domain`` with ``released``: measured, then fitted to ``parent`` (keys and ``released``).
+
+    A ``ceiling`` column in ``domain`` caps each noisy value before the fit (indicators: a cell's
+    released records), so the fit gives its share to the cells that can hold it.
+    """
     noisy = _measure(con, m, domain, ledger)
+    if "ceiling" in domain.columns:
+        noisy = np.minimum(noisy, domain["ceiling"].to_numpy(dtype=np.int64))
     out = domain.copy()
     if parent is None:
         out["released"] = np.maximum(noisy, 0)
@@ -614,7 +724,78 @@ def _measure_cells(
         con, by["cells_res5"], level(["county", "cell4", "cell5"]), ledger, r4, ("quarter", "county", "cell4")
     )
     leaves = level(["county", "cell4", "cell5", "cell6"])
-    return _released_level(con, by["cells_res6"], leaves, ledger, r5, ("quarter", "county", "cell4", "cell5"))
+    r6 = _released_level(con, by["cells_res6"], leaves, ledger, r5, ("quarter", "county", "cell4", "cell5"))
+    return r6, _measure_cell_parts(con, raw, r5, r6, ledger)
+
+
+def _under_released(parent: pd.DataFrame, keys: tuple[str, ...], column: str, values: Sequence[str],
+                    raw: pd.DataFrame, counted: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The released parents above 0 (renumbered 0..n-1) and their children: parent × each of ``values``.
+
+    ``counted`` is the column of ``raw`` that holds a child's true count.
+    """
+    above = parent[parent["released"] > 0].reset_index(drop=True)
+    children = above[list(keys)].merge(pd.DataFrame({column: list(values)}), how="cross")
+    if column == "indicator":  # one column per indicator in raw: long form first
+        wide = raw.groupby(list(keys), as_index=False)[[f"ind_{v}" for v in values]].sum()
+        long = wide.melt(id_vars=list(keys), var_name=column, value_name=counted)
+        long[column] = long[column].str.removeprefix("ind_")
+        return above, _with_counts(children, long, [*keys, column], [counted])
+    return above, _with_counts(children, raw, [*keys, column], [counted])
+
+
+def _indicator_level(r5: pd.DataFrame, raw: pd.DataFrame, keys: tuple[str, ...]) -> pd.DataFrame:
+    """Every ``keys`` × indicator with its true (bounded) count and ``ceiling``, the released records there."""
+    released = r5.groupby(list(keys), as_index=False)["released"].sum().rename(columns={"released": "ceiling"})
+    columns = [f"ind_{v}" for v in INDICATORS]
+    long = raw.groupby(list(keys), as_index=False)[columns].sum().melt(
+        id_vars=list(keys), var_name="indicator", value_name="records"
+    )
+    long["indicator"] = long["indicator"].str.removeprefix("ind_")
+    domain = released.merge(pd.DataFrame({"indicator": list(INDICATORS)}), how="cross")
+    return _with_counts(domain, long, [*keys, "indicator"], ["records"])
+
+
+def _at_most(values: pd.Series | np.ndarray, ceiling: pd.Series) -> np.ndarray:
+    return np.clip(np.asarray(values, dtype=np.int64), 0, ceiling.to_numpy(dtype=np.int64))
+
+
+def _measure_cell_parts(
+    con: duckdb.DuckDBPyConnection, raw: pd.DataFrame, r5: pd.DataFrame, r6: pd.DataFrame, ledger: _Ledger
+) -> pd.DataFrame:
+    """The map cells by record type, by source kind (res-6 leaves) and by indicator (res-5 cells).
+
+    Children are measured only under a released parent above 0: a parent
+    released as 0 has children released as 0 whatever their noise, so drawing
+    it would only cost time. Record types and source kinds split a leaf, so
+    they are fitted to it (:func:`fit_to_parent`); indicators overlap, so each
+    is clamped to ``[0, parent]``. Returns ``dimension``, ``value``, the
+    leaf's keys (``cell6`` 0 for indicators), ``released``.
+    """
+    by = {m.name: m for m in MEASUREMENTS}
+    parts = []
+    for name, column, values in (("cells_type", "record_type", RECORD_TYPES), ("cells_kind", "source_kind", SOURCE_KINDS)):
+        above, children = _under_released(r6, _LEAF, column, values, raw, "records")
+        fitted = _released_level(con, by[name], children, ledger, above, _LEAF)
+        parts.append(fitted.rename(columns={column: "value"}).assign(dimension=column))
+    # indicators, top down: per quarter (at most the quarter's released records), per county and quarter
+    # fitted to it (at most the county's), then the res-5 cells fitted to that (at most the cell's)
+    state_ind = _indicator_level(r5, raw, ("quarter",))
+    state_ind["released"] = _at_most(_measure(con, by["indicators_quarter"], state_ind, ledger), state_ind["ceiling"])
+    county_ind = _indicator_level(r5, raw, ("quarter", "county"))
+    county_ind = _released_level(con, by["indicators_county"], county_ind, ledger, state_ind, ("quarter", "indicator"))
+    county_ind["released"] = _at_most(county_ind["released"], county_ind["ceiling"])
+    res5 = ("quarter", "county", "cell4", "cell5")
+    above, children = _under_released(r5, res5, "indicator", INDICATORS, raw, "records")
+    county_keys = ["quarter", "county", "indicator"]
+    held = county_ind.loc[county_ind["released"] > 0, county_keys]
+    children = children.merge(held, on=county_keys, how="inner")  # an indicator released as 0 in the county: 0 in its cells
+    children["ceiling"] = children[list(res5)].merge(above[[*res5, "released"]], on=list(res5), how="left")["released"]
+    fitted = _released_level(con, by["cells_indicator"], children, ledger, county_ind, ("quarter", "county", "indicator"))
+    fitted["released"] = _at_most(fitted["released"], fitted["ceiling"])
+    parts.append(fitted.rename(columns={"indicator": "value"}).assign(dimension="indicator", cell6=0))
+    frame = pd.concat(parts, ignore_index=True)
+    return frame[frame["released"] > 0][["dimension", "value", *_LEAF, "released"]]
 
 
 def _measure_flows(
@@ -778,12 +959,13 @@ def _build(
         fine = pd.DataFrame(columns=["month", "county", "record_type", "trafficking_type", "records", "victims",
                                      "minors", "released_records", "released_victims", "released_minors"])
         cells = pd.DataFrame(columns=["quarter", "county", "cell4", "cell5", "cell6", "records", "released"])
+        parts = pd.DataFrame(columns=["dimension", "value", *_LEAF, "released"])
         flows = pd.DataFrame(columns=["year", "o_county", "d_county", "record_type", "trafficking_type", "records", "released"])
         outside = pd.DataFrame(columns=["year", "o_outside", "d_region", "d_county", "records", "released"])
     else:
         fine = _measure_counts(con, months, ledger, reads["records"])
         county_month = fine.groupby(["month", "county"], as_index=False)["released_records"].sum()
-        cells = _measure_cells(
+        cells, parts = _measure_cells(
             con, months, county_month.rename(columns={"released_records": "released"}), ledger, reads["cells"]
         )
         flows = _measure_flows(con, months, ledger, reads["flows"])
@@ -797,6 +979,7 @@ def _build(
                      "records", "victims", "minors"]]
     written = {"release_counts": _write(con, "release_counts", counts, "month, dest_county_fips")}
     written["release_cells"] = _write(con, "release_cells", _cell_rows(cells), "res, month, cell")
+    written["release_cell_parts"] = _write(con, "release_cell_parts", _cell_part_rows(parts), "dimension, value, res, month, cell")
     flows = flows.drop(columns="records")[flows["released"] > 0]
     flow_rows = _areas(_areas(flows, "o_county", "origin"), "d_county", "dest")
     flow_rows = flow_rows.assign(month=pd.to_datetime(flow_rows["year"].astype(str) + "-01-01").dt.date if len(flow_rows) else [])
@@ -961,3 +1144,24 @@ def _cell_rows(cells: pd.DataFrame) -> pd.DataFrame:
     out["cell"] = out["cell"].astype("Int64").mask(out["cell"].eq(0))
     out = out.rename(columns={"quarter": "month", "released": "records"})
     return out[["res", "cell", "dest_county_fips", "dest_region", "dest_task_force", "month", "records"]]
+
+
+def _cell_part_rows(parts: pd.DataFrame) -> pd.DataFrame:
+    """``release_cell_parts``: released leaves by record type and source kind summed to res 5 and 4, indicators to res 4.
+
+    Post-processing of the released leaves, as :func:`_cell_rows` sums the
+    unsplit ones: at every resolution the record types (and the source kinds)
+    of a cell add up to its row of ``release_cells``.
+    """
+    columns = ["dimension", "value", "res", "cell", "dest_county_fips", "dest_region", "dest_task_force", "month", "records"]
+    if parts.empty:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("res", "cell", "records") else object) for c in columns})
+    out = []
+    for res, column in ((6, "cell6"), (5, "cell5"), (4, "cell4")):
+        frame = parts if res < 6 else parts[parts["dimension"] != "indicator"]
+        frame = frame.groupby(["dimension", "value", "quarter", "county", column], as_index=False)["released"].sum()
+        out.append(frame.rename(columns={column: "cell"}).assign(res=res))
+    rows = _areas(pd.concat(out, ignore_index=True), "county", "dest")
+    rows["cell"] = rows["cell"].astype("Int64").mask(rows["cell"].eq(0))
+    rows = rows.rename(columns={"quarter": "month", "released": "records"})
+    return rows[columns]

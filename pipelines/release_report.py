@@ -51,7 +51,7 @@ def report_lines(con: duckdb.DuckDBPyConnection | None = None) -> list[str]:
         total += spent
         n = cells.get(m.name)
         lines.append(
-            f"{m.name:<24}{(f'{n:,}' if n is not None else '-'):>10}{m.sensitivity:>7}{scale:>9.2f}"
+            f"{m.name:<24}{(f'{n:,}' if n is not None else '-'):>10}{m.sensitivity:>7.3g}{scale:>9.2f}"
             f"{spent:>9.4f}{'±' + str(math.ceil(1.96 * scale)):>11}"
         )
     lines += [

@@ -138,7 +138,7 @@ def _aggregate_source(con: duckdb.DuckDBPyConnection, filters: Filters) -> _Sour
 
 def _guard(con: duckdb.DuckDBPyConnection, viewer: Viewer, filters: Filters) -> None:
     if release.reads_release(viewer):  # the release: no guard on true counts (see query/release.py)
-        release.check_filters(filters)
+        release.check_cell_filters(filters)
         return
     guard = getattr(suppression, "guard_filters", None)
     if guard is not None:
@@ -310,7 +310,7 @@ def cell_counts(
             raise release.ReleaseFilterError(
                 "the protected map counts records, not victims; choose the records or per-capita measure"
             )
-        res = min(res, release.FINEST_RES)
+        res = release.cell_res(filters, res)
     with _connection(viewer, con) as c:
         _guard(c, viewer, filters)
         raw = _raw_cells(c, filters, res, viewer)
@@ -476,7 +476,7 @@ def cell_change(
             raise release.ReleaseFilterError(
                 "the protected map counts records, not victims; choose the records or per-capita measure"
             )
-        res = min(res, release.FINEST_RES)
+        res = min(release.cell_res(before, res), release.cell_res(after, res))
     with _connection(viewer, con) as c:
         _guard(c, viewer, before)
         _guard(c, viewer, after)
@@ -679,20 +679,13 @@ def cell_breakdown(
 def _released_breakdown(
     viewer: Viewer, filters: Filters, *, cell_id: int, res: int, con: duckdb.DuckDBPyConnection | None
 ) -> pd.DataFrame:
-    """A cell's released records per quarter (the release has no other breakdown per cell)."""
-    res = min(res, release.FINEST_RES)
+    """A cell's released records per quarter, under the filters the release's cells answer."""
+    res = release.cell_res(filters, res)
     if grid.cell_resolution(cell_id) > res:
         cell_id = grid.cell_to_parent(cell_id, res)
     with _connection(viewer, con) as c:
         _guard(c, viewer, filters)
-        release.check_cell_filters(filters)
-        release.require(c, release.CELLS_TABLE)
-        where, params = release.widen_to_quarters(filters).where(side="dest")
-        frame = c.execute(
-            "SELECT 'month' AS dimension, strftime(month, '%Y-%m') AS value, sum(records)::BIGINT AS records "  # noqa: S608 (where from Filters)
-            f"FROM {release.CELLS_TABLE} WHERE res = ? AND cell = ? AND {where} GROUP BY ALL ORDER BY value",
-            [res, cell_id, *params],
-        ).df()
+        frame = release.cell_quarters(c, filters, res, cell_id)
     frame["records"] = frame["records"].astype("int64")
     frame["victims"] = pd.array([pd.NA] * len(frame), dtype="Int64")
     if int(frame["records"].sum()) < viewer.k:

@@ -17,14 +17,19 @@ What the release resolves, and so what a filter can narrow for these viewers:
 
 - counts: month × county (region, task force) × record type × trafficking type;
 - map cells: H3 res 4-6 per quarter (a period is widened to whole quarters;
-  finer resolutions show res 6);
+  finer resolutions show res 6), each also by record type and by source kind,
+  and at res 4-5 by indicator (``release_cell_parts``; a res-6 map under an
+  indicator filter shows res 5). One of the three at a time: a filter on
+  several record types (or source kinds) reads the sum of their released
+  cells, which is post-processing; several indicators are refused, since a
+  record carrying two of them would count twice in a sum;
 - flows: county to county per year, by record type or by trafficking type
   (not both at once; a period is widened to whole years); from outside
   California (a state or country, without its entry point: ``MX``, ``US-NV``)
   to county per year, with no type breakdown (:func:`outside_flows_note`).
 
-A source-kind or indicator filter cannot be answered from it:
-:class:`ReleaseFilterError` says which filter to remove.
+Outside the map cells a source-kind or indicator filter cannot be answered
+from it: :class:`ReleaseFilterError` says which filter to remove.
 """
 
 from __future__ import annotations
@@ -48,15 +53,18 @@ __all__ = ["outside_flows_note", "protection_note", "release_summary"]
 
 COUNTS_TABLE = "release_counts"
 CELLS_TABLE = "release_cells"
+CELL_PARTS_TABLE = "release_cell_parts"
 FLOWS_TABLE = "release_flows"
 META_TABLE = "release_meta"
 PATHS_TABLE = "release_corridor_paths"
 SEGMENTS_TABLE = "release_corridor_segments"
 HOTSPOTS_TABLE = "release_hotspot_classes"
 #: What a reader for a viewer without record access may read (and nothing else; ``meta`` holds dates).
-RELEASE_TABLES = (COUNTS_TABLE, CELLS_TABLE, FLOWS_TABLE, META_TABLE, PATHS_TABLE, SEGMENTS_TABLE, HOTSPOTS_TABLE, "meta")
+RELEASE_TABLES = (COUNTS_TABLE, CELLS_TABLE, CELL_PARTS_TABLE, FLOWS_TABLE, META_TABLE, PATHS_TABLE, SEGMENTS_TABLE, HOTSPOTS_TABLE, "meta")
 #: The finest H3 resolution of the release.
 FINEST_RES = 6
+#: The finest H3 resolution of its cells by indicator (``release_cell_parts``).
+FINEST_INDICATOR_RES = 5
 #: How an exact count hidden by small-cell suppression reads (it may be hidden to protect another: not "fewer than k").
 SUPPRESSED_TEXT = "suppressed"
 #: z of a two-sided 95 % interval.
@@ -282,15 +290,72 @@ def widen_to_years(filters: Filters) -> Filters:
 # ------------------------------------------------------------------ cells
 
 
-def check_cell_filters(filters: Filters) -> None:
-    """Refuse the filters the release's map cells cannot answer (they count every type together)."""
-    check_filters(filters)
+#: The filters the map cells split by (``release_cell_parts.dimension`` -> the :class:`Filters` field).
+CELL_DIMENSIONS = {"record_type": "record_types", "source_kind": "source_kinds", "indicator": "indicators"}
+
+
+def cell_plain(filters: Filters) -> Filters:
+    """:func:`plain`, and a source-kind filter that names every kind dropped (the same selection as none)."""
+    from query.filters import SOURCE_KINDS
+
     filters = plain(filters)
-    if filters.record_types or filters.trafficking_types:
+    return replace(filters, source_kinds=()) if _full(filters.source_kinds, SOURCE_KINDS) else filters
+
+
+def cell_dimension(filters: Filters) -> tuple[str, tuple[str, ...]] | None:
+    """Which breakdown of the map cells ``filters`` reads (``record_type``, its values), ``None`` for the plain cells.
+
+    Raises :class:`ReleaseFilterError` for what the release's cells cannot answer:
+    a trafficking-type filter, two of the breakdowns at once, several indicators.
+
+    >>> cell_dimension(Filters(record_types=("tip", "service")))
+    ('record_type', ('tip', 'service'))
+    >>> cell_dimension(Filters(record_types=("tip", "incident", "recovery", "service"))) is None
+    True
+    """
+    filters = cell_plain(filters)
+    if filters.trafficking_types:
         raise ReleaseFilterError(
-            "the protected map counts every record type and trafficking type together; "
-            "remove the record-type and trafficking-type filters to see it"
+            "the protected map counts every trafficking type together; remove the trafficking-type filter to see it"
         )
+    chosen = [(d, tuple(getattr(filters, f))) for d, f in CELL_DIMENSIONS.items() if getattr(filters, f)]
+    if len(chosen) > 1:
+        names = " and ".join(d.replace("_", " ") for d, _ in chosen)
+        raise ReleaseFilterError(
+            f"the protected map splits by record type, by source kind or by indicator, one at a time, not by {names} "
+            "together; keep one of those filters"
+        )
+    if chosen and chosen[0][0] == "indicator" and len(set(chosen[0][1])) > 1:
+        raise ReleaseFilterError(
+            "the protected map counts one indicator at a time (a record with two of them would count twice); "
+            f"keep one of {list(chosen[0][1])!r}"
+        )
+    return chosen[0] if chosen else None
+
+
+def check_cell_filters(filters: Filters) -> None:
+    """Refuse the filters the release's map cells cannot answer (see :func:`cell_dimension`)."""
+    cell_dimension(filters)
+
+
+def cell_res(filters: Filters, res: int) -> int:
+    """The resolution the release's map shows for ``res`` under ``filters`` (res 6 at most, res 5 by indicator)."""
+    dimension = cell_dimension(filters)
+    finest = FINEST_INDICATOR_RES if dimension and dimension[0] == "indicator" else FINEST_RES
+    return min(int(res), finest)
+
+
+def _cell_source(filters: Filters) -> tuple[str, str, list[object]]:
+    """The table a cell read uses, a WHERE body over it (period widened to quarters) and its parameters."""
+    dimension = cell_dimension(filters)
+    area = replace(cell_plain(filters), record_types=(), source_kinds=(), indicators=(), trafficking_types=())
+    where, params = widen_to_quarters(area).where(side="dest")
+    if dimension is None:
+        return CELLS_TABLE, where, params
+    name, values = dimension
+    chosen = sorted(set(values))
+    clause = f"dimension = ? AND value IN ({', '.join('?' * len(chosen))}) AND {where}"
+    return CELL_PARTS_TABLE, clause, [name, *chosen, *params]
 
 
 def raw_cells(con: duckdb.DuckDBPyConnection, filters: Filters, res: int) -> pd.DataFrame:
@@ -298,18 +363,30 @@ def raw_cells(con: duckdb.DuckDBPyConnection, filters: Filters, res: int) -> pd.
 
     The shape of ``query.cells._raw_cells``: ``cell``, ``county_fips``,
     ``records``, ``victims`` (``<NA>``: the release counts no victims per cell).
+    Under a record-type, source-kind or indicator filter the released cells of
+    the chosen values are summed (post-processing: no budget).
     """
-    check_cell_filters(filters)
-    require(con, CELLS_TABLE)
-    res = min(int(res), FINEST_RES)
-    where, params = widen_to_quarters(plain(filters)).where(side="dest")
+    table, where, params = _cell_source(filters)
+    require(con, table)
+    res = cell_res(filters, res)
     frame = con.execute(
         "SELECT cell, dest_county_fips AS county_fips, sum(records)::BIGINT AS records "  # noqa: S608 (where from Filters)
-        f"FROM {CELLS_TABLE} WHERE res = ? AND {where} GROUP BY ALL",
+        f"FROM {table} WHERE res = ? AND {where} GROUP BY ALL",
         [res, *params],
     ).df()
     frame["victims"] = pd.array([pd.NA] * len(frame), dtype="Int64")
     return frame
+
+
+def cell_quarters(con: duckdb.DuckDBPyConnection, filters: Filters, res: int, cell: int) -> pd.DataFrame:
+    """One released cell's records per quarter under ``filters``: ``dimension`` ('month'), ``value``, ``records``."""
+    table, where, params = _cell_source(filters)
+    require(con, table)
+    return con.execute(
+        "SELECT 'month' AS dimension, strftime(month, '%Y-%m') AS value, sum(records)::BIGINT AS records "  # noqa: S608 (where from Filters)
+        f"FROM {table} WHERE res = ? AND cell = ? AND {where} GROUP BY ALL ORDER BY value",
+        [res, cell, *params],
+    ).df()
 
 
 # ------------------------------------------------------------------ flows

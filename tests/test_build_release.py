@@ -179,12 +179,29 @@ def test_a_rebuild_redraws_only_changed_cells_and_charges_their_measurements(tmp
     path = tmp_path / "routes.duckdb"
     records = make_small_warehouse(path, n=1500)
     build_warehouse(warehouse_path=path, steps=("pipelines.build_release",))
+    noise_before = _read(path, "SELECT * FROM release_noise")
     with warehouse.write_snapshot(path=path) as con:  # one record deleted: a few cells change
         con.execute("DELETE FROM records WHERE record_id = ?", [str(records["record_id"].iloc[0])])
     build_warehouse(warehouse_path=path, steps=("pipelines.build_release",))
     second = _ledger(path).groupby("build_id", sort=False).tail(len(MEASUREMENTS))
     second = second.iloc[-len(MEASUREMENTS):].set_index("measurement")
-    assert (second["redrawn"] <= 1).all() and second["redrawn"].sum() >= 1
+    noise = _read(path, "SELECT * FROM release_noise").merge(
+        noise_before, on=["measurement", "key"], how="outer", suffixes=("", "_before"), indicator=True
+    )
+    assert noise["_merge"].ne("right_only").all(), "a cell's stored noise was dropped"  # sparse cells keep theirs
+    both = noise[noise["_merge"].eq("both")]
+    same = both[both["true_value"].eq(both["true_value_before"])]
+    assert same["noise"].eq(same["noise_before"]).all(), "noise redrawn for a cell whose count did not change"
+    changed = both[both["true_value"].ne(both["true_value_before"])].groupby("measurement").size()
+    new = noise[noise["_merge"].eq("left_only")].groupby("measurement").size()
+    for m in MEASUREMENTS:
+        # the deleted record was in one cell of each measurement (an indicator cube: Δ² of them, one per indicator)
+        assert changed.get(m.name, 0) <= round(m.sensitivity**2), (m.name, changed.get(m.name, 0))
+        # a breakdown is measured only under released parents above 0, which move with the parents' noise:
+        # cells that come in for the first time are drawn then; every other measurement's cells are fixed
+        assert m.sparse or new.get(m.name, 0) == 0, (m.name, new.get(m.name, 0))
+        assert second.loc[m.name, "redrawn"] == changed.get(m.name, 0) + new.get(m.name, 0), m.name
+    assert second["redrawn"].sum() >= 1
     charged = second[second["redrawn"] > 0]
     assert charged["rho"].gt(0).all()
     assert second.loc[second["redrawn"] == 0, "rho"].eq(0).all()

@@ -14,6 +14,7 @@ checks that they then recover the counts exactly: the tests can fail.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -22,13 +23,25 @@ import duckdb
 import pandas as pd
 import pytest
 
-from geo import reference
+from geo import grid, reference
 from pipelines.build import build_warehouse
+from pipelines.build_release import release_rho
 from query import flows, release, trends
-from query.filters import Filters
+from query.filters import INDICATORS, Filters
 from query.suppression import FilterIsolationError
 from query.viewer import Viewer
-from tests.support.release_attacks import PARTNER, TYPE_SETS, YEARS, K, Pairs, score, truth_of
+from tests.support.release_attacks import (
+    CELL_SPLITS,
+    PARTNER,
+    TYPE_SETS,
+    YEARS,
+    K,
+    Pairs,
+    all_but_one_cells,
+    score,
+    total_minus_shown_parts,
+    truth_of,
+)
 from tests.support.warehouse_fixture import make_small_warehouse
 
 
@@ -468,3 +481,130 @@ def test_county_rates_hide_released_counts_under_k_and_only_those(path: Path) ->
                     assert pd.isna(value), (filters, county, count, value)
                     hidden_zero += count == 0
     assert checked > 100 and hidden_zero > 0, (checked, hidden_zero)
+
+
+# ------------------------------------------------- the map by record type and by source kind
+
+
+@pytest.mark.parametrize("field", ["record_types", "source_kinds"])
+def test_map_cells_all_minus_all_but_one_recovers_no_small_count_exactly(path: Path, field: str) -> None:
+    """Every type's map cell minus the same cell under all types but one: only the noise's rate of exact hits.
+
+    Before the release answered these filters for a partner, it refused them; on
+    the exact path (the readers without the release) the attack is exact.
+    """
+    from pipelines.build_release import MEASUREMENTS, scale_for
+
+    hit_rate, mean_error, n = score(all_but_one_cells(path, field))
+    print(f"map cells, all {field} minus all but one: {n} small counts, exact {hit_rate:.0%}, "
+          f"mean abs error {mean_error:.2f}")
+    assert n >= 10, f"only {n} small counts to judge"
+    # the noise's rate: a discrete Gaussian of the cube's sigma is 0 with chance about 1/(sigma sqrt(2 pi));
+    # the bound is 5 standard deviations of an exact-hit share over n counts above it
+    sigma = scale_for(next(m for m in MEASUREMENTS if m.name == "cells_type"), release_rho())
+    rate = 1 / (sigma * math.sqrt(2 * math.pi))
+    bound = min(0.25, rate + 5 * math.sqrt(rate * (1 - rate) / n))
+    assert hit_rate <= bound, f"{hit_rate:.0%} of {n} small counts recovered exactly (noise rate {rate:.0%})"
+    assert mean_error >= 1.5, f"mean error {mean_error:.2f} over {n} small counts"
+
+
+def test_the_map_cell_attack_is_exact_without_the_release(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same attack on the readers' exact path recovers the small counts exactly: the test above can fail."""
+    monkeypatch.setattr(release, "reads_release", lambda viewer: False)
+    hit_rate, _, n = score(all_but_one_cells(path, "record_types", res_levels=(4,), domain_only=False))
+    assert n > 0 and hit_rate == 1.0, (hit_rate, n)
+
+
+# ------------------------------------------------- the map's cell parts: consistent, never under k, not exact
+
+
+def _released_cells(con: duckdb.DuckDBPyConnection, filters: Filters, res: int) -> pd.Series:
+    """What the release's map reads under ``filters`` at ``res``: records per (cell, county), "no cell" as 0."""
+    raw = release.raw_cells(con, filters, res)
+    return raw.assign(cell=raw["cell"].fillna(0).astype("int64")).groupby(["cell", "county_fips"])["records"].sum()
+
+
+@pytest.mark.parametrize("field", ["record_types", "source_kinds"])
+def test_a_cells_record_types_and_source_kinds_add_up_to_the_cell(path: Path, field: str) -> None:
+    """Each value's released cells, summed over the values, are the cell's released records, at res 4-6, per
+    quarter and over the whole period; a filter naming every value reads the cell itself."""
+    _, values = CELL_SPLITS[field]
+    quarters = [Filters(start=date(2024, m, 1), end=date(2024, m + 2, 1)) for m in (1, 4, 7, 10)]
+    with duckdb.connect(str(path), read_only=True) as con:
+        for period in [Filters(), *quarters]:
+            for res in (4, 5, 6):
+                whole = _released_cells(con, period, res)
+                parts = [_released_cells(con, dataclasses.replace(period, **{field: (v,)}), res) for v in values]
+                summed = pd.concat(parts).groupby(level=[0, 1]).sum()
+                pd.testing.assert_series_equal(summed.sort_index(), whole[whole > 0].sort_index(), check_names=False)
+                every = _released_cells(con, dataclasses.replace(period, **{field: values}), res)
+                pd.testing.assert_series_equal(every.sort_index(), whole.sort_index())
+                assert all(len(p) for p in parts) and all((p <= whole.reindex(p.index)).all() for p in parts)
+
+
+def test_a_cells_indicator_counts_are_at_most_the_cell(path: Path) -> None:
+    """Indicators overlap (a record may carry several), so they need not add up; none exceeds its cell, and none
+    is read finer than res 5."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        for res in (4, 5, 6):
+            whole = _released_cells(con, Filters(), min(res, release.FINEST_INDICATOR_RES))
+            read = 0
+            for indicator in INDICATORS:
+                part = _released_cells(con, Filters(indicators=(indicator,)), res)
+                read += len(part)
+                assert (part <= whole.reindex(part.index).fillna(0)).all(), (res, indicator)
+                if len(part):
+                    cells_res = {grid.cell_resolution(int(c)) for c, _ in part.index if c}
+                    assert cells_res <= {min(res, release.FINEST_INDICATOR_RES)}, (res, indicator, cells_res)
+            assert read > 0, res
+
+
+def test_the_map_never_shows_a_cell_part_under_k(path: Path) -> None:
+    """Under each record type, source kind and indicator, every number the map shows is at least k, and a cell shown
+    whole reads its released value; a released part under k is hidden, not shown."""
+    from query import cells
+
+    checked = hidden = 0
+    single = [Filters(**{f: (v,)}) for f, (_, vs) in CELL_SPLITS.items() for v in vs]
+    single += [Filters(indicators=(i,)) for i in INDICATORS]
+    with duckdb.connect(str(path), read_only=True) as con:
+        for base in single:
+            for period in (Filters(), Filters(start=date(2025, 1, 1), end=date(2025, 3, 1))):
+                filters = dataclasses.replace(base, start=period.start, end=period.end)
+                for res in (4, 5, 6, 7):
+                    shown = cells.cell_counts(PARTNER, filters, res=res, con=con)
+                    numbers = shown.loc[~shown["suppressed"], "records"]
+                    assert (numbers >= K).all(), (filters, res, numbers[numbers < K].tolist())
+                    assert shown.loc[shown["suppressed"], "records"].isna().all()
+                    at = release.cell_res(filters, res)
+                    released = _released_cells(con, filters, at).groupby(level=0).sum()
+                    whole = shown[shown["level"].eq("cell") & ~shown["rolled_up"] & ~shown["suppressed"]
+                                  & shown["res"].eq(at)]
+                    for cell, records in zip(whole["cell"].astype("int64"), whole["records"], strict=True):
+                        assert int(records) == int(released[cell]) >= K, (filters, res, cell)
+                    checked += len(whole)
+                    hidden += int(((released > 0) & (released < K)).sum())
+    assert checked > 100 and hidden > 100, (checked, hidden)
+
+
+@pytest.mark.parametrize("field", ["record_types", "source_kinds"])
+def test_a_cell_minus_its_shown_parts_recovers_no_small_count_exactly(path: Path, field: str) -> None:
+    """A cell's total minus its parts read one type (kind) at a time, or their sum: only the noise's rate of exact
+    hits, as for the other map-cell attack."""
+    from pipelines.build_release import MEASUREMENTS, scale_for
+
+    hit_rate, mean_error, n = score(total_minus_shown_parts(path, field))
+    print(f"map cells, total minus shown {field}: {n} small counts, exact {hit_rate:.0%}, mean abs error {mean_error:.2f}")
+    assert n >= 10, f"only {n} small counts to judge"
+    sigma = scale_for(next(m for m in MEASUREMENTS if m.name == "cells_type"), release_rho())
+    rate = 1 / (sigma * math.sqrt(2 * math.pi))
+    bound = min(0.25, rate + 5 * math.sqrt(rate * (1 - rate) / n))
+    assert hit_rate <= bound, f"{hit_rate:.0%} of {n} small counts recovered exactly (noise rate {rate:.0%})"
+    assert mean_error >= 1.5, f"mean error {mean_error:.2f} over {n} small counts"
+
+
+def test_a_cell_minus_its_shown_parts_is_exact_without_the_release(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the readers' exact path the same subtraction gives the small parts away: the test above can fail."""
+    monkeypatch.setattr(release, "reads_release", lambda viewer: False)
+    hit_rate, _, n = score(total_minus_shown_parts(path, "record_types", res_levels=(4,), domain_only=False))
+    assert n > 0 and hit_rate == 1.0, (hit_rate, n)

@@ -173,7 +173,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=_list, default=(), help="comma-separated")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="a keyword argument of the reader (repeatable), e.g. res=6; "
-                        "before=2024-01:2024-06 gives a filters argument its own period")
+                        "before=2024-01:2024-06 gives a filters argument its own period, "
+                        "months=2024-01:2024-06 (or 2024-01,2024-03) the months a playback reads")
     p.set_defaults(func=run)
 
 

@@ -8,6 +8,7 @@ small fixture, ``tests/test_release_utility.py`` the cell attack over the demo.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from pathlib import Path
 
@@ -75,4 +76,97 @@ def parent_minus_shown_children(path: Path, viewer: Viewer = PARTNER) -> Pairs:
                 recovered = float(row.records) - float(kids["after"].sum())
                 hidden = true[(true["parent"] == int(row.cell)) & ~true["cell"].isin(visible)]
                 out.append((recovered, float(hidden["n"].sum())))
+    return out
+
+
+#: Filters the protected map splits by, and their vocabularies (``release_cell_parts``).
+CELL_SPLITS = {"record_types": ("record_type", ("tip", "incident", "recovery", "service")),
+               "source_kinds": ("source_kind", ("law_enforcement", "ngo", "hotline", "fusion"))}
+
+
+def all_but_one_cells(
+    path: Path, field: str, viewer: Viewer = PARTNER, *, res_levels: tuple[int, ...] = (4, 5, 6), domain_only: bool = True
+) -> Pairs:
+    """A map cell under every record type (source kind) minus the same cell under all but one: that one's count.
+
+    ``field`` is ``record_types`` or ``source_kinds``. Over the whole period and
+    each year, at each resolution of ``res_levels``; only cells shown whole
+    (not rolled up, not hidden) under both filters are subtracted. The true
+    count is that of the release's cell (records whose res-6 cell is in its
+    domain), or with ``domain_only=False`` of the whole H3 cell (what the exact
+    readers count).
+    """
+    _, values = CELL_SPLITS[field]
+    out: Pairs = []
+    for period in PERIODS:
+        for res in res_levels:
+            every = _whole_cells(cells.cell_counts(viewer, period, res=res), res)
+            truth = _cell_truth(path, period, res, field, domain_only=domain_only)
+            for left_out in values:
+                rest = tuple(v for v in values if v != left_out)
+                some = _whole_cells(cells.cell_counts(viewer, dataclasses.replace(period, **{field: rest}), res=res), res)
+                for cell in every.index.intersection(some.index):
+                    recovered = float(every[cell]) - float(some[cell])
+                    out.append((recovered, float(truth.get((cell, left_out), 0))))
+    return out
+
+
+#: The whole period and each year: the periods the map-cell attacks read.
+PERIODS = (Filters(), *(Filters(start=y, end=date(y.year, 12, 1)) for y in YEARS))
+
+
+def _whole_cells(frame: pd.DataFrame, res: int) -> pd.Series:
+    """Records of the cells ``cell_counts`` shows whole at ``res`` (not rolled up, not hidden), by cell."""
+    whole = frame[frame["level"].eq("cell") & ~frame["suppressed"] & ~frame["rolled_up"] & frame["res"].eq(res)]
+    return whole.set_index(whole["cell"].astype("int64"))["records"]
+
+
+def _cell_truth(path: Path, period: Filters, res: int, field: str, *, domain_only: bool) -> pd.Series:
+    """True records per (res cell, value of ``field``): of the release's cells (res-6 cell in its domain), or of the
+    whole H3 cell with ``domain_only=False`` (what the exact readers count)."""
+    from pipelines.build_release import cell_domain
+
+    grid = cells.grid
+    column, _ = CELL_SPLITS[field]
+    where, params = period.where(side="dest")
+    truth = truth_of(path, f"""
+        SELECT dest_county_fips AS county, {grid.sql_cell_to_parent('dest_cell', 6)} AS cell6, {column} AS v,
+            count(*) AS n
+        FROM records WHERE dest_res >= 6 AND {where} GROUP BY ALL""", params)  # noqa: S608 (test)
+    if domain_only:
+        truth = truth.merge(cell_domain(), on=["county", "cell6"])
+    else:
+        truth[f"cell{res}"] = [grid.cell_to_parent(int(c), res) for c in truth["cell6"]]
+    return truth.groupby([f"cell{res}", "v"])["n"].sum()
+
+
+def total_minus_shown_parts(
+    path: Path, field: str, viewer: Viewer = PARTNER, *, res_levels: tuple[int, ...] = (4, 5, 6), domain_only: bool = True
+) -> Pairs:
+    """A map cell's total minus its parts shown one record type (source kind) at a time: the parts left hidden.
+
+    For each cell shown whole with no filter, the attacker reads the same cell
+    under each single value of ``field`` (``record_types`` or ``source_kinds``).
+    When some parts are not shown whole (hidden under k, rolled up or absent),
+    the total minus the shown parts is the hidden parts' count; when every
+    part is shown, their sum is the cell's total (also where the total itself
+    is not shown whole: rolled up to protect a neighbour). Both are scored against the
+    true counts (:func:`_cell_truth`). Exact parts would give both away exactly.
+    """
+    _, values = CELL_SPLITS[field]
+    out: Pairs = []
+    for period in PERIODS:
+        for res in res_levels:
+            total = _whole_cells(cells.cell_counts(viewer, period, res=res), res)
+            truth = _cell_truth(path, period, res, field, domain_only=domain_only)
+            parts = {v: _whole_cells(cells.cell_counts(viewer, dataclasses.replace(period, **{field: (v,)}), res=res), res)
+                     for v in values}
+            for cell in set(total.index).union(*(part.index for part in parts.values())):
+                shown = {v: float(part[cell]) for v, part in parts.items() if cell in part.index}
+                hidden = [v for v in values if v not in shown]
+                if hidden and cell in total.index:
+                    hidden_true = sum(truth.get((cell, v), 0) for v in hidden)
+                    out.append((float(total[cell]) - sum(shown.values()), float(hidden_true)))
+                elif not hidden:  # the total too, shown or not
+                    out.append((sum(shown.values()), float(sum(truth.get((cell, v), 0) for v in values))))
     return out
