@@ -252,6 +252,7 @@ def outside_flows_note(viewer: Viewer, filters: Filters) -> str | None:
     >>> outside_flows_note(Viewer("p", "partner"), Filters()) is None
     True
     """
+    viewer.require(Capability.SEE_AGGREGATES, "see flows")  # a role without aggregates is refused, as by the readers
     filters = plain(filters)
     if not reads_release(viewer) or not (filters.record_types or filters.trafficking_types):
         return None

@@ -62,23 +62,24 @@ def _no_error_box(page: object) -> None:
 def test_a_deep_link_survives_sign_in(app_url: str) -> None:
     """/heatmap?res=5 before sign-in: the sign-in form (no "Page not found"), then that view."""
     with browser.chromium_page() as (page, recorder):
-        page.goto(f"{app_url}/heatmap?res=5&record_types=tip", wait_until="load")
+        page.goto(f"{app_url}/heatmap?res=5&trafficking_types=labor", wait_until="load")
         page.get_by_label("User name").wait_for(timeout=60_000)
         browser.wait_for_run(page)
         browser.save_screenshot(page, "journey-deep-link-sign-in")
         assert "Page not found" not in page.locator("body").inner_text()
         _sign_in(page)
-        # the protected release has no cells by record type: the analyst is offered
-        # their own task force's exact records, where the filter works
+        # the protected release has no cells by trafficking type (it has them by record type,
+        # source kind and indicator): the analyst is offered their own task force's exact
+        # records, where the filter works
         browser.wait_for_run(page)
         browser.save_screenshot(page, "journey-deep-link-after-sign-in")
         assert re.search(r"/heatmap\?", page.url), page.url
-        assert "res=5" in page.url and "record_types=tip" in page.url, page.url
+        assert "res=5" in page.url and "trafficking_types=labor" in page.url, page.url
         page.get_by_role("button", name=re.compile("Count my task force's records instead")).click()
         page.wait_for_selector(browser.MAP_CANVAS, state="visible", timeout=60_000)
         browser.wait_for_run(page)
         browser.save_screenshot(page, "journey-deep-link-own-records")
-        assert "scope=own" in page.url and "record_types=tip" in page.url, page.url
+        assert "scope=own" in page.url and "trafficking_types=labor" in page.url, page.url
         assert "Heatmap" in page.locator('[data-testid="stMain"]').inner_text()
         _no_error_box(page)
         assert recorder.off_machine() == [], recorder.off_machine()
