@@ -661,9 +661,15 @@ def cell_breakdown(
             )
     order = {d: i for i, d in enumerate(BREAKDOWN_DIMENSIONS)}
     frame = pd.concat(parts, ignore_index=True)
-    frame = frame.sort_values("dimension", key=lambda d: d.map(order), kind="stable").reset_index(drop=True)
     frame["dimension"] = frame["dimension"].astype(object)  # one dtype whichever tables answered
     frame["value"] = frame["value"].astype(str)
+    # one order whichever tables answered, ties included (most records first, then by value; months by
+    # value): the complementary suppression below hides the first of equal values, so the rows a viewer
+    # sees hidden must not depend on the order a GROUP BY returned them in
+    months = frame["dimension"].eq("month")
+    frame = frame.assign(
+        _d=frame["dimension"].map(order), _r=np.where(months, 0, -frame["records"].astype("int64"))
+    ).sort_values(["_d", "_r", "value"], kind="stable").drop(columns=["_d", "_r"]).reset_index(drop=True)
     frame[_COUNT_COLUMNS] = frame[_COUNT_COLUMNS].astype("int64")
     if total < viewer.k:
         frame["records"] = pd.array([pd.NA] * len(frame), dtype="Int64")
