@@ -46,9 +46,10 @@ name that is also the name of a smaller town in another county ("San Joaquin": t
 county, or the town in Fresno County, unless the text says which), or a region
 of several counties ("the Bay Area", "the Sierra", "the Valley", "the Los Angeles metro region",
 "San Diego or the rest of California"; :data:`geo._gazetteer.REGIONS`) joined to a
-place by "and"/"or"/"to" or not holding it. A region that only says where its place
-is gives way to it ("the Bay Area city of Hayward"); "the Inland Empire" stays
-Riverside County, the project's convention; a place named as a reference point
+place by "and"/"or"/"to" or not holding it, and so are "the Inland Empire" (Riverside
+and San Bernardino; it was Riverside County, the project's convention, until branch
+georules7), "the Monterey Bay" and "counties surrounding Santa Clara". A region that only
+says where its place is gives way to it ("the Bay Area city of Hayward"); a place named as a reference point
 ("30 miles south of Fresno") gives way to the other places a text names. A highway's name is no place and no
 typo spans a street type ("Pacific Coast Highway" is not Pacifica); a one-word
 town written in lower case after an article is a common noun ("The coyote drove
@@ -66,7 +67,17 @@ is a cross street; an out-of-state city may follow "former", "like", "greater",
 is a part of it ("Seattle's Chinatown"); "a Mexican national" names Mexico, an origin.
 A court citation ("Super. Ct.") is no Connecticut, "Merced's St. Patrick" no street,
 "Julian A. Pollok" no Julian, "the Santa Maria Urban Ministry" no Santa Maria (a
-saint's name before a church word), "H.B. police" Huntington Beach. ``matched`` names the gazetteer entry and the
+saint's name before a church word), "H.B. police" Huntington Beach. A nickname in
+capitals or with its periods ("the L.A. Madam", "SF massage parlors") counts wherever it
+stands but gives way to any other place named, and "from LA" ending a text is Los
+Angeles; a common-word town before "Sheriff"/"Police" is that town ("the Vista Sheriff's
+Station"); a person's name after a title is no place and takes no typo ("Deputy Rick
+Castro" is no Orick); a capitalised Spanish article makes a road ("El Camino"); a
+state's name alone before "counties" is that state ("rural Nevada counties"); an
+out-of-state city may follow any preposition or a year ("above Las Vegas", "a 2013
+Portland study"); a nationality in the plural names its country ("South Koreans"); a
+name that is a town in one county and a big city's neighbourhood or a landmark in
+another is not guessed ("Oak Park"). ``matched`` names the gazetteer entry and the
 words it came from, and what was set aside and why ("'boulevard' set aside: a street
 type").
 
@@ -217,10 +228,12 @@ _MIDDLE_INITIAL = re.compile(r"\s[A-Z]\.\s+[A-Z][a-z]")  # "Julian A. Pollok"
 _CAPITAL_NICKNAMES = {"la": r"L\.\s?A\.|LA", "sf": r"S\.\s?F\.|SF", "oc": r"O\.\s?C\.|OC", "dtla": r"DTLA"}
 #: Titles before a person's name: the capitalised words after one are a name, no
 #: place and no typo ("Deputy Rick Castro" is no Orick, "Sgt. Julian Ruiz" no Julian).
-_TITLES = ("Deputy|Officer|Sgt|Sergeant|Det|Detective|Lt|Lieutenant|Capt|Captain|Cpl|Corporal|Agent|"
-           "Investigator|Trooper|Judge|Justice|Mr|Mrs|Ms|Dr|Sen|Senator|Rep|Assemblymember|"
-           "Assemblyman|Assemblywoman|Mayor|Supervisor|Councilmember|Councilman|Councilwoman")
-_PERSON = re.compile(rf"\b(?:{_TITLES})\.?\s+((?:[A-Z][a-z'’-]+\s+){{0,2}}[A-Z][a-z'’-]+)")
+#: A short title counts only with its period ("Sen. Clemente", not a misspelt "San Clemente").
+_TITLES = ("Deputy|Officer|Sergeant|Detective|Lieutenant|Captain|Corporal|Agent|Investigator|Trooper|"
+           "Judge|Justice|Senator|Assemblymember|Assemblyman|Assemblywoman|Mayor|Supervisor|"
+           "Councilmember|Councilman|Councilwoman")
+_SHORT_TITLES = "Sgt|Det|Lt|Capt|Cpl|Mr|Mrs|Ms|Dr|Sen|Rep|Insp"
+_PERSON = re.compile(rf"\b(?:(?:{_TITLES})\b|(?:{_SHORT_TITLES})\.)\s*((?:[A-Z][a-z'’-]+\s+){{0,2}}[A-Z][a-z'’-]+)")
 #: After a town's name written with a capital, words that make it the town's police or
 #: sheriff's station ("the Vista Sheriff's Station", "Commerce Police"): the town.
 _AGENCY_AFTER = re.compile(r"\s+(?:Sheriff|Police|PD)\b")
@@ -880,6 +893,10 @@ def _resolve_place(match: _Match, hints: set[str], *, base: float,
     if hinted:
         cand = hinted[0]
         confidence = min(cand.confidence, base) + (0.05 if len(counties) == 1 else 0.0)
+    elif len(counties) > 1 and any(c.kind == "place" and c.weight == 0 for c in cands):
+        listed = " or ".join(sorted({_county_name(c.county_fips or "") for c in cands}))
+        return _empty_result(f"'{match.words}' names a town and a neighbourhood or landmark in different "
+                             f"counties ({listed}); not guessing which")  # "Oak Park": Ventura's or Sacramento's
     elif len(counties) > 1:
         cand = cands[0]
         total = sum(c.weight for c in cands) or 1.0

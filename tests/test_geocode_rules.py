@@ -142,3 +142,22 @@ def test_places_outside_california_in_these_shapes(text: str, state: str | None,
 def test_nevada_county_stays_californian(text: str, want: str | None) -> None:
     result = geocode(text)
     assert (None if _no_county(result) else result["county_fips"]) == want
+
+
+@pytest.mark.parametrize("text", ["Oak Park", "a girl from Oak Park"])
+def test_a_town_that_is_also_a_big_citys_neighbourhood_elsewhere_is_not_guessed(text: str) -> None:
+    result = geocode(text)  # Oak Park, Ventura County, and Sacramento's Oak Park
+    assert _no_county(result), result
+    assert "not guessing" in result["error"]
+
+
+def test_a_county_or_zip_says_which_oak_park() -> None:
+    assert geocode("Oak Park in Ventura County")["county_fips"] == "06111"
+    assert geocode("Oak Park, CA 91377")["county_fips"] == "06111"
+
+
+def test_a_short_title_needs_its_period() -> None:
+    assert geocode("Sgt. Julian Ruiz of the Fresno police")["county_fips"] == "06019"
+    result = geocode("Sen Clemente")  # a misspelt place, not Senator Clemente
+    assert "person" not in str(result["matched"]) + str(result["error"]), result
+    assert geocode("Sen. Julian Ortiz")["county_fips"] is None
