@@ -635,6 +635,10 @@ def _common_noun_or_longer_name(tokens: _Tokens, start: int, stop: int, key: str
     prev = tokens.raw[start - 1] if start > 0 else ""
     if stop - start == 1 and prev in _DETERMINERS and tokens.raw[start] in _lower_only(tokens.text):
         return "a common noun (lower case after an article)"
+    cands = gaz.names[key]
+    if all(c.kind == "place" and c.weight == 0 and c.is_california for c in cands) \
+            and set(tokens.raw[start:stop]) <= _lower_only(tokens.text):
+        return "common words (a neighbourhood's or landmark's name, written in lower case)"  # "beef tenderloin"
     nxt = tokens.raw[stop] if stop < len(tokens.raw) and tokens.segment[stop] == tokens.segment[start] else ""
     if stop - start == 1 and _MIDDLE_INITIAL.search(tokens.text) and re.search(
             rf"\b{re.escape(tokens.raw[start])}\s+[A-Z]\.\s+[A-Z][a-z]", tokens.text, re.I):

@@ -161,3 +161,9 @@ def test_a_short_title_needs_its_period() -> None:
     result = geocode("Sen Clemente")  # a misspelt place, not Senator Clemente
     assert "person" not in str(result["matched"]) + str(result["error"]), result
     assert geocode("Sen. Julian Ortiz")["county_fips"] is None
+
+
+def test_a_neighbourhoods_name_in_lower_case_is_common_words() -> None:
+    assert geocode("beef tenderloin at a Fresno restaurant")["county_fips"] == "06019"
+    assert geocode("a hotel in the Tenderloin")["county_fips"] == "06075"
+    assert geocode("the tenderloin")["county_fips"] == "06075"  # a text in one case: its names too
