@@ -236,14 +236,14 @@ _SHORT_TITLES = "Sgt|Det|Lt|Capt|Cpl|Mr|Mrs|Ms|Dr|Sen|Rep|Insp"
 _PERSON = re.compile(rf"\b(?:(?:{_TITLES})\b|(?:{_SHORT_TITLES})\.)\s*((?:[A-Z][a-z'’-]+\s+){{0,2}}[A-Z][a-z'’-]+)")
 #: After a town's name written with a capital, words that make it the town's police or
 #: sheriff's station ("the Vista Sheriff's Station", "Commerce Police"): the town.
-_AGENCY_AFTER = re.compile(r"\s+(?:Sheriff|Police|PD)\b")
+_AGENCY_AFTER = r"\s+(?:Sheriff|Police|PD)\b"
 #: Spanish articles that, capitalised before a name, make a longer name the
 #: gazetteer lacks ("El Camino", a road; not the town of Camino).
 _SPANISH_ARTICLES = frozenset({"el", "la", "los", "las", "del"})
 #: "LA" ending a text after "in"/"from"/"to"...: Los Angeles, not Louisiana.
 _AFTER_LEAD_LA = re.compile(r"\b(?:in|near|at|from|to|into|outside|around)\s+LA\W*$", re.I)
-#: Words that make "counties" around a place several counties ("counties surrounding
-#: Santa Clara", "San Diego and neighboring counties").
+#: Words after "counties" that make them the several counties around a place
+#: ("counties surrounding Santa Clara", "the counties near Fresno").
 _SURROUNDING = frozenset({"surrounding", "around", "near", "nearby", "neighboring", "neighbouring",
                           "bordering", "adjacent", "outlying", "adjoining", "other"})
 #: A town named for a saint, followed (directly or after one word) by one of these,
@@ -570,7 +570,7 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
                     reason = "a broadcaster's station name"  # "(CBS SF)", "NBC Bay Area"
                 if reason is None and nxt in _HOTEL_CHAINS.get(key, ()):
                     reason = "a hotel chain's name"  # "La Quinta Inn" in any town
-                capitals = key in _CAPITAL_NICKNAMES and _written_in_capitals(tokens, start, key)
+                capitals = key in _CAPITAL_NICKNAMES and _written_in_capitals(tokens, key)
                 if reason is None and key in NICKNAME_KEYS and not whole_segment:
                     lead = prev if not key.startswith("the ") else (
                         tokens.raw[start - 1] if start > 0 else "")
@@ -654,7 +654,7 @@ def _common_noun_or_longer_name(tokens: _Tokens, start: int, stop: int, key: str
     return None
 
 
-def _written_in_capitals(tokens: _Tokens, start: int, key: str) -> bool:
+def _written_in_capitals(tokens: _Tokens, key: str) -> bool:
     """Whether the nickname ``key`` is written in capitals or with its periods
     everywhere the text has its letters, in a text not all in capitals ("The L.A.
     sun", "SF massage parlors"; not "la casa", nor a headline in capitals)."""
@@ -692,7 +692,7 @@ def _names_an_agency(tokens: _Tokens, start: int, stop: int, cands: tuple[Candid
     if nxt not in _AGENCY_WORDS:
         return False
     words = r"\W+".join(re.escape(w) for w in tokens.raw[start:stop])
-    found = re.search(rf"\b(?i:{words})(?=['’]?s?{_AGENCY_AFTER.pattern})", tokens.text)
+    found = re.search(rf"\b(?i:{words})(?=['’]?s?{_AGENCY_AFTER})", tokens.text)
     return found is not None and found.group(0)[0].isupper()
 
 
