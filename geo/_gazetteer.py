@@ -133,7 +133,7 @@ _REGION_COUNTIES: dict[str, tuple[str, ...] | None] = {
     "Gold Country": ("003", "005", "009", "017", "043", "057", "061", "109"),
     "Wine Country": ("055", "097"), "High Desert": ("027", "029", "037", "071"),
     "Mojave Desert": ("027", "029", "037", "071"), "Emerald Triangle": ("023", "045", "105"),
-    "Greater Los Angeles": ("037", "059", "065", "071", "111"),
+    "Greater Los Angeles": ("037", "059", "065", "071", "111"), "Greater LA": ("037", "059", "065", "071", "111"),
     "Greater Sacramento": ("017", "061", "067", "101", "113", "115"),
     "Inland Empire": ("065", "071"), "the IE": ("065", "071"),
     "Monterey Bay": ("053", "069", "087"), "Tri-Valley": ("001", "013"),

@@ -241,7 +241,7 @@ _AGENCY_AFTER = r"\s+(?:Sheriff|Police|PD)\b"
 #: gazetteer lacks ("El Camino", a road; not the town of Camino).
 _SPANISH_ARTICLES = frozenset({"el", "la", "los", "las", "del"})
 #: "LA" ending a text after "in"/"from"/"to"...: Los Angeles, not Louisiana.
-_AFTER_LEAD_LA = re.compile(r"\b(?:in|near|at|from|to|into|outside|around)\s+LA\W*$", re.I)
+_AFTER_LEAD_LA = re.compile(r"\b(?:in|near|at|from|to|into|outside|around|greater|downtown|metro|south|east)\s+LA\W*$", re.I)
 #: Words after "counties" that make them the several counties around a place
 #: ("counties surrounding Santa Clara", "the counties near Fresno").
 _SURROUNDING = frozenset({"surrounding", "around", "near", "nearby", "neighboring", "neighbouring",
@@ -575,7 +575,8 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
                     lead = prev if not key.startswith("the ") else (
                         tokens.raw[start - 1] if start > 0 else "")
                     at_end = bool(covered) and covered[-1] == content_idx[-1] and len(key) <= 3
-                    if nxt == "of" or (start > 0 and tokens.hyphened[start - 1]) or tokens.hyphened[stop - 1]:
+                    if nxt == "of" or (start > 0 and tokens.hyphened[start - 1]) or (
+                            tokens.hyphened[stop - 1] and not capitals):  # "cul-de-sac"; "LA-based" is LA
                         reason = "a nickname inside other words"
                     elif lead not in _NICKNAME_LEADS and not at_end and nxt not in _AGENCY_WORDS \
                             and not capitals:

@@ -167,3 +167,17 @@ def test_a_neighbourhoods_name_in_lower_case_is_common_words() -> None:
     assert geocode("beef tenderloin at a Fresno restaurant")["county_fips"] == "06019"
     assert geocode("a hotel in the Tenderloin")["county_fips"] == "06075"
     assert geocode("the tenderloin")["county_fips"] == "06075"  # a text in one case: its names too
+
+
+def test_more_shapes_of_the_capital_nicknames() -> None:
+    assert geocode("an LA-based gang")["county_fips"] == "06037"  # a hyphen after it: still LA
+    assert _no_county(geocode("a cul-de-sac"))  # in lower case, inside other words: no Sacramento
+    for text in ("the greater L.A. region", "Greater LA"):  # a region of several counties, not Louisiana
+        result = geocode(text, role="origin")
+        assert _no_county(result) and result["state"] is None, result
+
+
+def test_a_sheriffs_station_named_for_a_town_in_another_county() -> None:
+    # the Malibu/Lost Hills station of the Los Angeles County Sheriff; Lost Hills is a Kern town
+    assert geocode("deputies of the Lost Hills Sheriff's Station")["county_fips"] == "06037"
+    assert geocode("a farm in Lost Hills")["county_fips"] == "06029"
