@@ -105,7 +105,7 @@ new kinds ('L.A.' as an adjective, 'SF', 'Nevada counties', a sheriff's station
 named for a city, regions such as 'the Monterey Bay region'). Since then a tuning set:
 rules were written against its classes of miss (branch georules7, 2026-12-05: city
 nicknames in capitals or with periods wherever they stand, giving way to any other place;
-'from LA' at the end is Los Angeles; 43 well-known neighbourhoods of San Francisco, Los
+'from LA' at the end is Los Angeles; 44 well-known neighbourhoods of San Francisco, Los
 Angeles, San Diego, Oakland, San Jose, Sacramento and Fresno in ``ca_landmarks.csv``; a
 common-word town before its Sheriff/Police; a person's name after a title is no place
 and no typo; 'El Camino' a road; the Monterey Bay, the Tri-Valley, the Antelope Valley,
