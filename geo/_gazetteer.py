@@ -83,12 +83,6 @@ NICKNAMES: dict[str, tuple[str, str, float]] = {
     "oc": ("Orange", "county", 0.8),
     "the oc": ("Orange", "county", 0.8),
     "orange county": ("Orange", "county", 0.9),
-    # The project's own convention, kept: "the Inland Empire" (Riverside and San
-    # Bernardino counties) is Riverside County at a low confidence, as the labelled
-    # set has it. It is the one region of several counties read as one county.
-    "ie": ("Riverside", "county", 0.35),
-    "the ie": ("Riverside", "county", 0.35),
-    "inland empire": ("Riverside", "county", 0.35),
     "sfv": ("Los Angeles", "county", 0.6),
     "san fernando valley": ("Los Angeles", "county", 0.6),
     "sgv": ("Los Angeles", "county", 0.6),
@@ -106,8 +100,10 @@ NICKNAMES: dict[str, tuple[str, str, float]] = {
 }
 
 #: Regions of several counties → the county FIPS they cover (``None``: too many to
-#: list). Never one county (the Inland Empire is the project's one exception, a
-#: nickname above). Named alone they are rejected; named with a Californian place or
+#: list). Never one county: "the Inland Empire" (Riverside and San Bernardino
+#: counties) too, since branch georules7 (it was Riverside County at a low
+#: confidence, the project's one exception; the builders of holdout sets 4 and 5
+#: and of the real-text set all labelled it as no one county). Named alone they are rejected; named with a Californian place or
 #: county they only say where it is when it lies in the region and the two are not
 #: joined by "and"/"or" ("the Bay Area city of Hayward", "Redcrest, in the Emerald
 #: Triangle"); else the text names two things and the geocoder does not guess which
@@ -137,8 +133,11 @@ _REGION_COUNTIES: dict[str, tuple[str, ...] | None] = {
     "Gold Country": ("003", "005", "009", "017", "043", "057", "061", "109"),
     "Wine Country": ("055", "097"), "High Desert": ("027", "029", "037", "071"),
     "Mojave Desert": ("027", "029", "037", "071"), "Emerald Triangle": ("023", "045", "105"),
-    "Greater Los Angeles": ("037", "059", "065", "071", "111"),
+    "Greater Los Angeles": ("037", "059", "065", "071", "111"), "Greater LA": ("037", "059", "065", "071", "111"),
     "Greater Sacramento": ("017", "061", "067", "101", "113", "115"),
+    "Inland Empire": ("065", "071"), "the IE": ("065", "071"),
+    "Monterey Bay": ("053", "069", "087"), "Tri-Valley": ("001", "013"),
+    "Antelope Valley": ("029", "037"),
 }
 REGIONS: dict[str, frozenset[str] | None] = {
     name_key(name): None if fips is None else frozenset("06" + f for f in fips)
@@ -214,7 +213,7 @@ COMMON_WORDS = frozenset(
     "posey ryde hume igo helm ione commerce colma fellows challenge grimes keene jackson homeland "
     "mission county city the of in on at near off by and or ca california usa us north south "
     "east west saint mount fort lake beach valley park hills springs point heights junction "
-    "motel hotel inn home casino truck stop station airport mall downtown area exit"
+    "motel hotel inn home casino truck stop station airport mall downtown area exit watts"
     .split()
 )
 
@@ -332,6 +331,14 @@ def _variants(key: str) -> list[str]:
     return out
 
 
+def _demonym_plurals(aliases: list[str]) -> list[str]:
+    """The people of a country, from its "<demonym> national" alias: "korean national"
+    → "koreans" ("South Koreans" then reads as South Korea, "south" a compass word);
+    none for a demonym that takes no plural "s" ("chinese", "swiss")."""
+    return [alias[: -len(" national")] + "s" for alias in aliases
+            if alias.endswith(" national") and not alias[: -len(" national")].endswith(("ese", "s", "ch", "sh"))]
+
+
 def _world_rows() -> tuple[list[tuple[str, Candidate]], dict[str, Candidate], dict[str, Candidate]]:
     world = pd.read_csv(settings.REFERENCE_DIR / WORLD_FILE, dtype=str, keep_default_na=False)
     states: dict[str, Candidate] = {}
@@ -348,7 +355,8 @@ def _world_rows() -> tuple[list[tuple[str, Candidate]], dict[str, Candidate], di
         region = states[row.state] if row.state else countries[row.country]
         cand = Candidate(region.kind, row.name, None, region.lat, region.lng, 0.0,
                          region.state, region.country)
-        for alias in [row.name, *[a for a in row.aliases.split(";") if a]]:
+        aliases = [a for a in row.aliases.split(";") if a]
+        for alias in [row.name, *aliases, *_demonym_plurals(aliases)]:
             rows.append((name_key(alias), cand))
     state_codes = {code.lower(): c for code, c in states.items()}
     country_codes = {code.lower(): c for code, c in countries.items()}

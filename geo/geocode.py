@@ -46,9 +46,10 @@ name that is also the name of a smaller town in another county ("San Joaquin": t
 county, or the town in Fresno County, unless the text says which), or a region
 of several counties ("the Bay Area", "the Sierra", "the Valley", "the Los Angeles metro region",
 "San Diego or the rest of California"; :data:`geo._gazetteer.REGIONS`) joined to a
-place by "and"/"or"/"to" or not holding it. A region that only says where its place
-is gives way to it ("the Bay Area city of Hayward"); "the Inland Empire" stays
-Riverside County, the project's convention; a place named as a reference point
+place by "and"/"or"/"to" or not holding it, and so are "the Inland Empire" (Riverside
+and San Bernardino; it was Riverside County, the project's convention, until branch
+georules7), "the Monterey Bay" and "counties surrounding Santa Clara". A region that only
+says where its place is gives way to it ("the Bay Area city of Hayward"); a place named as a reference point
 ("30 miles south of Fresno") gives way to the other places a text names. A highway's name is no place and no
 typo spans a street type ("Pacific Coast Highway" is not Pacifica); a one-word
 town written in lower case after an article is a common noun ("The coyote drove
@@ -66,7 +67,17 @@ is a cross street; an out-of-state city may follow "former", "like", "greater",
 is a part of it ("Seattle's Chinatown"); "a Mexican national" names Mexico, an origin.
 A court citation ("Super. Ct.") is no Connecticut, "Merced's St. Patrick" no street,
 "Julian A. Pollok" no Julian, "the Santa Maria Urban Ministry" no Santa Maria (a
-saint's name before a church word), "H.B. police" Huntington Beach. ``matched`` names the gazetteer entry and the
+saint's name before a church word), "H.B. police" Huntington Beach. A nickname in
+capitals or with its periods ("the L.A. Madam", "SF massage parlors") counts wherever it
+stands but gives way to any other place named, and "from LA" ending a text is Los
+Angeles; a common-word town before "Sheriff"/"Police" is that town ("the Vista Sheriff's
+Station"); a person's name after a title is no place and takes no typo ("Deputy Rick
+Castro" is no Orick); a capitalised Spanish article makes a road ("El Camino"); a
+state's name alone before "counties" is that state ("rural Nevada counties"); an
+out-of-state city may follow any preposition or a year ("above Las Vegas", "a 2013
+Portland study"); a nationality in the plural names its country ("South Koreans"); a
+name that is a town in one county and a big city's neighbourhood or a landmark in
+another is not guessed ("Oak Park"). ``matched`` names the gazetteer entry and the
 words it came from, and what was set aside and why ("'boulevard' set aside: a street
 type").
 
@@ -152,7 +163,11 @@ _PREPOSITIONS = frozenset({"in", "near", "at", "off", "outside", "by", "around",
 _LEADS = frozenset({"in", "near", "at", "from", "to", "into", "outside", "around", "for", "of", "by",
                     "off", "the", "a", "an", "and", "or", "north", "south", "east", "west",
                     "downtown", "northern", "southern", "eastern", "western", "central",
-                    "former", "like", "greater", "suburban", "including", "metro"})
+                    "former", "like", "greater", "suburban", "including", "metro",
+                    # other prepositions: "above Las Vegas", "through Phoenix", "via Reno"
+                    "above", "below", "beyond", "past", "over", "through", "via", "across", "toward",
+                    "towards", "within", "inside", "throughout", "along", "between", "than", "with",
+                    "without", "against", "behind", "under", "until", "after", "before", "since"})
 _NICKNAME_LEADS = frozenset({"in", "near", "at", "from", "to", "into", "outside", "around"})
 #: "the city of Weed", "the town of Rescue": the other place position of a common word.
 _SETTLEMENT_WORDS = frozenset({"city", "town", "community", "village", "hamlet"})
@@ -207,6 +222,30 @@ _PLACE_STOPS = _LEADS | _PREPOSITIONS | _NOISE | {"was", "is", "were", "are", "s
 #: After a nickname, words that make it a place ("H.B. police", "SF sheriff's deputies").
 _AGENCY_WORDS = frozenset({"police", "pd", "sheriff", "sheriffs"})
 _MIDDLE_INITIAL = re.compile(r"\s[A-Z]\.\s+[A-Z][a-z]")  # "Julian A. Pollok"
+#: Nicknames that, written in capitals or with their periods ("L.A.", "LA", "S.F.",
+#: "SF", "OC") in a text not all in capitals, are the place wherever they stand
+#: ("the L.A. Madam", "SF massage parlors"); they give way to any other place named.
+_CAPITAL_NICKNAMES = {"la": r"L\.\s?A\.|LA", "sf": r"S\.\s?F\.|SF", "oc": r"O\.\s?C\.|OC", "dtla": r"DTLA"}
+#: Titles before a person's name: the capitalised words after one are a name, no
+#: place and no typo ("Deputy Rick Castro" is no Orick, "Sgt. Julian Ruiz" no Julian).
+#: A short title counts only with its period ("Sen. Clemente", not a misspelt "San Clemente").
+_TITLES = ("Deputy|Officer|Sergeant|Detective|Lieutenant|Captain|Corporal|Agent|Investigator|Trooper|"
+           "Judge|Justice|Senator|Assemblymember|Assemblyman|Assemblywoman|Mayor|Supervisor|"
+           "Councilmember|Councilman|Councilwoman")
+_SHORT_TITLES = "Sgt|Det|Lt|Capt|Cpl|Mr|Mrs|Ms|Dr|Sen|Rep|Insp"
+_PERSON = re.compile(rf"\b(?:(?:{_TITLES})\b|(?:{_SHORT_TITLES})\.)\s*((?:[A-Z][a-z'’-]+\s+){{0,2}}[A-Z][a-z'’-]+)")
+#: After a town's name written with a capital, words that make it the town's police or
+#: sheriff's station ("the Vista Sheriff's Station", "Commerce Police"): the town.
+_AGENCY_AFTER = r"\s+(?:Sheriff|Police|PD)\b"
+#: Spanish articles that, capitalised before a name, make a longer name the
+#: gazetteer lacks ("El Camino", a road; not the town of Camino).
+_SPANISH_ARTICLES = frozenset({"el", "la", "los", "las", "del"})
+#: "LA" ending a text after "in"/"from"/"to"...: Los Angeles, not Louisiana.
+_AFTER_LEAD_LA = re.compile(r"\b(?:in|near|at|from|to|into|outside|around|greater|downtown|metro|south|east)\s+LA\W*$", re.I)
+#: Words after "counties" that make them the several counties around a place
+#: ("counties surrounding Santa Clara", "the counties near Fresno").
+_SURROUNDING = frozenset({"surrounding", "around", "near", "nearby", "neighboring", "neighbouring",
+                          "bordering", "adjacent", "outlying", "adjoining", "other"})
 #: A town named for a saint, followed (directly or after one word) by one of these,
 #: names a parish or a ministry, which may be in any town ("Santa Clara Parish", Oxnard).
 _SAINT_WORDS = frozenset({"san", "santa", "santo", "saint", "sainte"})
@@ -431,7 +470,8 @@ class _Match:
     whole_segment: bool
     whole_text: bool
     distance: int = 0
-    weak: bool = False  # a short nickname at the end of free text ("motel SF")
+    weak: bool = False  # a short nickname out of a place position ("motel SF", "the L.A. Madam"):
+    # it gives way to any other Californian place or county the text names
     words: str = ""  # the words of the text it came from
     pair: str = ""  # for "Place, State": why the place is read in that state
 
@@ -500,6 +540,8 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
     found: list[_Match] = []
     refused: list[tuple[int, int, str, str]] = []
     longer: list[tuple[int, int]] = []
+    persons = _person_spans(tokens)
+    tokens.refused.extend(persons)
     words = tokens.words
     for start in range(n):
         if not words[start]:
@@ -528,17 +570,23 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
                     reason = "a broadcaster's station name"  # "(CBS SF)", "NBC Bay Area"
                 if reason is None and nxt in _HOTEL_CHAINS.get(key, ()):
                     reason = "a hotel chain's name"  # "La Quinta Inn" in any town
+                capitals = key in _CAPITAL_NICKNAMES and _written_in_capitals(tokens, key)
                 if reason is None and key in NICKNAME_KEYS and not whole_segment:
                     lead = prev if not key.startswith("the ") else (
                         tokens.raw[start - 1] if start > 0 else "")
                     at_end = bool(covered) and covered[-1] == content_idx[-1] and len(key) <= 3
-                    if nxt == "of" or (start > 0 and tokens.hyphened[start - 1]) or tokens.hyphened[stop - 1]:
+                    if nxt == "of" or (start > 0 and tokens.hyphened[start - 1]) or (
+                            tokens.hyphened[stop - 1] and not capitals):  # "cul-de-sac"; "LA-based" is LA
                         reason = "a nickname inside other words"
-                    elif lead not in _NICKNAME_LEADS and not at_end and nxt not in _AGENCY_WORDS:
+                    elif lead not in _NICKNAME_LEADS and not at_end and nxt not in _AGENCY_WORDS \
+                            and not capitals:
                         reason = "a nickname only counts alone or after 'in'"
                 if reason is None and not cands[0].is_california and not whole_segment \
-                        and not _is_region(cands[0], key) and prev and prev not in _LEADS:
-                    reason = "part of a longer name"
+                        and not _is_region(cands[0], key) and prev and prev not in _LEADS and not prev.isdigit():
+                    reason = "part of a longer name"  # not "a 2013 Portland study"
+                if reason is None and any(a <= start and stop <= b for a, b in persons):
+                    reason = "a person's name (after a title)"
+                    street = True  # nor any typo read into it ("Deputy Rick Castro" is no Orick)
                 if reason is None:
                     reason = _common_noun_or_longer_name(tokens, start, stop, key, gaz)
                     street = reason is not None
@@ -554,11 +602,12 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
             if not whole_segment:
                 after_preposition = start > 0 and tokens.raw[start - 1] in _PREPOSITIONS
                 at_end = bool(covered) and covered[-1] == content_idx[-1]
-                if key in COMMON_WORDS and not _in_place_position(tokens, start, stop):
+                if key in COMMON_WORDS and not _in_place_position(tokens, start, stop) \
+                        and not _names_an_agency(tokens, start, stop, cands):
                     continue  # "Likely", "Weed" inside other words need "in"/"near"
-                if len(key) <= 3 and not (after_preposition or at_end or nxt in _AGENCY_WORDS):
+                if len(key) <= 3 and not (after_preposition or at_end or nxt in _AGENCY_WORDS or capitals):
                     continue  # "LA", "OC" likewise, or last
-                weak = len(key) <= 3 and not after_preposition
+                weak = len(key) <= 3 and not after_preposition or capitals and prev not in _NICKNAME_LEADS
             found.append(_Match(start, stop, key, _side(cands, tokens.ca_marker),
                                 whole_segment, whole_text, weak=weak,
                                 words=" ".join(tokens.raw[start:stop])))
@@ -587,6 +636,10 @@ def _common_noun_or_longer_name(tokens: _Tokens, start: int, stop: int, key: str
     prev = tokens.raw[start - 1] if start > 0 else ""
     if stop - start == 1 and prev in _DETERMINERS and tokens.raw[start] in _lower_only(tokens.text):
         return "a common noun (lower case after an article)"
+    cands = gaz.names[key]
+    if all(c.kind == "place" and c.weight == 0 and c.is_california for c in cands) \
+            and set(tokens.raw[start:stop]) <= _lower_only(tokens.text):
+        return "common words (a neighbourhood's or landmark's name, written in lower case)"  # "beef tenderloin"
     nxt = tokens.raw[stop] if stop < len(tokens.raw) and tokens.segment[stop] == tokens.segment[start] else ""
     if stop - start == 1 and _MIDDLE_INITIAL.search(tokens.text) and re.search(
             rf"\b{re.escape(tokens.raw[start])}\s+[A-Z]\.\s+[A-Z][a-z]", tokens.text, re.I):
@@ -596,7 +649,52 @@ def _common_noun_or_longer_name(tokens: _Tokens, start: int, stop: int, key: str
         return "a saint's name (a church's or a ministry's)"  # "the Santa Maria Urban Ministry" in San Jose
     if nxt == "village" and f"{key} village" not in gaz.names:
         return f"part of a longer name ('{' '.join(tokens.raw[start:stop + 1])}')"
+    if prev in _SPANISH_ARTICLES and f"{prev} {key}" not in gaz.names and re.search(
+            rf"\b{prev.title()}\s+(?i:{re.escape(tokens.raw[start])})\b", tokens.text):
+        return f"part of a longer name ('{' '.join(tokens.raw[start - 1:stop])}')"  # "El Camino", a road
     return None
+
+
+def _written_in_capitals(tokens: _Tokens, key: str) -> bool:
+    """Whether the nickname ``key`` is written in capitals or with its periods
+    everywhere the text has its letters, in a text not all in capitals ("The L.A.
+    sun", "SF massage parlors"; not "la casa", nor a headline in capitals)."""
+    text = tokens.text
+    if text.isupper():
+        return False
+    letters = re.escape(key)
+    written = len(re.findall(rf"(?<![\w.])(?:{_CAPITAL_NICKNAMES[key]})(?![\w])", text))
+    return written > 0 and written == len(re.findall(rf"(?<![\w.])(?i:{letters}|{'.'.join(key)}\.)(?![\w])", text))
+
+
+def _person_spans(tokens: _Tokens) -> list[tuple[int, int]]:
+    """Token spans of people's names after a title ("Deputy Rick Castro", "Sgt. Julian
+    Ruiz"), in a text that is not all in one case."""
+    text = tokens.text
+    if text.isupper() or text.islower() or _PERSON.search(text) is None:
+        return []
+    spans = []
+    for found in _PERSON.finditer(text):
+        name = raw_tokens(found.group(1))
+        title = raw_tokens(found.group(0))[: -len(name)]
+        for i in range(len(tokens.raw) - len(name) - len(title) + 1):
+            first = i + len(title)
+            if tokens.raw[i:first] == title and tokens.raw[first:first + len(name)] == name:
+                spans.append((first, first + len(name)))
+    return spans
+
+
+def _names_an_agency(tokens: _Tokens, start: int, stop: int, cands: tuple[Candidate, ...]) -> bool:
+    """A town of one county, named by a common word and written with a capital before
+    "Sheriff('s)"/"Police"/"PD", names that town's station ("the Vista Sheriff's Station")."""
+    if len({c.county_fips for c in cands}) != 1 or not cands[0].is_california or cands[0].kind != "place":
+        return False
+    nxt = tokens.raw[stop] if stop < len(tokens.raw) else ""
+    if nxt not in _AGENCY_WORDS:
+        return False
+    words = r"\W+".join(re.escape(w) for w in tokens.raw[start:stop])
+    found = re.search(rf"\b(?i:{words})(?=['’]?s?{_AGENCY_AFTER})", tokens.text)
+    return found is not None and found.group(0)[0].isupper()
 
 
 def _in_place_position(tokens: _Tokens, start: int, stop: int) -> bool:
@@ -800,6 +898,10 @@ def _resolve_place(match: _Match, hints: set[str], *, base: float,
     if hinted:
         cand = hinted[0]
         confidence = min(cand.confidence, base) + (0.05 if len(counties) == 1 else 0.0)
+    elif len(counties) > 1 and any(c.kind == "place" and c.weight == 0 for c in cands):
+        listed = " or ".join(sorted({_county_name(c.county_fips or "") for c in cands}))
+        return _empty_result(f"'{match.words}' names a town and a neighbourhood or landmark in different "
+                             f"counties ({listed}); not guessing which")  # "Oak Park": Ventura's or Sacramento's
     elif len(counties) > 1:
         cand = cands[0]
         total = sum(c.weight for c in cands) or 1.0
@@ -1006,6 +1108,8 @@ def _choose(matches: list[_Match], text: str, role: str, *, note: str | None = N
         if len(hints) > 1:
             names = ", ".join(sorted(_county_name(h) for h in hints))
             return _empty_result(f"the text names more than one county ({names}); not guessing which")
+        if any(m.weak for m in places) and any(not m.weak for m in ca):
+            places = [m for m in places if not m.weak]  # "the L.A. crew took her to Fresno": Fresno
         if places:
             clash = _county_or_town(places, tokens, hints)
             if clash is not None:
@@ -1102,6 +1206,25 @@ def _find_regions(tokens: _Tokens, matches: list[_Match]) -> list[_Region]:
                 and tokens.segment[m.stop] == tokens.segment[m.start]:
             found.append(_Region(m.start, m.stop + 1, " ".join(raw[m.start:m.stop + 1]),
                                  frozenset(c.county_fips or "" for c in m.cands if c.is_california)))
+    return found + _surrounding_counties(tokens, matches)
+
+
+def _surrounding_counties(tokens: _Tokens, matches: list[_Match]) -> list[_Region]:
+    """"counties surrounding Santa Clara", "the counties around Fresno": the counties
+    around a place, not its own, several (a region spanning the place's name). "Humboldt
+    and surrounding counties" is left to name Humboldt, where the text centres it."""
+    raw, n = tokens.raw, len(tokens.raw)
+    found: list[_Region] = []
+    for k in (i for i, r in enumerate(raw) if r == "counties"):
+        j = k + 1
+        if j >= n or raw[j] not in _SURROUNDING:
+            continue
+        j += 1
+        while j < n and raw[j] in ("to", "the"):
+            j += 1
+        after = next((m for m in matches if m.start == j and m.is_california), None)
+        if after is not None and tokens.segment[after.start] == tokens.segment[k]:
+            found.append(_Region(k, after.stop, " ".join(raw[k:after.stop]), None))
     return found
 
 
@@ -1146,7 +1269,9 @@ def _region_conflict(regions: list[_Region], matches: list[_Match], tokens: _Tok
 
 def _plural_counties(tokens: _Tokens, matches: list[_Match], gaz: Gazetteer) -> list[_Match]:
     """Names before "counties" are counties: "San Diego and Imperial counties",
-    "Kern, Tulare and Kings counties" (two or more counties: not one answer)."""
+    "Kern, Tulare and Kings counties" (two or more counties: not one answer). A
+    state's name alone before it names that state's counties ("rural Nevada
+    counties"; "Placer and Nevada counties" are two Californian ones)."""
     if "counties" not in tokens.raw:
         return matches
     raw = tokens.raw
@@ -1164,6 +1289,12 @@ def _plural_counties(tokens: _Tokens, matches: list[_Match], gaz: Gazetteer) -> 
             if hit is None:
                 break
             start, cands = hit
+            state = [c for c in gaz.names.get(tokens.key(start, stop), ()) if c.kind == "state"]
+            if state and stop == k and (start == 0 or raw[start - 1] not in ("and", "or")) \
+                    and start not in tokens.after_comma:
+                found.append(_Match(start, k + 1, tokens.key(start, stop), (state[0],), False, False,
+                                    words=" ".join(raw[start:k + 1])))  # "rural Nevada counties": the state's
+                break
             found.append(_Match(start, stop, f"{tokens.key(start, stop)} county", cands, False, False,
                                 words=" ".join(raw[start:stop])))
             j = start - 1
@@ -1254,8 +1385,8 @@ def _explicit_region(text: str, tokens: _Tokens, gaz: Gazetteer,
     if last in _AMBIGUOUS_CODES:
         if not re.search(rf"\b{last.upper()}\b\W*[\d\s-]*$", text):
             return None
-        if len(raw) == 1 and last in ("la", "co"):
-            return None
+        if len(raw) == 1 and last in ("la", "co") or last == "la" and _AFTER_LEAD_LA.search(text):
+            return None  # "drive down from LA": Los Angeles, as "Shreveport, LA" is not
         before = " ".join(w for w in expand_tokens(raw[:-1]) if w)
         if last in ("co", "la") and before and (
             before + " county" in gaz.names

@@ -358,10 +358,13 @@ def test_a_region_of_several_counties_is_no_county(text: str) -> None:
 
 def test_sierra_county_with_its_word_and_the_inland_empire_convention() -> None:
     assert geocode("a deputy in Sierra County")["county_fips"] == "06091"
-    # the project's own convention, kept: two counties read as Riverside at low confidence
-    result = geocode("the Inland Empire")
-    assert (result["county_fips"], result["precision"]) == ("06065", "county")
-    assert result["confidence"] < 0.5
+    # the convention since branch georules7: two counties (Riverside and San
+    # Bernardino), a region like the others, never one county (it was Riverside)
+    for text in ("the Inland Empire", "the IE", "a motel in the Inland Empire"):
+        result = geocode(text)
+        assert _no_county(result), result
+        assert "region of several counties" in result["error"]
+    assert geocode("the Inland Empire city of Fontana")["county_fips"] == "06071"
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,10 @@ counties, regions of several counties, highway names; branch geo-rules): 106/112
 1/152 wrong (0.7 %, the target met), 25/35. Fifth, after rules written against the
 misses of sets 2-5 (branch geo-rules6: landmarks the place list lacks, 'the Valley' a
 region, counties of the neighbouring states, large US cities, nationalities...):
-108/112 right (96.4 %), 0/152 wrong, 30/35 outside handled. Tuned on: not an honest figure.
+108/112 right (96.4 %), 0/152 wrong, 30/35 outside handled. Sixth, after rules written
+against the misses of set 6 (branch georules7: nicknames in capitals, neighbourhoods,
+regions...): 109/112 right (97.3 %, the target met: 'the L.A. law firm' now placed), 0/152
+wrong, 30/35 outside handled. Tuned on: not an honest figure.
 
 Set 3 (``geocode_fresh_holdout_3.csv``, frozen at eb4382f; 379 phrases, 165 pages,
 built 2026-12-05 by a developer who never ran the geocoder or read its rules).
@@ -54,7 +57,8 @@ phrases, then measured here: 174/187 right (93.0 %), 0/277 wrong (the target met
 geo-rules6: landmarks such as the Otay Mesa port of entry and the San Onofre checkpoint,
 broadcaster datelines, cross streets with ordinal words, court citations, a saint's
 possessive, capital postal codes, more US cities and countries): 185/187 right (98.9 %,
-the target met), 0/277 wrong, 79/102 outside handled. Tuned on: not an honest figure.
+the target met), 0/277 wrong, 79/102 outside handled; unchanged after branch georules7.
+Tuned on: not an honest figure.
 
 Set 4 (``geocode_fresh_holdout_4.csv``, frozen at 700be26; 160 phrases, 61 pages): a
 second developer built 203 rows in parallel with set 3, without sight of it or of
@@ -67,7 +71,10 @@ Tuned on since (branch geo-rules6: a 'Border Patrol checkpoint' is not its town,
 two checkpoints are landmarks in San Diego County, no typo into a neighbourhood's name,
 a saint's name before a church word is no town, nationalities name their country):
 79/82 right (96.3 %), 2/125 wrong (1.6 %: the convention and 'Oak Park'), 33/35 outside
-handled. Tuned on: not an honest figure.
+handled. After branch georules7 (the Inland Empire a region of two counties, the
+Fruitvale and Sacramento's Oak Park among the neighbourhoods): 80/82 right (97.6 %, the
+target met), 0/125 wrong (the target met; 'Oak Park' now rejected as Ventura's town or
+Sacramento's neighbourhood), 33/35 outside handled. Tuned on: not an honest figure.
 
 Set 5 (``geocode_fresh_holdout_5.csv``, frozen at 62b4946; 245 phrases, 88 pages,
 built 2026-12-05 by a developer who never ran the geocoder or read its rules; its
@@ -84,7 +91,9 @@ lower-case word, a county's name that is a smaller town elsewhere, a capitalised
 hotel chains, people's names, agencies, more countries and cities): 155/159 right
 (97.5 %, the target met), 1/205 wrong (0.5 %, the target met: the Inland Empire
 convention), 33/40 outside handled; 'San Joaquin' alone is now rejected, not guessed.
-Tuned on: not an honest figure. The next untouched set gives the honest figure.
+After branch georules7 (the Inland Empire a region of two counties, no longer the
+project's convention of Riverside): 155/159 right, 0/205 wrong, 33/40 outside handled.
+Tuned on: not an honest figure.
 
 Set 6 (``geocode_fresh_holdout_6.csv``, frozen at cd8d3e8; 262 phrases, 81 pages,
 built 2026-12-05 by a developer who never ran the geocoder or read its rules, in
@@ -93,7 +102,26 @@ it). First evaluation (2026-12-05, main after merging geo-rules6): 149/156 right
 (95.5 %), 4/215 wrong (1.9 %), 42/47 outside handled. All three targets missed
 again, by less than set 5's first evaluation (95.6 %, 2.9 %, 28/40): the misses are
 new kinds ('L.A.' as an adjective, 'SF', 'Nevada counties', a sheriff's station
-named for a city, regions such as 'the Monterey Bay region').
+named for a city, regions such as 'the Monterey Bay region'). Since then a tuning set:
+rules were written against its classes of miss (branch georules7, 2026-12-05: city
+nicknames in capitals or with periods wherever they stand, giving way to any other place;
+'from LA' at the end is Los Angeles; 44 well-known neighbourhoods of San Francisco, Los
+Angeles, San Diego, Oakland, San Jose, Sacramento and Fresno in ``ca_landmarks.csv``; a
+common-word town before its Sheriff/Police; a person's name after a title is no place
+and no typo; 'El Camino' a road; the Monterey Bay, the Tri-Valley, the Antelope Valley,
+'counties surrounding X' and the Inland Empire regions of several counties; a state's
+name alone before 'counties'; an out-of-state city after any preposition or a year;
+nationalities in the plural), tested with invented phrases in
+``tests/test_geocode_rules.py``, then measured here: 156/156 right (100 %), 0/215 wrong,
+47/47 outside handled, every target met. Tuned on: not an honest figure. The next
+untouched set gives the honest figure.
+
+The Inland Empire (Riverside and San Bernardino counties) is, since branch georules7,
+a region of two counties like the Bay Area: named alone it is rejected, and it only
+says where a place is that it holds ("the Inland Empire city of Fontana"). It was the
+project's one exception (Riverside County at a low confidence); the builders of sets 4
+and 5 and of the real-text set all labelled it as no one county, and the labelled set's
+'the IE' is now a row with no county.
 """
 
 from __future__ import annotations
@@ -131,13 +159,8 @@ HOLDOUTS = {
     ),
     "set 2": Holdout(
         file="geocode_fresh_holdout_2.csv", earlier=("geocode_real_text.csv", "geocode_fresh_holdout.csv"),
-        min_rows=120, min_pages=50, floor=(112, 152, 35, 108, 0, 30),
+        min_rows=120, min_pages=50, floor=(112, 152, 35, 109, 0, 30),
         misses={
-            "right county": (
-                "tuned on (branch geo-rules6): 108/112 right (96.4 %), 4 rejected (Travis Air Force Base and "
-                "CSU Channel Islands now placed): 'the Jacumba Wilderness region near Ocotillo' (San Diego and "
-                "Imperial named), 'the L.A. law firm' (a nickname set aside), Little Saigon (not in the "
-                "gazetteer; Westminster's or San Jose's), 'Casita Springs' (Casitas Springs, not read as a typo)"),
             "outside": (
                 "tuned on (branch geo-rules6): 30/35 places outside California handled ('Washoe County "
                 "jail', 'Lane County', 'former Medford resident', 'in Baltimore', Seattle's Chinatown now "
@@ -171,18 +194,8 @@ HOLDOUTS = {
         file="geocode_fresh_holdout_4.csv",
         earlier=("geocode_real_text.csv", "geocode_fresh_holdout.csv", "geocode_fresh_holdout_2.csv",
                  "geocode_fresh_holdout_3.csv"),
-        min_rows=150, min_pages=50, floor=(82, 125, 35, 79, 2, 33),
+        min_rows=150, min_pages=50, floor=(82, 125, 35, 80, 0, 33),
         misses={
-            "right county": (
-                "tuned on (branch geo-rules6): 79/82 right (96.3 %; the San Clemente and Temecula "
-                "checkpoints now in San Diego County from ca_landmarks.csv), 2 rejected: 'the Fruitvale "
-                "District' (an Oakland neighbourhood the gazetteer lacks; no longer a misspelt Fruitdale), "
-                "'De Luz Canyon Road near Murietta' (two edits from Murrieta); 1 in another county: 'Oak Park' "
-                "(Sacramento's neighbourhood) as Oak Park in Ventura County"),
-            "wrong county": (
-                "tuned on (branch geo-rules6): 2/125 wrong (1.6 %; first evaluation 6): 'the Inland Empire' "
-                "as Riverside (the project's own convention, kept and documented in "
-                "geo._gazetteer.NICKNAMES; two counties) and 'Oak Park' as Ventura County"),
             "outside": (
                 "tuned on (branch geo-rules6): 33/35 places outside California handled (the three 'Mexican "
                 "national(ity)' phrases and 'Irving, TX' now kept): rejected without a state or country "
@@ -194,7 +207,7 @@ HOLDOUTS = {
         file="geocode_fresh_holdout_5.csv",
         earlier=("geocode_real_text.csv", "geocode_fresh_holdout.csv", "geocode_fresh_holdout_2.csv",
                  "geocode_fresh_holdout_3.csv", "geocode_fresh_holdout_4.csv"),
-        min_rows=200, min_pages=80, floor=(159, 205, 40, 155, 1, 33),
+        min_rows=200, min_pages=80, floor=(159, 205, 40, 155, 0, 33),
         misses={
             "outside": (
                 "tuned on (branch geo-rules6): 33/40 places outside California handled (Dubai twice, Iraq, "
@@ -209,23 +222,10 @@ HOLDOUTS = {
         file="geocode_fresh_holdout_6.csv",
         earlier=("geocode_real_text.csv", "geocode_fresh_holdout.csv", "geocode_fresh_holdout_2.csv",
                  "geocode_fresh_holdout_3.csv", "geocode_fresh_holdout_4.csv", "geocode_fresh_holdout_5.csv"),
-        min_rows=250, min_pages=80, floor=(156, 215, 47, 149, 4, 42),
-        misses={
-            "right county": (
-                "first evaluation (main after geo-rules6): 149/156 right (95.5 %), 6 rejected: 'L.A.' and "
-                "'LA' outside a place position ('the L.A. Madam', 'The L.A. sun', 'drive down from LA'), "
-                "'SF massage parlors', the Tenderloin and Mission Valley (neighbourhoods the gazetteer "
-                "lacks); 1 in another county: 'the Vista Sheriff's Station' (San Diego) as Humboldt"),
-            "wrong county": (
-                "first evaluation: 4/215 wrong (1.9 %): 'the Vista Sheriff's Station' as Humboldt, "
-                "'Stockton Boulevard, Del Paso and El Camino' (Sacramento streets) as El Dorado, "
-                "'the Monterey Bay region' (two counties) as Monterey, 'counties surrounding Santa Clara' "
-                "as Santa Clara"),
-            "outside": (
-                "first evaluation: 42/47 places outside California handled. Placed inside California: "
-                "'Nevada counties' twice, as Nevada County; rejected without a state or country kept: "
-                "'above Las Vegas', 'a 2013 Portland study' (Oregon), 'South Koreans'"),
-        },
+        min_rows=250, min_pages=80, floor=(156, 215, 47, 156, 0, 47),
+        # first evaluation (main after geo-rules6): 149/156 right, 4/215 wrong, 42/47 outside, every
+        # target missed; tuned on since (branch georules7, the docstring): every target met
+        misses={},
     ),
 }
 
