@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -124,7 +125,8 @@ def _cell_reads(
     for period in PERIODS:
         for res in res_levels:
             def under(chosen: tuple[str, ...], period: Filters = period, res: int = res) -> pd.Series:
-                return _whole_cells(cells.cell_counts(viewer, dataclasses.replace(period, **{field: chosen}), res=res), res)
+                only: dict[str, Any] = {field: chosen}  # record_types or source_kinds
+                return _whole_cells(cells.cell_counts(viewer, dataclasses.replace(period, **only), res=res), res)
 
             every = _whole_cells(cells.cell_counts(viewer, period, res=res), res)
             yield every, _cell_truth(path, period, res, field, domain_only=domain_only), under
