@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
-from pathlib import Path
-
 import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from query import intake
 from query.suppression import max_visible_count_below_k
 from query.viewer import Viewer
-from routes import settings, warehouse
+from routes import settings
 from routes.errors import AccessDenied
-from tests.support.warehouse_fixture import make_small_warehouse
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.apptest import page_app, page_script
+from tests.support.warehouse_fixture import add_quarantined_batch, make_small_warehouse
 
 ADMIN = Viewer("root", "admin")
 LA_ANALYST = Viewer("ana", "analyst", "la")
@@ -31,17 +27,7 @@ VOLUMES = ["rows_read", "loaded", "updated", "duplicates", "quarantined"]
 def wh(tmp_env):
     path = settings.warehouse_path()
     make_small_warehouse(path, n=600, seed=3)
-    with warehouse.write_snapshot(path=path) as con:
-        con.execute(
-            "INSERT INTO batches VALUES ('b-la', 'lapd', 'lapd.csv', 'y', 'p.toml', ?, ?, 5, 2, 0, 0, 3)",
-            [datetime(2026, 1, 2), datetime(2026, 1, 2)],
-        )
-        for n, reasons in enumerate([["bad_date"], ["bad_date", "bad_count"], ["outside_california"]]):
-            con.execute(
-                "INSERT INTO quarantine VALUES ('lapd', 'b-la', ?, ?, ?, ?)",
-                [n + 1, reasons, json.dumps({"CaseID": f"Q{n}", "Phone": "ab" * 32}),
-                 datetime(2026, 1, 2)],
-            )
+    add_quarantined_batch(path)
     return path
 
 
@@ -130,17 +116,8 @@ def test_unknown_source(wh):
         intake.source_batches(ADMIN, "nope")
 
 
-def _page(viewer: Viewer):
-    import time
-
-    from streamlit.testing.v1 import AppTest
-
-    from ui import session
-
-    at = AppTest.from_file(str(REPO / "pages" / "data_intake.py"), default_timeout=60)
-    at.session_state[session.VIEWER_KEY] = viewer
-    at.session_state[session.LAST_ACTIVE_KEY] = time.time()
-    return at.run()
+def _page(viewer: Viewer) -> AppTest:
+    return page_app(page_script("data_intake.py"), viewer, timeout=60).run()
 
 
 def test_page_renders_for_admin_and_shows_quarantine_when_asked(wh):

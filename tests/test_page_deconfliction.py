@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -11,19 +10,14 @@ from streamlit.testing.v1 import AppTest
 from pipelines import operations
 from query import matches
 from query.viewer import Viewer
-from routes import settings
+from tests.support.apptest import page_app, page_script
 from tests.support.deconfliction_fixture import IDENTIFIERS, build_warehouse
 
-PAGE = str(settings.REPO_ROOT / "pages" / "deconfliction.py")
+PAGE = page_script("deconfliction.py")
 
 
 def _page(viewer: Viewer) -> AppTest:
-    from ui import session
-
-    app = AppTest.from_file(PAGE, default_timeout=30)
-    app.session_state[session.VIEWER_KEY] = viewer
-    app.session_state[session.LAST_ACTIVE_KEY] = time.time()
-    return app.run()
+    return page_app(PAGE, viewer, timeout=30).run()
 
 
 @pytest.fixture

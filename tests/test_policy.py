@@ -9,10 +9,7 @@ compares role names; ``docs/ACCESS.md``'s table is the policy's.
 from __future__ import annotations
 
 import inspect
-import json
 import re
-import time
-from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -25,11 +22,12 @@ from query.filters import Filters
 from query.policy import POLICY, Capability
 from query.suppression import max_visible_count_below_k
 from query.viewer import ROLES, Viewer
-from routes import settings, warehouse
+from routes import settings
 from routes.errors import AccessDenied
+from tests.support.apptest import page_app, page_script
 from tests.support.deconfliction_fixture import build_warehouse as build_deconfliction
 from tests.support.readers import discover_readers, plain_kwargs, viewers_from_policy
-from tests.support.warehouse_fixture import make_small_warehouse
+from tests.support.warehouse_fixture import add_quarantined_batch, make_small_warehouse
 
 REPO = Path(__file__).resolve().parent.parent
 NEW_ROLE = "auditor"
@@ -99,12 +97,7 @@ def test_a_role_without_an_entry_cannot_become_a_viewer(unlisted_role: str) -> N
 def small_warehouse(tmp_env: Path) -> pd.DataFrame:
     path = settings.warehouse_path()
     out = make_small_warehouse(path, n=600, seed=3)
-    with warehouse.write_snapshot(path=path) as con:
-        con.execute("INSERT INTO batches VALUES ('b-la', 'lapd', 'lapd.csv', 'y', 'p.toml', ?, ?, 5, 2, 0, 0, 3)",
-                    [datetime(2026, 1, 2), datetime(2026, 1, 2)])
-        for n, reasons in enumerate([["bad_date"], ["bad_date", "bad_count"], ["outside_california"]]):
-            con.execute("INSERT INTO quarantine VALUES ('lapd', 'b-la', ?, ?, ?, ?)",
-                        [n + 1, reasons, json.dumps({"CaseID": f"Q{n}"}), datetime(2026, 1, 2)])
+    add_quarantined_batch(path)
     from pipelines.build import build_warehouse
 
     build_warehouse(warehouse_path=path)
@@ -142,15 +135,8 @@ def test_a_role_without_an_entry_is_refused_by_the_cli(unlisted_role: str, small
 
 @pytest.mark.slow  # every page under AppTest
 def test_a_role_without_an_entry_sees_nothing_on_any_page(unlisted_role: str, small_warehouse: pd.DataFrame) -> None:
-    from streamlit.testing.v1 import AppTest
-
-    from ui import session
-
     for page in sorted((REPO / "pages").glob("*.py")):
-        at = AppTest.from_file(str(page), default_timeout=120)
-        at.session_state[session.VIEWER_KEY] = _unchecked_viewer(unlisted_role)
-        at.session_state[session.LAST_ACTIVE_KEY] = time.time()
-        at.run()
+        at = page_app(str(page), _unchecked_viewer(unlisted_role), timeout=120).run()
         shown = [d.value for d in at.dataframe if len(d.value)] + [m.value for m in at.metric]
         assert not shown, f"pages/{page.name} showed data to a role without a policy entry: {shown[:1]}"
         assert not [e for e in at.exception if "AccessDenied" not in e.message], f"pages/{page.name}: {at.exception}"
@@ -195,15 +181,8 @@ def test_a_new_aggregate_only_role_sees_no_small_deconfliction_count(aggregate_r
 
 def test_a_new_aggregate_only_role_sees_no_small_count_on_the_pages(aggregate_role: Viewer,
                                                                     small_warehouse: pd.DataFrame) -> None:
-    from streamlit.testing.v1 import AppTest
-
-    from ui import session
-
     for page in ("data_intake.py", "deconfliction.py"):
-        at = AppTest.from_file(str(REPO / "pages" / page), default_timeout=120)
-        at.session_state[session.VIEWER_KEY] = aggregate_role
-        at.session_state[session.LAST_ACTIVE_KEY] = time.time()
-        at.run()
+        at = page_app(page_script(page), aggregate_role, timeout=120).run()
         assert not at.exception, f"pages/{page}: {at.exception}"
         for frame in (d.value.drop(columns=["Files", "batches"], errors="ignore") for d in at.dataframe):
             numbers = frame.apply(lambda s: pd.to_numeric(s.astype(str).str.replace(",", ""), errors="coerce"))

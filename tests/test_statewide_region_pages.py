@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date
 from pathlib import Path
 
@@ -13,11 +12,12 @@ from streamlit.testing.v1 import AppTest
 from pipelines import build
 from query.viewer import Viewer
 from routes import settings
+from tests.support.apptest import page_app, page_script
 from tests.support.exact_path import exact_viewer, read_the_whole_warehouse
 from tests.support.warehouse_fixture import make_small_warehouse
 
-STATEWIDE = str(settings.REPO_ROOT / "pages" / "statewide.py")
-REGION = str(settings.REPO_ROOT / "pages" / "region.py")
+STATEWIDE = page_script("statewide.py")
+REGION = page_script("region.py")
 LEADER = Viewer("lee", "leadership")
 #: Reads the exact path over every record of the fixture (tests/support/exact_path.py): the page's exact numbers
 #: and its "not built" notes are checked through it. In the product the exact path serves an analyst's
@@ -40,14 +40,7 @@ def built(tmp_env: Path) -> Path:
 
 
 def _page(script: str, viewer: Viewer = LEADER, *, params: dict[str, str] | None = None) -> AppTest:
-    from ui import session
-
-    app = AppTest.from_file(script, default_timeout=60)
-    app.session_state[session.VIEWER_KEY] = viewer
-    app.session_state[session.LAST_ACTIVE_KEY] = time.time()
-    for key, value in (params or {}).items():
-        app.query_params[key] = value
-    return app.run()
+    return page_app(script, viewer, params=params, timeout=60).run()
 
 
 def _text(app: AppTest) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 import tomllib
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from query import audit
 from query.viewer import Viewer
 from routes import safe_output, settings
+from tests.support.apptest import page_app, page_script
 from tests.support.deconfliction_fixture import IDENTIFIERS, build_warehouse
 
 ADMIN = Viewer("root", "admin")
@@ -32,12 +32,7 @@ def test_the_built_in_table_export_is_off() -> None:
 
 
 def _page(name: str, viewer: Viewer) -> AppTest:
-    from ui import session
-
-    app = AppTest.from_file(str(settings.REPO_ROOT / "pages" / name), default_timeout=60)
-    app.session_state[session.VIEWER_KEY] = viewer
-    app.session_state[session.LAST_ACTIVE_KEY] = time.time()
-    return app.run()
+    return page_app(page_script(name), viewer, timeout=60).run()
 
 
 @pytest.fixture()

@@ -7,6 +7,7 @@ two cores its first frame needs. These charts are plain SVG images (``st.image``
 like the period histogram): a line per series, gaps where a month is hidden.
 ``st.html`` would strip SVG, so there are no per-point tooltips; the figures
 themselves are in the tables and headline numbers beside them.
+:func:`show_line_chart` draws one on a page, or says that every month is hidden.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import html
 import math
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 import pandas as pd
+import streamlit as st
 
 #: Okabe-Ito colours (distinguishable under the common colour-vision deficiencies).
 SERIES_COLOURS = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#7f7f7f", "#f0e442")
@@ -138,3 +141,17 @@ def line_chart_svg(
             parts.append(f'<text x="{lx + 14}" y="11">{html.escape(name)}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def show_line_chart(frame: pd.DataFrame, *, alt: str, all_hidden: str, series: str | None = None,
+                    y: str = "records", **svg_options: Any) -> None:
+    """Draw :func:`line_chart_svg` of ``frame`` (``alt`` its text for screen readers), or ``all_hidden`` if every value is hidden.
+
+    With ``series``, a series every value of which is hidden is left out (nothing to draw, no legend entry).
+    """
+    if series is not None:
+        frame = frame[frame.groupby(series)[y].transform(lambda values: values.notna().any()).astype(bool)]
+    if frame[y].notna().any():
+        st.image(line_chart_svg(frame, series=series, y=y, **svg_options), width="stretch", alt=alt)
+    else:
+        st.info(all_hidden)

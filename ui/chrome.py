@@ -10,8 +10,8 @@ import html
 import logging
 import re
 import uuid
-from collections.abc import Callable, Sequence
-from datetime import date
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
@@ -25,24 +25,13 @@ from query.policy import Capability
 from query.suppression import FilterIsolationError
 from query.viewer import OWN_RECORDS, Viewer
 from routes import settings
-from ui import session
+from routes.errors import RoutesError
+from ui import session, tables
 
 _LOG = logging.getLogger(__name__)
 
-
-def format_period(start: date | None, end: date | None) -> str:
-    """``"Jan 2024 – Dec 2025"``, ``"Mar 2025"`` or ``"all months"``.
-
-    >>> format_period(date(2024, 1, 1), date(2025, 12, 1))
-    'Jan 2024 – Dec 2025'
-    """
-    if start is None and end is None:
-        return "all months"
-    if start and end and (start.year, start.month) == (end.year, end.month):
-        return start.strftime("%b %Y")
-    lo = start.strftime("%b %Y") if start else "start"
-    hi = end.strftime("%b %Y") if end else "latest"
-    return f"{lo} – {hi}"
+#: How a page names a period (written once, in :mod:`ui.tables`).
+format_period = tables.format_period
 
 
 def page_header(title: str, what_it_counts: str, period: str, precision: str, *, viewer: Viewer | None = None) -> None:
@@ -151,16 +140,22 @@ def _count_own_records() -> None:
 SCOPE_WIDGET_KEY = "url_scope"
 
 
-def show_error(error: Exception, *, filters_key: str = "f") -> None:
+def show_error(error: Exception, *, filters_key: str = "f", in_form: bool = False) -> None:
     """A domain error as a user message (pages call this at the edge), then stop the page.
 
-    A county selection the small-cell rules refuse is explained with the counties'
+    The one way a page shows an error it expects (an unexpected one is
+    :func:`run_guarded`'s). With ``in_form``, the error is in what the user has
+    just entered in a form (a planned operation without a place): it reads as an
+    error under the form and the page goes on. A county selection the small-cell rules refuse is explained with the counties'
     names, and two buttons do what the message suggests: add the counties it
     names, or clear the county filter (the period stays as chosen). A filter the
     protected release cannot answer offers an analyst or lead the exact count of
     their own task force's records, where every filter works.
     """
     message = str(error)
+    if in_form:
+        st.error(message)
+        return
     viewer = session.viewer_in_this_run()
     if (isinstance(error, release.ReleaseFilterError) and viewer is not None and viewer.has_record_access
             and viewer.scope != OWN_RECORDS):
@@ -189,19 +184,29 @@ def show_error(error: Exception, *, filters_key: str = "f") -> None:
     st.stop()
 
 
+@contextmanager
+def errors_shown(*kinds: type[Exception]) -> Iterator[None]:
+    """Run the block; an error of ``kinds`` (default :class:`~routes.errors.RoutesError`) is shown
+    by :func:`show_error`, and the page stops there.
+
+    >>> with errors_shown():
+    ...     pass
+    """
+    caught: tuple[type[Exception], ...] = kinds or (RoutesError,)
+    try:
+        yield
+    except caught as error:
+        show_error(error)
+
+
 def count_table(frame: pd.DataFrame, *, label: str = "value", viewer: Viewer | None = None) -> None:
     """A table of counts where hidden values read as :func:`query.release.hidden_text` says, never blank or zero."""
-    shown = frame.drop(columns=[c for c in ("dimension", "suppressed") if c in frame.columns]).copy()
-    hidden = _hidden(viewer)
-    for column in ("records", "victims"):
-        if column in shown.columns:
-            shown[column] = [(hidden if pd.isna(v) else f"{int(v):,}") for v in shown[column]]
-    shown = shown.rename(columns={"value": label})
+    shown = frame.drop(columns=[c for c in ("dimension", "suppressed") if c in frame.columns])
+    counts = [c for c in ("records", "victims") if c in shown.columns]
+    shown = tables.counts_as_text(shown, counts, hidden=_hidden(viewer)).rename(columns={"value": label})
     if viewer is None:
         st.dataframe(shown, hide_index=True, width="stretch")
     else:  # with the audited safe download
-        from ui import tables
-
         tables.show_table(shown, viewer=viewer, name=f"Counts by {label}", hide_index=True, width="stretch")
 
 

@@ -13,12 +13,15 @@ characters removed) and each download writes an audit entry (action
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from maps.colours import hidden_words
+from maps.statewide_maps import count_text
 from query import audit, release
 from query.filters import Filters
 from query.policy import Capability
@@ -28,6 +31,53 @@ from routes.contract.vocabularies import AuditAction
 
 #: The audit action of a table download.
 DOWNLOAD_ACTION = AuditAction.DOWNLOAD_TABLE.value
+
+
+def format_period(start: date | None, end: date | None) -> str:
+    """``"Jan 2024 – Dec 2025"``, ``"Mar 2025"`` or ``"all months"``: how a page names a period.
+
+    >>> format_period(date(2024, 1, 1), date(2025, 12, 1)), format_period(date(2025, 3, 1), date(2025, 3, 1))
+    ('Jan 2024 – Dec 2025', 'Mar 2025')
+    >>> format_period(None, None), format_period(None, date(2025, 3, 1))
+    ('all months', 'start – Mar 2025')
+    """
+    if start is None and end is None:
+        return "all months"
+    if start and end and (start.year, start.month) == (end.year, end.month):
+        return start.strftime("%b %Y")
+    lo = start.strftime("%b %Y") if start else "start"
+    hi = end.strftime("%b %Y") if end else "latest"
+    return f"{lo} – {hi}"
+
+
+def counts_as_text(frame: pd.DataFrame, columns: Sequence[str], *, hidden: str,
+                   only_hidden: bool = False) -> pd.DataFrame:
+    """``frame`` with each of ``columns`` as a table shows a count: ``"1,234"``, or ``hidden`` where it is hidden.
+
+    A hidden count (missing) never reads blank or 0 (:func:`maps.statewide_maps.count_text`).
+    With ``only_hidden``, only the columns that hold a hidden count become text; the
+    others keep their numbers.
+
+    >>> counts_as_text(pd.DataFrame({"rows": [1234, None], "n": [1, 2]}), ["rows", "n"], hidden="suppressed",
+    ...                only_hidden=True).to_dict("list")
+    {'rows': ['1,234', 'suppressed'], 'n': [1, 2]}
+    """
+    shown = frame.copy()
+    for column in columns:
+        if not only_hidden or shown[column].isna().any():
+            shown[column] = [count_text(v, hidden) for v in shown[column]]
+    return shown
+
+
+def counts_pivot(frame: pd.DataFrame, *, index: str, columns: str, values: str, hidden: str) -> pd.DataFrame:
+    """Counts in long form as a wide table: one row per ``index``, one column per ``columns``, "0" where none.
+
+    >>> long = pd.DataFrame({"source_id": ["a", "a", "b"], "reason": ["x", "y", "x"], "rows": [1200, None, 3]})
+    >>> counts_pivot(long, index="source_id", columns="reason", values="rows", hidden="suppressed").to_dict("list")
+    {'source_id': ['a', 'b'], 'x': ['1,200', '3'], 'y': ['suppressed', '0']}
+    """
+    shown = counts_as_text(frame, [values], hidden=hidden)
+    return shown.pivot(index=index, columns=columns, values=values).fillna("0").reset_index()
 
 
 def table_file_name(name: str) -> str:

@@ -16,15 +16,26 @@ VIEWERS = {
     "leadership": Viewer("lea", "leadership"),
     "admin": Viewer("adm", "admin"),
 }
-HEATMAP = str(settings.REPO_ROOT / "pages" / "heatmap.py")
-FLOWS = str(settings.REPO_ROOT / "pages" / "flows_and_corridors.py")
 
 
-def page_app(script: str, viewer: Viewer | None, *, params: dict[str, str] | None = None) -> AppTest:
-    """An AppTest of ``script`` with ``viewer`` signed in (as ``ui/session.py`` keeps it) and ``params`` in the URL."""
+def page_script(name: str) -> str:
+    """The path of ``pages/<name>`` (what :func:`page_app` runs)."""
+    return str(settings.REPO_ROOT / "pages" / name)
+
+
+HEATMAP = page_script("heatmap.py")
+FLOWS = page_script("flows_and_corridors.py")
+
+
+def page_app(script: str, viewer: Viewer | None, *, params: dict[str, str] | None = None,
+             timeout: float = 90) -> AppTest:
+    """An AppTest of ``script`` with ``viewer`` signed in (as ``ui/session.py`` keeps it) and ``params`` in the URL.
+
+    ``timeout`` is each run's limit in seconds.
+    """
     from ui import session
 
-    app = AppTest.from_file(script, default_timeout=90)
+    app = AppTest.from_file(script, default_timeout=timeout)
     if viewer is not None:
         app.session_state[session.VIEWER_KEY] = viewer
         app.session_state[session.LAST_ACTIVE_KEY] = time.time()

@@ -9,8 +9,10 @@ small fixture, ``tests/test_release_utility.py`` the cell attack over the demo.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -98,21 +100,36 @@ def all_but_one_cells(
     """
     _, values = CELL_SPLITS[field]
     out: Pairs = []
-    for period in PERIODS:
-        for res in res_levels:
-            every = _whole_cells(cells.cell_counts(viewer, period, res=res), res)
-            truth = _cell_truth(path, period, res, field, domain_only=domain_only)
-            for left_out in values:
-                rest = tuple(v for v in values if v != left_out)
-                some = _whole_cells(cells.cell_counts(viewer, dataclasses.replace(period, **{field: rest}), res=res), res)
-                for cell in every.index.intersection(some.index):
-                    recovered = float(every[cell]) - float(some[cell])
-                    out.append((recovered, float(truth.get((cell, left_out), 0))))
+    for every, truth, under in _cell_reads(path, field, viewer, res_levels=res_levels, domain_only=domain_only):
+        for left_out in values:
+            some = under(tuple(v for v in values if v != left_out))
+            for cell in every.index.intersection(some.index):
+                recovered = float(every[cell]) - float(some[cell])
+                out.append((recovered, float(truth.get((cell, left_out), 0))))
     return out
 
 
 #: The whole period and each year: the periods the map-cell attacks read.
 PERIODS = (Filters(), *(Filters(start=y, end=date(y.year, 12, 1)) for y in YEARS))
+
+
+def _cell_reads(
+    path: Path, field: str, viewer: Viewer, *, res_levels: tuple[int, ...], domain_only: bool
+) -> Iterator[tuple[pd.Series, pd.Series, Callable[[tuple[str, ...]], pd.Series]]]:
+    """What the map-cell attacks read, for each period of :data:`PERIODS` and each res of ``res_levels``.
+
+    Yields the cells shown whole with no filter (:func:`_whole_cells`), the true
+    counts per (cell, value of ``field``) (:func:`_cell_truth`), and a reader of
+    the cells shown whole under some values of ``field``.
+    """
+    for period in PERIODS:
+        for res in res_levels:
+            def under(chosen: tuple[str, ...], period: Filters = period, res: int = res) -> pd.Series:
+                only: dict[str, Any] = {field: chosen}  # record_types or source_kinds
+                return _whole_cells(cells.cell_counts(viewer, dataclasses.replace(period, **only), res=res), res)
+
+            every = _whole_cells(cells.cell_counts(viewer, period, res=res), res)
+            yield every, _cell_truth(path, period, res, field, domain_only=domain_only), under
 
 
 def _whole_cells(frame: pd.DataFrame, res: int) -> pd.Series:
@@ -155,18 +172,14 @@ def total_minus_shown_parts(
     """
     _, values = CELL_SPLITS[field]
     out: Pairs = []
-    for period in PERIODS:
-        for res in res_levels:
-            total = _whole_cells(cells.cell_counts(viewer, period, res=res), res)
-            truth = _cell_truth(path, period, res, field, domain_only=domain_only)
-            parts = {v: _whole_cells(cells.cell_counts(viewer, dataclasses.replace(period, **{field: (v,)}), res=res), res)
-                     for v in values}
-            for cell in set(total.index).union(*(part.index for part in parts.values())):
-                shown = {v: float(part[cell]) for v, part in parts.items() if cell in part.index}
-                hidden = [v for v in values if v not in shown]
-                if hidden and cell in total.index:
-                    hidden_true = sum(truth.get((cell, v), 0) for v in hidden)
-                    out.append((float(total[cell]) - sum(shown.values()), float(hidden_true)))
-                elif not hidden:  # the total too, shown or not
-                    out.append((sum(shown.values()), float(sum(truth.get((cell, v), 0) for v in values))))
+    for total, truth, under in _cell_reads(path, field, viewer, res_levels=res_levels, domain_only=domain_only):
+        parts = {v: under((v,)) for v in values}
+        for cell in set(total.index).union(*(part.index for part in parts.values())):
+            shown = {v: float(part[cell]) for v, part in parts.items() if cell in part.index}
+            hidden = [v for v in values if v not in shown]
+            if hidden and cell in total.index:
+                hidden_true = sum(truth.get((cell, v), 0) for v in hidden)
+                out.append((float(total[cell]) - sum(shown.values()), float(hidden_true)))
+            elif not hidden:  # the total too, shown or not
+                out.append((sum(shown.values()), float(sum(truth.get((cell, v), 0) for v in values))))
     return out

@@ -14,6 +14,7 @@ ingest, which has its own tests), from a fixed seed, with known properties:
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from pathlib import Path
 
@@ -150,6 +151,26 @@ def make_small_warehouse(path: Path, *, n: int = 3000, seed: int = 1, is_demo: b
             warehouse.set_meta(con, "is_demo", "false")
         warehouse.set_meta(con, "data_as_of", date(2025, 12, 31).isoformat())
     return records
+
+
+def add_quarantined_batch(path: Path) -> None:
+    """Add one LAPD file to the warehouse at ``path``: batch ``b-la`` (5 rows read, 2 loaded, 3 quarantined).
+
+    Its three quarantined rows give first reasons ``bad_date`` twice and
+    ``outside_california`` once (the second row also ``bad_count``); each raw row
+    holds a case id and a 64-character ``Phone``. What the Data intake page and its
+    readers report (``query/intake.py``).
+    """
+    with warehouse.write_snapshot(path=path) as con:
+        con.execute(
+            "INSERT INTO batches VALUES ('b-la', 'lapd', 'lapd.csv', 'y', 'p.toml', ?, ?, 5, 2, 0, 0, 3)",
+            [datetime(2026, 1, 2), datetime(2026, 1, 2)],
+        )
+        for n, reasons in enumerate([["bad_date"], ["bad_date", "bad_count"], ["outside_california"]]):
+            con.execute(
+                "INSERT INTO quarantine VALUES ('lapd', 'b-la', ?, ?, ?, ?)",
+                [n + 1, reasons, json.dumps({"CaseID": f"Q{n}", "Phone": "ab" * 32}), datetime(2026, 1, 2)],
+            )
 
 
 def make_built_warehouse(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
