@@ -15,6 +15,8 @@ import numpy as np
 import pyarrow as pa
 from h3ronpy import vector
 
+from routes.contract.sql import SQL
+
 #: The finest resolution each geocoding precision supports; ``county`` gets no
 #: cell (the record counts towards its county only). A res-9 cell is about
 #: 0.1 km2, res 7 about 5 km2 (a ZIP), res 6 about 36 km2 (a town).
@@ -71,17 +73,19 @@ def cell_to_parent(cell: int, res: int) -> int:
     return ((cell & ~_RES_MASK) | (res << _RES_SHIFT)) | unused
 
 
-def sql_cell_to_parent(column: str, res: int) -> str:
+def sql_cell_to_parent(column: str, res: int) -> SQL:
     """A DuckDB expression for the parent of the BIGINT cell in ``column`` at ``res``.
 
-    ``column`` must be a trusted column name, never user input; ``res`` is an int.
+    ``column`` must be a trusted column name (a literal of the caller), never user
+    input; ``res`` is an int. The expression is :class:`~routes.contract.sql.SQL`:
+    it goes into :func:`~routes.contract.sql.compose` as it is.
     """
     res = int(res)
     if not 0 <= res <= 15:
         raise ValueError(f"H3 resolution {res!r} is outside 0..15")
     unused = (1 << (3 * (15 - res))) - 1
     keep = ~_RES_MASK & 0x7FFFFFFFFFFFFFFF
-    return f"((({column} & {keep}) | {res << _RES_SHIFT}) | {unused})"
+    return SQL(f"((({column} & {keep}) | {res << _RES_SHIFT}) | {unused})")
 
 
 def child_ranges(cell: int, finest: int = 15) -> list[tuple[int, int, int]]:

@@ -44,7 +44,7 @@ Tables (dropped and recreated on each run; idempotent):
     is the sets' lists, unnested once per set, not once per record.
 ``cell_build_state``
     One row: the fingerprint of ``records`` and ``batches`` these tables were
-    built from (``FINGERPRINT_SQL`` of ``pipelines/build_trend_aggregates.py``).
+    built from (``FINGERPRINT_SQL`` of ``routes/contract/tables.py``).
     ``query/cells.py`` reads ``records`` instead while it does not match (after
     an ingest or a retention delete without a rebuild) or is missing, so a stale
     build never changes a result, only its speed.
@@ -63,7 +63,8 @@ import duckdb
 
 from geo.grid import MAP_RESOLUTIONS, sql_cell_to_parent
 from pipelines.build import table_timer
-from pipelines.build_trend_aggregates import FINGERPRINT_SQL
+from routes.contract.sql import SQL, compose, ident, idents, join
+from routes.contract.tables import DIMENSIONS, FINGERPRINT_SQL
 
 log = logging.getLogger(__name__)
 
@@ -73,82 +74,76 @@ TABLES = (
     "indicator_sets", "cell_indicator_sets", "cell_build_state",
 )
 
-_DIMENSIONS = (
-    "month, trafficking_type, record_type, source_kind, "
-    "dest_county_fips, dest_region, dest_task_force"
-)
+_DIMENSIONS = idents(DIMENSIONS)
 
 
-def _per_resolution_select(*, source: str, counts: str, keys: str = "") -> str:
+def _per_resolution_select(*, source: str, counts: SQL, keys: SQL | None = None) -> SQL:
     """``source`` rows per map resolution, cell (a record's parent there) and dimension.
 
     A row counts at ``res`` only when its destination was indexed at ``dest_res >= res``.
     Plain SQL that DuckDB and Spark SQL both run (``GROUP BY ALL``, ``::`` casts,
     64-bit ``&``/``|``).
     """
-    parts = [
-        f"SELECT {keys}{res}::TINYINT AS res, {sql_cell_to_parent('dest_cell', res)} AS cell, "  # noqa: S608 (ints from geo.grid)
-        f"{_DIMENSIONS}, {counts} FROM {source} WHERE dest_cell IS NOT NULL AND dest_res >= {res} GROUP BY ALL"
+    parts = (
+        compose("SELECT {keys}{res}::TINYINT AS res, {cell} AS cell, {dims}, {counts} FROM {source} "
+                "WHERE dest_cell IS NOT NULL AND dest_res >= {res} GROUP BY ALL",
+                keys=keys or SQL(""), res=res, cell=sql_cell_to_parent("dest_cell", res), dims=_DIMENSIONS, counts=counts,
+                source=ident(source))
         for res in MAP_RESOLUTIONS
-    ]
-    return "\nUNION ALL\n".join(parts)
+    )
+    return join(parts, "\nUNION ALL\n")
 
 
-def _per_resolution_sql(table: str, *, source: str, counts: str, keys: str = "", order: str) -> str:
-    """``CREATE`` ``table`` from :func:`_per_resolution_select`, sorted by ``order``."""
-    union = _per_resolution_select(source=source, counts=counts, keys=keys)
-    return f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM ({union}) ORDER BY {order}"  # noqa: S608
-
-
-def cell_counts_select() -> str:
+def cell_counts_select() -> SQL:
     """The query behind ``cell_counts``; the DuckDB and the Spark build both run this text."""
     return _per_resolution_select(
-        source="records", counts="count(*) AS records, coalesce(sum(victim_count), 0) AS victims"
+        source="records", counts=SQL("count(*) AS records, coalesce(sum(victim_count), 0) AS victims")
     )
 
 
-def _cell_counts_sql() -> str:
-    return f"CREATE OR REPLACE TABLE cell_counts AS SELECT * FROM ({cell_counts_select()}) ORDER BY res, month, cell"  # noqa: S608
+def _cell_counts_sql() -> SQL:
+    return compose("CREATE OR REPLACE TABLE cell_counts AS SELECT * FROM ({select}) ORDER BY res, month, cell",
+                   select=cell_counts_select())
 
 
 #: The query behind ``county_month_counts``; the DuckDB and the Spark build both run this text.
-COUNTY_MONTH_SELECT = f"""
-SELECT {_DIMENSIONS}, dest_res, count(*) AS records, coalesce(sum(victim_count), 0) AS victims
+COUNTY_MONTH_SELECT = compose("""
+SELECT {dims}, dest_res, count(*) AS records, coalesce(sum(victim_count), 0) AS victims
 FROM records
 WHERE dest_county_fips IS NOT NULL
 GROUP BY ALL
-"""  # noqa: S608 (fixed text)
+""", dims=_DIMENSIONS)
 
-_COUNTY_SQL = f"""
-CREATE OR REPLACE TABLE county_month_counts AS{COUNTY_MONTH_SELECT}ORDER BY month, dest_county_fips
-"""  # noqa: S608 (fixed text)
+_COUNTY_SQL = compose("""
+CREATE OR REPLACE TABLE county_month_counts AS{select}ORDER BY month, dest_county_fips
+""", select=COUNTY_MONTH_SELECT)
 
 
 # One row per (distinct indicator of a record, its finest cell, every dimension): the
 # base both indicator tables group from, so ``records`` is unnested once.
-_INDICATOR_BASE_SQL = f"""
+_INDICATOR_BASE_SQL = compose("""
 CREATE OR REPLACE TEMP TABLE _cell_indicator_base AS
-SELECT indicator, dest_cell, dest_res, {_DIMENSIONS},
+SELECT indicator, dest_cell, dest_res, {dims},
        count(*)::BIGINT AS records, sum(victim_count)::BIGINT AS victims
 FROM (
-    SELECT unnest(list_distinct(indicators)) AS indicator, dest_cell, dest_res, {_DIMENSIONS}, victim_count
+    SELECT unnest(list_distinct(indicators)) AS indicator, dest_cell, dest_res, {dims}, victim_count
     FROM records
     WHERE (dest_cell IS NOT NULL OR dest_county_fips IS NOT NULL) AND len(indicators) > 0
 )
 WHERE indicator IS NOT NULL
 GROUP BY ALL
-"""  # noqa: S608 (fixed text)
+""", dims=_DIMENSIONS)
 
 
-_INDICATOR_COUNTS = "sum(records)::BIGINT AS records, coalesce(sum(victims), 0)::BIGINT AS victims"
+_INDICATOR_COUNTS = SQL("sum(records)::BIGINT AS records, coalesce(sum(victims), 0)::BIGINT AS victims")
 
 
-def cell_indicator_counts_select() -> str:
+def cell_indicator_counts_select() -> SQL:
     """The query behind ``cell_indicator_counts`` (from ``_cell_indicator_base``); both engines run it."""
-    return _per_resolution_select(source="_cell_indicator_base", keys="indicator, ", counts=_INDICATOR_COUNTS)
+    return _per_resolution_select(source="_cell_indicator_base", keys=SQL("indicator, "), counts=_INDICATOR_COUNTS)
 
 
-def create_sorted(con: duckdb.DuckDBPyConnection, table: str, select: str, *, order: str) -> None:
+def create_sorted(con: duckdb.DuckDBPyConnection, table: str, select: SQL, *, order: tuple[str, ...]) -> None:
     """``CREATE`` ``table`` from ``select`` sorted by ``order``, in two passes: aggregate, then sort.
 
     One statement that runs the per-resolution aggregates and the sort together ran out of
@@ -156,59 +151,63 @@ def create_sorted(con: duckdb.DuckDBPyConnection, table: str, select: str, *, or
     ``cell_indicator_counts``, 25 M rows); in two passes each operator spills on its own
     and the same build finishes (``docs/SCALE.md``). The table's rows and order are the same.
     """
-    staging = f"_{table}_unsorted"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {staging} AS {select}")  # noqa: S608 (names from this module)
-    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {staging} ORDER BY {order}")  # noqa: S608 (names from this module)
-    con.execute(f"DROP TABLE {staging}")
+    staging = ident(f"_{table}_unsorted")
+    con.execute(compose("CREATE OR REPLACE TEMP TABLE {staging} AS {select}", staging=staging, select=select))
+    con.execute(compose("CREATE OR REPLACE TABLE {table} AS SELECT * FROM {staging} ORDER BY {order}",
+                        table=ident(table), staging=staging, order=idents(order)))
+    con.execute(compose("DROP TABLE {staging}", staging=staging))
 
 
-def _cell_indicator_sql() -> str:
-    return f"CREATE OR REPLACE TABLE cell_indicator_counts AS SELECT * FROM ({cell_indicator_counts_select()}) ORDER BY indicator, res, month, cell"  # noqa: S608
+def _cell_indicator_sql() -> SQL:
+    return compose(
+        "CREATE OR REPLACE TABLE cell_indicator_counts AS SELECT * FROM ({select}) ORDER BY indicator, res, month, cell",
+        select=cell_indicator_counts_select(),
+    )
 
 
 #: The query behind ``county_indicator_month_counts``; both engines run it.
-COUNTY_INDICATOR_SELECT = f"""
-SELECT indicator, {_DIMENSIONS}, dest_res, sum(records)::BIGINT AS records, coalesce(sum(victims), 0)::BIGINT AS victims
+COUNTY_INDICATOR_SELECT = compose("""
+SELECT indicator, {dims}, dest_res, sum(records)::BIGINT AS records, coalesce(sum(victims), 0)::BIGINT AS victims
 FROM _cell_indicator_base
 WHERE dest_county_fips IS NOT NULL
 GROUP BY ALL
-"""  # noqa: S608 (fixed text)
+""", dims=_DIMENSIONS)
 
-_COUNTY_INDICATOR_SQL = f"""
-CREATE OR REPLACE TABLE county_indicator_month_counts AS{COUNTY_INDICATOR_SELECT}ORDER BY indicator, month, dest_county_fips
-"""  # noqa: S608 (fixed text)
+_COUNTY_INDICATOR_SQL = compose("""
+CREATE OR REPLACE TABLE county_indicator_month_counts AS{select}ORDER BY indicator, month, dest_county_fips
+""", select=COUNTY_INDICATOR_SELECT)
 
 
 # Records with a cell and an indicator, per finest cell, dimension and indicator list
 # (sorted and de-duplicated): the lists are numbered from this one pass.
-_SET_BASE_SQL = f"""
+_SET_BASE_SQL = compose("""
 CREATE OR REPLACE TEMP TABLE _indicator_set_base AS
-SELECT dest_res, dest_cell, {_DIMENSIONS}, list_sort(list_distinct(indicators)) AS indicators,
+SELECT dest_res, dest_cell, {dims}, list_sort(list_distinct(indicators)) AS indicators,
        count(*)::BIGINT AS records, coalesce(sum(victim_count), 0)::BIGINT AS victims
 FROM records
 WHERE dest_cell IS NOT NULL AND len(list_distinct(indicators)) > 0
 GROUP BY ALL
-"""  # noqa: S608 (fixed text)
+""", dims=_DIMENSIONS)
 
 #: The query behind ``indicator_sets`` (from ``_indicator_set_base``); both engines run it.
-INDICATOR_SETS_SELECT = """
+INDICATOR_SETS_SELECT = SQL("""
 SELECT (row_number() OVER (ORDER BY indicators) - 1)::INTEGER AS set_id, indicators
 FROM (SELECT DISTINCT indicators FROM _indicator_set_base)
-"""
+""")
 
-_INDICATOR_SETS_SQL = f"""
-CREATE OR REPLACE TABLE indicator_sets AS{INDICATOR_SETS_SELECT}"""  # noqa: S608 (fixed text)
+_INDICATOR_SETS_SQL = compose("""
+CREATE OR REPLACE TABLE indicator_sets AS{select}""", select=INDICATOR_SETS_SELECT)
 
 #: The query behind ``cell_indicator_sets``; both engines run it.
-CELL_INDICATOR_SETS_SELECT = f"""
-SELECT b.dest_res, b.dest_cell, {", ".join(f"b.{d.strip()}" for d in _DIMENSIONS.split(","))}, s.set_id,
+CELL_INDICATOR_SETS_SELECT = compose("""
+SELECT b.dest_res, b.dest_cell, {dims}, s.set_id,
        b.records, b.victims
 FROM _indicator_set_base AS b JOIN indicator_sets AS s USING (indicators)
-"""  # noqa: S608 (fixed text)
+""", dims=join((compose("b.{d}", d=ident(d)) for d in DIMENSIONS), ", "))
 
-_CELL_INDICATOR_SETS_SQL = f"""
-CREATE OR REPLACE TABLE cell_indicator_sets AS{CELL_INDICATOR_SETS_SELECT}ORDER BY b.dest_cell
-"""  # noqa: S608 (fixed text)
+_CELL_INDICATOR_SETS_SQL = compose("""
+CREATE OR REPLACE TABLE cell_indicator_sets AS{select}ORDER BY b.dest_cell
+""", select=CELL_INDICATOR_SETS_SELECT)
 
 
 def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -225,12 +224,13 @@ def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         Rows written per table.
     """
     with table_timer("cell_counts"):
-        create_sorted(con, "cell_counts", cell_counts_select(), order="res, month, cell")
+        create_sorted(con, "cell_counts", cell_counts_select(), order=("res", "month", "cell"))
     with table_timer("county_month_counts"):
         con.execute(_COUNTY_SQL)
     with table_timer("cell_indicator_counts"):
         con.execute(_INDICATOR_BASE_SQL)
-        create_sorted(con, "cell_indicator_counts", cell_indicator_counts_select(), order="indicator, res, month, cell")
+        create_sorted(con, "cell_indicator_counts", cell_indicator_counts_select(),
+                      order=("indicator", "res", "month", "cell"))
     with table_timer("county_indicator_month_counts"):
         con.execute(_COUNTY_INDICATOR_SQL)
         con.execute("DROP TABLE IF EXISTS _cell_indicator_base")
@@ -239,10 +239,10 @@ def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         con.execute(_INDICATOR_SETS_SQL)
         con.execute(_CELL_INDICATOR_SETS_SQL)
         con.execute("DROP TABLE IF EXISTS _indicator_set_base")
-    con.execute(f"CREATE OR REPLACE TABLE cell_build_state AS {FINGERPRINT_SQL}")  # noqa: S608 (fixed text)
+    con.execute(compose("CREATE OR REPLACE TABLE cell_build_state AS {state}", state=FINGERPRINT_SQL))
     counts: dict[str, int] = {}
     for table in TABLES:
-        row = con.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608 (fixed names)
+        row = con.execute(compose("SELECT count(*) FROM {table}", table=ident(table))).fetchone()
         counts[table] = int(row[0]) if row else 0
     log.info("Built aggregates: %s", ", ".join(f"{t} {n:,} rows" for t, n in counts.items()))
     return counts

@@ -30,21 +30,21 @@ Tables (all rebuilt from scratch; building twice gives the same tables):
       ``flow_sources``: what the query layer combines when it rolls edges up);
     - indicators: ``n_<indicator>`` (records with it) and ``share_<indicator>``
       (``n_<indicator> / records``) for each of
-      :data:`geo.flow_places.FLOW_INDICATORS`.
+      :data:`routes.contract.flow_tables.FLOW_INDICATORS`.
 
     At the cell levels only records whose in-state ends have a cell count
     (county-only precision is never shown as a cell).
 
 ``flow_facts``
     The flow records grouped by every filter dimension and every end at every
-    level (:data:`geo.flow_places.FACT_KEYS`: ``month``, ``trafficking_type``,
+    level (:data:`routes.contract.flow_tables.FACT_KEYS`: ``month``, ``trafficking_type``,
     ``record_type``, ``source_id``, ``source_bit``, ``source_kind``, ``indicator_mask``,
     ``ind_minor``, the origin's outside id, entry, state, country, county,
     region, task force and cells at res 4/5/6, the destination's county, region,
     task force and cells), with ``n`` (records) and ``victims``; sorted by record type, then month.
     ``flows`` keeps neither record type, source kind nor indicators, so the
     query layer re-aggregates this table under such filters
-    (:func:`geo.flow_places.sql_fact_records`) instead of ``records``.
+    (:func:`routes.contract.flow_tables.sql_fact_records`) instead of ``records``.
 
 ``flow_area_facts``
     ``flow_facts`` summed over the cells (its keys without ``o_cell*`` and
@@ -56,16 +56,16 @@ Tables (all rebuilt from scratch; building twice gives the same tables):
     and destination, counted once with ``indicator`` NULL and once more under
     each indicator their list holds: ``records``, ``victims``, ``minors``,
     ``n_<indicator>``, ``source_bits``. A filter naming at most one indicator
-    reads a slice of it (:func:`geo.flow_places.sql_flow_area_cube`).
+    reads a slice of it (:func:`routes.contract.flow_tables.sql_flow_area_cube`).
 
 ``flow_res4_cube``
     The same per H3 res 4 cell of both ends (the rows with a res 4 edge), for
     the statewide cell map under such filters
-    (:func:`geo.flow_places.sql_flow_cell_cube`).
+    (:func:`routes.contract.flow_tables.sql_flow_cell_cube`).
 
 ``flows_all_time``, ``flow_facts_all_time``, ``flow_area_cube_all_time``, ``flow_res4_cube_all_time``
     ``flows``, ``flow_facts``, ``flow_area_cube`` and ``flow_res4_cube`` summed
-    over their months (:func:`geo.flow_places.sql_all_time`): the same keys and
+    over their months (:func:`routes.contract.flow_tables.sql_all_time`): the same keys and
     counts but no ``month`` (and ``flows_all_time`` without the names, places,
     source lists and shares ``flows`` derives). What a view of the whole period,
     the app's default, reads: a third of the facts' rows, a tenth of the others'.
@@ -123,7 +123,9 @@ import pandas as pd
 from scipy import stats
 
 from geo import highways
-from geo.flow_places import (
+from geo.flow_places import area_places, cell_places, outside_places, sql_flow_records
+from pipelines.build import table_timer
+from routes.contract.flow_tables import (
     ALL_TIME_TABLES,
     AREA_FACTS_TABLE,
     CELL_CUBE_TABLE,
@@ -133,19 +135,15 @@ from geo.flow_places import (
     FLOW_LEVELS,
     FLOWS_TABLE,
     SOURCES_TABLE,
-    area_places,
-    cell_places,
-    outside_places,
     sql_all_time,
     sql_flow_area_cube,
     sql_flow_area_facts,
     sql_flow_cell_cube,
     sql_flow_facts,
-    sql_flow_records,
     sql_level_edges,
     sql_with_source_bits,
 )
-from pipelines.build import table_timer
+from routes.contract.sql import SQL, compose, ident, join, vocabulary_literal
 
 log = logging.getLogger(__name__)
 
@@ -180,14 +178,15 @@ def _register_places(con: duckdb.DuckDBPyConnection) -> None:
 
 def _build_flows(con: duckdb.DuckDBPyConnection) -> int:
     con.register("flow_entry_candidates", highways.entry_candidates())
-    con.execute(f"DROP TABLE IF EXISTS {SOURCES_TABLE}")
-    con.execute(f"""
-        CREATE TABLE {SOURCES_TABLE} AS
+    con.execute(compose("DROP TABLE IF EXISTS {sources}", sources=ident(SOURCES_TABLE)))
+    con.execute(compose("""
+        CREATE TABLE {sources} AS
         SELECT (row_number() OVER (ORDER BY source_id) - 1)::INTEGER AS bit, source_id
         FROM (SELECT DISTINCT source_id FROM records)
-    """)  # noqa: S608 (trusted identifiers)
+    """, sources=ident(SOURCES_TABLE)))
     bits = _rows(con, SOURCES_TABLE)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _flow_records AS {sql_with_source_bits(f'({sql_flow_records()})')}")
+    records = sql_with_source_bits(compose("({rows})", rows=sql_flow_records()))
+    con.execute(compose("CREATE OR REPLACE TEMP TABLE _flow_records AS {records}", records=records))
     # each reads the one before it or _flow_records; the cubes need the number of source bits
     for table, sql in (
         (FACTS_TABLE, sql_flow_facts()),
@@ -197,14 +196,15 @@ def _build_flows(con: duckdb.DuckDBPyConnection) -> int:
         *((ALL_TIME_TABLES[t], sql_all_time(t)) for t in (FACTS_TABLE, CUBE_TABLE, CELL_CUBE_TABLE)),
     ):
         with table_timer(table):
-            con.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}")
-    union = "\nUNION ALL\n".join(sql_level_edges(level, bits=bits) for level in FLOW_LEVELS)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _flow_edges AS {union}")
+            con.execute(compose("CREATE OR REPLACE TABLE {table} AS {sql}", table=ident(table), sql=sql))
+    union = join((sql_level_edges(level, bits=bits) for level in FLOW_LEVELS), "\nUNION ALL\n")
+    con.execute(compose("CREATE OR REPLACE TEMP TABLE _flow_edges AS {union}", union=union))
     _register_places(con)
-    shares = ", ".join(f"round(e.n_{n} / e.records, 4) AS share_{n}" for n in FLOW_INDICATORS)
-    counts = ", ".join(f"e.n_{n}" for n in FLOW_INDICATORS)
+    shares = join((compose("round(e.{n} / e.records, 4) AS {share}", n=ident(f"n_{n}"), share=ident(f"share_{n}"))
+                   for n in FLOW_INDICATORS), ", ")
+    counts = join((compose("e.{n}", n=ident(f"n_{n}")) for n in FLOW_INDICATORS), ", ")
     con.execute("DROP TABLE IF EXISTS flows")
-    con.execute(f"""
+    con.execute(compose("""
         CREATE TABLE flows AS
         SELECT e.level, e.month, e.trafficking_type,
             e.origin_id, e.origin_kind, po.name AS origin_name, po.lat AS origin_lat, po.lng AS origin_lng,
@@ -217,12 +217,13 @@ def _build_flows(con: duckdb.DuckDBPyConnection) -> int:
         FROM _flow_edges AS e
         LEFT JOIN _flow_places AS po ON po.id = e.origin_id AND po.kind = e.origin_kind
         LEFT JOIN _flow_places AS pd ON pd.id = e.dest_id AND pd.kind = e.dest_kind
-    """)  # noqa: S608 (trusted identifiers only; values are parameters)
+    """, counts=counts, shares=shares))
     con.execute("DROP TABLE _flow_edges")
     con.execute("DROP TABLE _flow_records")
     con.unregister("_flow_places")
     with table_timer(ALL_TIME_TABLES[FLOWS_TABLE]):
-        con.execute(f"CREATE OR REPLACE TABLE {ALL_TIME_TABLES[FLOWS_TABLE]} AS {sql_all_time(FLOWS_TABLE)}")
+        con.execute(compose("CREATE OR REPLACE TABLE {table} AS {sql}",
+                            table=ident(ALL_TIME_TABLES[FLOWS_TABLE]), sql=sql_all_time(FLOWS_TABLE)))
     return _rows(con, FLOWS_TABLE)
 
 
@@ -260,12 +261,12 @@ def _build_location_totals(con: duckdb.DuckDBPyConnection) -> int:
 def _build_coordination_pairs(con: duckdb.DuckDBPyConnection) -> int:
     selects = []
     for level, o_expr, d_expr in (
-        ("county", "f.origin_county_fips", "f.dest_county_fips"),
-        ("region", "f.origin_region", "f.dest_region"),
-        ("task_force", "f.origin_task_force", "f.dest_task_force"),
+        ("county", SQL("f.origin_county_fips"), SQL("f.dest_county_fips")),
+        ("region", SQL("f.origin_region"), SQL("f.dest_region")),
+        ("task_force", SQL("f.origin_task_force"), SQL("f.dest_task_force")),
     ):
-        selects.append(f"""
-        SELECT '{level}' AS level, f.month, f.trafficking_type,
+        selects.append(compose("""
+        SELECT {level} AS level, f.month, f.trafficking_type,
             {o_expr} AS origin_id, {d_expr} AS dest_id,
             f.origin_task_force, f.dest_task_force,
             sum(f.records)::BIGINT AS records, sum(f.victims)::BIGINT AS victims,
@@ -274,13 +275,13 @@ def _build_coordination_pairs(con: duckdb.DuckDBPyConnection) -> int:
         FROM flows AS f
         WHERE f.level = 'county' AND f.origin_kind = 'county'
           AND f.origin_task_force IS DISTINCT FROM f.dest_task_force
-        GROUP BY ALL""")  # noqa: S608 (trusted identifiers only; values are parameters)
+        GROUP BY ALL""", level=vocabulary_literal(level, FLOW_LEVELS), o_expr=o_expr, d_expr=d_expr))
     places = area_places()
     con.register("_areas", places)
     con.execute("DROP TABLE IF EXISTS coordination_pairs")
-    con.execute(f"""
+    con.execute(compose("""
         CREATE TABLE coordination_pairs AS
-        WITH pairs AS ({" UNION ALL ".join(selects)})
+        WITH pairs AS ({pairs})
         SELECT p.level, p.month, p.trafficking_type,
             p.origin_id, ao.name AS origin_name, p.dest_id, ad.name AS dest_name,
             p.origin_task_force, tfo.name AS origin_task_force_name,
@@ -292,7 +293,7 @@ def _build_coordination_pairs(con: duckdb.DuckDBPyConnection) -> int:
         LEFT JOIN _areas AS ad ON ad.id = p.dest_id AND ad.kind = ao.kind
         LEFT JOIN _areas AS tfo ON tfo.id = p.origin_task_force AND tfo.kind = 'task_force'
         LEFT JOIN _areas AS tfd ON tfd.id = p.dest_task_force AND tfd.kind = 'task_force'
-    """)  # noqa: S608 (trusted identifiers only; values are parameters)
+    """, pairs=join(selects, " UNION ALL ")))
     con.unregister("_areas")
     return _rows(con, "coordination_pairs")
 
@@ -303,11 +304,11 @@ def shift_windows(con: duckdb.DuckDBPyConnection) -> dict[str, date | int] | Non
     Keys: ``recent_start``, ``recent_end``, ``baseline_start``, ``baseline_end``,
     ``recent_days``, ``baseline_days``.
     """
-    row = con.execute(f"""
+    row = con.execute(compose("""
         SELECT min(occurred_at)::DATE, max(occurred_at)::DATE,
-               date_trunc('month', max(occurred_at))::DATE - INTERVAL {RECENT_MONTHS - 1} MONTH
+               date_trunc('month', max(occurred_at))::DATE - INTERVAL {months} MONTH
         FROM records WHERE occurred_at IS NOT NULL
-    """).fetchall()[0]  # noqa: S608 (trusted identifiers only; values are parameters)
+    """, months=RECENT_MONTHS - 1)).fetchall()[0]
     if row is None or row[0] is None:
         return None
     first, last, recent_start = row[0], row[1], pd.Timestamp(row[2]).date()
@@ -425,8 +426,8 @@ def _build_route_shifts(con: duckdb.DuckDBPyConnection) -> int:
     windows = shift_windows(con)
     if windows is None:
         return 0
-    levels = ", ".join(f"'{level}'" for level in SHIFT_LEVELS)
-    counts = con.execute(f"""
+    levels = join((vocabulary_literal(level, FLOW_LEVELS) for level in SHIFT_LEVELS), ", ")
+    counts = con.execute(compose("""
         WITH windowed AS (
             SELECT level, trafficking_type, origin_id, any_value(origin_name) AS origin_name,
                 dest_id, any_value(dest_name) AS dest_name,
@@ -448,7 +449,7 @@ def _build_route_shifts(con: duckdb.DuckDBPyConnection) -> int:
         FROM both_types
         WHERE coalesce(recent, 0) + coalesce(baseline, 0) > 0
         ORDER BY level, trafficking_type, origin_id, dest_id
-    """, [windows["recent_start"], windows["recent_start"], windows["baseline_start"]]).df()  # noqa: S608 (trusted identifiers only; values are parameters)
+    """, levels=levels), [windows["recent_start"], windows["recent_start"], windows["baseline_start"]]).df()
     shifts = shifts_frame(counts, windows)
     con.register("_shifts", shifts)
     con.execute("INSERT INTO route_shifts BY NAME SELECT * FROM _shifts")
@@ -457,7 +458,7 @@ def _build_route_shifts(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def _rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    row = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0]  # noqa: S608 (own table name)
+    row = con.execute(compose("SELECT count(*) FROM {table}", table=ident(table))).fetchall()[0]
     return int(row[0]) if row else 0
 
 

@@ -105,6 +105,8 @@ from scipy import stats
 
 from geo import grid
 from routes import warehouse
+from routes.contract.sql import SQL, compose, idents
+from routes.contract.tables import table
 from routes.contract.vocabularies import HOTSPOT_PATTERNS
 
 log = logging.getLogger(__name__)
@@ -136,11 +138,7 @@ PERSISTENT_SHARE = 0.9
 #: Every pattern, in legend order (defined in :mod:`routes.contract.vocabularies`).
 PATTERNS = HOTSPOT_PATTERNS
 
-_COLUMNS = (
-    "res", "step", "cell", "county_fips", "region", "task_force", "pattern", "records",
-    "hot_steps", "cold_steps", "n_steps", "gi_z_last", "gi_p_last",
-    "trend_z", "trend_p", "trend_tau", "first_period", "last_period",
-)
+_COLUMNS = table("hotspot_classes").columns
 
 
 # --------------------------------------------------------------------------- window
@@ -439,37 +437,37 @@ WINDOW_SQL = (
 )
 
 
-def cell_counts_sql(res: int, step: str) -> str:
+def cell_counts_sql(res: int, step: str) -> SQL:
     """Records per res-``res`` cell and ``step`` period; parameters: resolution, first day, end (exclusive).
 
     The same text runs on DuckDB and Spark SQL (``?`` parameters, ``::`` casts,
     ``date_trunc``, 64-bit parents of :func:`geo.grid.sql_cell_to_parent`).
     """
     cell = grid.sql_cell_to_parent("dest_cell", res)
-    period = "month" if step == "month" else "date_trunc('quarter', month)::DATE"
-    return f"""
+    period = SQL("month" if step == "month" else "date_trunc('quarter', month)::DATE")
+    return compose("""
         SELECT {cell} AS cell, {period} AS period, count(*) AS records
         FROM records
         WHERE dest_cell IS NOT NULL AND dest_cell > 0 AND dest_res >= ?
           AND month >= ? AND month < ?
         GROUP BY ALL
-    """  # noqa: S608 -- trusted expressions built from integers, values as parameters
+    """, cell=cell, period=period)
 
 
-def cell_county_counts_sql(res: int) -> str:
+def cell_county_counts_sql(res: int) -> SQL:
     """Records per res-``res`` cell and destination county; parameters: resolution, first day, last day.
 
     Shared by both engines; each picks the county with most records its own way
     (:data:`CELL_PLACES_PICK`, ``pipelines/spark_hotspots.py``).
     """
     cell = grid.sql_cell_to_parent("dest_cell", res)
-    return f"""
+    return compose("""
             SELECT {cell} AS cell, dest_county_fips, dest_region, dest_task_force, count(*) AS n
             FROM records
             WHERE dest_cell IS NOT NULL AND dest_cell > 0 AND dest_res >= ?
               AND month >= ? AND month <= ?
             GROUP BY ALL
-    """  # noqa: S608 -- trusted expression built from an integer, values as parameters
+    """, cell=cell)
 
 
 #: The county with most records per cell over ``by_county`` (:func:`cell_county_counts_sql`);
@@ -640,7 +638,8 @@ def build(con: duckdb.DuckDBPyConnection, *, permutations: int = 0) -> dict[str,
         con.execute(_DDL)
         con.register("hotspot_frame", frame)
         try:
-            con.execute(f"INSERT INTO hotspot_classes BY NAME SELECT {', '.join(_COLUMNS)} FROM hotspot_frame")  # noqa: S608 -- fixed column list
+            con.execute(compose("INSERT INTO hotspot_classes BY NAME SELECT {columns} FROM hotspot_frame",
+                                columns=idents(_COLUMNS)))
         finally:
             con.unregister("hotspot_frame")
         con.execute("CREATE INDEX IF NOT EXISTS hotspot_classes_res_step ON hotspot_classes (res, step)")

@@ -75,6 +75,7 @@ from geo.grid import sql_cell_to_parent
 from pipelines.build import table_timer
 from pipelines.build_matches import MAX_CASES_PER_TOKEN
 from routes import settings
+from routes.contract.sql import SQL, compose, ident, join, vocabulary_literal
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ MOVE_LEVELS = ("county", "region", "task_force", "res4", "res5", "res6")
 #: The longest circuit searched for, in distinct counties (bounds the work per subject).
 MAX_CIRCUIT_PLACES = 8
 
-_IDENTIFIERS_SQL = f"""
+_IDENTIFIERS_SQL = compose("""
 CREATE OR REPLACE TEMP TABLE _move_ids AS
 WITH ids AS (
     SELECT
@@ -97,9 +98,9 @@ WITH ids AS (
         r.dest_county_fips AS county,
         r.dest_region AS region,
         r.dest_task_force AS task_force,
-        CASE WHEN r.dest_res >= 4 THEN {sql_cell_to_parent('r.dest_cell', 4)}::VARCHAR END AS res4,
-        CASE WHEN r.dest_res >= 5 THEN {sql_cell_to_parent('r.dest_cell', 5)}::VARCHAR END AS res5,
-        CASE WHEN r.dest_res >= 6 THEN {sql_cell_to_parent('r.dest_cell', 6)}::VARCHAR END AS res6,
+        CASE WHEN r.dest_res >= 4 THEN {parent4}::VARCHAR END AS res4,
+        CASE WHEN r.dest_res >= 5 THEN {parent5}::VARCHAR END AS res5,
+        CASE WHEN r.dest_res >= 6 THEN {parent6}::VARCHAR END AS res6,
         r.record_id IS NOT NULL AS has_record
     FROM record_identifiers AS i
     LEFT JOIN records AS r USING (source_id, record_id)
@@ -115,7 +116,8 @@ SELECT kept.node, ids.* EXCLUDE (kind, token, case_key, has_record)
 FROM ids
 JOIN kept USING (kind, token)
 WHERE ids.has_record AND ids.seen_at IS NOT NULL
-"""  # noqa: S608 (trusted H3 res ints)
+""", parent4=sql_cell_to_parent("r.dest_cell", 4), parent5=sql_cell_to_parent("r.dest_cell", 5),
+    parent6=sql_cell_to_parent("r.dest_cell", 6))
 
 #: One label per identifier: the smallest identifier it is linked to through records.
 _LINK_START_SQL = """
@@ -173,13 +175,13 @@ def _link_identifiers(con: duckdb.DuckDBPyConnection) -> int:
             return rounds
 
 
-def _level_moves_sql(level: str) -> str:
+def _level_moves_sql(level: str) -> SQL:
     """The moves of one level; ``level`` is one of :data:`MOVE_LEVELS` (trusted)."""
     if level not in MOVE_LEVELS:
         raise ValueError(f"unknown moves level {level!r}; use one of {MOVE_LEVELS}")
-    return f"""
+    return compose("""
     SELECT
-        '{level}' AS level,
+        {name} AS level,
         date_trunc('month', seen_at)::DATE AS month,
         prev_place AS origin,
         place AS destination,
@@ -202,18 +204,18 @@ def _level_moves_sql(level: str) -> str:
     WHERE prev_place IS NOT NULL AND prev_place <> place
       AND seen_at - prev_at <= to_days(?)
     GROUP BY ALL
-    """  # noqa: S608 (level checked against MOVE_LEVELS)
+    """, name=vocabulary_literal(level, MOVE_LEVELS), level=ident(level))
 
 
-def _moves_sql() -> str:
-    union = "\nUNION ALL\n".join(_level_moves_sql(level) for level in MOVE_LEVELS)
-    return f"""
+def _moves_sql() -> SQL:
+    union = join((_level_moves_sql(level) for level in MOVE_LEVELS), "\nUNION ALL\n")
+    return compose("""
     CREATE OR REPLACE TABLE moves AS
     SELECT level, month, origin, destination, moves, tokens,
            len(_sources) AS sources, corroborated_share
     FROM ({union})
     ORDER BY level, month, origin, destination
-    """  # noqa: S608 (trusted union)
+    """, union=union)
 
 
 @dataclass

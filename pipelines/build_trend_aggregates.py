@@ -35,9 +35,9 @@ Tables (dropped and recreated on each run; idempotent):
     intake page.
 ``trend_build_state``
     One row: the fingerprint of ``records`` and ``batches`` these tables were
-    built from (:data:`FINGERPRINT_SQL`) and ``build_id``, a new UUID per build
+    built from (:data:`routes.contract.tables.FINGERPRINT_SQL`) and ``build_id``, a new UUID per build
     (the query layer keys its per-build caches on it). The query layer (``query/aggregates.py``,
-    which repeats the SQL) reads ``records`` instead whenever the fingerprint no
+    with the same SQL) reads ``records`` instead whenever the fingerprint no
     longer matches, e.g. after an ingest or a retention delete without a rebuild.
 """
 
@@ -48,6 +48,8 @@ import logging
 import duckdb
 
 from pipelines.build import table_timer
+from routes.contract.sql import SQL, compose, ident, idents, join, string_literal
+from routes.contract.tables import DIMENSIONS, FINGERPRINT_SQL
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +62,9 @@ TABLES = (
 #: Bits available in the BIGINT mask.
 MAX_BITS = 63
 
-TREND_DIMENSIONS = (
-    "month", "trafficking_type", "record_type", "source_kind",
-    "dest_county_fips", "dest_region", "dest_task_force",
-)
+TREND_DIMENSIONS = DIMENSIONS
 
-_BITS_SQL = f"""
+_BITS_SQL = compose("""
 CREATE OR REPLACE TABLE trend_indicator_bits AS
 WITH found AS (
     SELECT indicator, count(*) AS n
@@ -75,74 +74,67 @@ WITH found AS (
 ), ranked AS (
     SELECT indicator, (row_number() OVER (ORDER BY n DESC, indicator) - 1)::INTEGER AS bit FROM found
 )
-SELECT indicator, bit, (SELECT count(*) FROM found) <= {MAX_BITS} AS complete
-FROM ranked WHERE bit < {MAX_BITS}
+SELECT indicator, bit, (SELECT count(*) FROM found) <= {max_bits} AS complete
+FROM ranked WHERE bit < {max_bits}
 ORDER BY bit
-"""  # noqa: S608 (fixed text)
+""", max_bits=MAX_BITS)
 
 
-def _mask_expression(con: duckdb.DuckDBPyConnection) -> str:
+def _mask_expression(con: duckdb.DuckDBPyConnection) -> SQL:
     """SQL for the indicator mask of one ``records`` row (``0::BIGINT`` when no bits)."""
     bits = con.execute("SELECT indicator, bit FROM trend_indicator_bits ORDER BY bit").fetchall()
     return mask_expression(bits)
 
 
-def mask_expression(bits: list[tuple[str, int]], *, contains: str = "list_contains") -> str:
+def mask_expression(bits: list[tuple[str, int]], *, contains: str = "list_contains") -> SQL:
     """SQL for the indicator mask of one ``records`` row from ``(indicator, bit)`` pairs.
 
     ``contains`` names the engine's list-membership function (DuckDB's
     ``list_contains``, Spark's ``array_contains``); the rest is the same text on both.
     """
+    if contains not in _CONTAINS:
+        raise ValueError(f"contains must be one of {_CONTAINS!r}, not {contains!r}")
     if not bits:
-        return "0::BIGINT"
-    terms = [
-        f"(CASE WHEN {contains}(indicators, {_quote(name)}) THEN {1 << int(bit)} ELSE 0 END)::BIGINT"
+        return SQL("0::BIGINT")
+    terms = join((
+        compose("(CASE WHEN {contains}(indicators, {name}) THEN {bit} ELSE 0 END)::BIGINT",
+                contains=SQL(contains), name=string_literal(name), bit=1 << int(bit))
         for name, bit in bits
-    ]
-    return "coalesce(" + " | ".join(terms) + ", 0::BIGINT)"
+    ), " | ")
+    return compose("coalesce({terms}, 0::BIGINT)", terms=terms)
 
 
-def _quote(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
+#: The list-membership functions of the engines (DuckDB, Spark).
+_CONTAINS = ("list_contains", "array_contains")
 
 
-#: Must equal ``query.aggregates.FINGERPRINT_SQL`` (a test checks it).
-FINGERPRINT_SQL = (
-    "SELECT (SELECT count(*) FROM records) AS records_rows, "
-    "(SELECT max(updated_at) FROM records) AS records_updated, "
-    "(SELECT count(*) FROM batches) AS batches_rows, "
-    "(SELECT max(finished_at) FROM batches) AS batches_finished"
-)
-
-
-def trend_select(mask: str | None) -> str:
+def trend_select(mask: SQL | None) -> SQL:
     """The query behind ``trend_counts`` (``mask`` None) and ``trend_indicator_counts``; both engines run it."""
-    dims = ", ".join(TREND_DIMENSIONS)
-    masked = f", {mask} AS indicator_mask" if mask else ""
-    return f"""
+    masked = compose(", {mask} AS indicator_mask", mask=mask) if mask else SQL("")
+    return compose("""
 SELECT {dims}{masked},
        count(*)::BIGINT AS records,
        sum(victim_count)::BIGINT AS victims,
        (count(*) FILTER (WHERE minor_involved))::BIGINT AS minors
 FROM records
 GROUP BY ALL
-"""  # noqa: S608 (fixed column names; indicator names quoted)
+""", dims=idents(TREND_DIMENSIONS), masked=masked)
 
 
-def _trend_sql(table: str, mask: str | None) -> str:
-    return f"""
-CREATE OR REPLACE TABLE {table} AS{trend_select(mask)}ORDER BY month, dest_county_fips
-"""  # noqa: S608 (fixed column names; indicator names quoted)
+def _trend_sql(table: str, mask: SQL | None) -> SQL:
+    return compose("""
+CREATE OR REPLACE TABLE {table} AS{select}ORDER BY month, dest_county_fips
+""", table=ident(table), select=trend_select(mask))
 
 
 #: The query behind ``source_precision_counts``; both engines run it.
-PRECISION_SELECT = """
+PRECISION_SELECT = SQL("""
 SELECT source_id, coalesce(dest_precision, 'origin only') AS precision, count(*)::BIGINT AS records
-FROM records GROUP BY ALL"""
+FROM records GROUP BY ALL""")
 
-_PRECISION_SQL = f"""
-CREATE OR REPLACE TABLE source_precision_counts AS{PRECISION_SELECT} ORDER BY source_id
-"""  # noqa: S608 (fixed text)
+_PRECISION_SQL = compose("""
+CREATE OR REPLACE TABLE source_precision_counts AS{select} ORDER BY source_id
+""", select=PRECISION_SELECT)
 
 
 def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -166,11 +158,12 @@ def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         con.execute(_trend_sql("trend_indicator_counts", _mask_expression(con)))
     with table_timer("source_precision_counts"):
         con.execute(_PRECISION_SQL)
-    con.execute(
-        f"CREATE OR REPLACE TABLE trend_build_state AS SELECT *, uuid()::VARCHAR AS build_id FROM ({FINGERPRINT_SQL})"  # noqa: S608 (fixed text)
-    )
+    con.execute(compose(
+        "CREATE OR REPLACE TABLE trend_build_state AS SELECT *, uuid()::VARCHAR AS build_id FROM ({state})",
+        state=FINGERPRINT_SQL,
+    ))
     counts = {
-        table: int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])  # noqa: S608 (fixed names)
+        table: int(con.execute(compose("SELECT count(*) FROM {table}", table=ident(table))).fetchall()[0][0])
         for table in TABLES
     }
     log.info("Built trend aggregates: %s", ", ".join(f"{t} {n:,} rows" for t, n in counts.items()))

@@ -28,7 +28,7 @@ it into place, so a reader sees the old lake or the new one, never half of one.
 reader that starts in that instant finds no lake and fails; it never reads a mix.)
 
 The manifest records the fingerprint of ``records`` and ``batches`` the lake was
-cut from (``FINGERPRINT_SQL`` of ``pipelines/build_trend_aggregates.py``);
+cut from (``FINGERPRINT_SQL`` of ``routes/contract/tables.py``);
 ``python -m pipelines release load`` refuses a build made from a lake whose
 fingerprint no longer matches the warehouse. It also carries the warehouse's
 ``meta`` entry ``data_as_of``, which the hot-spot window reads besides the records.
@@ -43,8 +43,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipelines.build_trend_aggregates import FINGERPRINT_SQL
 from routes import settings, warehouse
+from routes.contract.tables import FINGERPRINT_SQL
 from routes.errors import RoutesError
 
 #: Table -> its Hive partition column (``None``: one unpartitioned directory).

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field, replace
 import duckdb
 
 from query.filters import Filters
+from routes.contract.sql import SQL, compose, ident
+from routes.contract.tables import FINGERPRINT_SQL
 
 #: The pre-aggregate without indicators and the one with the indicator mask.
 TREND_TABLE = "trend_counts"
@@ -37,22 +39,15 @@ STATE_TABLE = "trend_build_state"
 PRECISION_TABLE = "source_precision_counts"
 _ALL_TABLES = (TREND_TABLE, MASKED_TABLE, BITS_TABLE, STATE_TABLE, PRECISION_TABLE)
 
-#: The fingerprint of ``records`` (and ``batches``) a build is valid for; one SQL row.
-FINGERPRINT_SQL = (
-    "SELECT (SELECT count(*) FROM records) AS records_rows, "
-    "(SELECT max(updated_at) FROM records) AS records_updated, "
-    "(SELECT count(*) FROM batches) AS batches_rows, "
-    "(SELECT max(finished_at) FROM batches) AS batches_finished"
-)
-
-
 @dataclass(frozen=True)
 class CountSource:
     """A table to count from, and the SQL aggregates that count there.
 
     ``records``, ``victims`` and ``minors`` are aggregate expressions that give,
     per group, what ``count(*)``, ``sum(victim_count)`` and
-    ``count(*) FILTER (WHERE minor_involved)`` give over ``records``.
+    ``count(*) FILTER (WHERE minor_involved)`` give over ``records``: the code's
+    own text (never a user's), held as :class:`~routes.contract.sql.SQL`; ``table``
+    must be a table the contract declares.
     """
 
     table: str
@@ -60,6 +55,11 @@ class CountSource:
     victims: str = "sum(victim_count)"
     minors: str = "count(*) FILTER (WHERE minor_involved)"
     bits: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        ident(self.table)
+        for name in ("records", "victims", "minors"):
+            object.__setattr__(self, name, SQL(getattr(self, name)))
 
     @property
     def aggregated(self) -> bool:
@@ -74,15 +74,15 @@ class CountSource:
             mask = 0
             for name in set(filters.indicators):
                 mask |= 1 << self.bits[name] if name in self.bits else 0
-            sql = f"{sql} AND (indicator_mask & ?::BIGINT) <> 0"
+            sql = compose("{sql} AND (indicator_mask & ?::BIGINT) <> 0", sql=sql)
             params = [*params, mask]
         return sql, params
 
-    def count_filtered(self, where: str) -> str:
+    def count_filtered(self, where: str) -> SQL:
         """The records count restricted to ``where`` (0, not NULL, when nothing matches)."""
         if not self.aggregated:
-            return f"count(*) FILTER (WHERE {where})"
-        return f"coalesce(sum(records) FILTER (WHERE {where}), 0)::BIGINT"
+            return compose("count(*) FILTER (WHERE {where})", where=where)
+        return compose("coalesce(sum(records) FILTER (WHERE {where}), 0)::BIGINT", where=where)
 
 
 RECORDS = CountSource("records")
@@ -97,7 +97,8 @@ _STATE_COLUMNS = (
     "f.records_rows, f.records_updated, f.batches_rows, f.batches_finished, "
     "(SELECT readonly FROM duckdb_databases() WHERE database_name = current_database())"
 )
-_STATE_SQL = f"SELECT {_STATE_COLUMNS} FROM {STATE_TABLE} s CROSS JOIN ({FINGERPRINT_SQL}) f"  # noqa: S608
+_STATE_SQL = compose("SELECT {columns} FROM {state} s CROSS JOIN ({fingerprint}) f",
+                     columns=SQL(_STATE_COLUMNS), state=ident(STATE_TABLE), fingerprint=FINGERPRINT_SQL)
 
 
 def fresh_build(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -144,7 +145,7 @@ def count_source(
     wanted = {name for f in filters for name in f.indicators}
     if not wanted:
         return CountSource(TREND_TABLE, *_COUNTS)
-    rows = con.execute(f"SELECT indicator, bit, complete FROM {BITS_TABLE}").fetchall()  # noqa: S608
+    rows = con.execute(compose("SELECT indicator, bit, complete FROM {bits}", bits=ident(BITS_TABLE))).fetchall()
     bits = {str(name): int(bit) for name, bit, _ in rows}
     complete = all(bool(c) for _, _, c in rows)
     if not complete and not wanted <= set(bits):

@@ -46,6 +46,8 @@ from query.filters import Filters
 from query.policy import Capability
 from query.viewer import Viewer
 from routes import control, files, settings
+from routes.contract.sql import SQL, compose, ident, idents, join, placeholders
+from routes.contract.tables import AUDIT_HASHED
 from routes.contract.vocabularies import AUDIT_ACTIONS
 from routes.errors import AccessDenied, AuditChainError, ConfigError
 
@@ -75,7 +77,7 @@ BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 """
 
 #: The columns that go into an entry's hash, in order.
-HASHED = ("seq", "at", "user", "role", "task_force", "action", "what", "filters", "purpose", "audience")
+HASHED = AUDIT_HASHED
 
 
 def _connect() -> sqlite3.Connection:
@@ -231,8 +233,8 @@ def _append(
             }
             mac = entry_mac(key, prev, entry)
             con.execute(
-                f"INSERT INTO audit_log ({', '.join(HASHED)}, prev_hash, hash) "  # noqa: S608 (fixed names)
-                f"VALUES ({', '.join('?' * (len(HASHED) + 2))})",
+                compose("INSERT INTO audit_log ({columns}, prev_hash, hash) VALUES ({values})",
+                        columns=idents(HASHED), values=placeholders(len(HASHED) + 2)),
                 [*(entry[c] for c in HASHED), prev, mac],
             )
             con.execute("COMMIT")
@@ -362,15 +364,15 @@ def count_events(*, user: str, action: str, since: datetime, matching: str | Non
         Only entries whose ``filters`` JSON has this key with a value above 0
         (e.g. ``"matched_cases"`` for uploads that matched other agencies).
     """
-    clauses = ["user = ?", "action = ?", "at >= ?"]
+    clauses = [SQL("user = ?"), SQL("action = ?"), SQL("at >= ?")]
     params: list[object] = [user, action, since.astimezone(UTC).isoformat(timespec="microseconds")]
     if matching:
-        clauses.append("coalesce(json_extract(filters, ?), 0) > 0")
+        clauses.append(SQL("coalesce(json_extract(filters, ?), 0) > 0"))
         params.append(f"$.{matching}")
     con = _connect()
     try:
         row = con.execute(
-            f"SELECT count(*) FROM audit_log WHERE {' AND '.join(clauses)}", params  # noqa: S608
+            compose("SELECT count(*) FROM audit_log WHERE {where}", where=join(clauses, " AND ")), params
         ).fetchone()
     finally:
         con.close()
@@ -395,22 +397,22 @@ def read_log(
     """
     if not viewer.can(Capability.READ_AUDIT_LOG):
         raise AccessDenied(f"role {viewer.role!r} may not read the audit log; ask an admin")
-    clauses, params = ["TRUE"], []
+    clauses, params = [SQL("TRUE")], []
     for column, value in (("user", user), ("action", action)):
         if value:
-            clauses.append(f"{column} = ?")
+            clauses.append(compose("{column} = ?", column=ident(column)))
             params.append(value)
     if since:
-        clauses.append("at >= ?")
+        clauses.append(SQL("at >= ?"))
         params.append(since.astimezone(UTC).isoformat(timespec="microseconds"))
     if until:
-        clauses.append("at <= ?")
+        clauses.append(SQL("at <= ?"))
         params.append(until.astimezone(UTC).isoformat(timespec="microseconds"))
     con = _connect()
     try:
         rows = con.execute(
-            f"SELECT {', '.join(HASHED)}, hash FROM audit_log WHERE {' AND '.join(clauses)} "  # noqa: S608
-            "ORDER BY seq DESC LIMIT ?",
+            compose("SELECT {columns}, hash FROM audit_log WHERE {where} ORDER BY seq DESC LIMIT ?",
+                    columns=idents(HASHED), where=join(clauses, " AND ")),
             [*params, int(limit)],
         ).fetchall()
     finally:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import date
 
 # The filters' vocabularies (defined once, in the contract; imported here for the pages and CLI).
+from routes.contract.sql import SQL
 from routes.contract.vocabularies import INDICATORS, RECORD_TYPES, SOURCE_KINDS, TRAFFICKING_TYPES
 
 __all__ = ["INDICATORS", "RECORD_TYPES", "SOURCE_KINDS", "TRAFFICKING_TYPES", "Filters"]
@@ -40,7 +41,10 @@ class Filters:
     indicators: tuple[str, ...] = field(default_factory=tuple)
 
     def where(self, *, side: str = "dest", alias: str = "") -> tuple[str, list[object]]:
-        """A SQL ``WHERE`` body over ``records`` and its parameters.
+        """A SQL ``WHERE`` body over ``records`` (fixed column names, ``?`` for every value) and its parameters.
+
+        The body is :class:`~routes.contract.sql.SQL` (a ``str``), so it goes into
+        :func:`~routes.contract.sql.compose` as it is.
 
         >>> Filters(trafficking_types=("sex",)).where()
         ('trafficking_type IN (?)', ['sex'])
@@ -71,7 +75,7 @@ class Filters:
         if self.indicators:
             clauses.append(f"list_has_any({p}indicators, ?::VARCHAR[])")
             params.append(list(self.indicators))
-        return (" AND ".join(clauses) or "TRUE"), params
+        return SQL(" AND ".join(clauses) or "TRUE"), params
 
     def with_period(self, start: date | None, end: date | None) -> Filters:
         """The same filters over another period."""

@@ -18,7 +18,7 @@ The tables come from ``pipelines/build_flows.py`` and
 ``pipelines/build_corridors.py``. Filters on period, trafficking type and
 geography read them directly; a filter on record type, source kind or indicator
 reads ``flow_area_cube`` at the area levels (``flow_res4_cube`` at res 4) when at most
-one indicator is named, else re-aggregates ``flow_facts`` (:func:`geo.flow_places.sql_fact_records`);
+one indicator is named, else re-aggregates ``flow_facts`` (:func:`routes.contract.flow_tables.sql_fact_records`);
 a view of the whole period reads their all-time copies (``*_all_time``, ``flows`` too). A warehouse
 built before those tables existed recomputes the edges from ``records``
 with the same SQL (:func:`geo.flow_places.sql_flow_records`). At res 4-6 the edges are
@@ -51,7 +51,13 @@ import pandas as pd
 import pyarrow as pa
 
 from geo import highways, reference
-from geo.flow_places import (
+from geo.flow_places import area_places, cell_places, outside_places, sql_flow_records
+from geo.grid import sql_cell_to_parent
+from query import release, scope, suppression
+from query.filters import Filters
+from query.viewer import Viewer
+from routes import warehouse
+from routes.contract.flow_tables import (
     ALL_TIME_TABLES,
     AREA_FACTS_TABLE,
     CELL_CUBE_TABLE,
@@ -61,24 +67,17 @@ from geo.flow_places import (
     EDGE_SUMS,
     FACTS_TABLE,
     FLOW_INDICATORS,
+    FLOW_LEVELS,
     FLOWS_TABLE,
     SOURCES_TABLE,
-    area_places,
-    cell_places,
     check_level,
     decode_source_bits,
     indicator_mask,
-    outside_places,
     sql_fact_records,
-    sql_flow_records,
     sql_level_edges,
     sql_with_source_bits,
 )
-from geo.grid import sql_cell_to_parent
-from query import release, scope, suppression
-from query.filters import Filters
-from query.viewer import Viewer
-from routes import warehouse
+from routes.contract.sql import SQL, compose, ident, idents, join, placeholders, vocabulary_literal
 
 __all__ = [
     "COORDINATION_LEVELS",
@@ -152,7 +151,8 @@ def _guard(con: duckdb.DuckDBPyConnection, viewer: Viewer, filters: Filters) -> 
 
 def _source_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The source of each bit of ``source_bits`` (``flow_sources``, in bit order)."""
-    return [str(r[0]) for r in con.execute(f"SELECT source_id FROM {SOURCES_TABLE} ORDER BY bit").fetchall()]  # noqa: S608
+    sql = compose("SELECT source_id FROM {sources} ORDER BY bit", sources=ident(SOURCES_TABLE))
+    return [str(r[0]) for r in con.execute(sql).fetchall()]
 
 
 #: Edges summed over the period and types (from ``flows``, or re-aggregated from ``flow_facts``), per (read-only snapshot file, SQL, parameters):
@@ -189,7 +189,7 @@ def _remembered(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) 
             _MEMO.move_to_end(key)
     if frame is None:
         frame = con.sql(  # Arrow keeps every column's type (a NULL cell stays a BIGINT)
-            f"SELECT * REPLACE (source_bits::VARCHAR AS source_bits) FROM ({sql})", params=params  # noqa: S608
+            compose("SELECT * REPLACE (source_bits::VARCHAR AS source_bits) FROM ({sql})", sql=sql), params=params
         ).to_arrow_table()
         with _MEMO_LOCK:
             _MEMO[key] = frame
@@ -219,7 +219,7 @@ def _edges_sql(con: duckdb.DuckDBPyConnection, filters: Filters, level: str) -> 
     if level in CELL_LEVELS and any(getattr(filters, n) for n in _GEO_FILTERS):
         dest, dest_params = _geo_where(filters, prefix="dest_")
         origin, origin_params = _geo_where(filters, prefix="origin_")
-        edges = f"SELECT * FROM ({edges}) WHERE ({dest}) OR ({origin})"  # noqa: S608 (trusted; values are parameters)
+        edges = compose("SELECT * FROM ({edges}) WHERE ({dest}) OR ({origin})", edges=edges, dest=dest, origin=origin)
         params = [*params, *dest_params, *origin_params]
     return _remembered(con, edges, params)
 
@@ -228,25 +228,26 @@ def _edges_statewide_sql(con: duckdb.DuckDBPyConnection, plain: Filters, level: 
     """The SQL of :func:`_edges_sql` for filters without geography, from the smallest table that answers."""
     if not _needs_records(plain):
         where, params = plain.where()
-        sums = ", ".join(f"sum({c})::BIGINT AS {c}" for c in EDGE_SUMS)
-        return f"""
-            SELECT {", ".join(EDGE_KEYS)}, {sums}, bit_count(bit_or(source_bits)) AS sources,
+        sums = join((compose("sum({c})::BIGINT AS {c}", c=ident(c)) for c in EDGE_SUMS), ", ")
+        return compose("""
+            SELECT {keys}, {sums}, bit_count(bit_or(source_bits)) AS sources,
                 bit_or(source_bits) AS source_bits
-            FROM {_all_time_or(con, plain, FLOWS_TABLE)} WHERE level = '{level}' AND {where} GROUP BY ALL
-        """, params  # noqa: S608 (level checked; values are parameters)
+            FROM {table} WHERE level = {level} AND {where} GROUP BY ALL
+        """, keys=idents(EDGE_KEYS), sums=sums, table=ident(_all_time_or(con, plain, FLOWS_TABLE)),
+                       level=vocabulary_literal(level, FLOW_LEVELS), where=where), params
     bits = len(_source_ids(con))
     wanted = set(plain.indicators)
     cube = CUBE_TABLE if level not in CELL_LEVELS else CELL_CUBE_TABLE if level == "res4" else None
     if cube and len(wanted) <= 1 and _has_table(con, cube):
         where, params = replace(plain, indicators=()).where()
-        where = f"{where} AND indicator {'= ?' if wanted else 'IS NULL'}"
+        where = compose("{where} AND indicator {test}", where=where, test=SQL("= ?" if wanted else "IS NULL"))
         params = [*params, *wanted]
-        source = f"(SELECT * FROM {_all_time_or(con, plain, cube)} WHERE {where})"  # noqa: S608 (trusted; values are parameters)
+        source = compose("(SELECT * FROM {table} WHERE {where})", table=ident(_all_time_or(con, plain, cube)), where=where)
         return sql_level_edges(level, source=source, cube=True, bits=bits, source_lists=False, by_month=False), params
     if _has_table(con, FACTS_TABLE):  # none in a warehouse built before it existed
         where, params = replace(plain, indicators=()).where()
         if plain.indicators:
-            where = f"{where} AND (indicator_mask & ?) <> 0"
+            where = compose("{where} AND (indicator_mask & ?) <> 0", where=where)
             params = [*params, indicator_mask(plain.indicators)]
         table = _all_time_or(con, plain, FACTS_TABLE)
         if table == FACTS_TABLE and level not in CELL_LEVELS and _has_table(con, AREA_FACTS_TABLE):
@@ -256,19 +257,25 @@ def _edges_statewide_sql(con: duckdb.DuckDBPyConnection, plain: Filters, level: 
             # cells apart); summed first over what this level does not keep, the
             # edge aggregate with its twenty counts has a few times fewer rows.
             res = CELL_LEVELS[level]
-            keys = (
-                "o_outside, o_entry, o_state, o_country, o_county, o_region, o_task_force, "
-                f"o_cell{res}, d_county, d_region, d_task_force, d_cell{res}, "
-                "record_type, source_bit, indicator_mask, ind_minor"
+            keys = idents((
+                "o_outside", "o_entry", "o_state", "o_country", "o_county", "o_region", "o_task_force",
+                f"o_cell{res}", "d_county", "d_region", "d_task_force", f"d_cell{res}",
+                "record_type", "source_bit", "indicator_mask", "ind_minor",
+            ))
+            summed = compose(
+                "(SELECT {keys}, sum(n)::BIGINT AS n, sum(victims)::BIGINT AS victims FROM {table} WHERE {where} GROUP BY ALL)",
+                keys=keys, table=ident(table), where=where,
             )
-            table = f"(SELECT {keys}, sum(n)::BIGINT AS n, sum(victims)::BIGINT AS victims FROM {table} WHERE {where} GROUP BY ALL)"  # noqa: S608 (trusted)
-            where = "TRUE"
-        facts = sql_fact_records(where, table=table)
-        return sql_level_edges(level, source=f"({facts})", weight="n", bits=bits, source_lists=False, by_month=False), params
+            facts = sql_fact_records(SQL("TRUE"), table=summed)
+        else:
+            facts = sql_fact_records(where, table=table)
+        return sql_level_edges(level, source=compose("({facts})", facts=facts), weight="n", bits=bits,
+                               source_lists=False, by_month=False), params
     con.register("flow_entry_candidates", highways.entry_candidates())
     where, params = plain.where(alias="r")
-    records = sql_with_source_bits(f"({sql_flow_records(where)})")
-    return sql_level_edges(level, source=f"({records})", bits=bits, source_lists=False, by_month=False), params
+    records = sql_with_source_bits(compose("({rows})", rows=sql_flow_records(where)))
+    return sql_level_edges(level, source=compose("({records})", records=records), bits=bits, source_lists=False,
+                           by_month=False), params
 
 
 def _all_time_or(con: duckdb.DuckDBPyConnection, filters: Filters, table: str) -> str:
@@ -284,9 +291,10 @@ def _geo_where(filters: Filters, *, prefix: str) -> tuple[str, list[object]]:
     for name, column in (("regions", "region"), ("counties", "county_fips"), ("task_forces", "task_force")):
         values = getattr(filters, name)
         if values:
-            clauses.append(f"{prefix}{column} IN ({', '.join('?' * len(values))})")
+            clauses.append(compose("{column} IN ({marks})", column=ident(f"{prefix}{column}"),
+                                   marks=placeholders(len(values))))
             params.extend(values)
-    return (" AND ".join(clauses) or "TRUE"), params
+    return (join(clauses, " AND ") or SQL("TRUE")), params
 
 
 def _key_sql(level: str, side: str) -> str:
@@ -296,6 +304,7 @@ def _key_sql(level: str, side: str) -> str:
     rows are few); an out-of-state origin gives NULL (it is the same place at
     every level: ``outside_id``).
     """
+    inner: str
     if level in CELL_LEVELS:
         inner = sql_cell_to_parent(f"{side}_cell", CELL_LEVELS[level])
     elif level == "county":
@@ -794,12 +803,12 @@ def segment_flows(
     filters = filters or Filters()
     released = release.reads_release(viewer)
     paths = release.PATHS_TABLE if released else "corridor_paths"
-    share = "sum(weight)" if released else "1.0"
+    share = SQL("sum(weight)" if released else "1.0")
     with _connection(viewer, con) as c:
         edges = flow_edges(viewer, filters, level="county", con=c)
         pairs = c.execute(
-            f"SELECT origin_id, dest_id, least({share}, 1.0)::DOUBLE AS share FROM {paths}"  # noqa: S608 (trusted table name)
-            " WHERE segment_id = ? GROUP BY origin_id, dest_id",
+            compose("SELECT origin_id, dest_id, least({share}, 1.0)::DOUBLE AS share FROM {paths}"
+                    " WHERE segment_id = ? GROUP BY origin_id, dest_id", share=share, paths=ident(paths)),
             [int(segment_id)],
         ).df()
     over = edges[edges["level"].eq("county")].merge(pairs, on=["origin_id", "dest_id"], how="inner")

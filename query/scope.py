@@ -34,6 +34,7 @@ import duckdb
 
 from query.viewer import Viewer
 from routes import settings, warehouse
+from routes.contract.sql import compose, ident
 from routes.errors import AccessDenied
 
 __all__: list[str] = []
@@ -66,13 +67,17 @@ def _snapshot_file(con: duckdb.DuckDBPyConnection) -> str | None:
     return str(rows[0][0])
 
 
+#: The rows of a table that belong to the sources of one task force (the parameter).
+_OWN_SOURCES_ROWS = "SELECT * FROM {table} WHERE source_id IN (SELECT source_id FROM sources WHERE task_force = ?)"
+
+
 def _copy(source: duckdb.DuckDBPyConnection, target: duckdb.DuckDBPyConnection, table: str,
           sql: str, params: list[object]) -> None:
     """Insert the rows of ``sql`` (read from ``source``) into ``target``'s ``table`` of the same schema."""
     rows = source.sql(sql, params=params).to_arrow_table()
     target.register("_scope_rows", rows)
     try:
-        target.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _scope_rows')  # noqa: S608 (fixed names)
+        target.execute(compose('INSERT INTO "{table}" BY NAME SELECT * FROM _scope_rows', table=ident(table)))
     finally:
         target.unregister("_scope_rows")
 
@@ -90,17 +95,16 @@ def own_records_database(con: duckdb.DuckDBPyConnection, task_force: str) -> duc
     own = duckdb.connect(":memory:")
     warehouse.ensure_schema(own)
     own.execute("DELETE FROM meta")
-    own_sources = "SELECT source_id FROM sources WHERE task_force = ?"
     _copy(con, own, "meta", "SELECT * FROM meta", [])
     _copy(con, own, "sources", "SELECT * FROM sources WHERE task_force = ?", [task_force])
-    _copy(con, own, "batches", f"SELECT * FROM batches WHERE source_id IN ({own_sources})", [task_force])  # noqa: S608
+    _copy(con, own, "batches", compose(_OWN_SOURCES_ROWS, table=ident("batches")), [task_force])
     _copy(con, own, "records", "SELECT * FROM records WHERE source_task_force = ?", [task_force])
     if warehouse.has_table(con, "record_identifiers"):  # the own records' identifiers: their moves and circuits
         _copy(con, own, "record_identifiers",
-              f"SELECT * FROM record_identifiers WHERE source_id IN ({own_sources})", [task_force])  # noqa: S608
+              compose(_OWN_SOURCES_ROWS, table=ident("record_identifiers")), [task_force])
     with contextlib.redirect_stderr(None) if settings.quiet() else contextlib.nullcontext():
         build.run_steps(own, steps=OWN_STEPS)
-    own.execute(f"CREATE TABLE {MARK_TABLE} AS SELECT ?::VARCHAR AS task_force", [task_force])  # noqa: S608
+    own.execute(compose("CREATE TABLE {mark} AS SELECT ?::VARCHAR AS task_force", mark=ident(MARK_TABLE)), [task_force])
     return own
 
 
@@ -108,7 +112,7 @@ def _own_task_force(con: duckdb.DuckDBPyConnection) -> str | None:
     """The task force whose own-records database ``con`` reads (a reader nested in another), else ``None``."""
     if not warehouse.has_table(con, MARK_TABLE):
         return None
-    return str(con.execute(f"SELECT task_force FROM {MARK_TABLE}").fetchall()[0][0])  # noqa: S608
+    return str(con.execute(compose("SELECT task_force FROM {mark}", mark=ident(MARK_TABLE))).fetchall()[0][0])
 
 
 @contextlib.contextmanager

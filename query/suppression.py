@@ -61,6 +61,7 @@ import pandas as pd
 
 from query.aggregates import count_source, fresh_build
 from query.filters import Filters
+from routes.contract.sql import compose, ident, join
 from routes.errors import AccessDenied
 
 #: Columns that count people or records and so fall under the k rule.
@@ -613,10 +614,12 @@ def _guard_dimension(
     source = count_source(con, [filters, context_filters], side=side)
     context, context_params = source.where(context_filters, side=side)
     full, full_params = source.where(filters, side=side)
-    groups = "".join(f", any_value({h}) AS {h}" for h in hierarchy)
-    sql = (
-        f"SELECT {value} AS value, {source.records} AS n, {source.count_filtered(full)} AS n_in{groups} "  # noqa: S608 (trusted column names)
-        f"FROM {source.table} WHERE {context} GROUP BY {value} ORDER BY value"
+    groups = join((compose(", any_value({h}) AS {h}", h=ident(h)) for h in hierarchy), "")
+    sql = compose(
+        "SELECT {value} AS value, {records} AS n, {n_in} AS n_in{groups} "
+        "FROM {table} WHERE {context} GROUP BY {value} ORDER BY value",
+        value=ident(value), records=source.records, n_in=source.count_filtered(full), groups=groups,
+        table=ident(source.table), context=context,
     )
     units = con.execute(sql, [*full_params, *context_params]).df()
     if units.empty:
@@ -638,10 +641,11 @@ def _guard_indicators(con: duckdb.DuckDBPyConnection, filters: Filters, *, k: in
     # scan reads only the rows that condition keeps
     source = count_source(con, [filters, *neighbours], side=side)
     wheres = [source.where(f, side=side) for f in (filters, *neighbours)]
-    columns = ", ".join(source.count_filtered(w) for w, _ in wheres)
+    columns = join((source.count_filtered(w) for w, _ in wheres), ", ")
     widest, widest_params = wheres[1]
     row = con.execute(
-        f"SELECT {columns} FROM {source.table} WHERE {widest}",  # noqa: S608 (trusted column names)
+        compose("SELECT {columns} FROM {table} WHERE {widest}", columns=columns, table=ident(source.table),
+                widest=widest),
         [*(p for _, params in wheres for p in params), *widest_params],
     ).fetchall()[0]
     base, counts = int(row[0]), [int(c) for c in row[1:]]

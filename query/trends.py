@@ -35,6 +35,7 @@ from query.policy import Capability
 from query.suppression import guard_filters, suppress_small_counts
 from query.viewer import Viewer
 from routes import warehouse
+from routes.contract.sql import SQL, compose, ident, string_literal
 from routes.contract.vocabularies import HOTSPOT_PATTERNS
 
 __all__ = [
@@ -190,12 +191,13 @@ def headline_figures(
         wide = filters.with_period(earliest, period[1])
         source = _source(c, viewer, [wide])
         where, params = source.where(wide)
-        sql = f"""
-            SELECT month, record_type, {source.records} AS records, {source.victims} AS victims,
-                   {source.minors} AS minors
-            FROM {source.table} WHERE {where}
+        sql = compose("""
+            SELECT month, record_type, {records} AS records, {victims} AS victims,
+                   {minors} AS minors
+            FROM {table} WHERE {where}
             GROUP BY ALL
-        """  # noqa: S608 -- fixed expressions, user values as parameters
+        """, records=source.records, victims=source.victims, minors=source.minors, table=ident(source.table),
+                      where=where)
         by_month = c.execute(sql, params).df()
     # a month may fall in two spans (the year before overlaps a current period over 12 months)
     month = pd.to_datetime(by_month["month"]).dt.date
@@ -266,16 +268,16 @@ def monthly_series(
     """
     if by not in (None, "region"):
         raise ValueError(f"by must be None or 'region', not {by!r}")
-    region = f"coalesce(dest_region, '{NO_REGION}') AS region, " if by else ""
+    region = compose("coalesce(dest_region, {none}) AS region, ", none=string_literal(NO_REGION)) if by else SQL("")
     with _snapshot(viewer, con) as c:
         _guard(c, viewer, filters)
         source = _source(c, viewer, [filters])
         where, params = source.where(filters)
-        sql = f"""
-            SELECT month, {region}{source.records} AS records, {source.victims} AS victims
-            FROM {source.table} WHERE {where} AND month IS NOT NULL
+        sql = compose("""
+            SELECT month, {region}{records} AS records, {victims} AS victims
+            FROM {table} WHERE {where} AND month IS NOT NULL
             GROUP BY ALL
-        """  # noqa: S608 -- fixed expressions, user values as parameters
+        """, region=region, records=source.records, victims=source.victims, table=ident(source.table), where=where)
         raw = c.execute(sql, params).df()
     columns = ["month", *(["region"] if by else []), "records", "victims"]
     if raw.empty:
@@ -306,11 +308,11 @@ def _county_counts(
     period = filters.with_period(start, end)
     source = _source(c, viewer, [period])
     where, params = source.where(period)
-    sql = f"""
-        SELECT dest_county_fips AS county_fips, {source.records} AS records, {source.victims} AS victims
-        FROM {source.table} WHERE {where} AND dest_county_fips IS NOT NULL
+    sql = compose("""
+        SELECT dest_county_fips AS county_fips, {records} AS records, {victims} AS victims
+        FROM {table} WHERE {where} AND dest_county_fips IS NOT NULL
         GROUP BY ALL
-    """  # noqa: S608 -- fixed expressions, user values as parameters
+    """, records=source.records, victims=source.victims, table=ident(source.table), where=where)
     return c.execute(sql, params).df()
 
 

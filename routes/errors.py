@@ -32,6 +32,10 @@ class TablesNotBuilt(RoutesError, LookupError):
     """
 
 
+class UnknownIdentifier(RoutesError, ValueError):
+    """SQL was to name a table or column the warehouse contract does not declare (:func:`routes.contract.sql.ident`)."""
+
+
 class WarehouseBusyError(RoutesError, RuntimeError):
     """Another pipeline is writing the warehouse."""
 

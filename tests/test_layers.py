@@ -6,6 +6,11 @@
   the document itself, so the document stays true.
 - Only ``app.py``, ``ui/`` and ``pages/`` import Streamlit.
 - Only the sign-in code and the admin CLI construct a viewer that may be an admin.
+- ``routes/contract/`` (what writers and readers share) imports only itself,
+  ``routes.errors``, the standard library and pandas: it holds names and SQL
+  text, never I/O; and :func:`routes.contract.sql.compose` is always given a
+  literal template, so every piece of a composed query is a declared name, a
+  number or more composed SQL.
 - No test file imports another test file: what tests share is in ``tests/support/``
   or a fixture of ``tests/conftest.py``; only the browser harness launches Chromium,
   and only for a test marked ``browser``.
@@ -455,3 +460,68 @@ def test_a_sub_package_row_is_its_own_unit() -> None:
     assert not {"pipelines/cli", "query", "briefings"} & FIRST_PARTY["pipelines"]
     assert REPO / "pipelines" / "cli" / "reading.py" not in unit_files("pipelines")
     assert REPO / "pipelines" / "__main__.py" in unit_files("pipelines/__main__")
+
+
+# ------------------------------------------------------------------ the contract package
+
+CONTRACT = REPO / "routes" / "contract"
+#: What ``routes/contract/`` may import: itself and the one error tree (no settings, no files, no warehouse).
+CONTRACT_MAY_IMPORT = ("routes.contract", "routes.errors")
+
+
+def contract_imports(path: Path) -> list[str]:
+    """``line: module`` of every first-party import in ``path`` outside :data:`CONTRACT_MAY_IMPORT`, and of any third-party one but pandas."""
+    found = []
+    for line, module in imports_of(path):
+        top = _top(module)
+        if top == "__future__" or top in sys.stdlib_module_names or top == "pandas":
+            continue
+        if top == "routes" and module.startswith(CONTRACT_MAY_IMPORT):
+            continue
+        found.append(f"{line}: {module}")
+    return found
+
+
+def test_the_contract_imports_only_itself_and_the_errors() -> None:
+    found = {str(p.relative_to(REPO)): lines for p in sorted(CONTRACT.glob("*.py")) if (lines := contract_imports(p))}
+    assert not found, f"routes/contract/ holds names and SQL text only; it may import {CONTRACT_MAY_IMPORT}: {found}"
+
+
+def composed_from_variables(path: Path) -> list[str]:
+    """``line`` of every ``compose(...)`` call in ``path`` whose template is not a literal (or a module constant of one)."""
+    tree = syntax_tree(path)
+    constants = {
+        target.id for node in tree.body if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str) for target in node.targets if isinstance(target, ast.Name)
+    }
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and (getattr(node.func, "id", None) or getattr(node.func, "attr", None)) == "compose"):
+            continue
+        template = node.args[0] if node.args else None
+        literal = isinstance(template, ast.Constant) and isinstance(template.value, str)
+        if not literal and not (isinstance(template, ast.Name) and template.id in constants):
+            found.append(f"{node.lineno}")
+    return found
+
+
+def test_compose_is_given_literal_templates() -> None:
+    found = {}
+    for unit in UNITS:
+        for path in unit_files(unit):
+            if lines := composed_from_variables(path):
+                found[str(path.relative_to(REPO))] = lines
+    assert not found, f"compose() with a template that is not a literal (write the template in the call): {found}"
+
+
+def test_the_contract_checks_see_what_they_look_for(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "from routes import settings\nfrom routes.contract.sql import compose\nimport pandas\n"
+        "T = 'SELECT {x}'\n"
+        "def f(template, x):\n"
+        "    return compose(template, x=x), compose('SELECT {x}', x=x), compose(T, x=x), compose(f'{x}')\n",
+        encoding="utf-8",
+    )
+    assert contract_imports(sample) == ["1: routes"]
+    assert composed_from_variables(sample) == ["6", "6"]

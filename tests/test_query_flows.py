@@ -9,13 +9,15 @@ import duckdb
 import pandas as pd
 import pytest
 
-from geo.flow_places import ALL_TIME_TABLES
 from pipelines import build
 from query import flows as qf
 from query.filters import Filters
 from query.suppression import max_visible_count_below_k
 from query.viewer import Viewer
 from routes import warehouse
+from routes.contract.flow_tables import (
+    ALL_TIME_TABLES,
+)
 from tests.support.exact_path import exact_viewer, read_the_whole_warehouse
 from tests.support.warehouse_fixture import make_small_warehouse
 

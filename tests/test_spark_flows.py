@@ -9,8 +9,10 @@ from typing import Any
 import duckdb
 import pytest
 
-from geo.flow_places import FLOW_LEVELS
 from pipelines import build, lake, spark_build, spark_flows
+from routes.contract.flow_tables import (
+    FLOW_LEVELS,
+)
 from tests.support.frames import assert_parquet_equals_table, assert_same_rows
 from tests.support.warehouse_fixture import make_small_warehouse
 
