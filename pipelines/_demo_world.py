@@ -169,9 +169,10 @@ LOC_VARIANTS = ("clean", "ca", "zip", "zip4", "addr", "county", "cityzip", "nick
 LOC_CLEAN_P = np.array([0.25, 0.25, 0.08, 0.03, 0.12, 0.07, 0.12, 0.08])
 LOC_MESSY = (8, 9, 10)
 POINTS_PER_PLACE = 24
-#: Place names a gazetteer reads as somewhere else (checked against geo.geocode):
-#: "London" is also the English capital.
-EXCLUDED_PLACES = frozenset({"London"})
+#: Place names the geocoder reads as somewhere else or will not guess (checked against
+#: geo.geocode by tests/test_demo.py): "London" is also the English capital; "Oak Park" is
+#: also a Sacramento neighbourhood and "San Joaquin" also the county, so both are refused.
+EXCLUDED_PLACES = frozenset({"London", "Oak Park", "San Joaquin"})
 
 
 def stable_hash(text: str) -> int:

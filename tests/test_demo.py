@@ -501,3 +501,18 @@ def test_planted_circuits_are_shared_subjects_typed_differently_along_their_plac
     assert len(set(phones)) == len(phones)  # one phone per subject, never another's
     min_tokens = 5  # routes.settings.circuit_min_tokens() by default
     assert [c["subjects"] >= min_tokens for c in circuits] == [True, True, False]
+
+
+def test_every_demo_place_text_geocodes_to_its_own_county():
+    """The demo's truth counts no place text as unresolvable: a geocoder rule that starts refusing a
+    demo place (as 'Oak Park' and 'San Joaquin' did) must be met by EXCLUDED_PLACES, not found later
+    as a mismatch of the ground-truth counts."""
+    from geo.geocode import geocode_locations
+
+    places = world.build_places()
+    for pool, per_place in (("loc_pool", len(world.LOC_VARIANTS)), ("city_pool", 4)):
+        texts = pd.Series(getattr(places, pool).to_pylist())
+        expected = pd.Series(places.county_fips).repeat(per_place).to_numpy()
+        got = geocode_locations(texts, role="destination")["county_fips"].to_numpy()
+        wrong = sorted({t for t, e, g in zip(texts, expected, got, strict=True) if g != e})
+        assert not wrong, f"{pool}: {wrong[:10]}"
