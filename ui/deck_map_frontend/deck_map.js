@@ -107,6 +107,7 @@
       });
     }
     if (!element) {  // one deck, several views: each map's element gets its own view's viewport
+      drawLabels(deck);
       for (const viewport of deck.getViewports()) {
         const index = viewIndex(viewport.id);
         if (state.elements[index]) stampView(state.elements[index], viewport);
@@ -146,6 +147,7 @@
       }
     });
     const layers = [];
+    const labels = [];  // the shared text layers, drawn as HTML over each view (drawLabels)
     const owners = {};
     const next = lists.map(function () { return 0; });
     for (let s = 0; s <= shared[0].length; s++) {
@@ -158,7 +160,10 @@
         }
         next[i] = end + 1;
       });
-      if (s < shared[0].length) layers.push(lists[0][shared[0][s]]);
+      if (s < shared[0].length) {
+        const layer = lists[0][shared[0][s]];
+        if (isLabelLayer(layer)) labels.push(labelSet(layer)); else layers.push(layer);
+      }
     }
     const n = specs.length;
     const template = (specs[0].views && specs[0].views[0]) || {"@@type": "MapView", controller: true};
@@ -169,7 +174,97 @@
         width: "calc(" + (100 / n) + "% - " + (GAP_PX * (n - 1) / n) + "px)",
       });
     });
-    return {spec: Object.assign({}, specs[0], {layers: layers, views: views}), owners: owners};
+    return {spec: Object.assign({}, specs[0], {layers: layers, views: views}), owners: owners, labels: labels};
+  }
+
+  // ------------------------------------------------------------------ labels as HTML
+  // The base map's names (counties, places, highways: pydeck TextLayers the decks share) are
+  // drawn as HTML text over each view, placed from the view's viewport: in software WebGL a
+  // TextLayer's program and font atlases cost seconds before the first frame (measured on the
+  // compare: 13.1 s -> 9.3 s median to the settled map without them, load 14-18). Sizes as
+  // the layer gives them (pixels, or metres capped at sizeMaxPixels); a name under
+  // LABEL_MIN_PX is left off (a speck in the canvas), as are names outside the view.
+  const LABEL_MIN_PX = 6;
+
+  function isLabelLayer(layer) {
+    return layer["@@type"] === "TextLayer" && Array.isArray(layer.data) && layer.getText === "@@=label"
+      && layer.getPosition === "@@=position";
+  }
+
+  function css(rgba) {
+    const c = (rgba || [0, 0, 0, 255]).concat([255]).slice(0, 4);
+    return "rgba(" + c[0] + "," + c[1] + "," + c[2] + "," + (c[3] / 255).toFixed(2) + ")";
+  }
+
+  function labelSet(layer) {
+    const sizeField = typeof layer.getSize === "string" && layer.getSize.indexOf("@@=") === 0 ? layer.getSize.slice(3) : null;
+    const halo = layer.outlineWidth ? css(layer.outlineColor || [255, 255, 255, 255]) : null;
+    return {
+      id: layer.id,
+      meters: layer.sizeUnits === "meters",
+      maxPx: layer.sizeMaxPixels || Infinity,
+      color: css(layer.getColor),
+      shadow: halo ? ["-1px -1px", "1px -1px", "-1px 1px", "1px 1px", "0 0"].map(function (o) { return o + " 2px " + halo; }).join(",") : "",
+      rows: layer.data.map(function (row) {
+        return {lng: row.position[0], lat: row.position[1], text: String(row.label),
+                size: sizeField ? Number(row[sizeField]) : Number(layer.getSize || 12)};
+      }),
+    };
+  }
+
+  function labelBox(index) {  // one box per view, over its part of the canvas, under deck.gl's tooltip
+    const holder = maps.querySelector(".routes-map-deck");
+    state.labelBoxes = state.labelBoxes || [];
+    if (!state.labelBoxes[index]) {
+      const box = document.createElement("div");
+      box.className = "routes-map-labels";
+      box.setAttribute("aria-hidden", "true");  // each map's element names the map
+      const canvas = holder.querySelector("canvas");
+      holder.insertBefore(box, canvas ? canvas.nextSibling : null);
+      state.labelBoxes[index] = {box: box, key: null, spans: null};
+    }
+    return state.labelBoxes[index];
+  }
+
+  function drawLabels(deck) {
+    if (!state.labels || !state.labels.length) return;
+    for (const viewport of deck.getViewports()) {
+      const index = viewIndex(viewport.id);
+      const slot = labelBox(index);
+      const key = [viewport.x, viewport.y, viewport.width, viewport.height, viewport.longitude, viewport.latitude,
+                   viewport.zoom, state.labelsKey].join(",");
+      if (slot.key === key) continue;
+      slot.key = key;
+      Object.assign(slot.box.style, {left: viewport.x + "px", top: viewport.y + "px", width: viewport.width + "px",
+                                     height: viewport.height + "px"});
+      if (!slot.spans || slot.labelsKey !== state.labelsKey) {
+        slot.box.replaceChildren();
+        slot.spans = [];
+        slot.labelsKey = state.labelsKey;
+        for (const set of state.labels) {
+          for (const row of set.rows) {
+            const span = document.createElement("span");
+            span.textContent = row.text;
+            span.style.color = set.color;
+            if (set.shadow) span.style.textShadow = set.shadow;
+            span.dataset.layer = set.id;
+            slot.box.appendChild(span);
+            slot.spans.push([span, set, row]);
+          }
+        }
+      }
+      // pixels per metre at the view's centre (the labels' own latitudes differ by a few per cent)
+      const perMeter = viewport.distanceScales.unitsPerMeter[0] * viewport.scale;
+      for (const [span, set, row] of slot.spans) {
+        const size = Math.min(set.meters ? row.size * perMeter : row.size, set.maxPx);
+        const at = viewport.project([row.lng, row.lat]);
+        const inside = at[0] > -100 && at[0] < viewport.width + 100 && at[1] > -20 && at[1] < viewport.height + 20;
+        if (size < LABEL_MIN_PX || !inside) { span.style.display = "none"; continue; }
+        span.style.display = "";
+        span.style.fontSize = size.toFixed(1) + "px";
+        span.style.transform = "translate(" + at[0].toFixed(1) + "px," + at[1].toFixed(1) + "px) translate(-50%,-50%)";
+      }
+    }
   }
 
   function layerFilter(context) {
@@ -204,6 +299,7 @@
     maps.appendChild(layer);
     const merged = mergeSpecs(texts);
     state.owners = merged.owners;
+    setLabels(merged.labels);
     const deck = createDeck({container: holder, jsonInput: merged.spec, tooltip: args.tooltip});
     deck.setProps({
       viewState: state.view,
@@ -214,9 +310,16 @@
     return deck;
   }
 
+  function setLabels(labels) {
+    const key = JSON.stringify(labels);
+    if (key !== state.labelsText) { state.labelsText = key; state.labelsKey = (state.labelsKey || 0) + 1; }
+    state.labels = labels;
+  }
+
   function updateViews(texts) {
     const merged = mergeSpecs(texts);
     state.owners = merged.owners;
+    setLabels(merged.labels);
     updateDeck(merged.spec, state.decks[0]);
     state.decks[0].setProps({viewState: state.view});
   }
@@ -410,6 +513,8 @@
       state.specs = [];
       state.elements = [];
       state.owners = {};
+      state.labels = [];
+      state.labelBoxes = [];
     }
     if (specs.length > 1) {  // side by side: one deck, a view per map
       if (!state.decks.length) state.decks = [makeViews(specs, args)];
