@@ -47,8 +47,10 @@ VIEWPORT: ViewportSize = {"width": 1366, "height": 768}
 #: The first map's canvas. Not any ``canvas``: ``st.dataframe`` draws on one too (the
 #: statewide ranking table beside the map), often before deck.gl's code has loaded,
 #: so a bare ``canvas`` could stop the clock on the table instead of the map.
-#: The synchronised side-by-side maps (``ui/deck_map.py``) draw in a frame of their own.
-MAP_CANVAS = '[data-testid="stDeckGlJsonChart"] canvas, [data-testid="routesDeckMap"] canvas'
+#: The synchronised maps (``ui/deck_map.py``) draw in a frame of their own: one map in its
+#: ``routesDeckMap`` element, the side-by-side pair on one canvas (two views of one deck).
+MAP_CANVAS = ('[data-testid="stDeckGlJsonChart"] canvas, [data-testid="routesDeckMap"] canvas, '
+              '[data-testid="routesDeckMaps"] canvas')
 #: Run in the page before any of its scripts: marks the frame in which the first map
 #: is shown. deck.gl puts its canvas in the page (visible, blank) before it can draw:
 #: it first loads its WebGL code and compiles its shaders, which in software WebGL
@@ -305,10 +307,11 @@ def _first_map(browser, url: str, timeout_ms: int) -> float:
 
 #: The views timed, ``(name, path and query, map canvases it draws)``; 0 maps: the
 #: page's main content is what is timed. Pages the navigation does not list are skipped.
+#: The side-by-side compare draws its two maps on one canvas (two views of one deck).
 VIEWS = (
     ("statewide", "", 1), ("heatmap", "heatmap", 1), ("flows_and_corridors", "flows_and_corridors", 1),
     ("region", "region", 1), ("data_intake", "data_intake", 0), ("deconfliction", "deconfliction", 0),
-    ("heatmap_compare_side", "heatmap?cmp=side", 2),
+    ("heatmap_compare_side", "heatmap?cmp=side", 1),
 )
 #: The filter change timed on these pages: "Record type" set to :data:`FILTER_OPTION`.
 FILTER_VIEWS = ("statewide", "heatmap")

@@ -22,6 +22,7 @@ from maps import layers as L
 from maps.colours import Legend, LegendEntry, hidden_words
 
 __all__ = [
+    "CIRCUIT_CASING_RGBA",
     "CIRCUIT_RGBA",
     "MOVE_RGBA",
     "circuit_label",
@@ -37,11 +38,24 @@ __all__ = [
 #: Observed moves: one orange, far from the cividis blues and yellows of reported journeys.
 MOVE_RGBA = (230, 97, 1, 230)
 #: The circuit drawn in order: magenta, apart from both kinds of arcs and the corridors' blues.
-CIRCUIT_RGBA = (197, 27, 138, 240)
+CIRCUIT_RGBA = (197, 27, 138, 255)
+#: The dark casing under the circuit's segments and arrow heads: it keeps the magenta apart from
+#: the many orange move arcs beneath it (issue 22: at the statewide view the circuit was lost in them).
+CIRCUIT_CASING_RGBA = (31, 42, 51, 235)
+#: Widths in screen pixels: the circuit's segments, and its casing.
+CIRCUIT_WIDTH_PX = 6
+CIRCUIT_CASING_PX = 11
+#: Drawn over everything whatever its height: arcs rise above the map, and with the depth test
+#: they hid the flat circuit beneath them even though it is drawn last.
+ON_TOP = {"depthCompare": "always"}
 #: Where along a segment its arrow head sits (0 = the stop it leaves, 1 = the stop it reaches).
 ARROW_AT = 0.62
-#: Half the length of an arrow head, in kilometres.
-ARROW_KM = 9.0
+#: Half the length of an arrow head, in kilometres: a share of its segment, within these bounds
+#: (the head about 5 to 8 pixels long at the statewide view, 20 to 36 zoomed to a few counties).
+ARROW_SHARE = 0.07
+ARROW_KM = (10.0, 18.0)
+#: How much of an arrow head's casing shows around it, in kilometres.
+ARROW_CASING_KM = 3.5
 _KM_PER_DEG_LAT = 111.32
 
 
@@ -102,17 +116,22 @@ def _segments(stops: pd.DataFrame, *, loop: bool) -> list[tuple[int, int]]:
     return [*pairs, (n - 1, 0)] if loop and n > 2 else pairs
 
 
-def _arrow_head(a: tuple[float, float], b: tuple[float, float]) -> list[list[float]]:
-    """A triangle pointing from ``a`` to ``b`` (``(lng, lat)``), :data:`ARROW_AT` of the way along."""
+def _arrow_head(a: tuple[float, float], b: tuple[float, float], *, grow_km: float = 0.0) -> list[list[float]]:
+    """A triangle pointing from ``a`` to ``b`` (``(lng, lat)``), :data:`ARROW_AT` of the way along.
+
+    Its half-length is :data:`ARROW_SHARE` of the segment within :data:`ARROW_KM`;
+    ``grow_km`` makes it that much larger on every side (its casing).
+    """
     lat0 = math.radians((a[1] + b[1]) / 2)
     kx, ky = _KM_PER_DEG_LAT * math.cos(lat0), _KM_PER_DEG_LAT  # km per degree of lng, of lat
     dx, dy = (b[0] - a[0]) * kx, (b[1] - a[1]) * ky
     length = math.hypot(dx, dy) or 1.0
+    half = min(max(length * ARROW_SHARE, ARROW_KM[0]), ARROW_KM[1]) + grow_km
     ux, uy = dx / length, dy / length
     cx, cy = a[0] * kx + dx * ARROW_AT, a[1] * ky + dy * ARROW_AT
-    tip = (cx + ux * ARROW_KM, cy + uy * ARROW_KM)
-    left = (cx - ux * ARROW_KM - uy * ARROW_KM * 0.8, cy - uy * ARROW_KM + ux * ARROW_KM * 0.8)
-    right = (cx - ux * ARROW_KM + uy * ARROW_KM * 0.8, cy - uy * ARROW_KM - ux * ARROW_KM * 0.8)
+    tip = (cx + ux * (half + grow_km), cy + uy * (half + grow_km))
+    left = (cx - ux * half - uy * half * 0.8, cy - uy * half + ux * half * 0.8)
+    right = (cx - ux * half + uy * half * 0.8, cy - uy * half - ux * half * 0.8)
     return [[round(x / kx, 5), round(y / ky, 5)] for x, y in (tip, left, right)]
 
 
@@ -121,7 +140,11 @@ def circuit_layers(circuit: pd.Series | dict, *, layer_id: str = "circuit") -> l
 
     ``circuit`` is a row of :func:`query.moves.circuits` (``places``, ``shape``,
     ``rank``). Stops are numbered 1, 2, … in travel order at the county
-    centroids; a loop's last segment closes back on stop 1.
+    centroids; a loop's last segment closes back on stop 1. Segments and arrow
+    heads sit on a dark casing, and every layer is drawn over the arcs whatever
+    their height (:data:`ON_TOP`), so the circuit reads above many move arcs.
+    Segments are ``LineLayer`` lines (one straight step each), the corridors'
+    shader, not a ``PathLayer``'s, which software WebGL compiles slowest.
     """
     places = list(circuit["places"])
     loop = str(circuit["shape"]) == "loop"
@@ -134,24 +157,31 @@ def circuit_layers(circuit: pd.Series | dict, *, layer_id: str = "circuit") -> l
     tips = [f"circuit {int(circuit['rank'])}: stop {i + 1} {names[i]} → stop {j + 1} {names[j]}" for i, j in pairs]
     segments = pd.DataFrame({"path": [[list(lnglat[i]), list(lnglat[j])] for i, j in pairs], "tip": tips})
     heads = pd.DataFrame({"polygon": [_arrow_head(lnglat[i], lnglat[j]) for i, j in pairs], "tip": tips})
+    casings = pd.DataFrame({"polygon": [_arrow_head(lnglat[i], lnglat[j], grow_km=ARROW_CASING_KM) for i, j in pairs]})
     dots = stops.assign(
         position=[[float(g), float(a)] for g, a in lnglat],
         label=stops["stop"].astype(str),
         tip=[f"circuit {int(circuit['rank'])}: stop {s} {n}" for s, n in zip(stops["stop"], names, strict=True)],
     )[["position", "label", "tip"]]
-    colour = list(CIRCUIT_RGBA)
+    colour, casing = list(CIRCUIT_RGBA), list(CIRCUIT_CASING_RGBA)
     return [
-        pdk.Layer("PathLayer", segments, id=f"{layer_id}-segments", get_path="path", get_color=colour,
-                  get_width=4, width_units=L.PIXELS, cap_rounded=True, pickable=True),
+        pdk.Layer("LineLayer", segments[["path"]], id=f"{layer_id}-casing", get_source_position="path[0]",
+                  get_target_position="path[1]", get_color=casing, get_width=CIRCUIT_CASING_PX,
+                  width_units=L.PIXELS, pickable=False, parameters=ON_TOP),
+        pdk.Layer("SolidPolygonLayer", casings, id=f"{layer_id}-arrow-casing", get_polygon="polygon",
+                  get_fill_color=casing, pickable=False, parameters=ON_TOP),
+        pdk.Layer("LineLayer", segments, id=f"{layer_id}-segments", get_source_position="path[0]",
+                  get_target_position="path[1]", get_color=colour, get_width=CIRCUIT_WIDTH_PX,
+                  width_units=L.PIXELS, pickable=True, parameters=ON_TOP),
         pdk.Layer("SolidPolygonLayer", heads, id=f"{layer_id}-arrows", get_polygon="polygon",
-                  get_fill_color=colour, pickable=True),
-        pdk.Layer("ScatterplotLayer", dots, id=f"{layer_id}-stops", get_position="position", get_radius=11,
-                  radius_units=L.PIXELS, get_fill_color=colour, stroked=True, get_line_color=[255, 255, 255, 255],
-                  line_width_units=L.PIXELS, get_line_width=2, pickable=True),
+                  get_fill_color=colour, pickable=True, parameters=ON_TOP),
+        pdk.Layer("ScatterplotLayer", dots, id=f"{layer_id}-stops", get_position="position", get_radius=12,
+                  radius_units=L.PIXELS, get_fill_color=colour, stroked=True, get_line_color=casing,
+                  line_width_units=L.PIXELS, get_line_width=3, pickable=True, parameters=ON_TOP),
         pdk.Layer("TextLayer", dots, id=f"{layer_id}-numbers", get_position="position", get_text="label",
-                  get_size=13, size_units=L.PIXELS, get_color=[255, 255, 255, 255], font_weight=700,
+                  get_size=14, size_units=L.PIXELS, get_color=[255, 255, 255, 255], font_weight=700,
                   get_text_anchor=L._literal("middle"), get_alignment_baseline=L._literal("center"),
-                  pickable=False),
+                  pickable=False, parameters=ON_TOP),
     ]
 
 

@@ -70,6 +70,13 @@ def _view_param(url: str) -> dict[str, float] | None:
     return {"longitude": lng, "latitude": lat, "zoom": zoom}
 
 
+def _label_at(frame: object, view: int, name: str) -> str | None:
+    """Where map ``view`` (0: left) shows the place name ``name``: its HTML label's transform, if shown."""
+    return frame.locator(".routes-map-labels").nth(view).evaluate(  # type: ignore[attr-defined]
+        "(box, name) => { const s = [...box.children].find(e => e.textContent === name && e.style.display !== 'none');"
+        " return s ? s.style.transform : null; }", name)
+
+
 def test_side_by_side_maps_share_one_view_and_the_link_keeps_it(demo_url: str) -> None:
     with browser.chromium_page() as (page, recorder):
         frame = _open_side_by_side(page, f"{demo_url}/heatmap?counties=06037&cmp=side")
@@ -77,6 +84,10 @@ def test_side_by_side_maps_share_one_view_and_the_link_keeps_it(demo_url: str) -
         assert _same(left, right), (left, right)
         assert _view_param(page.url) is None  # nothing moved yet: the link names no view
         start = left
+        # one canvas for both maps (two views of one deck), the place names as HTML over each
+        assert frame.locator("canvas").count() == 1
+        labelled = [_label_at(frame, i, "Long Beach") for i in (0, 1)]
+        assert labelled[0] is not None and labelled[0] == labelled[1], labelled
 
         # zoom in with the wheel over the left map, then drag it east and south
         box = frame.locator(MAPS).first.bounding_box()
@@ -96,6 +107,8 @@ def test_side_by_side_maps_share_one_view_and_the_link_keeps_it(demo_url: str) -
         assert left["zoom"] > start["zoom"] + 0.5, (start, left)  # the wheel zoomed in
         assert left["longitude"] > start["longitude"] and left["latitude"] < start["latitude"], (start, left)  # dragged
         assert _same(left, right), f"the right map did not follow the left: {left} vs {right}"
+        moved = [_label_at(frame, i, "Long Beach") for i in (0, 1)]
+        assert moved[0] is not None and moved[0] == moved[1] != labelled[0], (labelled, moved)  # the names follow the view
         linked = _view_param(page.url)
         assert linked is not None and _same(linked, left, degrees=1e-5, zoom=0.01), (page.url, left)
         browser.save_screenshot(page, "compare-sync-moved")

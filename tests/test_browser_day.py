@@ -231,10 +231,11 @@ def test_the_analysts_day(app_url: str) -> None:
 
         # 4. compare periods: two maps side by side
         shared = f"{app_url}/heatmap?counties=06037&res=6&cmp=side"
-        _open(page, shared, maps=2)
+        _open(page, shared, maps=1)  # one canvas: the two maps are two views of one deck (ui/deck_map.py)
+        maps = page.frame_locator(SYNCED).locator('[data-testid="routesDeckMap"]')
+        page.frame_locator(SYNCED).locator('[data-testid="routesDeckMap"][data-view-state]').nth(1).wait_for(timeout=60_000)
         _shot(page, "analyst-6-compare-side-by-side")
         assert page.get_by_text("Before:").count() and page.get_by_text("After:").count()
-        maps = page.frame_locator(SYNCED).locator('[data-testid="routesDeckMap"]')
         box = maps.first.bounding_box()
         page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         page.mouse.wheel(0, -300)  # zoom in on the left map: both maps follow, the address gains the view
@@ -246,7 +247,8 @@ def test_the_analysts_day(app_url: str) -> None:
         # 5. share the view: the address is the view; opened anew it shows the same
         link = page.url
         assert all(p in link for p in ("counties=06037", "cmp=side", "cmp_from=", "view=")), link  # res 6 is the default
-        _open(page, link, maps=2)
+        _open(page, link, maps=1)
+        page.frame_locator(SYNCED).locator('[data-testid="routesDeckMap"][data-view-state]').nth(1).wait_for(timeout=60_000)
         _shot(page, "analyst-7-shared-link-opened")
         assert "Los Angeles" in page.locator('[data-testid="stSidebar"]').inner_text()
         opened = [json.loads(maps.nth(i).get_attribute("data-view-state") or "{}") for i in range(2)]

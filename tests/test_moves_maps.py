@@ -55,3 +55,16 @@ def test_moves_are_drawn_in_their_own_colour_and_hidden_ones_not_at_all() -> Non
     data = pd.DataFrame(moves_maps.move_arc_layer(frame).data)
     assert len(data) == 1 and data["tip"].iloc[0].startswith("A → B (observed moves)\n40 moves")
     assert {tuple(c[:3]) for c in data["target_rgba"]} == {moves_maps.MOVE_RGBA[:3]}
+
+
+def test_a_circuit_reads_over_the_arcs_on_a_dark_casing() -> None:
+    drawn = moves_maps.circuit_layers(_circuit(LOOP, "loop"))
+    ids = [layer.id for layer in drawn]
+    # the casing first (beneath), wider than the magenta segments, in a dark colour
+    assert ids.index("circuit-casing") < ids.index("circuit-segments")
+    assert ids.index("circuit-arrow-casing") < ids.index("circuit-arrows")
+    casing, segments = (next(x for x in drawn if x.id == i) for i in ("circuit-casing", "circuit-segments"))
+    assert casing.get_width > segments.get_width >= 5
+    assert sum(casing.get_color[:3]) < 200 < sum(segments.get_color[:3])
+    # arcs rise above the map: with the depth test they hid the flat circuit drawn after them
+    assert all(layer.parameters == {"depthCompare": "always"} for layer in drawn)

@@ -78,10 +78,15 @@ def _swatch(rgba: tuple[int, ...], *, hatch: bool = False) -> str:
 
 
 def legend_html(legend: Legend) -> str:
-    """The legend as escaped HTML (every label goes through :func:`html.escape`)."""
+    """The legend as escaped HTML (every label goes through :func:`html.escape`).
+
+    A label longer than the legend's column wraps under itself, beside its swatch
+    (a circuit's stops in order), instead of running past the column's edge.
+    """
     rows = "".join(
-        f'<div style="white-space:nowrap">{_swatch(e.rgba, hatch=e.rgba == SUPPRESSED_RGBA)}'
-        f"{html.escape(e.label)}</div>"
+        f'<div style="display:flex;align-items:flex-start">'
+        f'<span style="flex:none;line-height:0;padding-top:0.2em">{_swatch(e.rgba, hatch=e.rgba == SUPPRESSED_RGBA)}</span>'
+        f'<span style="min-width:0;overflow-wrap:anywhere">{html.escape(e.label)}</span></div>'
         for e in legend.entries
     )
     note = f'<div style="color:#5a6570;font-size:0.8em;margin-top:4px">{html.escape(legend.note)}</div>' if legend.note else ""

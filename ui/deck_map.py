@@ -8,6 +8,9 @@ HTML page and one script speaking Streamlit's component protocol, no npm
 build):
 
 - every deck shares one view state: pan or zoom either map and both move;
+- two decks are drawn as one deck.gl deck with a view per map, on one canvas (one
+  WebGL context compiles each shader program once), their shared place, county
+  and highway names as HTML text over each view;
 - the view goes back to Python (debounced) and into the URL as
   ``view=lng,lat,zoom`` (:mod:`maps.viewport`), so a copied link opens on the
   same view;

@@ -7,6 +7,14 @@
 // `pick_layer` is set) goes back to Python, debounced. Each map's rendered view is also on
 // its element as `data-view-state` (JSON), for the browser tests.
 //
+// Two or more decks (the side-by-side compare) are drawn as ONE deck.gl deck on one canvas
+// with one MapView per map, side by side (`mergeSpecs`): every WebGL context compiles its
+// own shader programs, which in software WebGL is most of the time to the first frame, so
+// one context compiles each program once. Layers the decks share (the base map: same id,
+// same JSON) are drawn once per view; each deck's other layers get the id prefix `v<i>/`
+// and only its view draws them (`layerFilter`). Each map keeps its own labelled element
+// (`.routes-map`, over its half of the canvas, letting the pointer through to it).
+//
 // Playback (`args.playback`: month labels, the layer group each month shows, the interval):
 // the deck holds every played month's layers (ids ending `@m<group>`, see maps/decks.py);
 // a play/pause button and a month slider under the map switch which group is visible,
@@ -21,8 +29,10 @@
   const REPORT_DELAY_MS = 400;
   const CONTROLS_HEIGHT_PX = 48;  // the playback bar under the map
   const maps = document.getElementById("maps");
+  const GAP_PX = 12;  // between two maps side by side (as #maps' flex gap)
+  const VIEW_MARK = "/";  // a layer id `v1/cells` is deck 1's layer `cells`
   const state = {decks: [], specs: [], view: null, startKey: null, reportedKey: null, timer: null, picked: null,
-                 pickCount: 0, bundle: null};
+                 pickCount: 0, bundle: null, elements: [], owners: {}};
 
   function send(type, extra) {
     window.parent.postMessage(Object.assign({isStreamlitMessage: true, type: type}, extra), "*");
@@ -96,11 +106,222 @@
         });
       });
     }
-    const viewport = deck.getViewports()[0];
-    if (viewport) {
-      element.dataset.viewState = JSON.stringify(
-        {longitude: viewport.longitude, latitude: viewport.latitude, zoom: viewport.zoom});
+    if (!element) {  // one deck, several views: each map's element gets its own view's viewport
+      drawLabels(deck);
+      for (const viewport of deck.getViewports()) {
+        const index = viewIndex(viewport.id);
+        if (state.elements[index]) stampView(state.elements[index], viewport);
+      }
+      return;
     }
+    const viewport = deck.getViewports()[0];
+    if (viewport) stampView(element, viewport);
+  }
+
+  function stampView(element, viewport) {
+    element.dataset.viewState = JSON.stringify(
+      {longitude: viewport.longitude, latitude: viewport.latitude, zoom: viewport.zoom});
+  }
+
+  // ------------------------------------------------------------------ several maps, one deck
+  function viewId(index) { return "map-" + index; }
+  function viewIndex(id) { return Number(String(id).slice("map-".length)); }
+  function ownLayerId(id) {  // the layer's id in its own deck's spec
+    const at = id.indexOf(VIEW_MARK);
+    return at >= 0 && /^v[0-9]+$/.test(id.slice(0, at)) ? id.slice(at + 1) : id;
+  }
+
+  // One spec drawing every deck of `texts` side by side: a MapView per deck, the layers the
+  // decks share (same JSON, in the same order in each) once, every other layer prefixed
+  // `v<i>/` and owned by view i. Each view draws its deck's layers in that deck's order.
+  function mergeSpecs(texts) {
+    const specs = texts.map(function (text) { return JSON.parse(text); });
+    const lists = specs.map(function (spec) { return spec.layers || []; });
+    const keys = lists.map(function (list) { return list.map(function (layer) { return JSON.stringify(layer); }); });
+    const shared = lists.map(function () { return []; });  // per deck, the indices of the shared layers
+    const cursors = lists.map(function () { return 0; });
+    keys[0].forEach(function (key, j) {
+      const found = keys.map(function (own, i) { return i === 0 ? j : own.indexOf(key, cursors[i]); });
+      if (found.every(function (at) { return at >= 0; })) {
+        found.forEach(function (at, i) { shared[i].push(at); cursors[i] = at + 1; });
+      }
+    });
+    const layers = [];
+    const labels = [];  // the shared text layers, drawn as HTML over each view (drawLabels)
+    const owners = {};
+    const next = lists.map(function () { return 0; });
+    for (let s = 0; s <= shared[0].length; s++) {
+      lists.forEach(function (list, i) {
+        const end = s < shared[i].length ? shared[i][s] : list.length;
+        for (; next[i] < end; next[i]++) {
+          const id = "v" + i + VIEW_MARK + list[next[i]].id;
+          layers.push(Object.assign({}, list[next[i]], {id: id}));
+          owners[id] = viewId(i);
+        }
+        next[i] = end + 1;
+      });
+      if (s < shared[0].length) {
+        const layer = lists[0][shared[0][s]];
+        if (isLabelLayer(layer)) labels.push(labelSet(layer)); else layers.push(layer);
+      }
+    }
+    const n = specs.length;
+    const template = (specs[0].views && specs[0].views[0]) || {"@@type": "MapView", controller: true};
+    const views = specs.map(function (spec, i) {
+      return Object.assign({}, template, {
+        id: viewId(i),
+        x: "calc(" + (100 * i / n) + "% + " + (GAP_PX * i / n) + "px)",
+        width: "calc(" + (100 / n) + "% - " + (GAP_PX * (n - 1) / n) + "px)",
+      });
+    });
+    return {spec: Object.assign({}, specs[0], {layers: layers, views: views}), owners: owners, labels: labels};
+  }
+
+  // ------------------------------------------------------------------ labels as HTML
+  // The base map's names (counties, places, highways: pydeck TextLayers the decks share) are
+  // drawn as HTML text over each view, placed from the view's viewport: in software WebGL a
+  // TextLayer's program and font atlases cost seconds before the first frame (measured on the
+  // compare: 13.1 s -> 9.3 s median to the settled map without them, load 14-18). Sizes as
+  // the layer gives them (pixels, or metres capped at sizeMaxPixels); a name under
+  // LABEL_MIN_PX is left off (a speck in the canvas), as are names outside the view.
+  const LABEL_MIN_PX = 6;
+
+  function isLabelLayer(layer) {
+    return layer["@@type"] === "TextLayer" && Array.isArray(layer.data) && layer.getText === "@@=label"
+      && layer.getPosition === "@@=position";
+  }
+
+  function css(rgba) {
+    const c = (rgba || [0, 0, 0, 255]).concat([255]).slice(0, 4);
+    return "rgba(" + c[0] + "," + c[1] + "," + c[2] + "," + (c[3] / 255).toFixed(2) + ")";
+  }
+
+  function labelSet(layer) {
+    const sizeField = typeof layer.getSize === "string" && layer.getSize.indexOf("@@=") === 0 ? layer.getSize.slice(3) : null;
+    const halo = layer.outlineWidth ? css(layer.outlineColor || [255, 255, 255, 255]) : null;
+    return {
+      id: layer.id,
+      meters: layer.sizeUnits === "meters",
+      maxPx: layer.sizeMaxPixels || Infinity,
+      color: css(layer.getColor),
+      shadow: halo ? ["-1px -1px", "1px -1px", "-1px 1px", "1px 1px", "0 0"].map(function (o) { return o + " 2px " + halo; }).join(",") : "",
+      rows: layer.data.map(function (row) {
+        return {lng: row.position[0], lat: row.position[1], text: String(row.label),
+                size: sizeField ? Number(row[sizeField]) : Number(layer.getSize || 12)};
+      }),
+    };
+  }
+
+  function labelBox(index) {  // one box per view, over its part of the canvas, under deck.gl's tooltip
+    const holder = maps.querySelector(".routes-map-deck");
+    state.labelBoxes = state.labelBoxes || [];
+    if (!state.labelBoxes[index]) {
+      const box = document.createElement("div");
+      box.className = "routes-map-labels";
+      box.setAttribute("aria-hidden", "true");  // each map's element names the map
+      const canvas = holder.querySelector("canvas");
+      holder.insertBefore(box, canvas ? canvas.nextSibling : null);
+      state.labelBoxes[index] = {box: box, key: null, spans: null};
+    }
+    return state.labelBoxes[index];
+  }
+
+  function drawLabels(deck) {
+    if (!state.labels || !state.labels.length) return;
+    for (const viewport of deck.getViewports()) {
+      const index = viewIndex(viewport.id);
+      const slot = labelBox(index);
+      const key = [viewport.x, viewport.y, viewport.width, viewport.height, viewport.longitude, viewport.latitude,
+                   viewport.zoom, state.labelsKey].join(",");
+      if (slot.key === key) continue;
+      slot.key = key;
+      Object.assign(slot.box.style, {left: viewport.x + "px", top: viewport.y + "px", width: viewport.width + "px",
+                                     height: viewport.height + "px"});
+      if (!slot.spans || slot.labelsKey !== state.labelsKey) {
+        slot.box.replaceChildren();
+        slot.spans = [];
+        slot.labelsKey = state.labelsKey;
+        for (const set of state.labels) {
+          for (const row of set.rows) {
+            const span = document.createElement("span");
+            span.textContent = row.text;
+            span.style.color = set.color;
+            if (set.shadow) span.style.textShadow = set.shadow;
+            span.dataset.layer = set.id;
+            slot.box.appendChild(span);
+            slot.spans.push([span, set, row]);
+          }
+        }
+      }
+      // pixels per metre at the view's centre (the labels' own latitudes differ by a few per cent)
+      const perMeter = viewport.distanceScales.unitsPerMeter[0] * viewport.scale;
+      for (const [span, set, row] of slot.spans) {
+        const size = Math.min(set.meters ? row.size * perMeter : row.size, set.maxPx);
+        const at = viewport.project([row.lng, row.lat]);
+        const inside = at[0] > -100 && at[0] < viewport.width + 100 && at[1] > -20 && at[1] < viewport.height + 20;
+        if (size < LABEL_MIN_PX || !inside) { span.style.display = "none"; continue; }
+        span.style.display = "";
+        span.style.fontSize = size.toFixed(1) + "px";
+        span.style.transform = "translate(" + at[0].toFixed(1) + "px," + at[1].toFixed(1) + "px) translate(-50%,-50%)";
+      }
+    }
+  }
+
+  function layerFilter(context) {
+    const owner = state.owners[context.layer.id];
+    return owner === undefined || owner === context.viewport.id;
+  }
+
+  function makeLabelledMap(index, args) {  // a map's element over its view: named, focusable, the pointer goes through
+    const element = document.createElement("div");
+    element.className = "routes-map routes-map-over";
+    element.dataset.testid = "routesDeckMap";
+    element.tabIndex = 0;
+    element.setAttribute("role", "img");
+    element.setAttribute("aria-label", (args.labels && args.labels[index]) || "Map");
+    const cell = document.createElement("div");
+    cell.className = "routes-map-cell routes-map-panel";
+    cell.style.height = args.height + "px";
+    cell.appendChild(element);
+    maps.appendChild(cell);
+    return element;
+  }
+
+  function makeViews(texts, args) {
+    maps.classList.add("routes-maps-views");
+    state.elements = texts.map(function (_, index) { return makeLabelledMap(index, args); });
+    const holder = document.createElement("div");
+    holder.className = "routes-map-deck";
+    holder.dataset.testid = "routesDeckMaps";
+    const layer = document.createElement("div");  // deck.gl puts an overlay beside its container
+    layer.className = "routes-map-deck-layer";
+    layer.appendChild(holder);
+    maps.appendChild(layer);
+    const merged = mergeSpecs(texts);
+    state.owners = merged.owners;
+    setLabels(merged.labels);
+    const deck = createDeck({container: holder, jsonInput: merged.spec, tooltip: args.tooltip});
+    deck.setProps({
+      viewState: state.view,
+      layerFilter: layerFilter,
+      onViewStateChange: onViewStateChange,
+      onAfterRender: function () { recordRendered(deck, null); },
+    });
+    return deck;
+  }
+
+  function setLabels(labels) {
+    const key = JSON.stringify(labels);
+    if (key !== state.labelsText) { state.labelsText = key; state.labelsKey = (state.labelsKey || 0) + 1; }
+    state.labels = labels;
+  }
+
+  function updateViews(texts) {
+    const merged = mergeSpecs(texts);
+    state.owners = merged.owners;
+    setLabels(merged.labels);
+    updateDeck(merged.spec, state.decks[0]);
+    state.decks[0].setProps({viewState: state.view});
   }
 
   function makeMap(index, spec, args) {
@@ -122,7 +343,7 @@
       onAfterRender: function () { recordRendered(deck, element); },
       onClick: function (info) {
         if (!args.pick_layer) return;
-        const picked = info && info.layer && info.layer.id === args.pick_layer && info.object ? info.object : null;
+        const picked = info && info.layer && ownLayerId(info.layer.id) === args.pick_layer && info.object ? info.object : null;
         state.picked = picked && picked[args.pick_field] !== undefined ? picked[args.pick_field] : null;
         state.pickCount += 1;
         report();
@@ -284,11 +505,24 @@
       if (first) state.reportedKey = viewKey(state.view) + "|" + startKey + "|" + state.pickCount;  // Python knows it
       else report();  // say the view now follows this start
     }
-    if (specs.length !== state.decks.length) {
+    if (specs.length !== state.specs.length) {
       for (const deck of state.decks) deck.finalize();
       maps.replaceChildren();
+      maps.classList.remove("routes-maps-views");
       state.decks = [];
       state.specs = [];
+      state.elements = [];
+      state.owners = {};
+      state.labels = [];
+      state.labelBoxes = [];
+    }
+    if (specs.length > 1) {  // side by side: one deck, a view per map
+      if (!state.decks.length) state.decks = [makeViews(specs, args)];
+      else if (specs.some(function (text, index) { return state.specs[index] !== text; })) updateViews(specs);
+      state.specs = specs.slice();
+      stopPlayback();
+      send("streamlit:setFrameHeight", {height: frameHeight(args)});
+      return;
     }
     specs.forEach(function (text, index) {
       if (state.specs[index] === text) return;
