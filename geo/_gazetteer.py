@@ -80,6 +80,7 @@ NICKNAMES: dict[str, tuple[str, str, float]] = {
     "industry": ("City Of Industry", "place", 0.85),
     "city of industry": ("City Of Industry", "place", 0.9),
     "moval": ("Moreno Valley", "place", 0.8),
+    "san berdoo": ("San Bernardino", "place", 0.8),
     "vallejo ca": ("Vallejo", "place", 0.9),
     "oc": ("Orange", "county", 0.8),
     "the oc": ("Orange", "county", 0.8),

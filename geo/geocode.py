@@ -87,7 +87,8 @@ given name and surname before ", who" are a person ("Michelle Carson, who"); a c
 town after "north of" is in a place position; a region's name before a street type is a
 street ("Yosemite Avenue"); the Mojave River, the Chocolate Mountains and Yosemite are
 regions, not a county; a capitalised "X County" that is no Californian county (nor a
-misspelt one) makes the text outside California and no typo is read into its other words
+misspelt or shortened one) is another state's: no Californian place is guessed and no typo
+is read into the text's other words
 ("A Logan County jury found Sanders guilty" is no Landers), and English words one edit
 from a town are not misspelt towns ("Bamboo Garden" is no Gardena). A street named for a
 town ("Palmdale Boulevard", "Ventura Boulevard") stays unplaced: such streets often run in
@@ -1585,7 +1586,7 @@ def _resolve_text(text: str, role: str) -> dict[str, Any] | _PendingPoint:
     chosen = _choose(matches, text, role, note=note, tokens=tokens)
     foreign = None if chosen is not None else _foreign_county(text, gaz)
     if foreign is not None:
-        chosen = _empty_result(f"'{foreign}' is no Californian county: outside California, its state unknown")
+        chosen = _empty_result(f"'{foreign}' is no Californian county (another state's?); not guessing a place")
     if chosen is None:
         chosen = _choose(_fuzzy_matches(tokens, gaz), text, role, note=note)
     if chosen is None:
@@ -1594,16 +1595,17 @@ def _resolve_text(text: str, role: str) -> dict[str, Any] | _PendingPoint:
 
 
 def _foreign_county(text: str, gaz: Gazetteer) -> str | None:
-    """A "<Name> County" that is no Californian county, nor a misspelt one, nor one the
-    gazetteer knows elsewhere ("A Logan County jury": Kansas, Colorado, Ohio...): the text
-    is about somewhere outside California, and no typo is read into its other words
-    ("found Sanders guilty" is no Landers)."""
+    """A "<Name> County" that is no Californian county, nor a misspelt or shortened one
+    ("Stan County"), nor one the gazetteer knows elsewhere ("A Logan County jury": Kansas,
+    Colorado, Ohio...): the text is likely about another state, so no Californian place is
+    guessed from a typo in its other words ("found Sanders guilty" is no Landers)."""
     if "County" not in text:
         return None
     counties = [name_key(name) for name in gaz.county_names.values()]
     for found in _NAMED_COUNTY.finditer(text):
         name = name_key(found.group(1))
-        if f"{name} county" in gaz.names or any(OSA.distance(name, c, score_cutoff=2) <= 2 for c in counties):
+        if f"{name} county" in gaz.names or any(  # a misspelt or shortened county: "Stan County"
+                c.startswith(name) or OSA.distance(name, c, score_cutoff=2) <= 2 for c in counties):
             continue
         return found.group(0)
     return None

@@ -139,7 +139,7 @@ state beaches, harbours and marinas as landmarks in their own county, an island 
 like a county not in it; the town of Boulevard where nothing makes it a street; LB and
 SLO in capitals; 'is located near X' a reference point; a surname before ', who'; the
 Mojave River, the Chocolate Mountains and Yosemite no one county; a county that is not
-Californian ('A Logan County jury') outside California, with no typo read into the rest;
+Californian ('A Logan County jury') another state's, with no typo read into the rest;
 'Garden' and 'Range' no misspelt towns; ten countries, eight US cities and
 'Washington-based' as DC), tested with invented phrases in
 ``tests/test_geocode_rules.py``, then measured here: 155/165 right (93.9 %), 1/233 wrong
