@@ -258,6 +258,10 @@ _PERSON_WHO = re.compile(r"\b([A-Z][a-z'’-]+)\s+([A-Z][a-z'’-]+),\s+(?:who|w
 _ISLAND_WORDS = frozenset({"island", "islands", "isle"})
 #: A capitalised name before "County" ("A Logan County jury", "San Luis Obispo County").
 _NAMED_COUNTY = re.compile(r"\b((?:[A-Z][a-z]+\s+){0,2}[A-Z][a-z]+)\s+County\b")
+#: Capitalised words before "County" that name no county ("The County jail", "Deputy County Counsel").
+_NOT_A_COUNTY_NAME = _DETERMINERS | _LEADS | frozenset({
+    "deputy", "assistant", "senior", "chief", "district", "superior", "each", "every", "any", "said",
+    "local", "neighboring", "neighbouring", "home", "host", "rural", "urban", "whole", "entire", "same"})
 #: English words one edit from a town's name, never read as a misspelt town
 #: ("the Bamboo Garden massage parlor" is no Gardena, "the Gunnery Range" no Orange).
 _NOT_MISSPELT = frozenset({"garden", "gardens", "range", "ranges", "ranger", "rangers", "marine", "marines"})
@@ -1604,6 +1608,8 @@ def _foreign_county(text: str, gaz: Gazetteer) -> str | None:
     counties = [name_key(name) for name in gaz.county_names.values()]
     for found in _NAMED_COUNTY.finditer(text):
         name = name_key(found.group(1))
+        if name.split()[0] in _NOT_A_COUNTY_NAME:
+            continue  # "The County jail in Sacremento", "Deputy County Counsel": no county named
         if f"{name} county" in gaz.names or any(  # a misspelt or shortened county: "Stan County"
                 c.startswith(name) or OSA.distance(name, c, score_cutoff=2) <= 2 for c in counties):
             continue

@@ -242,6 +242,7 @@ def test_islands_and_features_across_or_along_counties_are_no_county(text: str) 
         # guards: these passed before the rules and must still
         ("a motel on Yosemite Avenue in Manteca", "06077"),  # a street named for a region
         ("a trafficker from Long Beach, who", "06037"),  # a place's name before ", who"
+        ("The County jail in Sacremento", "06067"),  # "The County" names no county: the typo still read
     ],
 )
 def test_set_7_shapes_that_name_a_californian_place(text: str, fips: str) -> None:
