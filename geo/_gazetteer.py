@@ -2,7 +2,8 @@
 
 Everything a string is matched against lives here as plain dicts keyed by
 :func:`geo._place_names.name_key`: California places (GeoNames), ZIP-city names and a few landmarks the place list
-lacks (``ca_landmarks.csv``: a port of entry, checkpoints, bases, campuses),
+lacks (``ca_landmarks.csv``: a port of entry, checkpoints, bases, campuses,
+neighbourhoods, islands, beaches and harbours),
 county forms ("kern county", "county of kern"), nicknames ("sacto", "noho", "oc"),
 out-of-state states, countries, Mexico's states, a few dozen cities people often
 name as an origin ("reno", "tijuana") and the counties of the neighbouring states
