@@ -2,7 +2,8 @@
 
 Everything a string is matched against lives here as plain dicts keyed by
 :func:`geo._place_names.name_key`: California places (GeoNames), ZIP-city names and a few landmarks the place list
-lacks (``ca_landmarks.csv``: a port of entry, checkpoints, bases, campuses),
+lacks (``ca_landmarks.csv``: a port of entry, checkpoints, bases, campuses,
+neighbourhoods, islands, beaches and harbours),
 county forms ("kern county", "county of kern"), nicknames ("sacto", "noho", "oc"),
 out-of-state states, countries, Mexico's states, a few dozen cities people often
 name as an origin ("reno", "tijuana") and the counties of the neighbouring states
@@ -67,6 +68,7 @@ NICKNAMES: dict[str, tuple[str, str, float]] = {
     "oaktown": ("Oakland", "place", 0.85),
     "oak town": ("Oakland", "place", 0.85),
     "lbc": ("Long Beach", "place", 0.85),
+    "lb": ("Long Beach", "place", 0.8),
     "hb": ("Huntington Beach", "place", 0.75),
     "slo": ("San Luis Obispo", "place", 0.85),
     "ktown": ("Koreatown", "place", 0.8),
@@ -79,6 +81,7 @@ NICKNAMES: dict[str, tuple[str, str, float]] = {
     "industry": ("City Of Industry", "place", 0.85),
     "city of industry": ("City Of Industry", "place", 0.9),
     "moval": ("Moreno Valley", "place", 0.8),
+    "san berdoo": ("San Bernardino", "place", 0.8),
     "vallejo ca": ("Vallejo", "place", 0.9),
     "oc": ("Orange", "county", 0.8),
     "the oc": ("Orange", "county", 0.8),
@@ -93,7 +96,6 @@ NICKNAMES: dict[str, tuple[str, str, float]] = {
     "sb county": ("San Bernardino", "county", 0.7),
     "sf county": ("San Francisco", "county", 0.9),
     "slo county": ("San Luis Obispo", "county", 0.9),
-    "yosemite": ("Mariposa", "county", 0.5),
     "coachella valley": ("Riverside", "county", 0.7),
     "napa valley": ("Napa", "county", 0.7),
     "imperial valley": ("Imperial", "county", 0.7),
@@ -138,6 +140,14 @@ _REGION_COUNTIES: dict[str, tuple[str, ...] | None] = {
     "Inland Empire": ("065", "071"), "the IE": ("065", "071"),
     "Monterey Bay": ("053", "069", "087"), "Tri-Valley": ("001", "013"),
     "Antelope Valley": ("029", "037"),
+    # features that span counties or lie along one county (branch georules8): the
+    # Chocolate Mountains (Imperial, Riverside), the Channel Islands (Santa Barbara, Ventura,
+    # Los Angeles), the Mojave River (San Bernardino; not the Kern town of Mojave), the Gaviota Coast
+    "Chocolate Mountains": ("025", "065"), "Chocolate Mountain": ("025", "065"),
+    "Channel Islands": ("037", "083", "111"), "Mojave River": ("071",), "Gaviota Coast": ("083",),
+    # Yosemite National Park spans Madera, Mariposa and Tuolumne (it was Mariposa County, a
+    # nickname at confidence 0.5, until branch georules8)
+    "Yosemite": ("039", "043", "109"), "Yosemite National Park": ("039", "043", "109"),
 }
 REGIONS: dict[str, frozenset[str] | None] = {
     name_key(name): None if fips is None else frozenset("06" + f for f in fips)

@@ -77,7 +77,22 @@ state's name alone before "counties" is that state ("rural Nevada counties"); an
 out-of-state city may follow any preposition or a year ("above Las Vegas", "a 2013
 Portland study"); a nationality in the plural names its country ("South Koreans"); a
 name that is a town in one county and a big city's neighbourhood or a landmark in
-another is not guessed ("Oak Park"). ``matched`` names the gazetteer entry and the
+another is not guessed ("Oak Park"). Since branch georules8: beaches, harbours and the
+Channel Islands are landmarks in their own county ("Santa Cruz Island" is in Santa Barbara
+County), and a county's name before "Island" that is no landmark is no place; the town of
+Boulevard is a place where nothing makes it a street ("near Boulevard, California",
+"Boulevard is ..."); "LB" and "SLO" in capitals are nicknames like "LA"; a place after
+"is located near" is a reference point ("Nevada County is located near Sacramento"); a
+given name and surname before ", who" are a person ("Michelle Carson, who"); a common-word
+town after "north of" is in a place position; a region's name before a street type is a
+street ("Yosemite Avenue"); the Mojave River, the Chocolate Mountains and Yosemite are
+regions, not a county; a capitalised "X County" that is no Californian county (nor a
+misspelt or shortened one) is another state's: no Californian place is guessed and no typo
+is read into the text's other words
+("A Logan County jury found Sanders guilty" is no Landers), and English words one edit
+from a town are not misspelt towns ("Bamboo Garden" is no Gardena). A street named for a
+town ("Palmdale Boulevard", "Ventura Boulevard") stays unplaced: such streets often run in
+another county than their town. ``matched`` names the gazetteer entry and the
 words it came from, and what was set aside and why ("'boulevard' set aside: a street
 type").
 
@@ -225,7 +240,8 @@ _MIDDLE_INITIAL = re.compile(r"\s[A-Z]\.\s+[A-Z][a-z]")  # "Julian A. Pollok"
 #: Nicknames that, written in capitals or with their periods ("L.A.", "LA", "S.F.",
 #: "SF", "OC") in a text not all in capitals, are the place wherever they stand
 #: ("the L.A. Madam", "SF massage parlors"); they give way to any other place named.
-_CAPITAL_NICKNAMES = {"la": r"L\.\s?A\.|LA", "sf": r"S\.\s?F\.|SF", "oc": r"O\.\s?C\.|OC", "dtla": r"DTLA"}
+_CAPITAL_NICKNAMES = {"la": r"L\.\s?A\.|LA", "sf": r"S\.\s?F\.|SF", "oc": r"O\.\s?C\.|OC", "dtla": r"DTLA",
+                      "lb": r"L\.\s?B\.|LB", "slo": r"SLO"}
 #: Titles before a person's name: the capitalised words after one are a name, no
 #: place and no typo ("Deputy Rick Castro" is no Orick, "Sgt. Julian Ruiz" no Julian).
 #: A short title counts only with its period ("Sen. Clemente", not a misspelt "San Clemente").
@@ -234,6 +250,24 @@ _TITLES = ("Deputy|Officer|Sergeant|Detective|Lieutenant|Captain|Corporal|Agent|
            "Councilmember|Councilman|Councilwoman")
 _SHORT_TITLES = "Sgt|Det|Lt|Capt|Cpl|Mr|Mrs|Ms|Dr|Sen|Rep|Insp"
 _PERSON = re.compile(rf"\b(?:(?:{_TITLES})\b|(?:{_SHORT_TITLES})\.)\s*((?:[A-Z][a-z'’-]+\s+){{0,2}}[A-Z][a-z'’-]+)")
+#: A given name and a surname before ", who": the surname is a person's, no town ("Michelle
+#: Carson, who works in Westley"); not when the two words are a place's name ("Long Beach, who").
+_PERSON_WHO = re.compile(r"\b([A-Z][a-z'’-]+)\s+([A-Z][a-z'’-]+),\s+(?:who|whose|whom)\b")
+#: Words after a name that make it an island's: a county's name there is no county
+#: ("Santa Cruz Island" is in Santa Barbara County); the islands are landmarks.
+_ISLAND_WORDS = frozenset({"island", "islands", "isle"})
+#: A capitalised name before "County" ("A Logan County jury", "San Luis Obispo County").
+_NAMED_COUNTY = re.compile(r"\b((?:[A-Z][a-z]+\s+){0,2}[A-Z][a-z]+)\s+County\b")
+#: Capitalised words before "County" that name no county ("The County jail", "Deputy County Counsel").
+_NOT_A_COUNTY_NAME = _DETERMINERS | _LEADS | frozenset({
+    "deputy", "assistant", "senior", "chief", "district", "superior", "each", "every", "any", "said",
+    "local", "neighboring", "neighbouring", "home", "host", "rural", "urban", "whole", "entire", "same"})
+#: English words one edit from a town's name, never read as a misspelt town
+#: ("the Bamboo Garden massage parlor" is no Gardena, "the Gunnery Range" no Orange).
+_NOT_MISSPELT = frozenset({"garden", "gardens", "range", "ranges", "ranger", "rangers", "marine", "marines"})
+#: Words before "near X" that make X a reference point for what the text is about
+#: ("Nevada County is located near Sacramento").
+_LOCATED_WORDS = frozenset({"located", "lies", "sits", "situated", "is", "lying"})
 #: After a town's name written with a capital, words that make it the town's police or
 #: sheriff's station ("the Vista Sheriff's Station", "Commerce Police"): the town.
 _AGENCY_AFTER = r"\s+(?:Sheriff|Police|PD)\b"
@@ -501,7 +535,7 @@ def _street_reason(tokens: _Tokens, start: int, stop: int, key: str, gaz: Gazett
 
     nxt, prev = at(stop), at(start - 1)
     if key in _STREET_WORDS:
-        return "a street type"
+        return None if _is_street_word_town(tokens, start, key, gaz) else "a street type"
     if nxt in _STREET_WORDS and at(stop + 1) not in _STREET_WORDS and not (
             nxt == "st" and re.search(rf"\b{re.escape(raw[stop - 1])}['’]s\s+St\.?\s+[A-Z]", tokens.text, re.I)):
         return "a street name"  # not "Fresno's Parkway Drive", where the street is "Parkway",
@@ -527,6 +561,20 @@ def _street_reason(tokens: _Tokens, start: int, stop: int, key: str, gaz: Gazett
             if at(j) in _STREET_WORDS:
                 return "a cross street"
     return None
+
+
+def _is_street_word_town(tokens: _Tokens, start: int, key: str, gaz: Gazetteer) -> bool:
+    """A street type that is a Californian town's name (Boulevard, San Diego County), written
+    with its capital, names the town where nothing makes it a street's: after a lead word
+    or a sentence's start and before ", California" ("near Boulevard, California"), or as
+    the subject of a sentence's first verb ("Boulevard is located east of San Diego")."""
+    cands = gaz.names.get(key, ())
+    if not cands or not cands[0].is_california or (start > 0 and tokens.raw[start - 1] not in _LEADS):
+        return False
+    word = re.escape(tokens.raw[start].capitalize())
+    if re.search(rf"(?:^|[\s(])(?<![A-Z][a-z]\s){word},\s*(?:California|Calif\.?|CA)\b", tokens.text):
+        return True
+    return start == 0 and re.match(rf"{word}\s+(?:is|was|lies|sits)\b", tokens.text) is not None
 
 
 def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
@@ -570,6 +618,8 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
                     reason = "a broadcaster's station name"  # "(CBS SF)", "NBC Bay Area"
                 if reason is None and nxt in _HOTEL_CHAINS.get(key, ()):
                     reason = "a hotel chain's name"  # "La Quinta Inn" in any town
+                if reason is None and nxt in _ISLAND_WORDS and _is_county_name(key, gaz):
+                    reason, street = "an island's name (an island named like a county is not in it)", True
                 capitals = key in _CAPITAL_NICKNAMES and _written_in_capitals(tokens, key)
                 if reason is None and key in NICKNAME_KEYS and not whole_segment:
                     lead = prev if not key.startswith("the ") else (
@@ -585,7 +635,7 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
                         and not _is_region(cands[0], key) and prev and prev not in _LEADS and not prev.isdigit():
                     reason = "part of a longer name"  # not "a 2013 Portland study"
                 if reason is None and any(a <= start and stop <= b for a, b in persons):
-                    reason = "a person's name (after a title)"
+                    reason = "a person's name (after a title, or a surname before ', who')"
                     street = True  # nor any typo read into it ("Deputy Rick Castro" is no Orick)
                 if reason is None:
                     reason = _common_noun_or_longer_name(tokens, start, stop, key, gaz)
@@ -622,6 +672,11 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
         if not any(m.start <= start and stop <= m.stop for m in maximal):
             tokens.set_aside.append(f"'{' '.join(tokens.raw[start:stop])}' set aside: {reason}")
     return maximal
+
+
+def _is_county_name(key: str, gaz: Gazetteer) -> bool:
+    """Whether ``key`` is the bare name of a Californian county ("santa cruz")."""
+    return any(name_key(name) == key for name in gaz.county_names.values())
 
 
 def _common_noun_or_longer_name(tokens: _Tokens, start: int, stop: int, key: str,
@@ -663,7 +718,7 @@ def _written_in_capitals(tokens: _Tokens, key: str) -> bool:
     if text.isupper():
         return False
     letters = re.escape(key)
-    written = len(re.findall(rf"(?<![\w.])(?:{_CAPITAL_NICKNAMES[key]})(?![\w])", text))
+    written = len(re.findall(rf"(?<![\w.])(?<!\d )(?:{_CAPITAL_NICKNAMES[key]})(?![\w])", text))  # not "5 LB"
     return written > 0 and written == len(re.findall(rf"(?<![\w.])(?i:{letters}|{'.'.join(key)}\.)(?![\w])", text))
 
 
@@ -671,9 +726,11 @@ def _person_spans(tokens: _Tokens) -> list[tuple[int, int]]:
     """Token spans of people's names after a title ("Deputy Rick Castro", "Sgt. Julian
     Ruiz"), in a text that is not all in one case."""
     text = tokens.text
-    if text.isupper() or text.islower() or _PERSON.search(text) is None:
+    if text.isupper() or text.islower():
         return []
-    spans = []
+    spans = _surname_spans(tokens)
+    if _PERSON.search(text) is None:
+        return spans
     for found in _PERSON.finditer(text):
         name = raw_tokens(found.group(1))
         title = raw_tokens(found.group(0))[: -len(name)]
@@ -681,6 +738,23 @@ def _person_spans(tokens: _Tokens) -> list[tuple[int, int]]:
             first = i + len(title)
             if tokens.raw[i:first] == title and tokens.raw[first:first + len(name)] == name:
                 spans.append((first, first + len(name)))
+    return spans
+
+
+def _surname_spans(tokens: _Tokens) -> list[tuple[int, int]]:
+    """Token spans of surnames after a given name and before ", who" ("Michelle Carson,
+    who works at a truck stop in Westley"): the two words are no place's name and the
+    first word is none either."""
+    if ", wh" not in tokens.text:
+        return []
+    names = load_gazetteer().names
+    spans: list[tuple[int, int]] = []
+    for found in _PERSON_WHO.finditer(tokens.text):
+        given, surname = (name_key(w) for w in found.groups())
+        if given in names or f"{given} {surname}" in names or given in _LEADS or given in _DETERMINERS:
+            continue
+        spans.extend((i + 1, i + 2) for i in range(len(tokens.raw) - 1)
+                     if tokens.raw[i] == given and tokens.raw[i + 1] == surname)
     return spans
 
 
@@ -709,7 +783,7 @@ def _in_place_position(tokens: _Tokens, start: int, stop: int) -> bool:
         return False
     if prev in _NICKNAME_LEADS:
         return True
-    return prev == "of" and start >= 2 and tokens.raw[start - 2] in _SETTLEMENT_WORDS | {"outskirts"}
+    return prev == "of" and start >= 2 and tokens.raw[start - 2] in _SETTLEMENT_WORDS | _COMPASS | {"outskirts"}
 
 
 def _drop_between_streets(matches: list[_Match], tokens: _Tokens) -> list[_Match]:
@@ -773,7 +847,7 @@ def _fuzzy_matches(tokens: _Tokens, gaz: Gazetteer, *, deletes_only: bool = Fals
             if tokens.segment[stop - 1] != tokens.segment[start] or not tokens.content[stop - 1]:
                 break
             query = tokens.key(start, stop)
-            if len(query) < 4 or any(a < stop and start < b for a, b in tokens.refused):
+            if len(query) < 4 or query in _NOT_MISSPELT or any(a < stop and start < b for a, b in tokens.refused):
                 continue  # short, or words already read as a name and set aside
             if stop - start > 1 and (tokens.raw[start] in _PREPOSITIONS or tokens.raw[stop - 1] in _PREPOSITIONS
                                      or any(r in _STREET_WORDS for r in tokens.raw[start:stop])):
@@ -1191,8 +1265,9 @@ def _find_regions(tokens: _Tokens, matches: list[_Match]) -> list[_Region]:
             (j for j in range(min(i + 4, n), i, -1)
              if tokens.segment[j - 1] == tokens.segment[i] and tokens.key(i, j) in REGIONS), None)
         if stop is not None:
-            found.append(_Region(i, stop, " ".join(raw[i:stop]), REGIONS[tokens.key(i, stop)]))
-            i = stop
+            if not (stop < n and raw[stop] in _STREET_WORDS and tokens.segment[stop] == tokens.segment[i]):
+                found.append(_Region(i, stop, " ".join(raw[i:stop]), REGIONS[tokens.key(i, stop)]))
+            i = stop  # a street named for a region is no region ("Yosemite Avenue" in Merced)
             continue
         if raw[i] == "california":
             j = i - 1
@@ -1261,6 +1336,8 @@ def _region_conflict(regions: list[_Region], matches: list[_Match], tokens: _Tok
         return None
     region = loose[0]
     if not places:
+        if region.counties is not None and len(region.counties) == 1:  # "the Mojave River"
+            return f"'{region.words}' names a feature along a county, not a place"
         return f"'{region.words}' names a region of several counties, not one county"
     place = places[0]
     return (f"the text names '{region.words}', a region of several counties, and '{place.words}' "
@@ -1314,6 +1391,8 @@ def _is_reference_point(match: _Match, tokens: _Tokens) -> bool:
     j = match.start - 1
     if j >= 0 and tokens.raw[j] == "the":
         j -= 1
+    if j >= 1 and tokens.raw[j] == "near" and tokens.raw[j - 1] in _LOCATED_WORDS:
+        return True  # "Nevada County is located near Sacramento"
     return j >= 1 and tokens.raw[j] == "of" and tokens.raw[j - 1] in _COMPASS \
         and tokens.segment[j - 1] == tokens.segment[match.start]
 
@@ -1509,11 +1588,33 @@ def _resolve_text(text: str, role: str) -> dict[str, Any] | _PendingPoint:
     if matches and not any(m.whole_segment and m.is_california for m in matches):
         matches = _prefer_longer_typo(matches, tokens, gaz)
     chosen = _choose(matches, text, role, note=note, tokens=tokens)
+    foreign = None if chosen is not None else _foreign_county(text, gaz)
+    if foreign is not None:
+        chosen = _empty_result(f"'{foreign}' is no Californian county (another state's?); not guessing a place")
     if chosen is None:
         chosen = _choose(_fuzzy_matches(tokens, gaz), text, role, note=note)
     if chosen is None:
         chosen = _empty_result(f"no California place found in {_quote(text)!r}")
     return _with_set_aside(chosen, tokens)
+
+
+def _foreign_county(text: str, gaz: Gazetteer) -> str | None:
+    """A "<Name> County" that is no Californian county, nor a misspelt or shortened one
+    ("Stan County"), nor one the gazetteer knows elsewhere ("A Logan County jury": Kansas,
+    Colorado, Ohio...): the text is likely about another state, so no Californian place is
+    guessed from a typo in its other words ("found Sanders guilty" is no Landers)."""
+    if "County" not in text:
+        return None
+    counties = [name_key(name) for name in gaz.county_names.values()]
+    for found in _NAMED_COUNTY.finditer(text):
+        name = name_key(found.group(1))
+        if name.split()[0] in _NOT_A_COUNTY_NAME:
+            continue  # "The County jail in Sacremento", "Deputy County Counsel": no county named
+        if f"{name} county" in gaz.names or any(  # a misspelt or shortened county: "Stan County"
+                c.startswith(name) or OSA.distance(name, c, score_cutoff=2) <= 2 for c in counties):
+            continue
+        return found.group(0)
+    return None
 
 
 def _with_set_aside(chosen: dict[str, Any], tokens: _Tokens) -> dict[str, Any]:

@@ -133,7 +133,22 @@ merging georules7 (still without sight of it): 139/165 right (84.2 %), 7/233 wro
 Its builder sought phrasing the earlier sets had little of: beaches, harbours and
 islands where boats land, abbreviations (LB, SLO), out-of-state places the
 gazetteer lacks (Twin Cities, Fall River, Bellevue, Federal Way) and foreign
-countries named in passing (Belgium, Israel).
+countries named in passing (Belgium, Israel). Since then a tuning set: rules were
+written against its classes of miss (branch georules8, 2026-12-05: the Channel Islands,
+state beaches, harbours and marinas as landmarks in their own county, an island named
+like a county not in it; the town of Boulevard where nothing makes it a street; LB and
+SLO in capitals; 'is located near X' a reference point; a surname before ', who'; the
+Mojave River, the Chocolate Mountains and Yosemite no one county; a county that is not
+Californian ('A Logan County jury') another state's, with no typo read into the rest;
+'Garden' and 'Range' no misspelt towns; ten countries, eight US cities and
+'Washington-based' as DC), tested with invented phrases in
+``tests/test_geocode_rules.py``, then measured here: 155/165 right (93.9 %), 1/233 wrong
+(0.4 %, the target met: 'the San Francisco area', labelled no county because the case was
+Alameda's, still placed in San Francisco, as the other sets label 'the Fresno area'), 44/48
+outside handled. Streets named for a town ('Palmdale
+Boulevard', 'Eagle Rock Boulevard') stay unplaced: such streets often run in another
+county than their town (Ventura Boulevard is in Los Angeles), so placing them would be a
+guess. Tuned on: not an honest figure. The next untouched set gives the honest figure.
 """
 
 from __future__ import annotations
@@ -244,34 +259,23 @@ HOLDOUTS = {
         earlier=("geocode_real_text.csv", "geocode_fresh_holdout.csv", "geocode_fresh_holdout_2.csv",
                  "geocode_fresh_holdout_3.csv", "geocode_fresh_holdout_4.csv", "geocode_fresh_holdout_5.csv",
                  "geocode_fresh_holdout_6.csv"),
-        min_rows=250, min_pages=100, floor=(165, 233, 48, 139, 7, 37),
+        min_rows=250, min_pages=100, floor=(165, 233, 48, 155, 1, 44),
+        # first evaluation (main e0a453c) 137/165, 8/233, 35/48; second, the honest figure (after
+        # georules7, written without sight of it) 139/165, 7/233, 37/48; tuned on since (georules8)
         misses={
             "right county": (
-                "second evaluation (main after georules7, rules written without sight of it): 139/165 right "
-                "(84.2 %; first 137/165), 24 rejected: beaches, harbours and marinas the place list lacks (El "
-                "Pescador, Staircase, Leo Carrillo, El Capitan and Refugio beaches, Newport and Dana harbours, "
-                "Marina Pacifica), streets named for a town ('Eagle Rock Boulevard', 'Palmdale Boulevard', "
-                "'Arden Way'), the town of Boulevard itself ('near Boulevard, California'), abbreviations "
-                "('LB City Council', 'Cal Poly SLO', 'San Luis'), a county named beside a town outside it "
-                "('Nevada County is located near Sacramento', 'the Malibu coast in Ventura County'), a "
-                "surname read as a town (Carson beside Westley), 'Empire' after 'east of', a college and a "
-                "park ('College of the Sequoias', 'Poncitlan Square Park'); 2 in another county: Santa Cruz "
-                "Island and Santa Rosa Island (Channel Islands, Santa Barbara County) as the counties of the "
-                "same names"),
-            "wrong county": (
-                "second evaluation: 7/233 wrong (3.0 %; first 8): the two Channel Islands above, 'the Bamboo "
-                "Garden massage parlor' (a Sacramento business) as Los Angeles, 'Yosemite and Sequoia "
-                "National Park ... on Blackstone' as Tulare, 'the Mojave River homeless encampments' as "
-                "Kern (San Bernardino's river), 'the San Francisco area' (an Alameda case; no one county) as "
-                "San Francisco, 'the Chocolate Mountain Aerial Gunnery Range' (Imperial and Riverside) as "
-                "Orange"),
+                "tuned on (branch georules8): 155/165 right (93.9 %), 10 rejected: streets named for a town "
+                "('Eagle Rock Boulevard', 'Palmdale Boulevard', 'Arden Way': such streets often run in another "
+                "county than their town, so not guessed), 'Interstate 8 and Bonds Corner Road' (a cross "
+                "street), a county named beside a town outside it ('the Malibu coast in Ventura County'), "
+                "'Watsonville, like all cities in Santa Cruz County and California', 'Pajaro Valley' (two "
+                "counties), 'San Luis' (San Luis Obispo or San Luis, Arizona: rejected, not guessed), a "
+                "college and a park ('College of the Sequoias', 'Poncitlan Square Park')"),
             "outside": (
-                "second evaluation: 37/48 places outside California handled (first 35). Placed inside "
-                "California: 'A Logan County jury' (Kansas) as Logan in San Bernardino County; rejected "
-                "without a state or country kept: US places the gazetteer lacks (Fall River, the Twin "
-                "Cities, Federal Way, Bellevue, Fremont Street in Las Vegas), Belgium, Israel, a Thai hamlet; "
-                "kept as the wrong place: 'the Washington-based Urban Institute' (DC) as Washington state, "
-                "'near Osoyoos in the south Okanagan' (Canada) as Korea"),
+                "tuned on (branch georules8): 44/48 places outside California handled. Rejected without a "
+                "state or country kept: 'A Logan County jury' (Kansas; a county of many states, no longer "
+                "placed in California), Fremont Street and Charleston Boulevard (Las Vegas streets), a Thai "
+                "hamlet; kept as the wrong place: 'near Osoyoos in the south Okanagan' (Canada) as Korea"),
         },
     ),
 }
