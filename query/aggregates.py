@@ -60,6 +60,8 @@ class CountSource:
     victims: str = "sum(victim_count)"
     minors: str = "count(*) FILTER (WHERE minor_involved)"
     bits: dict[str, int] = field(default_factory=dict)
+    #: The record type per row (``NULL::VARCHAR`` where the table has no breakdown by it).
+    record_type: str = "record_type"
 
     @property
     def aggregated(self) -> bool:

@@ -43,7 +43,7 @@ import pandas as pd
 from geo import grid, reference
 from geo.flow_places import near_place_names
 from query import release, scope, suppression
-from query.aggregates import FINGERPRINT_SQL, count_source
+from query.aggregates import FINGERPRINT_SQL, CountSource, count_source
 from query.filters import Filters
 from query.viewer import Viewer
 
@@ -749,9 +749,10 @@ def histogram_by_month(
     with _connection(viewer, con) as c:
         _guard(c, viewer, unbounded)
         # the trend pre-aggregates count every record (indicator filters through their mask)
+        source: CountSource
         if release.reads_release(viewer):
-            release.require(c, release.COUNTS_TABLE)
             source = release.count_source(unbounded)
+            release.require(c, source.table)
         else:
             source = count_source(c, [unbounded])
         where, params = source.where(unbounded)
