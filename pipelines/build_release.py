@@ -13,7 +13,8 @@ Measurements
 Each measurement counts every record (with a month) in exactly one cell of a
 fixed domain: the 58 counties (plus "no destination county"), every month from
 the first to the last month of ``records``, the record and trafficking types,
-the states and countries flows come from (reference data),
+the source kinds, the indicators (a record in up to three of them: Δ √3), the
+states and countries flows come from (reference data),
 the H3 cells that hold a gazetteer place or ZIP centroid (reference data, not
 the records), the years. Cells with no record are measured too, so the presence
 of a key reveals nothing. A record's ``victim_count`` is clamped to
