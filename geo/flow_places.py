@@ -204,6 +204,19 @@ def outside_origin_ids() -> tuple[str, ...]:
     return tuple(sorted(k for k in _world_names() if k != "US-CA"))
 
 
+def default_entry(outside_id: str) -> str:
+    """The entry point an out-of-state origin without one (``MX``, ``US-NV``) is routed through.
+
+    >>> default_entry("MX"), default_entry("US-NV"), default_entry("MX@calexico")
+    ('san_ysidro', 'primm', 'calexico')
+    """
+    key, _, entry = outside_id.partition("@")
+    if entry:
+        return entry
+    state = key[3:] if key.startswith("US-") else None
+    return highways.entry_point_for(state, "US" if key.startswith("US") else key)
+
+
 def outside_name(outside_id: str) -> str:
     """A readable name for an out-of-state origin id.
 
@@ -258,13 +271,8 @@ def outside_places(outside_ids: list[str]) -> pd.DataFrame:
     entries = highways.ENTRY_POINTS
     rows = []
     for oid in sorted(set(outside_ids)):
-        key, _, entry = oid.partition("@")
-        if not entry:
-            state = key[3:] if key.startswith("US-") else None
-            entry_id = highways.entry_point_for(state, "US" if key.startswith("US") else key)
-            _, _, lat, lng, _ = entries[entry_id]
-        else:
-            _, _, lat, lng, _ = entries[entry]
+        key = oid.partition("@")[0]
+        _, _, lat, lng, _ = entries[default_entry(oid)]
         rows.append(("state" if key.startswith("US") else "country", oid, outside_name(oid), lat, lng))
     return pd.DataFrame(rows, columns=["kind", "id", "name", "lat", "lng"])
 

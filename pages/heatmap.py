@@ -182,7 +182,7 @@ with legend_column:
         f"{int(counts['level'].eq('county').sum()):,} counties with records not in a cell"
     )
     if visible.empty and counts["level"].eq("county").any():
-        st.caption(cells.no_cells_reason(viewer, res))
+        st.caption(cells.no_cells_reason(viewer, res, filters=filters))
 
 suppressed_share = float(shown["suppressed"].astype(bool).mean()) if len(shown) else 0.0
 coarser = [r for r in decks.RES_NAMES if r < res]

@@ -26,7 +26,7 @@ module                          tables
 ``pipelines.build_hotspots``    ``hotspot_classes``
 ``pipelines.build_matches``     ``subject_matches``
 ``pipelines.build_moves``       ``moves``, ``circuits`` (read by ``query/moves.py``)
-``pipelines.build_release``     ``release_counts``, ``release_cells``,
+``pipelines.build_release``     ``release_counts``, ``release_count_parts``, ``release_cells``,
                                 ``release_flows``, ``release_meta`` (the protected
                                 release), ``release_noise``, ``release_ledger``
 ==============================  ====================================================

@@ -13,7 +13,8 @@ Measurements
 Each measurement counts every record (with a month) in exactly one cell of a
 fixed domain: the 58 counties (plus "no destination county"), every month from
 the first to the last month of ``records``, the record and trafficking types,
-the states and countries flows come from (reference data),
+the source kinds, the indicators (a record in up to three of them: Δ √3), the
+states and countries flows come from (reference data),
 the H3 cells that hold a gazetteer place or ZIP centroid (reference data, not
 the records), the years. Cells with no record are measured too, so the presence
 of a key reveals nothing. A record's ``victim_count`` is clamped to
@@ -39,6 +40,9 @@ measurement                   cell                                              
 ``cells_res6``                county × res-6 cell × quarter                       above
 ``cells_type``                … × record type (res-6 leaves above 0 only)         ``cells_res6``
 ``cells_kind``                … × source kind (res-6 leaves above 0 only)         ``cells_res6``
+``counts_kind``               county × month × source kind                        ``records_county_month``
+``counts_indicator_month``    month × indicator (Δ √3)                            —
+``counts_indicator``          county × month × indicator (Δ √3)                   above
 ``indicators_quarter``        quarter × indicator (Δ √3)                          —
 ``indicators_county``         county × quarter × indicator (Δ √3)                 above
 ``cells_indicator``           county × res-5 cell × quarter × indicator (Δ √3;    above
@@ -65,18 +69,48 @@ from an origin outside that list (a country the reference data does not name)
 is not released.
 
 The budget per release, ``ROUTES_RELEASE_RHO`` (default :data:`DEFAULT_RHO`,
-0.75: the total did not change when the cell breakdowns and the out-of-state
-flows came, so the yearly cap still allows 12 charged rebuilds), is split over
-the 23 measurements by weight, σ = Δ / √(2ρw/Σw) with Σw = 22.6: 4 for
-``records_month`` (the statewide monthly series must be within 2 %: σ 1.9), 0.6
-for the county × type and finest record counts (their small differences are
-what differencing attacks recover, so they get more noise: σ 5.0), 0.5 for the
-two indicator levels above the cells (σ 9.5: they only steer the cells' fit),
-1.5 for ``cells_indicator`` (σ 5.5), 0.3 for each out-of-state flow measurement
-(σ 7.1: their flows are few and large, MX → Los Angeles some 1,200 a year at
-1 M), 1 for every other (σ 3.9 records, 19.4 victims). ρ per measurement
-(OpenDP's map): 0.133, 0.020 (×2), 0.017 (×2), 0.050, 0.010 (×3), 0.033 (×15);
-total 0.75 (``python -m pipelines release report``; tested).
+0.75: the total did not change when the cell breakdowns, the out-of-state
+flows and the count parts came, so the yearly cap still allows 12 charged
+rebuilds), is split over the 26 measurements by weight, σ = Δ / √(2ρw/Σw) with
+Σw = 24.7: 4 for ``records_month`` (the statewide monthly series must be within
+2 %: σ 2.0), 0.6 for the county × type, finest record and county × source-kind
+counts (their small differences are what differencing attacks recover, so they
+get more noise: σ 5.2), 0.5 for the three indicator levels that only steer a
+fit (``counts_indicator_month``, ``indicators_quarter``, ``indicators_county``:
+σ 9.9), 1 for ``counts_indicator`` (σ 7.0), 1.5 for ``cells_indicator`` (σ 5.7),
+0.3 for each out-of-state flow measurement (σ 7.4: their flows are few and
+large, MX → Los Angeles some 1,200 a year at 1 M), 1 for every other (σ 4.1
+records, 20.3 victims). ρ per measurement (OpenDP's map): 0.121, 0.046, 0.030
+(×15), 0.018 (×3), 0.015 (×3), 0.009 (×3); total 0.75 (``python -m pipelines
+release report``; tested). The count parts' 2.1 of Σw moved every other σ up by
+4.5 % (a county-month's typical error stays ±8 at 95 %).
+
+Count parts (the area counts by source kind and by one indicator)
+-------------------------------------------------------------------
+``release_counts`` splits by record and trafficking type only, so the Statewide
+and Region pages, the headline figures and the period bars could not answer a
+source-kind or indicator filter for a viewer without record access. Two cubes
+answer them (``release_count_parts``; :func:`_measure_count_parts`):
+
+- ``counts_kind``: every county × month (and "no destination county") split by
+  source kind. Each record has one kind, so Δ = 1; fitted to the released
+  county-month (:func:`fit_to_parent`), so a county-month's kinds add up to its
+  ``release_counts`` records exactly, and a region's or the state's to theirs.
+- ``counts_indicator_month`` then ``counts_indicator``: month × indicator, and
+  county × month × indicator fitted to it, each value at most the released
+  records of its month (county-month); Δ = √3 as for ``cells_indicator`` (a
+  record's first :data:`INDICATORS_PER_RECORD` indicators). Indicators overlap,
+  so they add up to nothing; a sum over several would count a record twice, and
+  the readers refuse several indicators.
+
+They are measured over the full domain (59 × 4 and 59 × 11 values a month: 31 k
+and 86 k at 1 M), since it is small. Victims and minors are not measured by kind
+or indicator: the county-month's released ones (as ``release_counts`` shows
+them) are spread over the kinds in proportion to their released records, and
+scaled by an indicator's share of the county-month's records (post-processing).
+The parts have no record type: a source-kind or indicator filter together with a
+record- or trafficking-type filter, or with each other, is refused
+(``query.release.count_dimension``).
 
 Cell breakdowns (the heatmap's record-type, source-kind and indicator filters)
 ---------------------------------------------------------------------------------
@@ -160,6 +194,10 @@ Tables
     both add up to the same released edge. An edge from outside California
     once, with ``origin_outside`` (``US-NV``, ``MX``), its ``origin_*`` areas
     and both type columns NULL.
+``release_count_parts``
+    ``dimension`` (``source_kind``, ``indicator``), ``value``, ``month``,
+    ``dest_county_fips``, ``dest_region``, ``dest_task_force``, ``records``,
+    ``victims``, ``minors`` (non-zero rows only; see "Count parts").
 ``release_cell_parts``
     ``dimension`` (``record_type``, ``source_kind``, ``indicator``), ``value``,
     then the columns of ``release_cells`` (``res`` 4-6; 4-5 for indicators);
@@ -169,9 +207,11 @@ Tables
 ``release_corridor_paths``, ``release_corridor_segments``
     ``origin_id``, ``dest_id``, ``segment_id``, ``weight``: the highway routes
     of every county pair between the counties' anchors (their busiest
-    released res-4 cells, :func:`county_anchor_points`), and of every
-    out-of-state origin from its default entry point to each county
-    (:func:`_outside_anchors`: the release does not know a record's own entry),
+    released res-4 cells, :func:`county_anchor_points`), and from every
+    entry point an out-of-state origin is routed through to each county,
+    ``origin_id`` the entry's key (``@san_ysidro``; the release does not know a
+    record's own entry, so an origin's flows take its default entry,
+    :func:`_outside_anchors`; :func:`query.release.path_origin_sql` maps ``MX`` to it),
     ``weight`` the share of the pair's flows along the segment; and every
     segment's geometry. Reference
     data and released numbers only, so a released flow is routed the same
@@ -276,6 +316,13 @@ MEASUREMENTS = (
     Measurement("cells_res6", ("quarter", "county", "cell4", "cell5", "cell6"), parent="cells_res5"),
     Measurement("cells_type", (*_LEAF, "record_type"), parent="cells_res6", sparse=True),
     Measurement("cells_kind", (*_LEAF, "source_kind"), parent="cells_res6", sparse=True),
+    # the area counts by source kind and by one indicator (``release_count_parts``; see "Count parts")
+    Measurement("counts_kind", ("month", "county", "source_kind"), parent="records_county_month", weight=0.6),
+    Measurement("counts_indicator_month", ("month", "indicator"), "records", INDICATOR_SENSITIVITY, weight=0.5),
+    Measurement(
+        "counts_indicator", ("month", "county", "indicator"), "records", INDICATOR_SENSITIVITY,
+        "counts_indicator_month", weight=1.0,
+    ),
     Measurement("indicators_quarter", ("quarter", "indicator"), "records", INDICATOR_SENSITIVITY, weight=0.5),
     Measurement(
         "indicators_county", ("quarter", "county", "indicator"), "records", INDICATOR_SENSITIVITY,
@@ -516,6 +563,13 @@ CELL_COUNTS_SELECT = f"""
     FROM records WHERE month IS NOT NULL AND dest_county_fips IS NOT NULL GROUP BY ALL
 """  # noqa: S608 (constants)
 
+#: Records per month, county (``''``: none), source kind, with the indicator columns of :data:`CELL_COUNTS_SELECT`.
+PART_COUNTS_SELECT = f"""
+    SELECT month, coalesce(dest_county_fips, '{_NO_COUNTY}') AS county, source_kind, count(*) AS records,
+        {_indicator_counts_sql()}
+    FROM records WHERE month IS NOT NULL GROUP BY ALL
+"""  # noqa: S608 (constants)
+
 FLOW_COUNTS_SELECT = """
     SELECT year(month) AS year, origin_county_fips AS o_county, dest_county_fips AS d_county,
         record_type, trafficking_type, count(*) AS records
@@ -541,7 +595,7 @@ OUTSIDE_FLOW_COUNTS_SELECT = """
 #: Measurement reads by name, in the order :data:`MEASUREMENTS` uses them.
 TRUE_COUNT_SELECTS = {
     "records": RECORD_COUNTS_SELECT, "cells": CELL_COUNTS_SELECT, "flows": FLOW_COUNTS_SELECT,
-    "outside_flows": OUTSIDE_FLOW_COUNTS_SELECT,
+    "outside_flows": OUTSIDE_FLOW_COUNTS_SELECT, "parts": PART_COUNTS_SELECT,
 }
 
 
@@ -798,6 +852,71 @@ def _measure_cell_parts(
     return frame[frame["released"] > 0][["dimension", "value", *_LEAF, "released"]]
 
 
+def _measure_count_parts(
+    con: duckdb.DuckDBPyConnection, months: list[date], fine: pd.DataFrame, ledger: _Ledger,
+    sql: str = PART_COUNTS_SELECT,
+) -> pd.DataFrame:
+    """The area counts by source kind and by indicator (county × month; see "Count parts").
+
+    Source kinds split a county-month's records, so ``counts_kind`` is fitted to
+    the released county-month (:func:`fit_to_parent`): its kinds add up to it
+    exactly. Indicators overlap: ``counts_indicator_month`` (at most the month's
+    released records) is the parent of ``counts_indicator`` (at most the
+    county-month's). Victims and minors are not measured by kind or indicator:
+    the county-month's released ones are spread in proportion to the released
+    records (post-processing). Returns ``dimension``, ``value``, ``month``,
+    ``county``, ``released``, ``released_victims``, ``released_minors`` (rows above 0).
+    """
+    raw = con.execute(sql).df()
+    raw["month"] = pd.to_datetime(raw["month"]).dt.date
+    by = {m.name: m for m in MEASUREMENTS}
+    area = ["month", "county"]
+    # victims and minors as ``release_counts`` shows them: those spread onto rows of no released record are not shown
+    shown = fine[["released_victims", "released_minors"]].where(fine["released_records"] > 0, 0)
+    cm = fine[area].join(fine[["released_records"]]).join(shown).groupby(area, as_index=False).sum()
+    parent = cm.rename(columns={"released_records": "released"})
+    children = _with_counts(
+        cm[area].merge(pd.DataFrame({"source_kind": list(SOURCE_KINDS)}), how="cross"), raw,
+        [*area, "source_kind"], ["records"],
+    )
+    kinds = _released_level(con, by["counts_kind"], children, ledger, parent, tuple(area))
+    codes = kinds[area].merge(cm[area].reset_index(names="_g"), on=area, how="left")["_g"].to_numpy(dtype=np.int64)
+    for value in ("victims", "minors"):
+        kinds[f"released_{value}"] = _spread(codes, kinds["released"].to_numpy(), cm[f"released_{value}"].to_numpy(dtype=np.int64))
+    kinds = kinds.rename(columns={"source_kind": "value"}).assign(dimension="source_kind")
+    # indicators, top down: per month (at most its released records), per county and month fitted to it
+    columns = [f"ind_{v}" for v in INDICATORS]
+    long = raw.groupby(area, as_index=False)[columns].sum().melt(id_vars=area, var_name="indicator", value_name="records")
+    long["indicator"] = long["indicator"].str.removeprefix("ind_")
+    ind = pd.DataFrame({"indicator": list(INDICATORS)})
+    month_ceiling = cm.groupby("month", as_index=False)["released_records"].sum().rename(columns={"released_records": "ceiling"})
+    top = _with_counts(month_ceiling.merge(ind, how="cross"), long, ["month", "indicator"], ["records"])
+    top["released"] = _at_most(_measure(con, by["counts_indicator_month"], top, ledger), top["ceiling"])
+    county = cm.rename(columns={"released_records": "ceiling"}).merge(ind, how="cross")
+    county = _with_counts(county, long, [*area, "indicator"], ["records"])
+    county = _released_level(con, by["counts_indicator"], county, ledger, top, ("month", "indicator"))
+    county["released"] = _at_most(county["released"], county["ceiling"])
+    share = county["released"] / county["ceiling"].where(county["ceiling"] > 0, 1)
+    for value in ("victims", "minors"):
+        county[f"released_{value}"] = np.rint(county[f"released_{value}"] * share).astype(np.int64)
+    county = county.rename(columns={"indicator": "value"}).assign(dimension="indicator")
+    columns = ["dimension", "value", *area, "released", "released_victims", "released_minors"]
+    frame = pd.concat([kinds[columns], county[columns]], ignore_index=True)
+    return frame[frame["released"] > 0].reset_index(drop=True)
+
+
+def _count_part_rows(parts: pd.DataFrame) -> pd.DataFrame:
+    """``release_count_parts`` rows of :func:`_measure_count_parts` (the true values never reach it)."""
+    columns = ["dimension", "value", "month", "dest_county_fips", "dest_region", "dest_task_force", "records",
+               "victims", "minors"]
+    if parts.empty:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("records", "victims", "minors") else object) for c in columns})
+    rows = _areas(parts, "county", "dest").rename(
+        columns={"released": "records", "released_victims": "victims", "released_minors": "minors"}
+    )
+    return rows[columns]
+
+
 def _measure_flows(
     con: duckdb.DuckDBPyConnection, months: list[date], ledger: _Ledger, sql: str = FLOW_COUNTS_SELECT
 ) -> pd.DataFrame:
@@ -962,12 +1081,14 @@ def _build(
         parts = pd.DataFrame(columns=["dimension", "value", *_LEAF, "released"])
         flows = pd.DataFrame(columns=["year", "o_county", "d_county", "record_type", "trafficking_type", "records", "released"])
         outside = pd.DataFrame(columns=["year", "o_outside", "d_region", "d_county", "records", "released"])
+        count_parts = pd.DataFrame()
     else:
         fine = _measure_counts(con, months, ledger, reads["records"])
         county_month = fine.groupby(["month", "county"], as_index=False)["released_records"].sum()
         cells, parts = _measure_cells(
             con, months, county_month.rename(columns={"released_records": "released"}), ledger, reads["cells"]
         )
+        count_parts = _measure_count_parts(con, months, fine, ledger, reads["parts"])
         flows = _measure_flows(con, months, ledger, reads["flows"])
         outside = _measure_outside_flows(con, months, ledger, reads["outside_flows"])
     # the true values never reach a release table: only the released columns are kept
@@ -978,6 +1099,9 @@ def _build(
     counts = counts[["month", "dest_county_fips", "dest_region", "dest_task_force", "record_type", "trafficking_type",
                      "records", "victims", "minors"]]
     written = {"release_counts": _write(con, "release_counts", counts, "month, dest_county_fips")}
+    written["release_count_parts"] = _write(
+        con, "release_count_parts", _count_part_rows(count_parts), "dimension, value, month, dest_county_fips"
+    )
     written["release_cells"] = _write(con, "release_cells", _cell_rows(cells), "res, month, cell")
     written["release_cell_parts"] = _write(con, "release_cell_parts", _cell_part_rows(parts), "dimension, value, res, month, cell")
     flows = flows.drop(columns="records")[flows["released"] > 0]
@@ -1042,16 +1166,25 @@ def county_anchor_points(cells: pd.DataFrame) -> pd.DataFrame:
 
 
 def _outside_anchors() -> pd.DataFrame:
-    """Where a released out-of-state origin's flows start: its default entry point (reference data only).
+    """Where released out-of-state flows start: each entry point an origin is routed through (reference data only).
 
     The release drops the entry point a record came through (``MX@calexico`` is
-    released as ``MX``), so its flows are routed from the origin's default entry
-    (:func:`geo.flow_places.outside_places`): ``county`` (the origin id), ``lat``, ``lng``, ``weight`` 1.
+    released as ``MX``), so an origin's flows are routed from its default entry
+    (:func:`geo.flow_places.default_entry`). Origins that share one (every
+    country but Mexico and Canada at LAX) share its paths, so the paths are
+    keyed by the entry, :func:`query.release.entry_path_id` (``@san_ysidro``):
+    ``county`` (that key), ``lat``, ``lng``, ``weight`` 1.
     """
-    from geo.flow_places import outside_origin_ids, outside_places
+    from geo import highways
+    from geo.flow_places import default_entry, outside_origin_ids
 
-    places = outside_places(list(outside_origin_ids()))
-    return pd.DataFrame({"county": places["id"], "lat": places["lat"], "lng": places["lng"], "weight": 1.0})
+    entries = sorted({default_entry(o) for o in outside_origin_ids()})
+    return pd.DataFrame({
+        "county": [release.entry_path_id(e) for e in entries],
+        "lat": [highways.ENTRY_POINTS[e][2] for e in entries],
+        "lng": [highways.ENTRY_POINTS[e][3] for e in entries],
+        "weight": 1.0,
+    })
 
 
 def _corridors(con: duckdb.DuckDBPyConnection, cells: pd.DataFrame) -> dict[str, int]:

@@ -55,10 +55,12 @@ class CountSource:
     victims: str = "sum(victim_count)"
     minors: str = "count(*) FILTER (WHERE minor_involved)"
     bits: dict[str, int] = field(default_factory=dict)
+    #: The record type per row (``NULL::VARCHAR`` where the table has no breakdown by it).
+    record_type: str = "record_type"
 
     def __post_init__(self) -> None:
         ident(self.table)
-        for name in ("records", "victims", "minors"):
+        for name in ("records", "victims", "minors", "record_type"):
             object.__setattr__(self, name, SQL(getattr(self, name)))
 
     @property

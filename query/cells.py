@@ -43,7 +43,7 @@ import pandas as pd
 from geo import grid, reference
 from geo.flow_places import near_place_names
 from query import release, scope, suppression
-from query.aggregates import FINGERPRINT_SQL, count_source
+from query.aggregates import FINGERPRINT_SQL, CountSource, count_source
 from query.filters import Filters
 from query.viewer import Viewer
 
@@ -209,24 +209,51 @@ def _protect_cells(raw: pd.DataFrame, *, k: int, res: int) -> pd.DataFrame:
     return suppression.suppress_small_counts(grouped, k=k, count_columns=_COUNT_COLUMNS)
 
 
-def no_cells_reason(viewer: Viewer, res: int) -> str:
-    """Why a map at ``res`` shows no cell at all, only county fills, and what to do.
+def no_cells_reason(viewer: Viewer, res: int, *, filters: Filters | None = None) -> str:
+    """Why a map at ``res`` under ``filters`` shows no cell at all, only county fills, and what to do.
+
+    Names the real cause: the release's finest resolution (res 6, res 5 under
+    an indicator filter), and the record-type, source-kind or indicator filter
+    that leaves each cell fewer records.
 
     >>> no_cells_reason(Viewer("p", "partner"), 7)[:60]
     'The protected release has cells down to res 6 only, and here'
+    >>> no_cells_reason(Viewer("p", "partner"), 6, filters=Filters(indicators=("debt_bondage",)))[:72]
+    "Under the indicator filter ['debt_bondage'], the protected release has c"
     """
+    filters = filters or Filters()
+    named = _narrowing_filters(filters)
     if release.reads_release(viewer):
+        finest = release.FINEST_RES
+        try:
+            finest = release.cell_res(filters, release.FINEST_RES)
+        except release.ReleaseFilterError:
+            pass  # the read itself says what it refuses
         advice = "choose a coarser detail"
+        if named:
+            advice = f"remove the {' and the '.join(n for n, _ in named)} filter, or {advice}"
         if viewer.has_record_access:
             advice += ", or count your own task force's records (exact) under Count"
+        under = f"Under the {', '.join(f'{n} filter {v!r}' for n, v in named)}, the" if named else "The"
+        held = f"{viewer.k} records or more of that selection" if named else f"{viewer.k} records or more"
         return (
-            f"The protected release has cells down to res {release.FINEST_RES} only, and here none of them holds "
-            f"{viewer.k} records or more over this period: every record is counted in its county. To see cells, {advice}."
+            f"{under} protected release has cells down to res {finest} only, and here none of them holds "
+            f"{held} over this period: every record is counted in its county. To see cells, {advice}."
         )
+    cause = f" under the {', '.join(f'{n} filter {v!r}' for n, v in named)}" if named else ""
+    more = f"remove the {' and the '.join(n for n, _ in named)} filter, choose" if named else "Choose"
     return (
-        f"No cell at res {res} holds {viewer.k} records or more here: every record is counted in its county. "
-        "Choose a coarser detail or a longer period."
+        f"No cell at res {res} holds {viewer.k} records or more here{cause}: every record is counted in its county. "
+        f"{more[0].upper() + more[1:]} a coarser detail or a longer period."
     )
+
+
+def _narrowing_filters(filters: Filters) -> list[tuple[str, list[str]]]:
+    """The record-type, trafficking-type, source-kind and indicator filters that narrow ``filters`` (by name)."""
+    plain = release.cell_plain(filters)
+    fields = (("record-type", "record_types"), ("trafficking-type", "trafficking_types"),
+              ("source-kind", "source_kinds"), ("indicator", "indicators"))
+    return [(name, list(getattr(plain, f))) for name, f in fields if getattr(plain, f)]
 
 
 def _dominant_county(raw: pd.DataFrame) -> pd.Series:
@@ -722,9 +749,10 @@ def histogram_by_month(
     with _connection(viewer, con) as c:
         _guard(c, viewer, unbounded)
         # the trend pre-aggregates count every record (indicator filters through their mask)
+        source: CountSource
         if release.reads_release(viewer):
-            release.require(c, release.COUNTS_TABLE)
             source = release.count_source(unbounded)
+            release.require(c, source.table)
         else:
             source = count_source(c, [unbounded])
         where, params = source.where(unbounded)

@@ -733,6 +733,8 @@ def corridor_loads(
     released = release.reads_release(viewer)
     paths, segments = (release.PATHS_TABLE, release.SEGMENTS_TABLE) if released else ("corridor_paths", "corridor_segments")
     weight = "p.weight" if released else "1"  # the release splits a county pair over its anchors' routes
+    # the release routes an out-of-state origin by its entry point's paths (``MX`` by ``@san_ysidro``)
+    path_origin, path_params = release.path_origin_sql("e.origin_id") if released else ("e.origin_id", [])
     with _connection(viewer, con) as c:
         _guard(c, viewer, filters)
         edges, params = _released_edges_sql(c, filters, "county") if released else _edges_sql(c, filters, "county")
@@ -747,12 +749,13 @@ def corridor_loads(
                 SELECT DISTINCT segment_id, route, kind, length_km, from_lat, from_lng, to_lat, to_lng, wkt
                 FROM {segments}
             )
-            SELECT g.*, round(sum(e.records * {weight}))::BIGINT AS load, sum(e.victims)::BIGINT AS victims,
+            -- rounded to 6 places first: a sum of shares that lands on .5 rounds the same whatever the sum's order
+            SELECT g.*, round(round(sum(e.records * {weight}), 6))::BIGINT AS load, sum(e.victims)::BIGINT AS victims,
                 count(DISTINCT (e.origin_id, e.dest_id)) AS od_pairs
-            FROM e JOIN {paths} AS p ON p.origin_id = e.origin_id AND p.dest_id = e.dest_id
+            FROM e JOIN {paths} AS p ON p.origin_id = {path_origin} AND p.dest_id = e.dest_id
             JOIN geometry AS g ON g.segment_id = p.segment_id
             GROUP BY ALL
-        """, [*params, *geo_params, *focus_params]).df()  # noqa: S608 (trusted identifiers; values are parameters)
+        """, [*params, *geo_params, *focus_params, *path_params]).df()  # noqa: S608 (trusted identifiers; values are parameters)
     if released:  # the release routes records, not victims
         frame = frame[frame["load"] > 0].reset_index(drop=True)
         frame["victims"] = pd.array([pd.NA] * len(frame), dtype="Int64")
@@ -811,7 +814,12 @@ def segment_flows(
                     " WHERE segment_id = ? GROUP BY origin_id, dest_id", share=share, paths=ident(paths)),
             [int(segment_id)],
         ).df()
-    over = edges[edges["level"].eq("county")].merge(pairs, on=["origin_id", "dest_id"], how="inner")
+    edges = edges[edges["level"].eq("county")]
+    if released:  # an out-of-state origin's share is its entry point's (the paths are keyed by entry)
+        keyed = edges.assign(_path=release.path_origins(edges["origin_id"]))
+        over = keyed.merge(pairs.rename(columns={"origin_id": "_path"}), on=["_path", "dest_id"]).drop(columns="_path")
+    else:
+        over = edges.merge(pairs, on=["origin_id", "dest_id"], how="inner")
     return _order(over)
 
 
@@ -941,14 +949,15 @@ def _released_year_counts(
         frame = release.edges(con, filters, level)
         return frame.groupby(["origin_id", "dest_id"], as_index=False)["records"].sum()
     edges, params = _released_edges_sql(con, filters, "county")
+    path_origin, path_params = release.path_origin_sql("e.origin_id")
     return con.execute(f"""
         WITH e AS (SELECT origin_id, dest_id, sum(records)::BIGINT AS records FROM ({edges}) GROUP BY ALL),
         geometry AS (SELECT DISTINCT segment_id, route FROM {release.SEGMENTS_TABLE})
-        SELECT g.segment_id, g.route, round(sum(e.records * p.weight))::BIGINT AS records
-        FROM e JOIN {release.PATHS_TABLE} AS p ON p.origin_id = e.origin_id AND p.dest_id = e.dest_id
+        SELECT g.segment_id, g.route, round(round(sum(e.records * p.weight), 6))::BIGINT AS records
+        FROM e JOIN {release.PATHS_TABLE} AS p ON p.origin_id = {path_origin} AND p.dest_id = e.dest_id
         JOIN geometry AS g ON g.segment_id = p.segment_id
         GROUP BY ALL
-    """, params).df()  # noqa: S608 (trusted identifiers; values are parameters)
+    """, [*params, *path_params]).df()  # noqa: S608 (trusted identifiers; values are parameters)
 
 
 _SHIFTS_MEMO: OrderedDict[tuple[str, str, str], pd.DataFrame] = OrderedDict()

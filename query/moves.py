@@ -125,7 +125,7 @@ def _hide(frame: pd.DataFrame, hidden: np.ndarray) -> pd.DataFrame:
 
 
 def _released_moves(con: duckdb.DuckDBPyConnection, filters: Filters, level: str, k: int) -> pd.DataFrame:
-    release.check_filters(filters)
+    release.check_filters(filters, what="moves")
     if filters.record_types or filters.trafficking_types:
         raise release.ReleaseFilterError(
             "the protected moves have no breakdown by record or trafficking type; remove the type filter"
@@ -242,7 +242,7 @@ def circuits(
         raise ValueError(f"limit must be at least 1, not {limit!r}")
     with scope.reading(viewer, con) as c:
         if release.reads_release(viewer):
-            release.check_filters(filters)
+            release.check_filters(filters, what="moves")
             release.require(c, RELEASE_CIRCUITS_TABLE)
             frame = c.execute(
                 f"SELECT circuit_id, shape, places, n_places, subjects FROM {RELEASE_CIRCUITS_TABLE}"  # noqa: S608

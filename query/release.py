@@ -28,14 +28,18 @@ What the release resolves, and so what a filter can narrow for these viewers:
   California (a state or country, without its entry point: ``MX``, ``US-NV``)
   to county per year, with no type breakdown (:func:`outside_flows_note`).
 
-Outside the map cells a source-kind or indicator filter cannot be answered
-from it: :class:`ReleaseFilterError` says which filter to remove.
+- area counts (``release_count_parts``): month × county by source kind, and
+  by one indicator; each alone (not with a type filter or with each other),
+  several source kinds summed, several indicators refused.
+
+Flows have no source-kind or indicator breakdown: :class:`ReleaseFilterError`
+says which filter to remove.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 
 import duckdb
@@ -52,6 +56,7 @@ from routes.errors import TablesNotBuilt
 __all__ = ["outside_flows_note", "protection_note", "release_summary"]
 
 COUNTS_TABLE = "release_counts"
+COUNT_PARTS_TABLE = "release_count_parts"
 CELLS_TABLE = "release_cells"
 CELL_PARTS_TABLE = "release_cell_parts"
 FLOWS_TABLE = "release_flows"
@@ -60,7 +65,7 @@ PATHS_TABLE = "release_corridor_paths"
 SEGMENTS_TABLE = "release_corridor_segments"
 HOTSPOTS_TABLE = "release_hotspot_classes"
 #: What a reader for a viewer without record access may read (and nothing else; ``meta`` holds dates).
-RELEASE_TABLES = (COUNTS_TABLE, CELLS_TABLE, CELL_PARTS_TABLE, FLOWS_TABLE, META_TABLE, PATHS_TABLE, SEGMENTS_TABLE, HOTSPOTS_TABLE, "meta")
+RELEASE_TABLES = (COUNTS_TABLE, COUNT_PARTS_TABLE, CELLS_TABLE, CELL_PARTS_TABLE, FLOWS_TABLE, META_TABLE, PATHS_TABLE, SEGMENTS_TABLE, HOTSPOTS_TABLE, "meta")
 #: The finest H3 resolution of the release.
 FINEST_RES = 6
 #: The finest H3 resolution of its cells by indicator (``release_cell_parts``).
@@ -115,28 +120,92 @@ def plain(filters: Filters) -> Filters:
     return filters
 
 
-def check_filters(filters: Filters) -> None:
-    """Refuse the filters the release has no breakdown for (source kind, indicators)."""
+def check_filters(filters: Filters, *, what: str = "flows") -> None:
+    """Refuse the filters the release's ``what`` (flows, moves) have no breakdown for (source kind, indicators)."""
     if filters.source_kinds:
         raise ReleaseFilterError(
-            f"figures for this viewer come from the protected release, which has no breakdown by "
+            f"figures for this viewer come from the protected release, whose {what} have no breakdown by "
             f"source kind; remove the source-kind filter {list(filters.source_kinds)!r}"
         )
     if filters.indicators:
         raise ReleaseFilterError(
-            f"figures for this viewer come from the protected release, which has no breakdown by "
+            f"figures for this viewer come from the protected release, whose {what} have no breakdown by "
             f"indicator; remove the indicator filter {list(filters.indicators)!r}"
         )
 
 
-def count_source(filters: Filters) -> CountSource:
-    """The release's count table, read as :class:`query.aggregates.CountSource` reads ``trend_counts``."""
-    check_filters(filters)
-    return CountSource(
-        COUNTS_TABLE,
-        records="coalesce(sum(records), 0)::BIGINT",
-        victims="coalesce(sum(victims), 0)::BIGINT",
-        minors="coalesce(sum(minors), 0)::BIGINT",
+#: The breakdowns of the area counts (``release_count_parts.dimension`` -> the :class:`Filters` field).
+COUNT_DIMENSIONS = {"source_kind": "source_kinds", "indicator": "indicators"}
+
+
+def count_dimension(filters: Filters) -> tuple[str, tuple[str, ...]] | None:
+    """Which breakdown of the area counts ``filters`` reads (``source_kind``, its values); ``None``: ``release_counts``.
+
+    ``release_counts`` splits by record and trafficking type; ``release_count_parts``
+    by source kind, or by one indicator, each alone. Raises
+    :class:`ReleaseFilterError` for what is not measured: a source-kind or
+    indicator filter together with another breakdown, several indicators.
+
+    >>> count_dimension(Filters(source_kinds=("ngo", "hotline")))
+    ('source_kind', ('hotline', 'ngo'))
+    >>> count_dimension(Filters(record_types=("tip",), trafficking_types=("sex",))) is None
+    True
+    """
+    filters = cell_plain(filters)
+    chosen = [(d, tuple(sorted(set(getattr(filters, f))))) for d, f in COUNT_DIMENSIONS.items() if getattr(filters, f)]
+    if not chosen:
+        return None
+    others = [n for n, f in (("record type", "record_types"), ("trafficking type", "trafficking_types")) if getattr(filters, f)]
+    if len(chosen) > 1 or others:
+        names = " and ".join([*(d.replace("_", " ") for d, _ in chosen), *others])
+        raise ReleaseFilterError(
+            f"the protected counts split by source kind or by one indicator, each on its own, not by {names} together; "
+            "keep one of those filters (or count your own task force's records, exact, if you may)"
+        )
+    if chosen[0][0] == "indicator" and len(chosen[0][1]) > 1:
+        raise ReleaseFilterError(
+            "the protected counts count one indicator at a time (a record with two of them would count twice); "
+            f"keep one of {list(chosen[0][1])!r}"
+        )
+    return chosen[0]
+
+
+def check_count_filters(filters: Filters) -> None:
+    """Refuse the filters the release's area counts cannot answer (see :func:`count_dimension`)."""
+    count_dimension(filters)
+
+
+@dataclass(frozen=True)
+class ReleaseCountSource(CountSource):
+    """:class:`CountSource` over ``release_counts``, or over one breakdown of ``release_count_parts``."""
+
+    dimension: str | None = None
+    values: tuple[str, ...] = ()
+
+    def where(self, filters: Filters, *, side: str = "dest") -> tuple[str, list[object]]:
+        """``filters`` as a WHERE body: area and period, the types on ``release_counts``, else the breakdown's values."""
+        filters = cell_plain(filters)
+        if self.dimension is None:
+            return replace(filters, source_kinds=(), indicators=()).where(side=side)
+        area = replace(filters, record_types=(), trafficking_types=(), source_kinds=(), indicators=())
+        sql, params = area.where(side=side)
+        chosen = ", ".join("?" * len(self.values))
+        return f"dimension = ? AND value IN ({chosen}) AND {sql}", [self.dimension, *self.values, *params]
+
+
+def count_source(filters: Filters) -> ReleaseCountSource:
+    """The release's count table for ``filters``, read as :class:`query.aggregates.CountSource` reads ``trend_counts``.
+
+    ``release_counts`` (record and trafficking types), or ``release_count_parts``
+    under a source-kind filter (the chosen kinds summed: post-processing) or one
+    indicator; there the rows carry no record type.
+    """
+    dimension = count_dimension(filters)
+    counts = ("coalesce(sum(records), 0)::BIGINT", "coalesce(sum(victims), 0)::BIGINT", "coalesce(sum(minors), 0)::BIGINT")
+    if dimension is None:
+        return ReleaseCountSource(COUNTS_TABLE, *counts)
+    return ReleaseCountSource(
+        COUNT_PARTS_TABLE, *counts, record_type="NULL::VARCHAR", dimension=dimension[0], values=dimension[1]
     )
 
 
@@ -261,6 +330,42 @@ def outside_flows_note(viewer: Viewer, filters: Filters) -> str | None:
         "the protected release counts them per year and county only, with no breakdown by type; "
         "remove the type filter to see them."
     )
+
+
+# ------------------------------------------------------------------ corridor paths
+
+
+def entry_path_id(entry_id: str) -> str:
+    """The ``origin_id`` of ``release_corridor_paths`` for flows entering California at ``entry_id``.
+
+    >>> entry_path_id("san_ysidro")
+    '@san_ysidro'
+    """
+    return f"@{entry_id}"
+
+
+def corridor_path_origins() -> dict[str, str]:
+    """Each out-of-state origin of the release -> the ``origin_id`` its flows are routed by (its entry's key)."""
+    from geo.flow_places import default_entry, outside_origin_ids
+
+    return {o: entry_path_id(default_entry(o)) for o in outside_origin_ids()}
+
+
+def path_origin_sql(column: str) -> tuple[str, list[object]]:
+    """SQL giving the ``release_corridor_paths.origin_id`` of the flow origin in ``column``, and its parameters.
+
+    A county keeps its FIPS code; an out-of-state origin (``MX``) is routed by its
+    entry point's key (``@san_ysidro``): the paths are keyed by entry, not origin.
+    """
+    pairs = corridor_path_origins()
+    rows = ", ".join("(?, ?)" for _ in pairs)
+    sql = f"coalesce((SELECT t.path FROM (VALUES {rows}) AS t(origin, path) WHERE t.origin = {column}), {column})"  # noqa: S608 (placeholders and a column name of ours)
+    return sql, [v for pair in pairs.items() for v in pair]
+
+
+def path_origins(origin_ids: pd.Series) -> pd.Series:
+    """:func:`path_origin_sql` for a column of origin ids in pandas."""
+    return origin_ids.map(corridor_path_origins()).fillna(origin_ids)
 
 
 # ------------------------------------------------------------------ periods

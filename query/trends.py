@@ -82,7 +82,7 @@ def _guard(c: duckdb.DuckDBPyConnection, viewer: Viewer, filters: Filters) -> No
     refusal of the filters the release cannot answer.
     """
     if release.reads_release(viewer):
-        release.check_filters(filters)
+        release.check_count_filters(filters)
         return
     guard_filters(c, filters, k=viewer.k)
 
@@ -91,9 +91,10 @@ def _source(c: duckdb.DuckDBPyConnection, viewer: Viewer, filters: list[Filters]
     """Where ``viewer``'s counts come from: the protected release, or the exact pre-aggregates."""
     if release.reads_release(viewer):
         for f in filters:
-            release.check_filters(f)
-        release.require(c, release.COUNTS_TABLE)
-        return release.count_source(filters[0] if filters else Filters())
+            release.check_count_filters(f)
+        source = release.count_source(filters[0] if filters else Filters())
+        release.require(c, source.table)
+        return source
     return count_source(c, filters)
 
 
@@ -179,7 +180,9 @@ def headline_figures(
         and ``<count>_change_pct``: the change from that row's period to the
         current one (``<NA>`` on the current row, and wherever either figure is
         hidden). Records by type are protected against "records minus the other
-        types". Empty when the warehouse has no records.
+        types"; they are ``<NA>`` for a viewer of the release under a source-kind
+        or indicator filter (that breakdown has no record type). Empty when the
+        warehouse has no records.
     """
     with _snapshot(viewer, con) as c:
         _guard(c, viewer, filters)
@@ -192,12 +195,12 @@ def headline_figures(
         source = _source(c, viewer, [wide])
         where, params = source.where(wide)
         sql = compose("""
-            SELECT month, record_type, {records} AS records, {victims} AS victims,
+            SELECT month, {record_type} AS record_type, {records} AS records, {victims} AS victims,
                    {minors} AS minors
             FROM {table} WHERE {where}
             GROUP BY ALL
-        """, records=source.records, victims=source.victims, minors=source.minors, table=ident(source.table),
-                      where=where)
+        """, record_type=source.record_type, records=source.records, victims=source.victims,
+                      minors=source.minors, table=ident(source.table), where=where)
         by_month = c.execute(sql, params).df()
     # a month may fall in two spans (the year before overlaps a current period over 12 months)
     month = pd.to_datetime(by_month["month"]).dt.date
@@ -205,13 +208,15 @@ def headline_figures(
         [by_month[(month >= s) & (month <= e)].assign(period=name) for name, (s, e) in spans.items()],
         ignore_index=True,
     )
-    return _headline_frame(viewer, by_type, spans)
+    return _headline_frame(viewer, by_type, spans, typed=source.record_type == "record_type")
 
 
 def _headline_frame(
-    viewer: Viewer, by_type: pd.DataFrame, spans: dict[str, tuple[date, date]]
+    viewer: Viewer, by_type: pd.DataFrame, spans: dict[str, tuple[date, date]], *, typed: bool = True
 ) -> pd.DataFrame:
     grid_ = pd.MultiIndex.from_product([list(PERIODS), list(_TYPE_COLUMNS)], names=["period", "record_type"])
+    if not typed:  # the release's counts by source kind or indicator have no record type: totals only
+        by_type = by_type.assign(record_type=next(iter(_TYPE_COLUMNS)))
     by_type = (
         by_type.groupby(["period", "record_type"])[["records", "victims", "minors"]].sum()
         .reindex(grid_, fill_value=0).reset_index()
@@ -226,7 +231,7 @@ def _headline_frame(
     out = totals.copy()
     for record_type, column in _TYPE_COLUMNS.items():
         out[column] = wide[record_type].to_numpy()
-        out[column] = out[column].astype("Int64").mask(out["suppressed"])
+        out[column] = out[column].astype("Int64").mask(out["suppressed"] | (not typed))
     out.insert(1, "start", [spans[p][0] for p in out["period"]])
     out.insert(2, "end", [spans[p][1] for p in out["period"]])
     current = out.iloc[0]

@@ -338,3 +338,37 @@ def test_a_partner_sees_flows_from_outside_california_within_the_noise(built: Pa
     mx = counties[counties["origin_id"].eq("MX")]
     assert len(mx) and mx["origin_kind"].eq("country").all() and mx["tips"].isna().all()
     assert abs(mx["origin_lat"].iloc[0] - 32.54) < 0.05
+
+
+# ------------------------------------------------------------------ area counts by source kind and indicator
+
+
+def test_count_parts_by_source_kind_add_up_to_the_released_county_month(built: Path) -> None:
+    """``release_count_parts``: a county-month's source kinds sum to its ``release_counts`` row, victims too."""
+    kinds = _read(built, """
+        SELECT month, coalesce(dest_county_fips, '') AS county, sum(records) AS n, sum(victims) AS v, sum(minors) AS m
+        FROM release_count_parts WHERE dimension = 'source_kind' GROUP BY ALL""")
+    counts = _read(built, """
+        SELECT month, coalesce(dest_county_fips, '') AS county, sum(records) AS n, sum(victims) AS v, sum(minors) AS m
+        FROM release_counts GROUP BY ALL""")
+    both = counts.merge(kinds, on=["month", "county"], how="outer").fillna(0)
+    assert len(both) == len(counts) and (both["n_x"] == both["n_y"]).all()
+    assert (both["v_x"] == both["v_y"]).all() and (both["m_x"] == both["m_y"]).all()
+    parts = _read(built, "SELECT * FROM release_count_parts")
+    assert set(parts["dimension"]) == {"source_kind", "indicator"} and (parts["records"] > 0).all()
+    assert set(parts.loc[parts["dimension"].eq("source_kind"), "value"]) <= set(build_release.SOURCE_KINDS)
+    # one indicator of a county-month is at most its records (indicators overlap: no sum)
+    ind = parts[parts["dimension"].eq("indicator")].assign(county=lambda f: f["dest_county_fips"].fillna(""))
+    capped = ind.merge(counts, on=["month", "county"])
+    assert len(capped) == len(ind) and (capped["records"] <= capped["n"]).all()
+
+
+def test_outside_flow_paths_are_keyed_by_their_entry_point(built: Path) -> None:
+    """One set of paths per entry point (``@san_ysidro``), not per origin: ``MX`` and ``GT`` share San Ysidro's."""
+    from geo.flow_places import default_entry, outside_origin_ids
+
+    keys = set(_read(built, "SELECT DISTINCT origin_id FROM release_corridor_paths")["origin_id"])
+    entries = {release.entry_path_id(default_entry(o)) for o in outside_origin_ids()}
+    assert entries <= keys and not keys & set(outside_origin_ids())
+    assert release.corridor_path_origins()["MX"] == "@san_ysidro"
+    assert len(entries) < len(outside_origin_ids()) / 10

@@ -323,3 +323,19 @@ def test_stale_or_missing_cell_aggregates_are_not_read(paths: dict[str, Path], t
         _sorted(_read(missing, cells.cell_counts, EXACT, motel, res=5)),
         _sorted(_read(paths["plain"], cells.cell_counts, EXACT, motel, res=5)),
     )
+
+
+def test_no_cells_reason_names_the_filter_that_empties_the_cells() -> None:
+    """Under an indicator filter the release's map stops at res 5 and the filter thins every cell: the reason says so."""
+    from query.viewer import Viewer
+
+    partner = Viewer("p", "partner")
+    plain = cells.no_cells_reason(partner, 6)
+    assert "res 6 only" in plain and "filter" not in plain
+    by_indicator = cells.no_cells_reason(partner, 6, filters=Filters(indicators=("debt_bondage",)))
+    assert "res 5 only" in by_indicator and "res 6" not in by_indicator
+    assert "indicator filter ['debt_bondage']" in by_indicator and "remove the indicator filter" in by_indicator
+    by_kind = cells.no_cells_reason(partner, 6, filters=Filters(source_kinds=("hotline",)))
+    assert "source-kind filter ['hotline']" in by_kind and "res 6 only" in by_kind
+    exact = cells.no_cells_reason(EXACT, 8, filters=Filters(record_types=("tip",)))
+    assert "res 8" in exact and "record-type filter ['tip']" in exact

@@ -793,3 +793,37 @@ def test_readers_for_viewers_without_record_access_read_only_the_release(
         "flows.coordination_pairs", "flows.route_shifts",
     }
     assert expected <= answered, f"these readers never answered on the release alone: {sorted(expected - answered)}"
+
+
+def test_count_readers_answer_source_kind_and_indicator_filters_from_the_release_alone(
+    env: dict[str, Any], release_only: Path
+) -> None:
+    """The Statewide and Region readers and the period bars under one source kind, several kinds, one indicator
+    (``release_count_parts``), for every viewer without record access, on a warehouse holding only the release:
+    they answer (before, they refused these filters) with no count under k; two breakdowns at once, or several
+    indicators, are refused with a message naming the filters."""
+    from query import release
+
+    counted = [(m, n, fn) for m, n, fn in READERS
+               if f"{m}.{n}" in {"trends.headline_figures", "trends.monthly_series", "trends.county_rates",
+                                 "trends.counties_ranked_by_change", "cells.histogram_by_month"}]
+    assert len(counted) == 5, [f"{m}.{n}" for m, n, _ in counted]
+    values = _fixture_values(env["records"])
+    answered: Counter[str] = Counter()
+    narrowing = [Filters(source_kinds=("ngo",)), Filters(source_kinds=("ngo", "hotline")),
+                 Filters(start=MONTHS[12], end=MONTHS[23], indicators=(INDICATORS[0],))]
+    for module, name, fn in counted:
+        plain = plain_kwargs(fn, values)
+        for viewer in _release_viewers():
+            if not viewer.can(Capability.SEE_AGGREGATES):
+                continue
+            for filters in narrowing:
+                result = fn(viewer, **{k: (filters if isinstance(v, Filters) else v) for k, v in plain.items()})
+                assert_safe(viewer, result, records=env["records"], where=f"{module}.{name}")
+                answered[f"{module}.{name}"] += 1
+            for refused in (Filters(source_kinds=("ngo",), indicators=(INDICATORS[0],)),
+                            Filters(source_kinds=("ngo",), record_types=("tip",)),
+                            Filters(indicators=INDICATORS[:2])):
+                with pytest.raises(release.ReleaseFilterError, match="indicator|source kind"):
+                    fn(viewer, **{k: (refused if isinstance(v, Filters) else v) for k, v in plain.items()})
+    assert set(answered) == {f"{m}.{n}" for m, n, _ in counted} and min(answered.values()) > 0, answered

@@ -208,13 +208,15 @@ def adjacent_segments(path: Path, viewer: Viewer = PARTNER) -> Pairs:
         where, params = _types_sql(f)
         # the release routes an out-of-state origin from its default entry (``MX``), the exact path from its own
         outside = f"origin_county_fips IS NULL AND {OUTSIDE_WHERE}" if release.reads_release(viewer) else "FALSE"
+        # and keys that entry's paths by the entry (``MX`` by ``@san_ysidro``)
+        key, key_params = release.path_origin_sql("e.o") if release.reads_release(viewer) else ("e.o", [])
         true = truth_of(path, f"""
             WITH e AS (SELECT coalesce(origin_county_fips, {OUTSIDE_KEY_SQL}) AS o, dest_county_fips AS d,
                            count(*) AS n FROM records
                        WHERE {where} AND ((origin_county_fips IS NOT NULL AND dest_county_fips IS NOT NULL)
                            OR ({outside})) GROUP BY ALL)
-            SELECT p.segment_id, sum(e.n) AS n FROM e JOIN {table} p ON p.origin_id = e.o AND p.dest_id = e.d
-            GROUP BY ALL""", params).set_index("segment_id")["n"]  # noqa: S608
+            SELECT p.segment_id, sum(e.n) AS n FROM e JOIN {table} p ON p.origin_id = {key} AND p.dest_id = e.d
+            GROUP BY ALL""", [*params, *key_params]).set_index("segment_id")["n"]  # noqa: S608
         shown = loads[~loads["suppressed"]]
         ends: dict[tuple[float, float], list[int]] = {}
         for row in shown.itertuples():
@@ -608,3 +610,144 @@ def test_a_cell_minus_its_shown_parts_is_exact_without_the_release(path: Path, m
     monkeypatch.setattr(release, "reads_release", lambda viewer: False)
     hit_rate, _, n = score(total_minus_shown_parts(path, "record_types", res_levels=(4,), domain_only=False))
     assert n > 0 and hit_rate == 1.0, (hit_rate, n)
+
+
+# ------------------------------------------------- the area counts by source kind and by one indicator
+
+
+#: The source kinds (``release_count_parts``), and the indicators the fixture's records carry most.
+KINDS = CELL_SPLITS["source_kinds"][1]
+ATTACK_INDICATORS = INDICATORS[:3]
+HALVES = tuple((date(y, m, 1), date(y, m + 5, 1)) for y in (2024, 2025) for m in (1, 7))
+
+
+def _truth_by(path: Path, column: str) -> pd.DataFrame:
+    """True records per (county, month, value of ``column``): ``source_kind``, or each indicator a record carries."""
+    value = "unnest(indicators)" if column == "indicators" else column
+    truth = truth_of(path, f"""
+        SELECT c, month, v, count(*) AS n FROM (SELECT dest_county_fips AS c, month, {value} AS v FROM records)
+        GROUP BY ALL""")  # noqa: S608
+    truth["month"] = pd.to_datetime(truth["month"]).dt.date
+    return truth
+
+
+def _county_counts(viewer: Viewer, filters: Filters) -> pd.Series | None:
+    """``county_rates``' records by county (``<NA>``: hidden), or ``None`` when the filters are refused."""
+    try:
+        return trends.county_rates(viewer, filters).set_index("county_fips")["records"]
+    except FilterIsolationError:
+        return None
+
+
+def kinds_parent_minus_parts(path: Path, viewer: Viewer = PARTNER) -> Pairs:
+    """County counts: every kind minus all kinds but one (that kind), and the total minus the kinds shown one at a
+    time (the hidden ones), per half year. Kinds add up to the county's count exactly, so only noise stands in the way."""
+    out: Pairs = []
+    truth = _truth_by(path, "source_kind")
+    for start, end in HALVES:
+        period = {"start": start, "end": end}
+        inside = truth[(truth["month"] >= start) & (truth["month"] <= end)].groupby(["c", "v"])["n"].sum()
+        total = _county_counts(viewer, Filters(**period))
+        every = _county_counts(viewer, Filters(**period, source_kinds=KINDS))
+        single = {k: _county_counts(viewer, Filters(**period, source_kinds=(k,))) for k in KINDS}
+        for left_out in KINDS:
+            rest = _county_counts(viewer, Filters(**period, source_kinds=tuple(k for k in KINDS if k != left_out)))
+            if every is None or rest is None:
+                continue
+            for county in every.index[every.notna() & rest.notna()]:
+                out.append((float(every[county] - rest[county]), float(inside.get((county, left_out), 0))))
+        if total is None or any(s is None for s in single.values()):
+            continue
+        for county in total.index[total.notna()]:
+            shown = {k: float(s[county]) for k, s in single.items() if s is not None and pd.notna(s[county])}
+            hidden = [k for k in KINDS if k not in shown]
+            if hidden:
+                out.append((float(total[county]) - sum(shown.values()), float(sum(inside.get((county, k), 0) for k in hidden))))
+    return out
+
+
+def _one_more_month_under(path: Path, viewer: Viewer, field: str, values: tuple[str, ...]) -> Pairs:
+    """County counts under one source kind (indicator) over months a..b and a..b+1: that kind's month b+1."""
+    out: Pairs = []
+    truth = _truth_by(path, "source_kind" if field == "source_kinds" else "indicators")
+    start = date(2024, 1, 1)
+    for value in values:
+        month_of = truth[truth["v"] == value].groupby(["month", "c"])["n"].sum()
+        for m in range(1, 23):
+            end, after = date(2024 + (m - 1) // 12, (m - 1) % 12 + 1, 1), date(2024 + m // 12, m % 12 + 1, 1)
+            a = _county_counts(viewer, Filters(start=start, end=end, **{field: (value,)}))
+            b = _county_counts(viewer, Filters(start=start, end=after, **{field: (value,)}))
+            if a is None or b is None:
+                continue
+            for county in a.index[a.notna() & b.notna()]:
+                out.append((float(b[county] - a[county]), float(month_of.get((after, county), 0))))
+    return out
+
+
+def kind_one_more_month(path: Path, viewer: Viewer = PARTNER) -> Pairs:
+    return _one_more_month_under(path, viewer, "source_kinds", KINDS)
+
+
+def indicator_one_more_month(path: Path, viewer: Viewer = PARTNER) -> Pairs:
+    return _one_more_month_under(path, viewer, "indicators", ATTACK_INDICATORS)
+
+
+def one_more_indicator(path: Path, viewer: Viewer = PARTNER) -> Pairs:
+    """County counts under indicator A and under A or B: the difference is B's records without A."""
+    out: Pairs = []
+    truth = truth_of(path, "SELECT dest_county_fips AS c, month, indicators FROM records")
+    truth["month"] = pd.to_datetime(truth["month"]).dt.date
+    for start, end in HALVES:
+        inside = truth[(truth["month"] >= start) & (truth["month"] <= end)]
+        for a in ATTACK_INDICATORS:
+            for b in (i for i in ATTACK_INDICATORS if i != a):
+                one = _county_counts(viewer, Filters(start=start, end=end, indicators=(a,)))
+                two = _county_counts(viewer, Filters(start=start, end=end, indicators=(a, b)))
+                if one is None or two is None:
+                    continue
+                only_b = inside[[b in list(i) and a not in list(i) for i in inside["indicators"]]].groupby("c").size()
+                for county in one.index[one.notna() & two.notna()]:
+                    out.append((float(two[county] - one[county]), float(only_b.get(county, 0))))
+    return out
+
+
+COUNT_PART_ATTACKS: dict[str, tuple[Callable[[Path, Viewer], Pairs], str]] = {
+    "source kinds: parent minus parts": (kinds_parent_minus_parts, "counts_kind"),
+    "one more month under a source kind": (kind_one_more_month, "counts_kind"),
+    "one more month under an indicator": (indicator_one_more_month, "counts_indicator"),
+}
+
+
+@pytest.mark.parametrize("name", list(COUNT_PART_ATTACKS))
+def test_count_parts_differencing_recovers_no_small_count_exactly(path: Path, name: str) -> None:
+    """The area counts by source kind and by one indicator, attacked as a partner: exact hits only at the noise's
+    rate (5 standard deviations of an exact-hit share over n counts above it), a mean error of at least 1.5."""
+    from pipelines.build_release import MEASUREMENTS, scale_for
+
+    attack, measurement = COUNT_PART_ATTACKS[name]
+    hit_rate, mean_error, n = score(attack(path, PARTNER))
+    print(f"{name}: {n} small counts recovered, exact {hit_rate:.0%}, mean abs error {mean_error:.2f}")
+    assert n >= 10, f"{name}: only {n} small counts to judge; the attack needs more filter sets"
+    sigma = scale_for(next(m for m in MEASUREMENTS if m.name == measurement), release_rho())
+    rate = 1 / (sigma * math.sqrt(2 * math.pi))
+    bound = min(0.25, rate + 5 * math.sqrt(rate * (1 - rate) / n))
+    assert hit_rate <= bound, f"{name}: {hit_rate:.0%} of {n} small counts recovered exactly (noise rate {rate:.0%})"
+    assert mean_error >= 1.5, f"{name}: mean error {mean_error:.2f} over {n} small counts"
+
+
+def test_one_more_indicator_is_refused_on_the_release(path: Path) -> None:
+    """A or B minus A would be exact for B alone; the release counts one indicator at a time, so the union is refused
+    (a sum of two released indicators would count a record carrying both twice)."""
+    assert one_more_indicator(path, PARTNER) == []
+    with pytest.raises(release.ReleaseFilterError, match="one indicator at a time"):
+        trends.county_rates(PARTNER, Filters(indicators=ATTACK_INDICATORS[:2]))
+
+
+@pytest.mark.slow  # every count-part attack on the exact path
+def test_the_count_part_attacks_are_exact_without_the_release(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the readers' exact path (what a partner got before the release, had it answered these filters) the same
+    subtractions give small counts away exactly: the tests above can fail."""
+    monkeypatch.setattr(release, "reads_release", lambda viewer: False)
+    exact = {name: score(attack(path, PARTNER)) for name, (attack, _) in COUNT_PART_ATTACKS.items()}
+    exact["one more indicator"] = score(one_more_indicator(path, PARTNER))
+    assert all(n > 0 and rate == 1.0 for rate, _, n in exact.values()), exact

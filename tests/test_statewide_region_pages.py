@@ -276,3 +276,27 @@ def test_statewide_default_comparison_means_something(built: Path) -> None:
     app.radio(key="url_against").set_value("previous").run()
     assert not app.exception
     assert [m.proto.delta for m in app.metric] != year_before
+
+
+@pytest.mark.parametrize("params", [{"source_kinds": "ngo"}, {"source_kinds": "ngo,hotline"}, {"indicators": "drugs"}],
+                         ids=["one kind", "two kinds", "one indicator"])
+def test_statewide_and_region_answer_source_kind_and_indicator_filters_from_the_release(
+    built: Path, params: dict[str, str]
+) -> None:
+    """Leadership reads the release: under a source-kind or one-indicator filter the pages show the released count
+    parts (before, they refused these filters with a message) and no refusal."""
+    from query import trends
+    from query.filters import Filters
+
+    app = _page(STATEWIDE, params=params)
+    assert not app.exception
+    text = _text(app) + "\n".join(str(e.value) for e in app.error) + "\n".join(str(w.value) for w in app.warning)
+    assert "no breakdown" not in text and "refused" not in text.lower()
+    chosen = {k: tuple(v.split(",")) for k, v in params.items()}
+    released = trends.headline_figures(LEADER, Filters(start=date(2025, 10, 1), end=date(2025, 12, 1), **chosen))
+    value = released.loc[0, "records"]
+    if pd.notna(value):  # a released count of k or more is shown as released
+        assert _metrics(app)["Records"] == f"{int(value):,}"
+    region = _page(REGION, params=params)
+    assert not region.exception
+    assert "no breakdown" not in _text(region) + "\n".join(str(e.value) for e in region.error)
