@@ -51,6 +51,7 @@ from query.policy import Capability
 from query.suppression import FilterIsolationError
 from query.viewer import Viewer
 from routes import warehouse
+from routes.contract.sql import compose, placeholders
 from routes.errors import TablesNotBuilt
 
 __all__ = ["outside_flows_note", "protection_note", "release_summary"]
@@ -189,8 +190,8 @@ class ReleaseCountSource(CountSource):
             return replace(filters, source_kinds=(), indicators=()).where(side=side)
         area = replace(filters, record_types=(), trafficking_types=(), source_kinds=(), indicators=())
         sql, params = area.where(side=side)
-        chosen = ", ".join("?" * len(self.values))
-        return f"dimension = ? AND value IN ({chosen}) AND {sql}", [self.dimension, *self.values, *params]
+        clause = compose("dimension = ? AND value IN ({chosen}) AND {sql}", chosen=placeholders(len(self.values)), sql=sql)
+        return clause, [self.dimension, *self.values, *params]
 
 
 def count_source(filters: Filters) -> ReleaseCountSource:
@@ -460,7 +461,7 @@ def _cell_source(filters: Filters) -> tuple[str, str, list[object]]:
         return CELLS_TABLE, where, params
     name, values = dimension
     chosen = sorted(set(values))
-    clause = f"dimension = ? AND value IN ({', '.join('?' * len(chosen))}) AND {where}"
+    clause = compose("dimension = ? AND value IN ({chosen}) AND {where}", chosen=placeholders(len(chosen)), where=where)
     return CELL_PARTS_TABLE, clause, [name, *chosen, *params]
 
 

@@ -94,7 +94,7 @@ BASE_TABLES = ("records", "batches", "sources", "record_identifiers", "quarantin
 #: The protected release's tables (``pipelines/build_release.py`` writes them, ``query/release.py``
 #: reads them); their columns are declared there until they move here (issue 20).
 RELEASE_TABLES = (
-    "release_counts", "release_cells", "release_cell_parts", "release_flows", "release_meta",
+    "release_counts", "release_count_parts", "release_cells", "release_cell_parts", "release_flows", "release_meta",
     "release_corridor_paths", "release_corridor_segments", "release_hotspot_classes", "release_moves",
     "release_circuits", "release_noise", "release_ledger",
 )
