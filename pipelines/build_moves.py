@@ -87,8 +87,8 @@ MOVE_LEVELS = ("county", "region", "task_force", "res4", "res5", "res6")
 #: The longest circuit searched for, in distinct counties (bounds the work per subject).
 MAX_CIRCUIT_PLACES = 8
 
-_IDENTIFIERS_SQL = f"""
-CREATE OR REPLACE TEMP TABLE _move_ids AS
+#: The kept identifiers (``node``) and their sightings' places; the parameter is the cap.
+IDENTIFIERS_SELECT = f"""
 WITH ids AS (
     SELECT
         i.kind, i.token, i.source_id, i.record_id,
@@ -116,6 +116,7 @@ FROM ids
 JOIN kept USING (kind, token)
 WHERE ids.has_record AND ids.seen_at IS NOT NULL
 """  # noqa: S608 (trusted H3 res ints)
+_IDENTIFIERS_SQL = f"CREATE OR REPLACE TEMP TABLE _move_ids AS {IDENTIFIERS_SELECT}"
 
 #: One label per identifier: the smallest identifier it is linked to through records.
 _LINK_START_SQL = """
@@ -124,8 +125,8 @@ SELECT DISTINCT node, dense_rank() OVER (ORDER BY source_id, record_id) AS rec F
 CREATE OR REPLACE TEMP TABLE _move_labels AS SELECT DISTINCT node, node AS label FROM _move_edges;
 """
 
-_LINK_STEP_SQL = """
-CREATE OR REPLACE TEMP TABLE _move_labels_next AS
+#: One round of label propagation: each identifier takes the smallest label of its records.
+LINK_STEP_SELECT = """
 WITH rec AS (
     SELECT e.rec, min(l.label) AS label
     FROM _move_edges AS e JOIN _move_labels AS l USING (node)
@@ -135,9 +136,10 @@ SELECT e.node, min(rec.label) AS label
 FROM _move_edges AS e JOIN rec USING (rec)
 GROUP BY e.node
 """
+_LINK_STEP_SQL = f"CREATE OR REPLACE TEMP TABLE _move_labels_next AS {LINK_STEP_SELECT}"
 
-_SIGHTINGS_SQL = """
-CREATE OR REPLACE TEMP TABLE _sightings AS
+#: Each subject's sightings: one per record, at its earliest time.
+SIGHTINGS_SELECT = """
 SELECT
     l.label AS subject, i.source_id, i.record_id,
     min(i.seen_at) AS seen_at,
@@ -148,6 +150,7 @@ FROM _move_ids AS i
 JOIN _move_labels AS l USING (node)
 GROUP BY l.label, i.source_id, i.record_id
 """
+_SIGHTINGS_SQL = f"CREATE OR REPLACE TEMP TABLE _sightings AS {SIGHTINGS_SELECT}"
 
 
 def _link_identifiers(con: duckdb.DuckDBPyConnection) -> int:
@@ -205,15 +208,19 @@ def _level_moves_sql(level: str) -> str:
     """  # noqa: S608 (level checked against MOVE_LEVELS)
 
 
-def _moves_sql() -> str:
+def moves_select() -> str:
+    """``moves`` from ``_sightings``: every level of :data:`MOVE_LEVELS`; one parameter (the window, days) per level."""
     union = "\nUNION ALL\n".join(_level_moves_sql(level) for level in MOVE_LEVELS)
     return f"""
-    CREATE OR REPLACE TABLE moves AS
     SELECT level, month, origin, destination, moves, tokens,
            len(_sources) AS sources, corroborated_share
     FROM ({union})
     ORDER BY level, month, origin, destination
     """  # noqa: S608 (trusted union)
+
+
+def _moves_sql() -> str:
+    return f"CREATE OR REPLACE TABLE moves AS {moves_select()}"
 
 
 @dataclass
@@ -344,16 +351,18 @@ def find_circuits(rows: pd.DataFrame, *, window_days: int, min_tokens: int) -> p
     return frame
 
 
+#: The county sightings :func:`find_circuits` mines: subjects seen in three counties or more, in order.
+CIRCUIT_SIGHTINGS_SELECT = """
+    SELECT subject, source_id, seen_at, county FROM _sightings
+    WHERE county IS NOT NULL AND subject IN (
+        SELECT subject FROM _sightings WHERE county IS NOT NULL
+        GROUP BY subject HAVING count(DISTINCT county) >= 3)
+    ORDER BY subject, seen_at, source_id, record_id
+"""
+
+
 def _write_circuits(con: duckdb.DuckDBPyConnection, window_days: int, min_tokens: int) -> int:
-    rows = con.execute(
-        """
-        SELECT subject, source_id, seen_at, county FROM _sightings
-        WHERE county IS NOT NULL AND subject IN (
-            SELECT subject FROM _sightings WHERE county IS NOT NULL
-            GROUP BY subject HAVING count(DISTINCT county) >= 3)
-        ORDER BY subject, seen_at, source_id, record_id
-        """
-    ).df()
+    rows = con.execute(CIRCUIT_SIGHTINGS_SELECT).df()
     frame = find_circuits(rows, window_days=window_days, min_tokens=min_tokens)
     con.execute(
         "CREATE OR REPLACE TABLE circuits (rank INTEGER, circuit_id VARCHAR, shape VARCHAR, "

@@ -67,7 +67,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines import build_aggregates, build_corridors, build_release, build_trend_aggregates
+from geo import flow_places
+from pipelines import (
+    build_aggregates,
+    build_corridors,
+    build_flows,
+    build_release,
+    build_trend_aggregates,
+)
 from pipelines.build_trend_aggregates import FINGERPRINT_SQL
 from pipelines.lake import read_folder_manifest, read_manifest, swap_in_folder
 from routes import settings
@@ -140,7 +147,70 @@ class SparkStep:
     requires: tuple[str, ...] = ()
     #: Statements ``release load`` runs after loading the tables (the DuckDB step's indexes).
     indexes: tuple[str, ...] = ()
+    #: Called by ``release load`` on the warehouse before and after it replaces the step's
+    #: tables (``subject_matches`` keeps the time a match was first raised).
+    before_load: Callable[[Any], None] | None = None
+    after_load: Callable[[Any], None] | None = None
 
+
+def _flow_sources(spark: SparkSession, lake: Path) -> DataFrame:
+    from pipelines import spark_flows
+
+    return spark_flows.flow_sources(spark)
+
+
+def _flows_frame(spark: SparkSession, lake: Path) -> DataFrame:
+    from pipelines import spark_flows
+
+    return spark_flows.flows_frame(spark)
+
+
+def _area_cube(spark: SparkSession, lake: Path) -> str:
+    from pipelines import spark_flows
+
+    return spark_flows.area_cube_select(spark)
+
+
+def _cell_cube(spark: SparkSession, lake: Path) -> str:
+    from pipelines import spark_flows
+
+    return spark_flows.cell_cube_select(spark)
+
+
+def _all_time(table: str) -> Callable[[SparkSession, Path], str]:
+    def select(spark: SparkSession, lake: Path) -> str:
+        from pipelines import spark_flows
+
+        return spark_flows.all_time_select(table)
+
+    return select
+
+
+def _coordination_pairs(spark: SparkSession, lake: Path) -> DataFrame:
+    from pipelines import spark_flows
+
+    return spark_flows.coordination_pairs_frame(spark)
+
+
+#: The flow step but ``route_shifts`` (made with the corridors, which write its segment rows).
+#: Each table reads the ones before it as written (``flow_area_facts`` reads ``flow_facts``).
+FLOWS = SparkStep(
+    module="pipelines.build_flows",
+    tables=(
+        SparkTable("flow_sources", _flow_sources, "bit"),
+        SparkTable("flow_facts", flow_places.sql_flow_facts(), "record_type, month, trafficking_type"),
+        SparkTable("flow_area_facts", flow_places.sql_flow_area_facts(), "month, trafficking_type"),
+        SparkTable("flow_area_cube", _area_cube, "indicator NULLS FIRST, month, trafficking_type"),
+        SparkTable("flow_res4_cube", _cell_cube, "indicator NULLS FIRST, month, trafficking_type"),
+        SparkTable("flow_facts_all_time", _all_time("flow_facts"), "record_type, trafficking_type"),
+        SparkTable("flow_area_cube_all_time", _all_time("flow_area_cube"), "indicator NULLS FIRST, record_type, trafficking_type"),
+        SparkTable("flow_res4_cube_all_time", _all_time("flow_res4_cube"), "indicator NULLS FIRST, record_type, trafficking_type"),
+        SparkTable("flows", _flows_frame, "level, month, trafficking_type, origin_id, dest_id"),
+        SparkTable("flows_all_time", _all_time("flows"), "level, trafficking_type"),
+        SparkTable("location_totals", build_flows.LOCATION_TOTALS_SELECT, "level, month, trafficking_type, location_id"),
+        SparkTable("coordination_pairs", _coordination_pairs, "level, month, trafficking_type, origin_id, dest_id"),
+    ),
+)
 
 AGGREGATES = SparkStep(
     module="pipelines.build_aggregates",
@@ -214,12 +284,21 @@ def _corridor_segments(spark: SparkSession, lake: Path) -> str:
     return duckdb_to_spark(build_corridors.SEGMENTS_SELECT)
 
 
+def _route_shifts(spark: SparkSession, lake: Path) -> DataFrame:
+    from pipelines import spark_corridors
+
+    return spark_corridors.route_shifts(spark)
+
+
+#: The corridors, and ``route_shifts`` whole: the flow step writes its edge rows, this
+#: step its segment rows, so on Spark it waits for both.
 CORRIDORS = SparkStep(
     module="pipelines.build_corridors",
     requires=("pipelines.build_flows",),
     tables=(
         SparkTable("corridor_paths", _corridor_paths, "origin_id, dest_id, seq"),
         SparkTable("corridor_segments", _corridor_segments, "segment_id"),
+        SparkTable("route_shifts", _route_shifts, "kind, level, trafficking_type, origin_id, dest_id, segment_id"),
     ),
 )
 
@@ -237,8 +316,54 @@ HOTSPOTS = SparkStep(
     indexes=("CREATE INDEX IF NOT EXISTS hotspot_classes_res_step ON hotspot_classes (res, step)",),
 )
 
-#: The steps the Spark engine runs, in order.
-SPARK_STEPS: tuple[SparkStep, ...] = (AGGREGATES, TRENDS, CORRIDORS, HOTSPOTS)
+def _subject_matches(spark: SparkSession, lake: Path) -> DataFrame:
+    from pipelines import spark_matches
+
+    return spark_matches.subject_matches(spark)
+
+
+def _remember_first_raised(con: Any) -> None:
+    from pipelines import spark_matches
+
+    spark_matches.remember_first_raised(con)
+
+
+def _keep_first_raised(con: Any) -> None:
+    from pipelines import spark_matches
+
+    spark_matches.keep_first_raised(con)
+
+
+MATCHES = SparkStep(
+    module="pipelines.build_matches",
+    tables=(SparkTable("subject_matches", _subject_matches, "source_a, source_b, case_number_a, case_number_b"),),
+    before_load=_remember_first_raised,
+    after_load=_keep_first_raised,
+)
+
+
+def _moves(spark: SparkSession, lake: Path) -> DataFrame:
+    from pipelines import spark_moves
+
+    return spark_moves.moves(spark)
+
+
+def _circuits(spark: SparkSession, lake: Path) -> DataFrame:
+    from pipelines import spark_moves
+
+    return spark_moves.circuits(spark)
+
+
+MOVES = SparkStep(
+    module="pipelines.build_moves",
+    tables=(
+        SparkTable("moves", _moves, "level, month, origin, destination"),
+        SparkTable("circuits", _circuits, "rank"),
+    ),
+)
+
+#: The steps the Spark engine runs, in order (the flows first: the corridors read them).
+SPARK_STEPS: tuple[SparkStep, ...] = (FLOWS, AGGREGATES, TRENDS, CORRIDORS, HOTSPOTS, MATCHES, MOVES)
 #: The same, by the DuckDB step's module name.
 STEPS_BY_MODULE = {step.module: step for step in SPARK_STEPS}
 
@@ -327,23 +452,7 @@ def build_on_spark(
     try:
         register_lake(session, lake)
         for step in SPARK_STEPS:
-            cached = []
-            for table in step.tables:
-                table_started = time.perf_counter()
-                for view, sql in table.views:
-                    frame = session.sql(sql).persist()
-                    frame.createOrReplaceTempView(view)
-                    cached.append(frame)
-                select = table.select if isinstance(table.select, str) else table.select(session, lake)
-                frame = session.sql(select) if isinstance(select, str) else select
-                frame.write.parquet(str(work / table.name))
-                # Later tables read this one as written (e.g. cell_indicator_sets joins indicator_sets).
-                written = session.read.parquet(str(work / table.name))
-                written.createOrReplaceTempView(table.name)
-                counts[table.name] = written.count()
-                _say(f"      {table.name:<32} {counts[table.name]:>10,} rows  {time.perf_counter() - table_started:>7.2f} s")
-            for frame in cached:
-                frame.unpersist()
+            counts.update(run_step(session, step, lake=lake, out=work))
         # The release's pre-noise counts; ``release load`` draws the noise on them.
         for name, sql in build_release.TRUE_COUNT_SELECTS.items():
             session.sql(sql).write.parquet(str(work / RELEASE_COUNTS / name))
@@ -373,6 +482,34 @@ def build_on_spark(
         if spark is None:
             session.stop()
     _say(f"spark build finished in {time.perf_counter() - started:.2f} s")
+    return counts
+
+
+def run_step(spark: SparkSession, step: SparkStep, *, lake: Path, out: Path) -> dict[str, int]:
+    """Write ``step``'s tables as Parquet under ``out``, in order; rows per table.
+
+    Each table, once written, is read back and registered as a view of its name:
+    the later tables (and steps) read it as written, as DuckDB's steps read their
+    tables (``cell_indicator_sets`` joins ``indicator_sets``, the corridors read ``flows``).
+    Needs the lake registered (:func:`register_lake`) and the steps before ``step`` run.
+    """
+    counts: dict[str, int] = {}
+    cached = []
+    for table in step.tables:
+        table_started = time.perf_counter()
+        for view, sql in table.views:
+            frame = spark.sql(sql).persist()
+            frame.createOrReplaceTempView(view)
+            cached.append(frame)
+        select = table.select if isinstance(table.select, str) else table.select(spark, lake)
+        frame = spark.sql(select) if isinstance(select, str) else select
+        frame.write.parquet(str(out / table.name))
+        written = spark.read.parquet(str(out / table.name))
+        written.createOrReplaceTempView(table.name)
+        counts[table.name] = written.count()
+        _say(f"      {table.name:<32} {counts[table.name]:>10,} rows  {time.perf_counter() - table_started:>7.2f} s")
+    for frame in cached:
+        frame.unpersist()
     return counts
 
 
