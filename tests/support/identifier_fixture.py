@@ -15,15 +15,17 @@ LOOP_SUBJECTS = 6
 PATH_SUBJECTS = 5
 
 
-def add_identifiers(path: Path, *, seed: int = 3, subjects: int = 250) -> pd.DataFrame:
+def add_identifiers(path: Path, *, seed: int = 3, subjects: int = 120) -> pd.DataFrame:
     """Write ``record_identifiers`` for the records of the warehouse at ``path``; return them.
 
     - ``subjects`` wandering subjects, each sighted on 2-7 random records (any source)
-      5-40 days apart, a third of them also leaving an email on one of those records
-      (two identifiers linked through a record) and a few sightings without
-      ``seen_at`` (the record's date stands in);
+      5-40 days apart, a third of them also leaving an email on two of those records
+      (two identifiers linked through a record, matched as two kinds) and a few
+      sightings without ``seen_at`` (the record's date stands in);
     - :data:`LOOP_SUBJECTS` following one loop of three counties and
-      :data:`PATH_SUBJECTS` one path of three other counties, 10 days per county;
+      :data:`PATH_SUBJECTS` one path of three other counties, 10 days per county,
+      on records the wandering subjects do not touch (a shared record would link
+      them into one subject and break the circuit);
     - a placeholder phone on 60 records (more cases than the cap of 50) and an
       identifier whose record is not in ``records``.
     """
@@ -38,15 +40,17 @@ def add_identifiers(path: Path, *, seed: int = 3, subjects: int = 250) -> pd.Dat
     def sight(record: pd.Series, kind: str, token: str, at: datetime | None) -> None:
         rows.append((record["source_id"], record["record_id"], kind, token, at))
 
+    order = rng.permutation(len(records))
+    wander, planted = records.iloc[order[: len(records) * 2 // 3]], records.iloc[order[len(records) * 2 // 3 :]]
     for s in range(subjects):
-        picked = records.iloc[rng.choice(len(records), size=int(rng.integers(2, 8)), replace=False)]
+        picked = wander.iloc[rng.choice(len(wander), size=int(rng.integers(2, 8)), replace=False)]
         at = start + timedelta(days=int(rng.integers(0, 600)))
         for i, (_, record) in enumerate(picked.iterrows()):
             sight(record, "phone", f"phone-{s}", None if rng.random() < 0.05 else at)
-            if i == 1 and s % 3 == 0:
+            if i in (1, 2) and s % 3 == 0:
                 sight(record, "email", f"email-{s}", at)
             at += timedelta(days=int(rng.integers(5, 41)))
-    by_county = records.dropna(subset=["dest_county_fips"]).groupby("dest_county_fips")
+    by_county = planted.dropna(subset=["dest_county_fips"]).groupby("dest_county_fips")
     busiest = by_county.size().sort_values(ascending=False).index.tolist()
     for route, n, tag in ((busiest[0:3] + busiest[0:1], LOOP_SUBJECTS, "loop"), (busiest[3:6], PATH_SUBJECTS, "path")):
         for s in range(n):
