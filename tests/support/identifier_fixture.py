@@ -26,10 +26,17 @@ def add_identifiers(path: Path, *, seed: int = 3, subjects: int = 120) -> pd.Dat
       :data:`PATH_SUBJECTS` one path of three other counties, 10 days per county,
       on records the wandering subjects do not touch (a shared record would link
       them into one subject and break the circuit);
+    - one source's records grouped into 150 cases of several records each, with
+      differing contacts (some missing), so a case's latest contact and region matter;
     - a placeholder phone on 60 records (more cases than the cap of 50) and an
       identifier whose record is not in ``records``.
     """
     rng = np.random.default_rng(seed)
+    with warehouse.write_snapshot(path=path) as con:  # cases of several records, contacts that differ within one
+        con.execute("""
+            UPDATE records SET case_number = 'K-' || (hash(record_id) % 150),
+                contact = CASE WHEN hash(record_id) % 3 = 0 THEN NULL ELSE 'desk ' || (hash(record_id) % 7) END
+            WHERE source_id = 'lapd'""")
     with warehouse.open_snapshot(path=path) as con:
         records = con.execute(
             "SELECT source_id, record_id, dest_county_fips FROM records ORDER BY source_id, record_id"
