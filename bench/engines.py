@@ -8,10 +8,12 @@ process:
 2. ingest, as :mod:`bench.__main__` does (one ``ingest`` per source);
 3. ``python -m pipelines lake export`` (the warehouse's base tables as Parquet);
 4. DuckDB: ``build_warehouse`` with the steps the Spark engine runs
-   (:data:`DUCKDB_STEPS`: flows, which the corridors read, corridors, aggregates,
-   trend aggregates, hot spots);
+   (:data:`DUCKDB_STEPS`: flows, corridors, aggregates, trend aggregates, hot
+   spots, matches, moves);
 5. Spark: ``python -m pipelines build --engine spark --lake ... --master local[2]``,
-   the very command a cluster runs, JVM start-up included.
+   the very command a cluster runs, JVM start-up included;
+6. ``release compare``: each Spark table against the DuckDB one, row for row
+   (``spark_equals_duckdb``: rows, rows only in DuckDB's, rows only in Spark's).
 
 Peak memory is the **process tree's** resident set: every 0.1 s the RSS of the
 child and of all its descendants is read from ``/proc/<pid>/status`` (``VmRSS``)
@@ -41,14 +43,16 @@ from pathlib import Path
 
 from bench import REPO, load_average, machine, run_step
 
-#: The DuckDB build steps whose tables the Spark engine writes (the flows step
-#: because the corridor step reads its ``flows``).
+#: The DuckDB build steps whose tables the Spark engine writes (all but circuits'
+#: release and the protected release, whose noise ``release load`` draws).
 DUCKDB_STEPS = (
     "pipelines.build_flows",
     "pipelines.build_corridors",
     "pipelines.build_aggregates",
     "pipelines.build_trend_aggregates",
     "pipelines.build_hotspots",
+    "pipelines.build_matches",
+    "pipelines.build_moves",
 )
 SEED = 7
 SAMPLE_S = 0.1
@@ -219,6 +223,10 @@ def measure_engines_at(size: int, *, work: Path) -> dict:
         m.group(1): float(m.group(2)) for m in re.finditer(r"^\s+(\w+)\s+[\d,]+ rows\s+([\d.]+) s", spark_log, re.M)
     }
     out["load_average_end"] = load_average()
+    from pipelines.release_load import compare_release
+
+    _say(f"{size:,}: comparing the Spark tables with DuckDB's")
+    out["spark_equals_duckdb"] = {t: list(v) for t, v in compare_release(built, warehouse_path=wh).items()}
     for folder_name in (lake, built, demo):
         shutil.rmtree(folder_name, ignore_errors=True)
     return out

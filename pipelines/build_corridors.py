@@ -44,7 +44,7 @@ import pandas as pd
 from geo import highways
 from geo.flow_places import county_anchors, sql_flow_records
 from pipelines.build import table_timer
-from pipelines.build_flows import empty_shifts_sql, shift_windows, shifts_frame
+from pipelines.build_flows import empty_shifts_sql, shift_parameters, shift_windows, shifts_frame
 from routes import settings
 
 log = logging.getLogger(__name__)
@@ -217,17 +217,9 @@ def _build_segments(con: duckdb.DuckDBPyConnection, graph: nx.Graph) -> int:
     return _rows(con, "corridor_segments")
 
 
-def _build_segment_shifts(con: duckdb.DuckDBPyConnection) -> int:
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'route_shifts'"
-    ).fetchall()[0][0]
-    if not exists:
-        con.execute(empty_shifts_sql())
-    con.execute("DELETE FROM route_shifts WHERE kind = 'segment'")
-    windows = shift_windows(con)
-    if windows is None:
-        return 0
-    counts = con.execute("""
+#: Per highway segment and type (and ``all``): load in the recent window and in the
+#: baseline, from ``corridor_segments``; parameters ``build_flows.shift_parameters``. Both engines run it.
+SEGMENT_SHIFT_COUNTS_SQL = """
         WITH windowed AS (
             SELECT segment_id, any_value(route) AS route, trafficking_type,
                 sum(load) FILTER (WHERE month >= ?)::BIGINT AS recent,
@@ -247,7 +239,20 @@ def _build_segment_shifts(con: duckdb.DuckDBPyConnection) -> int:
         FROM both_types
         WHERE coalesce(recent, 0) + coalesce(baseline, 0) > 0
         ORDER BY trafficking_type, segment_id
-    """, [windows["recent_start"], windows["recent_start"], windows["baseline_start"]]).df()
+"""
+
+
+def _build_segment_shifts(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'route_shifts'"
+    ).fetchall()[0][0]
+    if not exists:
+        con.execute(empty_shifts_sql())
+    con.execute("DELETE FROM route_shifts WHERE kind = 'segment'")
+    windows = shift_windows(con)
+    if windows is None:
+        return 0
+    counts = con.execute(SEGMENT_SHIFT_COUNTS_SQL, shift_parameters(windows)).df()
     shifts = shifts_frame(counts, windows)
     if shifts.empty:
         return 0

@@ -116,6 +116,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -161,6 +162,41 @@ SHIFT_LEVELS = ("county", "region", "task_force")
 
 _DAYS_PER_MONTH = 365.25 / 12
 
+
+def share_of(count: str, total: str) -> str:
+    """``count / total`` to 4 decimals, half up, by the IEEE operations both engines share.
+
+    Not ``round()``, whose halves DuckDB and Spark settle differently (see
+    ``pipelines.build_corridors._rounded``); for a positive share this is what
+    DuckDB's ``round(x, 4)`` gives.
+    """
+    return f"floor({count} / {total} * 10000 + 0.5) / 10000"
+
+
+#: ``flows``: the edges of every level (``_flow_edges``) with the names and coordinates
+#: of their ends (``_flow_places``) and the indicator shares. Both engines run this text.
+FLOWS_SELECT = f"""
+    SELECT e.level, e.month, e.trafficking_type,
+        e.origin_id, e.origin_kind, po.name AS origin_name, po.lat AS origin_lat, po.lng AS origin_lng,
+        e.origin_cell, e.origin_county_fips, e.origin_region, e.origin_task_force,
+        e.origin_entry, e.origin_state, e.origin_country,
+        e.dest_id, e.dest_kind, pd.name AS dest_name, pd.lat AS dest_lat, pd.lng AS dest_lng,
+        e.dest_cell, e.dest_county_fips, e.dest_region, e.dest_task_force,
+        e.records, e.victims, e.minors, e.tips, e.incidents, e.recoveries, e.services,
+        e.confirmed, e.sources, e.source_ids, e.source_bits,
+        {", ".join(f"e.n_{n}" for n in FLOW_INDICATORS)},
+        {", ".join(f"{share_of(f'e.n_{n}', 'e.records')} AS share_{n}" for n in FLOW_INDICATORS)}
+    FROM _flow_edges AS e
+    LEFT JOIN _flow_places AS po ON po.id = e.origin_id AND po.kind = e.origin_kind
+    LEFT JOIN _flow_places AS pd ON pd.id = e.dest_id AND pd.kind = e.dest_kind
+"""  # noqa: S608 (trusted identifiers only)
+
+
+def flow_place_ids(outside: list[str], cells: list[str]) -> pd.DataFrame:
+    """``_flow_places`` (kind, id, name, lat, lng): the areas, and the ``outside`` origins and ``cells`` named."""
+    return pd.concat([area_places(), outside_places(outside), cell_places(cells)], ignore_index=True)
+
+
 def _register_places(con: duckdb.DuckDBPyConnection) -> None:
     """Register ``_flow_places`` (kind, id, name, lat, lng) for every end in ``_flow_edges``."""
     outside = [r[0] for r in con.execute(
@@ -170,10 +206,7 @@ def _register_places(con: duckdb.DuckDBPyConnection) -> None:
         "SELECT DISTINCT origin_id FROM _flow_edges WHERE origin_kind = 'cell' "
         "UNION SELECT DISTINCT dest_id FROM _flow_edges WHERE dest_kind = 'cell'"
     ).fetchall()]
-    places = pd.concat(
-        [area_places(), outside_places(outside), cell_places(cells)], ignore_index=True
-    )
-    con.register("_flow_places", places)
+    con.register("_flow_places", flow_place_ids(outside, cells))
 
 
 def _build_flows(con: duckdb.DuckDBPyConnection) -> int:
@@ -200,24 +233,8 @@ def _build_flows(con: duckdb.DuckDBPyConnection) -> int:
     union = join((sql_level_edges(level, bits=bits) for level in FLOW_LEVELS), "\nUNION ALL\n")
     con.execute(compose("CREATE OR REPLACE TEMP TABLE _flow_edges AS {union}", union=union))
     _register_places(con)
-    shares = join((compose("round(e.{n} / e.records, 4) AS {share}", n=ident(f"n_{n}"), share=ident(f"share_{n}"))
-                   for n in FLOW_INDICATORS), ", ")
-    counts = join((compose("e.{n}", n=ident(f"n_{n}")) for n in FLOW_INDICATORS), ", ")
     con.execute("DROP TABLE IF EXISTS flows")
-    con.execute(compose("""
-        CREATE TABLE flows AS
-        SELECT e.level, e.month, e.trafficking_type,
-            e.origin_id, e.origin_kind, po.name AS origin_name, po.lat AS origin_lat, po.lng AS origin_lng,
-            e.origin_cell, e.origin_county_fips, e.origin_region, e.origin_task_force,
-            e.origin_entry, e.origin_state, e.origin_country,
-            e.dest_id, e.dest_kind, pd.name AS dest_name, pd.lat AS dest_lat, pd.lng AS dest_lng,
-            e.dest_cell, e.dest_county_fips, e.dest_region, e.dest_task_force,
-            e.records, e.victims, e.minors, e.tips, e.incidents, e.recoveries, e.services,
-            e.confirmed, e.sources, e.source_ids, e.source_bits, {counts}, {shares}
-        FROM _flow_edges AS e
-        LEFT JOIN _flow_places AS po ON po.id = e.origin_id AND po.kind = e.origin_kind
-        LEFT JOIN _flow_places AS pd ON pd.id = e.dest_id AND pd.kind = e.dest_kind
-    """, counts=counts, shares=shares))
+    con.execute(compose("CREATE TABLE flows AS {select}", select=FLOWS_SELECT))
     con.execute("DROP TABLE _flow_edges")
     con.execute("DROP TABLE _flow_records")
     con.unregister("_flow_places")
@@ -227,10 +244,8 @@ def _build_flows(con: duckdb.DuckDBPyConnection) -> int:
     return _rows(con, FLOWS_TABLE)
 
 
-def _build_location_totals(con: duckdb.DuckDBPyConnection) -> int:
-    con.execute("DROP TABLE IF EXISTS location_totals")
-    con.execute("""
-        CREATE TABLE location_totals AS
+#: ``location_totals`` from ``flows``; both engines run this text.
+LOCATION_TOTALS_SELECT = """
         WITH ends AS (
             SELECT level, month, trafficking_type, origin_id AS location_id, origin_kind AS location_kind,
                 origin_name AS name, origin_lat AS lat, origin_lng AS lng,
@@ -254,11 +269,17 @@ def _build_location_totals(con: duckdb.DuckDBPyConnection) -> int:
             sum(internal)::BIGINT AS internal
         FROM ends
         GROUP BY ALL
-    """)
+"""
+
+
+def _build_location_totals(con: duckdb.DuckDBPyConnection) -> int:
+    con.execute("DROP TABLE IF EXISTS location_totals")
+    con.execute(f"CREATE TABLE location_totals AS {LOCATION_TOTALS_SELECT}")  # noqa: S608 (fixed text)
     return _rows(con, "location_totals")
 
 
-def _build_coordination_pairs(con: duckdb.DuckDBPyConnection) -> int:
+def coordination_pairs_select() -> SQL:
+    """``coordination_pairs`` from ``flows`` and ``_areas`` (:func:`geo.flow_places.area_places`); both engines run it."""
     selects = []
     for level, o_expr, d_expr in (
         ("county", SQL("f.origin_county_fips"), SQL("f.dest_county_fips")),
@@ -276,11 +297,7 @@ def _build_coordination_pairs(con: duckdb.DuckDBPyConnection) -> int:
         WHERE f.level = 'county' AND f.origin_kind = 'county'
           AND f.origin_task_force IS DISTINCT FROM f.dest_task_force
         GROUP BY ALL""", level=vocabulary_literal(level, FLOW_LEVELS), o_expr=o_expr, d_expr=d_expr))
-    places = area_places()
-    con.register("_areas", places)
-    con.execute("DROP TABLE IF EXISTS coordination_pairs")
-    con.execute(compose("""
-        CREATE TABLE coordination_pairs AS
+    return compose("""
         WITH pairs AS ({pairs})
         SELECT p.level, p.month, p.trafficking_type,
             p.origin_id, ao.name AS origin_name, p.dest_id, ad.name AS dest_name,
@@ -293,7 +310,13 @@ def _build_coordination_pairs(con: duckdb.DuckDBPyConnection) -> int:
         LEFT JOIN _areas AS ad ON ad.id = p.dest_id AND ad.kind = ao.kind
         LEFT JOIN _areas AS tfo ON tfo.id = p.origin_task_force AND tfo.kind = 'task_force'
         LEFT JOIN _areas AS tfd ON tfd.id = p.dest_task_force AND tfd.kind = 'task_force'
-    """, pairs=join(selects, " UNION ALL ")))
+    """, pairs=join(selects, " UNION ALL "))
+
+
+def _build_coordination_pairs(con: duckdb.DuckDBPyConnection) -> int:
+    con.register("_areas", area_places())
+    con.execute("DROP TABLE IF EXISTS coordination_pairs")
+    con.execute(compose("CREATE TABLE coordination_pairs AS {select}", select=coordination_pairs_select()))
     con.unregister("_areas")
     return _rows(con, "coordination_pairs")
 
@@ -304,11 +327,19 @@ def shift_windows(con: duckdb.DuckDBPyConnection) -> dict[str, date | int] | Non
     Keys: ``recent_start``, ``recent_end``, ``baseline_start``, ``baseline_end``,
     ``recent_days``, ``baseline_days``.
     """
-    row = con.execute(compose("""
-        SELECT min(occurred_at)::DATE, max(occurred_at)::DATE,
-               date_trunc('month', max(occurred_at))::DATE - INTERVAL {months} MONTH
-        FROM records WHERE occurred_at IS NOT NULL
-    """, months=RECENT_MONTHS - 1)).fetchall()[0]
+    return shift_windows_of(con.execute(WINDOWS_SQL).fetchall()[0])
+
+
+#: The first and last day of data and the first day of the recent window, from ``records``.
+WINDOWS_SQL = compose("""
+    SELECT min(occurred_at)::DATE, max(occurred_at)::DATE,
+           date_trunc('month', max(occurred_at))::DATE - INTERVAL {months} MONTH
+    FROM records WHERE occurred_at IS NOT NULL
+""", months=RECENT_MONTHS - 1)
+
+
+def shift_windows_of(row: tuple[Any, ...] | None) -> dict[str, date | int] | None:
+    """:func:`shift_windows` from the row of :data:`WINDOWS_SQL` (either engine's)."""
     if row is None or row[0] is None:
         return None
     first, last, recent_start = row[0], row[1], pd.Timestamp(row[2]).date()
@@ -420,14 +451,9 @@ def empty_shifts_sql() -> str:
         )"""
 
 
-def _build_route_shifts(con: duckdb.DuckDBPyConnection) -> int:
-    con.execute("DROP TABLE IF EXISTS route_shifts")
-    con.execute(empty_shifts_sql())
-    windows = shift_windows(con)
-    if windows is None:
-        return 0
-    levels = join((vocabulary_literal(level, FLOW_LEVELS) for level in SHIFT_LEVELS), ", ")
-    counts = con.execute(compose("""
+#: Per edge of :data:`SHIFT_LEVELS` and type (and ``all``): records in the recent window
+#: and in the baseline, from ``flows``; parameters :func:`shift_parameters`. Both engines run it.
+EDGE_SHIFT_COUNTS_SQL = compose("""
         WITH windowed AS (
             SELECT level, trafficking_type, origin_id, any_value(origin_name) AS origin_name,
                 dest_id, any_value(dest_name) AS dest_name,
@@ -449,7 +475,21 @@ def _build_route_shifts(con: duckdb.DuckDBPyConnection) -> int:
         FROM both_types
         WHERE coalesce(recent, 0) + coalesce(baseline, 0) > 0
         ORDER BY level, trafficking_type, origin_id, dest_id
-    """, levels=levels), [windows["recent_start"], windows["recent_start"], windows["baseline_start"]]).df()
+""", levels=join((vocabulary_literal(level, FLOW_LEVELS) for level in SHIFT_LEVELS), ", "))
+
+
+def shift_parameters(windows: dict[str, date | int]) -> list[date | int]:
+    """The parameters of :data:`EDGE_SHIFT_COUNTS_SQL` (and the segments' count) for ``windows``."""
+    return [windows["recent_start"], windows["recent_start"], windows["baseline_start"]]
+
+
+def _build_route_shifts(con: duckdb.DuckDBPyConnection) -> int:
+    con.execute("DROP TABLE IF EXISTS route_shifts")
+    con.execute(empty_shifts_sql())
+    windows = shift_windows(con)
+    if windows is None:
+        return 0
+    counts = con.execute(EDGE_SHIFT_COUNTS_SQL, shift_parameters(windows)).df()
     shifts = shifts_frame(counts, windows)
     con.register("_shifts", shifts)
     con.execute("INSERT INTO route_shifts BY NAME SELECT * FROM _shifts")

@@ -98,8 +98,8 @@ JOIN token_spread AS t USING (kind, token)
 GROUP BY ids.source_id, ids.case_key, ids.kind, ids.token
 """
 
-_PAIRS_SQL = """
-CREATE OR REPLACE TEMP TABLE _match_pairs AS
+#: Pairs of cases of two sources sharing an identifier that is not a placeholder.
+PAIRS_SELECT = """
 SELECT
     a.source_id AS source_a, a.case_key AS case_a,
     b.source_id AS source_b, b.case_key AS case_b,
@@ -113,6 +113,7 @@ JOIN _match_cases AS b
   ON a.token = b.token AND a.kind = b.kind AND a.source_id < b.source_id
 WHERE NOT a.too_common
 """
+_PAIRS_SQL = f"CREATE OR REPLACE TEMP TABLE _match_pairs AS {PAIRS_SELECT}"
 
 _MATCHES_SQL = """
 CREATE OR REPLACE TABLE subject_matches_next AS

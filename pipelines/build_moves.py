@@ -88,8 +88,8 @@ MOVE_LEVELS = ("county", "region", "task_force", "res4", "res5", "res6")
 #: The longest circuit searched for, in distinct counties (bounds the work per subject).
 MAX_CIRCUIT_PLACES = 8
 
-_IDENTIFIERS_SQL = compose("""
-CREATE OR REPLACE TEMP TABLE _move_ids AS
+#: The kept identifiers (``node``) and their sightings' places; the parameter is the cap.
+IDENTIFIERS_SELECT = compose("""
 WITH ids AS (
     SELECT
         i.kind, i.token, i.source_id, i.record_id,
@@ -118,6 +118,7 @@ JOIN kept USING (kind, token)
 WHERE ids.has_record AND ids.seen_at IS NOT NULL
 """, parent4=sql_cell_to_parent("r.dest_cell", 4), parent5=sql_cell_to_parent("r.dest_cell", 5),
     parent6=sql_cell_to_parent("r.dest_cell", 6))
+_IDENTIFIERS_SQL = compose("CREATE OR REPLACE TEMP TABLE _move_ids AS {select}", select=IDENTIFIERS_SELECT)
 
 #: One label per identifier: the smallest identifier it is linked to through records.
 _LINK_START_SQL = """
@@ -126,8 +127,8 @@ SELECT DISTINCT node, dense_rank() OVER (ORDER BY source_id, record_id) AS rec F
 CREATE OR REPLACE TEMP TABLE _move_labels AS SELECT DISTINCT node, node AS label FROM _move_edges;
 """
 
-_LINK_STEP_SQL = """
-CREATE OR REPLACE TEMP TABLE _move_labels_next AS
+#: One round of label propagation: each identifier takes the smallest label of its records.
+LINK_STEP_SELECT = """
 WITH rec AS (
     SELECT e.rec, min(l.label) AS label
     FROM _move_edges AS e JOIN _move_labels AS l USING (node)
@@ -137,9 +138,10 @@ SELECT e.node, min(rec.label) AS label
 FROM _move_edges AS e JOIN rec USING (rec)
 GROUP BY e.node
 """
+_LINK_STEP_SQL = f"CREATE OR REPLACE TEMP TABLE _move_labels_next AS {LINK_STEP_SELECT}"
 
-_SIGHTINGS_SQL = """
-CREATE OR REPLACE TEMP TABLE _sightings AS
+#: Each subject's sightings: one per record, at its earliest time.
+SIGHTINGS_SELECT = """
 SELECT
     l.label AS subject, i.source_id, i.record_id,
     min(i.seen_at) AS seen_at,
@@ -150,6 +152,7 @@ FROM _move_ids AS i
 JOIN _move_labels AS l USING (node)
 GROUP BY l.label, i.source_id, i.record_id
 """
+_SIGHTINGS_SQL = f"CREATE OR REPLACE TEMP TABLE _sightings AS {SIGHTINGS_SELECT}"
 
 
 def _link_identifiers(con: duckdb.DuckDBPyConnection) -> int:
@@ -207,15 +210,19 @@ def _level_moves_sql(level: str) -> SQL:
     """, name=vocabulary_literal(level, MOVE_LEVELS), level=ident(level))
 
 
-def _moves_sql() -> SQL:
+def moves_select() -> SQL:
+    """``moves`` from ``_sightings``: every level of :data:`MOVE_LEVELS`; one parameter (the window, days) per level."""
     union = join((_level_moves_sql(level) for level in MOVE_LEVELS), "\nUNION ALL\n")
     return compose("""
-    CREATE OR REPLACE TABLE moves AS
     SELECT level, month, origin, destination, moves, tokens,
            len(_sources) AS sources, corroborated_share
     FROM ({union})
     ORDER BY level, month, origin, destination
     """, union=union)
+
+
+def _moves_sql() -> SQL:
+    return compose("CREATE OR REPLACE TABLE moves AS {select}", select=moves_select())
 
 
 @dataclass
@@ -346,16 +353,18 @@ def find_circuits(rows: pd.DataFrame, *, window_days: int, min_tokens: int) -> p
     return frame
 
 
+#: The county sightings :func:`find_circuits` mines: subjects seen in three counties or more, in order.
+CIRCUIT_SIGHTINGS_SELECT = """
+    SELECT subject, source_id, seen_at, county FROM _sightings
+    WHERE county IS NOT NULL AND subject IN (
+        SELECT subject FROM _sightings WHERE county IS NOT NULL
+        GROUP BY subject HAVING count(DISTINCT county) >= 3)
+    ORDER BY subject, seen_at, source_id, record_id
+"""
+
+
 def _write_circuits(con: duckdb.DuckDBPyConnection, window_days: int, min_tokens: int) -> int:
-    rows = con.execute(
-        """
-        SELECT subject, source_id, seen_at, county FROM _sightings
-        WHERE county IS NOT NULL AND subject IN (
-            SELECT subject FROM _sightings WHERE county IS NOT NULL
-            GROUP BY subject HAVING count(DISTINCT county) >= 3)
-        ORDER BY subject, seen_at, source_id, record_id
-        """
-    ).df()
+    rows = con.execute(CIRCUIT_SIGHTINGS_SELECT).df()
     frame = find_circuits(rows, window_days=window_days, min_tokens=min_tokens)
     con.execute(
         "CREATE OR REPLACE TABLE circuits (rank INTEGER, circuit_id VARCHAR, shape VARCHAR, "

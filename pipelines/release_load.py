@@ -71,10 +71,14 @@ def load_release(build_dir: Path, *, warehouse_path: Path | None = None) -> dict
                     f"version does not build on Spark as {sorted(names)}; rebuild with --engine spark"
                 )
             types = _duckdb_types(module, requires=step.requires)
+            if step.before_load:
+                step.before_load(con)
             for table in step.tables:  # names, types and order from the code, never from the files
                 counts[table.name] = _load_table(con, build_dir / table.name, table.name, types[table.name], table.order)
             for statement in step.indexes:
                 con.execute(statement)
+            if step.after_load:
+                step.after_load(con)
             if step.state_table:
                 con.execute(f"CREATE OR REPLACE TABLE {step.state_table} AS {step.state_sql}")  # noqa: S608 (fixed text)
         if manifest.get("release_true_counts"):
@@ -122,7 +126,8 @@ def _load_table(con: duckdb.DuckDBPyConnection, folder: Path, table: str, types:
 def _duckdb_types(module: str, *, requires: tuple[str, ...] = ()) -> dict[str, dict[str, str]]:
     """Column -> DuckDB type, per table, as the DuckDB ``module`` creates them (run on no records).
 
-    ``requires`` are the DuckDB steps run first, whose tables ``module`` reads.
+    ``requires`` are the DuckDB steps run first, whose tables ``module`` reads; their
+    tables are given too (the Spark corridor step writes the flow step's ``route_shifts``).
     """
     step: Any = importlib.import_module(module)
     con = duckdb.connect()
@@ -134,7 +139,7 @@ def _duckdb_types(module: str, *, requires: tuple[str, ...] = ()) -> dict[str, d
             step.build(con)
         return {
             table: {name: kind for name, kind, *_ in con.execute(f"DESCRIBE {table}").fetchall()}  # noqa: S608
-            for table in step.TABLES
+            for table in (*(t for before in requires for t in importlib.import_module(before).TABLES), *step.TABLES)
         }
     finally:
         con.close()
@@ -155,9 +160,12 @@ def compare_release(build_dir: Path, *, warehouse_path: Path | None = None) -> d
             step = STEPS_BY_MODULE.get(module)
             for table in step.tables if step else ():
                 files = [str(f) for f in sorted((build_dir / table.name).glob("*.parquet"))]
-                columns = ", ".join(f'"{r[0]}"' for r in con.execute(f"DESCRIBE {table.name}").fetchall())  # noqa: S608 (names from the code)
+                described = [r[:2] for r in con.execute(f"DESCRIBE {table.name}").fetchall() if r[0] not in table.stamped]  # noqa: S608 (names from the code)
+                columns = ", ".join(f'"{name}"' for name, _ in described)
+                # read as ``release load`` reads them: Spark's text of a BIT becomes a BIT
+                cast = ", ".join(f'CAST("{name}" AS {kind}) AS "{name}"' for name, kind in described)
                 ours = f"(SELECT {columns} FROM {table.name})"  # noqa: S608
-                theirs = f"(SELECT {columns} FROM read_parquet($files))"  # noqa: S608
+                theirs = f"(SELECT {cast} FROM read_parquet($files))"  # noqa: S608
                 counts = con.execute(
                     f"SELECT (SELECT count(*) FROM {table.name}), "  # noqa: S608
                     f"(SELECT count(*) FROM ({ours} EXCEPT ALL {theirs})), "

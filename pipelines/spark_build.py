@@ -9,27 +9,21 @@ DIR2`` then swaps them into the DuckDB warehouse the app serves. ``--master`` ta
 what ``spark-submit`` takes: ``local[2]`` (the default), ``spark://host:7077``,
 ``yarn``.
 
-Steps on Spark so far: ``pipelines.build_aggregates`` (``cell_counts``,
-``county_month_counts``, ``cell_indicator_counts``, ``county_indicator_month_counts``,
-``indicator_sets``, ``cell_indicator_sets``), ``pipelines.build_trend_aggregates``
-(``trend_indicator_bits``, ``trend_counts``, ``trend_indicator_counts``,
-``source_precision_counts``), ``pipelines.build_corridors`` (``corridor_paths``,
-``corridor_segments``: :mod:`pipelines.spark_corridors`, routing on the driver) and
-``pipelines.build_hotspots`` (``hotspot_classes``: :mod:`pipelines.spark_hotspots`,
-the statistics on the driver). Computed on Spark and held equal to DuckDB by their
-tests, but not yet written by this command: part of the flows
-(:mod:`pipelines.spark_flows`; ``release load`` swaps a step's tables as a whole and
-the rest of the flow step is not on Spark).
+Every derived step runs on Spark (:data:`SPARK_STEPS`): ``pipelines.build_flows``
+(:mod:`pipelines.spark_flows`: the flow tables and cubes, ``source_bits`` as the
+text of DuckDB's ``BIT``), ``pipelines.build_aggregates``,
+``pipelines.build_trend_aggregates``, ``pipelines.build_corridors``
+(:mod:`pipelines.spark_corridors`: the corridors and ``route_shifts`` whole, routing
+and the shift tests on the driver), ``pipelines.build_hotspots``
+(:mod:`pipelines.spark_hotspots`, the statistics on the driver),
+``pipelines.build_matches`` (:mod:`pipelines.spark_matches`) and
+``pipelines.build_moves`` (:mod:`pipelines.spark_moves`, circuits mined on the driver).
 
 The protected release: this command writes its pre-noise counts
 (``build_release.TRUE_COUNT_SELECTS``, the step's own SQL) under
 ``release_true_counts/``; ``release load`` then runs ``build_release.build`` on
 them in the driver, so the release tables, ``release_noise`` and
 ``release_ledger`` are the DuckDB step's, noise reuse and ρ accounting included.
-
-Still only on DuckDB: ``flows`` and the flow cubes, ``location_totals``,
-``coordination_pairs``, ``route_shifts`` (so also the corridor step's ``segment``
-rows of it), matches and moves.
 
 One definition per step: each table's query is the very text the DuckDB step
 runs (``build_aggregates.cell_counts_select()``, ``COUNTY_MONTH_SELECT``,
@@ -67,8 +61,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines import build_aggregates, build_corridors, build_release, build_trend_aggregates
+from geo import flow_places
+from pipelines import (
+    build_aggregates,
+    build_corridors,
+    build_flows,
+    build_release,
+    build_trend_aggregates,
+)
 from pipelines.build_trend_aggregates import FINGERPRINT_SQL
+from pipelines.lake import MANIFEST as LAKE_MANIFEST
 from pipelines.lake import read_folder_manifest, read_manifest, swap_in_folder
 from routes import settings
 from routes.errors import ConfigError, RoutesError
@@ -120,9 +122,12 @@ class SparkTable:
     name: str
     #: The query, or a function of the session and the lake giving the query or the
     #: frame itself (when it depends on an earlier table, or on Python on the driver).
-    select: str | Callable[[SparkSession, Path], str | DataFrame]
+    select: str | Callable[[SparkSession, Path | str], str | DataFrame]
     order: str
     views: tuple[tuple[str, str], ...] = ()
+    #: Columns stamped with the build's time (``first_raised_at``): no two builds share
+    #: them, so ``release compare`` leaves them out.
+    stamped: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -140,7 +145,70 @@ class SparkStep:
     requires: tuple[str, ...] = ()
     #: Statements ``release load`` runs after loading the tables (the DuckDB step's indexes).
     indexes: tuple[str, ...] = ()
+    #: Called by ``release load`` on the warehouse before and after it replaces the step's
+    #: tables (``subject_matches`` keeps the time a match was first raised).
+    before_load: Callable[[Any], None] | None = None
+    after_load: Callable[[Any], None] | None = None
 
+
+def _flow_sources(spark: SparkSession, lake: Path | str) -> DataFrame:
+    from pipelines import spark_flows
+
+    return spark_flows.flow_sources(spark)
+
+
+def _flows_frame(spark: SparkSession, lake: Path | str) -> DataFrame:
+    from pipelines import spark_flows
+
+    return spark_flows.flows_frame(spark)
+
+
+def _area_cube(spark: SparkSession, lake: Path | str) -> str:
+    from pipelines import spark_flows
+
+    return spark_flows.area_cube_select(spark)
+
+
+def _cell_cube(spark: SparkSession, lake: Path | str) -> str:
+    from pipelines import spark_flows
+
+    return spark_flows.cell_cube_select(spark)
+
+
+def _all_time(table: str) -> Callable[[SparkSession, Path | str], str]:
+    def select(spark: SparkSession, lake: Path | str) -> str:
+        from pipelines import spark_flows
+
+        return spark_flows.all_time_select(table)
+
+    return select
+
+
+def _coordination_pairs(spark: SparkSession, lake: Path | str) -> DataFrame:
+    from pipelines import spark_flows
+
+    return spark_flows.coordination_pairs_frame(spark)
+
+
+#: The flow step but ``route_shifts`` (made with the corridors, which write its segment rows).
+#: Each table reads the ones before it as written (``flow_area_facts`` reads ``flow_facts``).
+FLOWS = SparkStep(
+    module="pipelines.build_flows",
+    tables=(
+        SparkTable("flow_sources", _flow_sources, "bit"),
+        SparkTable("flow_facts", flow_places.sql_flow_facts(), "record_type, month, trafficking_type"),
+        SparkTable("flow_area_facts", flow_places.sql_flow_area_facts(), "month, trafficking_type"),
+        SparkTable("flow_area_cube", _area_cube, "indicator NULLS FIRST, month, trafficking_type"),
+        SparkTable("flow_res4_cube", _cell_cube, "indicator NULLS FIRST, month, trafficking_type"),
+        SparkTable("flow_facts_all_time", _all_time("flow_facts"), "record_type, trafficking_type"),
+        SparkTable("flow_area_cube_all_time", _all_time("flow_area_cube"), "indicator NULLS FIRST, record_type, trafficking_type"),
+        SparkTable("flow_res4_cube_all_time", _all_time("flow_res4_cube"), "indicator NULLS FIRST, record_type, trafficking_type"),
+        SparkTable("flows", _flows_frame, "level, month, trafficking_type, origin_id, dest_id"),
+        SparkTable("flows_all_time", _all_time("flows"), "level, trafficking_type"),
+        SparkTable("location_totals", build_flows.LOCATION_TOTALS_SELECT, "level, month, trafficking_type, location_id"),
+        SparkTable("coordination_pairs", _coordination_pairs, "level, month, trafficking_type, origin_id, dest_id"),
+    ),
+)
 
 AGGREGATES = SparkStep(
     module="pipelines.build_aggregates",
@@ -178,7 +246,7 @@ FROM ranked WHERE bit < {build_trend_aggregates.MAX_BITS}
 """  # noqa: S608 (fixed text); DuckDB's _BITS_SQL with explode for unnest
 
 
-def _trend_indicator_select(spark: SparkSession, lake: Path) -> str:
+def _trend_indicator_select(spark: SparkSession, lake: Path | str) -> str:
     """``trend_indicator_counts``'s query with the mask of the bits Spark just wrote."""
     rows = spark.sql("SELECT indicator, bit FROM trend_indicator_bits ORDER BY bit").collect()
     bits = [(str(r["indicator"]), int(r["bit"])) for r in rows]
@@ -201,34 +269,43 @@ TRENDS = SparkStep(
 
 
 
-def _corridor_paths(spark: SparkSession, lake: Path) -> DataFrame:
+def _corridor_paths(spark: SparkSession, lake: Path | str) -> DataFrame:
     """``corridor_paths`` (routed on the driver); registers the views ``corridor_segments`` reads."""
     from pipelines import spark_corridors
 
     return spark_corridors.corridor_tables(spark)["corridor_paths"]
 
 
-def _corridor_segments(spark: SparkSession, lake: Path) -> str:
+def _corridor_segments(spark: SparkSession, lake: Path | str) -> str:
     from pipelines.spark_flows import duckdb_to_spark
 
     return duckdb_to_spark(build_corridors.SEGMENTS_SELECT)
 
 
+def _route_shifts(spark: SparkSession, lake: Path | str) -> DataFrame:
+    from pipelines import spark_corridors
+
+    return spark_corridors.route_shifts(spark)
+
+
+#: The corridors, and ``route_shifts`` whole: the flow step writes its edge rows, this
+#: step its segment rows, so on Spark it waits for both.
 CORRIDORS = SparkStep(
     module="pipelines.build_corridors",
     requires=("pipelines.build_flows",),
     tables=(
         SparkTable("corridor_paths", _corridor_paths, "origin_id, dest_id, seq"),
         SparkTable("corridor_segments", _corridor_segments, "segment_id"),
+        SparkTable("route_shifts", _route_shifts, "kind, level, trafficking_type, origin_id, dest_id, segment_id"),
     ),
 )
 
 
-def _hotspot_classes(spark: SparkSession, lake: Path) -> DataFrame:
+def _hotspot_classes(spark: SparkSession, lake: Path | str) -> DataFrame:
     """``hotspot_classes``: the cube on Spark, the statistics on the driver."""
     from pipelines import spark_hotspots
 
-    return spark_hotspots.hotspot_classes(spark, data_as_of=spark_hotspots.lake_data_as_of(lake))
+    return spark_hotspots.hotspot_classes(spark, data_as_of=spark_hotspots.data_as_of_in(lake_manifest_of(spark, lake)))
 
 
 HOTSPOTS = SparkStep(
@@ -237,8 +314,55 @@ HOTSPOTS = SparkStep(
     indexes=("CREATE INDEX IF NOT EXISTS hotspot_classes_res_step ON hotspot_classes (res, step)",),
 )
 
-#: The steps the Spark engine runs, in order.
-SPARK_STEPS: tuple[SparkStep, ...] = (AGGREGATES, TRENDS, CORRIDORS, HOTSPOTS)
+def _subject_matches(spark: SparkSession, lake: Path | str) -> DataFrame:
+    from pipelines import spark_matches
+
+    return spark_matches.subject_matches(spark)
+
+
+def _remember_first_raised(con: Any) -> None:
+    from pipelines import spark_matches
+
+    spark_matches.remember_first_raised(con)
+
+
+def _keep_first_raised(con: Any) -> None:
+    from pipelines import spark_matches
+
+    spark_matches.keep_first_raised(con)
+
+
+MATCHES = SparkStep(
+    module="pipelines.build_matches",
+    tables=(SparkTable("subject_matches", _subject_matches, "source_a, source_b, case_number_a, case_number_b",
+                       stamped=("first_raised_at",)),),
+    before_load=_remember_first_raised,
+    after_load=_keep_first_raised,
+)
+
+
+def _moves(spark: SparkSession, lake: Path | str) -> DataFrame:
+    from pipelines import spark_moves
+
+    return spark_moves.moves(spark)
+
+
+def _circuits(spark: SparkSession, lake: Path | str) -> DataFrame:
+    from pipelines import spark_moves
+
+    return spark_moves.circuits(spark)
+
+
+MOVES = SparkStep(
+    module="pipelines.build_moves",
+    tables=(
+        SparkTable("moves", _moves, "level, month, origin, destination"),
+        SparkTable("circuits", _circuits, "rank"),
+    ),
+)
+
+#: The steps the Spark engine runs, in order (the flows first: the corridors read them).
+SPARK_STEPS: tuple[SparkStep, ...] = (FLOWS, AGGREGATES, TRENDS, CORRIDORS, HOTSPOTS, MATCHES, MOVES)
 #: The same, by the DuckDB step's module name.
 STEPS_BY_MODULE = {step.module: step for step in SPARK_STEPS}
 
@@ -278,31 +402,35 @@ def spark_session(master: str = DEFAULT_MASTER, *, driver_memory: str | None = N
     return session
 
 
-def register_lake(spark: SparkSession, lake: Path) -> None:
-    """Make the lake's tables Spark views named as in the warehouse."""
+def register_lake(spark: SparkSession, lake: Path | str) -> None:
+    """Make the lake's tables (a folder or a URI) Spark views named as in the warehouse."""
     for table in ("records", "record_identifiers", "sources"):
-        frame = spark.read.parquet(str(Path(lake) / table))
+        frame = spark.read.parquet(join(lake, table))
         for column, kind in _PARTITION_TYPES.get(table, {}).items():
             frame = frame.withColumn(column, frame[column].cast(kind))
         frame.createOrReplaceTempView(table)
 
 
 def build_on_spark(
-    lake: Path,
-    out: Path,
+    lake: Path | str,
+    out: Path | str,
     *,
     master: str = DEFAULT_MASTER,
     driver_memory: str | None = None,
     spark: SparkSession | None = None,
 ) -> dict[str, int]:
-    """Run :data:`SPARK_STEPS` over ``lake``; write each table as Parquet under ``out`` (atomically).
+    """Run :data:`SPARK_STEPS` over ``lake``; write each table as Parquet under ``out``.
 
     Parameters
     ----------
     lake
-        A lake written by ``python -m pipelines lake export``.
+        A lake written by ``python -m pipelines lake export``: a folder, or a URI
+        of a file system Spark has a connector for (``s3a://bucket/lake``).
     out
-        The directory to write; an earlier build there is replaced as a whole.
+        Where to write. A folder: written beside it and renamed into place, so an
+        earlier build there is replaced as a whole. A URI (object stores cannot
+        rename): its manifest is deleted first and written last, so a reader finds
+        a complete build or none.
     master
         The Spark master, when no ``spark`` session is given.
     driver_memory
@@ -315,64 +443,201 @@ def build_on_spark(
     -------
     dict
         Rows written per table.
+
+    Raises
+    ------
+    ConfigError
+        A URI whose file system Spark has no connector for (say which to add).
     """
-    lake, out = Path(lake), Path(out)
-    lake_manifest = read_manifest(lake)
     session = spark or spark_session(master, driver_memory=driver_memory)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    shutil.rmtree(work, ignore_errors=True)
-    started = time.perf_counter()
-    counts: dict[str, int] = {}
+    remote = is_uri(str(out))
+    work: Path | str | None = None
     try:
-        register_lake(session, lake)
-        for step in SPARK_STEPS:
-            cached = []
-            for table in step.tables:
-                table_started = time.perf_counter()
-                for view, sql in table.views:
-                    frame = session.sql(sql).persist()
-                    frame.createOrReplaceTempView(view)
-                    cached.append(frame)
-                select = table.select if isinstance(table.select, str) else table.select(session, lake)
-                frame = session.sql(select) if isinstance(select, str) else select
-                frame.write.parquet(str(work / table.name))
-                # Later tables read this one as written (e.g. cell_indicator_sets joins indicator_sets).
-                written = session.read.parquet(str(work / table.name))
-                written.createOrReplaceTempView(table.name)
-                counts[table.name] = written.count()
-                _say(f"      {table.name:<32} {counts[table.name]:>10,} rows  {time.perf_counter() - table_started:>7.2f} s")
-            for frame in cached:
-                frame.unpersist()
-        # The release's pre-noise counts; ``release load`` draws the noise on them.
-        for name, sql in build_release.TRUE_COUNT_SELECTS.items():
-            session.sql(sql).write.parquet(str(work / RELEASE_COUNTS / name))
-        manifest = {
-            "format": "routes-build/1",
-            "engine": "spark",
-            "spark_version": session.version,
-            "master": session.sparkContext.master,
-            "built_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
-            "lake": str(lake),
-            "lake_fingerprint": lake_manifest["fingerprint"],
-            "release_true_counts": sorted(build_release.TRUE_COUNT_SELECTS),
-            "steps": {
-                step.module: {
-                    "state_table": step.state_table,
-                    "tables": {t.name: {"rows": counts[t.name], "order": t.order} for t in step.tables},
-                }
-                for step in SPARK_STEPS
-            },
-        }
-        (work / BUILD_MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        swap_in_folder(work, out, manifest=BUILD_MANIFEST, kind="Routes Spark build")
+        lake_manifest = lake_manifest_of(session, lake)
+        if remote:
+            work = str(out)
+            _delete(session, join(work, BUILD_MANIFEST), option="--out", given=work)
+        else:
+            out = Path(out)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            work = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+            shutil.rmtree(work, ignore_errors=True)
+        counts = _build_into(session, lake, work, lake_manifest)
+        if not remote:
+            assert isinstance(out, Path) and isinstance(work, Path)
+            swap_in_folder(work, out, manifest=BUILD_MANIFEST, kind="Routes Spark build")
     except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
+        if isinstance(work, Path):
+            shutil.rmtree(work, ignore_errors=True)
         raise
     finally:
         if spark is None:
             session.stop()
+    return counts
+
+
+def _build_into(session: SparkSession, lake: Path | str, work: Path | str, lake_manifest: dict[str, Any]) -> dict[str, int]:
+    """Every step's tables, the release's pre-noise counts, then the manifest, under ``work``."""
+    started = time.perf_counter()
+    counts: dict[str, int] = {}
+    register_lake(session, lake)
+    for step in SPARK_STEPS:
+        counts.update(run_step(session, step, lake=lake, out=work))
+    # The release's pre-noise counts; ``release load`` draws the noise on them.
+    for name, sql in build_release.TRUE_COUNT_SELECTS.items():
+        session.sql(sql).write.mode("overwrite").parquet(join(work, RELEASE_COUNTS, name))
+    manifest = {
+        "format": "routes-build/1",
+        "engine": "spark",
+        "spark_version": session.version,
+        "master": session.sparkContext.master,
+        "built_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "lake": str(lake),
+        "lake_fingerprint": lake_manifest["fingerprint"],
+        "release_true_counts": sorted(build_release.TRUE_COUNT_SELECTS),
+        "steps": {
+            step.module: {
+                "state_table": step.state_table,
+                "tables": {t.name: {"rows": counts[t.name], "order": t.order} for t in step.tables},
+            }
+            for step in SPARK_STEPS
+        },
+    }
+    text = json.dumps(manifest, indent=2) + "\n"
+    if isinstance(work, Path):
+        (work / BUILD_MANIFEST).write_text(text)
+    else:
+        _write_text(session, join(work, BUILD_MANIFEST), text, given=work)
     _say(f"spark build finished in {time.perf_counter() - started:.2f} s")
+    return counts
+
+
+# ------------------------------------------------------------------ folders and URIs
+
+_URI = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def is_uri(value: str) -> bool:
+    """``value`` names a location by scheme (``s3a://bucket/lake``), not a folder.
+
+    >>> is_uri("s3a://bucket/lake"), is_uri("/data/lake"), is_uri("lake")
+    (True, False, False)
+    """
+    return bool(_URI.match(value))
+
+
+def join(base: Path | str, *names: str) -> str:
+    """``base/name/…`` as the string Spark reads: a URI keeps its ``//`` (``Path`` would fold it).
+
+    >>> join("s3a://bucket/lake/", "records")
+    's3a://bucket/lake/records'
+    """
+    if isinstance(base, Path) or not is_uri(base):
+        return str(Path(base).joinpath(*names))
+    return "/".join([base.rstrip("/"), *names])
+
+
+def _hadoop_path(spark: SparkSession, uri: str, *, option: str, given: str) -> tuple[Any, Any]:
+    """The Hadoop ``FileSystem`` and ``Path`` of ``uri`` (a file under ``option``'s value ``given``);
+    a ConfigError naming the connector when Spark has none."""
+    jvm: Any = spark.sparkContext._jvm
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    try:
+        return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), path  # type: ignore[attr-defined]
+    except Exception as exc:
+        raise missing_filesystem(exc, given, option=option) or exc from exc
+
+
+def missing_filesystem(exc: BaseException, uri: str, *, option: str) -> ConfigError | None:
+    """A clear ConfigError when ``exc`` says Spark has no file system for ``uri``'s scheme; else None.
+
+    Hadoop says it two ways: "No FileSystem for scheme" (a scheme it does not know),
+    or a ``ClassNotFoundException`` of the file system class it maps the scheme to
+    (``s3a`` maps to ``S3AFileSystem``, which ``hadoop-aws`` provides).
+    """
+    text = str(exc)
+    if "No FileSystem for scheme" not in text and not re.search(r"ClassNotFoundException: Class \S+FileSystem not found", text):
+        return None
+    match = _URI.match(uri)
+    scheme = match[1] if match else "?"
+    hint = (
+        "for S3 use s3a:// with the hadoop-aws package of Spark's Hadoop version "
+        "(--conf spark.jars.packages=org.apache.hadoop:hadoop-aws:<version>) and credentials"
+        if scheme.lower() in ("s3", "s3a", "s3n")
+        else f"add the Hadoop connector for {scheme}:// to Spark's jars (spark.jars.packages)"
+    )
+    return ConfigError(
+        f"{option} {uri!r}: Spark has no file system for {scheme}://; {hint}, "
+        "or copy the lake to a local or shared folder and give its path (docs/SCALE.md)"
+    )
+
+
+def _read_text(spark: SparkSession, uri: str, *, option: str, given: str) -> str | None:
+    """The text of the file at ``uri`` (through Spark's Hadoop file system), or None when there is none."""
+    fs, path = _hadoop_path(spark, uri, option=option, given=given)
+    if not fs.exists(path):
+        return None
+    jvm: Any = spark.sparkContext._jvm
+    stream = fs.open(path)
+    try:
+        return str(jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))
+    finally:
+        stream.close()
+
+
+def _write_text(spark: SparkSession, uri: str, text: str, *, given: str) -> None:
+    fs, path = _hadoop_path(spark, uri, option="--out", given=given)
+    stream = fs.create(path, True)
+    try:
+        stream.write(bytearray(text.encode()))
+    finally:
+        stream.close()
+
+
+def _delete(spark: SparkSession, uri: str, *, option: str, given: str) -> None:
+    fs, path = _hadoop_path(spark, uri, option=option, given=given)
+    fs.delete(path, False)
+
+
+def lake_manifest_of(spark: SparkSession, lake: Path | str) -> dict[str, Any]:
+    """The lake's manifest, from a folder (:func:`pipelines.lake.read_manifest`) or a URI (through Spark)."""
+    if not is_uri(str(lake)):
+        return read_manifest(Path(lake))
+    text = _read_text(spark, join(lake, LAKE_MANIFEST), option="--lake", given=str(lake))
+    if text is None:
+        raise RoutesError(
+            f"{str(lake)!r} is not a Routes lake (no {LAKE_MANIFEST}); "
+            "write one with `python -m pipelines lake export --out DIR` and copy it there"
+        )
+    manifest: dict[str, Any] = json.loads(text)
+    return manifest
+
+
+def run_step(spark: SparkSession, step: SparkStep, *, lake: Path | str, out: Path | str) -> dict[str, int]:
+    """Write ``step``'s tables as Parquet under ``out``, in order; rows per table.
+
+    Each table, once written, is read back and registered as a view of its name:
+    the later tables (and steps) read it as written, as DuckDB's steps read their
+    tables (``cell_indicator_sets`` joins ``indicator_sets``, the corridors read ``flows``).
+    Needs the lake registered (:func:`register_lake`) and the steps before ``step`` run.
+    """
+    counts: dict[str, int] = {}
+    cached = []
+    for table in step.tables:
+        table_started = time.perf_counter()
+        for view, sql in table.views:
+            frame = spark.sql(sql).persist()
+            frame.createOrReplaceTempView(view)
+            cached.append(frame)
+        select = table.select if isinstance(table.select, str) else table.select(spark, lake)
+        frame = spark.sql(select) if isinstance(select, str) else select
+        frame.write.mode("overwrite").parquet(join(out, table.name))
+        written = spark.read.parquet(join(out, table.name))
+        written.createOrReplaceTempView(table.name)
+        counts[table.name] = written.count()
+        _say(f"      {table.name:<32} {counts[table.name]:>10,} rows  {time.perf_counter() - table_started:>7.2f} s")
+    for frame in cached:
+        frame.unpersist()
     return counts
 
 
@@ -404,19 +669,15 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def local_folder(value: str, *, option: str) -> Path:
-    """``value`` as an absolute local path; a ConfigError when it is a URI (``s3://…``).
+def location(value: str, *, option: str) -> Path | str:
+    """``value`` as Spark will read or write it: an absolute local path, or a URI as given.
 
-    The engine reads the lake's manifest, writes the build beside ``--out`` and
-    renames it into place with the local file system, which object stores do not
-    offer; ``Path`` would also fold ``s3://b/lake`` into ``s3:/b/lake``.
+    A URI passes through (``s3a://bucket/lake``, ``hdfs://…``): Spark reads and writes
+    it with the Hadoop connector for its scheme, and the first access says clearly
+    when Spark has none (:func:`missing_filesystem`). ``Path`` is never applied to a
+    URI: it would fold ``s3a://b/lake`` into ``s3a:/b/lake``.
     """
-    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", value):
-        raise ConfigError(
-            f"{option} {value!r} is a URI; the Spark engine reads and writes local or mounted folders only: "
-            "copy the lake to a local or shared disk (or mount the bucket) and give its path (docs/SCALE.md)"
-        )
-    return Path(value).expanduser().resolve()
+    return value if is_uri(value) else Path(value).expanduser().resolve()
 
 
 def run_spark_build(args: argparse.Namespace) -> int:
@@ -426,12 +687,14 @@ def run_spark_build(args: argparse.Namespace) -> int:
             "--engine spark needs --lake DIR (from `python -m pipelines lake export --out DIR`) "
             "and --out DIR2 (where the tables go)"
         )
-    lake, out = local_folder(args.lake, option="--lake"), local_folder(args.out, option="--out")
+    lake, out = location(args.lake, option="--lake"), location(args.out, option="--out")
     memory = (
         settings.check_spark_memory(args.driver_memory, name="--driver-memory")
         if args.driver_memory
         else settings.spark_driver_memory()
     )
     build_on_spark(lake, out, master=args.master, driver_memory=memory)
-    _say(f"tables written to {out}; load them with `python -m pipelines release load {args.out}`")
+    where = args.out if is_uri(str(out)) else str(out)
+    after = " (copy it to a local folder first: release load reads folders)" if is_uri(str(out)) else ""
+    _say(f"tables written to {where}; load them with `python -m pipelines release load DIR`{after}")
     return 0

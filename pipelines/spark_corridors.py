@@ -18,8 +18,14 @@ edge points are distinct ~1 km point pairs per county-level edge; the routes, at
 most a few thousand county pairs, one Dijkstra per origin node). Not a pandas UDF:
 each executor would have to build the graph (seconds) to route a handful of pairs.
 
-Not here: the ``kind='segment'`` rows of ``route_shifts``, which the corridor step
-adds to the flow step's ``route_shifts`` (neither runs on Spark yet).
+``route_shifts`` (:func:`route_shifts`): the flow step writes its edge rows and the
+corridor step its segment rows; on Spark both are made here, after the corridors.
+The counts per window are the steps' own queries
+(:data:`~pipelines.build_flows.EDGE_SHIFT_COUNTS_SQL`,
+:data:`~pipelines.build_corridors.SEGMENT_SHIFT_COUNTS_SQL`, the windows from
+:data:`~pipelines.build_flows.WINDOWS_SQL`); the exact binomial tests and the
+Benjamini-Hochberg adjustment run on the driver through
+:func:`~pipelines.build_flows.shifts_frame`, over one row per edge or segment.
 
 Held equal to the DuckDB step's tables, row for row, by ``tests/test_spark_corridors.py``.
 """
@@ -32,9 +38,9 @@ import networkx as nx
 import pandas as pd
 
 from geo import highways
-from geo.flow_places import sql_level_edges
 from pipelines.build_corridors import (
     PATH_COLUMNS,
+    SEGMENT_SHIFT_COUNTS_SQL,
     SEGMENTS_SELECT,
     corridor_graph,
     edge_nodes_of,
@@ -42,7 +48,15 @@ from pipelines.build_corridors import (
     place_edge_points,
     route_edge_nodes,
 )
-from pipelines.spark_flows import duckdb_to_spark, register_flow_records
+from pipelines.build_flows import (
+    EDGE_SHIFT_COUNTS_SQL,
+    SHIFT_COLUMNS,
+    WINDOWS_SQL,
+    shift_parameters,
+    shift_windows_of,
+    shifts_frame,
+)
+from pipelines.spark_flows import duckdb_to_spark, frame_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
@@ -73,18 +87,40 @@ def corridor_paths(spark: SparkSession, graph: nx.Graph) -> pd.DataFrame:
 def corridor_tables(spark: SparkSession, *, graph: nx.Graph | None = None) -> dict[str, DataFrame]:
     """Spark frames of ``corridor_paths`` and ``corridor_segments`` over the registered lake.
 
-    Registers the views ``flow_entry_candidates``, ``flow_sources``, ``_flow_records``
-    (:func:`~pipelines.spark_flows.register_flow_records`), ``flows`` (the county-level
-    edges only: all the segments read), ``corridor_paths`` and ``_segments``.
+    Needs the flow step's views (``flow_entry_candidates`` and ``flows``: the Spark
+    build's flow step, :data:`pipelines.spark_build.FLOWS`, registers them). Registers
+    ``corridor_paths`` and ``_segments``.
     """
     graph = corridor_graph() if graph is None else graph
-    register_flow_records(spark)
     paths = spark.createDataFrame(_rows(corridor_paths(spark, graph), PATH_COLUMNS), schema=PATHS_SCHEMA)
     paths.createOrReplaceTempView("corridor_paths")
     segments = highways.segments_frame(graph)
     spark.createDataFrame(_rows(segments, list(segments.columns)), schema=SEGMENTS_SCHEMA).createOrReplaceTempView("_segments")
-    spark.sql(duckdb_to_spark(sql_level_edges("county"))).createOrReplaceTempView("flows")
     return {"corridor_paths": paths, "corridor_segments": spark.sql(duckdb_to_spark(SEGMENTS_SELECT))}
+
+
+#: ``route_shifts``'s types (``build_flows.empty_shifts_sql``).
+SHIFTS_SCHEMA = (
+    "kind STRING, level STRING, trafficking_type STRING, origin_id STRING, origin_name STRING, "
+    "dest_id STRING, dest_name STRING, segment_id INT, route STRING, recent_start DATE, recent_end DATE, "
+    "baseline_start DATE, baseline_end DATE, recent_days INT, baseline_days INT, recent BIGINT, "
+    "baseline BIGINT, recent_per_month DOUBLE, baseline_per_month DOUBLE, rate_ratio DOUBLE, "
+    "p_value DOUBLE, q_value DOUBLE, shift STRING"
+)
+
+
+def route_shifts(spark: SparkSession) -> DataFrame:
+    """``route_shifts``, edge and segment rows, from the registered ``records``, ``flows`` and ``corridor_segments``."""
+    first = spark.sql(WINDOWS_SQL).collect()[0]
+    windows = shift_windows_of(tuple(first))
+    rows: list[tuple[Any, ...]] = []
+    for counts_sql in (EDGE_SHIFT_COUNTS_SQL, SEGMENT_SHIFT_COUNTS_SQL) if windows else ():
+        assert windows is not None
+        query = spark.sql(counts_sql, args=shift_parameters(windows))
+        counts = pd.DataFrame([r.asDict() for r in query.collect()], columns=query.columns)
+        if len(counts):
+            rows += frame_rows(shifts_frame(counts, windows), SHIFT_COLUMNS)
+    return spark.createDataFrame(rows, schema=SHIFTS_SCHEMA)
 
 
 def _rows(frame: pd.DataFrame, columns: list[str]) -> list[tuple[Any, ...]]:

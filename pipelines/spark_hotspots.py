@@ -67,7 +67,12 @@ SCHEMA = re.sub(r"\bVARCHAR\b", "STRING", build_hotspots._DDL.split("(", 1)[1].r
 
 def lake_data_as_of(lake: Path) -> date | None:
     """The ``data_as_of`` the lake's warehouse held when it was exported (None if unset or an older lake)."""
-    value = read_manifest(lake).get("data_as_of")
+    return data_as_of_in(read_manifest(lake))
+
+
+def data_as_of_in(manifest: dict[str, Any]) -> date | None:
+    """The ``data_as_of`` of a lake's manifest (None if unset or an older lake)."""
+    value = manifest.get("data_as_of")
     try:
         return date.fromisoformat(str(value)[:10]) if value else None
     except ValueError:

@@ -92,6 +92,49 @@ def spark() -> Iterator[Any]:
     session.stop()
 
 
+def _spark_steps_build(tmp: Path, spark: Any, *, steps: tuple[str, ...], identifiers: bool) -> dict[str, Path]:
+    """A small warehouse (with planted identifiers if asked), its lake, DuckDB's ``steps`` on a copy
+    (``duck``) and the same Spark steps' tables as Parquet (``out``)."""
+    from pipelines import build, lake, spark_build
+    from tests.support.identifier_fixture import add_identifiers
+    from tests.support.warehouse_fixture import make_small_warehouse
+
+    live = tmp / "routes.duckdb"
+    make_small_warehouse(live, n=1500)
+    if identifiers:
+        add_identifiers(live)
+    else:  # a surge into the busiest county in the last month, so route_shifts finds shifts
+        from routes import warehouse
+
+        with warehouse.write_snapshot(path=live) as con:
+            con.execute("""
+                UPDATE records SET occurred_at = TIMESTAMP '2025-12-15 12:00:00', month = DATE '2025-12-01'
+                WHERE dest_county_fips = (SELECT dest_county_fips FROM records GROUP BY ALL ORDER BY count(*) DESC, 1 LIMIT 1)
+                  AND hash(record_id) % 3 = 0""")
+    lake.export_lake(tmp / "lake", warehouse_path=live)
+    duck = tmp / "duckdb.duckdb"
+    shutil.copyfile(live, duck)
+    build.build_warehouse(warehouse_path=duck, steps=steps)
+    spark_build.register_lake(spark, tmp / "lake")
+    for module in steps:
+        spark_build.run_step(spark, spark_build.STEPS_BY_MODULE[module], lake=tmp / "lake", out=tmp / "out")
+    return {"live": live, "duck": duck, "out": tmp / "out"}
+
+
+@pytest.fixture(scope="session")
+def spark_flow_build(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> dict[str, Path]:
+    """The flow and corridor steps on both engines (1,500 records): test_spark_flows, test_spark_corridors."""
+    return _spark_steps_build(tmp_path_factory.mktemp("spark_flows"), spark,
+                              steps=("pipelines.build_flows", "pipelines.build_corridors"), identifiers=False)
+
+
+@pytest.fixture(scope="session")
+def spark_identifier_build(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> dict[str, Path]:
+    """Matches and moves on both engines (1,500 records, planted identifiers): test_spark_matches, test_spark_moves."""
+    return _spark_steps_build(tmp_path_factory.mktemp("spark_identifiers"), spark,
+                              steps=("pipelines.build_matches", "pipelines.build_moves"), identifiers=True)
+
+
 # ------------------------------------------------------------- the 60 k demo (test_moves, test_moves_release, test_release_utility)
 
 DEMO_RECORDS = 60_000

@@ -2,40 +2,37 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
-from pipelines import build, lake, spark_build, spark_corridors
 from tests.support.frames import assert_parquet_equals_table
-from tests.support.warehouse_fixture import make_small_warehouse
 
-TABLES = ("corridor_paths", "corridor_segments")
+#: The corridor step's tables, and ``route_shifts`` (edge rows from the flow step, segment rows from this one).
+TABLES = ("corridor_paths", "corridor_segments", "route_shifts")
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> dict[str, Path]:  # noqa: F811
-    """A small warehouse with DuckDB's flow and corridor steps run, and Spark's corridor tables of its lake as Parquet."""
-    tmp = tmp_path_factory.mktemp("spark_corridors")
-    live = tmp / "routes.duckdb"
-    make_small_warehouse(live, n=1500)
-    lake.export_lake(tmp / "lake", warehouse_path=live)
-    duck = tmp / "duckdb.duckdb"
-    shutil.copyfile(live, duck)
-    build.build_warehouse(warehouse_path=duck, steps=("pipelines.build_flows", "pipelines.build_corridors"))
-    spark_build.register_lake(spark, tmp / "lake")
-    for name, frame in spark_corridors.corridor_tables(spark).items():
-        frame.write.parquet(str(tmp / "out" / name))
-    return {"duck": duck, "out": tmp / "out"}
+def built(spark_flow_build: dict[str, Path]) -> dict[str, Path]:
+    """The flow and corridor steps on both engines (``conftest.spark_flow_build``)."""
+    return spark_flow_build
 
 
 @pytest.mark.spark
 @pytest.mark.parametrize("table", TABLES)
 def test_spark_corridor_table_equals_duckdb_table(built: dict[str, Path], table: str) -> None:
     assert_parquet_equals_table(built["duck"], table, built["out"] / table)
+
+
+@pytest.mark.spark
+def test_the_compared_route_shifts_hold_edges_and_segments_that_shifted(built: dict[str, Path]) -> None:
+    """The comparison covers both kinds of row and tests that found a shift (not only 'steady')."""
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{built['duck']}' AS d (READ_ONLY)")
+    kinds = dict(con.execute("SELECT kind, count(*) FILTER (WHERE shift <> 'steady') FROM d.route_shifts GROUP BY kind").fetchall())
+    assert set(kinds) == {"edge", "segment"} and min(kinds.values()) > 0, kinds
 
 
 @pytest.mark.spark
