@@ -163,19 +163,19 @@ SHIFT_LEVELS = ("county", "region", "task_force")
 _DAYS_PER_MONTH = 365.25 / 12
 
 
-def share_of(count: str, total: str) -> str:
+def share_of(count: SQL, total: SQL) -> SQL:
     """``count / total`` to 4 decimals, half up, by the IEEE operations both engines share.
 
     Not ``round()``, whose halves DuckDB and Spark settle differently (see
     ``pipelines.build_corridors._rounded``); for a positive share this is what
     DuckDB's ``round(x, 4)`` gives.
     """
-    return f"floor({count} / {total} * 10000 + 0.5) / 10000"
+    return compose("floor({count} / {total} * 10000 + 0.5) / 10000", count=count, total=total)
 
 
 #: ``flows``: the edges of every level (``_flow_edges``) with the names and coordinates
 #: of their ends (``_flow_places``) and the indicator shares. Both engines run this text.
-FLOWS_SELECT = f"""
+FLOWS_SELECT = compose("""
     SELECT e.level, e.month, e.trafficking_type,
         e.origin_id, e.origin_kind, po.name AS origin_name, po.lat AS origin_lat, po.lng AS origin_lng,
         e.origin_cell, e.origin_county_fips, e.origin_region, e.origin_task_force,
@@ -184,12 +184,14 @@ FLOWS_SELECT = f"""
         e.dest_cell, e.dest_county_fips, e.dest_region, e.dest_task_force,
         e.records, e.victims, e.minors, e.tips, e.incidents, e.recoveries, e.services,
         e.confirmed, e.sources, e.source_ids, e.source_bits,
-        {", ".join(f"e.n_{n}" for n in FLOW_INDICATORS)},
-        {", ".join(f"{share_of(f'e.n_{n}', 'e.records')} AS share_{n}" for n in FLOW_INDICATORS)}
+        {counts},
+        {shares}
     FROM _flow_edges AS e
     LEFT JOIN _flow_places AS po ON po.id = e.origin_id AND po.kind = e.origin_kind
     LEFT JOIN _flow_places AS pd ON pd.id = e.dest_id AND pd.kind = e.dest_kind
-"""  # noqa: S608 (trusted identifiers only)
+""", counts=join((compose("e.{n}", n=ident(f"n_{n}")) for n in FLOW_INDICATORS), ", "),
+    shares=join((compose("{share} AS {name}", share=share_of(compose("e.{n}", n=ident(f"n_{n}")), SQL("e.records")),
+                         name=ident(f"share_{n}")) for n in FLOW_INDICATORS), ", "))
 
 
 def flow_place_ids(outside: list[str], cells: list[str]) -> pd.DataFrame:
@@ -245,7 +247,7 @@ def _build_flows(con: duckdb.DuckDBPyConnection) -> int:
 
 
 #: ``location_totals`` from ``flows``; both engines run this text.
-LOCATION_TOTALS_SELECT = """
+LOCATION_TOTALS_SELECT = SQL("""
         WITH ends AS (
             SELECT level, month, trafficking_type, origin_id AS location_id, origin_kind AS location_kind,
                 origin_name AS name, origin_lat AS lat, origin_lng AS lng,
@@ -269,12 +271,12 @@ LOCATION_TOTALS_SELECT = """
             sum(internal)::BIGINT AS internal
         FROM ends
         GROUP BY ALL
-"""
+""")
 
 
 def _build_location_totals(con: duckdb.DuckDBPyConnection) -> int:
     con.execute("DROP TABLE IF EXISTS location_totals")
-    con.execute(f"CREATE TABLE location_totals AS {LOCATION_TOTALS_SELECT}")  # noqa: S608 (fixed text)
+    con.execute(compose("CREATE TABLE location_totals AS {select}", select=LOCATION_TOTALS_SELECT))
     return _rows(con, "location_totals")
 
 
