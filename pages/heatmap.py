@@ -177,9 +177,10 @@ with legend_column:
         if "rolled_up" in counts.columns and counts["rolled_up"].fillna(False).astype(bool).any():
             st.caption("Outlined hexagons: small cells rolled up into a larger one, its count in the outline's colour.")
     visible = shown[~shown["suppressed"].astype(bool)]
+    in_no_cell = int(counts["level"].eq("county").sum())
     st.caption(
         f"{len(visible):,} cells shown · {int(shown['suppressed'].sum()):,} cells read “{hidden}” · "
-        f"{int(counts['level'].eq('county').sum()):,} counties with records not in a cell"
+        f"{in_no_cell:,} {'county' if in_no_cell == 1 else 'counties'} with records not in a cell"
     )
     if visible.empty and counts["level"].eq("county").any():
         st.caption(cells.no_cells_reason(viewer, res, filters=filters))
