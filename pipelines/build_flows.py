@@ -199,15 +199,18 @@ def flow_place_ids(outside: list[str], cells: list[str]) -> pd.DataFrame:
     return pd.concat([area_places(), outside_places(outside), cell_places(cells)], ignore_index=True)
 
 
+#: The out-of-state origins and the cells among ``_flow_edges``' ends (both engines run these).
+OUTSIDE_ENDS_SQL = "SELECT DISTINCT origin_id FROM _flow_edges WHERE origin_kind IN ('state', 'country')"
+CELL_ENDS_SQL = (
+    "SELECT DISTINCT origin_id FROM _flow_edges WHERE origin_kind = 'cell' "
+    "UNION SELECT DISTINCT dest_id FROM _flow_edges WHERE dest_kind = 'cell'"
+)
+
+
 def _register_places(con: duckdb.DuckDBPyConnection) -> None:
     """Register ``_flow_places`` (kind, id, name, lat, lng) for every end in ``_flow_edges``."""
-    outside = [r[0] for r in con.execute(
-        "SELECT DISTINCT origin_id FROM _flow_edges WHERE origin_kind IN ('state', 'country')"
-    ).fetchall()]
-    cells = [r[0] for r in con.execute(
-        "SELECT DISTINCT origin_id FROM _flow_edges WHERE origin_kind = 'cell' "
-        "UNION SELECT DISTINCT dest_id FROM _flow_edges WHERE dest_kind = 'cell'"
-    ).fetchall()]
+    outside = [r[0] for r in con.execute(OUTSIDE_ENDS_SQL).fetchall()]
+    cells = [r[0] for r in con.execute(CELL_ENDS_SQL).fetchall()]
     con.register("_flow_places", flow_place_ids(outside, cells))
 
 

@@ -37,7 +37,13 @@ import pandas as pd
 
 from geo import highways
 from geo.flow_places import area_places, sql_flow_records
-from pipelines.build_flows import FLOWS_SELECT, coordination_pairs_select, flow_place_ids
+from pipelines.build_flows import (
+    CELL_ENDS_SQL,
+    FLOWS_SELECT,
+    OUTSIDE_ENDS_SQL,
+    coordination_pairs_select,
+    flow_place_ids,
+)
 from routes.contract.flow_tables import (
     FLOW_LEVELS,
     SOURCES_TABLE,
@@ -137,13 +143,8 @@ def flows_frame(spark: SparkSession, lake: Path | None = None) -> DataFrame:
     bits = source_bit_count(spark)
     union = "\nUNION ALL\n".join(duckdb_to_spark(sql_level_edges(level, bits=bits)) for level in FLOW_LEVELS)
     spark.sql(union).persist().createOrReplaceTempView("_flow_edges")
-    outside = [r[0] for r in spark.sql(
-        "SELECT DISTINCT origin_id FROM _flow_edges WHERE origin_kind IN ('state', 'country')"
-    ).collect()]
-    cells = [r[0] for r in spark.sql(
-        "SELECT DISTINCT origin_id FROM _flow_edges WHERE origin_kind = 'cell' "
-        "UNION SELECT DISTINCT dest_id FROM _flow_edges WHERE dest_kind = 'cell'"
-    ).collect()]
+    outside = [r[0] for r in spark.sql(OUTSIDE_ENDS_SQL).collect()]
+    cells = [r[0] for r in spark.sql(CELL_ENDS_SQL).collect()]
     places = flow_place_ids(outside, cells)
     spark.createDataFrame(frame_rows(places, ["kind", "id", "name", "lat", "lng"]), schema=PLACES_SCHEMA) \
         .createOrReplaceTempView("_flow_places")
