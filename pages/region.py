@@ -58,13 +58,14 @@ with side_column:
     tables.show_table(sm.rates_table(profile.county_rates, hidden=hidden), viewer=viewer, name="County rates", hide_index=True, width="stretch", height=180)
 
 st.markdown("#### Flows in and out")
-flows_in_column, flows_out_column = st.columns(2)
-with flows_in_column:
-    st.caption("Into this place, from elsewhere (point source → here), by county")
-    tables.show_table(sm.flows_table(release.drop_unreleased(viewer, profile.flows_in), side="origin", hidden=hidden), viewer=viewer, name="Flows in", hide_index=True, width="stretch", height=220)
-with flows_out_column:
-    st.caption("Out of this place, to elsewhere (here → destination), by county")
-    tables.show_table(sm.flows_table(release.drop_unreleased(viewer, profile.flows_out), side="dest", hidden=hidden), viewer=viewer, name="Flows out", hide_index=True, width="stretch", height=220)
+if profile.flows_in is not None and profile.flows_out is not None:  # None: these filters refuse flows (noted below)
+    flows_in_column, flows_out_column = st.columns(2)
+    with flows_in_column:
+        st.caption("Into this place, from elsewhere (point source → here), by county")
+        tables.show_table(sm.flows_table(release.drop_unreleased(viewer, profile.flows_in), side="origin", hidden=hidden), viewer=viewer, name="Flows in", hide_index=True, width="stretch", height=220)
+    with flows_out_column:
+        st.caption("Out of this place, to elsewhere (here → destination), by county")
+        tables.show_table(sm.flows_table(release.drop_unreleased(viewer, profile.flows_out), side="dest", hidden=hidden), viewer=viewer, name="Flows out", hide_index=True, width="stretch", height=220)
 for note in profile.notes:
     st.caption(note)
 if flows_note:

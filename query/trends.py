@@ -32,6 +32,7 @@ from query import flows, release, scope
 from query.aggregates import CountSource, count_source
 from query.filters import Filters
 from query.policy import Capability
+from query.release import ReleaseFilterError
 from query.suppression import guard_filters, suppress_small_counts
 from query.viewer import Viewer
 from routes import warehouse
@@ -615,10 +616,19 @@ def region_profile(
 
 def _flows_of(
     viewer: Viewer, filters: Filters, members: tuple[str, ...], notes: list[str]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Flows into and out of ``members`` through ``query.flows``."""
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """Flows into and out of ``members`` through ``query.flows``; ``None`` when the filters refuse flows.
+
+    A filter the release answers for counts but not for flows (a source kind, an
+    indicator) refuses only the flows: the rest of the page still stands, and
+    ``notes`` says why the flows are missing.
+    """
     # statewide county edges (protected as one table), then the ones crossing the place's edge
-    edges = flows.flow_edges(viewer, filters, level="county")
+    try:
+        edges = flows.flow_edges(viewer, filters, level="county")
+    except ReleaseFilterError as refused:
+        notes.append(f"Flows in and out are not shown: {refused}")
+        return None, None
     at_county = edges[edges["level"].eq("county")] if "level" in edges.columns else edges
     inside = set(members)
     origin = at_county["origin_id"].isin(inside)
