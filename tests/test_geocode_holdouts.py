@@ -159,6 +159,13 @@ without sight of it; no answer changed): 136/147 right (92.5 %), 4/196 wrong (2.
 found about two thirds of the pages the searches returned already in sets 1-7: the
 stored pages on this subject are close to used up, so a ninth set needs narrower
 queries or another corpus.
+
+Set 9 (``geocode_fresh_holdout_9.csv``; 290 phrases, 73 pages, built 2026-12-05 by a
+developer who never ran the geocoder or read its rules, with narrower searches: single
+counties and towns, agencies, venues, corridors and out-of-state origins). Not yet
+evaluated: it is wired for its format and labels only (its size, its kinds, a source for
+every row, apart from sets 1-8) and left out of the scored tests until its first
+evaluation gives it a floor, which is its honest figure.
 """
 
 from __future__ import annotations
@@ -184,9 +191,11 @@ class Holdout:
     earlier: tuple[str, ...]  # files whose pages and phrases it must not share
     min_rows: int
     min_pages: int
-    floor: tuple[int, int, int, int, int, int]  # places, californian, outside; right >=, wrong <=, outside_ok >=
+    floor: tuple[int, int, int, int, int, int] | None  # places, californian, outside; right >=, wrong <=,
+    # outside_ok >=; None for a set not yet evaluated (checked for its format only, not scored)
     misses: dict[str, str]  # target -> why it is missed (an xfail reason), for targets not met
     pages_apart: bool = True  # no page of an earlier set cited (set 1 shares pages with the tuning set)
+    min_kinds: tuple[int, int, int] = (0, 0, 0)  # ca_place, ca_no_place, outside rows at least
 
 
 HOLDOUTS = {
@@ -317,7 +326,17 @@ HOLDOUTS = {
                 "in Maui' as Thailand (the workers' country)"),
         },
     ),
+    "set 9": Holdout(
+        file="geocode_fresh_holdout_9.csv",
+        earlier=("geocode_real_text.csv", "geocode_fresh_holdout.csv", "geocode_fresh_holdout_2.csv",
+                 "geocode_fresh_holdout_3.csv", "geocode_fresh_holdout_4.csv", "geocode_fresh_holdout_5.csv",
+                 "geocode_fresh_holdout_6.csv", "geocode_fresh_holdout_7.csv", "geocode_fresh_holdout_8.csv"),
+        min_rows=250, min_pages=70, floor=None, misses={}, min_kinds=(150, 40, 40),
+    ),
 }
+
+#: The sets with a first evaluation (a floor): the scored tests run on these only.
+EVALUATED = [name for name, holdout in HOLDOUTS.items() if holdout.floor is not None]
 
 
 def _read(file: str) -> pd.DataFrame:
@@ -351,34 +370,39 @@ def test_the_set_is_big_cited_and_apart_from_earlier_sets(name: str) -> None:
     labels = fresh.loc[fresh["expected_county_fips"] != "", "expected_county_fips"]
     assert labels.str.fullmatch(r"06\d{3}").all()
     assert (fresh.loc[fresh["kind"] == "ca_place", "expected_county_fips"] != "").all()
+    kinds = fresh["kind"].value_counts()
+    for kind, least in zip(("ca_place", "ca_no_place", "outside"), holdout.min_kinds, strict=True):
+        assert kinds[kind] >= least, (kind, kinds[kind])
     earlier = pd.concat([_read(f) for f in holdout.earlier], ignore_index=True)
     assert not set(fresh["phrase"].str.lower()) & set(earlier["phrase"].str.lower())
     if holdout.pages_apart:
         assert not set(fresh["source_url"]) & set(earlier["source_url"])
 
 
-@pytest.mark.parametrize("name", [_target(n, "right county") for n in HOLDOUTS])
+@pytest.mark.parametrize("name", [_target(n, "right county") for n in EVALUATED])
 def test_right_county_target(name: str) -> None:
     scores = _scores(name)
     assert scores.right_share >= RIGHT_COUNTY_MIN, scores
 
 
-@pytest.mark.parametrize("name", [_target(n, "wrong county") for n in HOLDOUTS])
+@pytest.mark.parametrize("name", [_target(n, "wrong county") for n in EVALUATED])
 def test_wrong_county_target(name: str) -> None:
     scores = _scores(name)
     assert scores.wrong_share <= WRONG_COUNTY_MAX, scores
 
 
-@pytest.mark.parametrize("name", [_target(n, "outside") for n in HOLDOUTS])
+@pytest.mark.parametrize("name", [_target(n, "outside") for n in EVALUATED])
 def test_outside_target(name: str) -> None:
     scores = _scores(name)
     assert scores.outside_ok == scores.outside, scores
 
 
-@pytest.mark.parametrize("name", HOLDOUTS)
+@pytest.mark.parametrize("name", EVALUATED)
 def test_no_set_slips_below_its_evaluation(name: str) -> None:
     """A floor at each set's latest evaluation (not a target: where a target is missed it is above)."""
-    places, californian, outside, right, wrong, outside_ok = HOLDOUTS[name].floor
+    floor = HOLDOUTS[name].floor
+    assert floor is not None, name
+    places, californian, outside, right, wrong, outside_ok = floor
     scores = _scores(name)
     assert (scores.places, scores.californian, scores.outside) == (places, californian, outside)
     assert scores.right >= right, scores
