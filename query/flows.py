@@ -547,17 +547,35 @@ def _released_edges_sql(con: duckdb.DuckDBPyConnection, filters: Filters, level:
     """Released edges at ``level`` (no geography applied) as a relation with the columns ``_edges_sql`` gives.
 
     ``victims`` and ``minors`` are NULL (the release measures flow records),
-    ``source_bits`` empty: who supports an edge is not released.
+    ``source_bits`` empty: who supports an edge is not released. Read once per
+    read-only snapshot, level and filters (as :func:`_remembered` does for the
+    exact path), so a page's totals, corridors and coordination pairs share it.
     """
-    frame = release.edges(con, replace(filters, regions=(), counties=(), task_forces=()), level)
-    frame["origin_kind"] = _released_origin_kind(frame, level)
-    frame["dest_kind"] = level
-    frame["victims"] = pd.array([pd.NA] * len(frame), dtype="Int64")
-    frame["minors"] = pd.array([pd.NA] * len(frame), dtype="Int64")
-    for name in FLOW_INDICATORS:
-        frame[f"n_{name}"] = pd.array([pd.NA] * len(frame), dtype="Int64")
-    name = f"_released_edges_{level}_{abs(hash(filters)):x}"
-    con.register(name, frame)
+    plain = replace(filters, regions=(), counties=(), task_forces=())
+    snapshot = _snapshot_path(con)
+    key = (snapshot or "", f"released edges at {level}", (plain,))
+    table = None
+    if snapshot is not None:
+        with _MEMO_LOCK:
+            table = _MEMO.get(key)
+            if table is not None:
+                _MEMO.move_to_end(key)
+    if table is None:
+        frame = release.edges(con, plain, level)
+        frame["origin_kind"] = _released_origin_kind(frame, level)
+        frame["dest_kind"] = level
+        frame["victims"] = pd.array([pd.NA] * len(frame), dtype="Int64")
+        frame["minors"] = pd.array([pd.NA] * len(frame), dtype="Int64")
+        for indicator in FLOW_INDICATORS:
+            frame[f"n_{indicator}"] = pd.array([pd.NA] * len(frame), dtype="Int64")
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if snapshot is not None:
+            with _MEMO_LOCK:
+                _MEMO[key] = table
+                while len(_MEMO) > _MEMO_ENTRIES:
+                    _MEMO.popitem(last=False)
+    name = f"_released_edges_{level}_{abs(hash(key)):x}"
+    con.register(name, table)
     return f"SELECT *, '0'::BIT AS source_bits FROM {name}", []  # noqa: S608 (own name)
 
 
@@ -584,10 +602,9 @@ def _released_flow_edges(
         # (an out-of-state origin is the same place at every level: its small edges join (origin, dest region))
         small = frame["records"] < viewer.k
         parts = frame[small].assign(_origin=frame["origin_outside"].fillna(frame["origin_region"]))
-        rest = parts.groupby(["_origin", "dest_region"], as_index=False).agg(
-            origin_outside=("origin_outside", "first"),
-            **{c: (c, lambda v: v.sum(min_count=1)) for c in ("records", "tips", "incidents", "recoveries", "services", "confirmed")},
-        )
+        groups = parts.groupby(["_origin", "dest_region"])
+        counts = ["records", "tips", "incidents", "recoveries", "services", "confirmed"]
+        rest = pd.concat([groups["origin_outside"].first(), groups[counts].sum(min_count=1)], axis=1).reset_index()
         rest = rest.assign(origin_id=rest["_origin"], dest_id=rest["dest_region"], level="region", rolled_up=True)
         rest["origin_region"] = rest["_origin"].where(rest["origin_outside"].isna(), None)
         frame = pd.concat([frame[~small], rest.drop(columns="_origin")], ignore_index=True) if len(rest) else frame[~small]
