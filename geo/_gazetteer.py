@@ -38,6 +38,22 @@ COAST_TOLERANCE_DEG = 0.05
 #: Out-of-state names that win over a small California namesake.
 WORLD_OVERRIDES = frozenset({"manila", "london", "washington", "nevada"})
 
+#: Police and sheriff's departments known by their initials, a city's or county's nickname
+#: and PD (police department), SD (sheriff's department) or SO (sheriff's office): key →
+#: (place or county, kind, confidence). The geocoder counts them only written in capitals
+#: ("LAPD", "SFPD"), like "LA" and "SF"; "OPD" (Oakland, Ontario, Oxnard...) is left out.
+AGENCY_INITIALS: dict[str, tuple[str, str, float]] = {
+    "lapd": ("Los Angeles", "place", 0.8),
+    "sfpd": ("San Francisco", "place", 0.8),
+    "sdpd": ("San Diego", "place", 0.8),
+    "sjpd": ("San Jose", "place", 0.8),
+    "lbpd": ("Long Beach", "place", 0.8),
+    "lasd": ("Los Angeles", "county", 0.8),
+    "sfsd": ("San Francisco", "county", 0.8),
+    "sdsd": ("San Diego", "county", 0.8),
+    "ocsd": ("Orange", "county", 0.8),
+}
+
 #: Nicknames: key → (California place or county name, kind, confidence).
 NICKNAMES: dict[str, tuple[str, str, float]] = {
     "la": ("Los Angeles", "place", 0.85),
@@ -99,6 +115,16 @@ NICKNAMES: dict[str, tuple[str, str, float]] = {
     "coachella valley": ("Riverside", "county", 0.7),
     "napa valley": ("Napa", "county", 0.7),
     "imperial valley": ("Imperial", "county", 0.7),
+    # valleys that lie in one county (branch geo19): a valley named for its city is no
+    # street and no region of several counties ("the Santa Clarita Valley")
+    "santa clarita valley": ("Los Angeles", "county", 0.7),
+    "santa ynez valley": ("Santa Barbara", "county", 0.7),
+    "salinas valley": ("Monterey", "county", 0.7),
+    "sonoma valley": ("Sonoma", "county", 0.7),
+    "livermore valley": ("Alameda", "county", 0.7),
+    # the big city and county police and sheriff's departments' initials (branch geo19):
+    # a city's nickname and "PD", "SD" or "SO"; counted only in capitals ("SFPD Sgt.")
+    **AGENCY_INITIALS,
 }
 
 #: Regions of several counties → the county FIPS they cover (``None``: too many to
