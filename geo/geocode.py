@@ -649,7 +649,8 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
                         reason = "a nickname only counts alone or after 'in'"
                 if reason is None and not cands[0].is_california and not whole_segment \
                         and not _is_region(cands[0], key) and prev and prev not in _LEADS and not prev.isdigit() \
-                        and nxt not in _PERSON_NOUNS:  # "a 59-year old Mexicali man" is from Mexicali
+                        and prev != "on" \
+                        and nxt not in _PERSON_NOUNS:  # "a 59-year old Mexicali man" is from Mexicali; "on Oahu"
                     reason = "part of a longer name"  # not "a 2013 Portland study"
                 if reason is None:
                     reason = _organisation_reason(tokens, start, stop)
