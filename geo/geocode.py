@@ -262,6 +262,10 @@ _PERSON_WHO = re.compile(r"\b([A-Z][a-z'’-]+)\s+([A-Z][a-z'’-]+),\s+(?:who|w
 #: Words after a name that make it an island's: a county's name there is no county
 #: ("Santa Cruz Island" is in Santa Barbara County); the islands are landmarks.
 _ISLAND_WORDS = frozenset({"island", "islands", "isle"})
+#: Capitalised after a town's name, these make another place's name that the gazetteer may
+#: lack: a neighbourhood, a subdivision or a park ("Highland Park" is in Los Angeles, not
+#: Highland in San Bernardino County); written in lower case they do not ("a Fresno park").
+_SUBDIVISION_WORDS = frozenset({"park", "estates", "acres", "manor"})
 #: A news dateline "WASHINGTON —" (or "WASHINGTON (AP) —", "WASHINGTON, Jan. 5 —") opening a
 #: text names the capital, as the AP style book writes it, not Washington state.
 _WASHINGTON_DATELINE = re.compile(r"\s*WASHINGTON\b(?:\s*\([A-Za-z .]+\))?(?:,[^—–\n]{0,20})?\s*(?:—|–|--|-\s)")
@@ -773,6 +777,9 @@ def _common_noun_or_longer_name(tokens: _Tokens, start: int, stop: int, key: str
         return "a saint's name (a church's or a ministry's)"  # "the Santa Maria Urban Ministry" in San Jose
     if nxt == "village" and f"{key} village" not in gaz.names:
         return f"part of a longer name ('{' '.join(tokens.raw[start:stop + 1])}')"
+    if nxt in _SUBDIVISION_WORDS and f"{key} {nxt}" not in gaz.names and re.search(
+            rf"\b(?i:{re.escape(tokens.raw[stop - 1])})\s+{nxt.capitalize()}\b", tokens.text):
+        return f"part of a longer name ('{' '.join(tokens.raw[start:stop + 1])}', a neighbourhood or park)"
     if prev in _SPANISH_ARTICLES and f"{prev} {key}" not in gaz.names and re.search(
             rf"\b{prev.title()}\s+(?i:{re.escape(tokens.raw[start])})\b", tokens.text):
         return f"part of a longer name ('{' '.join(tokens.raw[start - 1:stop])}')"  # "El Camino", a road

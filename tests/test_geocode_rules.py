@@ -29,7 +29,9 @@ through several counties); two states joined by a hyphen ("the California-Nevada
 border") naming no county; two nicknames naming two cities ("in S.D., L.A."); a name that
 an apposition ("X, a Yuma-based ring") or a verb ("X operated out of Yuma") makes an
 organisation's; Hawaii's islands and towns and the Las Vegas resorts as origins; a town
-before "man" or "woman" ("a Tijuana woman"); and a "WASHINGTON —" dateline (DC).
+before "man" or "woman" ("a Tijuana woman"); a "WASHINGTON —" dateline (DC); and a
+town's name before a capitalised "Park", "Estates", "Acres" or "Manor" that together are
+no name the gazetteer knows (a neighbourhood or subdivision, not the town).
 """
 
 from __future__ import annotations
@@ -309,6 +311,9 @@ def test_more_places_outside_california(text: str, state: str | None, country: s
         ("South Lake Tahoe casinos sit on the California-Nevada state line", "06017"),  # not Nevada County
         ("the Walnut Creek police said", "06013"),  # a city's own name with "Creek" (guard)
         ("WASHINGTON (AP) — A Fresno man was charged", "06019"),  # a dateline gives way
+        ("a massage parlor in Highland Park", "06037"),  # Los Angeles's, not Highland (San Bernardino)
+        ("two arrests in Pico-Union", "06037"),
+        ("the girls were found in a Fresno park", "06019"),  # "park" in lower case (guard)
     ],
 )
 def test_set_8_shapes_that_name_a_californian_place(text: str, fips: str) -> None:
@@ -323,7 +328,8 @@ def test_set_8_shapes_that_name_a_californian_place(text: str, fips: str) -> Non
      "smuggling rings in S.F., L.A.",  # two nicknames, two cities
      "the lapd said",  # initials in lower case stay a nickname out of place (guard)
      "members of Fontana, a Phoenix-based smuggling ring",  # an organisation's name
-     "Salinas operated out of Tucson for years"],  # likewise
+     "Salinas operated out of Tucson for years",  # likewise
+     "a trailer in Modesto Estates"],  # a subdivision the gazetteer lacks, not Modesto itself
 )
 def test_set_8_shapes_that_name_no_one_californian_county(text: str) -> None:
     result = geocode(text)
