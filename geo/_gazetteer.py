@@ -122,6 +122,16 @@ NICKNAMES: dict[str, tuple[str, str, float]] = {
     "salinas valley": ("Monterey", "county", 0.7),
     "sonoma valley": ("Sonoma", "county", 0.7),
     "livermore valley": ("Alameda", "county", 0.7),
+    "temecula valley": ("Riverside", "county", 0.7),
+    "san jacinto valley": ("Riverside", "county", 0.7),
+    "victor valley": ("San Bernardino", "county", 0.7),
+    "ojai valley": ("Ventura", "county", 0.7),
+    "anderson valley": ("Mendocino", "county", 0.7),
+    "alexander valley": ("Sonoma", "county", 0.7),
+    "russian river valley": ("Sonoma", "county", 0.7),
+    "hoopa valley": ("Humboldt", "county", 0.7),
+    "scott valley": ("Siskiyou", "county", 0.7),
+    "shasta valley": ("Siskiyou", "county", 0.7),
     # the big city and county police and sheriff's departments' initials (branch geo19):
     # a city's nickname and "PD", "SD" or "SO"; counted only in capitals ("SFPD Sgt.")
     **AGENCY_INITIALS,

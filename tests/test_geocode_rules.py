@@ -314,6 +314,9 @@ def test_more_places_outside_california(text: str, state: str | None, country: s
         ("a massage parlor in Highland Park", "06037"),  # Los Angeles's, not Highland (San Bernardino)
         ("two arrests in Pico-Union", "06037"),
         ("the girls were found in a Fresno park", "06019"),  # "park" in lower case (guard)
+        ("detained after landing at San Francisco International Airport", "06081"),  # San Mateo County
+        ("a trafficker met her at the Pechanga casino", "06065"),
+        ("sold at a motel in the Victor Valley", "06071"),
     ],
 )
 def test_set_8_shapes_that_name_a_californian_place(text: str, fips: str) -> None:
