@@ -3,11 +3,12 @@
 Everything a string is matched against lives here as plain dicts keyed by
 :func:`geo._place_names.name_key`: California places (GeoNames), ZIP-city names and a few landmarks the place list
 lacks (``ca_landmarks.csv``: a port of entry, checkpoints, bases, campuses,
-neighbourhoods, islands, beaches and harbours),
-county forms ("kern county", "county of kern"), nicknames ("sacto", "noho", "oc"),
-out-of-state states, countries, Mexico's states, a few dozen cities people often
-name as an origin ("reno", "tijuana") and the counties of the neighbouring states
-("washoe county", "lane county"), ZIPs, and a one-edit deletion index for typos.
+neighbourhoods, police stations, islands, beaches and harbours, theme parks, stadiums,
+airports, tribal casinos), county forms ("kern county", "county of kern"), nicknames
+("sacto", "noho", "oc"), valleys that lie in one county, police departments' initials
+("sfpd", "lasd"), out-of-state states, countries, Mexico's states, a few dozen cities
+people often name as an origin ("reno", "tijuana"), Hawaii's islands, the Las Vegas
+resorts and the counties of the neighbouring states ("washoe county", "lane county"), ZIPs, and a one-edit deletion index for typos.
 Points get their county from the county polygons through an STRtree.
 """
 

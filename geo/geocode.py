@@ -92,8 +92,16 @@ is read into the text's other words
 ("A Logan County jury found Sanders guilty" is no Landers), and English words one edit
 from a town are not misspelt towns ("Bamboo Garden" is no Gardena). A street named for a
 town ("Palmdale Boulevard", "Ventura Boulevard") stays unplaced: such streets often run in
-another county than their town. ``matched`` names the gazetteer entry and the
-words it came from, and what was set aside and why ("'boulevard' set aside: a street
+another county than their town. Since branch geo19: a valley in one county is that county
+("the Santa Clarita Valley"); a police department's initials in capitals are its city
+("SFPD"); a town before "River"/"Creek" is a watercourse, not the town; two states joined by
+a hyphen are a state line ("the California-Nevada border" is no Nevada County); two
+nicknames are two cities ("S.D., L.A."); an apposition or "operated out of" makes a name an
+organisation's ("La Mesa, a Yuma-based ring"); a town before a capitalised "Park"/"Estates"
+that is no known name is part of it ("Highland Park" is not Highland); an out-of-state town
+before "man"/"woman" or after "on" is that town ("a Mexicali man", "on Oahu"); a
+"WASHINGTON —" dateline is the capital and gives way to any other place. ``matched`` names
+the gazetteer entry and the words it came from, and what was set aside and why ("'boulevard' set aside: a street
 type").
 
 Ambiguous names ("Burbank" is in Los Angeles and in Santa Clara counties) use a
@@ -704,25 +712,31 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
     return maximal
 
 
-_ORGANISATION_NOUNS = ("ring|rings|gang|cartel|organi[sz]ation|network|crew|syndicate|enterprise|clique|"
-                       "company|corporation|firm|business|restaurant|spa|brothel|franchise")
-_ORGANISATION_VERBS = re.compile(r"\s+(?:operated|operates|operating|ran|runs)\s+(?:out\s+of|from)\b"
+#: Nouns that, in an apposition after a name, make it a criminal organisation's ("La Mesa, a
+#: Yuma-based alien smuggling ring"), unless a place word follows ("a gang capital").
+_ORGANISATION_NOUNS = "ring|rings|gang|gangs|cartel|organi[sz]ation|network|crew|syndicate|enterprise|clique"
+_APPOSITION = (r",\s+(?:an?|the)\s+(?:(?!(?:with|of|in|for|near|at|and|where|that|which|whose)\b)[\w'’-]+\s+){0,4}"
+               rf"(?i:{_ORGANISATION_NOUNS})(?![\w-])(?!\s+(?:capital|hub|town|city|area|region|territory|turf|of)\b)")
+#: Verbs only an organisation takes after its name ("La Mesa operated out of Yuma").
+_ORGANISATION_VERBS = re.compile(r"\s+(?:operated|operates|operating)\s+(?:out\s+of|from)\b"
                                  r"|\s+(?:was|is|were|are)\s+(?:based|headquartered)\s+in\b")
-
-_ORGANISATION_HINT = re.compile(rf"\b(?:{_ORGANISATION_NOUNS}|operated|operates|operating|ran|runs|based|"
-                                r"headquartered)\b", re.I)
+_ORGANISATION_HINT = re.compile(rf"\b(?:{_ORGANISATION_NOUNS}|operated|operates|operating|based|headquartered)\b",
+                                re.I)
 
 
 def _organisation_reason(tokens: _Tokens, start: int, stop: int) -> str | None:
-    """Why the name at ``tokens[start:stop]`` names a ring, gang or business rather than a
-    place, or ``None``: an apposition that says so ("La Mesa, a Yuma-based smuggling ring"),
-    or a verb only an organisation takes ("La Mesa operated out of Yuma", "... was based in")."""
+    """Why the name at ``tokens[start:stop]`` names a ring or gang rather than a place, or
+    ``None``: an apposition that says so ("La Mesa, a Yuma-based smuggling ring"), or, for a
+    name in no place position, a verb only an organisation takes ("La Mesa operated out of
+    Yuma", "... is based in"; not "the ring in Fresno operated out of a motel")."""
     if _ORGANISATION_HINT.search(tokens.text) is None:
         return None  # the common case
     written = r"\W+".join(re.escape(word) for word in tokens.raw[start:stop])
     name = rf"(?<![\w])(?i:{written})(?![\w])"
-    if re.search(rf"{name},\s+(?:an?|the)\s+(?:[\w'’-]+\s+){{0,4}}(?i:{_ORGANISATION_NOUNS})\b", tokens.text):
-        return "an organisation's name (', a ... ring', 'gang', 'company' follows)"
+    if re.search(name + _APPOSITION, tokens.text):
+        return "an organisation's name (', a ... ring' or 'gang' follows)"
+    if start > 0 and tokens.raw[start - 1] in _LEADS:
+        return None
     match = re.search(name, tokens.text)
     if match is not None and _ORGANISATION_VERBS.match(tokens.text, match.end()):
         return "an organisation's name (it 'operated out of' or 'is based in' a place)"

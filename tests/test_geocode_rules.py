@@ -317,6 +317,10 @@ def test_more_places_outside_california(text: str, state: str | None, country: s
         ("detained after landing at San Francisco International Airport", "06081"),  # San Mateo County
         ("a trafficker met her at the Pechanga casino", "06065"),
         ("sold at a motel in the Victor Valley", "06071"),
+        # guards for the organisation rule: a place described, or in a place position
+        ("arrested in Fresno, a city with a busy spa trade", "06019"),
+        ("Oakland, a gang capital, saw the most arrests", "06001"),
+        ("the ring in Fresno operated out of a motel", "06019"),
     ],
 )
 def test_set_8_shapes_that_name_a_californian_place(text: str, fips: str) -> None:
