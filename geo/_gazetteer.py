@@ -3,11 +3,12 @@
 Everything a string is matched against lives here as plain dicts keyed by
 :func:`geo._place_names.name_key`: California places (GeoNames), ZIP-city names and a few landmarks the place list
 lacks (``ca_landmarks.csv``: a port of entry, checkpoints, bases, campuses,
-neighbourhoods, islands, beaches and harbours),
-county forms ("kern county", "county of kern"), nicknames ("sacto", "noho", "oc"),
-out-of-state states, countries, Mexico's states, a few dozen cities people often
-name as an origin ("reno", "tijuana") and the counties of the neighbouring states
-("washoe county", "lane county"), ZIPs, and a one-edit deletion index for typos.
+neighbourhoods, police stations, islands, beaches and harbours, theme parks, stadiums,
+airports, tribal casinos), county forms ("kern county", "county of kern"), nicknames
+("sacto", "noho", "oc"), valleys that lie in one county, police departments' initials
+("sfpd", "lasd"), out-of-state states, countries, Mexico's states, a few dozen cities
+people often name as an origin ("reno", "tijuana"), Hawaii's islands, the Las Vegas
+resorts and the counties of the neighbouring states ("washoe county", "lane county"), ZIPs, and a one-edit deletion index for typos.
 Points get their county from the county polygons through an STRtree.
 """
 
@@ -37,6 +38,22 @@ COAST_TOLERANCE_DEG = 0.05
 
 #: Out-of-state names that win over a small California namesake.
 WORLD_OVERRIDES = frozenset({"manila", "london", "washington", "nevada"})
+
+#: Police and sheriff's departments known by their initials, a city's or county's nickname
+#: and PD (police department), SD (sheriff's department) or SO (sheriff's office): key →
+#: (place or county, kind, confidence). The geocoder counts them only written in capitals
+#: ("LAPD", "SFPD"), like "LA" and "SF"; "OPD" (Oakland, Ontario, Oxnard...) is left out.
+AGENCY_INITIALS: dict[str, tuple[str, str, float]] = {
+    "lapd": ("Los Angeles", "place", 0.8),
+    "sfpd": ("San Francisco", "place", 0.8),
+    "sdpd": ("San Diego", "place", 0.8),
+    "sjpd": ("San Jose", "place", 0.8),
+    "lbpd": ("Long Beach", "place", 0.8),
+    "lasd": ("Los Angeles", "county", 0.8),
+    "sfsd": ("San Francisco", "county", 0.8),
+    "sdsd": ("San Diego", "county", 0.8),
+    "ocsd": ("Orange", "county", 0.8),
+}
 
 #: Nicknames: key → (California place or county name, kind, confidence).
 NICKNAMES: dict[str, tuple[str, str, float]] = {
@@ -99,6 +116,26 @@ NICKNAMES: dict[str, tuple[str, str, float]] = {
     "coachella valley": ("Riverside", "county", 0.7),
     "napa valley": ("Napa", "county", 0.7),
     "imperial valley": ("Imperial", "county", 0.7),
+    # valleys that lie in one county (branch geo19): a valley named for its city is no
+    # street and no region of several counties ("the Santa Clarita Valley")
+    "santa clarita valley": ("Los Angeles", "county", 0.7),
+    "santa ynez valley": ("Santa Barbara", "county", 0.7),
+    "salinas valley": ("Monterey", "county", 0.7),
+    "sonoma valley": ("Sonoma", "county", 0.7),
+    "livermore valley": ("Alameda", "county", 0.7),
+    "temecula valley": ("Riverside", "county", 0.7),
+    "san jacinto valley": ("Riverside", "county", 0.7),
+    "victor valley": ("San Bernardino", "county", 0.7),
+    "ojai valley": ("Ventura", "county", 0.7),
+    "anderson valley": ("Mendocino", "county", 0.7),
+    "alexander valley": ("Sonoma", "county", 0.7),
+    "russian river valley": ("Sonoma", "county", 0.7),
+    "hoopa valley": ("Humboldt", "county", 0.7),
+    "scott valley": ("Siskiyou", "county", 0.7),
+    "shasta valley": ("Siskiyou", "county", 0.7),
+    # the big city and county police and sheriff's departments' initials (branch geo19):
+    # a city's nickname and "PD", "SD" or "SO"; counted only in capitals ("SFPD Sgt.")
+    **AGENCY_INITIALS,
 }
 
 #: Regions of several counties → the county FIPS they cover (``None``: too many to

@@ -92,8 +92,16 @@ is read into the text's other words
 ("A Logan County jury found Sanders guilty" is no Landers), and English words one edit
 from a town are not misspelt towns ("Bamboo Garden" is no Gardena). A street named for a
 town ("Palmdale Boulevard", "Ventura Boulevard") stays unplaced: such streets often run in
-another county than their town. ``matched`` names the gazetteer entry and the
-words it came from, and what was set aside and why ("'boulevard' set aside: a street
+another county than their town. Since branch geo19: a valley in one county is that county
+("the Santa Clarita Valley"); a police department's initials in capitals are its city
+("SFPD"); a town before "River"/"Creek" is a watercourse, not the town; two states joined by
+a hyphen are a state line ("the California-Nevada border" is no Nevada County); two
+nicknames are two cities ("S.D., L.A."); an apposition or "operated out of" makes a name an
+organisation's ("La Mesa, a Yuma-based ring"); a town before a capitalised "Park"/"Estates"
+that is no known name is part of it ("Highland Park" is not Highland); an out-of-state town
+before "man"/"woman" or after "on" is that town ("a Mexicali man", "on Oahu"); a
+"WASHINGTON —" dateline is the capital and gives way to any other place. ``matched`` names
+the gazetteer entry and the words it came from, and what was set aside and why ("'boulevard' set aside: a street
 type").
 
 Ambiguous names ("Burbank" is in Los Angeles and in Santa Clara counties) use a
@@ -121,6 +129,7 @@ from rapidfuzz.distance import OSA
 
 from geo._coordinates import LatLng, _fix_pair, text_to_latlng
 from geo._gazetteer import (
+    AGENCY_INITIALS,
     COMMON_WORDS,
     METRO_WORDS,
     MEXICAN_STATES,
@@ -207,7 +216,11 @@ _STATE_FILLER = frozenset({"the", "greater", "area", "of", "rest", "all", "whole
                            "wider", "broader"})
 _WORD_HYPHEN = re.compile(r"[^\W\d_]-[^\W\d_]")
 _STREET_WORDS = STREET_SUFFIXES | STREET_PLURALS
-_STREET_NEIGHBOURS = _STREET_WORDS | CORRIDOR_WORDS | {"and"}
+#: Words after a town's or county's name that make it a river's or creek's name, which
+#: runs through several counties ("the Tuolumne River", "the Santa Ana River"), unless
+#: the whole is a name itself ("Smith River", a town; "Walnut Creek", a city).
+_WATERCOURSE_WORDS = frozenset({"river", "rivers", "creek"})
+_STREET_NEIGHBOURS = _STREET_WORDS | CORRIDOR_WORDS | _WATERCOURSE_WORDS | {"and"}
 _STREET_LEADS = frozenset({"of", "and"})
 #: After "X Border Patrol": a checkpoint or station named for a town, not in it.
 _CHECKPOINT_WORDS = frozenset({"checkpoint", "checkpoints", "sector"})
@@ -241,7 +254,8 @@ _MIDDLE_INITIAL = re.compile(r"\s[A-Z]\.\s+[A-Z][a-z]")  # "Julian A. Pollok"
 #: "SF", "OC") in a text not all in capitals, are the place wherever they stand
 #: ("the L.A. Madam", "SF massage parlors"); they give way to any other place named.
 _CAPITAL_NICKNAMES = {"la": r"L\.\s?A\.|LA", "sf": r"S\.\s?F\.|SF", "oc": r"O\.\s?C\.|OC", "dtla": r"DTLA",
-                      "lb": r"L\.\s?B\.|LB", "slo": r"SLO"}
+                      "lb": r"L\.\s?B\.|LB", "slo": r"SLO", "sd": r"S\.\s?D\.",
+                      **{key: key.upper() for key in AGENCY_INITIALS}}
 #: Titles before a person's name: the capitalised words after one are a name, no
 #: place and no typo ("Deputy Rick Castro" is no Orick, "Sgt. Julian Ruiz" no Julian).
 #: A short title counts only with its period ("Sen. Clemente", not a misspelt "San Clemente").
@@ -256,6 +270,17 @@ _PERSON_WHO = re.compile(r"\b([A-Z][a-z'’-]+)\s+([A-Z][a-z'’-]+),\s+(?:who|w
 #: Words after a name that make it an island's: a county's name there is no county
 #: ("Santa Cruz Island" is in Santa Barbara County); the islands are landmarks.
 _ISLAND_WORDS = frozenset({"island", "islands", "isle"})
+#: Capitalised after a town's name, these make another place's name that the gazetteer may
+#: lack: a neighbourhood, a subdivision or a park ("Highland Park" is in Los Angeles, not
+#: Highland in San Bernardino County); written in lower case they do not ("a Fresno park").
+_SUBDIVISION_WORDS = frozenset({"park", "estates", "acres", "manor"})
+#: A news dateline "WASHINGTON —" (or "WASHINGTON (AP) —", "WASHINGTON, Jan. 5 —") opening a
+#: text names the capital, as the AP style book writes it, not Washington state.
+_WASHINGTON_DATELINE = re.compile(r"\s*WASHINGTON\b(?:\s*\([A-Za-z .]+\))?(?:,[^—–\n]{0,20})?\s*(?:—|–|--|-\s)")
+#: Nouns for people that, after a place's name, say where they are from ("a Mexicali man",
+#: "a Yuma woman"): the name is a place, not part of a longer one.
+_PERSON_NOUNS = frozenset({"man", "men", "woman", "women", "resident", "residents", "couple", "family",
+                           "teen", "teens", "teenager", "boy", "girl", "native", "natives"})
 #: A capitalised name before "County" ("A Logan County jury", "San Luis Obispo County").
 _NAMED_COUNTY = re.compile(r"\b((?:[A-Z][a-z]+\s+){0,2}[A-Z][a-z]+)\s+County\b")
 #: Capitalised words before "County" that name no county ("The County jail", "Deputy County Counsel").
@@ -508,6 +533,7 @@ class _Match:
     # it gives way to any other Californian place or county the text names
     words: str = ""  # the words of the text it came from
     pair: str = ""  # for "Place, State": why the place is read in that state
+    dateline: bool = False  # "WASHINGTON —" opening a text: where it was filed; gives way to any other place
 
     @property
     def is_california(self) -> bool:
@@ -542,6 +568,8 @@ def _street_reason(tokens: _Tokens, start: int, stop: int, key: str, gaz: Gazett
         # nor "Atwater's St. Nicholas Church" (Saint)
     if nxt in CORRIDOR_WORDS and f"{key} {nxt}" not in gaz.names:
         return f"names a {nxt}"
+    if nxt in _WATERCOURSE_WORDS and f"{key} {nxt}" not in gaz.names:
+        return f"names a {nxt.rstrip('s')} (a watercourse crosses counties)"
     if nxt == "mall" and "mall" not in _lower_only(tokens.text) and tokens.text != tokens.text.upper():
         return "names a mall"  # "Fulton Mall" (a street in Fresno); not "an El Cajon mall"
     if nxt == "border" and at(stop + 1) == "patrol" and at(stop + 2) in _CHECKPOINT_WORDS:
@@ -632,8 +660,15 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
                             and not capitals:
                         reason = "a nickname only counts alone or after 'in'"
                 if reason is None and not cands[0].is_california and not whole_segment \
-                        and not _is_region(cands[0], key) and prev and prev not in _LEADS and not prev.isdigit():
+                        and not _is_region(cands[0], key) and prev and prev not in _LEADS and not prev.isdigit() \
+                        and prev != "on" \
+                        and nxt not in _PERSON_NOUNS:  # "a 59-year old Mexicali man" is from Mexicali; "on Oahu"
                     reason = "part of a longer name"  # not "a 2013 Portland study"
+                if reason is None:
+                    reason = _organisation_reason(tokens, start, stop)
+                    street = street or reason is not None
+                if reason is None and _is_state_line(tokens, start, stop, cands, gaz):
+                    reason, street = "a state line's name (two states joined by a hyphen)", True
                 if reason is None and any(a <= start and stop <= b for a, b in persons):
                     reason = "a person's name (after a title, or a surname before ', who')"
                     street = True  # nor any typo read into it ("Deputy Rick Castro" is no Orick)
@@ -658,9 +693,12 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
                 if len(key) <= 3 and not (after_preposition or at_end or nxt in _AGENCY_WORDS or capitals):
                     continue  # "LA", "OC" likewise, or last
                 weak = len(key) <= 3 and not after_preposition or capitals and prev not in _NICKNAME_LEADS
+            words_from, dateline = " ".join(tokens.raw[start:stop]), False
+            if key == "washington" and start == 0 and _WASHINGTON_DATELINE.match(tokens.text):
+                cands, words_from = gaz.names["district of columbia"], "WASHINGTON (a dateline: the capital)"
+                dateline = True
             found.append(_Match(start, stop, key, _side(cands, tokens.ca_marker),
-                                whole_segment, whole_text, weak=weak,
-                                words=" ".join(tokens.raw[start:stop])))
+                                whole_segment, whole_text, weak=weak, words=words_from, dateline=dateline))
     maximal = [
         m for m in found
         if not any(o is not m and o.start <= m.start and m.stop <= o.stop
@@ -672,6 +710,55 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
         if not any(m.start <= start and stop <= m.stop for m in maximal):
             tokens.set_aside.append(f"'{' '.join(tokens.raw[start:stop])}' set aside: {reason}")
     return maximal
+
+
+#: Nouns that, in an apposition after a name, make it a criminal organisation's ("La Mesa, a
+#: Yuma-based alien smuggling ring"), unless a place word follows ("a gang capital").
+_ORGANISATION_NOUNS = "ring|rings|gang|gangs|cartel|organi[sz]ation|network|crew|syndicate|enterprise|clique"
+_APPOSITION = (r",\s+(?:an?|the)\s+(?:(?!(?:with|of|in|for|near|at|and|where|that|which|whose)\b)[\w'’-]+\s+){0,4}"
+               rf"(?i:{_ORGANISATION_NOUNS})(?![\w-])(?!\s+(?:capital|hub|town|city|area|region|territory|turf|of)\b)")
+#: Verbs only an organisation takes after its name ("La Mesa operated out of Yuma").
+_ORGANISATION_VERBS = re.compile(r"\s+(?:operated|operates|operating)\s+(?:out\s+of|from)\b"
+                                 r"|\s+(?:was|is|were|are)\s+(?:based|headquartered)\s+in\b")
+_ORGANISATION_HINT = re.compile(rf"\b(?:{_ORGANISATION_NOUNS}|operated|operates|operating|based|headquartered)\b",
+                                re.I)
+
+
+def _organisation_reason(tokens: _Tokens, start: int, stop: int) -> str | None:
+    """Why the name at ``tokens[start:stop]`` names a ring or gang rather than a place, or
+    ``None``: an apposition that says so ("La Mesa, a Yuma-based smuggling ring"), or, for a
+    name in no place position, a verb only an organisation takes ("La Mesa operated out of
+    Yuma", "... is based in"; not "the ring in Fresno operated out of a motel")."""
+    if _ORGANISATION_HINT.search(tokens.text) is None:
+        return None  # the common case
+    written = r"\W+".join(re.escape(word) for word in tokens.raw[start:stop])
+    name = rf"(?<![\w])(?i:{written})(?![\w])"
+    if re.search(name + _APPOSITION, tokens.text):
+        return "an organisation's name (', a ... ring' or 'gang' follows)"
+    if start > 0 and tokens.raw[start - 1] in _LEADS:
+        return None
+    match = re.search(name, tokens.text)
+    if match is not None and _ORGANISATION_VERBS.match(tokens.text, match.end()):
+        return "an organisation's name (it 'operated out of' or 'is based in' a place)"
+    return None
+
+
+def _is_state(word: str, gaz: Gazetteer) -> bool:
+    """Whether ``word`` (a raw token) names a US state or a country ("california", "nevada", "mexico")."""
+    return word in _CA_CODES or any(c.kind in ("state", "country") for c in gaz.names.get(word, ()))
+
+
+def _is_state_line(tokens: _Tokens, start: int, stop: int, cands: tuple[Candidate, ...],
+                   gaz: Gazetteer) -> bool:
+    """Whether a state's name at ``tokens[start:stop]`` is joined by a hyphen to another state's
+    or country's: a border or state line ("the California-Nevada border", "the U.S.-Mexico
+    line"), not the Californian county or town of that name (Nevada County); a name with no
+    Californian reading keeps its own ("across the U.S.-Mexico border" still names Mexico)."""
+    if not any(c.kind in ("state", "country") for c in cands) or not any(c.is_california for c in cands):
+        return False
+    before = start > 0 and tokens.hyphened[start - 1] and _is_state(tokens.raw[start - 1], gaz)
+    after = stop < len(tokens.raw) and tokens.hyphened[stop - 1] and _is_state(tokens.raw[stop], gaz)
+    return before or after
 
 
 def _is_county_name(key: str, gaz: Gazetteer) -> bool:
@@ -704,6 +791,9 @@ def _common_noun_or_longer_name(tokens: _Tokens, start: int, stop: int, key: str
         return "a saint's name (a church's or a ministry's)"  # "the Santa Maria Urban Ministry" in San Jose
     if nxt == "village" and f"{key} village" not in gaz.names:
         return f"part of a longer name ('{' '.join(tokens.raw[start:stop + 1])}')"
+    if nxt in _SUBDIVISION_WORDS and f"{key} {nxt}" not in gaz.names and re.search(
+            rf"\b(?i:{re.escape(tokens.raw[stop - 1])})\s+{nxt.capitalize()}\b", tokens.text):
+        return f"part of a longer name ('{' '.join(tokens.raw[start:stop + 1])}', a neighbourhood or park)"
     if prev in _SPANISH_ARTICLES and f"{prev} {key}" not in gaz.names and re.search(
             rf"\b{prev.title()}\s+(?i:{re.escape(tokens.raw[start])})\b", tokens.text):
         return f"part of a longer name ('{' '.join(tokens.raw[start - 1:stop])}')"  # "El Camino", a road
@@ -1161,6 +1251,8 @@ def _clash_after_outside(matches: list[_Match], tokens: _Tokens) -> str | None:
 
 def _choose(matches: list[_Match], text: str, role: str, *, note: str | None = None,
             tokens: _Tokens | None = None) -> dict[str, Any] | None:
+    if len(matches) > 1 and any(m.dateline for m in matches):
+        matches = [m for m in matches if not m.dateline]  # "WASHINGTON (AP) — A Fresno man": Fresno
     if tokens is not None:
         if len(matches) > 1 and not all(m.is_california for m in matches):
             matches = _inside_outside_possessive(matches, tokens)
@@ -1182,8 +1274,9 @@ def _choose(matches: list[_Match], text: str, role: str, *, note: str | None = N
         if len(hints) > 1:
             names = ", ".join(sorted(_county_name(h) for h in hints))
             return _empty_result(f"the text names more than one county ({names}); not guessing which")
-        if any(m.weak for m in places) and any(not m.weak for m in ca):
-            places = [m for m in places if not m.weak]  # "the L.A. crew took her to Fresno": Fresno
+        if any(m.weak for m in places) and any(not m.weak and m.key not in NICKNAME_KEYS for m in ca):
+            places = [m for m in places if not m.weak]  # "the L.A. crew took her to Fresno": Fresno;
+            # not "in S.D., L.A." (two nicknames, two cities: the readings disagree)
         if places:
             clash = _county_or_town(places, tokens, hints)
             if clash is not None:

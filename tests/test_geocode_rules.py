@@ -20,6 +20,18 @@ and English words never read as a misspelt town ("Garden" is no Gardena). A stre
 for a town ("Palmdale Boulevard", "Ventura Boulevard") stays unplaced: many such streets
 run in another county than their town (Ventura Boulevard is in Los Angeles, Stockton
 Boulevard in Sacramento), so placing them would be a guess.
+
+Set 8's classes (branch geo19): San Francisco's districts and police stations, Los
+Angeles's police divisions, San Diego's neighbourhoods, theme parks and stadiums as
+landmarks; a valley that lies in one county; a police or sheriff's department's initials
+in capitals ("SFPD", "LASD"); a town's name before "River" or "Creek" (a watercourse runs
+through several counties); two states joined by a hyphen ("the California-Nevada
+border") naming no county; two nicknames naming two cities ("in S.D., L.A."); a name that
+an apposition ("X, a Yuma-based ring") or a verb ("X operated out of Yuma") makes an
+organisation's; Hawaii's islands and towns and the Las Vegas resorts as origins; a town
+before "man" or "woman" ("a Tijuana woman"); a "WASHINGTON —" dateline (DC); and a
+town's name before a capitalised "Park", "Estates", "Acres" or "Manor" that together are
+no name the gazetteer knows (a neighbourhood or subdivision, not the town).
 """
 
 from __future__ import annotations
@@ -275,6 +287,74 @@ def test_business_names_pounds_and_other_states_counties_are_no_californian_plac
     ],
 )
 def test_more_places_outside_california(text: str, state: str | None, country: str) -> None:
+    dest = geocode(text)
+    assert _no_county(dest) and dest["error"].startswith("outside California"), dest
+    origin = geocode(text, role="origin")
+    assert (origin["state"], origin["country"]) == (state, country), origin
+
+
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("two parlors on Clement Street in the Richmond District", "06075"),  # not Richmond, Contra Costa
+        ("officers from the Ingleside Station raided a spa", "06075"),
+        ("a tip to the Sunset District station", "06075"),
+        ("Rampart Division vice officers arrested two men", "06037"),
+        ("a massage business in Hillcrest", "06073"),
+        ("the pimp took her to Disneyland", "06059"),
+        ("a sting near Dodger Stadium", "06037"),
+        ("johns arrested in the Santa Ynez Valley", "06083"),  # a valley in one county
+        ("LAPD vice detectives made the arrests", "06037"),  # initials in capitals
+        ("an SDPD spokesman said", "06073"),
+        ("LAPD officers arrested a man in Fresno", "06019"),  # the initials give way to the place
+        ("a camp on the Russian River near Guerneville", "06097"),
+        ("South Lake Tahoe casinos sit on the California-Nevada state line", "06017"),  # not Nevada County
+        ("the Walnut Creek police said", "06013"),  # a city's own name with "Creek" (guard)
+        ("WASHINGTON (AP) — A Fresno man was charged", "06019"),  # a dateline gives way
+        ("a massage parlor in Highland Park", "06037"),  # Los Angeles's, not Highland (San Bernardino)
+        ("two arrests in Pico-Union", "06037"),
+        ("the girls were found in a Fresno park", "06019"),  # "park" in lower case (guard)
+        ("detained after landing at San Francisco International Airport", "06081"),  # San Mateo County
+        ("a trafficker met her at the Pechanga casino", "06065"),
+        ("sold at a motel in the Victor Valley", "06071"),
+        # guards for the organisation rule: a place described, or in a place position
+        ("arrested in Fresno, a city with a busy spa trade", "06019"),
+        ("Oakland, a gang capital, saw the most arrests", "06001"),
+        ("the ring in Fresno operated out of a motel", "06019"),
+    ],
+)
+def test_set_8_shapes_that_name_a_californian_place(text: str, fips: str) -> None:
+    result = geocode(text)
+    assert result["county_fips"] == fips, result
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["camps along the Merced River bottoms",  # a river through several counties, not Merced
+     "homeless camps by the Kings River",  # nor Kings County
+     "smuggling rings in S.F., L.A.",  # two nicknames, two cities
+     "the lapd said",  # initials in lower case stay a nickname out of place (guard)
+     "members of Fontana, a Phoenix-based smuggling ring",  # an organisation's name
+     "Salinas operated out of Tucson for years",  # likewise
+     "a trailer in Modesto Estates"],  # a subdivision the gazetteer lacks, not Modesto itself
+)
+def test_set_8_shapes_that_name_no_one_californian_county(text: str) -> None:
+    result = geocode(text)
+    assert _no_county(result), result
+
+
+@pytest.mark.parametrize(
+    ("text", "state", "country"),
+    [
+        ("WASHINGTON — Federal prosecutors said", "DC", "US"),  # a dateline: the capital
+        ("workers held on a farm on Oahu", "HI", "US"),
+        ("a nail salon in Hilo", "HI", "US"),
+        ("a room at the Bellagio", "NV", "US"),
+        ("police stopped a 40-year-old Tijuana woman at the port", None, "MX"),  # a town before "woman"
+        ("members of Fontana, a Phoenix-based smuggling ring", "AZ", "US"),
+    ],
+)
+def test_set_8_places_outside_california(text: str, state: str | None, country: str) -> None:
     dest = geocode(text)
     assert _no_county(dest) and dest["error"].startswith("outside California"), dest
     origin = geocode(text, role="origin")
