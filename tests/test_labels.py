@@ -69,3 +69,10 @@ def test_counties_and_highways_are_named() -> None:
     assert kinds == {"place", "county", "highway"}
     assert "LOS ANGELES" in {label.text for label in M.labels_at_band(7, kinds=("county",))}
     assert {"I-5", "US-101"} <= {label.text for label in M.label_rows() if label.kind == "highway"}
+
+
+def test_the_synchronised_maps_count_bands_from_the_same_first_band() -> None:
+    from pathlib import Path
+
+    script = (Path(__file__).resolve().parents[1] / "ui" / "deck_map_frontend" / "deck_map.js").read_text(encoding="utf-8")
+    assert f"const LABEL_FIRST_BAND = {M.ZOOM_BANDS[0]};" in script
