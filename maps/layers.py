@@ -240,6 +240,26 @@ def label_layer(kind: str, *, zoom: float) -> pdk.Layer:
     )
 
 
+def _css_rgba(rgba: Sequence[int]) -> str:
+    r, g, b, a = (list(rgba) + [255])[:4]
+    return f"rgba({r},{g},{b},{a / 255:.2f})"
+
+
+def html_labels() -> dict[str, Any]:
+    """Every name with its size per zoom band, for a page that draws them as HTML text over a deck.
+
+    ``{"bands": [4, …, 12], "kinds": [{"kind", "color", "shadow", "rows": [[lng, lat, text, [px per band]], …]}]}``:
+    colours and halo as :func:`label_layer` draws them (CSS), counties first, so places and
+    highway names are over them; a size of 0 means the name is not drawn at that band.
+    """
+    kinds = []
+    for kind, (_layer_id, colour, halo) in LABEL_STYLES.items():
+        shadow = ",".join(f"{o} 2px {_css_rgba(halo)}" for o in ("-1px -1px", "1px -1px", "-1px 1px", "1px 1px")) if halo else ""
+        rows = [[*row["position"], row["label"], row["z"]] for row in _label_data(kind, map_labels.ZOOM_BANDS[0])]
+        kinds.append({"kind": kind, "color": _css_rgba(colour), "shadow": shadow, "rows": rows})
+    return {"bands": list(map_labels.ZOOM_BANDS), "kinds": kinds}
+
+
 def highway_label_layer(*, zoom: float = 4.75) -> pdk.Layer:
     """Route names (``I-5``, ``US-101``) at one point along each schematic highway."""
     return label_layer("highway", zoom=zoom)
@@ -713,6 +733,7 @@ __all__ = [
     "hexagon_outline",
     "label_layer",
     "highway_label_layer",
+    "html_labels",
     "highway_layer",
     "location_layer",
     "location_legend",
