@@ -190,20 +190,23 @@ def highway_layer() -> pdk.Layer:
     return _line_layer(rows, layer_id="highways", rgba=HIGHWAY_RGBA, width=1.5)
 
 
-#: How each kind of name is drawn: layer id, colour, halo (colour or none).
-LABEL_STYLES: dict[str, tuple[str, list[int], list[int] | None]] = {
-    "county": ("county-labels", [90, 98, 112, 200], None),
-    "place": ("place-labels", [31, 42, 51, 235], [251, 251, 249, 230]),
-    "highway": ("highway-labels", [120, 70, 40, 230], [251, 251, 249, 230]),
+#: How each kind of name is drawn: layer id, colour, halo (colour or none), largest size (pixels).
+LABEL_STYLES: dict[str, tuple[str, list[int], list[int] | None, float]] = {
+    "county": ("county-labels", [90, 98, 112, 200], None, map_labels.COUNTY_MAX_PX),
+    "place": ("place-labels", [31, 42, 51, 235], [251, 251, 249, 230], map_labels.PLACE_MAX_PX),
+    "highway": ("highway-labels", [120, 70, 40, 230], [251, 251, 249, 230], map_labels.HIGHWAY_PX),
 }
 
 
 @cache
-def _label_data(kind: str, band: int) -> list[dict[str, Any]]:
-    """Rows of one kind's names: ``position``, ``label``, ``s`` (pixels at ``band``; 0 where not drawn there)
-    and ``z`` (pixels at each band of :data:`maps.labels.ZOOM_BANDS`, 0 where not drawn)."""
+def _label_data(kind: str, zoom: float) -> list[dict[str, Any]]:
+    """Rows of one kind's names: ``position``, ``label``, ``z`` (pixels at each band of
+    :data:`maps.labels.ZOOM_BANDS`, 0 where not drawn) and ``s``: the metres that make the
+    band of ``zoom``'s size at ``zoom`` (0 where the name is not drawn in that band)."""
+    band = map_labels.band_of_zoom(zoom)
     return [
-        {"position": [label.lng, label.lat], "label": label.text, "s": label.bands.get(band, 0),
+        {"position": [label.lng, label.lat], "label": label.text,
+         "s": round(label.bands.get(band, 0) * map_labels.metres_per_pixel(zoom, label.lat)),
          "z": [label.bands.get(b, 0) for b in map_labels.ZOOM_BANDS]}
         for label in reversed(map_labels.label_rows()) if label.kind == kind  # deck.gl draws later rows on top
     ]
@@ -212,13 +215,15 @@ def _label_data(kind: str, band: int) -> list[dict[str, Any]]:
 def label_layer(kind: str, *, zoom: float) -> pdk.Layer:
     """The names of one ``kind`` (``place``, ``county``, ``highway``) placed for the map's starting ``zoom``.
 
-    Each row holds its font size at every zoom band (``z``, :mod:`maps.labels`); the
-    layer draws the band of ``zoom`` (``s``; a name not placed there has size 0). A
+    Each row holds its font size at every zoom band (``z``, :mod:`maps.labels`). A
     renderer that follows the zoom (the synchronised maps, the HTML briefing) draws
-    ``z`` by band; ``st.pydeck_chart``, which cannot, keeps the starting band's names:
-    none overlap there or zoomed further in.
+    ``z`` by band. deck.gl itself (``st.pydeck_chart``, which runs no script of ours)
+    draws the band of the starting ``zoom``, sized in metres (``s``) so that they have
+    the band's size at the start: zoomed out they shrink with the map, zoomed in they
+    grow with it up to the kind's largest size, so names that do not overlap at the
+    start never do.
     """
-    layer_id, colour, halo = LABEL_STYLES[kind]
+    layer_id, colour, halo, largest_px = LABEL_STYLES[kind]
     props: dict[str, Any] = {}
     if halo is not None:
         # a halo (same shader, same font atlas), not a background box: the box is a shader of its
@@ -226,12 +231,13 @@ def label_layer(kind: str, *, zoom: float) -> pdk.Layer:
         props = {"outline_width": 3, "outline_color": halo, "font_settings": {"sdf": True}}
     return pdk.Layer(
         "TextLayer",
-        _label_data(kind, map_labels.band_of_zoom(zoom)),
+        _label_data(kind, round(float(zoom), 2)),
         id=layer_id,
         get_position="position",
         get_text="label",
         get_size="s",
-        size_units=PIXELS,
+        size_units=_literal("meters"),
+        size_max_pixels=largest_px,
         get_color=colour,
         character_set=_literal("auto"),
         font_family=_literal("sans-serif"),
@@ -253,9 +259,9 @@ def html_labels() -> dict[str, Any]:
     highway names are over them; a size of 0 means the name is not drawn at that band.
     """
     kinds = []
-    for kind, (_layer_id, colour, halo) in LABEL_STYLES.items():
+    for kind, (_layer_id, colour, halo, _largest) in LABEL_STYLES.items():
         shadow = ",".join(f"{o} 2px {_css_rgba(halo)}" for o in ("-1px -1px", "1px -1px", "-1px 1px", "1px 1px")) if halo else ""
-        rows = [[*row["position"], row["label"], row["z"]] for row in _label_data(kind, map_labels.ZOOM_BANDS[0])]
+        rows = [[*row["position"], row["label"], row["z"]] for row in _label_data(kind, float(map_labels.ZOOM_BANDS[0]))]
         kinds.append({"kind": kind, "color": _css_rgba(colour), "shadow": shadow, "rows": rows})
     return {"bands": list(map_labels.ZOOM_BANDS), "kinds": kinds}
 

@@ -76,3 +76,29 @@ def test_the_synchronised_maps_count_bands_from_the_same_first_band() -> None:
 
     script = (Path(__file__).resolve().parents[1] / "ui" / "deck_map_frontend" / "deck_map.js").read_text(encoding="utf-8")
     assert f"const LABEL_FIRST_BAND = {M.ZOOM_BANDS[0]};" in script
+
+
+@pytest.mark.parametrize("start", [6.6, 8.3, 10.2])
+def test_names_drawn_by_deck_gl_never_overlap_zooming_out_or_in(start: float) -> None:
+    """``st.pydeck_chart`` draws the starting band's names sized in metres (capped in pixels):
+    at the start and at any zoom out or in from it, no two overlap in the Los Angeles basin."""
+    from maps import layers
+
+    rows = []
+    for kind in ("county", "place", "highway"):
+        layer = layers.label_layer(kind, zoom=start)
+        rows += [(row, layer.size_max_pixels) for row in layer.data if row["s"]]
+    assert rows
+    for zoom in (start - 2, start - 0.5, start, start + 0.7, start + 2.5):
+        boxes = []
+        for row, cap in rows:
+            lng, lat = row["position"]
+            if not (LA_BASIN[0] <= lng <= LA_BASIN[2] and LA_BASIN[1] <= lat <= LA_BASIN[3]):
+                continue
+            px = min(row["s"] / M.metres_per_pixel(zoom, lat), cap)
+            x, y = M.world_px(lng, lat, zoom)
+            w, h = M.label_box_px(row["label"], px)
+            w, h = w - 2 * M.MARGIN_PX, h - 2 * M.MARGIN_PX  # the glyphs, without the air around them
+            boxes.append((row["label"], (x - w / 2, y - h / 2, x + w / 2, y + h / 2)))
+        clashes = [(a, b) for (a, ba), (b, bb) in itertools.combinations(boxes, 2) if _overlaps(ba, bb)]
+        assert clashes == [], (start, zoom, clashes[:5])
