@@ -190,9 +190,10 @@ def highway_layer() -> pdk.Layer:
     return _line_layer(rows, layer_id="highways", rgba=HIGHWAY_RGBA, width=1.5)
 
 
-#: How each kind of name is drawn: layer id, colour, halo (colour or none), largest size (pixels).
+#: How each kind of name is drawn: layer id, colour, halo (colour or none; a pale one keeps county
+#: names legible over dark cells), largest size (pixels).
 LABEL_STYLES: dict[str, tuple[str, list[int], list[int] | None, float]] = {
-    "county": ("county-labels", [90, 98, 112, 200], None, map_labels.COUNTY_MAX_PX),
+    "county": ("county-labels", [90, 98, 112, 210], [251, 251, 249, 170], map_labels.COUNTY_MAX_PX),
     "place": ("place-labels", [31, 42, 51, 235], [251, 251, 249, 230], map_labels.PLACE_MAX_PX),
     "highway": ("highway-labels", [120, 70, 40, 230], [251, 251, 249, 230], map_labels.HIGHWAY_PX),
 }
