@@ -3,7 +3,9 @@
 The interactive map is a ``pydeck.Deck`` from :mod:`maps` written with
 ``offline=True`` (deck.gl inlined, no basemap provider, no tiles). Around it, a
 panel gives the title, period, audience, legend, suppression note and
-attribution, and the audience's marking runs along the top and bottom.
+attribution, and the audience's marking runs along the top and bottom. Place,
+county and highway names are HTML text over the map, the names of the current
+zoom's band (:mod:`maps.labels`: none overlap), drawn by ``map_labels.js``.
 
 Nothing is fetched: the stylesheet link and the ``mapbox-gl.js`` script tag that
 pydeck's template adds (unused without a basemap provider) are removed, and a
@@ -18,6 +20,7 @@ text (``innerText``).
 from __future__ import annotations
 
 import html
+import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -110,7 +113,19 @@ def build_deck(data: BriefingData) -> pdk.Deck:
     if not data.flows.empty:
         drawn.append(L.arc_layer(data.flows.assign(tip=_flow_tips(data.flows, k=data.k)), scale=data.flow_scale, top_n=len(data.flows)))
     view = decks.view_for_counties(list(data.place.counties), width_px=1100, height_px=760)
-    return decks.make_deck(drawn, view_state=view, height=760)
+    # the names are HTML text over the map, by the zoom's band (:func:`_labels_script`), not TextLayers
+    return decks.make_deck(drawn, view_state=view, height=760, labels=False)
+
+
+#: The script that draws the map's names over the deck (reads ``ROUTES_LABELS``, uses pydeck's ``deckInstance``).
+LABELS_SCRIPT = Path(__file__).with_name("map_labels.js")
+
+
+def _labels_script() -> str:
+    """Place, county and highway names (:func:`maps.layers.html_labels`) and the script that draws them."""
+    payload = json.dumps(L.html_labels(), separators=(",", ":")).replace("</", "<\\/").replace("<!--", "<\\!--")
+    code = LABELS_SCRIPT.read_text(encoding="utf-8")
+    return f"<script>\nconst ROUTES_LABELS = {payload};\n{code}</script>\n"
 
 
 def _circuit_items(data: BriefingData) -> str:
@@ -178,7 +193,9 @@ def render_html(data: BriefingData, *, audience: Audience, purpose: str) -> str:
     text = text.replace("<html>", '<html lang="en">', 1)
     text = text.replace('<div id="deck-container">',
                         f'<div id="deck-container" role="img" aria-label="{html.escape(describe(data))}">', 1)
-    return text.replace("<body>", "<body>" + _panel(data, audience, purpose), 1)
+    text = text.replace("<body>", "<body>" + _panel(data, audience, purpose), 1)
+    end = text.rindex("</html>")
+    return text[:end] + _labels_script() + text[end:]
 
 
 def write_html(data: BriefingData, *, audience: Audience, path: Path, purpose: str) -> Path:

@@ -108,15 +108,17 @@ def make_deck(
 ) -> pdk.Deck:
     """A deck with the offline base layers under ``layers``, no basemap provider, text tooltips.
 
-    ``labels=False`` leaves out the highway names: a ``TextLayer`` is two more
+    The names (counties, places, highways) are placed for the view's zoom without
+    overlaps (:mod:`maps.labels`). ``labels=False`` leaves them out: a ``TextLayer`` is two more
     shaders for a browser to compile before the first frame (about half a second
     with software WebGL), worth it where routes matter, not on a county choropleth.
     """
-    under = L.base_layers(labels=labels) if base else []
+    view = view_state or pdk.ViewState(**CALIFORNIA_VIEW, pitch=0, bearing=0)
+    under = L.base_layers(labels=labels, zoom=float(view.zoom)) if base else []
     over = under[-3:] if base and labels else []  # the labels (counties, places, highways) go on top
     return CompactDeck(
         layers=[*under[: len(under) - len(over)], *layers, *over],
-        initial_view_state=view_state or pdk.ViewState(**CALIFORNIA_VIEW, pitch=0, bearing=0),
+        initial_view_state=view,
         map_provider=None,
         tooltip=TOOLTIP,
         height=height,

@@ -13,7 +13,6 @@ cell id exactly, so the integer never reaches the browser.
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -25,6 +24,7 @@ import pydeck as pdk
 import shapely.geometry
 
 from geo import reference
+from maps import labels as map_labels
 from maps.colours import (
     SUPPRESSED_LINE_RGBA,
     SUPPRESSED_RGBA,
@@ -171,140 +171,115 @@ def county_line_layer(counties: pd.DataFrame, *, layer_id: str, opacity: float =
 
 
 @cache
-def _highway_rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _highway_rows() -> list[dict[str, Any]]:
     highways = reference.load_highways()
     paths: list[dict[str, Any]] = []
-    labels: list[dict[str, Any]] = []
     for _, row in highways.iterrows():
         route = str(row.get("route", "highway"))
         geoms = getattr(row.geometry, "geoms", [row.geometry])
         for geom in geoms:
             coords = [[round(x, 4), round(y, 4)] for x, y, *_ in geom.coords]
             paths.append({"path": coords, "route": route, "tip": f"{route} (schematic line)"})
-            mid = coords[len(coords) // 3]
-            labels.append({"position": mid, "label": route})
-    return paths, labels
+    return paths
 
 
 def highway_layer() -> pdk.Layer:
     """The highways as thin brown lines; they are schematic (straight lines between towns)."""
-    paths, _ = _highway_rows()
-    rows = [{"s": a, "t": b} for path in paths for a, b in zip(path["path"][:-1], path["path"][1:], strict=True) if a != b]
+    rows = [{"s": a, "t": b} for path in _highway_rows() for a, b in zip(path["path"][:-1], path["path"][1:], strict=True)
+            if a != b]
     return _line_layer(rows, layer_id="highways", rgba=HIGHWAY_RGBA, width=1.5)
 
 
-def highway_label_layer() -> pdk.Layer:
-    """Route names (``I-5``, ``US-101``) at one point along each schematic highway."""
-    _, labels = _highway_rows()
-    return pdk.Layer(
-        "TextLayer",
-        labels,
-        id="highway-labels",
-        get_position="position",
-        get_text="label",
-        get_size=11,
-        get_color=[120, 70, 40, 230],
-        # a halo as the place names have (same shader, same font atlas), not a background box:
-        # the box is a shader of its own, about a quarter second more to compile in software WebGL
-        outline_width=3,
-        outline_color=[251, 251, 249, 230],
-        font_settings={"sdf": True},
-        font_family=_literal("sans-serif"),
-        pickable=False,
-    )
-
-
-#: Places with fewer residents are left off the map (the gazetteer still geocodes them).
-PLACE_LABEL_MIN_POPULATION = 15_000
-
-
-def place_label_size_m(population: float) -> float:
-    """A place name's height in metres: larger places read from further out.
-
-    Sized in metres, a label grows as the map zooms in: Los Angeles (3.8 M) is
-    legible on the statewide view, a town of 100,000 from about zoom 8, one of
-    15,000 from about zoom 10; below that they are specks, not clutter.
-
-    >>> [round(place_label_size_m(p) / 1000, 1) for p in (3_820_914, 100_000, 15_000)]
-    [36.6, 7.1, 3.0]
-    """
-    return 40.0 * float(population) ** 0.45
-
-
-#: A place keeps its label only this far (km) from every larger labelled place.
-PLACE_LABEL_SPACING_KM = 12.0
+#: How each kind of name is drawn: layer id, colour, halo (colour or none; a pale one keeps county
+#: names legible over dark cells), largest size (pixels).
+LABEL_STYLES: dict[str, tuple[str, list[int], list[int] | None, float]] = {
+    "county": ("county-labels", [90, 98, 112, 210], [251, 251, 249, 170], map_labels.COUNTY_MAX_PX),
+    "place": ("place-labels", [31, 42, 51, 235], [251, 251, 249, 230], map_labels.PLACE_MAX_PX),
+    "highway": ("highway-labels", [120, 70, 40, 230], [251, 251, 249, 230], map_labels.HIGHWAY_PX),
+}
 
 
 @cache
-def _place_rows() -> list[dict[str, Any]]:
-    """Labelled places: the largest first, each at least :data:`PLACE_LABEL_SPACING_KM` from the
-    ones kept before it (in the Los Angeles basin, every suburb's name on top of the next
-    made none legible)."""
-    places = reference.load_places()
-    big = places[places["population"].fillna(0) >= PLACE_LABEL_MIN_POPULATION]
-    kept: list[tuple[float, float, str, float]] = []
-    for r in big.sort_values("population", ascending=False).itertuples(index=False):
-        lat, lng = float(r.lat), float(r.lng)
-        near = any(
-            math.hypot((lng - k_lng) * 111.3 * math.cos(math.radians(lat)), (lat - k_lat) * 111.3) < PLACE_LABEL_SPACING_KM
-            for k_lat, k_lng, _, _ in kept
-        )
-        if not near:
-            kept.append((lat, lng, str(r.name), float(r.population)))
-    return [  # smallest first: deck.gl draws later rows on top, so a city's name covers a suburb's
-        {"position": [round(lng, 4), round(lat, 4)], "label": name, "size": round(place_label_size_m(population))}
-        for lat, lng, name, population in reversed(kept)
-    ]
-
-
-def place_label_layer() -> pdk.Layer:
-    """Names of the gazetteer's places, appearing by zoom, largest first (drawn locally)."""
-    return pdk.Layer(
-        "TextLayer",
-        _place_rows(),
-        id="place-labels",
-        get_position="position",
-        get_text="label",
-        get_size="size",
-        size_units=_literal("meters"),
-        size_max_pixels=15,
-        get_color=[31, 42, 51, 235],
-        outline_width=3,
-        outline_color=[251, 251, 249, 230],
-        font_settings={"sdf": True},
-        character_set=_literal("auto"),
-        font_family=_literal("sans-serif"),
-        pickable=False,
-    )
-
-
-@cache
-def _county_label_rows() -> list[dict[str, Any]]:
-    counties = reference.load_counties()
-    points = counties.geometry.representative_point()
-    names = counties["name"]
+def _label_data(kind: str, zoom: float) -> list[dict[str, Any]]:
+    """Rows of one kind's names: ``position``, ``label``, ``z`` (pixels at each band of
+    :data:`maps.labels.ZOOM_BANDS`, 0 where not drawn) and ``s``: the metres that make the
+    band of ``zoom``'s size at ``zoom`` (0 where the name is not drawn in that band)."""
+    band = map_labels.band_of_zoom(zoom)
     return [
-        {"position": [round(pt.x, 4), round(pt.y, 4)], "label": f"{str(name).upper()}"}
-        for name, pt in zip(names, points, strict=True)
+        {"position": [label.lng, label.lat], "label": label.text,
+         "s": round(label.bands.get(band, 0) * map_labels.metres_per_pixel(zoom, label.lat)),
+         "z": [label.bands.get(b, 0) for b in map_labels.ZOOM_BANDS]}
+        for label in reversed(map_labels.label_rows()) if label.kind == kind  # deck.gl draws later rows on top
     ]
 
 
-def county_label_layer() -> pdk.Layer:
-    """County names in grey capitals at a point inside each county, readable from zoom ~6."""
+def label_layer(kind: str, *, zoom: float) -> pdk.Layer:
+    """The names of one ``kind`` (``place``, ``county``, ``highway``) placed for the map's starting ``zoom``.
+
+    Each row holds its font size at every zoom band (``z``, :mod:`maps.labels`). A
+    renderer that follows the zoom (the synchronised maps, the HTML briefing) draws
+    ``z`` by band. deck.gl itself (``st.pydeck_chart``, which runs no script of ours)
+    draws the band of the starting ``zoom``, sized in metres (``s``) so that they have
+    the band's size at the start: zoomed out they shrink with the map, zoomed in they
+    grow with it up to the kind's largest size, so names that do not overlap at the
+    start never do.
+    """
+    layer_id, colour, halo, largest_px = LABEL_STYLES[kind]
+    props: dict[str, Any] = {}
+    if halo is not None:
+        # a halo (same shader, same font atlas), not a background box: the box is a shader of its
+        # own, about a quarter second more to compile in software WebGL
+        props = {"outline_width": 3, "outline_color": halo, "font_settings": {"sdf": True}}
     return pdk.Layer(
         "TextLayer",
-        _county_label_rows(),
-        id="county-labels",
+        _label_data(kind, round(float(zoom), 2)),
+        id=layer_id,
         get_position="position",
         get_text="label",
-        get_size=9000,
+        get_size="s",
         size_units=_literal("meters"),
-        size_max_pixels=12,
-        get_color=[90, 98, 112, 200],
+        size_max_pixels=largest_px,
+        get_color=colour,
         character_set=_literal("auto"),
         font_family=_literal("sans-serif"),
         pickable=False,
+        **props,
     )
+
+
+def _css_rgba(rgba: Sequence[int]) -> str:
+    r, g, b, a = (list(rgba) + [255])[:4]
+    return f"rgba({r},{g},{b},{a / 255:.2f})"
+
+
+def html_labels() -> dict[str, Any]:
+    """Every name with its size per zoom band, for a page that draws them as HTML text over a deck.
+
+    ``{"bands": [4, …, 12], "kinds": [{"kind", "color", "shadow", "rows": [[lng, lat, text, [px per band]], …]}]}``:
+    colours and halo as :func:`label_layer` draws them (CSS), counties first, so places and
+    highway names are over them; a size of 0 means the name is not drawn at that band.
+    """
+    kinds = []
+    for kind, (_layer_id, colour, halo, _largest) in LABEL_STYLES.items():
+        shadow = ",".join(f"{o} 2px {_css_rgba(halo)}" for o in ("-1px -1px", "1px -1px", "-1px 1px", "1px 1px")) if halo else ""
+        rows = [[*row["position"], row["label"], row["z"]] for row in _label_data(kind, float(map_labels.ZOOM_BANDS[0]))]
+        kinds.append({"kind": kind, "color": _css_rgba(colour), "shadow": shadow, "rows": rows})
+    return {"bands": list(map_labels.ZOOM_BANDS), "kinds": kinds}
+
+
+def highway_label_layer(*, zoom: float = 4.75) -> pdk.Layer:
+    """Route names (``I-5``, ``US-101``) at one point along each schematic highway."""
+    return label_layer("highway", zoom=zoom)
+
+
+def place_label_layer(*, zoom: float = 4.75) -> pdk.Layer:
+    """Names of the gazetteer's places, appearing by zoom, largest first, never overlapping (drawn locally)."""
+    return label_layer("place", zoom=zoom)
+
+
+def county_label_layer(*, zoom: float = 4.75) -> pdk.Layer:
+    """County names in grey capitals at a point inside each county, from zoom ~6."""
+    return label_layer("county", zoom=zoom)
 
 
 def tile_layer(url: str) -> pdk.Layer:
@@ -321,15 +296,16 @@ def tile_layer(url: str) -> pdk.Layer:
     return pdk.Layer("TileLayer", data=url, id="basemap", min_zoom=0, max_zoom=19, tile_size=256)
 
 
-def base_layers(*, labels: bool = True) -> list[pdk.Layer]:
-    """County outlines and schematic highways, over a tile basemap only when configured."""
+def base_layers(*, labels: bool = True, zoom: float = 4.75) -> list[pdk.Layer]:
+    """County outlines and schematic highways, over a tile basemap only when configured;
+    with ``labels``, the names placed for the starting ``zoom`` (:func:`label_layer`)."""
     layers: list[pdk.Layer] = []
     url = settings.tile_url()
     if url:
         layers.append(tile_layer(url))
     layers += [county_outline_layer(), highway_layer()]
     if labels:
-        layers += [county_label_layer(), place_label_layer(), highway_label_layer()]
+        layers += [county_label_layer(zoom=zoom), place_label_layer(zoom=zoom), highway_label_layer(zoom=zoom)]
     return layers
 
 
@@ -762,7 +738,9 @@ __all__ = [
     "focus_path_layer",
     "hexagon_layer",
     "hexagon_outline",
+    "label_layer",
     "highway_label_layer",
+    "html_labels",
     "highway_layer",
     "location_layer",
     "location_legend",

@@ -30,6 +30,7 @@ __all__ = [
     "circuit_legend",
     "circuit_stops",
     "circuits_table",
+    "leg_curve",
     "evidence_legend",
     "move_arc_layer",
     "move_tips",
@@ -56,6 +57,12 @@ ARROW_SHARE = 0.07
 ARROW_KM = (10.0, 18.0)
 #: How much of an arrow head's casing shows around it, in kilometres.
 ARROW_CASING_KM = 3.5
+#: Each leg bows to its right (a quadratic curve) by this share of its length at its middle, so
+#: two legs along one line in opposite directions lie apart (issue 23: Kern → Sacramento ran over
+#: San Joaquin → Fresno, and zoomed in the two read as one), as the flow arcs do.
+LEG_BOW = 0.12
+#: Straight steps a leg's curve is drawn with.
+LEG_STEPS = 16
 _KM_PER_DEG_LAT = 111.32
 
 
@@ -116,19 +123,48 @@ def _segments(stops: pd.DataFrame, *, loop: bool) -> list[tuple[int, int]]:
     return [*pairs, (n - 1, 0)] if loop and n > 2 else pairs
 
 
+def _leg_frame(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float, tuple[float, float]]:
+    """Kilometres per degree of longitude and latitude about a leg, and its curve's control point (km)."""
+    kx, ky = _KM_PER_DEG_LAT * math.cos(math.radians((a[1] + b[1]) / 2)), _KM_PER_DEG_LAT
+    dx, dy = (b[0] - a[0]) * kx, (b[1] - a[1]) * ky
+    # a quadratic curve's middle lies half way to its control point: twice the bow, to the right of travel
+    control = ((a[0] + b[0]) / 2 * kx + 2 * LEG_BOW * dy, (a[1] + b[1]) / 2 * ky - 2 * LEG_BOW * dx)
+    return kx, ky, control
+
+
+def _on_leg(a: tuple[float, float], b: tuple[float, float], t: float) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The point ``t`` of the way along a leg's curve and the direction of travel there, both in km."""
+    kx, ky, (qx, qy) = _leg_frame(a, b)
+    ax, ay, bx, by = a[0] * kx, a[1] * ky, b[0] * kx, b[1] * ky
+    point = ((1 - t) ** 2 * ax + 2 * (1 - t) * t * qx + t**2 * bx, (1 - t) ** 2 * ay + 2 * (1 - t) * t * qy + t**2 * by)
+    heading = (2 * (1 - t) * (qx - ax) + 2 * t * (bx - qx), 2 * (1 - t) * (qy - ay) + 2 * t * (by - qy))
+    return point, heading
+
+
+def leg_curve(a: tuple[float, float], b: tuple[float, float]) -> list[list[float]]:
+    """A leg from ``a`` to ``b`` (``(lng, lat)``) as :data:`LEG_STEPS` + 1 points, bowing to its right.
+
+    >>> curve = leg_curve((-120.0, 36.0), (-120.0, 37.0))  # due north: bows east
+    >>> curve[0], curve[-1], curve[8][0] > -120.0
+    ([-120.0, 36.0], [-120.0, 37.0], True)
+    """
+    kx, ky, _ = _leg_frame(a, b)
+    inner = [_on_leg(a, b, i / LEG_STEPS)[0] for i in range(1, LEG_STEPS)]
+    return [[float(a[0]), float(a[1])], *([round(x / kx, 5), round(y / ky, 5)] for x, y in inner), [float(b[0]), float(b[1])]]
+
+
 def _arrow_head(a: tuple[float, float], b: tuple[float, float], *, grow_km: float = 0.0) -> list[list[float]]:
-    """A triangle pointing from ``a`` to ``b`` (``(lng, lat)``), :data:`ARROW_AT` of the way along.
+    """A triangle on the leg from ``a`` to ``b`` (``(lng, lat)``), :data:`ARROW_AT` of the way along its
+    curve (:func:`leg_curve`), pointing the way of travel.
 
     Its half-length is :data:`ARROW_SHARE` of the segment within :data:`ARROW_KM`;
     ``grow_km`` makes it that much larger on every side (its casing).
     """
-    lat0 = math.radians((a[1] + b[1]) / 2)
-    kx, ky = _KM_PER_DEG_LAT * math.cos(lat0), _KM_PER_DEG_LAT  # km per degree of lng, of lat
-    dx, dy = (b[0] - a[0]) * kx, (b[1] - a[1]) * ky
-    length = math.hypot(dx, dy) or 1.0
+    kx, ky, _ = _leg_frame(a, b)
+    length = math.hypot((b[0] - a[0]) * kx, (b[1] - a[1]) * ky) or 1.0
     half = min(max(length * ARROW_SHARE, ARROW_KM[0]), ARROW_KM[1]) + grow_km
-    ux, uy = dx / length, dy / length
-    cx, cy = a[0] * kx + dx * ARROW_AT, a[1] * ky + dy * ARROW_AT
+    (cx, cy), (hx, hy) = _on_leg(a, b, ARROW_AT)
+    ux, uy = hx / (math.hypot(hx, hy) or 1.0), hy / (math.hypot(hx, hy) or 1.0)
     tip = (cx + ux * (half + grow_km), cy + uy * (half + grow_km))
     left = (cx - ux * half - uy * half * 0.8, cy - uy * half + ux * half * 0.8)
     right = (cx - ux * half + uy * half * 0.8, cy - uy * half - ux * half * 0.8)
@@ -140,7 +176,9 @@ def circuit_layers(circuit: pd.Series | dict, *, layer_id: str = "circuit") -> l
 
     ``circuit`` is a row of :func:`query.moves.circuits` (``places``, ``shape``,
     ``rank``). Stops are numbered 1, 2, … in travel order at the county
-    centroids; a loop's last segment closes back on stop 1. Segments and arrow
+    centroids; a loop's last segment closes back on stop 1. Each leg bows to its
+    right (:func:`leg_curve`: one ``s`` → ``t`` row per step, with ``leg``, its two
+    stop numbers), so legs along one line in opposite directions never overlap. Segments and arrow
     heads sit on a dark casing, and every layer is drawn over the arcs whatever
     their height (:data:`ON_TOP`), so the circuit reads above many move arcs.
     Segments are ``LineLayer`` lines (one straight step each), the corridors'
@@ -155,7 +193,9 @@ def circuit_layers(circuit: pd.Series | dict, *, layer_id: str = "circuit") -> l
     pairs = _segments(stops, loop=loop)
     names = stops["name"].tolist()
     tips = [f"circuit {int(circuit['rank'])}: stop {i + 1} {names[i]} → stop {j + 1} {names[j]}" for i, j in pairs]
-    segments = pd.DataFrame({"path": [[list(lnglat[i]), list(lnglat[j])] for i, j in pairs], "tip": tips})
+    # each leg drawn as its curve's straight steps, one row each, with the leg's stops and tip
+    segments = pd.DataFrame(L._stretches([leg_curve(lnglat[i], lnglat[j]) for i, j in pairs],
+                                         {"leg": [[i + 1, j + 1] for i, j in pairs], "tip": tips}))
     heads = pd.DataFrame({"polygon": [_arrow_head(lnglat[i], lnglat[j]) for i, j in pairs], "tip": tips})
     casings = pd.DataFrame({"polygon": [_arrow_head(lnglat[i], lnglat[j], grow_km=ARROW_CASING_KM) for i, j in pairs]})
     dots = stops.assign(
@@ -165,13 +205,13 @@ def circuit_layers(circuit: pd.Series | dict, *, layer_id: str = "circuit") -> l
     )[["position", "label", "tip"]]
     colour, casing = list(CIRCUIT_RGBA), list(CIRCUIT_CASING_RGBA)
     return [
-        pdk.Layer("LineLayer", segments[["path"]], id=f"{layer_id}-casing", get_source_position="path[0]",
-                  get_target_position="path[1]", get_color=casing, get_width=CIRCUIT_CASING_PX,
+        pdk.Layer("LineLayer", segments[["s", "t"]], id=f"{layer_id}-casing", get_source_position="s",
+                  get_target_position="t", get_color=casing, get_width=CIRCUIT_CASING_PX,
                   width_units=L.PIXELS, pickable=False, parameters=ON_TOP),
         pdk.Layer("SolidPolygonLayer", casings, id=f"{layer_id}-arrow-casing", get_polygon="polygon",
                   get_fill_color=casing, pickable=False, parameters=ON_TOP),
-        pdk.Layer("LineLayer", segments, id=f"{layer_id}-segments", get_source_position="path[0]",
-                  get_target_position="path[1]", get_color=colour, get_width=CIRCUIT_WIDTH_PX,
+        pdk.Layer("LineLayer", segments, id=f"{layer_id}-segments", get_source_position="s",
+                  get_target_position="t", get_color=colour, get_width=CIRCUIT_WIDTH_PX,
                   width_units=L.PIXELS, pickable=True, parameters=ON_TOP),
         pdk.Layer("SolidPolygonLayer", heads, id=f"{layer_id}-arrows", get_polygon="polygon",
                   get_fill_color=colour, pickable=True, parameters=ON_TOP),

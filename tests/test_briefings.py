@@ -306,6 +306,38 @@ def test_untrusted_text_is_escaped(le_files: briefings.BriefingFiles) -> None:
     assert "Task force <b>meeting</b> & =cmd" in first
 
 
+#: URLs an offline page may contain: XML namespace names, which are identifiers and never fetched.
+INERT_URLS = {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xhtml", "http://www.w3.org/1998/Math/MathML"}
+
+
+def _labels_payload(text: str) -> dict:
+    start = text.index("const ROUTES_LABELS = ") + len("const ROUTES_LABELS = ")
+    return json.loads(text[start:text.index(";\n", start)].replace("<\\/", "</"))
+
+
+def test_every_html_export_names_places_counties_and_highways_offline(
+    partner_files: briefings.BriefingFiles, le_files: briefings.BriefingFiles
+) -> None:
+    """Every audience's HTML map carries the names (by zoom band) and asks for nothing outside the file:
+    no URL in the markup or in the page's own scripts but namespace names; pydeck's inlined deck.gl
+    bundle mentions URLs it never fetches here, and the Content-Security-Policy forbids them all."""
+    for files in (partner_files, le_files):
+        assert files.html is not None
+        text = files.html.read_text(encoding="utf-8")
+        labels = _labels_payload(text)
+        by_kind = {kind["kind"]: {row[2] for row in kind["rows"]} for kind in labels["kinds"]}
+        assert {"Los Angeles", "San Francisco", "Fresno"} <= by_kind["place"]
+        assert "LOS ANGELES" in by_kind["county"] and "I-5" in by_kind["highway"]
+        assert labels["bands"][0] <= 5 and labels["bands"][-1] >= 12
+        scripts = re.findall(r"<script\b[^>]*>(.*?)</script>", text, flags=re.S | re.I)
+        bundle = max(scripts, key=len)
+        assert len(bundle) > 1_000_000 and "ROUTES_LABELS" not in bundle  # pydeck's deck.gl, inlined
+        own = text.replace(bundle, "")
+        urls = set(re.findall(r"""https?://[^\s"'<>)`\\]*""", own))
+        assert urls <= INERT_URLS, sorted(urls - INERT_URLS)
+        assert "default-src 'none'" in text and "font-src data:" in text
+
+
 # --------------------------------------------------------------------------- CSV and audiences
 
 

@@ -121,3 +121,33 @@ def test_side_by_side_maps_share_one_view_and_the_link_keeps_it(demo_url: str) -
         assert _view_param(page.url) == linked  # and the link keeps it
         browser.save_screenshot(page, "compare-sync-link-opened")
         assert recorder.off_machine() == [], recorder.off_machine()
+
+
+def _drawn_label_boxes(frame: object, view: int) -> list[dict]:
+    return frame.locator(".routes-map-labels").nth(view).evaluate(  # type: ignore[attr-defined]
+        "box => [...box.children].filter(s => s.style.display !== 'none').map(s => {"
+        " const r = s.getBoundingClientRect(); return {text: s.textContent, x0: r.left, y0: r.top, x1: r.right, y1: r.bottom}; })")
+
+
+def test_side_by_side_names_never_overlap_in_los_angeles(demo_url: str) -> None:
+    """The compare of Los Angeles (the names piled up there, issue 23): at the starting view and zoomed
+    in twice, no two names drawn over a map overlap, and the big cities are among them."""
+    with browser.chromium_page() as (page, recorder):
+        frame = _open_side_by_side(page, f"{demo_url}/heatmap?counties=06037&cmp=side&view=-118.25,34.0,8.6")
+        seen = {}
+        for step in range(3):
+            page.wait_for_timeout(800)
+            labels = _drawn_label_boxes(frame, 0)
+            clashes = [(a["text"], b["text"]) for i, a in enumerate(labels) for b in labels[i + 1:]
+                       if min(a["x1"], b["x1"]) - max(a["x0"], b["x0"]) > 1 and min(a["y1"], b["y1"]) - max(a["y0"], b["y0"]) > 1]
+            zoom = _views(frame)[0]["zoom"]
+            seen[zoom] = {label["text"] for label in labels}
+            assert clashes == [], (zoom, clashes[:5])
+            browser.save_screenshot(page, f"compare-la-names-{step}")
+            box = frame.locator(MAPS).first.bounding_box()
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            page.mouse.wheel(0, -400)
+        first = seen[min(seen)]
+        assert {"Los Angeles", "Long Beach"} <= first and len(first) > 10, sorted(first)
+        assert len(seen[max(seen)]) >= 5
+        assert recorder.off_machine() == [], recorder.off_machine()

@@ -107,8 +107,10 @@ def test_a_lead_switching_to_observed_moves_sees_the_planted_loop_drawn_in_order
     assert _stops_in_loop_order(stops, loop["county_fips"]), (stops, loop["county_fips"])
     segments = _layer(spec, "circuit-segments")
     assert segments is not None
-    ends = [(at[(round(a[0], 4), round(a[1], 4))], at[(round(b[0], 4), round(b[1], 4))]) for a, b in
-            (row["path"] for row in segments["data"])]
+    legs: dict[tuple[int, int], list] = {}  # each leg's steps (it bows to its right), joined end to end
+    for row in segments["data"]:
+        legs.setdefault(tuple(row["leg"]), [row["s"]]).append(row["t"])
+    ends = [(at[(round(c[0][0], 4), round(c[0][1], 4))], at[(round(c[-1][0], 4), round(c[-1][1], 4))]) for c in legs.values()]
     assert ends == list(zip(stops, stops[1:] + stops[:1], strict=True))  # in order, closing back on stop 1
     arrows = _layer(spec, "circuit-arrows")
     assert arrows is not None and len(arrows["data"]) == len(ends)

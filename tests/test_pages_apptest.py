@@ -310,8 +310,10 @@ def test_maps_carry_place_county_and_highway_names(pages_warehouse: Path) -> Non
     layers = {layer["id"]: layer for layer in spec["layers"]}
     assert {"county-labels", "place-labels", "highway-labels"} <= set(layers)
     assert list(layers)[-3:] == ["county-labels", "place-labels", "highway-labels"]  # over the data
-    places = {row["label"]: row["size"] for row in layers["place-labels"]["data"]}
-    assert places["Los Angeles"] > places["Long Beach"] > places["Lancaster"] > 0  # large cities appear first
+    places = {row["label"]: row["s"] for row in layers["place-labels"]["data"]}
+    assert places["Los Angeles"] > places["Lancaster"] > 0  # larger places in larger type
+    first = {row["label"]: next(i for i, px in enumerate(row["z"]) if px) for row in layers["place-labels"]["data"]}
+    assert first["Los Angeles"] < first["Long Beach"] <= first["Lancaster"]  # large cities appear first
     assert "LOS ANGELES" in {row["label"] for row in layers["county-labels"]["data"]}
 
 

@@ -114,6 +114,7 @@
       }
       return;
     }
+    drawLabels(deck, true);
     const viewport = deck.getViewports()[0];
     if (viewport) stampView(element, viewport);
   }
@@ -181,10 +182,14 @@
   // The base map's names (counties, places, highways: pydeck TextLayers the decks share) are
   // drawn as HTML text over each view, placed from the view's viewport: in software WebGL a
   // TextLayer's program and font atlases cost seconds before the first frame (measured on the
-  // compare: 13.1 s -> 9.3 s median to the settled map without them, load 14-18). Sizes as
-  // the layer gives them (pixels, or metres capped at sizeMaxPixels); a name under
-  // LABEL_MIN_PX is left off (a speck in the canvas), as are names outside the view.
+  // compare: 13.1 s -> 9.3 s median to the settled map without them, load 14-18). A single map
+  // draws its names the same way. Each row carries its size at every zoom band (`z`, from band
+  // LABEL_FIRST_BAND: maps/labels.py places them per band, none overlapping another of its band);
+  // the view's band is drawn, a name of size 0 there is left off, as are names outside the view.
+  // Rows without `z` keep the layer's sizes (pixels, or metres capped at sizeMaxPixels), a name
+  // under LABEL_MIN_PX left off (a speck in the canvas).
   const LABEL_MIN_PX = 6;
+  const LABEL_FIRST_BAND = 4;  // maps.labels.ZOOM_BANDS[0]
 
   function isLabelLayer(layer) {
     return layer["@@type"] === "TextLayer" && Array.isArray(layer.data) && layer.getText === "@@=label"
@@ -206,14 +211,14 @@
       color: css(layer.getColor),
       shadow: halo ? ["-1px -1px", "1px -1px", "-1px 1px", "1px 1px", "0 0"].map(function (o) { return o + " 2px " + halo; }).join(",") : "",
       rows: layer.data.map(function (row) {
-        return {lng: row.position[0], lat: row.position[1], text: String(row.label),
+        return {lng: row.position[0], lat: row.position[1], text: String(row.label), bands: row.z || null,
                 size: sizeField ? Number(row[sizeField]) : Number(layer.getSize || 12)};
       }),
     };
   }
 
   function labelBox(index) {  // one box per view, over its part of the canvas, under deck.gl's tooltip
-    const holder = maps.querySelector(".routes-map-deck");
+    const holder = maps.querySelector(".routes-map-deck") || state.elements[index];
     state.labelBoxes = state.labelBoxes || [];
     if (!state.labelBoxes[index]) {
       const box = document.createElement("div");
@@ -226,10 +231,14 @@
     return state.labelBoxes[index];
   }
 
-  function drawLabels(deck) {
+  function bandOf(zoom, bands) {
+    return Math.min(Math.max(Math.floor(zoom), LABEL_FIRST_BAND), LABEL_FIRST_BAND + bands.length - 1) - LABEL_FIRST_BAND;
+  }
+
+  function drawLabels(deck, single) {
     if (!state.labels || !state.labels.length) return;
     for (const viewport of deck.getViewports()) {
-      const index = viewIndex(viewport.id);
+      const index = single ? 0 : viewIndex(viewport.id);
       const slot = labelBox(index);
       const key = [viewport.x, viewport.y, viewport.width, viewport.height, viewport.longitude, viewport.latitude,
                    viewport.zoom, state.labelsKey].join(",");
@@ -255,16 +264,27 @@
       }
       // pixels per metre at the view's centre (the labels' own latitudes differ by a few per cent)
       const perMeter = viewport.distanceScales.unitsPerMeter[0] * viewport.scale;
+      let shown = 0;
       for (const [span, set, row] of slot.spans) {
-        const size = Math.min(set.meters ? row.size * perMeter : row.size, set.maxPx);
+        const size = row.bands ? row.bands[bandOf(viewport.zoom, row.bands)]
+          : Math.min(set.meters ? row.size * perMeter : row.size, set.maxPx);
         const at = viewport.project([row.lng, row.lat]);
         const inside = at[0] > -100 && at[0] < viewport.width + 100 && at[1] > -20 && at[1] < viewport.height + 20;
-        if (size < LABEL_MIN_PX || !inside) { span.style.display = "none"; continue; }
+        if (!size || size < LABEL_MIN_PX || !inside) { span.style.display = "none"; continue; }
+        shown += 1;
         span.style.display = "";
         span.style.fontSize = size.toFixed(1) + "px";
         span.style.transform = "translate(" + at[0].toFixed(1) + "px," + at[1].toFixed(1) + "px) translate(-50%,-50%)";
       }
+      slot.box.dataset.shown = String(shown);
     }
+  }
+
+  // A single map's spec without its name layers (drawn as HTML instead, as the side-by-side maps' are).
+  function withoutLabels(spec) {
+    const layers = spec.layers || [];
+    setLabels(layers.filter(isLabelLayer).map(labelSet));
+    return Object.assign({}, spec, {layers: layers.filter(function (layer) { return !isLabelLayer(layer); })});
   }
 
   function layerFilter(context) {
@@ -336,7 +356,8 @@
     cell.className = "routes-map-cell";
     cell.appendChild(element);
     maps.appendChild(cell);
-    const deck = createDeck({container: element, jsonInput: spec, tooltip: args.tooltip});
+    state.elements[index] = element;
+    const deck = createDeck({container: element, jsonInput: withoutLabels(spec), tooltip: args.tooltip});
     deck.setProps({
       viewState: state.view,
       onViewStateChange: onViewStateChange,
@@ -528,7 +549,7 @@
       if (state.specs[index] === text) return;
       const spec = JSON.parse(text);
       if (state.decks[index]) {
-        updateDeck(spec, state.decks[index]);
+        updateDeck(withoutLabels(spec), state.decks[index]);
         state.decks[index].setProps({viewState: state.view});
       } else {
         state.decks[index] = makeMap(index, spec, args);
