@@ -18,8 +18,9 @@ import pandas as pd
 import streamlit as st
 
 from geo import reference
-from maps.colours import SUPPRESSED_RGBA, Legend, hidden_words
+from maps.colours import SUPPRESSED_RGBA, Legend
 from maps.statewide_maps import Metric
+from maps.wording import hidden_words
 from query import release
 from query.policy import Capability
 from query.suppression import FilterIsolationError

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from maps.colours import hidden_words
-from maps.statewide_maps import count_text
+from maps.wording import count_text, hidden_words, period_text
 from query import audit, release
 from query.filters import Filters
 from query.policy import Capability
@@ -33,28 +31,15 @@ from routes.contract.vocabularies import AuditAction
 DOWNLOAD_ACTION = AuditAction.DOWNLOAD_TABLE.value
 
 
-def format_period(start: date | None, end: date | None) -> str:
-    """``"Jan 2024 – Dec 2025"``, ``"Mar 2025"`` or ``"all months"``: how a page names a period.
-
-    >>> format_period(date(2024, 1, 1), date(2025, 12, 1)), format_period(date(2025, 3, 1), date(2025, 3, 1))
-    ('Jan 2024 – Dec 2025', 'Mar 2025')
-    >>> format_period(None, None), format_period(None, date(2025, 3, 1))
-    ('all months', 'start – Mar 2025')
-    """
-    if start is None and end is None:
-        return "all months"
-    if start and end and (start.year, start.month) == (end.year, end.month):
-        return start.strftime("%b %Y")
-    lo = start.strftime("%b %Y") if start else "start"
-    hi = end.strftime("%b %Y") if end else "latest"
-    return f"{lo} – {hi}"
+#: How a page names a period: ``"Jan 2024 – Dec 2025"`` (:func:`maps.wording.period_text`, which maps and briefings use too).
+format_period = period_text
 
 
 def counts_as_text(frame: pd.DataFrame, columns: Sequence[str], *, hidden: str,
                    only_hidden: bool = False) -> pd.DataFrame:
     """``frame`` with each of ``columns`` as a table shows a count: ``"1,234"``, or ``hidden`` where it is hidden.
 
-    A hidden count (missing) never reads blank or 0 (:func:`maps.statewide_maps.count_text`).
+    A hidden count (missing) never reads blank or 0 (:func:`maps.wording.count_text`).
     With ``only_hidden``, only the columns that hold a hidden count become text; the
     others keep their numbers.
 
