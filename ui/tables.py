@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -33,6 +34,42 @@ DOWNLOAD_ACTION = AuditAction.DOWNLOAD_TABLE.value
 
 #: How a page names a period: ``"Jan 2024 – Dec 2025"`` (:func:`maps.wording.period_text`, which maps and briefings use too).
 format_period = period_text
+
+
+def shown_period(filters: Filters, *, months: Sequence[date]) -> str:
+    """The period a page shows: the filters' own, else from the first to the last of ``months`` (the warehouse's).
+
+    >>> shown_period(Filters(end=date(2025, 3, 1)), months=[date(2024, 1, 1), date(2025, 6, 1)])
+    'Jan 2024 – Mar 2025'
+    """
+    return format_period(filters.start or (months[0] if months else None), filters.end or (months[-1] if months else None))
+
+
+def cells_caption(shown: pd.DataFrame, counts: pd.DataFrame, *, hidden: str) -> str:
+    """Under a heatmap: how many of the ``shown`` cells are drawn, how many read ``hidden``, how many counties hold the rest.
+
+    ``counts`` is the map's :func:`query.cells.cell_counts` (county rows: records not in a cell).
+
+    >>> shown = pd.DataFrame({"suppressed": [False, True, False]})
+    >>> cells_caption(shown, pd.DataFrame({"level": ["cell", "county"]}), hidden="fewer than 11")
+    '2 cells shown · 1 cells read “fewer than 11” · 1 county with records not in a cell'
+    """
+    visible = shown[~shown["suppressed"].astype(bool)]
+    in_no_cell = int(counts["level"].eq("county").sum())
+    return (
+        f"{len(visible):,} cells shown · {int(shown['suppressed'].sum()):,} cells read “{hidden}” · "
+        f"{in_no_cell:,} {'county' if in_no_cell == 1 else 'counties'} with records not in a cell"
+    )
+
+
+def flows_caption(drawn: pd.DataFrame, *, hidden: str) -> str:
+    """Under the flows map: how many flows are drawn and how many are not (they read ``hidden``).
+
+    >>> flows_caption(pd.DataFrame({"suppressed": [False, True, True]}), hidden="fewer than 11")
+    '1 flows shown · 2 not drawn (they read “fewer than 11”)'
+    """
+    visible = drawn[~drawn["suppressed"].astype(bool)]
+    return f"{len(visible):,} flows shown · {int(drawn['suppressed'].sum()):,} not drawn (they read “{hidden}”)"
 
 
 def counts_as_text(frame: pd.DataFrame, columns: Sequence[str], *, hidden: str,
