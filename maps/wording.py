@@ -9,7 +9,8 @@ count reads the same on a page, in a tooltip and in an exported PDF.
   :func:`query.release.fewer_than`);
 - :func:`count_text`, :func:`rate_text`: a figure, or the hidden wording when it
   is missing (never blank or 0);
-- :func:`period_text`: ``"Jan 2024 – Dec 2025"``, ``"Mar 2025"`` or ``"all months"``.
+- :func:`period_text`: ``"Jan 2024 – Dec 2025"``, ``"Mar 2025"`` or ``"all months"``;
+  :func:`month_text`: one month, ``"Mar 2025"`` (the period slider's stops, a played month).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pandas as pd
 from query.release import fewer_than
 from routes import settings
 
-__all__ = ["count_text", "hidden_words", "period_text", "rate_text"]
+__all__ = ["count_text", "hidden_words", "month_text", "period_text", "rate_text"]
 
 
 def hidden_words(hidden: str | None = None, *, k: int | None = None) -> str:
@@ -61,6 +62,16 @@ def rate_text(value: object, hidden: str | None = None, *, decimals: int = 2) ->
     return hidden_words(hidden) if _missing(value) else f"{float(value):,.{decimals}f}"  # type: ignore[arg-type]
 
 
+def month_text(month: Any) -> str:
+    """One month as a period reads it: ``"Mar 2025"``.
+
+    >>> from datetime import date
+    >>> month_text(date(2025, 3, 1)), month_text("2025-03-01")
+    ('Mar 2025', 'Mar 2025')
+    """
+    return pd.Timestamp(month).strftime("%b %Y")
+
+
 def period_text(start: Any, end: Any) -> str:
     """``"Jan 2024 – Dec 2025"``, ``"Mar 2025"`` or ``"all months"``: how a page, a tooltip and a briefing name a period.
 
@@ -75,6 +86,6 @@ def period_text(start: Any, end: Any) -> str:
     """
     if _missing(start) and _missing(end):
         return "all months"
-    lo = "start" if _missing(start) else pd.Timestamp(start).strftime("%b %Y")
-    hi = "latest" if _missing(end) else pd.Timestamp(end).strftime("%b %Y")
+    lo = "start" if _missing(start) else month_text(start)
+    hi = "latest" if _missing(end) else month_text(end)
     return lo if lo == hi else f"{lo} – {hi}"
