@@ -6,7 +6,6 @@ import streamlit as st
 
 from maps import decks
 from maps import flows_maps as fm
-from maps import statewide_maps as sm
 from query import flows, release
 from ui import chrome, flows_parts, tables
 from ui import circuits as circuit_panel
@@ -83,7 +82,7 @@ with legend_column:
 flows_parts.show_segment_flows(viewer, filters, segment=segment, over=over, corridors=corridors, hidden=hidden)
 
 st.markdown("#### Flows")
-tables.show_table(sm.flows_table(release.drop_unreleased(viewer, visible.head(200)), hidden=hidden), viewer=viewer, name="Flows", filters=filters, hide_index=True, width="stretch")
+tables.show_flows_table(visible.head(200), viewer=viewer, name="Flows", hidden=hidden, filters=filters, hide_index=True, width="stretch")
 st.caption("Rolled up: under k at the chosen grouping, so counted with its neighbours one level coarser.")
 if (outside_note := release.outside_flows_note(viewer, filters)) is not None:
     st.caption(outside_note)

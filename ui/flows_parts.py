@@ -14,8 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from maps import flows_maps as fm
-from maps import statewide_maps as sm
-from query import flows, release
+from query import flows
 from query.filters import Filters
 from query.viewer import Viewer
 from routes.errors import RoutesError
@@ -82,8 +81,8 @@ def show_segment_flows(viewer: Viewer, filters: Filters, *, segment: pd.Series |
         if over.empty:
             st.caption("No county-to-county flow of k or more records is routed over this segment under these filters.")
         else:
-            tables.show_table(sm.flows_table(release.drop_unreleased(viewer, over.head(200)), hidden=hidden), viewer=viewer,
-                              name="Flows over a corridor segment", filters=filters, hide_index=True, width="stretch")
+            tables.show_flows_table(over.head(200), viewer=viewer, name="Flows over a corridor segment", hidden=hidden,
+                                    filters=filters, hide_index=True, width="stretch")
             listed = over[~over["suppressed"].astype(bool)]
             carried = int(round(float((listed["records"].astype(float) * listed["share"]).sum())))
             load_text = "" if pd.isna(segment["load"]) else (
@@ -109,8 +108,8 @@ def show_shared_routes(viewer: Viewer, filters: Filters, *, level: str, pairs_of
     if pairs is None or pairs.empty:
         st.caption("No cross-task-force flows under these filters.")
     else:
-        tables.show_table(sm.flows_table(release.drop_unreleased(viewer, pairs.drop(columns=["victims"])), hidden=hidden),
-                          viewer=viewer, name="Task forces sharing a route", filters=filters, hide_index=True, width="stretch")
+        tables.show_flows_table(pairs.drop(columns=["victims"]), viewer=viewer, name="Task forces sharing a route",
+                                hidden=hidden, filters=filters, hide_index=True, width="stretch")
 
 
 def show_route_shifts(viewer: Viewer, *, shifts_of: Callable[..., pd.DataFrame], hidden: str) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from maps.statewide_maps import flows_table
 from maps.wording import count_text, hidden_words, period_text
 from query import audit, release
 from query.filters import Filters
@@ -145,6 +146,17 @@ def hidden_as_released(data: pd.DataFrame, *, viewer: Viewer) -> pd.DataFrame:
     for column in text:
         out[column] = out[column].map(lambda v: hidden if isinstance(v, str) and v in either else v)
     return out
+
+
+def show_flows_table(flows: pd.DataFrame, *, viewer: Viewer, name: str, hidden: str, side: str | None = None,
+                     filters: Filters | None = None, **dataframe_options: Any) -> None:
+    """Flows (or coordination pairs) as :func:`show_table` draws them, without the columns the release does not measure.
+
+    ``flows`` are :mod:`query.flows` rows; :func:`maps.statewide_maps.flows_table` words
+    them (``side``: only that end's place), hidden counts reading ``hidden``.
+    """
+    shown = flows_table(release.drop_unreleased(viewer, flows), side=side, hidden=hidden)
+    show_table(shown, viewer=viewer, name=name, filters=filters, **dataframe_options)
 
 
 def show_table(data: pd.DataFrame, *, viewer: Viewer, name: str, filters: Filters | None = None,
