@@ -29,12 +29,13 @@ import pandas as pd
 import pydeck as pdk
 
 from briefings._collect import circuits_explained
-from briefings.pdf import fmt_count, period_label, suppression_note
+from briefings.pdf import fmt_count, suppression_note
 from briefings.static_map import class_labels, describe
 from maps import decks
 from maps import layers as L
 from maps.colours import SUPPRESSED_RGBA
 from maps.moves_maps import circuits_table
+from maps.wording import hidden_words, period_text
 from routes import settings
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ def _corridor_tips(segments: pd.DataFrame, *, k: int) -> list[str]:
     tips = []
     for row in segments.itertuples(index=False):
         where = f", {row.county}" if getattr(row, "county", "") else ""
-        body = f"fewer than {k} flow records" if row.suppressed else f"{fmt_count(row.load, k=k)} flow records"
+        body = f"{hidden_words(k=k)} flow records" if row.suppressed else f"{fmt_count(row.load, k=k)} flow records"
         tips.append(f"{row.route}{where} (schematic)\n{body}")
     return tips
 
@@ -92,7 +93,7 @@ def _flow_tips(edges: pd.DataFrame, *, k: int) -> list[str]:
 
 def build_deck(data: BriefingData) -> pdk.Deck:
     """The interactive map of ``data``: county residuals, cells, corridors and flows on the fixed scales."""
-    hidden = f"fewer than {data.k}"
+    hidden = hidden_words(k=data.k)
     counts = data.cells.assign(tip=decks.cell_tips(data.cells, hidden=hidden))
     is_cell = counts["level"].eq("cell")
     drawn: list[pdk.Layer] = []
@@ -132,7 +133,7 @@ def _circuit_items(data: BriefingData) -> str:
     """The circuits through the place as a list: rank, shape, places in order, subjects (hidden: "fewer than k")."""
     if data.circuits.empty:
         return f'<p class="small">{html.escape(data.circuits_note or "No circuit passes through this area.")}</p>'
-    shown = circuits_table(data.circuits, hidden=f"fewer than {data.k}")
+    shown = circuits_table(data.circuits, hidden=hidden_words(k=data.k))
     items = "".join(
         f"<li>{html.escape(str(r['Shape']))}: {html.escape(str(r['Places in order']))} "
         f"({html.escape(str(r['Subjects']))} subjects)</li>"
@@ -144,12 +145,12 @@ def _circuit_items(data: BriefingData) -> str:
 def _panel(data: BriefingData, audience: Audience, purpose: str) -> str:
     e = html.escape
     as_of = data.data_as_of.isoformat() if data.data_as_of else "unknown"
-    suppressed = f"fewer than {data.k}"
+    suppressed = hidden_words(k=data.k)
     return f"""
 <div class="marking top">{e(audience.marking_text(k=data.k))}</div>
 <div id="briefing-panel">
   <h1>{e(data.place.name)}</h1>
-  <p><b>Period:</b> {e(period_label(data.start, data.end))} · <b>Data as of:</b> {e(as_of)}</p>
+  <p><b>Period:</b> {e(period_text(data.start, data.end))} · <b>Data as of:</b> {e(as_of)}</p>
   <p><b>Prepared for:</b> {e(audience.label)}</p>
   <p><b>Purpose:</b> {e(purpose)}</p>
   <h2>Records per H3 cell (res {data.res})</h2>
@@ -183,7 +184,7 @@ def render_html(data: BriefingData, *, audience: Audience, purpose: str) -> str:
     end = text.index(";\n", start)
     payload = text[start:end].replace("</", "<\\/").replace("<!--", "<\\!--")
     text = text[:start] + payload + text[end:]
-    title = html.escape(f"Routes briefing: {data.place.name}, {period_label(data.start, data.end)}")
+    title = html.escape(f"Routes briefing: {data.place.name}, {period_text(data.start, data.end)}")
     head = (
         f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}" />\n'
         f"    <title>{title}</title>\n    <style>{_STYLE}</style>"

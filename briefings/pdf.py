@@ -48,8 +48,8 @@ from reportlab.platypus import (
 
 from briefings import _collect, static_map
 from briefings.pdf_tags import Node, TableTags, Tagged, Tagger, tagger_of, write_structure
-from maps.colours import hidden_words
 from maps.moves_maps import circuits_table
+from maps.wording import count_text, hidden_words, period_text
 from routes import settings
 
 if TYPE_CHECKING:
@@ -96,18 +96,6 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
-def period_label(start: Any, end: Any) -> str:
-    """``"Jan 2025 – Dec 2025"`` (or one month).
-
-    >>> from datetime import date
-    >>> period_label(date(2025, 1, 1), date(2025, 12, 1))
-    'Jan 2025 – Dec 2025'
-    """
-    if (start.year, start.month) == (end.year, end.month):
-        return start.strftime("%b %Y")
-    return f"{start:%b %Y} – {end:%b %Y}"
-
-
 def fmt_count(value: object, *, k: int | None = None) -> str:
     """A protected count as text: ``"1,234"``, or when hidden ``"fewer than k"`` (k the setting unless given).
 
@@ -117,9 +105,7 @@ def fmt_count(value: object, *, k: int | None = None) -> str:
     >>> fmt_count(1234), fmt_count(None, k=12), fmt_count(None)
     ('1,234', 'fewer than 12', 'fewer than 11')
     """
-    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
-        return f"fewer than {k}" if k is not None else hidden_words()
-    return f"{int(value):,}"  # type: ignore[call-overload]
+    return count_text(value, hidden_words(k=k))
 
 
 def _not_released(value: object) -> str:
@@ -254,7 +240,7 @@ def suppression_note(k: int) -> str:
     """
     return (
         f"Counts under {k} are not shown (k = {k}). A count under {k} is printed as "
-        f"“fewer than {k}”, never as zero; a small map cell is merged into a larger one or "
+        f"“{hidden_words(k=k)}”, never as zero; a small map cell is merged into a larger one or "
         "into its county. Changes are shown only where both counts are shown."
     )
 
@@ -275,7 +261,7 @@ def build_pdf(
     if len(purpose) > MAX_PURPOSE_CHARS:  # the audit log keeps it whole
         purpose = purpose[: MAX_PURPOSE_CHARS - 1].rstrip() + "…"
     marking = audience.marking_text(k=data.k)
-    period = period_label(data.start, data.end)
+    period = period_text(data.start, data.end)
     as_of = data.data_as_of.isoformat() if data.data_as_of else "unknown"
     title = f"Routes briefing: {data.place.name}, {period}"
     map_alt = static_map.describe(data)
@@ -414,7 +400,7 @@ def _page_two(data: BriefingData, styles: dict[str, ParagraphStyle], *, rows: in
 
 def _circuits_section(data: BriefingData, styles: dict[str, ParagraphStyle], *, rows: int) -> list[Any]:
     """"Circuits through this region": the Flows page's top ``rows`` circuits through the place, places in order."""
-    shown = (circuits_table(data.circuits.head(rows), hidden=f"fewer than {data.k}", arrow=PLACE_ARROW)
+    shown = (circuits_table(data.circuits.head(rows), hidden=hidden_words(k=data.k), arrow=PLACE_ARROW)
              if len(data.circuits) else None)
     cells = [] if shown is None else [[str(r["Rank"]), r["Shape"], r["Places in order"], r["Subjects"]]
                                       for r in shown.to_dict("records")]

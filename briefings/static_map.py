@@ -32,6 +32,7 @@ from shapely.geometry import LineString, Polygon  # noqa: E402
 
 from geo import reference  # noqa: E402
 from maps.colours import SUPPRESSED_LINE_RGBA, SUPPRESSED_RGBA, ColourScale  # noqa: E402
+from maps.wording import hidden_words  # noqa: E402
 
 if TYPE_CHECKING:
     from briefings._collect import BriefingData
@@ -148,7 +149,7 @@ def _legend(fig: plt.Figure, data: BriefingData, *, drew_flows: bool, drew_corri
         handles.append(Patch(facecolor=colour, edgecolor="white", lw=0.4))
         labels.append(label)
     handles.append(Patch(facecolor=_rgba(SUPPRESSED_RGBA), edgecolor=_rgba(SUPPRESSED_LINE_RGBA), hatch="////", lw=0.6))
-    labels.append(f"fewer than {data.k}")
+    labels.append(hidden_words(k=data.k))
     handles.append(Patch(facecolor=(0.80, 0.80, 0.88, 0.6), edgecolor=COUNTY_LINE, lw=0.6))
     labels.append("county-level records (too coarse\nfor a cell, or rolled up)")
     if drew_corridors:
@@ -244,12 +245,12 @@ def describe(data: BriefingData) -> str:
         parts.append(f"No H3 cell (resolution {data.res}) is drawn.")
     else:
         parts.append(f"H3 cells (resolution {data.res}): {len(cells) - hidden} shaded by records, darker for more; "
-                     f"{hidden} with fewer than {data.k} records grey and hatched.")
+                     f"{hidden} with {hidden_words(k=data.k)} records grey and hatched.")
     county_level = data.cells[data.cells["level"].eq("county")]
     if not county_level.empty:
         grey = int(county_level["suppressed"].astype(bool).sum())
         parts.append(f"Shaded as a whole (records too coarse for a cell, or rolled up): {_n(len(county_level), 'county')}, "
-                     f"{grey} of them grey and hatched (fewer than {data.k} records).")
+                     f"{grey} of them grey and hatched ({hidden_words(k=data.k)} records).")
     shown = data.corridors[~data.corridors["suppressed"].astype(bool)] if not data.corridors.empty else data.corridors
     if not shown.empty:
         parts.append(f"Corridors: {_n(len(shown), 'highway segment')} coloured and widened by the flow records routed along them.")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from routes import settings
+from maps.wording import hidden_words
 
 RGB = tuple[int, int, int]
 RGBA = tuple[int, int, int, int]
@@ -47,19 +47,6 @@ PALETTES: dict[str, tuple[RGB, ...]] = {
         (206, 205, 228), (152, 141, 190), (93, 55, 144), (45, 0, 75),
     ),
 }
-
-def hidden_words(hidden: str | None = None) -> str:
-    """How a hidden count reads on a map, in a tooltip or a table: ``hidden`` when given, else "fewer than 11".
-
-    A page passes its viewer's :func:`query.release.hidden_text`; the default is
-    how a released value under k reads, which is what every viewer sees unless
-    an analyst or lead chose its own task force's exact counts.
-
-    >>> hidden_words(), hidden_words("suppressed")
-    ('fewer than 11', 'suppressed')
-    """
-    return hidden if hidden is not None else f"fewer than {settings.small_cell_k()}"
-
 
 #: The colour of a suppressed cell or county: neutral grey, half transparent,
 #: drawn with a dark dashed-looking outline (see ``maps.layers``).

@@ -24,7 +24,8 @@ from pydeck.bindings.json_tools import default_serialize
 from geo import reference
 from maps import layers as L
 from maps import moves_maps
-from maps.colours import ColourScale, hidden_words
+from maps.colours import ColourScale
+from maps.wording import hidden_words, rate_text
 
 #: The plain-text tooltip every deck uses; each pickable row carries ``tip``.
 TOOLTIP = {
@@ -150,9 +151,7 @@ def _fmt_rate(value: object, hidden: str | None = None) -> str:
     >>> _fmt_rate(1.0), _fmt_rate(12.345), _fmt_rate(None)
     ('1.0', '12.3', 'fewer than 11')
     """
-    if value is None or pd.isna(value):
-        return hidden_words(hidden)
-    return f"{float(value):,.1f}"  # type: ignore[arg-type]
+    return rate_text(value, hidden, decimals=1)
 
 
 def _county_names() -> dict[str, str]:

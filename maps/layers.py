@@ -31,8 +31,8 @@ from maps.colours import (
     ColourScale,
     Legend,
     LegendEntry,
-    hidden_words,
 )
+from maps.wording import hidden_words
 from routes import settings
 
 #: Outline colour of the 58 counties (the base layer).

@@ -19,7 +19,8 @@ import pydeck as pdk
 
 from geo.flow_places import area_places
 from maps import layers as L
-from maps.colours import Legend, LegendEntry, hidden_words
+from maps.colours import Legend, LegendEntry
+from maps.wording import count_text, hidden_words
 
 __all__ = [
     "CIRCUIT_CASING_RGBA",
@@ -66,11 +67,6 @@ LEG_STEPS = 16
 _KM_PER_DEG_LAT = 111.32
 
 
-def _count(value: object, hidden: str | None) -> str:
-    """A count as tables word it (:func:`maps.statewide_maps.count_text`, which imports the decks this feeds)."""
-    return hidden_words(hidden) if pd.isna(value) else f"{int(value):,}"  # type: ignore[call-overload]
-
-
 def move_tips(moves: pd.DataFrame, *, hidden: str | None = None) -> list[str]:
     """Plain-text tooltips for :func:`query.moves.observed_moves` rows (a hidden count reads ``hidden``).
 
@@ -82,7 +78,7 @@ def move_tips(moves: pd.DataFrame, *, hidden: str | None = None) -> list[str]:
     tips = []
     for row in moves.to_dict("records"):
         head = f"{row.get('origin_name') or row.get('origin_id')} → {row.get('dest_name') or row.get('dest_id')} (observed moves)"
-        count = hidden_words(hidden) if row.get("suppressed") else _count(row.get("moves"), hidden)
+        count = hidden_words(hidden) if row.get("suppressed") else count_text(row.get("moves"), hidden)
         tips.append(f"{head}\n{count} moves: a subject seen in one, then next in the other")
     return tips
 
@@ -257,7 +253,7 @@ def circuits_table(frame: pd.DataFrame, *, hidden: str, arrow: str = "→") -> p
         "Rank": frame["rank"].astype(int).tolist(),
         "Shape": frame["shape"].tolist(),
         "Places in order": [f" {arrow} ".join(names) for names in frame["place_names"]],
-        "Subjects": [_count(v, hidden) for v in frame["subjects"]],
+        "Subjects": [count_text(v, hidden) for v in frame["subjects"]],
     })
     days = [dwell(d) for d in frame["median_dwell_days"]] if "median_dwell_days" in frame else []
     if any(days):

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -33,9 +32,9 @@ from maps.colours import (
     ColourScale,
     Legend,
     LegendEntry,
-    hidden_words,
     quantile_scale,
 )
+from maps.wording import count_text, hidden_words, period_text, rate_text
 from routes.contract.vocabularies import HOTSPOT_PATTERNS
 
 __all__ = [
@@ -75,26 +74,6 @@ HOT_SPOT_RGBA: dict[str, tuple[int, int, int, int]] = {
     "no_pattern": (200, 200, 200, 60),
 }
 
-def count_text(value: object, hidden: str | None = None) -> str:
-    """A count for a table: ``hidden`` ("fewer than 11") when hidden (never blank or 0), else with thousands separators.
-
-    >>> count_text(1234), count_text(None), count_text(None, "suppressed")
-    ('1,234', 'fewer than 11', 'suppressed')
-    """
-    return hidden_words(hidden) if pd.isna(value) else f"{int(value):,}"  # type: ignore[call-overload]
-
-
-def _fmt_rate(value: object, hidden: str | None = None) -> str:
-    return hidden_words(hidden) if pd.isna(value) else f"{float(value):,.2f}"  # type: ignore[arg-type]
-
-
-def _period(start: date | None, end: date | None) -> str:
-    if start is None or end is None:
-        return "all months"
-    lo, hi = pd.Timestamp(start).strftime("%b %Y"), pd.Timestamp(end).strftime("%b %Y")
-    return lo if lo == hi else f"{lo} – {hi}"
-
-
 # --------------------------------------------------------------------------- counties
 
 
@@ -107,12 +86,12 @@ def county_rate_scale(rates: pd.DataFrame, *, basis: str = "the counties shown")
 def _county_tips(rates: pd.DataFrame, hidden: str | None = None) -> list[str]:
     tips = []
     for row in rates.itertuples():
-        period = _period(getattr(row, "start", None), getattr(row, "end", None))
+        period = period_text(getattr(row, "start", None), getattr(row, "end", None))
         if bool(row.suppressed):
             tips.append(f"{row.county} County\nrecords: {hidden_words(hidden)}\n{period}")
         else:
             tips.append(
-                f"{row.county} County ({row.region})\n{_fmt_rate(row.rate_per_100k, hidden)} per 100,000 residents\n"
+                f"{row.county} County ({row.region})\n{rate_text(row.rate_per_100k, hidden)} per 100,000 residents\n"
                 f"{count_text(row.records, hidden)} records · population {int(row.population):,}\n{period}"
             )
     return tips
@@ -180,7 +159,7 @@ def _hot_spot_tips(spots: pd.DataFrame, *, step: str, hidden: str | None = None)
         trend = "rising" if row.trend_z > 0 else "falling" if row.trend_z < 0 else "flat"
         tips.append(
             f"{row.label}\n{row.definition}\n{records} over "
-            f"{_period(row.first_period, row.last_period)}\n"
+            f"{period_text(row.first_period, row.last_period)}\n"
             f"hot in {row.hot_steps}, cold in {row.cold_steps} of {row.n_steps} {step}s; "
             f"clustering {trend} (Mann-Kendall p = {row.trend_p:.3f})"
         )
@@ -315,7 +294,7 @@ def headline_metrics(
         return []
     rows = headline.set_index("period")
     current, other = rows.loc["current"], rows.loc[against]
-    when = _period(other["start"], other["end"])
+    when = period_text(other["start"], other["end"])
     out = []
     for column in columns or list(_METRIC_LABELS):
         change, pct = other[f"{column}_change"], other[f"{column}_change_pct"]
@@ -341,7 +320,7 @@ def ranking_table(ranked: pd.DataFrame, *, hidden: str | None = None) -> pd.Data
             "Before": [count_text(v, hidden) for v in ranked["records_before"]],
             "Change": ["—" if pd.isna(v) else f"{int(v):+,}" for v in ranked["change"]],
             "Change %": ["—" if pd.isna(v) else f"{float(v):+.1f} %" for v in ranked["change_pct"]],
-            "Per 100k": [_fmt_rate(v, hidden) for v in ranked["rate_per_100k"]],
+            "Per 100k": [rate_text(v, hidden) for v in ranked["rate_per_100k"]],
         }
     )
 
@@ -355,7 +334,7 @@ def rates_table(rates: pd.DataFrame, *, hidden: str | None = None) -> pd.DataFra
             "County": rows["county"].astype(str),
             "Region": rows["region"].astype(str),
             "Records": [count_text(v, hidden) for v in rows["records"]],
-            "Per 100k": [_fmt_rate(v, hidden) for v in rows["rate_per_100k"]],
+            "Per 100k": [rate_text(v, hidden) for v in rows["rate_per_100k"]],
             "Population": [f"{int(v):,}" for v in rows["population"]],
         }
     )

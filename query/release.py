@@ -257,8 +257,17 @@ def protection_note(viewer: Viewer, *, con: duckdb.DuckDBPyConnection | None = N
     margin = f"typical error ±{error} at 95 %" if error is not None else "release not built yet"
     return (
         f"Figures for this viewer are protected (differential privacy; {margin}); "
-        f"counts under {k} read 'fewer than {k}'."
+        f"counts under {k} read '{fewer_than(k)}'."
     )
+
+
+def fewer_than(k: int) -> str:
+    """How a released value under ``k`` reads, as the hotline words it: ``"fewer than 11"`` (written once).
+
+    >>> fewer_than(11)
+    'fewer than 11'
+    """
+    return f"fewer than {k}"
 
 
 def hidden_text(viewer: Viewer) -> str:
@@ -278,7 +287,7 @@ def hidden_text(viewer: Viewer) -> str:
     """
     if not viewer.can(Capability.SEE_AGGREGATES):
         return SUPPRESSED_TEXT
-    return f"fewer than {viewer.k}" if reads_release(viewer) else SUPPRESSED_TEXT
+    return fewer_than(viewer.k) if reads_release(viewer) else SUPPRESSED_TEXT
 
 
 #: Count columns the release does not measure for flows and corridors (their readers fill them with ``<NA>``).

@@ -31,6 +31,16 @@ def exact_path(monkeypatch: pytest.MonkeyPatch) -> None:
     read_the_whole_warehouse(monkeypatch)
 
 
+#: A page reads its widgets, calls library functions and draws: at most this many lines (issue 20).
+PAGE_BUDGET_LINES = 100
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.stem)
+def test_every_page_is_thin(page: Path) -> None:
+    lines = len(page.read_text(encoding="utf-8").splitlines())
+    assert lines <= PAGE_BUDGET_LINES, f"{page.name} has {lines} lines: move its logic into ui/, maps/ or query/"
+
+
 @pytest.mark.parametrize("role", list(VIEWERS))
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.stem)
 def test_every_page_runs_for_every_role(pages_warehouse: Path, page: Path, role: str) -> None:

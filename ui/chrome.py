@@ -14,18 +14,20 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import duckdb
 import pandas as pd
 import streamlit as st
 
 from geo import reference
-from maps.colours import SUPPRESSED_RGBA, Legend, hidden_words
+from maps.colours import SUPPRESSED_RGBA, Legend
 from maps.statewide_maps import Metric
+from maps.wording import hidden_words
 from query import release
 from query.policy import Capability
 from query.suppression import FilterIsolationError
 from query.viewer import OWN_RECORDS, Viewer
 from routes import settings
-from routes.errors import RoutesError
+from routes.errors import RoutesError, TablesNotBuilt
 from ui import session, tables
 
 _LOG = logging.getLogger(__name__)
@@ -190,16 +192,25 @@ def show_error(error: Exception, *, filters_key: str = "f", in_form: bool = Fals
 
 
 @contextmanager
-def errors_shown(*kinds: type[Exception]) -> Iterator[None]:
+def errors_shown(*kinds: type[Exception], not_built: str | None = None) -> Iterator[None]:
     """Run the block; an error of ``kinds`` (default :class:`~routes.errors.RoutesError`) is shown
     by :func:`show_error`, and the page stops there.
 
-    >>> with errors_shown():
+    With ``not_built``, a derived table the build has not made
+    (:class:`~routes.errors.TablesNotBuilt`, or DuckDB's own error) reads ``not_built``
+    instead (what to run), under it the attribution footer, and the page stops there.
+
+    >>> with errors_shown(not_built="Run `python -m pipelines build`."):
     ...     pass
     """
     caught: tuple[type[Exception], ...] = kinds or (RoutesError,)
+    unbuilt: tuple[type[Exception], ...] = (TablesNotBuilt, duckdb.Error) if not_built is not None else ()
     try:
         yield
+    except unbuilt:
+        st.info(str(not_built))
+        attribution_footer()
+        st.stop()
     except caught as error:
         show_error(error)
 

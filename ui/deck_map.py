@@ -37,6 +37,7 @@ import streamlit.components.v1 as components
 
 from maps.decks import PlaybackDeck
 from maps.viewport import MapView, view_from_dict, view_from_param
+from maps.wording import month_text
 from ui import filters as ui_filters
 
 #: The component's page and script.
@@ -178,7 +179,7 @@ def played_months(
     switches which month's layers are visible (``ui/deck_map_frontend``), with no
     rerun of the page. The view is shared with the URL as for :func:`synced_maps`.
     """
-    labels = [m.strftime("%b %Y") for m in months]
+    labels = [month_text(m) for m in months]
     return synced_maps(
         [playback.deck], key=key, default_view=default_view, height=height, labels=[label],
         playback={"labels": labels, "groups": list(playback.groups), "notes": list(notes) or None,

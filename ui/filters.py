@@ -25,6 +25,7 @@ import pandas as pd
 import streamlit as st
 
 from geo import reference
+from maps.wording import month_text
 from query import cells
 from query.filters import INDICATORS, RECORD_TYPES, SOURCE_KINDS, TRAFFICKING_TYPES, Filters
 from query.viewer import ALL_AGENCIES, OWN_RECORDS, Viewer
@@ -318,7 +319,7 @@ def _period(
                  alt="Bar chart: records per month; the chosen period's bars are dark")
     start, end = st.select_slider(
         "Period", options=months, value=(months[0], months[-1]), key=slider_key,
-        format_func=lambda d: d.strftime("%b %Y"), disabled=playing,
+        format_func=month_text, disabled=playing,
     )
     label = ":material/stop: Stop" if playing else ":material/play_arrow: Play months"
     # a callback, not `if st.button(...)`: it runs before the slider is drawn, the only
@@ -431,7 +432,7 @@ def sidebar_compare(filters: Filters, *, months: Sequence[date] | None = None, k
         _seed(range_key, default)
     before_start, before_end = st.sidebar.select_slider(
         "Compare with (before)", options=all_months, value=default, key=range_key,
-        format_func=lambda d: d.strftime("%b %Y"),
+        format_func=month_text,
     )
     _sync_params({"cmp": mode, "cmp_from": before_start.strftime("%Y-%m"), "cmp_to": before_end.strftime("%Y-%m")})
     return Comparison(

@@ -20,8 +20,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from maps.colours import hidden_words
-from maps.statewide_maps import count_text
+from maps.statewide_maps import flows_table
+from maps.wording import count_text, hidden_words, period_text
 from query import audit, release
 from query.filters import Filters
 from query.policy import Capability
@@ -33,28 +33,51 @@ from routes.contract.vocabularies import AuditAction
 DOWNLOAD_ACTION = AuditAction.DOWNLOAD_TABLE.value
 
 
-def format_period(start: date | None, end: date | None) -> str:
-    """``"Jan 2024 – Dec 2025"``, ``"Mar 2025"`` or ``"all months"``: how a page names a period.
+#: How a page names a period: ``"Jan 2024 – Dec 2025"`` (:func:`maps.wording.period_text`, which maps and briefings use too).
+format_period = period_text
 
-    >>> format_period(date(2024, 1, 1), date(2025, 12, 1)), format_period(date(2025, 3, 1), date(2025, 3, 1))
-    ('Jan 2024 – Dec 2025', 'Mar 2025')
-    >>> format_period(None, None), format_period(None, date(2025, 3, 1))
-    ('all months', 'start – Mar 2025')
+
+def shown_period(filters: Filters, *, months: Sequence[date]) -> str:
+    """The period a page shows: the filters' own, else from the first to the last of ``months`` (the warehouse's).
+
+    >>> shown_period(Filters(end=date(2025, 3, 1)), months=[date(2024, 1, 1), date(2025, 6, 1)])
+    'Jan 2024 – Mar 2025'
     """
-    if start is None and end is None:
-        return "all months"
-    if start and end and (start.year, start.month) == (end.year, end.month):
-        return start.strftime("%b %Y")
-    lo = start.strftime("%b %Y") if start else "start"
-    hi = end.strftime("%b %Y") if end else "latest"
-    return f"{lo} – {hi}"
+    return format_period(filters.start or (months[0] if months else None), filters.end or (months[-1] if months else None))
+
+
+def cells_caption(shown: pd.DataFrame, counts: pd.DataFrame, *, hidden: str) -> str:
+    """Under a heatmap: how many of the ``shown`` cells are drawn, how many read ``hidden``, how many counties hold the rest.
+
+    ``counts`` is the map's :func:`query.cells.cell_counts` (county rows: records not in a cell).
+
+    >>> shown = pd.DataFrame({"suppressed": [False, True, False]})
+    >>> cells_caption(shown, pd.DataFrame({"level": ["cell", "county"]}), hidden="fewer than 11")
+    '2 cells shown · 1 cells read “fewer than 11” · 1 county with records not in a cell'
+    """
+    visible = shown[~shown["suppressed"].astype(bool)]
+    in_no_cell = int(counts["level"].eq("county").sum())
+    return (
+        f"{len(visible):,} cells shown · {int(shown['suppressed'].sum()):,} cells read “{hidden}” · "
+        f"{in_no_cell:,} {'county' if in_no_cell == 1 else 'counties'} with records not in a cell"
+    )
+
+
+def flows_caption(drawn: pd.DataFrame, *, hidden: str) -> str:
+    """Under the flows map: how many flows are drawn and how many are not (they read ``hidden``).
+
+    >>> flows_caption(pd.DataFrame({"suppressed": [False, True, True]}), hidden="fewer than 11")
+    '1 flows shown · 2 not drawn (they read “fewer than 11”)'
+    """
+    visible = drawn[~drawn["suppressed"].astype(bool)]
+    return f"{len(visible):,} flows shown · {int(drawn['suppressed'].sum()):,} not drawn (they read “{hidden}”)"
 
 
 def counts_as_text(frame: pd.DataFrame, columns: Sequence[str], *, hidden: str,
                    only_hidden: bool = False) -> pd.DataFrame:
     """``frame`` with each of ``columns`` as a table shows a count: ``"1,234"``, or ``hidden`` where it is hidden.
 
-    A hidden count (missing) never reads blank or 0 (:func:`maps.statewide_maps.count_text`).
+    A hidden count (missing) never reads blank or 0 (:func:`maps.wording.count_text`).
     With ``only_hidden``, only the columns that hold a hidden count become text; the
     others keep their numbers.
 
@@ -123,6 +146,17 @@ def hidden_as_released(data: pd.DataFrame, *, viewer: Viewer) -> pd.DataFrame:
     for column in text:
         out[column] = out[column].map(lambda v: hidden if isinstance(v, str) and v in either else v)
     return out
+
+
+def show_flows_table(flows: pd.DataFrame, *, viewer: Viewer, name: str, hidden: str, side: str | None = None,
+                     filters: Filters | None = None, **dataframe_options: Any) -> None:
+    """Flows (or coordination pairs) as :func:`show_table` draws them, without the columns the release does not measure.
+
+    ``flows`` are :mod:`query.flows` rows; :func:`maps.statewide_maps.flows_table` words
+    them (``side``: only that end's place), hidden counts reading ``hidden``.
+    """
+    shown = flows_table(release.drop_unreleased(viewer, flows), side=side, hidden=hidden)
+    show_table(shown, viewer=viewer, name=name, filters=filters, **dataframe_options)
 
 
 def show_table(data: pd.DataFrame, *, viewer: Viewer, name: str, filters: Filters | None = None,
