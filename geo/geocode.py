@@ -100,7 +100,13 @@ nicknames are two cities ("S.D., L.A."); an apposition or "operated out of" make
 organisation's ("La Mesa, a Yuma-based ring"); a town before a capitalised "Park"/"Estates"
 that is no known name is part of it ("Highland Park" is not Highland); an out-of-state town
 before "man"/"woman" or after "on" is that town ("a Mexicali man", "on Oahu"); a
-"WASHINGTON —" dateline is the capital and gives way to any other place. ``matched`` names
+"WASHINGTON —" dateline is the capital and gives way to any other place. Since branch
+geo19b: an out-of-state name stands as the place before "area", before "is"/"had" as a
+subject, after a possessive or after a federal agency's initials ("Minneapolis-area", "Atlantic
+City had", "the city's Zona Rio", "HSI St. Paul"); "the city's" in lower case is no
+nickname; East/North/South County and the Peninsula are regions of several counties; "X County
+court" is the county's court, not a street; "outside Nevada" is the state; a town before
+"High"/"Polytechnic"/"School" is no cross street. ``matched`` names
 the gazetteer entry and the words it came from, and what was set aside and why ("'boulevard' set aside: a street
 type").
 
