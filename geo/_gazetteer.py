@@ -177,6 +177,13 @@ _REGION_COUNTIES: dict[str, tuple[str, ...] | None] = {
     "Inland Empire": ("065", "071"), "the IE": ("065", "071"),
     "Monterey Bay": ("053", "069", "087"), "Tri-Valley": ("001", "013"),
     "Antelope Valley": ("029", "037"),
+    # regional nicknames several counties use for a part of themselves (branch geo19b): San
+    # Diego's and Contra Costa's East County, San Diego's, Santa Barbara's and San Luis Obispo's
+    # North County, Santa Clara's, Orange's and San Luis Obispo's South County; the Peninsula
+    # (San Francisco's, Monterey's, Palos Verdes): no one county unless one is named
+    "East County": ("013", "073"), "North County": ("073", "079", "083"),
+    "South County": ("059", "079", "085"),
+    "San Francisco Peninsula": ("075", "081"), "SF Peninsula": ("075", "081"), "the Peninsula": None,
     # features that span counties or lie along one county (branch georules8): the
     # Chocolate Mountains (Imperial, Riverside), the Channel Islands (Santa Barbara, Ventura,
     # Los Angeles), the Mojave River (San Bernardino; not the Kern town of Mojave), the Gaviota Coast

@@ -100,7 +100,13 @@ nicknames are two cities ("S.D., L.A."); an apposition or "operated out of" make
 organisation's ("La Mesa, a Yuma-based ring"); a town before a capitalised "Park"/"Estates"
 that is no known name is part of it ("Highland Park" is not Highland); an out-of-state town
 before "man"/"woman" or after "on" is that town ("a Mexicali man", "on Oahu"); a
-"WASHINGTON —" dateline is the capital and gives way to any other place. ``matched`` names
+"WASHINGTON —" dateline is the capital and gives way to any other place. Since branch
+geo19b: an out-of-state name stands as the place before "area", before "is"/"had" as a
+subject, after a possessive or after a federal agency's initials ("Minneapolis-area", "Atlantic
+City had", "the city's Zona Rio", "HSI St. Paul"); "the city's" in lower case is no
+nickname; East/North/South County and the Peninsula are regions of several counties; "X County
+court" is the county's court, not a street; "outside Nevada" is the state; a town before
+"High"/"Polytechnic"/"School" is no cross street. ``matched`` names
 the gazetteer entry and the words it came from, and what was set aside and why ("'boulevard' set aside: a street
 type").
 
@@ -192,6 +198,10 @@ _LEADS = frozenset({"in", "near", "at", "from", "to", "into", "outside", "around
                     "above", "below", "beyond", "past", "over", "through", "via", "across", "toward",
                     "towards", "within", "inside", "throughout", "along", "between", "than", "with",
                     "without", "against", "behind", "under", "until", "after", "before", "since"})
+#: Before a name that is a state and a Californian county ("Nevada"), words that set the
+#: state against California, which the text names: "Lodi, California, like all U.S.
+#: cities outside Nevada" compares with the state, not with Nevada County.
+_CONTRAST_LEADS = frozenset({"outside", "unlike", "beyond"})
 _NICKNAME_LEADS = frozenset({"in", "near", "at", "from", "to", "into", "outside", "around"})
 #: "the city of Weed", "the town of Rescue": the other place position of a common word.
 _SETTLEMENT_WORDS = frozenset({"city", "town", "community", "village", "hamlet"})
@@ -540,6 +550,16 @@ class _Match:
         return self.cands[0].is_california
 
 
+#: Words after "X County Court" that make it the county's court, not a street of that name.
+_COURT_FOLLOWERS = frozenset({"system", "judge", "judges", "commissioner", "records", "case", "cases",
+                              "hearing", "hearings", "clerk", "docket"})
+
+
+#: Words after a town's name that make it a school's ("Long Beach Polytechnic High"), in
+#: its town, not a cross street.
+_SCHOOL_WORDS = frozenset({"polytechnic", "poly", "high", "school", "college", "academy", "university"})
+
+
 def _street_reason(tokens: _Tokens, start: int, stop: int, key: str, gaz: Gazetteer) -> str | None:
     """Why the name at ``tokens[start:stop]`` stands in a street position, or ``None``.
 
@@ -563,6 +583,9 @@ def _street_reason(tokens: _Tokens, start: int, stop: int, key: str, gaz: Gazett
     if key in _STREET_WORDS:
         return None if _is_street_word_town(tokens, start, key, gaz) else "a street type"
     if nxt in _STREET_WORDS and at(stop + 1) not in _STREET_WORDS and not (
+            nxt == "court" and key.endswith(" county") and (
+                "court" in _lower_only(tokens.text) or at(stop + 1) in _COURT_FOLLOWERS)) and not (
+            # "the San Joaquin County court system", "Kern County Court judge": its court
             nxt == "st" and re.search(rf"\b{re.escape(raw[stop - 1])}['’]s\s+St\.?\s+[A-Z]", tokens.text, re.I)):
         return "a street name"  # not "Fresno's Parkway Drive", where the street is "Parkway",
         # nor "Atwater's St. Nicholas Church" (Saint)
@@ -580,7 +603,8 @@ def _street_reason(tokens: _Tokens, start: int, stop: int, key: str, gaz: Gazett
     if prev == "of" and at(start - 2) == "block":
         return "a block of a street"
     before_and = at(start - 2)
-    if prev == "and" and (_ORDINAL.match(before_and) or before_and in _STREET_WORDS):
+    if prev == "and" and (_ORDINAL.match(before_and) or before_and in _STREET_WORDS) \
+            and nxt not in _SCHOOL_WORDS:  # "Atlantic Avenue and Long Beach Polytechnic High"
         return "a cross street"
     if nxt == "and":
         if _ORDINAL.match(at(stop + 1)):
@@ -653,7 +677,9 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
                     lead = prev if not key.startswith("the ") else (
                         tokens.raw[start - 1] if start > 0 else "")
                     at_end = bool(covered) and covered[-1] == content_idx[-1] and len(key) <= 3
-                    if nxt == "of" or (start > 0 and tokens.hyphened[start - 1]) or (
+                    if key.startswith("the ") and _lower_possessive(tokens, start, stop):
+                        reason = "a possessive in lower case (the text's own city, not the nickname)"
+                    elif nxt == "of" or (start > 0 and tokens.hyphened[start - 1]) or (
                             tokens.hyphened[stop - 1] and not capitals):  # "cul-de-sac"; "LA-based" is LA
                         reason = "a nickname inside other words"
                     elif lead not in _NICKNAME_LEADS and not at_end and nxt not in _AGENCY_WORDS \
@@ -662,7 +688,8 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
                 if reason is None and not cands[0].is_california and not whole_segment \
                         and not _is_region(cands[0], key) and prev and prev not in _LEADS and not prev.isdigit() \
                         and prev != "on" \
-                        and nxt not in _PERSON_NOUNS:  # "a 59-year old Mexicali man" is from Mexicali; "on Oahu"
+                        and nxt not in _PERSON_NOUNS \
+                        and not _stands_as_place(tokens, start, stop):  # "a 59-year old Mexicali man"; "on Oahu"
                     reason = "part of a longer name"  # not "a 2013 Portland study"
                 if reason is None:
                     reason = _organisation_reason(tokens, start, stop)
@@ -697,7 +724,9 @@ def _find_matches(tokens: _Tokens, gaz: Gazetteer) -> list[_Match]:
             if key == "washington" and start == 0 and _WASHINGTON_DATELINE.match(tokens.text):
                 cands, words_from = gaz.names["district of columbia"], "WASHINGTON (a dateline: the capital)"
                 dateline = True
-            found.append(_Match(start, stop, key, _side(cands, tokens.ca_marker),
+            contrast = prev in _CONTRAST_LEADS and any(c.kind == "state" for c in cands) \
+                and not (stop < n and tokens.raw[stop] in _CA_CODES)  # not "outside Nevada, California"
+            found.append(_Match(start, stop, key, _side(cands, tokens.ca_marker and not contrast),
                                 whole_segment, whole_text, weak=weak, words=words_from, dateline=dateline))
     maximal = [
         m for m in found
@@ -846,6 +875,39 @@ def _surname_spans(tokens: _Tokens) -> list[tuple[int, int]]:
         spans.extend((i + 1, i + 2) for i in range(len(tokens.raw) - 1)
                      if tokens.raw[i] == given and tokens.raw[i + 1] == surname)
     return spans
+
+
+#: Federal agencies whose field offices are named by their city ("HSI St. Paul", "FBI
+#: Minneapolis"), written in capitals: the city after them is a place, not a longer name.
+_FIELD_OFFICE_AGENCIES = r"HSI|FBI|DEA|ATF|ICE|ERO|CBP|USCIS|USMS|IRS|USAO|HSTF"
+#: Verbs that make the name before them a sentence's subject ("Atlantic City had no ...",
+#: "Las Vegas is not known"): a place, not the first words of a longer name.
+_SUBJECT_VERBS = frozenset({"is", "was", "has", "had", "are", "were", "remains", "remained", "became"})
+#: Words after a city that name the area around it ("Minneapolis-area locations").
+_AREA_WORDS = frozenset({"area", "region", "metro", "metropolitan"})
+
+
+def _lower_possessive(tokens: _Tokens, start: int, stop: int) -> bool:
+    """Whether the words at ``tokens[start:stop]`` are written in lower case with a
+    possessive ("the city's C Street", "the city’s Zona Rio section"): a city the text
+    already has in mind, not the nickname "the City"."""
+    first, *rest = (re.escape(w) for w in tokens.raw[start:stop])
+    words = r"\s+".join([f"(?i:{first[0]}){first[1:]}", *rest])  # "The city's" starting a sentence
+    return re.search(rf"\b{words}['’]s\b", tokens.text) is not None
+
+
+def _stands_as_place(tokens: _Tokens, start: int, stop: int) -> bool:
+    """Whether an out-of-state name after a word that is no lead ("seven Minneapolis-area
+    locations") still stands as the place: before "area" ("the Minneapolis-area"), as a
+    sentence's subject before "is"/"had" ("Atlantic City had no brothels"), after a
+    possessive ("the city's Zona Rio section", "Tijuana's Zona Norte") or after a federal
+    agency's initials naming its field office ("HSI St. Paul", "FBI Minneapolis")."""
+    nxt = tokens.raw[stop] if stop < len(tokens.raw) and tokens.segment[stop] == tokens.segment[start] else ""
+    if nxt in _AREA_WORDS or nxt in _SUBJECT_VERBS:
+        return True
+    first = re.escape(tokens.raw[start])
+    prev = re.escape(tokens.raw[start - 1])
+    return re.search(rf"(?:\b(?:{_FIELD_OFFICE_AGENCIES})|\b(?i:{prev})['’]s)\s+(?i:{first})\b", tokens.text) is not None
 
 
 def _names_an_agency(tokens: _Tokens, start: int, stop: int, cands: tuple[Candidate, ...]) -> bool:

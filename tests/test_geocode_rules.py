@@ -359,3 +359,73 @@ def test_set_8_places_outside_california(text: str, state: str | None, country: 
     assert _no_county(dest) and dest["error"].startswith("outside California"), dest
     origin = geocode(text, role="origin")
     assert (origin["state"], origin["country"]) == (state, country), origin
+
+
+# Set 9's classes (branch geo19b): a Californian place in a possessive-free position the
+# rules set aside (a county's court system, a school named for its town after a cross
+# street, a state set against California after "outside"); the border crossing of Andrade
+# and Hope Ranch as landmarks.
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("Merced sends its vice cases through the Merced County court system", "06047"),
+        ("Tracy handles the arrests through the San Joaquin County court system", "06077"),
+        ("a Kern County Court judge sentenced him", "06029"),
+        ("Chico, California, like most towns outside Nevada, bans brothels", "06007"),
+        ("Stockton, California, unlike towns beyond Nevada", "06077"),
+        ("the motel on Main Street and Fresno High School", "06019"),  # a school, not a cross street
+        ("the bus from Andrade, California", "06025"),
+        ("a mansion in Hope Ranch", "06083"),
+        ("in the City", "06075"),  # guard: the nickname alone still counts
+    ],
+)
+def test_set_9_shapes_that_name_a_californian_place(text: str, fips: str) -> None:
+    result = geocode(text)
+    assert result["county_fips"] == fips, result
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["raids around the city's Fulton Street",  # 'the city's' is the text's own city
+     "The city’s police chief spoke",  # likewise, starting a sentence
+     "a task force serving North County",  # San Diego's, Santa Barbara's, San Luis Obispo's
+     "a coalition in South County",  # Santa Clara's, Orange's, San Luis Obispo's
+     "East County shelters reported a rise",  # San Diego's or Contra Costa's
+     "massage parlors up and down the Peninsula",  # San Francisco's, Monterey's, Palos Verdes
+     "motels across the SF Peninsula"],  # San Francisco and San Mateo
+)
+def test_set_9_shapes_that_name_no_one_californian_county(text: str) -> None:
+    result = geocode(text)
+    assert _no_county(result), result
+
+
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("motels in Santee, in San Diego's East County", "06073"),  # a county-held place: guard
+        ("the North County city of Oceanside", "06073"),  # the region only says where it is
+    ],
+)
+def test_set_9_a_regional_nickname_gives_way_to_a_place_in_it(text: str, fips: str) -> None:
+    result = geocode(text)
+    assert result["county_fips"] == fips, result
+
+
+@pytest.mark.parametrize(
+    ("text", "state", "country"),
+    [
+        ("agents searched nine Denver-area massage parlors", "CO", "US"),  # "X-area" keeps X
+        ("three Phoenix area hotels", "AZ", "US"),
+        ("Special Agent in Charge of FBI Minneapolis", "MN", "US"),  # a field office's city
+        ("the case was worked by HSI Phoenix", "AZ", "US"),
+        ("For all its glitter Reno is not a large city", "NV", "US"),  # a subject before a verb
+        ("Ten years ago Atlantic City had casinos and little else", "NJ", "US"),
+        ("She was held near Tijuana's Zona Norte", None, "MX"),  # a border city's district
+        ("a bar in the city's Zona Rio", None, "MX"),  # not 'the City' (San Francisco)
+    ],
+)
+def test_set_9_places_outside_california(text: str, state: str | None, country: str) -> None:
+    dest = geocode(text)
+    assert _no_county(dest) and dest["error"].startswith("outside California"), dest
+    origin = geocode(text, role="origin")
+    assert (origin["state"], origin["country"]) == (state, country), origin
