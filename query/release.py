@@ -51,7 +51,7 @@ from query.policy import Capability
 from query.suppression import FilterIsolationError
 from query.viewer import Viewer
 from routes import warehouse
-from routes.contract.sql import compose, ident, idents, join, placeholders
+from routes.contract.sql import SQL, compose, ident, idents, join, placeholders
 from routes.errors import TablesNotBuilt
 
 __all__ = ["outside_flows_note", "protection_note", "release_summary"]
@@ -352,7 +352,7 @@ def corridor_path_origins() -> dict[str, str]:
     return {o: entry_path_id(default_entry(o)) for o in outside_origin_ids()}
 
 
-def path_origin_sql(column: str) -> tuple[str, list[object]]:
+def path_origin_sql(column: SQL) -> tuple[SQL, list[object]]:
     """SQL giving the ``release_corridor_paths.origin_id`` of the flow origin in ``column``, and its parameters.
 
     A county keeps its FIPS code; an out-of-state origin (``MX``) is routed by its
@@ -362,8 +362,8 @@ def path_origin_sql(column: str) -> tuple[str, list[object]]:
     p95, the CASE 56-66 ms and 67-77 ms, the same rows).
     """
     pairs = corridor_path_origins()
-    whens = " ".join("WHEN ? THEN ?" for _ in pairs)
-    sql = f"CASE {column} {whens} ELSE {column} END"
+    whens = join((compose(" WHEN ? THEN ?") for _ in pairs), "")
+    sql = compose("CASE {column}{whens} ELSE {column} END", column=column, whens=whens)
     return sql, [v for pair in pairs.items() for v in pair]
 
 

@@ -121,6 +121,7 @@ WORKING_RELATIONS: tuple[str, ...] = (
     "_own_records_of",  # query.scope: which task force an own-records database holds
     "_sightings",  # pipelines.build_moves
     "hotspot_frame",  # pipelines.build_hotspots: the classes, registered before they are inserted
+    "_flow_memo", "_released_edges",  # query.flows: prefixes of frames registered for one read (sql.frame_name)
 )
 
 #: Columns of those working relations that no derived table keeps.
