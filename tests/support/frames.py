@@ -37,7 +37,10 @@ def assert_same_relations(left: duckdb.DuckDBPyRelation, right: duckdb.DuckDBPyR
 
 
 def assert_same_rows(con: duckdb.DuckDBPyConnection, left: str, right: str) -> None:
-    """Tables (or views) ``left`` and ``right`` on ``con`` hold the same columns and the same rows, duplicates included."""
+    """Tables (or views) ``left`` and ``right`` on ``con`` hold the same columns and the same rows, duplicates included.
+
+    ``con`` must hold no unfinished result (fetch a result whole, ``fetchall()``, before calling).
+    """
     assert_same_relations(con.table(left), con.table(right), names=(left, right))
 
 
