@@ -129,12 +129,13 @@ def _readers(viewer, filters, rng: random.Random, *, others: bool) -> list[tuple
 
 def _reference(filters) -> Call:
     from routes import warehouse
+    from routes.contract.sql import compose
 
     def call() -> None:
         where, params = filters.where()
         with warehouse.open_snapshot() as con:
             con.execute(
-                f"SELECT dest_county_fips, count(*) FROM records WHERE {where} GROUP BY 1",  # noqa: S608
+                compose("SELECT dest_county_fips, count(*) FROM records WHERE {where} GROUP BY 1", where=where),
                 params,
             ).fetchall()
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from geo import grid
 from routes import warehouse
+from routes.contract.sql import compose
 
 #: Level name -> (true counts SQL over ``records``, released counts SQL), both giving ``k``, ``n``.
 LEVELS = {
@@ -40,8 +41,8 @@ LEVELS = {
         "WHERE dest_county_fips IS NOT NULL GROUP BY ALL",
     ),
     "res6-cell-year": (
-        f"SELECT year(month)::VARCHAR || {grid.sql_cell_to_parent('dest_cell', 6)}::VARCHAR AS k, count(*) AS n "  # noqa: S608 (an integer expression)
-        "FROM records WHERE dest_res >= 6 GROUP BY ALL",
+        compose("SELECT year(month)::VARCHAR || {parent}::VARCHAR AS k, count(*) AS n "
+                "FROM records WHERE dest_res >= 6 GROUP BY ALL", parent=grid.sql_cell_to_parent("dest_cell", 6)),
         "SELECT year(month)::VARCHAR || cell::VARCHAR AS k, sum(records) AS n FROM release_cells "
         "WHERE res = 6 AND cell IS NOT NULL GROUP BY ALL",
     ),

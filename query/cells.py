@@ -46,6 +46,7 @@ from query import release, scope, suppression
 from query.aggregates import FINGERPRINT_SQL, CountSource, count_source
 from query.filters import Filters
 from query.viewer import Viewer
+from routes.contract.sql import compose, ident, join, vocabulary_literal
 
 __all__ = [
     "BREAKDOWN_DIMENSIONS",
@@ -90,11 +91,12 @@ _AGGREGATE_TABLES = (
     "indicator_sets", "cell_indicator_sets",
 )
 _STATE_TABLE = "cell_build_state"
-_FRESH_SQL = (
-    "SELECT s.records_rows IS NOT DISTINCT FROM f.records_rows "  # noqa: S608 (fixed text)
+_FRESH_SQL = compose(
+    "SELECT s.records_rows IS NOT DISTINCT FROM f.records_rows "
     "AND s.records_updated IS NOT DISTINCT FROM f.records_updated "
     "AND s.batches_rows IS NOT DISTINCT FROM f.batches_rows "
-    f"AND s.batches_finished IS NOT DISTINCT FROM f.batches_finished FROM {_STATE_TABLE} s CROSS JOIN ({FINGERPRINT_SQL}) f"
+    "AND s.batches_finished IS NOT DISTINCT FROM f.batches_finished FROM {state} s CROSS JOIN ({fingerprint}) f",
+    state=ident(_STATE_TABLE), fingerprint=FINGERPRINT_SQL,
 )
 
 
@@ -123,7 +125,7 @@ class _Source:
         sql, params = replace(filters, indicators=()).where(side="dest")
         if self.indicator is None:
             return sql, params
-        return f"indicator = ? AND {sql}", [self.indicator, *params]
+        return compose("indicator = ? AND {sql}", sql=sql), [self.indicator, *params]
 
 
 def _aggregate_source(con: duckdb.DuckDBPyConnection, filters: Filters) -> _Source | None:
@@ -169,27 +171,31 @@ def _raw_cells(
     source = _aggregate_source(con, filters)
     if source is not None:
         where, params = source.where(filters)
-        cells_sql = (
-            "SELECT cell, dest_county_fips AS county_fips, sum(records)::BIGINT AS records, "  # noqa: S608 (where from Filters, values as parameters)
-            f"sum(victims)::BIGINT AS victims FROM {source.cells} WHERE res = ? AND {where} GROUP BY ALL"
+        cells_sql = compose(
+            "SELECT cell, dest_county_fips AS county_fips, sum(records)::BIGINT AS records, "
+            "sum(victims)::BIGINT AS victims FROM {cells} WHERE res = ? AND {where} GROUP BY ALL",
+            cells=ident(source.cells), where=where,
         )
-        coarse_sql = (
-            "SELECT NULL::BIGINT AS cell, dest_county_fips AS county_fips, sum(records)::BIGINT AS records, "  # noqa: S608
-            f"sum(victims)::BIGINT AS victims FROM {source.county} "
-            f"WHERE (dest_res IS NULL OR dest_res < ?) AND {where} GROUP BY ALL"
+        coarse_sql = compose(
+            "SELECT NULL::BIGINT AS cell, dest_county_fips AS county_fips, sum(records)::BIGINT AS records, "
+            "sum(victims)::BIGINT AS victims FROM {county} "
+            "WHERE (dest_res IS NULL OR dest_res < ?) AND {where} GROUP BY ALL",
+            county=ident(source.county), where=where,
         )
     else:
         parent = grid.sql_cell_to_parent("dest_cell", res)
-        cells_sql = (
-            f"SELECT {parent} AS cell, dest_county_fips AS county_fips, count(*) AS records, "  # noqa: S608
+        cells_sql = compose(
+            "SELECT {parent} AS cell, dest_county_fips AS county_fips, count(*) AS records, "
             "coalesce(sum(victim_count), 0)::BIGINT AS victims FROM records "
-            f"WHERE dest_cell IS NOT NULL AND dest_res >= ? AND {where} GROUP BY ALL"
+            "WHERE dest_cell IS NOT NULL AND dest_res >= ? AND {where} GROUP BY ALL",
+            parent=parent, where=where,
         )
-        coarse_sql = (
-            "SELECT NULL::BIGINT AS cell, dest_county_fips AS county_fips, count(*) AS records, "  # noqa: S608
+        coarse_sql = compose(
+            "SELECT NULL::BIGINT AS cell, dest_county_fips AS county_fips, count(*) AS records, "
             "coalesce(sum(victim_count), 0)::BIGINT AS victims FROM records "
             "WHERE dest_county_fips IS NOT NULL AND (dest_cell IS NULL OR dest_res < ?) "
-            f"AND {where} GROUP BY ALL"
+            "AND {where} GROUP BY ALL",
+            where=where,
         )
     cells = con.execute(cells_sql, [res, *params]).df()
     coarse = con.execute(coarse_sql, [res, *params]).df()
@@ -555,9 +561,12 @@ def _indicator_part(con: duckdb.DuckDBPyConnection, filters: Filters, *, res: in
     """
     where, params = filters.where(side="dest")
     return con.execute(
-        "SELECT 'indicator' AS dimension, indicator AS value, sum(records)::BIGINT AS records, "  # noqa: S608 (where from Filters)
-        "sum(victims)::BIGINT AS victims FROM cell_indicator_counts "
-        f"WHERE res = ? AND cell = ? AND {where} GROUP BY ALL ORDER BY records DESC, value",
+        compose(
+            "SELECT 'indicator' AS dimension, indicator AS value, sum(records)::BIGINT AS records, "
+            "sum(victims)::BIGINT AS victims FROM cell_indicator_counts "
+            "WHERE res = ? AND cell = ? AND {where} GROUP BY ALL ORDER BY records DESC, value",
+            where=where,
+        ),
         [res, cell_id, *params],
     ).df()
 
@@ -575,13 +584,19 @@ def _indicator_set_read(
     list, not once per record.
     """
     where, params = replace(filters, indicators=()).where(side="dest")
-    ranges = " OR ".join(f"dest_cell BETWEEN {low} AND {high}" for _, low, high in grid.child_ranges(cell_id))
+    ranges = join(
+        (compose("dest_cell BETWEEN {low} AND {high}", low=low, high=high) for _, low, high in grid.child_ranges(cell_id)),
+        " OR ",
+    )
     rows = con.execute(
-        "SELECT trafficking_type, record_type, source_kind, strftime(month, '%Y-%m') AS month, set_id, "  # noqa: S608 (ints from geo.grid; where from Filters)
-        "sum(records)::BIGINT AS records, sum(victims)::BIGINT AS victims FROM cell_indicator_sets "
-        f"WHERE ({ranges}) AND dest_res >= ? AND {where} "
-        "AND set_id IN (SELECT set_id FROM indicator_sets WHERE list_has_any(indicators, ?::VARCHAR[])) "
-        "GROUP BY ALL",
+        compose(
+            "SELECT trafficking_type, record_type, source_kind, strftime(month, '%Y-%m') AS month, set_id, "
+            "sum(records)::BIGINT AS records, sum(victims)::BIGINT AS victims FROM cell_indicator_sets "
+            "WHERE ({ranges}) AND dest_res >= ? AND {where} "
+            "AND set_id IN (SELECT set_id FROM indicator_sets WHERE list_has_any(indicators, ?::VARCHAR[])) "
+            "GROUP BY ALL",
+            ranges=ranges, where=where,
+        ),
         [res, *params, list(filters.indicators)],
     ).df()
     per_set = rows.groupby("set_id", as_index=False)[["records", "victims"]].sum()
@@ -629,8 +644,9 @@ def cell_breakdown(
         cell_id = grid.cell_to_parent(cell_id, res)
     parent = grid.sql_cell_to_parent("dest_cell", res)
     where, params = filters.where(side="dest")
-    base = (
-        f"FROM records WHERE dest_cell IS NOT NULL AND dest_res >= ? AND {parent} = ? AND {where}"  # noqa: S608 (trusted expression, values as parameters)
+    base = compose(
+        "FROM records WHERE dest_cell IS NOT NULL AND dest_res >= ? AND {parent} = ? AND {where}",
+        parent=parent, where=where,
     )
     base_params: list[object] = [res, cell_id, *params]
     parts = []
@@ -644,9 +660,12 @@ def cell_breakdown(
             # the additive dimensions from the pre-aggregate (one small read)
             agg_where, agg_params = source.where(filters)
             agg = c.execute(
-                "SELECT trafficking_type, record_type, source_kind, strftime(month, '%Y-%m') AS month, "  # noqa: S608 (where from Filters)
-                f"sum(records)::BIGINT AS records, sum(victims)::BIGINT AS victims FROM {source.cells} "
-                f"WHERE res = ? AND cell = ? AND {agg_where} GROUP BY ALL",
+                compose(
+                    "SELECT trafficking_type, record_type, source_kind, strftime(month, '%Y-%m') AS month, "
+                    "sum(records)::BIGINT AS records, sum(victims)::BIGINT AS victims FROM {cells} "
+                    "WHERE res = ? AND cell = ? AND {where} GROUP BY ALL",
+                    cells=ident(source.cells), where=agg_where,
+                ),
                 [res, cell_id, *agg_params],
             ).df()
             indicator_rows = _indicator_part(c, filters, res=res, cell_id=cell_id)
@@ -659,30 +678,39 @@ def cell_breakdown(
                 parts.append(part.sort_values(by, ascending=dimension == "month")[["dimension", "value", "records", "victims"]])
             parts.append(indicator_rows)
         else:
-            row = c.execute(f"SELECT count(*) {base}", base_params).fetchone()
+            row = c.execute(compose("SELECT count(*) {base}", base=base), base_params).fetchone()
             total = int(row[0]) if row else 0
             for dimension in ("trafficking_type", "record_type", "source_kind"):
                 parts.append(
                     c.execute(
-                        f"SELECT '{dimension}' AS dimension, coalesce({dimension}, 'not given') AS value, "  # noqa: S608 (fixed names)
-                        f"count(*) AS records, coalesce(sum(victim_count), 0)::BIGINT AS victims {base} "
-                        "GROUP BY ALL ORDER BY records DESC",
+                        compose(
+                            "SELECT {label} AS dimension, coalesce({column}, 'not given') AS value, "
+                            "count(*) AS records, coalesce(sum(victim_count), 0)::BIGINT AS victims {base} "
+                            "GROUP BY ALL ORDER BY records DESC",
+                            label=vocabulary_literal(dimension, BREAKDOWN_DIMENSIONS), column=ident(dimension), base=base,
+                        ),
                         base_params,
                     ).df()
                 )
             parts.append(
                 c.execute(
-                    "SELECT 'month' AS dimension, strftime(month, '%Y-%m') AS value, count(*) AS records, "  # noqa: S608
-                    f"coalesce(sum(victim_count), 0)::BIGINT AS victims {base} GROUP BY ALL ORDER BY value",
+                    compose(
+                        "SELECT 'month' AS dimension, strftime(month, '%Y-%m') AS value, count(*) AS records, "
+                        "coalesce(sum(victim_count), 0)::BIGINT AS victims {base} GROUP BY ALL ORDER BY value",
+                        base=base,
+                    ),
                     base_params,
                 ).df()
             )
             parts.append(
                 c.execute(
-                    "SELECT 'indicator' AS dimension, value, count(*) AS records, "  # noqa: S608
-                    "coalesce(sum(victim_count), 0)::BIGINT AS victims FROM ("
-                    f"SELECT unnest(list_distinct(indicators)) AS value, victim_count {base}) "
-                    "GROUP BY ALL ORDER BY records DESC, value",
+                    compose(
+                        "SELECT 'indicator' AS dimension, value, count(*) AS records, "
+                        "coalesce(sum(victim_count), 0)::BIGINT AS victims FROM ("
+                        "SELECT unnest(list_distinct(indicators)) AS value, victim_count {base}) "
+                        "GROUP BY ALL ORDER BY records DESC, value",
+                        base=base,
+                    ),
                     base_params,
                 ).df()
             )
@@ -756,9 +784,10 @@ def histogram_by_month(
         else:
             source = count_source(c, [unbounded])
         where, params = source.where(unbounded)
-        sql = (
-            f"SELECT month, {source.records} AS records, coalesce({source.victims}, 0)::BIGINT AS victims "  # noqa: S608
-            f"FROM {source.table} WHERE month IS NOT NULL AND {where} GROUP BY month ORDER BY month"
+        sql = compose(
+            "SELECT month, {records} AS records, coalesce({victims}, 0)::BIGINT AS victims "
+            "FROM {table} WHERE month IS NOT NULL AND {where} GROUP BY month ORDER BY month",
+            records=source.records, victims=source.victims, table=ident(source.table), where=where,
         )
         frame = c.execute(sql, params).df()
     frame["month"] = pd.to_datetime(frame["month"]).dt.date

@@ -77,7 +77,16 @@ from routes.contract.flow_tables import (
     sql_level_edges,
     sql_with_source_bits,
 )
-from routes.contract.sql import SQL, compose, ident, idents, join, placeholders, vocabulary_literal
+from routes.contract.sql import (
+    SQL,
+    compose,
+    frame_name,
+    ident,
+    idents,
+    join,
+    placeholders,
+    vocabulary_literal,
+)
 
 __all__ = [
     "COORDINATION_LEVELS",
@@ -130,7 +139,7 @@ SHIFT_LEVELS = ("county", "region", "task_force", "segment")
 EDGE_COUNTS = ["records", "victims", "minors", "tips", "confirmed", "services"]
 _PARTITION = ["tips", "confirmed", "services"]
 _GEO_FILTERS = ("regions", "counties", "task_forces")
-_OUTSIDE = "origin_kind IN ('state', 'country')"
+_OUTSIDE = compose("origin_kind IN ('state', 'country')")
 
 
 # ------------------------------------------------------------------ plumbing
@@ -195,9 +204,9 @@ def _remembered(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) 
             _MEMO[key] = frame
             while len(_MEMO) > _MEMO_ENTRIES:
                 _MEMO.popitem(last=False)
-    name = f"_flow_memo_{abs(hash(key)):x}"
+    name = frame_name("_flow_memo", hash(key))
     con.register(name, frame)
-    return f"SELECT * REPLACE (source_bits::BIT AS source_bits) FROM {name}", []  # noqa: S608 (own name)
+    return compose("SELECT * REPLACE (source_bits::BIT AS source_bits) FROM {name}", name=name), []
 
 
 def _needs_records(filters: Filters) -> bool:
@@ -304,19 +313,19 @@ def _key_sql(level: str, side: str) -> str:
     rows are few); an out-of-state origin gives NULL (it is the same place at
     every level: ``outside_id``).
     """
-    inner: str
+    inner: SQL
     if level in CELL_LEVELS:
         inner = sql_cell_to_parent(f"{side}_cell", CELL_LEVELS[level])
     elif level == "county":
-        inner = f"{side}_county_fips"
+        inner = ident(f"{side}_county_fips")
     else:
-        inner = f"{side}_{level}"
-    return f"CASE WHEN NOT {_OUTSIDE} THEN {inner} END" if side == "origin" else inner
+        inner = ident(f"{side}_{level}")
+    return compose("CASE WHEN NOT {outside} THEN {inner} END", outside=_OUTSIDE, inner=inner) if side == "origin" else inner
 
 
-def _sum_columns(prefix: str = "") -> str:
-    counts = ", ".join(f"sum({prefix}{c})::BIGINT AS {c}" for c in [*EDGE_COUNTS, *(f"n_{n}" for n in FLOW_INDICATORS)])
-    return f"{counts}, bit_or({prefix}source_bits) AS source_bits"
+def _sum_columns() -> SQL:
+    counts = join((compose("sum({c})::BIGINT AS {c}", c=ident(c)) for c in [*EDGE_COUNTS, *(f"n_{n}" for n in FLOW_INDICATORS)]), ", ")
+    return compose("{counts}, bit_or(source_bits) AS source_bits", counts=counts)
 
 
 def _places_for(frame: pd.DataFrame, side: str) -> pd.DataFrame:
@@ -413,38 +422,45 @@ def _rolled_edges(con: duckdb.DuckDBPyConnection, filters: Filters, level: str, 
     base_level = level if level in ("res6", "res5", "res4", "county") else "county"
     edges, params = _edges_sql(con, filters, base_level)
     geo, geo_params = _geo_where(filters, prefix="dest_")
-    keys = ", ".join(
-        f"{_key_sql(lv, 'origin')} AS o{j}, {_key_sql(lv, 'dest')} AS d{j}" for j, lv in enumerate(chain)
+    keys = join(
+        (compose("{o} AS o{j}, {d} AS d{j}", o=_key_sql(lv, "origin"), d=_key_sql(lv, "dest"), j=j)
+         for j, lv in enumerate(chain)),
+        ", ",
     )
-    windows, previous = [], "agg"
-    hidden = "TRUE"
+    windows, previous = [], compose("agg")
+    hidden = compose("TRUE")
     for j in range(len(chain)):
-        windows.append(
-            f"w{j} AS (SELECT *, sum(CASE WHEN {hidden} THEN records ELSE 0 END) "  # noqa: S608 (trusted identifiers)
-            f"OVER (PARTITION BY outside_id, o{j}, d{j}) AS s{j} FROM {previous})"  # noqa: S608 (trusted identifiers)
-        )
-        hidden = f"({hidden} AND s{j} < {int(k)})"
-        previous = f"w{j}"
-    at_cases = " ".join(f"WHEN s{j} >= {int(k)} THEN {j}" for j in range(len(chain)))
+        windows.append(compose(
+            "w{j} AS (SELECT *, sum(CASE WHEN {hidden} THEN records ELSE 0 END) "
+            "OVER (PARTITION BY outside_id, o{j}, d{j}) AS s{j} FROM {previous})",
+            j=j, hidden=hidden, previous=previous,
+        ))
+        hidden = compose("({hidden} AND s{j} < {k})", hidden=hidden, j=j, k=int(k))
+        previous = compose("w{j}", j=j)
+    at_cases = join((compose(" WHEN s{j} >= {k} THEN {j}", j=j, k=int(k)) for j in range(len(chain))), "")
 
-    def pick(side: str, cells: bool) -> str:
+    def pick(side: str, cells: bool) -> SQL:
         """The key of the level a row is shown at: the cell levels' (BIGINT) or the areas' (text)."""
-        whens = " ".join(f"WHEN {j} THEN {side}{j}" for j, lv in enumerate(chain) if (lv in CELL_LEVELS) == cells)
-        return f"CASE shown_at {whens} END" if whens else ("NULL::BIGINT" if cells else "NULL::VARCHAR")
+        chosen = [j for j, lv in enumerate(chain) if (lv in CELL_LEVELS) == cells]
+        if not chosen:
+            return compose("NULL::BIGINT") if cells else compose("NULL::VARCHAR")
+        end = compose("o") if side == "o" else compose("d")
+        return compose("CASE shown_at{whens} END",
+                       whens=join((compose(" WHEN {j} THEN {end}{j}", j=j, end=end) for j in chosen), ""))
 
-    sql = f"""
+    sql = compose("""
         WITH base AS (SELECT * FROM ({edges}) WHERE {geo}),
         agg AS (
-            SELECT {keys}, CASE WHEN {_OUTSIDE} THEN origin_id END AS outside_id, {_sum_columns()}
+            SELECT {keys}, CASE WHEN {outside} THEN origin_id END AS outside_id, {sums}
             FROM base GROUP BY ALL
         ),
-        {", ".join(windows)},
-        tagged AS (SELECT *, CASE {at_cases} ELSE {len(chain) - 1} END AS shown_at FROM {previous}),
+        {windows},
+        tagged AS (SELECT *, CASE{at_cases} ELSE {last} END AS shown_at FROM {previous}),
         shown AS (
             SELECT shown_at, outside_id,
-                {pick('o', True)} AS o_cell, {pick('o', False)} AS o_area,
-                {pick('d', True)} AS d_cell, {pick('d', False)} AS d_area,
-                {_sum_columns()}
+                {o_cell} AS o_cell, {o_area} AS o_area,
+                {d_cell} AS d_cell, {d_area} AS d_area,
+                {sums}
             FROM tagged
             GROUP BY ALL
         )
@@ -456,7 +472,9 @@ def _rolled_edges(con: duckdb.DuckDBPyConnection, filters: Filters, level: str, 
         FROM shown
         WHERE (outside_id IS NOT NULL OR o_cell IS NOT NULL OR o_area IS NOT NULL)
           AND (d_cell IS NOT NULL OR d_area IS NOT NULL)
-    """  # noqa: S608 (trusted identifiers; filter values are parameters)
+    """, edges=edges, geo=geo, keys=keys, outside=_OUTSIDE, sums=_sum_columns(), windows=join(windows, ", "),
+        at_cases=at_cases, last=len(chain) - 1, previous=previous, o_cell=pick("o", True), o_area=pick("o", False),
+        d_cell=pick("d", True), d_area=pick("d", False))
     frame = con.execute(sql, [*params, *geo_params]).df()
     frame["level"] = [chain[int(a)] for a in frame["shown_at"]]
     frame["rolled_up"] = frame["level"] != level
@@ -574,9 +592,9 @@ def _released_edges_sql(con: duckdb.DuckDBPyConnection, filters: Filters, level:
                 _MEMO[key] = table
                 while len(_MEMO) > _MEMO_ENTRIES:
                     _MEMO.popitem(last=False)
-    name = f"_released_edges_{level}_{abs(hash(key)):x}"
+    name = frame_name("_released_edges", hash(key))
     con.register(name, table)
-    return f"SELECT *, '0'::BIT AS source_bits FROM {name}", []  # noqa: S608 (own name)
+    return compose("SELECT *, '0'::BIT AS source_bits FROM {name}", name=name), []
 
 
 def _released_flow_edges(
@@ -679,10 +697,10 @@ def location_totals(
         # an end's areas are single-valued at county level and finer (a cell on a border has a
         # row per area): there the filter keeps the parts inside; a region or task force is kept whole
         allowed = _allowed_locations(filters, level) if level in ("region", "task_force") else None
-        inside, inside_params = ("TRUE", []) if allowed is not None else _geo_where(filters, prefix="")
-        origin_area = ", ".join(f"origin_{a} AS {a}" for a in ("county_fips", "region", "task_force"))
-        dest_area = ", ".join(f"dest_{a} AS {a}" for a in ("county_fips", "region", "task_force"))
-        frame = c.execute(f"""
+        inside, inside_params = (compose("TRUE"), []) if allowed is not None else _geo_where(filters, prefix="")
+        origin_area = join((compose("{o} AS {a}", o=ident(f"origin_{a}"), a=ident(a)) for a in ("county_fips", "region", "task_force")), ", ")
+        dest_area = join((compose("{d} AS {a}", d=ident(f"dest_{a}"), a=ident(a)) for a in ("county_fips", "region", "task_force")), ", ")
+        frame = c.execute(compose("""
             WITH e AS ({edges}),
             ends AS (
                 SELECT origin_id AS location_id, origin_kind AS location_kind, {origin_area},
@@ -696,7 +714,7 @@ def location_totals(
                 sum(incoming)::BIGINT AS incoming, sum(outgoing)::BIGINT AS outgoing,
                 sum(internal)::BIGINT AS internal
             FROM ends WHERE {inside} GROUP BY location_id, location_kind
-        """, [*params, *inside_params]).df()  # noqa: S608 (trusted identifiers; values are parameters)
+        """, edges=edges, origin_area=origin_area, dest_area=dest_area, inside=inside), [*params, *inside_params]).df()
     if allowed is not None:
         frame = frame[frame["location_id"].isin(allowed)]
     frame = frame.rename(columns={"location_id": "origin_id", "location_kind": "origin_kind"})
@@ -749,15 +767,16 @@ def corridor_loads(
     filters = filters or Filters()
     released = release.reads_release(viewer)
     paths, segments = (release.PATHS_TABLE, release.SEGMENTS_TABLE) if released else ("corridor_paths", "corridor_segments")
-    weight = "p.weight" if released else "1"  # the release splits a county pair over its anchors' routes
+    weight = compose("p.weight") if released else compose("1")  # the release splits a county pair over its anchors' routes
     # the release routes an out-of-state origin by its entry point's paths (``MX`` by ``@san_ysidro``)
-    path_origin, path_params = release.path_origin_sql("e.origin_id") if released else ("e.origin_id", [])
+    origin = compose("e.origin_id")
+    path_origin, path_params = release.path_origin_sql(origin) if released else (origin, [])
     with _connection(viewer, con) as c:
         _guard(c, viewer, filters)
         edges, params = _released_edges_sql(c, filters, "county") if released else _edges_sql(c, filters, "county")
         geo, geo_params = _geo_where(filters, prefix="dest_")
         focus, focus_params = _focus_where(origins, dests, both_ways=both_ways)
-        frame = c.execute(f"""
+        frame = c.execute(compose("""
             WITH e AS (
                 SELECT origin_id, dest_id, sum(records)::BIGINT AS records, sum(victims)::BIGINT AS victims
                 FROM ({edges}) WHERE {geo} AND {focus} GROUP BY origin_id, dest_id
@@ -772,7 +791,8 @@ def corridor_loads(
             FROM e JOIN {paths} AS p ON p.origin_id = {path_origin} AND p.dest_id = e.dest_id
             JOIN geometry AS g ON g.segment_id = p.segment_id
             GROUP BY ALL
-        """, [*params, *geo_params, *focus_params, *path_params]).df()  # noqa: S608 (trusted identifiers; values are parameters)
+        """, edges=edges, geo=geo, focus=focus, segments=ident(segments), weight=weight, paths=ident(paths),
+            path_origin=path_origin), [*params, *geo_params, *focus_params, *path_params]).df()
     if released:  # the release routes records, not victims
         frame = frame[frame["load"] > 0].reset_index(drop=True)
         frame["victims"] = pd.array([pd.NA] * len(frame), dtype="Int64")
@@ -787,20 +807,21 @@ def corridor_loads(
 def _focus_where(origins: Sequence[str] | None, dests: Sequence[str] | None, *, both_ways: bool) -> tuple[str, list[object]]:
     """``origin_id``/``dest_id`` limited to county codes (either side may be open)."""
 
-    def one_way(o: Sequence[str] | None, d: Sequence[str] | None) -> tuple[str, list[object]]:
-        clauses: list[str] = []
+    def one_way(o: Sequence[str] | None, d: Sequence[str] | None) -> tuple[SQL, list[object]]:
+        clauses: list[SQL] = []
         params: list[object] = []
-        for column, values in (("origin_id", o), ("dest_id", d)):
+        for column, values in ((compose("origin_id"), o), (compose("dest_id"), d)):
             if values is not None:
-                clauses.append(f"{column} IN ({', '.join('?' * len(values))})" if values else "FALSE")
+                clauses.append(compose("{column} IN ({marks})", column=column, marks=placeholders(len(values)))
+                               if values else compose("FALSE"))
                 params.extend(values)
-        return (" AND ".join(clauses) or "TRUE"), params
+        return (join(clauses, " AND ") or compose("TRUE")), params
 
     there, params = one_way(origins, dests)
     if not both_ways:
-        return f"({there})", params
+        return compose("({there})", there=there), params
     back, back_params = one_way(dests, origins)
-    return f"(({there}) OR ({back}))", [*params, *back_params]
+    return compose("(({there}) OR ({back}))", there=there, back=back), [*params, *back_params]
 
 
 def segment_flows(
@@ -867,14 +888,15 @@ def coordination_pairs(
     check_level(level, allowed=COORDINATION_LEVELS)
     filters = filters or Filters()
     keys = {"county": "county_fips", "region": "region", "task_force": "task_force"}[level]
+    origin_key, dest_key = ident(f"origin_{keys}"), ident(f"dest_{keys}")
     released = release.reads_release(viewer)
     with _connection(viewer, con) as c:
         _guard(c, viewer, filters)
         edges, params = _released_edges_sql(c, filters, "county") if released else _edges_sql(c, filters, "county")
         dest_geo, dest_params = _geo_where(filters, prefix="dest_")
         origin_geo, origin_params = _geo_where(filters, prefix="origin_")
-        frame = c.execute(f"""
-            SELECT origin_{keys} AS origin_id, dest_{keys} AS dest_id,
+        frame = c.execute(compose("""
+            SELECT {origin_key} AS origin_id, {dest_key} AS dest_id,
                 origin_task_force, dest_task_force,
                 sum(records)::BIGINT AS records, sum(victims)::BIGINT AS victims,
                 sum(tips)::BIGINT AS tips, sum(confirmed)::BIGINT AS confirmed,
@@ -883,7 +905,8 @@ def coordination_pairs(
             WHERE origin_kind = 'county' AND origin_task_force IS DISTINCT FROM dest_task_force
               AND (({dest_geo}) OR ({origin_geo}))
             GROUP BY ALL
-        """, [*params, *dest_params, *origin_params]).df()  # noqa: S608 (trusted identifiers)
+        """, origin_key=origin_key, dest_key=dest_key, edges=edges, dest_geo=dest_geo, origin_geo=origin_geo),
+            [*params, *dest_params, *origin_params]).df()
     areas = area_places()
     kind = "county" if level == "county" else level
     names = areas[areas["kind"] == kind].set_index("id")["name"]
@@ -966,15 +989,16 @@ def _released_year_counts(
         frame = release.edges(con, filters, level)
         return frame.groupby(["origin_id", "dest_id"], as_index=False)["records"].sum()
     edges, params = _released_edges_sql(con, filters, "county")
-    path_origin, path_params = release.path_origin_sql("e.origin_id")
-    return con.execute(f"""
+    path_origin, path_params = release.path_origin_sql(compose("e.origin_id"))
+    return con.execute(compose("""
         WITH e AS (SELECT origin_id, dest_id, sum(records)::BIGINT AS records FROM ({edges}) GROUP BY ALL),
-        geometry AS (SELECT DISTINCT segment_id, route FROM {release.SEGMENTS_TABLE})
+        geometry AS (SELECT DISTINCT segment_id, route FROM {segments})
         SELECT g.segment_id, g.route, round(round(sum(e.records * p.weight), 6))::BIGINT AS records
-        FROM e JOIN {release.PATHS_TABLE} AS p ON p.origin_id = {path_origin} AND p.dest_id = e.dest_id
+        FROM e JOIN {paths} AS p ON p.origin_id = {path_origin} AND p.dest_id = e.dest_id
         JOIN geometry AS g ON g.segment_id = p.segment_id
         GROUP BY ALL
-    """, [*params, *path_params]).df()  # noqa: S608 (trusted identifiers; values are parameters)
+    """, edges=edges, segments=ident(release.SEGMENTS_TABLE), paths=ident(release.PATHS_TABLE),
+        path_origin=path_origin), [*params, *path_params]).df()
 
 
 _SHIFTS_MEMO: OrderedDict[tuple[str, str, str], pd.DataFrame] = OrderedDict()

@@ -35,6 +35,7 @@ from query import release, scope
 from query.filters import Filters
 from query.viewer import Viewer
 from routes import warehouse
+from routes.contract.sql import compose, ident
 from routes.errors import TablesNotBuilt
 
 __all__ = ["MOVE_COLUMNS", "CIRCUIT_COLUMNS", "observed_moves", "circuits"]
@@ -133,9 +134,12 @@ def _released_moves(con: duckdb.DuckDBPyConnection, filters: Filters, level: str
     release.require(con, RELEASE_MOVES_TABLE)
     start, end = _period_bounds(filters, years=True)
     frame = con.execute(
-        f"SELECT origin AS origin_id, destination AS dest_id, sum(moves)::BIGINT AS moves "  # noqa: S608 (fixed name)
-        f"FROM {RELEASE_MOVES_TABLE} WHERE level = ? AND (? IS NULL OR period >= ?) AND (? IS NULL OR period <= ?) "
-        "GROUP BY ALL",
+        compose(
+            "SELECT origin AS origin_id, destination AS dest_id, sum(moves)::BIGINT AS moves "
+            "FROM {moves} WHERE level = ? AND (? IS NULL OR period >= ?) AND (? IS NULL OR period <= ?) "
+            "GROUP BY ALL",
+            moves=ident(RELEASE_MOVES_TABLE),
+        ),
         [level, start, start, end, end],
     ).df()
     frame = frame[_dest_selected(frame["dest_id"], level, filters)].reset_index(drop=True)
@@ -245,7 +249,8 @@ def circuits(
             release.check_filters(filters, what="moves")
             release.require(c, RELEASE_CIRCUITS_TABLE)
             frame = c.execute(
-                f"SELECT circuit_id, shape, places, n_places, subjects FROM {RELEASE_CIRCUITS_TABLE}"  # noqa: S608
+                compose("SELECT circuit_id, shape, places, n_places, subjects FROM {circuits}",
+                        circuits=ident(RELEASE_CIRCUITS_TABLE))
             ).df()
             frame["sources"] = pd.array([pd.NA] * len(frame), dtype="Int64")
             frame["median_dwell_days"] = None

@@ -17,6 +17,7 @@ from query import audit
 from query.filters import Filters
 from query.viewer import Viewer
 from routes import warehouse
+from routes.contract.sql import SQL, compose, idents
 from routes.errors import AccessDenied
 
 __all__ = ["RECORD_COLUMNS", "records_for_source", "records_in_cell"]
@@ -45,7 +46,7 @@ def _read(
     viewer: Viewer,
     filters: Filters,
     *,
-    extra: str,
+    extra: SQL,
     extra_params: list[object],
     limit: int,
     what: str,
@@ -54,10 +55,11 @@ def _read(
     task_force = _require_record_access(viewer)
     limit = max(1, min(int(limit), MAX_LIMIT))
     where, params = filters.where(side="dest")
-    sql = (
-        f"SELECT {', '.join(RECORD_COLUMNS)} FROM records "  # noqa: S608 (fixed names; values are parameters)
-        f"WHERE source_task_force = ? AND ({where}) AND ({extra}) "
-        "ORDER BY occurred_at DESC, source_id, record_id LIMIT ?"
+    sql = compose(
+        "SELECT {columns} FROM records "
+        "WHERE source_task_force = ? AND ({where}) AND ({extra}) "
+        "ORDER BY occurred_at DESC, source_id, record_id LIMIT ?",
+        columns=idents(RECORD_COLUMNS), where=where, extra=extra,
     )
     args = [task_force, *params, *extra_params, limit]
     if con is None:
@@ -95,7 +97,7 @@ def records_in_cell(
     res = int(res)
     if grid.cell_resolution(int(cell)) != res:
         raise ValueError(f"cell {cell!r} is at resolution {grid.cell_resolution(int(cell))}, not {res!r}")
-    extra = f"dest_res >= ? AND {grid.sql_cell_to_parent('dest_cell', res)} = ?"
+    extra = compose("dest_res >= ? AND {parent} = ?", parent=grid.sql_cell_to_parent("dest_cell", res))
     return _read(viewer, filters, extra=extra, extra_params=[res, int(cell)], limit=limit,
                  what=f"records in cell {int(cell)} (res {res})", con=con)
 
@@ -116,5 +118,5 @@ def records_for_source(
         For roles without record access; an empty frame for a source of another
         task force (its records are not the viewer's).
     """
-    return _read(viewer, filters, extra="source_id = ?", extra_params=[source_id], limit=limit,
+    return _read(viewer, filters, extra=compose("source_id = ?"), extra_params=[source_id], limit=limit,
                  what=f"records of source {source_id!r}", con=con)

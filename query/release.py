@@ -51,7 +51,7 @@ from query.policy import Capability
 from query.suppression import FilterIsolationError
 from query.viewer import Viewer
 from routes import warehouse
-from routes.contract.sql import compose, placeholders
+from routes.contract.sql import SQL, compose, ident, idents, join, placeholders
 from routes.errors import TablesNotBuilt
 
 __all__ = ["outside_flows_note", "protection_note", "release_summary"]
@@ -213,7 +213,7 @@ def count_source(filters: Filters) -> ReleaseCountSource:
 def _meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     if not warehouse.has_table(con, META_TABLE):
         return {}
-    return {str(k): str(v) for k, v in con.execute(f"SELECT key, value FROM {META_TABLE}").fetchall()}  # noqa: S608
+    return {str(k): str(v) for k, v in con.execute(compose("SELECT key, value FROM {meta}", meta=ident(META_TABLE))).fetchall()}
 
 
 def month_range(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
@@ -361,7 +361,7 @@ def corridor_path_origins() -> dict[str, str]:
     return {o: entry_path_id(default_entry(o)) for o in outside_origin_ids()}
 
 
-def path_origin_sql(column: str) -> tuple[str, list[object]]:
+def path_origin_sql(column: SQL) -> tuple[SQL, list[object]]:
     """SQL giving the ``release_corridor_paths.origin_id`` of the flow origin in ``column``, and its parameters.
 
     A county keeps its FIPS code; an out-of-state origin (``MX``) is routed by its
@@ -371,8 +371,8 @@ def path_origin_sql(column: str) -> tuple[str, list[object]]:
     p95, the CASE 56-66 ms and 67-77 ms, the same rows).
     """
     pairs = corridor_path_origins()
-    whens = " ".join("WHEN ? THEN ?" for _ in pairs)
-    sql = f"CASE {column} {whens} ELSE {column} END"
+    whens = join((compose(" WHEN ? THEN ?") for _ in pairs), "")
+    sql = compose("CASE {column}{whens} ELSE {column} END", column=column, whens=whens)
     return sql, [v for pair in pairs.items() for v in pair]
 
 
@@ -489,8 +489,11 @@ def raw_cells(con: duckdb.DuckDBPyConnection, filters: Filters, res: int) -> pd.
     require(con, table)
     res = cell_res(filters, res)
     frame = con.execute(
-        "SELECT cell, dest_county_fips AS county_fips, sum(records)::BIGINT AS records "  # noqa: S608 (where from Filters)
-        f"FROM {table} WHERE res = ? AND {where} GROUP BY ALL",
+        compose(
+            "SELECT cell, dest_county_fips AS county_fips, sum(records)::BIGINT AS records "
+            "FROM {table} WHERE res = ? AND {where} GROUP BY ALL",
+            table=ident(table), where=where,
+        ),
         [res, *params],
     ).df()
     frame["victims"] = pd.array([pd.NA] * len(frame), dtype="Int64")
@@ -502,8 +505,11 @@ def cell_quarters(con: duckdb.DuckDBPyConnection, filters: Filters, res: int, ce
     table, where, params = _cell_source(filters)
     require(con, table)
     return con.execute(
-        "SELECT 'month' AS dimension, strftime(month, '%Y-%m') AS value, sum(records)::BIGINT AS records "  # noqa: S608 (where from Filters)
-        f"FROM {table} WHERE res = ? AND cell = ? AND {where} GROUP BY ALL ORDER BY value",
+        compose(
+            "SELECT 'month' AS dimension, strftime(month, '%Y-%m') AS value, sum(records)::BIGINT AS records "
+            "FROM {table} WHERE res = ? AND cell = ? AND {where} GROUP BY ALL ORDER BY value",
+            table=ident(table), where=where,
+        ),
         [res, cell, *params],
     ).df()
 
@@ -536,28 +542,33 @@ def edges(con: duckdb.DuckDBPyConnection, filters: Filters, level: str) -> pd.Da
             "remove the record-type or the trafficking-type filter"
         )
     by_traffic = bool(filters.trafficking_types)
-    rows = "record_type IS NULL" if by_traffic else "trafficking_type IS NULL"
+    rows = compose("record_type IS NULL") if by_traffic else compose("trafficking_type IS NULL")
     where, params = widen_to_years(filters).where(side="dest")
-    where = f"{rows} AND {where}"
+    where = compose("{rows} AND {where}", rows=rows, where=where)
     column = {"county": "county_fips", "region": "region", "task_force": "task_force"}[level]
-    outside = "origin_outside IS NOT NULL"
     keep = {"county": ("county_fips", "region", "task_force"), "region": ("region",), "task_force": ("task_force",)}[level]
-    areas = ", ".join(f"origin_{a}, dest_{a}" for a in keep)
-    missing = ", ".join(
-        f"NULL::VARCHAR AS origin_{a}, NULL::VARCHAR AS dest_{a}"
-        for a in ("county_fips", "region", "task_force") if a not in keep
+    areas = join((idents([f"origin_{a}", f"dest_{a}"]) for a in keep), ", ")
+    missing = join(
+        (compose("NULL::VARCHAR AS {origin}, NULL::VARCHAR AS {dest}, ", origin=ident(f"origin_{a}"), dest=ident(f"dest_{a}"))
+         for a in ("county_fips", "region", "task_force") if a not in keep),
+        "",
     )
-    by_type = ", ".join(  # an out-of-state origin has no breakdown by type: NULL, not 0
-        f"CASE WHEN bool_or({outside}) THEN NULL "
-        f"ELSE coalesce(sum(records) FILTER (WHERE record_type = '{t}'), 0) END::BIGINT AS {name}"
-        for t, name in (("tip", "tips"), ("incident", "incidents"), ("recovery", "recoveries"), ("service", "services"))
+    types = (("tip", "tips"), ("incident", "incidents"), ("recovery", "recoveries"), ("service", "services"))
+    by_type = join(  # an out-of-state origin has no breakdown by type: NULL, not 0
+        (compose("CASE WHEN bool_or(origin_outside IS NOT NULL) THEN NULL "
+                 "ELSE coalesce(sum(records) FILTER (WHERE record_type = ?), 0) END::BIGINT AS {name}", name=ident(name))
+         for _, name in types),
+        ", ",
     )
     frame = con.execute(
-        f"SELECT coalesce(origin_outside, origin_{column}) AS origin_id, dest_{column} AS dest_id, "  # noqa: S608 (fixed names; values as parameters)
-        f"origin_outside, {areas}, "
-        f"{missing + ', ' if missing else ''}sum(records)::BIGINT AS records, {by_type} "
-        f"FROM {FLOWS_TABLE} WHERE {where} GROUP BY ALL",
-        params,
+        compose(
+            "SELECT coalesce(origin_outside, {origin}) AS origin_id, {dest} AS dest_id, "
+            "origin_outside, {areas}, {missing}sum(records)::BIGINT AS records, {by_type} "
+            "FROM {flows} WHERE {where} GROUP BY ALL",
+            origin=ident(f"origin_{column}"), dest=ident(f"dest_{column}"), areas=areas, missing=missing,
+            by_type=by_type, flows=ident(FLOWS_TABLE), where=where,
+        ),
+        [*(t for t, _ in types), *params],
     ).df()
     frame["confirmed"] = frame["incidents"].astype("Int64") + frame["recoveries"].astype("Int64")
     for column in ("tips", "incidents", "recoveries", "services"):

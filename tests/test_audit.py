@@ -15,6 +15,7 @@ from query import audit
 from query.filters import Filters
 from query.viewer import Viewer
 from routes import settings
+from routes.contract.sql import compose, ident, idents, join, placeholders
 from routes.errors import AccessDenied, AuditChainError, ConfigError
 
 ADMIN = Viewer("root", "admin")
@@ -98,12 +99,14 @@ def test_reordered_entries_are_detected(tmp_env: Path) -> None:
     _fill(5)
     con = _raw(settings.control_path())
     # swap the content of entries 2 and 4 (keeping the rows' places)
-    cols = ", ".join(audit.HASHED[1:] + ("prev_hash", "hash"))
-    two = con.execute(f"SELECT {cols} FROM audit_log WHERE seq = 2").fetchone()  # noqa: S608 (fixed names)
-    four = con.execute(f"SELECT {cols} FROM audit_log WHERE seq = 4").fetchone()  # noqa: S608 (fixed names)
-    sets = ", ".join(f"{c} = ?" for c in cols.split(", "))
-    con.execute(f"UPDATE audit_log SET {sets} WHERE seq = 2", list(four))  # noqa: S608 (fixed names)
-    con.execute(f"UPDATE audit_log SET {sets} WHERE seq = 4", list(two))  # noqa: S608 (fixed names)
+    names = audit.HASHED[1:] + ("prev_hash", "hash")
+    select = compose("SELECT {cols} FROM audit_log WHERE seq = ?", cols=idents(names))
+    two = con.execute(select, [2]).fetchone()
+    four = con.execute(select, [4]).fetchone()
+    update = compose("UPDATE audit_log SET {sets} WHERE seq = ?",
+                     sets=join((compose("{c} = ?", c=ident(c)) for c in names), ", "))
+    con.execute(update, [*four, 2])
+    con.execute(update, [*two, 4])
     con.close()
     with pytest.raises(AuditChainError, match="entry 2 "):
         audit.verify_chain()
@@ -176,8 +179,8 @@ def _rechain(con: sqlite3.Connection, mac: Callable[[str, dict[str, object]], st
         row.update(seq=seq, prev_hash=prev)
         row["hash"] = prev = mac(prev, row)
         cols = [*audit.HASHED, "prev_hash", "hash"]
-        con.execute(f"INSERT INTO audit_log ({', '.join(cols)}) "  # noqa: S608 (fixed names)
-                    f"VALUES ({', '.join('?' * len(cols))})", [row[c] for c in cols])
+        con.execute(compose("INSERT INTO audit_log ({cols}) VALUES ({marks})", cols=idents(cols),
+                            marks=placeholders(len(cols))), [row[c] for c in cols])
 
 
 def _without_key(prev: str, row: dict[str, object]) -> str:

@@ -14,6 +14,7 @@ import pytest
 from pipelines import build
 from pipelines.cli import main
 from routes import warehouse
+from routes.contract.sql import compose, ident
 from tests.support.warehouse_fixture import make_small_warehouse
 
 DERIVED = (
@@ -28,7 +29,7 @@ def _sha(path: Path) -> str:
 
 def _table(path: Path, name: str) -> pd.DataFrame:
     with warehouse.open_snapshot(path=path) as con:
-        frame = con.sql(f"SELECT * FROM {name}").df()  # noqa: S608 (test table names)
+        frame = con.sql(compose("SELECT * FROM {name}", name=ident(name))).df()
     lists = [c for c in frame.columns if frame[c].map(lambda v: hasattr(v, "__len__") and not isinstance(v, str)).any()]
     for column in lists:
         frame[column] = frame[column].map(lambda v: None if v is None else list(v))

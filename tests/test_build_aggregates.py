@@ -10,6 +10,7 @@ import pytest
 from geo import grid
 from pipelines import build_aggregates
 from routes import warehouse
+from routes.contract.sql import compose, ident
 from tests.support.warehouse_fixture import make_small_warehouse
 
 
@@ -23,15 +24,16 @@ def built(tmp_path: Path) -> Path:
 
 
 COUNT_TABLES = [t for t in build_aggregates.TABLES if t not in ("cell_build_state", "indicator_sets")]
+_COUNT_SQL = {t: compose("SELECT count(*), sum(records) FROM {t}", t=ident(t)) for t in COUNT_TABLES}
 
 
 def test_build_writes_every_table_and_is_idempotent(built: Path) -> None:
     with warehouse.open_snapshot(path=built) as con:
-        first = {t: con.execute(f"SELECT count(*), sum(records) FROM {t}").fetchall()[0] for t in COUNT_TABLES}  # noqa: S608
+        first = {t: con.execute(_COUNT_SQL[t]).fetchall()[0] for t in COUNT_TABLES}
     with warehouse.write_snapshot(path=built) as con:
         counts = build_aggregates.build(con)
     with warehouse.open_snapshot(path=built) as con:
-        second = {t: con.execute(f"SELECT count(*), sum(records) FROM {t}").fetchall()[0] for t in COUNT_TABLES}  # noqa: S608
+        second = {t: con.execute(_COUNT_SQL[t]).fetchall()[0] for t in COUNT_TABLES}
         sets = con.execute("SELECT count(*) FROM indicator_sets").fetchone()
         temp = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE table_name IN ('_cell_indicator_base', '_indicator_set_base')"

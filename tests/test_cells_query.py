@@ -13,6 +13,7 @@ from pipelines import build_aggregates, build_trend_aggregates
 from query import cells, suppression
 from query.filters import Filters
 from routes import warehouse
+from routes.contract.sql import compose
 from tests.support.exact_path import exact_viewer, read_the_whole_warehouse
 from tests.support.warehouse_fixture import SPARSE_COUNTY, make_small_warehouse
 
@@ -273,7 +274,8 @@ def test_breakdown_with_indicators_same_with_and_without_aggregates(
     parent = grid.sql_cell_to_parent("dest_cell", res)
     with warehouse.open_snapshot(path=paths["plain"]) as con:
         busiest = con.execute(
-            f"SELECT {parent} AS cell FROM records WHERE dest_res >= ? GROUP BY ALL ORDER BY count(*) DESC, cell LIMIT 2",  # noqa: S608
+            compose("SELECT {parent} AS cell FROM records WHERE dest_res >= ? GROUP BY ALL ORDER BY count(*) DESC, cell LIMIT 2",
+                    parent=parent),
             [res],
         ).fetchall()
     for (cell_id,) in busiest:

@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from routes import warehouse
 from routes.contract import sql, tables
 from routes.contract.sql import SQL, compose, ident, idents, join
 from routes.errors import RoutesError, UnknownIdentifier
@@ -26,6 +27,16 @@ def test_each_declared_table_is_what_the_build_writes(pages_warehouse: Path) -> 
             ).fetchone()
             assert rows > 0 or table.name in {"route_shifts", "moves", "circuits"}, f"{table.name} is empty"
             assert keys == (rows if table.key else min(rows, 1)), f"{table.name}: {rows} rows, {keys} distinct keys"
+
+
+def test_records_columns_are_the_schemas() -> None:
+    """``RECORDS_COLUMNS`` (what :func:`ident` accepts for ``records``) is the table the schema creates, in order."""
+    with duckdb.connect(":memory:") as con:
+        warehouse.ensure_schema(con)
+        columns = tuple(r[0] for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'records' ORDER BY column_index"
+        ).fetchall())
+    assert columns == tables.RECORDS_COLUMNS
 
 
 def test_an_unknown_name_is_refused_with_advice() -> None:

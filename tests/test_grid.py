@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from geo import grid
+from routes.contract.sql import compose
 
 # Known answer: the San Francisco City Hall area at res 9.
 SF = (37.7793, -122.4193)
@@ -33,7 +34,7 @@ def test_sql_parent_equals_h3_parent(res: int) -> None:
     cell = grid.latlng_to_cell(*SF, 9)
     expected = h3.str_to_int(h3.cell_to_parent(h3.int_to_str(cell), res))
     con = duckdb.connect()
-    query = f"SELECT {grid.sql_cell_to_parent('c', res)} FROM (SELECT ?::BIGINT AS c)"  # noqa: S608 - trusted
+    query = compose("SELECT {parent} FROM (SELECT ?::BIGINT AS c)", parent=grid.sql_cell_to_parent("c", res))
     got = con.execute(query, [cell]).fetchone()[0]
     assert got == expected == grid.cell_to_parent(cell, res)
 

@@ -33,11 +33,12 @@ def tables(path: Path) -> dict[str, list[str]]:
             cols = [c for (c,) in con.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
                 "ORDER BY ordinal_position", [table]).fetchall() if c not in _RUN_COLUMNS]
-            sql = "SELECT {} FROM \"{}\"".format(", ".join(f'"{c}"' for c in cols), table)  # noqa: S608
-            if table == "record_history":  # the previous version's JSON holds its batch id and clocks
-                sql = ("SELECT source_id, record_id, json_extract_string(previous, '$.record.content_hash'), "
-                       "json_extract(previous, '$.identifiers')::VARCHAR FROM record_history")
-            out[table] = sorted(map(repr, con.execute(sql).fetchall()))
+            if table != "record_history":
+                rows = con.table(table).project(*(duckdb.ColumnExpression(c) for c in cols)).fetchall()
+            else:  # the previous version's JSON holds its batch id and clocks
+                rows = con.execute("SELECT source_id, record_id, json_extract_string(previous, '$.record.content_hash'), "
+                                   "json_extract(previous, '$.identifiers')::VARCHAR FROM record_history").fetchall()
+            out[table] = sorted(map(repr, rows))
         return out
     finally:
         con.close()

@@ -14,6 +14,7 @@ from pipelines import lake
 from pipelines.cli import main
 from routes import warehouse
 from routes.errors import RoutesError
+from tests.support.frames import assert_same_rows
 from tests.support.warehouse_fixture import make_small_warehouse
 
 IDENTIFIERS = [
@@ -36,14 +37,6 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return live, tmp / "out" / "lake"
 
 
-def _equal(con: duckdb.DuckDBPyConnection, left: str, right: str) -> None:
-    """``left`` and ``right`` hold the same rows, duplicates counted (columns by name)."""
-    columns = ", ".join(f'"{c}"' for c in con.execute(f"SELECT * FROM {left} LIMIT 0").fetchdf().columns)  # noqa: S608
-    for a, b in ((left, right), (right, left)):
-        extra = con.execute(f"SELECT count(*) FROM (SELECT {columns} FROM {a} EXCEPT ALL SELECT {columns} FROM {b})").fetchone()  # noqa: S608
-        assert extra == (0,), f"{a} has rows {b} lacks"
-
-
 def test_layout_is_hive_partitioned_by_month_and_kind(exported: tuple[Path, Path]) -> None:
     _, out = exported
     months = sorted(p.name for p in (out / "records").iterdir())
@@ -64,10 +57,8 @@ def test_duckdb_reads_the_lake_back_equal(exported: tuple[Path, Path]) -> None:
     con = duckdb.connect()
     con.execute(f"ATTACH '{live}' AS w (READ_ONLY)")
     for table in lake.LAKE_TABLES:
-        con.execute(
-            f"CREATE VIEW lake_{table} AS SELECT * FROM read_parquet('{out / table}/**/*.parquet', hive_partitioning = true)"  # noqa: S608 (paths from the test)
-        )
-        _equal(con, f"w.{table}", f"lake_{table}")
+        con.read_parquet(f"{out / table}/**/*.parquet", hive_partitioning=True).create_view(f"lake_{table}")
+        assert_same_rows(con, f"w.{table}", f"lake_{table}")
     assert con.execute("SELECT typeof(month) FROM lake_records LIMIT 1").fetchone() == ("DATE",)
 
 
@@ -117,5 +108,5 @@ def test_spark_reads_the_lake_back_equal(exported: tuple[Path, Path], spark: Any
     con.execute(f"ATTACH '{live}' AS w (READ_ONLY)")
     for table in lake.LAKE_TABLES:
         spark.read.parquet(str(out / table)).write.parquet(str(tmp_path / table))
-        con.execute(f"CREATE VIEW spark_{table} AS SELECT * FROM read_parquet('{tmp_path / table}/*.parquet')")  # noqa: S608 (paths from the test)
-        _equal(con, f"w.{table}", f"spark_{table}")
+        con.read_parquet(f"{tmp_path / table}/*.parquet").create_view(f"spark_{table}")
+        assert_same_rows(con, f"w.{table}", f"spark_{table}")

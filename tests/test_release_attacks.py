@@ -30,6 +30,7 @@ from query import flows, release, trends
 from query.filters import INDICATORS, Filters
 from query.suppression import FilterIsolationError
 from query.viewer import Viewer
+from routes.contract.sql import compose, ident
 from tests.support.release_attacks import (
     CELL_SPLITS,
     PARTNER,
@@ -73,11 +74,11 @@ def _region(fips: pd.Series) -> pd.Series:
 
 
 #: Out-of-state origins as the release keys them (``MX``, ``US-NV``: the exact path's ``MX@san_ysidro`` without its entry).
-OUTSIDE_KEY_SQL = """CASE WHEN coalesce(origin_country, 'US') = 'US' THEN 'US' || coalesce('-' || origin_state, '')
-    ELSE origin_country END"""
-OUTSIDE_WHERE = """origin_county_fips IS NULL AND dest_county_fips IS NOT NULL
+OUTSIDE_KEY_SQL = compose("""CASE WHEN coalesce(origin_country, 'US') = 'US' THEN 'US' || coalesce('-' || origin_state, '')
+    ELSE origin_country END""")
+OUTSIDE_WHERE = compose("""origin_county_fips IS NULL AND dest_county_fips IS NOT NULL
     AND (origin_state IS NOT NULL OR origin_country IS NOT NULL)
-    AND NOT (coalesce(origin_state, '') = 'CA' AND coalesce(origin_country, 'US') = 'US')"""
+    AND NOT (coalesce(origin_state, '') = 'CA' AND coalesce(origin_country, 'US') = 'US')""")
 OUTSIDE_PERIODS = (Filters(), *(Filters(start=y, end=date(y.year, 12, 1)) for y in YEARS))
 
 
@@ -88,9 +89,9 @@ def _outside_key(origin_id: pd.Series) -> pd.Series:
 def _outside_truth(path: Path, filters: Filters) -> pd.DataFrame:
     """True flows from outside California per (origin key, destination county): ``o``, ``d``, ``d_region``, ``n``."""
     where, params = filters.where(side="dest")
-    true = truth_of(path, f"""
-        SELECT {OUTSIDE_KEY_SQL} AS o, dest_county_fips AS d, count(*) AS n FROM records
-        WHERE {where} AND {OUTSIDE_WHERE} GROUP BY ALL""", params)  # noqa: S608
+    true = truth_of(path, compose("""
+        SELECT {key} AS o, dest_county_fips AS d, count(*) AS n FROM records
+        WHERE {where} AND {outside} GROUP BY ALL""", key=OUTSIDE_KEY_SQL, where=where, outside=OUTSIDE_WHERE), params)
     true["d_region"] = _region(true["d"])
     return true
 
@@ -111,9 +112,10 @@ def region_minus_county_edges(path: Path, viewer: Viewer = PARTNER) -> Pairs:
         shown = counties[counties["level"].eq("county") & ~counties["suppressed"]].copy()
         shown["o_region"], shown["d_region"] = _region(shown["origin_id"]), _region(shown["dest_id"])
         where, params = _types_sql(f)
-        true = truth_of(path, f"""
+        true = truth_of(path, compose("""
             SELECT origin_county_fips AS o, dest_county_fips AS d, count(*) AS n FROM records
-            WHERE {where} AND origin_county_fips IS NOT NULL AND dest_county_fips IS NOT NULL GROUP BY ALL""", params)  # noqa: S608
+            WHERE {where} AND origin_county_fips IS NOT NULL AND dest_county_fips IS NOT NULL GROUP BY ALL""",
+                                      where=where), params)
         true["o_region"], true["d_region"] = _region(true["o"]), _region(true["d"])
         visible = set(zip(shown["origin_id"], shown["dest_id"], strict=True))
         true["hidden"] = [(o, d) not in visible for o, d in zip(true["o"], true["d"], strict=True)]
@@ -207,16 +209,18 @@ def adjacent_segments(path: Path, viewer: Viewer = PARTNER) -> Pairs:
             continue
         where, params = _types_sql(f)
         # the release routes an out-of-state origin from its default entry (``MX``), the exact path from its own
-        outside = f"origin_county_fips IS NULL AND {OUTSIDE_WHERE}" if release.reads_release(viewer) else "FALSE"
+        outside = (compose("origin_county_fips IS NULL AND {outside}", outside=OUTSIDE_WHERE)
+                   if release.reads_release(viewer) else compose("FALSE"))
         # and keys that entry's paths by the entry (``MX`` by ``@san_ysidro``)
-        key, key_params = release.path_origin_sql("e.o") if release.reads_release(viewer) else ("e.o", [])
-        true = truth_of(path, f"""
-            WITH e AS (SELECT coalesce(origin_county_fips, {OUTSIDE_KEY_SQL}) AS o, dest_county_fips AS d,
+        key, key_params = release.path_origin_sql(compose("e.o")) if release.reads_release(viewer) else (compose("e.o"), [])
+        true = truth_of(path, compose("""
+            WITH e AS (SELECT coalesce(origin_county_fips, {outside_key}) AS o, dest_county_fips AS d,
                            count(*) AS n FROM records
                        WHERE {where} AND ((origin_county_fips IS NOT NULL AND dest_county_fips IS NOT NULL)
                            OR ({outside})) GROUP BY ALL)
             SELECT p.segment_id, sum(e.n) AS n FROM e JOIN {table} p ON p.origin_id = {key} AND p.dest_id = e.d
-            GROUP BY ALL""", [*params, *key_params]).set_index("segment_id")["n"]  # noqa: S608
+            GROUP BY ALL""", outside_key=OUTSIDE_KEY_SQL, where=where, outside=outside, table=ident(table), key=key),
+                        [*params, *key_params]).set_index("segment_id")["n"]
         shown = loads[~loads["suppressed"]]
         ends: dict[tuple[float, float], list[int]] = {}
         for row in shown.itertuples():
@@ -245,11 +249,12 @@ def location_minus_edges(path: Path, viewer: Viewer = PARTNER) -> Pairs:
         shown = edges[edges["level"].eq("county") & ~edges["suppressed"]]
         shown = shown[shown["origin_id"] != shown["dest_id"]]
         where, params = _types_sql(f)
-        true = truth_of(path, f"""
-            SELECT coalesce(origin_county_fips, {OUTSIDE_KEY_SQL}) AS o, dest_county_fips AS d, count(*) AS n
+        true = truth_of(path, compose("""
+            SELECT coalesce(origin_county_fips, {outside_key}) AS o, dest_county_fips AS d, count(*) AS n
             FROM records
             WHERE {where} AND ((origin_county_fips IS NOT NULL AND dest_county_fips IS NOT NULL
-              AND origin_county_fips <> dest_county_fips) OR ({OUTSIDE_WHERE})) GROUP BY ALL""", params)  # noqa: S608
+              AND origin_county_fips <> dest_county_fips) OR ({outside})) GROUP BY ALL""",
+                                      outside_key=OUTSIDE_KEY_SQL, where=where, outside=OUTSIDE_WHERE), params)
         visible = set(zip(_outside_key(shown["origin_id"]), shown["dest_id"], strict=True))
         true = true[[(o, d) not in visible for o, d in zip(true["o"], true["d"], strict=True)]]
         hidden = true.groupby("d")["n"].sum()
@@ -471,8 +476,9 @@ def test_county_rates_hide_released_counts_under_k_and_only_those(path: Path) ->
             source = release.count_source(filters)
             where, params = source.where(filters)
             raw = con.execute(
-                f"SELECT dest_county_fips, {source.records} FROM {source.table} WHERE {where} "  # noqa: S608 (test)
-                "AND dest_county_fips IS NOT NULL GROUP BY ALL", params).fetchall()
+                compose("SELECT dest_county_fips, {records} FROM {table} WHERE {where} "
+                        "AND dest_county_fips IS NOT NULL GROUP BY ALL",
+                        records=source.records, table=ident(source.table), where=where), params).fetchall()
             released = {county: int(n) for county, n in raw}
             for county, value in shown.items():
                 count = released.get(county, 0)
@@ -623,10 +629,10 @@ HALVES = tuple((date(y, m, 1), date(y, m + 5, 1)) for y in (2024, 2025) for m in
 
 def _truth_by(path: Path, column: str) -> pd.DataFrame:
     """True records per (county, month, value of ``column``): ``source_kind``, or each indicator a record carries."""
-    value = "unnest(indicators)" if column == "indicators" else column
-    truth = truth_of(path, f"""
+    value = compose("unnest(indicators)") if column == "indicators" else ident(column)
+    truth = truth_of(path, compose("""
         SELECT c, month, v, count(*) AS n FROM (SELECT dest_county_fips AS c, month, {value} AS v FROM records)
-        GROUP BY ALL""")  # noqa: S608
+        GROUP BY ALL""", value=value))
     truth["month"] = pd.to_datetime(truth["month"]).dt.date
     return truth
 

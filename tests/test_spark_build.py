@@ -29,7 +29,11 @@ from pipelines.release_load import load_release
 from query import aggregates, cells
 from routes import warehouse
 from routes.errors import ConfigError, RoutesError
-from tests.support.frames import assert_parquet_equals_table, assert_same_rows
+from tests.support.frames import (
+    assert_parquet_equals_table,
+    assert_same_relations,
+    assert_same_rows,
+)
 from tests.support.identifier_fixture import add_identifiers
 from tests.support.warehouse_fixture import make_small_warehouse
 
@@ -77,9 +81,8 @@ def built(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> dict[str, Pat
 @pytest.mark.spark
 @pytest.mark.parametrize("table", SPARK_TABLES)
 def test_spark_table_equals_duckdb_table(built: dict[str, Path], table: str) -> None:
-    con = duckdb.connect()
-    con.execute(f"ATTACH '{built['duck']}' AS d (READ_ONLY)")
-    columns = {r[0] for r in con.execute(f"DESCRIBE d.{table}").fetchall()}  # noqa: S608 (names from the test)
+    with duckdb.connect(str(built["duck"]), read_only=True) as con:
+        columns = set(con.table(table).columns)
     assert_parquet_equals_table(
         built["duck"], table, built["out"] / table, cast=tuple(c for c in CAST if c in columns), skip=STAMPED.get(table, ())
     )
@@ -104,11 +107,11 @@ def test_h3_parents_on_spark_are_the_h3_library_parents(built: dict[str, Path]) 
 
     con = duckdb.connect()
     got = con.execute(
-        f"SELECT DISTINCT res, cell FROM read_parquet('{built['out'] / 'cell_counts'}/*.parquet') WHERE res = 5"  # noqa: S608 (paths from the test)
+        "SELECT DISTINCT res, cell FROM read_parquet(?) WHERE res = 5", [f"{built['out'] / 'cell_counts'}/*.parquet"]
     ).fetchall()
     leaves = duckdb.connect().execute(
-        f"SELECT DISTINCT dest_cell FROM read_parquet('{built['lake'] / 'records'}/**/*.parquet') "  # noqa: S608 (paths from the test)
-        "WHERE dest_cell IS NOT NULL AND dest_res >= 5"
+        "SELECT DISTINCT dest_cell FROM read_parquet(?) WHERE dest_cell IS NOT NULL AND dest_res >= 5",
+        [f"{built['lake'] / 'records'}/**/*.parquet"],
     ).fetchall()
     want = {h3.str_to_int(h3.cell_to_parent(h3.int_to_str(c), 5)) for (c,) in leaves}
     assert {cell for _, cell in got} == want
@@ -124,10 +127,9 @@ def test_release_load_swaps_in_the_duckdb_tables_types_and_order(built: dict[str
     con.execute(f"ATTACH '{live}' AS w (READ_ONLY)")
     for table in SPARK_TABLES:
         assert con.execute(f"DESCRIBE w.{table}").fetchall() == con.execute(f"DESCRIBE d.{table}").fetchall()
-        skipped = f" EXCLUDE ({', '.join(STAMPED[table])})" if table in STAMPED else ""
-        con.execute(f"CREATE OR REPLACE VIEW dv AS SELECT *{skipped} FROM d.{table}")  # noqa: S608 (names from the test)
-        con.execute(f"CREATE OR REPLACE VIEW wv AS SELECT *{skipped} FROM w.{table}")  # noqa: S608 (names from the test)
-        assert_same_rows(con, "dv", "wv")
+        kept = [duckdb.ColumnExpression(c) for c in con.table(f"d.{table}").columns if c not in STAMPED.get(table, ())]
+        assert_same_relations(con.table(f"d.{table}").project(*kept), con.table(f"w.{table}").project(*kept),
+                              names=(f"d.{table}", f"w.{table}"))
     # Stored in the DuckDB step's order (the query layer's range reads rely on it).
     cells_in_order = [r[0] for r in con.execute("SELECT dest_cell FROM w.cell_indicator_sets").fetchall()]
     assert cells_in_order == sorted(cells_in_order)
@@ -328,10 +330,10 @@ def test_release_compare_says_equal_and_finds_a_changed_row(
     shutil.copytree(built["out"], tampered)
     shutil.rmtree(tampered / "trend_counts")
     (tampered / "trend_counts").mkdir()
-    duckdb.connect().execute(
-        f"COPY (SELECT * REPLACE (records + (row_number() OVER () = 1)::INT AS records) "  # noqa: S608 (paths from the test)
-        f"FROM read_parquet('{built['out'] / 'trend_counts'}/*.parquet')) TO '{tampered / 'trend_counts' / 'x.parquet'}'"
-    )
+    duckdb.connect().sql(
+        "SELECT * REPLACE (records + (row_number() OVER () = 1)::INT AS records) FROM read_parquet(?)",
+        params=[f"{built['out'] / 'trend_counts'}/*.parquet"],
+    ).write_parquet(str(tampered / "trend_counts" / "x.parquet"))
     assert main(["release", "compare", str(tampered), "--warehouse", str(built["duck"])]) == 1
     out = capsys.readouterr().out
     assert [line.split()[0] for line in out.splitlines() if line.endswith("DIFFERENT")] == ["trend_counts"]
@@ -358,11 +360,13 @@ def test_release_load_releases_spark_counts_with_duckdb_accounting(built: dict[s
     truth = "SELECT measurement, key, true_value FROM {}.release_noise WHERE measurement {} ({})"
     con.execute(f"CREATE VIEW dt AS {truth.format('d', 'NOT IN', sparse)}")
     con.execute(f"CREATE VIEW wt AS {truth.format('w', 'NOT IN', sparse)}")
-    assert con.execute("SELECT count(*) FROM dt").fetchone()[0] > 0  # type: ignore[index]
+    assert con.execute("SELECT count(*) FROM dt").fetchall()[0][0] > 0  # fetched whole: the relations below share con
     assert_same_rows(con, "dt", "wt")
-    joined = (f"SELECT count(*), count(*) FILTER (WHERE a.true_value <> b.true_value) FROM ({truth.format('d', 'IN', sparse)}) a "  # noqa: S608 (names from the test)
-              f"JOIN ({truth.format('w', 'IN', sparse)}) b USING (measurement, key)")
-    both, differ = con.execute(joined).fetchone()  # type: ignore[misc]
+    both, differ = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE a.true_value <> b.true_value) FROM d.release_noise a "
+        "JOIN w.release_noise b USING (measurement, key) WHERE list_contains(?::VARCHAR[], measurement)",
+        [[m.name for m in build_release.MEASUREMENTS if m.sparse]],
+    ).fetchone()  # type: ignore[misc]
     assert both > 0 and differ == 0, (both, differ)
     # The accounting: ρ and σ per measurement, cells measured and redrawn (not for sparse ones), the total.
     ledger = ("SELECT measurement, CASE WHEN measurement IN ({s}) THEN NULL ELSE cells END AS cells, "

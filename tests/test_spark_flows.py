@@ -44,11 +44,14 @@ def test_the_compared_flows_cover_every_level_and_several_sources(spark_flow_bui
 @pytest.mark.spark
 def test_source_bits_on_spark_are_duckdbs_bitstring_agg_and_bit_or(spark: object) -> None:
     """The two BIT aggregates in Spark's spelling give DuckDB's bits as text, set bits at either end included."""
-    rows = "(1, 0), (1, 4), (1, 4), (2, 2), (3, 0), (3, 1), (3, 2), (3, 3), (3, 4)"
-    sql = f"SELECT g, bitstring_agg(b, 0, 4)::VARCHAR AS bits FROM (VALUES {rows}) AS t(g, b) GROUP BY g ORDER BY g"  # noqa: S608 (fixed text)
+    sql = ("SELECT g, bitstring_agg(b, 0, 4)::VARCHAR AS bits "
+           "FROM (VALUES (1, 0), (1, 4), (1, 4), (2, 2), (3, 0), (3, 1), (3, 2), (3, 3), (3, 4)) AS t(g, b) "
+           "GROUP BY g ORDER BY g")
     duck = duckdb.sql(sql).fetchall()
     ours = [tuple(r) for r in spark.sql(spark_flows.duckdb_to_spark(sql.replace("::VARCHAR", ""))).collect()]  # type: ignore[attr-defined]
     assert ours == duck == [(1, "10001"), (2, "00100"), (3, "11111")]
-    ored = f"SELECT bit_or(source_bits)::VARCHAR AS source_bits FROM (SELECT g, bitstring_agg(b, 0, 4) AS source_bits FROM (VALUES {rows}) AS t(g, b) WHERE g < 3 GROUP BY g)"  # noqa: S608 (fixed text)
+    ored = ("SELECT bit_or(source_bits)::VARCHAR AS source_bits FROM (SELECT g, bitstring_agg(b, 0, 4) AS source_bits "
+            "FROM (VALUES (1, 0), (1, 4), (1, 4), (2, 2), (3, 0), (3, 1), (3, 2), (3, 3), (3, 4)) AS t(g, b) "
+            "WHERE g < 3 GROUP BY g)")
     spark_ored = spark_flows.duckdb_to_spark(ored.replace("::VARCHAR", ""))
     assert duckdb.sql(ored).fetchall() == [tuple(r) for r in spark.sql(spark_ored).collect()] == [("10101",)]  # type: ignore[attr-defined]

@@ -25,15 +25,15 @@ def built(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> dict[str, Pat
     with warehouse.write_snapshot(path=live) as con:
         # Plant hot spots (uniform records have none): a fifth of the records in one place
         # throughout, another fifth in a second place from 2025 on.
-        for anchor, where in (("R000001", "hash(records.record_id) % 5 = 0"),
-                              ("R000002", "hash(records.record_id) % 5 = 1 AND records.month >= DATE '2025-01-01'")):
-            con.execute(f"""
+        for anchor, share, since in (("R000001", 0, None), ("R000002", 1, "2025-01-01")):
+            con.execute("""
                 UPDATE records SET dest_cell = a.dest_cell, dest_res = a.dest_res, dest_lat = a.dest_lat,
                     dest_lng = a.dest_lng, dest_county_fips = a.dest_county_fips,
                     dest_region = a.dest_region, dest_task_force = a.dest_task_force
-                FROM (SELECT * FROM records WHERE record_id = '{anchor}') AS a
-                WHERE {where} AND records.record_id <> a.record_id
-            """)  # noqa: S608 (fixed text)
+                FROM (SELECT * FROM records WHERE record_id = ?) AS a
+                WHERE hash(records.record_id) % 5 = ? AND (?::DATE IS NULL OR records.month >= ?::DATE)
+                    AND records.record_id <> a.record_id
+            """, [anchor, share, since, since])
     lake.export_lake(tmp / "lake", warehouse_path=live)
     duck = tmp / "duckdb.duckdb"
     shutil.copyfile(live, duck)
@@ -48,7 +48,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> dict[str, Pat
 def test_spark_hotspot_classes_equal_the_duckdb_table(built: dict[str, Path]) -> None:
     con = duckdb.connect()
     con.execute(f"ATTACH '{built['duck']}' AS d (READ_ONLY)")
-    con.execute(f"CREATE VIEW s AS SELECT * FROM read_parquet('{built['out'] / 'hotspot_classes'}/*.parquet')")  # noqa: S608 (paths from the test)
+    con.read_parquet(f"{built['out'] / 'hotspot_classes'}/*.parquet").create_view("s")
     found = dict(con.execute("SELECT step, count(*) FILTER (WHERE pattern <> 'no_pattern') FROM d.hotspot_classes GROUP BY step").fetchall())
     assert set(found) == {"month", "quarter"} and min(found.values()) > 0, (
         f"DuckDB found hot spots per step {found}: the comparison would prove little"

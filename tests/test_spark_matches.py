@@ -20,7 +20,8 @@ def test_spark_subject_matches_equal_duckdb_table(spark_identifier_build: dict[s
 @pytest.mark.spark
 def test_spark_stamps_every_match_with_one_build_time(spark_identifier_build: dict[str, Path]) -> None:
     out = spark_identifier_build["out"] / "subject_matches"
-    stamps = duckdb.sql(f"SELECT count(DISTINCT first_raised_at), count(first_raised_at), count(*) FROM read_parquet('{out}/*.parquet')").fetchall()[0]  # noqa: S608 (test path)
+    stamps = duckdb.connect().execute("SELECT count(DISTINCT first_raised_at), count(first_raised_at), count(*) FROM read_parquet(?)",
+                                      [f"{out}/*.parquet"]).fetchall()[0]
     assert stamps is not None and stamps[0] == 1 and stamps[1] == stamps[2], stamps
 
 

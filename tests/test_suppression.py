@@ -24,6 +24,7 @@ from query.suppression import (
     suppress_small_counts,
 )
 from routes import warehouse
+from routes.contract.sql import compose
 from routes.errors import AccessDenied
 from tests.support.warehouse_fixture import SPARSE_COUNTY, SPARSE_RECORDS, make_small_warehouse
 
@@ -210,7 +211,7 @@ def test_roll_up_random_subsets(records: pd.DataFrame, seed: int, res: int, min_
 
 def _count(con: duckdb.DuckDBPyConnection, filters: Filters) -> int:
     where, params = filters.where()
-    return int(con.execute(f"SELECT count(*) FROM records WHERE {where}", params).fetchone()[0])  # noqa: S608
+    return int(con.execute(compose("SELECT count(*) FROM records WHERE {where}", where=where), params).fetchone()[0])
 
 
 def test_guard_refuses_two_overlapping_selections_that_isolate_the_sparse_county(

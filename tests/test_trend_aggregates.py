@@ -26,6 +26,7 @@ from query.filters import INDICATORS, RECORD_TYPES, SOURCE_KINDS, TRAFFICKING_TY
 from query.suppression import FilterIsolationError, guard_filters
 from query.viewer import Viewer
 from routes import warehouse
+from routes.contract.sql import compose, ident
 from tests.support.warehouse_fixture import SOURCES, make_records
 
 K = 11
@@ -207,13 +208,14 @@ def test_counts_from_the_aggregates_equal_counts_from_records(pair: dict[str, Pa
             source = aggregates.count_source(con, [filters])
             where, params = source.where(filters)
             got = con.execute(
-                f"SELECT {source.records}, {source.victims}, {source.minors} FROM {source.table} WHERE {where}",  # noqa: S608
+                compose("SELECT {records}, {victims}, {minors} FROM {table} WHERE {where}", records=source.records,
+                        victims=source.victims, minors=source.minors, table=ident(source.table), where=where),
                 params,
             ).fetchone()
             where, params = filters.where()
             want = con.execute(
-                "SELECT count(*), sum(victim_count), count(*) FILTER (WHERE minor_involved) "  # noqa: S608
-                f"FROM records WHERE {where}", params,
+                compose("SELECT count(*), sum(victim_count), count(*) FILTER (WHERE minor_involved) "
+                        "FROM records WHERE {where}", where=where), params,
             ).fetchone()
             assert tuple(got) == tuple(want), filters
             if filters.indicators:

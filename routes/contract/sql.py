@@ -178,6 +178,15 @@ def string_literal(text: str) -> SQL:
     return SQL("'" + str(text).replace("'", "''") + "'")
 
 
+def frame_name(prefix: str, key: int) -> SQL:
+    """The name of a frame a reader registers for one read: a declared ``prefix`` and ``key`` in hex.
+
+    >>> frame_name("_flow_memo", 255)
+    '_flow_memo_ff'
+    """
+    return SQL(f"{ident(prefix)}_{abs(int(key)):x}")
+
+
 def placeholders(n: int) -> SQL:
     """``n`` parameter markers, comma-separated (an ``IN`` list or a ``VALUES`` row).
 

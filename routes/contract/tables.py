@@ -91,6 +91,17 @@ DERIVED_TABLES: tuple[Table, ...] = (*FLOW_TABLES, *AGGREGATE_TABLES, *TREND_TAB
 #: The tables ``routes.warehouse.SCHEMA`` creates (their columns are the schema's).
 BASE_TABLES = ("records", "batches", "sources", "record_identifiers", "quarantine", "record_history", "meta")
 
+#: The columns of ``records`` as :data:`routes.warehouse.SCHEMA` creates them, in order
+#: (``tests/test_contract.py`` holds the two together).
+RECORDS_COLUMNS: tuple[str, ...] = (
+    "source_id", "record_id", "batch_id", "source_kind", "source_task_force", "record_type", "occurred_at",
+    "reported_at", "month", "trafficking_type", "victim_count", "minor_involved", "indicators", "case_number",
+    "contact", "dest_lat", "dest_lng", "dest_precision", "dest_confidence", "dest_matched", "dest_county_fips",
+    "dest_region", "dest_task_force", "dest_cell", "dest_res", "origin_lat", "origin_lng", "origin_precision",
+    "origin_confidence", "origin_matched", "origin_county_fips", "origin_region", "origin_task_force",
+    "origin_cell", "origin_res", "origin_state", "origin_country", "content_hash", "validated_at", "updated_at",
+)
+
 #: The protected release's tables (``pipelines/build_release.py`` writes them, ``query/release.py``
 #: reads them); their columns are declared there until they move here (issue 20).
 RELEASE_TABLES = (
@@ -110,11 +121,12 @@ WORKING_RELATIONS: tuple[str, ...] = (
     "_own_records_of",  # query.scope: which task force an own-records database holds
     "_sightings",  # pipelines.build_moves
     "hotspot_frame",  # pipelines.build_hotspots: the classes, registered before they are inserted
+    "_flow_memo", "_released_edges",  # query.flows: prefixes of frames registered for one read (sql.frame_name)
 )
 
 #: Columns of those working relations that no derived table keeps.
 WORKING_COLUMNS: tuple[str, ...] = (
-    *FLOW_RECORD_COLUMNS,
+    *FLOW_RECORD_COLUMNS, *RECORDS_COLUMNS,
     "county", "res4", "res5", "res6",  # pipelines.build_moves: _sightings' place at each level
 )
 

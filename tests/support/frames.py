@@ -1,4 +1,9 @@
-"""Comparing two engines' output tables row for row (the Spark tests)."""
+"""Comparing two engines' output tables row for row (the Spark tests).
+
+Written with DuckDB's relation API (tables, views and Parquet files as
+relations, columns as expressions), so no query text is assembled from the
+test's names or paths.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,36 @@ from pathlib import Path
 import duckdb
 
 
+def _counted(relation: duckdb.DuckDBPyRelation, columns: list[str]) -> duckdb.DuckDBPyRelation:
+    """Each distinct row of ``relation`` over ``columns`` with how many times it occurs (``_n``)."""
+    return relation.aggregate(
+        [*(duckdb.ColumnExpression(c) for c in columns), duckdb.FunctionExpression("count", duckdb.StarExpression()).alias("_n")]
+    )
+
+
+def _count(relation: duckdb.DuckDBPyRelation) -> int:
+    return int(relation.aggregate([duckdb.FunctionExpression("count", duckdb.StarExpression())]).fetchall()[0][0])
+
+
+def assert_same_relations(left: duckdb.DuckDBPyRelation, right: duckdb.DuckDBPyRelation, *, names: tuple[str, str]) -> None:
+    """``left`` and ``right`` hold the same columns (by name) and the same rows, duplicates included.
+
+    Rows are compared as ``EXCEPT ALL`` compares them both ways: each distinct
+    row with its number of copies.
+    """
+    columns = list(left.columns)
+    assert sorted(columns) == sorted(right.columns)
+    for (a, name_a), (b, name_b) in (((left, names[0]), (right, names[1])), ((right, names[1]), (left, names[0]))):
+        extra = _count(_counted(a, columns).except_(_counted(b, columns)))
+        assert extra == 0, f"{extra} distinct rows of {name_a} (or their number of copies) are not in {name_b}"
+
+
 def assert_same_rows(con: duckdb.DuckDBPyConnection, left: str, right: str) -> None:
-    """Tables (or views) ``left`` and ``right`` on ``con`` hold the same columns and the same rows, duplicates included."""
-    columns = [r[0] for r in con.execute(f"DESCRIBE {left}").fetchall()]  # noqa: S608
-    assert sorted(columns) == sorted(r[0] for r in con.execute(f"DESCRIBE {right}").fetchall())  # noqa: S608
-    cols = ", ".join(f'"{c}"' for c in columns)
-    for a, b in ((left, right), (right, left)):
-        extra = con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM {a} EXCEPT ALL SELECT {cols} FROM {b})").fetchone()  # noqa: S608
-        assert extra == (0,), f"{extra[0] if extra else '?'} rows of {a} are not in {b}"
+    """Tables (or views) ``left`` and ``right`` on ``con`` hold the same columns and the same rows, duplicates included.
+
+    ``con`` must hold no unfinished result (fetch a result whole, ``fetchall()``, before calling).
+    """
+    assert_same_relations(con.table(left), con.table(right), names=(left, right))
 
 
 def assert_parquet_equals_table(
@@ -26,15 +53,14 @@ def assert_parquet_equals_table(
     them (``source_bits``: Spark's ``0``/``1`` text, DuckDB's ``BIT``). ``skip``:
     columns left out of the comparison (each test says why).
     """
-    con = duckdb.connect()
-    con.execute(f"ATTACH '{warehouse}' AS d (READ_ONLY)")
-    types = dict(con.execute(f"SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'd' AND table_name = '{table}'").fetchall())  # noqa: S608 (names from the test)
-    read = f"read_parquet('{parquet_dir}/*.parquet')"
-    replaced = ", ".join(f'CAST("{c}" AS {types[c]}) AS "{c}"' for c in cast)
-    casts = f" REPLACE ({replaced})" if cast else ""
-    skipped = f" EXCLUDE ({', '.join(skip)})" if skip else ""
-    con.execute(f"CREATE VIEW s AS SELECT *{skipped}{casts} FROM {read}")  # noqa: S608 (paths from the test)
-    con.execute(f"CREATE VIEW t AS SELECT *{skipped} FROM d.{table}")  # noqa: S608 (names from the test)
-    rows = con.execute(f"SELECT count(*) FROM d.{table}").fetchone()  # noqa: S608 (names from the test)
-    assert rows is not None and rows[0] > 0, f"DuckDB built no {table} rows: the test would prove nothing"
-    assert_same_rows(con, "t", "s")
+    con = duckdb.connect(str(warehouse), read_only=True)
+    built = con.table(table)
+    types = dict(zip(built.columns, built.types, strict=True))
+    read = con.read_parquet(f"{parquet_dir}/*.parquet")
+    s = read.project(*(
+        duckdb.ColumnExpression(c).cast(types[c]).alias(c) if c in cast else duckdb.ColumnExpression(c)
+        for c in read.columns if c not in skip
+    ))
+    t = built.project(*(duckdb.ColumnExpression(c) for c in built.columns if c not in skip))
+    assert _count(t) > 0, f"DuckDB built no {table} rows: the test would prove nothing"
+    assert_same_relations(t, s, names=(table, str(parquet_dir)))

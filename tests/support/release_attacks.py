@@ -22,6 +22,7 @@ from query import cells
 from query.filters import Filters
 from query.suppression import FilterIsolationError
 from query.viewer import Viewer
+from routes.contract.sql import compose, ident
 
 K = 11
 PARTNER = Viewer("attacker", "partner")
@@ -67,10 +68,12 @@ def parent_minus_shown_children(path: Path, viewer: Viewer = PARTNER) -> Pairs:
             shown = change[~change["suppressed"] & change["after"].notna()].copy()
             shown["parent"] = [int(grid.cell_to_parent(int(c), parent_res)) for c in shown["cell"]]
             where, params = f.where(side="dest")
-            true = truth_of(path, f"""
-                SELECT {grid.sql_cell_to_parent('dest_cell', parent_res)} AS parent,
-                    {grid.sql_cell_to_parent('dest_cell', child_res)} AS cell, count(*) AS n
-                FROM records WHERE dest_res >= 6 AND {where} GROUP BY ALL""", params)  # noqa: S608
+            true = truth_of(path, compose("""
+                SELECT {parent} AS parent,
+                    {child} AS cell, count(*) AS n
+                FROM records WHERE dest_res >= 6 AND {where} GROUP BY ALL""",
+                parent=grid.sql_cell_to_parent("dest_cell", parent_res),
+                child=grid.sql_cell_to_parent("dest_cell", child_res), where=where), params)
             visible = set(shown["cell"].astype("int64"))
             whole = parents[parents["level"].eq("cell") & ~parents["suppressed"] & ~parents["rolled_up"]]
             for row in whole.itertuples():
@@ -146,10 +149,11 @@ def _cell_truth(path: Path, period: Filters, res: int, field: str, *, domain_onl
     grid = cells.grid
     column, _ = CELL_SPLITS[field]
     where, params = period.where(side="dest")
-    truth = truth_of(path, f"""
-        SELECT dest_county_fips AS county, {grid.sql_cell_to_parent('dest_cell', 6)} AS cell6, {column} AS v,
+    truth = truth_of(path, compose("""
+        SELECT dest_county_fips AS county, {cell6} AS cell6, {column} AS v,
             count(*) AS n
-        FROM records WHERE dest_res >= 6 AND {where} GROUP BY ALL""", params)  # noqa: S608 (test)
+        FROM records WHERE dest_res >= 6 AND {where} GROUP BY ALL""",
+        cell6=grid.sql_cell_to_parent("dest_cell", 6), column=ident(column), where=where), params)
     if domain_only:
         truth = truth.merge(cell_domain(), on=["county", "cell6"])
     else:
