@@ -47,8 +47,8 @@ def _step_ingest(demo: Path, warehouse_path: Path) -> dict:
     Each source's files go in ``setup-demo`` order (originals, then repeats), the
     sources in the order their first file comes.
     """
+    from pipelines.demo.setup import demo_ingest_order, read_demo_sources
     from pipelines.ingest import ingest_files
-    from pipelines.setup_demo import demo_ingest_order, read_demo_sources
     from pipelines.sources import add_source
 
     started = time.perf_counter()

@@ -42,8 +42,9 @@ def run(records: int = 1_000_000, *, seed: int = 7, workdir: Path | None = None)
     """Time demo files → warehouse for ``records`` demo records; returns the figures."""
     tmp = Path(workdir or tempfile.mkdtemp(prefix="bench-ingest-"))
     _env(tmp)
-    from pipelines import ingest, setup_demo
+    from pipelines import ingest
     from pipelines.demo import generate_demo
+    from pipelines.demo import setup as setup_demo
 
     demo_dir = tmp / "demo"
     if not (demo_dir / "ground_truth.json").exists():

@@ -143,7 +143,7 @@ DEMO_RECORDS = 60_000
 @pytest.fixture(scope="session")
 def _demo_60k_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     """The 60 k demo, generated, ingested and built as ``make run`` does, once per session (read only after)."""
-    from pipelines.setup_demo import setup_demo
+    from pipelines.demo.setup import setup_demo
 
     root = tmp_path_factory.mktemp("demo_60k")
     env = {

@@ -85,7 +85,7 @@ def test_edge_nodes_follow_where_records_are(known_routes: Path) -> None:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    from pipelines.setup_demo import setup_demo
+    from pipelines.demo.setup import setup_demo
 
     folder = tmp_path_factory.mktemp("demo")
     mp = pytest.MonkeyPatch()
