@@ -105,7 +105,7 @@ def _run_child_step(args: argparse.Namespace) -> int:
 
 
 def _build_step_seconds(log_text: str) -> dict[str, float]:
-    """``pipelines.build_flows took 1.23 s`` lines of the build's progress output."""
+    """``pipelines.build.flows took 1.23 s`` lines of the build's progress output."""
     return {m.group(1).removeprefix("pipelines."): float(m.group(2))
             for m in re.finditer(r"(pipelines\.\S+) took ([\d.]+) s", log_text)}
 

@@ -493,7 +493,7 @@ def engine_section(results: dict) -> list[str]:
         f"{results['machine']['cores']} shared cores). Regenerate with "
         "`python -m bench --engines --sizes 100000 1000000` (`make bench` runs these two sizes; give larger "
         "ones on the command line). Raw figures: `data/bench/engines.json`.", "",
-        "What is built: the steps the Spark engine runs (`pipelines/spark_build.py`): aggregates, trend "
+        "What is built: the steps the Spark engine runs (`pipelines/build/spark_build.py`): aggregates, trend "
         "aggregates, corridors and hot spots, plus, on Spark, the release's pre-noise counts. DuckDB runs "
         "`build_warehouse(steps=…)` with flows, corridors, aggregates, trend aggregates and hot spots (flows "
         "because the corridor step reads them; Spark computes the part of flows the corridors need inside "

@@ -1,4 +1,4 @@
-"""Tests for pipelines/build_corridors.py: flows routed over the highway graph, segment loads."""
+"""Tests for pipelines/build/corridors.py: flows routed over the highway graph, segment loads."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from geo import highways
-from pipelines import build_corridors
+from pipelines.build import corridors as build_corridors
 from routes import warehouse
 from tests.support.flow_records import flow_record, write_flow_warehouse
 

@@ -58,12 +58,12 @@ KNOWN_IMPORT_BREAKS: dict[tuple[str, str], str] = {
     ("pipelines/retention.py", "query"): _WRITERS_AUDIT,
     ("pipelines/sources.py", "query"): _WRITERS_AUDIT,
     ("pipelines/upload_audit.py", "query"): _WRITERS_AUDIT,
-    ("pipelines/build_release.py", "query"): (
+    ("pipelines/build/release.py", "query"): (
         "the release build reads query.release's table names and rules (the reader's half of the "
         "release contract): removed when those names move to the contract package (issue 20)"
     ),
     ("query/flows.py", "pipelines"): (
-        "the own-records scope rebuilds flow tables with pipelines.build_flows (a deferred import): "
+        "the own-records scope rebuilds flow tables with pipelines.build.flows (a deferred import): "
         "removed with the engine seam, the build steps callable from below both (issue 20)"
     ),
     ("query/scope.py", "pipelines"): (

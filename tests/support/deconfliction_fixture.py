@@ -65,7 +65,7 @@ def write_identifiers(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None
 
 def build_warehouse(rows: list[tuple] | None = None) -> dict[str, int]:
     """Write ``rows`` (default :data:`IDENTIFIERS`) into the live warehouse and build matches."""
-    from pipelines import build_matches
+    from pipelines.build import matches as build_matches
 
     with warehouse.write_snapshot() as con:
         write_identifiers(con, IDENTIFIERS if rows is None else rows)

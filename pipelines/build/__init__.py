@@ -15,18 +15,18 @@ Derived tables, by the module that owns (and documents) them:
 ==============================  ====================================================
 module                          tables
 ==============================  ====================================================
-``pipelines.build_flows``       ``flows``, ``flow_facts``, ``location_totals``,
+``pipelines.build.flows``       ``flows``, ``flow_facts``, ``location_totals``,
                                 ``coordination_pairs``, ``route_shifts``
-``pipelines.build_corridors``   ``corridor_segments``, ``corridor_paths`` (and the
+``pipelines.build.corridors``   ``corridor_segments``, ``corridor_paths`` (and the
                                 ``segment`` rows of ``route_shifts``)
-``pipelines.build_aggregates``  ``cell_counts``, ``county_month_counts``
-``pipelines.build_trend_aggregates``  ``trend_counts``, ``trend_indicator_counts``,
+``pipelines.build.aggregates``  ``cell_counts``, ``county_month_counts``
+``pipelines.build.trend_aggregates``  ``trend_counts``, ``trend_indicator_counts``,
                                 ``trend_indicator_bits``, ``source_precision_counts``,
                                 ``trend_build_state``
-``pipelines.build_hotspots``    ``hotspot_classes``
-``pipelines.build_matches``     ``subject_matches``
-``pipelines.build_moves``       ``moves``, ``circuits`` (read by ``query/moves.py``)
-``pipelines.build_release``     ``release_counts``, ``release_count_parts``, ``release_cells``,
+``pipelines.build.hotspots``    ``hotspot_classes``
+``pipelines.build.matches``     ``subject_matches``
+``pipelines.build.moves``       ``moves``, ``circuits`` (read by ``query/moves.py``)
+``pipelines.build.release``     ``release_counts``, ``release_count_parts``, ``release_cells``,
                                 ``release_flows``, ``release_meta`` (the protected
                                 release), ``release_noise``, ``release_ledger``
 ==============================  ====================================================
@@ -48,21 +48,21 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.build_memory import limit_build_memory
+from pipelines.build.memory import limit_build_memory
 from routes import settings, warehouse
 
 log = logging.getLogger(__name__)
 
 #: The builder modules, in the order they run (later steps may read earlier tables).
 BUILD_STEPS = (
-    "pipelines.build_flows",
-    "pipelines.build_corridors",
-    "pipelines.build_aggregates",
-    "pipelines.build_trend_aggregates",
-    "pipelines.build_hotspots",
-    "pipelines.build_matches",
-    "pipelines.build_moves",
-    "pipelines.build_release",
+    "pipelines.build.flows",
+    "pipelines.build.corridors",
+    "pipelines.build.aggregates",
+    "pipelines.build.trend_aggregates",
+    "pipelines.build.hotspots",
+    "pipelines.build.matches",
+    "pipelines.build.moves",
+    "pipelines.build.release",
 )
 
 
