@@ -18,9 +18,8 @@ import json
 
 import pytest
 
-from pipelines import operations
 from pipelines.demo.setup import setup_demo
-from query import matches
+from query import matches, operations
 from query.viewer import Viewer
 from routes import warehouse
 

@@ -54,7 +54,6 @@ KNOWN_IMPORT_BREAKS: dict[tuple[str, str], str] = {
         "removed when accounts move above query/ or the viewer type below routes/"
     ),
     ("pipelines/ingest.py", "query"): _WRITERS_AUDIT,
-    ("pipelines/operations.py", "query"): _WRITERS_AUDIT,
     ("pipelines/retention.py", "query"): _WRITERS_AUDIT,
     ("pipelines/sources.py", "query"): _WRITERS_AUDIT,
     ("pipelines/upload_audit.py", "query"): _WRITERS_AUDIT,
@@ -96,7 +95,7 @@ _CLI_ACTOR = (
 #: ``(file, function)`` of every other construction of a viewer that is, or may be, an admin.
 KNOWN_ADMIN_VIEWERS: dict[tuple[str, str], str] = {
     ("pipelines/sources.py", "_audit_source"): _CLI_ACTOR,
-    ("pipelines/operations.py", "_cli_actor"): _CLI_ACTOR,
+    ("query/operations.py", "_cli_actor"): _CLI_ACTOR,
     ("pipelines/upload_audit.py", "cli_actor"): _CLI_ACTOR,
     ("briefings/audiences.py", "audience_viewer"): (
         "an export reads as its audience's role, taken from a table; load_audiences refuses any role "
