@@ -49,7 +49,7 @@ def _step_ingest(demo: Path, warehouse_path: Path) -> dict:
     """
     from pipelines.demo.setup import demo_ingest_order, read_demo_sources
     from pipelines.ingest import ingest_files
-    from pipelines.sources import add_source
+    from pipelines.ingest.sources import add_source
 
     started = time.perf_counter()
     for row in read_demo_sources(demo):

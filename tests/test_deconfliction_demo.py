@@ -25,7 +25,7 @@ from routes import warehouse
 
 pytestmark = [
     pytest.mark.slow,
-    # pipelines/_readers.py `_open_json_lines` leaves a file open when Arrow's JSON
+    # pipelines/ingest/_readers.py `_open_json_lines` leaves a file open when Arrow's JSON
     # reader falls back (reported to its owner); not a deconfliction matter.
     pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
 ]

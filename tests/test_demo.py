@@ -164,7 +164,7 @@ def test_registry_profiles_and_formats(demo):
 
 
 def test_profiles_load_with_the_ingest_parser(demo):
-    profiles = pytest.importorskip("pipelines.profiles")
+    profiles = pytest.importorskip("pipelines.ingest.profiles")
     out, _ = demo
     for path in sorted((out / "profiles").glob("*.toml")):
         profile = profiles.load_profile(path)

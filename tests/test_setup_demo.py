@@ -8,10 +8,11 @@ import re
 import duckdb
 import pytest
 
-from pipelines import _readers, cli, tokens
+from pipelines import cli
 from pipelines.demo.setup import demo_ingest_order, setup_demo
-from pipelines.ingest import map_columns
-from pipelines.profiles import load_profile
+from pipelines.ingest import _readers, tokens
+from pipelines.ingest.prepare import map_columns
+from pipelines.ingest.profiles import load_profile
 from routes import files
 from tests.support.demo_truth import assert_ground_truth_met
 

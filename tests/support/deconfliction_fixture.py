@@ -1,6 +1,6 @@
 """Hand-made identifier rows for the deconfliction tests (build, query, CLI, page).
 
-Tokens come from the real tokeniser (``pipelines.tokens``).
+Tokens come from the real tokeniser (``pipelines.ingest.tokens``).
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from pipelines import tokens
+from pipelines.ingest import tokens
 from routes import warehouse
 
 
