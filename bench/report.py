@@ -317,7 +317,7 @@ def write_report(results: dict, *, out_path: Path, chart_path: Path) -> None:
                     _pipeline_rows(sizes))
     header, rows = _build_rows(sizes)
     lines += ["### Build, time per table", "",
-              "From `pipelines.build.TABLE_SECONDS` (tables) and the build's progress lines (steps).", ""]
+              "From `pipelines.build.TableSeconds` (tables) and the build's progress lines (steps).", ""]
     lines += _table(header, rows)
 
     lines += ["## Against the analyst baseline and the physical reference", ""]
@@ -529,7 +529,7 @@ def engine_section(results: dict) -> list[str]:
     header = ["table"] + [f"{engine} {_n(s)} s" for s in ordered for engine in ("DuckDB", "Spark")]
     trows = [[t] + [sizes[s][e].get("table_seconds", {}).get(t) for s in ordered for e in ("duckdb", "spark")]
              for t in tables]
-    lines += ["Seconds per table (DuckDB: `pipelines.build.TABLE_SECONDS`; Spark: the build's progress lines, "
+    lines += ["Seconds per table (DuckDB: `pipelines.build.TableSeconds`; Spark: the build's progress lines, "
               "each a write plus a count of the written Parquet). `–`: not timed per table by that engine.", ""]
     lines += _table(header, trows)
     fits = _engine_fits(sizes)
