@@ -47,9 +47,9 @@ def _step_ingest(demo: Path, warehouse_path: Path) -> dict:
     Each source's files go in ``setup-demo`` order (originals, then repeats), the
     sources in the order their first file comes.
     """
+    from pipelines.demo.setup import demo_ingest_order, read_demo_sources
     from pipelines.ingest import ingest_files
-    from pipelines.setup_demo import demo_ingest_order, read_demo_sources
-    from pipelines.sources import add_source
+    from pipelines.ingest.sources import add_source
 
     started = time.perf_counter()
     for row in read_demo_sources(demo):
@@ -78,9 +78,10 @@ def _step_build(warehouse_path: Path) -> dict:
     from routes import warehouse
 
     started = time.perf_counter()
-    counts = build.build_warehouse(warehouse_path=warehouse_path)
+    table_seconds = build.TableSeconds()
+    counts = build.build_warehouse(warehouse_path=warehouse_path, table_seconds=table_seconds)
     seconds = time.perf_counter() - started
-    tables = dict(build.TABLE_SECONDS)
+    tables = dict(table_seconds.wall)
     with warehouse.write_snapshot(path=warehouse_path) as con:  # what setup-demo does last
         warehouse.mark_demo(con)
     return {"seconds": seconds, "table_seconds": tables, "rows": counts}
@@ -105,7 +106,7 @@ def _run_child_step(args: argparse.Namespace) -> int:
 
 
 def _build_step_seconds(log_text: str) -> dict[str, float]:
-    """``pipelines.build_flows took 1.23 s`` lines of the build's progress output."""
+    """``pipelines.build.flows took 1.23 s`` lines of the build's progress output."""
     return {m.group(1).removeprefix("pipelines."): float(m.group(2))
             for m in re.finditer(r"(pipelines\.\S+) took ([\d.]+) s", log_text)}
 

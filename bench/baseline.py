@@ -266,9 +266,9 @@ def _routes_same_file(demo: Path, folder: Path, source_id: str, path: Path, prof
     from geo import grid
     from geo._gazetteer import load_gazetteer
     from geo.geocode import clear_cache, geocode_fields
+    from pipelines.demo.setup import read_demo_sources
     from pipelines.ingest import ingest_files
-    from pipelines.setup_demo import read_demo_sources
-    from pipelines.sources import add_source
+    from pipelines.ingest.sources import add_source
 
     seconds: dict[str, float] = {}
     _, seconds["gazetteer_load"] = _timed(load_gazetteer)

@@ -5,7 +5,7 @@
 - :func:`run`: generate the demo (not timed), then register the sources and ingest
   every file into a fresh warehouse exactly as ``setup-demo`` does; reports the
   wall and CPU seconds, records per second, and seconds per stage
-  (:data:`pipelines.ingest.STAGE_SECONDS`). Target: 1 M records ≤ 30 s.
+  (:class:`pipelines.ingest.timing.StageSeconds`, passed down). Target: 1 M records ≤ 30 s.
 - :func:`run_big`: write one CSV of ``rows`` rows in contract column names and
   ingest it in a child process; reports its peak RSS. Target: 10 M rows < 2 GiB.
 """
@@ -42,8 +42,9 @@ def run(records: int = 1_000_000, *, seed: int = 7, workdir: Path | None = None)
     """Time demo files → warehouse for ``records`` demo records; returns the figures."""
     tmp = Path(workdir or tempfile.mkdtemp(prefix="bench-ingest-"))
     _env(tmp)
-    from pipelines import ingest, setup_demo
     from pipelines.demo import generate_demo
+    from pipelines.demo import setup as setup_demo
+    from pipelines.ingest.timing import StageSeconds
 
     demo_dir = tmp / "demo"
     if not (demo_dir / "ground_truth.json").exists():
@@ -51,9 +52,9 @@ def run(records: int = 1_000_000, *, seed: int = 7, workdir: Path | None = None)
     work = tmp / "warehouse" / "bench.duckdb"
     work.parent.mkdir(parents=True, exist_ok=True)
     work.unlink(missing_ok=True)
-    ingest.STAGE_SECONDS.clear()
+    stage_seconds = StageSeconds()
     wall, cpu = time.perf_counter(), time.process_time()
-    batches = setup_demo._ingest_demo(demo_dir, work)
+    batches = setup_demo._ingest_demo(demo_dir, work, stage_seconds=stage_seconds)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     rows = sum(b.rows_read for b in batches)
     return {
@@ -64,8 +65,8 @@ def run(records: int = 1_000_000, *, seed: int = 7, workdir: Path | None = None)
         "seconds_cpu": round(cpu, 2),
         "rows_per_second": round(rows / wall),
         "warehouse_mb": round(work.stat().st_size / 2**20, 1),
-        "stages_seconds": {k: round(v, 2) for k, v in sorted(ingest.STAGE_SECONDS.items(), key=lambda kv: -kv[1])},
-        "stages_rows_per_second": {k: round(rows / v) for k, v in ingest.STAGE_SECONDS.items() if v},
+        "stages_seconds": {k: round(v, 2) for k, v in sorted(stage_seconds.items(), key=lambda kv: -kv[1])},
+        "stages_rows_per_second": {k: round(rows / v) for k, v in stage_seconds.items() if v},
         "load_average": os.getloadavg(),
     }
 
@@ -105,7 +106,7 @@ def write_big_csv(path: Path, rows: int, *, seed: int = 1, block: int = 1_000_00
 _CHILD = """
 import json, resource, sys, time
 from pipelines.ingest import ingest_files
-from pipelines.sources import add_source
+from pipelines.ingest.sources import add_source
 add_source("big", name="Big", kind="hotline")
 t = time.perf_counter()
 [s] = ingest_files([sys.argv[1]], source_id="big")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import build_matches
+from pipelines.build import matches as build_matches
 from routes import warehouse
 
 _SETUP_SQL = """
@@ -58,7 +58,7 @@ def _populate(con: duckdb.DuckDBPyConnection, *, tokens: int, sources: int, seed
 
 
 def run(tokens: int = 1_000_000, sources: int = 32, *, seed: int = 7) -> float:
-    """Seconds :func:`pipelines.build_matches.build` takes on synthetic identifiers.
+    """Seconds :func:`pipelines.build.matches.build` takes on synthetic identifiers.
 
     Parameters
     ----------

@@ -23,7 +23,7 @@ import duckdb
 import pandas as pd
 
 from geo import grid, reference
-from pipelines import build_moves
+from pipelines.build import moves as build_moves
 from routes import warehouse
 
 #: Sacramento, San Joaquin, Fresno, Kern: the planted loop.
@@ -88,7 +88,7 @@ def _populate(con: duckdb.DuckDBPyConnection, *, sightings: int, seed: int) -> N
 
 
 def run(sightings: int = 1_000_000, *, seed: int = 7) -> dict:
-    """Seconds :func:`pipelines.build_moves.build` takes on synthetic sightings, and what it built."""
+    """Seconds :func:`pipelines.build.moves.build` takes on synthetic sightings, and what it built."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.duckdb"
         con = duckdb.connect(str(path), config={"threads": 2})

@@ -46,13 +46,13 @@ from bench import REPO, load_average, machine, run_step
 #: The DuckDB build steps whose tables the Spark engine writes (all but circuits'
 #: release and the protected release, whose noise ``release load`` draws).
 DUCKDB_STEPS = (
-    "pipelines.build_flows",
-    "pipelines.build_corridors",
-    "pipelines.build_aggregates",
-    "pipelines.build_trend_aggregates",
-    "pipelines.build_hotspots",
-    "pipelines.build_matches",
-    "pipelines.build_moves",
+    "pipelines.build.flows",
+    "pipelines.build.corridors",
+    "pipelines.build.aggregates",
+    "pipelines.build.trend_aggregates",
+    "pipelines.build.hotspots",
+    "pipelines.build.matches",
+    "pipelines.build.moves",
 )
 SEED = 7
 SAMPLE_S = 0.1
@@ -223,7 +223,7 @@ def measure_engines_at(size: int, *, work: Path) -> dict:
         m.group(1): float(m.group(2)) for m in re.finditer(r"^\s+(\w+)\s+[\d,]+ rows\s+([\d.]+) s", spark_log, re.M)
     }
     out["load_average_end"] = load_average()
-    from pipelines.release_load import compare_release
+    from pipelines.build.release_load import compare_release
 
     _say(f"{size:,}: comparing the Spark tables with DuckDB's")
     out["spark_equals_duckdb"] = {t: list(v) for t, v in compare_release(built, warehouse_path=wh).items()}
@@ -237,9 +237,10 @@ def build_engine_steps(warehouse_path: Path) -> int:
     from pipelines import build
 
     started = time.perf_counter()
-    build.build_warehouse(warehouse_path=warehouse_path, steps=DUCKDB_STEPS)
+    table_seconds = build.TableSeconds()
+    build.build_warehouse(warehouse_path=warehouse_path, steps=DUCKDB_STEPS, table_seconds=table_seconds)
     print(f"engine steps built in {time.perf_counter() - started:.3f} s")
-    print(json.dumps(build.TABLE_SECONDS))
+    print(json.dumps(table_seconds.wall))
     return 0
 
 

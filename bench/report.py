@@ -317,7 +317,7 @@ def write_report(results: dict, *, out_path: Path, chart_path: Path) -> None:
                     _pipeline_rows(sizes))
     header, rows = _build_rows(sizes)
     lines += ["### Build, time per table", "",
-              "From `pipelines.build.TABLE_SECONDS` (tables) and the build's progress lines (steps).", ""]
+              "From `pipelines.build.TableSeconds` (tables) and the build's progress lines (steps).", ""]
     lines += _table(header, rows)
 
     lines += ["## Against the analyst baseline and the physical reference", ""]
@@ -493,7 +493,7 @@ def engine_section(results: dict) -> list[str]:
         f"{results['machine']['cores']} shared cores). Regenerate with "
         "`python -m bench --engines --sizes 100000 1000000` (`make bench` runs these two sizes; give larger "
         "ones on the command line). Raw figures: `data/bench/engines.json`.", "",
-        "What is built: the steps the Spark engine runs (`pipelines/spark_build.py`): aggregates, trend "
+        "What is built: the steps the Spark engine runs (`pipelines/build/spark_build.py`): aggregates, trend "
         "aggregates, corridors and hot spots, plus, on Spark, the release's pre-noise counts. DuckDB runs "
         "`build_warehouse(steps=…)` with flows, corridors, aggregates, trend aggregates and hot spots (flows "
         "because the corridor step reads them; Spark computes the part of flows the corridors need inside "
@@ -529,7 +529,7 @@ def engine_section(results: dict) -> list[str]:
     header = ["table"] + [f"{engine} {_n(s)} s" for s in ordered for engine in ("DuckDB", "Spark")]
     trows = [[t] + [sizes[s][e].get("table_seconds", {}).get(t) for s in ordered for e in ("duckdb", "spark")]
              for t in tables]
-    lines += ["Seconds per table (DuckDB: `pipelines.build.TABLE_SECONDS`; Spark: the build's progress lines, "
+    lines += ["Seconds per table (DuckDB: `pipelines.build.TableSeconds`; Spark: the build's progress lines, "
               "each a write plus a count of the written Parquet). `–`: not timed per table by that engine.", ""]
     lines += _table(header, trows)
     fits = _engine_fits(sizes)

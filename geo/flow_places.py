@@ -3,7 +3,7 @@
 A flow is one record with both an origin (point source) and a destination
 (destination source). This module says, for one record and one level of
 :data:`routes.contract.flow_tables.FLOW_LEVELS`, which place each end is, what it is called and where to
-draw it. The build (``pipelines/build_flows.py``) and the query layer
+draw it. The build (``pipelines/build/flows.py``) and the query layer
 (``query/flows.py``, when a filter needs the records themselves) both use
 :func:`sql_flow_records`, so an edge means the same everywhere. The flow tables
 built from those rows (their names, keys, columns and SQL) are the warehouse
@@ -27,7 +27,7 @@ one point, so an out-of-state origin is never counted twice.
 
 Where to draw: a cell at its centre, a county at its polygon's centroid, a region
 or task force at the centroid of its counties, an out-of-state origin at its
-entry point. Routing (``pipelines/build_corridors.py``) anchors a county at its
+entry point. Routing (``pipelines/build/corridors.py``) anchors a county at its
 most populous place (:func:`county_anchors`), so Los Angeles County starts in Los
 Angeles, not in the desert.
 """
@@ -45,7 +45,7 @@ import shapely
 from geo import highways, reference
 from geo.grid import sql_cell_to_parent
 from routes import settings
-from routes.contract.flow_tables import (  # noqa: F401  re-exported for pipelines/spark_flows.py and pipelines/spark_corridors.py only
+from routes.contract.flow_tables import (  # noqa: F401  re-exported for pipelines/build/spark_flows.py and pipelines/build/spark_corridors.py only
     ALL_TIME_TABLES,
     AREA_FACTS_TABLE,
     FACTS_TABLE,

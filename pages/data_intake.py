@@ -5,7 +5,7 @@ the last update and the geocoding-precision mix. A user of a source uploads a
 file (and optionally its mapping profile), sees the mapping and a validation
 preview (what will load, what will be quarantined and why) and commits it.
 Quarantined rows are shown only to those allowed (never partners or leadership).
-The rules live in ``query/intake.py`` and ``pipelines/ingest.py``.
+The rules live in ``query/intake.py`` and ``pipelines/ingest/__init__.py``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pipelines import ingest
+from pipelines.ingest import preview
 from query import intake, release
 from routes import settings
 from ui import chrome, tables
@@ -91,6 +92,6 @@ targets = intake.upload_sources(viewer)
 if targets.empty:
     st.write("Your role has no source to upload for.")
 else:
-    show_upload(viewer, list(targets["source_id"]), preview_file=ingest.preview_file, ingest_upload=ingest.ingest_upload)
+    show_upload(viewer, list(targets["source_id"]), preview_file=preview.preview_file, ingest_upload=ingest.ingest_upload)
 
 chrome.attribution_footer()

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pipelines import operations
-from query import matches, release
+from query import matches, operations, release
 from query.policy import Capability
 from ui import chrome, tables
 from ui import deconfliction_parts as parts

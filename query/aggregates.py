@@ -1,6 +1,6 @@
 """Where a filtered count reads from: the trend pre-aggregates, or ``records``.
 
-``pipelines/build_trend_aggregates.py`` builds ``trend_counts`` (every record,
+``pipelines/build/trend_aggregates.py`` builds ``trend_counts`` (every record,
 grouped by every filter dimension but indicators) and ``trend_indicator_counts``
 (the same with an ``indicator_mask``). Reading them gives exactly the counts a
 ``count(*)`` over ``records`` gives under the same :class:`~query.filters.Filters`

@@ -10,7 +10,7 @@ Small-cell protection: cells under k roll up to their H3 parent (at most
 :func:`query.suppression.roll_up_cells`; what still falls short is returned with
 ``suppressed=True`` and ``<NA>`` counts, never as zero.
 
-Reads use the pre-aggregates of ``pipelines/build_aggregates.py`` while they are
+Reads use the pre-aggregates of ``pipelines/build/aggregates.py`` while they are
 current (``cell_build_state`` holds the fingerprint of ``records`` they were built
 from; a missing or stale build is never read, so it can only make a read slower,
 never different):
@@ -85,7 +85,7 @@ _CELL_COLUMNS = ["level", "cell", "hex", "res", "county_fips", "records", "victi
 _connection = scope.reading  # the viewer's scope: the warehouse (release), or its own records' database
 
 
-#: The tables of ``pipelines/build_aggregates.py`` and its state row.
+#: The tables of ``pipelines/build/aggregates.py`` and its state row.
 _AGGREGATE_TABLES = (
     "cell_counts", "county_month_counts", "cell_indicator_counts", "county_indicator_month_counts",
     "indicator_sets", "cell_indicator_sets",

@@ -14,8 +14,8 @@ not shown at finer ones (nothing is counted twice; ``rolled_up`` is set). What i
 still under k at the coarsest level comes back with ``suppressed=True``. Region
 and task-force edges have no coarser level.
 
-The tables come from ``pipelines/build_flows.py`` and
-``pipelines/build_corridors.py``. Filters on period, trafficking type and
+The tables come from ``pipelines/build/flows.py`` and
+``pipelines/build/corridors.py``. Filters on period, trafficking type and
 geography read them directly; a filter on record type, source kind or indicator
 reads ``flow_area_cube`` at the area levels (``flow_res4_cube`` at res 4) when at most
 one indicator is named, else re-aggregates ``flow_facts`` (:func:`routes.contract.flow_tables.sql_fact_records`);
@@ -542,7 +542,7 @@ def flow_edges(
 # ------------------------------------------------------------------ the protected release
 
 
-#: The columns of ``route_shifts`` (``pipelines/build_flows.py``).
+#: The columns of ``route_shifts`` (``pipelines/build/flows.py``).
 _SHIFT_COLUMNS = (
     "kind", "level", "trafficking_type", "origin_id", "origin_name", "dest_id", "dest_name", "segment_id", "route",
     "recent_start", "recent_end", "baseline_start", "baseline_end", "recent_days", "baseline_days", "recent",
@@ -954,7 +954,7 @@ def route_shifts(
     Returns
     -------
     pandas.DataFrame
-        The columns of ``route_shifts`` (see ``pipelines/build_flows.py``) plus
+        The columns of ``route_shifts`` (see ``pipelines/build/flows.py``) plus
         ``suppressed``; changes first (``new``, ``growing``, ``fading``,
         ``gone``, then ``steady``), largest recent first.
     """
@@ -1035,9 +1035,9 @@ def _released_shifts(con: duckdb.DuckDBPyConnection, *, level: str, trafficking_
     The release counts flows per year, so the recent window is the release's
     last year (up to its last month) and the baseline the year before (from the
     release's first month at the earliest); edges and segments are then classed
-    exactly as the build classes exact counts (``pipelines.build_flows.classify_shifts``).
+    exactly as the build classes exact counts (``pipelines.build.flows.classify_shifts``).
     """
-    from pipelines.build_flows import shifts_frame  # pure: classes counts, writes nothing
+    from pipelines.build.flows import shifts_frame  # pure: classes counts, writes nothing
 
     release.require(con, release.FLOWS_TABLE)
     span = release.month_range(con)

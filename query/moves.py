@@ -1,6 +1,6 @@
 """Observed moves and circuits: where the same subject turns up next, protected.
 
-Two readers over the tables of ``pipelines/build_moves.py``:
+Two readers over the tables of ``pipelines/build/moves.py``:
 
 - :func:`observed_moves`: origin → destination counts of moves (two successive
   sightings of one subject in different places), named as
@@ -11,7 +11,7 @@ Privacy rules (the same for every page, export and CLI command):
 
 - A viewer who reads the protected release (every viewer but an analyst or lead
   in the own-records scope, :func:`query.release.reads_release`) reads only
-  ``release_moves`` and ``release_circuits`` (``pipelines/build_release_moves.py``):
+  ``release_moves`` and ``release_circuits`` (``pipelines/build/release_moves.py``):
   noisy counts, bounded contribution per subject, circuits chosen by a noisy
   threshold. Without them the reader raises
   :class:`query.release.ReleaseNotBuiltError`; it never falls back to exact counts.
@@ -40,7 +40,7 @@ from routes.errors import TablesNotBuilt
 
 __all__ = ["MOVE_COLUMNS", "CIRCUIT_COLUMNS", "observed_moves", "circuits"]
 
-#: Release tables (written by ``pipelines/build_release_moves.py``).
+#: Release tables (written by ``pipelines/build/release_moves.py``).
 RELEASE_MOVES_TABLE = "release_moves"
 RELEASE_CIRCUITS_TABLE = "release_circuits"
 

@@ -3,7 +3,7 @@
 That is every viewer without record access, and analysts and leads unless they
 chose their own task force's records (:mod:`query.scope`).
 
-``pipelines/build_release.py`` measures the release (OpenDP discrete Gaussian,
+``pipelines/build/release.py`` measures the release (OpenDP discrete Gaussian,
 ρ-zCDP, reconciled top down) and documents its tables. Every aggregate reader
 of ``query/`` asks :func:`reads_release` first; for those viewers it reads only
 the tables of :data:`RELEASE_TABLES` (the all-paths privacy test checks this on

@@ -41,12 +41,12 @@ __all__: list[str] = []
 
 #: The build steps that derive an own-records scope's tables (no matches, no release).
 OWN_STEPS = (
-    "pipelines.build_flows",
-    "pipelines.build_corridors",
-    "pipelines.build_aggregates",
-    "pipelines.build_trend_aggregates",
-    "pipelines.build_hotspots",
-    "pipelines.build_moves",
+    "pipelines.build.flows",
+    "pipelines.build.corridors",
+    "pipelines.build.aggregates",
+    "pipelines.build.trend_aggregates",
+    "pipelines.build.hotspots",
+    "pipelines.build.moves",
 )
 
 #: The table that marks an own-records database (and names its task force).

@@ -439,7 +439,7 @@ def emerging_hot_spots(
 ) -> pd.DataFrame:
     """Emerging hot-spot patterns per H3 cell, from the built ``hotspot_classes`` table.
 
-    The patterns are computed by ``pipelines/build_hotspots.py`` over every record
+    The patterns are computed by ``pipelines/build/hotspots.py`` over every record
     with a destination cell (place precision or finer) in the window it documents;
     only the geographic filters (regions, counties, task forces, by each cell's
     main county) apply here: the period and type filters do not change a pattern.

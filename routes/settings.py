@@ -23,7 +23,7 @@ environment variable       meaning                                          defa
 ``ROUTES_RELEASE_RHO``     privacy budget of one protected release          ``0.75``
                            (ρ-zCDP, split over its 26 measurements
                            by weight, Σw 24.7; see
-                           ``pipelines/build_release.py``)
+                           ``pipelines/build/release.py``)
 ``ROUTES_RELEASE_RHO_      ρ all charged rebuilds of any 365 days may       ``9`` (12 charged
 YEAR``                     spend together; past it the release stays        rebuilds a year)
                            as it was

@@ -48,14 +48,14 @@ Tables (every column documented here is the contract the query layer reads):
     rows from 1 (the header is not a row). ``reasons[1]`` is the first reason, the
     one batch summaries count.
 
-How a row is counted (``pipelines/ingest.py``): ``batches.rows_read = loaded +
+How a row is counted (``pipelines/ingest/__init__.py``): ``batches.rows_read = loaded +
 updated + duplicates + quarantined``. Text columns loaded as given
 (``case_number``, ``contact``, ``quarantine.row``) are untrusted input: escape
 them wherever they are shown or exported.
 
 Derived tables (``flows``, ``location_totals``, ``corridor_segments``,
 ``coordination_pairs``, ``route_shifts``, ``cell_counts``, ``trend_counts``,
-``subject_matches``, …) are created by ``pipelines/build.py`` and documented there.
+``subject_matches``, …) are created by ``pipelines/build/__init__.py`` and documented there.
 """
 
 from __future__ import annotations

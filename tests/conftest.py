@@ -85,7 +85,7 @@ def spark() -> Iterator[Any]:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    from pipelines.spark_build import spark_session
+    from pipelines.build.spark_build import spark_session
 
     session = spark_session("local[2]", driver_memory="1g")
     yield session
@@ -95,7 +95,8 @@ def spark() -> Iterator[Any]:
 def _spark_steps_build(tmp: Path, spark: Any, *, steps: tuple[str, ...], identifiers: bool) -> dict[str, Path]:
     """A small warehouse (with planted identifiers if asked), its lake, DuckDB's ``steps`` on a copy
     (``duck``) and the same Spark steps' tables as Parquet (``out``)."""
-    from pipelines import build, lake, spark_build
+    from pipelines import build
+    from pipelines.build import lake, spark_build
     from tests.support.identifier_fixture import add_identifiers
     from tests.support.warehouse_fixture import make_small_warehouse
 
@@ -125,14 +126,14 @@ def _spark_steps_build(tmp: Path, spark: Any, *, steps: tuple[str, ...], identif
 def spark_flow_build(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> dict[str, Path]:
     """The flow and corridor steps on both engines (1,500 records): test_spark_flows, test_spark_corridors."""
     return _spark_steps_build(tmp_path_factory.mktemp("spark_flows"), spark,
-                              steps=("pipelines.build_flows", "pipelines.build_corridors"), identifiers=False)
+                              steps=("pipelines.build.flows", "pipelines.build.corridors"), identifiers=False)
 
 
 @pytest.fixture(scope="session")
 def spark_identifier_build(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> dict[str, Path]:
     """Matches and moves on both engines (1,500 records, planted identifiers): test_spark_matches, test_spark_moves."""
     return _spark_steps_build(tmp_path_factory.mktemp("spark_identifiers"), spark,
-                              steps=("pipelines.build_matches", "pipelines.build_moves"), identifiers=True)
+                              steps=("pipelines.build.matches", "pipelines.build.moves"), identifiers=True)
 
 
 # ------------------------------------------------------------- the 60 k demo (test_moves, test_moves_release, test_release_utility)
@@ -143,7 +144,7 @@ DEMO_RECORDS = 60_000
 @pytest.fixture(scope="session")
 def _demo_60k_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     """The 60 k demo, generated, ingested and built as ``make run`` does, once per session (read only after)."""
-    from pipelines.setup_demo import setup_demo
+    from pipelines.demo.setup import setup_demo
 
     root = tmp_path_factory.mktemp("demo_60k")
     env = {

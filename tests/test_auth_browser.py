@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.sources import add_source
+from pipelines.ingest.sources import add_source
 from query import audit
 from query.viewer import Viewer
 from routes import accounts

@@ -39,7 +39,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         patch.setenv("ROUTES_KEY_FILE", str(root / "secrets" / "routes.key"))
         accounts.add_account(USER, PASSWORD, role="analyst", task_force="la", by=Viewer("setup", "admin"))
         accounts.add_account(LEADER, PASSWORD, role="leadership", by=Viewer("setup", "admin"))
-    # the key outside the warehouse folder, as pipelines.tokens.load_key insists (the session cookie is signed with it)
+    # the key outside the warehouse folder, as pipelines.ingest.tokens.load_key insists (the session cookie is signed with it)
     with browser.streamlit_server(warehouse=path, env={"ROUTES_KEY_FILE": str(root / "secrets" / "routes.key")}) as url:
         yield url
 

@@ -1,4 +1,4 @@
-"""Tests for pipelines/build.py: one atomic snapshot, idempotent, every step must exist."""
+"""Tests for pipelines/build/__init__.py: one atomic snapshot, idempotent, every step must exist."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def test_a_failing_step_leaves_the_warehouse_unchanged(
     monkeypatch.setitem(sys.modules, "routes_test_failing_step", failing)
     with pytest.raises(RuntimeError, match="half-way"):
         build.build_warehouse(
-            warehouse_path=path, steps=("pipelines.build_flows", "routes_test_failing_step")
+            warehouse_path=path, steps=("pipelines.build.flows", "routes_test_failing_step")
         )
     assert _sha(path) == before
     assert not list(path.parent.glob(".w.duckdb.*.tmp*"))
@@ -92,7 +92,7 @@ def test_a_step_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
     make_small_warehouse(path, n=300, seed=3)
     before = path.read_bytes()
     with pytest.raises(ModuleNotFoundError, match="pipelines.build_not_written_yet"):
-        build.build_warehouse(warehouse_path=path, steps=("pipelines.build_flows", "pipelines.build_not_written_yet"))
+        build.build_warehouse(warehouse_path=path, steps=("pipelines.build.flows", "pipelines.build_not_written_yet"))
     assert path.read_bytes() == before
 
 
@@ -113,8 +113,10 @@ def test_an_empty_warehouse_builds_empty_tables(tmp_path: Path) -> None:
 def test_times_are_recorded_per_table(built: Path, tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     path.write_bytes(built.read_bytes())
-    build.build_warehouse(warehouse_path=path, steps=("pipelines.build_flows", "pipelines.build_corridors"))
-    assert {"flows", "location_totals", "corridor_segments"} <= set(build.TABLE_SECONDS)
+    seconds = build.TableSeconds()
+    build.build_warehouse(warehouse_path=path, steps=("pipelines.build.flows", "pipelines.build.corridors"),
+                          table_seconds=seconds)
+    assert {"flows", "location_totals", "corridor_segments"} <= set(seconds.wall) == set(seconds.cpu)
 
 
 def test_cli_build(tmp_env: Path, capsys: pytest.CaptureFixture[str]) -> None:

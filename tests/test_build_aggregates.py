@@ -1,4 +1,4 @@
-"""pipelines/build_aggregates.py: cell and county pre-aggregates."""
+"""pipelines/build/aggregates.py: cell and county pre-aggregates."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from geo import grid
-from pipelines import build_aggregates
+from pipelines.build import aggregates as build_aggregates
 from routes import warehouse
 from routes.contract.sql import compose, ident
 from tests.support.warehouse_fixture import make_small_warehouse

@@ -1,4 +1,4 @@
-"""Tests for pipelines/build_corridors.py: flows routed over the highway graph, segment loads."""
+"""Tests for pipelines/build/corridors.py: flows routed over the highway graph, segment loads."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from geo import highways
-from pipelines import build_corridors
+from pipelines.build import corridors as build_corridors
 from routes import warehouse
 from tests.support.flow_records import flow_record, write_flow_warehouse
 
@@ -85,7 +85,7 @@ def test_edge_nodes_follow_where_records_are(known_routes: Path) -> None:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    from pipelines.setup_demo import setup_demo
+    from pipelines.demo.setup import setup_demo
 
     folder = tmp_path_factory.mktemp("demo")
     mp = pytest.MonkeyPatch()

@@ -1,4 +1,4 @@
-"""Tests for pipelines/build_flows.py: flows, location totals, coordination pairs, route shifts."""
+"""Tests for pipelines/build/flows.py: flows, location totals, coordination pairs, route shifts."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 from geo import grid, reference
-from pipelines import build_flows
+from pipelines.build import flows as build_flows
 from routes import warehouse
 from tests.support.flow_records import flow_record, write_flow_warehouse
 from tests.support.warehouse_fixture import make_records

@@ -1,4 +1,4 @@
-"""pipelines/build_hotspots.py: Gi* + Mann-Kendall on small synthetic grids with known answers."""
+"""pipelines/build/hotspots.py: Gi* + Mann-Kendall on small synthetic grids with known answers."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pandas as pd
 import pymannkendall
 import pytest
 
-from pipelines import build_hotspots as bh
+from pipelines.build import hotspots as bh
 from routes import warehouse
 from tests.support.warehouse_fixture import make_small_warehouse
 

@@ -1,4 +1,4 @@
-"""Tests for ``pipelines/build_matches.py`` on hand-made identifier rows."""
+"""Tests for ``pipelines/build/matches.py`` on hand-made identifier rows."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipelines import build_matches
+from pipelines.build import matches as build_matches
 from routes import warehouse
 from tests.support.deconfliction_fixture import IDENTIFIERS, write_identifiers
 

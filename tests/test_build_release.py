@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines import build_release
 from pipelines.build import build_warehouse
-from pipelines.build_release import MEASUREMENTS, fit_to_parent, rho_of, scale_for
+from pipelines.build import release as build_release
+from pipelines.build.release import MEASUREMENTS, fit_to_parent, rho_of, scale_for
 from query import release
 from routes import warehouse
 from routes.contract.sql import compose, ident
@@ -164,9 +164,9 @@ def test_a_rebuild_without_new_data_gives_the_same_release_and_spends_nothing(tm
     monkeypatch.setenv("ROUTES_QUIET", "1")
     path = tmp_path / "routes.duckdb"
     make_small_warehouse(path, n=1500)
-    build_warehouse(warehouse_path=path, steps=("pipelines.build_release",))
+    build_warehouse(warehouse_path=path, steps=("pipelines.build.release",))
     first = {t: _snapshot(path, t) for t in ("release_counts", "release_cells", "release_flows")}
-    build_warehouse(warehouse_path=path, steps=("pipelines.build_release",))
+    build_warehouse(warehouse_path=path, steps=("pipelines.build.release",))
     for table, frame in first.items():
         pd.testing.assert_frame_equal(_snapshot(path, table), frame)
     ledger = _ledger(path)
@@ -180,11 +180,11 @@ def test_a_rebuild_redraws_only_changed_cells_and_charges_their_measurements(tmp
     monkeypatch.setenv("ROUTES_QUIET", "1")
     path = tmp_path / "routes.duckdb"
     records = make_small_warehouse(path, n=1500)
-    build_warehouse(warehouse_path=path, steps=("pipelines.build_release",))
+    build_warehouse(warehouse_path=path, steps=("pipelines.build.release",))
     noise_before = _read(path, "SELECT * FROM release_noise")
     with warehouse.write_snapshot(path=path) as con:  # one record deleted: a few cells change
         con.execute("DELETE FROM records WHERE record_id = ?", [str(records["record_id"].iloc[0])])
-    build_warehouse(warehouse_path=path, steps=("pipelines.build_release",))
+    build_warehouse(warehouse_path=path, steps=("pipelines.build.release",))
     second = _ledger(path).groupby("build_id", sort=False).tail(len(MEASUREMENTS))
     second = second.iloc[-len(MEASUREMENTS):].set_index("measurement")
     noise = _read(path, "SELECT * FROM release_noise").merge(
@@ -213,12 +213,12 @@ def test_the_yearly_cap_keeps_the_previous_release(tmp_path: Path, monkeypatch: 
     monkeypatch.setenv("ROUTES_QUIET", "1")
     path = tmp_path / "routes.duckdb"
     records = make_small_warehouse(path, n=1500)
-    build_warehouse(warehouse_path=path, steps=("pipelines.build_release",))
+    build_warehouse(warehouse_path=path, steps=("pipelines.build.release",))
     before = _snapshot(path, "release_counts")
     monkeypatch.setenv("ROUTES_RELEASE_RHO_YEAR", "1.0")  # the first build spent 0.75 of it
     with warehouse.write_snapshot(path=path) as con:
         con.execute("DELETE FROM records WHERE record_id = ?", [str(records["record_id"].iloc[0])])
-    build_warehouse(warehouse_path=path, steps=("pipelines.build_release",))
+    build_warehouse(warehouse_path=path, steps=("pipelines.build.release",))
     pd.testing.assert_frame_equal(_snapshot(path, "release_counts"), before)
     assert len(_ledger(path)) == len(MEASUREMENTS)
 

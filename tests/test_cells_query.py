@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from geo import grid
-from pipelines import build_aggregates, build_trend_aggregates
+from pipelines.build import aggregates as build_aggregates
+from pipelines.build import trend_aggregates as build_trend_aggregates
 from query import cells, suppression
 from query.filters import Filters
 from routes import warehouse

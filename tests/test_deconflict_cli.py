@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import operations
 from pipelines.cli import main
+from query import operations
 from tests.support.deconfliction_fixture import IDENTIFIERS, build_warehouse
 
 

@@ -1,6 +1,6 @@
 """Deconfliction end to end on a small demo: what the ground truth planted is found.
 
-The demo (``pipelines/demo.py``) plants subjects shared by two or more agencies,
+The demo (``pipelines/demo/__init__.py``) plants subjects shared by two or more agencies,
 each identifier typed differently per row ("209-555-0143", "+1 209 555 0143" …),
 and pairs of conflicting operations. The ingest tokenises, the build matches, and
 these tests compare with ``ground_truth.json``:
@@ -18,15 +18,14 @@ import json
 
 import pytest
 
-from pipelines import operations
-from pipelines.setup_demo import setup_demo
-from query import matches
+from pipelines.demo.setup import setup_demo
+from query import matches, operations
 from query.viewer import Viewer
 from routes import warehouse
 
 pytestmark = [
     pytest.mark.slow,
-    # pipelines/_readers.py `_open_json_lines` leaves a file open when Arrow's JSON
+    # pipelines/ingest/_readers.py `_open_json_lines` leaves a file open when Arrow's JSON
     # reader falls back (reported to its owner); not a deconfliction matter.
     pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
 ]

@@ -1,4 +1,4 @@
-"""The demo generator (pipelines/demo.py): deterministic, parseable, and labelled truthfully.
+"""The demo generator (pipelines/demo/__init__.py): deterministic, parseable, and labelled truthfully.
 
 These tests read the files back on their own (pandas, pyarrow, zipfile, json),
 not through the ingest, and recount what ground truth claims.
@@ -23,9 +23,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines import _demo_world as world
 from pipelines.cli import demos as demo_cli
 from pipelines.demo import _chunks, generate_demo
+from pipelines.demo import _world as world
 from routes.errors import ConfigError
 
 RECORDS = 4000
@@ -164,7 +164,7 @@ def test_registry_profiles_and_formats(demo):
 
 
 def test_profiles_load_with_the_ingest_parser(demo):
-    profiles = pytest.importorskip("pipelines.profiles")
+    profiles = pytest.importorskip("pipelines.ingest.profiles")
     out, _ = demo
     for path in sorted((out / "profiles").glob("*.toml")):
         profile = profiles.load_profile(path)

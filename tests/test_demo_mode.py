@@ -17,7 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipelines import cli
-from pipelines.sources import add_source
+from pipelines.ingest.sources import add_source
 from routes import files, settings, warehouse
 from tests.support.warehouse_fixture import make_small_warehouse
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import tokens
+from pipelines.ingest import tokens
 from query import audit
 from routes import control, files, settings, warehouse
 from routes.errors import ConfigError

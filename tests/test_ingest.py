@@ -1,4 +1,4 @@
-"""Ingest (pipelines/ingest.py): accounting, idempotence, atomicity, no raw identifiers."""
+"""Ingest (pipelines/ingest/__init__.py): accounting, idempotence, atomicity, no raw identifiers."""
 
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ import pandas as pd
 import pytest
 
 from geo import grid
-from pipelines import cli, tokens
-from pipelines.ingest import ingest_files, ingest_upload, preview_file
-from pipelines.sources import add_source
+from pipelines import cli
+from pipelines.ingest import ingest_files, ingest_upload, tokens
+from pipelines.ingest.preview import preview_file
+from pipelines.ingest.sources import add_source
 from routes import files, settings
 from routes.contract.sql import compose, ident
 from routes.errors import IngestError, ProfileError, UnknownSourceError

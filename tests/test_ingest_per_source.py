@@ -46,8 +46,8 @@ def tables(path: Path) -> dict[str, list[str]]:
 
 def test_per_source_ingest_meets_ground_truth_and_matches_setup_demo(tmp_env, monkeypatch):
     from bench.__main__ import _step_ingest
-    from pipelines import setup_demo
     from pipelines.demo import generate_demo
+    from pipelines.demo import setup as setup_demo
 
     files._token_keys.clear()
     demo = tmp_env / "demo"

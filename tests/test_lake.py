@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipelines import lake
+from pipelines.build import lake
 from pipelines.cli import main
 from routes import warehouse
 from routes.errors import RoutesError

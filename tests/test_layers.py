@@ -53,17 +53,16 @@ KNOWN_IMPORT_BREAKS: dict[tuple[str, str], str] = {
         "sign-in returns a query.viewer.Viewer and checks roles with query.policy, above routes/: "
         "removed when accounts move above query/ or the viewer type below routes/"
     ),
-    ("pipelines/ingest.py", "query"): _WRITERS_AUDIT,
-    ("pipelines/operations.py", "query"): _WRITERS_AUDIT,
+    ("pipelines/ingest/__init__.py", "query"): _WRITERS_AUDIT,
     ("pipelines/retention.py", "query"): _WRITERS_AUDIT,
-    ("pipelines/sources.py", "query"): _WRITERS_AUDIT,
-    ("pipelines/upload_audit.py", "query"): _WRITERS_AUDIT,
-    ("pipelines/build_release.py", "query"): (
+    ("pipelines/ingest/sources.py", "query"): _WRITERS_AUDIT,
+    ("pipelines/ingest/upload_audit.py", "query"): _WRITERS_AUDIT,
+    ("pipelines/build/release.py", "query"): (
         "the release build reads query.release's table names and rules (the reader's half of the "
         "release contract): removed when those names move to the contract package (issue 20)"
     ),
     ("query/flows.py", "pipelines"): (
-        "the own-records scope rebuilds flow tables with pipelines.build_flows (a deferred import): "
+        "the own-records scope rebuilds flow tables with pipelines.build.flows (a deferred import): "
         "removed with the engine seam, the build steps callable from below both (issue 20)"
     ),
     ("query/scope.py", "pipelines"): (
@@ -95,9 +94,9 @@ _CLI_ACTOR = (
 )
 #: ``(file, function)`` of every other construction of a viewer that is, or may be, an admin.
 KNOWN_ADMIN_VIEWERS: dict[tuple[str, str], str] = {
-    ("pipelines/sources.py", "_audit_source"): _CLI_ACTOR,
-    ("pipelines/operations.py", "_cli_actor"): _CLI_ACTOR,
-    ("pipelines/upload_audit.py", "cli_actor"): _CLI_ACTOR,
+    ("pipelines/ingest/sources.py", "_audit_source"): _CLI_ACTOR,
+    ("query/operations.py", "_cli_actor"): _CLI_ACTOR,
+    ("pipelines/ingest/upload_audit.py", "cli_actor"): _CLI_ACTOR,
     ("briefings/audiences.py", "audience_viewer"): (
         "an export reads as its audience's role, taken from a table; load_audiences refuses any role "
         "outside AGGREGATE_ROLES, so it is never an admin (the check is at run time, not in the syntax)"
@@ -391,11 +390,11 @@ def test_the_checks_see_what_they_look_for(tmp_path: Path) -> None:
         "from . import sibling\n"
         "def f(role):\n"
         "    from query.viewer import Viewer\n"
-        "    importlib.import_module('pipelines.tokens')\n"
+        "    importlib.import_module('pipelines.ingest.tokens')\n"
         "    return Viewer('a', 'admin'), Viewer(user='b', role=role), Viewer('c', 'partner')\n",
         encoding="utf-8",
     )
-    assert sorted(m for _, m in imports_of(sample)) == [".", "importlib", "pipelines.tokens", "query.viewer"]
+    assert sorted(m for _, m in imports_of(sample)) == [".", "importlib", "pipelines.ingest.tokens", "query.viewer"]
     assert [(fn, role) for fn, _, role in admin_viewers(sample)] == [("f", "'admin'"), ("f", "role")]
 
 

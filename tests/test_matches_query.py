@@ -9,8 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines import operations
-from query import audit, matches
+from query import audit, matches, operations
 from query.viewer import Viewer
 from routes.errors import AccessDenied
 from tests.support.deconfliction_fixture import IDENTIFIERS, build_warehouse

@@ -10,7 +10,7 @@ import h3
 import pandas as pd
 import pytest
 
-from pipelines.build_moves import build, find_circuits
+from pipelines.build.moves import build, find_circuits
 from routes import warehouse
 
 LOOP = ["06067", "06077", "06019", "06029", "06067"]  # Sacramento, San Joaquin, Fresno, Kern, back

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from geo import reference
-from pipelines import build_release_moves as brm
+from pipelines.build import release_moves as brm
 from query import moves
 from query.filters import Filters
 from query.viewer import OWN_RECORDS, Viewer

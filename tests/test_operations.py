@@ -1,4 +1,4 @@
-"""Tests for ``pipelines/operations.py``: planned operations and their conflicts."""
+"""Tests for ``query/operations.py``: planned operations and their conflicts."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import operations
+from query import operations
 from routes import warehouse
 from routes.errors import ConfigError, IngestError, UnknownSourceError
 

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipelines import operations
-from query import matches
+from query import matches, operations
 from query.viewer import Viewer
 from tests.support.apptest import page_app, page_script
 from tests.support.deconfliction_fixture import IDENTIFIERS, build_warehouse

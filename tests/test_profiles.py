@@ -1,10 +1,10 @@
-"""Mapping profiles (pipelines/profiles.py)."""
+"""Mapping profiles (pipelines/ingest/profiles.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipelines.profiles import load_profile, parse_profile, profile_for_columns
+from pipelines.ingest.profiles import load_profile, parse_profile, profile_for_columns
 from routes.errors import ProfileError
 
 FULL = """

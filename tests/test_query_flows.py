@@ -40,7 +40,7 @@ def con(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
     path: Path = tmp_path_factory.mktemp("qflows") / "w.duckdb"
     make_small_warehouse(path, n=3000, seed=1)
     build.build_warehouse(
-        warehouse_path=path, steps=("pipelines.build_flows", "pipelines.build_corridors", "pipelines.build_release")
+        warehouse_path=path, steps=("pipelines.build.flows", "pipelines.build.corridors", "pipelines.build.release")
     )
     connection = warehouse.connect_readonly(path=path)
     yield connection
@@ -367,7 +367,7 @@ def test_release_viewers_get_route_shifts_from_released_flows(con: duckdb.DuckDB
 def test_released_route_shifts_are_classed_once_per_snapshot(con: duckdb.DuckDBPyConnection,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """The exact binomial tests run once per read-only snapshot and level; every view gets its own equal copy."""
-    from pipelines import build_flows
+    from pipelines.build import flows as build_flows
 
     calls: list[int] = []
     real = build_flows.shifts_frame

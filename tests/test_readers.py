@@ -1,4 +1,4 @@
-"""Reading agency exports (pipelines/_readers.py)."""
+"""Reading agency exports (pipelines/ingest/_readers.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines import _readers
+from pipelines.ingest import _readers
 from routes.errors import IngestError
 
 

@@ -25,7 +25,7 @@ import pytest
 
 from geo import grid, reference
 from pipelines.build import build_warehouse
-from pipelines.build_release import release_rho
+from pipelines.build.release import release_rho
 from query import flows, release, trends
 from query.filters import INDICATORS, Filters
 from query.suppression import FilterIsolationError
@@ -501,7 +501,7 @@ def test_map_cells_all_minus_all_but_one_recovers_no_small_count_exactly(path: P
     Before the release answered these filters for a partner, it refused them; on
     the exact path (the readers without the release) the attack is exact.
     """
-    from pipelines.build_release import MEASUREMENTS, scale_for
+    from pipelines.build.release import MEASUREMENTS, scale_for
 
     hit_rate, mean_error, n = score(all_but_one_cells(path, field))
     print(f"map cells, all {field} minus all but one: {n} small counts, exact {hit_rate:.0%}, "
@@ -599,7 +599,7 @@ def test_the_map_never_shows_a_cell_part_under_k(path: Path) -> None:
 def test_a_cell_minus_its_shown_parts_recovers_no_small_count_exactly(path: Path, field: str) -> None:
     """A cell's total minus its parts read one type (kind) at a time, or their sum: only the noise's rate of exact
     hits, as for the other map-cell attack."""
-    from pipelines.build_release import MEASUREMENTS, scale_for
+    from pipelines.build.release import MEASUREMENTS, scale_for
 
     hit_rate, mean_error, n = score(total_minus_shown_parts(path, field))
     print(f"map cells, total minus shown {field}: {n} small counts, exact {hit_rate:.0%}, mean abs error {mean_error:.2f}")
@@ -728,7 +728,7 @@ COUNT_PART_ATTACKS: dict[str, tuple[Callable[[Path, Viewer], Pairs], str]] = {
 def test_count_parts_differencing_recovers_no_small_count_exactly(path: Path, name: str) -> None:
     """The area counts by source kind and by one indicator, attacked as a partner: exact hits only at the noise's
     rate (5 standard deviations of an exact-hit share over n counts above it), a mean error of at least 1.5."""
-    from pipelines.build_release import MEASUREMENTS, scale_for
+    from pipelines.build.release import MEASUREMENTS, scale_for
 
     attack, measurement = COUNT_PART_ATTACKS[name]
     hit_rate, mean_error, n = score(attack(path, PARTNER))

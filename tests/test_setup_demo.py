@@ -1,4 +1,4 @@
-"""The demo end to end (pipelines/setup_demo.py): every file ingested as ground truth says."""
+"""The demo end to end (pipelines/demo/setup.py): every file ingested as ground truth says."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import re
 import duckdb
 import pytest
 
-from pipelines import _readers, cli, tokens
-from pipelines.ingest import map_columns
-from pipelines.profiles import load_profile
-from pipelines.setup_demo import demo_ingest_order, setup_demo
+from pipelines import cli
+from pipelines.demo.setup import demo_ingest_order, setup_demo
+from pipelines.ingest import _readers, tokens
+from pipelines.ingest.prepare import map_columns
+from pipelines.ingest.profiles import load_profile
 from routes import files
 from tests.support.demo_truth import assert_ground_truth_met
 
@@ -119,7 +120,7 @@ def test_no_raw_identifier_in_any_text_column(demo):
 
 def test_narratives_are_not_loaded(demo):
     done, _ = demo
-    from pipelines._demo_sources import SOURCES
+    from pipelines.demo._agencies import SOURCES
 
     con = connect(done)
     blob = "\n".join(

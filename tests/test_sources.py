@@ -1,10 +1,11 @@
-"""The source registry (pipelines/sources.py)."""
+"""The source registry (pipelines/ingest/sources.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipelines import cli, sources
+from pipelines import cli
+from pipelines.ingest import sources
 from routes.errors import ConfigError, UnknownSourceError
 
 

@@ -11,21 +11,18 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipelines import (
-    build,
-    build_aggregates,
-    build_corridors,
-    build_flows,
-    build_hotspots,
-    build_matches,
-    build_moves,
-    build_release,
-    build_trend_aggregates,
-    lake,
-    spark_build,
-)
+from pipelines import build
+from pipelines.build import aggregates as build_aggregates
+from pipelines.build import corridors as build_corridors
+from pipelines.build import flows as build_flows
+from pipelines.build import hotspots as build_hotspots
+from pipelines.build import lake, spark_build
+from pipelines.build import matches as build_matches
+from pipelines.build import moves as build_moves
+from pipelines.build import release as build_release
+from pipelines.build import trend_aggregates as build_trend_aggregates
+from pipelines.build.release_load import load_release
 from pipelines.cli import main
-from pipelines.release_load import load_release
 from query import aggregates, cells
 from routes import warehouse
 from routes.errors import ConfigError, RoutesError
@@ -73,7 +70,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> dict[str, Pat
     lake.export_lake(tmp / "lake", warehouse_path=live)
     duck = tmp / "duckdb.duckdb"
     shutil.copyfile(live, duck)
-    build.build_warehouse(warehouse_path=duck, steps=(*spark_build.STEPS_BY_MODULE, "pipelines.build_release"))
+    build.build_warehouse(warehouse_path=duck, steps=(*spark_build.STEPS_BY_MODULE, "pipelines.build.release"))
     spark_build.build_on_spark(tmp / "lake", tmp / "spark_out", spark=spark)
     return {"live": live, "lake": tmp / "lake", "duck": duck, "out": tmp / "spark_out"}
 
@@ -167,7 +164,7 @@ def test_release_load_refuses_a_build_missing_a_table(built: dict[str, Path], tm
     partial = tmp_path / "partial"
     shutil.copytree(built["out"], partial)
     manifest = spark_build.read_build_manifest(partial)
-    del manifest["steps"]["pipelines.build_aggregates"]["tables"]["indicator_sets"]
+    del manifest["steps"]["pipelines.build.aggregates"]["tables"]["indicator_sets"]
     (partial / spark_build.BUILD_MANIFEST).write_text(json.dumps(manifest))
     live = tmp_path / "routes.duckdb"
     shutil.copyfile(built["live"], live)

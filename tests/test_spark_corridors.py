@@ -1,4 +1,4 @@
-"""The corridor tables from Spark (``pipelines/spark_corridors.py``) equal the DuckDB build's, row for row."""
+"""The corridor tables from Spark (``pipelines/build/spark_corridors.py``) equal the DuckDB build's, row for row."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_the_compared_paths_cover_out_of_state_origins_and_long_routes(built: di
 @pytest.mark.spark
 def test_flow_points_round_alike_on_both_engines(spark: Any) -> None:  # noqa: F811
     """Halves that DuckDB's and Spark's ``round()`` settle differently round alike in the corridor step's text."""
-    from pipelines.build_corridors import _rounded
+    from pipelines.build.corridors import _rounded
 
     values = [25.025, -91.835, -8.805, -115.005, 1.005, 34.125, -118.2437, 37.77]
     listed = ", ".join(f"({v!r}::DOUBLE)" for v in values)

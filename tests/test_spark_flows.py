@@ -1,4 +1,4 @@
-"""The flow step on Spark (``pipelines/spark_flows.py``, ``spark_build.FLOWS``) equals the DuckDB build's, row for row."""
+"""The flow step on Spark (``pipelines/build/spark_flows.py``, ``spark_build.FLOWS``) equals the DuckDB build's, row for row."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import build_flows, spark_build, spark_flows
+from pipelines.build import flows as build_flows
+from pipelines.build import spark_build, spark_flows
 from routes.contract.flow_tables import FLOW_LEVELS
 from tests.support.frames import assert_parquet_equals_table
 

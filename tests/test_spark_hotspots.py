@@ -1,4 +1,4 @@
-"""``hotspot_classes`` from Spark (``pipelines/spark_hotspots.py``) equals the DuckDB build's, row for row."""
+"""``hotspot_classes`` from Spark (``pipelines/build/spark_hotspots.py``) equals the DuckDB build's, row for row."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipelines import build, lake, spark_build, spark_hotspots
+from pipelines import build
+from pipelines.build import lake, spark_build, spark_hotspots
 from routes import warehouse
 from tests.support.frames import assert_same_rows
 from tests.support.warehouse_fixture import make_small_warehouse
@@ -37,7 +38,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> dict[str, Pat
     lake.export_lake(tmp / "lake", warehouse_path=live)
     duck = tmp / "duckdb.duckdb"
     shutil.copyfile(live, duck)
-    build.build_warehouse(warehouse_path=duck, steps=("pipelines.build_hotspots",))
+    build.build_warehouse(warehouse_path=duck, steps=("pipelines.build.hotspots",))
     spark_build.register_lake(spark, tmp / "lake")
     as_of = spark_hotspots.lake_data_as_of(tmp / "lake")
     spark_hotspots.hotspot_classes(spark, data_as_of=as_of).write.parquet(str(tmp / "out" / "hotspot_classes"))

@@ -1,4 +1,4 @@
-"""``subject_matches`` on Spark (``pipelines/spark_matches.py``) equals the DuckDB build's, row for row."""
+"""``subject_matches`` on Spark (``pipelines/build/spark_matches.py``) equals the DuckDB build's, row for row."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``moves`` and ``circuits`` on Spark (``pipelines/spark_moves.py``) equal the DuckDB build's, row for row."""
+"""``moves`` and ``circuits`` on Spark (``pipelines/build/spark_moves.py``) equal the DuckDB build's, row for row."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import build_moves, spark_build
+from pipelines.build import moves as build_moves
+from pipelines.build import spark_build
 from tests.support.frames import assert_parquet_equals_table
 
 

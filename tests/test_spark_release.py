@@ -1,4 +1,4 @@
-"""The release's pre-noise measurements from Spark (``pipelines/spark_release.py``) equal DuckDB's, row for row."""
+"""The release's pre-noise measurements from Spark (``pipelines/build/spark_release.py``) equal DuckDB's, row for row."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipelines import build_release, lake, spark_build, spark_release
+from pipelines.build import lake, spark_build, spark_release
+from pipelines.build import release as build_release
 from routes import warehouse
 from tests.support.frames import assert_same_rows
 from tests.support.warehouse_fixture import make_small_warehouse

@@ -9,7 +9,7 @@ import pandas as pd
 
 from maps import statewide_maps as sm
 from maps.colours import SUPPRESSED_LINE_RGBA, SUPPRESSED_RGBA
-from pipelines.build_hotspots import PATTERNS
+from pipelines.build.hotspots import PATTERNS
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 

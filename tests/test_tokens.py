@@ -1,4 +1,4 @@
-"""Identifier normalisation and keyed tokens (pipelines/tokens.py)."""
+"""Identifier normalisation and keyed tokens (pipelines/ingest/tokens.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import stat
 import pandas as pd
 import pytest
 
-from pipelines import tokens
+from pipelines.ingest import tokens
 from routes import files
 from routes.errors import ConfigError
 

@@ -1,6 +1,6 @@
 """The trend pre-aggregates give exactly what scanning ``records`` gives.
 
-``pipelines/build_trend_aggregates.py`` builds ``trend_counts`` and friends;
+``pipelines/build/trend_aggregates.py`` builds ``trend_counts`` and friends;
 ``query/aggregates.py`` reads them only while they match the records. Here two
 copies of the fixture warehouse are compared for random filters: one built (the
 fast path), one whose trend tables are dropped (the records path, the old SQL).
@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines import build, build_trend_aggregates
+from pipelines import build
+from pipelines.build import trend_aggregates as build_trend_aggregates
 from query import aggregates, intake, suppression, trends
 from query.filters import INDICATORS, RECORD_TYPES, SOURCE_KINDS, TRAFFICKING_TYPES, Filters
 from query.suppression import FilterIsolationError, guard_filters
@@ -234,7 +235,7 @@ def test_a_stale_build_is_not_read(pair: dict[str, Path], tmp_path: Path) -> Non
 
 
 def test_the_trend_step_is_a_build_step() -> None:
-    assert "pipelines.build_trend_aggregates" in build.BUILD_STEPS
+    assert "pipelines.build.trend_aggregates" in build.BUILD_STEPS
 
 
 def test_build_is_idempotent(pair: dict[str, Path], tmp_path: Path) -> None:
@@ -331,7 +332,7 @@ def test_a_rebuild_gets_a_new_build_id(pair: dict[str, Path], tmp_path: Path) ->
     shutil.copyfile(pair["fast"], again)
     with duckdb.connect(str(again), read_only=True) as con:
         before = aggregates.fresh_build(con)
-    build.build_warehouse(warehouse_path=again, steps=("pipelines.build_trend_aggregates",))
+    build.build_warehouse(warehouse_path=again, steps=("pipelines.build.trend_aggregates",))
     with duckdb.connect(str(again), read_only=True) as con:
         after = aggregates.fresh_build(con)
     assert before and after and before != after

@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines import build, build_hotspots
+from pipelines import build
+from pipelines.build import hotspots as build_hotspots
 from query import trends
 from query.filters import Filters
 from query.suppression import max_visible_count_below_k

@@ -1,4 +1,4 @@
-"""pipelines/upload_audit.py: ingests and uploads logged; matching uploads rate-limited (issue 18).
+"""pipelines/ingest/upload_audit.py: ingests and uploads logged; matching uploads rate-limited (issue 18).
 
 The report: 25 guessed phone numbers uploaded as an export gave 338 matches showing
 another agency's case numbers and contacts, and nothing was logged. Here on a small
@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from pipelines.ingest import ingest_files, ingest_upload
-from pipelines.sources import add_source
+from pipelines.ingest.sources import add_source
 from query import audit
 from query.viewer import Viewer
 from routes import files

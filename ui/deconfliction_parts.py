@@ -5,7 +5,7 @@ the identifier or the other side's record or plan (``query/matches.py`` reads
 only those columns).
 
 The writes are :func:`query.matches.acknowledge` / ``acknowledge_conflict`` and
-:func:`pipelines.operations.add_operation`, which the page passes in (``ui/``
+:func:`query.operations.add_operation`, which the page passes in (``ui/``
 does not import ``pipelines``). After a write the page reruns with a notice
 (:data:`NOTICE_KEY`) that it shows once.
 """

@@ -1,6 +1,6 @@
 """The Statewide page's emerging hot spots: the choices (kept in the URL), the map, its legend and what it counts.
 
-The classes are computed at build time (``pipelines/build_hotspots.py``) and read
+The classes are computed at build time (``pipelines/build/hotspots.py``) and read
 through :func:`query.trends.emerging_hot_spots`; the map and legend are
 :mod:`maps.statewide_maps`'. The map waits for the county map above it
 (:func:`ui.deferred.after_first_map`).

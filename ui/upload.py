@@ -1,6 +1,6 @@
 """The Data intake page's upload: a file (and optionally its mapping profile) for a source, previewed, then committed.
 
-The preview and the ingest are :func:`pipelines.ingest.preview_file` and
+The preview and the ingest are :func:`pipelines.ingest.preview.preview_file` and
 :func:`pipelines.ingest.ingest_upload`, which the page passes in (``ui/`` does
 not import ``pipelines``). The previewed file waits in the session until it is
 committed.
@@ -51,7 +51,7 @@ def show_upload(viewer: Viewer, sources: list[str], *, preview_file: Callable[..
 
 
 def _show_preview(preview: Any, *, name: str, target: str) -> None:
-    """What the file holds and what will happen to its rows (``pipelines.ingest.IngestPreview``)."""
+    """What the file holds and what will happen to its rows (``pipelines.ingest.preview.IngestPreview``)."""
     st.markdown(f"**{name}** for **{target}**: {preview.format.upper()}"
                 + (f", {preview.encoding}" if preview.encoding else "")
                 + (f", delimiter {preview.delimiter!r}" if preview.delimiter else ""))

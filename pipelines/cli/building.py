@@ -1,8 +1,8 @@
 """``build``, ``release report|load|compare`` and ``lake export``: the derived tables and the engines that make them.
 
-The work is in :mod:`pipelines.build`, :mod:`pipelines.release_report`,
-:mod:`pipelines.release_load`, :mod:`pipelines.lake` and, for ``--engine spark``,
-:mod:`pipelines.spark_build` (imported only when asked for: it needs pyspark).
+The work is in :mod:`pipelines.build`, :mod:`pipelines.build.release_report`,
+:mod:`pipelines.build.release_load`, :mod:`pipelines.build.lake` and, for ``--engine spark``,
+:mod:`pipelines.build.spark_build` (imported only when asked for: it needs pyspark).
 """
 
 from __future__ import annotations
@@ -10,9 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipelines import release_load, release_report, spark_build
-from pipelines.build import build_warehouse
-from pipelines.lake import export_lake
+from pipelines.build import build_warehouse, release_load, release_report, spark_build
+from pipelines.build.lake import export_lake
 from routes import settings, warehouse
 
 

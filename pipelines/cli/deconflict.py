@@ -23,8 +23,7 @@ import getpass
 
 import pandas as pd
 
-from pipelines import operations
-from query import matches
+from query import matches, operations
 from query.viewer import ROLES, Viewer
 from routes import safe_output
 

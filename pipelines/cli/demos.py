@@ -1,6 +1,6 @@
 """``setup-demo`` and ``demo``: the demo warehouse for ``make run``, and the demo agency exports.
 
-The work is in :mod:`pipelines.setup_demo` and :mod:`pipelines.demo`; this module
+The work is in :mod:`pipelines.demo.setup` and :mod:`pipelines.demo`; this module
 only reads the options and prints what was done.
 """
 
@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from pipelines import demo
-from pipelines.setup_demo import DEFAULT_SEED, setup_demo
+from pipelines.demo.setup import DEFAULT_SEED, setup_demo
 from routes import settings
 
 

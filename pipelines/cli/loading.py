@@ -1,6 +1,6 @@
 """``sources add|list`` and ``ingest``: register the agencies, load their exports.
 
-The work is in :mod:`pipelines.sources` and :mod:`pipelines.ingest`.
+The work is in :mod:`pipelines.ingest.sources` and :mod:`pipelines.ingest`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from pipelines.ingest import ingest_files
-from pipelines.profiles import load_profile
-from pipelines.sources import add_source, get_source, list_sources
+from pipelines.ingest.profiles import load_profile
+from pipelines.ingest.sources import add_source, get_source, list_sources
 from routes.contract.vocabularies import SOURCE_KINDS
 from routes.errors import RoutesError
 from routes.safe_output import terminal_text

@@ -11,7 +11,7 @@ only: no SQL is run here, no I/O.
 - :mod:`routes.contract.tables`: each derived table's name, key and columns, and
   the fingerprint of ``records`` the aggregate tables are built from.
 - :mod:`routes.contract.flow_tables`: the flow tables and the SQL text that builds
-  and reads them (shared by ``pipelines/build_flows.py``, ``pipelines/spark_flows.py``
+  and reads them (shared by ``pipelines/build/flows.py``, ``pipelines/build/spark_flows.py``
   and ``query/flows.py``).
 - :mod:`routes.contract.sql`: :func:`~routes.contract.sql.ident` (a declared name,
   else :class:`~routes.errors.UnknownIdentifier`) and

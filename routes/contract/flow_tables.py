@@ -1,6 +1,6 @@
 """The flow tables of the warehouse: their names, keys and columns, and the SQL that builds and reads them.
 
-Written by ``pipelines/build_flows.py`` (and ``pipelines/spark_flows.py`` on
+Written by ``pipelines/build/flows.py`` (and ``pipelines/build/spark_flows.py`` on
 Spark), read by ``query/flows.py``: both import the table names, their keys and
 the SQL text from here, so an edge means the same on both sides. The rows they
 start from are :func:`geo.flow_places.sql_flow_records` (one row per flow record,
@@ -308,7 +308,7 @@ def sql_flow_cell_cube(bits: int, source: SQL | str = "_flow_records") -> SQL:
                      where=SQL("(o_outside IS NOT NULL OR o_cell4 IS NOT NULL) AND d_cell4 IS NOT NULL"))
 
 
-#: The ``flows`` table (``pipelines/build_flows.py``): what identifies an edge there
+#: The ``flows`` table (``pipelines/build/flows.py``): what identifies an edge there
 #: (and the areas of its ends), and the counts that add up over months and types.
 FLOWS_TABLE = "flows"
 EDGE_KEYS = (
@@ -441,7 +441,7 @@ def _all_time_table(table: str) -> Table:
     return Table(ALL_TIME_TABLES[table], shape.keys, columns)
 
 
-#: Every table ``pipelines/build_flows.py`` writes: name, key (one row per key) and columns, in table order.
+#: Every table ``pipelines/build/flows.py`` writes: name, key (one row per key) and columns, in table order.
 FLOW_TABLES: tuple[Table, ...] = (
     # a cell is split by the areas it spans (each edge's area columns are single-valued)
     Table(FLOWS_TABLE, ("level", "month", "trafficking_type", "origin_id", "dest_id", "origin_county_fips",

@@ -144,7 +144,7 @@ def relation(source: SQL | str) -> SQL:
     """What a generated query reads ``FROM``: :class:`SQL` (a parenthesised query) as it is, else a declared name.
 
     A ``str`` that is a parenthesised query is accepted as well: the Spark flow
-    step (``pipelines/spark_flows.py``) still builds its sub-query with an
+    step (``pipelines/build/spark_flows.py``) still builds its sub-query with an
     f-string around :class:`SQL` text, which makes it a ``str`` again.
     """
     if isinstance(source, SQL):
@@ -169,7 +169,7 @@ def string_literal(text: str) -> SQL:
     Only for a constant of the code that the query's text holds (the label of
     records without a region), or a query whose text both engines share and that
     therefore takes no parameters (the indicator mask of
-    ``pipelines/build_trend_aggregates.py``, from the indicator names found in
+    ``pipelines/build/trend_aggregates.py``, from the indicator names found in
     ``records``); everywhere else a value is a ``?`` parameter.
 
     >>> string_literal("it's")

@@ -36,7 +36,7 @@ def _counts(name: str, keys: tuple[str, ...], measures: tuple[str, ...] = ("reco
     return Table(name, keys, (*keys, *measures))
 
 
-#: ``pipelines/build_aggregates.py``'s tables.
+#: ``pipelines/build/aggregates.py``'s tables.
 AGGREGATE_TABLES: tuple[Table, ...] = (
     _counts("cell_counts", ("res", "cell", *DIMENSIONS)),
     _counts("county_month_counts", (*DIMENSIONS, "dest_res")),
@@ -47,7 +47,7 @@ AGGREGATE_TABLES: tuple[Table, ...] = (
     Table("cell_build_state", (), _FINGERPRINT_COLUMNS),
 )
 
-#: ``pipelines/build_trend_aggregates.py``'s tables.
+#: ``pipelines/build/trend_aggregates.py``'s tables.
 TREND_TABLES: tuple[Table, ...] = (
     _counts("trend_counts", DIMENSIONS, ("records", "victims", "minors")),
     _counts("trend_indicator_counts", (*DIMENSIONS, "indicator_mask"), ("records", "victims", "minors")),
@@ -56,7 +56,7 @@ TREND_TABLES: tuple[Table, ...] = (
     Table("trend_build_state", (), (*_FINGERPRINT_COLUMNS, "build_id")),
 )
 
-#: ``pipelines/build_hotspots.py``'s table.
+#: ``pipelines/build/hotspots.py``'s table.
 HOTSPOT_TABLES: tuple[Table, ...] = (
     Table("hotspot_classes", ("res", "step", "cell"), (
         "res", "step", "cell", "county_fips", "region", "task_force", "pattern", "records", "hot_steps",
@@ -65,7 +65,7 @@ HOTSPOT_TABLES: tuple[Table, ...] = (
     )),
 )
 
-#: ``pipelines/build_moves.py``'s tables.
+#: ``pipelines/build/moves.py``'s tables.
 MOVE_TABLES: tuple[Table, ...] = (
     Table("moves", ("level", "month", "origin", "destination"), (
         "level", "month", "origin", "destination", "moves", "tokens", "sources", "corroborated_share",
@@ -102,7 +102,7 @@ RECORDS_COLUMNS: tuple[str, ...] = (
     "origin_cell", "origin_res", "origin_state", "origin_country", "content_hash", "validated_at", "updated_at",
 )
 
-#: The protected release's tables (``pipelines/build_release.py`` writes them, ``query/release.py``
+#: The protected release's tables (``pipelines/build/release.py`` writes them, ``query/release.py``
 #: reads them); their columns are declared there until they move here (issue 20).
 RELEASE_TABLES = (
     "release_counts", "release_count_parts", "release_cells", "release_cell_parts", "release_flows", "release_meta",
@@ -110,24 +110,24 @@ RELEASE_TABLES = (
     "release_circuits", "release_noise", "release_ledger",
 )
 
-#: ``pipelines/build_corridors.py``'s tables (columns declared there until they move here).
+#: ``pipelines/build/corridors.py``'s tables (columns declared there until they move here).
 CORRIDOR_TABLES = ("corridor_segments", "corridor_paths")
 
 #: Relations a step or a read makes for a while (temporary tables, registered frames)
 #: and the tables above: names :func:`routes.contract.sql.ident` accepts besides the derived tables'.
 WORKING_RELATIONS: tuple[str, ...] = (
     *BASE_TABLES, *RELEASE_TABLES, *CORRIDOR_TABLES, *FLOW_WORKING, "_cell_indicator_base", "_indicator_set_base",
-    "_cell_counts_unsorted", "_cell_indicator_counts_unsorted",  # pipelines.build_aggregates.create_sorted
+    "_cell_counts_unsorted", "_cell_indicator_counts_unsorted",  # pipelines.build.aggregates.create_sorted
     "_own_records_of",  # query.scope: which task force an own-records database holds
-    "_sightings",  # pipelines.build_moves
-    "hotspot_frame",  # pipelines.build_hotspots: the classes, registered before they are inserted
+    "_sightings",  # pipelines.build.moves
+    "hotspot_frame",  # pipelines.build.hotspots: the classes, registered before they are inserted
     "_flow_memo", "_released_edges",  # query.flows: prefixes of frames registered for one read (sql.frame_name)
 )
 
 #: Columns of those working relations that no derived table keeps.
 WORKING_COLUMNS: tuple[str, ...] = (
     *FLOW_RECORD_COLUMNS, *RECORDS_COLUMNS,
-    "county", "res4", "res5", "res6",  # pipelines.build_moves: _sightings' place at each level
+    "county", "res4", "res5", "res6",  # pipelines.build.moves: _sightings' place at each level
 )
 
 

@@ -105,7 +105,7 @@ INDICATORS: tuple[str, ...] = (
 )
 
 #: The emerging hot-spot patterns (``hotspot_classes.pattern``) in legend order,
-#: each with its one-line definition. Computed by ``pipelines/build_hotspots.py``.
+#: each with its one-line definition. Computed by ``pipelines/build/hotspots.py``.
 HOTSPOT_PATTERNS: dict[str, str] = {
     "new_hot_spot": "hot in the final period for the first time",
     "consecutive_hot_spot": "hot in an unbroken run of recent periods, never before",

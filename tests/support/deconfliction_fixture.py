@@ -1,6 +1,6 @@
 """Hand-made identifier rows for the deconfliction tests (build, query, CLI, page).
 
-Tokens come from the real tokeniser (``pipelines.tokens``).
+Tokens come from the real tokeniser (``pipelines.ingest.tokens``).
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from pipelines import tokens
+from pipelines.ingest import tokens
 from routes import warehouse
 
 
@@ -65,7 +65,7 @@ def write_identifiers(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None
 
 def build_warehouse(rows: list[tuple] | None = None) -> dict[str, int]:
     """Write ``rows`` (default :data:`IDENTIFIERS`) into the live warehouse and build matches."""
-    from pipelines import build_matches
+    from pipelines.build import matches as build_matches
 
     with warehouse.write_snapshot() as con:
         write_identifiers(con, IDENTIFIERS if rows is None else rows)

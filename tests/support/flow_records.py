@@ -20,7 +20,7 @@ def write_flow_warehouse(path: Path, records: pd.DataFrame) -> Path:
         con.execute("INSERT INTO sources SELECT source_id, name, kind, task_force, contact, added_at FROM src")
         con.register("recs", records)
         con.execute("INSERT INTO records BY NAME SELECT * FROM recs")
-    build.build_warehouse(warehouse_path=path, steps=("pipelines.build_flows", "pipelines.build_corridors"))
+    build.build_warehouse(warehouse_path=path, steps=("pipelines.build.flows", "pipelines.build.corridors"))
     return path
 
 

@@ -144,7 +144,7 @@ def _whole_cells(frame: pd.DataFrame, res: int) -> pd.Series:
 def _cell_truth(path: Path, period: Filters, res: int, field: str, *, domain_only: bool) -> pd.Series:
     """True records per (res cell, value of ``field``): of the release's cells (res-6 cell in its domain), or of the
     whole H3 cell with ``domain_only=False`` (what the exact readers count)."""
-    from pipelines.build_release import cell_domain
+    from pipelines.build.release import cell_domain
 
     grid = cells.grid
     column, _ = CELL_SPLITS[field]

@@ -1,18 +1,18 @@
-"""``pipelines.build_hotspots`` on Spark: ``hotspot_classes`` from the lake.
+"""``pipelines.build.hotspots`` on Spark: ``hotspot_classes`` from the lake.
 
 The heavy part of the step is reading ``records``: the window (first month, last
 day), the records per cell and period (the space-time cube) and the county of each
 cell. Spark does those, with the DuckDB step's own text
-(:data:`~pipelines.build_hotspots.WINDOW_SQL`,
-:func:`~pipelines.build_hotspots.cell_counts_sql`,
-:func:`~pipelines.build_hotspots.cell_county_counts_sql`; Spark SQL takes the same
+(:data:`~pipelines.build.hotspots.WINDOW_SQL`,
+:func:`~pipelines.build.hotspots.cell_counts_sql`,
+:func:`~pipelines.build.hotspots.cell_county_counts_sql`; Spark SQL takes the same
 ``?`` parameters). Only the pick of each cell's county is Spark's own text
 (:data:`SPARK_CELL_PLACES_PICK`): DuckDB's ``first(x ORDER BY ...)`` has no Spark
 spelling, so a ``row_number()`` window does it.
 
 The statistics (Gi* with esda, Mann-Kendall, the patterns) run on the driver, on
 the aggregated cube, through the very function the DuckDB step calls
-(:func:`~pipelines.build_hotspots.hotspots_of`). Not a pandas UDF: each of the
+(:func:`~pipelines.build.hotspots.hotspots_of`). Not a pandas UDF: each of the
 four analyses (res 5 and 6, months and quarters) needs its whole cube at once
 (Gi* neighbourhoods span the grid), so a grouped UDF would split the work four
 ways at most while shipping the same cube; and the cube is small (cells holding
@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from pipelines import build_hotspots
-from pipelines.build_hotspots import (
+from pipelines.build import hotspots as build_hotspots
+from pipelines.build.hotspots import (
     WINDOW_SQL,
     cell_counts_sql,
     cell_county_counts_sql,
@@ -42,14 +42,14 @@ from pipelines.build_hotspots import (
     step_end,
     window_periods,
 )
-from pipelines.lake import read_manifest
+from pipelines.build.lake import read_manifest
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
 
 TABLE = "hotspot_classes"
 
-#: :data:`~pipelines.build_hotspots.CELL_PLACES_PICK` in Spark SQL: the county with most
+#: :data:`~pipelines.build.hotspots.CELL_PLACES_PICK` in Spark SQL: the county with most
 #: records per cell, ties by FIPS (DuckDB sorts NULLs last by default, Spark first: said here).
 SPARK_CELL_PLACES_PICK = """
         SELECT cell, dest_county_fips AS county_fips, dest_region AS region, dest_task_force AS task_force

@@ -1,11 +1,11 @@
-"""``pipelines.build_moves`` on Spark: ``moves`` and ``circuits`` from the lake's identifiers.
+"""``pipelines.build.moves`` on Spark: ``moves`` and ``circuits`` from the lake's identifiers.
 
 The queries are the DuckDB step's own text
-(:data:`~pipelines.build_moves.IDENTIFIERS_SELECT`,
-:data:`~pipelines.build_moves.LINK_STEP_SELECT`,
-:data:`~pipelines.build_moves.SIGHTINGS_SELECT`,
-:func:`~pipelines.build_moves.moves_select`,
-:data:`~pipelines.build_moves.CIRCUIT_SIGHTINGS_SELECT`) with the DuckDB spellings
+(:data:`~pipelines.build.moves.IDENTIFIERS_SELECT`,
+:data:`~pipelines.build.moves.LINK_STEP_SELECT`,
+:data:`~pipelines.build.moves.SIGHTINGS_SELECT`,
+:func:`~pipelines.build.moves.moves_select`,
+:data:`~pipelines.build.moves.CIRCUIT_SIGHTINGS_SELECT`) with the DuckDB spellings
 Spark names differently rewritten by :func:`moves_to_spark`: a row tuple's distinct
 count (``count(DISTINCT (a, b))``, which Spark counts as ``struct(a, b)``), ``*
 EXCLUDE``, the list of a move's two sources, and the window as an interval
@@ -14,7 +14,7 @@ EXCLUDE``, the list of a move's two sources, and the window as an interval
 Linking identifiers into subjects (connected components) is the DuckDB step's
 label propagation, round by round until no label changes; each round's labels are
 checkpointed so the plan does not grow with the rounds. Mining the circuits runs on
-the driver with the step's own function (:func:`~pipelines.build_moves.find_circuits`),
+the driver with the step's own function (:func:`~pipelines.build.moves.find_circuits`),
 over the county sightings of subjects seen in three counties or more, as the DuckDB
 step does. Held equal to the DuckDB step's tables, row for row, by
 ``tests/test_spark_moves.py``.
@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from pipelines.build_matches import MAX_CASES_PER_TOKEN
-from pipelines.build_moves import (
+from pipelines.build.matches import MAX_CASES_PER_TOKEN
+from pipelines.build.moves import (
     CIRCUIT_SIGHTINGS_SELECT,
     IDENTIFIERS_SELECT,
     LINK_STEP_SELECT,
@@ -36,7 +36,7 @@ from pipelines.build_moves import (
     find_circuits,
     moves_select,
 )
-from pipelines.spark_flows import duckdb_to_spark, frame_rows
+from pipelines.build.spark_flows import duckdb_to_spark, frame_rows
 from routes import settings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,7 +61,7 @@ _CIRCUIT_COLUMNS = ["rank", "circuit_id", "shape", "places", "n_places", "tokens
 
 
 def moves_to_spark(sql: str) -> str:
-    """The moves step's SQL in Spark's spelling (then :func:`~pipelines.spark_flows.duckdb_to_spark`'s)."""
+    """The moves step's SQL in Spark's spelling (then :func:`~pipelines.build.spark_flows.duckdb_to_spark`'s)."""
     for duck, spark in _SPELLINGS:
         sql = sql.replace(duck, spark)
     return duckdb_to_spark(sql)
@@ -105,7 +105,7 @@ def moves(spark: SparkSession, *, window_days: int | None = None, max_cases_per_
 
 
 def circuits(spark: SparkSession, *, window_days: int | None = None, min_tokens: int | None = None) -> DataFrame:
-    """``circuits`` from the registered ``_sightings``, mined on the driver (:func:`~pipelines.build_moves.find_circuits`)."""
+    """``circuits`` from the registered ``_sightings``, mined on the driver (:func:`~pipelines.build.moves.find_circuits`)."""
     window = settings.moves_window_days() if window_days is None else window_days
     k = settings.circuit_min_tokens() if min_tokens is None else min_tokens
     query = spark.sql(CIRCUIT_SIGHTINGS_SELECT)

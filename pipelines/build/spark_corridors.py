@@ -1,18 +1,18 @@
-"""``pipelines.build_corridors`` on Spark: ``corridor_paths`` and ``corridor_segments`` from the lake.
+"""``pipelines.build.corridors`` on Spark: ``corridor_paths`` and ``corridor_segments`` from the lake.
 
 What reads records runs on Spark with the DuckDB step's own text, through
-:func:`pipelines.spark_flows.duckdb_to_spark`: the flow points per county-level
-edge (:func:`~pipelines.build_corridors.edge_points_sql`, over
+:func:`pipelines.build.spark_flows.duckdb_to_spark`: the flow points per county-level
+edge (:func:`~pipelines.build.corridors.edge_points_sql`, over
 ``geo.flow_places``'s flow records) and the segment loads
-(:data:`~pipelines.build_corridors.SEGMENTS_SELECT`, over the county-level edges of
+(:data:`~pipelines.build.corridors.SEGMENTS_SELECT`, over the county-level edges of
 :func:`geo.flow_places.sql_level_edges`, the rows of ``flows`` it reads). The points
 are rounded by ``floor(x * 100 + 0.5) / 100`` on both engines, not ``round()``,
 whose halves DuckDB and Spark settle differently.
 
 Routing runs on the driver, with the very functions the DuckDB step calls
-(:func:`~pipelines.build_corridors.place_edge_points`,
-:func:`~pipelines.build_corridors.edge_nodes_of`,
-:func:`~pipelines.build_corridors.route_edge_nodes`): it needs networkx and the
+(:func:`~pipelines.build.corridors.place_edge_points`,
+:func:`~pipelines.build.corridors.edge_nodes_of`,
+:func:`~pipelines.build.corridors.route_edge_nodes`): it needs networkx and the
 highway graph, and what it reads is small whatever the records' number (the
 edge points are distinct ~1 km point pairs per county-level edge; the routes, at
 most a few thousand county pairs, one Dijkstra per origin node). Not a pandas UDF:
@@ -21,11 +21,11 @@ each executor would have to build the graph (seconds) to route a handful of pair
 ``route_shifts`` (:func:`route_shifts`): the flow step writes its edge rows and the
 corridor step its segment rows; on Spark both are made here, after the corridors.
 The counts per window are the steps' own queries
-(:data:`~pipelines.build_flows.EDGE_SHIFT_COUNTS_SQL`,
-:data:`~pipelines.build_corridors.SEGMENT_SHIFT_COUNTS_SQL`, the windows from
-:data:`~pipelines.build_flows.WINDOWS_SQL`); the exact binomial tests and the
+(:data:`~pipelines.build.flows.EDGE_SHIFT_COUNTS_SQL`,
+:data:`~pipelines.build.corridors.SEGMENT_SHIFT_COUNTS_SQL`, the windows from
+:data:`~pipelines.build.flows.WINDOWS_SQL`); the exact binomial tests and the
 Benjamini-Hochberg adjustment run on the driver through
-:func:`~pipelines.build_flows.shifts_frame`, over one row per edge or segment.
+:func:`~pipelines.build.flows.shifts_frame`, over one row per edge or segment.
 
 Held equal to the DuckDB step's tables, row for row, by ``tests/test_spark_corridors.py``.
 """
@@ -38,7 +38,7 @@ import networkx as nx
 import pandas as pd
 
 from geo import highways
-from pipelines.build_corridors import (
+from pipelines.build.corridors import (
     PATH_COLUMNS,
     SEGMENT_SHIFT_COUNTS_SQL,
     SEGMENTS_SELECT,
@@ -48,7 +48,7 @@ from pipelines.build_corridors import (
     place_edge_points,
     route_edge_nodes,
 )
-from pipelines.build_flows import (
+from pipelines.build.flows import (
     EDGE_SHIFT_COUNTS_SQL,
     SHIFT_COLUMNS,
     WINDOWS_SQL,
@@ -56,7 +56,7 @@ from pipelines.build_flows import (
     shift_windows_of,
     shifts_frame,
 )
-from pipelines.spark_flows import duckdb_to_spark, frame_rows
+from pipelines.build.spark_flows import duckdb_to_spark, frame_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
@@ -76,7 +76,7 @@ _POINT_COLUMNS = ("o_lat", "o_lng", "d_lat", "d_lng")
 def corridor_paths(spark: SparkSession, graph: nx.Graph) -> pd.DataFrame:
     """Rows of ``corridor_paths`` from the lake's records (views of ``spark_build.register_lake``).
 
-    Needs ``flow_entry_candidates`` (:func:`pipelines.spark_flows.register_flow_records`).
+    Needs ``flow_entry_candidates`` (:func:`pipelines.build.spark_flows.register_flow_records`).
     """
     query = spark.sql(duckdb_to_spark(edge_points_sql()))
     points = pd.DataFrame([r.asDict() for r in query.collect()], columns=query.columns)
@@ -88,7 +88,7 @@ def corridor_tables(spark: SparkSession, *, graph: nx.Graph | None = None) -> di
     """Spark frames of ``corridor_paths`` and ``corridor_segments`` over the registered lake.
 
     Needs the flow step's views (``flow_entry_candidates`` and ``flows``: the Spark
-    build's flow step, :data:`pipelines.spark_build.FLOWS`, registers them). Registers
+    build's flow step, :data:`pipelines.build.spark_build.FLOWS`, registers them). Registers
     ``corridor_paths`` and ``_segments``.
     """
     graph = corridor_graph() if graph is None else graph

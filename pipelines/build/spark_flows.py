@@ -1,10 +1,10 @@
-"""``pipelines.build_flows`` on Spark: every table of the flow step but ``route_shifts``.
+"""``pipelines.build.flows`` on Spark: every table of the flow step but ``route_shifts``.
 
 ``flow_sources``, ``flow_facts``, ``flow_area_facts``, the two cubes
 (``flow_area_cube``, ``flow_res4_cube``), ``flows``, the ``*_all_time`` copies,
 ``location_totals`` and ``coordination_pairs``. ``route_shifts`` also holds the
 corridor step's segment rows, so on Spark it is made with the corridors
-(:func:`pipelines.spark_corridors.route_shifts`). Held equal to DuckDB's tables,
+(:func:`pipelines.build.spark_corridors.route_shifts`). Held equal to DuckDB's tables,
 row for row, by ``tests/test_spark_flows.py``.
 
 ``source_bits``: DuckDB's ``BIT`` (from ``bitstring_agg``, combined by ``bit_or``)
@@ -14,7 +14,7 @@ load`` casts it to ``BIT``, as it casts every column to the DuckDB step's type.
 The two aggregates are rewritten by :func:`duckdb_to_spark` into Spark
 higher-order functions over the set of bits (or bit strings) of a group.
 
-The place names of ``flows`` (Python: :func:`pipelines.build_flows.flow_place_ids`)
+The place names of ``flows`` (Python: :func:`pipelines.build.flows.flow_place_ids`)
 are made on the driver for the distinct ends only, and joined by the step's own
 ``FLOWS_SELECT``.
 
@@ -37,7 +37,7 @@ import pandas as pd
 
 from geo import highways
 from geo.flow_places import area_places, sql_flow_records
-from pipelines.build_flows import (
+from pipelines.build.flows import (
     CELL_ENDS_SQL,
     FLOWS_SELECT,
     OUTSIDE_ENDS_SQL,
@@ -76,7 +76,7 @@ _BITSTRING_AGG = re.compile(r"bitstring_agg\((\w+), 0, (\d+)\)")
 SOURCES_SELECT = (
     "SELECT (row_number() OVER (ORDER BY source_id) - 1)::INTEGER AS bit, source_id "
     "FROM (SELECT DISTINCT source_id FROM records)"
-)  # the DuckDB step's text (pipelines.build_flows._build_flows)
+)  # the DuckDB step's text (pipelines.build.flows._build_flows)
 
 
 def duckdb_to_spark(sql: str) -> str:
@@ -104,7 +104,7 @@ def register_flow_records(spark: SparkSession) -> object:
     return sources
 
 
-#: ``_flow_places``'s types (:func:`pipelines.build_flows.flow_place_ids`).
+#: ``_flow_places``'s types (:func:`pipelines.build.flows.flow_place_ids`).
 PLACES_SCHEMA = "kind STRING, id STRING, name STRING, lat DOUBLE, lng DOUBLE"
 
 
@@ -138,7 +138,7 @@ def flows_frame(spark: SparkSession, lake: Path | None = None) -> DataFrame:
 
     Registers ``_flow_edges`` (persisted) and ``_flow_places`` (the areas, and the
     distinct out-of-state origins and cells of the edges, named by
-    :func:`pipelines.build_flows.flow_place_ids`).
+    :func:`pipelines.build.flows.flow_place_ids`).
     """
     bits = source_bit_count(spark)
     union = "\nUNION ALL\n".join(duckdb_to_spark(sql_level_edges(level, bits=bits)) for level in FLOW_LEVELS)

@@ -35,9 +35,9 @@ from typing import Any
 
 import duckdb
 
-from pipelines import build_release
-from pipelines.lake import fingerprint
-from pipelines.spark_build import RELEASE_COUNTS, STEPS_BY_MODULE, read_build_manifest
+from pipelines.build import release as build_release
+from pipelines.build.lake import fingerprint
+from pipelines.build.spark_build import RELEASE_COUNTS, STEPS_BY_MODULE, read_build_manifest
 from routes import warehouse
 from routes.errors import RoutesError
 

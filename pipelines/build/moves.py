@@ -3,14 +3,14 @@
 Builds two tables from ``record_identifiers`` joined to ``records``. No column of
 either holds a token, an identifier or anything naming one subject: a circuit is
 kept only when at least :func:`routes.settings.circuit_min_tokens` distinct
-subjects (linked identifiers, below) follow it. They are read through ``query/moves.py`` and released by ``pipelines/build_release_moves.py`` (see
+subjects (linked identifiers, below) follow it. They are read through ``query/moves.py`` and released by ``pipelines/build/release_moves.py`` (see
 ``docs/ACCESS.md``).
 
 Sightings
 ---------
 An *identifier* is ``(kind, token)``; a token held by more than
 ``max_cases_per_token`` cases is a placeholder and is skipped, with the same rule
-and cap as ``pipelines.build_matches``. A *subject* is a group of identifiers
+and cap as ``pipelines.build.matches``. A *subject* is a group of identifiers
 linked through records: two identifiers on one record (a phone and an ad handle
 typed on the same tip) are one subject, and so, transitively, are identifiers
 joined by a chain of records (connected components, :func:`_link_identifiers`).
@@ -73,7 +73,7 @@ import pandas as pd
 
 from geo.grid import sql_cell_to_parent
 from pipelines.build import table_timer
-from pipelines.build_matches import MAX_CASES_PER_TOKEN
+from pipelines.build.matches import MAX_CASES_PER_TOKEN
 from routes import settings
 from routes.contract.sql import SQL, compose, ident, join, vocabulary_literal
 
@@ -389,7 +389,7 @@ def build(
 
     ``window_days`` and ``min_tokens`` default to :func:`routes.settings.moves_window_days`
     and :func:`routes.settings.circuit_min_tokens`; ``max_cases_per_token`` to the
-    cap of ``pipelines.build_matches``.
+    cap of ``pipelines.build.matches``.
     """
     window = settings.moves_window_days() if window_days is None else window_days
     k = settings.circuit_min_tokens() if min_tokens is None else min_tokens

@@ -1,7 +1,7 @@
-"""The protected release's pre-noise measurements on Spark (:mod:`pipelines.build_release`).
+"""The protected release's pre-noise measurements on Spark (:mod:`pipelines.build.release`).
 
 The release reads ``records`` four times, for the true counts its measurements are
-made from (:data:`~pipelines.build_release.TRUE_COUNT_SELECTS`: per month and county,
+made from (:data:`~pipelines.build.release.TRUE_COUNT_SELECTS`: per month and county,
 per month and res-6 cell, per year and county pair, per year, out-of-state origin
 and county). Those reads are what grows with
 the records; Spark runs them here with the DuckDB step's very text, and what they give
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from pipelines.build_release import TRUE_COUNT_SELECTS
+from pipelines.build.release import TRUE_COUNT_SELECTS
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession

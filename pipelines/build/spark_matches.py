@@ -1,7 +1,7 @@
-"""``pipelines.build_matches`` on Spark: ``subject_matches`` from the lake's identifiers.
+"""``pipelines.build.matches`` on Spark: ``subject_matches`` from the lake's identifiers.
 
 The pairs of cases are the DuckDB step's own text
-(:data:`~pipelines.build_matches.PAIRS_SELECT`). The two other queries have Spark's
+(:data:`~pipelines.build.matches.PAIRS_SELECT`). The two other queries have Spark's
 own text here, because three DuckDB spellings have no Spark equal:
 
 - ``first(x ORDER BY t DESC, x)`` (the latest sighting's contact or region, ties by
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from pipelines.build_matches import MAX_CASES_PER_TOKEN, PAIRS_SELECT, _previous_raised
+from pipelines.build.matches import MAX_CASES_PER_TOKEN, PAIRS_SELECT, _previous_raised
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession

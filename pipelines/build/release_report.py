@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from pipelines import build_release
+from pipelines.build import release as build_release
 from routes import warehouse
 
 #: δ of the (ε, δ) the report quotes.
@@ -74,7 +74,7 @@ def report_lines(con: duckdb.DuckDBPyConnection | None = None) -> list[str]:
 
 def _subject_lines(cells: dict[str, int]) -> list[str]:
     """Moves and circuits: measured per subject (linked identifiers), charged in the same ledger."""
-    from pipelines import build_release_moves as brm
+    from pipelines.build import release_moves as brm
 
     lines = ["", "Per subject (linked identifiers; only when the warehouse has identifiers):"]
     subtotal = 0.0

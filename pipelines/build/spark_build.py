@@ -1,7 +1,7 @@
 """``python -m pipelines build --engine spark --lake DIR --out DIR2``: build steps on Apache Spark.
 
 For records that outgrow one machine: the same derived tables as the DuckDB build
-(``pipelines/build.py``), computed by PySpark (Spark SQL) from the Parquet lake of
+(``pipelines/build/__init__.py``), computed by PySpark (Spark SQL) from the Parquet lake of
 ``python -m pipelines lake export`` and written as Parquet under ``DIR2``, one
 directory per table plus ``_routes_build.json`` (the lake's fingerprint, the rows
 per table, the order each table is stored in). ``python -m pipelines release load
@@ -9,15 +9,15 @@ DIR2`` then swaps them into the DuckDB warehouse the app serves. ``--master`` ta
 what ``spark-submit`` takes: ``local[2]`` (the default), ``spark://host:7077``,
 ``yarn``.
 
-Every derived step runs on Spark (:data:`SPARK_STEPS`): ``pipelines.build_flows``
-(:mod:`pipelines.spark_flows`: the flow tables and cubes, ``source_bits`` as the
-text of DuckDB's ``BIT``), ``pipelines.build_aggregates``,
-``pipelines.build_trend_aggregates``, ``pipelines.build_corridors``
-(:mod:`pipelines.spark_corridors`: the corridors and ``route_shifts`` whole, routing
-and the shift tests on the driver), ``pipelines.build_hotspots``
-(:mod:`pipelines.spark_hotspots`, the statistics on the driver),
-``pipelines.build_matches`` (:mod:`pipelines.spark_matches`) and
-``pipelines.build_moves`` (:mod:`pipelines.spark_moves`, circuits mined on the driver).
+Every derived step runs on Spark (:data:`SPARK_STEPS`): ``pipelines.build.flows``
+(:mod:`pipelines.build.spark_flows`: the flow tables and cubes, ``source_bits`` as the
+text of DuckDB's ``BIT``), ``pipelines.build.aggregates``,
+``pipelines.build.trend_aggregates``, ``pipelines.build.corridors``
+(:mod:`pipelines.build.spark_corridors`: the corridors and ``route_shifts`` whole, routing
+and the shift tests on the driver), ``pipelines.build.hotspots``
+(:mod:`pipelines.build.spark_hotspots`, the statistics on the driver),
+``pipelines.build.matches`` (:mod:`pipelines.build.spark_matches`) and
+``pipelines.build.moves`` (:mod:`pipelines.build.spark_moves`, circuits mined on the driver).
 
 The protected release: this command writes its pre-noise counts
 (``build_release.TRUE_COUNT_SELECTS``, the step's own SQL) under
@@ -62,16 +62,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from geo import flow_places
-from pipelines import (
-    build_aggregates,
-    build_corridors,
-    build_flows,
-    build_release,
-    build_trend_aggregates,
-)
-from pipelines.build_trend_aggregates import FINGERPRINT_SQL
-from pipelines.lake import MANIFEST as LAKE_MANIFEST
-from pipelines.lake import read_folder_manifest, read_manifest, swap_in_folder
+from pipelines.build import aggregates as build_aggregates
+from pipelines.build import corridors as build_corridors
+from pipelines.build import flows as build_flows
+from pipelines.build import release as build_release
+from pipelines.build import trend_aggregates as build_trend_aggregates
+from pipelines.build.lake import MANIFEST as LAKE_MANIFEST
+from pipelines.build.lake import read_folder_manifest, read_manifest, swap_in_folder
+from pipelines.build.trend_aggregates import FINGERPRINT_SQL
 from routes import settings
 from routes.errors import ConfigError, RoutesError
 
@@ -152,32 +150,32 @@ class SparkStep:
 
 
 def _flow_sources(spark: SparkSession, lake: Path | str) -> DataFrame:
-    from pipelines import spark_flows
+    from pipelines.build import spark_flows
 
     return spark_flows.flow_sources(spark)
 
 
 def _flows_frame(spark: SparkSession, lake: Path | str) -> DataFrame:
-    from pipelines import spark_flows
+    from pipelines.build import spark_flows
 
     return spark_flows.flows_frame(spark)
 
 
 def _area_cube(spark: SparkSession, lake: Path | str) -> str:
-    from pipelines import spark_flows
+    from pipelines.build import spark_flows
 
     return spark_flows.area_cube_select(spark)
 
 
 def _cell_cube(spark: SparkSession, lake: Path | str) -> str:
-    from pipelines import spark_flows
+    from pipelines.build import spark_flows
 
     return spark_flows.cell_cube_select(spark)
 
 
 def _all_time(table: str) -> Callable[[SparkSession, Path | str], str]:
     def select(spark: SparkSession, lake: Path | str) -> str:
-        from pipelines import spark_flows
+        from pipelines.build import spark_flows
 
         return spark_flows.all_time_select(table)
 
@@ -185,7 +183,7 @@ def _all_time(table: str) -> Callable[[SparkSession, Path | str], str]:
 
 
 def _coordination_pairs(spark: SparkSession, lake: Path | str) -> DataFrame:
-    from pipelines import spark_flows
+    from pipelines.build import spark_flows
 
     return spark_flows.coordination_pairs_frame(spark)
 
@@ -193,7 +191,7 @@ def _coordination_pairs(spark: SparkSession, lake: Path | str) -> DataFrame:
 #: The flow step but ``route_shifts`` (made with the corridors, which write its segment rows).
 #: Each table reads the ones before it as written (``flow_area_facts`` reads ``flow_facts``).
 FLOWS = SparkStep(
-    module="pipelines.build_flows",
+    module="pipelines.build.flows",
     tables=(
         SparkTable("flow_sources", _flow_sources, "bit"),
         SparkTable("flow_facts", flow_places.sql_flow_facts(), "record_type, month, trafficking_type"),
@@ -211,7 +209,7 @@ FLOWS = SparkStep(
 )
 
 AGGREGATES = SparkStep(
-    module="pipelines.build_aggregates",
+    module="pipelines.build.aggregates",
     state_table="cell_build_state",
     tables=(
         SparkTable("cell_counts", build_aggregates.cell_counts_select(), "res, month, cell"),
@@ -256,7 +254,7 @@ def _trend_indicator_select(spark: SparkSession, lake: Path | str) -> str:
 
 
 TRENDS = SparkStep(
-    module="pipelines.build_trend_aggregates",
+    module="pipelines.build.trend_aggregates",
     state_table="trend_build_state",
     state_sql=f"SELECT *, uuid()::VARCHAR AS build_id FROM ({FINGERPRINT_SQL})",  # noqa: S608 (as the DuckDB step)
     tables=(
@@ -271,19 +269,19 @@ TRENDS = SparkStep(
 
 def _corridor_paths(spark: SparkSession, lake: Path | str) -> DataFrame:
     """``corridor_paths`` (routed on the driver); registers the views ``corridor_segments`` reads."""
-    from pipelines import spark_corridors
+    from pipelines.build import spark_corridors
 
     return spark_corridors.corridor_tables(spark)["corridor_paths"]
 
 
 def _corridor_segments(spark: SparkSession, lake: Path | str) -> str:
-    from pipelines.spark_flows import duckdb_to_spark
+    from pipelines.build.spark_flows import duckdb_to_spark
 
     return duckdb_to_spark(build_corridors.SEGMENTS_SELECT)
 
 
 def _route_shifts(spark: SparkSession, lake: Path | str) -> DataFrame:
-    from pipelines import spark_corridors
+    from pipelines.build import spark_corridors
 
     return spark_corridors.route_shifts(spark)
 
@@ -291,8 +289,8 @@ def _route_shifts(spark: SparkSession, lake: Path | str) -> DataFrame:
 #: The corridors, and ``route_shifts`` whole: the flow step writes its edge rows, this
 #: step its segment rows, so on Spark it waits for both.
 CORRIDORS = SparkStep(
-    module="pipelines.build_corridors",
-    requires=("pipelines.build_flows",),
+    module="pipelines.build.corridors",
+    requires=("pipelines.build.flows",),
     tables=(
         SparkTable("corridor_paths", _corridor_paths, "origin_id, dest_id, seq"),
         SparkTable("corridor_segments", _corridor_segments, "segment_id"),
@@ -303,37 +301,37 @@ CORRIDORS = SparkStep(
 
 def _hotspot_classes(spark: SparkSession, lake: Path | str) -> DataFrame:
     """``hotspot_classes``: the cube on Spark, the statistics on the driver."""
-    from pipelines import spark_hotspots
+    from pipelines.build import spark_hotspots
 
     return spark_hotspots.hotspot_classes(spark, data_as_of=spark_hotspots.data_as_of_in(lake_manifest_of(spark, lake)))
 
 
 HOTSPOTS = SparkStep(
-    module="pipelines.build_hotspots",
+    module="pipelines.build.hotspots",
     tables=(SparkTable("hotspot_classes", _hotspot_classes, "res, step, cell"),),
     indexes=("CREATE INDEX IF NOT EXISTS hotspot_classes_res_step ON hotspot_classes (res, step)",),
 )
 
 def _subject_matches(spark: SparkSession, lake: Path | str) -> DataFrame:
-    from pipelines import spark_matches
+    from pipelines.build import spark_matches
 
     return spark_matches.subject_matches(spark)
 
 
 def _remember_first_raised(con: Any) -> None:
-    from pipelines import spark_matches
+    from pipelines.build import spark_matches
 
     spark_matches.remember_first_raised(con)
 
 
 def _keep_first_raised(con: Any) -> None:
-    from pipelines import spark_matches
+    from pipelines.build import spark_matches
 
     spark_matches.keep_first_raised(con)
 
 
 MATCHES = SparkStep(
-    module="pipelines.build_matches",
+    module="pipelines.build.matches",
     tables=(SparkTable("subject_matches", _subject_matches, "source_a, source_b, case_number_a, case_number_b",
                        stamped=("first_raised_at",)),),
     before_load=_remember_first_raised,
@@ -342,19 +340,19 @@ MATCHES = SparkStep(
 
 
 def _moves(spark: SparkSession, lake: Path | str) -> DataFrame:
-    from pipelines import spark_moves
+    from pipelines.build import spark_moves
 
     return spark_moves.moves(spark)
 
 
 def _circuits(spark: SparkSession, lake: Path | str) -> DataFrame:
-    from pipelines import spark_moves
+    from pipelines.build import spark_moves
 
     return spark_moves.circuits(spark)
 
 
 MOVES = SparkStep(
-    module="pipelines.build_moves",
+    module="pipelines.build.moves",
     tables=(
         SparkTable("moves", _moves, "level, month, origin, destination"),
         SparkTable("circuits", _circuits, "rank"),
@@ -600,7 +598,7 @@ def _delete(spark: SparkSession, uri: str, *, option: str, given: str) -> None:
 
 
 def lake_manifest_of(spark: SparkSession, lake: Path | str) -> dict[str, Any]:
-    """The lake's manifest, from a folder (:func:`pipelines.lake.read_manifest`) or a URI (through Spark)."""
+    """The lake's manifest, from a folder (:func:`pipelines.build.lake.read_manifest`) or a URI (through Spark)."""
     if not is_uri(str(lake)):
         return read_manifest(Path(lake))
     text = _read_text(spark, join(lake, LAKE_MANIFEST), option="--lake", given=str(lake))

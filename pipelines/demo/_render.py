@@ -16,9 +16,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines import _demo_world as w
-from pipelines._demo_sources import Source
-from pipelines._demo_write import JsonText
+from pipelines.demo import _world as w
+from pipelines.demo._agencies import Source
+from pipelines.demo._write import JsonText
 from routes.contract.vocabularies import RECORD_TYPES
 
 KINDS = ("phone", "email", "vehicle_plate", "ad_handle", "subject_name+dob")

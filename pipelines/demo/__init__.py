@@ -14,7 +14,7 @@ Layout of ``out_dir`` (docs/ARCHITECTURE.md, "Demo data layout")::
     operations.csv         operation_id,agency_source_id,kind,lat,lon,radius_m,start,end,contact
     ground_truth.json      what was planted (below)
 
-The sources (``pipelines/_demo_sources.py``; all fictional, ``example.org`` contacts):
+The sources (``pipelines/demo/_agencies.py``; all fictional, ``example.org`` contacts):
 
 ===============  ===============  ==================================================
 source_id        kind             export
@@ -122,9 +122,8 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from geo import reference
-from pipelines import _demo_world as w
-from pipelines._demo_render import KINDS, Rows, combo_offsets, combos, render_rows
-from pipelines._demo_sources import (
+from pipelines.demo import _world as w
+from pipelines.demo._agencies import (
     REASONS,
     RESENT_SOURCE,
     RESENT_YEAR,
@@ -133,7 +132,8 @@ from pipelines._demo_sources import (
     UPDATE_SOURCE,
     profile_toml,
 )
-from pipelines._demo_write import JsonText, open_writer
+from pipelines.demo._render import KINDS, Rows, combo_offsets, combos, render_rows
+from pipelines.demo._write import JsonText, open_writer
 from routes import settings
 from routes.contract.vocabularies import RECORD_TYPES
 from routes.errors import ConfigError

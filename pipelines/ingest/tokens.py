@@ -172,7 +172,9 @@ def _dates_iso(values: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         parsed = values
     else:
-        from pipelines._validate import parse_dates  # local: _validate imports nothing of ours
+        from pipelines.ingest._validate import (
+            parse_dates,  # local: _validate imports nothing of ours
+        )
 
         parsed, _ = parse_dates(values)
     out = parsed.dt.strftime("%Y-%m-%d").astype(object)

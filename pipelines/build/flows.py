@@ -92,7 +92,7 @@ Tables (all rebuilt from scratch; building twice gives the same tables):
 
 ``route_shifts``
     Whether each edge (``kind='edge'``; levels ``county``, ``region``,
-    ``task_force``) and, written by ``pipelines/build_corridors.py``, each highway
+    ``task_force``) and, written by ``pipelines/build/corridors.py``, each highway
     segment (``kind='segment'``) changed: the **recent** window (the last
     :data:`RECENT_MONTHS` months of data, up to ``data_as_of``) against the
     **baseline** (the :data:`BASELINE_MONTHS` months before it, cut to where the
@@ -167,7 +167,7 @@ def share_of(count: SQL, total: SQL) -> SQL:
     """``count / total`` to 4 decimals, half up, by the IEEE operations both engines share.
 
     Not ``round()``, whose halves DuckDB and Spark settle differently (see
-    ``pipelines.build_corridors._rounded``); for a positive share this is what
+    ``pipelines.build.corridors._rounded``); for a positive share this is what
     DuckDB's ``round(x, 4)`` gives.
     """
     return compose("floor({count} / {total} * 10000 + 0.5) / 10000", count=count, total=total)

@@ -28,7 +28,7 @@ Tables:
     segments are the corridors.
 
 It also writes the ``kind='segment'`` rows of ``route_shifts`` (defined in
-:mod:`pipelines.build_flows`): each segment's recent load against its baseline.
+:mod:`pipelines.build.flows`): each segment's recent load against its baseline.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ import pandas as pd
 from geo import highways
 from geo.flow_places import county_anchors, sql_flow_records
 from pipelines.build import table_timer
-from pipelines.build_flows import empty_shifts_sql, shift_parameters, shift_windows, shifts_frame
+from pipelines.build.flows import empty_shifts_sql, shift_parameters, shift_windows, shifts_frame
 from routes import settings
 
 log = logging.getLogger(__name__)
@@ -82,8 +82,8 @@ def _rounded(column: str) -> str:
 def edge_points_sql() -> str:
     """Flow records per county-level edge and rounded pair of points (needs ``flow_entry_candidates``).
 
-    DuckDB's text; ``pipelines/spark_corridors.py`` runs it through
-    :func:`pipelines.spark_flows.duckdb_to_spark`.
+    DuckDB's text; ``pipelines/build/spark_corridors.py`` runs it through
+    :func:`pipelines.build.spark_flows.duckdb_to_spark`.
     """
     return f"""
         WITH fr AS ({sql_flow_records()})
@@ -189,7 +189,7 @@ def _build_paths(con: duckdb.DuckDBPyConnection, graph: nx.Graph) -> int:
 
 #: ``corridor_segments``: the county-level ``flows`` summed along ``corridor_paths`` per
 #: segment of ``_segments`` (:func:`geo.highways.segments_frame`), month and type.
-#: DuckDB's text; ``pipelines/spark_corridors.py`` runs it through ``duckdb_to_spark``.
+#: DuckDB's text; ``pipelines/build/spark_corridors.py`` runs it through ``duckdb_to_spark``.
 SEGMENTS_SELECT = """
         SELECT s.segment_id, s.route, s.kind, s.length_km,
             s.from_lat, s.from_lng, s.to_lat, s.to_lng, s.wkt,
@@ -269,7 +269,7 @@ def _rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
 def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rebuild ``corridor_paths`` and ``corridor_segments`` (and the segment route shifts).
 
-    Needs ``flows`` (``pipelines.build_flows`` runs first). Returns rows per table.
+    Needs ``flows`` (``pipelines.build.flows`` runs first). Returns rows per table.
     """
     graph = corridor_graph()
     counts: dict[str, int] = {}

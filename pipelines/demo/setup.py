@@ -27,9 +27,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines import _readers, build, demo
-from pipelines.ingest import BatchSummary, ingest_file_into, prepare_file
-from pipelines.sources import make_source, upsert_source
+from pipelines import build, demo
+from pipelines.ingest import BatchSummary, _readers, ingest_file_into, prepare_file
+from pipelines.ingest.sources import make_source, upsert_source
+from pipelines.ingest.timing import StageSeconds
 from routes import files, settings, warehouse
 from routes.errors import ConfigError
 
@@ -170,11 +171,12 @@ def _is_correction(path: Path) -> bool:
     return any(word in name for word in ("correction", "update", "resend", "resent", "copy"))
 
 
-def _ingest_demo(out: Path, work: Path) -> list[BatchSummary]:
+def _ingest_demo(out: Path, work: Path, *, stage_seconds: StageSeconds | None = None) -> list[BatchSummary]:
     """Register the sources and ingest every file into ``work``, one transaction per batch.
 
     ``work`` is a private file nobody reads yet, so it is written through a single
     snapshot (copying it aside per batch would buy nothing); it is swapped in whole.
+    Seconds per ingest stage are added to ``stage_seconds`` when given (``bench/bench_ingest.py``).
     """
     summaries = []
     with warehouse.write_snapshot(path=work) as con:
@@ -192,16 +194,17 @@ def _ingest_demo(out: Path, work: Path) -> list[BatchSummary]:
         # the next file is read and validated in a thread while this one merges
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = {
-                i: pool.submit(prepare_file, path, profile_path=profile_of(sid))
+                i: pool.submit(prepare_file, path, profile_path=profile_of(sid), stage_seconds=stage_seconds)
                 for i, (sid, path) in enumerate(order[:1])
             }
             for i, (sid, path) in enumerate(order):
                 if i + 1 < len(order):
                     nsid, npath = order[i + 1]
-                    pending[i + 1] = pool.submit(prepare_file, npath, profile_path=profile_of(nsid))
+                    pending[i + 1] = pool.submit(prepare_file, npath, profile_path=profile_of(nsid),
+                                                 stage_seconds=stage_seconds)
                 prepared = pending.pop(i).result()
                 summary = ingest_file_into(con, path, source_id=sid, profile_path=profile_of(sid),
-                                           prepared=prepared)
+                                           prepared=prepared, stage_seconds=stage_seconds)
                 del prepared
                 summaries.append(summary)
                 if not settings.quiet():

@@ -430,7 +430,7 @@ def emerging_hot_spots_of(
 # --------------------------------------------------------------------------- warehouse
 
 #: The first month and the last day of the records with a cell: where the window can lie.
-#: DuckDB and Spark SQL read it alike (``pipelines/spark_hotspots.py`` runs this text).
+#: DuckDB and Spark SQL read it alike (``pipelines/build/spark_hotspots.py`` runs this text).
 WINDOW_SQL = (
     "SELECT min(month), greatest(max(occurred_at), max(reported_at))::DATE FROM records "
     "WHERE dest_cell IS NOT NULL AND dest_cell > 0"
@@ -458,7 +458,7 @@ def cell_county_counts_sql(res: int) -> SQL:
     """Records per res-``res`` cell and destination county; parameters: resolution, first day, last day.
 
     Shared by both engines; each picks the county with most records its own way
-    (:data:`CELL_PLACES_PICK`, ``pipelines/spark_hotspots.py``).
+    (:data:`CELL_PLACES_PICK`, ``pipelines/build/spark_hotspots.py``).
     """
     cell = grid.sql_cell_to_parent("dest_cell", res)
     return compose("""
@@ -571,7 +571,7 @@ def hotspots_of(
         ``(res, first, last)`` -> ``cell``, ``county_fips``, ``region``, ``task_force``.
 
     The DuckDB step (:func:`hotspot_frame`) and the Spark one
-    (``pipelines/spark_hotspots.py``) differ only in these reads: the statistics
+    (``pipelines/build/spark_hotspots.py``) differ only in these reads: the statistics
     run here, on the aggregated cube, for both.
     """
     parts = []

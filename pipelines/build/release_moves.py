@@ -1,6 +1,6 @@
-"""The protected release of observed moves and circuits (called by ``pipelines/build_release.py``).
+"""The protected release of observed moves and circuits (called by ``pipelines/build/release.py``).
 
-The unit of privacy here is a *subject* (linked identifiers, ``pipelines/build_moves.py``),
+The unit of privacy here is a *subject* (linked identifiers, ``pipelines/build/moves.py``),
 not a record: one subject's sightings make several moves and may make a circuit.
 Each subject's contribution is bounded before measuring, with choices made from
 that subject's own sightings only.
@@ -45,9 +45,9 @@ import numpy as np
 import pandas as pd
 
 from geo import reference
-from pipelines import build_moves
-from pipelines.build_matches import MAX_CASES_PER_TOKEN
-from pipelines.build_release import draw_noise
+from pipelines.build import moves as build_moves
+from pipelines.build.matches import MAX_CASES_PER_TOKEN
+from pipelines.build.release import draw_noise
 from routes import settings, warehouse
 
 #: Each subject counts in at most this many (origin, destination, year) cells.

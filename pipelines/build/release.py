@@ -218,7 +218,7 @@ Tables
     whether or not records support the pair. (``corridor_paths`` snaps to the
     records' own points: not for these viewers.)
 ``release_hotspot_classes``
-    ``hotspot_classes`` (``pipelines/build_hotspots.py``: Gi* per step, trend
+    ``hotspot_classes`` (``pipelines/build/hotspots.py``: Gi* per step, trend
     by Mann-Kendall) computed from the released res-5 and res-6 cells per
     quarter (the last 16 complete quarters): the step is always ``quarter``.
 ``release_noise`` (never read for a viewer)
@@ -529,7 +529,7 @@ def _quarter(month: pd.Series) -> pd.Series:
 
 #: The release's reads of ``records``: the true (pre-noise) counts each measurement is
 #: made from. Plain SQL that DuckDB and Spark SQL both run as written
-#: (``pipelines/spark_release.py`` runs them on the lake), so the two cannot differ.
+#: (``pipelines/build/spark_release.py`` runs them on the lake), so the two cannot differ.
 RECORD_COUNTS_SELECT = f"""
     SELECT month, coalesce(dest_county_fips, '{_NO_COUNTY}') AS county, record_type, trafficking_type,
         count(*) AS records,
@@ -1122,7 +1122,9 @@ def _build(
     )
     written.update(_corridors(con, cells))
     written["release_hotspot_classes"] = _hotspots(con, months)
-    from pipelines import build_release_moves  # it draws with this module's mechanism
+    from pipelines.build import (
+        release_moves as build_release_moves,  # it draws with this module's mechanism
+    )
 
     moves_tables, charges = build_release_moves.build(con, sorted({m.year for m in months}))
     for table, frame in moves_tables.items():
@@ -1196,7 +1198,7 @@ def _corridors(con: duckdb.DuckDBPyConnection, cells: pd.DataFrame) -> dict[str,
     flows that pass along it.
     """
     from geo import highways
-    from pipelines.build_corridors import corridor_graph
+    from pipelines.build.corridors import corridor_graph
 
     graph = corridor_graph()
     anchors = county_anchor_points(cells) if len(cells) else county_anchor_points(
@@ -1227,7 +1229,7 @@ def _corridors(con: duckdb.DuckDBPyConnection, cells: pd.DataFrame) -> dict[str,
 
 def _hotspots(con: duckdb.DuckDBPyConnection, months: list[date]) -> int:
     """``release_hotspot_classes``: the emerging hot-spot analysis run on released cells only."""
-    from pipelines import build_hotspots as hs
+    from pipelines.build import hotspots as hs
 
     frames = []
     if months:
