@@ -1,4 +1,4 @@
-"""The DuckDB build's memory limit: ``ROUTES_BUILD_MEMORY`` (default 3GB), spilling to disk past it.
+"""The DuckDB build's memory limit: ``ROUTES_BUILD_MEMORY`` (default 2GB), spilling to disk past it.
 
 Without a limit DuckDB takes up to 80 % of the machine for a build (the 10 M build
 peaked at 9.3 GB, ``bench/RESULTS.md``), so a server's memory use depended on its
@@ -6,6 +6,14 @@ size and on what else ran. With one, the build's joins, aggregates and sorts
 spill to a folder beside the warehouse (``.<warehouse>.spill``, emptied by DuckDB
 when the build's connection closes) and the peak stays near the limit: slower
 when it spills, predictable always.
+
+The limit caps DuckDB's buffer pool, not the process: on top of it come Python
+(the interpreter and its libraries, about 300 MiB, and the frames the Python
+steps hold) and what DuckDB's allocator has freed but not yet handed back, which
+lags a large statement by up to the size of its working set. At 10 M records
+``3GB`` (2.8 GiB) gave a 4.53 GiB peak; ``2GB`` (1.86 GiB) leaves room for the
+rest under the 4 GiB target (``python -m bench.bench_build_memory`` traces the
+peak per step; ``bench/RESULTS.md``).
 """
 
 from __future__ import annotations
@@ -18,20 +26,20 @@ import duckdb
 
 from routes.errors import RoutesError
 
-DEFAULT_BUILD_MEMORY = "3GB"
+DEFAULT_BUILD_MEMORY = "2GB"
 _SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 
 
 def build_memory() -> str:
-    """``ROUTES_BUILD_MEMORY``, checked: a size DuckDB understands, such as ``3GB`` or ``512MiB``.
+    """``ROUTES_BUILD_MEMORY``, checked: a size DuckDB understands, such as ``2GB`` or ``512MiB``.
 
-    >>> build_memory() if "ROUTES_BUILD_MEMORY" not in os.environ else "3GB"
-    '3GB'
+    >>> build_memory() if "ROUTES_BUILD_MEMORY" not in os.environ else "2GB"
+    '2GB'
     """
     value = os.environ.get("ROUTES_BUILD_MEMORY", DEFAULT_BUILD_MEMORY)
     if not _SIZE.match(value):
         raise RoutesError(
-            f"ROUTES_BUILD_MEMORY={value!r} is not a size; set it like 3GB, 2500MB or 4GiB"
+            f"ROUTES_BUILD_MEMORY={value!r} is not a size; set it like 2GB, 2500MB or 4GiB"
         )
     return value.strip()
 
