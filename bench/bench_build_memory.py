@@ -66,6 +66,7 @@ class Sampler:
         self.label = "start"
         self.peaks: dict[str, dict[str, float]] = {}
         self.order: list[str] = []
+        self.within: dict[str, str] = {}
         self.cursor: duckdb.DuckDBPyConnection | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -107,6 +108,7 @@ class Sampler:
     @contextlib.contextmanager
     def labelled(self, label: str) -> Iterator[None]:
         outer, self.label = self.label, label
+        self.within.setdefault(label, outer)  # a table's step, a step's "start"
         try:
             yield
         finally:
@@ -169,7 +171,8 @@ def trace(warehouse_path: Path, *, steps: tuple[str, ...] | None = None) -> dict
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     sampler.stop()
     load.append(os.getloadavg()[0])
-    return {"labels": {k: sampler.peaks[k] for k in sampler.order}, "wall_s": wall, "cpu_s": cpu,
+    labels = {k: {**sampler.peaks[k], "within": sampler.within.get(k, "")} for k in sampler.order}
+    return {"labels": labels, "wall_s": wall, "cpu_s": cpu,
             "vmhwm_mib": _status_mib("VmHWM"), "memory_limit": os.environ.get("ROUTES_BUILD_MEMORY", "default"),
             "load_average_1min": load}
 
