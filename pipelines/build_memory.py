@@ -1,4 +1,4 @@
-"""The DuckDB build's memory limit: ``ROUTES_BUILD_MEMORY`` (default 2GB), spilling to disk past it.
+"""The DuckDB build's memory limit: ``ROUTES_BUILD_MEMORY`` (default 3GB), spilling to disk past it.
 
 Without a limit DuckDB takes up to 80 % of the machine for a build (the 10 M build
 peaked at 9.3 GB, ``bench/RESULTS.md``), so a server's memory use depended on its
@@ -10,10 +10,11 @@ when it spills, predictable always.
 The limit caps DuckDB's buffer pool, not the process: on top of it come Python
 (the interpreter and its libraries, about 300 MiB, and the frames the Python
 steps hold) and what DuckDB's allocator has freed but not yet handed back, which
-lags a large statement by up to the size of its working set. At 10 M records
-``3GB`` (2.8 GiB) gave a 4.53 GiB peak; ``2GB`` (1.86 GiB) leaves room for the
-rest under the 4 GiB target (``python -m bench.bench_build_memory`` traces the
-peak per step; ``bench/RESULTS.md``).
+lags a large statement by up to the size of its working set (``python -m
+bench.bench_build_memory`` traces both per step). At 10 M records ``3GB``
+(2.8 GiB) gave a 4.53 GiB peak; ``2GB`` was tried and is not the default: the
+flows step's ``_flow_edges``/``flows`` statements spilled over 30 GB in five
+minutes without finishing (``bench/RESULTS.md``, issue 21).
 """
 
 from __future__ import annotations
@@ -26,20 +27,20 @@ import duckdb
 
 from routes.errors import RoutesError
 
-DEFAULT_BUILD_MEMORY = "2GB"
+DEFAULT_BUILD_MEMORY = "3GB"
 _SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 
 
 def build_memory() -> str:
-    """``ROUTES_BUILD_MEMORY``, checked: a size DuckDB understands, such as ``2GB`` or ``512MiB``.
+    """``ROUTES_BUILD_MEMORY``, checked: a size DuckDB understands, such as ``3GB`` or ``512MiB``.
 
-    >>> build_memory() if "ROUTES_BUILD_MEMORY" not in os.environ else "2GB"
-    '2GB'
+    >>> build_memory() if "ROUTES_BUILD_MEMORY" not in os.environ else "3GB"
+    '3GB'
     """
     value = os.environ.get("ROUTES_BUILD_MEMORY", DEFAULT_BUILD_MEMORY)
     if not _SIZE.match(value):
         raise RoutesError(
-            f"ROUTES_BUILD_MEMORY={value!r} is not a size; set it like 2GB, 2500MB or 4GiB"
+            f"ROUTES_BUILD_MEMORY={value!r} is not a size; set it like 3GB, 2500MB or 4GiB"
         )
     return value.strip()
 

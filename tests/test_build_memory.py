@@ -42,16 +42,16 @@ def test_build_connection_has_the_memory_limit_and_spill_folder(
     assert SEEN["temp_directory"] == str(tmp_path / ".routes.duckdb.spill")
 
 
-def test_default_limit_is_2gb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, probe: str) -> None:
+def test_default_limit_is_3gb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, probe: str) -> None:
     monkeypatch.delenv("ROUTES_BUILD_MEMORY", raising=False)
     build.build_warehouse(warehouse_path=tmp_path / "routes.duckdb", steps=(probe,))
-    assert SEEN["memory_limit"] == "1.8 GiB"  # DuckDB shows 2 GB (10^9) in GiB: 1.86
+    assert SEEN["memory_limit"] == "2.7 GiB"  # DuckDB shows 3 GB (10^9) in GiB
 
 
 def test_a_bad_limit_is_named_and_the_warehouse_is_untouched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ROUTES_BUILD_MEMORY", "lots")
     live = tmp_path / "routes.duckdb"
-    with pytest.raises(RoutesError, match="ROUTES_BUILD_MEMORY='lots'.*like 2GB"):
+    with pytest.raises(RoutesError, match="ROUTES_BUILD_MEMORY='lots'.*like 3GB"):
         build.build_warehouse(warehouse_path=live)
     assert not live.exists()
 
