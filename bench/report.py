@@ -17,6 +17,7 @@ BUDGETS: dict[str, tuple[str, str, int | None, float]] = {
     "pages": ("any page's queries at 10 M records", "p95 ≤ 300 ms", 10_000_000, 300.0),
     "first_map": ("first map in a browser, cold", "≤ 3 s", None, 3.0),
     "app_rss": ("app process memory at 10 M records", "≤ 1.5 GiB RSS", 10_000_000, 1536.0),
+    "build_rss": ("build process memory at 10 M records (issue 21)", "≤ 4 GiB peak RSS", 10_000_000, 4096.0),
 }
 
 
@@ -157,7 +158,25 @@ def budgets(results: dict) -> list[list[object]]:
                 rss = sizes[largest].get("browser", {}).get("app_rss_mib")
                 rows.append([what, target, _n(at), "–", _verdict(None),
                              f"10 M not run; at {_n(largest)} after every page: {_f(rss, 0)} MiB"])
+        elif key == "build_rss":
+            rows.append(_build_rss_row(sizes, what, target, at, limit))
     return rows
+
+
+def _build_rss_row(sizes: dict, what: str, target: str, at: int | None, limit: float) -> list[object]:
+    """The build child's own peak RSS (``wait4``) at ``at`` records, or the largest size's when not run."""
+    step = (sizes.get(str(at)) or {}).get("build")
+    if step:
+        rss = step["max_rss_mib"]
+        return [what, target, _n(at), f"{rss / 1024:.2f} GiB", _verdict(rss <= limit),
+                f"`ROUTES_BUILD_MEMORY` {step.get('build_memory', 'default')}; the build child's peak (`wait4`)"]
+    built = [s for s in sizes if "build" in sizes[s]]
+    if not built:
+        return [what, target, _n(at), "–", _verdict(None), "build not run"]
+    largest = max(built, key=int)
+    rss = sizes[largest]["build"]["max_rss_mib"]
+    return [what, target, _n(at), "–", _verdict(None),
+            f"10 M not run (`make bench-large`); at {_n(largest)} the build peaked at {rss:,.0f} MiB"]
 
 
 def _pipeline_rows(sizes: dict) -> list[list[object]]:

@@ -143,3 +143,16 @@ def test_report_lists_the_speed_figures_with_their_verdicts() -> None:
     text = "\n".join(report._speed_section({"100000": {"browser": {"speed": speed}}}, ["100000"]))
     assert "| open heatmap (map) | 7.50 | 2.50 | 3.0× | ≤ 2 s | **MISS** |" in text
     assert "region not measured: `TimeoutError: no map`" in text
+
+
+def test_build_memory_budget_judges_the_10m_build_child_against_4_gib() -> None:
+    def build(rss_mib: float) -> dict:
+        return {"build": {"max_rss_mib": rss_mib, "build_memory": "3GB", "result": {"seconds": 1.0}, "cpu_s": 1.0}}
+
+    def row(sizes: dict) -> list[object]:
+        return next(r for r in report.budgets({"sizes": sizes}) if r[1] == "≤ 4 GiB peak RSS")
+
+    assert row({"10000000": build(4639.0)})[3:5] == ["4.53 GiB", "**missed**"]
+    assert row({"10000000": build(3900.0)})[3:5] == ["3.81 GiB", "**met**"]
+    unmeasured = row({"1000000": build(1838.0)})
+    assert unmeasured[3:5] == ["–", "not measured"] and "at 1 M the build peaked at 1,838 MiB" in str(unmeasured[5])

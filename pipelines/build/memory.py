@@ -6,6 +6,15 @@ size and on what else ran. With one, the build's joins, aggregates and sorts
 spill to a folder beside the warehouse (``.<warehouse>.spill``, emptied by DuckDB
 when the build's connection closes) and the peak stays near the limit: slower
 when it spills, predictable always.
+
+The limit caps DuckDB's buffer pool, not the process: on top of it come Python
+(the interpreter and its libraries, about 300 MiB, and the frames the Python
+steps hold) and what DuckDB's allocator has freed but not yet handed back, which
+lags a large statement by up to the size of its working set (``python -m
+bench.bench_build_memory`` traces both per step). At 10 M records ``3GB``
+(2.8 GiB) gave a 4.53 GiB peak; ``2GB`` was tried and is not the default: the
+flows step's ``_flow_edges``/``flows`` statements spilled over 30 GB in five
+minutes without finishing (``bench/RESULTS.md``, issue 21).
 """
 
 from __future__ import annotations
