@@ -146,7 +146,7 @@ def measure_size(size: int, *, work: Path, quick: bool, browser: bool = True) ->
     out["ingest"] = {**run.as_dict(), "records_per_s": rows / run.result["seconds"]}
 
     _say(f"{size:,}: build")
-    from pipelines.build_memory import build_memory
+    from pipelines.build.memory import build_memory
     run = run_step(["-m", "bench", "--step", "build", "--warehouse", str(wh)],
                    env={**env, "ROUTES_QUIET": "0"}, log_path=folder / "build.log")
     out["build"] = {**run.as_dict(), "step_seconds": _build_step_seconds((folder / "build.log").read_text()),

@@ -7,7 +7,7 @@ run it on a copy) while a thread reads, every 0.05 s:
 - the process's resident set (``VmRSS`` in ``/proc/self/status``);
 - the memory DuckDB's buffer manager holds (``duckdb_memory()`` on a second
   connection to the build's database: the part ``memory_limit`` caps);
-- the size of the build's spill folder (:func:`pipelines.build_memory.spill_dir`).
+- the size of the build's spill folder (:func:`pipelines.build.memory.spill_dir`).
 
 Each sample is charged to the table being written (the build's
 :func:`pipelines.build.table_timer` blocks) or else to the step. For each label
@@ -38,7 +38,7 @@ os.environ.setdefault("ROUTES_QUIET", "1")
 import duckdb  # noqa: E402
 
 from pipelines import build  # noqa: E402
-from pipelines.build_memory import spill_dir  # noqa: E402
+from pipelines.build.memory import spill_dir  # noqa: E402
 
 MIB = 1024 * 1024
 
@@ -178,7 +178,7 @@ def trace(warehouse_path: Path, *, steps: tuple[str, ...] | None = None) -> dict
 
 
 def main() -> int:
-    steps = tuple(f"pipelines.{s}" for s in sys.argv[2:]) or None  # e.g. build_aggregates
+    steps = tuple(f"pipelines.build.{s}" for s in sys.argv[2:]) or None  # e.g. aggregates
     result = trace(Path(sys.argv[1]), steps=steps)
     print(f"{'label':<34} {'peak RSS':>9} {'DuckDB':>8} {'rest':>8} {'DuckDB max':>10} {'spill max':>9} {'s':>7}")
     for label, p in result["labels"].items():
