@@ -15,6 +15,7 @@ Points get their county from the county polygons through an STRtree.
 from __future__ import annotations
 
 import logging
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache
@@ -548,3 +549,18 @@ def latlngs_to_counties(lat: np.ndarray, lng: np.ndarray) -> tuple[np.ndarray, n
         fips[missing[near_pt]] = order[near_geom]
         snapped[missing[near_pt]] = True
     return fips, snapped
+
+
+def km_to_another_county(lat: float, lng: float, fips: str) -> float:
+    """How far a point is from the nearest county other than ``fips`` (land borders
+    only: the sea is no county), in km (degrees scaled at the point's latitude).
+
+    >>> round(km_to_another_county(37.77, -122.42, "06075")) < 15  # San Francisco: San Mateo
+    True
+    """
+    gaz = load_gazetteer()
+    point = shapely.Point(lng, lat)
+    geoms = gaz.county_tree.geometries
+    others = [i for i, f in enumerate(gaz.county_fips_order) if f != fips]
+    deg = min(float(shapely.distance(point, geoms[i])) for i in others)
+    return deg * 111.0 * max(math.cos(math.radians(lat)), 0.5)

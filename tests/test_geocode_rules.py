@@ -429,3 +429,32 @@ def test_set_9_places_outside_california(text: str, state: str | None, country: 
     assert _no_county(dest) and dest["error"].startswith("outside California"), dest
     origin = geocode(text, role="origin")
     assert (origin["state"], origin["country"]) == (state, country), origin
+
+
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("a spa in Fullerton, about 40 miles from Los Angeles", "06059"),  # a distance: X gives way
+        ("massage parlors in Lodi, a half hour from Sacramento", "06077"),
+        ("a drop house in Tracy, a short drive from Modesto", "06077"),
+        ("a grow site a few miles north of Salinas", "06053"),  # alone, still inside: kept
+        ("a boat seized 5 miles west of La Jolla", "06073"),  # at sea off the coast: kept
+        ("a ranch 50 miles east of Fresno", "06019"),  # a large county reaches that far
+    ],
+)
+def test_set_10_a_distance_from_a_place_is_not_a_second_place(text: str, fips: str) -> None:
+    result = geocode(text)
+    assert result["county_fips"] == fips, result
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a motel 30 miles south of Sacramento",  # San Joaquin County lies that way
+        "a ranch 60 miles east of Los Angeles",
+        "a camp an hour from Stockton",
+    ],
+)
+def test_set_10_a_direction_or_distance_alone_that_leaves_the_county_places_nothing(text: str) -> None:
+    result = geocode(text)
+    assert _no_county(result) and "reference point" in result["error"], result
