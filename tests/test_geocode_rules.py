@@ -458,3 +458,19 @@ def test_set_10_a_distance_from_a_place_is_not_a_second_place(text: str, fips: s
 def test_set_10_a_direction_or_distance_alone_that_leaves_the_county_places_nothing(text: str) -> None:
     result = geocode(text)
     assert _no_county(result) and "reference point" in result["error"], result
+
+
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("a grow on the Hoopa Valley Indian Reservation", "06023"),  # a reservation: its county
+        ("housing on the Tule River Indian Reservation", "06107"),
+        ("mobile homes on the Torres Martinez reservation", "06065"),  # not Martinez (Contra Costa)
+        ("agents of the El Centro Sector stopped a truck", "06025"),  # a Border Patrol sector
+        ("a panga landed just off Cabrillo National Monument", "06073"),
+        ("surfers near the Tijuana River estuary", "06073"),  # not 'Tijuana' (Mexico)
+    ],
+)
+def test_set_10_reservations_sectors_and_coastal_features_are_places(text: str, fips: str) -> None:
+    result = geocode(text)
+    assert result["county_fips"] == fips, result
