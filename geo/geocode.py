@@ -602,6 +602,11 @@ def _street_reason(tokens: _Tokens, start: int, stop: int, key: str, gaz: Gazett
             nxt == "st" and re.search(rf"\b{re.escape(raw[stop - 1])}['’]s\s+St\.?\s+[A-Z]", tokens.text, re.I)):
         return "a street name"  # not "Fresno's Parkway Drive", where the street is "Parkway",
         # nor "Atwater's St. Nicholas Church" (Saint)
+    if nxt == "valley" and f"{key} {nxt}" not in gaz.names and _valley_in_one_county(key, gaz):
+        why = f"'{key} valley' read as the valley around {key}: no other county within {VALLEY_REACH_KM:.0f} km of it"
+        if why not in tokens.set_aside:
+            tokens.set_aside.append(why)
+        return None  # "the Hemet valley": Hemet's county
     if nxt in CORRIDOR_WORDS and f"{key} {nxt}" not in gaz.names:
         return f"names a {nxt}"
     if nxt in _WATERCOURSE_WORDS and f"{key} {nxt}" not in gaz.names:
@@ -626,6 +631,20 @@ def _street_reason(tokens: _Tokens, start: int, stop: int, key: str, gaz: Gazett
             if at(j) in _STREET_WORDS:
                 return "a cross street"
     return None
+
+
+#: A town's valley ("the Hemet valley") is read as the town's county when no other county
+#: lies within this many km of the town (the valleys of the Inland Empire, the Central Coast
+#: and the Central Valley towns are some 10-30 km across)
+VALLEY_REACH_KM = 15.0
+
+
+def _valley_in_one_county(key: str, gaz: Gazetteer) -> bool:
+    """Whether "the <town> valley" lies in the town's county: one Californian town of that
+    name and no other county within :data:`VALLEY_REACH_KM` of it."""
+    towns = [c for c in gaz.names.get(key, ()) if c.is_california and c.kind == "place"]
+    return len(towns) == 1 and km_to_another_county(
+        towns[0].lat, towns[0].lng, towns[0].county_fips or "") > VALLEY_REACH_KM
 
 
 def _is_street_word_town(tokens: _Tokens, start: int, key: str, gaz: Gazetteer) -> bool:

@@ -474,3 +474,21 @@ def test_set_10_a_direction_or_distance_alone_that_leaves_the_county_places_noth
 def test_set_10_reservations_sectors_and_coastal_features_are_places(text: str, fips: str) -> None:
     result = geocode(text)
     assert result["county_fips"] == fips, result
+
+
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("brothels across the Hemet valley", "06065"),  # no other county near Hemet
+        ("a raid in the Perris valley", "06065"),
+        ("card rooms of the Bakersfield valley", "06029"),
+    ],
+)
+def test_set_10_a_town_valley_far_from_other_counties_is_the_town_county(text: str, fips: str) -> None:
+    result = geocode(text)
+    assert result["county_fips"] == fips and "valley around" in result["matched"], result
+
+
+@pytest.mark.parametrize("text", ["motels in the Pomona Valley", "the Yucaipa Valley"])  # near a border
+def test_set_10_a_town_valley_near_another_county_is_not_placed(text: str) -> None:
+    assert _no_county(geocode(text))
