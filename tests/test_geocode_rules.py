@@ -492,3 +492,18 @@ def test_set_10_a_town_valley_far_from_other_counties_is_the_town_county(text: s
 @pytest.mark.parametrize("text", ["motels in the Pomona Valley", "the Yucaipa Valley"])  # near a border
 def test_set_10_a_town_valley_near_another_county_is_not_placed(text: str) -> None:
     assert _no_county(geocode(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("two Oaklanders were charged with pimping", "06001"),  # the people of a city
+        ("an Angeleno who ran a brothel", "06037"),
+        ("a Yoloan answered the ad", "06113"),  # of a county
+        ("Sacramentans packed the hearing", "06067"),
+        ("a San Franciscan was arrested", "06075"),
+    ],
+)
+def test_set_10_demonyms_name_their_place(text: str, fips: str) -> None:
+    result = geocode(text)
+    assert result["county_fips"] == fips, result
