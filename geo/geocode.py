@@ -249,7 +249,8 @@ _AMBIGUOUS_CODES = frozenset({
 })
 _CA_CODES = frozenset({"ca", "california", "calif", "cali"})
 #: An abbreviation at the start of a segment: "Ga.", "N.H.", "W. Va.", "Penna", "NV".
-_STATE_FORM = re.compile(r"\s*(?P<abbr>[A-Za-z](?:\.\s?[A-Za-z]{1,3}|[A-Za-z]){0,4})(?P<dot>\.)?(?![A-Za-z])")
+#: a spaced part needs its capital ("N. Y."), so "N.Y. in 2014" is "N.Y." and not "N.Y. in"
+_STATE_FORM = re.compile(r"\s*(?P<abbr>[A-Za-z](?:\.(?:\s?[A-Z]|[A-Za-z])[A-Za-z]{0,2}|[A-Za-z]){0,4})(?P<dot>\.)?(?![A-Za-z])")
 #: Postal codes that are words and no AP abbreviation ("In", "Or", "Id"): capitals only.
 _POSTAL_WORDS = frozenset(k for k in STATE_ABBREVIATION_WORDS if len(k) == 2) - {"la", "mo"}
 #: Mexican states written short after a place ("Tecate, B.C."), in capitals.
@@ -291,7 +292,9 @@ _WASHINGTON_DATELINE = re.compile(r"\s*WASHINGTON\b(?:\s*\([A-Za-z .]+\))?(?:,[^
 #: Nouns for people that, after a place's name, say where they are from ("a Mexicali man",
 #: "a Yuma woman"): the name is a place, not part of a longer one.
 _PERSON_NOUNS = frozenset({"man", "men", "woman", "women", "resident", "residents", "couple", "family",
-                           "teen", "teens", "teenager", "boy", "girl", "native", "natives"})
+                           "teen", "teens", "teenager", "boy", "girl", "native", "natives",
+                           # the people of a place's agencies: "their Honolulu counterparts"
+                           "counterpart", "counterparts", "colleague", "colleagues"})
 #: A capitalised name before "County" ("A Logan County jury", "San Luis Obispo County").
 _NAMED_COUNTY = re.compile(r"\b((?:[A-Z][a-z]+\s+){0,2}[A-Z][a-z]+)\s+County\b")
 #: Capitalised words before "County" that name no county ("The County jail", "Deputy County Counsel").

@@ -507,3 +507,18 @@ def test_set_10_a_town_valley_near_another_county_is_not_placed(text: str) -> No
 def test_set_10_demonyms_name_their_place(text: str, fips: str) -> None:
     result = geocode(text)
     assert result["county_fips"] == fips, result
+
+
+@pytest.mark.parametrize(
+    ("text", "state"),
+    [
+        ("a massage parlor in Albany, N.Y. in 2016", "NY"),  # "N.Y." then more words: still New York
+        ("a spa raided in Salem, Ore. in 2019", "OR"),
+        ("police trained their Honolulu counterparts", "HI"),  # a city before "counterparts"
+        ("agents briefed their Denver colleagues", "CO"),
+    ],
+)
+def test_set_10_dotted_states_and_out_of_state_counterparts(text: str, state: str) -> None:
+    dest = geocode(text)
+    assert _no_county(dest) and dest["error"].startswith("outside California"), dest
+    assert geocode(text, role="origin")["state"] == state
