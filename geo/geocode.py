@@ -325,6 +325,9 @@ _AGENCY_AFTER = r"\s+(?:Sheriff|Police|PD)\b"
 #: Spanish articles that, capitalised before a name, make a longer name the
 #: gazetteer lacks ("El Camino", a road; not the town of Camino).
 _SPANISH_ARTICLES = frozenset({"el", "la", "los", "las", "del"})
+#: Towns named with a Spanish word for a settlement: before a capitalised name they are
+#: part of another place's name ("Campo Polanco", a labour camp in Riverside County)
+_SPANISH_SETTLEMENT_NOUNS = frozenset({"campo", "colonia", "ejido", "rancho"})
 #: "LA" ending a text after "in"/"from"/"to"...: Los Angeles, not Louisiana.
 _AFTER_LEAD_LA = re.compile(r"\b(?:in|near|at|from|to|into|outside|around|greater|downtown|metro|south|east)\s+LA\W*$", re.I)
 #: Words after "counties" that make them the several counties around a place
@@ -858,6 +861,10 @@ def _common_noun_or_longer_name(tokens: _Tokens, start: int, stop: int, key: str
     if nxt in _SUBDIVISION_WORDS and f"{key} {nxt}" not in gaz.names and re.search(
             rf"\b(?i:{re.escape(tokens.raw[stop - 1])})\s+{nxt.capitalize()}\b", tokens.text):
         return f"part of a longer name ('{' '.join(tokens.raw[start:stop + 1])}', a neighbourhood or park)"
+    if key in _SPANISH_SETTLEMENT_NOUNS and nxt and f"{key} {nxt}" not in gaz.names \
+            and nxt not in _PLACE_STOPS | _STREET_NEIGHBOURS | _AGENCY_WORDS | {"border"} \
+            and re.search(rf"\b(?i:{re.escape(tokens.raw[start])})\s+{re.escape(nxt.capitalize())}\b", tokens.text):
+        return f"part of a longer name ('{' '.join(tokens.raw[start:stop + 1])}', a camp or colonia)"
     if prev in _SPANISH_ARTICLES and f"{prev} {key}" not in gaz.names and re.search(
             rf"\b{prev.title()}\s+(?i:{re.escape(tokens.raw[start])})\b", tokens.text):
         return f"part of a longer name ('{' '.join(tokens.raw[start - 1:stop])}')"  # "El Camino", a road

@@ -522,3 +522,16 @@ def test_set_10_dotted_states_and_out_of_state_counterparts(text: str, state: st
     dest = geocode(text)
     assert _no_county(dest) and dest["error"].startswith("outside California"), dest
     assert geocode(text, role="origin")["state"] == state
+
+
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("Campo Esperanza is a labor camp in the desert", None),  # a camp's name, not Campo
+        ("workers at Campo Esperanza near Mecca", "06065"),  # the camp gives way to Mecca
+        ("agents at the Campo Border Patrol station", "06073"),  # guard: Campo itself
+    ],
+)
+def test_set_10_a_spanish_settlement_word_before_a_name_is_a_longer_name(text: str, fips: str | None) -> None:
+    result = geocode(text)
+    assert (result["county_fips"] if not _no_county(result) else None) == fips, result
