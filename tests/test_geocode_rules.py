@@ -535,3 +535,14 @@ def test_set_10_dotted_states_and_out_of_state_counterparts(text: str, state: st
 def test_set_10_a_spanish_settlement_word_before_a_name_is_a_longer_name(text: str, fips: str | None) -> None:
     result = geocode(text)
     assert (result["county_fips"] if not _no_county(result) else None) == fips, result
+
+
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("a sex buyer arrested on Twin Peaks above San Francisco", "06075"),  # the neighbourhood
+        ("a cabin in Twin Peaks near Lake Arrowhead", "06071"),  # the mountain town
+    ],
+)
+def test_set_10_twin_peaks_is_a_san_francisco_neighbourhood_and_a_mountain_town(text: str, fips: str) -> None:
+    assert geocode(text)["county_fips"] == fips
