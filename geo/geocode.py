@@ -106,7 +106,13 @@ subject, after a possessive or after a federal agency's initials ("Minneapolis-a
 City had", "the city's Zona Rio", "HSI St. Paul"); "the city's" in lower case is no
 nickname; East/North/South County and the Peninsula are regions of several counties; "X County
 court" is the county's court, not a street; "outside Nevada" is the state; a town before
-"High"/"Polytechnic"/"School" is no cross street. ``matched`` names
+"High"/"Polytechnic"/"School" is no cross street. Since branch geo19c: a distance from a
+place ("an hour from Los Angeles", "20 miles from Fresno") is a reference point, like "south
+of X"; a direction or distance alone keeps the place's county only when a point that far
+(that way) is still in it ("a short drive south of San Francisco" is rejected); "the <town>
+valley" is the town's county when no other county lies within 15 km; demonyms name their place
+("Oaklanders", "a Yoloan"); "N.Y." followed by more words is still New York; an out-of-state
+city before "counterparts" is that city; "Campo Polanco" is a camp's name, not Campo. ``matched`` names
 the gazetteer entry and the words it came from, and what was set aside and why ("'boulevard' set aside: a street
 type").
 
