@@ -15,6 +15,7 @@ Points get their county from the county polygons through an STRtree.
 from __future__ import annotations
 
 import logging
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache
@@ -201,6 +202,28 @@ REGIONS: dict[str, frozenset[str] | None] = {
 #: A place name followed by one of these names the metro region around it, several
 #: counties ("the Los Angeles metro region", "the Sacramento metropolitan area").
 METRO_WORDS = frozenset({"metro", "metropolitan", "metroplex"})
+
+#: What the people of a Californian city or county are called ("a Yoloan", "Oaklanders",
+#: "Angelenos"): the place they live in, a little less sure than its name. Each takes an
+#: "s" for its plural. Demonyms no other use shares (not "Californian", a state).
+DEMONYMS: dict[str, tuple[str, str, float]] = {
+    "angeleno": ("Los Angeles", "place", 0.75),
+    "oaklander": ("Oakland", "place", 0.8),
+    "san franciscan": ("San Francisco", "county", 0.8),
+    "sacramentan": ("Sacramento", "place", 0.8),
+    "san diegan": ("San Diego", "place", 0.8),
+    "san josean": ("San Jose", "place", 0.8),
+    "fresnan": ("Fresno", "place", 0.75),
+    "long beacher": ("Long Beach", "place", 0.75),
+    "pasadenan": ("Pasadena", "place", 0.75),
+    "stocktonian": ("Stockton", "place", 0.75),
+    "modestan": ("Modesto", "place", 0.75),
+    "santa barbaran": ("Santa Barbara", "place", 0.75),
+    "berkeleyan": ("Berkeley", "place", 0.75),
+    "yoloan": ("Yolo", "county", 0.8),
+    "orange countian": ("Orange", "county", 0.8),
+    "humboldter": ("Humboldt", "county", 0.75),
+}
 
 #: County names that are first the name of a landform ("Sierra": the Sierra Nevada):
 #: the county only with its word ("Sierra County", "County of Sierra").
@@ -457,6 +480,14 @@ def load_gazetteer() -> Gazetteer:
             base = max(found, key=lambda c: c.weight)
         by_key[key] = [Candidate(base.kind, base.name, base.county_fips, base.lat, base.lng,
                                  base.weight, confidence=conf)]
+    for demonym, (target, kind, conf) in DEMONYMS.items():
+        if kind == "county":
+            base = counties[next(f for f, n in county_names.items() if n == target)]
+        else:
+            base = max(by_key[name_key(target)], key=lambda c: c.weight)
+        for key in (name_key(demonym), name_key(demonym + "s")):
+            by_key[key] = [Candidate(base.kind, base.name, base.county_fips, base.lat, base.lng,
+                                     base.weight, confidence=conf)]
     for key, cand in bare.items():
         if key not in by_key and key not in LANDFORM_COUNTY_NAMES:
             by_key[key].append(cand)
@@ -548,3 +579,18 @@ def latlngs_to_counties(lat: np.ndarray, lng: np.ndarray) -> tuple[np.ndarray, n
         fips[missing[near_pt]] = order[near_geom]
         snapped[missing[near_pt]] = True
     return fips, snapped
+
+
+def km_to_another_county(lat: float, lng: float, fips: str) -> float:
+    """How far a point is from the nearest county other than ``fips`` (land borders
+    only: the sea is no county), in km (degrees scaled at the point's latitude).
+
+    >>> round(km_to_another_county(37.77, -122.42, "06075")) < 15  # San Francisco: San Mateo
+    True
+    """
+    gaz = load_gazetteer()
+    point = shapely.Point(lng, lat)
+    geoms = gaz.county_tree.geometries
+    others = [i for i, f in enumerate(gaz.county_fips_order) if f != fips]
+    deg = min(float(shapely.distance(point, geoms[i])) for i in others)
+    return deg * 111.0 * max(math.cos(math.radians(lat)), 0.5)

@@ -106,7 +106,13 @@ subject, after a possessive or after a federal agency's initials ("Minneapolis-a
 City had", "the city's Zona Rio", "HSI St. Paul"); "the city's" in lower case is no
 nickname; East/North/South County and the Peninsula are regions of several counties; "X County
 court" is the county's court, not a street; "outside Nevada" is the state; a town before
-"High"/"Polytechnic"/"School" is no cross street. ``matched`` names
+"High"/"Polytechnic"/"School" is no cross street. Since branch geo19c: a distance from a
+place ("an hour from Los Angeles", "20 miles from Fresno") is a reference point, like "south
+of X"; a direction or distance alone keeps the place's county only when a point that far
+(that way) is still in it ("a short drive south of San Francisco" is rejected); "the <town>
+valley" is the town's county when no other county lies within 15 km; demonyms name their place
+("Oaklanders", "a Yoloan"); "N.Y." followed by more words is still New York; an out-of-state
+city before "counterparts" is that city; "Campo Polanco" is a camp's name, not Campo. ``matched`` names
 the gazetteer entry and the words it came from, and what was set aside and why ("'boulevard' set aside: a street
 type").
 
@@ -145,6 +151,7 @@ from geo._gazetteer import (
     STATE_ABBREVIATIONS,
     Candidate,
     Gazetteer,
+    km_to_another_county,
     latlngs_to_counties,
     load_gazetteer,
 )
@@ -248,7 +255,8 @@ _AMBIGUOUS_CODES = frozenset({
 })
 _CA_CODES = frozenset({"ca", "california", "calif", "cali"})
 #: An abbreviation at the start of a segment: "Ga.", "N.H.", "W. Va.", "Penna", "NV".
-_STATE_FORM = re.compile(r"\s*(?P<abbr>[A-Za-z](?:\.\s?[A-Za-z]{1,3}|[A-Za-z]){0,4})(?P<dot>\.)?(?![A-Za-z])")
+#: a spaced part needs its capital ("N. Y."), so "N.Y. in 2014" is "N.Y." and not "N.Y. in"
+_STATE_FORM = re.compile(r"\s*(?P<abbr>[A-Za-z](?:\.(?:\s?[A-Z]|[A-Za-z])[A-Za-z]{0,2}|[A-Za-z]){0,4})(?P<dot>\.)?(?![A-Za-z])")
 #: Postal codes that are words and no AP abbreviation ("In", "Or", "Id"): capitals only.
 _POSTAL_WORDS = frozenset(k for k in STATE_ABBREVIATION_WORDS if len(k) == 2) - {"la", "mo"}
 #: Mexican states written short after a place ("Tecate, B.C."), in capitals.
@@ -290,7 +298,9 @@ _WASHINGTON_DATELINE = re.compile(r"\s*WASHINGTON\b(?:\s*\([A-Za-z .]+\))?(?:,[^
 #: Nouns for people that, after a place's name, say where they are from ("a Mexicali man",
 #: "a Yuma woman"): the name is a place, not part of a longer one.
 _PERSON_NOUNS = frozenset({"man", "men", "woman", "women", "resident", "residents", "couple", "family",
-                           "teen", "teens", "teenager", "boy", "girl", "native", "natives"})
+                           "teen", "teens", "teenager", "boy", "girl", "native", "natives",
+                           # the people of a place's agencies: "their Honolulu counterparts"
+                           "counterpart", "counterparts", "colleague", "colleagues"})
 #: A capitalised name before "County" ("A Logan County jury", "San Luis Obispo County").
 _NAMED_COUNTY = re.compile(r"\b((?:[A-Z][a-z]+\s+){0,2}[A-Z][a-z]+)\s+County\b")
 #: Capitalised words before "County" that name no county ("The County jail", "Deputy County Counsel").
@@ -303,12 +313,27 @@ _NOT_MISSPELT = frozenset({"garden", "gardens", "range", "ranges", "ranger", "ra
 #: Words before "near X" that make X a reference point for what the text is about
 #: ("Nevada County is located near Sacramento").
 _LOCATED_WORDS = frozenset({"located", "lies", "sits", "situated", "is", "lying"})
+#: Words before "from X" / "of X" that measure a distance from X: "an hour from Los Angeles",
+#: "20 miles from Fresno", "a short drive from Oakland", "within minutes of San Jose"
+#: km per unit a distance is written in ("10 miles", "an hour" by road)
+_UNIT_KM = {"mile": 1.609, "miles": 1.609, "mi": 1.609, "km": 1.0, "kilometers": 1.0, "kilometres": 1.0,
+            "hour": 80.0, "hours": 80.0, "minute": 1.3, "minutes": 1.3}
+#: How far "a short drive", "some miles" or a bare "south of" go, in km
+VAGUE_REACH_KM = 8.0
+_COUNT_WORDS = {"a": 1.0, "an": 1.0, "one": 1.0, "couple": 2.0, "two": 2.0, "few": 3.0, "three": 3.0,
+                "four": 4.0, "five": 5.0, "several": 5.0, "six": 6.0, "seven": 7.0, "eight": 8.0,
+                "nine": 9.0, "ten": 10.0, "fifteen": 15.0, "twenty": 20.0, "thirty": 30.0, "fifty": 50.0}
+_DISTANCE_WORDS = frozenset({"mile", "miles", "mi", "km", "kilometers", "kilometres", "hour", "hours",
+                             "minute", "minutes", "drive", "ride", "walk", "away"})
 #: After a town's name written with a capital, words that make it the town's police or
 #: sheriff's station ("the Vista Sheriff's Station", "Commerce Police"): the town.
 _AGENCY_AFTER = r"\s+(?:Sheriff|Police|PD)\b"
 #: Spanish articles that, capitalised before a name, make a longer name the
 #: gazetteer lacks ("El Camino", a road; not the town of Camino).
 _SPANISH_ARTICLES = frozenset({"el", "la", "los", "las", "del"})
+#: Towns named with a Spanish word for a settlement: before a capitalised name they are
+#: part of another place's name ("Campo Polanco", a labour camp in Riverside County)
+_SPANISH_SETTLEMENT_NOUNS = frozenset({"campo", "colonia", "ejido", "rancho"})
 #: "LA" ending a text after "in"/"from"/"to"...: Los Angeles, not Louisiana.
 _AFTER_LEAD_LA = re.compile(r"\b(?:in|near|at|from|to|into|outside|around|greater|downtown|metro|south|east)\s+LA\W*$", re.I)
 #: Words after "counties" that make them the several counties around a place
@@ -589,6 +614,11 @@ def _street_reason(tokens: _Tokens, start: int, stop: int, key: str, gaz: Gazett
             nxt == "st" and re.search(rf"\b{re.escape(raw[stop - 1])}['’]s\s+St\.?\s+[A-Z]", tokens.text, re.I)):
         return "a street name"  # not "Fresno's Parkway Drive", where the street is "Parkway",
         # nor "Atwater's St. Nicholas Church" (Saint)
+    if nxt == "valley" and f"{key} {nxt}" not in gaz.names and _valley_in_one_county(key, gaz):
+        why = f"'{key} valley' read as the valley around {key}: no other county within {VALLEY_REACH_KM:.0f} km of it"
+        if why not in tokens.set_aside:
+            tokens.set_aside.append(why)
+        return None  # "the Hemet valley": Hemet's county
     if nxt in CORRIDOR_WORDS and f"{key} {nxt}" not in gaz.names:
         return f"names a {nxt}"
     if nxt in _WATERCOURSE_WORDS and f"{key} {nxt}" not in gaz.names:
@@ -613,6 +643,20 @@ def _street_reason(tokens: _Tokens, start: int, stop: int, key: str, gaz: Gazett
             if at(j) in _STREET_WORDS:
                 return "a cross street"
     return None
+
+
+#: A town's valley ("the Hemet valley") is read as the town's county when no other county
+#: lies within this many km of the town (the valleys of the Inland Empire, the Central Coast
+#: and the Central Valley towns are some 10-30 km across)
+VALLEY_REACH_KM = 15.0
+
+
+def _valley_in_one_county(key: str, gaz: Gazetteer) -> bool:
+    """Whether "the <town> valley" lies in the town's county: one Californian town of that
+    name and no other county within :data:`VALLEY_REACH_KM` of it."""
+    towns = [c for c in gaz.names.get(key, ()) if c.is_california and c.kind == "place"]
+    return len(towns) == 1 and km_to_another_county(
+        towns[0].lat, towns[0].lng, towns[0].county_fips or "") > VALLEY_REACH_KM
 
 
 def _is_street_word_town(tokens: _Tokens, start: int, key: str, gaz: Gazetteer) -> bool:
@@ -823,6 +867,10 @@ def _common_noun_or_longer_name(tokens: _Tokens, start: int, stop: int, key: str
     if nxt in _SUBDIVISION_WORDS and f"{key} {nxt}" not in gaz.names and re.search(
             rf"\b(?i:{re.escape(tokens.raw[stop - 1])})\s+{nxt.capitalize()}\b", tokens.text):
         return f"part of a longer name ('{' '.join(tokens.raw[start:stop + 1])}', a neighbourhood or park)"
+    if key in _SPANISH_SETTLEMENT_NOUNS and nxt and f"{key} {nxt}" not in gaz.names \
+            and nxt not in _PLACE_STOPS | _STREET_NEIGHBOURS | _AGENCY_WORDS | {"border"} \
+            and re.search(rf"\b(?i:{re.escape(tokens.raw[start])})\s+{re.escape(nxt.capitalize())}\b", tokens.text):
+        return f"part of a longer name ('{' '.join(tokens.raw[start:stop + 1])}', a camp or colonia)"
     if prev in _SPANISH_ARTICLES and f"{prev} {key}" not in gaz.names and re.search(
             rf"\b{prev.title()}\s+(?i:{re.escape(tokens.raw[start])})\b", tokens.text):
         return f"part of a longer name ('{' '.join(tokens.raw[start - 1:stop])}')"  # "El Camino", a road
@@ -1542,25 +1590,93 @@ def _plural_counties(tokens: _Tokens, matches: list[_Match], gaz: Gazetteer) -> 
 
 
 def _is_reference_point(match: _Match, tokens: _Tokens) -> bool:
-    """A place named to say where something else is: "60 miles east of Los Angeles"."""
+    """A place named to say where something else is: "60 miles east of Los Angeles",
+    "roughly an hour from Los Angeles", "a short drive from Fresno"."""
     j = match.start - 1
     if j >= 0 and tokens.raw[j] == "the":
         j -= 1
     if j >= 1 and tokens.raw[j] == "near" and tokens.raw[j - 1] in _LOCATED_WORDS:
         return True  # "Nevada County is located near Sacramento"
+    if j >= 1 and tokens.raw[j] in ("from", "of") and tokens.raw[j - 1] in _DISTANCE_WORDS \
+            and tokens.segment[j - 1] == tokens.segment[match.start]:
+        return True  # "an hour from Los Angeles", "within 20 miles of Fresno"
     return j >= 1 and tokens.raw[j] == "of" and tokens.raw[j - 1] in _COMPASS \
         and tokens.segment[j - 1] == tokens.segment[match.start]
 
 
 def _without_reference_points(matches: list[_Match], tokens: _Tokens) -> list[_Match]:
     """Californian places named as reference points ("Orange County, just south of Los
-    Angeles") give way to the other Californian places or counties the text names."""
+    Angeles") give way to the other Californian places or counties the text names. A
+    distance or direction from a place and nothing else ("a short drive south of San
+    Francisco") says only that the place is somewhere around it, possibly in the next
+    county: no county is read from it."""
     refs = [m for m in matches if m.is_california and _is_reference_point(m, tokens)]
-    if not refs or not any(m.is_california and m not in refs for m in matches):
+    if not refs:
         return matches
+    if not any(m.is_california and m not in refs for m in matches):
+        return _reference_points_alone(matches, refs, tokens)
     for m in refs:
         tokens.set_aside.append(f"'{m.words}' set aside: a reference point")
     return [m for m in matches if m not in refs]
+
+
+def _reach_km(match: _Match, tokens: _Tokens) -> float:
+    """How far from a reference point the text puts its subject: the number before "miles",
+    "km", "hours" or "minutes" ("about 10 miles west of", "a few miles from"), else
+    :data:`VAGUE_REACH_KM`."""
+    raw = tokens.raw[max(0, match.start - 6):match.start]
+    for i, word in enumerate(raw):
+        unit = _UNIT_KM.get(word)
+        if unit is None:
+            continue
+        before = raw[i - 1] if i else ""
+        count = float(before) if before.replace(".", "", 1).isdigit() else _COUNT_WORDS.get(before)
+        return unit * count if count is not None else VAGUE_REACH_KM
+    return VAGUE_REACH_KM
+
+
+def _direction(match: _Match, tokens: _Tokens) -> tuple[float, float] | None:
+    """The (north, east) unit step of "south of X" / "northeast of X", or None."""
+    j = match.start - 1
+    if j >= 0 and tokens.raw[j] == "the":
+        j -= 1
+    if j < 1 or tokens.raw[j] != "of" or tokens.raw[j - 1] not in _COMPASS:
+        return None
+    word = tokens.raw[j - 1]
+    north = 1.0 if word.startswith("north") else -1.0 if word.startswith("south") else 0.0
+    east = 1.0 if word.endswith("east") else -1.0 if word.endswith("west") else 0.0
+    size = math.hypot(north, east) or 1.0
+    return north / size, east / size
+
+
+def _stays_in_county(cand: Candidate, reach: float, step: tuple[float, float] | None) -> bool:
+    """Whether a point ``reach`` km from ``cand`` (in direction ``step``, or any direction)
+    is still in ``cand``'s county; the sea off a coast counts as the coast's county."""
+    if step is None:
+        return km_to_another_county(cand.lat, cand.lng, cand.county_fips or "") > reach
+    lat = cand.lat + step[0] * reach / 111.0
+    lng = cand.lng + step[1] * reach / (111.0 * max(math.cos(math.radians(cand.lat)), 0.5))
+    fips, _ = latlngs_to_counties(np.array([lat]), np.array([lng]))
+    return fips[0] is None or fips[0] == cand.county_fips
+
+
+def _reference_points_alone(matches: list[_Match], refs: list[_Match], tokens: _Tokens) -> list[_Match]:
+    """A direction or distance from a place and nothing else ("a short drive south of San
+    Francisco", "60 miles east of Los Angeles") may put its subject in the next county:
+    the place's county is kept only when, for every county the name may mean, a point that
+    far (that way, when a direction is given) is still in it."""
+    kept = []
+    for m in refs:
+        reach = _reach_km(m, tokens)
+        step = _direction(m, tokens)
+        if all(_stays_in_county(c, reach, step) for c in m.cands if c.is_california):
+            kept.append(m)
+            continue
+        way = "that way" if step else "around it"
+        tokens.set_aside.append(f"'{m.words}' set aside: only a reference point, another county "
+                                f"within {reach:.0f} km {way}")
+        tokens.refused.append((m.start, m.stop))
+    return [m for m in matches if m not in refs or m in kept]
 
 
 def _is_united_states(cand: Candidate) -> bool:

@@ -253,15 +253,17 @@ HOLDOUTS = {
     "set 3": Holdout(
         file="geocode_fresh_holdout_3.csv",
         earlier=("geocode_real_text.csv", "geocode_fresh_holdout.csv", "geocode_fresh_holdout_2.csv"),
-        min_rows=200, min_pages=100, floor=(187, 277, 102, 185, 0, 79),
+        min_rows=200, min_pages=100, floor=(187, 277, 102, 186, 0, 80),
+        # floor raised by branch geo19c (right 185 -> 186, outside 79 -> 80)
         misses={
             "outside": (
-                "tuned on (branch geo-rules6): 79/102 places outside California handled (Milwaukee, WI, "
-                "Malawi, Laredo, Long Island City, 'a suburban Las Vegas house', Chicago's Bridgeport "
-                "neighborhood now kept). Placed inside "
+                "tuned on (branch geo-rules6, then geo19c): 80/102 places outside California handled "
+                "(Milwaukee, WI, Malawi, Laredo, Long Island City, 'a suburban Las Vegas house', Chicago's "
+                "Bridgeport neighborhood; since geo19c 'a Mexican village some 1,800 miles from San Diego', "
+                "San Diego now only a reference point). Placed inside "
                 "California: namesakes without their state ('the city of Richmond' in Virginia, Lake "
                 "County and 'the Bridgeport brothel' in Illinois, Brooks County TX as Brooks), 'Sonora' "
-                "the Mexican state as the town, 'a Mexican village ... from San Diego'; rejected without a "
+                "the Mexican state as the town; rejected without a "
                 "state or country kept: US places the gazetteer does not hold (Gurnee, Elgin, Aurora, Kane "
                 "County, Kirkland, King County, Cascade County, Nash County NC, Elk Grove Village, "
                 "Chamberlayne Avenue and the East End, Mannheim Road, Barrington Road, the Shirley Road "
@@ -363,25 +365,13 @@ HOLDOUTS = {
                  "geocode_fresh_holdout_3.csv", "geocode_fresh_holdout_4.csv", "geocode_fresh_holdout_5.csv",
                  "geocode_fresh_holdout_6.csv", "geocode_fresh_holdout_7.csv", "geocode_fresh_holdout_8.csv",
                  "geocode_fresh_holdout_9.csv"),
-        min_rows=200, min_pages=50, floor=(128, 177, 33, 115, 4, 31), min_kinds=(120, 30, 30),
-        misses={
-            "right county": (
-                "first evaluation (after branch geo19b, whose rules were written on set 9 without sight of it; "
-                "the same before them): 115/128 right (89.8 %), 13 rejected: maritime and border phrasing "
-                "('the San Diego sector' twice, 'off Torrey Pines', 'off Cabrillo Monument', 'the mouth of the "
-                "Tijuana River'), demonyms ('a Yoloan', 'Oaklanders'), Little Saigon (Orange County's and "
-                "Oakland's), 'the Hemet valley', 'the Round Valley Indian Reservation' (read as outside), "
-                "'Twin Peaks ... San Francisco' (a San Bernardino namesake), 'Tustin Nailspa in Orange, "
-                "California, roughly an hour from Los Angeles' (a distance reference read as a second place)"),
-            "wrong county": (
-                "first evaluation: 4/177 wrong (2.3 %): 'Campo Polanco ... in the desert' (Riverside) as "
-                "Campo, San Diego; 'the Torres Martinez Indian Reservations' (Riverside) as Martinez, Contra "
-                "Costa; 'only a short drive south of San Francisco' (labelled San Mateo) as San Francisco; "
-                "'The lights of San Diego and Tijuana' (labelled no one county) as San Diego"),
-            "outside": (
-                "first evaluation: 31/33 handled; rejected without a state kept: 'Huntington Station, N.Y.' "
-                "and 'their Honolulu counterparts'"),
-        },
+        min_rows=200, min_pages=50, floor=(128, 177, 33, 126, 1, 33), min_kinds=(120, 30, 30),
+        # first evaluation, the honest figure (after geo19b, written without sight of it; the same
+        # before them): 115/128, 4/177, 31/33; tuned on since by branch geo19c: all three targets
+        # now hold (126/128, 1/177, 33/33); left: 'The lights of San Diego and Tijuana' (labelled
+        # no one county) as San Diego; rejected: Little Saigon (Orange County's and Oakland's
+        # 'Little Saigon Neighborhood')
+        misses={},
     ),
     "set 11": Holdout(
         file="geocode_fresh_holdout_11.csv",
@@ -392,6 +382,7 @@ HOLDOUTS = {
         min_rows=200, min_pages=80, floor=None, misses={}, min_kinds=(105, 60, 30),
     ),
 }
+
 
 #: The sets with a first evaluation (a floor): the scored tests run on these only.
 EVALUATED = [name for name, holdout in HOLDOUTS.items() if holdout.floor is not None]

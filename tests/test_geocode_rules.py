@@ -429,3 +429,120 @@ def test_set_9_places_outside_california(text: str, state: str | None, country: 
     assert _no_county(dest) and dest["error"].startswith("outside California"), dest
     origin = geocode(text, role="origin")
     assert (origin["state"], origin["country"]) == (state, country), origin
+
+
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("a spa in Fullerton, about 40 miles from Los Angeles", "06059"),  # a distance: X gives way
+        ("massage parlors in Lodi, a half hour from Sacramento", "06077"),
+        ("a drop house in Tracy, a short drive from Modesto", "06077"),
+        ("a grow site a few miles north of Salinas", "06053"),  # alone, still inside: kept
+        ("a boat seized 5 miles west of La Jolla", "06073"),  # at sea off the coast: kept
+        ("a ranch 50 miles east of Fresno", "06019"),  # a large county reaches that far
+    ],
+)
+def test_set_10_a_distance_from_a_place_is_not_a_second_place(text: str, fips: str) -> None:
+    result = geocode(text)
+    assert result["county_fips"] == fips, result
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a motel 30 miles south of Sacramento",  # San Joaquin County lies that way
+        "a ranch 60 miles east of Los Angeles",
+        "a camp an hour from Stockton",
+    ],
+)
+def test_set_10_a_direction_or_distance_alone_that_leaves_the_county_places_nothing(text: str) -> None:
+    result = geocode(text)
+    assert _no_county(result) and "reference point" in result["error"], result
+
+
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("a grow on the Hoopa Valley Indian Reservation", "06023"),  # a reservation: its county
+        ("housing on the Tule River Indian Reservation", "06107"),
+        ("mobile homes on the Torres Martinez reservation", "06065"),  # not Martinez (Contra Costa)
+        ("agents of the El Centro Sector stopped a truck", "06025"),  # a Border Patrol sector
+        ("a panga landed just off Cabrillo National Monument", "06073"),
+        ("surfers near the Tijuana River estuary", "06073"),  # not 'Tijuana' (Mexico)
+    ],
+)
+def test_set_10_reservations_sectors_and_coastal_features_are_places(text: str, fips: str) -> None:
+    result = geocode(text)
+    assert result["county_fips"] == fips, result
+
+
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("brothels across the Hemet valley", "06065"),  # no other county near Hemet
+        ("a raid in the Perris valley", "06065"),
+        ("card rooms of the Bakersfield valley", "06029"),
+    ],
+)
+def test_set_10_a_town_valley_far_from_other_counties_is_the_town_county(text: str, fips: str) -> None:
+    result = geocode(text)
+    assert result["county_fips"] == fips and "valley around" in result["matched"], result
+
+
+@pytest.mark.parametrize("text", ["motels in the Pomona Valley", "the Yucaipa Valley"])  # near a border
+def test_set_10_a_town_valley_near_another_county_is_not_placed(text: str) -> None:
+    assert _no_county(geocode(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("two Oaklanders were charged with pimping", "06001"),  # the people of a city
+        ("an Angeleno who ran a brothel", "06037"),
+        ("a Yoloan answered the ad", "06113"),  # of a county
+        ("Sacramentans packed the hearing", "06067"),
+        ("a San Franciscan was arrested", "06075"),
+    ],
+)
+def test_set_10_demonyms_name_their_place(text: str, fips: str) -> None:
+    result = geocode(text)
+    assert result["county_fips"] == fips, result
+
+
+@pytest.mark.parametrize(
+    ("text", "state"),
+    [
+        ("a massage parlor in Albany, N.Y. in 2016", "NY"),  # "N.Y." then more words: still New York
+        ("a spa raided in Salem, Ore. in 2019", "OR"),
+        ("police trained their Honolulu counterparts", "HI"),  # a city before "counterparts"
+        ("agents briefed their Denver colleagues", "CO"),
+    ],
+)
+def test_set_10_dotted_states_and_out_of_state_counterparts(text: str, state: str) -> None:
+    dest = geocode(text)
+    assert _no_county(dest) and dest["error"].startswith("outside California"), dest
+    assert geocode(text, role="origin")["state"] == state
+
+
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("Campo Esperanza is a labor camp in the desert", None),  # a camp's name, not Campo
+        ("workers at Campo Esperanza near Mecca", "06065"),  # the camp gives way to Mecca
+        ("agents at the Campo Border Patrol station", "06073"),  # guard: Campo itself
+    ],
+)
+def test_set_10_a_spanish_settlement_word_before_a_name_is_a_longer_name(text: str, fips: str | None) -> None:
+    result = geocode(text)
+    assert (result["county_fips"] if not _no_county(result) else None) == fips, result
+
+
+@pytest.mark.parametrize(
+    ("text", "fips"),
+    [
+        ("a sex buyer arrested on Twin Peaks above San Francisco", "06075"),  # the neighbourhood
+        ("a cabin in Twin Peaks near Lake Arrowhead", "06071"),  # the mountain town
+    ],
+)
+def test_set_10_twin_peaks_is_a_san_francisco_neighbourhood_and_a_mountain_town(text: str, fips: str) -> None:
+    assert geocode(text)["county_fips"] == fips
