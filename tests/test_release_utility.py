@@ -45,8 +45,8 @@ def test_planted_corridors_still_carry_the_most_load(demo: tuple[Path, dict]) ->
     assert all(rank <= len(segments) / 2 for rank in best.values()), best
 
 
-def test_planted_emerging_hot_spots_are_still_found(demo: tuple[Path, dict]) -> None:
-    _, truth = demo
+def _planted_spots_found(truth: dict) -> int:
+    """How many planted emerging hot spots a partner's hot-spot classes find (the cell or a neighbour)."""
     found = trends.emerging_hot_spots(PARTNER, Filters(), res=6, step="quarter")
     hot = found[found["pattern"].astype(str).str.endswith("hot_spot")]
     hot_cells = set(hot["cell"].astype("int64"))
@@ -54,9 +54,38 @@ def test_planted_emerging_hot_spots_are_still_found(demo: tuple[Path, dict]) -> 
     for spot in truth["emerging_hot_spots"]:
         near = {int(h3.str_to_int(c)) for c in h3.grid_disk(h3.int_to_str(int(spot["cell_res6"])), 1)}
         seen += bool(near & hot_cells)
-    # at 60 k a planted spot adds a dozen records a quarter to its cell: the noise (σ 3.4 per cell and
-    # quarter) can keep one of the three under the Gi* FDR cut-off; at 1 M all three are found
-    assert seen >= len(truth["emerging_hot_spots"]) - 1, (seen, truth["emerging_hot_spots"])
+    return seen
+
+
+def test_planted_emerging_hot_spots_are_still_found(
+    demo: tuple[Path, dict], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 60 k a planted spot adds a dozen to fifty records a quarter to its cell; the noise (σ 3.4 per cell
+    and quarter) can keep one under the Gi* FDR cut-off. Over 6 fresh draws of the release (2026-12-06) the
+    three spots were found 3, 2, 2, 2, 3, 2 times of 3: Redding missed in 3 draws, Santa Maria in 1,
+    Bakersfield in none, so two misses in one draw happen roughly one build in ten (two CI runs saw it).
+    The test therefore allows one miss, and on two misses draws the release's noise once more on a copy
+    (its stored noise dropped, the release step rebuilt): a working release then fails about one run in a
+    hundred, a release that lost the spots fails every time. At 1 M all three are found."""
+    path, truth = demo
+    needed = len(truth["emerging_hot_spots"]) - 1
+    seen = _planted_spots_found(truth)
+    if seen < needed:
+        import shutil
+
+        import duckdb
+
+        from pipelines import build
+
+        copy = tmp_path / "routes.duckdb"
+        shutil.copy(path, copy)
+        with duckdb.connect(str(copy)) as con:
+            con.execute("DROP TABLE release_noise")
+            con.execute("DROP TABLE release_ledger")
+        build.build_warehouse(warehouse_path=copy, steps=("pipelines.build.release",))
+        monkeypatch.setenv("ROUTES_WAREHOUSE", str(copy))
+        seen = max(seen, _planted_spots_found(truth))
+    assert seen >= needed, (seen, truth["emerging_hot_spots"])
 
 
 def test_statewide_monthly_totals_are_within_two_percent(demo: tuple[Path, dict]) -> None:
